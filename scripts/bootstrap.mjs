@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-const pnpmVersion = pkg.packageManager.split('@')[1];
+const pnpmVersion = pkg.config.pnpm;
 
 function has(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: 'ignore' });

@@ -1,1 +1,4 @@
-export {};
+export * from './config';
+export * from './logger';
+export * from './tls';
+export * from './webhost';

@@ -1,0 +1,31 @@
+/**
+ * The API as a Fastify instance, separate from listen() so tests call `app.inject()`.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '@sealmail/server';
+import { installErrorHandling } from './http/errors';
+import { installZodValidation } from './http/route';
+import { healthRoutes } from './routes/health';
+import { directoryRoutes } from './routes/directory';
+import type { ApiDeps } from './deps';
+
+export interface BuildAppOptions extends ApiDeps {
+  logger: Logger;
+  /** HTTPS material; absent in tests that use inject(). */
+  tls?: { cert: string; key: string };
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  installZodValidation(app);
+  installErrorHandling(app);
+  const deps: ApiDeps = { db: opts.db, version: opts.version };
+  await app.register(async (scope) => healthRoutes(scope, deps));
+  await app.register(async (scope) => directoryRoutes(scope, deps));
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * Registers a route from its contract (packages/contract): the zod body schema validates the
+ * request, and the handler's return type is the contract's response type.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { RouteContract } from '@sealmail/contract';
+
+type BodyOf<C extends RouteContract> = C['body'] extends z.ZodType ? z.infer<C['body']> : undefined;
+
+export function defineRoute<C extends RouteContract>(
+  app: FastifyInstance,
+  contract: C,
+  handler: (req: FastifyRequest & { body: BodyOf<C> }) => Promise<z.input<C['response']>>,
+): void {
+  app.route({
+    method: contract.method,
+    url: contract.path,
+    ...(contract.body ? { schema: { body: contract.body } } : {}),
+    handler: (req) => handler(req as FastifyRequest & { body: BodyOf<C> }),
+  });
+}
+
+/** Validates request parts with the zod schema a route declares. */
+export function installZodValidation(app: FastifyInstance): void {
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const s = schema as z.ZodType;
+    return (data: unknown) => {
+      const r = s.safeParse(data);
+      if (r.success) return { value: r.data };
+      const issue = r.error.issues[0];
+      const field = [httpPart ?? 'body', ...(issue?.path ?? [])].join('.');
+      const error = Object.assign(new Error(`${field}: ${issue?.message ?? 'invalid'}`), { field });
+      return { error };
+    };
+  });
+}

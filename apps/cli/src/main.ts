@@ -1,0 +1,7 @@
+#!/usr/bin/env -S node --import tsx
+import { run } from './cli';
+
+process.exitCode = await run(process.argv.slice(2), {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+});

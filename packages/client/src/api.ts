@@ -1,0 +1,76 @@
+/**
+ * The typed API client shared by the web client, admin console and CLI. Requests and responses
+ * are checked against the contract's zod schemas; errors arrive as `ApiClientError` carrying the
+ * registry code from the server.
+ */
+import type { z } from 'zod';
+import { isErrorBody, routes, type ErrorCode, type RouteContract } from '@sealmail/contract';
+
+export class ApiClientError extends Error {
+  override readonly name = 'ApiClientError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'NETWORK' | 'BAD_RESPONSE',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClientOptions {
+  /** Base URL, e.g. `https://localhost:8443` or '' for same-origin in a browser. */
+  baseUrl: string;
+  fetch?: typeof fetch;
+}
+
+export class ApiClient {
+  private readonly fetchImpl: typeof fetch;
+  constructor(private readonly opts: ApiClientOptions) {
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** Calls a route by its contract; parses the response with the contract's schema. */
+  async call<C extends RouteContract>(
+    contract: C,
+    ...[body]: C['body'] extends z.ZodType ? [z.input<C['body']>] : []
+  ): Promise<z.infer<C['response']>> {
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.opts.baseUrl + contract.path, {
+        method: contract.method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new ApiClientError(0, 'NETWORK', `cannot reach the server: ${(err as Error).message}`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', `the server sent something that is not JSON (HTTP ${res.status})`);
+    }
+    if (!res.ok) {
+      if (isErrorBody(json)) throw new ApiClientError(res.status, json.error.code, json.error.message, json.error.field);
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', `HTTP ${res.status}`);
+    }
+    const parsed = contract.response.safeParse(json);
+    if (!parsed.success) throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server response does not match the contract');
+    return parsed.data as z.infer<C['response']>;
+  }
+
+  health() {
+    return this.call(routes.health);
+  }
+  ready() {
+    return this.call(routes.ready);
+  }
+  info() {
+    return this.call(routes.serverInfo);
+  }
+  lookup(addresses: string[]) {
+    return this.call(routes.directoryLookup, { addresses });
+  }
+}

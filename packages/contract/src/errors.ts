@@ -1,0 +1,59 @@
+/**
+ * The one registry of API error codes: code → HTTP status → message.
+ *
+ * Every error body the API sends is `{ error: { code, message, field? } }` with a code from this
+ * table. Clients switch on `code`, never on the message. docs/api-errors.md documents every code;
+ * a test keeps the two in step and proves each code is reachable.
+ */
+export const errorRegistry = {
+  NOT_FOUND: { status: 404, message: 'No such route or resource.' },
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, message: 'A field of the request is missing or invalid.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'This content type is not accepted here.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on the server.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorRegistry;
+export const errorCodes = Object.keys(errorRegistry) as ErrorCode[];
+
+/** The JSON body of every API error. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** For VALIDATION_FAILED: the path of the offending field, e.g. `body.addresses.0`. */
+    field?: string;
+  };
+}
+
+/** An error to throw in server code; the API's error handler turns it into an ErrorBody. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly field?: string,
+    message?: string,
+  ) {
+    super(message ?? errorRegistry[code].message);
+    this.status = errorRegistry[code].status;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+  }
+}
+
+/** Builds the body for a registry code without throwing. */
+export function errorBody(code: ErrorCode, field?: string): ErrorBody {
+  return new ApiError(code, field).toBody();
+}
+
+/** True when `value` has the shape of an ErrorBody with a known code. */
+export function isErrorBody(value: unknown): value is ErrorBody {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = (value as { error?: unknown }).error;
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code in errorRegistry;
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { address, directoryLookup, routes } from '../src/routes';
+
+describe('route contracts', () => {
+  it('have unique method+path pairs', () => {
+    const keys = Object.values(routes).map((r) => `${r.method} ${r.path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('normalise and check addresses', () => {
+    expect(address.parse('  Alice@Example.TEST ')).toBe('alice@example.test');
+    for (const bad of ['alice', 'alice@', '@example.test', 'a b@example.test', 'alice@localhost', `${'x'.repeat(65)}@example.test`]) {
+      expect(address.safeParse(bad).success, bad).toBe(false);
+    }
+  });
+
+  it('bound the directory lookup request', () => {
+    expect(directoryLookup.body.safeParse({ addresses: [] }).success).toBe(false);
+    expect(directoryLookup.body.safeParse({ addresses: Array(101).fill('a@example.test') }).success).toBe(false);
+    expect(directoryLookup.body.safeParse({ addresses: ['a@example.test'], extra: 1 }).success).toBe(false);
+    expect(directoryLookup.body.parse({ addresses: ['A@example.test'] })).toEqual({ addresses: ['a@example.test'] });
+  });
+});

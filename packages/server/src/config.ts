@@ -1,0 +1,151 @@
+/**
+ * The configuration module: the one place in Sealmail that reads the environment.
+ *
+ * `loadConfig()` reads every variable once, validates it with zod and returns a frozen object.
+ * An invalid value stops start-up with a message naming the variable and what it expects.
+ * Every variable is listed in README.md ("Configuration").
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected a port number (1-65535)' })
+    .int('expected a port number (1-65535)')
+    .min(1, 'expected a port number (1-65535)')
+    .max(65535, 'expected a port number (1-65535)')
+    .default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(fallback);
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/.+/, 'expected a postgres:// or postgresql:// connection URL');
+
+const hostname = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
+
+/** Environment variable → schema. The keys are the variable names. */
+const envSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  SEALMAIL_DATA_DIR: z.string().min(1, 'expected a directory path').default('.sealmail'),
+  SEALMAIL_BIND_HOST: hostname.default('127.0.0.1'),
+  SEALMAIL_PUBLIC_HOST: hostname.default('localhost'),
+  SEALMAIL_API_PORT: port(8440),
+  SEALMAIL_WEB_PORT: port(8443),
+  SEALMAIL_ADMIN_PORT: port(8444),
+  SEALMAIL_VIEWER_PORT: port(8445),
+  SEALMAIL_SMTP_PORT: port(2525),
+  SEALMAIL_SMTPS_PORT: port(2465),
+  SEALMAIL_PG_PORT: port(54329),
+  SEALMAIL_API_URL: z.url({ error: 'expected an https:// URL of the API' }).optional(),
+  SEALMAIL_TLS_CERT: z.string().min(1).optional(),
+  SEALMAIL_TLS_KEY: z.string().min(1).optional(),
+  SEALMAIL_DEMO_DOMAIN: hostname.default('example.test'),
+  SEALMAIL_SEED_DEMO: bool(true),
+  SEALMAIL_SMTP_HOSTNAME: hostname.default('localhost'),
+  SEALMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024, 'expected at least 1024 bytes').default(35 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+});
+
+export interface Config {
+  /** Absent: the start command runs its own embedded Postgres. */
+  readonly databaseUrl: string | undefined;
+  /** Where the embedded Postgres, the TLS certificate and the demo credentials live. */
+  readonly dataDir: string;
+  readonly bindHost: string;
+  readonly publicHost: string;
+  readonly ports: Readonly<{ api: number; web: number; admin: number; viewer: number; smtp: number; smtps: number; postgres: number }>;
+  /** The API's base URL as the web hosts reach it. */
+  readonly apiUrl: string;
+  readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
+  readonly demo: Readonly<{ seed: boolean; domain: string }>;
+  readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number }>;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** Thrown by loadConfig; `problems` names each variable and what it expects. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly { variable: string; expected: string; got: string | undefined }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  ${p.variable}: ${p.expected} (got ${p.got === undefined ? 'nothing' : JSON.stringify(p.got)})`).join('\n'),
+    );
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Reads and validates the configuration.
+ * @param env the variables to read; defaults to the process environment (the only use of it).
+ * @throws ConfigError naming every invalid variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = envSchema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const variable = String(i.path[0]);
+        return { variable, expected: i.message, got: known[variable] };
+      }),
+    );
+  }
+  const e = parsed.data;
+  if ((e.SEALMAIL_TLS_CERT === undefined) !== (e.SEALMAIL_TLS_KEY === undefined)) {
+    const variable = e.SEALMAIL_TLS_CERT === undefined ? 'SEALMAIL_TLS_CERT' : 'SEALMAIL_TLS_KEY';
+    throw new ConfigError([{ variable, expected: 'SEALMAIL_TLS_CERT and SEALMAIL_TLS_KEY are set together', got: undefined }]);
+  }
+  const dataDir = resolve(e.SEALMAIL_DATA_DIR);
+  return deepFreeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    bindHost: e.SEALMAIL_BIND_HOST,
+    publicHost: e.SEALMAIL_PUBLIC_HOST,
+    ports: {
+      api: e.SEALMAIL_API_PORT,
+      web: e.SEALMAIL_WEB_PORT,
+      admin: e.SEALMAIL_ADMIN_PORT,
+      viewer: e.SEALMAIL_VIEWER_PORT,
+      smtp: e.SEALMAIL_SMTP_PORT,
+      smtps: e.SEALMAIL_SMTPS_PORT,
+      postgres: e.SEALMAIL_PG_PORT,
+    },
+    apiUrl: e.SEALMAIL_API_URL ?? `https://127.0.0.1:${e.SEALMAIL_API_PORT}`,
+    tls: {
+      certFile: e.SEALMAIL_TLS_CERT ?? resolve(dataDir, 'tls', 'cert.pem'),
+      keyFile: e.SEALMAIL_TLS_KEY ?? resolve(dataDir, 'tls', 'key.pem'),
+      selfSigned: e.SEALMAIL_TLS_CERT === undefined,
+    },
+    demo: { seed: e.SEALMAIL_SEED_DEMO, domain: e.SEALMAIL_DEMO_DOMAIN },
+    smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES },
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** The variable names the configuration reads, for docs and tests. */
+export const configVariables = Object.keys(envSchema.shape);
+
+/** Loads the configuration, or prints the problems and exits with status 78 (EX_CONFIG). */
+export function loadConfigOrExit(env?: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sealmail: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configVariables, loadConfig } from '../src/config';
+
+function problems(env: Record<string, string>) {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to throw');
+}
+
+describe('configuration', () => {
+  it('has working defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.ports).toMatchObject({ api: 8440, web: 8443, smtp: 2525 });
+    expect(c.demo).toEqual({ seed: true, domain: 'example.test' });
+    expect(c.apiUrl).toBe('https://127.0.0.1:8440');
+    expect(c.tls.selfSigned).toBe(true);
+  });
+
+  it('reads variables and is frozen, deeply', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/sealmail', SEALMAIL_API_PORT: '9000', SEALMAIL_SEED_DEMO: 'false', LOG_LEVEL: 'debug' });
+    expect(c.databaseUrl).toBe('postgres://u:p@db:5432/sealmail');
+    expect(c.ports.api).toBe(9000);
+    expect(c.apiUrl).toBe('https://127.0.0.1:9000');
+    expect(c.demo.seed).toBe(false);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.ports)).toBe(true);
+    expect(() => {
+      (c.ports as { api: number }).api = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('names the variable and what it expects when a value is invalid', () => {
+    expect(problems({ SEALMAIL_API_PORT: 'eighty' })).toEqual([
+      { variable: 'SEALMAIL_API_PORT', expected: 'expected a port number (1-65535)', got: 'eighty' },
+    ]);
+    expect(problems({ SEALMAIL_SMTP_PORT: '70000' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_PORT', expected: 'expected a port number (1-65535)' });
+    expect(problems({ DATABASE_URL: 'mysql://x' })[0]).toMatchObject({ variable: 'DATABASE_URL', expected: expect.stringContaining('postgres://') });
+    expect(problems({ LOG_LEVEL: 'loud' })[0]).toMatchObject({ variable: 'LOG_LEVEL', expected: expect.stringContaining('info') });
+    expect(problems({ SEALMAIL_SEED_DEMO: 'maybe' })[0]).toMatchObject({ variable: 'SEALMAIL_SEED_DEMO', expected: 'expected true or false' });
+    expect(problems({ SEALMAIL_TLS_CERT: '/etc/cert.pem' })[0]).toMatchObject({ variable: 'SEALMAIL_TLS_KEY' });
+  });
+
+  it('reports every invalid variable at once, in the message too', () => {
+    try {
+      loadConfig({ SEALMAIL_API_PORT: 'x', SEALMAIL_WEB_PORT: '0' });
+      expect.unreachable();
+    } catch (err) {
+      const e = err as ConfigError;
+      expect(e.problems.map((p) => p.variable).sort()).toEqual(['SEALMAIL_API_PORT', 'SEALMAIL_WEB_PORT']);
+      expect(e.message).toContain('SEALMAIL_API_PORT: expected a port number (1-65535) (got "x")');
+    }
+  });
+
+  it('lists its variables', () => {
+    expect(configVariables).toContain('DATABASE_URL');
+    expect(configVariables).toContain('SEALMAIL_DATA_DIR');
+  });
+});
