@@ -42,7 +42,7 @@ if (stale) {
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'start') {
   // The launcher owns its children; forward signals so Ctrl-C stops everything.
-  const child = spawn(pnpm[0], [...pnpm.slice(1), 'exec', 'tsx', 'scripts/start.ts', ...rest], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...rest], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 } else if (command === 'test') {

@@ -149,3 +149,13 @@ export function loadConfigOrExit(env?: Record<string, string | undefined>): Conf
     throw err;
   }
 }
+
+/**
+ * The environment for a child process the start command launches: this process's environment
+ * plus `overrides` (e.g. the embedded Postgres's DATABASE_URL).
+ */
+export function childEnvironment(overrides: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return { ...env, ...overrides };
+}

@@ -1,0 +1,122 @@
+/**
+ * The README's start command, end to end: it starts its own Postgres, migrates, seeds, builds the
+ * three front ends and serves everything over TLS; Chromium finds each app's first screen;
+ * Ctrl-C stops everything; a second start reuses the data.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { freePort, launchChromium, portOpen, startSealmail, type Started } from './support';
+
+const dataDir = await mkdtemp(join(tmpdir(), 'sealmail-e2e-'));
+const ports = {
+  api: await freePort(),
+  web: await freePort(),
+  admin: await freePort(),
+  viewer: await freePort(),
+  smtp: await freePort(),
+  smtps: await freePort(),
+  pg: await freePort(),
+};
+const env = {
+  SEALMAIL_DATA_DIR: dataDir,
+  SEALMAIL_API_PORT: String(ports.api),
+  SEALMAIL_WEB_PORT: String(ports.web),
+  SEALMAIL_ADMIN_PORT: String(ports.admin),
+  SEALMAIL_VIEWER_PORT: String(ports.viewer),
+  SEALMAIL_SMTP_PORT: String(ports.smtp),
+  SEALMAIL_SMTPS_PORT: String(ports.smtps),
+  SEALMAIL_PG_PORT: String(ports.pg),
+  DATABASE_URL: '',
+  LOG_LEVEL: 'warn',
+};
+
+let running: Started | undefined;
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close();
+  if (running && running.proc.exitCode === null) {
+    running.proc.kill('SIGINT');
+    await running.exited;
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function getJson(port: number, path: string, ca: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, ca, servername: 'localhost' }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function stop(s: Started) {
+  s.proc.kill('SIGINT');
+  const code = await s.exited;
+  expect(code).toBe(0);
+  expect(s.output()).toContain('[sealmail] Postgres stopped');
+  for (const p of Object.values(ports)) expect(await portOpen(p), `port ${p} still open`).toBe(false);
+}
+
+describe('the start command', () => {
+  it('brings everything up over TLS, prints it, and the apps show their first screens', async () => {
+    running = await startSealmail(env);
+    const out = running.output();
+    for (const p of [ports.web, ports.admin, ports.viewer, ports.api]) expect(out).toContain(`https://localhost:${p}`);
+    expect(out).toContain(`localhost:${ports.smtp} (STARTTLS)`);
+    expect(out).toMatch(/SHA-256\s+([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    expect(out).toMatch(/admin@example\.test\s+admin\s+password: \S{12,}/);
+    expect(out).toMatch(/alice@example\.test\s+user\s+password: \S{12,}/);
+    expect(out).toMatch(/bob@example\.test\s+user\s+password: \S{12,}/);
+
+    // The API answers over TLS with the printed certificate, and its database is ready.
+    const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+    expect(await getJson(ports.api, '/readyz', ca)).toEqual({ status: 200, body: { status: 'ready' } });
+    expect((await getJson(ports.web, '/api/v1/info', ca)).body).toMatchObject({ service: 'sealmail', domains: ['example.test'] });
+
+    browser = await launchChromium();
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    const web = await page.goto(`https://localhost:${ports.web}/`);
+    expect(web?.headers()['content-security-policy']).toContain("default-src 'none'");
+    await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
+    await page.getByText('Encrypted mail for example.test').waitFor();
+    await page.getByLabel('E-mail address').fill('nobody@example.test');
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('nobody@example.test has no mailbox here.').waitFor();
+
+    await page.goto(`https://localhost:${ports.admin}/`);
+    await page.getByRole('heading', { name: 'Sealmail admin console' }).waitFor();
+    await page.getByText('example.test').waitFor();
+
+    const viewer = await page.goto(`https://localhost:${ports.viewer}/m/abcdefgh12345678#${'p'.repeat(22)}.${'d'.repeat(43)}`);
+    expect(viewer?.headers()['referrer-policy']).toBe('no-referrer');
+    await page.getByRole('heading', { name: 'Secure message' }).waitFor();
+    await page.getByText('This message does not exist or has expired.').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    await stop(running);
+  });
+
+  it('reuses the data on a second start', async () => {
+    running = await startSealmail(env);
+    const out = running.output();
+    expect(out).toContain('Migrations      up to date');
+    expect(out).not.toContain('(new)');
+    await stop(running);
+  });
+});

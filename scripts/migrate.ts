@@ -1,0 +1,22 @@
+/**
+ * Applies pending migrations to DATABASE_URL and, when SEALMAIL_SEED_DEMO is true, seeds the demo
+ * account. The start command does the same itself; this is for deployments (docker-compose's
+ * `migrate` service) where Postgres is external.
+ */
+import { join } from 'node:path';
+import { applyMigrations, createDb, seedDemo } from '@sealmail/db';
+import { loadConfigOrExit } from '@sealmail/server';
+
+const config = loadConfigOrExit();
+if (!config.databaseUrl) {
+  process.stderr.write('sealmail migrate: DATABASE_URL is not set\n');
+  process.exit(78);
+}
+const applied = await applyMigrations(config.databaseUrl);
+process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'migrations up to date\n');
+if (config.demo.seed) {
+  const db = createDb(config.databaseUrl);
+  const seed = await seedDemo(db, { domain: config.demo.domain, credentialsFile: join(config.dataDir, 'demo-credentials.json') });
+  process.stdout.write(`demo account ${seed.domain}: credentials in ${join(config.dataDir, 'demo-credentials.json')}\n`);
+  await db.$disconnect();
+}

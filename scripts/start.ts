@@ -1,0 +1,141 @@
+/**
+ * The start command (README: `npm start`). Brings the whole service up on one machine:
+ *   1. configuration (packages/server/src/config.ts), the data directory and the TLS certificate;
+ *   2. Postgres: DATABASE_URL when set, otherwise an embedded server with its data in
+ *      <data dir>/pg, kept between runs;
+ *   3. migrations, then the demo account (example.test) unless SEALMAIL_SEED_DEMO=false;
+ *   4. Vite builds of the web client, admin console and link viewer;
+ *   5. the API, SMTP and web-host processes; prints every URL and port.
+ * Ctrl-C (or SIGTERM) stops the children, then Postgres, and exits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { childEnvironment, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
+import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const config = loadConfigOrExit();
+const say = (line = '') => process.stdout.write(line + '\n');
+const children: { name: string; proc: ChildProcess }[] = [];
+let stopPostgres: (() => Promise<void>) | undefined;
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\n[sealmail] stopping…');
+    await Promise.all(
+      children.map(
+        ({ proc }) =>
+          new Promise<void>((resolve) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+            proc.once('exit', () => resolve());
+            proc.kill('SIGTERM');
+            setTimeout(() => proc.kill('SIGKILL'), 8000).unref();
+          }),
+      ),
+    );
+    if (stopPostgres) {
+      await stopPostgres().catch((err: unknown) => say(`[sealmail] stopping Postgres failed: ${String(err)}`));
+      say('[sealmail] Postgres stopped');
+    }
+    say('[sealmail] stopped');
+  }
+  process.exit(code);
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0));
+
+function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd} (exit ${code})`))));
+  });
+}
+
+function startChild(name: string, entry: string, env: Record<string, string>): void {
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: childEnvironment(env), stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push({ name, proc });
+  proc.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`[sealmail] ${name} exited (${signal ?? code}); stopping everything`);
+    void shutdown(1);
+  });
+}
+
+function healthy(port: number, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function waitHealthy(name: string, port: number, ca: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await healthy(port, ca)) return;
+    if (stopping) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} did not become healthy on port ${port}`);
+}
+
+try {
+  await mkdir(config.dataDir, { recursive: true });
+  const hostnames = ['localhost', '127.0.0.1', '::1', config.publicHost];
+  const tls = await loadOrCreateTls({ ...config.tls, hostnames });
+
+  let databaseUrl = config.databaseUrl;
+  let pgNote = 'external (DATABASE_URL)';
+  if (!databaseUrl) {
+    const pg = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), port: config.ports.postgres });
+    stopPostgres = pg.stop;
+    databaseUrl = pg.connectionString;
+    pgNote = `embedded, 127.0.0.1:${config.ports.postgres}, data in ${join(config.dataDir, 'pg')}`;
+  }
+  const applied = await applyMigrations(databaseUrl);
+  const db = createDb(databaseUrl);
+  const seed = config.demo.seed ? await seedDemo(db, { domain: config.demo.domain, credentialsFile: join(config.dataDir, 'demo-credentials.json') }) : null;
+  await db.$disconnect();
+
+  await Promise.all(['web', 'admin', 'viewer'].map((app) => run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(root, 'apps', app))));
+
+  const env = { DATABASE_URL: databaseUrl, SEALMAIL_DATA_DIR: config.dataDir };
+  startChild('api', 'apps/api/src/main.ts', env);
+  startChild('smtp', 'apps/smtp/src/main.ts', env);
+  await waitHealthy('api', config.ports.api, tls.cert);
+  startChild('web', 'scripts/web-hosts.ts', env);
+  await Promise.all([config.ports.web, config.ports.admin, config.ports.viewer].map((p) => waitHealthy('web', p, tls.cert)));
+
+  const host = config.publicHost;
+  say('');
+  say('Sealmail is running.');
+  say(`  Web client      https://${host}:${config.ports.web}`);
+  say(`  Admin console   https://${host}:${config.ports.admin}`);
+  say(`  Link viewer     https://${host}:${config.ports.viewer}`);
+  say(`  API             https://${host}:${config.ports.api}   (/healthz, /readyz, /api/v1/…)`);
+  say(`  SMTP            ${host}:${config.ports.smtp} (STARTTLS), ${host}:${config.ports.smtps} (implicit TLS)`);
+  say(`  Postgres        ${pgNote}`);
+  say(`  Migrations      ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+  say(`  TLS certificate ${config.tls.selfSigned ? `self-signed${tls.created ? ' (new)' : ''}, ${config.tls.certFile}` : config.tls.certFile}`);
+  say(`  SHA-256         ${tls.fingerprint256}`);
+  if (seed) {
+    say('');
+    say(`Demo account "${seed.accountName}", domain ${seed.domain}:`);
+    for (const u of seed.users) say(`  ${u.address.padEnd(24)} ${u.role.padEnd(6)} password: ${u.password}`);
+    say(`  (kept in ${join(config.dataDir, 'demo-credentials.json')})`);
+  }
+  say('');
+  say('Press Ctrl-C to stop.');
+} catch (err) {
+  say(`[sealmail] start failed: ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}

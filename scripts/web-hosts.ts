@@ -1,0 +1,44 @@
+/**
+ * The "web" process: serves the built web client, admin console and link viewer, each on its own
+ * HTTPS origin, each forwarding /api to the API. Run after `vite build` of the three apps.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { buildWebHost, createLogger, loadConfigOrExit, loadOrCreateTls, strictCsp } from '@sealmail/server';
+
+const config = loadConfigOrExit();
+const logger = createLogger({ level: config.logLevel, name: 'web' });
+const tls = await loadOrCreateTls({ ...config.tls, hostnames: ['localhost', '127.0.0.1', '::1', config.publicHost] });
+// The API presents the same certificate when it is self-signed; an operator's CA-signed one
+// needs no extra trust.
+const apiCa = config.tls.selfSigned ? await readFile(config.tls.certFile, 'utf8') : undefined;
+const dist = (app: string) => fileURLToPath(new URL(`../apps/${app}/dist`, import.meta.url));
+
+const hosts = [
+  { app: 'web', port: config.ports.web },
+  { app: 'admin', port: config.ports.admin },
+  { app: 'viewer', port: config.ports.viewer },
+] as const;
+
+const servers = [];
+for (const h of hosts) {
+  const server = await buildWebHost({
+    root: dist(h.app),
+    csp: strictCsp(),
+    apiUrl: config.apiUrl,
+    ...(apiCa ? { apiCa } : {}),
+    tls,
+    logger: logger.child({ app: h.app }),
+  });
+  await server.listen({ host: config.bindHost, port: h.port });
+  servers.push(server);
+}
+
+let closing = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (closing) return;
+    closing = true;
+    void Promise.allSettled(servers.map((s) => s.close())).finally(() => process.exit(0));
+  });
+}
