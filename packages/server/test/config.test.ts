@@ -61,3 +61,11 @@ describe('configuration', () => {
     expect(configVariables).toContain('SEALMAIL_DATA_DIR');
   });
 });
+
+describe('README', () => {
+  it('documents every configuration variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const v of configVariables) expect(readme, v).toContain(`\`${v}\``);
+  });
+});
