@@ -1,0 +1,110 @@
+/**
+ * The CLI against a real API process (apps/api/src/main.ts) over real TLS (self-signed, trusted
+ * through --ca), backed by a real Postgres.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemo } from '@sealmail/db';
+import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
+import { childEnvironment, loadOrCreateTls } from '@sealmail/server';
+import { EXIT, run } from '../src/cli';
+
+let tdb: TestDatabase;
+let api: ChildProcess;
+let dir: string;
+let url: string;
+let caFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealmail-cli-'));
+  caFile = join(dir, 'cert.pem');
+  const tls = await loadOrCreateTls({ certFile: caFile, keyFile: join(dir, 'key.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  tdb = await createTestDatabase();
+  await seedDemo(tdb.prisma, { domain: 'example.test' });
+  void tls;
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  api = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../../api', import.meta.url).pathname,
+    env: childEnvironment({ DATABASE_URL: tdb.connectionString, SEALMAIL_API_PORT: String(port), SEALMAIL_DATA_DIR: dir, SEALMAIL_TLS_CERT: caFile, SEALMAIL_TLS_KEY: join(dir, 'key.pem'), LOG_LEVEL: 'silent' }),
+    stdio: 'inherit',
+  });
+  url = `https://localhost:${port}`;
+  const deadline = Date.now() + 30_000;
+  while ((await cli('status', '--api', url, '--ca', caFile)).code !== EXIT.ok) {
+    if (Date.now() > deadline || api.exitCode !== null) throw new Error('the API process did not come up');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 40_000);
+afterAll(async () => {
+  if (api && api.exitCode === null) {
+    api.kill('SIGTERM');
+    await new Promise((r) => api.once('exit', r));
+  }
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('sealmail CLI', () => {
+  it('status reports version, database and domains', async () => {
+    const r = await cli('status', '--api', url, '--ca', caFile);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.out).toMatch(/version\s+0\.1\.0/);
+    expect(r.out).toMatch(/database\s+ready/);
+    expect(r.out).toMatch(/domains\s+example\.test/);
+  });
+
+  it('lookup tells which addresses have a mailbox, exit 1 when one has none', async () => {
+    const ok = await cli('lookup', 'alice@example.test', '--api', url, '--ca', caFile);
+    expect(ok.code).toBe(EXIT.ok);
+    expect(ok.out).toBe('alice@example.test\thas a mailbox here');
+    const mixed = await cli('lookup', 'alice@example.test', 'ghost@example.test', '--api', url, '--ca', caFile);
+    expect(mixed.code).toBe(EXIT.failure);
+    expect(mixed.out).toContain('ghost@example.test\tno mailbox here');
+  });
+
+  it('shows the server error code and field for bad input', async () => {
+    const r = await cli('lookup', 'not-an-address', '--api', url, '--ca', caFile);
+    expect(r.code).toBe(EXIT.failure);
+    expect(r.err).toContain('[VALIDATION_FAILED]');
+    expect(r.err).toContain('body.addresses.0');
+  });
+
+  it('refuses a server whose certificate it does not trust', async () => {
+    const r = await cli('status', '--api', url, '--ca', join(dir, 'missing.pem'));
+    expect(r.code).toBe(EXIT.usage);
+    const untrusted = await cli('status', '--api', url.replace('localhost', '127.0.0.1'), '--ca', caFile);
+    expect(untrusted.code).toBe(EXIT.ok); // the certificate names 127.0.0.1 too
+    const { makeSelfSignedCertificate } = await import('@sealmail/server');
+    const other = join(dir, 'other.pem');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(other, (await makeSelfSignedCertificate(['localhost'])).cert);
+    const refused = await cli('status', '--api', url, '--ca', other);
+    expect(refused.code).toBe(EXIT.unavailable);
+    expect(refused.err).toContain('cannot reach the server');
+  });
+
+  it('explains usage', async () => {
+    expect((await cli('help')).out).toContain('Usage: sealmail');
+    expect((await cli()).code).toBe(EXIT.usage);
+    const bad = await cli('frobnicate', '--api', url);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.err).toContain('unknown command "frobnicate"');
+    expect((await cli('--bogus')).code).toBe(EXIT.usage);
+  });
+});

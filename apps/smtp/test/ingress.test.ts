@@ -1,0 +1,103 @@
+/**
+ * The SMTP ingress over real TLS on loopback: STARTTLS and implicit TLS, the recipient check at
+ * RCPT against the directory in a real Postgres, SIZE, and a deferral (451) for DATA until mail
+ * storage exists, so no sender ever loses a message to us.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SMTPServer } from 'smtp-server';
+import { seedDemo } from '@sealmail/db';
+import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
+import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { buildSmtpServer } from '../src/server';
+import { Dialog } from './dialog';
+
+let tdb: TestDatabase;
+let tls: TlsMaterial;
+let dir: string;
+const servers: SMTPServer[] = [];
+let port = 0;
+let securePort = 0;
+
+async function listen(s: SMTPServer): Promise<number> {
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.server.address() as { port: number }).port;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealmail-smtp-'));
+  tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  tdb = await createTestDatabase();
+  await seedDemo(tdb.prisma, { domain: 'example.test' });
+  const common = { db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 35 * 1024 * 1024 };
+  port = await listen(buildSmtpServer({ ...common, secure: false }));
+  securePort = await listen(buildSmtpServer({ ...common, secure: true }));
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('SMTP ingress', () => {
+  it('offers STARTTLS, SIZE, 8BITMIME and SMTPUTF8, and negotiates TLS 1.3', async () => {
+    const d = await Dialog.open(port);
+    expect((await d.reply()).code).toBe(220);
+    const ehlo = await d.cmd('EHLO client.example.org');
+    expect(ehlo.code).toBe(250);
+    expect(ehlo.text).toContain('STARTTLS');
+    expect(ehlo.text).toContain(`SIZE ${35 * 1024 * 1024}`);
+    expect(ehlo.text).toContain('8BITMIME');
+    expect(ehlo.text).toContain('SMTPUTF8');
+    expect(ehlo.text).not.toContain('AUTH');
+    expect(await d.starttls(tls.cert)).toEqual({ protocol: 'TLSv1.3' });
+    expect((await d.cmd('EHLO client.example.org')).code).toBe(250);
+    d.close();
+  });
+
+  it('refuses unknown recipients at RCPT with 550 5.1.1 and accepts known ones', async () => {
+    const d = await Dialog.open(port);
+    await d.reply();
+    await d.cmd('EHLO client.example.org');
+    await d.starttls(tls.cert);
+    await d.cmd('EHLO client.example.org');
+    expect((await d.cmd('MAIL FROM:<sender@example.org>')).code).toBe(250);
+    const unknown = await d.cmd('RCPT TO:<nobody@example.test>');
+    expect(unknown.code).toBe(550);
+    expect(unknown.text).toContain('5.1.1');
+    const otherDomain = await d.cmd('RCPT TO:<alice@elsewhere.test>');
+    expect(otherDomain.code).toBe(550);
+    expect((await d.cmd('RCPT TO:<Alice@Example.TEST>')).code).toBe(250);
+    expect((await d.cmd('DATA')).code).toBe(354);
+    d.write('Subject: hello\r\n\r\nhi\r\n.\r\n');
+    const data = await d.reply();
+    expect(data.code).toBe(451);
+    expect(data.text).toContain('4.3.2');
+    d.close();
+  });
+
+  it('refuses a declared size over the limit at MAIL with 552 5.3.4', async () => {
+    const d = await Dialog.open(port);
+    await d.reply();
+    await d.cmd('EHLO client.example.org');
+    const r = await d.cmd(`MAIL FROM:<sender@example.org> SIZE=${36 * 1024 * 1024}`);
+    expect(r.code).toBe(552);
+    expect(r.text).toContain('5.3.4');
+    d.close();
+  });
+
+  it('speaks implicit TLS on the second port', async () => {
+    const d = await Dialog.open(securePort, { tls: { ca: tls.cert } });
+    expect((await d.reply()).code).toBe(220);
+    const ehlo = await d.cmd('EHLO client.example.org');
+    expect(ehlo.code).toBe(250);
+    expect(ehlo.text).not.toContain('STARTTLS');
+    expect((await d.cmd('MAIL FROM:<sender@example.org>')).code).toBe(250);
+    expect((await d.cmd('RCPT TO:<bob@example.test>')).code).toBe(250);
+    d.close();
+  });
+});
