@@ -20,7 +20,7 @@ const hosts = [
   { app: 'viewer', port: config.ports.viewer },
 ] as const;
 
-const servers = [];
+const servers: Awaited<ReturnType<typeof buildWebHost>>[] = [];
 for (const h of hosts) {
   const server = await buildWebHost({
     root: dist(h.app),

@@ -22,6 +22,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   });
+  // JSON only: Fastify's default text/plain parser would hand strings to JSON routes.
+  app.removeContentTypeParser('text/plain');
   installZodValidation(app);
   installErrorHandling(app);
   const deps: ApiDeps = { db: opts.db, version: opts.version };

@@ -36,6 +36,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     rejectOversized: true,
     maxRecipients: 100,
     logger: false,
+    // RFC 2034 enhanced status codes on every reply (smtp-server picks them by reply code and context).
+    hideENHANCEDSTATUSCODES: false,
     onConnect(session, cb) {
       log.debug({ remote: session.remoteAddress, session: session.id }, 'smtp connect');
       cb();
@@ -49,21 +51,20 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         .then((user) => {
           if (!user || user.status !== 'active') {
             log.info({ session: session.id, rcpt: address.address }, 'smtp: unknown recipient');
-            return cb(smtpError(550, '5.1.1 No such user here'));
+            return cb(smtpError(550, 'No such user here'));
           }
           cb();
         })
         .catch((err: unknown) => {
           log.error({ err, session: session.id }, 'smtp: directory lookup failed');
-          cb(smtpError(451, '4.3.0 Temporary lookup failure, try again later'));
+          cb(smtpError(451, 'Temporary lookup failure, try again later'));
         });
     },
     onData(stream, session, cb) {
       stream.on('data', () => {});
       stream.on('end', () => {
-        if (stream.sizeExceeded) return cb(smtpError(552, '5.3.4 Message too big'));
         log.info({ session: session.id, recipients: session.envelope.rcptTo.length }, 'smtp: message deferred (mail storage not enabled yet)');
-        cb(smtpError(451, '4.3.2 Mail storage is not enabled on this server yet, try again later'));
+        cb(smtpError(451, 'Mail storage is not enabled on this server yet, try again later'));
       });
     },
   };

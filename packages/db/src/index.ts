@@ -1,1 +1,4 @@
-export {};
+export * from './client';
+export { applyMigrations, readMigrations, defaultMigrationsDir, MigrationError, type Migration } from './migrate';
+export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded';
+export { seedDemo, ARGON2ID_PARAMS, type SeedResult } from './seed';

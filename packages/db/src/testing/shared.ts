@@ -1,0 +1,2 @@
+/** The migrated template every test database is cloned from. */
+export const TEMPLATE_DB = 'sealmail_template';
