@@ -43,16 +43,26 @@ function loadBg(): Promise<Bg> {
 }
 
 /**
- * A pg client that reports `char` (OID 18) and `char[]` (1002) columns as `text` (25) and
- * `text[]` (1009): the engine's introspection through adapter-pg cannot read them otherwise.
+ * A pg client that adapts what the engine's introspection reads:
+ * - `char` (OID 18) and `char[]` (1002) columns are reported as `text` (25) and `text[]` (1009):
+ *   adapter-pg cannot hand them to the engine otherwise;
+ * - PostgreSQL 18 lists NOT NULL constraints in pg_constraint (contype 'n'), which this engine
+ *   version does not know and panics on; they are dropped from its constraint query (the
+ *   engine reads nullability from the column itself).
  */
 class CharAsTextClient extends pg.Client {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override query(...args: any[]): any {
     const relabel = (res: pg.QueryResult | undefined) => {
-      for (const f of res?.fields ?? []) {
+      if (!res?.fields) return res;
+      for (const f of res.fields) {
         if (f.dataTypeID === 18) f.dataTypeID = 25;
         else if (f.dataTypeID === 1002) f.dataTypeID = 1009;
+      }
+      const ct = res.fields.findIndex((f) => f.name === 'constraint_type');
+      if (ct >= 0 && res.fields.some((f) => f.name === 'constraint_definition')) {
+        res.rows = res.rows.filter((row: unknown) => (Array.isArray(row) ? row[ct] : (row as Record<string, unknown>).constraint_type) !== 'n');
+        res.rowCount = res.rows.length;
       }
       return res;
     };

@@ -30,11 +30,14 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates a fresh, migrated database for this test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * Creates a fresh database for this test file: migrated (cloned from the template), or empty
+ * with `{ empty: true }` (for tests of the migrations themselves).
+ */
+export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const { templateDb, urlPrefix } = inject('sealmailPostgres');
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDb}"`));
+  await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${opts.empty ? 'template0' : templateDb}"`));
   const connectionString = urlPrefix + name;
   const prisma = createDb(connectionString, { maxConnections: 4 });
   return {
