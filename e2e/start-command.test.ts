@@ -3,6 +3,7 @@
  * three front ends and serves everything over TLS; Chromium finds each app's first screen;
  * Ctrl-C stops everything; a second start reuses the data.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -64,7 +65,13 @@ async function stop(s: Started) {
   expect(code).toBe(0);
   expect(s.output()).toContain('[sealmail] Postgres stopped');
   for (const p of Object.values(ports)) expect(await portOpen(p), `port ${p} still open`).toBe(false);
+  // No stray processes: the children held the ports checked above; Postgres runs with `-D <dataDir>/pg`.
+  const ps = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  expect(ps.split('\n').filter((l) => l.includes(dataDir))).toEqual([]);
 }
+
+const passwords = (out: string) => [...out.matchAll(/(\S+@example\.test)\s+\w+\s+password: (\S+)/g)].map((m) => `${m[1]}=${m[2]}`);
+let firstPasswords: string[] = [];
 
 describe('the start command', () => {
   it('brings everything up over TLS, prints it, and the apps show their first screens', async () => {
@@ -76,6 +83,8 @@ describe('the start command', () => {
     expect(out).toMatch(/admin@example\.test\s+admin\s+password: \S{12,}/);
     expect(out).toMatch(/alice@example\.test\s+user\s+password: \S{12,}/);
     expect(out).toMatch(/bob@example\.test\s+user\s+password: \S{12,}/);
+    firstPasswords = passwords(out);
+    expect(firstPasswords).toHaveLength(3);
 
     // The API answers over TLS with the printed certificate, and its database is ready.
     const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
@@ -117,6 +126,7 @@ describe('the start command', () => {
     const out = running.output();
     expect(out).toContain('Migrations      up to date');
     expect(out).not.toContain('(new)');
+    expect(passwords(out)).toEqual(firstPasswords);
     await stop(running);
   });
 });

