@@ -1,52 +1,65 @@
 /**
- * X-Wing (draft-connolly-cfrg-xwing-kem): the hybrid KEM combining X25519 and ML-KEM-768, from
- * @noble/post-quantum (`ml_kem768_x25519`, whose test suite carries the draft's vectors). Secret
- * keys are the 32-byte seed; public keys 1216 bytes; encapsulations 1120 bytes. Used as an HPKE
- * KEM (id 0x647a) for every box to a device or per-user key (docs/crypto.md §5).
+ * X-Wing hybrid KEM: X25519 + ML-KEM-768 (draft-connolly-cfrg-xwing-kem) — docs/crypto.md §4.2.
+ *
+ * `@noble/post-quantum`'s `ml_kem768_x25519` is X-Wing (SHAKE256 seed expansion, combiner
+ * `SHA3-256(ss_M || ss_X || ct_X || pk_X || "\.//^\")`); test/xwing.test.ts checks it against the
+ * draft's published vectors. Secret keys are the 32-byte seed; public keys are `pk_M || pk_X`.
  */
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
-import { shake256 } from '@noble/hashes/sha3.js';
-import { checkBytes } from './bytes';
+import { abytes, randomBytes, type RandomSource } from './_util';
 import { CryptoError } from './errors';
-import type { Kem } from './hpke';
 
-export const XWING_PUBLIC_KEY_BYTES = 1216;
-export const XWING_SECRET_KEY_BYTES = 32;
-export const XWING_ENC_BYTES = 1120;
+/** X-Wing sizes in bytes (draft-connolly-cfrg-xwing-kem §5). */
+export const XWING = Object.freeze({ secretKey: 32, publicKey: 1216, cipherText: 1120, sharedSecret: 32, eseed: 64 });
 
-/** Key pair from a 32-byte seed (the seed is the secret key). */
-export function xwingKeyPair(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
-  checkBytes(seed, 'seed', 32);
-  const kp = ml_kem768_x25519.keygen(seed);
-  return { secretKey: kp.secretKey, publicKey: kp.publicKey };
+/** An X-Wing key pair: 32-byte seed secret key, 1216-byte public key. */
+export interface KemKeyPair {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
 }
 
-export const xwingKem: Kem = {
-  id: 0x647a,
-  name: 'X-Wing',
-  Nenc: XWING_ENC_BYTES,
-  Npk: XWING_PUBLIC_KEY_BYTES,
-  Nsk: XWING_SECRET_KEY_BYTES,
-  /** DeriveKeyPair(ikm) = keygen(SHAKE256(ikm, 32)), as the X-Wing draft defines it for HPKE. */
-  deriveKeyPair(ikm) {
-    return xwingKeyPair(shake256(ikm, { dkLen: 32 }));
-  },
-  encap(publicKey, random) {
-    checkBytes(publicKey, 'publicKey', XWING_PUBLIC_KEY_BYTES);
-    try {
-      const { cipherText, sharedSecret } = ml_kem768_x25519.encapsulate(publicKey, random(64));
-      return { enc: cipherText, sharedSecret };
-    } catch {
-      throw new CryptoError('INVALID_INPUT', '"publicKey" is not a valid X-Wing public key');
-    }
-  },
-  decap(enc, secretKey) {
-    checkBytes(enc, 'enc', XWING_ENC_BYTES);
-    checkBytes(secretKey, 'secretKey', XWING_SECRET_KEY_BYTES);
-    try {
-      return ml_kem768_x25519.decapsulate(enc, secretKey);
-    } catch {
-      throw new CryptoError('DECRYPTION_FAILED', 'decryption failed');
-    }
-  },
-};
+/**
+ * X-Wing `GenerateKeyPairDerand`: the key pair of a 32-byte seed.
+ * @throws {CryptoError} INVALID_INPUT when `seed` is not 32 bytes.
+ */
+export function xwingKeyPairFromSeed(seed: Uint8Array): KemKeyPair {
+  abytes(seed, 'seed', XWING.secretKey);
+  const { publicKey } = ml_kem768_x25519.keygen(Uint8Array.from(seed));
+  return { secretKey: Uint8Array.from(seed), publicKey };
+}
+
+/**
+ * Generates a fresh X-Wing key pair.
+ * @throws {CryptoError} INVALID_INPUT when `random` misbehaves.
+ */
+export function generateXWingKeyPair(opts: { random?: RandomSource } = {}): KemKeyPair {
+  return xwingKeyPairFromSeed(randomBytes(opts.random, XWING.secretKey));
+}
+
+/**
+ * X-Wing `Encapsulate` (with `eseed`: `EncapsulateDerand`).
+ * @throws {CryptoError} INVALID_INPUT when `publicKey` is not 1216 bytes or fails ML-KEM's key check.
+ */
+export function xwingEncapsulate(
+  publicKey: Uint8Array,
+  opts: { random?: RandomSource; eseed?: Uint8Array } = {},
+): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
+  abytes(publicKey, 'publicKey', XWING.publicKey);
+  const eseed = opts.eseed ? abytes(opts.eseed, 'eseed', XWING.eseed) : randomBytes(opts.random, XWING.eseed);
+  try {
+    return ml_kem768_x25519.encapsulate(publicKey, eseed);
+  } catch {
+    throw new CryptoError('INVALID_INPUT', '"publicKey" is not a valid X-Wing public key');
+  }
+}
+
+/**
+ * X-Wing `Decapsulate`. ML-KEM's implicit rejection means a wrong ciphertext yields a
+ * pseudorandom secret, which the AEAD that follows rejects.
+ * @throws {CryptoError} INVALID_INPUT when sizes are wrong.
+ */
+export function xwingDecapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  abytes(cipherText, 'cipherText', XWING.cipherText);
+  abytes(secretKey, 'secretKey', XWING.secretKey);
+  return ml_kem768_x25519.decapsulate(cipherText, secretKey);
+}
