@@ -47,3 +47,31 @@ export function flip(b: Uint8Array, index: number, bit = 0): Uint8Array {
   c[index]! ^= 1 << bit;
   return c;
 }
+
+/** Fast deterministic filler bytes (xorshift32) for large test plaintexts; not for keys. */
+export function fillerBytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Fast byte equality for large arrays (vitest's deep equality is slow on big typed arrays). */
+export function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length).toBe(expected.length);
+  let first = -1;
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      first = i;
+      break;
+    }
+  }
+  expect(first).toBe(-1);
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  createPieceDecryptor,
+  createPieceEncryptor,
+  decryptPiece,
+  encryptPiece,
+  PIECE,
+  pieceCiphertextLength,
+  pieceDecryptionStream,
+  pieceEncryptionStream,
+  type AeadBackend,
+} from '../src/index';
+import { expectBytes, expectCode, expectCodeAsync, fillerBytes, flip, seededRandom } from './helpers';
+
+const key = new Uint8Array(32).fill(0x42);
+const context = new TextEncoder().encode('msg-1/piece-0');
+const CT = PIECE.chunkSize + PIECE.tagSize;
+const H = PIECE.headerSize;
+const data = (n: number, seed = 1) => fillerBytes(n, seed);
+const backends: AeadBackend[] = ['webcrypto', 'noble'];
+
+async function streamDecrypt(ct: Uint8Array, parts: number[], k: Uint8Array = key, ctx: Uint8Array = context) {
+  const dec = createPieceDecryptor({ key: k, context: ctx });
+  const released: Uint8Array[] = [];
+  let error: unknown;
+  try {
+    let o = 0;
+    for (const p of [...parts, ct.length]) {
+      const end = Math.min(ct.length, Math.max(o, p));
+      released.push(await dec.push(ct.subarray(o, end)));
+      o = end;
+    }
+    released.push(await dec.final());
+  } catch (e) {
+    error = e;
+  }
+  const n = released.reduce((a, b) => a + b.length, 0);
+  return { error, releasedBytes: n, released };
+}
+
+describe('piece AEAD: round trips', () => {
+  it.each([0, 1, 1000, 65535, 65536, 65537, 3 * 65536, 3 * 65536 + 7])('%i bytes, both backends identical', async (n) => {
+    const pt = data(n);
+    const outs: Uint8Array[] = [];
+    for (const backend of backends) {
+      const ct = await encryptPiece({ key, context, plaintext: pt, backend, random: seededRandom('salt') });
+      expect(ct.length).toBe(pieceCiphertextLength(n));
+      outs.push(ct);
+      for (const b2 of backends) expectBytes(await decryptPiece({ key, context, ciphertext: ct, backend: b2 }), pt);
+    }
+    expectBytes(outs[0]!, outs[1]!);
+  });
+
+  it('streaming encryptor equals one-shot; streaming decryptor recovers (fast-check, arbitrary splits)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 * 65536 + 100 }),
+        fc.array(fc.integer({ min: 0, max: 3 * 65536 + 200 }), { maxLength: 6 }),
+        fc.constantFrom<AeadBackend>('webcrypto', 'noble'),
+        async (n, cuts, backend) => {
+          const pt = data(n, n);
+          const oneShot = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('s') });
+          const enc = await createPieceEncryptor({ key, context, random: seededRandom('s'), backend });
+          const parts: Uint8Array[] = [];
+          let o = 0;
+          for (const c of [...cuts].sort((a, b) => a - b)) {
+            const end = Math.min(n, Math.max(o, c));
+            parts.push(await enc.push(pt.subarray(o, end)));
+            o = end;
+          }
+          parts.push(await enc.push(pt.subarray(o)));
+          parts.push(await enc.final());
+          const streamed = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+          let p = 0;
+          for (const x of parts) {
+            streamed.set(x, p);
+            p += x.length;
+          }
+          expectBytes(streamed, oneShot);
+          const r = await streamDecrypt(oneShot, cuts.map((c) => c % (oneShot.length + 1)).sort((a, b) => a - b));
+          expect(r.error).toBeUndefined();
+          expect(r.releasedBytes).toBe(n);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  }, 60_000);
+
+  it('Web Streams adapters round trip', async () => {
+    const pt = data(200_000);
+    const src = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < pt.length; i += 30_000) c.enqueue(pt.slice(i, i + 30_000));
+        c.close();
+      },
+    });
+    const out = src.pipeThrough(pieceEncryptionStream({ key, context })).pipeThrough(pieceDecryptionStream({ key, context }));
+    const chunks: Uint8Array[] = [];
+    for await (const c of out as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
+    const joined = new Uint8Array(chunks.reduce((a, b) => a + b.length, 0));
+    let o = 0;
+    for (const c of chunks) {
+      joined.set(c, o);
+      o += c.length;
+    }
+    expectBytes(joined, pt);
+  });
+
+  it('salt is fresh per encryption', async () => {
+    const a = await encryptPiece({ key, context, plaintext: data(10) });
+    const b = await encryptPiece({ key, context, plaintext: data(10) });
+    expect(a).not.toEqual(b);
+  });
+});
+
+describe('piece AEAD: tampering fails and releases no plaintext', () => {
+  const pt = data(3 * 65536 + 100, 9); // 4 chunks
+  let ct: Uint8Array;
+  const fresh = async () => (ct ??= await encryptPiece({ key, context, plaintext: pt, random: seededRandom('t') }));
+
+  const cases: [string, (c: Uint8Array) => Uint8Array, string][] = [
+    ['version byte', (c) => flip(c, 0), 'UNSUPPORTED_VERSION'],
+    ['suite byte', (c) => flip(c, 1), 'UNSUPPORTED_SUITE'],
+    ['salt', (c) => flip(c, 10), 'DECRYPTION_FAILED'],
+    ['commitment', (c) => flip(c, 40), 'DECRYPTION_FAILED'],
+    ['chunk 0 body', (c) => flip(c, H + 5), 'DECRYPTION_FAILED'],
+    ['chunk 0 tag', (c) => flip(c, H + CT - 1), 'DECRYPTION_FAILED'],
+    ['chunk 2 body', (c) => flip(c, H + 2 * CT + 77), 'DECRYPTION_FAILED'],
+    ['last chunk body', (c) => flip(c, c.length - 20), 'DECRYPTION_FAILED'],
+    ['last chunk tag', (c) => flip(c, c.length - 1), 'DECRYPTION_FAILED'],
+    ['drop last chunk', (c) => c.subarray(0, H + 3 * CT), 'DECRYPTION_FAILED'],
+    ['drop last byte', (c) => c.subarray(0, c.length - 1), 'DECRYPTION_FAILED'],
+    ['header only', (c) => c.subarray(0, H), 'DECRYPTION_FAILED'],
+    ['empty', () => new Uint8Array(0), 'DECRYPTION_FAILED'],
+    ['append a byte', (c) => Uint8Array.from([...c, 0]), 'DECRYPTION_FAILED'],
+    ['append a copy of chunk 0', (c) => Uint8Array.from([...c, ...c.subarray(H, H + CT)]), 'DECRYPTION_FAILED'],
+    [
+      'swap chunks 0 and 1',
+      (c) => {
+        const x = Uint8Array.from(c);
+        x.set(c.subarray(H + CT, H + 2 * CT), H);
+        x.set(c.subarray(H, H + CT), H + CT);
+        return x;
+      },
+      'DECRYPTION_FAILED',
+    ],
+    ['duplicate chunk 0 over chunk 1', (c) => { const x = Uint8Array.from(c); x.set(c.subarray(H, H + CT), H + CT); return x; }, 'DECRYPTION_FAILED'],
+  ];
+
+  it.each(cases)('%s (one-shot)', async (_name, mutate, code) => {
+    const bad = mutate(await fresh());
+    for (const backend of backends) await expectCodeAsync(decryptPiece({ key, context, ciphertext: bad, backend }), code);
+  });
+
+  it.each(cases)('%s (streaming: no tampered chunk released)', async (name, mutate, code) => {
+    const bad = mutate(await fresh());
+    const r = await streamDecrypt(bad, [1000, H + CT + 5, H + 2 * CT + 9]);
+    expect((r.error as { code?: string })?.code).toBe(code);
+    // Chunks released before the failure are authentic and in order; nothing after it is released.
+    const released = new Uint8Array(r.released.reduce((a, b) => a + b.length, 0));
+    let o = 0;
+    for (const x of r.released) {
+      released.set(x, o);
+      o += x.length;
+    }
+    expectBytes(released, pt.subarray(0, released.length));
+    expect(released.length).toBeLessThan(pt.length);
+    if (/^(version|suite|salt|commitment|chunk 0 body|chunk 0 tag|header only|empty)/.test(name)) expect(released.length).toBe(0);
+  });
+
+  it('wrong key fails before any chunk is decrypted (commitment)', async () => {
+    const c = await fresh();
+    await expectCodeAsync(decryptPiece({ key: flip(key, 3), context, ciphertext: c }), 'DECRYPTION_FAILED');
+    const r = await streamDecrypt(c, [H], flip(key, 3));
+    expect(r.releasedBytes).toBe(0);
+  });
+
+  it('swapping chunks between pieces (same key, other context) fails', async () => {
+    const c = await fresh();
+    const other = await encryptPiece({ key, context: new TextEncoder().encode('msg-1/piece-1'), plaintext: pt, random: seededRandom('t') });
+    const x = Uint8Array.from(c);
+    x.set(other.subarray(H + CT, H + 2 * CT), H + CT);
+    await expectCodeAsync(decryptPiece({ key, context, ciphertext: x }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(decryptPiece({ key, context, ciphertext: other }), 'DECRYPTION_FAILED');
+  });
+
+  it('moving bytes between ciphertext and associated data (context) fails', async () => {
+    const c = await fresh();
+    const moved = new Uint8Array([...context, c[c.length - 1]!]);
+    await expectCodeAsync(decryptPiece({ key, context: moved, ciphertext: c.subarray(0, c.length - 1) }), 'DECRYPTION_FAILED');
+    const small = await encryptPiece({ key, context, plaintext: data(5) });
+    await expectCodeAsync(
+      decryptPiece({ key, context: context.subarray(0, context.length - 1), ciphertext: Uint8Array.from([...small, context[context.length - 1]!]) }),
+      'DECRYPTION_FAILED',
+    );
+  });
+
+  it('labels bad inputs', async () => {
+    const e = expectCode(() => createPieceDecryptor({ key: new Uint8Array(16), context }), 'INVALID_INPUT');
+    expect(e.message).toBe('"key" expected 32 bytes, got 16');
+    await expectCodeAsync(encryptPiece({ key, context: new Uint8Array(70000), plaintext: data(1) }), 'INVALID_INPUT');
+  });
+
+  it('a decryptor refuses to continue after a failure', async () => {
+    const dec = createPieceDecryptor({ key, context });
+    await expectCodeAsync(dec.push(flip(await fresh(), 40)), 'DECRYPTION_FAILED');
+    await expectCodeAsync(dec.push((await fresh()).subarray(0, 10)), 'DECRYPTION_FAILED');
+    await expectCodeAsync(dec.final(), 'DECRYPTION_FAILED');
+  });
+});
