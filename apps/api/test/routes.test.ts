@@ -1,50 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { directoryLookup, health, ready, serverInfo } from '@sealmail/contract';
-import { seedDemo } from '@sealmail/db';
-import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { createLogger } from '@sealmail/server';
-import { buildApp } from '../src/app';
+import { bearer, harness, type Harness } from './helpers';
 
-let tdb: TestDatabase;
-let app: FastifyInstance;
-
+let h: Harness;
+let token: string;
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  await seedDemo(tdb.prisma, { domain: 'example.test' });
-  app = await buildApp({ logger: createLogger({ level: 'silent' }), db: tdb.prisma, version: '1.2.3' });
+  h = await harness();
+  token = (await h.signIn('alice@example.test')).token;
 });
-afterAll(async () => {
-  await app?.close();
-  await tdb?.drop();
-});
+afterAll(() => h?.close());
 
 describe('operational routes', () => {
   it('/healthz answers while the process runs', async () => {
-    const res = await app.inject({ method: 'GET', url: '/healthz' });
+    const res = await h.app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     expect(health.response.parse(res.json()).status).toBe('ok');
   });
 
   it('/readyz checks the database', async () => {
-    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    const res = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(ready.response.parse(res.json())).toEqual({ status: 'ready' });
   });
 
   it('/api/v1/info names the service, version and domains from the database', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/info' });
+    const res = await h.app.inject({ method: 'GET', url: '/api/v1/info' });
     expect(serverInfo.response.parse(res.json())).toEqual({ service: 'sealmail', version: '1.2.3', domains: ['example.test'] });
   });
 });
 
 describe('directory lookup', () => {
+  const lookup = (addresses: string[], t = token) => h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(t), payload: { addresses } });
+
+  it('needs a session', async () => {
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: { addresses: ['alice@example.test'] } });
+    expect(res.statusCode).toBe(401);
+  });
+
   it('tells which addresses have a mailbox, case-insensitively', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/directory/lookup',
-      payload: { addresses: ['Alice@Example.test', 'nobody@example.test', 'bob@elsewhere.test'] },
-    });
+    const res = await lookup(['Alice@Example.test', 'nobody@example.test', 'bob@elsewhere.test']);
     expect(res.statusCode).toBe(200);
     expect(directoryLookup.response.parse(res.json())).toEqual({
       results: [
@@ -56,8 +50,7 @@ describe('directory lookup', () => {
   });
 
   it('does not count suspended users', async () => {
-    await tdb.prisma.user.updateMany({ where: { localPart: 'bob' }, data: { status: 'suspended' } });
-    const res = await app.inject({ method: 'POST', url: '/api/v1/directory/lookup', payload: { addresses: ['bob@example.test'] } });
-    expect(res.json()).toEqual({ results: [{ address: 'bob@example.test', exists: false }] });
+    await h.db.prisma.user.updateMany({ where: { localPart: 'bob' }, data: { status: 'suspended' } });
+    expect((await lookup(['bob@example.test'])).json()).toEqual({ results: [{ address: 'bob@example.test', exists: false }] });
   });
 });

@@ -36,7 +36,7 @@ export const serverInfo = {
 
 /**
  * Which of these addresses are active Sealmail users here (compose uses it to choose E2EE).
- * It reveals no more than SMTP's RCPT check already does (existence, no names).
+ * Signed-in users only; it reveals no more than SMTP's RCPT check does (existence, no names).
  */
 export const directoryLookup = {
   method: 'POST',
@@ -47,6 +47,68 @@ export const directoryLookup = {
   }),
 } as const;
 
+const sessionView = z.object({
+  id: z.string(),
+  user: z.object({ id: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user']) }),
+  expiresAt: z.string(),
+  idleExpiresAt: z.string(),
+  /** True until the user enrols a second factor the account requires. */
+  totpEnrollmentRequired: z.boolean(),
+  totpEnabled: z.boolean(),
+});
+
+/**
+ * Sign in with address and password (and a TOTP code when the user has one). Answers the
+ * session and its token: in an HttpOnly cookie for browsers and in the body for the CLI.
+ */
+export const signIn = {
+  method: 'POST',
+  path: '/api/v1/auth/sign-in',
+  body: z
+    .object({
+      address,
+      password: z.string().min(1).max(1024),
+      totp: z.string().regex(/^\d{6}$/, 'expected 6 digits').optional(),
+    })
+    .strict(),
+  response: z.object({ token: z.string(), session: sessionView }),
+} as const;
+
+export const signOut = {
+  method: 'POST',
+  path: '/api/v1/auth/sign-out',
+  response: z.object({ signedOut: z.literal(true) }),
+} as const;
+
+export const currentSession = {
+  method: 'GET',
+  path: '/api/v1/auth/session',
+  response: sessionView,
+} as const;
+
+/** Starts TOTP enrolment: a new secret to put into an authenticator app. */
+export const totpEnroll = {
+  method: 'POST',
+  path: '/api/v1/auth/totp/enroll',
+  response: z.object({ secret: z.string(), otpauthUrl: z.string() }),
+} as const;
+
+/** Finishes TOTP enrolment with a code from the app. */
+export const totpConfirm = {
+  method: 'POST',
+  path: '/api/v1/auth/totp/confirm',
+  body: z.object({ code: z.string().regex(/^\d{6}$/, 'expected 6 digits') }).strict(),
+  response: z.object({ totpEnabled: z.literal(true) }),
+} as const;
+
+/** Admin: the account's security settings. */
+export const adminSecurity = {
+  method: 'PUT',
+  path: '/api/v1/admin/security',
+  body: z.object({ requireTotp: z.boolean() }).strict(),
+  response: z.object({ requireTotp: z.boolean() }),
+} as const;
+
 export type RouteContract = {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -54,4 +116,4 @@ export type RouteContract = {
   response: z.ZodType;
 };
 
-export const routes = { health, ready, serverInfo, directoryLookup } satisfies Record<string, RouteContract>;
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurity } satisfies Record<string, RouteContract>;

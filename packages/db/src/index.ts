@@ -1,4 +1,4 @@
 export * from './client';
 export { applyMigrations, readMigrations, defaultMigrationsDir, MigrationError, type Migration } from './migrate';
 export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded';
-export { seedDemo, ARGON2ID_PARAMS, type SeedResult } from './seed';
+export { seedDemo, type SeedResult } from './seed';

@@ -8,11 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { hash } from '@node-rs/argon2';
+import { hashPassword } from '@sealmail/server';
 import type { Db } from './client';
-
-/** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1. */
-export const ARGON2ID_PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export interface SeedResult {
   accountName: string;
@@ -60,7 +57,7 @@ export async function seedDemo(db: Db, opts: { domain: string; credentialsFile?:
           localPart: u.localPart,
           displayName: u.displayName,
           role: u.role,
-          passwordHash: await hash(password, ARGON2ID_PARAMS),
+          passwordHash: await hashPassword(password),
         },
       });
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verify } from '@node-rs/argon2';
+import { verifyPassword as verify } from '@sealmail/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findUserByAddress, listDomains } from '../src/client';
 import { seedDemo } from '../src/seed';

@@ -48,6 +48,10 @@ const envSchema = z.object({
   SEALMAIL_SEED_DEMO: bool(true),
   SEALMAIL_SMTP_HOSTNAME: hostname.default('localhost'),
   SEALMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024, 'expected at least 1024 bytes').default(35 * 1024 * 1024),
+  SEALMAIL_SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected minutes' }).int('expected whole minutes').min(1, 'expected at least 1 minute').default(12 * 60),
+  SEALMAIL_SESSION_MAX_DAYS: z.coerce.number({ error: 'expected days' }).int('expected whole days').min(1, 'expected at least 1 day').max(365, 'expected at most 365 days').default(14),
+  SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: z.coerce.number({ error: 'expected a count' }).int().min(1, 'expected at least 1').default(10),
+  SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT: z.coerce.number({ error: 'expected a count' }).int().min(1, 'expected at least 1').default(200),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -64,8 +68,26 @@ export interface Config {
   readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
   readonly demo: Readonly<{ seed: boolean; domain: string }>;
   readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number }>;
+  readonly auth: Readonly<AuthSettings>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
+
+/** Session lifetimes and sign-in limits (per 15-minute window). */
+export interface AuthSettings {
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+  signInLimitPerAddress: number;
+  signInLimitPerAccount: number;
+  signInWindowMs: number;
+}
+
+export const defaultAuthSettings: AuthSettings = Object.freeze({
+  sessionIdleMs: 12 * 3600_000,
+  sessionMaxMs: 14 * 24 * 3600_000,
+  signInLimitPerAddress: 10,
+  signInLimitPerAccount: 200,
+  signInWindowMs: 15 * 60_000,
+});
 
 /** Thrown by loadConfig; `problems` names each variable and what it expects. */
 export class ConfigError extends Error {
@@ -130,6 +152,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     demo: { seed: e.SEALMAIL_SEED_DEMO, domain: e.SEALMAIL_DEMO_DOMAIN },
     smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES },
+    auth: {
+      sessionIdleMs: e.SEALMAIL_SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxMs: e.SEALMAIL_SESSION_MAX_DAYS * 24 * 3600_000,
+      signInLimitPerAddress: e.SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS,
+      signInLimitPerAccount: e.SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT,
+      signInWindowMs: defaultAuthSettings.signInWindowMs,
+    },
     logLevel: e.LOG_LEVEL,
   });
 }

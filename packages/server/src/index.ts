@@ -2,3 +2,4 @@ export * from './config';
 export * from './logger';
 export * from './tls';
 export * from './webhost';
+export * from './passwords';

@@ -2,24 +2,29 @@
  * Registers a route from its contract (packages/contract): the zod body schema validates the
  * request, and the handler's return type is the contract's response type.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { z } from 'zod';
 import type { RouteContract } from '@sealmail/contract';
+
+/** pino's level numbers ('silent' is above them all). */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 type BodyOf<C extends RouteContract> = C['body'] extends z.ZodType ? z.infer<C['body']> : undefined;
 
 export function defineRoute<C extends RouteContract>(
   app: FastifyInstance,
   contract: C,
-  handler: (req: FastifyRequest & { body: BodyOf<C> }) => Promise<z.input<C['response']>>,
-  opts: { logLevel?: 'warn' | 'info' } = {},
+  handler: (req: FastifyRequest & { body: BodyOf<C> }, reply: FastifyReply) => Promise<z.input<C['response']>>,
+  opts: { logLevel?: 'warn' | 'info'; preHandler?: preHandlerAsyncHookHandler } = {},
 ): void {
   app.route({
     method: contract.method,
     url: contract.path,
-    ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
+    // A route may log less than the service does, never more.
+    ...(opts.logLevel && LEVELS[opts.logLevel] > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
+    ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
     ...(contract.body ? { schema: { body: contract.body } } : {}),
-    handler: (req) => handler(req as FastifyRequest & { body: BodyOf<C> }),
+    handler: (req, reply) => handler(req as FastifyRequest & { body: BodyOf<C> }, reply),
   });
 }
 

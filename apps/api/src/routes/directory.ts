@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { directoryLookup } from '@sealmail/contract';
 import { findUserByAddress } from '@sealmail/db';
 import { defineRoute } from '../http/route';
+import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
 
 export async function directoryRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -12,5 +13,5 @@ export async function directoryRoutes(app: FastifyInstance, deps: ApiDeps): Prom
       results.push({ address, exists: user !== null && user.status === 'active' });
     }
     return { results };
-  });
+  }, { preHandler: requireSession(deps) });
 }

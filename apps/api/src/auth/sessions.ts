@@ -1,0 +1,64 @@
+/**
+ * Sessions: a random 256-bit token given to the client (cookie or bearer), stored only as its
+ * SHA-256. A session ends at its absolute expiry, after the idle time without use, or when
+ * revoked; every request checks all three.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db, User } from '@sealmail/db';
+import type { AuthSettings } from '@sealmail/server';
+
+export const SESSION_COOKIE = 'sealmail_session';
+
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(createHash('sha256').update(token).digest());
+}
+
+export interface ActiveSession {
+  id: string;
+  userId: string;
+  restricted: boolean;
+  expiresAt: Date;
+  lastSeenAt: Date;
+  user: User & { domain: { name: string }; account: { requireTotp: boolean } };
+}
+
+export async function createSession(db: Db, userId: string, opts: { now: Date; settings: AuthSettings; restricted: boolean; userAgent?: string }) {
+  const token = newSessionToken();
+  const session = await db.session.create({
+    data: {
+      userId,
+      tokenHash: hashToken(token),
+      restricted: opts.restricted,
+      userAgent: opts.userAgent?.slice(0, 300) ?? null,
+      createdAt: opts.now,
+      lastSeenAt: opts.now,
+      expiresAt: new Date(opts.now.getTime() + opts.settings.sessionMaxMs),
+    },
+  });
+  return { token, session };
+}
+
+/** The live session for a token, or null (unknown, revoked, expired, idle, or user suspended). */
+export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings): Promise<ActiveSession | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const s = await db.session.findUnique({
+    where: { tokenHash: hashToken(token) },
+    include: { user: { include: { domain: { select: { name: true } }, account: { select: { requireTotp: true } } } } },
+  });
+  if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;
+  if (s.user.status !== 'active') return null;
+  // Touch at most once a minute: idle expiry needs no finer grain, and reads stay reads.
+  if (now.getTime() - s.lastSeenAt.getTime() > 60_000) {
+    await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
+    s.lastSeenAt = now;
+  }
+  return { id: s.id, userId: s.userId, restricted: s.restricted, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt, user: s.user };
+}
+
+export async function revokeSession(db: Db, id: string, now: Date): Promise<void> {
+  await db.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
+}
