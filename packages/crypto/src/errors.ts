@@ -11,7 +11,9 @@ export type CryptoErrorCode =
   | 'UNSUPPORTED_SUITE' // a byte format names a suite this code does not know
   | 'MALFORMED' // a byte string does not parse as the format it claims
   | 'DECRYPTION_FAILED' // authentication failed: wrong key, tampering, truncation, reordering
-  | 'SIGNATURE_INVALID'; // a signature does not verify
+  | 'SIGNATURE_INVALID' // a signature does not verify
+  | 'KEY_MISMATCH' // an opened key does not match the public key the caller expected (e.g. from the sigchain)
+  | 'CHECKSUM_MISMATCH'; // a human-typed secret (backup key) has a wrong checksum: a typo
 
 /** An error raised by `@sealmail/crypto`; `code` is stable and safe to show or log. */
 export class CryptoError extends Error {

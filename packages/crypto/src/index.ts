@@ -4,3 +4,8 @@ export * from './ed25519';
 export * from './xwing';
 export * from './hpke';
 export * from './aead-stream';
+export * from './box';
+export * from './keys';
+export * from './puk';
+export * from './backup-key';
+export * from './escrow';
