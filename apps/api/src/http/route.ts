@@ -21,7 +21,7 @@ export function defineRoute<C extends RouteContract>(
     method: contract.method,
     url: contract.path,
     // A route may log less than the service does, never more.
-    ...(opts.logLevel && LEVELS[opts.logLevel] > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
+    ...(opts.logLevel && LEVELS[opts.logLevel]! > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
     ...(contract.body ? { schema: { body: contract.body } } : {}),
     handler: (req, reply) => handler(req as FastifyRequest & { body: BodyOf<C> }, reply),
