@@ -9,3 +9,6 @@ export * from './keys';
 export * from './puk';
 export * from './backup-key';
 export * from './escrow';
+export * from './mail-format';
+export * from './mail-seal';
+export * from './mail-links';

@@ -1,0 +1,255 @@
+/**
+ * Sealing and opening a mail — docs/crypto.md §7.
+ *
+ * Seal: each piece under a fresh key (piece AEAD); a manifest of piece keys, sizes and ciphertext
+ * hashes encrypted under a fresh message key; the envelope (sender, visible participants and their
+ * keys, manifest hash, BCC commitment); for every holder (To/CC, BCC, the sender's Sent copy) a box
+ * of the message key to the holder's newest PUK, with the holder's recipient-associated digest as
+ * box context and the sender device's signature over that digest inside. Mail sealed by the
+ * server (inbound external mail) uses the same code with an external sender and no signature.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { CryptoError } from './errors';
+import { ByteReader, ByteWriter } from './encoding';
+import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
+import { decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
+import { openBox, sealBox } from './box';
+import { signWithContext, verifyWithContext } from './ed25519';
+import { keyId, publicKeysOf, type PublicKeys } from './keys';
+import type { PerUserKey } from './puk';
+import {
+  bccCommitment,
+  decodeEnvelope,
+  decodeManifest,
+  decodeRecipientBox,
+  encodeEnvelope,
+  encodeManifest,
+  encodeRecipientBox,
+  mailManifestContext,
+  mailPieceContext,
+  recipientDigest,
+  type BoxRole,
+  type MailEnvelope,
+  type MailSender,
+  type Manifest,
+  type ManifestPiece,
+} from './mail-format';
+
+/** Verification status of an opened mail; the caller decides what to show. */
+export type SignatureStatus = 'not-signed' | 'signed-valid' | 'signed-invalid';
+
+/** A holder's newest per-user key, as read from their verified sigchain. */
+export interface MailRecipientKey {
+  readonly userId: string;
+  readonly generation: number;
+  readonly publicKeys: PublicKeys;
+}
+
+/** A piece to seal: plaintext, or one the caller already encrypted with the streaming API. */
+export type PieceInput =
+  | { readonly kind: 'body' | 'attachment'; readonly plaintext: Uint8Array }
+  | { readonly kind: 'body' | 'attachment'; readonly encrypted: ManifestPiece };
+
+/** The sender: a device that signs, or an external address (server-sealed, unsigned). */
+export type SealSender =
+  | { readonly kind: 'device'; readonly userId: string; readonly deviceId: string; readonly signingSecretKey: Uint8Array; readonly signingPublicKey: Uint8Array }
+  | { readonly kind: 'external'; readonly address: string };
+
+/** The output of {@link sealMail}: what the client uploads. */
+export interface SealedMail {
+  readonly envelope: Uint8Array;
+  readonly manifest: Uint8Array;
+  /** Ciphertexts of pieces given as plaintext (undefined for pieces the caller encrypted). */
+  readonly pieces: readonly (Uint8Array | undefined)[];
+  /** Encoded box records, one per holder (To/CC, BCC, the Sent copy). */
+  readonly boxes: readonly { readonly userId: string; readonly role: BoxRole; readonly record: Uint8Array }[];
+  /** The message key, for adding a password or server box (keep in memory only). */
+  readonly messageKey: Uint8Array;
+}
+
+const CTX_SIG = 'mail-digest';
+const keyIdOf = (r: MailRecipientKey) => keyId(r.publicKeys);
+
+/** Box plaintext: `messageKey[32] | u8 hasSig | sig[64]? | (sender copy) commitKey[32] | u16 n | str*`. */
+function encodeBoxPlaintext(mk: Uint8Array, sig: Uint8Array | undefined, senderCopy?: { commitKey: Uint8Array; bcc: readonly string[] }) {
+  const w = new ByteWriter().raw(mk).u8(sig ? 1 : 0);
+  if (sig) w.raw(sig);
+  if (senderCopy) {
+    w.raw(senderCopy.commitKey).u16(senderCopy.bcc.length);
+    for (const b of senderCopy.bcc) w.str(b);
+  }
+  return w.finish();
+}
+
+/**
+ * Seals a mail to its holders (docs/crypto.md §7.1).
+ * @throws {CryptoError} INVALID_INPUT on malformed inputs (ids, keys, duplicate holders).
+ */
+export async function sealMail(opts: {
+  messageId: string;
+  sender: SealSender;
+  pieces: readonly PieceInput[];
+  to: readonly MailRecipientKey[];
+  bcc?: readonly MailRecipientKey[];
+  /** The sender's own newest PUK, for the Sent copy (omitted for server-sealed mail). */
+  senderCopy?: MailRecipientKey;
+  notE2EE?: boolean;
+  random?: RandomSource;
+  backend?: AeadBackend;
+}): Promise<SealedMail> {
+  const { messageId, random } = opts;
+  astring(messageId, 'messageId');
+  const bcc = opts.bcc ?? [];
+  const seen = new Set<string>();
+  for (const r of [...opts.to, ...bcc]) {
+    if (seen.has(r.userId)) throw new CryptoError('INVALID_INPUT', `duplicate recipient ${r.userId}`);
+    seen.add(r.userId);
+  }
+  // 1. Pieces under fresh keys.
+  const ciphertexts: (Uint8Array | undefined)[] = [];
+  const entries: ManifestPiece[] = [];
+  for (const [i, p] of opts.pieces.entries()) {
+    if ('encrypted' in p) {
+      entries.push(p.encrypted);
+      ciphertexts.push(undefined);
+      continue;
+    }
+    const key = randomBytes(random, 32);
+    const ct = await encryptPiece({ key, context: mailPieceContext(messageId, i), plaintext: abytes(p.plaintext, 'plaintext'), random, backend: opts.backend });
+    entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256(ct) });
+    ciphertexts.push(ct);
+  }
+  // 2. Manifest under a fresh message key.
+  const messageKey = randomBytes(random, 32);
+  const manifestPt = encodeManifest({ messageId, notE2EE: !!opts.notE2EE, pieces: entries });
+  const manifest = await encryptPiece({ key: messageKey, context: mailManifestContext(messageId), plaintext: manifestPt, random, backend: opts.backend });
+  manifestPt.fill(0);
+  // 3. BCC commitment and envelope.
+  const commitKey = randomBytes(random, 32);
+  const bccIds = bcc.map((b) => b.userId);
+  const s = opts.sender;
+  const sender: MailSender =
+    s.kind === 'device' ? { kind: 'device', userId: s.userId, deviceId: s.deviceId, signingPublicKey: s.signingPublicKey } : { kind: 'external', address: s.address };
+  const envelope = encodeEnvelope({
+    messageId,
+    sender,
+    recipients: opts.to.map((r) => ({ userId: r.userId, generation: r.generation, keyId: keyIdOf(r) })),
+    manifestHash: sha256(manifest),
+    bccCommitment: bccCommitment(commitKey, bccIds),
+  });
+  // 4. One box per holder, with the holder's digest as context and the signature inside.
+  const holders: [MailRecipientKey, BoxRole][] = [...opts.to.map((r) => [r, 'to'] as [MailRecipientKey, BoxRole]), ...bcc.map((r) => [r, 'bcc'] as [MailRecipientKey, BoxRole])];
+  if (opts.senderCopy) holders.push([opts.senderCopy, 'sender-copy']);
+  const boxes = holders.map(([r, role]) => {
+    const digest = recipientDigest(envelope, { role, userId: r.userId, generation: r.generation, keyId: keyIdOf(r) });
+    const sig = s.kind === 'device' ? signWithContext(s.signingSecretKey, CTX_SIG, digest) : undefined;
+    const plaintext = encodeBoxPlaintext(messageKey, sig, role === 'sender-copy' ? { commitKey, bcc: bccIds } : undefined);
+    const box = sealBox({ recipientPublicKey: r.publicKeys.encryptionPublicKey, purpose: 'mail-recipient', context: digest, plaintext, random });
+    plaintext.fill(0);
+    return { userId: r.userId, role, record: encodeRecipientBox({ role, userId: r.userId, generation: r.generation, box }) };
+  });
+  commitKey.fill(0);
+  return { envelope, manifest, pieces: ciphertexts, boxes, messageKey };
+}
+
+/** What a holder learns from its box. */
+export interface OpenedRecipientBox {
+  readonly messageKey: Uint8Array;
+  readonly status: SignatureStatus;
+  readonly role: BoxRole;
+  readonly envelope: MailEnvelope;
+  readonly digest: Uint8Array;
+  /** For the sender's own Sent copy: the BCC list, verified against the commitment. */
+  readonly bcc?: readonly string[];
+}
+
+/**
+ * Opens the holder's box (docs/crypto.md §7.2). `expectedSenderSigningKeys` are the sender's
+ * device signing keys from the sender's verified sigchain; a signature by any other key is
+ * `signed-invalid`.
+ * @throws {CryptoError} DECRYPTION_FAILED (wrong PUK, tampered box or envelope, BCC commitment
+ * mismatch on a Sent copy), MALFORMED, UNSUPPORTED_VERSION, UNSUPPORTED_SUITE, INVALID_INPUT.
+ */
+export function openRecipientBox(opts: {
+  envelope: Uint8Array;
+  record: Uint8Array;
+  userId: string;
+  puk: PerUserKey;
+  expectedSenderSigningKeys?: readonly Uint8Array[];
+}): OpenedRecipientBox {
+  const envelope = decodeEnvelope(opts.envelope);
+  const rec = decodeRecipientBox(opts.record);
+  if (rec.userId !== opts.userId || rec.generation !== opts.puk.generation) throw decryptionFailed();
+  const digest = recipientDigest(opts.envelope, { role: rec.role, userId: rec.userId, generation: rec.generation, keyId: keyId(publicKeysOf(opts.puk)) });
+  const pt = openBox({ box: rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: digest });
+  const r = new ByteReader(pt);
+  const messageKey = r.raw(32).slice();
+  const hasSig = r.u8();
+  const sig = hasSig === 1 ? r.raw(64).slice() : undefined;
+  if (hasSig > 1) throw new CryptoError('MALFORMED', 'recipient box: bad signature flag');
+  let bcc: string[] | undefined;
+  if (rec.role === 'sender-copy') {
+    const commitKey = r.raw(32);
+    const n = r.u16();
+    bcc = [];
+    for (let i = 0; i < n; i++) bcc.push(r.str());
+    if (!equalBytes(bccCommitment(commitKey, bcc), envelope.bccCommitment)) throw decryptionFailed();
+  }
+  r.end();
+  pt.fill(0);
+  let status: SignatureStatus = 'not-signed';
+  if (sig) {
+    const claimed = envelope.sender.kind === 'device' ? envelope.sender.signingPublicKey : undefined;
+    const trusted = !!claimed && (opts.expectedSenderSigningKeys ?? []).some((k) => equalBytes(k, claimed));
+    status = trusted && verifyWithContext(claimed!, CTX_SIG, digest, sig) ? 'signed-valid' : 'signed-invalid';
+  }
+  return { messageKey, status, role: rec.role, envelope, digest, ...(bcc ? { bcc } : {}) };
+}
+
+/**
+ * Checks the manifest ciphertext against the envelope's hash, then decrypts it.
+ * @throws {CryptoError} DECRYPTION_FAILED, MALFORMED, UNSUPPORTED_VERSION, UNSUPPORTED_SUITE.
+ */
+export async function openManifest(opts: { envelope: MailEnvelope; manifest: Uint8Array; messageKey: Uint8Array; backend?: AeadBackend }): Promise<Manifest> {
+  if (!equalBytes(sha256(abytes(opts.manifest, 'manifest')), opts.envelope.manifestHash)) throw decryptionFailed();
+  const pt = await decryptPiece({ key: opts.messageKey, context: mailManifestContext(opts.envelope.messageId), ciphertext: opts.manifest, backend: opts.backend });
+  const m = decodeManifest(pt);
+  if (m.messageId !== opts.envelope.messageId) throw decryptionFailed();
+  return m;
+}
+
+/**
+ * Checks a piece ciphertext against its manifest hash, then decrypts it (all or nothing).
+ * @throws {CryptoError} DECRYPTION_FAILED, INVALID_INPUT (no such piece).
+ */
+export async function openMailPiece(opts: { manifest: Manifest; index: number; ciphertext: Uint8Array; backend?: AeadBackend }): Promise<Uint8Array> {
+  const p = opts.manifest.pieces[opts.index];
+  if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
+  if (!equalBytes(sha256(abytes(opts.ciphertext, 'ciphertext')), p.ciphertextHash)) throw decryptionFailed();
+  const pt = await decryptPiece({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), ciphertext: opts.ciphertext, backend: opts.backend });
+  if (pt.length !== p.size) throw decryptionFailed();
+  return pt;
+}
+
+/**
+ * Opens a whole mail for one holder: box, manifest, every piece. Returns plaintexts and the
+ * verification status; nothing is returned unless everything authenticates.
+ * @throws {CryptoError} as {@link openRecipientBox}, {@link openManifest}, {@link openMailPiece}.
+ */
+export async function openMail(opts: {
+  envelope: Uint8Array;
+  record: Uint8Array;
+  manifest: Uint8Array;
+  pieces: readonly Uint8Array[];
+  userId: string;
+  puk: PerUserKey;
+  expectedSenderSigningKeys?: readonly Uint8Array[];
+  backend?: AeadBackend;
+}): Promise<{ status: SignatureStatus; role: BoxRole; envelope: MailEnvelope; manifest: Manifest; pieces: Uint8Array[]; bcc?: readonly string[] }> {
+  const box = openRecipientBox(opts);
+  const manifest = await openManifest({ envelope: box.envelope, manifest: opts.manifest, messageKey: box.messageKey, backend: opts.backend });
+  if (opts.pieces.length !== manifest.pieces.length) throw decryptionFailed();
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < opts.pieces.length; i++) pieces.push(await openMailPiece({ manifest, index: i, ciphertext: opts.pieces[i]!, backend: opts.backend }));
+  return { status: box.status, role: box.role, envelope: box.envelope, manifest, pieces, ...(box.bcc ? { bcc: box.bcc } : {}) };
+}

@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  createPasswordBox,
+  createPieceEncryptor,
+  createServerBox,
+  decodeEnvelope,
+  decodeManifest,
+  decodeRecipientBox,
+  encodeEnvelope,
+  encodeManifest,
+  encodeRecipientBox,
+  generateDeviceKeys,
+  generatePerUserKey,
+  generateXWingKeyPair,
+  mailPieceContext,
+  openMail,
+  openManifest,
+  openPasswordBox,
+  openRecipientBox,
+  openServerBox,
+  publicKeysOf,
+  sealMail,
+  type MailRecipientKey,
+  type PerUserKey,
+} from '../src/index';
+import { expectCode, expectCodeAsync, flip, seededRandom } from './helpers';
+
+const random = seededRandom('mail');
+const te = new TextEncoder();
+const users = ['alice', 'bob', 'carol', 'dave'] as const;
+const puks = Object.fromEntries(users.map((u, i) => [u, generatePerUserKey(3 + i, { random })])) as Record<(typeof users)[number], PerUserKey>;
+const rk = (u: (typeof users)[number]): MailRecipientKey => ({ userId: u, generation: puks[u].generation, publicKeys: publicKeysOf(puks[u]) });
+const aliceDevice = generateDeviceKeys({ random });
+const sender = { kind: 'device' as const, userId: 'alice', deviceId: 'alice-laptop', signingSecretKey: aliceDevice.signing.secretKey, signingPublicKey: aliceDevice.signing.publicKey };
+const body = te.encode('Subject: hi\r\n\r\ncanary-1234');
+const attachment = new Uint8Array(70_000).map((_, i) => i & 0xff);
+
+const sealed = await sealMail({
+  messageId: 'm-1',
+  sender,
+  pieces: [
+    { kind: 'body', plaintext: body },
+    { kind: 'attachment', plaintext: attachment },
+  ],
+  to: [rk('bob'), rk('carol')],
+  bcc: [rk('dave')],
+  senderCopy: rk('alice'),
+  random,
+});
+const recordOf = (u: string) => sealed.boxes.find((b) => b.userId === u)!.record;
+const pieces = sealed.pieces as Uint8Array[];
+const open = (u: (typeof users)[number], over: Partial<Parameters<typeof openMail>[0]> = {}) =>
+  openMail({ envelope: sealed.envelope, record: recordOf(u), manifest: sealed.manifest, pieces, userId: u, puk: puks[u], expectedSenderSigningKeys: [aliceDevice.signing.publicKey], ...over });
+
+describe('sealMail / openMail', () => {
+  it.each(['bob', 'carol', 'dave', 'alice'] as const)('%s opens the mail, signed and valid', async (u) => {
+    const m = await open(u);
+    expect(m.status).toBe('signed-valid');
+    expect(m.pieces[0]).toEqual(body);
+    expect(m.pieces[1]!.length).toBe(attachment.length);
+    expect(m.role).toBe({ bob: 'to', carol: 'to', dave: 'bcc', alice: 'sender-copy' }[u]);
+    expect(m.envelope.recipients.map((r) => r.userId)).toEqual(['bob', 'carol']); // BCC hidden
+    if (u === 'alice') expect(m.bcc).toEqual(['dave']);
+    else expect(m.bcc).toBeUndefined();
+  });
+
+  it('the envelope does not contain the plaintext or the BCC list', () => {
+    const hay = new TextDecoder('latin1').decode(sealed.envelope) + new TextDecoder('latin1').decode(sealed.manifest);
+    expect(hay).not.toContain('canary-1234');
+    expect(hay).not.toContain('dave');
+  });
+
+  it('signature status: the caller decides which keys are trusted', async () => {
+    expect((await open('bob', { expectedSenderSigningKeys: [] })).status).toBe('signed-invalid');
+    expect((await open('bob', { expectedSenderSigningKeys: [generateDeviceKeys({ random }).signing.publicKey] })).status).toBe('signed-invalid');
+    expect((await open('bob', { expectedSenderSigningKeys: undefined })).status).toBe('signed-invalid');
+  });
+
+  it('server-sealed inbound mail uses the same code and is not signed', async () => {
+    const s = await sealMail({ messageId: 'in-1', sender: { kind: 'external', address: 'x@example.org' }, pieces: [{ kind: 'body', plaintext: body }], to: [rk('bob')], random });
+    const m = await openMail({ envelope: s.envelope, record: s.boxes[0]!.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: 'bob', puk: puks.bob });
+    expect(m.status).toBe('not-signed');
+    expect(m.pieces[0]).toEqual(body);
+    expect(m.envelope.sender).toEqual({ kind: 'external', address: 'x@example.org' });
+  });
+
+  it('notE2EE flag and pieces encrypted by the streaming API', async () => {
+    const key = random(32);
+    const enc = await createPieceEncryptor({ key, context: mailPieceContext('m-2', 0), random });
+    const ct = new Uint8Array([...(await enc.push(body)), ...(await enc.final())]);
+    const s = await sealMail({
+      messageId: 'm-2',
+      sender,
+      pieces: [{ kind: 'body', encrypted: { kind: 'body', key, size: body.length, ciphertextHash: sha256(ct) } }],
+      to: [rk('bob')],
+      notE2EE: true,
+      random,
+    });
+    expect(s.pieces[0]).toBeUndefined();
+    const m = await openMail({ envelope: s.envelope, record: s.boxes[0]!.record, manifest: s.manifest, pieces: [ct], userId: 'bob', puk: puks.bob, expectedSenderSigningKeys: [sender.signingPublicKey] });
+    expect(m.manifest.notE2EE).toBe(true);
+    expect(m.pieces[0]).toEqual(body);
+  });
+
+  it('rejects duplicate recipients', async () => {
+    await expectCodeAsync(sealMail({ messageId: 'm', sender, pieces: [], to: [rk('bob')], bcc: [rk('bob')], random }), 'INVALID_INPUT');
+  });
+});
+
+describe('tampering with a sealed mail fails with a typed error and no plaintext', () => {
+  const env = sealed.envelope;
+  const envRegions: [string, number][] = [
+    ['message id', 4],
+    ['sender user id', 2 + 2 + 4 + 1 + 2 + 1],
+    ['sender signing key', env.length - 64 - (2 + 2 + 4 + 32) * 2 - 2 - 5],
+    ['recipient list', env.length - 64 - 10],
+    ['manifest hash', env.length - 40],
+    ['BCC commitment', env.length - 1],
+  ];
+  it.each(envRegions)('envelope: %s', async (_n, i) => {
+    await expectCodeAsync(open('bob', { envelope: flip(env, i) }), 'DECRYPTION_FAILED');
+  });
+  it('envelope: version and suite', async () => {
+    await expectCodeAsync(open('bob', { envelope: flip(env, 0) }), 'UNSUPPORTED_VERSION');
+    await expectCodeAsync(open('bob', { envelope: flip(env, 1) }), 'UNSUPPORTED_SUITE');
+    await expectCodeAsync(open('bob', { envelope: env.subarray(0, env.length - 1) }), 'MALFORMED');
+  });
+  it('box record: relabelled role, other user, flipped box, truncated', async () => {
+    const rec = decodeRecipientBox(recordOf('dave'));
+    await expectCodeAsync(open('dave', { record: encodeRecipientBox({ ...rec, role: 'to' }) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('dave', { record: encodeRecipientBox({ ...rec, role: 'sender-copy' }) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { record: recordOf('carol') }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { record: encodeRecipientBox({ ...decodeRecipientBox(recordOf('carol')), userId: 'bob', generation: puks.bob.generation }) }), 'DECRYPTION_FAILED');
+    const r = recordOf('bob');
+    await expectCodeAsync(open('bob', { record: flip(r, r.length - 5) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { record: flip(r, r.length - 1200) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { record: r.subarray(0, r.length - 1) }), 'MALFORMED');
+    await expectCodeAsync(open('bob', { record: flip(r, 0) }), 'UNSUPPORTED_VERSION');
+  });
+  it('wrong or older per-user key', async () => {
+    await expectCodeAsync(open('bob', { puk: generatePerUserKey(puks.bob.generation, { random }) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { puk: generatePerUserKey(1, { random }) }), 'DECRYPTION_FAILED');
+  });
+  it('manifest and pieces: flipped, swapped, truncated, from another mail', async () => {
+    await expectCodeAsync(open('bob', { manifest: flip(sealed.manifest, 70) }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { pieces: [flip(pieces[0]!, 80), pieces[1]!] }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { pieces: [pieces[1]!, pieces[0]!] }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { pieces: [pieces[0]!] }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { pieces: [pieces[0]!, pieces[1]!.subarray(0, pieces[1]!.length - 1)] }), 'DECRYPTION_FAILED');
+    const other = await sealMail({ messageId: 'm-9', sender, pieces: [{ kind: 'body', plaintext: body }], to: [rk('bob')], random });
+    await expectCodeAsync(open('bob', { record: other.boxes[0]!.record }), 'DECRYPTION_FAILED');
+    await expectCodeAsync(open('bob', { manifest: other.manifest }), 'DECRYPTION_FAILED');
+  });
+  it('a manifest that matches the hash but was made for another message id is rejected', async () => {
+    const box = openRecipientBox({ envelope: env, record: recordOf('bob'), userId: 'bob', puk: puks.bob });
+    await expectCodeAsync(openManifest({ envelope: { ...box.envelope, messageId: 'm-x' }, manifest: sealed.manifest, messageKey: box.messageKey }), 'DECRYPTION_FAILED');
+  });
+});
+
+describe('password box (expiring link)', () => {
+  const pb = createPasswordBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, random });
+  it('opens with password and digest from the fragment, then the mail decrypts', async () => {
+    expect(pb.password).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const { messageKey, envelope } = openPasswordBox({ envelope: sealed.envelope, box: pb.box, password: pb.password, digest: pb.digest });
+    const manifest = await openManifest({ envelope, manifest: sealed.manifest, messageKey });
+    expect(manifest.pieces).toHaveLength(2);
+  });
+  it('wrong password, wrong digest, tampered envelope or box fail', () => {
+    const base = { envelope: sealed.envelope, box: pb.box, password: pb.password, digest: pb.digest };
+    const other = createPasswordBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, random }).password;
+    expectCode(() => openPasswordBox({ ...base, password: other }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, digest: flip(pb.digest, 0) }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, envelope: flip(sealed.envelope, 40) }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, box: flip(pb.box, 10) }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, box: flip(pb.box, pb.box.length - 1) }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, box: pb.box.subarray(0, 60) }), 'DECRYPTION_FAILED');
+    expectCode(() => openPasswordBox({ ...base, box: flip(pb.box, 0) }), 'UNSUPPORTED_VERSION');
+    expectCode(() => openPasswordBox({ ...base, box: flip(pb.box, 1) }), 'UNSUPPORTED_SUITE');
+    expectCode(() => openPasswordBox({ ...base, password: 'short' }), 'INVALID_INPUT');
+  });
+});
+
+describe('server box (standard mail relay)', () => {
+  const server = generateXWingKeyPair({ random });
+  const box = createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: server.publicKey, random });
+  it('opens on the server; tampering fails', () => {
+    const base = { envelope: sealed.envelope, box, serverPublicKey: server.publicKey, serverSecretKey: server.secretKey };
+    expect(openServerBox(base).messageKey).toEqual(sealed.messageKey);
+    expectCode(() => openServerBox({ ...base, box: flip(box, 500) }), 'DECRYPTION_FAILED');
+    expectCode(() => openServerBox({ ...base, envelope: flip(sealed.envelope, 30) }), 'DECRYPTION_FAILED');
+    const other = generateXWingKeyPair({ random });
+    expectCode(() => openServerBox({ ...base, serverPublicKey: other.publicKey, serverSecretKey: other.secretKey }), 'DECRYPTION_FAILED');
+    // a server box is not a recipient box
+    expectCode(() => openRecipientBox({ envelope: sealed.envelope, record: encodeRecipientBox({ role: 'to', userId: 'bob', generation: puks.bob.generation, box }), userId: 'bob', puk: puks.bob }), 'DECRYPTION_FAILED');
+  });
+});
+
+describe('round trips (fast-check)', () => {
+  const idArb = fc.string({ minLength: 1, maxLength: 20 });
+  it('envelope encode/decode', () => {
+    fc.assert(
+      fc.property(
+        idArb,
+        fc.oneof(
+          fc.record({ kind: fc.constant('device' as const), userId: idArb, deviceId: idArb, signingPublicKey: fc.uint8Array({ minLength: 32, maxLength: 32 }) }),
+          fc.record({ kind: fc.constant('external' as const), address: idArb }),
+        ),
+        fc.array(fc.record({ userId: idArb, generation: fc.nat(), keyId: fc.uint8Array({ minLength: 32, maxLength: 32 }) }), { maxLength: 5 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (messageId, sender, recipients, manifestHash, bccCommitment) => {
+          const e = { messageId, sender, recipients, manifestHash, bccCommitment };
+          expect(decodeEnvelope(encodeEnvelope(e))).toEqual(e);
+        },
+      ),
+    );
+  });
+  it('manifest and box record encode/decode', () => {
+    fc.assert(
+      fc.property(
+        idArb,
+        fc.boolean(),
+        fc.array(fc.record({ kind: fc.constantFrom('body' as const, 'attachment' as const), key: fc.uint8Array({ minLength: 32, maxLength: 32 }), size: fc.nat(), ciphertextHash: fc.uint8Array({ minLength: 32, maxLength: 32 }) }), { maxLength: 4 }),
+        fc.constantFrom('to' as const, 'bcc' as const, 'sender-copy' as const, 'server' as const, 'password' as const),
+        fc.uint8Array({ maxLength: 64 }),
+        (messageId, notE2EE, ps, role, box) => {
+          const m = { messageId, notE2EE, pieces: ps };
+          expect(decodeManifest(encodeManifest(m))).toEqual(m);
+          const r = { role, userId: messageId, generation: ps.length, box };
+          expect(decodeRecipientBox(encodeRecipientBox(r))).toEqual(r);
+        },
+      ),
+    );
+  });
+  it('seal/open for arbitrary pieces and recipient sets', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 2000 }), { maxLength: 3 }),
+        fc.subarray(['bob', 'carol', 'dave'] as const, { minLength: 1 }),
+        fc.boolean(),
+        async (pts, rcpts, signed) => {
+          const s = await sealMail({
+            messageId: 'prop',
+            sender: signed ? sender : { kind: 'external', address: 'ext@example.org' },
+            pieces: pts.map((plaintext) => ({ kind: 'attachment' as const, plaintext })),
+            to: rcpts.slice(1).map(rk),
+            bcc: rcpts.slice(0, 1).map(rk),
+            senderCopy: signed ? rk('alice') : undefined,
+            random,
+          });
+          for (const b of s.boxes) {
+            const u = b.userId as (typeof users)[number];
+            const m = await openMail({ envelope: s.envelope, record: b.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: u, puk: puks[u], expectedSenderSigningKeys: [sender.signingPublicKey] });
+            expect(m.status).toBe(signed ? 'signed-valid' : 'not-signed');
+            expect(m.pieces).toEqual(pts);
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
+  }, 60_000);
+});
