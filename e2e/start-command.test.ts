@@ -97,18 +97,40 @@ describe('the start command', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
+    const pw = Object.fromEntries(firstPasswords.map((l) => l.split('=') as [string, string]));
     const web = await page.goto(`https://localhost:${ports.web}/`);
     expect(web?.headers()['content-security-policy']).toContain("default-src 'none'");
     await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
     await page.getByText('Encrypted mail for example.test').waitFor();
-    await page.getByLabel('E-mail address').fill('nobody@example.test');
-    await page.getByLabel('Password').fill('wrong');
+    await page.getByLabel('E-mail address').fill('alice@example.test');
+    await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('nobody@example.test has no mailbox here.').waitFor();
+    await page.getByRole('alert').getByText('The address or password is wrong.').waitFor();
+    await page.getByLabel('Password').fill(pw['alice@example.test']!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    // The session cookie is HttpOnly: page scripts cannot read it.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    const cookies = await context.cookies(`https://localhost:${ports.web}/api/v1/auth/session`);
+    expect(cookies.find((c) => c.name === 'sealmail_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    // A reload keeps the session; sign-out ends it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
 
     await page.goto(`https://localhost:${ports.admin}/`);
     await page.getByRole('heading', { name: 'Sealmail admin console' }).waitFor();
     await page.getByText('example.test').waitFor();
+    await page.getByLabel('Administrator address').fill('admin@example.test');
+    await page.getByLabel('Password').fill(pw['admin@example.test']!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Security' }).waitFor();
+    await page.getByText('Authenticator optional for everyone.').waitFor();
+    await page.getByLabel('Require an authenticator app (TOTP) for every user').check();
+    await page.getByText('Authenticator required for everyone.').waitFor();
+    await page.getByLabel('Require an authenticator app (TOTP) for every user').uncheck();
+    await page.getByText('Authenticator optional for everyone.').waitFor();
 
     const viewer = await page.goto(`https://localhost:${ports.viewer}/m/abcdefgh12345678#${'p'.repeat(22)}.${'d'.repeat(43)}`);
     expect(viewer?.headers()['referrer-policy']).toBe('no-referrer');

@@ -46,7 +46,15 @@ async function shutdown(code: number): Promise<never> {
   }
   process.exit(code);
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0));
+const onSignal = () => void shutdown(0);
+/** This process alone decides how to stop: libraries' own signal handlers would exit early. */
+function ownSignals(): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(sig);
+    process.on(sig, onSignal);
+  }
+}
+ownSignals();
 
 function run(cmd: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -98,6 +106,7 @@ try {
   if (!databaseUrl) {
     const pg = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), port: config.ports.postgres });
     stopPostgres = pg.stop;
+    ownSignals();
     databaseUrl = pg.connectionString;
     pgNote = `embedded, 127.0.0.1:${config.ports.postgres}, data in ${join(config.dataDir, 'pg')}`;
   }
@@ -134,6 +143,7 @@ try {
     say(`  (kept in ${join(config.dataDir, 'demo-credentials.json')})`);
   }
   say('');
+  ownSignals();
   say('Press Ctrl-C to stop.');
 } catch (err) {
   say(`[sealmail] start failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,18 +1,59 @@
-import { useEffect, useState } from 'react';
-import { ApiClient } from '@sealmail/client';
+import { useEffect, useState, type FormEvent } from 'react';
+import { ApiClient, ApiClientError } from '@sealmail/client';
+import { adminSecurity, adminSecurityGet } from '@sealmail/contract';
 
 const api = new ApiClient({ baseUrl: '' });
+type Session = Awaited<ReturnType<ApiClient['session']>>;
 
-/** The admin console's first screen: server status and the administrator sign-in. */
+/** The admin console's first screen: server status and the administrator sign-in; then security settings. */
 export function AdminSignIn() {
   const [status, setStatus] = useState<{ version: string; domains: string[]; ready: boolean } | null>(null);
   const [unreachable, setUnreachable] = useState(false);
+  const [session, setSession] = useState<Session | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
+  const [saved, setSaved] = useState(true);
 
   useEffect(() => {
     Promise.all([api.info(), api.ready().then(() => true, () => false)])
       .then(([info, ready]) => setStatus({ version: info.version, domains: info.domains, ready }))
       .catch(() => setUnreachable(true));
+    api.session().then((s) => (s.user.role === 'admin' ? setSession(s) : undefined), () => undefined);
   }, []);
+
+  useEffect(() => {
+    if (session) api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), () => undefined);
+  }, [session]);
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    try {
+      const { session: s } = await api.signIn(String(form.get('address')), String(form.get('password')), form.get('totp') ? String(form.get('totp')) : undefined);
+      if (s.user.role !== 'admin') {
+        await api.signOut();
+        setProblem('This account is not an administrator.');
+        return;
+      }
+      setSession(s);
+    } catch (err) {
+      setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+    }
+  }
+
+  async function setPolicy(value: boolean) {
+    const before = requireTotp;
+    setRequireTotp(value); // shown at once; put back if the server refuses
+    setSaved(false);
+    try {
+      const r = await api.call(adminSecurity, { requireTotp: value });
+      setRequireTotp(r.requireTotp);
+      setSaved(true);
+    } catch (err) {
+      setRequireTotp(before);
+      setProblem(err instanceof ApiClientError ? err.message : 'The change failed.');
+    }
+  }
 
   return (
     <main className="admin">
@@ -30,19 +71,34 @@ export function AdminSignIn() {
           </dl>
         )}
       </section>
-      <form aria-label="Administrator sign-in" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Administrator address
-          <input name="address" type="email" autoComplete="username" required />
-        </label>
-        <label>
-          Password
-          <input name="password" type="password" autoComplete="current-password" required />
-        </label>
-        <button type="submit" disabled title="Administrator sign-in arrives with the accounts release">
-          Sign in
-        </button>
-      </form>
+      {session ? (
+        <section aria-label="Security">
+          <h2>Security</h2>
+          <p>Signed in as {session.user.address}.</p>
+          <label className="check">
+            <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
+            Require an authenticator app (TOTP) for every user
+          </label>
+          {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
+        </section>
+      ) : (
+        <form aria-label="Administrator sign-in" onSubmit={submit}>
+          <label>
+            Administrator address
+            <input name="address" type="email" autoComplete="username" required />
+          </label>
+          <label>
+            Password
+            <input name="password" type="password" autoComplete="current-password" required />
+          </label>
+          <label>
+            Authenticator code (if you use one)
+            <input name="totp" inputMode="numeric" autoComplete="one-time-code" />
+          </label>
+          <button type="submit">Sign in</button>
+        </form>
+      )}
+      {problem && <p role="alert">{problem}</p>}
     </main>
   );
 }

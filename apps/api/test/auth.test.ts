@@ -182,6 +182,8 @@ describe('TOTP second factor', () => {
     const admin = await h.signIn(ADMIN);
     const set = await h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(admin.token), payload: { requireTotp: true } });
     expect(set.json()).toEqual({ requireTotp: true });
+    const got = await h.app.inject({ method: 'GET', url: '/api/v1/admin/security', headers: bearer(admin.token) });
+    expect(got.json()).toEqual({ requireTotp: true });
 
     const restricted = await h.signIn(BOB);
     expect((restricted.body.session as { totpEnrollmentRequired: boolean }).totpEnrollmentRequired).toBe(true);

@@ -6,14 +6,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { httpsFetch } from './https-fetch';
+import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Reads one line (the password) from standard input. */
+  readLine?: () => Promise<string>;
 }
 
 /** Exit codes (sysexits.h where one fits). */
-export const EXIT = { ok: 0, failure: 1, usage: 64, unavailable: 69 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 64, unavailable: 69, noperm: 77 } as const;
 
 const HELP = `sealmail — command-line client for Sealmail
 
@@ -21,12 +24,17 @@ Usage: sealmail <command> [options]
 
 Commands:
   status              Check that the server is up and its database reachable
-  lookup <address>…   Tell which addresses have a mailbox on the server
+  login <address>     Sign in (password read from standard input; --totp <code> if you use one)
+  whoami              Show the signed-in user and when the session ends
+  logout              End the session here and on the server
+  lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
   help                Show this text
 
 Options:
-  --api <url>         Server base URL (default https://localhost:8443)
+  --api <url>         Server base URL (default https://localhost:8443, or the one you logged in to)
   --ca <file>         Trust this CA certificate (default .sealmail/tls/cert.pem when present)
+  --profile <dir>     Where the session is kept (default ~/.config/sealmail)
+  --totp <code>       Authenticator code for login
 `;
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -35,7 +43,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { api: { type: 'string', default: 'https://localhost:8443' }, ca: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        api: { type: 'string' },
+        ca: { type: 'string' },
+        profile: { type: 'string' },
+        totp: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     io.err(`sealmail: ${(err as Error).message}`);
@@ -54,7 +68,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.err(`sealmail: cannot read the CA file ${caFile}`);
     return EXIT.usage;
   }
-  const api = new ApiClient({ baseUrl: parsed.values.api.replace(/\/$/, ''), fetch: httpsFetch(ca) });
+  const profile = parsed.values.profile ?? defaultProfileDir();
+  const stored = await loadSession(profile);
+  const baseUrl = (parsed.values.api ?? stored?.api ?? 'https://localhost:8443').replace(/\/$/, '');
+  const token = stored && stored.api === baseUrl ? stored.token : undefined;
+  const api = new ApiClient({ baseUrl, fetch: httpsFetch(ca), ...(token ? { token } : {}) });
   try {
     switch (command) {
       case 'status': {
@@ -63,11 +81,39 @@ export async function run(argv: string[], io: Io): Promise<number> {
           () => true,
           () => false,
         );
-        io.out(`server    ${parsed.values.api}`);
+        io.out(`server    ${baseUrl}`);
         io.out(`version   ${info.version}`);
         io.out(`database  ${ready ? 'ready' : 'UNREACHABLE'}`);
         io.out(`domains   ${info.domains.join(', ') || '(none)'}`);
         return ready ? EXIT.ok : EXIT.unavailable;
+      }
+      case 'login': {
+        const address = args[0];
+        if (!address || args.length > 1) {
+          io.err('sealmail login: name one address');
+          return EXIT.usage;
+        }
+        const password = io.readLine ? (await io.readLine()).replace(/\r?\n$/, '') : '';
+        if (!password) {
+          io.err('sealmail login: give the password on standard input');
+          return EXIT.usage;
+        }
+        const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
+        await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
+        io.out(`signed in as ${session.user.address} (${session.user.role}); session ends ${session.expiresAt}`);
+        if (session.totpEnrollmentRequired) io.out('your organisation requires an authenticator app: set one up before anything else');
+        return EXIT.ok;
+      }
+      case 'whoami': {
+        const s = await api.session();
+        io.out(`${s.user.address}\t${s.user.role}\tidle until ${s.idleExpiresAt}\tends ${s.expiresAt}`);
+        return EXIT.ok;
+      }
+      case 'logout': {
+        if (token) await api.signOut().catch(() => undefined);
+        await clearSession(profile);
+        io.out('signed out');
+        return EXIT.ok;
       }
       case 'lookup': {
         if (args.length === 0) {
@@ -85,7 +131,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof ApiClientError) {
       io.err(`sealmail: ${err.message}${err.field ? ` (${err.field})` : ''} [${err.code}]`);
-      return err.code === 'NETWORK' ? EXIT.unavailable : EXIT.failure;
+      if (err.code === 'UNAUTHENTICATED') io.err('sealmail: sign in with `sealmail login <address>`');
+      return err.code === 'NETWORK' ? EXIT.unavailable : err.code === 'UNAUTHENTICATED' ? EXIT.noperm : EXIT.failure;
     }
     throw err;
   }

@@ -15,6 +15,7 @@ import { EXIT, run } from '../src/cli';
 
 let tdb: TestDatabase;
 let api: ChildProcess;
+let alicePassword: string;
 let dir: string;
 let url: string;
 let caFile: string;
@@ -24,7 +25,8 @@ beforeAll(async () => {
   caFile = join(dir, 'cert.pem');
   const tls = await loadOrCreateTls({ certFile: caFile, keyFile: join(dir, 'key.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
   tdb = await createTestDatabase();
-  await seedDemo(tdb.prisma, { domain: 'example.test' });
+  const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
+  alicePassword = seed.users.find((u) => u.address === 'alice@example.test')!.password!;
   void tls;
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -54,9 +56,13 @@ afterAll(async () => {
 });
 
 async function cli(...argv: string[]) {
+  return cliWithInput('', ...argv);
+}
+
+async function cliWithInput(input: string, ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await run(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await run([...argv, '--profile', join(dir, 'profile')], { out: (l) => out.push(l), err: (l) => err.push(l), readLine: async () => input });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -67,6 +73,23 @@ describe('sealmail CLI', () => {
     expect(r.out).toMatch(/version\s+0\.1\.0/);
     expect(r.out).toMatch(/database\s+ready/);
     expect(r.out).toMatch(/domains\s+example\.test/);
+  });
+
+  it('login keeps the session in a file only its owner can read; whoami and logout use it', async () => {
+    expect((await cli('lookup', 'alice@example.test', '--api', url, '--ca', caFile)).code).toBe(EXIT.noperm);
+    const wrong = await cliWithInput('nope\n', 'login', 'alice@example.test', '--api', url, '--ca', caFile);
+    expect(wrong.code).toBe(EXIT.failure);
+    expect(wrong.err).toContain('[INVALID_CREDENTIALS]');
+    const ok = await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', '--api', url, '--ca', caFile);
+    expect(ok.code).toBe(EXIT.ok);
+    expect(ok.out).toContain('signed in as alice@example.test (user)');
+    const { stat, readFile } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'profile', 'session.json'))).mode & 0o077).toBe(0);
+    expect((await stat(join(dir, 'profile'))).mode & 0o077).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'profile', 'session.json'), 'utf8'))).toMatchObject({ api: url, address: 'alice@example.test' });
+    const who = await cli('whoami', '--ca', caFile);
+    expect(who.code).toBe(EXIT.ok);
+    expect(who.out).toMatch(/^alice@example\.test\tuser\t/);
   });
 
   it('lookup tells which addresses have a mailbox, exit 1 when one has none', async () => {
@@ -97,6 +120,17 @@ describe('sealmail CLI', () => {
     const refused = await cli('status', '--api', url, '--ca', other);
     expect(refused.code).toBe(EXIT.unavailable);
     expect(refused.err).toContain('cannot reach the server');
+  });
+
+  it('logout ends the session on the server too', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { token } = JSON.parse(await readFile(join(dir, 'profile', 'session.json'), 'utf8')) as { token: string };
+    expect((await cli('logout', '--ca', caFile)).out).toBe('signed out');
+    const { ApiClient } = await import('@sealmail/client');
+    const { httpsFetch } = await import('../src/https-fetch');
+    const stale = new ApiClient({ baseUrl: url, fetch: httpsFetch(await readFile(caFile, 'utf8')), token });
+    await expect(stale.session()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect((await cli('whoami', '--api', url, '--ca', caFile)).code).toBe(EXIT.noperm);
   });
 
   it('explains usage', async () => {

@@ -1,36 +1,37 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 
-const api = new ApiClient({ baseUrl: '' });
+export const api = new ApiClient({ baseUrl: '' });
 
-/** The first screen: who this server is for, and the sign-in form. */
-export function SignIn() {
-  const [domains, setDomains] = useState<string[] | null>(null);
+export type Session = Awaited<ReturnType<ApiClient['session']>>;
+
+/** The first screen: who this server is for, and the sign-in form (with a TOTP step when needed). */
+export function SignIn({ domains, onSignedIn }: { domains: string[] | null; onSignedIn: (s: Session) => void }) {
+  const [needTotp, setNeedTotp] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  useEffect(() => {
-    api
-      .info()
-      .then((info) => setDomains(info.domains))
-      .catch((err: unknown) => setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.'));
-  }, []);
+  const [busy, setBusy] = useState(false);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    const address = String(new FormData(e.currentTarget).get('address') ?? '');
+    const form = new FormData(e.currentTarget);
+    setBusy(true);
+    setProblem(null);
     try {
-      const { results } = await api.lookup([address]);
-      setNotice(results[0]?.exists ? 'Password sign-in with device keys arrives with the accounts release.' : `${address} has no mailbox here.`);
+      const { session } = await api.signIn(String(form.get('address')), String(form.get('password')), needTotp ? String(form.get('totp')) : undefined);
+      onSignedIn(session);
     } catch (err) {
-      setNotice(err instanceof ApiClientError && err.code === 'VALIDATION_FAILED' ? 'Enter a full e-mail address.' : 'The server cannot be reached.');
+      if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') setNeedTotp(true);
+      else if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem('Enter a full e-mail address.');
+      else setProblem(err instanceof ApiClientError && err.code !== 'NETWORK' ? err.message : 'The server cannot be reached.');
+    } finally {
+      setBusy(false);
     }
   }
 
   return (
     <main className="signin">
       <h1>Sign in to Sealmail</h1>
-      <p className="sub">{domains ? `Encrypted mail for ${domains.join(', ') || 'this organisation'}` : problem ?? 'Connecting…'}</p>
+      <p className="sub">{domains ? `Encrypted mail for ${domains.join(', ') || 'this organisation'}` : 'Connecting…'}</p>
       <form onSubmit={submit} aria-label="Sign in">
         <label>
           E-mail address
@@ -40,9 +41,17 @@ export function SignIn() {
           Password
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
-        <button type="submit">Sign in</button>
+        {needTotp && (
+          <label>
+            Authenticator code
+            <input name="totp" inputMode="numeric" pattern="\d{6}" autoComplete="one-time-code" required autoFocus />
+          </label>
+        )}
+        <button type="submit" disabled={busy}>
+          Sign in
+        </button>
       </form>
-      {notice && <p role="status">{notice}</p>}
+      {problem && <p role="alert">{problem}</p>}
     </main>
   );
 }

@@ -22,6 +22,8 @@ export interface ApiClientOptions {
   /** Base URL, e.g. `https://localhost:8443` or '' for same-origin in a browser. */
   baseUrl: string;
   fetch?: typeof fetch;
+  /** Session token for `Authorization: Bearer` (the CLI). Browsers use the HttpOnly cookie instead. */
+  token?: string;
 }
 
 export class ApiClient {
@@ -39,7 +41,11 @@ export class ApiClient {
     try {
       res = await this.fetchImpl(this.opts.baseUrl + contract.path, {
         method: contract.method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+        },
+        credentials: 'same-origin',
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -72,5 +78,20 @@ export class ApiClient {
   }
   lookup(addresses: string[]) {
     return this.call(routes.directoryLookup, { addresses });
+  }
+  signIn(address: string, password: string, totp?: string) {
+    return this.call(routes.signIn, { address, password, ...(totp ? { totp } : {}) });
+  }
+  signOut() {
+    return this.call(routes.signOut);
+  }
+  session() {
+    return this.call(routes.currentSession);
+  }
+  totpEnroll() {
+    return this.call(routes.totpEnroll);
+  }
+  totpConfirm(code: string) {
+    return this.call(routes.totpConfirm, { code });
   }
 }

@@ -102,6 +102,13 @@ export const totpConfirm = {
 } as const;
 
 /** Admin: the account's security settings. */
+export const adminSecurityGet = {
+  method: 'GET',
+  path: '/api/v1/admin/security',
+  response: z.object({ requireTotp: z.boolean() }),
+} as const;
+
+/** Admin: change the account's security settings. */
 export const adminSecurity = {
   method: 'PUT',
   path: '/api/v1/admin/security',
@@ -116,4 +123,4 @@ export type RouteContract = {
   response: z.ZodType;
 };
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurity } satisfies Record<string, RouteContract>;
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity } satisfies Record<string, RouteContract>;

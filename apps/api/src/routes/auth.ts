@@ -3,7 +3,7 @@
  * mandatory. Every change is recorded in the account's change history.
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, adminSecurity, currentSession, signIn, signOut, totpConfirm, totpEnroll } from '@sealmail/contract';
+import { ApiError, adminSecurity, adminSecurityGet, currentSession, signIn, signOut, totpConfirm, totpEnroll } from '@sealmail/contract';
 import { findUserByAddress, recordAudit, splitAddress } from '@sealmail/db';
 import { verifyNothing, verifyPassword } from '@sealmail/server';
 import { defineRoute } from '../http/route';
@@ -116,6 +116,16 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       return { totpEnabled: true as const };
     },
     { preHandler: requireSession(deps, { allowRestricted: true }) },
+  );
+
+  defineRoute(
+    app,
+    adminSecurityGet,
+    async (req) => {
+      const account = await deps.db.account.findUniqueOrThrow({ where: { id: req.session!.user.accountId } });
+      return { requireTotp: account.requireTotp };
+    },
+    { preHandler: requireSession(deps, { role: 'admin' }) },
   );
 
   defineRoute(

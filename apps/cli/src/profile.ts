@@ -1,0 +1,36 @@
+/**
+ * Where the CLI keeps its session: `<profile dir>/session.json`, readable only by its owner
+ * (0600 in a 0700 directory). Default profile dir: ~/.config/sealmail.
+ */
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StoredSession {
+  api: string;
+  address: string;
+  token: string;
+  expiresAt: string;
+}
+
+export const defaultProfileDir = () => join(homedir(), '.config', 'sealmail');
+
+export async function saveSession(dir: string, s: StoredSession): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const file = join(dir, 'session.json');
+  await writeFile(file, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+export async function loadSession(dir: string): Promise<StoredSession | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'session.json'), 'utf8')) as StoredSession;
+  } catch {
+    return null;
+  }
+}
+
+export async function clearSession(dir: string): Promise<void> {
+  await rm(join(dir, 'session.json'), { force: true });
+}
