@@ -1,6 +1,6 @@
 /**
  * Internal helpers: labelled input checks, byte utilities, default randomness
- * (docs/crypto.md §2 "Conventions"). Not exported from the package.
+ * (docs/crypto.md §2.1). Not exported from the package.
  */
 import { CryptoError } from './errors';
 

@@ -1,5 +1,5 @@
 /**
- * Canonical byte encoding used by every Sealmail format (docs/crypto.md §3 "Encoding").
+ * Canonical byte encoding used by every Sealmail format (docs/crypto.md §2.2).
  *
  * Integers are big-endian. Variable-length fields are prefixed by their length (u16 or u32).
  * Every top-level format begins with `version (u8) | suite (u8)`; {@link readHeader} rejects
