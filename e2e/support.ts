@@ -4,20 +4,11 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { childEnvironment } from '@sealmail/server';
+import { childEnvironment, freePort } from '@sealmail/server';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,11 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildWebHost, createLogger, loadConfigOrExit, loadOrCreateTls, strictCsp } from '@sealmail/server';
+import { bootProcess, buildWebHost, strictCsp } from '@sealmail/server';
 
-const config = loadConfigOrExit();
-const logger = createLogger({ level: config.logLevel, name: 'web' });
-const tls = await loadOrCreateTls({ ...config.tls, hostnames: ['localhost', '127.0.0.1', '::1', config.publicHost] });
+const { config, logger, tls } = await bootProcess('web');
 // The API presents the same certificate when it is self-signed; an operator's CA-signed one
 // needs no extra trust.
 const apiCa = config.tls.selfSigned ? await readFile(config.tls.certFile, 'utf8') : undefined;

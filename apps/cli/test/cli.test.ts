@@ -3,14 +3,13 @@
  * through --ca), backed by a real Postgres.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { childEnvironment, loadOrCreateTls } from '@sealmail/server';
+import { childEnvironment, freePort, loadOrCreateTls } from '@sealmail/server';
 import { EXIT, run } from '../src/cli';
 
 let tdb: TestDatabase;
@@ -28,12 +27,7 @@ beforeAll(async () => {
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   alicePassword = seed.users.find((u) => u.address === 'alice@example.test')!.password!;
   void tls;
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   api = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../../api', import.meta.url).pathname,
     env: childEnvironment({ DATABASE_URL: tdb.connectionString, SEALMAIL_API_PORT: String(port), SEALMAIL_DATA_DIR: dir, SEALMAIL_TLS_CERT: caFile, SEALMAIL_TLS_KEY: join(dir, 'key.pem'), LOG_LEVEL: 'silent' }),

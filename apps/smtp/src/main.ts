@@ -1,16 +1,10 @@
 /** The SMTP process: STARTTLS on SEALMAIL_SMTP_PORT, implicit TLS on SEALMAIL_SMTPS_PORT. */
-import { createLogger, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
+import { bootProcess } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
 import { buildSmtpServer } from './server';
 
-const config = loadConfigOrExit();
-const logger = createLogger({ level: config.logLevel, name: 'smtp' });
-if (!config.databaseUrl) {
-  logger.fatal('DATABASE_URL is not set (the start command sets it when it runs its own Postgres)');
-  process.exit(78);
-}
-const tls = await loadOrCreateTls({ ...config.tls, hostnames: ['localhost', '127.0.0.1', '::1', config.publicHost] });
-const db = createDb(config.databaseUrl);
+const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
+const db = createDb(databaseUrl);
 const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });

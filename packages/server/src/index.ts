@@ -3,3 +3,4 @@ export * from './logger';
 export * from './tls';
 export * from './webhost';
 export * from './passwords';
+export * from './process';

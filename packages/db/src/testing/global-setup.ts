@@ -5,10 +5,10 @@
  * Each test file then clones its own database from the template (createTestDatabase).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '@sealmail/server';
 import { startEmbeddedPostgres } from '../embedded';
 import { applyMigrations } from '../migrate';
 import { TEMPLATE_DB } from './shared';
@@ -17,17 +17,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     sealmailPostgres: { adminUrl: string; templateDb: string; urlPrefix: string };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export default async function setup(project: TestProject) {
