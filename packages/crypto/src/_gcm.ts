@@ -17,9 +17,17 @@ export interface Gcm {
 /** True when WebCrypto's AES-GCM is available in this runtime. */
 export const hasWebCrypto = (): boolean => typeof globalThis.crypto?.subtle?.importKey === 'function';
 
-/** Picks `requested`, else WebCrypto when present, else noble. */
-export function pickBackend(requested?: AeadBackend): AeadBackend {
-  return requested ?? (hasWebCrypto() ? 'webcrypto' : 'noble');
+/** Below this many bytes the pure-JS path is faster than WebCrypto's per-call overhead (measured, docs/crypto.md §4.4). */
+export const SMALL_PIECE = 8 * 1024;
+
+/**
+ * Picks `requested`; else noble for one-shot pieces known to be small; else WebCrypto when
+ * present; else noble. Both backends produce identical bytes, so the choice is invisible.
+ */
+export function pickBackend(requested?: AeadBackend, knownSize?: number): AeadBackend {
+  if (requested) return requested;
+  if (knownSize !== undefined && knownSize <= SMALL_PIECE) return 'noble';
+  return hasWebCrypto() ? 'webcrypto' : 'noble';
 }
 
 /** Creates a keyed AES-256-GCM instance on the chosen backend. */

@@ -2,8 +2,9 @@
  * Chunked, streaming, key-committing AEAD for mail pieces — docs/crypto.md §5.2.
  *
  * Construction (suite 0x01): AES-256-GCM in the STREAM construction (Hoang, Reyhanitabar,
- * Rogaway, Vizár 2015) over 64 KiB chunks, with keys, nonce prefix and a 32-byte key commitment
- * derived by HKDF-SHA256 from the piece key, a random 32-byte salt and the piece context.
+ * Rogaway, Vizár 2015) over 256 KiB chunks, with a 32-byte key commitment, the GCM key and a nonce
+ * prefix derived by one HKDF-SHA256 call from the piece key, a random 32-byte salt and the piece
+ * context: `commitment[32] | encKey[32] | noncePrefix[7] = HKDF(salt, key, "sealmail/v1/piece" | suffix)`.
  *
  *   header  = 0x01 | 0x01 | salt[32] | commitment[32]                    (66 bytes)
  *   chunk i = AES-256-GCM(encKey, noncePrefix[7] | u32(i) | last[1], aad, plaintext_i)
@@ -26,20 +27,18 @@ export type { AeadBackend } from './_gcm';
 export const PIECE = Object.freeze({
   version: 0x01,
   suiteAes256GcmChunked: 0x01,
-  chunkSize: 65536,
+  chunkSize: 262144,
   tagSize: 16,
   headerSize: 66,
   keySize: 32,
   maxContext: 65535,
 });
 
-const LABEL_COMMIT = 'sealmail/v1/piece/commit';
-const LABEL_KEY = 'sealmail/v1/piece/key';
-const LABEL_NONCE = 'sealmail/v1/piece/nonce';
-const MAX_CHUNKS = 0xffffffff;
+const LABEL = 'sealmail/v1/piece';
+const MAX_CHUNKS = 0xffffffff; // 2^32 chunks of 256 KiB = 1 PiB per piece
 const CT_CHUNK = PIECE.chunkSize + PIECE.tagSize;
 /** Concurrent GCM calls in flight for one-shot helpers (WebCrypto runs them on worker threads). */
-const PARALLEL = 8;
+const PARALLEL = 32;
 
 /** Options shared by the piece encryptor and decryptor. */
 export interface PieceOptions {
@@ -47,7 +46,7 @@ export interface PieceOptions {
   key: Uint8Array;
   /** Binding context, e.g. message id and piece index; ≤ 65535 bytes. Must match on decryption. */
   context: Uint8Array;
-  /** AES-GCM implementation; default WebCrypto when available, else noble. */
+  /** AES-GCM implementation; default WebCrypto when available (noble for one-shot pieces ≤ 8 KiB), else noble. */
   backend?: AeadBackend;
 }
 
@@ -67,18 +66,17 @@ function checkOptions(o: PieceOptions): void {
 function derive(key: Uint8Array, salt: Uint8Array, context: Uint8Array) {
   const prk = extract(sha256, key, salt);
   const suffix = concat(new Uint8Array([0, PIECE.version, PIECE.suiteAes256GcmChunked]), i2osp(context.length, 4), context);
-  return {
-    commitment: expand(sha256, prk, concat(utf8(LABEL_COMMIT), suffix), 32),
-    encKey: expand(sha256, prk, concat(utf8(LABEL_KEY), suffix), 32),
-    noncePrefix: expand(sha256, prk, concat(utf8(LABEL_NONCE), suffix), 7),
-  };
+  const okm = expand(sha256, prk, concat(utf8(LABEL), suffix), 32 + 32 + 7);
+  prk.fill(0);
+  return { commitment: okm.slice(0, 32), encKey: okm.subarray(32, 64), noncePrefix: okm.slice(64, 71), okm };
 }
 
-async function setup(o: PieceOptions, header: Uint8Array): Promise<Derived> {
-  const salt = header.subarray(2, 34);
-  const d = derive(o.key, salt, o.context);
-  const gcm = await createGcm(d.encKey, pickBackend(o.backend));
-  d.encKey.fill(0);
+type Derivation = ReturnType<typeof derive>;
+
+async function setup(o: PieceOptions, header: Uint8Array, pre?: Derivation, knownSize?: number): Promise<Derived> {
+  const d = pre ?? derive(o.key, header.subarray(2, 34), o.context);
+  const gcm = await createGcm(d.encKey, pickBackend(o.backend, knownSize));
+  d.okm.fill(0);
   const aad = concat(header, i2osp(o.context.length, 4), o.context);
   return { commitment: d.commitment, gcm, noncePrefix: d.noncePrefix, aad };
 }
@@ -155,8 +153,9 @@ export async function createPieceEncryptor(opts: PieceOptions & { random?: Rando
   header[0] = PIECE.version;
   header[1] = PIECE.suiteAes256GcmChunked;
   header.set(randomBytes(opts.random, 32), 2);
-  header.set(derive(opts.key, header.subarray(2, 34), opts.context).commitment, 34);
-  const st = await setup(opts, header); // aad binds the full header, commitment included
+  const d = derive(opts.key, header.subarray(2, 34), opts.context);
+  header.set(d.commitment, 34);
+  const st = await setup(opts, header, d); // aad binds the full header, commitment included
   const queue = new ByteQueue();
   let index = 0;
   let headerSent = false;
@@ -273,9 +272,9 @@ export async function encryptPiece(
   header[0] = PIECE.version;
   header[1] = PIECE.suiteAes256GcmChunked;
   header.set(randomBytes(opts.random, 32), 2);
-  const salt = header.subarray(2, 34);
-  header.set(derive(opts.key, salt, opts.context).commitment, 34);
-  const st = await setup(opts, header);
+  const d = derive(opts.key, header.subarray(2, 34), opts.context);
+  header.set(d.commitment, 34);
+  const st = await setup(opts, header, d, pt.length);
   const out = new Uint8Array(pieceCiphertextLength(pt.length));
   out.set(header, 0);
   const chunks = Math.max(1, Math.ceil(pt.length / PIECE.chunkSize));
@@ -300,7 +299,7 @@ export async function decryptPiece(opts: PieceOptions & { ciphertext: Uint8Array
   const body = ct.length - PIECE.headerSize;
   if (body < PIECE.tagSize) throw decryptionFailed();
   const header = ct.subarray(0, PIECE.headerSize);
-  const st = await setup(opts, header);
+  const st = await setup(opts, header, undefined, body);
   if (!equalBytes(st.commitment, header.subarray(34))) throw decryptionFailed();
   const chunks = Math.max(1, Math.ceil((body - PIECE.tagSize) / CT_CHUNK));
   const lastLen = body - (chunks - 1) * CT_CHUNK;
