@@ -21,6 +21,7 @@ import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
 import { createGcm, pickBackend, type AeadBackend, type Gcm } from './_gcm';
 
+/** Which AES-256-GCM implementation to use: `'webcrypto'` or `'noble'` (identical bytes). */
 export type { AeadBackend } from './_gcm';
 
 /** Format constants of the piece AEAD (docs/crypto.md §5.2). */
@@ -195,6 +196,12 @@ export interface PieceDecryptor {
 /**
  * Creates a streaming piece decryptor. The key commitment is checked as soon as the header has
  * arrived, before any chunk is decrypted (docs/crypto.md §5.2).
+ * @example
+ * ```ts
+ * const dec = createPieceDecryptor({ key, context });
+ * for await (const part of download) sink.write(await dec.push(part));
+ * sink.write(await dec.final()); // only now is the piece known to be complete
+ * ```
  * @throws {CryptoError} INVALID_INPUT on a bad key/context; at push/final: UNSUPPORTED_VERSION,
  * UNSUPPORTED_SUITE, DECRYPTION_FAILED (wrong key or context, tampering, truncation, extension, reordering).
  */
@@ -261,6 +268,13 @@ async function forEachParallel(n: number, job: (i: number) => Promise<void>): Pr
 
 /**
  * One-shot piece encryption into a single output buffer (input + output in memory, nothing more).
+ * @example
+ * ```ts
+ * const key = generatePieceKey();
+ * const context = mailPieceContext('msg-1', 0);
+ * const ct = await encryptPiece({ key, context, plaintext });
+ * const pt = await decryptPiece({ key, context, ciphertext: ct });
+ * ```
  * @throws {CryptoError} INVALID_INPUT on a bad key, context or plaintext.
  */
 export async function encryptPiece(

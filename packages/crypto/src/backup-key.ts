@@ -41,6 +41,11 @@ function toBase32(bytes: Uint8Array): string {
 
 /**
  * Formats a 16-byte backup secret as its grouped text form.
+ * @example
+ * ```ts
+ * const { secret, text } = generateBackupKey(); // text like "040H-DD9W-JW3V-ZRCC-YKYT-0DV4-4ARX-ABBB" (always starts "040": version and suite)
+ * parseBackupKey(text.toLowerCase()); // === secret
+ * ```
  * @throws {CryptoError} INVALID_INPUT when `secret` is not 16 bytes.
  */
 export function formatBackupKey(secret: Uint8Array): string {

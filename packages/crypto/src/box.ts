@@ -33,6 +33,11 @@ const aadOf = (context: Uint8Array) => concat(header(), i2osp(abytes(context, 'c
 
 /**
  * Seals `plaintext` to an X-Wing public key.
+ * @example
+ * ```ts
+ * const box = sealBox({ recipientPublicKey, purpose: 'puk-seed', context, plaintext: seed });
+ * const seed2 = openBox({ box, recipientSecretKey, purpose: 'puk-seed', context });
+ * ```
  * @throws {CryptoError} INVALID_INPUT on a malformed key, purpose or context.
  */
 export function sealBox(opts: {

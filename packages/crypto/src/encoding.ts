@@ -8,7 +8,7 @@
 import { CryptoError } from './errors';
 import { concat, fromUtf8, i2osp, utf8 } from './_util';
 
-/** Appends canonical fields to a growing byte string. */
+/** Appends canonical fields to a growing byte string. @throws {CryptoError} INVALID_INPUT from a method given an out-of-range value. */
 export class ByteWriter {
   private parts: Uint8Array[] = [];
   /** Appends one byte. @throws {CryptoError} INVALID_INPUT when out of range. */
@@ -54,7 +54,7 @@ export class ByteWriter {
   }
 }
 
-/** Reads canonical fields; any shortfall or leftover is `MALFORMED`. */
+/** Reads canonical fields; any shortfall or leftover is `MALFORMED`. @throws {CryptoError} MALFORMED from its methods. */
 export class ByteReader {
   private off = 0;
   constructor(private readonly buf: Uint8Array) {}
@@ -128,7 +128,7 @@ export function readHeader(r: ByteReader, version: number, suites: readonly numb
   return s;
 }
 
-/** Lower-case hex of bytes. */
+/** Lower-case hex of bytes. @throws Nothing (total over byte arrays). */
 export function toHex(b: Uint8Array): string {
   let s = '';
   for (const x of b) s += x.toString(16).padStart(2, '0');
@@ -146,7 +146,7 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** Unpadded base64url (RFC 4648 §5), used in link fragments. */
+/** Unpadded base64url (RFC 4648 §5), used in link fragments. @throws Nothing (total over byte arrays). */
 export function toBase64Url(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i += 3) {

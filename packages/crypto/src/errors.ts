@@ -15,7 +15,11 @@ export type CryptoErrorCode =
   | 'KEY_MISMATCH' // an opened key does not match the public key the caller expected (e.g. from the sigchain)
   | 'CHECKSUM_MISMATCH'; // a human-typed secret (backup key) has a wrong checksum: a typo
 
-/** An error raised by `@sealmail/crypto`; `code` is stable and safe to show or log. */
+/**
+ * An error raised by `@sealmail/crypto`; `code` is stable and safe to show or log
+ * (docs/crypto.md §8).
+ * @throws Nothing itself; every other export throws it.
+ */
 export class CryptoError extends Error {
   override readonly name: string = 'CryptoError';
   constructor(

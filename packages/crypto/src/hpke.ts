@@ -108,7 +108,7 @@ export const xwingKem: HpkeKem = Object.freeze({
   },
 });
 
-/** An HPKE encryption context (RFC 9180 §5.2) for one direction. */
+/** An HPKE encryption context (RFC 9180 §5.2) for one direction. @throws {CryptoError} from `seal`, `open`, `export` (see each). */
 export class HpkeContext {
   private seq = 0;
   /** @internal use {@link setupBaseSender} / {@link setupBaseReceiver}. */

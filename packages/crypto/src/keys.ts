@@ -62,7 +62,7 @@ export function deriveKeySet(secret: Uint8Array, label: string): KeySet {
   return out;
 }
 
-/** The public keys of a key set. */
+/** The public keys of a key set. @throws Nothing. */
 export function publicKeysOf(keys: KeySet): PublicKeys {
   return { signingPublicKey: keys.signing.publicKey, encryptionPublicKey: keys.encryption.publicKey };
 }

@@ -28,7 +28,10 @@ export const PASSWORD_BOX = Object.freeze({ version: 0x01, suiteHkdfXChaCha20Pol
 
 const PASSWORD_HOLDER = (): BoxHolder => ({ role: 'password', userId: 'password', generation: 0, keyId: new Uint8Array(32) });
 
-/** The server key id bound into server-box digests: SHA-256("sealmail/v1/server-key-id" 0x00 | pk). */
+/**
+ * The server key id bound into server-box digests: SHA-256("sealmail/v1/server-key-id" 0x00 | pk).
+ * @throws {CryptoError} INVALID_INPUT when `serverPublicKey` is not a 1216-byte X-Wing key.
+ */
 export function serverKeyId(serverPublicKey: Uint8Array): Uint8Array {
   return sha256(concat(utf8('sealmail/v1/server-key-id\0'), abytes(serverPublicKey, 'serverPublicKey', XWING.publicKey)));
 }

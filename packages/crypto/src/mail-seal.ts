@@ -83,6 +83,14 @@ function encodeBoxPlaintext(mk: Uint8Array, sig: Uint8Array | undefined, senderC
 
 /**
  * Seals a mail to its holders (docs/crypto.md §7.1).
+ * @example
+ * ```ts
+ * const sealed = await sealMail({
+ *   messageId, sender: { kind: 'device', userId, deviceId, signingSecretKey, signingPublicKey },
+ *   pieces: [{ kind: 'body', plaintext: mime }], to: [bobNewestPuk], senderCopy: myNewestPuk,
+ * });
+ * // upload sealed.envelope, sealed.manifest, sealed.pieces, sealed.boxes; then forget sealed.messageKey
+ * ```
  * @throws {CryptoError} INVALID_INPUT on malformed inputs (ids, keys, duplicate holders).
  */
 export async function sealMail(opts: {
