@@ -1,0 +1,27 @@
+/**
+ * Short fingerprints people compare on two screens (docs/sigchain.md §7): 20 decimal digits in
+ * five groups of four, from 64 bits of a labelled SHA-256 — enough that a server cannot find a
+ * colliding key in any feasible time (2^64 work for one target).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concat, i2osp, utf8 } from '../_util';
+import { keyId, type PublicKeys } from '../keys';
+import type { SigchainState } from './replay';
+
+function digits(label: string, data: Uint8Array): string {
+  const h = sha256(concat(utf8(`sealmail/v1/fingerprint/${label}\0`), data));
+  let n = 0n;
+  for (const b of h.subarray(0, 8)) n = (n << 8n) | BigInt(b);
+  const s = (n % 10n ** 20n).toString().padStart(20, '0');
+  return s.match(/.{4}/g)!.join(' ');
+}
+
+/** Fingerprint of a device's public keys. */
+export function deviceFingerprint(keys: PublicKeys): string {
+  return digits('device', keyId(keys));
+}
+
+/** Fingerprint of a chain's head (changes with every link). */
+export function chainFingerprint(state: Pick<SigchainState, 'userId' | 'length' | 'headHash'>): string {
+  return digits('chain', concat(utf8(state.userId), i2osp(state.length, 4), state.headHash));
+}

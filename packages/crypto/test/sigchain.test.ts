@@ -1,0 +1,246 @@
+/**
+ * Sigchains: a whole life (root, self-add, approve, backup, escrow, revoke, rotate, escrow
+ * removal) replays to the right state; every adversarial case fails with its own typed error.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CryptoError } from '../src/errors';
+import { toHex } from '../src/encoding';
+import { generateDeviceKeys, keyId, publicKeysOf, type KeySet } from '../src/keys';
+import { generatePerUserKey } from '../src/puk';
+import {
+  activeDevices,
+  chainFingerprint,
+  createLink,
+  currentPuk,
+  decodeLink,
+  deviceFingerprint,
+  LinkType,
+  pinOf,
+  replaySigchain,
+  SigchainError,
+  ZERO_HASH,
+  type Link,
+  type LinkBody,
+} from '../src/sigchain';
+
+const USER = 'user-alice';
+const laptop = generateDeviceKeys();
+const phone = generateDeviceKeys();
+const backup = generateDeviceKeys();
+const escrow = generateDeviceKeys();
+const stranger = generateDeviceKeys();
+const puks = [1, 2, 3, 4, 5].map((g) => generatePerUserKey(g));
+const pub = (k: KeySet) => publicKeysOf(k);
+const idOf = (k: KeySet) => keyId(pub(k));
+const puk = (g: number) => ({ generation: g, keys: pub(puks[g - 1]!) });
+
+class Builder {
+  links: Link[] = [];
+  constructor(readonly userId = USER) {}
+  add(signer: KeySet, body: LinkBody, newKeys: KeySet[] = [], over: Partial<{ seqno: number; prev: Uint8Array; userId: string }> = {}) {
+    const last = this.links[this.links.length - 1];
+    const link = createLink({
+      userId: over.userId ?? this.userId,
+      seqno: over.seqno ?? this.links.length,
+      prev: over.prev ?? last?.hash ?? ZERO_HASH,
+      time: 1_790_000_000_000 + this.links.length,
+      signer,
+      body,
+      newKeys,
+    });
+    this.links.push(link);
+    return this;
+  }
+  get bytes() {
+    return this.links.map((l) => l.bytes);
+  }
+}
+
+function root() {
+  return new Builder().add(laptop, { type: LinkType.Root, device: { name: 'Laptop', kind: 'browser', keys: pub(laptop) }, puk: puk(1) }, [puks[0]!]);
+}
+
+/** The full life of a chain. */
+function life() {
+  return root()
+    .add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!])
+    .add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone) })
+    .add(laptop, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: pub(backup) } }, [backup])
+    .add(phone, { type: LinkType.EscrowAdd, device: { name: 'Escrow', kind: 'escrow', keys: pub(escrow) } }, [escrow])
+    .add(phone, { type: LinkType.DeviceRevoke, deviceId: idOf(laptop), puk: puk(3) }, [puks[2]!])
+    .add(phone, { type: LinkType.PukRotate, puk: puk(4) }, [puks[3]!])
+    .add(phone, { type: LinkType.EscrowRemove, deviceId: idOf(escrow), puk: puk(5) }, [puks[4]!]);
+}
+
+function expectCode(fn: () => unknown, code: string) {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CryptoError);
+    expect((e as CryptoError).code).toBe(code);
+    return e as CryptoError;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+describe('sigchain replay', () => {
+  it('replays a whole life into the right state', () => {
+    const b = life();
+    const s = replaySigchain(b.bytes, { userId: USER });
+    expect(s.length).toBe(8);
+    expect(s.headHash).toEqual(b.links[7]!.hash);
+    const status = Object.fromEntries([...s.devices.values()].map((d) => [d.name, d.status]));
+    expect(status).toEqual({ Laptop: 'revoked', Phone: 'approved', 'Backup key': 'approved', Escrow: 'revoked' });
+    expect(activeDevices(s).map((d) => d.name).sort()).toEqual(['Backup key', 'Phone']);
+    expect(s.puks.map((p) => p.generation)).toEqual([1, 2, 3, 4, 5]);
+    expect(currentPuk(s).keyId).toEqual(keyId(pub(puks[4]!)));
+    expect(s.escrow).toBeNull();
+    expect(s.backup?.name).toBe('Backup key');
+  });
+
+  it('marks a self-added device pending until an approved device approves it', () => {
+    const b = root().add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!]);
+    const s = replaySigchain(b.bytes, { userId: USER });
+    expect(s.devices.get(toHex(idOf(phone)))!.status).toBe('pending');
+    // A pending device can send and receive with the newest PUK, but cannot approve itself.
+    b.add(phone, { type: LinkType.DeviceApprove, deviceId: idOf(phone) });
+    expectCode(() => replaySigchain(b.bytes, { userId: USER }), 'SIGNER_NOT_ACTIVE');
+  });
+
+  it('round-trips links through their encoding', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 1, maxLength: 60 }), fc.nat({ max: 2 ** 40 }), (name, userId, time) => {
+        const l = createLink({ userId, seqno: 0, prev: ZERO_HASH, time, signer: laptop, body: { type: LinkType.Root, device: { name, kind: 'cli', keys: pub(laptop) }, puk: puk(1) }, newKeys: [puks[0]!] });
+        const d = decodeLink(l.bytes);
+        expect(d.userId).toBe(userId);
+        expect(d.time).toBe(time);
+        expect(d.body).toEqual(l.body);
+        expect(d.hash).toEqual(l.hash);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('sigchain attacks', () => {
+  it('BAD_SIGNATURE: a flipped bit in any signed region or signature, with no detail', () => {
+    const b = life();
+    const victim = b.links[2]!.bytes; // device-approve, a short link
+    for (let i = 2; i < victim.length; i++) {
+      const t = victim.slice();
+      t[i]! ^= 0x01;
+      const bytes = [...b.bytes];
+      bytes[2] = t;
+      const e = (() => {
+        try {
+          replaySigchain(bytes, { userId: USER });
+        } catch (err) {
+          return err as CryptoError;
+        }
+        return null;
+      })();
+      expect(e, `byte ${i}`).toBeInstanceOf(CryptoError);
+      expect(['BAD_SIGNATURE', 'MALFORMED', 'SEQUENCE_GAP', 'BROKEN_HASH_LINK', 'WRONG_USER', 'SIGNER_NOT_ACTIVE', 'INVALID_LINK', 'UNSUPPORTED_VERSION', 'UNSUPPORTED_SUITE']).toContain(e!.code);
+    }
+    const t = victim.slice();
+    t[t.length - 1]! ^= 0x80; // inside the signature itself
+    const bytes = [...b.bytes];
+    bytes[2] = t;
+    expectCode(() => replaySigchain(bytes, { userId: USER }), 'BAD_SIGNATURE');
+  });
+
+  it('BAD_SIGNATURE: a server cannot add a device whose key did not sign (no proof of possession)', () => {
+    // Forge a device-add of the stranger's public key, signed only by a key the server controls
+    // and presenting the stranger's key id: count and signatures cannot match.
+    const b = root();
+    const forgedBody: LinkBody = { type: LinkType.DeviceAdd, device: { name: 'Evil', kind: 'browser', keys: pub(stranger) }, puk: puk(2) };
+    const withServerKey = createLink({ userId: USER, seqno: 1, prev: b.links[0]!.hash, time: 1, signer: generateDeviceKeys(), body: { type: LinkType.PukRotate, puk: puk(2) }, newKeys: [puks[1]!] });
+    expectCode(() => replaySigchain([...b.bytes, withServerKey.bytes], { userId: USER }), 'SIGNER_NOT_ACTIVE');
+    // Drop the stranger's own signature from a genuine link: refused.
+    const genuine = createLink({ userId: USER, seqno: 1, prev: b.links[0]!.hash, time: 1, signer: laptop, body: forgedBody, newKeys: [stranger, puks[1]!] });
+    const stripped = genuine.bytes.slice(0, genuine.payload.length + 1 + 96 * 2);
+    stripped[genuine.payload.length] = 2;
+    expectCode(() => replaySigchain([...b.bytes, stripped], { userId: USER }), 'BAD_SIGNATURE');
+  });
+
+  it('BROKEN_HASH_LINK, SEQUENCE_GAP and WRONG_USER', () => {
+    const b = root();
+    b.add(laptop, { type: LinkType.PukRotate, puk: puk(2) }, [puks[1]!], { prev: new Uint8Array(32).fill(7) });
+    expectCode(() => replaySigchain(b.bytes, { userId: USER }), 'BROKEN_HASH_LINK');
+    const gap = root().add(laptop, { type: LinkType.PukRotate, puk: puk(2) }, [puks[1]!], { seqno: 2 });
+    expectCode(() => replaySigchain(gap.bytes, { userId: USER }), 'SEQUENCE_GAP');
+    const missing = life().bytes;
+    missing.splice(3, 1);
+    expectCode(() => replaySigchain(missing, { userId: USER }), 'SEQUENCE_GAP');
+    expectCode(() => replaySigchain(life().bytes, { userId: 'user-bob' }), 'WRONG_USER');
+  });
+
+  it('SIGNER_NOT_ACTIVE for a key that is no device of the user', () => {
+    const b = root().add(stranger, { type: LinkType.PukRotate, puk: puk(2) }, [puks[1]!]);
+    expectCode(() => replaySigchain(b.bytes, { userId: USER }), 'SIGNER_NOT_ACTIVE');
+  });
+
+  it('REVOKED_SIGNER for a revoked device signing later', () => {
+    const gen6 = generatePerUserKey(6);
+    const b = life().add(laptop, { type: LinkType.PukRotate, puk: { generation: 6, keys: pub(gen6) } }, [gen6]);
+    const e = expectCode(() => replaySigchain(b.bytes, { userId: USER }), 'REVOKED_SIGNER');
+    expect((e as SigchainError).seqno).toBe(8);
+  });
+
+  it('ROLLBACK and FORK against a pin', () => {
+    const full = life();
+    const pin = pinOf(replaySigchain(full.bytes, { userId: USER }));
+    expect(replaySigchain(full.bytes, { userId: USER, pin }).length).toBe(8);
+    const err = expectCode(() => replaySigchain(full.bytes.slice(0, 6), { userId: USER, pin }), 'ROLLBACK');
+    expect(err).toBeInstanceOf(SigchainError);
+    // Same length, different history: a second chain for the same user.
+    const gen6 = generatePerUserKey(5);
+    const other = life();
+    other.links.pop();
+    other.add(phone, { type: LinkType.PukRotate, puk: { generation: 5, keys: pub(gen6) } }, [gen6]);
+    expect(other.links.length).toBe(full.links.length);
+    expect(replaySigchain(other.bytes, { userId: USER }).length).toBe(8); // valid on its own
+    const fork = expectCode(() => replaySigchain(other.bytes, { userId: USER, pin }), 'FORK');
+    expect((fork as SigchainError).seqno).toBe(7);
+    // A longer chain that extends what was seen is fine.
+    const gen6b = generatePerUserKey(6);
+    const longer = life().add(phone, { type: LinkType.PukRotate, puk: { generation: 6, keys: pub(gen6b) } }, [gen6b]);
+    expect(replaySigchain(longer.bytes, { userId: USER, pin }).length).toBe(9);
+  });
+
+  it('INVALID_LINK for broken rules of a link type', () => {
+    const twoRoots = root().add(laptop, { type: LinkType.Root, device: { name: 'Again', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [phone, puks[1]!]);
+    expectCode(() => replaySigchain(twoRoots.bytes, { userId: USER }), 'INVALID_LINK');
+    const skip = root().add(laptop, { type: LinkType.PukRotate, puk: puk(3) }, [puks[2]!]);
+    expectCode(() => replaySigchain(skip.bytes, { userId: USER }), 'INVALID_LINK');
+    const approveUnknown = root().add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(stranger) });
+    expectCode(() => replaySigchain(approveUnknown.bytes, { userId: USER }), 'INVALID_LINK');
+    expectCode(() => replaySigchain([], { userId: USER }), 'INVALID_LINK');
+  });
+
+  it('rejects undecodable links with typed errors', () => {
+    const l = root().links[0]!.bytes;
+    expectCode(() => decodeLink(l.subarray(0, l.length - 1)), 'MALFORMED');
+    expectCode(() => decodeLink(new Uint8Array([...l, 0])), 'MALFORMED');
+    const v = l.slice();
+    v[0] = 2;
+    expectCode(() => decodeLink(v), 'UNSUPPORTED_VERSION');
+    const s = l.slice();
+    s[1] = 9;
+    expectCode(() => decodeLink(s), 'UNSUPPORTED_SUITE');
+  });
+});
+
+describe('fingerprints', () => {
+  it('are short, stable, and differ between devices and chain heads', () => {
+    const f = deviceFingerprint(pub(laptop));
+    expect(f).toMatch(/^\d{4}( \d{4}){4}$/);
+    expect(deviceFingerprint(pub(laptop))).toBe(f);
+    expect(deviceFingerprint(pub(phone))).not.toBe(f);
+    const a = replaySigchain(root().bytes, { userId: USER });
+    const b = replaySigchain(life().bytes, { userId: USER });
+    expect(chainFingerprint(a)).toMatch(/^\d{4}( \d{4}){4}$/);
+    expect(chainFingerprint(a)).not.toBe(chainFingerprint(b));
+  });
+});
