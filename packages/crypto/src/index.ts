@@ -12,3 +12,4 @@ export * from './escrow';
 export * from './mail-format';
 export * from './mail-seal';
 export * from './mail-links';
+export * from './sigchain/index';
