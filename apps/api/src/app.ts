@@ -8,6 +8,7 @@ import { installZodValidation } from './http/route';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
+import { keyRoutes } from './routes/keys';
 import type { ApiDeps } from './deps';
 
 export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth'> {
@@ -34,5 +35,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));
+  await app.register(async (scope) => keyRoutes(scope, deps));
   return app;
 }

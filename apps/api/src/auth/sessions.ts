@@ -20,6 +20,7 @@ export function hashToken(token: string): Uint8Array<ArrayBuffer> {
 export interface ActiveSession {
   id: string;
   userId: string;
+  deviceId: string | null;
   restricted: boolean;
   expiresAt: Date;
   lastSeenAt: Date;
@@ -56,7 +57,16 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
     s.lastSeenAt = now;
   }
-  return { id: s.id, userId: s.userId, restricted: s.restricted, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt, user: s.user };
+  return { id: s.id, userId: s.userId, deviceId: s.deviceId, restricted: s.restricted, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt, user: s.user };
+}
+
+/** True when `token` belongs to a session that ended because its device was revoked. */
+export async function sessionOfRevokedDevice(db: Db, token: string): Promise<boolean> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
+  const s = await db.session.findUnique({ where: { tokenHash: hashToken(token) }, select: { deviceId: true } });
+  if (!s?.deviceId) return false;
+  const d = await db.device.findUnique({ where: { id: s.deviceId }, select: { status: true } });
+  return d?.status === 'revoked';
 }
 
 export async function revokeSession(db: Db, id: string, now: Date): Promise<void> {

@@ -10,11 +10,12 @@ import type { RouteContract } from '@sealmail/contract';
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
 type BodyOf<C extends RouteContract> = C['body'] extends z.ZodType ? z.infer<C['body']> : undefined;
+type ParamsOf<C extends RouteContract> = C['params'] extends z.ZodType ? z.infer<C['params']> : Record<string, never>;
 
 export function defineRoute<C extends RouteContract>(
   app: FastifyInstance,
   contract: C,
-  handler: (req: FastifyRequest & { body: BodyOf<C> }, reply: FastifyReply) => Promise<z.input<C['response']>>,
+  handler: (req: FastifyRequest & { body: BodyOf<C>; params: ParamsOf<C> }, reply: FastifyReply) => Promise<z.input<C['response']>>,
   opts: { logLevel?: 'warn' | 'info'; preHandler?: preHandlerAsyncHookHandler } = {},
 ): void {
   app.route({
@@ -23,8 +24,8 @@ export function defineRoute<C extends RouteContract>(
     // A route may log less than the service does, never more.
     ...(opts.logLevel && LEVELS[opts.logLevel]! > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
-    ...(contract.body ? { schema: { body: contract.body } } : {}),
-    handler: (req, reply) => handler(req as FastifyRequest & { body: BodyOf<C> }, reply),
+    ...(contract.body || contract.params ? { schema: { ...(contract.body ? { body: contract.body } : {}), ...(contract.params ? { params: contract.params } : {}) } } : {}),
+    handler: (req, reply) => handler(req as FastifyRequest & { body: BodyOf<C>; params: ParamsOf<C> }, reply),
   });
 }
 

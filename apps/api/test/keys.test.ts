@@ -1,0 +1,155 @@
+/**
+ * The key directory on a real Postgres: sigchains appended link by link by real clients (the
+ * crypto package), checked by the server, served verbatim, verified again by other clients;
+ * devices added, approved and revoked; PUK boxes delivered to the right devices only.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSigchain } from '@sealmail/contract';
+import {
+  fromBase64Url,
+  keyId,
+  LinkType,
+  openPerUserKeyBox,
+  publicKeysOf,
+  replaySigchain,
+  toBase64Url,
+  toHex,
+  type SigchainPin,
+} from '@sealmail/crypto';
+import { bearer, ChainClient, harness, userIdOf, type Harness, type TestDevice } from './helpers';
+
+let h: Harness;
+let alice: ChainClient;
+let laptop: TestDevice;
+let phone: TestDevice;
+let bobToken: string;
+let pin: SigchainPin;
+
+const ALICE = 'alice@example.test';
+const chainOf = async (address: string, token = bobToken) => {
+  const res = await h.app.inject({ method: 'GET', url: `/api/v1/keys/${address}/sigchain`, headers: bearer(token) });
+  return getSigchain.response.parse(res.json());
+};
+const linkCount = async () => h.db.prisma.sigchainLink.count({ where: { userId: alice.userId } });
+
+beforeAll(async () => {
+  h = await harness();
+  alice = new ChainClient(h, await userIdOf(h, ALICE));
+  laptop = await alice.newDevice(ALICE);
+  phone = await alice.newDevice(ALICE);
+  bobToken = (await h.signIn('bob@example.test')).token;
+});
+afterAll(() => h?.close());
+
+describe('key directory', () => {
+  it('takes the first device: root link, session bound to the device, first PUK boxed to it', async () => {
+    const res = await alice.root(laptop);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ seqno: 0, deviceId: laptop.id });
+    const device = await h.db.prisma.device.findUniqueOrThrow({ where: { id: laptop.id } });
+    expect(device).toMatchObject({ status: 'approved', kind: 'browser' });
+    const boxes = await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(laptop.token) });
+    const [box] = (boxes.json() as { boxes: { generation: number; box: string }[] }).boxes;
+    const puk = openPerUserKeyBox({ box: fromBase64Url(box!.box), userId: alice.userId, generation: 1, deviceId: laptop.id, deviceEncryptionSecretKey: laptop.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });
+    expect(puk.generation).toBe(1);
+  });
+
+  it('serves the chain verbatim to other users, who verify it themselves', async () => {
+    const served = await chainOf(ALICE);
+    expect(served.links).toEqual(alice.links.map((l) => toBase64Url(l.bytes)));
+    const state = replaySigchain(served.links.map(fromBase64Url), { userId: served.userId });
+    expect(state.length).toBe(1);
+    expect(toHex(state.puks[0]!.keyId)).toBe(toHex(keyId(publicKeysOf(alice.puks[0]!))));
+    expect((await h.app.inject({ method: 'GET', url: `/api/v1/keys/ghost@example.test/sigchain`, headers: bearer(bobToken) })).statusCode).toBe(404);
+    expect((await h.app.inject({ method: 'GET', url: `/api/v1/keys/${ALICE}/sigchain` })).statusCode).toBe(401);
+  });
+
+  it('lets a second device add itself as pending, with a new PUK for both devices', async () => {
+    const res = await alice.selfAdd(phone, [laptop]);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ seqno: 1, deviceId: phone.id });
+    expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('pending');
+    // The new device can read the newest generation at once…
+    const mine = (await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(phone.token) })).json() as { boxes: { generation: number }[] };
+    expect(mine.boxes.map((b) => b.generation)).toEqual([2]);
+  });
+
+  it('refuses, and stores nothing for, links a pending device signs, links not signed by the session’s device, and forged signatures', async () => {
+    const before = await linkCount();
+    const puk = alice.nextPuk();
+    const rotateByPhone = alice.make(phone.keys, { type: LinkType.PukRotate, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    const r1 = await alice.post(phone.token, rotateByPhone, alice.boxes(puk, [laptop, phone]));
+    expect(r1.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    expect((r1.json() as { error: { message: string } }).error.message).toContain('SIGNER_NOT_ACTIVE');
+
+    const approveByLaptop = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)) });
+    expect((await alice.post(phone.token, approveByLaptop)).json()).toMatchObject({ error: { code: 'DEVICE_REQUIRED' } });
+
+    const tampered = approveByLaptop.bytes.slice();
+    tampered[tampered.length - 5]! ^= 1;
+    const r3 = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: toBase64Url(tampered) } });
+    expect(r3.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    expect((r3.json() as { error: { message: string } }).error.message).toContain('BAD_SIGNATURE');
+
+    const garbage = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: 'AAAA' } });
+    expect(garbage.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    const huge = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: 'A'.repeat(40000) } });
+    expect(huge.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.link' } });
+    const bob = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(bobToken), payload: { link: toBase64Url(approveByLaptop.bytes) } });
+    expect(bob.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    expect(await linkCount()).toBe(before);
+  });
+
+  it('approves the pending device and shares older generations with it', async () => {
+    const approve = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)) });
+    const res = await alice.append(laptop.token, approve, alice.boxes(alice.puks[0]!, [phone]));
+    expect(res.statusCode).toBe(200);
+    expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('approved');
+    const mine = (await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[] };
+    expect(mine.boxes.map((b) => b.generation)).toEqual([1, 2]);
+    const old = openPerUserKeyBox({ box: fromBase64Url(mine.boxes[0]!.box), userId: alice.userId, generation: 1, deviceId: phone.id, deviceEncryptionSecretKey: phone.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });
+    expect(old.seed).toEqual(alice.puks[0]!.seed);
+    pin = { length: alice.links.length, headHash: alice.links[alice.links.length - 1]!.hash };
+  });
+
+  it('requires the new PUK boxed to every remaining device, and nobody else, on revocation', async () => {
+    const before = await linkCount();
+    const puk = alice.nextPuk();
+    const link = alice.make(phone.keys, { type: LinkType.DeviceRevoke, deviceId: keyId(publicKeysOf(laptop.keys)), puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    expect((await alice.post(phone.token, link, alice.boxes(puk, [phone, laptop]))).json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    expect((await alice.post(phone.token, link, [])).json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    expect(await linkCount()).toBe(before);
+  });
+
+  it('revokes a device: its sessions end at once and it receives no new key boxes', async () => {
+    const res = await alice.revoke(phone, laptop, [phone]);
+    expect(res.statusCode).toBe(200);
+    for (const url of ['/api/v1/auth/session', '/api/v1/keys/puk-boxes']) {
+      const r = await h.app.inject({ method: 'GET', url, headers: bearer(laptop.token) });
+      expect(r.statusCode).toBe(401);
+      expect(r.json()).toMatchObject({ error: { code: 'DEVICE_REVOKED' } });
+    }
+    const laptopBoxes = await h.db.prisma.pukBox.findMany({ where: { deviceId: laptop.id }, select: { generation: true } });
+    expect(laptopBoxes.map((b) => b.generation).sort()).toEqual([1, 2]);
+    const state = replaySigchain((await chainOf(ALICE)).links.map(fromBase64Url), { userId: alice.userId, pin });
+    expect(state.devices.get(laptop.id)!.status).toBe('revoked');
+    expect(state.puks.at(-1)!.generation).toBe(3);
+  });
+
+  it('has clients refuse a chain the server rolled back or forked', async () => {
+    const served = (await chainOf(ALICE)).links.map(fromBase64Url);
+    const seen = { length: served.length, headHash: alice.links.at(-1)!.hash };
+    // A server that drops the newest link (e.g. to hide a revocation) is caught by the pin.
+    await h.db.prisma.sigchainLink.deleteMany({ where: { userId: alice.userId, seqno: served.length - 1 } });
+    const rolledBack = (await chainOf(ALICE)).links.map(fromBase64Url);
+    expect(() => replaySigchain(rolledBack, { userId: alice.userId, pin: seen })).toThrow(expect.objectContaining({ code: 'ROLLBACK' }));
+    // …and one that swaps in a different newest link is a fork.
+    const puk = alice.nextPuk();
+    alice.links.pop();
+    const forkLink = alice.make(phone.keys, { type: LinkType.PukRotate, puk: { generation: 3, keys: publicKeysOf(puk) } }, [puk]);
+    await h.db.prisma.sigchainLink.create({ data: { userId: alice.userId, seqno: forkLink.seqno, type: LinkType.PukRotate, bytes: new Uint8Array(forkLink.bytes), hash: new Uint8Array(forkLink.hash) } });
+    const forked = (await chainOf(ALICE)).links.map(fromBase64Url);
+    expect(forked.length).toBe(seen.length);
+    expect(() => replaySigchain(forked, { userId: alice.userId, pin: seen })).toThrow(expect.objectContaining({ code: 'FORK' }));
+  });
+});
