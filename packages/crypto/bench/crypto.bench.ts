@@ -72,7 +72,7 @@ async function pieces() {
 }
 
 async function seal() {
-  console.log('\nsealMail / openMail (1 KiB body + 100 KiB attachment; X-Wing + Ed25519 in pure JS)');
+  console.log('\nsealMail / openMail (1 KiB body + 100 KiB attachment; ML-KEM and Ed25519 pure JS, X25519 native for sealing)');
   console.log('recipients   seal ms   open ms (one holder)   seal ms / recipient');
   const sender = generateDeviceKeys();
   const alice = generatePerUserKey(1);

@@ -13,7 +13,7 @@ import { CryptoError } from './errors';
 import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
 import { decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
-import { openBox, sealBox } from './box';
+import { openBox, sealBoxAsync } from './box';
 import { signWithContext, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
 import type { PerUserKey } from './puk';
@@ -148,14 +148,16 @@ export async function sealMail(opts: {
   // 4. One box per holder, with the holder's digest as context and the signature inside.
   const holders: [MailRecipientKey, BoxRole][] = [...opts.to.map((r) => [r, 'to'] as [MailRecipientKey, BoxRole]), ...bcc.map((r) => [r, 'bcc'] as [MailRecipientKey, BoxRole])];
   if (opts.senderCopy) holders.push([opts.senderCopy, 'sender-copy']);
-  const boxes = holders.map(([r, role]) => {
-    const digest = recipientDigest(envelope, { role, userId: r.userId, generation: r.generation, keyId: keyIdOf(r) });
-    const sig = s.kind === 'device' ? signWithContext(s.signingSecretKey, CTX_SIG, digest) : undefined;
-    const plaintext = encodeBoxPlaintext(messageKey, sig, role === 'sender-copy' ? { commitKey, bcc: bccIds } : undefined);
-    const box = sealBox({ recipientPublicKey: r.publicKeys.encryptionPublicKey, purpose: 'mail-recipient', context: digest, plaintext, random });
-    plaintext.fill(0);
-    return { userId: r.userId, role, record: encodeRecipientBox({ role, userId: r.userId, generation: r.generation, box }) };
-  });
+  const boxes = await Promise.all(
+    holders.map(async ([r, role]) => {
+      const digest = recipientDigest(envelope, { role, userId: r.userId, generation: r.generation, keyId: keyIdOf(r) });
+      const sig = s.kind === 'device' ? signWithContext(s.signingSecretKey, CTX_SIG, digest) : undefined;
+      const plaintext = encodeBoxPlaintext(messageKey, sig, role === 'sender-copy' ? { commitKey, bcc: bccIds } : undefined);
+      const box = await sealBoxAsync({ recipientPublicKey: r.publicKeys.encryptionPublicKey, purpose: 'mail-recipient', context: digest, plaintext, random });
+      plaintext.fill(0);
+      return { userId: r.userId, role, record: encodeRecipientBox({ role, userId: r.userId, generation: r.generation, box }) };
+    }),
+  );
   commitKey.fill(0);
   return { envelope, manifest, pieces: ciphertexts, boxes, messageKey };
 }

@@ -104,6 +104,16 @@ describe('sealMail / openMail', () => {
     expect(m.pieces[0]).toEqual(body);
   });
 
+  it('sealing with default randomness (native X25519 path) opens for every holder', async () => {
+    const s = await sealMail({ messageId: 'm-n', sender, pieces: [{ kind: 'body', plaintext: body }], to: [rk('bob'), rk('carol')], senderCopy: rk('alice') });
+    for (const b of s.boxes) {
+      const u = b.userId as (typeof users)[number];
+      const m = await openMail({ envelope: s.envelope, record: b.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: u, puk: puks[u], expectedSenderSigningKeys: [sender.signingPublicKey] });
+      expect(m.status).toBe('signed-valid');
+      expect(m.pieces[0]).toEqual(body);
+    }
+  });
+
   it('rejects duplicate recipients', async () => {
     await expectCodeAsync(sealMail({ messageId: 'm', sender, pieces: [], to: [rk('bob')], bcc: [rk('bob')], random }), 'INVALID_INPUT');
   });
