@@ -73,6 +73,22 @@ export function boxPerUserKey(opts: {
   }));
 }
 
+/**
+ * Makes the next PUK generation and boxes it to every active device (real and virtual: backup
+ * key, escrow) — on every device add and revoke (docs/crypto.md §3.3). The caller records the new
+ * public keys in the sigchain and uploads the boxes.
+ * @throws {CryptoError} INVALID_INPUT on malformed ids or keys, or when the generation overflows.
+ */
+export function rotatePerUserKey(opts: {
+  userId: string;
+  previousGeneration: number;
+  devices: readonly BoxRecipient[];
+  random?: RandomSource;
+}): { puk: PerUserKey; boxes: { deviceId: string; generation: number; box: Uint8Array }[] } {
+  const puk = generatePerUserKey(aint(opts.previousGeneration, 'previousGeneration', 0xfffffffe) + 1, { random: opts.random });
+  return { puk, boxes: boxPerUserKey({ userId: opts.userId, puk, devices: opts.devices, random: opts.random }) };
+}
+
 function checkExpected(puk: PerUserKey, expected?: PublicKeys): PerUserKey {
   if (
     expected &&

@@ -22,6 +22,7 @@ import {
   openPerUserKeyHistory,
   parseBackupKey,
   publicKeysOf,
+  rotatePerUserKey,
   sealBox,
   toHex,
 } from '../src/index';
@@ -113,6 +114,15 @@ describe('per-user keys', () => {
     expectCode(() => openPerUserKeyBox({ ...base, generation: 2, box: b0!.box, deviceId: 'dev-0', deviceEncryptionSecretKey: alice1.encryption.secretKey }), 'DECRYPTION_FAILED');
     expectCode(() => openPerUserKeyBox({ ...base, userId: 'bob', box: b0!.box, deviceId: 'dev-0', deviceEncryptionSecretKey: alice1.encryption.secretKey }), 'DECRYPTION_FAILED');
     expectCode(() => openPerUserKeyBox({ ...base, box: b1!.box, deviceId: 'dev-1', deviceEncryptionSecretKey: alice1.encryption.secretKey }), 'DECRYPTION_FAILED');
+  });
+
+  it('rotatePerUserKey makes the next generation and boxes it to every device', () => {
+    const { puk: next, boxes: bx } = rotatePerUserKey({ userId: 'alice', previousGeneration: 1, devices, random });
+    expect(next.generation).toBe(2);
+    expect(bx.map((b) => b.deviceId)).toEqual(['dev-0', 'dev-1']);
+    const opened = openPerUserKeyBox({ box: bx[1]!.box, userId: 'alice', generation: 2, deviceId: 'dev-1', deviceEncryptionSecretKey: alice2.encryption.secretKey, expectedPublicKeys: publicKeysOf(next) });
+    expect(opened.seed).toEqual(next.seed);
+    expect(toHex(next.seed)).not.toBe(toHex(puk.seed));
   });
 
   it('a box holding a seed that does not match the chain is KEY_MISMATCH', () => {
