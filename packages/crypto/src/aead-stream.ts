@@ -133,6 +133,14 @@ class ByteQueue {
     this.length -= n;
     return out;
   }
+  /** Copies what is still queued (less than one chunk) so callers may reuse their buffers. */
+  detach(): void {
+    if (!this.parts.length) return;
+    const n = this.length;
+    const tail = this.take(n).slice();
+    this.parts = [tail];
+    this.length = n;
+  }
 }
 
 /** Streaming piece encryptor: push plaintext, collect ciphertext, then `final()`. */
@@ -171,9 +179,13 @@ export async function createPieceEncryptor(opts: PieceOptions & { random?: Rando
   return {
     async push(plaintext) {
       if (done) throw new CryptoError('INVALID_INPUT', 'encryptor already finalised');
-      queue.push(Uint8Array.from(abytes(plaintext, 'plaintext')));
+      queue.push(abytes(plaintext, 'plaintext'));
       const out: Uint8Array[] = [];
-      while (queue.length > PIECE.chunkSize) out.push(await st.gcm.seal(nonce(st.noncePrefix, index++, false), st.aad, queue.take(PIECE.chunkSize)));
+      try {
+        while (queue.length > PIECE.chunkSize) out.push(await st.gcm.seal(nonce(st.noncePrefix, index++, false), st.aad, queue.take(PIECE.chunkSize)));
+      } finally {
+        queue.detach(); // only the tail (< one chunk) is copied; the caller's buffer is free again
+      }
       return out.length || !headerSent ? emit(out) : new Uint8Array(0);
     },
     async final() {
@@ -240,11 +252,15 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
   return {
     push: (ciphertext) =>
       guard(async () => {
-        queue.push(Uint8Array.from(abytes(ciphertext, 'ciphertext')));
-        const s = await readHeader();
-        const out: Uint8Array[] = [];
-        if (s) while (queue.length > CT_CHUNK) out.push(await openChunk(s, queue.take(CT_CHUNK), false));
-        return out.length === 1 ? out[0]! : concat(...out);
+        queue.push(abytes(ciphertext, 'ciphertext'));
+        try {
+          const s = await readHeader();
+          const out: Uint8Array[] = [];
+          if (s) while (queue.length > CT_CHUNK) out.push(await openChunk(s, queue.take(CT_CHUNK), false));
+          return out.length === 1 ? out[0]! : concat(...out);
+        } finally {
+          queue.detach();
+        }
       }),
     final: () =>
       guard(async () => {

@@ -88,6 +88,33 @@ describe('piece AEAD: round trips', () => {
     );
   }, 60_000);
 
+  it('streaming keeps no reference to pushed buffers (callers may reuse them)', async () => {
+    const pt = data(2 * C + 333, 5);
+    const expected = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('r') });
+    const enc = await createPieceEncryptor({ key, context, random: seededRandom('r') });
+    const buf = new Uint8Array(100_000);
+    const parts: Uint8Array[] = [];
+    for (let o = 0; o < pt.length; o += buf.length) {
+      const n = Math.min(buf.length, pt.length - o);
+      buf.set(pt.subarray(o, o + n));
+      parts.push(await enc.push(buf.subarray(0, n)));
+      buf.fill(0xee); // reuse the buffer
+    }
+    parts.push(await enc.final());
+    expectBytes(new Uint8Array(parts.flatMap((p) => [...p])), expected);
+    const dec = createPieceDecryptor({ key, context });
+    const outs: Uint8Array[] = [];
+    const cbuf = new Uint8Array(70_000);
+    for (let o = 0; o < expected.length; o += cbuf.length) {
+      const n = Math.min(cbuf.length, expected.length - o);
+      cbuf.set(expected.subarray(o, o + n));
+      outs.push(await dec.push(cbuf.subarray(0, n)));
+      cbuf.fill(0xee);
+    }
+    outs.push(await dec.final());
+    expectBytes(new Uint8Array(outs.flatMap((p) => [...p])), pt);
+  });
+
   it('Web Streams adapters round trip', async () => {
     const pt = data(200_000);
     const src = new ReadableStream<Uint8Array>({
