@@ -89,7 +89,7 @@ const probes: Record<ErrorCode, Probe> = {
   },
   DEVICE_REQUIRED: async () => {
     const { token } = await h.signIn('alice@example.test');
-    return h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(token) });
+    return h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${'0'.repeat(64)}`, headers: bearer(token) });
   },
   DEVICE_REVOKED: async () => {
     const u = await makeUser('revoked-device');

@@ -48,7 +48,7 @@ describe('key directory', () => {
     expect(res.json()).toMatchObject({ seqno: 0, deviceId: laptop.id });
     const device = await h.db.prisma.device.findUniqueOrThrow({ where: { id: laptop.id } });
     expect(device).toMatchObject({ status: 'approved', kind: 'browser' });
-    const boxes = await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(laptop.token) });
+    const boxes = await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${laptop.id}`, headers: bearer(laptop.token) });
     const [box] = (boxes.json() as { boxes: { generation: number; box: string }[] }).boxes;
     const puk = openPerUserKeyBox({ box: fromBase64Url(box!.box), userId: alice.userId, generation: 1, deviceId: laptop.id, deviceEncryptionSecretKey: laptop.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });
     expect(puk.generation).toBe(1);
@@ -70,7 +70,7 @@ describe('key directory', () => {
     expect(res.json()).toMatchObject({ seqno: 1, deviceId: phone.id });
     expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('pending');
     // The new device can read the newest generation at once…
-    const mine = (await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(phone.token) })).json() as { boxes: { generation: number }[] };
+    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number }[] };
     expect(mine.boxes.map((b) => b.generation)).toEqual([2]);
   });
 
@@ -105,7 +105,7 @@ describe('key directory', () => {
     const res = await alice.append(laptop.token, approve, alice.boxes(alice.puks[0]!, [phone]));
     expect(res.statusCode).toBe(200);
     expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('approved');
-    const mine = (await h.app.inject({ method: 'GET', url: '/api/v1/keys/puk-boxes', headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[] };
+    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[] };
     expect(mine.boxes.map((b) => b.generation)).toEqual([1, 2]);
     const old = openPerUserKeyBox({ box: fromBase64Url(mine.boxes[0]!.box), userId: alice.userId, generation: 1, deviceId: phone.id, deviceEncryptionSecretKey: phone.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });
     expect(old.seed).toEqual(alice.puks[0]!.seed);
@@ -124,7 +124,7 @@ describe('key directory', () => {
   it('revokes a device: its sessions end at once and it receives no new key boxes', async () => {
     const res = await alice.revoke(phone, laptop, [phone]);
     expect(res.statusCode).toBe(200);
-    for (const url of ['/api/v1/auth/session', '/api/v1/keys/puk-boxes']) {
+    for (const url of ['/api/v1/auth/session', `/api/v1/keys/puk-boxes/${laptop.id}`]) {
       const r = await h.app.inject({ method: 'GET', url, headers: bearer(laptop.token) });
       expect(r.statusCode).toBe(401);
       expect(r.json()).toMatchObject({ error: { code: 'DEVICE_REVOKED' } });

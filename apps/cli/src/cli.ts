@@ -4,9 +4,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ApiClient, ApiClientError } from '@sealmail/client';
+import { hostname } from 'node:os';
+import { ApiClient, ApiClientError, Identity, IdentityError } from '@sealmail/client';
+import { CryptoError } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
+import { fileKeyStore } from './keystore';
 
 export interface Io {
   out: (line: string) => void;
@@ -24,9 +27,15 @@ Usage: sealmail <command> [options]
 
 Commands:
   status              Check that the server is up and its database reachable
-  login <address>     Sign in (password read from standard input; --totp <code> if you use one)
+  login <address>     Sign in (password on standard input; --totp <code> if you use one) and set
+                      up this device's keys: the first device prints a backup key to save,
+                      another device waits for approval and prints its fingerprint
   whoami              Show the signed-in user and when the session ends
   logout              End the session here and on the server
+  devices             List your devices with status and fingerprints
+  approve <device>    Approve a pending device (id prefix or fingerprint); shares older keys
+  revoke <device>     Revoke a device (or reject a pending one); rotates your per-user key
+  recover <address>   On a new device: password, then backup key, on standard input
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
   help                Show this text
 
@@ -101,7 +110,59 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
         io.out(`signed in as ${session.user.address} (${session.user.role}); session ends ${session.expiresAt}`);
-        if (session.totpEnrollmentRequired) io.out('your organisation requires an authenticator app: set one up before anything else');
+        if (session.totpEnrollmentRequired) {
+          io.out('your organisation requires an authenticator app: set one up before anything else');
+          return EXIT.ok;
+        }
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), fileKeyStore(profile));
+        const setup = await identity.setUpThisDevice({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli' });
+        if (setup.outcome === 'first') {
+          io.out('this is your first device. Your BACKUP KEY (write it down; it recovers everything if you lose all devices):');
+          io.out(`  ${setup.backupKey}`);
+        } else if (setup.outcome === 'pending') {
+          io.out(`this device waits for approval by one of your devices; compare its fingerprint there: ${setup.fingerprint}`);
+        }
+        return EXIT.ok;
+      }
+      case 'devices': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        for (const d of await new Identity(api, fileKeyStore(profile)).devices(me)) {
+          io.out(`${d.id.slice(0, 12)}  ${d.status.padEnd(8)}  ${d.kind.padEnd(7)}  ${d.fingerprint}  ${d.name}${d.thisDevice ? '  (this device)' : ''}`);
+        }
+        return EXIT.ok;
+      }
+      case 'approve':
+      case 'revoke': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        if (args.length !== 1) {
+          io.err(`sealmail ${command}: name one device (id prefix or fingerprint)`);
+          return EXIT.usage;
+        }
+        const identity = new Identity(api, fileKeyStore(profile));
+        if (command === 'approve') {
+          const d = await identity.approve(me, args[0]!);
+          io.out(`approved ${d.name} (${d.fingerprint}); it can now read your older mail`);
+        } else {
+          await identity.revoke(me, args[0]!);
+          io.out('revoked; your per-user key was rotated among the remaining devices');
+        }
+        return EXIT.ok;
+      }
+      case 'recover': {
+        const address = args[0];
+        if (!address || !io.readLine) {
+          io.err('sealmail recover: name your address; give the password, then the backup key, on standard input');
+          return EXIT.usage;
+        }
+        const password = (await io.readLine()).trim();
+        const backupKey = (await io.readLine()).trim();
+        const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
+        await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), fileKeyStore(profile));
+        await identity.recover({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli', backupKey });
+        io.out(`recovered: this device is approved by your backup key and can read all your mail`);
         return EXIT.ok;
       }
       case 'whoami': {
@@ -129,6 +190,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT.usage;
     }
   } catch (err) {
+    if (err instanceof IdentityError || (err instanceof CryptoError && !(err instanceof ApiClientError))) {
+      io.err(`sealmail: ${err.message} [${err.code}]`);
+      return EXIT.failure;
+    }
     if (err instanceof ApiClientError) {
       io.err(`sealmail: ${err.message}${err.field ? ` (${err.field})` : ''} [${err.code}]`);
       if (err.code === 'UNAUTHENTICATED') io.err('sealmail: sign in with `sealmail login <address>`');

@@ -15,6 +15,7 @@ import { EXIT, run } from '../src/cli';
 let tdb: TestDatabase;
 let api: ChildProcess;
 let alicePassword: string;
+let bobPassword: string;
 let dir: string;
 let url: string;
 let caFile: string;
@@ -26,6 +27,7 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   alicePassword = seed.users.find((u) => u.address === 'alice@example.test')!.password!;
+  bobPassword = seed.users.find((u) => u.address === 'bob@example.test')!.password!;
   void tls;
   const port = await freePort();
   api = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -54,9 +56,15 @@ async function cli(...argv: string[]) {
 }
 
 async function cliWithInput(input: string, ...argv: string[]) {
+  return cliAs('profile', input.split('\n'), ...argv);
+}
+
+/** Runs the CLI with its own profile directory (a separate "machine") and lines of input. */
+async function cliAs(profile: string, lines: string[], ...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await run([...argv, '--profile', join(dir, 'profile')], { out: (l) => out.push(l), err: (l) => err.push(l), readLine: async () => input });
+  const queue = [...lines];
+  const code = await run([...argv, '--profile', join(dir, profile)], { out: (l) => out.push(l), err: (l) => err.push(l), readLine: async () => queue.shift() ?? '' });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -125,6 +133,65 @@ describe('sealmail CLI', () => {
     const stale = new ApiClient({ baseUrl: url, fetch: httpsFetch(await readFile(caFile, 'utf8')), token });
     await expect(stale.session()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await cli('whoami', '--api', url, '--ca', caFile)).code).toBe(EXIT.noperm);
+  });
+
+  it('sets up devices: first device with a backup key, a second one pending, approval shares older keys, revocation ends it, the backup key recovers', async () => {
+    const common = ['--api', url, '--ca', caFile];
+    const first = await cliAs('bob-laptop', [bobPassword], 'login', 'bob@example.test', ...common);
+    expect(first.code).toBe(EXIT.ok);
+    const backupKey = /BACKUP KEY[^\n]*\n\s+(\S[^\n]*)/.exec(first.out)?.[1]?.trim();
+    expect(backupKey, first.out).toBeTruthy();
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'bob-laptop', 'device-bob@example.test.json'))).mode & 0o077).toBe(0);
+
+    const second = await cliAs('bob-desktop', [bobPassword], 'login', 'bob@example.test', ...common);
+    expect(second.code).toBe(EXIT.ok);
+    const fingerprint = /fingerprint there: (\d{4}(?: \d{4}){4})/.exec(second.out)?.[1];
+    expect(fingerprint, second.out).toBeTruthy();
+
+    const listed = await cliAs('bob-laptop', [], 'devices', ...common);
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.out.split('\n')).toHaveLength(3);
+    expect(listed.out).toMatch(/approved\s+cli .*\(this device\)/);
+    expect(listed.out).toMatch(/approved\s+backup/);
+    expect(listed.out).toContain(`pending   cli      ${fingerprint}`);
+
+    // Before approval the new device holds only the newest per-user key generation.
+    const { Identity, ApiClient } = await import('@sealmail/client');
+    const { fileKeyStore } = await import('../src/keystore');
+    const { httpsFetch } = await import('../src/https-fetch');
+    const { readFile } = await import('node:fs/promises');
+    const ca = await readFile(caFile, 'utf8');
+    const identityOf = async (profile: string) => {
+      const { token } = JSON.parse(await readFile(join(dir, profile, 'session.json'), 'utf8')) as { token: string };
+      return new Identity(new ApiClient({ baseUrl: url, fetch: httpsFetch(ca), token }), fileKeyStore(join(dir, profile)));
+    };
+    expect((await (await identityOf('bob-desktop')).perUserKeys('bob@example.test')).map((p) => p.generation)).toEqual([2]);
+
+    const approved = await cliAs('bob-laptop', [], 'approve', fingerprint!, ...common);
+    expect(approved.code, approved.err).toBe(EXIT.ok);
+    expect((await (await identityOf('bob-desktop')).perUserKeys('bob@example.test')).map((p) => p.generation)).toEqual([1, 2]);
+
+    const desktopId = /^(\w{12})\s+pending/m.exec(listed.out)![1]!;
+    const revoked = await cliAs('bob-laptop', [], 'revoke', desktopId, ...common);
+    expect(revoked.code, revoked.err).toBe(EXIT.ok);
+    const gone = await cliAs('bob-desktop', [], 'whoami', ...common);
+    expect(gone.code).toBe(EXIT.failure);
+    expect(gone.err).toContain('[DEVICE_REVOKED]');
+
+    // A new machine with nothing but the password and the backup key recovers everything.
+    const recovered = await cliAs('bob-new', [bobPassword, backupKey!], 'recover', 'bob@example.test', ...common);
+    expect(recovered.code, recovered.err).toBe(EXIT.ok);
+    const keys = await (await identityOf('bob-new')).perUserKeys('bob@example.test');
+    expect(keys.map((p) => p.generation)).toEqual([1, 2, 3, 4]);
+    const after = await cliAs('bob-new', [], 'devices', ...common);
+    expect(after.out).toMatch(/approved\s+cli .*\(this device\)/);
+    expect(after.out).toMatch(/revoked\s+cli/);
+
+    // A mistyped backup key is caught by its checksum before any key or link is made.
+    const typo = backupKey!.replace(/[A-Z2-9]/, (c) => (c === 'A' ? 'B' : 'A'));
+    const bad = await cliAs('bob-other', [bobPassword, typo], 'recover', 'bob@example.test', ...common);
+    expect(bad.code).toBe(EXIT.failure);
   });
 
   it('explains usage', async () => {

@@ -37,9 +37,23 @@ export class ApiClient {
     contract: C,
     ...[body]: C['body'] extends z.ZodType ? [z.input<C['body']>] : []
   ): Promise<z.infer<C['response']>> {
+    return this.request(contract, { body });
+  }
+
+  /** Like call(), with path parameters (`:name` in the contract's path). */
+  async request<C extends RouteContract>(
+    contract: C,
+    opts: { params?: Record<string, string>; body?: unknown },
+  ): Promise<z.infer<C['response']>> {
+    const body = opts.body;
+    const path = contract.path.replace(/:([A-Za-z]+)/g, (_, k: string) => {
+      const v = opts.params?.[k];
+      if (v === undefined) throw new ApiClientError(0, 'BAD_RESPONSE', `missing path parameter ${k}`);
+      return encodeURIComponent(v);
+    });
     let res: Response;
     try {
-      res = await this.fetchImpl(this.opts.baseUrl + contract.path, {
+      res = await this.fetchImpl(this.opts.baseUrl + path, {
         method: contract.method,
         headers: {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -93,5 +107,14 @@ export class ApiClient {
   }
   totpConfirm(code: string) {
     return this.call(routes.totpConfirm, { code });
+  }
+  sigchain(address: string) {
+    return this.request(routes.getSigchain, { params: { address } });
+  }
+  appendLink(link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = []) {
+    return this.call(routes.appendSigchainLink, { link, pukBoxes });
+  }
+  pukBoxes(deviceId: string) {
+    return this.request(routes.myPukBoxes, { params: { deviceId } });
   }
 }

@@ -147,10 +147,14 @@ export const appendSigchainLink = {
   response: z.object({ seqno: z.number(), headHash: z.string(), deviceId: z.string().nullable() }),
 } as const;
 
-/** The PUK boxes addressed to the caller's device. */
+/**
+ * The PUK boxes addressed to a device: the caller's own, or one of the caller's virtual devices
+ * (the backup key, which any of the user's sessions may open with the backup key in hand).
+ */
 export const myPukBoxes = {
   method: 'GET',
-  path: '/api/v1/keys/puk-boxes',
+  path: '/api/v1/keys/puk-boxes/:deviceId',
+  params: z.object({ deviceId: deviceIdHex }),
   response: z.object({ boxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
 } as const;
 

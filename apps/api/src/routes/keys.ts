@@ -48,7 +48,11 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const signerHex = toHex(link.signer);
       const addsSigner = (link.body.type === LinkType.Root || link.body.type === LinkType.DeviceAdd) && session.deviceId === null;
       if (!addsSigner && session.deviceId !== signerHex) {
-        throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
+        // The one exception: the user's backup key, a virtual device any of their sessions may
+        // act as when the backup key is typed in (recovery without another device).
+        const backup = await deps.db.device.findUnique({ where: { id: signerHex } });
+        const byBackup = backup?.userId === session.userId && backup.kind === 'backup' && backup.status === 'approved' && session.deviceId !== null;
+        if (!byBackup) throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
       }
 
       const result = await deps.db.$transaction(async (tx) => {
@@ -116,7 +120,12 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     myPukBoxes,
     async (req) => {
       const s = req.session!;
-      const boxes = await deps.db.pukBox.findMany({ where: { userId: s.userId, deviceId: s.deviceId! }, orderBy: { generation: 'asc' } });
+      const wanted = req.params.deviceId;
+      if (wanted !== s.deviceId) {
+        const d = await deps.db.device.findUnique({ where: { id: wanted } });
+        if (!d || d.userId !== s.userId || d.kind !== 'backup' || d.status === 'revoked') throw new ApiError('NOT_FOUND');
+      }
+      const boxes = await deps.db.pukBox.findMany({ where: { userId: s.userId, deviceId: wanted }, orderBy: { generation: 'asc' } });
       return { boxes: boxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })) };
     },
     { preHandler: requireSession(deps, { device: true }) },
