@@ -91,6 +91,10 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.signIn('alice@example.test');
     return h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${'0'.repeat(64)}`, headers: bearer(token) });
   },
+  DEVICE_PROOF_INVALID: async () => {
+    const { token } = await h.signIn('alice@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/keys/session-device', headers: bearer(token), payload: { deviceId: '0'.repeat(64), signature: 'A'.repeat(86) } });
+  },
   DEVICE_REVOKED: async () => {
     const u = await makeUser('revoked-device');
     const chain = new ChainClient(h, await userIdOf(h, u.address));
@@ -116,7 +120,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'FORBIDDEN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSigchain } from '@sealmail/contract';
 import {
   fromBase64Url,
+  fromHex,
   keyId,
   LinkType,
   openPerUserKeyBox,
   publicKeysOf,
   replaySigchain,
+  signSessionBinding,
   toBase64Url,
   toHex,
   type SigchainPin,
@@ -112,6 +114,43 @@ describe('key directory', () => {
     pin = { length: alice.links.length, headHash: alice.links[alice.links.length - 1]!.hash };
   });
 
+  it('binds a fresh session to a device that proves itself with its key, and to nothing else', async () => {
+    const fresh = (await h.signIn(ALICE)).token;
+    const sessionOf = async (token: string) => (await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(token) })).json() as { id: string; deviceId: string | null };
+    const s = await sessionOf(fresh);
+    expect(s.deviceId).toBeNull();
+    const boxesOf = (token: string) => h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(token) });
+    expect((await boxesOf(fresh)).json()).toMatchObject({ error: { code: 'DEVICE_REQUIRED' } });
+    const bind = (token: string, deviceId: string, sig: Uint8Array) =>
+      h.app.inject({ method: 'POST', url: '/api/v1/keys/session-device', headers: bearer(token), payload: { deviceId, signature: toBase64Url(sig) } });
+    const proof = (keys: TestDevice['keys'], sessionId: string, deviceId = phone.id, userId = alice.userId) => signSessionBinding(keys.signing.secretKey, { userId, sessionId, deviceId: fromHex(deviceId) });
+
+    const refused = async (res: Awaited<ReturnType<typeof bind>>, why: string) => {
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: 'DEVICE_PROOF_INVALID' } });
+      expect((res.json() as { error: { message: string } }).error.message).toContain(why);
+    };
+    await refused(await bind(fresh, phone.id, proof(phone.keys, 'another-session')), 'does not verify');
+    await refused(await bind(fresh, phone.id, proof(laptop.keys, s.id)), 'does not verify');
+    const flipped = proof(phone.keys, s.id);
+    flipped[10]! ^= 1;
+    await refused(await bind(fresh, phone.id, flipped), 'does not verify');
+    await refused(await bind(fresh, 'ab'.repeat(32), proof(phone.keys, s.id, 'ab'.repeat(32))), 'no such device');
+    const bobSession = await sessionOf(bobToken);
+    await refused(await bind(bobToken, phone.id, proof(phone.keys, bobSession.id)), 'no such device');
+    expect((await sessionOf(fresh)).deviceId).toBeNull();
+
+    const ok = await bind(fresh, phone.id, proof(phone.keys, s.id));
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ deviceId: phone.id });
+    expect((await sessionOf(fresh)).deviceId).toBe(phone.id);
+    expect((await boxesOf(fresh)).statusCode).toBe(200);
+    // Binding again to the same device is a no-op; to another device it is refused.
+    expect((await bind(fresh, phone.id, proof(phone.keys, s.id))).statusCode).toBe(200);
+    await refused(await bind(fresh, laptop.id, proof(laptop.keys, s.id, laptop.id)), 'another device');
+    expect(await h.db.prisma.auditEvent.count({ where: { action: 'keys.session_bound' } })).toBe(1);
+  });
+
   it('requires the new PUK boxed to every remaining device, and nobody else, on revocation', async () => {
     const before = await linkCount();
     const puk = alice.nextPuk();
@@ -131,6 +170,12 @@ describe('key directory', () => {
     }
     const laptopBoxes = await h.db.prisma.pukBox.findMany({ where: { deviceId: laptop.id }, select: { generation: true } });
     expect(laptopBoxes.map((b) => b.generation).sort()).toEqual([1, 2]);
+    // A revoked device cannot bind a new session either.
+    const again = (await h.signIn(ALICE)).token;
+    const sid = ((await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(again) })).json() as { id: string }).id;
+    const sig = signSessionBinding(laptop.keys.signing.secretKey, { userId: alice.userId, sessionId: sid, deviceId: fromHex(laptop.id) });
+    const bound = await h.app.inject({ method: 'POST', url: '/api/v1/keys/session-device', headers: bearer(again), payload: { deviceId: laptop.id, signature: toBase64Url(sig) } });
+    expect(bound.json()).toMatchObject({ error: { code: 'DEVICE_PROOF_INVALID', message: expect.stringContaining('revoked') } });
     const state = replaySigchain((await chainOf(ALICE)).links.map(fromBase64Url), { userId: alice.userId, pin });
     expect(state.devices.get(laptop.id)!.status).toBe('revoked');
     expect(state.puks.at(-1)!.generation).toBe(3);

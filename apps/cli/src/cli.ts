@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import { ApiClient, ApiClientError, Identity, IdentityError } from '@sealmail/client';
+import { ApiClient, ApiClientError } from '@sealmail/client';
+import { Identity, IdentityError } from '@sealmail/client/identity';
 import { CryptoError } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';

@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyStore, StoredDevice } from '@sealmail/client';
+import type { KeyStore, StoredDevice } from '@sealmail/client/identity';
 
 async function writePrivate(dir: string, name: string, value: unknown): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -157,7 +157,8 @@ describe('sealmail CLI', () => {
     expect(listed.out).toContain(`pending   cli      ${fingerprint}`);
 
     // Before approval the new device holds only the newest per-user key generation.
-    const { Identity, ApiClient } = await import('@sealmail/client');
+    const { ApiClient } = await import('@sealmail/client');
+    const { Identity } = await import('@sealmail/client/identity');
     const { fileKeyStore } = await import('../src/keystore');
     const { httpsFetch } = await import('../src/https-fetch');
     const { readFile } = await import('node:fs/promises');
@@ -192,6 +193,40 @@ describe('sealmail CLI', () => {
     const typo = backupKey!.replace(/[A-Z2-9]/, (c) => (c === 'A' ? 'B' : 'A'));
     const bad = await cliAs('bob-other', [bobPassword, typo], 'recover', 'bob@example.test', ...common);
     expect(bad.code).toBe(EXIT.failure);
+
+    // A well-formed backup key that is not this account's is refused before any link is made.
+    const { generateBackupKey } = await import('@sealmail/crypto');
+    const before = (await (await identityOf('bob-new')).devices('bob@example.test')).length;
+    const stranger = await cliAs('bob-stranger', [bobPassword, generateBackupKey().text], 'recover', 'bob@example.test', ...common);
+    expect(stranger.code).toBe(EXIT.failure);
+    expect(stranger.err).toContain('[WRONG_BACKUP_KEY]');
+    expect((await (await identityOf('bob-new')).devices('bob@example.test')).length).toBe(before);
+
+    // Signing in again on a machine that has keys binds the new session to its device by proof,
+    // so it can act as that device again (approve another one here).
+    expect((await cliAs('bob-laptop', [], 'logout', ...common)).code).toBe(EXIT.ok);
+    const relogin = await cliAs('bob-laptop', [bobPassword], 'login', 'bob@example.test', ...common);
+    expect(relogin.code, relogin.err).toBe(EXIT.ok);
+    expect(relogin.out).not.toContain('BACKUP KEY');
+    const phone = await cliAs('bob-phone', [bobPassword], 'login', 'bob@example.test', ...common);
+    const phoneFp = /fingerprint there: (\d{4}(?: \d{4}){4})/.exec(phone.out)![1]!;
+    const approvedAgain = await cliAs('bob-laptop', [], 'approve', phoneFp, ...common);
+    expect(approvedAgain.code, approvedAgain.err).toBe(EXIT.ok);
+
+    // The revoked machine signs in again: its old keys are dropped and it starts afresh, pending.
+    const back = await cliAs('bob-desktop', [bobPassword], 'login', 'bob@example.test', ...common);
+    expect(back.code, back.err).toBe(EXIT.ok);
+    const newFp = /fingerprint there: (\d{4}(?: \d{4}){4})/.exec(back.out)?.[1];
+    expect(newFp, back.out).toBeTruthy();
+    expect(newFp).not.toBe(fingerprint);
+
+    // A machine that signed in first (and so waits for approval) is approved by the backup key too.
+    const waiting = await cliAs('bob-waiting', [bobPassword], 'login', 'bob@example.test', ...common);
+    expect(waiting.out).toContain('waits for approval');
+    const late = await cliAs('bob-waiting', [bobPassword, backupKey!], 'recover', 'bob@example.test', ...common);
+    expect(late.code, late.err).toBe(EXIT.ok);
+    const mine = (await (await identityOf('bob-waiting')).devices('bob@example.test')).find((d) => d.thisDevice);
+    expect(mine?.status).toBe('approved');
   });
 
   it('explains usage', async () => {

@@ -114,6 +114,9 @@ export class ApiClient {
   appendLink(link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = []) {
     return this.call(routes.appendSigchainLink, { link, pukBoxes });
   }
+  bindSessionDevice(deviceId: string, signature: string) {
+    return this.call(routes.bindSessionDevice, { deviceId, signature });
+  }
   pukBoxes(deviceId: string) {
     return this.request(routes.myPukBoxes, { params: { deviceId } });
   }

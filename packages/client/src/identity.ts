@@ -23,6 +23,7 @@ import {
   publicKeysOf,
   replaySigchain,
   SigchainError,
+  signSessionBinding,
   toBase64Url,
   toHex,
   xwingKeyPairFromSeed,
@@ -66,7 +67,7 @@ export interface DeviceView {
 export class IdentityError extends Error {
   override readonly name = 'IdentityError';
   constructor(
-    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'ALREADY_SET_UP',
+    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'ALREADY_SET_UP' | 'WRONG_BACKUP_KEY',
     message: string,
   ) {
     super(message);
@@ -131,8 +132,13 @@ export class Identity {
     { outcome: 'existing'; device: StoredDevice } | { outcome: 'first'; device: StoredDevice; backupKey: string } | { outcome: 'pending'; device: StoredDevice; fingerprint: string }
   > {
     const existing = await this.store.loadDevice(opts.address);
-    if (existing) return { outcome: 'existing', device: existing };
     const { userId, state } = await this.verifiedChain(opts.address);
+    const known = existing && state?.devices.get(existing.deviceId);
+    if (existing && known && known.status !== 'revoked') {
+      await this.bindSession(existing);
+      return { outcome: 'existing', device: existing };
+    }
+    // Keys this device kept but its chain revoked (or never took) are of no use: start afresh.
     const keys = generateDeviceKeys();
     const device = storedOf(keys, { userId, address: opts.address, name: opts.name, kind: opts.kind });
     const me = { deviceId: device.deviceId, encryptionPublicKey: keys.encryption.publicKey };
@@ -155,6 +161,14 @@ export class Identity {
     await this.store.saveDevice(device);
     await this.verifiedChain(opts.address);
     return { outcome: 'pending', device, fingerprint: deviceFingerprint(publicKeysOf(keys)) };
+  }
+
+  /** Ties the current session to this device when a new sign-in left it unbound (docs/sigchain.md §8). */
+  private async bindSession(device: StoredDevice): Promise<void> {
+    const session = await this.api.session();
+    if (session.deviceId === device.deviceId) return;
+    const signature = signSessionBinding(keySetOf(device).signing.secretKey, { userId: device.userId, sessionId: session.id, deviceId: fromHex(device.deviceId) });
+    await this.api.bindSessionDevice(device.deviceId, toBase64Url(signature));
   }
 
   private async mine(address: string) {
@@ -216,9 +230,15 @@ export class Identity {
     const secret = parseBackupKey(opts.backupKey);
     const backupKeys = backupKeyDevice(secret);
     const backupId = toHex(keyId(publicKeysOf(backupKeys)));
+    // The key must be this user's current backup key: checked before this device adds itself.
+    const { state } = await this.verifiedChain(opts.address);
+    if (state && (!state.backup || toHex(state.backup.id) !== backupId || state.backup.status === 'revoked'))
+      throw new IdentityError('WRONG_BACKUP_KEY', 'That is not the backup key of this account (it may have been replaced).');
     const setup = await this.setUpThisDevice({ address: opts.address, name: opts.name, kind: opts.kind });
     if (setup.outcome === 'first') throw new IdentityError('ALREADY_SET_UP', 'This user had no keys yet: a first device was set up instead.');
-    if (setup.outcome === 'pending') await this.approve(opts.address, setup.device.deviceId, { keys: backupKeys, deviceId: backupId });
+    // A device that already waits for approval (set up at sign-in) is approved by the backup key too.
+    const mine = (await this.devices(opts.address)).find((d) => d.thisDevice);
+    if (mine?.status === 'pending') await this.approve(opts.address, setup.device.deviceId, { keys: backupKeys, deviceId: backupId });
     return setup.device;
   }
 }

@@ -20,6 +20,7 @@ export const errorRegistry = {
   FORBIDDEN: { status: 403, message: 'You may not do this.' },
   SIGCHAIN_INVALID: { status: 400, message: 'The key history link was refused: it does not extend the chain validly.' },
   DEVICE_REQUIRED: { status: 403, message: 'This needs a device: set up this device’s keys first.' },
+  DEVICE_PROOF_INVALID: { status: 403, message: 'This device could not prove it belongs to the account.' },
   DEVICE_REVOKED: { status: 401, message: 'This device was removed from the account; sign in again on a new device.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later.' },

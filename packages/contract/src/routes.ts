@@ -55,6 +55,8 @@ const sessionView = z.object({
   /** True until the user enrols a second factor the account requires. */
   totpEnrollmentRequired: z.boolean(),
   totpEnabled: z.boolean(),
+  /** The device this session acts as (hex key id), or null until a device is set up or proves itself. */
+  deviceId: z.string().nullable(),
 });
 
 /**
@@ -166,4 +168,15 @@ export type RouteContract = {
   response: z.ZodType;
 };
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes } satisfies Record<string, RouteContract>;
+/**
+ * Binds this session to a device that already has keys: the device signs
+ * (userId, sessionId, deviceId) with context `device-session` (docs/sigchain.md §8).
+ */
+export const bindSessionDevice = {
+  method: 'POST',
+  path: '/api/v1/keys/session-device',
+  body: z.object({ deviceId: deviceIdHex, signature: b64u(64) }).strict(),
+  response: z.object({ deviceId: z.string() }),
+} as const;
+
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice } satisfies Record<string, RouteContract>;

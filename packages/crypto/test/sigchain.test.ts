@@ -19,6 +19,8 @@ import {
   pinOf,
   replaySigchain,
   SigchainError,
+  signSessionBinding,
+  verifySessionBinding,
   ZERO_HASH,
   type Link,
   type LinkBody,
@@ -242,5 +244,35 @@ describe('fingerprints', () => {
     const b = replaySigchain(life().bytes, { userId: USER });
     expect(chainFingerprint(a)).toMatch(/^\d{4}( \d{4}){4}$/);
     expect(chainFingerprint(a)).not.toBe(chainFingerprint(b));
+  });
+});
+
+describe('session binding', () => {
+  const binding = { userId: USER, sessionId: 'session-1', deviceId: keyId(pub(laptop)) };
+  const sig = signSessionBinding(laptop.signing.secretKey, binding);
+
+  it('verifies with the device key for exactly that user, session and device', () => {
+    expect(sig).toHaveLength(64);
+    expect(verifySessionBinding(laptop.signing.publicKey, binding, sig)).toBe(true);
+    expect(verifySessionBinding(phone.signing.publicKey, binding, sig)).toBe(false);
+    expect(verifySessionBinding(laptop.signing.publicKey, { ...binding, sessionId: 'session-2' }, sig)).toBe(false);
+    expect(verifySessionBinding(laptop.signing.publicKey, { ...binding, userId: 'user-bob' }, sig)).toBe(false);
+    expect(verifySessionBinding(laptop.signing.publicKey, { ...binding, deviceId: keyId(pub(phone)) }, sig)).toBe(false);
+  });
+
+  it('fails on any flipped bit, and is no link signature', () => {
+    for (let i = 0; i < sig.length * 8; i += 13) {
+      const bad = Uint8Array.from(sig);
+      bad[i >> 3]! ^= 1 << (i & 7);
+      expect(verifySessionBinding(laptop.signing.publicKey, binding, bad)).toBe(false);
+    }
+    // A link's signature over the same bytes under another context does not pass.
+    const link = root().links[0]!;
+    expect(verifySessionBinding(laptop.signing.publicKey, binding, link.bytes.slice(-64))).toBe(false);
+  });
+
+  it('rejects malformed input with INVALID_INPUT', () => {
+    expect(() => signSessionBinding(laptop.signing.secretKey, { ...binding, deviceId: new Uint8Array(31) })).toThrow(CryptoError);
+    expect(() => verifySessionBinding(laptop.signing.publicKey, { ...binding, sessionId: '' }, sig)).toThrow(CryptoError);
   });
 });

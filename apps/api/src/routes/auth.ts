@@ -13,7 +13,7 @@ import { clearedSessionCookie, requireSession, sessionCookie } from '../auth/plu
 import { createSession, revokeSession, type ActiveSession } from '../auth/sessions';
 import { matchTotp, newTotpSecret, otpauthUrl } from '../auth/totp';
 
-function view(s: Pick<ActiveSession, 'id' | 'restricted' | 'expiresAt' | 'lastSeenAt' | 'user'>, deps: ApiDeps) {
+function view(s: Pick<ActiveSession, 'id' | 'restricted' | 'expiresAt' | 'lastSeenAt' | 'user' | 'deviceId'>, deps: ApiDeps) {
   return {
     id: s.id,
     user: { id: s.user.id, address: `${s.user.localPart}@${s.user.domain.name}`, displayName: s.user.displayName, role: s.user.role },
@@ -21,6 +21,7 @@ function view(s: Pick<ActiveSession, 'id' | 'restricted' | 'expiresAt' | 'lastSe
     idleExpiresAt: new Date(Math.min(s.expiresAt.getTime(), s.lastSeenAt.getTime() + deps.auth.sessionIdleMs)).toISOString(),
     totpEnrollmentRequired: s.restricted,
     totpEnabled: s.user.totpSecret !== null,
+    deviceId: s.deviceId,
   };
 }
 

@@ -4,11 +4,12 @@
  *
  * Appending: the caller's session must belong to the chain's user; a root or a device adding
  * itself binds the session to that new device; any other link must be signed by the session's
- * own device. A device-revoke ends every session of the revoked device at once.
+ * own device. A device-revoke ends every session of the revoked device at once. A device that
+ * already has keys binds a fresh session by signing it (docs/sigchain.md §8).
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, appendSigchainLink, getSigchain, myPukBoxes } from '@sealmail/contract';
-import { CryptoError, decodeLink, fromBase64Url, LinkType, replaySigchain, toBase64Url, toHex, type SigchainState } from '@sealmail/crypto';
+import { ApiError, appendSigchainLink, bindSessionDevice, getSigchain, myPukBoxes } from '@sealmail/contract';
+import { CryptoError, decodeLink, fromBase64Url, fromHex, LinkType, replaySigchain, toBase64Url, toHex, verifySessionBinding, type SigchainState } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
@@ -111,6 +112,36 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       });
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.sigchain_append', details: { seqno: link.seqno, type: LinkType[link.body.type] } });
       return result;
+    },
+    { preHandler: requireSession(deps) },
+  );
+
+  defineRoute(
+    app,
+    bindSessionDevice,
+    async (req) => {
+      const session = req.session!;
+      const { deviceId, signature } = req.body;
+      const proofFailed = (why: string) => new ApiError('DEVICE_PROOF_INVALID', undefined, `This device could not prove it belongs to the account: ${why}.`);
+      if (session.deviceId === deviceId) return { deviceId };
+      if (session.deviceId !== null) throw proofFailed('this session already acts as another device');
+      const stored = await deps.db.sigchainLink.findMany({ where: { userId: session.userId }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
+      const device = stored.length ? replaySigchain(stored.map((l) => l.bytes), { userId: session.userId }).devices.get(deviceId) : undefined;
+      if (!device || device.kind === 'backup' || device.kind === 'escrow') throw proofFailed('no such device of this user');
+      if (device.status === 'revoked') throw proofFailed('the device was revoked');
+      let sig: Uint8Array;
+      try {
+        sig = fromBase64Url(signature);
+      } catch {
+        throw proofFailed('the signature does not decode');
+      }
+      if (sig.length !== 64 || !verifySessionBinding(device.keys.signingPublicKey, { userId: session.userId, sessionId: session.id, deviceId: fromHex(deviceId) }, sig)) {
+        throw proofFailed('the signature does not verify');
+      }
+      const bound = await deps.db.session.updateMany({ where: { id: session.id, deviceId: null }, data: { deviceId } });
+      if (bound.count !== 1) throw proofFailed('this session already acts as another device');
+      await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.session_bound', details: { deviceId } });
+      return { deviceId };
     },
     { preHandler: requireSession(deps) },
   );

@@ -1,0 +1,87 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { DeviceView } from '@sealmail/client/identity';
+import { keys } from './keys/client';
+
+/** The user's devices with fingerprints; approve or reject pending ones, revoke others. */
+export function Devices({ address }: { address: string }) {
+  const [devices, setDevices] = useState<DeviceView[] | null>(null);
+  const [generations, setGenerations] = useState<number[]>([]);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      setDevices(await keys({ op: 'devices', address }));
+      setGenerations(await keys({ op: 'generations', address }));
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  }, [address]);
+
+  useEffect(() => {
+    void refresh();
+    const t = setInterval(() => void refresh(), 4000);
+    return () => clearInterval(t);
+  }, [refresh]);
+
+  async function act(op: 'approve' | 'revoke', device: string) {
+    setProblem(null);
+    try {
+      await keys({ op, address, device });
+      await refresh();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  }
+
+  return (
+    <section aria-label="Devices" className="devices">
+      <h2>Devices</h2>
+      <p className="sub">Compare a fingerprint with the one shown on the other device before you approve it.</p>
+      <table>
+        <thead>
+          <tr>
+            <th>Device</th>
+            <th>Kind</th>
+            <th>Status</th>
+            <th>Fingerprint</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {devices?.map((d) => (
+            <tr key={d.id} aria-label={`Device ${d.name}`}>
+              <td>
+                {d.name}
+                {d.thisDevice && ' (this device)'}
+              </td>
+              <td>{d.kind}</td>
+              <td>{d.status}</td>
+              <td className="fp">{d.fingerprint}</td>
+              <td>
+                {d.status === 'pending' && (
+                  <>
+                    <button type="button" onClick={() => void act('approve', d.id)}>
+                      Approve
+                    </button>{' '}
+                    <button type="button" onClick={() => void act('revoke', d.id)}>
+                      Reject
+                    </button>
+                  </>
+                )}
+                {d.status === 'approved' && !d.thisDevice && d.kind !== 'backup' && d.kind !== 'escrow' && (
+                  <button type="button" onClick={() => void act('revoke', d.id)}>
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="sub" aria-label="Key generations">
+        Key generations on this device: {generations.join(', ') || '…'}
+      </p>
+      {problem && <p role="alert">{problem}</p>}
+    </section>
+  );
+}

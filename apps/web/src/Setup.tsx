@@ -1,0 +1,82 @@
+import { useState, type FormEvent } from 'react';
+import { keys } from './keys/client';
+
+/** First device: the user must save the backup key, and prove it by typing two groups back. */
+export function BackupKeyStep({ backupKey, onDone }: { backupKey: string; onDone: () => void }) {
+  const groups = backupKey.split('-');
+  const [problem, setProblem] = useState<string | null>(null);
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const norm = (v: FormDataEntryValue | null) => String(v ?? '').trim().toUpperCase();
+    if (norm(f.get('g3')) === groups[2] && norm(f.get('g7')) === groups[6]) onDone();
+    else setProblem('That does not match your backup key. Check what you wrote down.');
+  }
+  return (
+    <main className="signin">
+      <h1>Save your backup key</h1>
+      <p className="sub">Your keys live on your devices. If you lose them all, this key is the only way back to your mail. Write it down and keep it safe.</p>
+      <p className="backup-key" aria-label="Backup key">
+        {backupKey}
+      </p>
+      <form onSubmit={submit} aria-label="Confirm backup key">
+        <label>
+          Group 3 of your backup key
+          <input name="g3" autoComplete="off" required />
+        </label>
+        <label>
+          Group 7 of your backup key
+          <input name="g7" autoComplete="off" required />
+        </label>
+        <button type="submit">I have saved it</button>
+      </form>
+      {problem && <p role="alert">{problem}</p>}
+    </main>
+  );
+}
+
+/** Another device: wait for approval (fingerprint to compare), or recover with the backup key. */
+export function PendingStep({ address, fingerprint, onApproved }: { address: string; fingerprint: string; onApproved: () => void }) {
+  const [problem, setProblem] = useState<string | null>(null);
+  async function check() {
+    const devices = await keys({ op: 'devices', address });
+    if (devices.find((d) => d.thisDevice)?.status === 'approved') onApproved();
+    else setProblem('Not approved yet.');
+  }
+  async function recover(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    setProblem(null);
+    try {
+      await keys({ op: 'recover', address, name: deviceName(), backupKey: String(new FormData(e.currentTarget).get('backupKey')) });
+      onApproved();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  }
+  return (
+    <main className="signin">
+      <h1>Approve this device</h1>
+      <p className="sub">You can send and receive new mail now. To read older mail, approve this device on one of your other devices. Its fingerprint there must read:</p>
+      <p className="backup-key" aria-label="This device's fingerprint">
+        {fingerprint}
+      </p>
+      <button type="button" onClick={() => void check()}>
+        I approved it
+      </button>
+      <form onSubmit={recover} aria-label="Recover with backup key">
+        <label>
+          No other device? Your backup key
+          <input name="backupKey" autoComplete="off" required />
+        </label>
+        <button type="submit">Recover</button>
+      </form>
+      {problem && <p role="alert">{problem}</p>}
+    </main>
+  );
+}
+
+export function deviceName(): string {
+  const ua = navigator.userAgent;
+  const browser = /Firefox/.test(ua) ? 'Firefox' : /Chrom/.test(ua) ? 'Chromium' : /Safari/.test(ua) ? 'Safari' : 'Browser';
+  return `${browser} on ${navigator.platform || 'this computer'}`;
+}
