@@ -4,37 +4,15 @@
  * Ctrl-C stops everything; a second start reuses the data.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { freePort, launchChromium, portOpen, startSealmail, type Started } from './support';
+import { launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
 
-const dataDir = await mkdtemp(join(tmpdir(), 'sealmail-e2e-'));
-const ports = {
-  api: await freePort(),
-  web: await freePort(),
-  admin: await freePort(),
-  viewer: await freePort(),
-  smtp: await freePort(),
-  smtps: await freePort(),
-  pg: await freePort(),
-};
-const env = {
-  SEALMAIL_DATA_DIR: dataDir,
-  SEALMAIL_API_PORT: String(ports.api),
-  SEALMAIL_WEB_PORT: String(ports.web),
-  SEALMAIL_ADMIN_PORT: String(ports.admin),
-  SEALMAIL_VIEWER_PORT: String(ports.viewer),
-  SEALMAIL_SMTP_PORT: String(ports.smtp),
-  SEALMAIL_SMTPS_PORT: String(ports.smtps),
-  SEALMAIL_PG_PORT: String(ports.pg),
-  DATABASE_URL: '',
-  LOG_LEVEL: 'warn',
-};
+const { dataDir, ports, env } = await stackEnvironment();
 
 let running: Started | undefined;
 let browser: Browser | undefined;
@@ -70,8 +48,7 @@ async function stop(s: Started) {
   expect(ps.split('\n').filter((l) => l.includes(dataDir))).toEqual([]);
 }
 
-const passwords = (out: string) => [...out.matchAll(/(\S+@example\.test)\s+\w+\s+password: (\S+)/g)].map((m) => `${m[1]}=${m[2]}`);
-let firstPasswords: string[] = [];
+let firstPasswords: Record<string, string> = {};
 
 describe('the start command', () => {
   it('brings everything up over TLS, prints it, and the apps show their first screens', async () => {
@@ -83,8 +60,8 @@ describe('the start command', () => {
     expect(out).toMatch(/admin@example\.test\s+admin\s+password: \S{12,}/);
     expect(out).toMatch(/alice@example\.test\s+user\s+password: \S{12,}/);
     expect(out).toMatch(/bob@example\.test\s+user\s+password: \S{12,}/);
-    firstPasswords = passwords(out);
-    expect(firstPasswords).toHaveLength(3);
+    firstPasswords = printedPasswords(out);
+    expect(Object.keys(firstPasswords)).toHaveLength(3);
 
     // The API answers over TLS with the printed certificate, and its database is ready.
     const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
@@ -97,7 +74,7 @@ describe('the start command', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
-    const pw = Object.fromEntries(firstPasswords.map((l) => l.split('=') as [string, string]));
+    const pw = firstPasswords;
     const web = await page.goto(`https://localhost:${ports.web}/`);
     expect(web?.headers()['content-security-policy']).toContain("default-src 'none'");
     await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
@@ -108,14 +85,26 @@ describe('the start command', () => {
     await page.getByRole('alert').getByText('The address or password is wrong.').waitFor();
     await page.getByLabel('Password').fill(pw['alice@example.test']!);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    // Alice's first device: her keys are made in the browser and she is shown her backup key.
+    await page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
+    const backupKey = await page.getByLabel('Backup key', { exact: true }).textContent();
     // The session cookie is HttpOnly: page scripts cannot read it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const cookies = await context.cookies(`https://localhost:${ports.web}/api/v1/auth/session`);
     expect(cookies.find((c) => c.name === 'sealmail_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
-    // A reload keeps the session; sign-out ends it.
+    // A reload keeps the session, and the same backup key is shown until it is confirmed.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
+    expect(await page.getByLabel('Backup key', { exact: true }).textContent()).toBe(backupKey);
+    const groups = backupKey!.split('-');
+    await page.getByLabel('Group 3 of your backup key').fill(groups[2]!.toLowerCase());
+    await page.getByLabel('Group 7 of your backup key').fill(groups[6]!);
+    await page.getByRole('button', { name: 'I have saved it' }).click();
+    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await page.getByText('Key generations on this device: 1').waitFor();
     await page.reload();
     await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await page.getByRole('region', { name: 'Devices' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
 
@@ -148,7 +137,7 @@ describe('the start command', () => {
     const out = running.output();
     expect(out).toContain('Migrations      up to date');
     expect(out).not.toContain('(new)');
-    expect(passwords(out)).toEqual(firstPasswords);
+    expect(printedPasswords(out)).toEqual(firstPasswords);
     await stop(running);
   });
 });

@@ -1,6 +1,9 @@
 /** Helpers for the end-to-end tests: free ports, the start command as a child, Chromium. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -55,4 +58,36 @@ export function launchChromium(): Promise<Browser> {
     executablePath: chromiumPath(),
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** A data folder and free ports for one start-command stack, and the environment naming them. */
+export async function stackEnvironment() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'sealmail-e2e-'));
+  const ports = {
+    api: await freePort(),
+    web: await freePort(),
+    admin: await freePort(),
+    viewer: await freePort(),
+    smtp: await freePort(),
+    smtps: await freePort(),
+    pg: await freePort(),
+  };
+  const env = {
+    SEALMAIL_DATA_DIR: dataDir,
+    SEALMAIL_API_PORT: String(ports.api),
+    SEALMAIL_WEB_PORT: String(ports.web),
+    SEALMAIL_ADMIN_PORT: String(ports.admin),
+    SEALMAIL_VIEWER_PORT: String(ports.viewer),
+    SEALMAIL_SMTP_PORT: String(ports.smtp),
+    SEALMAIL_SMTPS_PORT: String(ports.smtps),
+    SEALMAIL_PG_PORT: String(ports.pg),
+    DATABASE_URL: '',
+    LOG_LEVEL: 'warn',
+  };
+  return { dataDir, ports, env };
+}
+
+/** The demo users' passwords as the start command prints them, by address. */
+export function printedPasswords(out: string): Record<string, string> {
+  return Object.fromEntries([...out.matchAll(/(\S+@example\.test)\s+\w+\s+password: (\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }

@@ -13,6 +13,7 @@ import { request } from 'node:https';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { childEnvironment, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
 
@@ -146,6 +147,6 @@ try {
   ownSignals();
   say('Press Ctrl-C to stop.');
 } catch (err) {
-  say(`[sealmail] start failed: ${err instanceof Error ? err.message : String(err)}`);
+  say(`[sealmail] start failed: ${err instanceof Error && err.message ? err.message : inspect(err)}`);
   await shutdown(1);
 }

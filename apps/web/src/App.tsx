@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, SignIn, type Session } from './SignIn';
 import { Devices } from './Devices';
 import { BackupKeyStep, deviceName, PendingStep } from './Setup';
@@ -12,6 +12,13 @@ export function App() {
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [stage, setStage] = useState<Stage>({ kind: 'loading' });
+  const [notice, setNotice] = useState<string | null>(null);
+  /** The server ended this session (device revoked, signed out elsewhere): back to sign-in. */
+  const ended = useCallback((message: string) => {
+    setNotice(message);
+    setSession(null);
+    setStage({ kind: 'signed-out' });
+  }, []);
 
   useEffect(() => {
     api.info().then((i) => setDomains(i.domains), () => setDomains([]));
@@ -30,7 +37,7 @@ export function App() {
     );
   }, [session]);
 
-  if (!session) return stage.kind === 'loading' ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} />;
+  if (!session) return stage.kind === 'loading' ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   if (stage.kind === 'setup' && stage.result.outcome === 'first') return (
       <BackupKeyStep
         backupKey={stage.result.backupKey}
@@ -57,7 +64,7 @@ export function App() {
         <dt>Session ends</dt>
         <dd>{new Date(session.expiresAt).toLocaleString()}</dd>
       </dl>
-      {stage.kind === 'ready' && <Devices address={session.user.address} />}
+      {stage.kind === 'ready' && <Devices address={session.user.address} onEnded={ended} />}
       <button type="button" onClick={() => api.signOut().finally(() => (setSession(null), setStage({ kind: 'signed-out' })))}>
         Sign out
       </button>

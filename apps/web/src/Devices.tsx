@@ -3,7 +3,7 @@ import type { DeviceView } from '@sealmail/client/identity';
 import { keys } from './keys/client';
 
 /** The user's devices with fingerprints; approve or reject pending ones, revoke others. */
-export function Devices({ address }: { address: string }) {
+export function Devices({ address, onEnded }: { address: string; onEnded: (message: string) => void }) {
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
   const [generations, setGenerations] = useState<number[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
@@ -13,9 +13,11 @@ export function Devices({ address }: { address: string }) {
       setDevices(await keys({ op: 'devices', address }));
       setGenerations(await keys({ op: 'generations', address }));
     } catch (err) {
-      setProblem((err as Error).message);
+      const code = (err as { code?: string }).code;
+      if (code === 'DEVICE_REVOKED' || code === 'UNAUTHENTICATED') onEnded((err as Error).message);
+      else setProblem((err as Error).message);
     }
-  }, [address]);
+  }, [address, onEnded]);
 
   useEffect(() => {
     void refresh();

@@ -6,9 +6,9 @@ export const api = new ApiClient({ baseUrl: '' });
 export type Session = Awaited<ReturnType<ApiClient['session']>>;
 
 /** The first screen: who this server is for, and the sign-in form (with a TOTP step when needed). */
-export function SignIn({ domains, onSignedIn }: { domains: string[] | null; onSignedIn: (s: Session) => void }) {
+export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | null; onSignedIn: (s: Session) => void; notice?: string | null }) {
   const [needTotp, setNeedTotp] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(notice ?? null);
   const [busy, setBusy] = useState(false);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
