@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
 import { keyRoutes } from './routes/keys';
+import { escrowRoutes } from './routes/escrow';
 import type { ApiDeps } from './deps';
 
 export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth'> {
@@ -36,5 +37,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
+  await app.register(async (scope) => escrowRoutes(scope, deps));
   return app;
 }

@@ -8,7 +8,10 @@ import { errorCodes, errorRegistry, type ErrorCode } from '@sealmail/contract';
 import { createDb } from '@sealmail/db';
 import { createLogger, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { bearer, ChainClient, harness, userIdOf, type Harness } from './helpers';
+import { ApiClient } from '@sealmail/client';
+import { EscrowAdmin, Identity, memoryKeyStore } from '@sealmail/client/identity';
+import { createLink, generatePerUserKey, LinkType, publicKeysOf, toBase64Url } from '@sealmail/crypto';
+import { bearer, ChainClient, harness, injectFetch, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
 let deadApp: FastifyInstance;
@@ -20,6 +23,14 @@ async function makeUser(localPart: string, data: { status?: 'suspended'; totpSec
     data: { accountId: domain.accountId, domainId: domain.id, localPart, displayName: localPart, passwordHash: await hashPassword('pw-' + localPart), ...data },
   });
   return { address: `${localPart}@example.test`, password: 'pw-' + localPart };
+}
+/** A signed-in client with its own device keys (real client flows through app.inject). */
+async function deviceFor(u: { address: string; password: string }) {
+  const token = ((await signIn(u)).json() as { token: string }).token;
+  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
+  const identity = new Identity(api, memoryKeyStore());
+  await identity.setUpThisDevice({ address: u.address, name: 'Probe', kind: 'cli' });
+  return { api, identity, token };
 }
 const signIn = (payload: Record<string, unknown>) => h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload });
 
@@ -95,6 +106,22 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.signIn('alice@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/keys/session-device', headers: bearer(token), payload: { deviceId: '0'.repeat(64), signature: 'A'.repeat(86) } });
   },
+  ESCROW_INVALID: async () => {
+    const admin = await deviceFor(await makeUser('escrow-invalid', { role: 'admin' }));
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/escrow', headers: bearer(admin.token), payload: { publicKeys: 'AAAA', certificate: 'AAAA', boxes: [{ deviceId: '0'.repeat(64), box: 'AA' }] } });
+  },
+  ESCROW_ENFORCED: async () => {
+    const adminUser = await makeUser('escrow-admin', { role: 'admin' });
+    const admin = await deviceFor(adminUser);
+    await new EscrowAdmin(admin.api, admin.identity).enable(adminUser.address);
+    const u = await makeUser('escrow-user');
+    const user = await deviceFor(u);
+    await user.identity.ensureEscrow(u.address);
+    const { keys, userId, state } = await user.identity.thisDevice(u.address);
+    const puk = generatePerUserKey(state.puks.length + 1);
+    const link = createLink({ userId, seqno: state.length, prev: state.headHash, time: 1, signer: keys, body: { type: LinkType.EscrowRemove, deviceId: state.escrow!.id, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, newKeys: [puk] });
+    return h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(user.token), payload: { link: toBase64Url(link.bytes) } });
+  },
   DEVICE_REVOKED: async () => {
     const u = await makeUser('revoked-device');
     const chain = new ChainClient(h, await userIdOf(h, u.address));
@@ -120,7 +147,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

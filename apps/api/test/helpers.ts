@@ -142,3 +142,17 @@ export async function userIdOf(h: Harness, address: string): Promise<string> {
   const u = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: local, domain: { name: domain } } });
   return u.id;
 }
+
+/** A fetch that goes through app.inject: the real client package against the in-process API. */
+export function injectFetch(app: FastifyInstance): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const res = await app.inject({
+      method: (init?.method ?? 'GET') as 'GET',
+      url: url.pathname + url.search,
+      headers: (init?.headers ?? {}) as Record<string, string>,
+      ...(init?.body !== undefined ? { payload: String(init.body) } : {}),
+    });
+    return new Response(res.body, { status: res.statusCode, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') } });
+  }) as typeof fetch;
+}

@@ -48,7 +48,7 @@ describe('key directory', () => {
     const res = await alice.root(laptop);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ seqno: 0, deviceId: laptop.id });
-    const device = await h.db.prisma.device.findUniqueOrThrow({ where: { id: laptop.id } });
+    const device = await h.db.prisma.device.findFirstOrThrow({ where: { id: laptop.id } });
     expect(device).toMatchObject({ status: 'approved', kind: 'browser' });
     const boxes = await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${laptop.id}`, headers: bearer(laptop.token) });
     const [box] = (boxes.json() as { boxes: { generation: number; box: string }[] }).boxes;
@@ -70,7 +70,7 @@ describe('key directory', () => {
     const res = await alice.selfAdd(phone, [laptop]);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ seqno: 1, deviceId: phone.id });
-    expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('pending');
+    expect((await h.db.prisma.device.findFirstOrThrow({ where: { id: phone.id } })).status).toBe('pending');
     // The new device can read the newest generation at once…
     const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number }[] };
     expect(mine.boxes.map((b) => b.generation)).toEqual([2]);
@@ -106,7 +106,7 @@ describe('key directory', () => {
     const approve = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)) });
     const res = await alice.append(laptop.token, approve, alice.boxes(alice.puks[0]!, [phone]));
     expect(res.statusCode).toBe(200);
-    expect((await h.db.prisma.device.findUniqueOrThrow({ where: { id: phone.id } })).status).toBe('approved');
+    expect((await h.db.prisma.device.findFirstOrThrow({ where: { id: phone.id } })).status).toBe('approved');
     const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[] };
     expect(mine.boxes.map((b) => b.generation)).toEqual([1, 2]);
     const old = openPerUserKeyBox({ box: fromBase64Url(mine.boxes[0]!.box), userId: alice.userId, generation: 1, deviceId: phone.id, deviceEncryptionSecretKey: phone.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });

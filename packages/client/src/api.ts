@@ -117,6 +117,27 @@ export class ApiClient {
   bindSessionDevice(deviceId: string, signature: string) {
     return this.call(routes.bindSessionDevice, { deviceId, signature });
   }
+  escrow() {
+    return this.call(routes.accountEscrow);
+  }
+  adminEscrow() {
+    return this.call(routes.adminEscrowGet);
+  }
+  enableEscrow(body: { publicKeys: string; certificate: string; boxes: { deviceId: string; box: string }[] }) {
+    return this.call(routes.adminEscrowEnable, body);
+  }
+  disableEscrow() {
+    return this.call(routes.adminEscrowDisable);
+  }
+  escrowBox() {
+    return this.call(routes.adminEscrowBox);
+  }
+  escrowPukBoxes(address: string, purpose: 'recovery' | 'discovery' | 'removal') {
+    return this.request(routes.adminEscrowPukBoxes, { params: { address }, body: { purpose } });
+  }
+  escrowAppend(address: string, link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = []) {
+    return this.request(routes.adminEscrowAppend, { params: { address }, body: { link, pukBoxes } });
+  }
   pukBoxes(deviceId: string) {
     return this.request(routes.myPukBoxes, { params: { deviceId } });
   }

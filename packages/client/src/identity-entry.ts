@@ -1,2 +1,3 @@
 export * from './identity';
 export * from './idb-keystore';
+export * from './escrow-admin';

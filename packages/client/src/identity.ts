@@ -9,6 +9,7 @@ import {
   backupKeyDevice,
   boxPerUserKey,
   createLink,
+  decodePublicKeys,
   deviceFingerprint,
   ed25519KeyPairFromSeed,
   fromBase64Url,
@@ -26,6 +27,7 @@ import {
   signSessionBinding,
   toBase64Url,
   toHex,
+  verifyEscrowCertificate,
   xwingKeyPairFromSeed,
   type DeviceKind,
   type KeySet,
@@ -55,6 +57,18 @@ export interface KeyStore {
   savePin(userId: string, pin: { length: number; headHash: string }): Promise<void>;
 }
 
+/** A key store that lives as long as the process (tests, one-off tools). */
+export function memoryKeyStore(): KeyStore {
+  const devices = new Map<string, StoredDevice>();
+  const pins = new Map<string, { length: number; headHash: string }>();
+  return {
+    loadDevice: async (address) => devices.get(address.toLowerCase()) ?? null,
+    saveDevice: async (d) => void devices.set(d.address.toLowerCase(), d),
+    loadPin: async (userId) => pins.get(userId) ?? null,
+    savePin: async (userId, pin) => void pins.set(userId, pin),
+  };
+}
+
 export interface DeviceView {
   id: string;
   name: string;
@@ -67,7 +81,7 @@ export interface DeviceView {
 export class IdentityError extends Error {
   override readonly name = 'IdentityError';
   constructor(
-    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'ALREADY_SET_UP' | 'WRONG_BACKUP_KEY',
+    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'ALREADY_SET_UP' | 'WRONG_BACKUP_KEY' | 'ESCROW_INVALID' | 'NO_ESCROW_KEY',
     message: string,
   ) {
     super(message);
@@ -82,7 +96,14 @@ function storedOf(keys: KeySet, base: Omit<StoredDevice, 'signingSeed' | 'encryp
   return { ...base, deviceId: toHex(keyId(publicKeysOf(keys))), signingSeed: toBase64Url(keys.signing.secretKey), encryptionSeed: toBase64Url(keys.encryption.secretKey) };
 }
 
-const pukEntry = (p: PerUserKey) => ({ generation: p.generation, keys: publicKeysOf(p) });
+/** The one device of a chain whose id starts with `idOrPrefix` or whose fingerprint it is. */
+export function resolveDevice(state: SigchainState, idOrPrefix: string) {
+  const matches = [...state.devices.values()].filter((d) => toHex(d.id).startsWith(idOrPrefix.toLowerCase()) || deviceFingerprint(d.keys) === idOrPrefix);
+  if (matches.length !== 1) throw new IdentityError('UNKNOWN_DEVICE', `No single device matches "${idOrPrefix}".`);
+  return matches[0]!;
+}
+
+export const pukEntry = (p: PerUserKey) => ({ generation: p.generation, keys: publicKeysOf(p) });
 
 export class Identity {
   constructor(
@@ -171,6 +192,35 @@ export class Identity {
     await this.api.bindSessionDevice(device.deviceId, toBase64Url(signature));
   }
 
+  /**
+   * Escrow (MISSION §3): when the account has it on and this user's chain lacks it, this device
+   * (if approved) checks the escrow certificate, adds the escrow device to the chain and boxes
+   * every PUK generation it holds to it. Returns the escrow fingerprint for the notice, with
+   * `added` true when this call added it; null when escrow is off or this device cannot add it yet.
+   */
+  async ensureEscrow(address: string): Promise<{ added: boolean; fingerprint: string } | null> {
+    const { escrow } = await this.api.escrow();
+    if (!escrow) return null;
+    const { device, keys, userId, state } = await this.mine(address);
+    const escrowKeys = decodePublicKeys(fromBase64Url(escrow.publicKeys));
+    const fingerprint = deviceFingerprint(escrowKeys);
+    if (toHex(keyId(escrowKeys)) !== escrow.id) throw new IdentityError('ESCROW_INVALID', 'The server sent an escrow key that does not match its id.');
+    if (state.escrow && toHex(state.escrow.id) === escrow.id) return { added: false, fingerprint };
+    if (state.devices.get(device.deviceId)?.status !== 'approved' || state.escrow) return null;
+    const certificate = fromBase64Url(escrow.certificate);
+    if (!verifyEscrowCertificate(escrowKeys, escrow.accountId, certificate)) throw new IdentityError('ESCROW_INVALID', 'The escrow key’s certificate does not verify.');
+    const to = { deviceId: escrow.id, encryptionPublicKey: escrowKeys.encryptionPublicKey };
+    const boxes = (await this.perUserKeys(address)).flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] }));
+    await this.post(keys, userId, state, { type: LinkType.EscrowAdd, device: { name: 'Escrow', kind: 'escrow', keys: escrowKeys }, accountId: escrow.accountId, certificate }, [], boxes);
+    await this.verifiedChain(address);
+    return { added: true, fingerprint };
+  }
+
+  /** This device's keys and the user's verified chain (for flows built on Identity, e.g. escrow admin). */
+  async thisDevice(address: string) {
+    return this.mine(address);
+  }
+
   private async mine(address: string) {
     const device = await this.store.loadDevice(address);
     if (!device) throw new IdentityError('NO_DEVICE', 'This device has no keys yet: sign in first.');
@@ -194,16 +244,12 @@ export class Identity {
     );
   }
 
-  private resolve(state: SigchainState, idOrPrefix: string) {
-    const matches = [...state.devices.values()].filter((d) => toHex(d.id).startsWith(idOrPrefix.toLowerCase()) || deviceFingerprint(d.keys) === idOrPrefix);
-    if (matches.length !== 1) throw new IdentityError('UNKNOWN_DEVICE', `No single device matches "${idOrPrefix}".`);
-    return matches[0]!;
-  }
+
 
   /** Approves a pending device and shares every older PUK generation with it. */
   async approve(address: string, idOrPrefix: string, signer?: { keys: KeySet; deviceId: string }): Promise<DeviceView> {
     const { keys, userId, state } = await this.mine(address);
-    const target = this.resolve(state, idOrPrefix);
+    const target = resolveDevice(state, idOrPrefix);
     if (target.status !== 'pending') throw new IdentityError('NOT_PENDING', `${target.name} is not waiting for approval.`);
     const generations = await this.perUserKeys(address, signer);
     const to = { deviceId: toHex(target.id), encryptionPublicKey: target.keys.encryptionPublicKey };
@@ -215,7 +261,7 @@ export class Identity {
   /** Revokes a device (or rejects a pending one): a new PUK for every remaining device. */
   async revoke(address: string, idOrPrefix: string): Promise<void> {
     const { keys, userId, state } = await this.mine(address);
-    const target = this.resolve(state, idOrPrefix);
+    const target = resolveDevice(state, idOrPrefix);
     const puk = generatePerUserKey(state.puks.length + 1);
     const remaining = this.active(state).filter((d) => d !== target).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
     await this.post(keys, userId, state, { type: LinkType.DeviceRevoke, deviceId: target.id, puk: pukEntry(puk) }, [puk], boxPerUserKey({ userId, puk, devices: remaining }));

@@ -22,6 +22,8 @@ export const errorRegistry = {
   DEVICE_REQUIRED: { status: 403, message: 'This needs a device: set up this device’s keys first.' },
   DEVICE_PROOF_INVALID: { status: 403, message: 'This device could not prove it belongs to the account.' },
   DEVICE_REVOKED: { status: 401, message: 'This device was removed from the account; sign in again on a new device.' },
+  ESCROW_ENFORCED: { status: 403, message: 'Escrow is on for this account: only an escrow admin can remove it.' },
+  ESCROW_INVALID: { status: 400, message: 'The escrow key is not valid for this account.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached.' },

@@ -49,7 +49,7 @@ export const directoryLookup = {
 
 const sessionView = z.object({
   id: z.string(),
-  user: z.object({ id: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user']) }),
+  user: z.object({ id: z.string(), accountId: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user']) }),
   expiresAt: z.string(),
   idleExpiresAt: z.string(),
   /** True until the user enrols a second factor the account requires. */
@@ -179,4 +179,87 @@ export const bindSessionDevice = {
   response: z.object({ deviceId: z.string() }),
 } as const;
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice } satisfies Record<string, RouteContract>;
+const pukBoxesIn = z
+  .array(z.object({ deviceId: deviceIdHex, generation: z.number().int().min(1).max(0xffffffff), box: b64u(4096) }).strict())
+  .max(64)
+  .default([]);
+
+/** An account's escrow key as users and admins see it (public half only). */
+const escrowView = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  publicKeys: z.string(),
+  certificate: z.string(),
+  status: z.enum(['active', 'disabled']),
+  enabledAt: z.string(),
+  enabledBy: z.string().nullable(),
+});
+
+/** The account's active escrow key, which every user's client adds to its chain (MISSION §3). */
+export const accountEscrow = {
+  method: 'GET',
+  path: '/api/v1/keys/escrow',
+  response: z.object({ escrow: escrowView.nullable() }),
+} as const;
+
+/** Admin: escrow state, who holds the key, and which users' chains carry it. */
+export const adminEscrowGet = {
+  method: 'GET',
+  path: '/api/v1/admin/escrow',
+  response: z.object({
+    escrow: escrowView.nullable(),
+    holders: z.array(z.object({ address: z.string(), deviceId: z.string() })),
+    users: z.array(z.object({ address: z.string(), displayName: z.string(), hasKeys: z.boolean(), escrowInChain: z.boolean() })),
+  }),
+} as const;
+
+/**
+ * Admin: enables escrow with a key made on the admin's device — its public keys, certificate
+ * (docs/sigchain.md §3) and the secret boxed to escrow admins' devices.
+ */
+export const adminEscrowEnable = {
+  method: 'POST',
+  path: '/api/v1/admin/escrow',
+  body: z
+    .object({
+      publicKeys: b64u(1250),
+      certificate: b64u(64),
+      boxes: z.array(z.object({ deviceId: deviceIdHex, box: b64u(4096) }).strict()).min(1).max(64),
+    })
+    .strict(),
+  response: z.object({ id: z.string() }),
+} as const;
+
+/** Admin: turns escrow off. The admin's client then removes it from every chain (rotating PUKs). */
+export const adminEscrowDisable = {
+  method: 'POST',
+  path: '/api/v1/admin/escrow/disable',
+  response: z.object({ id: z.string(), remaining: z.number() }),
+} as const;
+
+/** Escrow admin: the escrow secret boxed to this session's device. */
+export const adminEscrowBox = {
+  method: 'GET',
+  path: '/api/v1/admin/escrow/box',
+  response: z.object({ escrowId: z.string(), box: z.string() }),
+} as const;
+
+/** Escrow admin: a user's PUK boxes for the escrow device (recovery and discovery; recorded). */
+export const adminEscrowPukBoxes = {
+  method: 'POST',
+  path: '/api/v1/admin/escrow/users/:address/puk-boxes',
+  params: z.object({ address }),
+  body: z.object({ purpose: z.enum(['recovery', 'discovery', 'removal']) }).strict(),
+  response: z.object({ escrowId: z.string(), boxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
+} as const;
+
+/** Escrow admin: appends a link signed by the escrow key to a user's chain (approve a device, or remove escrow). */
+export const adminEscrowAppend = {
+  method: 'POST',
+  path: '/api/v1/admin/escrow/users/:address/sigchain',
+  params: z.object({ address }),
+  body: z.object({ link: b64u(20000), pukBoxes: pukBoxesIn }).strict(),
+  response: z.object({ seqno: z.number(), headHash: z.string() }),
+} as const;
+
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend } satisfies Record<string, RouteContract>;

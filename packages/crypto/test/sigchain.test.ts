@@ -15,6 +15,7 @@ import {
   currentPuk,
   decodeLink,
   deviceFingerprint,
+  escrowCertificate,
   LinkType,
   pinOf,
   replaySigchain,
@@ -63,13 +64,21 @@ function root() {
   return new Builder().add(laptop, { type: LinkType.Root, device: { name: 'Laptop', kind: 'browser', keys: pub(laptop) }, puk: puk(1) }, [puks[0]!]);
 }
 
+const ACCOUNT = 'account-1';
+const escrowAdd = (keys: KeySet = escrow, certificate = escrowCertificate(escrow, ACCOUNT)): LinkBody => ({
+  type: LinkType.EscrowAdd,
+  device: { name: 'Escrow', kind: 'escrow', keys: pub(keys) },
+  accountId: ACCOUNT,
+  certificate,
+});
+
 /** The full life of a chain. */
 function life() {
   return root()
     .add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!])
     .add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone) })
     .add(laptop, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: pub(backup) } }, [backup])
-    .add(phone, { type: LinkType.EscrowAdd, device: { name: 'Escrow', kind: 'escrow', keys: pub(escrow) } }, [escrow])
+    .add(phone, escrowAdd())
     .add(phone, { type: LinkType.DeviceRevoke, deviceId: idOf(laptop), puk: puk(3) }, [puks[2]!])
     .add(phone, { type: LinkType.PukRotate, puk: puk(4) }, [puks[3]!])
     .add(phone, { type: LinkType.EscrowRemove, deviceId: idOf(escrow), puk: puk(5) }, [puks[4]!]);
@@ -209,6 +218,29 @@ describe('sigchain attacks', () => {
     const gen6b = generatePerUserKey(6);
     const longer = life().add(phone, { type: LinkType.PukRotate, puk: { generation: 6, keys: pub(gen6b) } }, [gen6b]);
     expect(replaySigchain(longer.bytes, { userId: USER, pin }).length).toBe(9);
+  });
+
+  it('takes the escrow device on its certificate, and lets the escrow key approve a device and leave', () => {
+    // Certified for another account, by another key, or with a flipped bit: refused.
+    for (const bad of [escrowAdd(escrow, escrowCertificate(escrow, 'account-2')), escrowAdd(escrow, escrowCertificate(stranger, ACCOUNT)), escrowAdd(stranger)]) {
+      expectCode(() => replaySigchain(root().add(laptop, bad).bytes, { userId: USER }), 'BAD_SIGNATURE');
+    }
+    const flipped = escrowCertificate(escrow, ACCOUNT);
+    flipped[3]! ^= 0x10;
+    expectCode(() => replaySigchain(root().add(laptop, escrowAdd(escrow, flipped)).bytes, { userId: USER }), 'BAD_SIGNATURE');
+    // The certified escrow device is approved at once; holding the escrow key, an escrow admin
+    // approves a user's new device (recovery) and, when escrow is turned off, removes it.
+    const b = root()
+      .add(laptop, escrowAdd())
+      .add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!])
+      .add(escrow, { type: LinkType.DeviceApprove, deviceId: idOf(phone) })
+      .add(escrow, { type: LinkType.EscrowRemove, deviceId: idOf(escrow), puk: puk(3) }, [puks[2]!]);
+    const s = replaySigchain(b.bytes, { userId: USER });
+    expect(s.devices.get(toHex(idOf(phone)))!.status).toBe('approved');
+    expect(s.escrow).toBeNull();
+    expect(decodeLink(b.links[1]!.bytes).body).toEqual(escrowAdd());
+    // Escrow cannot be added twice.
+    expectCode(() => replaySigchain(root().add(laptop, escrowAdd()).add(laptop, escrowAdd()).bytes, { userId: USER }), 'INVALID_LINK');
   });
 
   it('INVALID_LINK for broken rules of a link type', () => {

@@ -63,9 +63,9 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
 /** True when `token` belongs to a session that ended because its device was revoked. */
 export async function sessionOfRevokedDevice(db: Db, token: string): Promise<boolean> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
-  const s = await db.session.findUnique({ where: { tokenHash: hashToken(token) }, select: { deviceId: true } });
+  const s = await db.session.findUnique({ where: { tokenHash: hashToken(token) }, select: { deviceId: true, userId: true } });
   if (!s?.deviceId) return false;
-  const d = await db.device.findUnique({ where: { id: s.deviceId }, select: { status: true } });
+  const d = await db.device.findUnique({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, select: { status: true } });
   return d?.status === 'revoked';
 }
 

@@ -16,7 +16,7 @@ import { matchTotp, newTotpSecret, otpauthUrl } from '../auth/totp';
 function view(s: Pick<ActiveSession, 'id' | 'restricted' | 'expiresAt' | 'lastSeenAt' | 'user' | 'deviceId'>, deps: ApiDeps) {
   return {
     id: s.id,
-    user: { id: s.user.id, address: `${s.user.localPart}@${s.user.domain.name}`, displayName: s.user.displayName, role: s.user.role },
+    user: { id: s.user.id, accountId: s.user.accountId, address: `${s.user.localPart}@${s.user.domain.name}`, displayName: s.user.displayName, role: s.user.role },
     expiresAt: s.expiresAt.toISOString(),
     idleExpiresAt: new Date(Math.min(s.expiresAt.getTime(), s.lastSeenAt.getTime() + deps.auth.sessionIdleMs)).toISOString(),
     totpEnrollmentRequired: s.restricted,

@@ -9,23 +9,32 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError, appendSigchainLink, bindSessionDevice, getSigchain, myPukBoxes } from '@sealmail/contract';
-import { CryptoError, decodeLink, fromBase64Url, fromHex, LinkType, replaySigchain, toBase64Url, toHex, verifySessionBinding, type SigchainState } from '@sealmail/crypto';
+import { fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifySessionBinding } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
+import { activeEscrow } from '../keys/escrow';
+import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
 import { requireSession } from '../auth/plugin';
+import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
-function refuse(reason: string): never {
-  throw new ApiError('SIGCHAIN_INVALID', undefined, `The key history link was refused: ${reason}.`);
-}
-
 export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  /**
+   * Whose chains a user may read: their own account's users; another account's only where both
+   * domains turned on cross-domain encryption (MISSION §4). Others look like unknown addresses.
+   */
+  async function mayEncryptTo(session: ActiveSession, user: { accountId: string; domainId: string }): Promise<boolean> {
+    if (user.accountId === session.user.accountId) return true;
+    const domains = await deps.db.domain.findMany({ where: { id: { in: [user.domainId, session.user.domainId] } }, select: { crossDomainE2ee: true } });
+    return domains.length === 2 && domains.every((d) => d.crossDomainE2ee);
+  }
+
   defineRoute(
     app,
     getSigchain,
     async (req) => {
       const user = await findUserByAddress(deps.db, req.params.address);
-      if (!user) throw new ApiError('NOT_FOUND');
+      if (!user || !(await mayEncryptTo(req.session!, user))) throw new ApiError('NOT_FOUND');
       const links = await deps.db.sigchainLink.findMany({ where: { userId: user.id }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
       return { userId: user.id, address: req.params.address, links: links.map((l) => toBase64Url(l.bytes)) };
     },
@@ -37,81 +46,38 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     appendSigchainLink,
     async (req) => {
       const session = req.session!;
-      let bytes: Uint8Array;
-      let link;
-      try {
-        bytes = fromBase64Url(req.body.link);
-        link = decodeLink(bytes);
-      } catch (err) {
-        refuse(err instanceof CryptoError ? err.message : 'undecodable');
-      }
+      const { bytes, link } = decodePosted(req.body.link);
       if (link.userId !== session.userId) throw new ApiError('FORBIDDEN', undefined, 'You can only extend your own key history.');
       const signerHex = toHex(link.signer);
       const addsSigner = (link.body.type === LinkType.Root || link.body.type === LinkType.DeviceAdd) && session.deviceId === null;
-      if (!addsSigner && session.deviceId !== signerHex) {
-        // The one exception: the user's backup key, a virtual device any of their sessions may
-        // act as when the backup key is typed in (recovery without another device).
-        const backup = await deps.db.device.findUnique({ where: { id: signerHex } });
-        const byBackup = backup?.userId === session.userId && backup.kind === 'backup' && backup.status === 'approved' && session.deviceId !== null;
-        if (!byBackup) throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
-      }
-
-      const result = await deps.db.$transaction(async (tx) => {
-        // One writer per chain at a time: lock the user's row.
-        await tx.$queryRaw`SELECT id FROM users WHERE id = ${session.userId}::uuid FOR UPDATE`;
-        const stored = await tx.sigchainLink.findMany({ where: { userId: session.userId }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
-        if (link.seqno !== stored.length) refuse(`it is link ${link.seqno}, the chain has ${stored.length} links`);
-        let state: SigchainState;
-        try {
-          state = replaySigchain([...stored.map((l) => l.bytes), bytes], { userId: session.userId });
-        } catch (err) {
-          refuse(err instanceof CryptoError ? `${err.code}: ${err.message}` : 'invalid');
-        }
-        // The boxes must be for the generation this link introduces, one per active device.
-        const puk = 'puk' in link.body ? link.body.puk : null;
-        const boxes = req.body.pukBoxes;
-        if (puk) {
-          const active = [...state.devices.values()].filter((d) => d.status !== 'revoked').map((d) => toHex(d.id));
-          const addressed = new Set(boxes.map((b) => b.deviceId));
-          if (boxes.some((b) => b.generation !== puk.generation)) refuse('PUK boxes must be for the generation the link introduces');
-          if (addressed.size !== boxes.length || active.some((id) => !addressed.has(id)) || boxes.some((b) => !active.includes(b.deviceId))) {
-            refuse('the new per-user key must be boxed to every active device, exactly once each');
+      const escrow = await activeEscrow(deps.db, session.user.accountId);
+      const state = await appendLink(deps.db, {
+        userId: session.userId,
+        bytes,
+        link,
+        boxes: req.body.pukBoxes,
+        now: deps.now(),
+        authorise(prior) {
+          if (!addsSigner && session.deviceId !== signerHex) {
+            // The one exception: the user's backup key, a virtual device any of their device
+            // sessions may act as when the backup key is typed in (recovery without another device).
+            const signer = prior?.devices.get(signerHex);
+            const byBackup = signer?.kind === 'backup' && signer.status === 'approved' && session.deviceId !== null;
+            if (!byBackup) throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
           }
-        } else if (boxes.length) {
-          // Older generations for a device being approved or a new virtual device.
-          const known = new Set([...state.devices.values()].filter((d) => d.status !== 'revoked').map((d) => toHex(d.id)));
-          if (boxes.some((b) => !known.has(b.deviceId) || b.generation > state.puks.length)) refuse('PUK boxes must be for active devices and existing generations');
-        }
-        await tx.sigchainLink.create({ data: { userId: session.userId, seqno: link.seqno, type: link.body.type, bytes: new Uint8Array(bytes), hash: new Uint8Array(link.hash) } });
-        for (const d of state.devices.values()) {
-          const id = toHex(d.id);
-          await tx.device.upsert({
-            where: { id },
-            create: { id, userId: session.userId, name: d.name, kind: d.kind, status: d.status, addedSeqno: d.addedAt, revokedSeqno: d.revokedAt ?? null },
-            update: { status: d.status, revokedSeqno: d.revokedAt ?? null },
-          });
-        }
-        for (const b of boxes) {
-          await tx.pukBox.upsert({
-            where: { userId_generation_deviceId: { userId: session.userId, generation: b.generation, deviceId: b.deviceId } },
-            create: { userId: session.userId, generation: b.generation, deviceId: b.deviceId, box: new Uint8Array(fromBase64Url(b.box)) },
-            update: { box: new Uint8Array(fromBase64Url(b.box)) },
-          });
-        }
-        if ('deviceId' in link.body && link.body.type !== LinkType.DeviceApprove) {
-          // A revoked device gets nothing new and its sessions end now.
-          const revoked = toHex(link.body.deviceId);
-          await tx.session.updateMany({ where: { deviceId: revoked, revokedAt: null }, data: { revokedAt: deps.now() } });
-        }
-        let deviceId = session.deviceId;
-        if (addsSigner) {
-          deviceId = signerHex;
-          await tx.session.update({ where: { id: session.id }, data: { deviceId } });
-        }
-        return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId };
+          if (link.body.type === LinkType.EscrowAdd && (!escrow || escrow.id !== toHex(keyId(link.body.device.keys)) || link.body.accountId !== session.user.accountId)) {
+            refuse('escrow-add must add this account’s active escrow key');
+          }
+          if (link.body.type === LinkType.EscrowRemove && escrow && escrow.id === toHex(link.body.deviceId)) {
+            throw new ApiError('ESCROW_ENFORCED');
+          }
+        },
+        async afterwards(_state, tx) {
+          if (addsSigner) await tx.session.update({ where: { id: session.id }, data: { deviceId: signerHex } });
+        },
       });
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.sigchain_append', details: { seqno: link.seqno, type: LinkType[link.body.type] } });
-      return result;
+      return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId: addsSigner ? signerHex : session.deviceId };
     },
     { preHandler: requireSession(deps) },
   );
@@ -125,8 +91,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const proofFailed = (why: string) => new ApiError('DEVICE_PROOF_INVALID', undefined, `This device could not prove it belongs to the account: ${why}.`);
       if (session.deviceId === deviceId) return { deviceId };
       if (session.deviceId !== null) throw proofFailed('this session already acts as another device');
-      const stored = await deps.db.sigchainLink.findMany({ where: { userId: session.userId }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
-      const device = stored.length ? replaySigchain(stored.map((l) => l.bytes), { userId: session.userId }).devices.get(deviceId) : undefined;
+      const device = (await storedChain(deps.db, session.userId)).state?.devices.get(deviceId);
       if (!device || device.kind === 'backup' || device.kind === 'escrow') throw proofFailed('no such device of this user');
       if (device.status === 'revoked') throw proofFailed('the device was revoked');
       let sig: Uint8Array;
@@ -153,8 +118,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const s = req.session!;
       const wanted = req.params.deviceId;
       if (wanted !== s.deviceId) {
-        const d = await deps.db.device.findUnique({ where: { id: wanted } });
-        if (!d || d.userId !== s.userId || d.kind !== 'backup' || d.status === 'revoked') throw new ApiError('NOT_FOUND');
+        const d = await deps.db.device.findUnique({ where: { userId_id: { userId: s.userId, id: wanted } } });
+        if (!d || d.kind !== 'backup' || d.status === 'revoked') throw new ApiError('NOT_FOUND');
       }
       const boxes = await deps.db.pukBox.findMany({ where: { userId: s.userId, deviceId: wanted }, orderBy: { generation: 'asc' } });
       return { boxes: boxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })) };

@@ -14,7 +14,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { abytes, aint, astring, concat, utf8 } from '../_util';
 import { ByteReader, ByteWriter, readHeader } from '../encoding';
 import { CryptoError } from '../errors';
-import { signWithContext } from '../ed25519';
+import { signWithContext, verifyWithContext } from '../ed25519';
 import { decodePublicKeys, encodePublicKeys, keyId, type KeySet, type PublicKeys } from '../keys';
 
 export const SIGCHAIN = Object.freeze({ version: 0x01, suite: 0x01, context: 'sigchain-link', maxBody: 16384, maxSignatures: 4 });
@@ -52,7 +52,7 @@ export type LinkBody =
   | { type: LinkType.DeviceRevoke; deviceId: Uint8Array; puk: PukEntry }
   | { type: LinkType.PukRotate; puk: PukEntry }
   | { type: LinkType.BackupAdd; device: DeviceEntry }
-  | { type: LinkType.EscrowAdd; device: DeviceEntry }
+  | { type: LinkType.EscrowAdd; device: DeviceEntry; accountId: string; certificate: Uint8Array }
   | { type: LinkType.EscrowRemove; deviceId: Uint8Array; puk: PukEntry };
 
 export interface Link {
@@ -115,8 +115,11 @@ function encodeBody(b: LinkBody): Uint8Array {
       writePuk(w, b.puk);
       break;
     case LinkType.BackupAdd:
+      writeDevice(w, b.device);
+      break;
     case LinkType.EscrowAdd:
       writeDevice(w, b.device);
+      w.str(astring(b.accountId, 'accountId', 255)).raw(abytes(b.certificate, 'certificate', 64));
       break;
   }
   return w.finish();
@@ -141,8 +144,10 @@ function decodeBody(type: number, bytes: Uint8Array): LinkBody {
       body = { type, puk: readPuk(r) };
       break;
     case LinkType.BackupAdd:
-    case LinkType.EscrowAdd:
       body = { type, device: readDevice(r) };
+      break;
+    case LinkType.EscrowAdd:
+      body = { type, device: readDevice(r), accountId: r.str(), certificate: Uint8Array.from(r.raw(64)) };
       break;
     default:
       throw new CryptoError('MALFORMED', `sigchain link: unknown type ${type}`);
@@ -150,6 +155,28 @@ function decodeBody(type: number, bytes: Uint8Array): LinkBody {
   r.end();
   return body;
 }
+
+/**
+ * The escrow key's certificate: its own signature, context "escrow-certificate", over
+ * `0x01 | str(accountId) | bundle` — made once on an escrow admin's device when escrow is
+ * enabled, carried by every user's escrow-add link (docs/sigchain.md §3).
+ * @throws {CryptoError} INVALID_INPUT on a bad key or empty account id.
+ */
+export function escrowCertificate(escrow: KeySet, accountId: string): Uint8Array {
+  return signWithContext(escrow.signing.secretKey, 'escrow-certificate', certificateMessage(accountId, publicKeysOfSet(escrow)));
+}
+
+/** Checks an escrow certificate against the escrow device's public keys. */
+export function verifyEscrowCertificate(keys: PublicKeys, accountId: string, certificate: Uint8Array): boolean {
+  if (certificate.length !== 64 || accountId.length === 0) return false;
+  return verifyWithContext(keys.signingPublicKey, 'escrow-certificate', certificateMessage(accountId, keys), certificate);
+}
+
+function certificateMessage(accountId: string, keys: PublicKeys): Uint8Array {
+  return new ByteWriter().u8(0x01).str(astring(accountId, 'accountId', 255)).raw(encodePublicKeys(keys)).finish();
+}
+
+const publicKeysOfSet = (k: KeySet): PublicKeys => ({ signingPublicKey: k.signing.publicKey, encryptionPublicKey: k.encryption.publicKey });
 
 /** The keys a link introduces, each of which must sign it (proof of possession). */
 export function introducedKeys(body: LinkBody): PublicKeys[] {
@@ -162,8 +189,10 @@ export function introducedKeys(body: LinkBody): PublicKeys[] {
     case LinkType.PukRotate:
       return [body.puk.keys];
     case LinkType.BackupAdd:
-    case LinkType.EscrowAdd:
       return [body.device.keys];
+    // The escrow key is held by the account's escrow admins, not by the user: it proves
+    // possession once, by its certificate in the body (escrowCertificate), not by a signature here.
+    case LinkType.EscrowAdd:
     case LinkType.DeviceApprove:
       return [];
   }

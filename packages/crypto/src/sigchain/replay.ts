@@ -6,7 +6,7 @@ import { toHex } from '../encoding';
 import { verifyWithContext } from '../ed25519';
 import { keyId, type PublicKeys } from '../keys';
 import { SigchainError } from './errors';
-import { decodeLink, equal, introducedKeys, LinkType, SIGCHAIN, ZERO_HASH, type DeviceKind, type Link } from './link';
+import { decodeLink, equal, introducedKeys, LinkType, SIGCHAIN, verifyEscrowCertificate, ZERO_HASH, type DeviceKind, type Link } from './link';
 
 export interface DeviceState {
   id: Uint8Array;
@@ -164,6 +164,7 @@ function applyLink(state: SigchainState, link: Link): void {
     case LinkType.EscrowAdd:
       if (body.device.kind !== 'escrow') fail('INVALID_LINK', `link ${n}: escrow-add must add an escrow device`, n);
       if (state.escrow) fail('INVALID_LINK', `link ${n}: escrow is already present`, n);
+      if (!verifyEscrowCertificate(body.device.keys, body.accountId, body.certificate)) fail('BAD_SIGNATURE', `link ${n}: the escrow certificate does not verify`, n);
       state.escrow = addDevice(body.device, 'approved');
       break;
   }

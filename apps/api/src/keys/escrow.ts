@@ -1,0 +1,28 @@
+/** The account's escrow key as stored (docs/crypto.md §3.5): lookups and the public view. */
+import { toBase64Url } from '@sealmail/crypto';
+import type { Db } from '@sealmail/db';
+
+type EscrowRow = NonNullable<Awaited<ReturnType<Db['escrowKey']['findFirst']>>>;
+
+/** The account's active escrow key, if escrow is on. */
+export function activeEscrow(db: Db, accountId: string) {
+  return db.escrowKey.findFirst({ where: { accountId, status: 'active' } });
+}
+
+/** The account's newest escrow key, active or disabled (a disabled one may still sit in chains). */
+export function latestEscrow(db: Db, accountId: string) {
+  return db.escrowKey.findFirst({ where: { accountId }, orderBy: { enabledAt: 'desc' } });
+}
+
+export async function escrowView(db: Db, e: EscrowRow) {
+  const by = e.enabledById ? await db.user.findUnique({ where: { id: e.enabledById }, include: { domain: true } }) : null;
+  return {
+    id: e.id,
+    accountId: e.accountId,
+    publicKeys: toBase64Url(e.publicKeys),
+    certificate: toBase64Url(e.certificate),
+    status: e.status,
+    enabledAt: e.enabledAt.toISOString(),
+    enabledBy: by ? `${by.localPart}@${by.domain.name}` : null,
+  };
+}

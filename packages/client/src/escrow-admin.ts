@@ -1,0 +1,160 @@
+/**
+ * The escrow admin's side of escrow (MISSION §3), implemented once for the admin console and the
+ * CLI. The escrow key is made on this (admin's) device and only ever leaves it boxed to escrow
+ * admins' devices. With it an escrow admin approves a new device for a user who lost all of
+ * theirs (recovery), opens a user's per-user keys (discovery), and, when escrow is turned off,
+ * removes the escrow device from every chain with a fresh per-user key for the user's devices.
+ * Every step is recorded by the server in the account's change history.
+ */
+import {
+  boxEscrowKey,
+  boxPerUserKey,
+  createLink,
+  decodePublicKeys,
+  deviceFingerprint,
+  encodePublicKeys,
+  escrowCertificate,
+  fromBase64Url,
+  fromHex,
+  generateEscrowKey,
+  generatePerUserKey,
+  LinkType,
+  openEscrowKeyBox,
+  openPerUserKeyBox,
+  publicKeysOf,
+  toBase64Url,
+  toHex,
+  type EscrowKey,
+  type KeySet,
+  type LinkBody,
+  type PerUserKey,
+  type SigchainState,
+} from '@sealmail/crypto';
+import type { ApiClient } from './api';
+import type { Identity} from './identity';
+import { IdentityError, pukEntry, resolveDevice, type DeviceView } from './identity';
+
+export interface EscrowUserView {
+  address: string;
+  displayName: string;
+  hasKeys: boolean;
+  escrowInChain: boolean;
+}
+
+export class EscrowAdmin {
+  constructor(
+    private readonly api: ApiClient,
+    private readonly identity: Identity,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Escrow state for the console: on/off, fingerprint, holders, users. */
+  async overview() {
+    const r = await this.api.adminEscrow();
+    const fingerprint = r.escrow ? deviceFingerprint(decodeKeys(r.escrow.publicKeys)) : null;
+    return { ...r, fingerprint };
+  }
+
+  /**
+   * Turns escrow on: a new escrow key made here, certified for the account, its secret boxed to
+   * every approved device of this admin. Returns its fingerprint (users see the same one).
+   */
+  async enable(adminAddress: string): Promise<{ id: string; fingerprint: string }> {
+    const { state } = await this.identity.thisDevice(adminAddress);
+    const { user } = await this.api.session();
+    const escrow = generateEscrowKey();
+    const holders = [...state.devices.values()]
+      .filter((d) => d.status === 'approved' && (d.kind === 'browser' || d.kind === 'cli'))
+      .map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
+    const boxes = boxEscrowKey({ accountId: user.accountId, escrow, adminDevices: holders });
+    const { id } = await this.api.enableEscrow({
+      publicKeys: toBase64Url(encode(escrow.device)),
+      certificate: toBase64Url(escrowCertificate(escrow.device, user.accountId)),
+      boxes: boxes.map((b) => ({ deviceId: b.deviceId, box: toBase64Url(b.box) })),
+    });
+    escrow.secret.fill(0);
+    return { id, fingerprint: deviceFingerprint(publicKeysOf(escrow.device)) };
+  }
+
+  /** The escrow key, opened on this device from its box. */
+  private async escrowKey(adminAddress: string): Promise<EscrowKey> {
+    const { device, keys } = await this.identity.thisDevice(adminAddress);
+    const { user } = await this.api.session();
+    let opened;
+    try {
+      opened = await this.api.escrowBox();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NOT_FOUND') throw new IdentityError('NO_ESCROW_KEY', 'This device holds no escrow key of this account.');
+      throw err;
+    }
+    return openEscrowKeyBox({ box: fromBase64Url(opened.box), accountId: user.accountId, escrowId: fromHex(opened.escrowId), adminDeviceId: device.deviceId, adminEncryptionSecretKey: keys.encryption.secretKey });
+  }
+
+  /** A user's verified chain and every PUK generation the escrow device holds for them. */
+  private async userKeys(escrow: EscrowKey, address: string, purpose: 'recovery' | 'discovery' | 'removal') {
+    const { userId, state } = await this.identity.verifiedChain(address);
+    if (!state) throw new IdentityError('NO_DEVICE', `${address} has no keys yet.`);
+    const escrowId = toHex(escrow.id);
+    const { boxes } = await this.api.escrowPukBoxes(address, purpose);
+    const puks = boxes.map((b) =>
+      openPerUserKeyBox({ box: fromBase64Url(b.box), userId, generation: b.generation, deviceId: escrowId, deviceEncryptionSecretKey: escrow.device.encryption.secretKey, expectedPublicKeys: state.puks[b.generation - 1]?.keys }),
+    );
+    return { userId, state, puks };
+  }
+
+  private async append(address: string, escrow: EscrowKey, userId: string, state: SigchainState, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>) {
+    const link = createLink({ userId, seqno: state.length, prev: state.headHash, time: this.now(), signer: escrow.device, body, newKeys });
+    await this.api.escrowAppend(
+      address,
+      toBase64Url(link.bytes),
+      boxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })),
+    );
+  }
+
+  /** A user's devices, for choosing the one to recover. */
+  async userDevices(address: string): Promise<Omit<DeviceView, 'thisDevice'>[]> {
+    const { state } = await this.identity.verifiedChain(address);
+    return state ? [...state.devices.values()].map((d) => ({ id: toHex(d.id), name: d.name, kind: d.kind, status: d.status, fingerprint: deviceFingerprint(d.keys) })) : [];
+  }
+
+  /** Recovery: approves a user's pending device with the escrow key and shares all their generations with it. */
+  async recover(adminAddress: string, userAddress: string, idOrFingerprint: string): Promise<{ generations: number[] }> {
+    const escrow = await this.escrowKey(adminAddress);
+    const { userId, state, puks } = await this.userKeys(escrow, userAddress, 'recovery');
+    const target = resolveDevice(state, idOrFingerprint);
+    if (target.status !== 'pending') throw new IdentityError('NOT_PENDING', `${target.name} is not waiting for approval.`);
+    const to = { deviceId: toHex(target.id), encryptionPublicKey: target.keys.encryptionPublicKey };
+    await this.append(userAddress, escrow, userId, state, { type: LinkType.DeviceApprove, deviceId: target.id }, [], puks.flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] })));
+    return { generations: puks.map((p) => p.generation) };
+  }
+
+  /** Discovery: the user's per-user keys, opened with the escrow key (the server records it). */
+  async discover(adminAddress: string, userAddress: string): Promise<PerUserKey[]> {
+    const escrow = await this.escrowKey(adminAddress);
+    return (await this.userKeys(escrow, userAddress, 'discovery')).puks;
+  }
+
+  /**
+   * Turns escrow off: the server stops handing it out, then this device removes the escrow
+   * device from every chain that has it, each with a new per-user key for the user's remaining
+   * devices. Returns the addresses cleaned.
+   */
+  async disable(adminAddress: string): Promise<string[]> {
+    const escrow = await this.escrowKey(adminAddress);
+    const before = await this.api.adminEscrow();
+    if (before.escrow?.status === 'active') await this.api.disableEscrow();
+    const cleaned: string[] = [];
+    for (const u of before.users.filter((x) => x.escrowInChain)) {
+      const { userId, state } = await this.identity.verifiedChain(u.address);
+      if (!state?.escrow || toHex(state.escrow.id) !== toHex(escrow.id)) continue;
+      const puk = generatePerUserKey(state.puks.length + 1);
+      const remaining = [...state.devices.values()].filter((d) => d.status !== 'revoked' && d !== state.escrow).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
+      await this.append(u.address, escrow, userId, state, { type: LinkType.EscrowRemove, deviceId: escrow.id, puk: pukEntry(puk) }, [puk], boxPerUserKey({ userId, puk, devices: remaining }));
+      cleaned.push(u.address);
+    }
+    return cleaned;
+  }
+}
+
+const encode = (k: KeySet) => encodePublicKeys(publicKeysOf(k));
+const decodeKeys = (b64: string) => decodePublicKeys(fromBase64Url(b64));
