@@ -4,23 +4,25 @@
  * key; a second waits for approval by fingerprint and gets the older keys once approved; a third
  * recovers with the backup key alone; revoking it signs it out. Key material stays in the
  * browsers' key workers: the backup key never appears in any request or in the server's output.
+ * Then escrow: an admin turns it on in the admin console (a device of the admin), a user sees the
+ * notice with the same fingerprint, loses their device, and the admin recovers them.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
 let browser: Browser;
-let password: string;
+let passwords: Record<string, string>;
 const sent: string[] = [];
 const errors: string[] = [];
 const ALICE = 'alice@example.test';
 
 beforeAll(async () => {
   running = await startSealmail(env);
-  password = printedPasswords(running.output())[ALICE]!;
+  passwords = printedPasswords(running.output());
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -33,19 +35,19 @@ afterAll(async () => {
 });
 
 /** A separate browser profile (its own IndexedDB, its own cookies): one "device". */
-async function device(): Promise<{ context: BrowserContext; page: Page }> {
+async function device(port = ports.web): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   // Every request any page or worker of this profile makes, with its body, for the canary check.
   context.on('request', (r) => sent.push(`${r.method()} ${r.url()} ${r.postData() ?? ''}`));
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`https://localhost:${ports.web}/`);
+  await page.goto(`https://localhost:${port}/`);
   return { context, page };
 }
 
-async function signIn(page: Page) {
-  await page.getByLabel('E-mail address').fill(ALICE);
-  await page.getByLabel('Password').fill(password);
+async function signIn(page: Page, address = ALICE) {
+  await page.getByLabel('E-mail address').fill(address);
+  await page.getByLabel('Password').fill(passwords[address]!);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
@@ -133,5 +135,74 @@ describe('devices in the web client', () => {
     expect(running.output()).not.toContain(backupKey);
     expect(errors).toEqual([]);
     for (const d of [a, b, c]) await d.context.close();
+  });
+
+  it('escrow: enabled in the admin console, noticed by the user, used to recover their lost device, turned off', async () => {
+    const BOB = 'bob@example.test';
+    // The admin console is a device of the admin: it gets keys (and a backup key) like any other.
+    const admin = await device(ports.admin);
+    await admin.page.getByLabel('Administrator address').fill('admin@example.test');
+    await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
+    await admin.page.getByRole('button', { name: 'Sign in' }).click();
+    await confirmBackupKey(admin.page);
+    const escrow = admin.page.getByRole('region', { name: 'Escrow' });
+    await escrow.getByText('Escrow is off: only users’ own devices').waitFor();
+    await escrow.getByRole('button', { name: 'Turn on escrow' }).click();
+    await escrow.getByRole('status').getByText('Escrow is on.').waitFor();
+    const fingerprint = (await escrow.getByLabel('Escrow fingerprint').textContent())!;
+    expect(fingerprint).toMatch(/^\d{4}( \d{4}){4}$/);
+
+    // Bob's first sign-in: backup key, then the escrow notice with the same fingerprint.
+    const b1 = await device();
+    await signIn(b1.page, BOB);
+    await confirmBackupKey(b1.page);
+    await b1.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
+    expect(await b1.page.getByLabel('Escrow key fingerprint').textContent()).toBe(fingerprint);
+    await b1.page.getByRole('button', { name: 'I understand' }).click();
+    await b1.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    const escrowRow = b1.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'Escrow' });
+    await escrowRow.getByRole('cell', { name: 'escrow', exact: true }).waitFor();
+    // Bob cannot revoke it: the row has no button.
+    expect(await escrowRow.getByRole('button').count()).toBe(0);
+    // A reload does not show the notice again.
+    await b1.page.reload();
+    await b1.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    await b1.context.close();
+
+    // Bob lost that browser and has no backup key at hand: a new one waits for approval.
+    const b2 = await device();
+    await signIn(b2.page, BOB);
+    await b2.page.getByRole('heading', { name: 'Approve this device' }).waitFor();
+    const fpB2 = (await b2.page.getByLabel("This device's fingerprint").textContent())!;
+
+    // The admin recovers it with the escrow key, comparing the fingerprint.
+    await admin.page.reload();
+    // The admin is a user too: their console device adds the escrow key to their own history.
+    await admin.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
+    await admin.page.getByRole('button', { name: 'I understand' }).click();
+    const bobRow = admin.page.getByRole('row', { name: `User ${BOB}` });
+    await bobRow.getByRole('cell', { name: 'yes' }).first().waitFor();
+    await bobRow.getByRole('button', { name: 'Recover a device' }).click();
+    const recover = admin.page.getByRole('region', { name: 'Recover a device' });
+    await recover.getByText(fpB2).waitFor();
+    await recover.getByRole('button', { name: 'Approve with the escrow key' }).click();
+    await admin.page.getByRole('status').filter({ hasText: `for ${BOB}` }).getByText('generations 1, 2').waitFor();
+
+    await b2.page.getByRole('button', { name: 'I approved it' }).click();
+    await b2.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    await b2.page.getByText('Key generations on this device: 1, 2', { exact: true }).waitFor();
+
+    // Discovery opens Bob's keys, on the record.
+    await bobRow.getByRole('button', { name: 'Open keys (discovery)' }).click();
+    await admin.page.getByRole('status').getByText(`Opened ${BOB}’s keys (generations 1, 2)`).waitFor();
+
+    // Turning escrow off removes it from every key history that has it, with a new key for Bob.
+    await admin.page.getByRole('button', { name: 'Turn off escrow' }).click();
+    await admin.page.getByRole('status').getByText(/Escrow is off\. Removed from \d+ key histories/).waitFor();
+    await escrow.getByText('Escrow is off: only users’ own devices').waitFor();
+    await b2.page.getByText('Key generations on this device: 1, 2, 3', { exact: true }).waitFor({ timeout: 15_000 });
+    await b2.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'Escrow' }).getByRole('cell', { name: 'revoked', exact: true }).waitFor({ timeout: 15_000 });
+    expect(errors).toEqual([]);
+    for (const d of [admin, b2]) await d.context.close();
   });
 });

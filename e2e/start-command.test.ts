@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 
@@ -114,6 +114,8 @@ describe('the start command', () => {
     await page.getByLabel('Administrator address').fill('admin@example.test');
     await page.getByLabel('Password').fill(pw['admin@example.test']!);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // The console is a device of the admin: its keys are set up like any other device's.
+    await confirmBackupKey(page);
     await page.getByRole('heading', { name: 'Security' }).waitFor();
     await page.getByText('Authenticator optional for everyone.').waitFor();
     await page.getByLabel('Require an authenticator app (TOTP) for every user').check();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { childEnvironment, freePort } from '@sealmail/server';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -91,3 +91,15 @@ export async function stackEnvironment() {
 export function printedPasswords(out: string): Record<string, string> {
   return Object.fromEntries([...out.matchAll(/(\S+@example\.test)\s+\w+\s+password: (\S+)/g)].map((m) => [m[1]!, m[2]!]));
 }
+
+/** Confirms a first device's backup key by typing groups 3 and 7 back; returns the key. */
+export async function confirmBackupKey(page: Page): Promise<string> {
+  await page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
+  const backupKey = (await page.getByLabel('Backup key', { exact: true }).textContent())!;
+  const groups = backupKey.split('-');
+  await page.getByLabel('Group 3 of your backup key').fill(groups[2]!);
+  await page.getByLabel('Group 7 of your backup key').fill(groups[6]!);
+  await page.getByRole('button', { name: 'I have saved it' }).click();
+  return backupKey;
+}
+

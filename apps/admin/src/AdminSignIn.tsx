@@ -1,6 +1,8 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { adminSecurity, adminSecurityGet } from '@sealmail/contract';
+import { KeyGate } from '@sealmail/ui';
+import { Escrow } from './Escrow';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -13,6 +15,10 @@ export function AdminSignIn() {
   const [problem, setProblem] = useState<string | null>(null);
   const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
   const [saved, setSaved] = useState(true);
+  const ended = useCallback((message: string) => {
+    setProblem(message);
+    setSession(null);
+  }, []);
 
   useEffect(() => {
     Promise.all([api.info(), api.ready().then(() => true, () => false)])
@@ -55,8 +61,8 @@ export function AdminSignIn() {
     }
   }
 
-  return (
-    <main className="admin">
+  const header = (
+    <>
       <h1>Sealmail admin console</h1>
       <section aria-label="Server status">
         {unreachable && <p>The API cannot be reached.</p>}
@@ -71,34 +77,49 @@ export function AdminSignIn() {
           </dl>
         )}
       </section>
-      {session ? (
-        <section aria-label="Security">
-          <h2>Security</h2>
-          <p>Signed in as {session.user.address}.</p>
-          <label className="check">
-            <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
-            Require an authenticator app (TOTP) for every user
-          </label>
-          {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
-        </section>
-      ) : (
-        <form aria-label="Administrator sign-in" onSubmit={submit}>
-          <label>
-            Administrator address
-            <input name="address" type="email" autoComplete="username" required />
-          </label>
-          <label>
-            Password
-            <input name="password" type="password" autoComplete="current-password" required />
-          </label>
-          <label>
-            Authenticator code (if you use one)
-            <input name="totp" inputMode="numeric" autoComplete="one-time-code" />
-          </label>
-          <button type="submit">Sign in</button>
-        </form>
-      )}
-      {problem && <p role="alert">{problem}</p>}
+    </>
+  );
+  const alert = problem && <p role="alert">{problem}</p>;
+
+  // Signed in: this console is one of the admin's devices; escrow is done with its keys.
+  if (session)
+    return (
+      <KeyGate address={session.user.address} onEnded={ended}>
+        <main className="admin">
+          {header}
+          <section aria-label="Security">
+            <h2>Security</h2>
+            <p>Signed in as {session.user.address}.</p>
+            <label className="check">
+              <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
+              Require an authenticator app (TOTP) for every user
+            </label>
+            {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
+          </section>
+          <Escrow address={session.user.address} />
+          {alert}
+        </main>
+      </KeyGate>
+    );
+  return (
+    <main className="admin">
+      {header}
+      <form aria-label="Administrator sign-in" onSubmit={submit}>
+        <label>
+          Administrator address
+          <input name="address" type="email" autoComplete="username" required />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required />
+        </label>
+        <label>
+          Authenticator code (if you use one)
+          <input name="totp" inputMode="numeric" autoComplete="one-time-code" />
+        </label>
+        <button type="submit">Sign in</button>
+      </form>
+      {alert}
     </main>
   );
 }

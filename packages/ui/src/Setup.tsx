@@ -75,6 +75,26 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
   );
 }
 
+/** Escrow is on for the account: the user is told, with the escrow key's fingerprint. */
+export function EscrowNotice({ fingerprint, onDone }: { fingerprint: string; onDone: () => void }) {
+  return (
+    <main className="signin">
+      <h1>Your organisation can recover your mail</h1>
+      <p className="sub">
+        Your administrators turned on escrow (device-managed encryption). Your device has added the organisation’s escrow key to your key history: escrow administrators can now restore your mail on a new device if you lose
+        yours, and can decrypt it when the law requires. Every such use is recorded. You cannot remove it while escrow is on.
+      </p>
+      <p className="backup-key" aria-label="Escrow key fingerprint">
+        {fingerprint}
+      </p>
+      <p className="sub">Your administrator can show you the same fingerprint.</p>
+      <button type="button" onClick={onDone}>
+        I understand
+      </button>
+    </main>
+  );
+}
+
 export function deviceName(): string {
   const ua = navigator.userAgent;
   const browser = /Firefox/.test(ua) ? 'Firefox' : /Chrom/.test(ua) ? 'Chromium' : /Safari/.test(ua) ? 'Safari' : 'Browser';

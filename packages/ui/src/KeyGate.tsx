@@ -1,0 +1,37 @@
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { keys } from './keys/client';
+import type { SetUpResult } from './keys/protocol';
+import { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
+
+/**
+ * Opens the signed-in part of a front end only once this device's keys are in order: a new
+ * first device shows the backup key (typed back to confirm), another device waits for approval
+ * or recovers with the backup key, and the escrow notice is acknowledged when escrow is on.
+ */
+export function KeyGate({ address, onEnded, children }: { address: string; onEnded: (message: string) => void; children: ReactNode }) {
+  const [result, setResult] = useState<SetUpResult | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const run = useCallback(() => {
+    keys({ op: 'setUp', address, name: deviceName() }).then(
+      (r) => {
+        setProblem(null);
+        setResult(r);
+      },
+      (err: Error & { code?: string }) => (err.code === 'DEVICE_REVOKED' || err.code === 'UNAUTHENTICATED' ? onEnded(err.message) : setProblem(err.message)),
+    );
+  }, [address, onEnded]);
+  useEffect(() => run(), [run]);
+
+  if (problem)
+    return (
+      <main className="signin">
+        <p role="alert">Your keys could not be set up: {problem}</p>
+      </main>
+    );
+  if (!result) return <main className="signin">Setting up this device’s keys…</main>;
+  if (result.backupKey) return <BackupKeyStep backupKey={result.backupKey} onDone={() => void keys({ op: 'confirmBackup', address }).then(run)} />;
+  if (result.fingerprint) return <PendingStep address={address} fingerprint={result.fingerprint} onApproved={run} />;
+  if (result.escrowNotice) return <EscrowNotice fingerprint={result.escrowNotice} onDone={() => void keys({ op: 'confirmEscrowNotice', address }).then(run)} />;
+  return <>{children}</>;
+}

@@ -1,0 +1,8 @@
+// Shared React pieces of the web client and admin console: the key worker's handle and the
+// device screens. Key material stays in the worker (./keys/keys.worker.ts).
+import './ui.css';
+export { keys, KeyWorkerError } from './keys/client';
+export type { EscrowOverview, SetUpResult } from './keys/protocol';
+export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
+export { Devices } from './Devices';
+export { KeyGate } from './KeyGate';
