@@ -95,6 +95,13 @@ describe('key directory', () => {
 
     const garbage = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: 'AAAA' } });
     expect(garbage.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    const future = approveByLaptop.bytes.slice();
+    future[0] = 2;
+    const r4 = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: toBase64Url(future) } });
+    expect(r4.statusCode).toBe(400);
+    expect(r4.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID', message: expect.stringContaining('version') } });
+    const boxes = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: toBase64Url(approveByLaptop.bytes), pukBoxes: [{ deviceId: 'xyz', generation: 0, box: '!' }] } });
+    expect(boxes.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: expect.stringMatching(/^body\.pukBoxes\.0\./) } });
     const huge = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: 'A'.repeat(40000) } });
     expect(huge.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.link' } });
     const bob = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(bobToken), payload: { link: toBase64Url(approveByLaptop.bytes) } });

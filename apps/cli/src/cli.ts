@@ -10,7 +10,7 @@ import { Identity, IdentityError } from '@sealmail/client/identity';
 import { CryptoError } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
-import { fileKeyStore } from './keystore';
+import { fileKeyStore, KeyFileError } from './keystore';
 
 export interface Io {
   out: (line: string) => void;
@@ -45,6 +45,9 @@ Options:
   --ca <file>         Trust this CA certificate (default .sealmail/tls/cert.pem when present)
   --profile <dir>     Where the session is kept (default ~/.config/sealmail)
   --totp <code>       Authenticator code for login
+  --passphrase        With login or recover: protect this device's key file with a passphrase
+                      (the next line of standard input, at least 10 characters). Commands that
+                      use a protected key file read the passphrase from standard input.
 `;
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -58,6 +61,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         ca: { type: 'string' },
         profile: { type: 'string' },
         totp: { type: 'string' },
+        passphrase: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -83,6 +87,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const baseUrl = (parsed.values.api ?? stored?.api ?? 'https://localhost:8443').replace(/\/$/, '');
   const token = stored && stored.api === baseUrl ? stored.token : undefined;
   const api = new ApiClient({ baseUrl, fetch: httpsFetch(ca), ...(token ? { token } : {}) });
+  const readLine = async () => (io.readLine ? (await io.readLine()).replace(/\r?\n$/, '') : '');
+  /** The key store; a protected key file asks for its passphrase on standard input. */
+  const keyStore = (sealWith?: string) => fileKeyStore(profile, { passphrase: readLine, ...(sealWith ? { sealWith } : {}) });
+  /** With --passphrase, the next input line protects new key files. */
+  async function newPassphrase(): Promise<string | undefined> {
+    if (!parsed!.values.passphrase) return undefined;
+    const p = await readLine();
+    if (p.length < 10) throw new KeyFileError('PASSPHRASE_REQUIRED', 'Give a passphrase of at least 10 characters on the line after the password.');
+    return p;
+  }
   try {
     switch (command) {
       case 'status': {
@@ -115,7 +129,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.out('your organisation requires an authenticator app: set one up before anything else');
           return EXIT.ok;
         }
-        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), fileKeyStore(profile));
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(await newPassphrase()));
         const setup = await identity.setUpThisDevice({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli' });
         if (setup.outcome === 'first') {
           io.out('this is your first device. Your BACKUP KEY (write it down; it recovers everything if you lose all devices):');
@@ -123,12 +137,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
         } else if (setup.outcome === 'pending') {
           io.out(`this device waits for approval by one of your devices; compare its fingerprint there: ${setup.fingerprint}`);
         }
+        if (setup.outcome !== 'pending') {
+          // Escrow on for the account: this client adds it to the user's key history (MISSION §3).
+          const escrow = await identity.ensureEscrow(session.user.address);
+          if (escrow?.added) {
+            io.out(`NOTICE: your organisation turned on escrow. Its key (fingerprint ${escrow.fingerprint}) was added to your key history:`);
+            io.out('  escrow administrators can restore your mail on a new device and decrypt it for legal discovery; every use is recorded.');
+          }
+        }
         return EXIT.ok;
       }
       case 'devices': {
         const me = stored?.address;
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
-        for (const d of await new Identity(api, fileKeyStore(profile)).devices(me)) {
+        for (const d of await new Identity(api, keyStore()).devices(me)) {
           io.out(`${d.id.slice(0, 12)}  ${d.status.padEnd(8)}  ${d.kind.padEnd(7)}  ${d.fingerprint}  ${d.name}${d.thisDevice ? '  (this device)' : ''}`);
         }
         return EXIT.ok;
@@ -141,7 +163,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.err(`sealmail ${command}: name one device (id prefix or fingerprint)`);
           return EXIT.usage;
         }
-        const identity = new Identity(api, fileKeyStore(profile));
+        const identity = new Identity(api, keyStore());
         if (command === 'approve') {
           const d = await identity.approve(me, args[0]!);
           io.out(`approved ${d.name} (${d.fingerprint}); it can now read your older mail`);
@@ -159,9 +181,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
         const password = (await io.readLine()).trim();
         const backupKey = (await io.readLine()).trim();
+        const sealWith = await newPassphrase();
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
-        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), fileKeyStore(profile));
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
         await identity.recover({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli', backupKey });
         io.out(`recovered: this device is approved by your backup key and can read all your mail`);
         return EXIT.ok;
@@ -191,7 +214,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT.usage;
     }
   } catch (err) {
-    if (err instanceof IdentityError || (err instanceof CryptoError && !(err instanceof ApiClientError))) {
+    if (err instanceof IdentityError || err instanceof KeyFileError || (err instanceof CryptoError && !(err instanceof ApiClientError))) {
       io.err(`sealmail: ${err.message} [${err.code}]`);
       return EXIT.failure;
     }

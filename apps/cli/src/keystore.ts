@@ -1,10 +1,30 @@
 /**
  * The CLI's key store: device secrets and pinned chains in the profile directory, readable only
- * by their owner (files 0600 in a 0700 directory). One device file per address.
+ * by their owner (files 0600 in a 0700 directory). One device file per address; optionally
+ * sealed under a passphrase (docs/crypto.md §5.11):
+ *   plain:  the StoredDevice JSON
+ *   sealed: { "v": 1, "sealed": base64url(passphrase box of the StoredDevice JSON) }
  */
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyStore, StoredDevice } from '@sealmail/client/identity';
+import { fromBase64Url, openWithPassphrase, sealWithPassphrase, toBase64Url } from '@sealmail/crypto';
+
+export class KeyFileError extends Error {
+  constructor(
+    readonly code: 'PASSPHRASE_REQUIRED' | 'WRONG_PASSPHRASE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KeyFileOptions {
+  /** Asked for when a sealed file is read or written (once; the answer is kept in memory). */
+  passphrase?: () => Promise<string>;
+  /** Seal new device files under this passphrase. */
+  sealWith?: string;
+}
 
 async function writePrivate(dir: string, name: string, value: unknown): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -24,11 +44,32 @@ async function readJson<T>(file: string): Promise<T | null> {
 
 const fileOf = (address: string) => `device-${address.toLowerCase().replace(/[^a-z0-9@._-]/g, '_')}.json`;
 
-export function fileKeyStore(dir: string): KeyStore {
+export function fileKeyStore(dir: string, opts: KeyFileOptions = {}): KeyStore {
   const pinsFile = join(dir, 'pins.json');
+  let known: string | undefined = opts.sealWith;
+  async function passphrase(): Promise<string> {
+    known ??= (await opts.passphrase?.()) || undefined;
+    if (!known) throw new KeyFileError('PASSPHRASE_REQUIRED', 'This device’s key file is protected by a passphrase: give it on standard input.');
+    return known;
+  }
   return {
-    loadDevice: (address) => readJson<StoredDevice>(join(dir, fileOf(address))),
-    saveDevice: (device) => writePrivate(dir, fileOf(device.address), device),
+    async loadDevice(address) {
+      const raw = await readJson<StoredDevice | { v: number; sealed: string }>(join(dir, fileOf(address)));
+      if (!raw || !('sealed' in raw)) return raw;
+      const secret = await passphrase();
+      try {
+        return JSON.parse(new TextDecoder().decode(openWithPassphrase({ box: fromBase64Url(raw.sealed), passphrase: secret }))) as StoredDevice;
+      } catch {
+        known = undefined;
+        throw new KeyFileError('WRONG_PASSPHRASE', 'The passphrase does not open this device’s key file.');
+      }
+    },
+    async saveDevice(device) {
+      const existing = await readJson<{ sealed?: string }>(join(dir, fileOf(device.address)));
+      if (!known && !existing?.sealed) return writePrivate(dir, fileOf(device.address), device);
+      const sealed = sealWithPassphrase({ plaintext: new TextEncoder().encode(JSON.stringify(device)), passphrase: await passphrase() });
+      await writePrivate(dir, fileOf(device.address), { v: 1, sealed: toBase64Url(sealed) });
+    },
     async loadPin(userId) {
       return (await readJson<Record<string, { length: number; headHash: string }>>(pinsFile))?.[userId] ?? null;
     },

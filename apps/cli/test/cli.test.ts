@@ -16,6 +16,7 @@ let tdb: TestDatabase;
 let api: ChildProcess;
 let alicePassword: string;
 let bobPassword: string;
+let adminPassword: string;
 let dir: string;
 let url: string;
 let caFile: string;
@@ -28,6 +29,7 @@ beforeAll(async () => {
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   alicePassword = seed.users.find((u) => u.address === 'alice@example.test')!.password!;
   bobPassword = seed.users.find((u) => u.address === 'bob@example.test')!.password!;
+  adminPassword = seed.users.find((u) => u.address === 'admin@example.test')!.password!;
   void tls;
   const port = await freePort();
   api = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -227,6 +229,41 @@ describe('sealmail CLI', () => {
     expect(late.code, late.err).toBe(EXIT.ok);
     const mine = (await (await identityOf('bob-waiting')).devices('bob@example.test')).find((d) => d.thisDevice);
     expect(mine?.status).toBe('approved');
+  });
+
+  it('protects a key file with a passphrase when asked, and shows the escrow notice when escrow is on', async () => {
+    const common = ['--api', url, '--ca', caFile];
+    const short = await cliAs('admin-sealed', [adminPassword, 'short'], 'login', 'admin@example.test', '--passphrase', ...common);
+    expect(short.code).toBe(EXIT.failure);
+    expect(short.err).toContain('[PASSPHRASE_REQUIRED]');
+    const passphrase = 'a passphrase only I know';
+    const login = await cliAs('admin-sealed', [adminPassword, passphrase], 'login', 'admin@example.test', '--passphrase', ...common);
+    expect(login.code, login.err).toBe(EXIT.ok);
+    const { readFile } = await import('node:fs/promises');
+    const file = await readFile(join(dir, 'admin-sealed', 'device-admin@example.test.json'), 'utf8');
+    expect(JSON.parse(file)).toMatchObject({ v: 1, sealed: expect.any(String) });
+    expect(file).not.toMatch(/Seed|deviceId|admin@example/);
+
+    expect((await cliAs('admin-sealed', [passphrase], 'devices', ...common)).out).toMatch(/approved\s+cli .*\(this device\)/);
+    const wrong = await cliAs('admin-sealed', ['not the passphrase'], 'devices', ...common);
+    expect(wrong.code).toBe(EXIT.failure);
+    expect(wrong.err).toContain('[WRONG_PASSPHRASE]');
+    const none = await cliAs('admin-sealed', [], 'devices', ...common);
+    expect(none.err).toContain('[PASSPHRASE_REQUIRED]');
+
+    // Escrow on (enabled with the admin's protected device): Alice's next login adds it and says so.
+    const { ApiClient } = await import('@sealmail/client');
+    const { EscrowAdmin, Identity } = await import('@sealmail/client/identity');
+    const { fileKeyStore } = await import('../src/keystore');
+    const { httpsFetch } = await import('../src/https-fetch');
+    const { token } = JSON.parse(await readFile(join(dir, 'admin-sealed', 'session.json'), 'utf8')) as { token: string };
+    const api = new ApiClient({ baseUrl: url, fetch: httpsFetch(await readFile(caFile, 'utf8')), token });
+    const { fingerprint } = await new EscrowAdmin(api, new Identity(api, fileKeyStore(join(dir, 'admin-sealed'), { passphrase: async () => passphrase }))).enable('admin@example.test');
+    const alice = await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', ...common);
+    expect(alice.code, alice.err).toBe(EXIT.ok);
+    expect(alice.out).toContain(`NOTICE: your organisation turned on escrow. Its key (fingerprint ${fingerprint})`);
+    expect((await cli('devices', ...common)).out).toMatch(/approved\s+escrow/);
+    expect((await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', ...common)).out).not.toContain('NOTICE');
   });
 
   it('explains usage', async () => {

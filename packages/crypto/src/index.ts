@@ -13,3 +13,4 @@ export * from './mail-format';
 export * from './mail-seal';
 export * from './mail-links';
 export * from './sigchain/index';
+export * from './passphrase-box';
