@@ -36,6 +36,7 @@ export function Escrow({ address }: { address: string }) {
     <section aria-label="Escrow">
       <h2>Escrow</h2>
       {view && !on && <p>Escrow is off: only users’ own devices and backup keys can open their mail.</p>}
+      {view?.escrow?.status === 'disabled' && <p>Escrow was turned off, but some key histories still carry it: finish turning it off.</p>}
       {on && (
         <dl>
           <dt>Escrow</dt>
@@ -51,9 +52,9 @@ export function Escrow({ address }: { address: string }) {
           Turn on escrow
         </button>
       )}
-      {on && (
+      {(on || view?.escrow?.status === 'disabled') && (
         <button type="button" disabled={busy} onClick={() => void act(async () => `Escrow is off. Removed from ${(await keys({ op: 'escrowDisable', address })).cleaned.length} key histories, with new keys for each user.`)}>
-          Turn off escrow
+          {on ? 'Turn off escrow' : 'Finish turning off escrow'}
         </button>
       )}
       {view && (
