@@ -166,7 +166,10 @@ export function escrowCertificate(escrow: KeySet, accountId: string): Uint8Array
   return signWithContext(escrow.signing.secretKey, 'escrow-certificate', certificateMessage(accountId, publicKeysOfSet(escrow)));
 }
 
-/** Checks an escrow certificate against the escrow device's public keys. */
+/**
+ * Checks an escrow certificate against the escrow device's public keys.
+ * @throws {CryptoError} INVALID_INPUT when `accountId` is longer than 255 bytes.
+ */
 export function verifyEscrowCertificate(keys: PublicKeys, accountId: string, certificate: Uint8Array): boolean {
   if (certificate.length !== 64 || accountId.length === 0) return false;
   return verifyWithContext(keys.signingPublicKey, 'escrow-certificate', certificateMessage(accountId, keys), certificate);

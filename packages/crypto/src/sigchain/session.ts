@@ -12,6 +12,7 @@ import { ByteWriter } from '../encoding';
 import { abytes, astring } from '../_util';
 import { signWithContext, verifyWithContext } from '../ed25519';
 
+/** Version and signature context of session bindings (docs/sigchain.md §8). */
 export const SESSION_BINDING = Object.freeze({ version: 0x01, context: 'device-session' });
 
 export interface SessionBinding {
