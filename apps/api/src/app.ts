@@ -10,9 +10,16 @@ import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
 import { keyRoutes } from './routes/keys';
 import { escrowRoutes } from './routes/escrow';
+import { blobRoutes } from './routes/blobs';
+import { mailRoutes } from './routes/mail';
+import { domainRoutes } from './routes/domains';
+import { postgresBlobStore, type BlobStore } from './mail/blob-store';
+import { MailEvents } from './mail/events';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events'> {
+  blobs?: BlobStore;
+  events?: MailEvents;
   logger: Logger;
   now?: () => Date;
   auth?: AuthSettings;
@@ -31,12 +38,22 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.removeContentTypeParser('text/plain');
   installZodValidation(app);
   installErrorHandling(app);
-  const deps: ApiDeps = { db: opts.db, version: opts.version, now: opts.now ?? (() => new Date()), auth: opts.auth ?? defaultAuthSettings };
+  const deps: ApiDeps = {
+    db: opts.db,
+    version: opts.version,
+    now: opts.now ?? (() => new Date()),
+    auth: opts.auth ?? defaultAuthSettings,
+    blobs: opts.blobs ?? postgresBlobStore(opts.db),
+    events: opts.events ?? new MailEvents(),
+  };
   app.decorateRequest('session', null);
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
+  await app.register(async (scope) => blobRoutes(scope, deps));
+  await app.register(async (scope) => mailRoutes(scope, deps));
+  await app.register(async (scope) => domainRoutes(scope, deps));
   return app;
 }

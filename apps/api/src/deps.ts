@@ -1,5 +1,7 @@
 import type { Db } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
+import type { BlobStore } from './mail/blob-store';
+import type { MailEvents } from './mail/events';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {
@@ -8,4 +10,8 @@ export interface ApiDeps {
   /** The clock (tests move it to check expiry). */
   now: () => Date;
   auth: AuthSettings;
+  /** Where attachment ciphertext lives (Postgres by default). */
+  blobs: BlobStore;
+  /** Mailbox change notifications for open event streams. */
+  events: MailEvents;
 }

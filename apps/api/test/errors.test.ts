@@ -10,7 +10,8 @@ import { createLogger, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { ApiClient } from '@sealmail/client';
 import { EscrowAdmin, Identity, memoryKeyStore } from '@sealmail/client/identity';
-import { createLink, generatePerUserKey, LinkType, publicKeysOf, toBase64Url } from '@sealmail/crypto';
+import { createHash } from 'node:crypto';
+import { createLink, encodeEnvelope, pieceCiphertextLength, generatePerUserKey, LinkType, publicKeysOf, toBase64Url } from '@sealmail/crypto';
 import { bearer, ChainClient, harness, injectFetch, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
@@ -31,6 +32,26 @@ async function deviceFor(u: { address: string; password: string }) {
   const identity = new Identity(api, memoryKeyStore());
   await identity.setUpThisDevice({ address: u.address, name: 'Probe', kind: 'cli' });
   return { api, identity, token };
+}
+/** A user in another organisation (its own account and domain). */
+async function makeUserIn(localPart: string, domainName: string) {
+  const account = await h.db.prisma.account.create({ data: { name: domainName } });
+  const domain = await h.db.prisma.domain.create({ data: { accountId: account.id, name: domainName } });
+  await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart, displayName: localPart, passwordHash: 'x' } });
+}
+/** A send whose recipients are checked (the sealed parts are junk, so a valid recipient fails later). */
+async function sendProbe(lists: { to: string[] }) {
+  const d = await deviceFor(await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`));
+  const { deviceId, userId } = await d.identity.thisDevice((await d.api.session()).user.address).then((m) => ({ deviceId: m.device.deviceId, userId: m.userId }));
+  const manifest = new Uint8Array(40);
+  const manifestHash = new Uint8Array(createHash('sha256').update(manifest).digest());
+  const envelope = encodeEnvelope({ messageId: 'probe@example.test', sender: { kind: 'device', userId, deviceId, signingPublicKey: new Uint8Array(32) }, recipients: [], manifestHash, bccCommitment: new Uint8Array(32) });
+  return h.app.inject({
+    method: 'POST',
+    url: '/api/v1/mail/messages',
+    headers: bearer(d.token),
+    payload: { envelope: toBase64Url(envelope), manifest: toBase64Url(manifest), body: toBase64Url(new Uint8Array(pieceCiphertextLength(0))), ...lists, boxes: [{ address: 'bob@example.test', record: 'AAAA' }] },
+  });
 }
 const signIn = (payload: Record<string, unknown>) => h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload });
 
@@ -133,6 +154,26 @@ const probes: Record<ErrorCode, Probe> = {
     await chain.revoke(a, b, [a]);
     return h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(b.token) });
   },
+  MESSAGE_TOO_LARGE: async () => {
+    const d = await deviceFor(await makeUser('too-large'));
+    return h.app.inject({ method: 'POST', url: '/api/v1/blobs', headers: bearer(d.token), payload: { size: 27 * 1024 * 1024 } });
+  },
+  QUOTA_EXCEEDED: async () => {
+    const d = await deviceFor(await makeUser('quota-full'));
+    await h.db.prisma.user.updateMany({ where: { localPart: 'quota-full' }, data: { quotaBytes: 10 } });
+    return h.app.inject({ method: 'POST', url: '/api/v1/blobs', headers: bearer(d.token), payload: { size: 1000 } });
+  },
+  RECIPIENT_UNKNOWN: () => sendProbe({ to: ['ghost@example.test'] }),
+  E2EE_UNAVAILABLE: async () => {
+    await makeUserIn('stranger', 'elsewhere.test');
+    return sendProbe({ to: ['stranger@elsewhere.test'] });
+  },
+  MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
+  UPLOAD_INCOMPLETE: async () => {
+    const d = await deviceFor(await makeUser('half-upload'));
+    const { blobId } = await d.api.createBlob(100);
+    return h.app.inject({ method: 'POST', url: `/api/v1/blobs/${blobId}/complete`, headers: bearer(d.token) });
+  },
   DATABASE_UNAVAILABLE: () => deadApp.inject({ method: 'GET', url: '/readyz' }),
   INTERNAL: () => h.app.inject({ method: 'GET', url: '/api/v1/test-explode' }),
 };
@@ -147,7 +188,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

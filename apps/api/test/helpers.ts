@@ -151,8 +151,8 @@ export function injectFetch(app: FastifyInstance): typeof fetch {
       method: (init?.method ?? 'GET') as 'GET',
       url: url.pathname + url.search,
       headers: (init?.headers ?? {}) as Record<string, string>,
-      ...(init?.body !== undefined ? { payload: String(init.body) } : {}),
+      ...(init?.body !== undefined ? { payload: init.body instanceof Uint8Array ? Buffer.from(init.body) : String(init.body) } : {}),
     });
-    return new Response(res.body, { status: res.statusCode, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') } });
+    return new Response(res.statusCode === 204 ? null : new Uint8Array(res.rawPayload), { status: res.statusCode, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') } });
   }) as typeof fetch;
 }

@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { isErrorBody, routes, type ErrorCode, type RouteContract } from '@sealmail/contract';
+import { isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -43,28 +43,10 @@ export class ApiClient {
   /** Like call(), with path parameters (`:name` in the contract's path). */
   async request<C extends RouteContract>(
     contract: C,
-    opts: { params?: Record<string, string>; body?: unknown },
+    opts: { params?: Record<string, string | number>; body?: unknown; query?: Record<string, string | number | boolean | undefined> },
   ): Promise<z.infer<C['response']>> {
     const body = opts.body;
-    const path = contract.path.replace(/:([A-Za-z]+)/g, (_, k: string) => {
-      const v = opts.params?.[k];
-      if (v === undefined) throw new ApiClientError(0, 'BAD_RESPONSE', `missing path parameter ${k}`);
-      return encodeURIComponent(v);
-    });
-    let res: Response;
-    try {
-      res = await this.fetchImpl(this.opts.baseUrl + path, {
-        method: contract.method,
-        headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
-        },
-        credentials: 'same-origin',
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (err) {
-      throw new ApiClientError(0, 'NETWORK', `cannot reach the server: ${(err as Error).message}`);
-    }
+    const res = await this.send(contract, opts.params, opts.query, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
     const text = await res.text();
     let json: unknown;
     try {
@@ -79,6 +61,61 @@ export class ApiClient {
     const parsed = contract.response.safeParse(json);
     if (!parsed.success) throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server response does not match the contract');
     return parsed.data as z.infer<C['response']>;
+  }
+
+  private async send(
+    contract: RouteContract,
+    params: Record<string, string | number> | undefined,
+    query: Record<string, string | number | boolean | undefined> | undefined,
+    body: { type: string; data: string | Uint8Array } | undefined,
+  ): Promise<Response> {
+    const path = contract.path.replace(/:([A-Za-z]+)/g, (_, k: string) => {
+      const v = params?.[k];
+      if (v === undefined) throw new ApiClientError(0, 'BAD_RESPONSE', `missing path parameter ${k}`);
+      return encodeURIComponent(String(v));
+    });
+    const qs = new URLSearchParams(Object.entries(query ?? {}).flatMap(([k, v]) => (v === undefined || v === false ? [] : [[k, String(v)]]))).toString();
+    try {
+      return await this.fetchImpl(this.opts.baseUrl + path + (qs ? `?${qs}` : ''), {
+        method: contract.method,
+        headers: {
+          ...(body ? { 'content-type': body.type } : {}),
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+        },
+        credentials: 'same-origin',
+        ...(body ? { body: body.data as BodyInit } : {}),
+      });
+    } catch (err) {
+      throw new ApiClientError(0, 'NETWORK', `cannot reach the server: ${(err as Error).message}`);
+    }
+  }
+
+  /** Turns a non-JSON route's failure into an ApiClientError. */
+  private async failed(res: Response): Promise<never> {
+    let json: unknown;
+    try {
+      json = JSON.parse(await res.text());
+    } catch {
+      /* not JSON */
+    }
+    if (isErrorBody(json)) throw new ApiClientError(res.status, json.error.code, json.error.message, json.error.field);
+    throw new ApiClientError(res.status, 'BAD_RESPONSE', `HTTP ${res.status}`);
+  }
+
+  /** Uploads one part of a blob (raw ciphertext). */
+  async uploadPart(blobId: string, index: number, bytes: Uint8Array) {
+    const res = await this.send(mail.blobPart, { blobId, index }, undefined, { type: 'application/octet-stream', data: bytes });
+    if (!res.ok) await this.failed(res);
+    const parsed = mail.blobPart.response.safeParse(await res.json());
+    if (!parsed.success) throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server response does not match the contract');
+    return parsed.data;
+  }
+
+  /** A blob's ciphertext as a stream. */
+  async downloadBlob(blobId: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined);
+    if (!res.ok || !res.body) await this.failed(res);
+    return res.body!;
   }
 
   health() {
@@ -140,5 +177,44 @@ export class ApiClient {
   }
   pukBoxes(deviceId: string) {
     return this.request(routes.myPukBoxes, { params: { deviceId } });
+  }
+  createBlob(size: number) {
+    return this.call(mail.blobCreate, { size });
+  }
+  completeBlob(blobId: string) {
+    return this.request(mail.blobComplete, { params: { blobId } });
+  }
+  sendMail(body: z.input<typeof mail.mailSend.body>) {
+    return this.call(mail.mailSend, body);
+  }
+  listMail(query: { folder?: FolderName; label?: string; starred?: boolean; unread?: boolean; limit?: number; cursor?: string | null }) {
+    return this.request(mail.mailList, { query: { ...query, cursor: query.cursor ?? undefined } });
+  }
+  getMail(entryId: string) {
+    return this.request(mail.mailGet, { params: { entryId } });
+  }
+  thread(threadId: string) {
+    return this.request(mail.mailThread, { params: { threadId } });
+  }
+  updateMail(entryId: string, change: z.input<typeof mail.mailUpdate.body>) {
+    return this.request(mail.mailUpdate, { params: { entryId }, body: change });
+  }
+  deleteMail(entryId: string) {
+    return this.request(mail.mailDelete, { params: { entryId } });
+  }
+  mailSummary() {
+    return this.call(mail.mailSummary);
+  }
+  labels() {
+    return this.call(mail.labelList);
+  }
+  createLabel(name: string) {
+    return this.call(mail.labelCreate, { name });
+  }
+  deleteLabel(labelId: string) {
+    return this.request(mail.labelDelete, { params: { labelId } });
+  }
+  setCrossDomainE2ee(domain: string, crossDomainE2ee: boolean) {
+    return this.request(mail.adminDomainUpdate, { params: { name: domain }, body: { crossDomainE2ee } });
   }
 }

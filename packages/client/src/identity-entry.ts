@@ -1,3 +1,5 @@
 export * from './identity';
 export * from './idb-keystore';
 export * from './escrow-admin';
+export * from './mail/mailer';
+export * from './mail/mime';

@@ -164,6 +164,7 @@ export type RouteContract = {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   params?: z.ZodType;
+  query?: z.ZodType;
   body?: z.ZodType;
   response: z.ZodType;
 };

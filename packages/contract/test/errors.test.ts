@@ -4,7 +4,7 @@ import { ApiError, errorBody, errorCodes, errorRegistry, isErrorBody } from '../
 
 const doc = readFileSync(new URL('../../../docs/api-errors.md', import.meta.url), 'utf8');
 const documented = new Map(
-  [...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const),
+  [...doc.matchAll(/^\| `([A-Z0-9_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])] as const),
 );
 
 describe('error registry', () => {

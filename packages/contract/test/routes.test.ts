@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { address, directoryLookup, routes } from '../src/routes';
+import { mailRoutes } from '../src/mail';
 
 describe('route contracts', () => {
   it('have unique method+path pairs', () => {
-    const keys = Object.values(routes).map((r) => `${r.method} ${r.path}`);
+    const keys = [...Object.values(routes), ...Object.values(mailRoutes)].map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 

@@ -91,6 +91,19 @@ function nonce(prefix: Uint8Array, index: number, last: boolean): Uint8Array {
   return n;
 }
 
+/**
+ * Plaintext length of a piece whose ciphertext is `ciphertextLength` bytes (the inverse of
+ * {@link pieceCiphertextLength}); lets a server check sizes it cannot decrypt.
+ * @throws {CryptoError} INVALID_INPUT when no piece has that ciphertext length.
+ */
+export function piecePlaintextLength(ciphertextLength: number): number {
+  const n = ciphertextLength - PIECE.headerSize;
+  if (!Number.isSafeInteger(ciphertextLength) || n < PIECE.tagSize) throw new CryptoError('INVALID_INPUT', '"ciphertextLength" is not the length of a piece');
+  const plaintext = n - Math.max(1, Math.ceil(n / CT_CHUNK)) * PIECE.tagSize;
+  if (plaintext < 0 || pieceCiphertextLength(plaintext) !== ciphertextLength) throw new CryptoError('INVALID_INPUT', '"ciphertextLength" is not the length of a piece');
+  return plaintext;
+}
+
 /** Ciphertext length of a piece with `plaintextLength` bytes. @throws {CryptoError} INVALID_INPUT. */
 export function pieceCiphertextLength(plaintextLength: number): number {
   if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) {

@@ -12,7 +12,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
-import { decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
+import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
 import { openBox, sealBoxAsync } from './box';
 import { signWithContext, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
@@ -262,4 +262,69 @@ export async function openMail(opts: {
   const pieces: Uint8Array[] = [];
   for (let i = 0; i < opts.pieces.length; i++) pieces.push(await openMailPiece({ manifest, index: i, ciphertext: opts.pieces[i]!, backend: opts.backend }));
   return { status: box.status, role: box.role, envelope: box.envelope, manifest, pieces, ...(box.bcc ? { bcc: box.bcc } : {}) };
+}
+
+/**
+ * Streams one piece of a mail being sealed (an attachment too large to hold twice): feed
+ * plaintext, upload what comes out, then put `final().piece` into {@link sealMail}'s pieces as
+ * `{ kind, encrypted: piece }`. The ciphertext hash is computed on the way.
+ * @throws {CryptoError} INVALID_INPUT on bad arguments or use after `final()`.
+ */
+export async function createMailPieceEncryptor(opts: {
+  messageId: string;
+  index: number;
+  kind: 'body' | 'attachment';
+  random?: RandomSource;
+  backend?: AeadBackend;
+}): Promise<{ push(plaintext: Uint8Array): Promise<Uint8Array>; final(): Promise<{ last: Uint8Array; piece: ManifestPiece }> }> {
+  astring(opts.messageId, 'messageId');
+  const key = randomBytes(opts.random, 32);
+  const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend });
+  const hash = sha256.create();
+  let size = 0;
+  return {
+    async push(plaintext) {
+      size += abytes(plaintext, 'plaintext').length;
+      const out = await enc.push(plaintext);
+      hash.update(out);
+      return out;
+    },
+    async final() {
+      const last = await enc.final();
+      hash.update(last);
+      return { last, piece: { kind: opts.kind, key, size, ciphertextHash: hash.digest() } };
+    },
+  };
+}
+
+/**
+ * Streams one piece of an opened mail: every byte `push` releases is authenticated; `final`
+ * throws unless the piece was complete, matches the manifest's hash and has the manifest's size.
+ * Callers must not treat output as the attachment until `final` succeeded.
+ * @throws {CryptoError} INVALID_INPUT (no such piece); at push/final: DECRYPTION_FAILED.
+ */
+export function createMailPieceDecryptor(opts: { manifest: Manifest; index: number; backend?: AeadBackend }): {
+  push(ciphertext: Uint8Array): Promise<Uint8Array>;
+  final(): Promise<Uint8Array>;
+} {
+  const p = opts.manifest.pieces[opts.index];
+  if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
+  const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend });
+  const hash = sha256.create();
+  let released = 0;
+  return {
+    async push(ciphertext) {
+      hash.update(abytes(ciphertext, 'ciphertext'));
+      const out = await dec.push(ciphertext);
+      released += out.length;
+      if (released > p.size) throw decryptionFailed();
+      return out;
+    },
+    async final() {
+      const out = await dec.final();
+      released += out.length;
+      if (released !== p.size || !equalBytes(hash.digest(), p.ciphertextHash)) throw decryptionFailed();
+      return out;
+    },
+  };
 }

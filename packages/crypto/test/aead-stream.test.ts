@@ -7,6 +7,7 @@ import {
   encryptPiece,
   PIECE,
   pieceCiphertextLength,
+  piecePlaintextLength,
   pieceDecryptionStream,
   pieceEncryptionStream,
   type AeadBackend,
@@ -39,6 +40,15 @@ async function streamDecrypt(ct: Uint8Array, parts: number[], k: Uint8Array = ke
   const n = released.reduce((a, b) => a + b.length, 0);
   return { error, releasedBytes: n, released };
 }
+
+describe('piece lengths', () => {
+  it('piecePlaintextLength inverts pieceCiphertextLength and refuses impossible lengths', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 200 * C }), (n) => piecePlaintextLength(pieceCiphertextLength(n)) === n));
+    for (const n of [0, 1, C - 1, C, C + 1, 25 * 1024 * 1024]) expect(piecePlaintextLength(pieceCiphertextLength(n))).toBe(n);
+    // Between C+H+16 (one full chunk) and C+H+33 (C+1 bytes: two chunks) nothing fits.
+    for (const bad of [-1, 0, H, H + PIECE.tagSize - 1, H + CT + 1, H + CT + 16, 1.5]) expectCode(() => piecePlaintextLength(bad), 'INVALID_INPUT');
+  });
+});
 
 describe('piece AEAD: round trips', () => {
   it.each([0, 1, 1000, C - 1, C, C + 1, 3 * C, 3 * C + 7])('%i bytes, both backends identical', async (n) => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
+  createMailPieceDecryptor,
+  createMailPieceEncryptor,
   createPasswordBox,
   createPieceEncryptor,
   createServerBox,
@@ -271,4 +273,46 @@ describe('round trips (fast-check)', () => {
       { numRuns: 8 },
     );
   }, 60_000);
+});
+
+describe('streamed mail pieces', () => {
+  const big = new Uint8Array(700_000).map((_, i) => (i * 7) & 0xff);
+  async function sealStreamed(messageId: string) {
+    const enc = await createMailPieceEncryptor({ messageId, index: 1, kind: 'attachment', random });
+    const parts: Uint8Array[] = [];
+    for (let at = 0; at < big.length; at += 100_000) parts.push(await enc.push(big.subarray(at, at + 100_000)));
+    const { last, piece } = await enc.final();
+    parts.push(last);
+    const ciphertext = Uint8Array.from(parts.flatMap((p) => [...p]));
+    const s = await sealMail({ messageId, sender, pieces: [{ kind: 'body', plaintext: body }, { kind: 'attachment', encrypted: piece }], to: [rk('bob')], random });
+    const box = openRecipientBox({ envelope: s.envelope, record: s.boxes[0]!.record, userId: 'bob', puk: puks.bob, expectedSenderSigningKeys: [aliceDevice.signing.publicKey] });
+    const manifest = await openManifest({ envelope: box.envelope, manifest: s.manifest, messageKey: box.messageKey });
+    return { s, ciphertext, manifest };
+  }
+  const decryptAll = async (manifest: Awaited<ReturnType<typeof sealStreamed>>['manifest'], ct: Uint8Array, step = 65_000) => {
+    const dec = createMailPieceDecryptor({ manifest, index: 1 });
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < ct.length; at += step) out.push(await dec.push(ct.subarray(at, at + step)));
+    out.push(await dec.final());
+    return Uint8Array.from(out.flatMap((p) => [...p]));
+  };
+
+  it('an attachment sealed in a stream opens in a stream and with openMail', async () => {
+    const { s, ciphertext, manifest } = await sealStreamed('stream-1@example.test');
+    expect(manifest.pieces[1]!.size).toBe(big.length);
+    expect(manifest.pieces[1]!.ciphertextHash).toEqual(sha256(ciphertext));
+    expect(await decryptAll(manifest, ciphertext)).toEqual(big);
+    const opened = await openMail({ envelope: s.envelope, record: s.boxes[0]!.record, manifest: s.manifest, pieces: [s.pieces[0]!, ciphertext], userId: 'bob', puk: puks.bob, expectedSenderSigningKeys: [aliceDevice.signing.publicKey] });
+    expect(opened.pieces[1]).toEqual(big);
+    expect(opened.status).toBe('signed-valid');
+  });
+
+  it('a tampered, truncated or swapped stream fails, at the latest at final()', async () => {
+    const { ciphertext, manifest } = await sealStreamed('stream-2@example.test');
+    await expectCodeAsync(decryptAll(manifest, flip(ciphertext, 300_000)), 'DECRYPTION_FAILED');
+    await expectCodeAsync(decryptAll(manifest, ciphertext.subarray(0, ciphertext.length - 262_160)), 'DECRYPTION_FAILED');
+    const other = await sealStreamed('stream-3@example.test');
+    await expectCodeAsync(decryptAll(manifest, other.ciphertext), 'DECRYPTION_FAILED');
+    expectCode(() => createMailPieceDecryptor({ manifest, index: 5 }), 'INVALID_INPUT');
+  });
 });

@@ -11,12 +11,14 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
 
 type BodyOf<C extends RouteContract> = C['body'] extends z.ZodType ? z.infer<C['body']> : undefined;
 type ParamsOf<C extends RouteContract> = C['params'] extends z.ZodType ? z.infer<C['params']> : Record<string, never>;
+type QueryOf<C extends RouteContract> = C['query'] extends z.ZodType ? z.infer<C['query']> : Record<string, never>;
+export type RouteRequest<C extends RouteContract> = FastifyRequest & { body: BodyOf<C>; params: ParamsOf<C>; query: QueryOf<C> };
 
 export function defineRoute<C extends RouteContract>(
   app: FastifyInstance,
   contract: C,
-  handler: (req: FastifyRequest & { body: BodyOf<C>; params: ParamsOf<C> }, reply: FastifyReply) => Promise<z.input<C['response']>>,
-  opts: { logLevel?: 'warn' | 'info'; preHandler?: preHandlerAsyncHookHandler } = {},
+  handler: (req: RouteRequest<C>, reply: FastifyReply) => Promise<z.input<C['response']>>,
+  opts: { logLevel?: 'warn' | 'info'; preHandler?: preHandlerAsyncHookHandler; bodyLimit?: number } = {},
 ): void {
   app.route({
     method: contract.method,
@@ -24,8 +26,17 @@ export function defineRoute<C extends RouteContract>(
     // A route may log less than the service does, never more.
     ...(opts.logLevel && LEVELS[opts.logLevel]! > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
-    ...(contract.body || contract.params ? { schema: { ...(contract.body ? { body: contract.body } : {}), ...(contract.params ? { params: contract.params } : {}) } } : {}),
-    handler: (req, reply) => handler(req as FastifyRequest & { body: BodyOf<C>; params: ParamsOf<C> }, reply),
+    ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(contract.body || contract.params || contract.query
+      ? {
+          schema: {
+            ...(contract.body ? { body: contract.body } : {}),
+            ...(contract.params ? { params: contract.params } : {}),
+            ...(contract.query ? { querystring: contract.query } : {}),
+          },
+        }
+      : {}),
+    handler: (req, reply) => handler(req as RouteRequest<C>, reply),
   });
 }
 

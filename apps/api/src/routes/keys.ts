@@ -13,21 +13,14 @@ import { fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifySess
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { activeEscrow } from '../keys/escrow';
+import { mayEncryptTo as canEncryptTo } from '../keys/reach';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
 import { requireSession } from '../auth/plugin';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
 export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  /**
-   * Whose chains a user may read: their own account's users; another account's only where both
-   * domains turned on cross-domain encryption (MISSION §4). Others look like unknown addresses.
-   */
-  async function mayEncryptTo(session: ActiveSession, user: { accountId: string; domainId: string }): Promise<boolean> {
-    if (user.accountId === session.user.accountId) return true;
-    const domains = await deps.db.domain.findMany({ where: { id: { in: [user.domainId, session.user.domainId] } }, select: { crossDomainE2ee: true } });
-    return domains.length === 2 && domains.every((d) => d.crossDomainE2ee);
-  }
+  const mayEncryptTo = (session: ActiveSession, user: { accountId: string; domainId: string }) => canEncryptTo(deps.db, session.user, user);
 
   defineRoute(
     app,

@@ -1,0 +1,48 @@
+/**
+ * Where ciphertext blobs (attachment pieces) live. The Postgres store is the default: parts are
+ * rows of `blob_parts`, read back one part at a time so a 25 MiB download never sits in memory
+ * whole. An S3-compatible store implements the same three calls (docs/operations.md) when a
+ * deployment outgrows its database; blob metadata, ownership and quotas stay in Postgres either way.
+ */
+import type { Db } from '@sealmail/db';
+
+export interface BlobStore {
+  /** Stores (or replaces) part `index` of a blob; answers the size of the part it replaced (0 if new). */
+  putPart(blobId: string, index: number, bytes: Uint8Array): Promise<number>;
+  /** Sizes of the parts present, by index. */
+  partSizes(blobId: string): Promise<Map<number, number>>;
+  /** The parts in order. */
+  read(blobId: string, parts: number): AsyncIterable<Uint8Array>;
+  /** Forgets a blob's bytes (metadata rows are the caller's). */
+  delete(blobIds: readonly string[]): Promise<void>;
+}
+
+export function postgresBlobStore(db: Db): BlobStore {
+  return {
+    async putPart(blobId, index, bytes) {
+      return db.$transaction(async (tx) => {
+        const old = await tx.$queryRaw<{ size: number }[]>`SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid AND index = ${index} FOR UPDATE`;
+        await tx.blobPart.upsert({
+          where: { blobId_index: { blobId, index } },
+          create: { blobId, index, data: bytes as Uint8Array<ArrayBuffer> },
+          update: { data: bytes as Uint8Array<ArrayBuffer> },
+        });
+        return old[0]?.size ?? 0;
+      });
+    },
+    async partSizes(blobId) {
+      const rows = await db.$queryRaw<{ index: number; size: number }[]>`SELECT index, octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid`;
+      return new Map(rows.map((r) => [r.index, r.size]));
+    },
+    async *read(blobId, parts) {
+      for (let index = 0; index < parts; index++) {
+        const row = await db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+        if (!row) throw new Error(`blob ${blobId} lost part ${index}`);
+        yield row.data;
+      }
+    },
+    async delete(blobIds) {
+      if (blobIds.length) await db.blobPart.deleteMany({ where: { blobId: { in: [...blobIds] } } });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Ciphertext uploads (docs/mail.md §2): a client declares an attachment piece's size, sends it in
+ * parts of at most 4 MiB as the piece encryptor produces them, and completes it; the blob is then
+ * named in a send. Uploads count against the uploader's quota from the first byte. Downloads
+ * stream part by part to the uploader and to every holder of the message the blob belongs to.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { ApiError, blobComplete, blobCreate, blobDownload, blobPart, mailLimits } from '@sealmail/contract';
+import { pieceCiphertextLength, toHex } from '@sealmail/crypto';
+import { defineRoute } from '../http/route';
+import { requireSession } from '../auth/plugin';
+import { charge, hasRoom } from '../mail/quota';
+import type { ApiDeps } from '../deps';
+
+/** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */
+export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
+
+const partCount = (size: number) => Math.ceil(size / mailLimits.blobPartBytes);
+const expectedPartSize = (size: number, index: number) => Math.min(mailLimits.blobPartBytes, size - index * mailLimits.blobPartBytes);
+
+export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const device = requireSession(deps, { device: true });
+  const anySession = requireSession(deps);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: mailLimits.blobPartBytes }, (_req, body, done) => done(null, body));
+
+  async function ownUpload(userId: string, blobId: string) {
+    const blob = await deps.db.blob.findUnique({ where: { id: blobId } });
+    if (!blob || blob.ownerUserId !== userId) throw new ApiError('NOT_FOUND');
+    if (blob.completedAt) throw new ApiError('CONFLICT', undefined, 'This upload is already complete.');
+    return blob;
+  }
+
+  defineRoute(
+    app,
+    blobCreate,
+    async (req) => {
+      const s = req.session!;
+      if (req.body.size > maxBlobBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.size');
+      if (!(await hasRoom(deps.db, s.userId, req.body.size))) throw new ApiError('QUOTA_EXCEEDED');
+      const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size } });
+      return { blobId: blob.id, partBytes: mailLimits.blobPartBytes };
+    },
+    { preHandler: device },
+  );
+
+  defineRoute(
+    app,
+    blobPart,
+    async (req) => {
+      const s = req.session!;
+      const { blobId, index } = req.params;
+      const bytes = req.body as unknown;
+      if (!Buffer.isBuffer(bytes)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', undefined, 'Blob parts are sent as application/octet-stream.');
+      const blob = await ownUpload(s.userId, blobId);
+      const size = Number(blob.declaredSize);
+      if (index >= partCount(size)) throw new ApiError('VALIDATION_FAILED', 'params.index', `params.index: this upload has ${partCount(size)} parts.`);
+      if (bytes.length !== expectedPartSize(size, index)) {
+        throw new ApiError('VALIDATION_FAILED', 'body', `body: part ${index} must be ${expectedPartSize(size, index)} bytes, not ${bytes.length}.`);
+      }
+      // Charge first (refunding what a re-sent part replaces), so a full mailbox stores nothing.
+      if (!(await charge(deps.db, s.userId, bytes.length))) throw new ApiError('QUOTA_EXCEEDED');
+      try {
+        const replaced = await deps.blobs.putPart(blobId, index, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+        if (replaced) await charge(deps.db, s.userId, -replaced);
+      } catch (err) {
+        await charge(deps.db, s.userId, -bytes.length);
+        throw err;
+      }
+      return { blobId, index, size: bytes.length };
+    },
+    { preHandler: device },
+  );
+
+  defineRoute(
+    app,
+    blobComplete,
+    async (req) => {
+      const s = req.session!;
+      const blob = await ownUpload(s.userId, req.params.blobId);
+      const size = Number(blob.declaredSize);
+      const sizes = await deps.blobs.partSizes(blob.id);
+      const n = partCount(size);
+      for (let i = 0; i < n; i++) {
+        if (sizes.get(i) !== expectedPartSize(size, i)) throw new ApiError('UPLOAD_INCOMPLETE', undefined, `The upload is not complete: part ${i} is missing.`);
+      }
+      const hash = createHash('sha256');
+      for await (const part of deps.blobs.read(blob.id, n)) hash.update(part);
+      const sha256 = new Uint8Array(hash.digest());
+      const done = await deps.db.blob.updateMany({ where: { id: blob.id, completedAt: null }, data: { completedAt: deps.now(), size, parts: n, sha256 } });
+      if (done.count !== 1) throw new ApiError('CONFLICT', undefined, 'This upload is already complete.');
+      return { blobId: blob.id, size, sha256: toHex(sha256) };
+    },
+    { preHandler: device },
+  );
+
+  defineRoute(
+    app,
+    blobDownload,
+    async (req, reply) => {
+      const s = req.session!;
+      const blob = await deps.db.blob.findUnique({ where: { id: req.params.blobId } });
+      if (!blob?.completedAt) throw new ApiError('NOT_FOUND');
+      const mayRead =
+        (blob.ownerUserId === s.userId && !blob.messageId) ||
+        (!!blob.messageId && (await deps.db.mailboxEntry.count({ where: { userId: s.userId, messageId: blob.messageId } })) > 0);
+      if (!mayRead) throw new ApiError('NOT_FOUND');
+      void reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', String(blob.size))
+        .header('cache-control', 'private, no-store')
+        .header('x-content-sha256', blob.sha256 ? toHex(blob.sha256) : '');
+      return reply.send(Readable.from(deps.blobs.read(blob.id, blob.parts))) as never;
+    },
+    { preHandler: anySession },
+  );
+}

@@ -1,0 +1,418 @@
+/**
+ * Sending and the mailbox (docs/mail.md). The server checks that a sealed mail fits together —
+ * the envelope is the caller's device's, its participants are exactly the To/CC users, there is
+ * exactly one box per holder, the manifest is the one the envelope names, attachments are the
+ * caller's completed uploads within 25 MiB — then stores it once and files an entry per holder.
+ * It cannot check what it cannot read; recipients' clients verify signatures and hashes.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import {
+  ApiError,
+  folders,
+  labelCreate,
+  labelDelete,
+  labelList,
+  mailDelete,
+  mailEvents,
+  mailGet,
+  mailLimits,
+  mailList,
+  mailSend,
+  mailSummary,
+  mailThread,
+  mailUpdate,
+  type FolderName,
+} from '@sealmail/contract';
+import { decodeEnvelope, decodeRecipientBox, fromBase64Url, piecePlaintextLength, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
+import { defineRoute } from '../http/route';
+import { readToken, requireSession } from '../auth/plugin';
+import { hashToken } from '../auth/sessions';
+import { mayEncryptTo } from '../keys/reach';
+import { charge } from '../mail/quota';
+import { loadEntries } from '../mail/views';
+import type { ApiDeps } from '../deps';
+
+const invalid = (why: string) => new ApiError('MAIL_INVALID', undefined, `The sealed mail was refused: ${why}.`);
+
+function decodeOr<T>(f: () => T, why: string): T {
+  try {
+    return f();
+  } catch {
+    throw invalid(why);
+  }
+}
+
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
+
+export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const device = requireSession(deps, { device: true });
+  const session = requireSession(deps);
+
+  async function ownEntry(userId: string, entryId: string) {
+    const e = await deps.db.mailboxEntry.findUnique({ where: { id: entryId } });
+    if (!e || e.userId !== userId) throw new ApiError('NOT_FOUND');
+    return e;
+  }
+
+  /** Deletes entries for good, refunds their holders, and drops messages nobody holds any more. */
+  async function purge(entries: readonly { id: string; userId: string; messageId: string; size: bigint }[]) {
+    const orphanBlobs = await deps.db.$transaction(async (tx) => {
+      const blobs: string[] = [];
+      for (const e of entries) {
+        const gone = await tx.mailboxEntry.deleteMany({ where: { id: e.id } });
+        if (gone.count) await charge(tx, e.userId, -e.size);
+      }
+      for (const messageId of new Set(entries.map((e) => e.messageId))) {
+        if ((await tx.mailboxEntry.count({ where: { messageId } })) === 0) {
+          blobs.push(...(await tx.blob.findMany({ where: { messageId }, select: { id: true } })).map((b) => b.id));
+          await tx.message.delete({ where: { id: messageId } });
+        }
+      }
+      return blobs;
+    });
+    await deps.blobs.delete(orphanBlobs);
+  }
+
+  defineRoute(
+    app,
+    mailSend,
+    async (req) => {
+      const s = req.session!;
+      const b = req.body;
+      const envelopeBytes = decodeOr(() => fromBase64Url(b.envelope), 'the envelope does not decode');
+      const manifest = decodeOr(() => fromBase64Url(b.manifest), 'the manifest does not decode');
+      const body = decodeOr(() => fromBase64Url(b.body), 'the body does not decode');
+      if (body.length > mailLimits.bodyCiphertextBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.body');
+      decodeOr(() => piecePlaintextLength(body.length), 'the body is not a sealed piece');
+      const env: MailEnvelope = decodeOr(() => decodeEnvelope(envelopeBytes), 'the envelope does not decode');
+      if (env.sender.kind !== 'device' || env.sender.userId !== s.userId || env.sender.deviceId !== s.deviceId) throw invalid('the envelope is not sealed by this device');
+      if (!equal(sha256(manifest), env.manifestHash)) throw invalid('the manifest is not the one the envelope names');
+
+      // Recipients: every address once, each a mailbox this user may encrypt to.
+      const lists = { to: b.to, cc: b.cc, bcc: b.bcc } as const;
+      const seen = new Set<string>();
+      const holders: { address: string; userId: string; kind: 'to' | 'cc' | 'bcc' }[] = [];
+      if (b.draft && b.to.length + b.cc.length + b.bcc.length > 0) throw invalid('a draft keeps its recipients inside its sealed body');
+      if (!b.draft && b.to.length + b.cc.length + b.bcc.length === 0) throw new ApiError('VALIDATION_FAILED', 'body.to', 'body.to: name at least one recipient.');
+      if (b.to.length + b.cc.length + b.bcc.length > mailLimits.recipients) throw new ApiError('VALIDATION_FAILED', 'body.to', `body.to: at most ${mailLimits.recipients} recipients.`);
+      for (const kind of ['to', 'cc', 'bcc'] as const) {
+        for (const [i, address] of lists[kind].entries()) {
+          if (seen.has(address)) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is named twice.`);
+          seen.add(address);
+          const user = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } } });
+          if (!user) throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here.`);
+          if (!(await mayEncryptTo(deps.db, s.user, user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+          holders.push({ address, userId: user.id, kind });
+        }
+      }
+      const visible = holders.filter((h) => h.kind !== 'bcc').map((h) => h.userId);
+      const sealedFor = env.recipients.map((r) => r.userId);
+      if (new Set(sealedFor).size !== sealedFor.length || sealedFor.length !== visible.length || !visible.every((id) => sealedFor.includes(id))) {
+        throw invalid('the envelope’s participants are not exactly the To and Cc recipients');
+      }
+
+      // Boxes: exactly one per holder, each for the user the address names, in the right role.
+      const expected = new Map<string, { userId: string; role: BoxRole; kind: 'to' | 'cc' | 'bcc' | 'sender-copy' }>();
+      for (const h of holders) expected.set(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`, { userId: h.userId, role: h.kind === 'bcc' ? 'bcc' : 'to', kind: h.kind });
+      const self = `${s.user.localPart}@${s.user.domain.name}`;
+      expected.set(`${self} sender-copy`, { userId: s.userId, role: 'sender-copy', kind: 'sender-copy' });
+      const boxes = new Map<string, Uint8Array>();
+      for (const box of b.boxes) {
+        const record = decodeOr(() => fromBase64Url(box.record), 'a box does not decode');
+        const rec = decodeOr(() => decodeRecipientBox(record), 'a box does not decode');
+        const key = `${box.address} ${rec.role}`;
+        const want = expected.get(key);
+        if (!want || want.userId !== rec.userId || boxes.has(key)) throw invalid(`the box for ${box.address} (${rec.role}) is not one this mail needs`);
+        boxes.set(key, record);
+      }
+      if (boxes.size !== expected.size) throw invalid('a holder’s box is missing');
+
+      // Attachments: the caller's completed, unused uploads, within 25 MiB decoded.
+      const blobs = b.attachments.length
+        ? await deps.db.blob.findMany({ where: { id: { in: b.attachments }, ownerUserId: s.userId, completedAt: { not: null }, messageId: null } })
+        : [];
+      if (new Set(b.attachments).size !== b.attachments.length || blobs.length !== b.attachments.length) throw invalid('an attachment is not a completed upload of yours');
+      const blobById = new Map(blobs.map((x) => [x.id, x]));
+      const attachmentSizes = b.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(blobById.get(id)!.size)), 'an attachment is not a sealed piece'));
+      if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
+      const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
+      const size = BigInt(envelopeBytes.length + manifest.length + body.length) + blobBytes;
+
+      const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
+      if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
+      const parent = b.inReplyTo ? await ownEntry(s.userId, b.inReplyTo) : null;
+
+      const now = deps.now();
+      const refused: { address: string; code: string }[] = [];
+      const delivered: string[] = [];
+      const created: { userId: string; entryId: string; folder: FolderName }[] = [];
+      const result = await deps.db.$transaction(async (tx) => {
+        const message = await tx.message
+          .create({
+            data: {
+              mailId: env.messageId,
+              senderUserId: s.userId,
+              senderAddress: self,
+              toAddresses: [...b.to],
+              ccAddresses: [...b.cc],
+              protection: 'e2ee',
+              envelope: envelopeBytes as Uint8Array<ArrayBuffer>,
+              manifest: manifest as Uint8Array<ArrayBuffer>,
+              body: body as Uint8Array<ArrayBuffer>,
+              bodySize: body.length,
+              attachmentSizes: attachmentSizes.map(BigInt),
+              size,
+              parentId: parent?.messageId ?? null,
+              sentAt: now,
+            },
+          })
+          .catch((err: { code?: string }) => {
+            throw err.code === 'P2002' ? new ApiError('CONFLICT', 'body.envelope', 'A mail with this message id exists already.') : err;
+          });
+        for (const [i, id] of b.attachments.entries()) {
+          const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
+          if (n.count !== 1) throw invalid('an attachment was used by another mail meanwhile');
+        }
+        // The uploads were charged already; the sender's copy costs the rest.
+        if (!(await charge(tx, s.userId, size - blobBytes))) throw new ApiError('QUOTA_EXCEEDED');
+        const threadId = parent?.threadId ?? randomUUID();
+        const mine = await tx.mailboxEntry.create({
+          data: {
+            userId: s.userId,
+            messageId: message.id,
+            folder: b.draft ? 'drafts' : 'sent',
+            role: 'sender-copy',
+            box: boxes.get(`${self} sender-copy`)! as Uint8Array<ArrayBuffer>,
+            threadId,
+            read: true,
+            size,
+            receivedAt: now,
+          },
+        });
+        created.push({ userId: s.userId, entryId: mine.id, folder: mine.folder });
+        for (const h of holders) {
+          if (!(await charge(tx, h.userId, size))) {
+            refused.push({ address: h.address, code: 'MAILBOX_FULL' });
+            continue;
+          }
+          const theirParent = parent ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: parent.messageId }, select: { threadId: true } }) : null;
+          const entry = await tx.mailboxEntry.create({
+            data: {
+              userId: h.userId,
+              messageId: message.id,
+              folder: 'inbox',
+              role: h.kind,
+              box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)! as Uint8Array<ArrayBuffer>,
+              threadId: theirParent?.threadId ?? randomUUID(),
+              size,
+              receivedAt: now,
+            },
+          });
+          delivered.push(h.address);
+          created.push({ userId: h.userId, entryId: entry.id, folder: 'inbox' });
+        }
+        return { entryId: mine.id, messageId: message.id, threadId };
+      });
+      if (draft) await purge([draft]);
+      for (const c of created) deps.events.emit(c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' });
+      return { ...result, delivered, refused };
+    },
+    { preHandler: device, bodyLimit: 4 * 1024 * 1024 },
+  );
+
+  defineRoute(
+    app,
+    mailList,
+    async (req) => {
+      const s = req.session!;
+      const q = req.query;
+      const params: unknown[] = [s.userId];
+      const where: string[] = ['user_id = $1::uuid'];
+      const add = (sql: string, value: unknown) => {
+        params.push(value);
+        where.push(sql.replace('?', `$${params.length}`));
+      };
+      if (q.folder) add('folder = ?::folder', q.folder);
+      else where.push(`folder NOT IN ('trash', 'spam')`);
+      if (q.label) add('? = ANY(label_ids)', q.label);
+      if (q.starred) where.push('starred');
+      if (q.unread) where.push('NOT read');
+      if (q.cursor) {
+        let c: unknown;
+        try {
+          c = JSON.parse(Buffer.from(q.cursor, 'base64url').toString());
+        } catch {
+          c = null;
+        }
+        if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f-]{36}$/.test(c[1])) {
+          throw new ApiError('VALIDATION_FAILED', 'querystring.cursor', 'querystring.cursor: not a cursor this API gave out.');
+        }
+        params.push(new Date(c[0]), c[1]);
+        where.push(`(received_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+      }
+      params.push(q.limit + 1);
+      const rows = await deps.db.$queryRawUnsafe<{ id: string; received_at: Date }[]>(
+        `SELECT id::text AS id, received_at FROM mailbox_entries WHERE ${where.join(' AND ')} ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
+        ...params,
+      );
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      const cursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify([last.received_at.toISOString(), last.id])).toString('base64url') : null;
+      return { entries: await loadEntries(deps.db, s.userId, page.map((r) => r.id), 'small'), cursor };
+    },
+    { preHandler: session, logLevel: 'warn' },
+  );
+
+  defineRoute(
+    app,
+    mailGet,
+    async (req) => {
+      const s = req.session!;
+      const [entry] = await loadEntries(deps.db, s.userId, [req.params.entryId], 'all');
+      if (!entry) throw new ApiError('NOT_FOUND');
+      return entry;
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    mailThread,
+    async (req) => {
+      const s = req.session!;
+      const rows = await deps.db.mailboxEntry.findMany({ where: { userId: s.userId, threadId: req.params.threadId }, orderBy: [{ receivedAt: 'asc' }, { id: 'asc' }], take: 500, select: { id: true } });
+      if (!rows.length) throw new ApiError('NOT_FOUND');
+      return { entries: await loadEntries(deps.db, s.userId, rows.map((r) => r.id), 'small') };
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    mailUpdate,
+    async (req) => {
+      const s = req.session!;
+      const e = await ownEntry(s.userId, req.params.entryId);
+      const { folder, read, starred, labelIds } = req.body;
+      if (folder && (e.folder === 'drafts' || e.folder === 'outbox')) throw new ApiError('CONFLICT', 'body.folder', 'Drafts and queued mail are sent or deleted, not moved.');
+      if (labelIds?.length) {
+        const own = await deps.db.label.count({ where: { userId: s.userId, id: { in: labelIds } } });
+        if (own !== new Set(labelIds).size) throw new ApiError('VALIDATION_FAILED', 'body.labelIds', 'body.labelIds: not your labels.');
+      }
+      await deps.db.mailboxEntry.update({
+        where: { id: e.id },
+        data: { ...(folder ? { folder } : {}), ...(read !== undefined ? { read } : {}), ...(starred !== undefined ? { starred } : {}), ...(labelIds ? { labelIds: [...new Set(labelIds)] } : {}) },
+      });
+      deps.events.emit(s.userId, { entryId: e.id, folder: folder ?? e.folder, kind: 'changed' });
+      const [view] = await loadEntries(deps.db, s.userId, [e.id], 'small');
+      return view!;
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    mailDelete,
+    async (req) => {
+      const s = req.session!;
+      const e = await ownEntry(s.userId, req.params.entryId);
+      if (e.folder === 'trash' || e.folder === 'drafts') {
+        await purge([e]);
+        deps.events.emit(s.userId, { entryId: e.id, folder: e.folder, kind: 'deleted' });
+        return { id: e.id, deleted: 'permanently' as const };
+      }
+      await deps.db.mailboxEntry.update({ where: { id: e.id }, data: { folder: 'trash' } });
+      deps.events.emit(s.userId, { entryId: e.id, folder: 'trash', kind: 'changed' });
+      return { id: e.id, deleted: 'trash' as const };
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    mailSummary,
+    async (req) => {
+      const s = req.session!;
+      const rows = await deps.db.$queryRaw<{ folder: FolderName; total: bigint; unread: bigint }[]>`
+        SELECT folder::text AS folder, count(*) AS total, count(*) FILTER (WHERE NOT read) AS unread
+        FROM mailbox_entries WHERE user_id = ${s.userId}::uuid GROUP BY folder`;
+      const byFolder = new Map(rows.map((r) => [r.folder, r]));
+      const u = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { usedBytes: true, quotaBytes: true } });
+      return {
+        folders: folders.map((f) => ({ folder: f, total: Number(byFolder.get(f)?.total ?? 0), unread: Number(byFolder.get(f)?.unread ?? 0) })),
+        quota: { usedBytes: Number(u.usedBytes), quotaBytes: Number(u.quotaBytes) },
+      };
+    },
+    { preHandler: session, logLevel: 'warn' },
+  );
+
+  defineRoute(
+    app,
+    labelList,
+    async (req) => {
+      const labels = await deps.db.label.findMany({ where: { userId: req.session!.userId }, orderBy: { createdAt: 'asc' }, take: 1000 });
+      return { labels: labels.map((l) => ({ id: l.id, name: toBase64Url(l.name) })) };
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    labelCreate,
+    async (req) => {
+      const s = req.session!;
+      if ((await deps.db.label.count({ where: { userId: s.userId } })) >= 1000) throw new ApiError('CONFLICT', undefined, 'At most 1000 labels.');
+      const name = decodeOr(() => fromBase64Url(req.body.name), 'the label name does not decode');
+      const l = await deps.db.label.create({ data: { userId: s.userId, name: name as Uint8Array<ArrayBuffer> } });
+      return { id: l.id, name: toBase64Url(l.name) };
+    },
+    { preHandler: session },
+  );
+
+  defineRoute(
+    app,
+    labelDelete,
+    async (req) => {
+      const s = req.session!;
+      const id = req.params.labelId;
+      await deps.db.$transaction(async (tx) => {
+        const gone = await tx.label.deleteMany({ where: { id, userId: s.userId } });
+        if (!gone.count) throw new ApiError('NOT_FOUND');
+        await tx.$executeRaw`UPDATE mailbox_entries SET label_ids = array_remove(label_ids, ${id}) WHERE user_id = ${s.userId}::uuid AND ${id} = ANY(label_ids)`;
+      });
+      return { id };
+    },
+    { preHandler: session },
+  );
+
+  // Server-sent events: new and changed entries of the caller's mailbox.
+  app.get(mailEvents.path, { preHandler: session }, async (req, reply) => {
+    const userId = req.session!.userId;
+    const token = readToken(req);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': sealmail mail events\nretry: 3000\n\n');
+    const unsubscribe = deps.events.subscribe(userId, (e) => res.write(`event: mail\ndata: ${JSON.stringify(e)}\n\n`));
+    // Heartbeats keep proxies from closing the stream; a session that ended closes it.
+    const beat = setInterval(() => {
+      res.write(': ping\n\n');
+      // Checked without touching it: an open stream is not activity, so idle expiry still applies.
+      void deps.db.session
+        .findUnique({ where: { tokenHash: hashToken(token ?? '') }, select: { revokedAt: true, expiresAt: true, lastSeenAt: true } })
+        .then((live) => {
+          const now = deps.now().getTime();
+          if (!live || live.revokedAt || live.expiresAt.getTime() <= now || live.lastSeenAt.getTime() + deps.auth.sessionIdleMs <= now) res.end();
+        })
+        .catch(() => res.end());
+    }, 25_000);
+    const stop = () => {
+      clearInterval(beat);
+      unsubscribe();
+    };
+    res.on('close', stop);
+    req.raw.on('close', stop);
+  });
+}

@@ -1,0 +1,416 @@
+/**
+ * End-to-end-encrypted mail on the device (MISSION §3–§4, docs/mail.md), shared by the web
+ * client's key worker and the CLI. Sending: every recipient's chain is verified (and pinned)
+ * before anything is sealed to their newest PUK; attachments are encrypted in chunks while they
+ * upload; the body piece is MIME. Reading: the holder's box is opened with the PUK generation it
+ * names, the sender's signature is checked against the sender's verified chain, and nothing is
+ * shown unless the box, manifest and pieces authenticate.
+ */
+import {
+  createMailPieceDecryptor,
+  createMailPieceEncryptor,
+  CryptoError,
+  currentPuk,
+  decodeEnvelope,
+  decodeRecipientBox,
+  fromBase64Url,
+  openManifest,
+  openMailPiece,
+  openRecipientBox,
+  pieceCiphertextLength,
+  sealMail,
+  SigchainError,
+  toBase64Url,
+  type Manifest,
+  type ManifestPiece,
+  type MailRecipientKey,
+  type PerUserKey,
+  type SignatureStatus,
+} from '@sealmail/crypto';
+import { mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
+import { ApiClientError, type ApiClient } from '../api';
+import type { Identity } from '../identity';
+import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
+
+export type MailErrorCode =
+  | 'NO_E2EE_ROUTE'
+  | 'RECIPIENT_HAS_NO_KEYS'
+  | 'RECIPIENT_CHAIN_INVALID'
+  | 'TOO_LARGE'
+  | 'NO_RECIPIENTS'
+  | 'OPEN_FAILED'
+  | 'NO_SUCH_ATTACHMENT';
+
+export class MailError extends Error {
+  override readonly name = 'MailError';
+  constructor(
+    readonly code: MailErrorCode,
+    message: string,
+    readonly address?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A file to attach: a browser `File` fits, and so does `fileSource()` in the CLI. */
+export interface AttachmentSource {
+  name: string;
+  type: string;
+  size: number;
+  stream(): ReadableStream<Uint8Array>;
+}
+
+export interface OutgoingMail {
+  to: readonly string[];
+  cc?: readonly string[];
+  bcc?: readonly string[];
+  subject: string;
+  text: string;
+  html?: string;
+  attachments?: readonly AttachmentSource[];
+  /** The opened mail this answers (threads the reply). */
+  inReplyTo?: Pick<OpenedMail, 'entryId' | 'mime'>;
+}
+
+export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted';
+
+/** A mail as a list shows it. `mime` is null when the body was too large to come with the page. */
+export interface MailSummary {
+  entryId: string;
+  entry: EntryView;
+  protection: ProtectionLabel;
+  subject: string;
+  from: MailAddress;
+  snippet: string;
+  attachmentCount: number;
+}
+
+export interface OpenedMail {
+  entryId: string;
+  entry: EntryView;
+  protection: ProtectionLabel;
+  signature: SignatureStatus;
+  /** Set when the reader should be warned (signature invalid, unknown sender). */
+  warning: string | null;
+  mime: ParsedMime;
+  /** For the sender's own copy: the BCC recipients (from the sealed box, checked against the envelope). */
+  bcc: readonly string[];
+  attachments: { piece: number; filename: string; contentType: string; size: number }[];
+}
+
+const drain = async (stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Array) => Promise<void>) => {
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    await each(value);
+  }
+};
+
+/** Buffers bytes into fixed-size parts. */
+class Parts {
+  private buf: Uint8Array;
+  private len = 0;
+  constructor(
+    private readonly size: number,
+    private readonly flush: (part: Uint8Array) => Promise<void>,
+  ) {
+    this.buf = new Uint8Array(size);
+  }
+  async push(bytes: Uint8Array) {
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(this.size - this.len, bytes.length - at);
+      this.buf.set(bytes.subarray(at, at + n), this.len);
+      this.len += n;
+      at += n;
+      if (this.len === this.size) {
+        await this.flush(this.buf);
+        this.buf = new Uint8Array(this.size);
+        this.len = 0;
+      }
+    }
+  }
+  async end() {
+    if (this.len) await this.flush(this.buf.subarray(0, this.len));
+  }
+}
+
+export class Mailer {
+  private pukCache: PerUserKey[] | null = null;
+  private myUserId: string | null = null;
+  /** Senders' verified chains, kept for a minute so a page of mail costs one lookup per sender. */
+  private readonly senderChains = new Map<string, { at: number; chain: ReturnType<Identity['verifiedChain']> }>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly identity: Identity,
+    /** The signed-in user's address. */
+    readonly address: string,
+    private readonly displayName = '',
+  ) {}
+
+  /** Every PUK generation this device holds (cached; refreshed when a box names a newer one). */
+  private async puks(generation?: number): Promise<PerUserKey[]> {
+    if (!this.pukCache || (generation !== undefined && !this.pukCache.some((p) => p.generation === generation))) {
+      this.pukCache = await this.identity.perUserKeys(this.address);
+    }
+    return this.pukCache;
+  }
+
+  private senderChain(address: string) {
+    const hit = this.senderChains.get(address);
+    if (hit && Date.now() - hit.at < 60_000) return hit.chain;
+    const chain = this.identity.verifiedChain(address);
+    chain.catch(() => this.senderChains.delete(address));
+    this.senderChains.set(address, { at: Date.now(), chain });
+    return chain;
+  }
+
+  /** A recipient's newest PUK from their verified chain; refuses what cannot be E2EE. */
+  private async recipientKey(address: string): Promise<MailRecipientKey> {
+    try {
+      const { userId, state } = await this.identity.verifiedChain(address);
+      if (!state || !state.puks.length) throw new MailError('RECIPIENT_HAS_NO_KEYS', `${address} has not set up encryption yet (never signed in on a device); nothing was sent.`, address);
+      const puk = currentPuk(state);
+      return { userId, generation: puk.generation, publicKeys: puk.keys };
+    } catch (err) {
+      if (err instanceof MailError) throw err;
+      if (err instanceof ApiClientError && err.code === 'NOT_FOUND') {
+        throw new MailError('NO_E2EE_ROUTE', `${address} cannot receive end-to-end-encrypted mail from you (not in your organisation, or cross-domain encryption is off); nothing was sent.`, address);
+      }
+      if (err instanceof SigchainError) throw new MailError('RECIPIENT_CHAIN_INVALID', `${address}'s key history does not verify (${err.code}); nothing was sent.`, address);
+      throw err;
+    }
+  }
+
+  /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
+  private async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
+    const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
+    const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
+    let part = 0;
+    const parts = new Parts(partBytes, async (bytes) => void (await this.api.uploadPart(blobId, part++, bytes)));
+    let seen = 0;
+    await drain(file.stream(), async (chunk) => {
+      seen += chunk.length;
+      await parts.push(await enc.push(chunk));
+    });
+    const { last, piece } = await enc.final();
+    if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
+    await parts.push(last);
+    await parts.end();
+    await this.api.completeBlob(blobId);
+    return { blobId, piece };
+  }
+
+  /**
+   * Seals and sends a mail (or saves it as a draft, replacing `replacesDraft`).
+   * @throws MailError (nothing sent), ApiClientError (the server refused it).
+   */
+  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string } = {}) {
+    const norm = (l?: readonly string[]) => [...new Set((l ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
+    const to = norm(mail.to);
+    const cc = norm(mail.cc).filter((a) => !to.includes(a));
+    const bcc = norm(mail.bcc).filter((a) => !to.includes(a) && !cc.includes(a));
+    if (!opts.draft && to.length + cc.length + bcc.length === 0) throw new MailError('NO_RECIPIENTS', 'Name at least one recipient.');
+    const files = mail.attachments ?? [];
+    const total = files.reduce((n, f) => n + f.size, 0);
+    if (total > mailLimits.attachmentBytes) throw new MailError('TOO_LARGE', `Attachments may be at most 25 MiB per message (these are ${(total / 1048576).toFixed(1)} MiB); nothing was sent.`);
+    // Every key first, so a refusal happens before anything is uploaded.
+    const keys = new Map<string, MailRecipientKey>();
+    if (!opts.draft) for (const a of [...to, ...cc, ...bcc]) keys.set(a, await this.recipientKey(a));
+    const me = await this.identity.thisDevice(this.address);
+    const myPuk = currentPuk(me.state);
+    const domain = this.address.split('@')[1]!;
+    const messageId = `${crypto.randomUUID()}@${domain}`;
+    const uploaded: { blobId: string; piece: ManifestPiece }[] = [];
+    for (const [i, f] of files.entries()) uploaded.push(await this.upload(messageId, i + 1, f));
+    const refs = mail.inReplyTo ? [...mail.inReplyTo.mime.references, ...(mail.inReplyTo.mime.messageId ? [mail.inReplyTo.mime.messageId] : [])] : [];
+    const mime = buildMime({
+      from: { name: this.displayName, address: this.address },
+      to: opts.draft ? norm(mail.to) : to,
+      cc: opts.draft ? norm(mail.cc) : cc,
+      subject: mail.subject,
+      text: mail.text,
+      html: mail.html,
+      date: new Date(),
+      messageId,
+      inReplyTo: mail.inReplyTo?.mime.messageId ?? undefined,
+      references: refs,
+      attachments: files.map((f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', size: f.size })),
+    });
+    const sealed = await sealMail({
+      messageId,
+      sender: { kind: 'device', userId: me.userId, deviceId: me.device.deviceId, signingSecretKey: me.keys.signing.secretKey, signingPublicKey: me.keys.signing.publicKey },
+      pieces: [{ kind: 'body', plaintext: mime }, ...uploaded.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
+      to: opts.draft ? [] : [...to, ...cc].map((a) => keys.get(a)!),
+      bcc: opts.draft ? [] : bcc.map((a) => keys.get(a)!),
+      senderCopy: { userId: me.userId, generation: myPuk.generation, publicKeys: myPuk.keys },
+    });
+    mime.fill(0);
+    sealed.messageKey.fill(0);
+    const addressOf = new Map([...keys].map(([a, k]) => [k.userId, a]));
+    addressOf.set(me.userId, this.address);
+    return this.api.sendMail({
+      draft: !!opts.draft,
+      ...(opts.replacesDraft ? { replacesDraft: opts.replacesDraft } : {}),
+      envelope: toBase64Url(sealed.envelope),
+      manifest: toBase64Url(sealed.manifest),
+      body: toBase64Url(sealed.pieces[0]!),
+      attachments: uploaded.map((u) => u.blobId),
+      to: opts.draft ? [] : to,
+      cc: opts.draft ? [] : cc,
+      bcc: opts.draft ? [] : bcc,
+      boxes: sealed.boxes.map((b) => ({ address: addressOf.get(b.userId)!, record: toBase64Url(b.record) })),
+      ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo.entryId } : {}),
+    });
+  }
+
+  /** Opens the holder's box and the manifest; checks the sender's signature against their chain. */
+  private async openHeader(entry: EntryView) {
+    const envelope = fromBase64Url(entry.envelope);
+    const record = fromBase64Url(entry.box);
+    const env = decodeEnvelope(envelope);
+    let signingKeys: Uint8Array[] = [];
+    let knownSender = false;
+    if (env.sender.kind === 'device') {
+      const senderId = env.sender.userId;
+      try {
+        const chain = await this.senderChain(entry.from);
+        if (chain.userId === senderId && chain.state) {
+          knownSender = true;
+          const sentAt = Date.parse(entry.sentAt);
+          // Devices that were in the chain when the mail was sent (a revoked one until its revocation).
+          signingKeys = [...chain.state.devices.values()]
+            .filter((d) => d.status !== 'revoked' || (d.revokedAt !== undefined && sentAt < d.revokedAt))
+            .map((d) => d.keys.signingPublicKey);
+        }
+      } catch {
+        knownSender = false;
+      }
+    }
+    const generation = decodeRecipientBox(record).generation;
+    const puk = (await this.puks(generation)).find((p) => p.generation === generation);
+    if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold the key this mail was sealed to (approve it from another device to read older mail).');
+    this.myUserId ??= (await this.identity.thisDevice(this.address)).userId;
+    const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: signingKeys });
+    const manifest = await openManifest({ envelope: box.envelope, manifest: fromBase64Url(entry.manifest), messageKey: box.messageKey });
+    box.messageKey.fill(0);
+    const protection: ProtectionLabel = env.sender.kind === 'device' && !manifest.notE2EE ? 'E2E Encrypted' : 'Server Encrypted';
+    let warning: string | null = null;
+    if (env.sender.kind === 'device' && !knownSender) warning = `The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`;
+    else if (box.status === 'signed-invalid') warning = `The signature does not match ${entry.from}'s devices: this mail may not be from them.`;
+    return { box, manifest, protection, warning };
+  }
+
+  private async bodyOf(entry: EntryView, manifest: Manifest): Promise<ParsedMime> {
+    const full = entry.body ? entry : await this.api.getMail(entry.id);
+    const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(full.body!) });
+    try {
+      return await parseMime(body);
+    } finally {
+      body.fill(0);
+    }
+  }
+
+  /** Opens a mail completely (box, manifest, body); attachments are fetched on demand. */
+  async open(entryOrId: EntryView | string): Promise<OpenedMail> {
+    const entry = typeof entryOrId === 'string' ? await this.api.getMail(entryOrId) : entryOrId;
+    try {
+      const { box, manifest, protection, warning } = await this.openHeader(entry);
+      const mime = await this.bodyOf(entry, manifest);
+      const attachments = manifest.pieces.slice(1).map((p, i) => {
+        const named = mime.attachments.find((a) => a.piece === i + 1);
+        return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
+      });
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, mime, bcc: box.bcc ?? [], attachments };
+    } catch (err) {
+      if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
+      throw err;
+    }
+  }
+
+  /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
+  async list(opts: { folder?: FolderName; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {}): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
+    const page = await this.api.listMail({ folder: opts.folder ?? 'inbox', ...opts });
+    const items = [];
+    for (const entry of page.entries) {
+      try {
+        const { manifest, protection } = await this.openHeader(entry);
+        const mime = await this.bodyOf(entry, manifest);
+        items.push({
+          entryId: entry.id,
+          entry,
+          protection,
+          subject: mime.subject,
+          from: mime.from ?? { name: '', address: entry.from },
+          snippet: mime.text.replace(/\s+/g, ' ').trim().slice(0, 140),
+          attachmentCount: manifest.pieces.length - 1,
+        });
+      } catch (err) {
+        items.push({ entryId: entry.id, entry, error: err instanceof CryptoError || err instanceof MailError ? 'This mail could not be decrypted.' : (err as Error).message });
+      }
+    }
+    return { items, cursor: page.cursor };
+  }
+
+  /**
+   * An attachment's plaintext as a stream. Every chunk is authenticated; the stream errors
+   * (instead of closing) if the whole piece does not match the manifest — consumers must wait
+   * for the end before treating the bytes as the file ({@link attachmentBytes} does).
+   */
+  async attachment(opened: OpenedMail, piece: number): Promise<ReadableStream<Uint8Array>> {
+    if (!opened.attachments.some((a) => a.piece === piece)) throw new MailError('NO_SUCH_ATTACHMENT', `No attachment ${piece}.`);
+    const { manifest } = await this.openHeader(opened.entry);
+    const dec = createMailPieceDecryptor({ manifest, index: piece });
+    const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
+    const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
+    return source.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        async transform(chunk, out) {
+          try {
+            const pt = await dec.push(chunk);
+            if (pt.length) out.enqueue(pt);
+          } catch (err) {
+            throw fail(err);
+          }
+        },
+        async flush(out) {
+          try {
+            const pt = await dec.final();
+            if (pt.length) out.enqueue(pt);
+          } catch (err) {
+            throw fail(err);
+          }
+        },
+      }),
+    );
+  }
+
+  /** An attachment's plaintext, whole, only once all of it authenticated. */
+  async attachmentBytes(opened: OpenedMail, piece: number): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    await drain(await this.attachment(opened, piece), async (c) => void chunks.push(c));
+    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /** The other entries of an opened mail's conversation, opened, oldest first. */
+  async thread(threadId: string): Promise<(OpenedMail | { entryId: string; error: string })[]> {
+    const { entries } = await this.api.thread(threadId);
+    const out = [];
+    for (const e of entries) {
+      try {
+        out.push(await this.open(e));
+      } catch (err) {
+        out.push({ entryId: e.id, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The body piece of a Sealmail mail (docs/mail.md §1): an RFC 5322 message with its headers,
+ * text and HTML, and one empty placeholder part per attachment piece (`Content-Description:
+ * sealmail-piece:N`, the real bytes travel as piece N). Built here, parsed with postal-mime; runs
+ * unchanged in browsers, workers and Node.
+ */
+import PostalMime from 'postal-mime';
+
+export interface MailAddress {
+  name: string;
+  address: string;
+}
+
+/** What goes into a body piece. */
+export interface MimeInput {
+  from: MailAddress;
+  to: readonly string[];
+  cc: readonly string[];
+  subject: string;
+  text: string;
+  html?: string | undefined;
+  date: Date;
+  /** Without angle brackets, e.g. `7f…@example.test`. */
+  messageId: string;
+  inReplyTo?: string | undefined;
+  references?: readonly string[] | undefined;
+  attachments: readonly { filename: string; contentType: string; size: number }[];
+}
+
+/** A parsed body piece. */
+export interface ParsedMime {
+  subject: string;
+  from: MailAddress | null;
+  to: string[];
+  cc: string[];
+  date: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  text: string;
+  html: string | null;
+  /** Attachment placeholders in piece order: piece index (1…), name and type. */
+  attachments: { piece: number; filename: string; contentType: string }[];
+}
+
+const CRLF = '\r\n';
+const PIECE_TAG = 'sealmail-piece:';
+const te = new TextEncoder();
+
+function base64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Base64 body lines of at most 76 characters (RFC 2045 §6.8). */
+const base64Lines = (s: string) => (base64(te.encode(s)).match(/.{1,76}/g) ?? []).join(CRLF);
+
+/** RFC 2047 encoded words (B, UTF-8), split on character boundaries so no word passes 75 chars. */
+export function encodeWords(value: string): string {
+  // Printable ASCII without encoded-word lookalikes goes as it is.
+  if (/^[\x20-\x7e]*$/.test(value) && !value.includes('=?')) return value;
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of value) {
+    if (te.encode(chunk + ch).length > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${base64(te.encode(w))}?=`).join(CRLF + ' ');
+}
+
+const displayAddress = (a: MailAddress) => (a.name ? `${/^[\w .'-]*$/.test(a.name) ? `"${a.name}"` : encodeWords(a.name)} <${a.address}>` : a.address);
+const headerSafe = (s: string) => s.replace(/[\r\n]+/g, ' ');
+const boundary = () => `=_sealmail_${crypto.getRandomValues(new Uint8Array(12)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '')}`;
+
+/** RFC 2231 parameter: plain when safe, else `name*=UTF-8''percent-encoded`. */
+function param(name: string, value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value) && !/["\\]/.test(value)) return `${name}="${value}"`;
+  return `${name}*=UTF-8''${encodeURIComponent(value).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())}`;
+}
+
+/** Builds the body piece. Header values are single-line; non-ASCII is encoded. */
+export function buildMime(m: MimeInput): Uint8Array {
+  const outer = boundary();
+  const alt = boundary();
+  const h: string[] = [
+    `From: ${displayAddress({ name: headerSafe(m.from.name), address: m.from.address })}`,
+    ...(m.to.length ? [`To: ${m.to.join(', ')}`] : []),
+    ...(m.cc.length ? [`Cc: ${m.cc.join(', ')}`] : []),
+    `Subject: ${encodeWords(headerSafe(m.subject))}`,
+    `Date: ${m.date.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${m.messageId}>`,
+    ...(m.inReplyTo ? [`In-Reply-To: <${m.inReplyTo}>`] : []),
+    ...(m.references?.length ? [`References: ${m.references.map((r) => `<${r}>`).join(' ')}`] : []),
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${outer}"`,
+  ];
+  const textPart = (type: string, content: string) => [`Content-Type: ${type}; charset=utf-8`, 'Content-Transfer-Encoding: base64', '', base64Lines(content)].join(CRLF);
+  const parts = [
+    [`Content-Type: multipart/alternative; boundary="${alt}"`, '', `--${alt}`, textPart('text/plain', m.text), ...(m.html ? [`--${alt}`, textPart('text/html', m.html)] : []), `--${alt}--`].join(CRLF),
+    ...m.attachments.map((a, i) =>
+      [
+        `Content-Type: ${/^[\w.+-]+\/[\w.+-]+$/.test(a.contentType) ? a.contentType : 'application/octet-stream'}; ${param('name', headerSafe(a.filename))}`,
+        `Content-Disposition: attachment; ${param('filename', headerSafe(a.filename))}; size=${a.size}`,
+        `Content-Description: ${PIECE_TAG}${i + 1}`,
+        'Content-Transfer-Encoding: base64',
+        '',
+        '',
+      ].join(CRLF),
+    ),
+  ];
+  return te.encode([...h, '', ...parts.map((p) => `--${outer}${CRLF}${p}`), `--${outer}--`, ''].join(CRLF));
+}
+
+const bare = (id: string | undefined | null) => (id ? id.trim().replace(/^<|>$/g, '') : null);
+const flat = (list: { name: string; address?: string; group?: { address: string }[] }[] | undefined) =>
+  (list ?? []).flatMap((a) => (a.group ? a.group.map((g) => g.address) : a.address ? [a.address] : []));
+
+/** Parses a body piece (any RFC 5322 message, so server-sealed inbound mail too). */
+export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
+  const email = await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+  const from = email.from && 'address' in email.from && email.from.address ? { name: email.from.name ?? '', address: email.from.address } : null;
+  const attachments = email.attachments.flatMap((a) => {
+    const tag = a.description?.startsWith(PIECE_TAG) ? Number(a.description.slice(PIECE_TAG.length)) : NaN;
+    return Number.isSafeInteger(tag) && tag > 0 ? [{ piece: tag, filename: a.filename ?? `attachment-${tag}`, contentType: a.mimeType || 'application/octet-stream' }] : [];
+  });
+  return {
+    subject: email.subject ?? '',
+    from,
+    to: flat(email.to),
+    cc: flat(email.cc),
+    date: email.date ?? null,
+    messageId: bare(email.messageId),
+    inReplyTo: bare(email.inReplyTo),
+    references: (email.references ?? '').split(/\s+/).map(bare).filter((r): r is string => !!r),
+    text: email.text ?? '',
+    html: email.html ?? null,
+    attachments,
+  };
+}

@@ -1,0 +1,257 @@
+/**
+ * Mail routes (docs/mail.md): uploading ciphertext blobs, sending sealed mail, and the mailbox.
+ * The server sees only what MISSION §2 allows in plaintext; everything else is base64url
+ * ciphertext it stores and hands back.
+ */
+import { z } from 'zod';
+import { address } from './routes';
+
+/** Limits every client and the API share. */
+export const mailLimits = Object.freeze({
+  /** All attachments of one message together, decoded (plaintext) bytes: 25 MiB. */
+  attachmentBytes: 25 * 1024 * 1024,
+  attachments: 100,
+  /** Ciphertext of the body piece (the MIME text; large inline content goes as attachments). */
+  bodyCiphertextBytes: 1024 * 1024,
+  /** One uploaded part of a blob. */
+  blobPartBytes: 4 * 1024 * 1024,
+  /** To + CC + BCC. */
+  recipients: 100,
+  pageSize: 100,
+  /** Bodies up to this size travel inline in list pages (so the list can show subjects). */
+  inlineBodyBytes: 32 * 1024,
+});
+
+const b64u = (max: number) => z.string().regex(/^[A-Za-z0-9_-]*$/, 'expected base64url').max(Math.ceil((max * 4) / 3));
+const uuid = z.string().uuid();
+
+export const folders = ['inbox', 'drafts', 'sent', 'outbox', 'archive', 'trash', 'spam'] as const;
+export type FolderName = (typeof folders)[number];
+export const folderName = z.enum(folders);
+
+/** Starts an upload of one attachment piece's ciphertext (its final size declared up front). */
+export const blobCreate = {
+  method: 'POST',
+  path: '/api/v1/blobs',
+  body: z.object({ size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
+  response: z.object({ blobId: z.string(), partBytes: z.number() }),
+} as const;
+
+/**
+ * One part of a blob, as `application/octet-stream` (≤ mailLimits.blobPartBytes). Parts are
+ * numbered from 0 and may be re-sent (the last copy wins) until the blob is completed.
+ */
+export const blobPart = {
+  method: 'PUT',
+  path: '/api/v1/blobs/:blobId/parts/:index',
+  params: z.object({ blobId: uuid, index: z.coerce.number().int().min(0).max(10_000) }),
+  response: z.object({ blobId: z.string(), index: z.number(), size: z.number() }),
+} as const;
+
+/** Seals an upload: every part present, the declared size reached. Answers its SHA-256. */
+export const blobComplete = {
+  method: 'POST',
+  path: '/api/v1/blobs/:blobId/complete',
+  params: z.object({ blobId: uuid }),
+  response: z.object({ blobId: z.string(), size: z.number(), sha256: z.string() }),
+} as const;
+
+/** The ciphertext of a blob, streamed as `application/octet-stream`. */
+export const blobDownload = {
+  method: 'GET',
+  path: '/api/v1/blobs/:blobId',
+  params: z.object({ blobId: uuid }),
+  response: z.unknown(),
+} as const;
+
+const recipientList = z.array(address).max(mailLimits.recipients).default([]);
+
+/**
+ * Sends a sealed mail (or saves a draft: only the sender's own box, filed in Drafts, replacing
+ * the draft named by `replacesDraft`). Piece 0 is the body, inline; pieces 1… are completed
+ * blobs, in order.
+ */
+export const mailSend = {
+  method: 'POST',
+  path: '/api/v1/mail/messages',
+  body: z
+    .object({
+      draft: z.boolean().default(false),
+      replacesDraft: uuid.optional(),
+      envelope: b64u(1_200_000),
+      manifest: b64u(200_000),
+      body: b64u(mailLimits.bodyCiphertextBytes),
+      attachments: z.array(uuid).max(mailLimits.attachments).default([]),
+      to: recipientList,
+      cc: recipientList,
+      bcc: recipientList,
+      /** One box record per holder: each recipient and the sender's own copy (docs/crypto.md §5.9). */
+      boxes: z.array(z.object({ address, record: b64u(8192) }).strict()).min(1).max(mailLimits.recipients + 1),
+      /** The caller's mailbox entry this mail answers (threads it). */
+      inReplyTo: uuid.optional(),
+    })
+    .strict(),
+  response: z.object({
+    entryId: z.string(),
+    messageId: z.string(),
+    threadId: z.string(),
+    delivered: z.array(z.string()),
+    /** Recipients whose mailbox could not take it (e.g. MAILBOX_FULL); everyone else got it. */
+    refused: z.array(z.object({ address: z.string(), code: z.string() })),
+  }),
+} as const;
+
+/** One mailbox entry as clients see it: plaintext metadata plus the ciphertext to open it. */
+export const entryView = z.object({
+  id: z.string(),
+  messageId: z.string(),
+  mailId: z.string(),
+  threadId: z.string(),
+  folder: folderName,
+  role: z.enum(['to', 'cc', 'bcc', 'sender-copy']),
+  read: z.boolean(),
+  starred: z.boolean(),
+  labelIds: z.array(z.string()),
+  receivedAt: z.string(),
+  sentAt: z.string(),
+  from: z.string(),
+  to: z.array(z.string()),
+  cc: z.array(z.string()),
+  protection: z.enum(['e2ee', 'server']),
+  size: z.number(),
+  attachmentSizes: z.array(z.number()),
+  envelope: z.string(),
+  manifest: z.string(),
+  box: z.string(),
+  /** The body ciphertext when small (list pages) or always (single entry); null: fetch the entry. */
+  body: z.string().nullable(),
+  /** Attachment blob ids, in piece order (1…). */
+  attachments: z.array(z.string()),
+});
+export type EntryView = z.infer<typeof entryView>;
+
+/** A page of a folder, newest first; `cursor` continues after the last entry. */
+export const mailList = {
+  method: 'GET',
+  path: '/api/v1/mail/messages',
+  query: z
+    .object({
+      folder: folderName.optional(),
+      label: uuid.optional(),
+      starred: z.enum(['true']).optional(),
+      unread: z.enum(['true']).optional(),
+      limit: z.coerce.number().int().min(1).max(mailLimits.pageSize).default(50),
+      cursor: z.string().max(200).optional(),
+    })
+    .strict(),
+  response: z.object({ entries: z.array(entryView), cursor: z.string().nullable() }),
+} as const;
+
+export const mailGet = {
+  method: 'GET',
+  path: '/api/v1/mail/messages/:entryId',
+  params: z.object({ entryId: uuid }),
+  response: entryView,
+} as const;
+
+/** Every entry of the caller's in one thread, oldest first. */
+export const mailThread = {
+  method: 'GET',
+  path: '/api/v1/mail/threads/:threadId',
+  params: z.object({ threadId: uuid }),
+  response: z.object({ entries: z.array(entryView) }),
+} as const;
+
+/** Moves, marks, stars or labels an entry. Drafts and Sent are kept by the server, not moved into. */
+export const mailUpdate = {
+  method: 'PATCH',
+  path: '/api/v1/mail/messages/:entryId',
+  params: z.object({ entryId: uuid }),
+  body: z
+    .object({
+      folder: z.enum(['inbox', 'archive', 'trash', 'spam']).optional(),
+      read: z.boolean().optional(),
+      starred: z.boolean().optional(),
+      labelIds: z.array(uuid).max(50).optional(),
+    })
+    .strict()
+    .refine((b) => Object.keys(b).length > 0, 'expected at least one change'),
+  response: entryView,
+} as const;
+
+/** Moves an entry to Trash; an entry already in Trash (or a draft) is deleted for good. */
+export const mailDelete = {
+  method: 'DELETE',
+  path: '/api/v1/mail/messages/:entryId',
+  params: z.object({ entryId: uuid }),
+  response: z.object({ id: z.string(), deleted: z.enum(['trash', 'permanently']) }),
+} as const;
+
+/** Per folder: how many entries and how many unread; and the caller's storage. */
+export const mailSummary = {
+  method: 'GET',
+  path: '/api/v1/mail/summary',
+  response: z.object({
+    folders: z.array(z.object({ folder: folderName, total: z.number(), unread: z.number() })),
+    quota: z.object({ usedBytes: z.number(), quotaBytes: z.number() }),
+  }),
+} as const;
+
+/** Custom labels; names are boxes sealed to the user's own keys. */
+export const labelList = {
+  method: 'GET',
+  path: '/api/v1/mail/labels',
+  response: z.object({ labels: z.array(z.object({ id: z.string(), name: z.string() })) }),
+} as const;
+
+export const labelCreate = {
+  method: 'POST',
+  path: '/api/v1/mail/labels',
+  body: z.object({ name: b64u(4096) }).strict(),
+  response: z.object({ id: z.string(), name: z.string() }),
+} as const;
+
+export const labelDelete = {
+  method: 'DELETE',
+  path: '/api/v1/mail/labels/:labelId',
+  params: z.object({ labelId: uuid }),
+  response: z.object({ id: z.string() }),
+} as const;
+
+/**
+ * Server-sent events for the caller's mailbox (`text/event-stream`): `event: mail` with
+ * `{ entryId, folder }` when an entry arrives or changes.
+ */
+export const mailEvents = {
+  method: 'GET',
+  path: '/api/v1/mail/events',
+  response: z.unknown(),
+} as const;
+
+/** Admin: a domain's cross-domain E2EE switch (MISSION §4: both domains must turn it on). */
+export const adminDomainUpdate = {
+  method: 'PATCH',
+  path: '/api/v1/admin/domains/:name',
+  params: z.object({ name: z.string().toLowerCase().max(253) }),
+  body: z.object({ crossDomainE2ee: z.boolean() }).strict(),
+  response: z.object({ name: z.string(), crossDomainE2ee: z.boolean() }),
+} as const;
+
+export const mailRoutes = {
+  blobCreate,
+  blobPart,
+  blobComplete,
+  blobDownload,
+  mailSend,
+  mailList,
+  mailGet,
+  mailThread,
+  mailUpdate,
+  mailDelete,
+  mailSummary,
+  labelList,
+  labelCreate,
+  labelDelete,
+  mailEvents,
+  adminDomainUpdate,
+};
