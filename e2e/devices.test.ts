@@ -10,7 +10,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -68,7 +68,7 @@ describe('devices in the web client', () => {
     await a.page.getByRole('alert').getByText('That does not match your backup key').waitFor();
     await a.page.getByLabel('Group 7 of your backup key').fill(groups[6]!);
     await a.page.getByRole('button', { name: 'I have saved it' }).click();
-    await a.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(a.page, 'Alice Example');
     await a.page.getByText('Key generations on this device: 1', { exact: true }).waitFor();
     const devicesA = a.page.getByRole('region', { name: 'Devices' });
     await devicesA.getByRole('row').filter({ hasText: '(this device)' }).getByRole('cell', { name: 'approved', exact: true }).waitFor();
@@ -91,14 +91,14 @@ describe('devices in the web client', () => {
 
     // B now holds the older generation too.
     await b.page.getByRole('button', { name: 'I approved it' }).click();
-    await b.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(b.page, 'Alice Example');
     await b.page.getByText('Key generations on this device: 1, 2', { exact: true }).waitFor();
 
     // Signing out and in again on B: the new session is bound to B's device by proof, so B
     // goes straight to its mailbox and can still read its keys.
     await b.page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(b.page);
-    await b.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(b.page, 'Alice Example');
     await b.page.getByText('Key generations on this device: 1, 2', { exact: true }).waitFor();
     await expect(b.page.getByRole('heading', { name: 'Approve this device' }).count()).resolves.toBe(0);
 
@@ -113,7 +113,7 @@ describe('devices in the web client', () => {
     await c.page.getByRole('alert').waitFor();
     await c.page.getByLabel('No other device? Your backup key').fill(backupKey.toLowerCase());
     await c.page.getByRole('button', { name: 'Recover' }).click();
-    await c.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(c.page, 'Alice Example');
     await c.page.getByText('Key generations on this device: 1, 2, 3', { exact: true }).waitFor();
 
     // A revokes C: a new generation for the others, and C is signed out with the reason.
@@ -159,14 +159,14 @@ describe('devices in the web client', () => {
     await b1.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
     expect(await b1.page.getByLabel('Escrow key fingerprint').textContent()).toBe(fingerprint);
     await b1.page.getByRole('button', { name: 'I understand' }).click();
-    await b1.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    await openSettings(b1.page, 'Bob Example');
     const escrowRow = b1.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'Escrow' });
     await escrowRow.getByRole('cell', { name: 'escrow', exact: true }).waitFor();
     // Bob cannot revoke it: the row has no button.
     expect(await escrowRow.getByRole('button').count()).toBe(0);
     // A reload does not show the notice again.
     await b1.page.reload();
-    await b1.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    await openSettings(b1.page, 'Bob Example');
     await b1.context.close();
 
     // Bob lost that browser and has no backup key at hand: a new one waits for approval.
@@ -189,7 +189,7 @@ describe('devices in the web client', () => {
     await admin.page.getByRole('status').filter({ hasText: `for ${BOB}` }).getByText('generations 1, 2').waitFor();
 
     await b2.page.getByRole('button', { name: 'I approved it' }).click();
-    await b2.page.getByRole('heading', { name: 'Signed in as Bob Example' }).waitFor();
+    await openSettings(b2.page, 'Bob Example');
     await b2.page.getByText('Key generations on this device: 1, 2', { exact: true }).waitFor();
 
     // Discovery opens Bob's keys, on the record.

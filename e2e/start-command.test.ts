@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 
@@ -100,10 +100,10 @@ describe('the start command', () => {
     await page.getByLabel('Group 3 of your backup key').fill(groups[2]!.toLowerCase());
     await page.getByLabel('Group 7 of your backup key').fill(groups[6]!);
     await page.getByRole('button', { name: 'I have saved it' }).click();
-    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(page, 'Alice Example');
     await page.getByText('Key generations on this device: 1').waitFor();
     await page.reload();
-    await page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await openSettings(page, 'Alice Example');
     await page.getByRole('region', { name: 'Devices' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();

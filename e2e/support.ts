@@ -103,3 +103,9 @@ export async function confirmBackupKey(page: Page): Promise<string> {
   return backupKey;
 }
 
+
+/** Past the key steps the web client opens the mailbox; this goes on to its Devices & keys page. */
+export async function openSettings(page: Page, displayName: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Devices & keys' }).click();
+  await page.getByRole('heading', { name: `Signed in as ${displayName}` }).waitFor();
+}

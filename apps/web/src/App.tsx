@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Devices, KeyGate } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
+import { Mailbox } from './mail/Mailbox';
 
-/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the account. */
+/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
@@ -24,9 +25,16 @@ export function App() {
   if (session.totpEnrollmentRequired) return <Account session={session} onSignOut={signOut} />;
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
-      <Account session={session} onSignOut={signOut}>
-        <Devices address={session.user.address} onEnded={ended} />
-      </Account>
+      <Mailbox
+        address={session.user.address}
+        displayName={session.user.displayName}
+        onEnded={ended}
+        settings={
+          <Account session={session} onSignOut={signOut}>
+            <Devices address={session.user.address} onEnded={ended} />
+          </Account>
+        }
+      />
     </KeyGate>
   );
 }

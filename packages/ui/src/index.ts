@@ -2,7 +2,7 @@
 // device screens. Key material stays in the worker (./keys/keys.worker.ts).
 import './ui.css';
 export { keys, KeyWorkerError } from './keys/client';
-export type { EscrowOverview, SetUpResult } from './keys/protocol';
+export type { Compose, EscrowOverview, MailRow, MailView, SetUpResult } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
 export { KeyGate } from './KeyGate';

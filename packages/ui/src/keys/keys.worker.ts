@@ -6,13 +6,67 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, indexedDbKeyStore } from '@sealmail/client/identity';
-import type { Request, Response, Results, SetUpResult } from './protocol';
+import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, type OpenedMail } from '@sealmail/client/identity';
+import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
 const store = indexedDbKeyStore();
 const identity = store.then((s) => new Identity(api, s));
 const escrowAdmin = identity.then((id) => new EscrowAdmin(api, id));
+/** One Mailer per signed-in address, and the mails opened lately (for attachments and replies). */
+const mailers = new Map<string, Promise<Mailer>>();
+const opened = new Map<string, OpenedMail>();
+function mailer(address: string, displayName = ''): Promise<Mailer> {
+  let m = mailers.get(address);
+  if (!m) {
+    m = identity.then((id) => new Mailer(api, id, address, displayName));
+    mailers.set(address, m);
+  }
+  return m;
+}
+function remember(o: OpenedMail) {
+  opened.set(o.entryId, o);
+  if (opened.size > 200) opened.delete(opened.keys().next().value!);
+}
+async function openedMail(address: string, entryId: string) {
+  const hit = opened.get(entryId);
+  if (hit) return hit;
+  const o = await (await mailer(address)).open(entryId);
+  remember(o);
+  return o;
+}
+const view = (o: OpenedMail): MailView => ({
+  entryId: o.entryId,
+  threadId: o.entry.threadId,
+  folder: o.entry.folder,
+  read: o.entry.read,
+  starred: o.entry.starred,
+  protection: o.protection,
+  signature: o.signature,
+  warning: o.warning,
+  subject: o.mime.subject,
+  from: o.mime.from?.address ?? o.entry.from,
+  fromName: o.mime.from?.name ?? '',
+  to: o.mime.to,
+  cc: o.mime.cc,
+  bcc: [...o.bcc],
+  date: o.mime.date ?? o.entry.sentAt,
+  text: o.mime.text,
+  html: o.mime.html,
+  attachments: o.attachments,
+});
+
+async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
+  const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}) });
+  const rows: MailRow[] = page.items.map((i) => {
+    const e = i.entry;
+    const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, to: e.to };
+    if ('error' in i) return { ...base, protection: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
+    return { ...base, protection: i.protection, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+  });
+  return { rows, cursor: page.cursor };
+}
+
 const note = (kind: 'backup-unconfirmed' | 'escrow-notice', address: string) => `${kind}:${address.toLowerCase()}`;
 
 /**
@@ -73,6 +127,27 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return (await escrowAdmin).recover(req.address, req.user, req.device);
     case 'escrowDiscover':
       return { generations: (await (await escrowAdmin).discover(req.address, req.user)).map((p) => p.generation) };
+    case 'mailList':
+      return mailList(req);
+    case 'mailOpen':
+      opened.delete(req.entryId); // flags may have changed; the mail is re-verified
+      return view(await openedMail(req.address, req.entryId));
+    case 'mailThread':
+      return (await (await mailer(req.address)).thread(req.threadId)).map((o) => ('error' in o ? o : (remember(o), view(o))));
+    case 'mailAttachment': {
+      const o = await openedMail(req.address, req.entryId);
+      const bytes = await (await mailer(req.address)).attachmentBytes(o, req.piece);
+      const a = o.attachments.find((x) => x.piece === req.piece)!;
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.contentType });
+    }
+    case 'mailSend': {
+      const m = await mailer(req.address, req.displayName);
+      const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
+      return m.send(
+        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}) },
+        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}) },
+      );
+    }
   }
 }
 

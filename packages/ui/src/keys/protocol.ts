@@ -1,5 +1,6 @@
 /** Messages between a UI and its key worker. Results carry no key bytes. */
 import type { DeviceView } from '@sealmail/client/identity';
+import type { FolderName } from '@sealmail/contract';
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
@@ -15,7 +16,66 @@ export type Request =
   | { op: 'escrowDisable'; address: string }
   | { op: 'escrowUserDevices'; user: string }
   | { op: 'escrowRecover'; address: string; user: string; device: string }
-  | { op: 'escrowDiscover'; address: string; user: string };
+  | { op: 'escrowDiscover'; address: string; user: string }
+  | { op: 'mailList'; address: string; folder: FolderName; cursor: string | null; limit?: number; starred?: boolean }
+  | { op: 'mailOpen'; address: string; entryId: string }
+  | { op: 'mailThread'; address: string; threadId: string }
+  | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+
+/** What the compose window hands over (files are browser File objects, read in the worker). */
+export interface Compose {
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  subject: string;
+  text: string;
+  html?: string;
+  files: File[];
+  /** The entry this answers. */
+  inReplyTo?: string;
+}
+
+/** A list row, decrypted in the worker. */
+export interface MailRow {
+  entryId: string;
+  threadId: string;
+  folder: FolderName;
+  date: string;
+  read: boolean;
+  starred: boolean;
+  protection: 'E2E Encrypted' | 'Server Encrypted' | null;
+  subject: string;
+  from: string;
+  fromName: string;
+  to: string[];
+  snippet: string;
+  attachmentCount: number;
+  /** Set when the mail could not be decrypted (nothing else of it is shown). */
+  error: string | null;
+}
+
+/** An opened mail, decrypted and verified in the worker. HTML is raw: the UI sanitises it. */
+export interface MailView {
+  entryId: string;
+  threadId: string;
+  folder: FolderName;
+  read: boolean;
+  starred: boolean;
+  protection: 'E2E Encrypted' | 'Server Encrypted';
+  signature: 'not-signed' | 'signed-valid' | 'signed-invalid';
+  warning: string | null;
+  subject: string;
+  from: string;
+  fromName: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  date: string;
+  text: string;
+  html: string | null;
+  attachments: { piece: number; filename: string; contentType: string; size: number }[];
+}
 
 export interface SetUpResult {
   outcome: 'existing' | 'first' | 'pending';
@@ -49,6 +109,12 @@ export interface Results {
   escrowUserDevices: Omit<DeviceView, 'thisDevice'>[];
   escrowRecover: { generations: number[] };
   escrowDiscover: { generations: number[] };
+  mailList: { rows: MailRow[]; cursor: string | null };
+  mailOpen: MailView;
+  mailThread: (MailView | { entryId: string; error: string })[];
+  /** Only once every byte authenticated. */
+  mailAttachment: Blob;
+  mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };

@@ -1,0 +1,166 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { keys } from '@sealmail/ui';
+import { mailLimits } from '@sealmail/contract';
+import type { MailView } from '@sealmail/ui';
+
+export interface ComposeSeed {
+  to?: string;
+  cc?: string;
+  subject?: string;
+  quote?: string;
+  inReplyTo?: MailView;
+}
+
+const list = (s: string) =>
+  s
+    .split(/[,;\s]+/)
+    .map((a) => a.trim())
+    .filter(Boolean);
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+/**
+ * The compose window: To, Cc, Bcc, subject, a rich-text body (its plain text goes along), and
+ * attachments (25 MiB per message). The key worker seals and sends; the text is saved as an
+ * encrypted draft a moment after typing stops.
+ */
+export function Compose({ address, displayName, seed, onClose, onSent }: { address: string; displayName: string; seed: ComposeSeed; onClose: () => void; onSent: (message: string) => void }) {
+  const [to, setTo] = useState(seed.to ?? '');
+  const [cc, setCc] = useState(seed.cc ?? '');
+  const [bcc, setBcc] = useState('');
+  const [subject, setSubject] = useState(seed.subject ?? '');
+  const [files, setFiles] = useState<File[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [draftState, setDraftState] = useState<string>('');
+  const editor = useRef<HTMLDivElement>(null);
+  const draftId = useRef<string | null>(null);
+  const saving = useRef<Promise<unknown>>(Promise.resolve());
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const total = files.reduce((n, f) => n + f.size, 0);
+
+  useEffect(() => {
+    if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
+    return () => {
+      if (timer.current) clearTimeout(timer.current);
+    };
+  }, [seed.quote]);
+
+  const content = () => ({ text: editor.current?.innerText ?? '', html: editor.current?.innerHTML ?? '' });
+
+  /** Saves the draft (sealed to this user only), replacing the previous save. */
+  function scheduleDraft() {
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = setTimeout(() => {
+      saving.current = saving.current.then(async () => {
+        const { text, html } = content();
+        try {
+          const r = await keys({
+            op: 'mailSend',
+            address,
+            displayName,
+            draft: true,
+            ...(draftId.current ? { replacesDraft: draftId.current } : {}),
+            mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files: [] },
+          });
+          draftId.current = r.entryId;
+          setDraftState(`Draft saved ${new Date().toLocaleTimeString()}`);
+        } catch {
+          setDraftState('Draft not saved');
+        }
+      });
+    }, 1500);
+  }
+
+  async function send(e?: FormEvent) {
+    e?.preventDefault();
+    if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
+    if (timer.current) clearTimeout(timer.current);
+    setBusy(true);
+    setProblem(null);
+    try {
+      await saving.current;
+      const { text, html } = content();
+      const r = await keys({
+        op: 'mailSend',
+        address,
+        displayName,
+        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}) },
+        ...(draftId.current ? { replacesDraft: draftId.current } : {}),
+      });
+      // The sent mail replaced the draft only when it was the one saved; drop any left.
+      const refused = r.refused.map((x) => `${x.address} (${x.code === 'MAILBOX_FULL' ? 'mailbox full' : x.code})`);
+      onSent(refused.length ? `Sent, but not delivered to ${refused.join(', ')}.` : 'Sent.');
+    } catch (err) {
+      setProblem((err as Error).message);
+      setBusy(false);
+    }
+  }
+
+  const format = (cmd: string) => () => {
+    document.execCommand(cmd);
+    editor.current?.focus();
+  };
+
+  return (
+    <section className="compose" role="dialog" aria-label="Compose" onKeyDown={(e) => (e.key === 'Escape' ? onClose() : e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? void send() : undefined)}>
+      <form onSubmit={(e) => void send(e)} onInput={scheduleDraft}>
+        <header>
+          <h2>{seed.inReplyTo ? 'Reply' : 'New message'}</h2>
+          <button type="button" className="plain" onClick={onClose} aria-label="Close">
+            ×
+          </button>
+        </header>
+        <label>
+          To <input name="to" value={to} onChange={(e) => setTo(e.target.value)} autoFocus={!seed.to} autoComplete="off" />
+        </label>
+        <label>
+          Cc <input name="cc" value={cc} onChange={(e) => setCc(e.target.value)} autoComplete="off" />
+        </label>
+        <label>
+          Bcc <input name="bcc" value={bcc} onChange={(e) => setBcc(e.target.value)} autoComplete="off" />
+        </label>
+        <label>
+          Subject <input name="subject" value={subject} onChange={(e) => setSubject(e.target.value)} />
+        </label>
+        <div className="toolbar" role="toolbar" aria-label="Formatting">
+          <button type="button" onClick={format('bold')} aria-label="Bold">
+            <b>B</b>
+          </button>
+          <button type="button" onClick={format('italic')} aria-label="Italic">
+            <i>I</i>
+          </button>
+          <button type="button" onClick={format('insertUnorderedList')} aria-label="Bulleted list">
+            •
+          </button>
+        </div>
+        <div ref={editor} className="editor" contentEditable role="textbox" aria-multiline="true" aria-label="Message" autoFocus={!!seed.to} />
+        <label className="attach">
+          Attach files
+          <input type="file" multiple onChange={(e) => setFiles([...files, ...Array.from(e.target.files ?? [])])} />
+        </label>
+        {files.length > 0 && (
+          <ul className="files" aria-label="Attachments">
+            {files.map((f, i) => (
+              <li key={`${f.name}-${i}`}>
+                {f.name} <span className="size">{mib(f.size)}</span>{' '}
+                <button type="button" className="plain" onClick={() => setFiles(files.filter((_, j) => j !== i))} aria-label={`Remove ${f.name}`}>
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
+        {problem && <p role="alert">{problem}</p>}
+        <footer>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Encrypting and sending…' : 'Send'}
+          </button>
+          <span className="draft-state" role="status">
+            {draftState}
+          </span>
+        </footer>
+      </form>
+    </section>
+  );
+}

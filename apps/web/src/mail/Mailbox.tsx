@@ -1,0 +1,297 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiClient } from '@sealmail/client';
+import type { FolderName } from '@sealmail/contract';
+import { keys, type MailRow, type MailView } from '@sealmail/ui';
+import { Compose, type ComposeSeed } from './Compose';
+import { MessageView, ProtectionLabel } from './Reader';
+
+const api = new ApiClient({ baseUrl: '' });
+const FOLDERS: { id: FolderName; name: string }[] = [
+  { id: 'inbox', name: 'Inbox' },
+  { id: 'drafts', name: 'Drafts' },
+  { id: 'sent', name: 'Sent' },
+  { id: 'outbox', name: 'Outbox' },
+  { id: 'archive', name: 'Archive' },
+  { id: 'spam', name: 'Spam' },
+  { id: 'trash', name: 'Trash' },
+];
+type Summary = Awaited<ReturnType<ApiClient['mailSummary']>>;
+const shortDate = (iso: string) => {
+  const d = new Date(iso);
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
+};
+const quote = (m: MailView) => `On ${new Date(m.date).toLocaleString()}, ${m.from} wrote:\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
+
+/**
+ * The desktop-style mailbox: folders with unread counts, the message list, the reading pane with
+ * the whole conversation, and the compose window. Decryption happens in the key worker; this
+ * thread sees plaintext only to show it. New mail arrives over server-sent events. Shortcuts:
+ * c compose, r reply, a reply all, e archive, # delete, s star, u unread, j/k next/previous.
+ */
+export function Mailbox({ address, displayName, onEnded, settings }: { address: string; displayName: string; onEnded: (message: string) => void; settings: ReactNode }) {
+  const [folder, setFolder] = useState<FolderName | 'settings'>('inbox');
+  const [rows, setRows] = useState<MailRow[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [thread, setThread] = useState<(MailView | { entryId: string; error: string })[] | null>(null);
+  const [summary, setSummary] = useState<Summary | null>(null);
+  const [compose, setCompose] = useState<ComposeSeed | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const listGen = useRef(0);
+
+  const failed = useCallback(
+    (err: unknown) => {
+      const e = err as { code?: string; message?: string };
+      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED') onEnded(e.message ?? 'Signed out.');
+      else setProblem(e.message ?? String(err));
+    },
+    [onEnded],
+  );
+
+  const refreshSummary = useCallback(() => void api.mailSummary().then(setSummary, failed), [failed]);
+
+  const load = useCallback(
+    async (f: FolderName, more: string | null = null) => {
+      const gen = ++listGen.current;
+      setLoading(true);
+      try {
+        const page = await keys({ op: 'mailList', address, folder: f, cursor: more, limit: 50 });
+        if (gen !== listGen.current) return;
+        setRows((old) => (more ? [...old, ...page.rows] : page.rows));
+        setCursor(page.cursor);
+      } catch (err) {
+        failed(err);
+      } finally {
+        if (gen === listGen.current) setLoading(false);
+      }
+    },
+    [address, failed],
+  );
+
+  useEffect(() => {
+    if (folder === 'settings') return;
+    setSelected(null);
+    setThread(null);
+    void load(folder);
+    refreshSummary();
+  }, [folder, load, refreshSummary]);
+
+  // New mail without reloading: the server tells this mailbox when an entry arrives or changes.
+  useEffect(() => {
+    const events = new EventSource('/api/v1/mail/events');
+    events.addEventListener('mail', () => {
+      refreshSummary();
+      if (folder !== 'settings') void load(folder);
+    });
+    return () => events.close();
+  }, [folder, load, refreshSummary]);
+
+  async function open(row: MailRow) {
+    setSelected(row.entryId);
+    setProblem(null);
+    setThread(null);
+    try {
+      const items = await keys({ op: 'mailThread', address, threadId: row.threadId });
+      setThread(items.length ? items : [await keys({ op: 'mailOpen', address, entryId: row.entryId })]);
+      if (!row.read) {
+        await api.updateMail(row.entryId, { read: true });
+        setRows((rs) => rs.map((r) => (r.entryId === row.entryId ? { ...r, read: true } : r)));
+        refreshSummary();
+      }
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  const current = rows.find((r) => r.entryId === selected) ?? null;
+  const latest = thread?.filter((t): t is MailView => !('error' in t)).at(-1) ?? null;
+
+  async function act(kind: 'archive' | 'delete' | 'star' | 'unread') {
+    if (!current) return;
+    try {
+      if (kind === 'delete') {
+        const r = await api.deleteMail(current.entryId);
+        setStatus(r.deleted === 'trash' ? 'Moved to Trash.' : 'Deleted for good.');
+      } else if (kind === 'archive') {
+        await api.updateMail(current.entryId, { folder: 'archive' });
+        setStatus('Archived.');
+      } else if (kind === 'star') {
+        await api.updateMail(current.entryId, { starred: !current.starred });
+        setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, starred: !r.starred } : r)));
+        return;
+      } else {
+        await api.updateMail(current.entryId, { read: false });
+        setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, read: false } : r)));
+        refreshSummary();
+        return;
+      }
+      setRows((rs) => rs.filter((r) => r.entryId !== current.entryId));
+      setSelected(null);
+      setThread(null);
+      refreshSummary();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  function reply(all: boolean) {
+    if (!latest) return;
+    const mine = latest.from === address;
+    const to = mine ? latest.to : [latest.from];
+    const cc = all ? [...latest.to, ...latest.cc].filter((a) => a !== address && !to.includes(a)) : [];
+    setCompose({ to: to.join(', '), cc: cc.join(', '), subject: /^re:/i.test(latest.subject) ? latest.subject : `Re: ${latest.subject}`, quote: quote(latest), inReplyTo: latest });
+  }
+
+  // Keyboard shortcuts for the common actions (not while typing).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (compose || e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, [contenteditable="true"]')) return;
+      const i = rows.findIndex((r) => r.entryId === selected);
+      const go = (j: number) => rows[j] && void open(rows[j]!);
+      const map: Record<string, () => void> = {
+        c: () => setCompose({}),
+        r: () => reply(false),
+        a: () => reply(true),
+        e: () => void act('archive'),
+        '#': () => void act('delete'),
+        s: () => void act('star'),
+        u: () => void act('unread'),
+        j: () => go(i + 1),
+        k: () => go(Math.max(0, i - 1)),
+      };
+      const f = map[e.key];
+      if (f) {
+        e.preventDefault();
+        f();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+
+  const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
+  return (
+    <div className="mailbox">
+      <nav className="folders" aria-label="Folders">
+        <button type="button" className="compose-button" onClick={() => setCompose({})} title="Compose (c)">
+          Compose
+        </button>
+        <ul>
+          {FOLDERS.map((f) => {
+            const c = counts.get(f.id);
+            const n = f.id === 'drafts' ? c?.total : c?.unread;
+            return (
+              <li key={f.id}>
+                <button type="button" aria-current={folder === f.id ? 'page' : undefined} onClick={() => setFolder(f.id)}>
+                  {f.name}
+                  {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
+                </button>
+              </li>
+            );
+          })}
+          <li>
+            <button type="button" aria-current={folder === 'settings' ? 'page' : undefined} onClick={() => setFolder('settings')}>
+              Devices &amp; keys
+            </button>
+          </li>
+        </ul>
+        {summary && (
+          <p className="quota">
+            {(summary.quota.usedBytes / 1048576).toFixed(1)} MiB of {(summary.quota.quotaBytes / 1073741824).toFixed(0)} GiB used
+          </p>
+        )}
+      </nav>
+      {folder === 'settings' ? (
+        <section className="settings">{settings}</section>
+      ) : (
+        <>
+          <section className="list" aria-label="Messages" aria-busy={loading}>
+            <h2>{FOLDERS.find((f) => f.id === folder)!.name}</h2>
+            {rows.length === 0 && !loading && <p className="empty">No messages.</p>}
+            <ul>
+              {rows.map((r) => (
+                <li key={r.entryId}>
+                  <button type="button" className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)} aria-label={r.error ? 'Message that could not be decrypted' : `${r.read ? '' : 'Unread: '}${r.subject} from ${r.from}`}>
+                    <span className="from">{folder === 'sent' || folder === 'drafts' ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
+                    <span className="date">{shortDate(r.date)}</span>
+                    {r.error ? (
+                      <span className="subject error">{r.error}</span>
+                    ) : (
+                      <>
+                        <span className="subject">
+                          {r.starred && <span aria-label="starred">★ </span>}
+                          {r.subject || '(no subject)'}
+                          {r.attachmentCount > 0 && <span aria-label={`${r.attachmentCount} attachments`}> 📎</span>}
+                        </span>
+                        <span className="snippet">{r.snippet}</span>
+                        <ProtectionLabel protection={r.protection} />
+                      </>
+                    )}
+                  </button>
+                </li>
+              ))}
+            </ul>
+            {cursor && (
+              <button type="button" className="more" onClick={() => void load(folder, cursor)} disabled={loading}>
+                Older messages
+              </button>
+            )}
+          </section>
+          <section className="reader" aria-label="Reading pane">
+            {status && (
+              <p role="status" onAnimationEnd={() => setStatus(null)}>
+                {status}
+              </p>
+            )}
+            {problem && <p role="alert">{problem}</p>}
+            {current && (
+              <div className="actions" role="toolbar" aria-label="Message actions">
+                {current.folder === 'drafts' ? null : (
+                  <>
+                    <button type="button" onClick={() => reply(false)} title="Reply (r)">
+                      Reply
+                    </button>
+                    <button type="button" onClick={() => reply(true)} title="Reply all (a)">
+                      Reply all
+                    </button>
+                    <button type="button" onClick={() => void act('archive')} title="Archive (e)">
+                      Archive
+                    </button>
+                  </>
+                )}
+                <button type="button" onClick={() => void act('star')} title="Star (s)">
+                  {current.starred ? 'Unstar' : 'Star'}
+                </button>
+                <button type="button" onClick={() => void act('delete')} title="Delete (#)">
+                  Delete
+                </button>
+              </div>
+            )}
+            {thread?.map((m) => ('error' in m ? <p key={m.entryId} role="alert">This message could not be decrypted: {m.error}</p> : <MessageView key={m.entryId} address={address} mail={m} />))}
+            {!current && !problem && <p className="empty">Select a message to read it.</p>}
+          </section>
+        </>
+      )}
+      {compose && (
+        <Compose
+          address={address}
+          displayName={displayName}
+          seed={compose}
+          onClose={() => {
+            setCompose(null);
+            refreshSummary();
+          }}
+          onSent={(message) => {
+            setCompose(null);
+            setStatus(message);
+            if (folder !== 'settings') void load(folder);
+            refreshSummary();
+          }}
+        />
+      )}
+    </div>
+  );
+}

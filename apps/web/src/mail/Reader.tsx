@@ -1,0 +1,108 @@
+import { useEffect, useState } from 'react';
+import { keys, type MailView } from '@sealmail/ui';
+import { HtmlBody } from './HtmlBody';
+
+const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
+const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
+
+/** The protection label every message carries (MISSION §4: every message shows how it was protected). */
+export function ProtectionLabel({ protection }: { protection: MailView['protection'] | null }) {
+  if (!protection) return null;
+  return <span className={`protection ${protection === 'E2E Encrypted' ? 'e2ee' : 'server'}`}>{protection}</span>;
+}
+
+/** One attachment: download (decrypted in the key worker, handed over only when whole), or preview. */
+function Attachment({ address, mail, a }: { address: string; mail: MailView; a: MailView['attachments'][number] }) {
+  const [busy, setBusy] = useState(false);
+  const [preview, setPreview] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => () => void (preview && URL.revokeObjectURL(preview)), [preview]);
+
+  async function fetchBlob() {
+    setBusy(true);
+    setProblem(null);
+    try {
+      return await keys({ op: 'mailAttachment', address, entryId: mail.entryId, piece: a.piece });
+    } catch (err) {
+      setProblem((err as Error).message);
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function download() {
+    const blob = await fetchBlob();
+    if (!blob) return;
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = a.filename;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+  async function show() {
+    const blob = await fetchBlob();
+    if (blob) setPreview(URL.createObjectURL(blob));
+  }
+  return (
+    <li>
+      <span className="name">{a.filename}</span> <span className="size">{size(a.size)}</span>{' '}
+      <button type="button" onClick={() => void download()} disabled={busy} aria-label={`Download ${a.filename}`}>
+        Download
+      </button>
+      {previewable(a.contentType) && !preview && (
+        <button type="button" onClick={() => void show()} disabled={busy} aria-label={`Preview ${a.filename}`}>
+          Preview
+        </button>
+      )}
+      {problem && <span role="alert">{problem}</span>}
+      {preview && (a.contentType === 'application/pdf' ? <iframe className="preview" title={a.filename} src={preview} /> : <img className="preview" alt={a.filename} src={preview} />)}
+    </li>
+  );
+}
+
+/** One message of a conversation. */
+export function MessageView({ address, mail }: { address: string; mail: MailView }) {
+  return (
+    <article className="message" aria-label={`Message from ${mail.from}`}>
+      <header>
+        <h3>{mail.subject || '(no subject)'}</h3>
+        <ProtectionLabel protection={mail.protection} />
+        <dl>
+          <dt>From</dt>
+          <dd>{mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}</dd>
+          <dt>To</dt>
+          <dd>{mail.to.join(', ')}</dd>
+          {mail.cc.length > 0 && (
+            <>
+              <dt>Cc</dt>
+              <dd>{mail.cc.join(', ')}</dd>
+            </>
+          )}
+          {mail.bcc.length > 0 && (
+            <>
+              <dt>Bcc</dt>
+              <dd>{mail.bcc.length} recipient(s)</dd>
+            </>
+          )}
+          <dt>Date</dt>
+          <dd>{new Date(mail.date).toLocaleString()}</dd>
+        </dl>
+        {mail.warning && (
+          <p role="alert" className="warning">
+            {mail.warning}
+          </p>
+        )}
+        {mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
+      </header>
+      {mail.html ? <HtmlBody html={mail.html} title={`Body of ${mail.subject}`} /> : <pre className="text-body">{mail.text}</pre>}
+      {mail.attachments.length > 0 && (
+        <ul className="attachments" aria-label="Attachments">
+          {mail.attachments.map((a) => (
+            <Attachment key={a.piece} address={address} mail={mail} a={a} />
+          ))}
+        </ul>
+      )}
+    </article>
+  );
+}
