@@ -21,6 +21,7 @@ let browser: Browser;
 let passwords: Record<string, string>;
 const sent: string[] = [];
 const errors: string[] = [];
+const remoteAttempts: { who: string; url: string; outcome: string }[] = [];
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const CANARY_SUBJECT = `canary-subj-${randomBytes(6).toString('hex')}`;
@@ -46,7 +47,11 @@ async function signedIn(address: string): Promise<{ context: BrowserContext; pag
   context.on('request', (r) => {
     const body = r.postDataBuffer();
     sent.push(`${r.method()} ${r.url()} ${body ? body.toString('latin1') : ''}`);
+
   });
+  // Attempts at remote hosts, and how they ended (CSP blocks show up as failed requests).
+  context.on('requestfailed', (r) => r.url().includes('.invalid') && remoteAttempts.push({ who: address, url: r.url(), outcome: r.failure()?.errorText ?? '' }));
+  context.on('requestfinished', (r) => r.url().includes('.invalid') && remoteAttempts.push({ who: address, url: r.url(), outcome: 'loaded' }));
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`https://localhost:${ports.web}/`);
@@ -69,10 +74,13 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+let alice: { context: BrowserContext; page: Page };
+let bob: { context: BrowserContext; page: Page };
+
 describe('mail in the web client', () => {
   it('alice sends bob 20 MB with canaries; bob reads, downloads, replies; alice sees the thread; nothing leaked', async () => {
-    const alice = await signedIn(ALICE);
-    const bob = await signedIn(BOB);
+    alice = await signedIn(ALICE);
+    bob = await signedIn(BOB);
 
     // A 20 MB attachment with a canary in it.
     const file = Buffer.concat([Buffer.from(CANARY_FILE), randomBytes(20 * 1000 * 1000 - CANARY_FILE.length)]);
@@ -153,5 +161,37 @@ describe('mail in the web client', () => {
     // The requests did carry the mail (the check above is not vacuous): ≥ 20 MB went up as ciphertext.
     expect(sent.filter((r) => r.includes('/api/v1/blobs/') && r.startsWith('PUT')).length).toBeGreaterThanOrEqual(5);
     expect(errors).toEqual([]);
+  });
+
+  it('HTML mail is defanged: no script runs, no remote content is fetched (EFAIL-class)', async () => {
+    const before = sent.length;
+    await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
+    const compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To').fill(BOB);
+    await compose.getByLabel('Subject').fill('Newsletter');
+    // What a hostile HTML body could carry (set as the editor's HTML, as a pasted page would be).
+    await compose.getByRole('textbox', { name: 'Message' }).evaluate((el) => {
+      el.innerHTML =
+        '<p>Visible text</p><img src="https://tracker.invalid/pixel.png" alt="pixel"><img src="x" onerror="top.document.title=\'pwned\'">' +
+        '<script>top.document.title="pwned"</script><a href="https://phish.invalid/">link</a><form action="https://steal.invalid/"><input name="q"></form>';
+    });
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
+
+    await bob.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).click();
+    const row = bob.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Unread: Newsletter/ });
+    await row.waitFor({ timeout: 60_000 });
+    await row.click();
+    const frame = bob.page.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body');
+    await frame.getByText('Visible text').waitFor();
+    await bob.page.waitForTimeout(1000); // give a pixel or a handler time to fire, were they allowed
+    const html = await frame.locator('body').innerHTML();
+    expect(html).not.toMatch(/<script|onerror|<form|<input/i);
+    expect(await bob.page.title()).not.toBe('pwned');
+    expect(await bob.page.getByRole('article', { name: `Message from ${ALICE}` }).locator('iframe.html-body').getAttribute('sandbox')).toBe('');
+    // The reader's browser never even tried a remote host; the composer's (pasted HTML) was blocked by CSP.
+    expect(remoteAttempts.filter((a) => a.who === BOB)).toEqual([]);
+    for (const a of remoteAttempts) expect(a.outcome, a.url).toMatch(/^csp$|BLOCKED_BY_CSP/);
+    expect(sent.slice(before).some((r) => r.includes('/api/v1/mail/messages'))).toBe(true);
   });
 });
