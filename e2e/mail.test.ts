@@ -194,4 +194,64 @@ describe('mail in the web client', () => {
     for (const a of remoteAttempts) expect(a.outcome, a.url).toMatch(/^csp$|BLOCKED_BY_CSP/);
     expect(sent.slice(before).some((r) => r.includes('/api/v1/mail/messages'))).toBe(true);
   });
+
+  it('drafts, labels, image preview, and a tampered mail shown as an error with nothing of it', async () => {
+    // A draft is saved while typing, edited later, then sent.
+    await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
+    let compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To').fill(BOB);
+    await compose.getByLabel('Subject').fill('Holiday photo');
+    await compose.getByRole('textbox', { name: 'Message' }).pressSequentially('Look at this');
+    await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
+    await compose.getByRole('button', { name: 'Close' }).click();
+    await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
+    await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Holiday photo/ }).click();
+    await alice.page.getByRole('button', { name: 'Edit draft' }).click();
+    compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    await expect(compose.getByLabel('To').inputValue()).resolves.toBe(BOB);
+    await expect(compose.getByRole('textbox', { name: 'Message' }).innerText()).resolves.toContain('Look at this');
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    await compose.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
+    await alice.page.getByRole('region', { name: 'Messages' }).getByText('No messages.').waitFor(); // the draft is gone
+
+    // Bob previews the image inline, decrypted on his device.
+    await bob.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).click();
+    await bob.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Holiday photo/ }).click();
+    const msg = bob.page.getByRole('article', { name: `Message from ${ALICE}` });
+    await msg.getByRole('button', { name: 'Preview photo.png' }).click();
+    const img = msg.getByRole('img', { name: 'photo.png' });
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(1);
+
+    // Labels: created with a sealed name, applied, and used as a view.
+    await bob.page.getByLabel('New label').fill('Projekte Ä');
+    await bob.page.getByLabel('New label').press('Enter');
+    const labelButton = bob.page.getByRole('list', { name: 'Labels' }).getByRole('button', { name: 'Projekte Ä' });
+    await labelButton.waitFor();
+    await bob.page.getByRole('toolbar', { name: 'Message actions' }).getByLabel('Label').selectOption({ label: 'Projekte Ä' });
+    await bob.page.getByRole('region', { name: 'Messages' }).getByText('Projekte Ä').waitFor();
+    await labelButton.click();
+    await bob.page.getByRole('heading', { name: 'Projekte Ä' }).waitFor();
+    await expect(bob.page.getByRole('region', { name: 'Messages' }).getByRole('listitem').count()).resolves.toBe(1);
+
+    // Someone with database access flips a byte of that mail's body: Bob sees an error, nothing of it.
+    const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
+    const db = createDb(url);
+    try {
+      const m = await db.message.findFirstOrThrow({ where: { attachmentSizes: { has: BigInt(png.length) } } });
+      await db.$executeRaw`UPDATE messages SET body = set_byte(body, 120, get_byte(body, 120) # 1) WHERE id = ${m.id}::uuid`;
+    } finally {
+      await db.$disconnect();
+    }
+    await bob.page.reload();
+    await bob.page.getByRole('navigation', { name: 'Folders' }).waitFor();
+    const bad = bob.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: 'Message that could not be decrypted' });
+    await bad.waitFor();
+    await expect(bob.page.getByRole('region', { name: 'Messages' }).getByText('Holiday photo').count()).resolves.toBe(0);
+    await bad.click();
+    await bob.page.getByRole('region', { name: 'Reading pane' }).getByRole('alert').first().waitFor();
+    await expect(bob.page.getByText('Look at this').count()).resolves.toBe(0);
+  });
 });

@@ -187,6 +187,25 @@ describe('the mailbox', () => {
     await expect(bob.api.updateMail(item!.entryId, { labelIds: ['00000000-0000-4000-8000-000000000000'] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
+  it('custom labels: names sealed to the user, applied, filtered by, removed; nobody else’s to use', async () => {
+    const work = await bob.mail.createLabel('Projekte Ärger');
+    const home = await bob.mail.createLabel('Home');
+    expect((await bob.mail.labels()).map((l) => l.name)).toEqual(['Projekte Ärger', 'Home']);
+    const stored = await h.db.prisma.label.findMany({ where: { id: { in: [work.id, home.id] } } });
+    expect(stored.some((l) => Buffer.from(l.name).includes(Buffer.from('Projekte')) || Buffer.from(l.name).includes(Buffer.from('Home')))).toBe(false);
+    const [entry] = (await bob.api.listMail({ folder: 'archive' })).entries;
+    await bob.api.updateMail(entry!.id, { labelIds: [work.id, home.id] });
+    expect((await bob.api.listMail({ label: work.id })).entries.map((e) => e.id)).toEqual([entry!.id]);
+    // Alice can neither use nor delete Bob's labels, nor read their names.
+    const [aliceSent] = (await alice.api.listMail({ folder: 'sent', limit: 1 })).entries;
+    await expect(alice.api.updateMail(aliceSent!.id, { labelIds: [work.id] })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(alice.api.deleteLabel(work.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await alice.api.labels()).labels).toEqual([]);
+    await bob.api.deleteLabel(work.id);
+    expect((await bob.api.getMail(entry!.id)).labelIds).toEqual([home.id]);
+    expect((await bob.mail.labels()).map((l) => l.name)).toEqual(['Home']);
+  });
+
   it('delete moves to Trash, a second delete removes it for good and frees the space', async () => {
     const used = async (d: Device) => (await d.api.mailSummary()).quota.usedBytes;
     const before = await used(admin);

@@ -14,3 +14,4 @@ export * from './mail-seal';
 export * from './mail-links';
 export * from './sigchain/index';
 export * from './passphrase-box';
+export * from './self-box';

@@ -8,6 +8,9 @@ export interface ComposeSeed {
   cc?: string;
   subject?: string;
   quote?: string;
+  /** A saved draft being edited: its text, and the entry each save replaces. */
+  body?: string;
+  draftId?: string;
   inReplyTo?: MailView;
 }
 
@@ -33,17 +36,18 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [problem, setProblem] = useState<string | null>(null);
   const [draftState, setDraftState] = useState<string>('');
   const editor = useRef<HTMLDivElement>(null);
-  const draftId = useRef<string | null>(null);
+  const draftId = useRef<string | null>(seed.draftId ?? null);
   const saving = useRef<Promise<unknown>>(Promise.resolve());
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const total = files.reduce((n, f) => n + f.size, 0);
 
   useEffect(() => {
-    if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
+    if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
+    else if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
     return () => {
       if (timer.current) clearTimeout(timer.current);
     };
-  }, [seed.quote]);
+  }, [seed.quote, seed.body]);
 
   const content = () => ({ text: editor.current?.innerText ?? '', html: editor.current?.innerHTML ?? '' });
 

@@ -39,6 +39,9 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const [compose, setCompose] = useState<ComposeSeed | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [labels, setLabels] = useState<{ id: string; name: string }[]>([]);
+  const [label, setLabel] = useState<string | null>(null);
+  const [newLabel, setNewLabel] = useState('');
   const listGen = useRef(0);
 
   const failed = useCallback(
@@ -57,7 +60,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       const gen = ++listGen.current;
       setLoading(true);
       try {
-        const page = await keys({ op: 'mailList', address, folder: f, cursor: more, limit: 50 });
+        const page = await keys({ op: 'mailList', address, folder: f, cursor: more, limit: 50, ...(label ? { label } : {}) });
         if (gen !== listGen.current) return;
         setRows((old) => (more ? [...old, ...page.rows] : page.rows));
         setCursor(page.cursor);
@@ -67,8 +70,34 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
         if (gen === listGen.current) setLoading(false);
       }
     },
-    [address, failed],
+    [address, failed, label],
   );
+
+  const loadLabels = useCallback(() => void keys({ op: 'labels', address }).then(setLabels, failed), [address, failed]);
+  useEffect(() => loadLabels(), [loadLabels]);
+
+  async function addLabel() {
+    if (!newLabel.trim()) return;
+    try {
+      await keys({ op: 'createLabel', address, name: newLabel });
+      setNewLabel('');
+      loadLabels();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function toggleLabel(id: string) {
+    if (!current) return;
+    const has = current.labelIds.includes(id);
+    const labelIds = has ? current.labelIds.filter((l) => l !== id) : [...current.labelIds, id];
+    try {
+      await api.updateMail(current.entryId, { labelIds });
+      setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, labelIds } : r)));
+    } catch (err) {
+      failed(err);
+    }
+  }
 
   useEffect(() => {
     if (folder === 'settings') return;
@@ -185,7 +214,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             const n = f.id === 'drafts' ? c?.total : c?.unread;
             return (
               <li key={f.id}>
-                <button type="button" aria-current={folder === f.id ? 'page' : undefined} onClick={() => setFolder(f.id)}>
+                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (setLabel(null), setFolder(f.id))}>
                   {f.name}
                   {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
                 </button>
@@ -198,6 +227,19 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             </button>
           </li>
         </ul>
+        <h3 className="labels-title">Labels</h3>
+        <ul aria-label="Labels">
+          {labels.map((l) => (
+            <li key={l.id}>
+              <button type="button" aria-current={label === l.id ? 'page' : undefined} onClick={() => (setFolder('inbox'), setLabel(l.id))}>
+                {l.name}
+              </button>
+            </li>
+          ))}
+        </ul>
+        <form className="new-label" onSubmit={(e) => (e.preventDefault(), void addLabel())}>
+          <input aria-label="New label" placeholder="New label" value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
+        </form>
         {summary && (
           <p className="quota">
             {(summary.quota.usedBytes / 1048576).toFixed(1)} MiB of {(summary.quota.quotaBytes / 1073741824).toFixed(0)} GiB used
@@ -209,7 +251,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       ) : (
         <>
           <section className="list" aria-label="Messages" aria-busy={loading}>
-            <h2>{FOLDERS.find((f) => f.id === folder)!.name}</h2>
+            <h2>{label ? labels.find((l) => l.id === label)?.name : FOLDERS.find((f) => f.id === folder)!.name}</h2>
             {rows.length === 0 && !loading && <p className="empty">No messages.</p>}
             <ul>
               {rows.map((r) => (
@@ -227,6 +269,15 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
                           {r.attachmentCount > 0 && <span aria-label={`${r.attachmentCount} attachments`}> 📎</span>}
                         </span>
                         <span className="snippet">{r.snippet}</span>
+                        {r.labelIds.length > 0 && (
+                          <span className="chips">
+                            {r.labelIds.map((id) => (
+                              <span key={id} className="chip">
+                                {labels.find((l) => l.id === id)?.name ?? '…'}
+                              </span>
+                            ))}
+                          </span>
+                        )}
                         <ProtectionLabel protection={r.protection} />
                       </>
                     )}
@@ -249,7 +300,13 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             {problem && <p role="alert">{problem}</p>}
             {current && (
               <div className="actions" role="toolbar" aria-label="Message actions">
-                {current.folder === 'drafts' ? null : (
+                {current.folder === 'drafts' ? (
+                  latest && (
+                    <button type="button" onClick={() => setCompose({ to: latest.to.join(', '), cc: latest.cc.join(', '), subject: latest.subject, body: latest.text, draftId: latest.entryId })}>
+                      Edit draft
+                    </button>
+                  )
+                ) : (
                   <>
                     <button type="button" onClick={() => reply(false)} title="Reply (r)">
                       Reply
@@ -261,6 +318,17 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
                       Archive
                     </button>
                   </>
+                )}
+                {labels.length > 0 && (
+                  <select aria-label="Label" value="" onChange={(e) => e.target.value && void toggleLabel(e.target.value)}>
+                    <option value="">Label…</option>
+                    {labels.map((l) => (
+                      <option key={l.id} value={l.id}>
+                        {current.labelIds.includes(l.id) ? '✓ ' : ''}
+                        {l.name}
+                      </option>
+                    ))}
+                  </select>
                 )}
                 <button type="button" onClick={() => void act('star')} title="Star (s)">
                   {current.starred ? 'Unstar' : 'Star'}

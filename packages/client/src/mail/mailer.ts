@@ -17,8 +17,10 @@ import {
   openManifest,
   openMailPiece,
   openRecipientBox,
+  openSelfBox,
   pieceCiphertextLength,
   sealMail,
+  sealSelfBox,
   SigchainError,
   toBase64Url,
   type Manifest,
@@ -39,7 +41,8 @@ export type MailErrorCode =
   | 'TOO_LARGE'
   | 'NO_RECIPIENTS'
   | 'OPEN_FAILED'
-  | 'NO_SUCH_ATTACHMENT';
+  | 'NO_SUCH_ATTACHMENT'
+  | 'INVALID_LABEL';
 
 export class MailError extends Error {
   override readonly name = 'MailError';
@@ -331,8 +334,8 @@ export class Mailer {
   }
 
   /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
-  async list(opts: { folder?: FolderName; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {}): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
-    const page = await this.api.listMail({ folder: opts.folder ?? 'inbox', ...opts });
+  async list(opts: { folder?: FolderName; label?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {}): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
+    const page = await this.api.listMail(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
     const items = [];
     for (const entry of page.entries) {
       try {
@@ -412,5 +415,40 @@ export class Mailer {
       }
     }
     return out;
+  }
+
+  /** The user's custom labels, names decrypted here (the server holds only sealed names). */
+  async labels(): Promise<{ id: string; name: string }[]> {
+    const { labels } = await this.api.labels();
+    const me = await this.identity.thisDevice(this.address);
+    const out = [];
+    for (const l of labels) {
+      const record = fromBase64Url(l.name);
+      let puks = await this.puks();
+      try {
+        out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, record, puks })) });
+      } catch {
+        // Sealed to a generation this device got since the cache was filled, or unreadable here.
+        puks = await this.identity.perUserKeys(this.address);
+        this.pukCache = puks;
+        try {
+          out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, record, puks })) });
+        } catch {
+          out.push({ id: l.id, name: '(label this device cannot read)' });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Creates a label; its name is sealed to the user's own newest per-user key. */
+  async createLabel(name: string): Promise<{ id: string; name: string }> {
+    const clean = name.trim();
+    if (!clean || clean.length > 100) throw new MailError('INVALID_LABEL', 'A label name is 1 to 100 characters.');
+    const me = await this.identity.thisDevice(this.address);
+    const puk = currentPuk(me.state);
+    const record = sealSelfBox({ kind: 'label-name', userId: me.userId, puk: { generation: puk.generation, keys: puk.keys }, plaintext: new TextEncoder().encode(clean) });
+    const l = await this.api.createLabel(toBase64Url(record));
+    return { id: l.id, name: clean };
   }
 }

@@ -57,10 +57,10 @@ const view = (o: OpenedMail): MailView => ({
 });
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
-  const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}) });
+  const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}) });
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
-    const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, to: e.to };
+    const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
     if ('error' in i) return { ...base, protection: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
     return { ...base, protection: i.protection, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
@@ -129,6 +129,10 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return { generations: (await (await escrowAdmin).discover(req.address, req.user)).map((p) => p.generation) };
     case 'mailList':
       return mailList(req);
+    case 'labels':
+      return (await mailer(req.address)).labels();
+    case 'createLabel':
+      return (await mailer(req.address)).createLabel(req.name);
     case 'mailOpen':
       opened.delete(req.entryId); // flags may have changed; the mail is re-verified
       return view(await openedMail(req.address, req.entryId));

@@ -17,7 +17,9 @@ export type Request =
   | { op: 'escrowUserDevices'; user: string }
   | { op: 'escrowRecover'; address: string; user: string; device: string }
   | { op: 'escrowDiscover'; address: string; user: string }
-  | { op: 'mailList'; address: string; folder: FolderName; cursor: string | null; limit?: number; starred?: boolean }
+  | { op: 'mailList'; address: string; folder: FolderName; label?: string; cursor: string | null; limit?: number; starred?: boolean }
+  | { op: 'labels'; address: string }
+  | { op: 'createLabel'; address: string; name: string }
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
@@ -44,6 +46,7 @@ export interface MailRow {
   date: string;
   read: boolean;
   starred: boolean;
+  labelIds: string[];
   protection: 'E2E Encrypted' | 'Server Encrypted' | null;
   subject: string;
   from: string;
@@ -110,6 +113,8 @@ export interface Results {
   escrowRecover: { generations: number[] };
   escrowDiscover: { generations: number[] };
   mailList: { rows: MailRow[]; cursor: string | null };
+  labels: { id: string; name: string }[];
+  createLabel: { id: string; name: string };
   mailOpen: MailView;
   mailThread: (MailView | { entryId: string; error: string })[];
   /** Only once every byte authenticated. */
