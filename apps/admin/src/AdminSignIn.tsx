@@ -3,6 +3,7 @@ import { ApiClient, ApiClientError } from '@sealmail/client';
 import { adminSecurity, adminSecurityGet } from '@sealmail/contract';
 import { KeyGate } from '@sealmail/ui';
 import { Escrow } from './Escrow';
+import { Domains } from './Domains';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -96,6 +97,7 @@ export function AdminSignIn() {
             </label>
             {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
           </section>
+          <Domains />
           <Escrow address={session.user.address} />
           {alert}
         </main>

@@ -214,6 +214,9 @@ export class ApiClient {
   deleteLabel(labelId: string) {
     return this.request(mail.labelDelete, { params: { labelId } });
   }
+  adminDomains() {
+    return this.call(mail.adminDomainList);
+  }
   setCrossDomainE2ee(domain: string, crossDomainE2ee: boolean) {
     return this.request(mail.adminDomainUpdate, { params: { name: domain }, body: { crossDomainE2ee } });
   }

@@ -228,6 +228,15 @@ export const mailEvents = {
   response: z.unknown(),
 } as const;
 
+/** Admin: the account's domains and their mail settings. */
+export const adminDomainList = {
+  method: 'GET',
+  path: '/api/v1/admin/domains',
+  response: z.object({
+    domains: z.array(z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: z.enum(['secure_only', 'secure_default', 'standard_default']).nullable() })),
+  }),
+} as const;
+
 /** Admin: a domain's cross-domain E2EE switch (MISSION §4: both domains must turn it on). */
 export const adminDomainUpdate = {
   method: 'PATCH',
@@ -253,5 +262,6 @@ export const mailRoutes = {
   labelCreate,
   labelDelete,
   mailEvents,
+  adminDomainList,
   adminDomainUpdate,
 };

@@ -1,12 +1,22 @@
 /** Admin: domain settings of the admin's own account (today: the cross-domain E2EE switch). */
 import type { FastifyInstance } from 'fastify';
-import { adminDomainUpdate, ApiError } from '@sealmail/contract';
+import { adminDomainList, adminDomainUpdate, ApiError } from '@sealmail/contract';
 import { recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
 
 export async function domainRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  defineRoute(
+    app,
+    adminDomainList,
+    async (req) => {
+      const domains = await deps.db.domain.findMany({ where: { accountId: req.session!.user.accountId }, orderBy: { name: 'asc' } });
+      return { domains: domains.map((d) => ({ name: d.name, crossDomainE2ee: d.crossDomainE2ee, encryptionPolicy: d.encryptionPolicy })) };
+    },
+    { preHandler: requireSession(deps, { role: 'admin' }) },
+  );
+
   defineRoute(
     app,
     adminDomainUpdate,

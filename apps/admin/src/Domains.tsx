@@ -1,0 +1,57 @@
+import { useEffect, useState } from 'react';
+import { ApiClient, ApiClientError } from '@sealmail/client';
+
+const api = new ApiClient({ baseUrl: '' });
+type Domain = Awaited<ReturnType<ApiClient['adminDomains']>>['domains'][number];
+
+/**
+ * The account's domains and their mail settings. Cross-domain E2EE: mail to another organisation
+ * on this server is end-to-end encrypted only when both domains turn it on (MISSION §4).
+ */
+export function Domains() {
+  const [domains, setDomains] = useState<Domain[] | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => void api.adminDomains().then((r) => setDomains(r.domains), (e: Error) => setProblem(e.message)), []);
+
+  async function toggle(name: string, on: boolean) {
+    setProblem(null);
+    try {
+      const r = await api.setCrossDomainE2ee(name, on);
+      setDomains((ds) => ds?.map((d) => (d.name === r.name ? { ...d, crossDomainE2ee: r.crossDomainE2ee } : d)) ?? null);
+      setStatus(`Cross-domain E2EE ${r.crossDomainE2ee ? 'on' : 'off'} for ${r.name}.`);
+    } catch (err) {
+      setProblem(err instanceof ApiClientError ? err.message : 'The change failed.');
+    }
+  }
+
+  return (
+    <section aria-label="Domains">
+      <h2>Domains</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Domain</th>
+            <th>Cross-domain E2EE</th>
+          </tr>
+        </thead>
+        <tbody>
+          {domains?.map((d) => (
+            <tr key={d.name}>
+              <td>{d.name}</td>
+              <td>
+                <label className="check">
+                  <input type="checkbox" checked={d.crossDomainE2ee} onChange={(e) => void toggle(d.name, e.currentTarget.checked)} aria-label={`Cross-domain E2EE for ${d.name}`} />
+                  {d.crossDomainE2ee ? 'on' : 'off'}
+                </label>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="hint">Mail to users of another organisation on this server is end-to-end encrypted only when both organisations turn this on for their domains.</p>
+      {status && <p role="status">{status}</p>}
+      {problem && <p role="alert">{problem}</p>}
+    </section>
+  );
+}
