@@ -234,7 +234,7 @@ describe('mail in the web client', () => {
     await bob.page.getByRole('region', { name: 'Messages' }).getByText('Projekte Ä').waitFor();
     await labelButton.click();
     await bob.page.getByRole('heading', { name: 'Projekte Ä' }).waitFor();
-    await expect(bob.page.getByRole('region', { name: 'Messages' }).getByRole('listitem').count()).resolves.toBe(1);
+    await expect.poll(() => bob.page.getByRole('region', { name: 'Messages' }).getByRole('listitem').count()).toBe(1);
 
     // Someone with database access flips a byte of that mail's body: Bob sees an error, nothing of it.
     const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
