@@ -13,7 +13,7 @@ import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
-import { postgresBlobStore, type BlobStore } from './mail/blob-store';
+import { postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { MailEvents } from './mail/events';
 import type { ApiDeps } from './deps';
 

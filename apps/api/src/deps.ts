@@ -1,6 +1,6 @@
 import type { Db } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
-import type { BlobStore } from './mail/blob-store';
+import type { BlobStore } from '@sealmail/mailstore';
 import type { MailEvents } from './mail/events';
 
 /** What route handlers need; built once at start and passed down. */

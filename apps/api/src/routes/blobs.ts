@@ -11,7 +11,7 @@ import { ApiError, blobComplete, blobCreate, blobDownload, blobPart, mailLimits 
 import { pieceCiphertextLength, toHex } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
-import { charge, hasRoom } from '../mail/quota';
+import { charge, hasRoom } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 
 /** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */

@@ -29,7 +29,7 @@ import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
 import { mayEncryptTo } from '../keys/reach';
-import { charge } from '../mail/quota';
+import { BlobTakenError, charge, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
 import { loadEntries } from '../mail/views';
 import type { ApiDeps } from '../deps';
 
@@ -138,83 +138,45 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const attachmentSizes = b.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(blobById.get(id)!.size)), 'an attachment is not a sealed piece'));
       if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
       const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
-      const size = BigInt(envelopeBytes.length + manifest.length + body.length) + blobBytes;
 
       const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
       if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
       const parent = b.inReplyTo ? await ownEntry(s.userId, b.inReplyTo) : null;
 
-      const now = deps.now();
-      const refused: { address: string; code: string }[] = [];
-      const delivered: string[] = [];
-      const created: { userId: string; entryId: string; folder: FolderName }[] = [];
-      const result = await deps.db.$transaction(async (tx) => {
-        const message = await tx.message
-          .create({
-            data: {
-              mailId: env.messageId,
-              senderUserId: s.userId,
-              senderAddress: self,
-              toAddresses: [...b.to],
-              ccAddresses: [...b.cc],
-              protection: 'e2ee',
-              envelope: envelopeBytes as Uint8Array<ArrayBuffer>,
-              manifest: manifest as Uint8Array<ArrayBuffer>,
-              body: body as Uint8Array<ArrayBuffer>,
-              bodySize: body.length,
-              attachmentSizes: attachmentSizes.map(BigInt),
-              size,
-              parentId: parent?.messageId ?? null,
-              sentAt: now,
-            },
-          })
-          .catch((err: { code?: string }) => {
-            throw err.code === 'P2002' ? new ApiError('CONFLICT', 'body.envelope', 'A mail with this message id exists already.') : err;
-          });
-        for (const [i, id] of b.attachments.entries()) {
-          const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
-          if (n.count !== 1) throw invalid('an attachment was used by another mail meanwhile');
-        }
-        // The uploads were charged already; the sender's copy costs the rest.
-        if (!(await charge(tx, s.userId, size - blobBytes))) throw new ApiError('QUOTA_EXCEEDED');
-        const threadId = parent?.threadId ?? randomUUID();
-        const mine = await tx.mailboxEntry.create({
-          data: {
-            userId: s.userId,
-            messageId: message.id,
-            folder: b.draft ? 'drafts' : 'sent',
-            role: 'sender-copy',
-            box: boxes.get(`${self} sender-copy`)! as Uint8Array<ArrayBuffer>,
-            threadId,
-            read: true,
-            size,
-            receivedAt: now,
-          },
+      const holdersToStore: Holder[] = [
+        { userId: s.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : 'sent', read: true, required: true, alreadyCharged: blobBytes, threadId: parent?.threadId ?? randomUUID() },
+        ...holders.map((h): Holder => ({ userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: 'inbox' })),
+      ];
+      let stored;
+      try {
+        stored = await storeMessage(deps.db, {
+          mailId: env.messageId,
+          senderUserId: s.userId,
+          senderAddress: self,
+          to: b.to,
+          cc: b.cc,
+          protection: 'e2ee',
+          envelope: envelopeBytes,
+          manifest,
+          body,
+          attachments: b.attachments,
+          attachmentSizes,
+          blobBytes,
+          parentId: parent?.messageId ?? null,
+          sentAt: deps.now(),
+          holders: holdersToStore,
         });
-        created.push({ userId: s.userId, entryId: mine.id, folder: mine.folder });
-        for (const h of holders) {
-          if (!(await charge(tx, h.userId, size))) {
-            refused.push({ address: h.address, code: 'MAILBOX_FULL' });
-            continue;
-          }
-          const theirParent = parent ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: parent.messageId }, select: { threadId: true } }) : null;
-          const entry = await tx.mailboxEntry.create({
-            data: {
-              userId: h.userId,
-              messageId: message.id,
-              folder: 'inbox',
-              role: h.kind,
-              box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)! as Uint8Array<ArrayBuffer>,
-              threadId: theirParent?.threadId ?? randomUUID(),
-              size,
-              receivedAt: now,
-            },
-          });
-          delivered.push(h.address);
-          created.push({ userId: h.userId, entryId: entry.id, folder: 'inbox' });
-        }
-        return { entryId: mine.id, messageId: message.id, threadId };
-      });
+      } catch (err) {
+        if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
+        if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.envelope', 'A mail with this message id exists already.');
+        if (err instanceof BlobTakenError) throw invalid('an attachment was used by another mail meanwhile');
+        throw err;
+      }
+      const mine = stored.entries[0]!;
+      const result = { entryId: mine.entryId, messageId: stored.messageId, threadId: mine.threadId };
+      const delivered = stored.entries.slice(1).map((e) => e.address);
+      const refused = stored.refused;
+      const created = stored.entries;
       if (draft) await purge([draft]);
       for (const c of created) deps.events.emit(c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' });
       return { ...result, delivered, refused };

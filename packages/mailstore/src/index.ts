@@ -1,0 +1,5 @@
+// Server-side mail storage shared by the API and the SMTP ingress (docs/mail.md): the blob store,
+// quota accounting, and storing a sealed mail for its holders.
+export * from './blob-store';
+export * from './quota';
+export * from './store';

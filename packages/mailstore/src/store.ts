@@ -1,0 +1,122 @@
+/**
+ * Storing a sealed mail: one message row, its attachment blobs attached, and one mailbox entry
+ * per holder — in one transaction, with every holder's quota charged in the same transaction.
+ * Shared by the API (mail sent by a user's device) and the SMTP ingress (mail from outside,
+ * sealed by the server). Callers check that the mail fits together before calling this.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FolderName } from '@sealmail/contract';
+import type { Db } from '@sealmail/db';
+import { charge } from './quota';
+
+export type HolderKind = 'to' | 'cc' | 'bcc' | 'sender-copy';
+
+export interface Holder {
+  userId: string;
+  address: string;
+  kind: HolderKind;
+  /** The holder's box record (ciphertext). */
+  box: Uint8Array;
+  folder: FolderName;
+  read?: boolean;
+  /** Must this holder get it (the sender's own copy: no room means nothing is stored)? */
+  required?: boolean;
+  /** Bytes of this mail already charged to this holder (their uploads). */
+  alreadyCharged?: bigint;
+  /** An explicit thread (the sender's reply joins the entry it answers). */
+  threadId?: string;
+}
+
+export interface StoreInput {
+  mailId: string;
+  senderUserId: string | null;
+  senderAddress: string;
+  to: readonly string[];
+  cc: readonly string[];
+  protection: 'e2ee' | 'server';
+  envelope: Uint8Array;
+  manifest: Uint8Array;
+  body: Uint8Array;
+  /** Completed blob ids of the attachment pieces, in piece order (1…). */
+  attachments: readonly string[];
+  attachmentSizes: readonly number[];
+  /** Total ciphertext bytes of the attachment blobs. */
+  blobBytes: bigint;
+  /** The message this one answers, if known. */
+  parentId: string | null;
+  sentAt: Date;
+  holders: readonly Holder[];
+}
+
+export interface Stored {
+  messageId: string;
+  size: bigint;
+  entries: { userId: string; address: string; entryId: string; folder: FolderName; kind: HolderKind; threadId: string }[];
+  /** Holders whose mailbox had no room (MAILBOX_FULL); the others have the mail. */
+  refused: { address: string; code: 'MAILBOX_FULL' }[];
+}
+
+/** Thrown when a required holder (the sender) has no room; nothing was stored. */
+export class QuotaExceededError extends Error {
+  override readonly name = 'QuotaExceededError';
+}
+
+/** Thrown when the mail id exists already; nothing was stored. */
+export class DuplicateMailError extends Error {
+  override readonly name = 'DuplicateMailError';
+}
+
+/** Thrown when an attachment blob was taken by another mail meanwhile; nothing was stored. */
+export class BlobTakenError extends Error {
+  override readonly name = 'BlobTakenError';
+}
+
+/** Stores a sealed mail for its holders (docs/mail.md §3). */
+export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
+  const size = BigInt(input.envelope.length + input.manifest.length + input.body.length) + input.blobBytes;
+  return db.$transaction(async (tx) => {
+    const message = await tx.message
+      .create({
+        data: {
+          mailId: input.mailId,
+          senderUserId: input.senderUserId,
+          senderAddress: input.senderAddress,
+          toAddresses: [...input.to],
+          ccAddresses: [...input.cc],
+          protection: input.protection,
+          envelope: input.envelope as Uint8Array<ArrayBuffer>,
+          manifest: input.manifest as Uint8Array<ArrayBuffer>,
+          body: input.body as Uint8Array<ArrayBuffer>,
+          bodySize: input.body.length,
+          attachmentSizes: input.attachmentSizes.map(BigInt),
+          size,
+          parentId: input.parentId,
+          sentAt: input.sentAt,
+        },
+      })
+      .catch((err: { code?: string }) => {
+        throw err.code === 'P2002' ? new DuplicateMailError(`mail ${input.mailId} exists already`) : err;
+      });
+    for (const [i, id] of input.attachments.entries()) {
+      const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
+      if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
+    }
+    const entries: Stored['entries'] = [];
+    const refused: Stored['refused'] = [];
+    for (const h of input.holders) {
+      if (!(await charge(tx, h.userId, size - (h.alreadyCharged ?? 0n)))) {
+        if (h.required) throw new QuotaExceededError(`no room for ${h.address}`);
+        refused.push({ address: h.address, code: 'MAILBOX_FULL' });
+        continue;
+      }
+      // A reply joins the holder's own thread of the message it answers, when they hold it.
+      const parentEntry = !h.threadId && input.parentId ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: input.parentId }, select: { threadId: true } }) : null;
+      const threadId = h.threadId ?? parentEntry?.threadId ?? randomUUID();
+      const entry = await tx.mailboxEntry.create({
+        data: { userId: h.userId, messageId: message.id, folder: h.folder, role: h.kind, box: h.box as Uint8Array<ArrayBuffer>, threadId, read: !!h.read, size, receivedAt: input.sentAt },
+      });
+      entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
+    }
+    return { messageId: message.id, size, entries, refused };
+  });
+}
