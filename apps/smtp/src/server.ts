@@ -1,12 +1,16 @@
 /**
- * The SMTP ingress (smtp-server). This foundation checks recipients at RCPT against the
- * directory and enforces TLS and size limits; sealing and storing inbound mail comes with the
- * external-mail work (issue 6). Until then DATA is answered with a temporary failure, so
- * senders keep the message and retry instead of losing it.
+ * The SMTP ingress (smtp-server): TLS, recipients checked at RCPT against the directory (and
+ * their keys: mail is sealed to them on arrival), size limits, and delivery — authenticate,
+ * parse, seal, store, and only then 250 (src/deliver.ts). The raw message is held in memory
+ * while DATA streams in and never written anywhere.
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findUserByAddress, type Db } from '@sealmail/db';
+import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
+import type { DNSResolver } from 'mailauth';
+import { deliverInbound, SmtpReply } from './deliver';
 
 export interface SmtpOptions {
   db: Db;
@@ -16,7 +20,28 @@ export interface SmtpOptions {
   maxMessageBytes: number;
   /** true: implicit TLS (port 465 style); false: plain with STARTTLS. */
   secure: boolean;
+  blobs?: BlobStore;
+  now?: () => Date;
+  /** DNS for SPF/DKIM/DMARC (tests answer from a table). */
+  resolver?: DNSResolver;
 }
+
+/**
+ * smtp-server picks the enhanced status code (RFC 3463) from the reply code alone for errors
+ * handlers return (550 → 5.1.1, 552 → 5.2.2). A reply whose text already starts with its own
+ * enhanced code (DMARC rejection 5.7.1, attachments too large 5.3.4) is sent with that one.
+ */
+const proto = SMTPConnection.prototype as unknown as { send(code: number, data: unknown, context?: unknown): void; __sealmail?: boolean };
+if (!proto.__sealmail) {
+  const send = proto.send;
+  proto.send = function (this: unknown, code: number, data: unknown, context?: unknown) {
+    return send.call(this, code, data, typeof data === 'string' && /^[245]\.\d{1,3}\.\d{1,3} /.test(data) ? false : context);
+  };
+  proto.__sealmail = true;
+}
+
+/** Recipients accepted at RCPT, by session, with their user ids. */
+const accepted = new WeakMap<SMTPServerSession, { address: string; userId: string }[]>();
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
@@ -24,6 +49,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
+  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), ...(opts.resolver ? { resolver: opts.resolver } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,
@@ -43,16 +69,19 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       cb();
     },
     onMailFrom(_address, session: SMTPServerSession, cb) {
+      accepted.set(session, []);
       cb();
-      void session;
     },
     onRcptTo(address, session, cb) {
       findUserByAddress(opts.db, address.address)
-        .then((user) => {
+        .then(async (user) => {
           if (!user || user.status !== 'active') {
-            log.info({ session: session.id, rcpt: address.address }, 'smtp: unknown recipient');
+            log.info({ session: session.id }, 'smtp: unknown recipient');
             return cb(smtpError(550, 'No such user here'));
           }
+          // Mail is sealed to the recipient's keys on arrival: a mailbox without keys cannot take it yet.
+          if (!(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
+          accepted.get(session)?.push({ address: address.address.toLowerCase(), userId: user.id });
           cb();
         })
         .catch((err: unknown) => {
@@ -61,10 +90,32 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         });
     },
     onData(stream, session, cb) {
-      stream.on('data', () => {});
+      // Held in memory up to the limit; past it, the rest is drained unread and refused.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= opts.maxMessageBytes) chunks.push(c);
+      });
       stream.on('end', () => {
-        log.info({ session: session.id, recipients: session.envelope.rcptTo.length }, 'smtp: message deferred (mail storage not enabled yet)');
-        cb(smtpError(451, 'Mail storage is not enabled on this server yet, try again later'));
+        const overflow = (stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || size > opts.maxMessageBytes;
+        if (overflow) return cb(smtpError(552, 'Message exceeds the size limit'));
+        const raw = Buffer.concat(chunks);
+        chunks.length = 0;
+        const rcptTo = accepted.get(session) ?? [];
+        deliverInbound(deps, raw, { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, remoteAddress: session.remoteAddress, clientHostname: session.clientHostname })
+          .then(
+            () => cb(),
+            (err: unknown) => {
+              if (err instanceof SmtpReply) {
+                log.info({ session: session.id, code: err.responseCode }, 'smtp: message refused');
+                return cb(smtpError(err.responseCode, err.message));
+              }
+              log.error({ err, session: session.id }, 'smtp: delivery failed');
+              cb(smtpError(451, 'Temporary failure storing the message, try again later'));
+            },
+          )
+          .finally(() => raw.fill(0));
       });
     },
   };

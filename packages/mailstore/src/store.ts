@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FolderName } from '@sealmail/contract';
+import { currentPuk, replaySigchain, type PublicKeys } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { charge } from './quota';
 
@@ -119,4 +120,17 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
     }
     return { messageId: message.id, size, entries, refused };
   });
+}
+
+/**
+ * A user's newest per-user key as their stored chain says (the ingress seals inbound mail to
+ * it); null when the user has not set up a device yet.
+ */
+export async function newestPerUserKey(db: Db, userId: string): Promise<{ userId: string; generation: number; publicKeys: PublicKeys } | null> {
+  const links = await db.sigchainLink.findMany({ where: { userId }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
+  if (!links.length) return null;
+  const state = replaySigchain(links.map((l) => l.bytes), { userId });
+  if (!state.puks.length) return null;
+  const puk = currentPuk(state);
+  return { userId, generation: puk.generation, publicKeys: puk.keys };
 }

@@ -25,6 +25,8 @@ export interface MimeInput {
   inReplyTo?: string | undefined;
   references?: readonly string[] | undefined;
   attachments: readonly { filename: string; contentType: string; size: number }[];
+  /** More header fields, e.g. the ingress's Authentication-Results (values folded by the caller). */
+  extraHeaders?: readonly (readonly [string, string])[] | undefined;
 }
 
 /** A parsed body piece. */
@@ -41,6 +43,8 @@ export interface ParsedMime {
   html: string | null;
   /** Attachment placeholders in piece order: piece index (1…), name and type. */
   attachments: { piece: number; filename: string; contentType: string }[];
+  /** Authentication-Results header fields (added by the receiving server for mail from outside). */
+  authenticationResults: string[];
 }
 
 const CRLF = '\r\n';
@@ -96,6 +100,7 @@ export function buildMime(m: MimeInput): Uint8Array {
     `Message-ID: <${m.messageId}>`,
     ...(m.inReplyTo ? [`In-Reply-To: <${m.inReplyTo}>`] : []),
     ...(m.references?.length ? [`References: ${m.references.map((r) => `<${r}>`).join(' ')}`] : []),
+    ...(m.extraHeaders ?? []).filter(([k]) => /^[A-Za-z][A-Za-z0-9-]*$/.test(k)).map(([k, v]) => `${k}: ${v.replace(/\r?\n(?![ \t])/g, '\r\n ')}`),
     'MIME-Version: 1.0',
     `Content-Type: multipart/mixed; boundary="${outer}"`,
   ];
@@ -140,5 +145,6 @@ export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
     text: email.text ?? '',
     html: email.html ?? null,
     attachments,
+    authenticationResults: email.headers.filter((h) => h.key === 'authentication-results').map((h) => h.value),
   };
 }
