@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
 import { parseMime } from '@sealmail/client/identity';
-import { createLink, fromBase64Url, generateDeviceKeys, generatePerUserKey, LinkType, openManifest, openMail, openRecipientBox, publicKeysOf, type PerUserKey } from '@sealmail/crypto';
+import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, openMail, publicKeysOf, type PerUserKey } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
