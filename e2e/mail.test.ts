@@ -12,6 +12,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import nodemailer from 'nodemailer';
 import { createDb } from '@sealmail/db';
 import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
 
@@ -253,5 +254,35 @@ describe('mail in the web client', () => {
     await bad.click();
     await bob.page.getByRole('region', { name: 'Reading pane' }).getByRole('alert').first().waitFor();
     await expect(bob.page.getByText('Look at this').count()).resolves.toBe(0);
+  });
+
+  it('mail from outside arrives over SMTP, sealed by the server: labelled "Server Encrypted", nothing of it left in plaintext', async () => {
+    const canary = `canary-inbound-${randomBytes(6).toString('hex')}`;
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+    const info = await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to: BOB, subject: `From outside ${canary}`, text: `Hello from the internet, ${canary}` });
+    expect(info.response).toMatch(/^250 /);
+    // Bob's open inbox shows it without a click: the ingress announced it through Postgres NOTIFY.
+    const row = bob.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: new RegExp(`From outside ${canary}`) });
+    await row.waitFor({ timeout: 30_000 });
+    await expect(row.getByText('Server Encrypted').count()).resolves.toBe(1);
+    await row.click();
+    const msg = bob.page.getByRole('article', { name: 'Message from erin@outside.example' });
+    await msg.getByText(`Hello from the internet, ${canary}`).waitFor();
+    await msg.getByText('Server Encrypted').waitFor();
+    await expect(msg.getByRole('alert').count()).resolves.toBe(0);
+    // Gone from everything the server keeps once delivered: tables, output, files.
+    const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
+    const db = createDb(url);
+    try {
+      const tables = await db.$queryRaw<{ tablename: string }[]>`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`;
+      for (const { tablename } of tables) {
+        const dump = (await db.$queryRawUnsafe<{ t: string }[]>(`SELECT t::text AS t FROM "${tablename}" t`)).map((r) => r.t).join('\n');
+        expect(dump.includes(canary), `inbound canary in ${tablename}`).toBe(false);
+      }
+    } finally {
+      await db.$disconnect();
+    }
+    expect(running.output().includes(canary)).toBe(false);
+    for (const f of await filesUnder(dataDir)) expect((await readFile(f)).includes(Buffer.from(canary)), f).toBe(false);
   });
 });

@@ -13,8 +13,7 @@ import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
-import { postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
-import { MailEvents } from './mail/events';
+import { MailEvents, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import type { ApiDeps } from './deps';
 
 export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events'> {
@@ -23,6 +22,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   logger: Logger;
   now?: () => Date;
   auth?: AuthSettings;
+  /** Postgres to LISTEN on for mail events of other processes (the SMTP ingress, other API processes). */
+  eventsUrl?: string;
   /** HTTPS material; absent in tests that use inject(). */
   tls?: { cert: string; key: string };
 }
@@ -47,6 +48,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     events: opts.events ?? new MailEvents(),
   };
   app.decorateRequest('session', null);
+  if (opts.eventsUrl) {
+    await deps.events.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'mail events listener'));
+    app.addHook('onClose', async () => deps.events.close());
+  }
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));

@@ -1,7 +1,6 @@
 import type { Db } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
-import type { BlobStore } from '@sealmail/mailstore';
-import type { MailEvents } from './mail/events';
+import type { BlobStore, MailEvents } from '@sealmail/mailstore';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {

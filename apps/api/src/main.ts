@@ -10,7 +10,7 @@ import { buildApp } from './app';
 const { config, logger, tls, databaseUrl } = await bootProcess('api', { needsDatabase: true });
 const db = createDb(databaseUrl);
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const app = await buildApp({ logger, db, version, tls, auth: config.auth });
+const app = await buildApp({ logger, db, version, tls, auth: config.auth, eventsUrl: databaseUrl });
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -10,6 +10,9 @@ import { Identity, Mailer, MailError, memoryKeyStore, type AttachmentSource, typ
 import { mailLimits } from '@sealmail/contract';
 import { pieceCiphertextLength } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
+import { publishMailEvents } from '@sealmail/mailstore';
+import { createLogger } from '@sealmail/server';
+import { buildApp } from '../src/app';
 import { bearer, harness, injectFetch, type Harness } from './helpers';
 
 let h: Harness;
@@ -442,5 +445,24 @@ describe('new mail without reloading', () => {
     expect(data).toMatchObject({ folder: 'inbox', kind: 'new' });
     expect((await bob.api.getMail(data.entryId)).mailId).toBe((await alice.api.getMail(sent.entryId)).mailId);
     controller.abort();
+  });
+
+  it('hears about mail stored by another process (the SMTP ingress) through Postgres NOTIFY', async () => {
+    const other = await buildApp({ logger: createLogger({ level: 'silent' }), db: h.db.prisma, version: 't', eventsUrl: h.db.connectionString });
+    try {
+      const address = await other.listen({ host: '127.0.0.1', port: 0 });
+      const controller = new AbortController();
+      const res = await fetch(`${address}/api/v1/mail/events`, { headers: bearer(bob.token), signal: controller.signal });
+      const reader = res.body!.getReader();
+      await reader.read(); // the stream's opening comment: subscribed
+      const bobId = (await bob.identity.thisDevice(BOB)).userId;
+      await publishMailEvents(h.db.prisma, [{ userId: bobId, event: { entryId: '00000000-0000-4000-8000-00000000abcd', folder: 'inbox', kind: 'new' } }]);
+      let text = '';
+      while (!text.includes('event: mail')) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('00000000-0000-4000-8000-00000000abcd');
+      controller.abort();
+    } finally {
+      await other.close();
+    }
   });
 });

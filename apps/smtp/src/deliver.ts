@@ -13,7 +13,7 @@ import { buildMime } from '@sealmail/client/identity';
 import { mailLimits } from '@sealmail/contract';
 import { createMailPieceEncryptor, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import { newestPerUserKey, storeMessage, type BlobStore, type Holder } from '@sealmail/mailstore';
+import { newestPerUserKey, publishMailEvents, storeMessage, type BlobStore, type Holder } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 
 /** An SMTP reply to give instead of 250. */
@@ -144,6 +144,8 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
       holders,
     });
     if (stored.entries.length === 0) throw new SmtpReply(552, '5.2.2 Mailbox full');
+    // Open mailboxes hear about it (API processes LISTEN); the mail is stored whether or not this works.
+    await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'smtp: mail event not published'));
     deps.logger.info({ messageId: stored.messageId, recipients: stored.entries.length, refused: stored.refused.length, bytes: raw.length }, 'smtp: delivered');
     return { messageId: stored.messageId, entries: stored.entries.length };
   } catch (err) {

@@ -178,7 +178,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const refused = stored.refused;
       const created = stored.entries;
       if (draft) await purge([draft]);
-      for (const c of created) deps.events.emit(c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' });
+      for (const c of created) void deps.events.publish(deps.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       return { ...result, delivered, refused };
     },
     { preHandler: device, bodyLimit: 4 * 1024 * 1024 },
@@ -267,7 +267,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         where: { id: e.id },
         data: { ...(folder ? { folder } : {}), ...(read !== undefined ? { read } : {}), ...(starred !== undefined ? { starred } : {}), ...(labelIds ? { labelIds: [...new Set(labelIds)] } : {}) },
       });
-      deps.events.emit(s.userId, { entryId: e.id, folder: folder ?? e.folder, kind: 'changed' });
+      void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: folder ?? e.folder, kind: 'changed' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       const [view] = await loadEntries(deps.db, s.userId, [e.id], 'small');
       return view!;
     },
@@ -282,11 +282,11 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const e = await ownEntry(s.userId, req.params.entryId);
       if (e.folder === 'trash' || e.folder === 'drafts') {
         await purge([e]);
-        deps.events.emit(s.userId, { entryId: e.id, folder: e.folder, kind: 'deleted' });
+        void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: e.folder, kind: 'deleted' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
         return { id: e.id, deleted: 'permanently' as const };
       }
       await deps.db.mailboxEntry.update({ where: { id: e.id }, data: { folder: 'trash' } });
-      deps.events.emit(s.userId, { entryId: e.id, folder: 'trash', kind: 'changed' });
+      void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: 'trash', kind: 'changed' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       return { id: e.id, deleted: 'trash' as const };
     },
     { preHandler: session },

@@ -214,7 +214,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             const n = f.id === 'drafts' ? c?.total : c?.unread;
             return (
               <li key={f.id}>
-                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (setLabel(null), setFolder(f.id))}>
+                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
                   {f.name}
                   {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
                 </button>

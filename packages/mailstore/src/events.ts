@@ -1,0 +1,71 @@
+/**
+ * Mailbox change notifications across processes: whoever stores or changes an entry (an API
+ * process, the SMTP ingress) publishes it with Postgres NOTIFY on one channel; every API process
+ * LISTENs and hands it to the event streams open on it (server-sent events). Payloads carry ids
+ * and folder names only.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Db } from '@sealmail/db';
+
+export const MAIL_CHANNEL = 'sealmail_mail';
+
+export interface MailEvent {
+  entryId: string;
+  folder: string;
+  kind: 'new' | 'changed' | 'deleted';
+}
+
+/** Publishes events for users' mailboxes (NOTIFY; delivered after the caller's commit). */
+export async function publishMailEvents(db: Db, events: readonly { userId: string; event: MailEvent }[], origin = ''): Promise<void> {
+  for (const e of events) {
+    await db.$executeRaw`SELECT pg_notify(${MAIL_CHANNEL}, ${JSON.stringify({ origin, userId: e.userId, ...e.event })})`;
+  }
+}
+
+/** The in-process hub: streams subscribe per user; events come from this process and from LISTEN. */
+export class MailEvents {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  /** Identifies this process's own notifications, which it has delivered already. */
+  readonly origin = randomUUID();
+  private client: pg.Client | null = null;
+
+  emit(userId: string, event: MailEvent): void {
+    this.emitter.emit(userId, event);
+  }
+
+  /** Tells this process's streams at once, and every other process through NOTIFY. */
+  async publish(db: Db, userId: string, event: MailEvent): Promise<void> {
+    this.emit(userId, event);
+    await publishMailEvents(db, [{ userId, event }], this.origin);
+  }
+
+  subscribe(userId: string, listener: (e: MailEvent) => void): () => void {
+    this.emitter.on(userId, listener);
+    return () => this.emitter.off(userId, listener);
+  }
+
+  /** Listens for other processes' events on `connectionString` until `close()`. */
+  async listen(connectionString: string, onError: (err: unknown) => void = () => undefined): Promise<void> {
+    const client = new pg.Client({ connectionString });
+    client.on('error', onError);
+    client.on('notification', (n) => {
+      if (n.channel !== MAIL_CHANNEL || !n.payload) return;
+      try {
+        const p = JSON.parse(n.payload) as MailEvent & { origin: string; userId: string };
+        if (p.origin !== this.origin) this.emit(p.userId, { entryId: p.entryId, folder: p.folder, kind: p.kind });
+      } catch (err) {
+        onError(err);
+      }
+    });
+    await client.connect();
+    await client.query(`LISTEN ${MAIL_CHANNEL}`);
+    this.client = client;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end().catch(() => undefined);
+    this.client = null;
+  }
+}
