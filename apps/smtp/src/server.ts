@@ -40,6 +40,15 @@ if (!proto.__sealmail) {
   proto.__sealmail = true;
 }
 
+/** True if the message has a LF not preceded by CR, or a CR not followed by LF. */
+export function hasBareLineBreak(raw: Uint8Array): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === 0x0a && (i === 0 || raw[i - 1] !== 0x0d)) return true;
+    if (raw[i] === 0x0d && raw[i + 1] !== 0x0a) return true;
+  }
+  return false;
+}
+
 /** Recipients accepted at RCPT, by session, with their user ids. */
 const accepted = new WeakMap<SMTPServerSession, { address: string; userId: string }[]>();
 
@@ -102,6 +111,12 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         if (overflow) return cb(smtpError(552, 'Message exceeds the size limit'));
         const raw = Buffer.concat(chunks);
         chunks.length = 0;
+        // SMTP smuggling defence: a bare LF (or CR) anywhere makes end-of-data ambiguous between
+        // servers, so such messages are refused rather than guessed at.
+        if (hasBareLineBreak(raw)) {
+          raw.fill(0);
+          return cb(smtpError(550, '5.6.0 Bare LF or CR in message; lines must end with CRLF'));
+        }
         const rcptTo = accepted.get(session) ?? [];
         deliverInbound(deps, raw, { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, remoteAddress: session.remoteAddress, clientHostname: session.clientHostname })
           .then(

@@ -163,4 +163,23 @@ describe('inbound delivery', () => {
     expect(await tdb.prisma.message.count()).toBe(before.messages);
     expect(await tdb.prisma.blob.count()).toBe(before.blobs);
   });
+
+  it('bare LF or CR (SMTP smuggling) is refused; the server goes on serving', async () => {
+    for (const body of ['Subject: a\n\nsmuggled\r\n', 'Subject: b\r\n\r\nline\rmore\r\n', 'Subject: c\r\n\r\nx\n.\nMAIL FROM:<evil@bank.example>\r\n']) {
+      const d = await Dialog.open(port);
+      await d.reply();
+      await d.cmd('EHLO client.example.org');
+      await d.starttls(tls.cert);
+      await d.cmd('EHLO client.example.org');
+      await d.cmd('MAIL FROM:<x@sender.example>');
+      expect((await d.cmd('RCPT TO:<bob@example.test>')).code).toBe(250);
+      expect((await d.cmd('DATA')).code).toBe(354);
+      d.write(body + '.\r\n');
+      const r = await d.reply();
+      expect(r.text).toMatch(/^550 5\.6\.0 /);
+      d.close();
+    }
+    const ok = await transport().sendMail({ from: 'x@sender.example', to: 'bob@example.test', subject: 'still fine', text: 'ok' });
+    expect(ok.response).toMatch(/^250 /);
+  });
 });
