@@ -3,3 +3,4 @@ export * from './idb-keystore';
 export * from './escrow-admin';
 export * from './mail/mailer';
 export * from './mail/mime';
+export * from './mail/search';

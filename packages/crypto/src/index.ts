@@ -15,3 +15,4 @@ export * from './mail-links';
 export * from './sigchain/index';
 export * from './passphrase-box';
 export * from './self-box';
+export * from './local-box';

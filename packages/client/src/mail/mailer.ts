@@ -86,6 +86,8 @@ export interface MailSummary {
   from: MailAddress;
   snippet: string;
   attachmentCount: number;
+  /** The whole decrypted body piece (for the on-device search index). */
+  mime: ParsedMime;
 }
 
 export interface OpenedMail {
@@ -334,10 +336,19 @@ export class Mailer {
   }
 
   /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
-  async list(opts: { folder?: FolderName; label?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {}): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
+  async list(
+    opts: { folder?: FolderName; label?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {},
+    /** Only entries this accepts are opened and returned (e.g. those not indexed yet). */
+    only: (entry: EntryView) => boolean = () => true,
+  ): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null; skipped: number }> {
     const page = await this.api.listMail(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
     const items = [];
+    let skipped = 0;
     for (const entry of page.entries) {
+      if (!only(entry)) {
+        skipped++;
+        continue;
+      }
       try {
         const { manifest, protection } = await this.openHeader(entry);
         const mime = await this.bodyOf(entry, manifest);
@@ -349,12 +360,13 @@ export class Mailer {
           from: mime.from ?? { name: '', address: entry.from },
           snippet: mime.text.replace(/\s+/g, ' ').trim().slice(0, 140),
           attachmentCount: manifest.pieces.length - 1,
+          mime,
         });
       } catch (err) {
         items.push({ entryId: entry.id, entry, error: err instanceof CryptoError || err instanceof MailError ? 'This mail could not be decrypted.' : (err as Error).message });
       }
     }
-    return { items, cursor: page.cursor };
+    return { items, cursor: page.cursor, skipped };
   }
 
   /**
