@@ -7,16 +7,19 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { Identity, IdentityError } from '@sealmail/client/identity';
-import { CryptoError } from '@sealmail/crypto';
+import { CryptoError, fromBase64Url } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
+import { attachmentsCommand, listCommand, mailErrorLine, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   /** Reads one line (the password) from standard input. */
   readLine?: () => Promise<string>;
+  /** Reads the rest of standard input (a message body). */
+  readRest?: () => Promise<string>;
 }
 
 /** Exit codes (sysexits.h where one fits). */
@@ -38,6 +41,14 @@ Commands:
   revoke <device>     Revoke a device (or reject a pending one); rotates your per-user key
   recover <address>   On a new device: password, then backup key, on standard input
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
+  send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]...
+                      Seal and send a mail end to end; the body is read from standard input
+  list [--folder F] [--limit N] [--cursor C] [--unread] [--starred]
+                      Your mail, newest first (inbox, drafts, sent, outbox, archive, trash, spam)
+  read <id>           Open a mail (id or its first characters): headers, protection, text
+  attachments <id> [--save DIR] [--piece N]
+                      List a mail's attachments, or save them (only once each verified whole)
+  search <words>      Search your mail on this device (an encrypted local index, kept up to date)
   help                Show this text
 
 Options:
@@ -62,6 +73,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
         profile: { type: 'string' },
         totp: { type: 'string' },
         passphrase: { type: 'boolean' },
+        to: { type: 'string' },
+        cc: { type: 'string' },
+        bcc: { type: 'string' },
+        subject: { type: 'string' },
+        attach: { type: 'string', multiple: true },
+        folder: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+        unread: { type: 'boolean' },
+        starred: { type: 'boolean' },
+        save: { type: 'string' },
+        piece: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -209,11 +232,50 @@ export async function run(argv: string[], io: Io): Promise<number> {
         for (const r of results) io.out(`${r.address}\t${r.exists ? 'has a mailbox here' : 'no mailbox here'}`);
         return results.every((r) => r.exists) ? EXIT.ok : EXIT.failure;
       }
+      case 'send':
+      case 'list':
+      case 'read':
+      case 'attachments':
+      case 'search': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        const store = keyStore();
+        const ctx: MailContext = {
+          api,
+          identity: new Identity(api, store),
+          address: me,
+          profile,
+          io,
+          readBody: async () => (io.readRest ? io.readRest() : readLine()),
+          deviceSecret: async () => {
+            const d = await store.loadDevice(me);
+            if (!d) throw new IdentityError('NO_DEVICE', 'This device has no keys yet: sign in first.');
+            return fromBase64Url(d.encryptionSeed);
+          },
+        };
+        const v = parsed.values;
+        const needsId = command === 'read' || command === 'attachments';
+        if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0)) {
+          io.err(`sealmail ${command}: ${needsId ? 'name one mail id' : 'give the words to search for'}`);
+          return EXIT.usage;
+        }
+        if (command === 'send') await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}) });
+        else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
+        else if (command === 'read') await readCommand(ctx, args[0]!);
+        else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });
+        else await searchCommand(ctx, args.join(' '), { ...(v.limit ? { limit: v.limit } : {}) });
+        return EXIT.ok;
+      }
       default:
         io.err(`sealmail: unknown command "${command}" (try: sealmail help)`);
         return EXIT.usage;
     }
   } catch (err) {
+    const mailLine = mailErrorLine(err);
+    if (mailLine) {
+      io.err(`sealmail: ${mailLine}`);
+      return EXIT.failure;
+    }
     if (err instanceof IdentityError || err instanceof KeyFileError || (err instanceof CryptoError && !(err instanceof ApiClientError))) {
       io.err(`sealmail: ${err.message} [${err.code}]`);
       return EXIT.failure;

@@ -1,26 +1,28 @@
 /**
  * A fetch for the CLI that trusts a given CA (PEM), e.g. the server's self-signed certificate.
- * Node's built-in fetch cannot take a CA per request; node:https can.
+ * Node's built-in fetch cannot take a CA per request; node:https can. Bodies go out as strings or
+ * bytes; responses come back as streams (attachments are not held whole).
  */
 import { request } from 'node:https';
+import { Readable } from 'node:stream';
 
 export function httpsFetch(ca?: string): typeof fetch {
   return (input, init) =>
     new Promise<Response>((resolve, reject) => {
       const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
       const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const body = init?.body;
       const req = request(url, { method: init?.method ?? 'GET', headers, ...(ca ? { ca } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers: h }));
-        });
-        res.on('error', reject);
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+        const status = res.statusCode ?? 500;
+        const noBody = status === 204 || status === 304 || init?.method === 'HEAD';
+        if (noBody) res.resume();
+        resolve(new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: h }));
       });
       req.on('error', reject);
-      if (typeof init?.body === 'string') req.write(init.body);
+      if (typeof body === 'string' || body instanceof Uint8Array) req.write(body);
+      else if (body !== undefined && body !== null) return reject(new TypeError('httpsFetch: only string and byte bodies are supported'));
       req.end();
     });
 }
