@@ -47,7 +47,7 @@ describe('mail on the command line', () => {
     expect(read.out).toContain("Security: E2E Encrypted; signed by one of the sender's devices");
     expect(read.out).toContain(CANARY);
     expect(read.out).toMatch(/\[1\] plans\.bin {2}application\/octet-stream {2}3\.0 MiB/);
-    expect((await as('bob', [], 'list')).out).toMatch(/^[0-9a-f]{8}  /); // read now
+    expect((await as('bob', [], 'list')).out).toMatch(/^[0-9a-f]{8} {2}/); // read now
 
     const saveDir = join(s.dir, 'saved');
     const saved = await as('bob', [], 'attachments', id, '--save', saveDir);
