@@ -128,8 +128,22 @@ describe('mail in the web client', () => {
     const pane = alice.page.getByRole('region', { name: 'Reading pane' });
     await pane.getByRole('article', { name: `Message from ${BOB}` }).frameLocator('iframe.html-body').getByText('Sounds good.').waitFor();
     await pane.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body').getByText(CANARY_BODY).waitFor();
+    // Search on the device: Alice finds the mail by a word of its body (her index, in her browser).
+    await alice.page.keyboard.press('Escape');
+    await alice.page.getByRole('searchbox', { name: 'Search mail' }).fill(CANARY_BODY);
+    await alice.page.getByRole('searchbox', { name: 'Search mail' }).press('Enter');
+    await alice.page.getByRole('heading', { name: `Results for “${CANARY_BODY}”` }).waitFor({ timeout: 60_000 });
+    const results = alice.page.getByRole('region', { name: 'Messages' });
+    // The original (her Sent copy) and Bob's reply, which quotes it.
+    await results.getByRole('button', { name: new RegExp(`^Re: Plans ${CANARY_SUBJECT} from ${BOB}`) }).waitFor();
+    const found = results.getByRole('button', { name: new RegExp(`^Plans ${CANARY_SUBJECT} from ${ALICE}`) }).first();
+    await found.waitFor();
+    await found.click();
+    await alice.page.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body').getByText(CANARY_BODY).waitFor();
     // Sent holds Alice's copy.
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Sent' }).click();
+    await alice.page.getByRole('region', { name: 'Messages' }).getByRole('heading', { name: 'Sent' }).waitFor();
+    await expect.poll(() => alice.page.getByRole('region', { name: 'Messages' }).getByRole('listitem').count()).toBe(1);
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: new RegExp(`Plans ${CANARY_SUBJECT}`) }).waitFor();
 
     // Nothing leaked: the database (every table), the server's output, its files, the requests.

@@ -42,6 +42,9 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const [labels, setLabels] = useState<{ id: string; name: string }[]>([]);
   const [label, setLabel] = useState<string | null>(null);
   const [newLabel, setNewLabel] = useState('');
+  const [query, setQuery] = useState('');
+  const [searching, setSearching] = useState<string | null>(null);
+  const searchBox = useRef<HTMLInputElement>(null);
   const listGen = useRef(0);
 
   const failed = useCallback(
@@ -112,17 +115,43 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
     const events = new EventSource('/api/v1/mail/events');
     events.addEventListener('mail', () => {
       refreshSummary();
-      if (folder !== 'settings') void load(folder);
+      if (folder !== 'settings' && !searching) void load(folder);
+      void keys({ op: 'searchSync', address }).catch(() => undefined);
     });
     return () => events.close();
-  }, [folder, load, refreshSummary]);
+  }, [folder, load, refreshSummary, searching, address]);
+
+  /** Searches the on-device index (brought up to date first); the list shows the hits. */
+  async function search(q: string) {
+    if (!q.trim()) {
+      setSearching(null);
+      if (folder !== 'settings') void load(folder);
+      return;
+    }
+    setLoading(true);
+    try {
+      const r = await keys({ op: 'search', address, query: q });
+      setSearching(q);
+      setCursor(null);
+      setSelected(null);
+      setThread(null);
+      setRows(
+        r.hits.map((h) => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null })),
+      );
+    } catch (err) {
+      failed(err);
+    } finally {
+      setLoading(false);
+    }
+  }
 
   async function open(row: MailRow) {
     setSelected(row.entryId);
     setProblem(null);
     setThread(null);
     try {
-      const items = await keys({ op: 'mailThread', address, threadId: row.threadId });
+      const threadId = row.threadId || (await keys({ op: 'mailOpen', address, entryId: row.entryId })).threadId;
+      const items = await keys({ op: 'mailThread', address, threadId });
       setThread(items.length ? items : [await keys({ op: 'mailOpen', address, entryId: row.entryId })]);
       if (!row.read) {
         await api.updateMail(row.entryId, { read: true });
@@ -182,6 +211,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       const go = (j: number) => rows[j] && void open(rows[j]!);
       const map: Record<string, () => void> = {
         c: () => setCompose({}),
+        '/': () => searchBox.current?.focus(),
         r: () => reply(false),
         a: () => reply(true),
         e: () => void act('archive'),
@@ -214,7 +244,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             const n = f.id === 'drafts' ? c?.total : c?.unread;
             return (
               <li key={f.id}>
-                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
+                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
                   {f.name}
                   {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
                 </button>
@@ -251,13 +281,16 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       ) : (
         <>
           <section className="list" aria-label="Messages" aria-busy={loading}>
-            <h2>{label ? labels.find((l) => l.id === label)?.name : FOLDERS.find((f) => f.id === folder)!.name}</h2>
+            <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
+              <input ref={searchBox} type="search" aria-label="Search mail" placeholder="Search mail (/)" value={query} onChange={(e) => setQuery(e.target.value)} />
+            </form>
+            <h2>{searching ? `Results for “${searching}”` : label ? labels.find((l) => l.id === label)?.name : FOLDERS.find((f) => f.id === folder)!.name}</h2>
             {rows.length === 0 && !loading && <p className="empty">No messages.</p>}
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
                   <button type="button" className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)} aria-label={r.error ? 'Message that could not be decrypted' : `${r.read ? '' : 'Unread: '}${r.subject} from ${r.from}`}>
-                    <span className="from">{folder === 'sent' || folder === 'drafts' ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
+                    <span className="from">{!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
                     <span className="date">{shortDate(r.date)}</span>
                     {r.error ? (
                       <span className="subject error">{r.error}</span>

@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, type OpenedMail } from '@sealmail/client/identity';
+import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -55,6 +55,41 @@ const view = (o: OpenedMail): MailView => ({
   html: o.mime.html,
   attachments: o.attachments,
 });
+
+/**
+ * The on-device search index, one per address: kept in memory, stored in IndexedDB as an
+ * encrypted note (under the key store's non-extractable key), brought up to date before each
+ * search and whenever the mailbox says new mail arrived. Syncs never run two at a time.
+ */
+const indexes = new Map<string, Promise<SearchIndex>>();
+const syncing = new Map<string, Promise<{ added: number; indexed: number }>>();
+function searchIndex(address: string): Promise<SearchIndex> {
+  let ix = indexes.get(address);
+  if (!ix) {
+    ix = store.then(async (s) => {
+      const saved = await s.loadNote(`search-index:${address}`);
+      try {
+        return saved ? SearchIndex.deserialize(new TextEncoder().encode(saved)) : new SearchIndex();
+      } catch {
+        return new SearchIndex();
+      }
+    });
+    indexes.set(address, ix);
+  }
+  return ix;
+}
+function syncSearch(address: string): Promise<{ added: number; indexed: number }> {
+  const running = syncing.get(address);
+  if (running) return running;
+  const run = (async () => {
+    const [ix, m, s] = await Promise.all([searchIndex(address), mailer(address), store]);
+    const { added } = await syncSearchIndex(m, ix);
+    if (added) await s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
+    return { added, indexed: ix.size };
+  })().finally(() => syncing.delete(address));
+  syncing.set(address, run);
+  return run;
+}
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
   const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}) });
@@ -129,6 +164,12 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return { generations: (await (await escrowAdmin).discover(req.address, req.user)).map((p) => p.generation) };
     case 'mailList':
       return mailList(req);
+    case 'search': {
+      const { indexed } = await syncSearch(req.address);
+      return { hits: (await searchIndex(req.address)).search(req.query, { limit: 100 }).map(({ score: _score, ...h }) => h), indexed };
+    }
+    case 'searchSync':
+      return syncSearch(req.address);
     case 'labels':
       return (await mailer(req.address)).labels();
     case 'createLabel':

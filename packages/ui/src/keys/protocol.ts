@@ -18,6 +18,8 @@ export type Request =
   | { op: 'escrowRecover'; address: string; user: string; device: string }
   | { op: 'escrowDiscover'; address: string; user: string }
   | { op: 'mailList'; address: string; folder: FolderName; label?: string; cursor: string | null; limit?: number; starred?: boolean }
+  | { op: 'search'; address: string; query: string }
+  | { op: 'searchSync'; address: string }
   | { op: 'labels'; address: string }
   | { op: 'createLabel'; address: string; name: string }
   | { op: 'mailOpen'; address: string; entryId: string }
@@ -113,6 +115,8 @@ export interface Results {
   escrowRecover: { generations: number[] };
   escrowDiscover: { generations: number[] };
   mailList: { rows: MailRow[]; cursor: string | null };
+  search: { hits: { entryId: string; folder: string; date: string; subject: string; from: string }[]; indexed: number };
+  searchSync: { added: number; indexed: number };
   labels: { id: string; name: string }[];
   createLabel: { id: string; name: string };
   mailOpen: MailView;
