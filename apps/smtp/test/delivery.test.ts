@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
 import { parseMime } from '@sealmail/client/identity';
-import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, openMail, publicKeysOf, type PerUserKey } from '@sealmail/crypto';
+import { openMail, type PerUserKey } from '@sealmail/crypto';
+import { giveKeys } from './keys';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
@@ -46,15 +47,6 @@ async function resolver(name: string, type: string): Promise<string[][]> {
   throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
 }
 
-/** A user's first device and per-user key, written straight into their chain. */
-async function giveKeys(userId: string): Promise<PerUserKey> {
-  const device = generateDeviceKeys();
-  const puk = generatePerUserKey(1);
-  const link = createLink({ userId, seqno: 0, prev: new Uint8Array(32), time: Date.now(), signer: device, body: { type: LinkType.Root, device: { name: 'Laptop', kind: 'browser', keys: publicKeysOf(device) }, puk: { generation: 1, keys: publicKeysOf(puk) } }, newKeys: [puk] });
-  await tdb.prisma.sigchainLink.create({ data: { userId, seqno: 0, type: LinkType.Root, bytes: new Uint8Array(link.bytes), hash: new Uint8Array(link.hash) } });
-  return puk;
-}
-
 const transport = (extra: Record<string, unknown> = {}) =>
   nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, name: 'client.sender.example', ...extra });
 
@@ -73,7 +65,7 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   await seedDemo(tdb.prisma, { domain: 'example.test' });
   bobId = (await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } })).id;
-  bobPuk = await giveKeys(bobId);
+  bobPuk = await giveKeys(tdb.prisma, bobId);
   server = buildSmtpServer({ db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 35 * 1024 * 1024, secure: false, resolver });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.server.address() as { port: number }).port;

@@ -122,15 +122,26 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
   });
 }
 
+/** Replayed chains by user, valid while the chain's head is unchanged (replaying verifies every signature). */
+const pukCache = new Map<string, { seqno: number; hash: string; key: { userId: string; generation: number; publicKeys: PublicKeys } | null }>();
+
 /**
  * A user's newest per-user key as their stored chain says (the ingress seals inbound mail to
  * it); null when the user has not set up a device yet.
  */
 export async function newestPerUserKey(db: Db, userId: string): Promise<{ userId: string; generation: number; publicKeys: PublicKeys } | null> {
+  const head = await db.sigchainLink.findFirst({ where: { userId }, orderBy: { seqno: 'desc' }, select: { seqno: true, hash: true } });
+  if (!head) return null;
+  const hash = Buffer.from(head.hash).toString('hex');
+  const hit = pukCache.get(userId);
+  if (hit && hit.seqno === head.seqno && hit.hash === hash) return hit.key;
   const links = await db.sigchainLink.findMany({ where: { userId }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
-  if (!links.length) return null;
   const state = replaySigchain(links.map((l) => l.bytes), { userId });
-  if (!state.puks.length) return null;
-  const puk = currentPuk(state);
-  return { userId, generation: puk.generation, publicKeys: puk.keys };
+  const puk = state.puks.length ? currentPuk(state) : null;
+  const key = puk ? { userId, generation: puk.generation, publicKeys: puk.keys } : null;
+  if (state.length === head.seqno + 1) {
+    if (pukCache.size > 10_000) pukCache.clear();
+    pukCache.set(userId, { seqno: head.seqno, hash, key });
+  }
+  return key;
 }
