@@ -48,7 +48,12 @@ const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isA
 
 /** Delivers one inbound message; resolves with the stored message id. @throws SmtpReply. */
 export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: InboundEnvelope): Promise<{ messageId: string; entries: number }> {
-  // 1. Authentication, on the raw bytes as they arrived.
+  // 1. Authentication, on the raw bytes as they arrived. A message these parsers cannot read
+  // (headers past their limits, broken structure) is refused for good: retrying cannot fix it.
+  const malformed = (err: unknown): never => {
+    deps.logger.info({ code: (err as { code?: string }).code }, 'smtp: malformed message');
+    throw new SmtpReply(554, '5.6.0 The message could not be parsed (malformed MIME or headers too large)');
+  };
   const auth = await authenticate(raw, {
     ip: env.remoteAddress,
     helo: env.clientHostname,
@@ -56,7 +61,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     mta: deps.hostname,
     disableBimi: true,
     ...(deps.resolver ? { resolver: deps.resolver } : {}),
-  });
+  }).catch(malformed);
   if (auth.dmarc && auth.dmarc.status?.result === 'fail' && auth.dmarc.policy === 'reject') {
     throw new SmtpReply(550, `5.7.1 Rejected by the sender domain's DMARC policy (${auth.dmarc.domain})`);
   }
@@ -66,7 +71,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     .map((l) => l.replace(/^Authentication-Results:\s*/i, '').trim());
 
   // 2. Parse; refuse more than 25 MiB of decoded attachments.
-  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true });
+  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true }).catch(malformed);
   const attachments = parsed.attachments.filter((a) => a.content?.length !== undefined);
   const attachmentBytes = attachments.reduce((n, a) => n + a.content.length, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new SmtpReply(552, '5.3.4 Attachments exceed 25 MiB; message refused');

@@ -174,4 +174,35 @@ describe('inbound delivery', () => {
     const ok = await transport().sendMail({ from: 'x@sender.example', to: 'bob@example.test', subject: 'still fine', text: 'ok' });
     expect(ok.response).toMatch(/^250 /);
   });
+
+  it('malformed MIME — deep nesting, huge headers, broken encodings — gets a reply, never a crash', async () => {
+    let nested = 'Content-Type: text/plain\r\n\r\ninnermost\r\n';
+    for (let i = 0; i < 300; i++) nested = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${nested}--b${i}--\r\n`;
+    const broken = [
+      `From: a@sender.example\r\nTo: bob@example.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${nested}`,
+      `From: a@sender.example\r\nTo: bob@example.test\r\nSubject: ${'x'.repeat(2 * 1024 * 1024)}\r\n\r\nhuge header\r\n`,
+      `From: a@sender.example\r\nTo: bob@example.test\r\nSubject: bad b64\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n`,
+      `From: a@sender.example\r\nTo: bob@example.test\r\nSubject: no boundary\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n`,
+      `From: <<<@@@>>>\r\nTo: ;;;\r\nSubject: =?UTF-8?B?////?= =?bogus?Q?x?=\r\nDate: not a date\r\n\r\nbody\r\n`,
+      `\r\n\r\n`,
+    ];
+    for (const raw of broken) {
+      const d = await Dialog.open(port);
+      await d.reply();
+      await d.cmd('EHLO client.example.org');
+      await d.starttls(tls.cert);
+      await d.cmd('EHLO client.example.org');
+      await d.cmd('MAIL FROM:<a@sender.example>');
+      await d.cmd('RCPT TO:<bob@example.test>');
+      expect((await d.cmd('DATA')).code).toBe(354);
+      d.write(raw.replace(/^\./gm, '..') + '.\r\n');
+      const r = await d.reply();
+      expect([250, 550, 552, 554], `${raw.slice(0, 40)} → ${r.text}`).toContain(r.code);
+      d.close();
+    }
+    // Whatever was accepted opens; the server still serves.
+    const { mime } = await openNewest();
+    expect(typeof mime.subject).toBe('string');
+    expect((await transport().sendMail({ from: 'x@sender.example', to: 'bob@example.test', subject: 'after the storm', text: 'ok' })).response).toMatch(/^250 /);
+  });
 });
