@@ -13,10 +13,14 @@ import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
-import { MailEvents, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
+import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
+import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound'> {
+  serverKey?: ServerMailKey;
+  /** Run the outbound relay in this process (standard mail to the outside world). */
+  outbound?: Omit<OutboundOptions, 'serverKey'>;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -46,7 +50,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     auth: opts.auth ?? defaultAuthSettings,
     blobs: opts.blobs ?? postgresBlobStore(opts.db),
     events: opts.events ?? new MailEvents(),
+    serverKey: opts.serverKey ?? ephemeralServerMailKey(),
+    outbound: null,
   };
+  if (opts.outbound) {
+    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { ...opts.outbound, serverKey: deps.serverKey });
+    await outbound.start();
+    deps.outbound = outbound;
+    app.addHook('onClose', async () => outbound.stop());
+  }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
     await deps.events.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'mail events listener'));

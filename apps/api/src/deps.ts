@@ -1,6 +1,7 @@
 import type { Db } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
-import type { BlobStore, MailEvents } from '@sealmail/mailstore';
+import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
+import type { Outbound } from './mail/outbound';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {
@@ -13,4 +14,8 @@ export interface ApiDeps {
   blobs: BlobStore;
   /** Mailbox change notifications for open event streams. */
   events: MailEvents;
+  /** The server's mail key (clients box standard mail's message key to it). */
+  serverKey: ServerMailKey;
+  /** The outbound relay, when this process runs one. */
+  outbound: Outbound | null;
 }

@@ -5,12 +5,24 @@
 import { readFileSync } from 'node:fs';
 import { bootProcess } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
+import { loadOrCreateDkimKey, loadOrCreateServerMailKey } from '@sealmail/mailstore';
 import { buildApp } from './app';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('api', { needsDatabase: true });
 const db = createDb(databaseUrl);
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const app = await buildApp({ logger, db, version, tls, auth: config.auth, eventsUrl: databaseUrl });
+const serverKey = await loadOrCreateServerMailKey(config.dataDir);
+const app = await buildApp({
+  logger,
+  db,
+  version,
+  tls,
+  auth: config.auth,
+  eventsUrl: databaseUrl,
+  serverKey,
+  // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
+  outbound: { connectionString: databaseUrl, hostname: config.smtp.hostname, dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain) },
+});
 
 let closing = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -40,7 +40,7 @@ async function makeUserIn(localPart: string, domainName: string) {
   await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart, displayName: localPart, passwordHash: 'x' } });
 }
 /** A send whose recipients are checked (the sealed parts are junk, so a valid recipient fails later). */
-async function sendProbe(lists: { to: string[] }) {
+async function sendProbe(lists: { to: string[]; external?: string[] }) {
   const d = await deviceFor(await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`));
   const { deviceId, userId } = await d.identity.thisDevice((await d.api.session()).user.address).then((m) => ({ deviceId: m.device.deviceId, userId: m.userId }));
   const manifest = new Uint8Array(40);
@@ -169,6 +169,7 @@ const probes: Record<ErrorCode, Probe> = {
     return sendProbe({ to: ['stranger@elsewhere.test'] });
   },
   MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
+  OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
   UPLOAD_INCOMPLETE: async () => {
     const d = await deviceFor(await makeUser('half-upload'));
     const { blobId } = await d.api.createBlob(100);

@@ -214,6 +214,12 @@ export class ApiClient {
   deleteLabel(labelId: string) {
     return this.request(mail.labelDelete, { params: { labelId } });
   }
+  serverMailKey() {
+    return this.call(mail.serverMailKey);
+  }
+  deliveries(entryId: string) {
+    return this.request(mail.mailDeliveries, { params: { entryId } });
+  }
   adminDomains() {
     return this.call(mail.adminDomainList);
   }

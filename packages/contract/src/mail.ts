@@ -89,6 +89,12 @@ export const mailSend = {
       boxes: z.array(z.object({ address, record: b64u(8192) }).strict()).min(1).max(mailLimits.recipients + 1),
       /** The caller's mailbox entry this mail answers (threads it). */
       inReplyTo: uuid.optional(),
+      /**
+       * Addresses among To/Cc/Bcc outside this server, sent as standard mail: the manifest is
+       * marked not-E2EE and `serverBox` gives the server the message key to relay it.
+       */
+      external: z.array(address).max(mailLimits.recipients).default([]),
+      serverBox: b64u(4096).optional(),
     })
     .strict(),
   response: z.object({
@@ -228,6 +234,21 @@ export const mailEvents = {
   response: z.unknown(),
 } as const;
 
+/** The server's public mail key (for standard mail to the outside, docs/crypto.md §7.4). */
+export const serverMailKey = {
+  method: 'GET',
+  path: '/api/v1/keys/server',
+  response: z.object({ publicKey: z.string(), keyId: z.string() }),
+} as const;
+
+/** Delivery state of a sent message's outside recipients (the sender only). */
+export const mailDeliveries = {
+  method: 'GET',
+  path: '/api/v1/mail/messages/:entryId/deliveries',
+  params: z.object({ entryId: uuid }),
+  response: z.object({ deliveries: z.array(z.object({ recipient: z.string(), status: z.enum(['queued', 'delivered', 'failed']), attempts: z.number(), lastError: z.string().nullable() })) }),
+} as const;
+
 /** Admin: the account's domains and their mail settings. */
 export const adminDomainList = {
   method: 'GET',
@@ -264,4 +285,6 @@ export const mailRoutes = {
   mailEvents,
   adminDomainList,
   adminDomainUpdate,
+  serverMailKey,
+  mailDeliveries,
 };

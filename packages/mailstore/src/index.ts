@@ -4,3 +4,4 @@ export * from './blob-store';
 export * from './quota';
 export * from './store';
 export * from './events';
+export * from './server-keys';

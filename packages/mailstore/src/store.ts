@@ -47,6 +47,9 @@ export interface StoreInput {
   parentId: string | null;
   sentAt: Date;
   holders: readonly Holder[];
+  /** Standard mail: the message key boxed to the server, and the outside recipients to relay to. */
+  serverBox?: Uint8Array;
+  outbound?: readonly string[];
 }
 
 export interface Stored {
@@ -93,6 +96,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
           size,
           parentId: input.parentId,
           sentAt: input.sentAt,
+          ...(input.serverBox ? { serverBox: input.serverBox as Uint8Array<ArrayBuffer> } : {}),
         },
       })
       .catch((err: { code?: string }) => {
@@ -102,6 +106,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
       if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
     }
+    if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient })) });
     const entries: Stored['entries'] = [];
     const refused: Stored['refused'] = [];
     for (const h of input.holders) {

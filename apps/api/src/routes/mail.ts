@@ -17,14 +17,16 @@ import {
   mailEvents,
   mailGet,
   mailLimits,
+  mailDeliveries,
   mailList,
   mailSend,
+  serverMailKey,
   mailSummary,
   mailThread,
   mailUpdate,
   type FolderName,
 } from '@sealmail/contract';
-import { decodeEnvelope, decodeRecipientBox, fromBase64Url, piecePlaintextLength, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
+import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openServerBox, piecePlaintextLength, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
@@ -97,10 +99,18 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (b.draft && b.to.length + b.cc.length + b.bcc.length > 0) throw invalid('a draft keeps its recipients inside its sealed body');
       if (!b.draft && b.to.length + b.cc.length + b.bcc.length === 0) throw new ApiError('VALIDATION_FAILED', 'body.to', 'body.to: name at least one recipient.');
       if (b.to.length + b.cc.length + b.bcc.length > mailLimits.recipients) throw new ApiError('VALIDATION_FAILED', 'body.to', `body.to: at most ${mailLimits.recipients} recipients.`);
+      const external = new Set(b.external);
+      if (external.size && !deps.outbound) throw new ApiError('OUTBOUND_UNAVAILABLE');
+      for (const a of external) if (!seen.has(a) && ![...b.to, ...b.cc, ...b.bcc].includes(a)) throw new ApiError('VALIDATION_FAILED', 'body.external', 'body.external: every outside address must be among To, Cc or Bcc.');
       for (const kind of ['to', 'cc', 'bcc'] as const) {
         for (const [i, address] of lists[kind].entries()) {
           if (seen.has(address)) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is named twice.`);
           seen.add(address);
+          if (external.has(address)) {
+            // Outside this server only: a domain of ours is never relayed.
+            if (await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true } })) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+            continue;
+          }
           const user = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } } });
           if (!user) throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here.`);
           if (!(await mayEncryptTo(deps.db, s.user, user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
@@ -128,6 +138,22 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         boxes.set(key, record);
       }
       if (boxes.size !== expected.size) throw invalid('a holder’s box is missing');
+
+      // Standard mail to the outside: the server must be able to open it, and it must say so.
+      let serverBox: Uint8Array | undefined;
+      if (external.size) {
+        if (!b.serverBox) throw invalid('outside recipients need a server box');
+        serverBox = decodeOr(() => fromBase64Url(b.serverBox!), 'the server box does not decode');
+        const key = deps.serverKey;
+        const opened = await (async () => {
+          const { messageKey } = openServerBox({ envelope: envelopeBytes, box: serverBox!, serverPublicKey: key.publicKey, serverSecretKey: key.secretKey });
+          const m = await openManifest({ envelope: env, manifest, messageKey });
+          messageKey.fill(0);
+          return m;
+        })().catch(() => null);
+        if (!opened) throw invalid('the server box does not open this mail');
+        if (!opened.notE2EE) throw invalid('mail relayed by the server must be marked not end-to-end encrypted');
+      } else if (b.serverBox) throw invalid('a server box without outside recipients');
 
       // Attachments: the caller's completed, unused uploads, within 25 MiB decoded.
       const blobs = b.attachments.length
@@ -165,6 +191,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           parentId: parent?.messageId ?? null,
           sentAt: deps.now(),
           holders: holdersToStore,
+          ...(serverBox ? { serverBox, outbound: [...external] } : {}),
         });
       } catch (err) {
         if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
@@ -174,14 +201,29 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       const mine = stored.entries[0]!;
       const result = { entryId: mine.entryId, messageId: stored.messageId, threadId: mine.threadId };
-      const delivered = stored.entries.slice(1).map((e) => e.address);
+      const delivered = [...stored.entries.slice(1).map((e) => e.address)];
       const refused = stored.refused;
       const created = stored.entries;
       if (draft) await purge([draft]);
+      if (external.size) await deps.outbound!.enqueue(stored.messageId);
       for (const c of created) void deps.events.publish(deps.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       return { ...result, delivered, refused };
     },
     { preHandler: device, bodyLimit: 4 * 1024 * 1024 },
+  );
+
+  defineRoute(app, serverMailKey, async () => ({ publicKey: toBase64Url(deps.serverKey.publicKey), keyId: deps.serverKey.keyId }), { preHandler: session });
+
+  defineRoute(
+    app,
+    mailDeliveries,
+    async (req) => {
+      const e = await ownEntry(req.session!.userId, req.params.entryId);
+      if (e.role !== 'sender-copy') throw new ApiError('NOT_FOUND');
+      const rows = await deps.db.outboundDelivery.findMany({ where: { messageId: e.messageId }, orderBy: { recipient: 'asc' } });
+      return { deliveries: rows.map((r) => ({ recipient: r.recipient, status: r.status, attempts: r.attempts, lastError: r.lastError })) };
+    },
+    { preHandler: session },
   );
 
   defineRoute(

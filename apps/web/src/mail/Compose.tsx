@@ -34,6 +34,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
+  const [offerStandard, setOfferStandard] = useState(false);
   const [draftState, setDraftState] = useState<string>('');
   const editor = useRef<HTMLDivElement>(null);
   const draftId = useRef<string | null>(seed.draftId ?? null);
@@ -75,8 +76,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     }, 1500);
   }
 
-  async function send(e?: FormEvent) {
+  async function send(e?: FormEvent, allowStandard = false) {
     e?.preventDefault();
+    setOfferStandard(false);
     if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
     if (timer.current) clearTimeout(timer.current);
     setBusy(true);
@@ -88,7 +90,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         op: 'mailSend',
         address,
         displayName,
-        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}) },
+        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(allowStandard ? { allowStandard: true } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
@@ -96,6 +98,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       onSent(refused.length ? `Sent, but not delivered to ${refused.join(', ')}.` : 'Sent.');
     } catch (err) {
       setProblem((err as Error).message);
+      setOfferStandard((err as { code?: string }).code === 'NO_E2EE_ROUTE');
       setBusy(false);
     }
   }
@@ -156,6 +159,11 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         )}
         {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
         {problem && <p role="alert">{problem}</p>}
+        {offerStandard && (
+          <button type="button" className="standard" onClick={() => void send(undefined, true)}>
+            Send as standard mail (not end-to-end encrypted: the server can read it while relaying)
+          </button>
+        )}
         <footer>
           <button type="submit" disabled={busy}>
             {busy ? 'Encrypting and sending…' : 'Send'}

@@ -9,6 +9,7 @@
 import {
   createMailPieceDecryptor,
   createMailPieceEncryptor,
+  createServerBox,
   CryptoError,
   currentPuk,
   decodeEnvelope,
@@ -73,6 +74,12 @@ export interface OutgoingMail {
   attachments?: readonly AttachmentSource[];
   /** The opened mail this answers (threads the reply). */
   inReplyTo?: Pick<OpenedMail, 'entryId' | 'mime'>;
+  /**
+   * Recipients who cannot get it end to end (outside this server) get it as standard mail: the
+   * server is given the key to relay it, and the mail is labelled "Server Encrypted". Without
+   * this, such recipients make the send fail with NO_E2EE_ROUTE before anything is sent.
+   */
+  allowStandard?: boolean;
 }
 
 export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted';
@@ -98,7 +105,7 @@ export interface OpenedMail {
   /** Set when the reader should be warned (signature invalid, unknown sender). */
   warning: string | null;
   mime: ParsedMime;
-  /** For the sender's own copy: the BCC recipients (from the sealed box, checked against the envelope). */
+  /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
   attachments: { piece: number; filename: string; contentType: string; size: number }[];
 }
@@ -223,7 +230,19 @@ export class Mailer {
     if (total > mailLimits.attachmentBytes) throw new MailError('TOO_LARGE', `Attachments may be at most 25 MiB per message (these are ${(total / 1048576).toFixed(1)} MiB); nothing was sent.`);
     // Every key first, so a refusal happens before anything is uploaded.
     const keys = new Map<string, MailRecipientKey>();
-    if (!opts.draft) for (const a of [...to, ...cc, ...bcc]) keys.set(a, await this.recipientKey(a));
+    const external: string[] = [];
+    if (!opts.draft) {
+      for (const a of [...to, ...cc, ...bcc]) {
+        try {
+          keys.set(a, await this.recipientKey(a));
+        } catch (err) {
+          if (!(err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && mail.allowStandard)) throw err;
+          external.push(a);
+        }
+      }
+    }
+    const serverKey = external.length ? await this.api.serverMailKey() : null;
+    const internal = (l: string[]) => l.filter((a) => keys.has(a));
     const me = await this.identity.thisDevice(this.address);
     const myPuk = currentPuk(me.state);
     const domain = this.address.split('@')[1]!;
@@ -248,10 +267,12 @@ export class Mailer {
       messageId,
       sender: { kind: 'device', userId: me.userId, deviceId: me.device.deviceId, signingSecretKey: me.keys.signing.secretKey, signingPublicKey: me.keys.signing.publicKey },
       pieces: [{ kind: 'body', plaintext: mime }, ...uploaded.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
-      to: opts.draft ? [] : [...to, ...cc].map((a) => keys.get(a)!),
-      bcc: opts.draft ? [] : bcc.map((a) => keys.get(a)!),
+      to: opts.draft ? [] : internal([...to, ...cc]).map((a) => keys.get(a)!),
+      bcc: opts.draft ? [] : internal(bcc).map((a) => keys.get(a)!),
       senderCopy: { userId: me.userId, generation: myPuk.generation, publicKeys: myPuk.keys },
+      notE2EE: external.length > 0,
     });
+    const serverBox = serverKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: fromBase64Url(serverKey.publicKey) }) : null;
     mime.fill(0);
     sealed.messageKey.fill(0);
     const addressOf = new Map([...keys].map(([a, k]) => [k.userId, a]));
@@ -268,6 +289,7 @@ export class Mailer {
       bcc: opts.draft ? [] : bcc,
       boxes: sealed.boxes.map((b) => ({ address: addressOf.get(b.userId)!, record: toBase64Url(b.record) })),
       ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo.entryId } : {}),
+      ...(serverBox ? { external, serverBox: toBase64Url(serverBox) } : {}),
     });
   }
 
@@ -427,6 +449,22 @@ export class Mailer {
       }
     }
     return out;
+  }
+
+  /** How many entries each folder holds (the on-device search index compares its own counts). */
+  async folderTotals(): Promise<Partial<Record<FolderName, number>>> {
+    const { folders } = await this.api.mailSummary();
+    return Object.fromEntries(folders.map((f) => [f.folder, f.total]));
+  }
+
+  /** The folder an entry is in now, or null when it was deleted for good. */
+  async folderOf(entryId: string): Promise<FolderName | null> {
+    try {
+      return (await this.api.getMail(entryId)).folder;
+    } catch (err) {
+      if (err instanceof ApiClientError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   /** The user's custom labels, names decrypted here (the server holds only sealed names). */

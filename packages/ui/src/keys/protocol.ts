@@ -38,6 +38,8 @@ export interface Compose {
   files: File[];
   /** The entry this answers. */
   inReplyTo?: string;
+  /** Recipients outside this server get standard mail (the server relays it and can read it). */
+  allowStandard?: boolean;
 }
 
 /** A list row, decrypted in the worker. */
