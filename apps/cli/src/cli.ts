@@ -11,7 +11,7 @@ import { CryptoError, fromBase64Url } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
-import { attachmentsCommand, listCommand, mailErrorLine, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
+import { attachmentsCommand, CommandError, listCommand, mailErrorLine, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -42,13 +42,20 @@ Commands:
   recover <address>   On a new device: password, then backup key, on standard input
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
   send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]...
-                      Seal and send a mail end to end; the body is read from standard input
+                      Seal and send a mail end to end; the body is the rest of standard input
+                      (after the passphrase line if the key file is protected). Exits 1 if any
+                      recipient was refused
   list [--folder F] [--limit N] [--cursor C] [--unread] [--starred]
-                      Your mail, newest first (inbox, drafts, sent, outbox, archive, trash, spam)
-  read <id>           Open a mail (id or its first characters): headers, protection, text
+                      Your mail, newest first (inbox, drafts, sent, outbox, archive, trash, spam);
+                      * marks unread, ★ starred
+  read <id>           Open a mail (id or its first characters): headers, protection, signature,
+                      text and attachments; marks it read
   attachments <id> [--save DIR] [--piece N]
-                      List a mail's attachments, or save them (only once each verified whole)
-  search <words>      Search your mail on this device (an encrypted local index, kept up to date)
+                      List a mail's attachments, or save them into DIR (each only once verified
+                      whole; existing files are not replaced)
+  search <words> [--limit N]
+                      Search your mail on this device: all words, the last also as a prefix
+                      (an encrypted index next to the key file, brought up to date first)
   help                Show this text
 
 Options:
@@ -146,7 +153,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return EXIT.usage;
         }
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
-        await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
+        await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
         io.out(`signed in as ${session.user.address} (${session.user.role}); session ends ${session.expiresAt}`);
         if (session.totpEnrollmentRequired) {
           io.out('your organisation requires an authenticator app: set one up before anything else');
@@ -206,7 +213,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const backupKey = (await io.readLine()).trim();
         const sealWith = await newPassphrase();
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
-        await saveSession(profile, { api: baseUrl, address: session.user.address, token: newToken, expiresAt: session.expiresAt });
+        await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
         const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
         await identity.recover({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli', backupKey });
         io.out(`recovered: this device is approved by your backup key and can read all your mail`);
@@ -244,6 +251,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           api,
           identity: new Identity(api, store),
           address: me,
+          displayName: async () => stored?.displayName ?? (await api.session()).user.displayName,
           profile,
           io,
           readBody: async () => (io.readRest ? io.readRest() : readLine()),
@@ -259,8 +267,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.err(`sealmail ${command}: ${needsId ? 'name one mail id' : 'give the words to search for'}`);
           return EXIT.usage;
         }
-        if (command === 'send') await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}) });
-        else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
+        // Unlock the key file first: a protected one takes its passphrase from the first input
+        // line (before a body), and a wrong one is refused here rather than showing every mail as
+        // undecryptable.
+        await ctx.deviceSecret();
+        if (command === 'send') {
+          const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}) });
+          return everyone ? EXIT.ok : EXIT.failure;
+        } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
         else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });
         else await searchCommand(ctx, args.join(' '), { ...(v.limit ? { limit: v.limit } : {}) });
@@ -271,6 +285,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT.usage;
     }
   } catch (err) {
+    if (err instanceof CommandError) {
+      io.err(`sealmail ${command}: ${err.message}`);
+      return err.exit === 'usage' ? EXIT.usage : EXIT.failure;
+    }
     const mailLine = mailErrorLine(err);
     if (mailLine) {
       io.err(`sealmail: ${mailLine}`);

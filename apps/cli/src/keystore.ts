@@ -42,7 +42,9 @@ async function readJson<T>(file: string): Promise<T | null> {
   }
 }
 
-const fileOf = (address: string) => `device-${address.toLowerCase().replace(/[^a-z0-9@._-]/g, '_')}.json`;
+/** An address as part of a file name in the profile directory. */
+export const addressStem = (address: string) => address.toLowerCase().replace(/[^a-z0-9@._-]/g, '_');
+const fileOf = (address: string) => `device-${addressStem(address)}.json`;
 
 export function fileKeyStore(dir: string, opts: KeyFileOptions = {}): KeyStore {
   const pinsFile = join(dir, 'pins.json');

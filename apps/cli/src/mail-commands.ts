@@ -1,25 +1,38 @@
 /**
  * The CLI's mail commands: send, list, read, attachments, search. Everything is sealed and opened
- * here with the shared Mailer (packages/client); the search index lives next to the device key
- * file, sealed with a key derived from this device's secret (a local box), so it is useless
- * without the key file.
+ * here with the shared Mailer (packages/client). Attachments are streamed from disk when sent and
+ * to a temporary file when saved, which is given its name only once the whole piece verified.
+ * The search index lives next to the device key file, sealed with a key derived from this
+ * device's secret (src/search-store.ts), so it is useless without the key file.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiClientError, type ApiClient } from '@sealmail/client';
-import { Mailer, MailError, SearchIndex, syncSearchIndex, type AttachmentSource, type Identity, type OpenedMail } from '@sealmail/client/identity';
-import { folders, type EntryView, type FolderName } from '@sealmail/contract';
-import { openLocalBox, sealLocalBox } from '@sealmail/crypto';
+import { Mailer, MailError, refreshHits, SearchIndex, syncSearchIndex, type AttachmentSource, type Identity, type OpenedMail, type SearchHit } from '@sealmail/client/identity';
+import { folders, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
 import type { Io } from './cli';
+import { fileSearchStore } from './search-store';
+
+/** A refusal by the command line itself: a usage mistake (exit 64) or something not found (exit 1). */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exit: 'usage' | 'failure' = 'usage',
+  ) {
+    super(message);
+  }
+}
 
 /** A file on disk as an attachment, streamed (never read whole). */
 export async function fileSource(path: string): Promise<AttachmentSource> {
-  const { size } = await stat(path);
+  const info = await stat(path).catch(() => null);
+  if (!info?.isFile()) throw new CommandError(`Cannot attach ${path}: not a readable file.`, 'failure');
   const type = /\.(txt|md)$/i.test(path) ? 'text/plain' : /\.pdf$/i.test(path) ? 'application/pdf' : /\.png$/i.test(path) ? 'image/png' : /\.jpe?g$/i.test(path) ? 'image/jpeg' : 'application/octet-stream';
-  return { name: basename(path), type, size, stream: () => streamOf(path) };
+  return { name: basename(path), type, size: info.size, stream: () => streamOf(path) };
 }
 
 /** Streams a file lazily: the descriptor is opened when the stream is first read. */
@@ -32,6 +45,9 @@ function streamOf(path: string): ReadableStream<Uint8Array> {
       if (done) controller.close();
       else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.length));
     },
+    async cancel() {
+      await reader?.return?.();
+    },
   });
 }
 
@@ -42,36 +58,50 @@ const list = (v: string | undefined) =>
     .filter(Boolean);
 const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 const sizeOf = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
-/** A file name safe to write inside a folder: no separators, no leading dots, no control characters. */
+/** A whole number in [min, max] from an option, or its default. */
+function count(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new CommandError(`--${name} takes a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+/**
+ * A file name safe to write inside a folder: no separators, control or format characters (such as
+ * right-to-left overrides that disguise an extension), no leading dots or spaces, at most 200
+ * characters.
+ */
 export const safeName = (name: string) =>
-  [...name]
-    .map((c) => (c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? '_' : c))
-    .join('')
-    .replace(/^\.+/, '_')
-    .slice(0, 200) || 'attachment';
+  [...name.normalize('NFC').replace(/[/\\\p{Cc}\p{Cf}]/gu, '_').replace(/^[.\s]+/, '_')].slice(0, 200).join('') || 'attachment';
 
 export interface MailContext {
   api: ApiClient;
   identity: Identity;
   address: string;
+  /** The signed-in user's display name (the From name of mail sent from here). */
+  displayName: () => Promise<string>;
   profile: string;
   io: Io;
   /** Reads the message body (standard input). */
   readBody: () => Promise<string>;
-  /** This device's secret seed, for the sealed search index. */
+  /** This device's secret seed (unlocks the key file: a protected one asks for its passphrase). */
   deviceSecret: () => Promise<Uint8Array>;
 }
 
-/** Resolves an entry id or a unique prefix of one among recent mail. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Resolves an entry id, or a unique prefix of one among the latest mail of each folder. */
 async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<string> {
-  if (/^[0-9a-f-]{36}$/.test(idOrPrefix)) return idOrPrefix;
-  if (!/^[0-9a-f-]{4,35}$/.test(idOrPrefix)) throw new MailError('NO_SUCH_ATTACHMENT', `"${idOrPrefix}" is not a mail id (give at least 4 characters of one).`);
+  if (UUID.test(idOrPrefix)) return idOrPrefix.toLowerCase();
+  const prefix = idOrPrefix.toLowerCase();
+  if (!/^[0-9a-f-]{4,35}$/.test(prefix)) throw new CommandError(`"${idOrPrefix}" is not a mail id (give the id from \`sealmail list\`, at least 4 characters of it).`);
   const matches = new Set<string>();
   for (const folder of folders) {
-    const page = await ctx.api.listMail({ folder, limit: 100 });
-    for (const e of page.entries) if (e.id.startsWith(idOrPrefix)) matches.add(e.id);
+    const page = await ctx.api.listMail({ folder, limit: mailLimits.pageSize });
+    for (const e of page.entries) if (e.id.startsWith(prefix)) matches.add(e.id);
   }
-  if (matches.size !== 1) throw new MailError('NO_SUCH_ATTACHMENT', matches.size ? `"${idOrPrefix}" matches ${matches.size} mails; give more of the id.` : `No recent mail with id ${idOrPrefix}.`);
+  if (matches.size > 1) throw new CommandError(`"${idOrPrefix}" matches ${matches.size} mails; give more of the id.`);
+  if (!matches.size) throw new CommandError(`No mail with an id starting "${idOrPrefix}" among the latest ${mailLimits.pageSize} of each folder (give the whole id).`, 'failure');
   return [...matches][0]!;
 }
 
@@ -80,18 +110,27 @@ function row(io: Io, e: EntryView, subject: string, from: string, protection: st
   io.out(`${e.id.slice(0, 8)} ${flags} ${when(e.sentAt)}  ${from.padEnd(28).slice(0, 28)}  ${protection.padEnd(16)}  ${subject}${e.attachments.length ? `  [${e.attachments.length} att]` : ''}`);
 }
 
-export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[] }): Promise<void> {
-  const files = await Promise.all((v.attach ?? []).map(fileSource));
+const REFUSALS: Record<string, string> = { MAILBOX_FULL: 'their mailbox is full' };
+
+/** Seals and sends; the body comes from standard input. @returns whether every recipient got it. */
+export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[] }): Promise<boolean> {
+  const [to, cc, bcc] = [list(v.to), list(v.cc), list(v.bcc)];
+  if (!to.length && !cc.length && !bcc.length) throw new CommandError('Name at least one recipient with --to, --cc or --bcc.');
+  const files = [];
+  for (const path of v.attach ?? []) files.push(await fileSource(path));
+  await ctx.deviceSecret(); // unlocked before the body is read (run() does so already)
   const text = await ctx.readBody();
-  const r = await new Mailer(ctx.api, ctx.identity, ctx.address).send({ to: list(v.to), cc: list(v.cc), bcc: list(v.bcc), subject: v.subject ?? '', text, attachments: files });
+  const r = await new Mailer(ctx.api, ctx.identity, ctx.address, await ctx.displayName()).send({ to, cc, bcc, subject: v.subject ?? '', text, attachments: files });
   ctx.io.out(`sent ${r.entryId} (E2E Encrypted) to ${r.delivered.join(', ') || 'nobody'}`);
-  for (const x of r.refused) ctx.io.out(`not delivered to ${x.address}: ${x.code === 'MAILBOX_FULL' ? 'mailbox full' : x.code}`);
+  for (const x of r.refused) ctx.io.err(`sealmail: not delivered to ${x.address}: ${REFUSALS[x.code] ?? x.code} [${x.code}]`);
+  return r.refused.length === 0;
 }
 
 export async function listCommand(ctx: MailContext, v: { folder?: string; limit?: string; cursor?: string; unread?: boolean; starred?: boolean }): Promise<void> {
   const folder = (v.folder ?? 'inbox') as FolderName;
-  if (!folders.includes(folder)) throw new MailError('NO_SUCH_ATTACHMENT', `Unknown folder "${v.folder}" (one of ${folders.join(', ')}).`);
-  const page = await new Mailer(ctx.api, ctx.identity, ctx.address).list({ folder, limit: Number(v.limit ?? 25), cursor: v.cursor ?? null, ...(v.unread ? { unread: true } : {}), ...(v.starred ? { starred: true } : {}) });
+  if (!folders.includes(folder)) throw new CommandError(`Unknown folder "${v.folder}" (one of ${folders.join(', ')}).`);
+  const limit = count(v.limit, 'limit', 25, 1, mailLimits.pageSize);
+  const page = await new Mailer(ctx.api, ctx.identity, ctx.address).list({ folder, limit, cursor: v.cursor ?? null, ...(v.unread ? { unread: true } : {}), ...(v.starred ? { starred: true } : {}) });
   if (!page.items.length) ctx.io.out(`(no mail in ${folder})`);
   for (const item of page.items) {
     if ('error' in item) row(ctx.io, item.entry, '(could not be decrypted)', item.entry.from, '');
@@ -107,7 +146,9 @@ export async function readCommand(ctx: MailContext, id: string): Promise<void> {
   io.out(`From:     ${m.mime.from ? (m.mime.from.name ? `${m.mime.from.name} <${m.mime.from.address}>` : m.mime.from.address) : m.entry.from}`);
   io.out(`To:       ${m.mime.to.join(', ')}`);
   if (m.mime.cc.length) io.out(`Cc:       ${m.mime.cc.join(', ')}`);
-  if (m.bcc.length) io.out(`Bcc:      ${m.bcc.length} recipient(s)`);
+  // Only the sender's own copy knows its Bcc recipients, as user ids sealed in its box (their
+  // addresses are in no sealed part of the mail): how many.
+  if (m.bcc.length) io.out(`Bcc:      ${m.bcc.length} recipient${m.bcc.length > 1 ? 's' : ''}, hidden from the others`);
   io.out(`Date:     ${m.mime.date ?? m.entry.sentAt}`);
   io.out(`Subject:  ${m.mime.subject}`);
   io.out(`Security: ${m.protection}; ${m.signature === 'signed-valid' ? "signed by one of the sender's devices" : m.signature === 'signed-invalid' ? 'SIGNATURE INVALID' : 'not signed'}`);
@@ -123,26 +164,55 @@ export async function readCommand(ctx: MailContext, id: string): Promise<void> {
 }
 
 /**
- * Lists or saves attachments. Each is streamed to a temporary file in the folder and renamed only
- * once the whole piece authenticated, so a tampered attachment leaves nothing behind.
+ * Gives a finished temporary file its name without replacing anything: `name`, else
+ * `name (1)`, `name (2)`… (a hard link fails if the name exists, so there is no race).
+ */
+async function claimName(dir: string, tmp: string, name: string): Promise<string> {
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let i = 0; i < 1000; i++) {
+    const final = join(dir, i ? `${stem} (${i})${ext}` : name);
+    try {
+      await link(tmp, final);
+      await rm(tmp, { force: true });
+      return final;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw err;
+      // A file system without hard links: check, then rename.
+      if (await stat(final).then(() => true, () => false)) continue;
+      await rename(tmp, final);
+      return final;
+    }
+  }
+  throw new CommandError(`Too many files named like ${name} in ${dir}.`, 'failure');
+}
+
+/**
+ * Lists or saves attachments. Each is streamed to a temporary file in the folder and named only
+ * once the whole piece authenticated, so a tampered attachment leaves nothing behind; existing
+ * files are never replaced, and nothing is written outside the folder.
  */
 export async function attachmentsCommand(ctx: MailContext, id: string, v: { save?: string; piece?: string }): Promise<void> {
   const mailer = new Mailer(ctx.api, ctx.identity, ctx.address);
   const m: OpenedMail = await mailer.open(await resolveEntry(ctx, id));
-  const wanted = m.attachments.filter((a) => !v.piece || a.piece === Number(v.piece));
-  if (v.piece && !wanted.length) throw new MailError('NO_SUCH_ATTACHMENT', `No attachment ${v.piece} (this mail has ${m.attachments.length}).`);
+  const piece = v.piece === undefined ? undefined : count(v.piece, 'piece', 1, 1, 1000);
+  const wanted = m.attachments.filter((a) => piece === undefined || a.piece === piece);
+  if (piece !== undefined && !wanted.length) throw new CommandError(`No attachment ${piece} (this mail has ${m.attachments.length}).`, 'failure');
   if (!v.save) {
+    if (!wanted.length) ctx.io.out('(no attachments)');
     for (const a of wanted) ctx.io.out(`[${a.piece}] ${a.filename}  ${a.contentType}  ${sizeOf(a.size)}`);
     return;
   }
   const dir = resolve(v.save);
   await mkdir(dir, { recursive: true });
   for (const a of wanted) {
-    const final = join(dir, safeName(a.filename));
-    const tmp = join(dir, `.${safeName(a.filename)}.${process.pid}.partial`);
+    const tmp = join(dir, `.sealmail-${randomBytes(6).toString('hex')}.partial`);
+    let final: string;
     try {
-      await pipeline(Readable.fromWeb((await mailer.attachment(m, a.piece)) as never), createWriteStream(tmp, { mode: 0o600 }));
-      await rename(tmp, final);
+      await pipeline(Readable.fromWeb((await mailer.attachment(m, a.piece)) as never), createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
+      final = await claimName(dir, tmp, safeName(a.filename));
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -151,24 +221,38 @@ export async function attachmentsCommand(ctx: MailContext, id: string, v: { save
   }
 }
 
-/** Syncs the sealed on-device index, then searches it. */
+/**
+ * Brings the sealed on-device index up to date, then searches it. When the server's folder
+ * counts say mail was moved or deleted since, the hits are checked before they are shown.
+ */
 export async function searchCommand(ctx: MailContext, query: string, v: { limit?: string }): Promise<void> {
-  const file = join(ctx.profile, 'search-index.bin');
-  const secret = await ctx.deviceSecret();
+  const limit = count(v.limit, 'limit', 20, 1, 1000);
+  const store = fileSearchStore(ctx.profile, ctx.address, await ctx.deviceSecret(), () => ctx.io.err('sealmail: the search index here could not be opened; building it again'));
+  const saved = await store.load();
   let index = new SearchIndex();
-  try {
-    index = SearchIndex.deserialize(openLocalBox({ secret, purpose: 'search-index', record: new Uint8Array(await readFile(file)) }));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') ctx.io.err('sealmail: the search index could not be read; building it again');
+  if (saved) {
+    try {
+      index = SearchIndex.deserialize(saved);
+    } catch {
+      ctx.io.err('sealmail: the search index here is of an older format or damaged; building it again');
+    }
   }
   const mailer = new Mailer(ctx.api, ctx.identity, ctx.address);
-  const { added } = await syncSearchIndex(mailer, index);
-  await writeFile(file + '.tmp', sealLocalBox({ secret, purpose: 'search-index', plaintext: index.serialize() }), { mode: 0o600 });
-  await rename(file + '.tmp', file);
-  if (added) ctx.io.err(`(indexed ${added} new mail)`);
-  const hits = index.search(query, { limit: Number(v.limit ?? 20) });
+  const sync = await syncSearchIndex(mailer, index);
+  let changed = sync.changed || !saved;
+  if (sync.added) ctx.io.err(`(indexed ${sync.added} new mail)`);
+  let hits: SearchHit[] = index.search(query, { limit });
+  for (let round = 0; sync.stale && round < 3; round++) {
+    const checked = await refreshHits(mailer, index, hits);
+    changed ||= checked.changed;
+    const removed = checked.hits.length < hits.length;
+    hits = checked.hits;
+    if (!removed || round === 2) break;
+    hits = index.search(query, { limit }); // some were deleted: fill the page again, check again
+  }
+  if (changed) await store.save(index.serialize());
   if (!hits.length) ctx.io.out('(no matches)');
-  for (const h of hits) ctx.io.out(`${h.entryId.slice(0, 8)}  ${when(h.date)}  ${h.folder.padEnd(7)}  ${h.from.padEnd(28).slice(0, 28)}  ${h.subject}`);
+  for (const h of hits) ctx.io.out(`${h.entryId.slice(0, 8)}  ${when(h.date)}  ${h.folder.padEnd(7)}  ${h.from.padEnd(28).slice(0, 28)}  ${h.subject || '(no subject)'}`);
 }
 
 /** Clear one-line messages for what mail commands refuse. */
@@ -177,4 +261,3 @@ export function mailErrorLine(err: unknown): string | null {
   if (err instanceof ApiClientError && ['MESSAGE_TOO_LARGE', 'QUOTA_EXCEEDED', 'E2EE_UNAVAILABLE', 'RECIPIENT_UNKNOWN', 'MAIL_INVALID'].includes(err.code)) return `${err.message} [${err.code}]`;
   return null;
 }
-

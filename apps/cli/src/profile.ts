@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface StoredSession {
   api: string;
   address: string;
+  /** Shown as the sender's name on mail sent from here (absent in sessions saved before it was kept). */
+  displayName?: string;
   token: string;
   expiresAt: string;
 }

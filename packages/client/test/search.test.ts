@@ -1,17 +1,19 @@
 /**
  * The on-device search index: matching (all terms, prefix on the last, accents and case folded),
- * ranking (subject and people before body, newest first among equals), removal, moving, the
- * serialised form, the incremental sync, and correctness on 10,000 generated messages.
- * (Speed is measured in bench/search.bench.ts, not here.)
+ * ranking (subject and sender before body, newest first among equals) and the fields reported,
+ * removal and compaction, moving, the serialised form (and refusing damaged or older ones), the
+ * incremental sync (new mail, retries of mail that could not be opened, moved and deleted mail),
+ * and correctness on 10,000 generated messages. (Speed is measured in bench/search.bench.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { SearchIndex, syncSearchIndex, terms, type IndexSource, type SearchDoc } from '../src/mail/search';
+import { refreshHits, SearchIndex, syncSearchIndex, terms, type IndexSource, type SearchDoc } from '../src/mail/search';
 
 const doc = (entryId: string, fields: Partial<SearchDoc>): SearchDoc => ({ entryId, folder: 'inbox', date: '2026-11-01T00:00:00Z', subject: '', from: 'someone@example.test', to: [], cc: [], body: '', attachmentNames: [], ...fields });
 
 describe('terms', () => {
   it('fold case and accents, split on anything but letters and digits', () => {
-    expect(terms('Grüße, Ärger & café — Q3-2026!')).toEqual(['gruße', 'arger', 'cafe', 'q3', '2026']);
+    expect(terms('Grüße, Ärger & café — Q3-2026!')).toEqual(['grusse', 'arger', 'cafe', 'q3', '2026']);
+    expect(terms('Øresund Łódź ÆSIR')).toEqual(['oresund', 'lodz', 'aesir']);
     expect(terms('  ')).toEqual([]);
   });
 });
@@ -36,10 +38,33 @@ describe('SearchIndex', () => {
     expect(ix.search('budget 2027').map((h) => h.entryId)).toEqual(['c']);
   });
 
-  it('ranks subject above body', () => {
+  it('ranks subject above body, the sender above recipients; says which fields matched', () => {
     const hits = ix.search('quarterly');
     expect(hits[0]!.entryId).toBe('a');
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+    expect(hits.map((h) => h.matched)).toEqual([['subject'], ['body']]);
+    expect(ix.search('budget')[0]!.matched).toEqual(['attachments']);
+    const people = new SearchIndex();
+    people.add(doc('to-carol', { from: 'dave@example.test', to: ['carol@example.test'], date: '2026-11-09T00:00:00Z' }));
+    people.add(doc('from-carol', { from: 'carol@example.test', fromName: 'Carol Smith', to: ['dave@example.test'] }));
+    expect(people.search('carol').map((h) => [h.entryId, h.matched])).toEqual([
+      ['from-carol', ['from']],
+      ['to-carol', ['recipients']],
+    ]);
+    expect(people.search('smith').map((h) => h.entryId)).toEqual(['from-carol']); // display names are searchable
+    expect(people.search('smith')[0]!.from).toBe('carol@example.test');
+  });
+
+  it('a whole word counts more than a prefix; the prefix may expand to any number of words', () => {
+    const j = new SearchIndex();
+    j.add(doc('word', { body: 'plan', date: '2026-01-01T00:00:00Z' }));
+    j.add(doc('longer', { body: 'planning', date: '2026-12-01T00:00:00Z' }));
+    expect(j.search('plan').map((h) => h.entryId)).toEqual(['word', 'longer']);
+    // 500 words sharing a prefix, and the one that also has "needle" sorts last among them.
+    const k = new SearchIndex();
+    for (let i = 0; i < 500; i++) k.add(doc(`p${i}`, { body: `prefix${String(i).padStart(3, '0')} ${i === 499 ? 'needle' : 'hay'}` }));
+    expect(k.search('needle prefix').map((h) => h.entryId)).toEqual(['p499']);
+    expect(k.search('prefix', { limit: 1000 })).toHaveLength(500);
   });
 
   it('removes and moves documents; filters by folder', () => {
@@ -57,12 +82,49 @@ describe('SearchIndex', () => {
     expect(j.search('alpha')).toEqual([]);
   });
 
-  it('survives serialisation exactly, removals included', () => {
-    const back = SearchIndex.deserialize(ix.serialize());
-    for (const q of ['quarterly report', 'quart', 'cafe', 'budget', 'numbers']) expect(back.search(q)).toEqual(ix.search(q));
+  it('compacts after many removals without changing results', () => {
+    const j = new SearchIndex();
+    for (let i = 0; i < 3000; i++) j.add(doc(`d${i}`, { subject: `common unique${i}` }));
+    for (let i = 0; i < 2500; i++) j.remove(`d${i}`);
+    expect(j.size).toBe(500);
+    expect(j.search('common', { limit: 1000 })).toHaveLength(500);
+    expect(j.search('unique1')).toEqual([]);
+    expect(j.search('unique2999').map((h) => h.entryId)).toEqual(['d2999']);
+    // Nothing of the removed mail is kept: as many bytes as an index of the remaining 500 alone
+    // (the same contents; only the order of the vocabulary differs).
+    const fresh = new SearchIndex();
+    for (let i = 2500; i < 3000; i++) fresh.add(doc(`d${i}`, { subject: `common unique${i}` }));
+    expect(j.serialize().length).toBe(fresh.serialize().length);
+  });
+
+  it('survives serialisation exactly, removals and unreadable notes included; is UTF-8 text', () => {
+    const j = SearchIndex.deserialize(ix.serialize());
+    j.add(doc('gone', { subject: 'quarterly leftovers' }));
+    j.remove('gone');
+    j.markUnreadable('locked', 'archive');
+    const bytes = j.serialize();
+    expect(new TextEncoder().encode(new TextDecoder('utf-8', { fatal: true }).decode(bytes))).toEqual(bytes); // a string store keeps it as is
+    const back = SearchIndex.deserialize(bytes);
+    for (const q of ['quarterly report', 'quart', 'cafe', 'budget', 'numbers', 'zoe', 'leftovers']) expect(back.search(q)).toEqual(ix.search(q));
+    expect(back.size).toBe(3);
+    expect(back.unreadableEntries()).toEqual([['locked', 'archive']]);
     back.remove('a');
     expect(back.search('board')).toEqual([]);
-    expect(() => SearchIndex.deserialize(new TextEncoder().encode('{"v":9}'))).toThrow(/format/);
+    expect(SearchIndex.deserialize(new SearchIndex().serialize()).size).toBe(0);
+  });
+
+  it('refuses other formats and damaged contents', () => {
+    const te = new TextEncoder();
+    expect(() => SearchIndex.deserialize(te.encode('{"v":9}'))).toThrow(/format/);
+    expect(() => SearchIndex.deserialize(te.encode('{"v":1,"next":0,"docs":[],"postings":[]}'))).toThrow(/format/); // the first format: rebuilt
+    const good = JSON.parse(new TextDecoder().decode(ix.serialize())) as { postings: string; terms: string; docs: unknown[] };
+    const variants = [
+      { ...good, postings: good.postings.slice(0, -4) },
+      { ...good, terms: good.terms + ' extra' },
+      { ...good, docs: good.docs.slice(1) },
+      { ...good, docs: [[1, 2, 3, 4, 5], ...good.docs.slice(1)] },
+    ];
+    for (const v of variants) expect(() => SearchIndex.deserialize(te.encode(JSON.stringify(v)))).toThrow(/search index/);
   });
 });
 
@@ -96,6 +158,79 @@ describe('10,000 generated messages', () => {
 });
 
 describe('syncSearchIndex', () => {
+  /** A fake mailbox: entries newest first; `locked` ones cannot be opened (yet). */
+  function fakeMailbox(entries: { id: string; folder: string; subject: string }[], locked: Set<string>) {
+    const opened: string[] = [];
+    const item = (e: { id: string; folder: string; subject: string }) => ({ entryId: e.id, entry: { folder: e.folder, sentAt: '2026-11-01T00:00:00Z', from: 'a@example.test' }, subject: e.subject, mime: { text: 'body', to: [], cc: [], attachments: [] } });
+    const source: Required<IndexSource> = {
+      async list(opts, only) {
+        const all = entries.filter((e) => e.folder === opts.folder);
+        const start = opts.cursor ? Number(opts.cursor) : 0;
+        const page = all.slice(start, start + (opts.limit ?? 100));
+        const wanted = page.filter((e) => only(e));
+        opened.push(...wanted.map((e) => e.id));
+        return {
+          items: wanted.map((e) => (locked.has(e.id) ? { entryId: e.id, error: 'This mail could not be decrypted.' } : item(e))),
+          cursor: start + (opts.limit ?? 100) < all.length ? String(start + (opts.limit ?? 100)) : null,
+          skipped: page.length - wanted.length,
+        };
+      },
+      async open(id) {
+        opened.push(id);
+        const e = entries.find((x) => x.id === id);
+        if (!e) throw Object.assign(new Error('gone'), { status: 404 });
+        if (locked.has(id)) throw new Error('This mail could not be decrypted.');
+        const { subject, ...rest } = item(e);
+        return { ...rest, mime: { ...rest.mime, subject, from: null } };
+      },
+      async folderTotals() {
+        const t: Record<string, number> = {};
+        for (const e of entries) t[e.folder] = (t[e.folder] ?? 0) + 1;
+        return t;
+      },
+      async folderOf(id) {
+        return entries.find((x) => x.id === id)?.folder ?? null;
+      },
+    };
+    return { source, opened };
+  }
+
+  it('retries mail it could not open, a few at a time until one opens, then all', async () => {
+    // A device waiting for approval: it can open new mail (n*) but not older mail (o*).
+    const entries = [...Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, folder: 'inbox', subject: `new ${i}` })), ...Array.from({ length: 40 }, (_, i) => ({ id: `o${i}`, folder: 'inbox', subject: `old ${i}` }))];
+    const locked = new Set(entries.filter((e) => e.id.startsWith('o')).map((e) => e.id));
+    const { source, opened } = fakeMailbox(entries, locked);
+    const ix = new SearchIndex();
+    expect(await syncSearchIndex(source, ix, { pageSize: 10 })).toMatchObject({ added: 5, stale: false });
+    expect(ix.unreadableEntries()).toHaveLength(40);
+    opened.length = 0;
+    expect(await syncSearchIndex(source, ix, { pageSize: 10 })).toMatchObject({ added: 0, changed: false });
+    expect(opened).toHaveLength(3); // one retry batch, nothing re-listed
+    locked.clear(); // approved: the older keys arrived
+    expect(await syncSearchIndex(source, ix, { pageSize: 10 })).toMatchObject({ added: 40, changed: true });
+    expect(ix.unreadableEntries()).toEqual([]);
+    expect(ix.search('old').length).toBe(40);
+  });
+
+  it('notices moved and deleted mail; refreshHits drops and corrects hits', async () => {
+    const entries = Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, folder: 'inbox', subject: `report ${i}` }));
+    const { source } = fakeMailbox(entries, new Set());
+    const ix = new SearchIndex();
+    await syncSearchIndex(source, ix, { pageSize: 10 });
+    entries.splice(entries.findIndex((e) => e.id === 'm20'), 1); // deleted for good
+    entries.find((e) => e.id === 'm25')!.folder = 'archive'; // moved, deep in the folder
+    const sync = await syncSearchIndex(source, ix, { pageSize: 10 });
+    expect(sync.stale).toBe(true);
+    const hits = ix.search('report', { limit: 50 });
+    expect(hits.map((h) => h.entryId)).toContain('m20');
+    const fresh = await refreshHits(source, ix, hits);
+    expect(fresh.changed).toBe(true);
+    expect(fresh.hits.map((h) => h.entryId)).not.toContain('m20');
+    expect(fresh.hits.find((h) => h.entryId === 'm25')!.folder).toBe('archive');
+    expect(ix.has('m20')).toBe(false);
+    expect((await syncSearchIndex(source, ix, { pageSize: 10 })).stale).toBe(false);
+  });
+
   it('adds what is new, stops at what it has, and follows moves', async () => {
     const mailbox = Array.from({ length: 250 }, (_, i) => ({ id: `e${249 - i}`, folder: 'inbox', subject: `subject ${249 - i}` }));
     let opened = 0;
@@ -113,11 +248,11 @@ describe('syncSearchIndex', () => {
       },
     };
     const ix = new SearchIndex();
-    expect(await syncSearchIndex(source, ix)).toEqual({ added: 250 });
+    expect(await syncSearchIndex(source, ix)).toEqual({ added: 250, changed: true, stale: false });
     expect(opened).toBe(250);
     mailbox.unshift({ id: 'e250', folder: 'inbox', subject: 'brand new' });
     opened = 0;
-    expect(await syncSearchIndex(source, ix)).toEqual({ added: 1 });
+    expect(await syncSearchIndex(source, ix)).toEqual({ added: 1, changed: true, stale: false });
     expect(opened).toBe(1); // one page, nothing re-opened
     expect(ix.search('brand').map((h) => h.entryId)).toEqual(['e250']);
   });

@@ -1,12 +1,20 @@
 /**
- * On-device search over decrypted mail (MISSION §4): an inverted index of subject, people,
- * attachment names and body text, kept by each client and stored encrypted at rest (a local box
- * in the CLI, the key store's encrypted notes in the browser). The server never sees a term.
+ * On-device search over decrypted mail (MISSION §4, docs/mail.md §6): an inverted index of
+ * subject, people, attachment names and body text, kept by each client and stored encrypted at
+ * rest (a local box next to the key file in the CLI, the key store's encrypted notes in the
+ * browser; see {@link SearchStore}). The server never sees a term.
  *
- * Terms are lower-cased, accents stripped (NFD), split on anything but letters and digits.
- * A query matches documents containing every term; the last term also matches as a prefix (so
- * results come while typing). Hits are ranked by field weight (subject 4, people 3, attachment
- * names 2, body 1), then by date, newest first. Runs unchanged in browsers, workers and Node.
+ * Terms are lower-cased, accents stripped (NFD, plus ß/æ/ø/ł… folded by hand), split on anything
+ * but letters and digits. A query matches documents containing every term; the last term also
+ * matches as a prefix (so results come while typing). Hits are ranked by the fields each term was
+ * found in (subject 4, from 3, recipients 2, attachment names 2, body 1; a whole word counts
+ * twice a prefix), then by date, newest first; each hit says which fields matched.
+ *
+ * Layout, chosen to stay small in a browser worker's memory and quick to store: one sorted array
+ * of small integers per term (document number × 32 + a bit mask of the fields the term occurs
+ * in), documents numbered in the order they were added, removals left as tombstones until the
+ * next compaction. Searches intersect rarest-first over dense scratch arrays. Runs unchanged in
+ * browsers, workers and Node (no Node built-ins).
  */
 
 export interface SearchDoc {
@@ -15,12 +23,18 @@ export interface SearchDoc {
   /** ISO date. */
   date: string;
   subject: string;
+  /** The sender's address (shown in hits). */
   from: string;
+  /** The sender's display name (searchable, not stored). */
+  fromName?: string;
   to: readonly string[];
   cc: readonly string[];
   body: string;
   attachmentNames: readonly string[];
 }
+
+/** The parts of a mail a query term can be found in. */
+export type SearchField = 'subject' | 'from' | 'recipients' | 'attachments' | 'body';
 
 export interface SearchHit {
   entryId: string;
@@ -29,11 +43,30 @@ export interface SearchHit {
   subject: string;
   from: string;
   score: number;
+  /** The fields in which the query's terms were found. */
+  matched: SearchField[];
 }
 
-const WEIGHTS = { subject: 4, people: 3, attachments: 2, body: 1 } as const;
+/** Where a client keeps its index between runs. Implementations seal the bytes at rest. */
+export interface SearchStore {
+  /** The bytes last saved, or null when there are none (or they cannot be opened here). */
+  load(): Promise<Uint8Array | null>;
+  save(bytes: Uint8Array): Promise<void>;
+}
+
+const FIELDS: readonly SearchField[] = ['subject', 'from', 'recipients', 'attachments', 'body'];
+const BIT = { subject: 1, from: 2, recipients: 4, attachments: 8, body: 16 } as const;
+const WEIGHT: Record<SearchField, number> = { subject: 4, from: 3, recipients: 2, attachments: 2, body: 1 };
+/** Score of a field mask: the sum of its fields' weights. */
+const SCORE = Array.from({ length: 32 }, (_, m) => FIELDS.reduce((s, f, i) => (m & (1 << i) ? s + WEIGHT[f] : s), 0));
+const fieldsOf = (mask: number) => FIELDS.filter((_, i) => mask & (1 << i));
+/** Only the start of very long bodies is indexed (quoted history and signatures follow). */
 const MAX_BODY_CHARS = 20_000;
-const FORMAT = 1;
+const MAX_TERM_CHARS = 64;
+const FORMAT = 2;
+
+/** Letters NFD does not decompose, folded as readers expect (a search for "oresund" finds "Øresund"). */
+const FOLD: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', ł: 'l', þ: 'th', ı: 'i' };
 
 /** Normalised terms of a text. */
 export function terms(text: string): string[] {
@@ -42,31 +75,56 @@ export function terms(text: string): string[] {
       .normalize('NFD')
       .replace(/\p{M}+/gu, '')
       .toLowerCase()
+      .replace(/[ßæœøđðłþı]/g, (c) => FOLD[c]!)
       .match(/[\p{L}\p{N}]+/gu) ?? []
-  ).filter((t) => t.length <= 64);
+  ).filter((t) => t.length <= MAX_TERM_CHARS);
 }
 
 interface Stored {
   entryId: string;
   folder: string;
   date: string;
+  /** `date` in milliseconds, for ranking. */
+  time: number;
   subject: string;
   from: string;
 }
 
-export class SearchIndex {
-  /** Document number → stored fields (numbers are never reused within one index). */
-  private docs = new Map<number, Stored>();
-  private byEntry = new Map<string, number>();
-  /** Term → document number → weight. */
-  private postings = new Map<string, Map<number, number>>();
-  /** Document number → its terms (for removal). */
-  private docTerms = new Map<number, string[]>();
-  private next = 0;
-  private sortedTerms: string[] | null = null;
+/** Index of the first element of a sorted posting list whose document is ≥ `doc` (or the length). */
+function lowerBound(p: readonly number[], doc: number): number {
+  const key = doc * 32;
+  let lo = 0;
+  let hi = p.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (p[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
+export class SearchIndex {
+  /** Document number → stored fields; `undefined` once removed (a tombstone). */
+  private docs: (Stored | undefined)[] = [];
+  private byEntry = new Map<string, number>();
+  /** Term → ascending `doc * 32 + fieldMask`. */
+  private postings = new Map<string, number[]>();
+  private sortedTerms: string[] | null = null;
+  private dead = 0;
+  /** Entries seen but not openable on this device (yet): entry id → folder. Retried by syncs. */
+  private unreadable = new Map<string, string>();
+  // Scratch space for searches, reused (entries are valid only when stamped with the current round).
+  private round = 0;
+  private stamp = new Int32Array(0);
+  private alive = new Int32Array(0);
+  private roundScore = new Float64Array(0);
+  private roundMask = new Uint8Array(0);
+  private score = new Float64Array(0);
+  private mask = new Uint8Array(0);
+
+  /** How many mails are indexed. */
   get size(): number {
-    return this.docs.size;
+    return this.byEntry.size;
   }
 
   has(entryId: string): boolean {
@@ -76,51 +134,82 @@ export class SearchIndex {
   /** Adds (or replaces) a document. */
   add(doc: SearchDoc): void {
     this.remove(doc.entryId);
-    const n = this.next++;
-    const weights = new Map<string, number>();
-    const put = (text: string, w: number) => {
-      for (const t of terms(text)) weights.set(t, (weights.get(t) ?? 0) + w);
+    const n = this.docs.length;
+    const masks = new Map<string, number>();
+    const put = (text: string, bit: number) => {
+      for (const t of terms(text)) masks.set(t, (masks.get(t) ?? 0) | bit);
     };
-    put(doc.subject, WEIGHTS.subject);
-    put([doc.from, ...doc.to, ...doc.cc].join(' '), WEIGHTS.people);
-    put(doc.attachmentNames.join(' '), WEIGHTS.attachments);
-    put(doc.body.slice(0, MAX_BODY_CHARS), WEIGHTS.body);
-    for (const [t, w] of weights) {
+    put(doc.subject, BIT.subject);
+    put(`${doc.fromName ?? ''} ${doc.from}`, BIT.from);
+    put([...doc.to, ...doc.cc].join(' '), BIT.recipients);
+    put(doc.attachmentNames.join(' '), BIT.attachments);
+    put(doc.body.slice(0, MAX_BODY_CHARS), BIT.body);
+    for (const [t, m] of masks) {
       let p = this.postings.get(t);
       if (!p) {
-        p = new Map();
+        p = [];
         this.postings.set(t, p);
         this.sortedTerms = null;
       }
-      p.set(n, w);
+      p.push(n * 32 + m); // n is the largest number so far: the list stays sorted
     }
-    this.docs.set(n, { entryId: doc.entryId, folder: doc.folder, date: doc.date, subject: doc.subject, from: doc.from });
+    this.docs.push({ entryId: doc.entryId, folder: doc.folder, date: doc.date, time: Date.parse(doc.date) || 0, subject: doc.subject, from: doc.from });
     this.byEntry.set(doc.entryId, n);
-    this.docTerms.set(n, [...weights.keys()]);
   }
 
   /** Forgets a document (deleted mail). */
   remove(entryId: string): void {
+    this.unreadable.delete(entryId);
     const n = this.byEntry.get(entryId);
     if (n === undefined) return;
-    for (const t of this.docTerms.get(n) ?? []) {
-      const p = this.postings.get(t);
-      p?.delete(n);
-      if (p && p.size === 0) {
+    this.docs[n] = undefined;
+    this.byEntry.delete(entryId);
+    if (++this.dead > 1000 && this.dead > this.byEntry.size) this.compact();
+  }
+
+  /** Updates the folder of a document (moved mail). @returns whether anything changed. */
+  move(entryId: string, folder: string): boolean {
+    const n = this.byEntry.get(entryId);
+    const d = n === undefined ? undefined : this.docs[n];
+    if (d && d.folder !== folder) d.folder = folder;
+    else if (!d && this.unreadable.has(entryId) && this.unreadable.get(entryId) !== folder) this.unreadable.set(entryId, folder);
+    else return false;
+    return true;
+  }
+
+  /** Remembers a mail this device could not open, so a later sync tries it again. */
+  markUnreadable(entryId: string, folder: string): void {
+    if (!this.byEntry.has(entryId)) this.unreadable.set(entryId, folder);
+  }
+
+  isUnreadable(entryId: string): boolean {
+    return this.unreadable.has(entryId);
+  }
+
+  /** Mails not opened yet, oldest note first. */
+  unreadableEntries(): [entryId: string, folder: string][] {
+    return [...this.unreadable];
+  }
+
+  /** How many mails of a folder the index knows (indexed or noted unreadable). */
+  countIn(folder: string): number {
+    let n = 0;
+    for (const d of this.docs) if (d?.folder === folder) n++;
+    for (const f of this.unreadable.values()) if (f === folder) n++;
+    return n;
+  }
+
+  /** Drops tombstones from the posting lists (and terms left without documents). */
+  private compact(): void {
+    for (const [t, p] of this.postings) {
+      const kept = p.filter((x) => this.docs[x >>> 5] !== undefined);
+      if (kept.length) this.postings.set(t, kept);
+      else {
         this.postings.delete(t);
         this.sortedTerms = null;
       }
     }
-    this.docs.delete(n);
-    this.docTerms.delete(n);
-    this.byEntry.delete(entryId);
-  }
-
-  /** Updates the folder of a document (moved mail). */
-  move(entryId: string, folder: string): void {
-    const n = this.byEntry.get(entryId);
-    const d = n === undefined ? undefined : this.docs.get(n);
-    if (d) d.folder = folder;
+    this.dead = 0;
   }
 
   /** Terms starting with `prefix`, by binary search over the sorted vocabulary. */
@@ -130,89 +219,231 @@ export class SearchIndex {
     let lo = 0;
     let hi = all.length;
     while (lo < hi) {
-      const mid = (lo + hi) >> 1;
+      const mid = (lo + hi) >>> 1;
       if (all[mid]! < prefix) lo = mid + 1;
       else hi = mid;
     }
     const out: string[] = [];
-    for (let i = lo; i < all.length && all[i]!.startsWith(prefix) && out.length < 200; i++) out.push(all[i]!);
+    for (let i = lo; i < all.length && all[i]!.startsWith(prefix); i++) out.push(all[i]!);
     return out;
+  }
+
+  private scratch(): void {
+    const n = this.docs.length;
+    if (this.stamp.length < n || this.round > 0x3fffffff) {
+      const size = Math.max(n, this.stamp.length * 2, 1024);
+      this.stamp = new Int32Array(size);
+      this.alive = new Int32Array(size);
+      this.roundScore = new Float64Array(size);
+      this.roundMask = new Uint8Array(size);
+      this.score = new Float64Array(size);
+      this.mask = new Uint8Array(size);
+      this.round = 0;
+    }
   }
 
   /** Documents matching every term of `query` (the last also as a prefix), best first. */
   search(query: string, opts: { limit?: number; folder?: string } = {}): SearchHit[] {
     const q = terms(query);
     if (!q.length) return [];
-    // Each term's matches (the last one's by prefix), rarest first: intersections stay small.
-    const perTerm = q.map((term, i) => {
-      const matching = i === q.length - 1 ? this.withPrefix(term) : this.postings.has(term) ? [term] : [];
-      return { term, postings: matching.map((t) => ({ exact: t === term, p: this.postings.get(t)! })) };
-    });
-    const weight = (x: (typeof perTerm)[number]) => x.postings.reduce((n, p) => n + p.p.size, 0);
-    perTerm.sort((a, b) => weight(a) - weight(b));
-    let scores: Map<number, number> | null = null;
-    for (const { postings } of perTerm) {
-      const here = new Map<number, number>();
-      for (const { exact, p } of postings) {
-        if (scores) {
-          // Walk the smaller side.
-          if (scores.size < p.size) {
-            for (const [n, prev] of scores) {
-              const w = p.get(n);
-              if (w !== undefined) here.set(n, Math.max(here.get(n) ?? prev, prev + (exact ? w * 2 : w)));
-            }
-          } else {
-            for (const [n, w] of p) {
-              const prev = scores.get(n);
-              if (prev !== undefined) here.set(n, Math.max(here.get(n) ?? prev, prev + (exact ? w * 2 : w)));
-            }
+    const last = q[q.length - 1]!;
+    // One group per query term: the posting lists that satisfy it (several for the prefix).
+    const groups: { lists: { p: number[]; exact: boolean }[]; size: number }[] = [];
+    for (const t of new Set(q.slice(0, -1))) {
+      const p = this.postings.get(t);
+      if (!p) return [];
+      groups.push({ lists: [{ p, exact: true }], size: p.length });
+    }
+    const expansions = this.withPrefix(last);
+    if (!expansions.length) return [];
+    const lists = expansions.map((t) => ({ p: this.postings.get(t)!, exact: t === last }));
+    groups.push({ lists, size: lists.reduce((n, l) => n + l.p.length, 0) });
+    // Rarest first: the candidate set only shrinks, and later groups are probed, not walked.
+    groups.sort((a, b) => a.size - b.size);
+
+    this.scratch();
+    const { stamp, alive, roundScore, roundMask, score, mask, docs } = this;
+    let candidates: number[] | null = null;
+    let previous = 0;
+    for (const group of groups) {
+      const r = ++this.round;
+      const found: number[] = [];
+      const visit = (d: number, m: number, exact: boolean) => {
+        const w = SCORE[m]! * (exact ? 2 : 1); // a whole word counts twice a prefix
+        if (stamp[d] !== r) {
+          stamp[d] = r;
+          roundScore[d] = w;
+          roundMask[d] = m;
+          found.push(d);
+        } else {
+          if (w > roundScore[d]!) roundScore[d] = w;
+          roundMask[d]! |= m;
+        }
+      };
+      for (const { p, exact } of group.lists) {
+        if (candidates === null) {
+          for (const x of p) if (docs[x >>> 5]) visit(x >>> 5, x & 31, exact);
+        } else if (candidates.length * Math.log2(p.length + 2) < p.length) {
+          // Few candidates, long list: binary-search each candidate.
+          for (const d of candidates) {
+            const i = lowerBound(p, d);
+            if (i < p.length && p[i]! >>> 5 === d) visit(d, p[i]! & 31, exact);
           }
         } else {
-          // A whole-word match counts more than a prefix match.
-          for (const [n, w] of p) here.set(n, Math.max(here.get(n) ?? 0, exact ? w * 2 : w));
+          for (const x of p) if (alive[x >>> 5] === previous) visit(x >>> 5, x & 31, exact);
         }
       }
-      scores = here;
-      if (!scores.size) return [];
+      for (const d of found) {
+        score[d] = candidates === null ? roundScore[d]! : score[d]! + roundScore[d]!;
+        mask[d] = candidates === null ? roundMask[d]! : mask[d]! | roundMask[d]!;
+        alive[d] = r;
+      }
+      candidates = found;
+      previous = r;
+      if (!found.length) return [];
     }
-    const hits: SearchHit[] = [];
-    for (const [n, score] of scores!) {
-      const d = this.docs.get(n)!;
-      if (opts.folder && d.folder !== opts.folder) continue;
-      hits.push({ ...d, score });
-    }
-    hits.sort((a, b) => b.score - a.score || (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
-    return hits.slice(0, opts.limit ?? 50);
+    let hits = candidates!;
+    if (opts.folder) hits = hits.filter((d) => docs[d]!.folder === opts.folder);
+    hits.sort((a, b) => score[b]! - score[a]! || docs[b]!.time - docs[a]!.time);
+    return hits.slice(0, opts.limit ?? 50).map((d) => {
+      const { time: _time, ...stored } = docs[d]!;
+      return { ...stored, score: score[d]!, matched: fieldsOf(mask[d]!) };
+    });
   }
 
-  /** The index as bytes (to be sealed before it is stored). */
+  /**
+   * The index as bytes, to be sealed before it is stored. They are UTF-8 text (JSON with the
+   * posting lists as base64 varints), so a store that keeps strings can hold them as they are:
+   *   { v: 2, docs: [[entryId, folder, date, subject, from]…], terms: "t1 t2 …",
+   *     postings: base64(per term: varint count, then per document varint(gap × 32 + fields)),
+   *     unreadable: [[entryId, folder]…] }
+   * Documents are renumbered densely in the order they were added.
+   */
   serialize(): Uint8Array {
-    const docs = [...this.docs].map(([n, d]) => [n, d.entryId, d.folder, d.date, d.subject, d.from]);
-    const postings = [...this.postings].map(([t, p]) => [t, [...p].flat()]);
-    return new TextEncoder().encode(JSON.stringify({ v: FORMAT, next: this.next, docs, postings }));
+    const renumber = new Int32Array(this.docs.length).fill(-1);
+    const docs: [string, string, string, string, string][] = [];
+    this.docs.forEach((d, n) => {
+      if (!d) return;
+      renumber[n] = docs.length;
+      docs.push([d.entryId, d.folder, d.date, d.subject, d.from]);
+    });
+    const out = new VarintWriter();
+    const names: string[] = [];
+    for (const [t, p] of this.postings) {
+      const live = p.filter((x) => renumber[x >>> 5]! >= 0);
+      if (!live.length) continue;
+      names.push(t);
+      out.write(live.length);
+      let prev = -1;
+      for (const x of live) {
+        const n = renumber[x >>> 5]!;
+        out.write((n - prev) * 32 + (x & 31));
+        prev = n;
+      }
+    }
+    const json = JSON.stringify({ v: FORMAT, docs, terms: names.join(' '), postings: base64(out.bytes()), unreadable: [...this.unreadable] });
+    return new TextEncoder().encode(json);
   }
 
-  /** Reads what `serialize` wrote. @throws Error on another format. */
+  /** Reads what `serialize` wrote. @throws Error on another format or damaged contents. */
   static deserialize(bytes: Uint8Array): SearchIndex {
-    const raw = JSON.parse(new TextDecoder().decode(bytes)) as { v: number; next: number; docs: [number, string, string, string, string, string][]; postings: [string, number[]][] };
-    if (raw.v !== FORMAT) throw new Error(`search index: unknown format ${raw.v}`);
+    const bad = (why: string) => new Error(`search index: ${why}`);
+    const raw = JSON.parse(new TextDecoder().decode(bytes)) as { v?: unknown; docs?: unknown; terms?: unknown; postings?: unknown; unreadable?: unknown };
+    if (raw?.v !== FORMAT) throw bad(`unknown format ${String(raw?.v)}`);
+    if (!Array.isArray(raw.docs) || typeof raw.terms !== 'string' || typeof raw.postings !== 'string' || !Array.isArray(raw.unreadable)) throw bad('damaged');
     const ix = new SearchIndex();
-    ix.next = raw.next;
-    for (const [n, entryId, folder, date, subject, from] of raw.docs) {
-      ix.docs.set(n, { entryId, folder, date, subject, from });
-      ix.byEntry.set(entryId, n);
-      ix.docTerms.set(n, []);
+    for (const d of raw.docs as unknown[]) {
+      if (!Array.isArray(d) || d.length !== 5 || !d.every((f) => typeof f === 'string')) throw bad('damaged document');
+      const [entryId, folder, date, subject, from] = d as string[];
+      ix.byEntry.set(entryId!, ix.docs.length);
+      ix.docs.push({ entryId: entryId!, folder: folder!, date: date!, time: Date.parse(date!) || 0, subject: subject!, from: from! });
     }
-    for (const [t, flat] of raw.postings) {
-      const p = new Map<number, number>();
-      for (let i = 0; i < flat.length; i += 2) {
-        p.set(flat[i]!, flat[i + 1]!);
-        ix.docTerms.get(flat[i]!)?.push(t);
+    const names = raw.terms ? raw.terms.split(' ') : [];
+    const input = new VarintReader(unbase64(raw.postings));
+    for (const t of names) {
+      const count = input.read();
+      if (count < 1 || count > ix.docs.length || ix.postings.has(t)) throw bad('damaged postings');
+      const p = new Array<number>(count);
+      let n = -1;
+      for (let i = 0; i < count; i++) {
+        const v = input.read();
+        const m = v % 32;
+        n += (v - m) / 32;
+        if (m === 0 || n >= ix.docs.length || v < 32) throw bad('damaged postings');
+        p[i] = n * 32 + m;
       }
       ix.postings.set(t, p);
     }
+    if (!input.done) throw bad('damaged postings');
+    for (const u of raw.unreadable as unknown[]) {
+      if (!Array.isArray(u) || typeof u[0] !== 'string' || typeof u[1] !== 'string') throw bad('damaged');
+      ix.unreadable.set(u[0], u[1]);
+    }
     return ix;
   }
+}
+
+/** Unsigned LEB128 varints (values up to 2^53). */
+class VarintWriter {
+  private buf = new Uint8Array(1 << 16);
+  private len = 0;
+  write(v: number): void {
+    if (this.len + 8 > this.buf.length) {
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    while (v >= 128) {
+      this.buf[this.len++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.len++] = v;
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+class VarintReader {
+  private at = 0;
+  constructor(private readonly buf: Uint8Array) {}
+  get done(): boolean {
+    return this.at === this.buf.length;
+  }
+  read(): number {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.at >= this.buf.length) throw new Error('search index: damaged postings');
+      const b = this.buf[this.at++]!;
+      v += (b & 127) * scale;
+      if (b < 128) return v;
+      scale *= 128;
+    }
+    throw new Error('search index: damaged postings');
+  }
+}
+
+function base64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+function unbase64(text: string): Uint8Array {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** A mail as the indexer needs it (a Mailer's list item fits). */
+export interface IndexableMail {
+  entryId: string;
+  entry: { folder: string; sentAt: string; from: string };
+  from?: { name: string; address: string };
+  subject: string;
+  mime: { text: string; to: string[]; cc: string[]; attachments: { filename: string }[] };
 }
 
 /** What the indexer needs of a Mailer (kept narrow so it is easy to test and reuse). */
@@ -220,47 +451,124 @@ export interface IndexSource {
   list: (
     opts: { folder?: FolderNameLike; cursor?: string | null; limit?: number },
     only: (entry: { id: string; folder: string }) => boolean,
-  ) => Promise<{
-    items: ({ entryId: string; entry: { folder: string; sentAt: string; from: string }; subject: string; mime: { text: string; to: string[]; cc: string[]; attachments: { filename: string }[] } } | { entryId: string; error: string })[];
-    cursor: string | null;
-    skipped: number;
-  }>;
+  ) => Promise<{ items: (IndexableMail | { entryId: string; error: string })[]; cursor: string | null; skipped: number }>;
+  /** Opens one entry by id: for mail that could not be opened before (e.g. before this device was approved). */
+  open?: (entryId: string) => Promise<{ entryId: string; entry: { folder: string; sentAt: string; from: string }; mime: { subject: string; from: { name: string; address: string } | null; text: string; to: string[]; cc: string[]; attachments: { filename: string }[] } }>;
+  /** How many entries each folder holds on the server (to notice that mail was moved or deleted). */
+  folderTotals?: () => Promise<Partial<Record<string, number>>>;
+  /** The folder an entry is in now, or null when it is gone. */
+  folderOf?: (entryId: string) => Promise<string | null>;
 }
 type FolderNameLike = 'inbox' | 'drafts' | 'sent' | 'outbox' | 'archive' | 'trash' | 'spam';
 
+const DEFAULT_FOLDERS = ['inbox', 'sent', 'archive', 'drafts', 'spam', 'trash'] as const;
+/** Unreadable mails retried per sync while none of them opens (all of them once one does). */
+const RETRY_BATCH = 3;
+
+function toDoc(m: IndexableMail): SearchDoc {
+  return {
+    entryId: m.entryId,
+    folder: m.entry.folder,
+    date: m.entry.sentAt,
+    subject: m.subject,
+    from: m.entry.from,
+    ...(m.from?.name ? { fromName: m.from.name } : {}),
+    to: m.mime.to,
+    cc: m.mime.cc,
+    body: m.mime.text,
+    attachmentNames: m.mime.attachments.map((a) => a.filename),
+  };
+}
+
 /**
  * Adds mail the index does not hold yet, folder by folder, newest first; a folder stops at the
- * first page that contains something already indexed (new mail comes first), so a sync after
- * the first costs one page per folder. Entries already indexed get their folder updated.
+ * first page that contains something already known (new mail comes first), so a sync after the
+ * first costs one page per folder. Entries already indexed get their folder updated.
+ *
+ * Mail that cannot be opened is noted and retried a few at a time by id (all of them as soon as
+ * one opens: this device was approved and got the older keys). With `folderTotals`, the result
+ * says whether the index may hold mail since moved or deleted (`stale`); {@link refreshHits}
+ * then checks the hits about to be shown.
  */
-export async function syncSearchIndex(source: IndexSource, index: SearchIndex, opts: { folders?: readonly FolderNameLike[]; pageSize?: number } = {}): Promise<{ added: number }> {
+export async function syncSearchIndex(
+  source: IndexSource,
+  index: SearchIndex,
+  opts: { folders?: readonly FolderNameLike[]; pageSize?: number } = {},
+): Promise<{ added: number; changed: boolean; stale: boolean }> {
   let added = 0;
-  for (const folder of opts.folders ?? (['inbox', 'sent', 'archive', 'drafts', 'spam', 'trash'] as const)) {
+  let changed = false;
+  const folders = opts.folders ?? DEFAULT_FOLDERS;
+  for (const folder of folders) {
     let cursor: string | null = null;
     for (;;) {
       const page: Awaited<ReturnType<IndexSource['list']>> = await source.list({ folder, cursor, limit: opts.pageSize ?? 100 }, (e) => {
-        if (!index.has(e.id)) return true;
-        index.move(e.id, e.folder);
+        if (!index.has(e.id) && !index.isUnreadable(e.id)) return true;
+        if (index.move(e.id, e.folder)) changed = true;
         return false;
       });
       for (const item of page.items) {
-        if ('error' in item) continue;
-        index.add({
-          entryId: item.entryId,
-          folder: item.entry.folder,
-          date: item.entry.sentAt,
-          subject: item.subject,
-          from: item.entry.from,
-          to: item.mime.to,
-          cc: item.mime.cc,
-          body: item.mime.text,
-          attachmentNames: item.mime.attachments.map((a) => a.filename),
-        });
-        added++;
+        changed = true;
+        if ('error' in item) index.markUnreadable(item.entryId, folder);
+        else {
+          index.add(toDoc(item));
+          added++;
+        }
       }
       if (page.skipped > 0 || !page.cursor) break;
       cursor = page.cursor;
     }
   }
-  return { added };
+  if (source.open) {
+    const pending = index.unreadableEntries();
+    for (let i = 0; i < pending.length; ) {
+      let opened = 0;
+      for (const [entryId, folder] of pending.slice(i, i + RETRY_BATCH)) {
+        try {
+          const m = await source.open(entryId);
+          index.add(toDoc({ entryId, entry: m.entry, ...(m.mime.from ? { from: m.mime.from } : {}), subject: m.mime.subject, mime: m.mime }));
+          added++;
+          opened++;
+          changed = true;
+        } catch (err) {
+          if ((err as { status?: number }).status === 404) {
+            index.remove(entryId);
+            changed = true;
+          } else {
+            index.remove(entryId); // to the back of the queue
+            index.markUnreadable(entryId, folder);
+          }
+        }
+      }
+      i += RETRY_BATCH;
+      if (!opened) break;
+    }
+  }
+  let stale = false;
+  if (source.folderTotals) {
+    const totals = await source.folderTotals();
+    stale = folders.some((f) => totals[f] !== undefined && totals[f] !== index.countIn(f));
+  }
+  return { added, changed, stale };
+}
+
+/**
+ * Checks hits against the server before they are shown (after a sync said `stale`): mail since
+ * deleted is dropped (and removed from the index), moved mail shows its new folder.
+ * @returns the hits still there; `changed` when the index was updated.
+ */
+export async function refreshHits(source: IndexSource, index: SearchIndex, hits: SearchHit[]): Promise<{ hits: SearchHit[]; changed: boolean }> {
+  if (!source.folderOf) return { hits, changed: false };
+  const out: SearchHit[] = [];
+  let changed = false;
+  for (const h of hits) {
+    const folder = await source.folderOf(h.entryId);
+    if (folder === null) {
+      index.remove(h.entryId);
+      changed = true;
+    } else {
+      if (index.move(h.entryId, folder)) changed = true;
+      out.push({ ...h, folder });
+    }
+  }
+  return { hits: out, changed };
 }
