@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -62,7 +62,7 @@ const view = (o: OpenedMail): MailView => ({
  * search and whenever the mailbox says new mail arrived. Syncs never run two at a time.
  */
 const indexes = new Map<string, Promise<SearchIndex>>();
-const syncing = new Map<string, Promise<{ added: number; indexed: number }>>();
+const syncing = new Map<string, Promise<{ added: number; indexed: number; stale: boolean }>>();
 function searchIndex(address: string): Promise<SearchIndex> {
   let ix = indexes.get(address);
   if (!ix) {
@@ -78,18 +78,20 @@ function searchIndex(address: string): Promise<SearchIndex> {
   }
   return ix;
 }
-function syncSearch(address: string): Promise<{ added: number; indexed: number }> {
+function syncSearch(address: string): Promise<{ added: number; indexed: number; stale: boolean }> {
   const running = syncing.get(address);
   if (running) return running;
   const run = (async () => {
     const [ix, m, s] = await Promise.all([searchIndex(address), mailer(address), store]);
-    const { added } = await syncSearchIndex(m, ix);
-    if (added) await s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
-    return { added, indexed: ix.size };
+    const { added, changed, stale } = await syncSearchIndex(m, ix);
+    if (added || changed) await saveIndex(address, ix, s);
+    return { added, indexed: ix.size, stale };
   })().finally(() => syncing.delete(address));
   syncing.set(address, run);
   return run;
 }
+
+const saveIndex = (address: string, ix: SearchIndex, s: Awaited<typeof store>) => s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
   const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}) });
@@ -165,11 +167,21 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     case 'mailList':
       return mailList(req);
     case 'search': {
-      const { indexed } = await syncSearch(req.address);
-      return { hits: (await searchIndex(req.address)).search(req.query, { limit: 100 }).map(({ score: _score, ...h }) => h), indexed };
+      const { indexed, stale } = await syncSearch(req.address);
+      const ix = await searchIndex(req.address);
+      let hits = ix.search(req.query, { limit: 100 });
+      // The server's folder counts differ from the index's: check the hits about to be shown.
+      if (stale) {
+        const r = await refreshHits(await mailer(req.address), ix, hits);
+        hits = r.hits;
+        if (r.changed) await saveIndex(req.address, ix, await store);
+      }
+      return { hits: hits.map((h) => ({ entryId: h.entryId, folder: h.folder, date: h.date, subject: h.subject, from: h.from })), indexed };
     }
-    case 'searchSync':
-      return syncSearch(req.address);
+    case 'searchSync': {
+      const { added, indexed } = await syncSearch(req.address);
+      return { added, indexed };
+    }
     case 'labels':
       return (await mailer(req.address)).labels();
     case 'createLabel':
