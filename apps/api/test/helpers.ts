@@ -34,7 +34,9 @@ export interface Harness {
 export async function harness(auth: Partial<AuthSettings> = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
-  const clock = { now: new Date('2026-11-22T10:00:00.000Z') };
+  // Starts at the real time (whole minute), so parts that read the real clock (Postgres, pg-boss)
+  // agree with it; tests move it on from there.
+  const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
   const app = await buildApp({
     logger: createLogger({ level: 'silent' }),
     db: db.prisma,

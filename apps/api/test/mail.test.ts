@@ -436,6 +436,29 @@ describe('who may touch what (matrix over actors and routes)', () => {
   });
 });
 
+/**
+ * Reads an event stream until `needle` appears. Fails (rather than spinning) when the stream ends,
+ * and gives up after `ms` so a lost event is a failed test, not a hung run.
+ */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string, ms = 10_000): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${JSON.stringify(needle)} within ${ms} ms; stream so far: ${JSON.stringify(text)}`)), ms);
+  });
+  try {
+    while (!text.includes(needle)) {
+      const { done, value } = await Promise.race([reader.read(), deadline]);
+      if (done) throw new Error(`stream ended before ${JSON.stringify(needle)}; it said: ${JSON.stringify(text)}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    return text;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('new mail without reloading', () => {
   it('an open event stream hears about mail as it arrives', async () => {
     const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -443,9 +466,9 @@ describe('new mail without reloading', () => {
     const res = await fetch(`${address}/api/v1/mail/events`, { headers: bearer(bob.token), signal: controller.signal });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();
+    await readUntil(reader, ': sealmail mail events');
     const sent = await alice.mail.send({ to: [BOB], subject: 'live', text: 'now' });
-    let text = '';
-    while (!text.includes('event: mail')) text += new TextDecoder().decode((await reader.read()).value);
+    const text = await readUntil(reader, 'event: mail');
     const data = JSON.parse(/data: (.*)\n/.exec(text)![1]!) as { entryId: string; folder: string; kind: string };
     expect(data).toMatchObject({ folder: 'inbox', kind: 'new' });
     expect((await bob.api.getMail(data.entryId)).mailId).toBe((await alice.api.getMail(sent.entryId)).mailId);
@@ -453,17 +476,18 @@ describe('new mail without reloading', () => {
   });
 
   it('hears about mail stored by another process (the SMTP ingress) through Postgres NOTIFY', async () => {
-    const other = await buildApp({ logger: createLogger({ level: 'silent' }), db: h.db.prisma, version: 't', eventsUrl: h.db.connectionString });
+    // Same database and clock as the harness's app; only the process (its event hub) differs.
+    const other = await buildApp({ logger: createLogger({ level: 'silent' }), db: h.db.prisma, version: 't', now: () => h.clock.now, eventsUrl: h.db.connectionString });
     try {
       const address = await other.listen({ host: '127.0.0.1', port: 0 });
       const controller = new AbortController();
       const res = await fetch(`${address}/api/v1/mail/events`, { headers: bearer(bob.token), signal: controller.signal });
+      expect(res.status).toBe(200);
       const reader = res.body!.getReader();
-      await reader.read(); // the stream's opening comment: subscribed
+      await readUntil(reader, ': sealmail mail events'); // the stream's opening comment: subscribed
       const bobId = (await bob.identity.thisDevice(BOB)).userId;
       await publishMailEvents(h.db.prisma, [{ userId: bobId, event: { entryId: '00000000-0000-4000-8000-00000000abcd', folder: 'inbox', kind: 'new' } }]);
-      let text = '';
-      while (!text.includes('event: mail')) text += new TextDecoder().decode((await reader.read()).value);
+      const text = await readUntil(reader, 'event: mail');
       expect(text).toContain('00000000-0000-4000-8000-00000000abcd');
       controller.abort();
     } finally {
