@@ -5,3 +5,4 @@ export * from './quota';
 export * from './store';
 export * from './events';
 export * from './server-keys';
+export * from './deliver-local';

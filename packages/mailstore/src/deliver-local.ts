@@ -1,0 +1,144 @@
+/**
+ * Server-sealed delivery to local mailboxes (MISSION §3 "Mail from outside", docs/mail.md §7):
+ * a MIME message the server holds in memory — from the SMTP ingress, a bounce the relay writes,
+ * a mailing list expansion — is parsed (mailparser), its body rebuilt with any
+ * Authentication-Results inside, and body and every attachment sealed to each recipient's newest
+ * per-user key and stored. No sender signature: clients label it "Server Encrypted". Nothing is
+ * written anywhere in plaintext; the callers zero their buffers afterwards.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { simpleParser, type AddressObject } from 'mailparser';
+import { buildMime } from '@sealmail/client/identity';
+import { mailLimits } from '@sealmail/contract';
+import { createMailPieceEncryptor, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
+import type { Db } from '@sealmail/db';
+import type { BlobStore } from './blob-store';
+import { publishMailEvents } from './events';
+import { newestPerUserKey, storeMessage, type Holder } from './store';
+
+/** Why a message cannot be delivered; `permanent` ones will not change on retry. */
+export class LocalDeliveryError extends Error {
+  constructor(
+    readonly reason: 'malformed' | 'attachments-too-large' | 'no-keys' | 'mailbox-full',
+    readonly permanent: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LocalDeliveryDeps {
+  db: Db;
+  blobs: BlobStore;
+  /** This server's name, for the message ids it makes. */
+  hostname: string;
+  now: () => Date;
+  logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+export interface LocalDelivery {
+  /** Envelope sender (used when the message has no From). */
+  mailFrom: string;
+  recipients: readonly { address: string; userId: string; folder?: 'inbox' | 'spam' }[];
+  /** Kept inside the sealed body (RFC 8601 results of the ingress's checks). */
+  authResults?: readonly string[];
+  /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
+  extraHeaders?: readonly (readonly [string, string])[];
+}
+
+const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
+const bare = (id: string) => id.replace(/^<|>$/g, '');
+
+/** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
+export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[] }> {
+  const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true }).catch((err: unknown) => {
+    deps.logger.info({ code: (err as { code?: string }).code }, 'mail: malformed message');
+    throw new LocalDeliveryError('malformed', true, 'The message could not be parsed (malformed MIME or headers too large)');
+  });
+  const attachments = parsed.attachments.filter((a) => a.content?.length !== undefined);
+  const attachmentBytes = attachments.reduce((n, a) => n + a.content.length, 0);
+  if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
+
+  // The recipients' keys (a chain may have changed since they were checked).
+  const keys: MailRecipientKey[] = [];
+  for (const r of d.recipients) {
+    const k = await newestPerUserKey(deps.db, r.userId);
+    if (!k) throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
+    keys.push(k);
+  }
+
+  // Attachments sealed as pieces and stored as blobs (owned by the first recipient).
+  const mailId = `${randomUUID()}@${deps.hostname}`;
+  const pieces: ManifestPiece[] = [];
+  const blobIds: string[] = [];
+  const blobSizes: bigint[] = [];
+  try {
+    for (const [i, a] of attachments.entries()) {
+      const enc = await createMailPieceEncryptor({ messageId: mailId, index: i + 1, kind: 'attachment' });
+      const first = await enc.push(a.content);
+      const { last, piece } = await enc.final();
+      const ct = Buffer.concat([first, last]);
+      const blob = await deps.db.blob.create({ data: { ownerUserId: d.recipients[0]!.userId, declaredSize: ct.length } });
+      blobIds.push(blob.id);
+      const part = mailLimits.blobPartBytes;
+      let parts = 0;
+      for (let at = 0; at < ct.length; at += part) await deps.blobs.putPart(blob.id, parts++, ct.subarray(at, at + part));
+      await deps.db.blob.update({ where: { id: blob.id }, data: { size: ct.length, parts, completedAt: deps.now(), sha256: new Uint8Array(createHash('sha256').update(ct).digest()) } });
+      blobSizes.push(BigInt(ct.length));
+      pieces.push(piece);
+      a.content.fill(0);
+    }
+
+    // The body piece: the headers that matter, text and HTML, the authentication results, and a
+    // placeholder per attachment.
+    const from = parsed.from?.value[0];
+    const senderAddress = (from?.address ?? d.mailFrom).toLowerCase();
+    const mime = buildMime({
+      from: { name: from?.name ?? '', address: from?.address ?? d.mailFrom },
+      to: flat(parsed.to),
+      cc: flat(parsed.cc),
+      subject: parsed.subject ?? '',
+      text: parsed.text ?? '',
+      html: typeof parsed.html === 'string' ? parsed.html : undefined,
+      date: parsed.date ?? deps.now(),
+      messageId: bare(parsed.messageId ?? mailId),
+      inReplyTo: parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined,
+      references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : []).map(bare),
+      attachments: attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType || 'application/octet-stream', size: a.size ?? a.content.length })),
+      extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
+    });
+
+    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keys });
+    mime.fill(0);
+    sealed.messageKey.fill(0);
+    const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
+    const parent = parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
+    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: d.recipients[i]!.address, kind: 'to', box: b.record, folder: d.recipients[i]!.folder ?? 'inbox' }));
+    const stored = await storeMessage(deps.db, {
+      mailId,
+      senderUserId: null,
+      senderAddress,
+      to: flat(parsed.to),
+      cc: flat(parsed.cc),
+      protection: 'server',
+      envelope: sealed.envelope,
+      manifest: sealed.manifest,
+      body: sealed.pieces[0]!,
+      attachments: blobIds,
+      attachmentSizes: attachments.map((a) => a.content.length),
+      blobBytes: blobSizes.reduce((n, s) => n + s, 0n),
+      parentId: parent?.id ?? null,
+      sentAt: deps.now(),
+      holders,
+    });
+    if (stored.entries.length === 0) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
+    // Open mailboxes hear about it (API processes LISTEN); the mail is stored whether or not this works.
+    await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'mail: event not published'));
+    deps.logger.info({ messageId: stored.messageId, recipients: stored.entries.length, refused: stored.refused.length, bytes: raw.length }, 'mail: delivered locally');
+    return { messageId: stored.messageId, entries: stored.entries };
+  } catch (err) {
+    // Nothing half-stored: uploads of a message that was not stored go away.
+    if (blobIds.length) await deps.db.blob.deleteMany({ where: { id: { in: blobIds }, messageId: null } }).catch(() => undefined);
+    throw err;
+  }
+}
