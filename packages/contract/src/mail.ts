@@ -242,14 +242,68 @@ export const serverMailKey = {
 } as const;
 
 /** Delivery state of a sent message's outside recipients (the sender only). */
+export const deliveryStatus = z.enum(['queued', 'delivered', 'failed', 'cancelled']);
+
+/** One outside delivery as an admin sees it (addresses and state; never content). */
+export const outboundItem = z.object({
+  id: z.string(),
+  kind: z.enum(['mail', 'link-notice']),
+  sender: z.string(),
+  recipient: z.string(),
+  status: deliveryStatus,
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  nextAttemptAt: z.string().nullable(),
+  bouncedAt: z.string().nullable(),
+});
+
 export const mailDeliveries = {
   method: 'GET',
   path: '/api/v1/mail/messages/:entryId/deliveries',
   params: z.object({ entryId: uuid }),
-  response: z.object({ deliveries: z.array(z.object({ recipient: z.string(), status: z.enum(['queued', 'delivered', 'failed']), attempts: z.number(), lastError: z.string().nullable() })) }),
+  response: z.object({
+    deliveries: z.array(
+      z.object({
+        recipient: z.string(),
+        status: deliveryStatus,
+        attempts: z.number(),
+        lastError: z.string().nullable(),
+        /** While queued: when the relay tries again. */
+        nextAttemptAt: z.string().nullable(),
+        /** Set when the sender was sent a delivery status notification for this recipient. */
+        bouncedAt: z.string().nullable(),
+      }),
+    ),
+  }),
+} as const;
+
+/** Admin: the outbound queue of the admin's account (standard mail and link notices). */
+export const adminOutboundList = {
+  method: 'GET',
+  path: '/api/v1/admin/outbound',
+  query: z.object({ status: z.enum(['queued', 'delivered', 'failed', 'cancelled', 'all']).default('queued'), limit: z.coerce.number().int().min(1).max(500).default(100) }).strict(),
+  response: z.object({ deliveries: z.array(outboundItem) }),
+} as const;
+
+/** Admin: try a queued (or failed) delivery again now. */
+export const adminOutboundRetry = {
+  method: 'POST',
+  path: '/api/v1/admin/outbound/:id/retry',
+  params: z.object({ id: uuid }),
+  response: outboundItem,
+} as const;
+
+/** Admin: stop a queued delivery for good (the sender is sent a notification saying so). */
+export const adminOutboundCancel = {
+  method: 'POST',
+  path: '/api/v1/admin/outbound/:id/cancel',
+  params: z.object({ id: uuid }),
+  response: outboundItem,
 } as const;
 
 /** Admin: the account's domains and their mail settings. */
+
 export const adminDomainList = {
   method: 'GET',
   path: '/api/v1/admin/domains',
@@ -287,4 +341,7 @@ export const mailRoutes = {
   adminDomainUpdate,
   serverMailKey,
   mailDeliveries,
+  adminOutboundList,
+  adminOutboundRetry,
+  adminOutboundCancel,
 };

@@ -25,6 +25,7 @@ export type BoxPurpose =
   | 'escrow-secret'
   | 'mail-recipient'
   | 'mail-server'
+  | 'link-secret'
   | (string & {});
 
 const header = () => new Uint8Array([BOX.version, BOX.suiteXWingHkdfSha256ChaCha20Poly1305]);

@@ -122,3 +122,30 @@ export function openServerBox(opts: { envelope: Uint8Array; box: Uint8Array; ser
   if (messageKey.length !== 32) throw decryptionFailed();
   return { messageKey, envelope };
 }
+
+/** The context of a link-secret box: `"sealmail/v1/link-secret" 0x00 | link id (ASCII)`. */
+const linkSecretContext = (linkId: string) => concat(utf8('sealmail/v1/link-secret\0'), utf8(linkId));
+
+/**
+ * Boxes an expiring link's password to the server's X-Wing key (docs/crypto.md §7.3): the relay
+ * needs it once, to write the link into the notice it mails, and must not keep it readable at
+ * rest meanwhile. Bound to the link id, so a box cannot be moved to another link.
+ * @throws {CryptoError} INVALID_INPUT on a malformed key, link id or password.
+ */
+export function sealLinkSecret(opts: { serverPublicKey: Uint8Array; linkId: string; password: string; random?: RandomSource }): Uint8Array {
+  const pw = fromBase64Url(opts.password);
+  if (pw.length !== PASSWORD_BOX.passwordBytes) throw new CryptoError('INVALID_INPUT', `"password" expected ${PASSWORD_BOX.passwordBytes} bytes, got ${pw.length}`);
+  return sealBox({ recipientPublicKey: opts.serverPublicKey, purpose: 'link-secret', context: linkSecretContext(opts.linkId), plaintext: pw, random: opts.random });
+}
+
+/**
+ * Opens a link-secret box with the server's X-Wing secret key; answers the password (base64url).
+ * @throws {CryptoError} DECRYPTION_FAILED (wrong key or link id, tampering), UNSUPPORTED_VERSION, UNSUPPORTED_SUITE, MALFORMED.
+ */
+export function openLinkSecret(opts: { box: Uint8Array; serverSecretKey: Uint8Array; linkId: string }): string {
+  const pw = openBox({ box: opts.box, recipientSecretKey: opts.serverSecretKey, purpose: 'link-secret', context: linkSecretContext(opts.linkId) });
+  if (pw.length !== PASSWORD_BOX.passwordBytes) throw decryptionFailed();
+  const out = toBase64Url(pw);
+  pw.fill(0);
+  return out;
+}

@@ -22,7 +22,10 @@ import {
   openPasswordBox,
   openRecipientBox,
   openServerBox,
+  openLinkSecret,
   publicKeysOf,
+  sealLinkSecret,
+  BOX,
   sealMail,
   type MailRecipientKey,
   type PerUserKey,
@@ -206,6 +209,25 @@ describe('server box (standard mail relay)', () => {
     expectCode(() => openServerBox({ ...base, serverPublicKey: other.publicKey, serverSecretKey: other.secretKey }), 'DECRYPTION_FAILED');
     // a server box is not a recipient box
     expectCode(() => openRecipientBox({ envelope: sealed.envelope, record: encodeRecipientBox({ role: 'to', userId: 'bob', generation: puks.bob.generation, box }), userId: 'bob', puk: puks.bob }), 'DECRYPTION_FAILED');
+  });
+});
+
+describe('link-secret box (the password of an expiring link, held by the relay until the notice is out)', () => {
+  const server = generateXWingKeyPair({ random });
+  const { password } = createPasswordBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, random });
+  const box = sealLinkSecret({ serverPublicKey: server.publicKey, linkId: 'link-A', password, random });
+  it('opens for its own link only; tampering, other keys and other links fail', () => {
+    expect(box.length).toBe(BOX.overhead + 16);
+    expect(openLinkSecret({ box, serverSecretKey: server.secretKey, linkId: 'link-A' })).toBe(password);
+    expectCode(() => openLinkSecret({ box, serverSecretKey: server.secretKey, linkId: 'link-B' }), 'DECRYPTION_FAILED');
+    expectCode(() => openLinkSecret({ box: flip(box, 1140), serverSecretKey: server.secretKey, linkId: 'link-A' }), 'DECRYPTION_FAILED');
+    expectCode(() => openLinkSecret({ box, serverSecretKey: generateXWingKeyPair({ random }).secretKey, linkId: 'link-A' }), 'DECRYPTION_FAILED');
+    expectCode(() => openLinkSecret({ box: Uint8Array.of(2, ...box.subarray(1)), serverSecretKey: server.secretKey, linkId: 'link-A' }), 'UNSUPPORTED_VERSION');
+    // a server box of the same mail is not a link secret, and the other way round
+    const serverBox = createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: server.publicKey, random });
+    expectCode(() => openLinkSecret({ box: serverBox, serverSecretKey: server.secretKey, linkId: 'link-A' }), 'DECRYPTION_FAILED');
+    expectCode(() => openServerBox({ envelope: sealed.envelope, box, serverPublicKey: server.publicKey, serverSecretKey: server.secretKey }), 'DECRYPTION_FAILED');
+    expectCode(() => sealLinkSecret({ serverPublicKey: server.publicKey, linkId: 'x', password: 'c2hvcnQ' }), 'INVALID_INPUT');
   });
 });
 

@@ -221,7 +221,16 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const e = await ownEntry(req.session!.userId, req.params.entryId);
       if (e.role !== 'sender-copy') throw new ApiError('NOT_FOUND');
       const rows = await deps.db.outboundDelivery.findMany({ where: { messageId: e.messageId }, orderBy: { recipient: 'asc' } });
-      return { deliveries: rows.map((r) => ({ recipient: r.recipient, status: r.status, attempts: r.attempts, lastError: r.lastError })) };
+      return {
+        deliveries: rows.map((r) => ({
+          recipient: r.recipient,
+          status: r.status,
+          attempts: r.attempts,
+          lastError: r.lastError,
+          nextAttemptAt: r.status === 'queued' ? r.nextAttemptAt.toISOString() : null,
+          bouncedAt: r.bouncedAt?.toISOString() ?? null,
+        })),
+      };
     },
     { preHandler: session },
   );
