@@ -13,6 +13,7 @@ import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
+import { outboundAdminRoutes } from './routes/outbound-admin';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -54,7 +55,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     outbound: null,
   };
   if (opts.outbound) {
-    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { ...opts.outbound, serverKey: deps.serverKey });
+    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
@@ -72,5 +73,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => blobRoutes(scope, deps));
   await app.register(async (scope) => mailRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));
+  await app.register(async (scope) => outboundAdminRoutes(scope, deps));
   return app;
 }

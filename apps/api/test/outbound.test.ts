@@ -3,8 +3,10 @@
  * the message key to the server; the relay (a pg-boss queue in the same Postgres) rebuilds it,
  * DKIM-signs it and delivers it to a real smtp-server on loopback standing in for the remote MX
  * (DNS answers for MX and DKIM come from tables here: the only parts that are outside). 5xx fails
- * a recipient at once; 4xx is retried until it succeeds; once every outside recipient is final the
- * server box is erased.
+ * a recipient at once; 4xx is retried on the back-off schedule until it succeeds or the queue
+ * lifetime passes (driven by an injected clock: the relay's sweeper runs every 200 ms of real
+ * time and asks that clock what is due); every failure reaches the sender as an RFC 3464 report;
+ * once every outside recipient is final the server box is erased.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,9 +20,10 @@ import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
-import { loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
+import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
+import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
 import { injectFetch } from './helpers';
 
 let tdb: TestDatabase;
@@ -32,6 +35,11 @@ let mxPort = 0;
 let passwords: Record<string, string>;
 const received: { rcpt: string[]; raw: Buffer }[] = [];
 const flaky = new Map<string, number>();
+/** The relay's clock; tests move it to make retries due. */
+const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
+/** Every relay process of a deployment loads the same server mail key (from the data folder). */
+const serverKey = ephemeralServerMailKey();
+const advance = (seconds: number) => void (clock.now = new Date(clock.now.getTime() + seconds * 1000));
 
 async function device(address: string) {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
@@ -61,7 +69,8 @@ beforeAll(async () => {
     disabledCommands: ['AUTH'],
     logger: false,
     onRcptTo(address, _s, cb) {
-      if (address.address.startsWith('nobody@')) return cb(Object.assign(new Error('No such user'), { responseCode: 550 }));
+      if (address.address.startsWith('nobody@')) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
+      if (address.address.startsWith('slow')) return cb(Object.assign(new Error('4.2.2 Mailbox busy, try later'), { responseCode: 452 }));
       if (address.address.startsWith('flaky@') && (flaky.get(address.address) ?? 0) === 0) {
         flaky.set(address.address, 1);
         return cb(Object.assign(new Error('Try again later'), { responseCode: 451 }));
@@ -82,10 +91,19 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   passwords = Object.fromEntries(seed.users.map((u) => [u.address, u.password!]));
-  app = await buildApp({
+  app = await relayApp();
+}, 60_000);
+
+/** An API process with the relay (tests start a second one to show two workers never send twice). */
+function relayApp() {
+  return buildApp({
     logger: createLogger({ level: 'silent' }),
     db: tdb.prisma,
     version: 't',
+    now: () => clock.now,
+    // Sessions outlive the jump past the 5-day queue lifetime below.
+    auth: { ...defaultAuthSettings, sessionIdleMs: 30 * 86400_000, sessionMaxMs: 60 * 86400_000 },
+    serverKey,
     outbound: {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
@@ -93,10 +111,30 @@ beforeAll(async () => {
       resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
       port: mxPort,
       tls: { ca: tls.cert },
-      retry: { limit: 5, delaySeconds: 1, backoff: false },
+      sweepSeconds: 0.2,
     },
   });
-}, 60_000);
+}
+
+/** Reports already looked at by an earlier test (each test reads the new ones). */
+const seenReports = new Set<string>();
+
+/** The delivery reports in a user's inbox, opened: text and the message/delivery-status part. */
+async function reports(u: Awaited<ReturnType<typeof device>>) {
+  const out: { text: string; status: string }[] = [];
+  for (const e of (await u.api.listMail({ folder: 'inbox' })).entries) {
+    if (e.from !== 'mailer-daemon@mx.example.test' || seenReports.has(e.id)) continue;
+    // Each test signs in a new device; reports sealed to an earlier device's key generation are skipped.
+    const m = await u.mail.open(e.id).catch(() => null);
+    if (!m) continue;
+    if (m.mime.subject !== 'Undelivered Mail Returned to Sender') continue;
+    const part = m.attachments.find((a) => a.contentType === 'message/delivery-status');
+    out.push({ text: m.mime.text, status: part ? new TextDecoder().decode(await u.mail.attachmentBytes(m, part.piece)) : '' });
+    seenReports.add(e.id);
+  }
+  return out;
+}
+
 afterAll(async () => {
   await app?.close();
   await new Promise<void>((r) => mx?.close(() => r()));
@@ -152,6 +190,22 @@ describe('standard mail to the outside world', () => {
     expect(deliveries[1]!.lastError).toMatch(/550/);
     await until(async () => (await tdb.prisma.message.findUniqueOrThrow({ where: { id: sent.messageId } })).serverBox === null);
 
+    // The sender gets an RFC 3464 report about nobody@ (only), sealed into her own inbox.
+    const [report, ...more] = await until(async () => {
+      const r = await reports(alice);
+      return r.length > 0 && r;
+    });
+    expect(more).toHaveLength(0);
+    expect(report!.text).toContain('<nobody@example.org>');
+    expect(report!.text).not.toContain('carol@example.org');
+    expect(report!.status).toMatch(/^Reporting-MTA: dns; mx\.example\.test$/m);
+    expect(report!.status).toMatch(/^Final-Recipient: rfc822; nobody@example\.org$/m);
+    expect(report!.status).toMatch(/^Action: failed$/m);
+    expect(report!.status).toMatch(/^Status: 5\.1\.1$/m);
+    expect(report!.status).toMatch(/^Diagnostic-Code: smtp; 550 5\.1\.1 No such user$/m);
+    expect(report!.status).toMatch(/^Remote-MTA: dns; localhost$/m);
+    expect((await alice.api.deliveries(sent.entryId)).deliveries[1]!.bouncedAt).not.toBeNull();
+
     // Inside, everyone sees how it was protected.
     const bobs = await bob.mail.open((await bob.api.listMail({ folder: 'inbox' })).entries[0]!.id);
     expect(bobs.protection).toBe('Server Encrypted');
@@ -160,13 +214,99 @@ describe('standard mail to the outside world', () => {
     await expect(bob.api.deliveries(bobs.entryId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('a remote answering 4xx is retried until it takes the mail', async () => {
+  it('a remote answering 4xx is tried again when the back-off has passed, and then takes the mail', async () => {
     const alice = await device('alice@example.test');
     const sent = await alice.mail.send({ to: ['flaky@example.org'], subject: 'Try twice', text: 'x', allowStandard: true });
+    const first = await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.find((x) => x.attempts === 1));
+    expect(first.status).toBe('queued');
+    expect(first.lastError).toMatch(/451/);
+    expect(new Date(first.nextAttemptAt!).getTime() - clock.now.getTime()).toBe(300_000);
+    // Not before its time: a few sweeps later, still one attempt and nothing received.
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await alice.api.deliveries(sent.entryId)).deliveries[0]!.attempts).toBe(1);
+    expect(received.find((r) => r.rcpt.includes('flaky@example.org'))).toBeUndefined();
+    advance(300);
     const got = await until(async () => received.find((r) => r.rcpt.includes('flaky@example.org')));
     expect((await simpleParser(got.raw)).subject).toBe('Try twice');
     const d = await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.find((x) => x.status === 'delivered'));
     expect(d.attempts).toBe(2);
+    expect(d.bouncedAt).toBeNull();
+  });
+
+  it('the back-off grows from minutes to hours, and after 5 days the relay gives up and reports it', async () => {
+    // The schedule itself: 5 min doubling, at most 4 hours, given up 5 days after queueing.
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map((n) => retryDelaySeconds(n, defaultRetrySchedule))).toEqual([300, 600, 1200, 2400, 4800, 9600, 14400, 14400, 14400]);
+    expect(defaultRetrySchedule.lifetimeSeconds).toBe(5 * 86400);
+
+    const alice = await device('alice@example.test');
+    const queuedAt = clock.now.getTime();
+    const sent = await alice.mail.send({ to: ['slow@example.org'], subject: 'Patience', text: 'x', allowStandard: true });
+    const seen: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const d = await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.find((x) => x.attempts === attempt));
+      expect(d.status).toBe('queued');
+      expect(d.lastError).toMatch(/452 4\.2\.2/);
+      const wait = (new Date(d.nextAttemptAt!).getTime() - clock.now.getTime()) / 1000;
+      seen.push(wait);
+      if (attempt < 4) advance(wait);
+    }
+    expect(seen).toEqual([300, 600, 1200, 2400]);
+    // Jump to just past the lifetime: the next attempt fails for good and the sender hears of it.
+    clock.now = new Date(queuedAt + 5 * 86400_000 + 1000);
+    const final = await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.find((x) => x.status === 'failed'));
+    expect(final.lastError).toMatch(/^gave up after 120 hours in the queue; last error: .*452/);
+    expect(final.attempts).toBe(5);
+    const report = await until(async () => {
+      const r = await reports(alice);
+      return r.find((x) => x.text.includes('slow@example.org'));
+    });
+    expect(report.status).toMatch(/^Status: 4\.4\.7$/m);
+    expect(report.status).toMatch(/^Final-Recipient: rfc822; slow@example\.org$/m);
+    await until(async () => (await tdb.prisma.message.findUniqueOrThrow({ where: { id: sent.messageId } })).serverBox === null);
+    expect(received.find((r) => r.rcpt.includes('slow@example.org'))).toBeUndefined();
+  });
+
+  it('admins see the queue, retry now and cancel (the sender is told); users cannot', async () => {
+    const alice = await device('alice@example.test');
+    const admin = await device('admin@example.test');
+    const sent = await alice.mail.send({ to: ['slow2@example.org', 'slow3@example.org'], subject: 'Queue me', text: 'x', allowStandard: true });
+    await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.every((x) => x.attempts === 1));
+    const queue = (await admin.api.adminOutbound()).deliveries.filter((d) => d.recipient.startsWith('slow2') || d.recipient.startsWith('slow3')).sort((a, b) => a.recipient.localeCompare(b.recipient));
+    expect(queue.map((d) => [d.recipient, d.status, d.kind, d.sender, d.attempts])).toEqual([
+      ['slow2@example.org', 'queued', 'mail', 'alice@example.test', 1],
+      ['slow3@example.org', 'queued', 'mail', 'alice@example.test', 1],
+    ]);
+    await expect(alice.api.adminOutbound()).rejects.toMatchObject({ status: 403 });
+    const [two, three] = queue;
+    // Retry now: a second attempt without the clock moving.
+    await admin.api.adminOutboundRetry(two!.id);
+    await until(async () => (await alice.api.deliveries(sent.entryId)).deliveries.find((x) => x.recipient.startsWith('slow2') && x.attempts === 2));
+    // Cancel: final at once, reported to the sender, and the server box goes once nothing is queued.
+    const cancelled = await admin.api.adminOutboundCancel(three!.id);
+    expect(cancelled.status).toBe('cancelled');
+    await expect(admin.api.adminOutboundCancel(three!.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const report = await until(async () => (await reports(alice)).find((r) => r.text.includes('slow3@example.org')));
+    expect(report.text).toContain('cancelled by an administrator');
+    await admin.api.adminOutboundCancel(two!.id);
+    await until(async () => (await tdb.prisma.message.findUniqueOrThrow({ where: { id: sent.messageId } })).serverBox === null);
+    // Nothing left to read it with: a retry is refused.
+    await expect(admin.api.adminOutboundRetry(two!.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const audit = await tdb.prisma.auditEvent.findMany({ where: { action: { startsWith: 'outbound.' } }, orderBy: { createdAt: 'asc' } });
+    expect(audit.map((a) => a.action)).toEqual(['outbound.retry', 'outbound.cancel', 'outbound.cancel']);
+  });
+
+  it('two relay processes on one queue send each recipient its copy once', async () => {
+    const second = await relayApp();
+    try {
+      const alice = await device('alice@example.test');
+      const subjects = Array.from({ length: 6 }, (_, i) => `Once only ${i}`);
+      for (const subject of subjects) await alice.mail.send({ to: [`many${subject.at(-1)}@example.org`], subject, text: 'x', allowStandard: true });
+      await until(async () => subjects.every((sub) => received.some((r) => r.raw.includes(sub))));
+      await new Promise((r) => setTimeout(r, 1000)); // any duplicate would arrive meanwhile
+      for (const sub of subjects) expect(received.filter((r) => r.raw.includes(sub))).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
   });
 
   it('the server refuses outside recipients without a server box it can open, or inside its own domains', async () => {

@@ -226,4 +226,13 @@ export class ApiClient {
   setCrossDomainE2ee(domain: string, crossDomainE2ee: boolean) {
     return this.request(mail.adminDomainUpdate, { params: { name: domain }, body: { crossDomainE2ee } });
   }
+  adminOutbound(query: { status?: 'queued' | 'delivered' | 'failed' | 'cancelled' | 'all'; limit?: number } = {}) {
+    return this.request(mail.adminOutboundList, { query });
+  }
+  adminOutboundRetry(id: string) {
+    return this.request(mail.adminOutboundRetry, { params: { id } });
+  }
+  adminOutboundCancel(id: string) {
+    return this.request(mail.adminOutboundCancel, { params: { id } });
+  }
 }

@@ -106,7 +106,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
       if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
     }
-    if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient })) });
+    if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt })) });
     const entries: Stored['entries'] = [];
     const refused: Stored['refused'] = [];
     for (const h of input.holders) {

@@ -1,81 +1,299 @@
 /**
- * The outbound relay: standard mail to recipients outside this server (MISSION §3, docs/mail.md
- * §9). A job per message in a Postgres queue (pg-boss: survives restarts, retried with back-off,
- * one worker per job at a time). The worker opens the message with the server box the sender's
- * client added, rebuilds the MIME message in memory, DKIM-signs it with the sender domain's key,
- * looks up each recipient domain's MX and delivers over SMTP (STARTTLS when offered). 5xx fails a
- * recipient for good; 4xx and connection failures are retried. Once every outside recipient is
- * final, the server box is erased: the server can no longer read the message.
+ * The outbound relay: standard mail and expiring-link notices to recipients outside this server
+ * (MISSION §3, docs/mail.md §9–§10).
+ *
+ * State lives in Postgres: one `outbound_deliveries` row per outside recipient, with its status,
+ * attempts, the time it was queued and the time of its next attempt. Work runs as pg-boss jobs
+ * (one per message and attempt round); a sweeper queues messages whose next attempt is due, so a
+ * restart loses nothing. A worker first leases the rows it will try (an atomic UPDATE … RETURNING
+ * on rows whose lease is free), so several workers in several processes never send one
+ * recipient's copy twice at the same time.
+ *
+ * One attempt: open the content in memory (a standard mail through the server box its sender's
+ * client added; a link notice from the link's password, boxed to the server key until then),
+ * DKIM-sign with the sender domain's key, resolve each recipient domain's MX and deliver over
+ * SMTP (STARTTLS when offered). A 5xx fails a recipient at once; a 4xx or a connection failure
+ * schedules the next attempt on a Postfix-like back-off (5 minutes doubling up to 4 hours) until
+ * the queue lifetime (5 days) has passed, then fails it. Every failure (and an admin's cancel)
+ * sends the sender an RFC 3464 report into their own mailbox. When no recipient of a message is
+ * queued any more, the server box (or the link's password box) is erased: the server can no
+ * longer read the message.
  */
 import { resolveMx as dnsResolveMx } from 'node:dns/promises';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import PgBoss from 'pg-boss';
 import { parseMime } from '@sealmail/client/identity';
-import { decodeEnvelope, openMailPiece, openManifest, openServerBox } from '@sealmail/crypto';
+import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import type { BlobStore, DkimKey, ServerMailKey } from '@sealmail/mailstore';
+import { deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
+import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
+
+/** When to try again, and when to give up (defaults in the spirit of Postfix). */
+export interface RetrySchedule {
+  /** Wait after the first failed attempt; doubled after each further one. */
+  minBackoffSeconds: number;
+  /** The longest wait between two attempts. */
+  maxBackoffSeconds: number;
+  /** Give up this long after the message was queued. */
+  lifetimeSeconds: number;
+}
+
+export const defaultRetrySchedule: RetrySchedule = Object.freeze({ minBackoffSeconds: 300, maxBackoffSeconds: 4 * 3600, lifetimeSeconds: 5 * 86400 });
+
+/** Seconds to wait after the n-th failed attempt (n ≥ 1). */
+export function retryDelaySeconds(attempt: number, s: RetrySchedule): number {
+  return Math.min(s.maxBackoffSeconds, s.minBackoffSeconds * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+}
 
 export interface OutboundOptions {
   /** Postgres for the job queue (pg-boss keeps its tables in the `pgboss` schema). */
   connectionString: string;
   serverKey: ServerMailKey;
   dkim: (domain: string) => Promise<DkimKey>;
-  /** This server's name in EHLO. */
+  /** This server's name in EHLO, in reports, and in ids it makes. */
   hostname: string;
+  /** Base URL of the link viewer (links are `<viewerUrl>/m/<id>#<password>.<digest>`). */
+  viewerUrl?: string;
   /** MX lookup; tests answer from a table pointing at loopback (the only stand-in for the outside). */
   resolveMx?: (domain: string) => Promise<{ exchange: string; priority: number }[]>;
   /** SMTP port of remote MX hosts (25; tests use a loopback port). */
   port?: number;
   /** Trust for remote STARTTLS certificates (tests trust their own CA). */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
-  retry?: { limit: number; delaySeconds: number; backoff: boolean };
+  retry?: RetrySchedule;
+  /** How often the sweeper queues due retries (seconds; 0: never by itself — tests call sweep()). */
+  sweepSeconds?: number;
+  now?: () => Date;
 }
 
-const QUEUE = 'outbound';
+/**
+ * pg-boss queue. Policy `stately`: at most one waiting and one running job per message
+ * (singletonKey), so sweeps and admin actions never pile up duplicate jobs.
+ */
+const QUEUE = 'sealmail-outbound';
+/** How long a worker holds the rows it is trying (a crashed worker's rows are free again after it). */
+const LEASE_SECONDS = 900;
 
 /** A remote answer that will not change on retry. */
-class Permanent extends Error {}
+class Permanent extends Error {
+  constructor(
+    message: string,
+    readonly code: number | undefined,
+    readonly host: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Claimed {
+  id: string;
+  recipient: string;
+  attempts: number;
+  created_at: Date;
+  link_id: string | null;
+}
+
+interface Outcome {
+  status: 'delivered' | 'failed' | 'queued';
+  error: string | null;
+  code?: number;
+  host?: string;
+}
+
+/** What the relay sends for one message: its content, and the header block for reports. */
+interface Content {
+  mail: SendMailOptions;
+  headers: string;
+  wipe: () => void;
+}
 
 export class Outbound {
   private boss: PgBoss | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly now: () => Date;
+  readonly schedule: RetrySchedule;
 
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
     private readonly logger: Logger,
     readonly opts: OutboundOptions,
-  ) {}
+  ) {
+    this.now = opts.now ?? (() => new Date());
+    this.schedule = opts.retry ?? defaultRetrySchedule;
+  }
 
   async start(): Promise<void> {
     const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 4 });
     boss.on('error', (err) => this.logger.warn({ err }, 'outbound queue'));
     await boss.start();
-    await boss.createQueue(QUEUE);
-    await boss.work<{ messageId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.deliver(job!.data.messageId));
+    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
+    await boss.work<{ messageId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.attempt(job!.data.messageId));
     this.boss = boss;
+    const every = this.opts.sweepSeconds ?? 60;
+    if (every > 0) {
+      this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'outbound sweep')), every * 1000);
+      this.sweeper.unref();
+    }
   }
 
   async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     await this.boss?.stop({ graceful: true, timeout: 5000 });
     this.boss = null;
   }
 
+  /** Queues an attempt round for a message (its due recipients, and any reports still owed). */
   async enqueue(messageId: string): Promise<void> {
     if (!this.boss) throw new Error('outbound relay not started');
-    const r = this.opts.retry ?? { limit: 30, delaySeconds: 300, backoff: true };
-    await this.boss.send(QUEUE, { messageId }, { retryLimit: r.limit, retryDelay: r.delaySeconds, retryBackoff: r.backoff, expireInSeconds: 600 });
+    // Answers null (nothing added) when the message already has a job waiting: that one will do.
+    await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: LEASE_SECONDS });
   }
 
-  /** One attempt for every outside recipient of a message still queued. */
-  private async deliver(messageId: string): Promise<void> {
-    const msg = await this.db.message.findUnique({ where: { id: messageId }, include: { deliveries: { where: { status: 'queued' } }, blobs: { orderBy: { pieceIndex: 'asc' } } } });
-    if (!msg || !msg.deliveries.length) return;
-    if (!msg.serverBox) {
-      await this.db.outboundDelivery.updateMany({ where: { messageId, status: 'queued' }, data: { status: 'failed', lastError: 'no server box' } });
-      return;
+  /** Queues every message with a recipient due now (by this relay's clock). Answers how many. */
+  async sweep(): Promise<number> {
+    const due = await this.db.$queryRaw<{ message_id: string }[]>`
+      SELECT DISTINCT message_id FROM outbound_deliveries
+      WHERE (status = 'queued' AND next_attempt_at <= ${this.now()} AND (lease_until IS NULL OR lease_until < now()))
+         OR (status IN ('failed', 'cancelled') AND bounced_at IS NULL AND (lease_until IS NULL OR lease_until < now()))
+      LIMIT 500`;
+    for (const d of due) await this.enqueue(d.message_id);
+    return due.length;
+  }
+
+  /** Admin: try one delivery again now. False when it cannot be (final and no longer readable). */
+  async retryNow(deliveryId: string): Promise<boolean> {
+    const d = await this.db.outboundDelivery.findUnique({ where: { id: deliveryId }, include: { message: { select: { serverBox: true } }, link: { select: { secretBox: true } } } });
+    if (!d) return false;
+    const readable = d.linkId ? d.link?.secretBox != null : d.message.serverBox != null;
+    if (d.status === 'delivered' || !readable) return false;
+    await this.db.outboundDelivery.update({ where: { id: d.id }, data: { status: 'queued', nextAttemptAt: this.now(), bouncedAt: d.status === 'queued' ? d.bouncedAt : null, updatedAt: this.now() } });
+    await this.enqueue(d.messageId);
+    return true;
+  }
+
+  /** Admin: stop a queued delivery; the sender gets a report. False when it is not queued. */
+  async cancel(deliveryId: string): Promise<boolean> {
+    const n = await this.db.$executeRaw`
+      UPDATE outbound_deliveries SET status = 'cancelled', last_error = 'cancelled by an administrator', updated_at = ${this.now()}
+      WHERE id = ${deliveryId}::uuid AND status = 'queued' AND (lease_until IS NULL OR lease_until < now())`;
+    if (n !== 1) return false;
+    const d = await this.db.outboundDelivery.findUniqueOrThrow({ where: { id: deliveryId }, select: { messageId: true } });
+    await this.enqueue(d.messageId);
+    return true;
+  }
+
+  /** One attempt round for a message: its due recipients, then reports, then erasure. */
+  async attempt(messageId: string): Promise<void> {
+    const now = this.now();
+    const claimed = await this.db.$queryRaw<Claimed[]>`
+      UPDATE outbound_deliveries SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+      WHERE message_id = ${messageId}::uuid AND status = 'queued' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until < now())
+      RETURNING id, recipient, attempts, created_at, link_id`;
+    const owed = await this.db.outboundDelivery.findMany({ where: { messageId, status: { in: ['failed', 'cancelled'] }, bouncedAt: null, OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }] } });
+    if (!claimed.length && !owed.length) return this.finish(messageId);
+
+    const msg = await this.db.message.findUnique({ where: { id: messageId }, include: { blobs: { orderBy: { pieceIndex: 'asc' } }, links: true } });
+    if (!msg) return;
+    let content: Content | null = null;
+    const failures: (DsnRecipient & { id: string })[] = owed.map((d) => ({
+      id: d.id,
+      address: d.recipient,
+      status: d.status === 'cancelled' ? '5.0.0' : statusOfReply(undefined, d.lastError ?? ''),
+      diagnostic: `x-sealmail; ${d.lastError ?? 'failed'}`,
+      lastAttempt: d.updatedAt,
+    }));
+    try {
+      content = await this.openContent(msg).catch((err: unknown) => {
+        this.logger.error({ messageId, err: (err as Error).message }, 'outbound: content cannot be opened');
+        return null;
+      });
+      if (claimed.length) {
+        // Without content: erased boxes fail for good; a box this process cannot open (another
+        // process's server key: a configuration error) is retried rather than failed.
+        const gone = msg.links.length ? msg.links.every((l) => !l.secretBox) : !msg.serverBox;
+        const outcomes = content
+          ? await this.sendAll(msg.senderAddress, claimed, content.mail)
+          : new Map(claimed.map((c): [string, Outcome] => [c.id, gone ? { status: 'failed', error: 'the message can no longer be opened by the server' } : { status: 'queued', error: 'the server key of this process does not open the message' }]));
+        for (const c of claimed) {
+          let o = outcomes.get(c.id)!;
+          const attempts = c.attempts + 1;
+          if (o.status === 'queued' && now.getTime() >= c.created_at.getTime() + this.schedule.lifetimeSeconds * 1000) {
+            o = { ...o, status: 'failed', error: `gave up after ${Math.round(this.schedule.lifetimeSeconds / 3600)} hours in the queue; last error: ${o.error ?? 'none'}` };
+          }
+          const next = new Date(now.getTime() + retryDelaySeconds(attempts, this.schedule) * 1000);
+          await this.db.outboundDelivery.update({
+            where: { id: c.id },
+            data: { status: o.status, attempts, lastError: o.error?.slice(0, 500) ?? null, nextAttemptAt: o.status === 'queued' ? next : now, leaseUntil: null, updatedAt: now },
+          });
+          if (o.status === 'failed') {
+            const expired = o.error?.startsWith('gave up') ?? false;
+            failures.push({
+              id: c.id,
+              address: c.recipient,
+              status: expired ? '4.4.7' : statusOfReply(o.code, o.error ?? ''),
+              diagnostic: o.code !== undefined ? `smtp; ${o.error ?? o.code}` : `x-sealmail; ${o.error ?? 'failed'}`,
+              ...(o.host ? { remoteMta: o.host } : {}),
+              lastAttempt: now,
+            });
+          }
+          this.logger.info({ messageId, delivery: c.id, status: o.status, attempts }, 'outbound: attempt');
+        }
+      }
+      if (failures.length) await this.bounce(msg, failures, content?.headers ?? '');
+    } finally {
+      content?.wipe();
+      // Rows this round claimed but did not settle (an unexpected error) are free for the next one.
+      if (claimed.length) await this.db.outboundDelivery.updateMany({ where: { id: { in: claimed.map((c) => c.id) }, leaseUntil: { not: null } }, data: { leaseUntil: null } });
     }
-    // Open and rebuild in memory; every plaintext buffer is zeroed afterwards.
+    await this.finish(messageId);
+  }
+
+  /** When no recipient is queued any more, the server forgets how to read the message. */
+  private async finish(messageId: string): Promise<void> {
+    if (await this.db.outboundDelivery.count({ where: { messageId, status: 'queued' } })) return;
+    await this.db.message.updateMany({ where: { id: messageId, serverBox: { not: null } }, data: { serverBox: null } });
+    await this.db.mailLink.updateMany({ where: { messageId, secretBox: { not: null } }, data: { secretBox: null } });
+  }
+
+  /** Reports failures to a local sender (never to outside addresses: no backscatter). */
+  private async bounce(msg: { id: string; senderUserId: string | null; senderAddress: string; sentAt: Date }, failures: (DsnRecipient & { id: string })[], headers: string): Promise<void> {
+    const ids = failures.map((f) => f.id);
+    if (msg.senderUserId) {
+      const dsn = buildDsn({ reportingMta: this.opts.hostname, sender: msg.senderAddress, arrivalDate: msg.sentAt, recipients: failures, originalHeaders: headers, now: this.now() });
+      try {
+        await deliverLocal({ db: this.db, blobs: this.blobs, hostname: this.opts.hostname, now: this.now, logger: this.logger }, dsn, {
+          mailFrom: '',
+          recipients: [{ address: msg.senderAddress, userId: msg.senderUserId }],
+        });
+      } catch (err) {
+        // Not marked: the next sweep tries the report again.
+        this.logger.warn({ messageId: msg.id, err: (err as Error).message }, 'outbound: report not delivered');
+        return;
+      } finally {
+        dsn.fill(0);
+      }
+    }
+    await this.db.outboundDelivery.updateMany({ where: { id: { in: ids } }, data: { bouncedAt: this.now() } });
+  }
+
+  /** Opens what this message's outside recipients get, in memory. */
+  private async openContent(msg: {
+    id: string;
+    envelope: Uint8Array;
+    manifest: Uint8Array;
+    body: Uint8Array;
+    serverBox: Uint8Array | null;
+    senderAddress: string;
+    sentAt: Date;
+    blobs: { id: string; parts: number }[];
+    links: { id: string; recipient: string; secretBox: Uint8Array | null; expiresAt: Date }[];
+  }): Promise<Content> {
+    if (msg.links.length) return this.linkNotice(msg);
+    if (!msg.serverBox) throw new Error('no server box');
     const key = this.opts.serverKey;
     const { messageKey } = openServerBox({ envelope: msg.envelope, box: msg.serverBox, serverPublicKey: key.publicKey, serverSecretKey: key.secretKey });
     const manifest = await openManifest({ envelope: decodeEnvelope(msg.envelope), manifest: msg.manifest, messageKey });
@@ -88,9 +306,7 @@ export class Outbound {
       for await (const p of this.blobs.read(b.id, b.parts)) parts.push(p);
       files.push(Buffer.from(await openMailPiece({ manifest, index: i + 1, ciphertext: Buffer.concat(parts) })));
     }
-    const senderDomain = msg.senderAddress.split('@')[1]!;
-    const dkim = await this.opts.dkim(senderDomain);
-    const content = {
+    const mail: SendMailOptions = {
       from: mime.from ? { name: mime.from.name, address: msg.senderAddress } : msg.senderAddress,
       to: mime.to,
       cc: mime.cc,
@@ -103,39 +319,78 @@ export class Outbound {
       ...(mime.references.length ? { references: mime.references.map((r) => `<${r}>`) } : {}),
       attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]! })),
     };
-    let retry = false;
-    try {
-      const byDomain = new Map<string, typeof msg.deliveries>();
-      for (const d of msg.deliveries) byDomain.set(d.recipient.split('@')[1]!, [...(byDomain.get(d.recipient.split('@')[1]!) ?? []), d]);
-      for (const [domain, deliveries] of byDomain) {
-        const ids = deliveries.map((d) => d.id);
-        try {
-          const rejected = await this.sendTo(domain, deliveries.map((d) => d.recipient), msg.senderAddress, content, dkim);
-          for (const d of deliveries) {
-            const r = rejected.get(d.recipient.toLowerCase());
-            const status = !r ? 'delivered' : r.code >= 500 ? 'failed' : 'queued';
-            if (status === 'queued') retry = true;
-            await this.db.outboundDelivery.update({ where: { id: d.id }, data: { status, attempts: { increment: 1 }, lastError: r ? r.message.slice(0, 500) : null, updatedAt: new Date() } });
-          }
-        } catch (err) {
-          const permanent = err instanceof Permanent;
-          const text = (err as Error).message.slice(0, 500);
-          await this.db.outboundDelivery.updateMany({ where: { id: { in: ids } }, data: { status: permanent ? 'failed' : 'queued', attempts: { increment: 1 }, lastError: text, updatedAt: new Date() } });
-          this.logger.info({ messageId, domain, permanent }, 'outbound: delivery failed');
-          if (!permanent) retry = true;
-        }
-      }
-    } finally {
-      body.fill(0);
-      for (const f of files) f.fill(0);
+    return {
+      mail,
+      headers: await headerBlock(mail),
+      wipe: () => {
+        body.fill(0);
+        for (const f of files) f.fill(0);
+      },
+    };
+  }
+
+  /** The notice an outside recipient of an expiring link gets: who sent it, the link, the expiry. */
+  private async linkNotice(msg: { envelope: Uint8Array; senderAddress: string; sentAt: Date; links: { id: string; recipient: string; secretBox: Uint8Array | null; expiresAt: Date }[] }): Promise<Content> {
+    const viewer = (this.opts.viewerUrl ?? `https://${this.opts.hostname}`).replace(/\/+$/, '');
+    const digest = toBase64Url(passwordDigest(msg.envelope));
+    const perRecipient = new Map<string, { url: string; expiresAt: Date }>();
+    for (const l of msg.links) {
+      if (!l.secretBox) continue;
+      const password = openLinkSecret({ box: l.secretBox, serverSecretKey: this.opts.serverKey.secretKey, linkId: l.id });
+      perRecipient.set(l.recipient.toLowerCase(), { url: `${viewer}/m/${l.id}#${password}.${digest}`, expiresAt: l.expiresAt });
     }
-    if (retry) throw new Error('some recipients will be retried');
-    // Every outside recipient is final: the server forgets how to read this message.
-    await this.db.message.update({ where: { id: messageId }, data: { serverBox: null } });
+    // One notice per recipient (each has its own link): sendAll asks for the content per recipient.
+    const mail: SendMailOptions & { perRecipient: typeof perRecipient } = {
+      from: msg.senderAddress,
+      subject: `${msg.senderAddress} sent you a protected message`,
+      date: msg.sentAt,
+      perRecipient,
+    };
+    return { mail, headers: await headerBlock({ from: msg.senderAddress, subject: mail.subject, date: msg.sentAt }), wipe: () => perRecipient.clear() };
+  }
+
+  /** Delivers to every claimed recipient, grouped by domain (one notice each for links). */
+  private async sendAll(from: string, claimed: Claimed[], content: SendMailOptions): Promise<Map<string, Outcome>> {
+    const outcomes = new Map<string, Outcome>();
+    const dkim = await this.opts.dkim(from.split('@')[1]!);
+    const perRecipient = (content as { perRecipient?: Map<string, { url: string; expiresAt: Date }> }).perRecipient;
+    const groups: { domain: string; rows: Claimed[]; mail: SendMailOptions }[] = [];
+    if (perRecipient) {
+      for (const c of claimed) {
+        const link = perRecipient.get(c.recipient.toLowerCase());
+        if (!link) {
+          outcomes.set(c.id, { status: 'failed', error: 'the link can no longer be sent (its password was erased)' });
+          continue;
+        }
+        const { perRecipient: _omit, ...base } = content as SendMailOptions & { perRecipient?: unknown };
+        void _omit;
+        groups.push({ domain: c.recipient.split('@')[1]!, rows: [c], mail: { ...base, to: c.recipient, ...noticeBody(from, link.url, link.expiresAt) } });
+      }
+    } else {
+      const byDomain = new Map<string, Claimed[]>();
+      for (const c of claimed) byDomain.set(c.recipient.split('@')[1]!, [...(byDomain.get(c.recipient.split('@')[1]!) ?? []), c]);
+      for (const [domain, rows] of byDomain) groups.push({ domain, rows, mail: content });
+    }
+    for (const g of groups) {
+      try {
+        const rejected = await this.sendTo(g.domain, g.rows.map((r) => r.recipient), from, g.mail, dkim);
+        for (const r of g.rows) {
+          const x = rejected.get(r.recipient.toLowerCase());
+          outcomes.set(r.id, !x ? { status: 'delivered', error: null } : { status: x.code >= 500 ? 'failed' : 'queued', error: x.message, code: x.code, host: x.host });
+        }
+      } catch (err) {
+        const permanent = err instanceof Permanent;
+        for (const r of g.rows) {
+          outcomes.set(r.id, { status: permanent ? 'failed' : 'queued', error: (err as Error).message, ...(permanent ? { code: err.code, host: err.host } : {}) });
+        }
+        this.logger.info({ domain: g.domain, permanent }, 'outbound: delivery failed');
+      }
+    }
+    return outcomes;
   }
 
   /** Delivers to one domain's MX; answers the recipients the remote refused (the rest have it). */
-  private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string }>> {
+  private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string; host: string }>> {
     let hosts: { exchange: string; priority: number }[];
     try {
       hosts = await (this.opts.resolveMx ?? dnsResolveMx)(domain);
@@ -158,14 +413,14 @@ export class Outbound {
       });
       try {
         const info = await transport.sendMail({ ...content, envelope: { from, to: rcpt } });
-        const rejected = new Map<string, { code: number; message: string }>();
-        for (const e of (info as { rejectedErrors?: (Error & { recipient?: string; responseCode?: number })[] }).rejectedErrors ?? []) {
-          if (e.recipient) rejected.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.message });
+        const rejected = new Map<string, { code: number; message: string; host: string }>();
+        for (const e of (info as { rejectedErrors?: (Error & { recipient?: string; responseCode?: number; response?: string })[] }).rejectedErrors ?? []) {
+          if (e.recipient) rejected.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.response ?? e.message, host: h.exchange });
         }
         return rejected;
       } catch (err) {
-        const code = (err as { responseCode?: number }).responseCode;
-        if (code !== undefined && code >= 500) throw new Permanent(`${h.exchange}: ${(err as Error).message}`);
+        const e = err as { responseCode?: number; response?: string; message: string };
+        if (e.responseCode !== undefined && e.responseCode >= 500) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
         last = err;
       } finally {
         transport.close();
@@ -173,4 +428,27 @@ export class Outbound {
     }
     throw last;
   }
+}
+
+/** The header block of a message as the relay would send it (for reports; no body). */
+async function headerBlock(mail: SendMailOptions): Promise<string> {
+  const node = new MailComposer({ ...mail, attachments: [], text: '', html: undefined }).compile();
+  return (node as unknown as { buildHeaders(): string }).buildHeaders();
+}
+
+/** Text and HTML of a link notice. */
+function noticeBody(from: string, url: string, expiresAt: Date): { text: string; html: string } {
+  const when = expiresAt.toUTCString();
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return {
+    text: [
+      `${from} sent you a protected message.`,
+      '',
+      'Open it in your browser (the key is in the part of the link after #, which is never sent to our server):',
+      url,
+      '',
+      `The link works until ${when}.`,
+    ].join('\n'),
+    html: `<p>${esc(from)} sent you a protected message.</p><p><a href="${esc(url)}">Open the message</a></p><p>The link works until ${esc(when)}. The key is in the part of the link after #, which your browser never sends to our server.</p>`,
+  };
 }
