@@ -14,6 +14,7 @@ import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
 import { outboundAdminRoutes } from './routes/outbound-admin';
+import { linkRoutes } from './routes/links';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -74,5 +75,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => mailRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));
   await app.register(async (scope) => outboundAdminRoutes(scope, deps));
+  await app.register(async (scope) => linkRoutes(scope, deps));
   return app;
 }

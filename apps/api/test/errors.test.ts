@@ -10,7 +10,7 @@ import { createLogger, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { ApiClient } from '@sealmail/client';
 import { EscrowAdmin, Identity, memoryKeyStore } from '@sealmail/client/identity';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createLink, encodeEnvelope, pieceCiphertextLength, generatePerUserKey, LinkType, publicKeysOf, toBase64Url } from '@sealmail/crypto';
 import { bearer, ChainClient, harness, injectFetch, userIdOf, type Harness } from './helpers';
 
@@ -170,6 +170,11 @@ const probes: Record<ErrorCode, Probe> = {
   },
   MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
   OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
+  LINK_EXPIRED: async () => {
+    const id = 'expiredLinkProbe000000';
+    await h.db.prisma.mailLink.create({ data: { id, sourceMessageId: randomUUID(), senderUserId: randomUUID(), recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(h.clock.now.getTime() - 1000), expiredAt: h.clock.now } });
+    return h.app.inject({ method: 'GET', url: `/api/v1/links/${id}` });
+  },
   UPLOAD_INCOMPLETE: async () => {
     const d = await deviceFor(await makeUser('half-upload'));
     const { blobId } = await d.api.createBlob(100);

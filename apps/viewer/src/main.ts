@@ -1,13 +1,103 @@
+/**
+ * The link viewer (MISSION §3, docs/mail.md §10): reads the secret from the URL fragment and
+ * clears it from the address bar before anything else, fetches the public copy's ciphertext by
+ * link id only, checks it against the digest from the fragment, and decrypts it here, in the
+ * browser. Nothing from the fragment, and no plaintext, is ever sent anywhere. No framework, no
+ * third-party code beyond the crypto package, the MIME parser and DOMPurify; strict CSP.
+ */
+import { fromBase64Url, openMailPiece, openManifest, openPasswordBox, type Manifest } from '@sealmail/crypto';
+import { parseMime, type ParsedMime } from '@sealmail/client/mime';
+import { sanitizeMailHtml } from '@sealmail/client/html';
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
 import './styles.css';
 
+const root = document.getElementById('viewer')!;
 const state = document.getElementById('state')!;
 const secret = parseFragment(takeFragment(window.location, window.history));
 const id = linkIdFromPath(window.location.pathname);
 
+interface LinkResponse {
+  sender: string;
+  expiresAt: string;
+  envelope: string;
+  manifest: string;
+  passwordBox: string;
+  body: string;
+  attachments: { index: number; size: number }[];
+}
+
 function show(text: string, kind: 'error' | 'info' = 'info') {
   state.textContent = text;
   state.className = kind;
+  state.dataset['state'] = kind;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+async function fetchLink(path: string): Promise<Response> {
+  return fetch(path, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store' });
+}
+
+function refusal(res: Response): string {
+  if (res.status === 404 || res.status === 410) return 'This message has expired or does not exist. Ask the sender to send it again.';
+  if (res.status === 429) return 'This link was opened too often in a short time. Try again in a few minutes.';
+  return 'The message cannot be fetched right now. Try again later.';
+}
+
+function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
+  const when = (s: string | null) => (s ? new Date(s).toLocaleString() : '');
+  const header = el(
+    'dl',
+    { className: 'meta' },
+    el('dt', {}, 'From'),
+    el('dd', {}, mime.from ? `${mime.from.name ? `${mime.from.name} ` : ''}<${mime.from.address}>` : data.sender),
+    el('dt', {}, 'Subject'),
+    el('dd', { id: 'subject' }, mime.subject || '(no subject)'),
+    el('dt', {}, 'Sent'),
+    el('dd', {}, when(mime.date)),
+    el('dt', {}, 'Available until'),
+    el('dd', {}, new Date(data.expiresAt).toLocaleString()),
+  );
+  const body = mime.html
+    ? el('iframe', { className: 'html-body', title: 'Message', srcdoc: sanitizeMailHtml(mime.html) })
+    : el('pre', { className: 'text-body' }, mime.text);
+  if (body instanceof HTMLIFrameElement) {
+    body.setAttribute('sandbox', '');
+    body.setAttribute('referrerpolicy', 'no-referrer');
+  }
+  const files = el('ul', { className: 'attachments' });
+  for (const a of mime.attachments) {
+    const size = manifest.pieces[a.piece]?.size;
+    const button = el('button', { type: 'button' }, `Download ${a.filename}${size !== undefined ? ` (${Math.max(1, Math.round(Number(size) / 1024))} KiB)` : ''}`);
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      void download(a.piece, a.filename, a.contentType, manifest)
+        .catch(() => show(`${a.filename} could not be downloaded or did not decrypt intact.`, 'error'))
+        .finally(() => (button.disabled = false));
+    });
+    files.append(el('li', {}, button));
+  }
+  state.textContent = '';
+  state.className = 'ok';
+  state.dataset['state'] = 'open';
+  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, 'Attachments'), files] : []), el('p', { className: 'note' }, 'Decrypted in this browser. The key never left this page.'));
+}
+
+/** Fetches one attachment's ciphertext, decrypts it here (authenticated before anything is kept), saves it. */
+async function download(piece: number, filename: string, type: string, manifest: Manifest) {
+  const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id!)}/pieces/${piece}`);
+  if (!res.ok) throw new Error(refusal(res));
+  const plain = await openMailPiece({ manifest, index: piece, ciphertext: new Uint8Array(await res.arrayBuffer()) });
+  const url = URL.createObjectURL(new Blob([plain as Uint8Array<ArrayBuffer>], { type: type || 'application/octet-stream' }));
+  const a = el('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 async function open(): Promise<void> {
@@ -16,16 +106,26 @@ async function open(): Promise<void> {
     return;
   }
   // Only the link id goes to the server; the password and digest stay in this page.
-  const res = await fetch(`/api/v1/links/${encodeURIComponent(id)}`, { credentials: 'omit', referrerPolicy: 'no-referrer' });
-  if (res.status === 404 || res.status === 410) {
-    show('This message does not exist or has expired.', 'error');
+  const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id)}`);
+  if (!res.ok) return show(refusal(res), 'error');
+  const data = (await res.json()) as LinkResponse;
+  let manifest: Manifest;
+  let mime: ParsedMime;
+  try {
+    const envelope = fromBase64Url(data.envelope);
+    // The digest from the fragment must match the envelope the server handed out (so the server
+    // cannot swap in another message), and the password must open its box.
+    const { messageKey, envelope: env } = openPasswordBox({ envelope, box: fromBase64Url(data.passwordBox), password: secret.password, digest: fromBase64Url(secret.digest) });
+    manifest = await openManifest({ envelope: env, manifest: fromBase64Url(data.manifest), messageKey });
+    messageKey.fill(0);
+    const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(data.body) });
+    mime = await parseMime(body);
+    body.fill(0);
+  } catch {
+    show('This message could not be decrypted: the link is damaged, or the message was altered.', 'error');
     return;
   }
-  if (!res.ok) {
-    show('The message cannot be fetched right now. Try again later.', 'error');
-    return;
-  }
-  show('The message was fetched; this server cannot decrypt it for you yet.', 'error');
+  render(data, mime, manifest);
 }
 
 open().catch(() => show('The message cannot be fetched right now. Try again later.', 'error'));

@@ -217,6 +217,9 @@ export class ApiClient {
   serverMailKey() {
     return this.call(mail.serverMailKey);
   }
+  links(entryId: string) {
+    return this.request(mail.mailLinks, { params: { entryId } });
+  }
   deliveries(entryId: string) {
     return this.request(mail.mailDeliveries, { params: { entryId } });
   }

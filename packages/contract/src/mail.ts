@@ -66,6 +66,11 @@ export const blobDownload = {
 
 const recipientList = z.array(address).max(mailLimits.recipients).default([]);
 
+/** How long an expiring link works: one day, one week, one month (MISSION §3). */
+export const linkExpiry = z.enum(['1d', '7d', '30d']);
+export type LinkExpiry = z.infer<typeof linkExpiry>;
+export const linkExpirySeconds: Record<LinkExpiry, number> = { '1d': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
+
 /**
  * Sends a sealed mail (or saves a draft: only the sender's own box, filed in Drafts, replacing
  * the draft named by `replacesDraft`). Piece 0 is the body, inline; pieces 1… are completed
@@ -95,6 +100,26 @@ export const mailSend = {
        */
       external: z.array(address).max(mailLimits.recipients).default([]),
       serverBox: b64u(4096).optional(),
+      /**
+       * Addresses among To/Cc/Bcc outside this server that get an expiring password link
+       * (MISSION §3): a public copy sealed separately (no recipient boxes), one password box per
+       * recipient, and the password itself, which the server boxes to its own key until the
+       * notice is mailed and then erases.
+       */
+      links: z
+        .object({
+          expiresIn: linkExpiry,
+          envelope: b64u(1_200_000),
+          manifest: b64u(200_000),
+          body: b64u(mailLimits.bodyCiphertextBytes),
+          attachments: z.array(uuid).max(mailLimits.attachments).default([]),
+          recipients: z
+            .array(z.object({ address, passwordBox: b64u(128), password: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'expected a 128-bit base64url password') }).strict())
+            .min(1)
+            .max(mailLimits.recipients),
+        })
+        .strict()
+        .optional(),
     })
     .strict(),
   response: z.object({
@@ -278,6 +303,55 @@ export const mailDeliveries = {
   }),
 } as const;
 
+/** The sender's view of a mail's expiring links: expiry, whether and when each was opened. */
+export const mailLinks = {
+  method: 'GET',
+  path: '/api/v1/mail/messages/:entryId/links',
+  params: z.object({ entryId: uuid }),
+  response: z.object({
+    links: z.array(
+      z.object({
+        recipient: z.string(),
+        expiresAt: z.string(),
+        expired: z.boolean(),
+        openCount: z.number(),
+        firstOpenedAt: z.string().nullable(),
+        lastOpenedAt: z.string().nullable(),
+        notice: deliveryStatus,
+      }),
+    ),
+  }),
+} as const;
+
+/**
+ * Public (no session): the ciphertext behind an expiring link, for the viewer. Only the link id
+ * travels; password and digest stay in the URL fragment. 410 LINK_EXPIRED after expiry;
+ * rate-limited per link.
+ */
+export const linkGet = {
+  method: 'GET',
+  path: '/api/v1/links/:linkId',
+  params: z.object({ linkId: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
+  response: z.object({
+    sender: z.string(),
+    expiresAt: z.string(),
+    envelope: z.string(),
+    manifest: z.string(),
+    passwordBox: z.string(),
+    body: z.string(),
+    /** Attachment pieces 1…, by ciphertext size (fetched one by one from linkPiece). */
+    attachments: z.array(z.object({ index: z.number(), size: z.number() })),
+  }),
+} as const;
+
+/** Public: one attachment piece's ciphertext behind a link, as application/octet-stream. */
+export const linkPiece = {
+  method: 'GET',
+  path: '/api/v1/links/:linkId/pieces/:index',
+  params: z.object({ linkId: z.string().regex(/^[A-Za-z0-9_-]{22}$/), index: z.coerce.number().int().min(1).max(mailLimits.attachments) }),
+  response: z.unknown(),
+} as const;
+
 /** Admin: the outbound queue of the admin's account (standard mail and link notices). */
 export const adminOutboundList = {
   method: 'GET',
@@ -344,4 +418,7 @@ export const mailRoutes = {
   adminOutboundList,
   adminOutboundRetry,
   adminOutboundCancel,
+  mailLinks,
+  linkGet,
+  linkPiece,
 };

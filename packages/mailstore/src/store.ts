@@ -50,6 +50,13 @@ export interface StoreInput {
   /** Standard mail: the message key boxed to the server, and the outside recipients to relay to. */
   serverBox?: Uint8Array;
   outbound?: readonly string[];
+  /**
+   * The public copy of a mail sent as expiring links: one link per outside recipient, each with
+   * a notice for the relay to mail. Such a copy has no holders; its bytes are charged to
+   * `chargeTo` (the sender) until it expires.
+   */
+  links?: readonly { id: string; recipient: string; passwordBox: Uint8Array; secretBox: Uint8Array; expiresAt: Date; sourceMessageId: string; senderUserId: string }[];
+  chargeTo?: string;
 }
 
 export interface Stored {
@@ -105,6 +112,13 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
     for (const [i, id] of input.attachments.entries()) {
       const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
       if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
+    }
+    if (input.chargeTo && !(await charge(tx, input.chargeTo, size))) throw new QuotaExceededError('no room for the public copy');
+    for (const l of input.links ?? []) {
+      await tx.mailLink.create({
+        data: { id: l.id, messageId: message.id, sourceMessageId: l.sourceMessageId, senderUserId: l.senderUserId, recipient: l.recipient, passwordBox: l.passwordBox as Uint8Array<ArrayBuffer>, secretBox: l.secretBox as Uint8Array<ArrayBuffer>, expiresAt: l.expiresAt, createdAt: input.sentAt },
+      });
+      await tx.outboundDelivery.create({ data: { messageId: message.id, recipient: l.recipient, linkId: l.id, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt } });
     }
     if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt })) });
     const entries: Stored['entries'] = [];

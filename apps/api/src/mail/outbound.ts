@@ -26,7 +26,7 @@ import PgBoss from 'pg-boss';
 import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import { deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
+import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 
@@ -153,8 +153,36 @@ export class Outbound {
     await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: LEASE_SECONDS });
   }
 
-  /** Queues every message with a recipient due now (by this relay's clock). Answers how many. */
+  /**
+   * Deletes the public copies of expired links (MISSION §3): the ciphertext behind them goes,
+   * the link rows stay so the links answer "expired" and the sender keeps the visit record; the
+   * bytes are refunded to the sender. Answers how many copies went.
+   */
+  async expireLinks(): Promise<number> {
+    const now = this.now();
+    const due = await this.db.mailLink.findMany({ where: { expiresAt: { lte: now }, messageId: { not: null } }, select: { messageId: true }, distinct: ['messageId'], take: 200 });
+    let gone = 0;
+    for (const { messageId } of due) {
+      const blobIds = await this.db.$transaction(async (tx) => {
+        const msg = await tx.message.findUnique({ where: { id: messageId! }, select: { id: true, size: true, senderUserId: true, blobs: { select: { id: true } } } });
+        if (!msg) return [];
+        await tx.mailLink.updateMany({ where: { messageId: msg.id }, data: { expiredAt: now, secretBox: null } });
+        // Only a copy nobody holds in a mailbox (public copies never are) is deleted.
+        if (await tx.mailboxEntry.count({ where: { messageId: msg.id } })) return [];
+        await tx.message.delete({ where: { id: msg.id } });
+        if (msg.senderUserId) await charge(tx, msg.senderUserId, -msg.size);
+        return msg.blobs.map((b) => b.id);
+      });
+      await this.blobs.delete(blobIds);
+      gone++;
+    }
+    if (gone) this.logger.info({ copies: gone }, 'outbound: expired link copies deleted');
+    return gone;
+  }
+
+  /** Queues every message with a recipient due now (by this relay's clock), and expires links. Answers how many were queued. */
   async sweep(): Promise<number> {
+    await this.expireLinks();
     const due = await this.db.$queryRaw<{ message_id: string }[]>`
       SELECT DISTINCT message_id FROM outbound_deliveries
       WHERE (status = 'queued' AND next_attempt_at <= ${this.now()} AND (lease_until IS NULL OR lease_until < now()))

@@ -5,7 +5,7 @@
  * caller's completed uploads within 25 MiB — then stores it once and files an entry per holder.
  * It cannot check what it cannot read; recipients' clients verify signatures and hashes.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   ApiError,
@@ -24,9 +24,10 @@ import {
   mailSummary,
   mailThread,
   mailUpdate,
+  linkExpirySeconds,
   type FolderName,
 } from '@sealmail/contract';
-import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openServerBox, piecePlaintextLength, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
+import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openPasswordBox, openServerBox, passwordDigest, piecePlaintextLength, sealLinkSecret, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
@@ -77,6 +78,77 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     await deps.blobs.delete(orphanBlobs);
   }
 
+  type LinksBody = NonNullable<(typeof mailSend)['body']['_output']['links']>;
+  type Session = NonNullable<Parameters<Parameters<typeof defineRoute>[2]>[0]['session']>;
+
+  /** Checks an expiring-link copy: sealed by this device, for no holder, every password opening it. */
+  async function checkLinkCopy(links: LinksBody, s: Session) {
+    const envelope = decodeOr(() => fromBase64Url(links.envelope), 'the link copy’s envelope does not decode');
+    const manifest = decodeOr(() => fromBase64Url(links.manifest), 'the link copy’s manifest does not decode');
+    const body = decodeOr(() => fromBase64Url(links.body), 'the link copy’s body does not decode');
+    if (body.length > mailLimits.bodyCiphertextBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.links.body');
+    decodeOr(() => piecePlaintextLength(body.length), 'the link copy’s body is not a sealed piece');
+    const env = decodeOr(() => decodeEnvelope(envelope), 'the link copy’s envelope does not decode');
+    if (env.sender.kind !== 'device' || env.sender.userId !== s.userId || env.sender.deviceId !== s.deviceId) throw invalid('the link copy is not sealed by this device');
+    if (env.recipients.length) throw invalid('the link copy must not be sealed to anyone but its passwords');
+    if (!equal(sha256(manifest), env.manifestHash)) throw invalid('the link copy’s manifest is not the one its envelope names');
+    const digest = passwordDigest(envelope);
+    const recipients = [];
+    for (const r of links.recipients) {
+      const passwordBox = decodeOr(() => fromBase64Url(r.passwordBox), 'a password box does not decode');
+      const ok = await (async () => {
+        const { messageKey } = openPasswordBox({ envelope, box: passwordBox, password: r.password, digest });
+        await openManifest({ envelope: env, manifest, messageKey });
+        messageKey.fill(0);
+        return true;
+      })().catch(() => false);
+      if (!ok) throw invalid(`the password for ${r.address} does not open the link copy`);
+      recipients.push({ address: r.address, passwordBox, password: r.password });
+    }
+    const blobs = links.attachments.length ? await deps.db.blob.findMany({ where: { id: { in: links.attachments }, ownerUserId: s.userId, completedAt: { not: null }, messageId: null } }) : [];
+    if (new Set(links.attachments).size !== links.attachments.length || blobs.length !== links.attachments.length) throw invalid('a link copy attachment is not a completed upload of yours');
+    const byId = new Map(blobs.map((x) => [x.id, x]));
+    const attachmentSizes = links.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(byId.get(id)!.size)), 'a link copy attachment is not a sealed piece'));
+    if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.links.attachments');
+    return { links, env, envelope, manifest, body, recipients, attachmentSizes, blobBytes: blobs.reduce((a, x) => a + x.size, 0n) };
+  }
+
+  /** Stores the public copy with its links and notices; the password is kept only boxed to the server key. */
+  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string): Promise<string> {
+    const now = deps.now();
+    const expiresAt = new Date(now.getTime() + linkExpirySeconds[c.links.expiresIn] * 1000);
+    const links = c.recipients.map((r) => {
+      const id = randomBytes(16).toString('base64url');
+      return { id, recipient: r.address, passwordBox: r.passwordBox, secretBox: sealLinkSecret({ serverPublicKey: deps.serverKey.publicKey, linkId: id, password: r.password }), expiresAt, sourceMessageId, senderUserId: s.userId };
+    });
+    try {
+      const stored = await storeMessage(deps.db, {
+        mailId: c.env.messageId,
+        senderUserId: s.userId,
+        senderAddress: self,
+        to: [],
+        cc: [],
+        protection: 'e2ee',
+        envelope: c.envelope,
+        manifest: c.manifest,
+        body: c.body,
+        attachments: c.links.attachments,
+        attachmentSizes: c.attachmentSizes,
+        blobBytes: c.blobBytes,
+        parentId: null,
+        sentAt: now,
+        holders: [],
+        links,
+        chargeTo: s.userId,
+      });
+      return stored.messageId;
+    } catch (err) {
+      if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
+      if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.links.envelope', 'A mail with this message id exists already.');
+      throw err;
+    }
+  }
+
   defineRoute(
     app,
     mailSend,
@@ -100,12 +172,25 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (!b.draft && b.to.length + b.cc.length + b.bcc.length === 0) throw new ApiError('VALIDATION_FAILED', 'body.to', 'body.to: name at least one recipient.');
       if (b.to.length + b.cc.length + b.bcc.length > mailLimits.recipients) throw new ApiError('VALIDATION_FAILED', 'body.to', `body.to: at most ${mailLimits.recipients} recipients.`);
       const external = new Set(b.external);
-      if (external.size && !deps.outbound) throw new ApiError('OUTBOUND_UNAVAILABLE');
+      const linked = new Set((b.links?.recipients ?? []).map((r) => r.address));
+      if ((external.size || linked.size) && !deps.outbound) throw new ApiError('OUTBOUND_UNAVAILABLE');
+      if (b.draft && linked.size) throw invalid('a draft has no links');
+      for (const a of linked) {
+        if (external.has(a)) throw new ApiError('VALIDATION_FAILED', 'body.links', 'body.links: an address gets standard mail or a link, not both.');
+        if (![...b.to, ...b.cc, ...b.bcc].includes(a)) throw new ApiError('VALIDATION_FAILED', 'body.links', 'body.links: every linked address must be among To, Cc or Bcc.');
+      }
+      if (linked.size !== (b.links?.recipients.length ?? 0)) throw new ApiError('VALIDATION_FAILED', 'body.links', 'body.links: an address is named twice.');
       for (const a of external) if (!seen.has(a) && ![...b.to, ...b.cc, ...b.bcc].includes(a)) throw new ApiError('VALIDATION_FAILED', 'body.external', 'body.external: every outside address must be among To, Cc or Bcc.');
       for (const kind of ['to', 'cc', 'bcc'] as const) {
         for (const [i, address] of lists[kind].entries()) {
           if (seen.has(address)) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is named twice.`);
           seen.add(address);
+          if (linked.has(address)) {
+            // A link goes to anyone outside the sender's own organisation.
+            const u = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } }, select: { accountId: true } });
+            if (u && u.accountId === s.user.accountId) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is in your organisation; send it end to end.`);
+            continue;
+          }
           if (external.has(address)) {
             // Outside this server only: a domain of ours is never relayed.
             if (await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true } })) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
@@ -154,6 +239,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         if (!opened) throw invalid('the server box does not open this mail');
         if (!opened.notE2EE) throw invalid('mail relayed by the server must be marked not end-to-end encrypted');
       } else if (b.serverBox) throw invalid('a server box without outside recipients');
+
+      // Expiring links: a public copy sealed by this device for nobody but the password boxes,
+      // each of which must open it with its password (the link must work when it arrives).
+      const linkCopy = b.links ? await checkLinkCopy(b.links, s) : null;
 
       // Attachments: the caller's completed, unused uploads, within 25 MiB decoded.
       const blobs = b.attachments.length
@@ -206,6 +295,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const created = stored.entries;
       if (draft) await purge([draft]);
       if (external.size) await deps.outbound!.enqueue(stored.messageId);
+      if (linkCopy) {
+        const copyId = await storeLinkCopy(linkCopy, stored.messageId, s, self);
+        await deps.outbound!.enqueue(copyId);
+      }
       for (const c of created) void deps.events.publish(deps.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       return { ...result, delivered, refused };
     },

@@ -9,6 +9,7 @@
 import {
   createMailPieceDecryptor,
   createMailPieceEncryptor,
+  createPasswordBox,
   createServerBox,
   CryptoError,
   currentPuk,
@@ -30,7 +31,7 @@ import {
   type PerUserKey,
   type SignatureStatus,
 } from '@sealmail/crypto';
-import { mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
+import { mailLimits, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
 import type { Identity } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
@@ -80,6 +81,12 @@ export interface OutgoingMail {
    * this, such recipients make the send fail with NO_E2EE_ROUTE before anything is sent.
    */
   allowStandard?: boolean;
+  /**
+   * Recipients outside this server get an expiring password link instead (MISSION §3): a copy
+   * sealed separately, opened in their browser with the password in the link's fragment. Takes
+   * precedence over `allowStandard`.
+   */
+  links?: { expiresIn: LinkExpiry };
 }
 
 export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted';
@@ -231,13 +238,14 @@ export class Mailer {
     // Every key first, so a refusal happens before anything is uploaded.
     const keys = new Map<string, MailRecipientKey>();
     const external: string[] = [];
+    const linked: string[] = [];
     if (!opts.draft) {
       for (const a of [...to, ...cc, ...bcc]) {
         try {
           keys.set(a, await this.recipientKey(a));
         } catch (err) {
-          if (!(err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && mail.allowStandard)) throw err;
-          external.push(a);
+          if (!(err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && (mail.allowStandard || mail.links))) throw err;
+          (mail.links ? linked : external).push(a);
         }
       }
     }
@@ -273,8 +281,28 @@ export class Mailer {
       notE2EE: external.length > 0,
     });
     const serverBox = serverKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: fromBase64Url(serverKey.publicKey) }) : null;
-    mime.fill(0);
     sealed.messageKey.fill(0);
+    // The public copy for links: the same plaintext sealed again under fresh keys and its own
+    // message id, for nobody but one password box per outside recipient.
+    let links: NonNullable<Parameters<ApiClient['sendMail']>[0]['links']> | undefined;
+    if (linked.length && mail.links) {
+      const copyId = `${crypto.randomUUID()}@${domain}`;
+      const copyFiles: { blobId: string; piece: ManifestPiece }[] = [];
+      for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f));
+      const copy = await sealMail({
+        messageId: copyId,
+        sender: { kind: 'device', userId: me.userId, deviceId: me.device.deviceId, signingSecretKey: me.keys.signing.secretKey, signingPublicKey: me.keys.signing.publicKey },
+        pieces: [{ kind: 'body', plaintext: mime }, ...copyFiles.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
+        to: [],
+      });
+      const recipients = linked.map((address) => {
+        const pb = createPasswordBox({ envelope: copy.envelope, messageKey: copy.messageKey });
+        return { address, passwordBox: toBase64Url(pb.box), password: pb.password };
+      });
+      copy.messageKey.fill(0);
+      links = { expiresIn: mail.links.expiresIn, envelope: toBase64Url(copy.envelope), manifest: toBase64Url(copy.manifest), body: toBase64Url(copy.pieces[0]!), attachments: copyFiles.map((u) => u.blobId), recipients };
+    }
+    mime.fill(0);
     const addressOf = new Map([...keys].map(([a, k]) => [k.userId, a]));
     addressOf.set(me.userId, this.address);
     return this.api.sendMail({
@@ -290,6 +318,7 @@ export class Mailer {
       boxes: sealed.boxes.map((b) => ({ address: addressOf.get(b.userId)!, record: toBase64Url(b.record) })),
       ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo.entryId } : {}),
       ...(serverBox ? { external, serverBox: toBase64Url(serverBox) } : {}),
+      ...(links ? { links } : {}),
     });
   }
 

@@ -1,0 +1,255 @@
+/**
+ * Expiring password links, end to end (MISSION §3, seed 003): Alice sends a mail with an
+ * attachment to carol@example.org as a link that expires in a day. The relay mails Carol a notice
+ * (to a real smtp-server on loopback standing in for her MX; MX answers come from a table — the
+ * only thing mocked); the link opens in a fresh Chromium context on the real viewer build behind
+ * the real web host (strict CSP, /api forwarded to the API over TLS) and shows the mail, and the
+ * attachment downloads intact. A link scanner that fetches the page (HEAD, GET, and running its
+ * script) changes nothing. The password is never in any table, in the logs, or in any request a
+ * browser made. When the injected clock passes the expiry, the public copy is deleted, the link
+ * says it expired, and Alice's Sent copy stays.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { build } from 'vite';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { ApiClient } from '@sealmail/client';
+import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
+import { seedDemo } from '@sealmail/db';
+import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
+import { buildWebHost, createLogger, defaultAuthSettings, freePort, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
+import { buildApp } from '../src/app';
+import { injectFetch } from './helpers';
+
+let tdb: TestDatabase;
+let api: FastifyInstance;
+let web: FastifyInstance;
+let mx: SMTPServer;
+let browser: Browser;
+let dir: string;
+let tls: TlsMaterial;
+let viewerPort = 0;
+let passwords: Record<string, string>;
+const notices: Buffer[] = [];
+const logs: string[] = [];
+const requests: string[] = [];
+const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
+const CANARY = `canary-link-${randomBytes(6).toString('hex')}`;
+const file = Buffer.from(`attachment ${CANARY}\n`.repeat(5000));
+
+async function until<T>(f: () => Promise<T | undefined | false | null>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealmail-links-'));
+  tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  mx = new SMTPServer({
+    key: tls.key,
+    cert: tls.cert,
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    onData(stream, _s, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        notices.push(Buffer.concat(chunks));
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => mx.listen(0, '127.0.0.1', r));
+  tdb = await createTestDatabase();
+  passwords = Object.fromEntries((await seedDemo(tdb.prisma, { domain: 'example.test' })).users.map((u) => [u.address, u.password!]));
+  // Everything the API logs, at debug level, is kept to look for the password afterwards.
+  const logSink = new Writable({ write: (chunk: Buffer, _e, cb) => void (logs.push(chunk.toString()), cb()) });
+  viewerPort = await freePort();
+  api = await buildApp({
+    logger: createLogger({ level: 'debug', destination: logSink }),
+    db: tdb.prisma,
+    version: 't',
+    tls,
+    now: () => clock.now,
+    auth: { ...defaultAuthSettings, sessionIdleMs: 30 * 86400_000, sessionMaxMs: 60 * 86400_000 },
+    serverKey: ephemeralServerMailKey(),
+    outbound: {
+      connectionString: tdb.connectionString,
+      hostname: 'mx.example.test',
+      viewerUrl: `https://localhost:${viewerPort}`,
+      dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
+      port: (mx.server.address() as { port: number }).port,
+      tls: { ca: tls.cert },
+      sweepSeconds: 0.2,
+    },
+  });
+  const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
+  // The real viewer build, served as the start command serves it.
+  const root = join(dir, 'viewer');
+  await build({ root: join(import.meta.dirname, '../../viewer'), logLevel: 'silent', build: { outDir: root, emptyOutDir: true } });
+  web = await buildWebHost({ root, csp: strictCsp(), apiUrl, apiCa: tls.cert, tls, logger: createLogger({ level: 'silent' }) });
+  await web.listen({ host: '127.0.0.1', port: viewerPort });
+  // Debian's Chromium (.ci/run installs it), driven by playwright-core.
+  const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+  if (!executablePath) throw new Error('Chromium not found: install it (apt-get install -y chromium); .ci/run does');
+  browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await api?.close();
+  await new Promise<void>((r) => mx?.close(() => r()));
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function alice() {
+  const res = await api.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address: 'alice@example.test', password: passwords['alice@example.test'] } });
+  const token = (res.json() as { token: string }).token;
+  const client = new ApiClient({ baseUrl: 'http://api.invalid', token, fetch: injectFetch(api) });
+  const identity = new Identity(client, memoryKeyStore());
+  await identity.setUpThisDevice({ address: 'alice@example.test', name: 'Laptop', kind: 'cli' });
+  return { api: client, mail: new Mailer(client, identity, 'alice@example.test') };
+}
+
+/** Every row of every table as text (bytea as hex), for looking for a secret. */
+async function tableDump(): Promise<string> {
+  const tables = await tdb.prisma.$queryRaw<{ t: string }[]>`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema IN ('public', 'pgboss') AND table_type = 'BASE TABLE'`;
+  const out: string[] = [];
+  for (const { t } of tables) {
+    const rows = await tdb.prisma.$queryRawUnsafe<{ r: string }[]>(`SELECT x::text AS r FROM ${t.split('.').map((p) => `"${p}"`).join('.')} x`);
+    out.push(...rows.map((r) => r.r));
+  }
+  return out.join('\n');
+}
+
+let sent: { entryId: string; messageId: string };
+let link: string;
+
+describe('expiring password links', { timeout: 120_000 }, () => {
+  it('an outside recipient opens the link in a fresh browser; the server never keeps the password', async () => {
+    const a = await alice();
+    sent = await a.mail.send({
+      to: ['carol@example.org'],
+      subject: `Contract ${CANARY}`,
+      text: `Dear Carol, the contract is attached. ${CANARY}`,
+      attachments: [{ name: 'contract.txt', type: 'text/plain', size: file.length, stream: () => new Blob([file]).stream() }],
+      links: { expiresIn: '1d' },
+    });
+    // The notice: from Alice, with the link; none of the mail's content.
+    const raw = await until(async () => notices[0]);
+    const notice = await simpleParser(raw);
+    expect(notice.from?.value[0]?.address).toBe('alice@example.test');
+    expect(raw.toString('latin1')).not.toContain(CANARY);
+    link = /https:\/\/localhost:\d+\/m\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/.exec(notice.text ?? '')![0];
+    const [, fragment] = link.split('#');
+    const [password, digest] = fragment!.split('.') as [string, string];
+    const passwordHex = Buffer.from(password, 'base64url').toString('hex');
+    // The relay erased the password once the notice was out.
+    await until(async () => (await tdb.prisma.mailLink.findFirst({ where: { sourceMessageId: sent.messageId } }))?.secretBox === null);
+
+    // A link scanner: HEAD and GET of the page, then a browser running its script. Nothing breaks.
+    const page = link.split('#')[0]!;
+    for (const method of ['HEAD', 'GET']) {
+      const res = await web.inject({ method: method as 'GET', url: new URL(page).pathname });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(String(res.headers['content-security-policy'])).toContain("script-src 'self'");
+    }
+    const scanner = await browser.newContext({ ignoreHTTPSErrors: true });
+    const scan = await scanner.newPage();
+    await scan.goto(link);
+    await expect.poll(() => scan.locator('#subject').textContent(), { timeout: 30_000 }).toContain(CANARY);
+    await scanner.close();
+
+    // Carol, in a fresh context: the fragment leaves the address bar, the mail shows, the file downloads.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
+    context.on('request', (r) => requests.push(`${r.method()} ${r.url()} ${JSON.stringify(r.headers())} ${r.postData() ?? ''}`));
+    const carol = await context.newPage();
+    const errors: string[] = [];
+    carol.on('pageerror', (e) => errors.push(e.message));
+    await carol.goto(link);
+    await expect.poll(() => carol.locator('#subject').textContent(), { timeout: 30_000 }).toBe(`Contract ${CANARY}`);
+    expect(carol.url()).not.toContain('#');
+    expect(await carol.locator('.text-body').textContent()).toContain(`Dear Carol, the contract is attached. ${CANARY}`);
+    const [download] = await Promise.all([carol.waitForEvent('download'), carol.getByRole('button', { name: /Download contract\.txt/ }).click()]);
+    const saved = await readFile((await download.path())!);
+    expect(createHash('sha256').update(saved).digest('hex')).toBe(createHash('sha256').update(file).digest('hex'));
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // Nothing from the fragment went anywhere: not in a request, a table, or a log line.
+    expect(requests.length).toBeGreaterThan(2);
+    for (const secret of [password, digest]) expect(requests.join('\n')).not.toContain(secret);
+    const dump = await tableDump();
+    expect(dump).not.toContain(password);
+    expect(dump).not.toContain(passwordHex);
+    expect(dump).not.toContain(CANARY);
+    expect(logs.join('')).not.toContain(password);
+    expect(logs.join('')).not.toContain(CANARY);
+
+    // The sender sees that (and when) the link was opened: scanner and Carol, two visits.
+    const [view] = (await a.api.links(sent.entryId)).links;
+    expect(view).toMatchObject({ recipient: 'carol@example.org', expired: false, openCount: 2, notice: 'delivered' });
+    expect(view!.firstOpenedAt).not.toBeNull();
+  });
+
+  it('a wrong fragment is refused in the browser; fetches are rate-limited per link', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const [base, fragment] = link.split('#') as [string, string];
+    const [password, digest] = fragment.split('.') as [string, string];
+    const other = Buffer.from(password, 'base64url');
+    other[0]! ^= 1;
+    await page.goto(`${base}#${other.toString('base64url')}.${digest}`);
+    await expect.poll(() => page.locator('#state').textContent()).toMatch(/could not be decrypted/);
+    await context.close();
+    const id = new URL(base).pathname.split('/')[2]!;
+    const codes: number[] = [];
+    for (let i = 0; i < 40; i++) codes.push((await api.inject({ method: 'GET', url: `/api/v1/links/${id}` })).statusCode);
+    expect(codes).toContain(429);
+    expect(codes.filter((c) => c === 200).length).toBeLessThanOrEqual(30);
+  });
+
+  it('after expiry the public copy is deleted, the link says so, and the Sent copy stays', async () => {
+    const copy = await tdb.prisma.mailLink.findFirstOrThrow({ where: { sourceMessageId: sent.messageId } });
+    const copyId = copy.messageId!;
+    const blobs = await tdb.prisma.blob.count({ where: { messageId: copyId } });
+    expect(blobs).toBe(1);
+    clock.now = new Date(copy.expiresAt.getTime() + 60_000);
+    await until(async () => (await tdb.prisma.mailLink.findUniqueOrThrow({ where: { id: copy.id } })).messageId === null);
+    expect(await tdb.prisma.message.count({ where: { id: copyId } })).toBe(0);
+    expect(await tdb.prisma.blob.count({ where: { messageId: copyId } })).toBe(0);
+    const res = await api.inject({ method: 'GET', url: `/api/v1/links/${copy.id}` });
+    expect(res.statusCode).toBe(410);
+    expect((res.json() as { error: { code: string } }).error.code).toBe('LINK_EXPIRED');
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(link);
+    await expect.poll(() => page.locator('#state').textContent()).toMatch(/expired/);
+    await context.close();
+    // Alice still reads her Sent copy, and sees the link expired.
+    const a = await alice();
+    const after = (await a.api.links(sent.entryId)).links[0]!;
+    expect(after.expired).toBe(true);
+    expect(after.openCount).toBeGreaterThanOrEqual(2); // the visits stay on record
+    expect(await tdb.prisma.message.count({ where: { id: sent.messageId } })).toBe(1);
+  });
+});
