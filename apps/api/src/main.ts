@@ -21,7 +21,13 @@ const app = await buildApp({
   eventsUrl: databaseUrl,
   serverKey,
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
-  outbound: { connectionString: databaseUrl, hostname: config.smtp.hostname, dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain) },
+  // Link notices point at the viewer's public origin.
+  outbound: {
+    connectionString: databaseUrl,
+    hostname: config.smtp.hostname,
+    viewerUrl: `https://${config.publicHost}:${config.ports.viewer}`,
+    dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain),
+  },
 });
 
 let closing = false;
