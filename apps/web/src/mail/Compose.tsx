@@ -76,7 +76,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     }, 1500);
   }
 
-  async function send(e?: FormEvent, allowStandard = false) {
+  const [linkExpiry, setLinkExpiry] = useState<'1d' | '7d' | '30d'>('7d');
+
+  async function send(e?: FormEvent, outside: 'none' | 'standard' | 'link' = 'none') {
     e?.preventDefault();
     setOfferStandard(false);
     if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
@@ -90,7 +92,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         op: 'mailSend',
         address,
         displayName,
-        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(allowStandard ? { allowStandard: true } : {}) },
+        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
@@ -160,9 +162,23 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
         {problem && <p role="alert">{problem}</p>}
         {offerStandard && (
-          <button type="button" className="standard" onClick={() => void send(undefined, true)}>
-            Send as standard mail (not end-to-end encrypted: the server can read it while relaying)
-          </button>
+          <div className="outside-choice">
+            <p>Some recipients are outside this server. Send them:</p>
+            <button type="button" className="link" onClick={() => void send(undefined, 'link')}>
+              An expiring link (they open it in their browser; only they can read it)
+            </button>
+            <label>
+              Link works for{' '}
+              <select value={linkExpiry} onChange={(e) => setLinkExpiry(e.target.value as '1d' | '7d' | '30d')}>
+                <option value="1d">one day</option>
+                <option value="7d">one week</option>
+                <option value="30d">one month</option>
+              </select>
+            </label>
+            <button type="button" className="standard" onClick={() => void send(undefined, 'standard')}>
+              Standard mail (not end-to-end encrypted: the server can read it while relaying)
+            </button>
+          </div>
         )}
         <footer>
           <button type="submit" disabled={busy}>

@@ -40,6 +40,8 @@ export interface Compose {
   inReplyTo?: string;
   /** Recipients outside this server get standard mail (the server relays it and can read it). */
   allowStandard?: boolean;
+  /** Recipients outside this server get an expiring password link instead (MISSION §3). */
+  links?: { expiresIn: '1d' | '7d' | '30d' };
 }
 
 /** A list row, decrypted in the worker. */
