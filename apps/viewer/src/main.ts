@@ -43,7 +43,8 @@ async function fetchLink(path: string): Promise<Response> {
 }
 
 function refusal(res: Response): string {
-  if (res.status === 404 || res.status === 410) return 'This message has expired or does not exist. Ask the sender to send it again.';
+  // 400: not a link id this server could have made.
+  if (res.status === 400 || res.status === 404 || res.status === 410) return 'This message does not exist or has expired. Ask the sender to send it again.';
   if (res.status === 429) return 'This link was opened too often in a short time. Try again in a few minutes.';
   return 'The message cannot be fetched right now. Try again later.';
 }

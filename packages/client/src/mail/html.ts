@@ -8,7 +8,23 @@
  */
 import DOMPurify from 'dompurify';
 
+/** Sources a mail may load: its own inline parts only. Anything else (http:, //host…) is dropped. */
+const LOCAL_SOURCE = /^(data:|blob:|cid:)/i;
+let hooked = false;
+
 export function sanitizeMailHtml(html: string): string {
+  if (!hooked) {
+    // Remote images and media lose their source before they reach the frame, so the browser
+    // never even tries the remote host (no tracking pixel, no DNS lookup); CSP stays as the backstop.
+    DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+      const src = node.getAttribute('src');
+      if (src !== null && !LOCAL_SOURCE.test(src.trim())) {
+        node.removeAttribute('src');
+        if (node.tagName === 'IMG' && !node.getAttribute('alt')) node.setAttribute('alt', '[remote image not loaded]');
+      }
+    });
+    hooked = true;
+  }
   const clean = DOMPurify.sanitize(html, {
     FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'frame', 'object', 'embed', 'link', 'meta', 'base', 'video', 'audio', 'source', 'track'],
     FORBID_ATTR: ['srcset', 'background', 'ping', 'action', 'formaction'],
