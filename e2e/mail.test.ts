@@ -184,6 +184,10 @@ describe('mail in the web client', () => {
     const compose = alice.page.getByRole('dialog', { name: 'Compose' });
     await compose.getByLabel('To').fill(BOB);
     await compose.getByLabel('Subject').fill('Newsletter');
+    // The demo domain has not chosen its policy (secure by default): outsiders would get a link
+    // unless the sender picks standard mail.
+    await expect.poll(() => compose.getByRole('radio', { name: /an expiring link/ }).isChecked()).toBe(true);
+    expect(await compose.getByRole('radio', { name: /standard mail/ }).isChecked()).toBe(false);
     // What a hostile HTML body could carry (set as the editor's HTML, as a pasted page would be).
     await compose.getByRole('textbox', { name: 'Message' }).evaluate((el) => {
       el.innerHTML =

@@ -4,6 +4,7 @@ import { adminSecurity, adminSecurityGet } from '@sealmail/contract';
 import { KeyGate } from '@sealmail/ui';
 import { Escrow } from './Escrow';
 import { Domains } from './Domains';
+import { Outbound } from './Outbound';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -98,6 +99,7 @@ export function AdminSignIn() {
             {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
           </section>
           <Domains />
+          <Outbound />
           <Escrow address={session.user.address} />
           {alert}
         </main>

@@ -40,8 +40,8 @@ async function makeUserIn(localPart: string, domainName: string) {
   await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart, displayName: localPart, passwordHash: 'x' } });
 }
 /** A send whose recipients are checked (the sealed parts are junk, so a valid recipient fails later). */
-async function sendProbe(lists: { to: string[]; external?: string[] }) {
-  const d = await deviceFor(await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`));
+async function sendProbe(lists: { to: string[]; external?: string[] }, sender?: { address: string; password: string }) {
+  const d = await deviceFor(sender ?? (await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`)));
   const { deviceId, userId } = await d.identity.thisDevice((await d.api.session()).user.address).then((m) => ({ deviceId: m.device.deviceId, userId: m.userId }));
   const manifest = new Uint8Array(40);
   const manifestHash = new Uint8Array(createHash('sha256').update(manifest).digest());
@@ -170,6 +170,21 @@ const probes: Record<ErrorCode, Probe> = {
   },
   MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
   OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
+  POLICY_IMMUTABLE: async () => {
+    const home = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    await h.db.prisma.domain.create({ data: { accountId: home.accountId, name: 'once.test' } });
+    const admin = await deviceFor(await makeUser('policy-admin', { role: 'admin' }));
+    const set = (encryptionPolicy: string) => h.app.inject({ method: 'PATCH', url: '/api/v1/admin/domains/once.test', headers: bearer(admin.token), payload: { encryptionPolicy } });
+    expect((await set('secure_only')).statusCode).toBe(200);
+    expect((await set('secure_only')).statusCode).toBe(200); // the same choice again is fine
+    return set('standard_default');
+  },
+  POLICY_FORBIDS_STANDARD: async () => {
+    const home = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    const strict = await h.db.prisma.domain.create({ data: { accountId: home.accountId, name: 'strict.test', encryptionPolicy: 'secure_only' } });
+    await h.db.prisma.user.create({ data: { accountId: home.accountId, domainId: strict.id, localPart: 'careful', displayName: 'careful', passwordHash: await hashPassword('pw-careful') } });
+    return sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }, { address: 'careful@strict.test', password: 'pw-careful' });
+  },
   LINK_EXPIRED: async () => {
     const id = 'expiredLinkProbe000000';
     await h.db.prisma.mailLink.create({ data: { id, sourceMessageId: randomUUID(), senderUserId: randomUUID(), recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(h.clock.now.getTime() - 1000), expiredAt: h.clock.now } });

@@ -21,7 +21,7 @@ import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
 import { injectFetch } from './helpers';
@@ -307,6 +307,30 @@ describe('standard mail to the outside world', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("a domain's encryption policy is chosen once; secure-only users send links, never standard mail", async () => {
+    const home = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    await tdb.prisma.domain.create({ data: { accountId: home.accountId, name: 'strict.test' } });
+    await tdb.prisma.user.create({ data: { accountId: home.accountId, domainId: (await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'strict.test' } })).id, localPart: 'dana', displayName: 'Dana', passwordHash: await hashPassword('pw-dana-123456') } });
+    passwords['dana@strict.test'] = 'pw-dana-123456';
+    const admin = await device('admin@example.test');
+    const dana = await device('dana@strict.test');
+    expect((await dana.api.mailPolicy()).encryptionPolicy).toBeNull();
+    expect((await admin.api.setEncryptionPolicy('strict.test', 'secure_only')).encryptionPolicy).toBe('secure_only');
+    await expect(admin.api.setEncryptionPolicy('strict.test', 'standard_default')).rejects.toMatchObject({ status: 409, code: 'POLICY_IMMUTABLE' });
+    await expect(dana.api.setEncryptionPolicy('strict.test', 'standard_default')).rejects.toMatchObject({ status: 403 });
+    expect((await dana.api.mailPolicy()).encryptionPolicy).toBe('secure_only');
+    expect((await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'strict.test' } })).encryptionPolicy).toBe('secure_only');
+    const audit = await tdb.prisma.auditEvent.findMany({ where: { action: 'domain.encryption_policy' } });
+    expect(audit.map((a) => a.details)).toEqual([{ domain: 'strict.test', policy: 'secure_only' }]);
+
+    await expect(dana.mail.send({ to: ['erin@example.org'], subject: 'Plain?', text: 'x', allowStandard: true })).rejects.toMatchObject({ code: 'POLICY_FORBIDS_STANDARD' });
+    const sent = await dana.mail.send({ to: ['erin@example.org'], subject: 'Linked', text: 'x', links: { expiresIn: '1d' } });
+    const notice = await until(async () => received.find((r) => r.rcpt.includes('erin@example.org')));
+    expect((await simpleParser(notice.raw)).text).toMatch(/\/m\/[A-Za-z0-9_-]{22}#/);
+    expect(received.some((r) => r.raw.includes('Plain?'))).toBe(false);
+    expect((await dana.api.links(sent.entryId)).links.map((l) => [l.recipient, l.expired])).toEqual([['erin@example.org', false]]);
   });
 
   it('the server refuses outside recipients without a server box it can open, or inside its own domains', async () => {

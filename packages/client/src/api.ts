@@ -229,6 +229,13 @@ export class ApiClient {
   setCrossDomainE2ee(domain: string, crossDomainE2ee: boolean) {
     return this.request(mail.adminDomainUpdate, { params: { name: domain }, body: { crossDomainE2ee } });
   }
+  /** Chooses a domain's encryption policy (once; 409 POLICY_IMMUTABLE afterwards). */
+  setEncryptionPolicy(domain: string, encryptionPolicy: 'secure_only' | 'secure_default' | 'standard_default') {
+    return this.request(mail.adminDomainUpdate, { params: { name: domain }, body: { encryptionPolicy } });
+  }
+  mailPolicy() {
+    return this.call(mail.mailPolicy);
+  }
   adminOutbound(query: { status?: 'queued' | 'delivered' | 'failed' | 'cancelled' | 'all'; limit?: number } = {}) {
     return this.request(mail.adminOutboundList, { query });
   }

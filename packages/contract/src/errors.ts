@@ -29,6 +29,8 @@ export const errorRegistry = {
   RECIPIENT_UNKNOWN: { status: 400, message: 'There is no mailbox with this address here.' },
   E2EE_UNAVAILABLE: { status: 400, message: 'This recipient cannot receive end-to-end-encrypted mail from you; nothing was sent.' },
   MAIL_INVALID: { status: 400, message: 'The sealed mail does not fit together (envelope, boxes, recipients or pieces).' },
+  POLICY_IMMUTABLE: { status: 409, message: "A domain's encryption policy is chosen once and cannot be changed." },
+  POLICY_FORBIDS_STANDARD: { status: 403, message: "Your domain's policy allows only end-to-end encryption or expiring links; standard mail was not sent." },
   LINK_EXPIRED: { status: 410, message: 'This link has expired; the message behind it was deleted.' },
   OUTBOUND_UNAVAILABLE: { status: 503, message: 'This server does not send mail to the outside world right now.' },
   UPLOAD_INCOMPLETE: { status: 409, message: 'The upload is not complete: a part is missing or the size differs from the one declared.' },

@@ -376,23 +376,47 @@ export const adminOutboundCancel = {
   response: outboundItem,
 } as const;
 
+/**
+ * A domain's default for mail to people who cannot get it end to end (MISSION §3, §6):
+ * secure_only — expiring links only, never standard mail; secure_default — links unless the
+ * sender picks standard mail; standard_default — standard mail unless the sender picks a link.
+ */
+export const encryptionPolicy = z.enum(['secure_only', 'secure_default', 'standard_default']);
+export type EncryptionPolicy = z.infer<typeof encryptionPolicy>;
+
 /** Admin: the account's domains and their mail settings. */
 
 export const adminDomainList = {
   method: 'GET',
   path: '/api/v1/admin/domains',
   response: z.object({
-    domains: z.array(z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: z.enum(['secure_only', 'secure_default', 'standard_default']).nullable() })),
+    domains: z.array(z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: encryptionPolicy.nullable() })),
   }),
 } as const;
 
-/** Admin: a domain's cross-domain E2EE switch (MISSION §4: both domains must turn it on). */
+/**
+ * Admin: a domain's cross-domain E2EE switch (MISSION §4: both domains must turn it on), and its
+ * default encryption policy — chosen once, then immutable (MISSION §6; 409 POLICY_IMMUTABLE).
+ */
 export const adminDomainUpdate = {
   method: 'PATCH',
   path: '/api/v1/admin/domains/:name',
   params: z.object({ name: z.string().toLowerCase().max(253) }),
-  body: z.object({ crossDomainE2ee: z.boolean() }).strict(),
-  response: z.object({ name: z.string(), crossDomainE2ee: z.boolean() }),
+  body: z
+    .object({ crossDomainE2ee: z.boolean().optional(), encryptionPolicy: encryptionPolicy.optional() })
+    .strict()
+    .refine((b) => b.crossDomainE2ee !== undefined || b.encryptionPolicy !== undefined, { message: 'name crossDomainE2ee or encryptionPolicy' }),
+  response: z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: encryptionPolicy.nullable() }),
+} as const;
+
+/**
+ * The caller's domain policy for mail to recipients who cannot get it end to end: the compose
+ * window follows it. Null: not chosen yet (treated as secure_default).
+ */
+export const mailPolicy = {
+  method: 'GET',
+  path: '/api/v1/mail/policy',
+  response: z.object({ encryptionPolicy: encryptionPolicy.nullable() }),
 } as const;
 
 export const mailRoutes = {
@@ -419,6 +443,7 @@ export const mailRoutes = {
   adminOutboundRetry,
   adminOutboundCancel,
   mailLinks,
+  mailPolicy,
   linkGet,
   linkPiece,
 };

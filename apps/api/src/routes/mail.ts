@@ -173,6 +173,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (b.to.length + b.cc.length + b.bcc.length > mailLimits.recipients) throw new ApiError('VALIDATION_FAILED', 'body.to', `body.to: at most ${mailLimits.recipients} recipients.`);
       const external = new Set(b.external);
       const linked = new Set((b.links?.recipients ?? []).map((r) => r.address));
+      if (external.size && (await deps.db.domain.findUnique({ where: { id: s.user.domainId }, select: { encryptionPolicy: true } }))?.encryptionPolicy === 'secure_only') throw new ApiError('POLICY_FORBIDS_STANDARD', 'body.external');
       if ((external.size || linked.size) && !deps.outbound) throw new ApiError('OUTBOUND_UNAVAILABLE');
       if (b.draft && linked.size) throw invalid('a draft has no links');
       for (const a of linked) {

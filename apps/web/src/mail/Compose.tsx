@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { keys } from '@sealmail/ui';
 import { mailLimits } from '@sealmail/contract';
+import { ApiClient } from '@sealmail/client';
 import type { MailView } from '@sealmail/ui';
 
 export interface ComposeSeed {
@@ -20,6 +21,7 @@ const list = (s: string) =>
     .map((a) => a.trim())
     .filter(Boolean);
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const api = new ApiClient({ baseUrl: '' });
 
 /**
  * The compose window: To, Cc, Bcc, subject, a rich-text body (its plain text goes along), and
@@ -34,13 +36,25 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const [offerStandard, setOfferStandard] = useState(false);
+  // Recipients outside this server get what the domain's policy says unless the sender picks otherwise.
+  const [policy, setPolicy] = useState<'secure_only' | 'secure_default' | 'standard_default' | null>(null);
+  const [outside, setOutside] = useState<'link' | 'standard'>('link');
   const [draftState, setDraftState] = useState<string>('');
   const editor = useRef<HTMLDivElement>(null);
   const draftId = useRef<string | null>(seed.draftId ?? null);
   const saving = useRef<Promise<unknown>>(Promise.resolve());
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const total = files.reduce((n, f) => n + f.size, 0);
+
+  useEffect(() => {
+    void api.mailPolicy().then(
+      (p) => {
+        setPolicy(p.encryptionPolicy);
+        setOutside(p.encryptionPolicy === 'standard_default' ? 'standard' : 'link');
+      },
+      () => setPolicy(null),
+    );
+  }, []);
 
   useEffect(() => {
     if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
@@ -78,9 +92,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   const [linkExpiry, setLinkExpiry] = useState<'1d' | '7d' | '30d'>('7d');
 
-  async function send(e?: FormEvent, outside: 'none' | 'standard' | 'link' = 'none') {
+  async function send(e?: FormEvent) {
     e?.preventDefault();
-    setOfferStandard(false);
     if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
     if (timer.current) clearTimeout(timer.current);
     setBusy(true);
@@ -100,7 +113,6 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       onSent(refused.length ? `Sent, but not delivered to ${refused.join(', ')}.` : 'Sent.');
     } catch (err) {
       setProblem((err as Error).message);
-      setOfferStandard((err as { code?: string }).code === 'NO_E2EE_ROUTE');
       setBusy(false);
     }
   }
@@ -161,25 +173,22 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         )}
         {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
         {problem && <p role="alert">{problem}</p>}
-        {offerStandard && (
-          <div className="outside-choice">
-            <p>Some recipients are outside this server. Send them:</p>
-            <button type="button" className="link" onClick={() => void send(undefined, 'link')}>
-              An expiring link (they open it in their browser; only they can read it)
-            </button>
+        <fieldset className="outside-choice">
+          <legend>Recipients outside this server get</legend>
+          <label>
+            <input type="radio" name="outside" checked={outside === 'link'} onChange={() => setOutside('link')} /> an expiring link (only they can read it){' '}
+            <select aria-label="Link works for" value={linkExpiry} onChange={(e) => setLinkExpiry(e.target.value as '1d' | '7d' | '30d')} disabled={outside !== 'link'}>
+              <option value="1d">for one day</option>
+              <option value="7d">for one week</option>
+              <option value="30d">for one month</option>
+            </select>
+          </label>
+          {policy !== 'secure_only' && (
             <label>
-              Link works for{' '}
-              <select value={linkExpiry} onChange={(e) => setLinkExpiry(e.target.value as '1d' | '7d' | '30d')}>
-                <option value="1d">one day</option>
-                <option value="7d">one week</option>
-                <option value="30d">one month</option>
-              </select>
+              <input type="radio" name="outside" checked={outside === 'standard'} onChange={() => setOutside('standard')} /> standard mail (not end-to-end encrypted: the server can read it while relaying)
             </label>
-            <button type="button" className="standard" onClick={() => void send(undefined, 'standard')}>
-              Standard mail (not end-to-end encrypted: the server can read it while relaying)
-            </button>
-          </div>
-        )}
+          )}
+        </fieldset>
         <footer>
           <button type="submit" disabled={busy}>
             {busy ? 'Encrypting and sending…' : 'Send'}
