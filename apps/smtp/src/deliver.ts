@@ -9,6 +9,7 @@ import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
 import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
+import { readSignals, scoreMessage, spamHeader } from './spam';
 
 /** An SMTP reply to give instead of 250. */
 export class SmtpReply extends Error {
@@ -29,6 +30,8 @@ export interface DeliverDeps {
   now: () => Date;
   /** DNS for SPF/DKIM/DMARC; tests answer from a table (nothing outside this machine is asked). */
   resolver?: DNSResolver;
+  /** Scores above this file the message in Spam (spam.ts). */
+  spamThreshold: number;
 }
 
 export interface InboundEnvelope {
@@ -69,9 +72,18 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     .filter((l) => /^Authentication-Results:/i.test(l))
     .map((l) => l.replace(/^Authentication-Results:\s*/i, '').trim());
 
-  // 2. Parsed, sealed to each recipient and stored.
+  // 2. Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
+  const signals = await readSignals(raw).catch(() => {
+    throw new SmtpReply(554, '5.6.0 The message could not be parsed (malformed MIME or headers too large)');
+  });
+  const verdict = scoreMessage(auth, signals, env.mailFrom, deps.spamThreshold);
+  signals.html = '';
+  const folder = verdict.spam ? ('spam' as const) : ('inbox' as const);
+  // Score and reasons are not logged: like the content they come from, they stay in the sealed body.
+
+  // 3. Parsed, sealed to each recipient and stored.
   try {
-    const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: env.rcptTo, authResults });
+    const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: env.rcptTo.map((r) => ({ ...r, folder })), authResults, extraHeaders: [spamHeader(verdict, deps.spamThreshold)] });
     return { messageId: stored.messageId, entries: stored.entries.length };
   } catch (err) {
     if (err instanceof LocalDeliveryError) {

@@ -5,7 +5,7 @@ import { buildSmtpServer } from './server';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
 const db = createDb(databaseUrl);
-const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes };
+const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -24,6 +24,8 @@ export interface SmtpOptions {
   now?: () => Date;
   /** DNS for SPF/DKIM/DMARC (tests answer from a table). */
   resolver?: DNSResolver;
+  /** Mail scoring above this is filed in Spam (default 5; docs/mail.md §7.1). */
+  spamThreshold?: number;
 }
 
 /**
@@ -58,7 +60,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
-  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), ...(opts.resolver ? { resolver: opts.resolver } : {}) };
+  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,

@@ -48,6 +48,7 @@ const envSchema = z.object({
   SEALMAIL_SEED_DEMO: bool(true),
   SEALMAIL_SMTP_HOSTNAME: hostname.default('localhost'),
   SEALMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024, 'expected at least 1024 bytes').default(35 * 1024 * 1024),
+  SEALMAIL_SPAM_THRESHOLD: z.coerce.number({ error: 'expected a number of points' }).min(0, 'expected at least 0').max(1000, 'expected at most 1000').default(5),
   SEALMAIL_SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected minutes' }).int('expected whole minutes').min(1, 'expected at least 1 minute').default(12 * 60),
   SEALMAIL_SESSION_MAX_DAYS: z.coerce.number({ error: 'expected days' }).int('expected whole days').min(1, 'expected at least 1 day').max(365, 'expected at most 365 days').default(14),
   SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: z.coerce.number({ error: 'expected a count' }).int().min(1, 'expected at least 1').default(10),
@@ -67,7 +68,8 @@ export interface Config {
   readonly apiUrl: string;
   readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
   readonly demo: Readonly<{ seed: boolean; domain: string }>;
-  readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number }>;
+  /** spamThreshold: inbound mail scoring above it is filed in Spam (docs/mail.md §7.1). */
+  readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number; spamThreshold: number }>;
   readonly auth: Readonly<AuthSettings>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -151,7 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       selfSigned: e.SEALMAIL_TLS_CERT === undefined,
     },
     demo: { seed: e.SEALMAIL_SEED_DEMO, domain: e.SEALMAIL_DEMO_DOMAIN },
-    smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES },
+    smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES, spamThreshold: e.SEALMAIL_SPAM_THRESHOLD },
     auth: {
       sessionIdleMs: e.SEALMAIL_SESSION_IDLE_MINUTES * 60_000,
       sessionMaxMs: e.SEALMAIL_SESSION_MAX_DAYS * 24 * 3600_000,
