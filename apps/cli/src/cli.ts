@@ -11,7 +11,7 @@ import { CryptoError, fromBase64Url } from '@sealmail/crypto';
 import { httpsFetch } from './https-fetch';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
-import { attachmentsCommand, CommandError, listCommand, mailErrorLine, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
+import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -41,10 +41,11 @@ Commands:
   revoke <device>     Revoke a device (or reject a pending one); rotates your per-user key
   recover <address>   On a new device: password, then backup key, on standard input
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
-  send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]...
+  send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]... [--link 1d|7d|30d | --standard]
                       Seal and send a mail end to end; the body is the rest of standard input
-                      (after the passphrase line if the key file is protected). Exits 1 if any
-                      recipient was refused
+                      (after the passphrase line if the key file is protected). Recipients outside
+                      this server get an expiring link (--link) or standard mail (--standard);
+                      without either they make the send fail. Exits 1 if any recipient was refused
   list [--folder F] [--limit N] [--cursor C] [--unread] [--starred]
                       Your mail, newest first (inbox, drafts, sent, outbox, archive, trash, spam);
                       * marks unread, ★ starred
@@ -56,6 +57,8 @@ Commands:
   search <words> [--limit N]
                       Search your mail on this device: all words, the last also as a prefix
                       (an encrypted index next to the key file, brought up to date first)
+  move <id> <folder>  Move a mail (inbox, archive, trash, spam)
+  delete <id>         Move a mail to trash; delete it for good when it is there already
   help                Show this text
 
 Options:
@@ -85,6 +88,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         bcc: { type: 'string' },
         subject: { type: 'string' },
         attach: { type: 'string', multiple: true },
+        standard: { type: 'boolean' },
+        link: { type: 'string' },
         folder: { type: 'string' },
         limit: { type: 'string' },
         cursor: { type: 'string' },
@@ -243,6 +248,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'list':
       case 'read':
       case 'attachments':
+      case 'move':
+      case 'delete':
       case 'search': {
         const me = stored?.address;
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
@@ -262,9 +269,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments';
-        if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0)) {
-          io.err(`sealmail ${command}: ${needsId ? 'name one mail id' : 'give the words to search for'}`);
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete';
+        if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0) || (command === 'move' && args.length !== 2)) {
+          io.err(`sealmail ${command}: ${command === 'move' ? 'name one mail id and a folder' : needsId ? 'name one mail id' : 'give the words to search for'}`);
           return EXIT.usage;
         }
         // Unlock the key file first: a protected one takes its passphrase from the first input
@@ -272,10 +279,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
         // undecryptable.
         await ctx.deviceSecret();
         if (command === 'send') {
-          const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}) });
+          const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}) });
           return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
+        else if (command === 'move') await moveCommand(ctx, args[0]!, args[1]!);
+        else if (command === 'delete') await deleteCommand(ctx, args[0]!);
         else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });
         else await searchCommand(ctx, args.join(' '), { ...(v.limit ? { limit: v.limit } : {}) });
         return EXIT.ok;

@@ -113,15 +113,28 @@ function row(io: Io, e: EntryView, subject: string, from: string, protection: st
 const REFUSALS: Record<string, string> = { MAILBOX_FULL: 'their mailbox is full' };
 
 /** Seals and sends; the body comes from standard input. @returns whether every recipient got it. */
-export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[] }): Promise<boolean> {
+export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[]; standard?: boolean; link?: string }): Promise<boolean> {
   const [to, cc, bcc] = [list(v.to), list(v.cc), list(v.bcc)];
   if (!to.length && !cc.length && !bcc.length) throw new CommandError('Name at least one recipient with --to, --cc or --bcc.');
+  if (v.standard && v.link !== undefined) throw new CommandError('Choose --standard or --link for recipients outside this server, not both.');
+  if (v.link !== undefined && !['1d', '7d', '30d'].includes(v.link)) throw new CommandError('--link takes how long the link works: 1d, 7d or 30d.');
   const files = [];
   for (const path of v.attach ?? []) files.push(await fileSource(path));
   await ctx.deviceSecret(); // unlocked before the body is read (run() does so already)
   const text = await ctx.readBody();
-  const r = await new Mailer(ctx.api, ctx.identity, ctx.address, await ctx.displayName()).send({ to, cc, bcc, subject: v.subject ?? '', text, attachments: files });
+  const r = await new Mailer(ctx.api, ctx.identity, ctx.address, await ctx.displayName()).send({
+    to,
+    cc,
+    bcc,
+    subject: v.subject ?? '',
+    text,
+    attachments: files,
+    ...(v.standard ? { allowStandard: true } : {}),
+    ...(v.link !== undefined ? { links: { expiresIn: v.link as '1d' | '7d' | '30d' } } : {}),
+  });
+  const outside = [...to, ...cc, ...bcc].filter((a) => !r.delivered.includes(a) && !r.refused.some((x) => x.address === a));
   ctx.io.out(`sent ${r.entryId} (E2E Encrypted) to ${r.delivered.join(', ') || 'nobody'}`);
+  if (outside.length) ctx.io.out(`${v.link !== undefined ? `expiring link (${v.link})` : 'standard mail'} queued for ${outside.join(', ')}`);
   for (const x of r.refused) ctx.io.err(`sealmail: not delivered to ${x.address}: ${REFUSALS[x.code] ?? x.code} [${x.code}]`);
   return r.refused.length === 0;
 }
@@ -260,4 +273,20 @@ export function mailErrorLine(err: unknown): string | null {
   if (err instanceof MailError) return `${err.message} [${err.code}]`;
   if (err instanceof ApiClientError && ['MESSAGE_TOO_LARGE', 'QUOTA_EXCEEDED', 'E2EE_UNAVAILABLE', 'RECIPIENT_UNKNOWN', 'MAIL_INVALID'].includes(err.code)) return `${err.message} [${err.code}]`;
   return null;
+}
+
+/** Moves a mail to another folder (trash, archive, inbox, spam…). */
+export async function moveCommand(ctx: MailContext, idOrPrefix: string, folder: string): Promise<void> {
+  const targets = ['inbox', 'archive', 'trash', 'spam'] as const;
+  if (!targets.includes(folder as (typeof targets)[number])) throw new CommandError(`Cannot move mail to "${folder}" (one of ${targets.join(', ')}).`);
+  const id = await resolveEntry(ctx, idOrPrefix);
+  await ctx.api.updateMail(id, { folder: folder as (typeof targets)[number] });
+  ctx.io.out(`moved ${id.slice(0, 8)} to ${folder}`);
+}
+
+/** Deletes a mail: into Trash, or for good when it is in Trash already. */
+export async function deleteCommand(ctx: MailContext, idOrPrefix: string): Promise<void> {
+  const id = await resolveEntry(ctx, idOrPrefix);
+  const r = await ctx.api.deleteMail(id);
+  ctx.io.out(r.deleted === 'permanently' ? `deleted ${id.slice(0, 8)} for good` : `moved ${id.slice(0, 8)} to trash`);
 }

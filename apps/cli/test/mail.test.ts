@@ -107,6 +107,15 @@ describe('mail on the command line', () => {
     const unknownId = await as('bob', [], 'read', 'ffffffff');
     expect([unknownId.code, unknownId.err]).toEqual([EXIT.failure, 'sealmail read: No mail with an id starting "ffffffff" among the latest 100 of each folder (give the whole id).']);
     expect((await as('alice', ['x'], 'send', '--subject', 'nobody')).code).toBe(EXIT.usage);
+    const badLink = await as('alice', ['x'], 'send', '--to', 'carol@example.org', '--link', '2d');
+    expect([badLink.code, badLink.err]).toEqual([EXIT.usage, 'sealmail send: --link takes how long the link works: 1d, 7d or 30d.']);
+    expect((await as('alice', ['x'], 'send', '--to', 'carol@example.org', '--link', '1d', '--standard')).code).toBe(EXIT.usage);
+    // A link to an outside address is sealed, stored and queued (.invalid never resolves: nothing leaves this machine).
+    const linked = await as('alice', ['x'], 'send', '--to', 'carol@example.invalid', '--link', '7d', '--subject', 'x');
+    expect([linked.code, linked.err]).toEqual([EXIT.ok, '']);
+    expect(linked.out).toMatch(/^sent [0-9a-f-]{36} \(E2E Encrypted\) to nobody\nexpiring link \(7d\) queued for carol@example\.invalid$/);
+    const refused = await as('alice', ['x'], 'send', '--to', 'carol@example.invalid', '--subject', 'x');
+    expect(refused.err).toMatch(/\[NO_E2EE_ROUTE\]$/);
     const noFile = await as('alice', ['x'], 'send', '--to', BOB, '--subject', 'x', '--attach', join(s.dir, 'missing.pdf'));
     expect([noFile.code, noFile.err]).toEqual([EXIT.failure, `sealmail send: Cannot attach ${join(s.dir, 'missing.pdf')}: not a readable file.`]);
   });
@@ -145,9 +154,15 @@ describe('mail on the command line', () => {
     const session = JSON.parse(await readFile(join(s.dir, 'bob', 'session.json'), 'utf8')) as { token: string };
     const api = new ApiClient({ baseUrl: s.url, fetch: httpsFetch(await readFile(s.caFile, 'utf8')), token: session.token });
     const entry = (await api.listMail({ folder: 'inbox' })).entries.find((e) => e.id.startsWith(id))!;
-    await api.deleteMail(entry.id); // to Trash
+    // move and delete from the command line: archive, back, to Trash, then for good.
+    expect((await as('bob', [], 'move', id, 'archive')).out).toBe(`moved ${id} to archive`);
+    expect((await api.getMail(entry.id)).folder).toBe('archive');
+    expect((await as('bob', [], 'move', id, 'drafts')).code).toBe(EXIT.usage);
+    expect((await as('bob', [], 'move', id)).code).toBe(EXIT.usage);
+    expect((await as('bob', [], 'delete', id)).out).toBe(`moved ${id} to trash`);
     expect((await as('bob', [], 'search', 'zebra')).out).toMatch(/ trash {4}alice@example\.test\s+Road works$/);
-    await api.deleteMail(entry.id); // for good
+    expect((await as('bob', [], 'delete', id)).out).toBe(`deleted ${id} for good`);
+    await expect(api.getMail(entry.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await as('bob', [], 'search', 'zebra')).out).toBe('(no matches)');
 
     // Another device's secret (or a damaged file) cannot open it: rebuilt, not misread.
