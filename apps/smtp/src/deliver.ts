@@ -10,6 +10,7 @@ import type { Db } from '@sealmail/db';
 import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
+import { blockedAmong, deliverableMembers, listHeaders, listIdOf, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
 export class SmtpReply extends Error {
@@ -36,7 +37,8 @@ export interface DeliverDeps {
 
 export interface InboundEnvelope {
   mailFrom: string;
-  rcptTo: { address: string; userId: string }[];
+  /** Mailboxes and lists accepted at RCPT. */
+  rcptTo: readonly InboundRecipient[];
   remoteAddress: string;
   clientHostname: string;
 }
@@ -81,10 +83,57 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   const folder = verdict.spam ? ('spam' as const) : ('inbox' as const);
   // Score and reasons are not logged: like the content they come from, they stay in the sealed body.
 
-  // 3. Parsed, sealed to each recipient and stored.
+  // 3. Who gets it: the mailboxes named at RCPT, then each list's members (a member already
+  // named, or on an earlier list, gets one copy). Blocks are checked again against the From
+  // header (RCPT saw only the envelope sender); a list this message already went through is not
+  // expanded again (loop).
+  const spam = spamHeader(verdict, deps.spamThreshold);
+  const senders = [env.mailFrom, signals.fromAddress].filter(Boolean);
+  const taken = new Set<string>();
+  const deliveries: { recipients: { address: string; userId: string; folder: 'inbox' | 'spam' }[]; extraHeaders: (readonly [string, string])[] }[] = [];
+  const direct = env.rcptTo.flatMap((r) => (r.kind === 'user' && !taken.has(r.userId) && taken.add(r.userId) ? [r] : []));
+  const directBlocked = signals.fromAddress ? await blockedAmong(deps.db, direct, [signals.fromAddress]) : new Set();
+  const wanted = direct.filter((r) => !directBlocked.has(r.userId));
+  if (wanted.length) deliveries.push({ recipients: wanted.map((r) => ({ address: r.address, userId: r.userId, folder })), extraHeaders: [spam] });
+  let blocked = directBlocked.size;
+  let looped = 0;
+  const lists = new Set<string>();
+  for (const r of env.rcptTo) {
+    if (r.kind !== 'list' || lists.has(r.listId)) continue;
+    lists.add(r.listId);
+    if (signals.listIds.includes(listIdOf(r.address))) {
+      looped++;
+      deps.logger.info({ list: r.listId }, 'smtp: list loop, not expanded again');
+      continue;
+    }
+    const { members, skipped } = await deliverableMembers(deps.db, r.listId);
+    const fresh = members.filter((m) => !taken.has(m.userId));
+    const refused = await blockedAmong(deps.db, fresh, senders);
+    blocked += refused.size;
+    const to = fresh.filter((m) => !refused.has(m.userId));
+    for (const m of to) taken.add(m.userId);
+    deps.logger.info({ list: r.listId, members: to.length, skipped, blocked: refused.size }, 'smtp: list expanded');
+    if (to.length) deliveries.push({ recipients: to.map((m) => ({ address: m.address, userId: m.userId, folder })), extraHeaders: [spam, ...listHeaders(r)] });
+  }
+  if (deliveries.length === 0) {
+    if (looped) throw new SmtpReply(554, '5.4.6 Mail loop: this message already went through the list');
+    if (blocked) throw new SmtpReply(550, '5.7.1 The recipients do not accept mail from this sender');
+    // Lists without a member who can take mail today: accepted, nothing to store.
+    return { messageId: '', entries: 0 };
+  }
+
+  // 4. Parsed, sealed to each recipient and stored: one sealed copy per distinct set of headers.
+  // (A failure after an earlier copy was stored answers 451; the sender's retry may then bring
+  // that earlier group a second copy — never none.)
   try {
-    const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: env.rcptTo.map((r) => ({ ...r, folder })), authResults, extraHeaders: [spamHeader(verdict, deps.spamThreshold)] });
-    return { messageId: stored.messageId, entries: stored.entries.length };
+    let entries = 0;
+    let messageId = '';
+    for (const d of deliveries) {
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders });
+      entries += stored.entries.length;
+      messageId ||= stored.messageId;
+    }
+    return { messageId, entries };
   } catch (err) {
     if (err instanceof LocalDeliveryError) {
       const [code, enhanced] = REPLIES[err.reason];

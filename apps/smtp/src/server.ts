@@ -11,6 +11,7 @@ import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/m
 import type { Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
+import { blockedAmong, findList, type InboundRecipient } from './recipients';
 
 export interface SmtpOptions {
   db: Db;
@@ -51,8 +52,8 @@ export function hasBareLineBreak(raw: Uint8Array): boolean {
   return false;
 }
 
-/** Recipients accepted at RCPT, by session, with their user ids. */
-const accepted = new WeakMap<SMTPServerSession, { address: string; userId: string }[]>();
+/** Recipients accepted at RCPT, by session: mailboxes and lists. */
+const accepted = new WeakMap<SMTPServerSession, InboundRecipient[]>();
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
@@ -84,21 +85,34 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       cb();
     },
     onRcptTo(address, session, cb) {
-      findUserByAddress(opts.db, address.address)
-        .then(async (user) => {
-          if (!user || user.status !== 'active') {
-            log.info({ session: session.id }, 'smtp: unknown recipient');
-            return cb(smtpError(550, 'No such user here'));
-          }
+      const rcpt = address.address.toLowerCase();
+      const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const refuseBlocked = () => {
+        log.info({ session: session.id }, 'smtp: blocked sender');
+        cb(smtpError(550, '5.7.1 The recipient does not accept mail from this sender'));
+      };
+      (async () => {
+        const user = await findUserByAddress(opts.db, rcpt);
+        if (user && user.status === 'active') {
+          if ((await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
           // Mail is sealed to the recipient's keys on arrival: a mailbox without keys cannot take it yet.
           if (!(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
-          accepted.get(session)?.push({ address: address.address.toLowerCase(), userId: user.id });
-          cb();
-        })
-        .catch((err: unknown) => {
-          log.error({ err, session: session.id }, 'smtp: directory lookup failed');
-          cb(smtpError(451, 'Temporary lookup failure, try again later'));
-        });
+          accepted.get(session)?.push({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId });
+          return cb();
+        }
+        // A mailing list address (no mailbox of its own): expanded to its members at DATA.
+        const list = user ? null : await findList(opts.db, rcpt);
+        if (list) {
+          if ((await blockedAmong(opts.db, [{ userId: null, accountId: list.accountId }], [sender])).size) return refuseBlocked();
+          accepted.get(session)?.push({ kind: 'list', address: rcpt, listId: list.id, accountId: list.accountId, name: list.name });
+          return cb();
+        }
+        log.info({ session: session.id }, 'smtp: unknown recipient');
+        cb(smtpError(550, 'No such user here'));
+      })().catch((err: unknown) => {
+        log.error({ err, session: session.id }, 'smtp: directory lookup failed');
+        cb(smtpError(451, 'Temporary lookup failure, try again later'));
+      });
     },
     onData(stream, session, cb) {
       // Held in memory up to the limit; past it, the rest is drained unread and refused.

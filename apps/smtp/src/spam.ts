@@ -32,7 +32,8 @@ export type SpamReason = keyof typeof SPAM_POINTS;
 export interface MessageSignals {
   hasDate: boolean;
   hasMessageId: boolean;
-  /** Domain of the From header, lower case ('' when there is none). */
+  /** Address and domain of the From header, lower case ('' when there is none). */
+  fromAddress: string;
   fromDomain: string;
   subject: string;
   /** The HTML part, when there is one. */
@@ -162,12 +163,13 @@ export function spamHeader(v: SpamVerdict, threshold: number): readonly [string,
 export function readSignals(raw: Buffer): Promise<MessageSignals> {
   return new Promise((resolve, reject) => {
     const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true, skipTextLinks: true });
-    const out: MessageSignals = { hasDate: false, hasMessageId: false, fromDomain: '', subject: '', html: '', listIds: [] };
+    const out: MessageSignals = { hasDate: false, hasMessageId: false, fromAddress: '', fromDomain: '', subject: '', html: '', listIds: [] };
     parser.on('headers', (headers: Map<string, unknown>) => {
       out.hasDate = headers.has('date');
       out.hasMessageId = headers.has('message-id');
       const from = headers.get('from') as AddressObject | undefined;
-      const address = from?.value?.[0]?.address ?? '';
+      const address = (from?.value?.[0]?.address ?? '').toLowerCase();
+      out.fromAddress = address;
       out.fromDomain = address.includes('@') ? domainOf(address) : '';
       const subject = headers.get('subject');
       out.subject = typeof subject === 'string' ? subject : '';

@@ -157,8 +157,8 @@ describe('spam scoring at the ingress', () => {
 });
 
 describe('spam signals', () => {
-  const clean: MessageSignals = { hasDate: true, hasMessageId: true, fromDomain: 'a.example', subject: 'hello', html: '', listIds: [] };
-  const none = { spf: false, dkim: { headerFrom: [], envelopeFrom: false, results: [] }, dmarc: false, arc: false } as const;
+  const clean: MessageSignals = { hasDate: true, hasMessageId: true, fromAddress: 'x@a.example', fromDomain: 'a.example', subject: 'hello', html: '', listIds: [] };
+  const none = { spf: false, dkim: { headerFrom: [], envelopeFrom: false, results: [] }, dmarc: false, arc: false } as unknown as Parameters<typeof scoreMessage>[0];
 
   it('shouting subjects need eight letters, nine in ten capitals', () => {
     expect(isShouting('FREE MONEY NOW')).toBe(true);

@@ -1,0 +1,120 @@
+/**
+ * Mailing lists at the ingress (docs/mail.md §7.3): real nodemailer → real ingress over STARTTLS
+ * → real Postgres. Mail to a list address is accepted at RCPT and sealed by the server to every
+ * active member with keys, List-Id and List-Post inside the sealed body; a member also named at
+ * RCPT gets one copy; a message that already went through the list is not expanded again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import type { SMTPServer } from 'smtp-server';
+import type { PerUserKey } from '@sealmail/crypto';
+import { seedDemo } from '@sealmail/db';
+import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
+import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { buildSmtpServer } from '../src/server';
+import { Dialog } from './dialog';
+import { giveKeys } from './keys';
+import { entryCount, openNewest } from './mailbox';
+
+let tdb: TestDatabase;
+let tls: TlsMaterial;
+let dir: string;
+let server: SMTPServer;
+let port = 0;
+const users: Record<'alice' | 'bob', { id: string; puk: PerUserKey }> = {} as never;
+let adminId: string;
+
+async function resolver(name: string, type: string): Promise<string[][]> {
+  throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
+}
+const transport = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, name: 'client.example.org' });
+const counts = async () => ({ alice: await entryCount(tdb.prisma, users.alice.id), bob: await entryCount(tdb.prisma, users.bob.id), admin: await entryCount(tdb.prisma, adminId) });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealmail-lists-'));
+  tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  tdb = await createTestDatabase();
+  await seedDemo(tdb.prisma, { domain: 'example.test' });
+  for (const name of ['alice', 'bob'] as const) {
+    const u = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: name } });
+    users[name] = { id: u.id, puk: await giveKeys(tdb.prisma, u.id) };
+  }
+  const admin = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'admin' }, include: { domain: true } });
+  adminId = admin.id;
+  // The admin has no keys yet (skipped); carol is outside (listed, not delivered to).
+  await tdb.prisma.mailingList.create({
+    data: { accountId: admin.accountId, domainId: admin.domainId, localPart: 'team', name: 'The "Team"', members: { create: ['alice@example.test', 'bob@example.test', 'admin@example.test', 'carol@outside.example'].map((address) => ({ address })) } },
+  });
+  server = buildSmtpServer({ db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 1024 * 1024, secure: false, resolver });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => server?.close(() => r()));
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mailing lists', () => {
+  it('mail to the list reaches every member with keys, server-sealed, List-Id and List-Post inside', async () => {
+    const before = await counts();
+    const info = await transport().sendMail({ from: 'dave@outside.example', to: 'team@example.test', subject: 'Agenda', text: 'items' });
+    expect(info.accepted).toEqual(['team@example.test']);
+    expect(await counts()).toEqual({ alice: before.alice + 1, bob: before.bob + 1, admin: before.admin });
+    for (const who of ['alice', 'bob'] as const) {
+      const n = await openNewest(tdb.prisma, users[who].id, users[who].puk);
+      expect(n.subject).toBe('Agenda');
+      expect(n.entry.message.protection).toBe('server');
+      expect(n.entry.folder).toBe('inbox');
+      expect(n.header('List-Id')).toBe('"The Team" <team.example.test>');
+      expect(n.header('List-Post')).toBe('<mailto:team@example.test>');
+      expect(n.header('X-Sealmail-Spam')).toMatch(/^score=/);
+    }
+  });
+
+  it('a member also named at RCPT gets one copy (the direct one)', async () => {
+    const before = await counts();
+    await transport().sendMail({ from: 'dave@outside.example', to: ['team@example.test', 'bob@example.test'], subject: 'Twice named', text: 'x' });
+    expect(await counts()).toEqual({ alice: before.alice + 1, bob: before.bob + 1, admin: before.admin });
+    const bob = await openNewest(tdb.prisma, users.bob.id, users.bob.puk);
+    expect(bob.subject).toBe('Twice named');
+    expect(bob.header('List-Id')).toBeUndefined();
+    expect((await openNewest(tdb.prisma, users.alice.id, users.alice.puk)).header('List-Id')).toBe('"The Team" <team.example.test>');
+  });
+
+  it('a message that already went through the list is not expanded again', async () => {
+    const before = await counts();
+    const looped = { from: 'dave@outside.example', subject: 'Loop', text: 'x', headers: { 'List-Id': 'Team <team.example.test>' } };
+    await expect(transport().sendMail({ ...looped, to: 'team@example.test' })).rejects.toMatchObject({ responseCode: 554, response: expect.stringMatching(/^554 5\.4\.6 /) });
+    expect(await counts()).toEqual(before);
+    // Other recipients of the looping message still get it; the list does not.
+    await transport().sendMail({ ...looped, to: ['team@example.test', 'bob@example.test'] });
+    expect(await counts()).toEqual({ ...before, bob: before.bob + 1 });
+  });
+
+  it('a blocked sender does not reach the members who blocked it', async () => {
+    const bob = await tdb.prisma.user.findUniqueOrThrow({ where: { id: users.bob.id } });
+    await tdb.prisma.blockedSender.create({ data: { accountId: bob.accountId, userId: bob.id, pattern: 'pest.example' } });
+    const before = await counts();
+    await transport().sendMail({ from: 'x@pest.example', to: 'team@example.test', subject: 'Pest', text: 'x' });
+    expect(await counts()).toEqual({ ...before, alice: before.alice + 1 });
+    // Blocked for the whole account: refused at RCPT.
+    await tdb.prisma.blockedSender.create({ data: { accountId: bob.accountId, userId: null, pattern: 'pest.example' } });
+    const d = await Dialog.open(port);
+    await d.reply();
+    await d.cmd('EHLO client.example.org');
+    await d.starttls(tls.cert);
+    await d.cmd('EHLO client.example.org');
+    await d.cmd('MAIL FROM:<x@pest.example>');
+    expect((await d.cmd('RCPT TO:<team@example.test>')).text).toMatch(/^550 5\.7\.1 /);
+    await d.cmd('RSET');
+    await d.cmd('MAIL FROM:<x@fine.example>');
+    expect((await d.cmd('RCPT TO:<team@example.test>')).code).toBe(250);
+    expect((await d.cmd('RCPT TO:<teams@example.test>')).text).toMatch(/^550 5\.1\.1 /);
+    d.close();
+  });
+});
