@@ -15,6 +15,8 @@ import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
 import { outboundAdminRoutes } from './routes/outbound-admin';
 import { linkRoutes } from './routes/links';
+import { blockingRoutes } from './routes/blocking';
+import { listRoutes } from './routes/lists';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -76,5 +78,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => domainRoutes(scope, deps));
   await app.register(async (scope) => outboundAdminRoutes(scope, deps));
   await app.register(async (scope) => linkRoutes(scope, deps));
+  await app.register(async (scope) => blockingRoutes(scope, deps));
+  await app.register(async (scope) => listRoutes(scope, deps));
   return app;
 }

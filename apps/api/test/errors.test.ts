@@ -106,6 +106,10 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
   },
+  ADDRESS_TAKEN: async () => {
+    const { token } = await h.signIn('admin@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(token), payload: { address: 'alice@example.test', name: 'Taken', members: [] } });
+  },
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });

@@ -34,6 +34,7 @@ export const errorRegistry = {
   LINK_EXPIRED: { status: 410, message: 'This link has expired; the message behind it was deleted.' },
   OUTBOUND_UNAVAILABLE: { status: 503, message: 'This server does not send mail to the outside world right now.' },
   UPLOAD_INCOMPLETE: { status: 409, message: 'The upload is not complete: a part is missing or the size differs from the one declared.' },
+  ADDRESS_TAKEN: { status: 409, message: 'This address already belongs to a user or a mailing list.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached.' },

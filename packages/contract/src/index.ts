@@ -1,3 +1,5 @@
 export * from './errors';
 export * from './routes';
 export * from './mail';
+export * from './blocking';
+export * from './lists';
