@@ -28,6 +28,7 @@ import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { buildWebHost, createLogger, defaultAuthSettings, freePort, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
+import { MtaSts } from '../src/mail/mta-sts';
 import { injectFetch } from './helpers';
 
 let tdb: TestDatabase;
@@ -97,6 +98,8 @@ beforeAll(async () => {
       port: (mx.server.address() as { port: number }).port,
       tls: { ca: tls.cert },
       sweepSeconds: 0.2,
+      // No MTA-STS policies: TXT answers come from an empty table (nothing outside is asked).
+      mtaSts: new MtaSts({ resolveTxt: async () => [] }),
     },
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });

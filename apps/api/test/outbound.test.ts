@@ -23,6 +23,7 @@ import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
+import { MtaSts } from '../src/mail/mta-sts';
 import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
 import { injectFetch } from './helpers';
 
@@ -37,6 +38,11 @@ const received: { rcpt: string[]; raw: Buffer }[] = [];
 const flaky = new Map<string, number>();
 /** The relay's clock; tests move it to make retries due. */
 const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
+/** MTA-STS policy files by domain: one that names the MX the relay finds, one that does not. */
+const STS_POLICIES: Record<string, string> = {
+  'sts-ok.org': 'version: STSv1\r\nmode: enforce\r\nmx: localhost\r\nmax_age: 86400\r\n',
+  'sts-bad.org': 'version: STSv1\r\nmode: enforce\r\nmx: mail.sts-bad.org\r\nmax_age: 86400\r\n',
+};
 /** Every relay process of a deployment loads the same server mail key (from the data folder). */
 const serverKey = ephemeralServerMailKey();
 const advance = (seconds: number) => void (clock.now = new Date(clock.now.getTime() + seconds * 1000));
@@ -108,10 +114,16 @@ function relayApp() {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
+      resolveMx: async (domain) => (['example.org', 'sts-ok.org', 'sts-bad.org'].includes(domain) ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
       port: mxPort,
       tls: { ca: tls.cert },
       sweepSeconds: 0.2,
+      // MTA-STS: TXT answers and policy files come from tables (nothing outside is asked; the
+      // fetch over HTTPS itself is tested in mta-sts.test.ts).
+      mtaSts: new MtaSts({
+        resolveTxt: async (name) => (STS_POLICIES[name.replace(/^_mta-sts\./, '')] ? [['v=STSv1; id=20261123;']] : []),
+        fetchPolicy: async (domain) => STS_POLICIES[domain]!,
+      }),
     },
   });
 }
@@ -331,6 +343,18 @@ describe('standard mail to the outside world', () => {
     expect((await simpleParser(notice.raw)).text).toMatch(/\/m\/[A-Za-z0-9_-]{22}#/);
     expect(received.some((r) => r.raw.includes('Plain?'))).toBe(false);
     expect((await dana.api.links(sent.entryId)).links.map((l) => [l.recipient, l.expired])).toEqual([['erin@example.org', false]]);
+  });
+
+  it('MTA-STS: an enforced policy is followed — verified TLS to a listed MX, and no delivery to an MX it does not list', async () => {
+    const alice = await device('alice@example.test');
+    const ok = await alice.mail.send({ to: ['fran@sts-ok.org'], subject: 'Policy allows', text: 'x', allowStandard: true });
+    const bad = await alice.mail.send({ to: ['gil@sts-bad.org'], subject: 'Policy forbids', text: 'x', allowStandard: true });
+    await until(async () => received.find((r) => r.rcpt.includes('fran@sts-ok.org')));
+    expect((await alice.api.deliveries(ok.entryId)).deliveries[0]!.status).toBe('delivered');
+    const held = await until(async () => (await alice.api.deliveries(bad.entryId)).deliveries.find((d) => d.attempts === 1));
+    expect(held.status).toBe('queued'); // retried later: the policy may change, the MX may be fixed
+    expect(held.lastError).toMatch(/no MX host of sts-bad\.org matches its MTA-STS policy/);
+    expect(received.some((r) => r.rcpt.includes('gil@sts-bad.org'))).toBe(false);
   });
 
   it('the server refuses outside recipients without a server box it can open, or inside its own domains', async () => {

@@ -29,6 +29,7 @@ import type { Db } from '@sealmail/db';
 import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
+import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
 
 /** When to try again, and when to give up (defaults in the spirit of Postfix). */
 export interface RetrySchedule {
@@ -63,6 +64,8 @@ export interface OutboundOptions {
   /** Trust for remote STARTTLS certificates (tests trust their own CA). */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
   retry?: RetrySchedule;
+  /** MTA-STS policies of recipient domains (RFC 8461); tests pass one answering TXT from a table. */
+  mtaSts?: MtaSts;
   /** How often the sweeper queues due retries (seconds; 0: never by itself — tests call sweep()). */
   sweepSeconds?: number;
   now?: () => Date;
@@ -113,6 +116,7 @@ export class Outbound {
   private boss: PgBoss | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly now: () => Date;
+  private readonly mtaSts: MtaSts;
   readonly schedule: RetrySchedule;
 
   constructor(
@@ -123,6 +127,7 @@ export class Outbound {
   ) {
     this.now = opts.now ?? (() => new Date());
     this.schedule = opts.retry ?? defaultRetrySchedule;
+    this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now });
   }
 
   async start(): Promise<void> {
@@ -428,14 +433,18 @@ export class Outbound {
       else throw err;
     }
     hosts.sort((a, b) => a.priority - b.priority);
-    let last: unknown = new Error(`no mail host for ${domain}`);
-    for (const h of hosts) {
+    // MTA-STS (RFC 8461): in enforce mode only the policy's MX hosts, over verified TLS.
+    const policy = await this.mtaSts.policyFor(domain);
+    const { hosts: tried, refused } = filterMxByPolicy(policy, hosts);
+    if (refused.length) this.logger.warn({ domain, mode: policy?.mode, policyId: policy?.id, refused: refused.map((h) => h.exchange) }, 'outbound: MX not in MTA-STS policy');
+    let last: unknown = new Error(tried.length ? `no mail host for ${domain}` : `no MX host of ${domain} matches its MTA-STS policy (id ${policy?.id})`);
+    for (const h of tried) {
       const transport = nodemailer.createTransport({
         host: h.exchange,
         port: this.opts.port ?? 25,
         secure: false,
         name: this.opts.hostname,
-        tls: { servername: h.exchange, ...(this.opts.tls ?? {}) },
+        ...stsTransportOptions(policy, h.exchange, this.opts.tls),
         dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
         connectionTimeout: 30_000,
       });
@@ -448,7 +457,8 @@ export class Outbound {
         return rejected;
       } catch (err) {
         const e = err as { responseCode?: number; response?: string; message: string };
-        if (e.responseCode !== undefined && e.responseCode >= 500) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
+        // A TLS failure under an enforced policy is not the remote's final word: retried (RFC 8461 §5).
+        if (e.responseCode !== undefined && e.responseCode >= 500 && !(policy?.mode === 'enforce' && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
         last = err;
       } finally {
         transport.close();
