@@ -122,6 +122,12 @@ describe('the start command', () => {
     await page.getByText('Authenticator required for everyone.').waitFor();
     await page.getByLabel('Require an authenticator app (TOTP) for every user').uncheck();
     await page.getByText('Authenticator optional for everyone.').waitFor();
+    // Mail settings: the domain's encryption policy is chosen once, and the outbound queue is empty.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByLabel('Encryption policy for example.test').selectOption('secure_default');
+    await page.getByRole('status').getByText('Encryption policy of example.test: Secure by default').waitFor();
+    await expect.poll(() => page.getByLabel('Encryption policy for example.test').count()).toBe(0); // no longer a choice
+    await page.getByRole('region', { name: 'Outbound queue' }).getByText('Nothing here.').waitFor();
 
     const viewer = await page.goto(`https://localhost:${ports.viewer}/m/abcdefgh12345678#${'p'.repeat(22)}.${'d'.repeat(43)}`);
     expect(viewer?.headers()['referrer-policy']).toBe('no-referrer');
