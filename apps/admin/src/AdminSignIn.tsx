@@ -5,6 +5,8 @@ import { KeyGate } from '@sealmail/ui';
 import { Escrow } from './Escrow';
 import { Domains } from './Domains';
 import { Outbound } from './Outbound';
+import { BlockedSenders } from './Blocked';
+import { Lists } from './Lists';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -100,6 +102,8 @@ export function AdminSignIn() {
           </section>
           <Domains />
           <Outbound />
+          <Lists />
+          <BlockedSenders />
           <Escrow address={session.user.address} />
           {alert}
         </main>

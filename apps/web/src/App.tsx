@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Devices, KeyGate } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 import { Mailbox } from './mail/Mailbox';
+import { BlockedSenders } from './mail/Blocked';
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
@@ -32,6 +33,7 @@ export function App() {
         settings={
           <Account session={session} onSignOut={signOut}>
             <Devices address={session.user.address} onEnded={ended} />
+            <BlockedSenders />
           </Account>
         }
       />

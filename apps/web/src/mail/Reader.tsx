@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { keys, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
+import { blockSender } from './Blocked';
 
 const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
 const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
@@ -61,6 +62,32 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
   );
 }
 
+/**
+ * Mail from outside can be refused for good: the server then answers 550 to that sender. (Mail
+ * from users of this server is end-to-end encrypted and never passes the ingress.)
+ */
+function BlockSender({ from }: { from: string }) {
+  const [state, setState] = useState<'idle' | 'done' | string>('idle');
+  async function block() {
+    if (!window.confirm(`Block ${from}? Mail from this address will be refused.`)) return;
+    try {
+      await blockSender(from);
+      setState('done');
+    } catch (err) {
+      setState((err as Error).message);
+    }
+  }
+  if (state === 'done') return <p role="status">{from} is blocked (unblock it in Settings).</p>;
+  return (
+    <>
+      <button type="button" className="block-sender" onClick={() => void block()}>
+        Block sender
+      </button>
+      {state !== 'idle' && <span role="alert">{state}</span>}
+    </>
+  );
+}
+
 /** One message of a conversation. */
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
   return (
@@ -94,6 +121,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
           </p>
         )}
         {mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
+        {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
       {mail.html ? <HtmlBody html={mail.html} title={`Body of ${mail.subject}`} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (

@@ -1,0 +1,120 @@
+import { useCallback, useEffect, useState } from 'react';
+import { ApiClient, ApiClientError } from '@sealmail/client';
+import { adminListCreate, adminListDelete, adminListList, adminListUpdate } from '@sealmail/contract';
+
+const api = new ApiClient({ baseUrl: '' });
+type List = Awaited<ReturnType<typeof load>>[number];
+const load = () => api.request(adminListList, {}).then((r) => r.lists);
+/** Members typed one per line or separated by commas. */
+const parseMembers = (text: string) => text.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
+
+/**
+ * Mailing lists: an address on one of the organisation's domains whose mail from outside goes to
+ * every member, sealed by the server (mail to lists is not end-to-end encrypted). Members outside
+ * this server can be listed; only members here receive mail for now.
+ */
+export function Lists() {
+  const [lists, setLists] = useState<List[] | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const failed = (err: unknown) => setProblem(err instanceof ApiClientError ? `${err.message}${err.field ? ` (${err.field})` : ''}` : 'The change failed.');
+  const reload = useCallback(() => void load().then(setLists, failed), []);
+  useEffect(reload, [reload]);
+
+  async function create(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const f = new FormData(form);
+    setProblem(null);
+    try {
+      await api.request(adminListCreate, { body: { address: String(f.get('address')), name: String(f.get('name')), members: parseMembers(String(f.get('members'))) } });
+      form.reset();
+      reload();
+    } catch (err) {
+      failed(err);
+    }
+  }
+  async function save(id: string, e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setProblem(null);
+    try {
+      await api.request(adminListUpdate, { params: { id }, body: { name: String(f.get('name')), members: parseMembers(String(f.get('members'))) } });
+      setEditing(null);
+      reload();
+    } catch (err) {
+      failed(err);
+    }
+  }
+  async function remove(l: List) {
+    if (!window.confirm(`Delete the list ${l.address}? Mail to it will be refused.`)) return;
+    await api.request(adminListDelete, { params: { id: l.id } }).then(reload, failed);
+  }
+
+  return (
+    <section aria-label="Mailing lists">
+      <h2>Mailing lists</h2>
+      <p>Mail to a list is not end-to-end encrypted: the server seals a copy for each member.</p>
+      <table>
+        <thead>
+          <tr>
+            <th>Address</th>
+            <th>Name</th>
+            <th>Members</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {lists?.map((l) =>
+            editing === l.id ? (
+              <tr key={l.id}>
+                <td>{l.address}</td>
+                <td colSpan={3}>
+                  <form aria-label={`Edit ${l.address}`} onSubmit={(e) => void save(l.id, e)}>
+                    <input name="name" defaultValue={l.name} required aria-label="List name" />
+                    <textarea name="members" defaultValue={l.members.map((m) => m.address).join('\n')} rows={4} aria-label="Members, one per line" />
+                    <button type="submit">Save</button>
+                    <button type="button" onClick={() => setEditing(null)}>
+                      Cancel
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ) : (
+              <tr key={l.id}>
+                <td>{l.address}</td>
+                <td>{l.name}</td>
+                <td>{l.members.map((m) => (m.local ? m.address : `${m.address} (outside, not delivered yet)`)).join(', ') || 'none'}</td>
+                <td>
+                  <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit ${l.address}`}>
+                    Edit
+                  </button>
+                  <button type="button" onClick={() => void remove(l)} aria-label={`Delete ${l.address}`}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ),
+          )}
+        </tbody>
+      </table>
+      {lists?.length === 0 && <p>No lists yet.</p>}
+      <form aria-label="New mailing list" onSubmit={(e) => void create(e)}>
+        <label>
+          Address
+          <input name="address" type="email" required placeholder="team@your-domain" />
+        </label>
+        <label>
+          Name
+          <input name="name" required />
+        </label>
+        <label>
+          Members (one per line)
+          <textarea name="members" rows={3} />
+        </label>
+        <button type="submit">Create list</button>
+      </form>
+      {problem && <p role="alert">{problem}</p>}
+    </section>
+  );
+}
