@@ -90,7 +90,7 @@ describe('mail in the web client', () => {
     // Alice composes (keyboard shortcut c) and sends.
     await alice.page.keyboard.press('c');
     const compose = alice.page.getByRole('dialog', { name: 'Compose' });
-    await compose.getByLabel('To').fill(BOB);
+    await compose.getByLabel('To', { exact: true }).fill(BOB);
     await compose.getByLabel('Subject').fill(`Plans ${CANARY_SUBJECT}`);
     await compose.getByRole('textbox', { name: 'Message' }).fill(`Hi Bob,\n${CANARY_BODY}\nAlice`);
     await compose.locator('input[type=file]').setInputFiles({ name: 'plans.bin', mimeType: 'application/octet-stream', buffer: file });
@@ -117,7 +117,7 @@ describe('mail in the web client', () => {
     // Bob replies (shortcut r); Alice sees both in one conversation.
     await bob.page.keyboard.press('r');
     const reply = bob.page.getByRole('dialog', { name: 'Compose' });
-    await expect(reply.getByLabel('To').inputValue()).resolves.toBe(ALICE);
+    await expect(reply.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(ALICE);
     await reply.getByRole('textbox', { name: 'Message' }).pressSequentially('Sounds good. ');
     await reply.getByRole('button', { name: 'Send' }).click();
     await bob.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
@@ -182,7 +182,7 @@ describe('mail in the web client', () => {
     const before = sent.length;
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
     const compose = alice.page.getByRole('dialog', { name: 'Compose' });
-    await compose.getByLabel('To').fill(BOB);
+    await compose.getByLabel('To', { exact: true }).fill(BOB);
     await compose.getByLabel('Subject').fill('Newsletter');
     // The demo domain has not chosen its policy (secure by default): outsiders would get a link
     // unless the sender picks standard mail.
@@ -218,7 +218,7 @@ describe('mail in the web client', () => {
     // A draft is saved while typing, edited later, then sent.
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
     let compose = alice.page.getByRole('dialog', { name: 'Compose' });
-    await compose.getByLabel('To').fill(BOB);
+    await compose.getByLabel('To', { exact: true }).fill(BOB);
     await compose.getByLabel('Subject').fill('Holiday photo');
     await compose.getByRole('textbox', { name: 'Message' }).pressSequentially('Look at this');
     await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
@@ -227,7 +227,7 @@ describe('mail in the web client', () => {
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Holiday photo/ }).click();
     await alice.page.getByRole('button', { name: 'Edit draft' }).click();
     compose = alice.page.getByRole('dialog', { name: 'Compose' });
-    await expect(compose.getByLabel('To').inputValue()).resolves.toBe(BOB);
+    await expect(compose.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(BOB);
     await expect(compose.getByRole('textbox', { name: 'Message' }).innerText()).resolves.toContain('Look at this');
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
     await compose.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });

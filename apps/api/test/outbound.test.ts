@@ -343,6 +343,8 @@ describe('standard mail to the outside world', () => {
     expect((await simpleParser(notice.raw)).text).toMatch(/\/m\/[A-Za-z0-9_-]{22}#/);
     expect(received.some((r) => r.raw.includes('Plain?'))).toBe(false);
     expect((await dana.api.links(sent.entryId)).links.map((l) => [l.recipient, l.expired])).toEqual([['erin@example.org', false]]);
+    // No links to the organisation's own domains (mailboxes there get mail end to end; lists and unknown addresses nothing).
+    await expect(dana.mail.send({ to: ['ghost@example.test'], subject: 'x', text: 'x', links: { expiresIn: '1d' } })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
   });
 
   it('MTA-STS: an enforced policy is followed — verified TLS to a listed MX, and no delivery to an MX it does not list', async () => {

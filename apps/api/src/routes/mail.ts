@@ -187,9 +187,11 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           if (seen.has(address)) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is named twice.`);
           seen.add(address);
           if (linked.has(address)) {
-            // A link goes to anyone outside the sender's own organisation.
-            const u = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } }, select: { accountId: true } });
-            if (u && u.accountId === s.user.accountId) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is in your organisation; send it end to end.`);
+            // A link goes to anyone outside the sender's own organisation (other organisations on
+            // this server included: the fallback when cross-domain E2EE is off). An address on one
+            // of the sender's own domains is a mailbox (send it end to end), a list, or nobody.
+            const dom = await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { accountId: true } });
+            if (dom && dom.accountId === s.user.accountId) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`, `${address} is on your organisation's own domain: a mailbox there gets mail end to end, and lists and unknown addresses get no links.`);
             continue;
           }
           if (external.has(address)) {
