@@ -303,4 +303,33 @@ describe('mail in the web client', () => {
     expect(running.output().includes(canary)).toBe(false);
     for (const f of await filesUnder(dataDir)) expect((await readFile(f)).includes(Buffer.from(canary)), f).toBe(false);
   });
+
+  it('an outside recipient gets an expiring link by default; the Sent copy shows its state', async () => {
+    // The address is .invalid (never resolves): the relay queues the notice, nothing leaves this machine.
+    await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
+    const compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To', { exact: true }).fill('carol@partner.invalid');
+    await compose.getByLabel('Subject').fill('Offer for Carol');
+    await compose.getByRole('textbox', { name: 'Message' }).pressSequentially('Our offer');
+    await compose.getByLabel('Link works for').selectOption('1d');
+    await compose.getByRole('button', { name: 'Send' }).click();
+    // The window closes once it is sent (an earlier "Sent." may still be on screen).
+    await compose.waitFor({ state: 'detached', timeout: 60_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; compose says: ${await compose.getByRole('alert').allInnerTexts()}`);
+    });
+    await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Sent' }).click();
+    await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Offer for Carol/ }).click();
+    const outside = alice.page.getByRole('region', { name: 'Outside recipients' });
+    await outside.getByText(/carol@partner\.invalid: expiring link until .* — not opened yet — notice on its way/).waitFor({ timeout: 30_000 });
+    const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
+    const db = createDb(url);
+    try {
+      const link = await db.mailLink.findFirstOrThrow({ where: { recipient: 'carol@partner.invalid' } });
+      // One day, by the server's clock; the password only boxed to the server's key while the notice waits.
+      expect(link.expiresAt.getTime() - link.createdAt.getTime()).toBe(86_400_000);
+      expect(link.secretBox).not.toBeNull();
+    } finally {
+      await db.$disconnect();
+    }
+  });
 });

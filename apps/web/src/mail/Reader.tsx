@@ -2,6 +2,55 @@ import { useEffect, useState } from 'react';
 import { keys, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
 import { blockSender } from './Blocked';
+import { ApiClient } from '@sealmail/client';
+
+const api = new ApiClient({ baseUrl: '' });
+type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
+type LinkState = Awaited<ReturnType<ApiClient['links']>>['links'][number];
+
+/**
+ * For the sender's own copy: how each outside recipient is being reached — standard mail
+ * (delivered, waiting with the next attempt, failed) or an expiring link (expiry, whether and
+ * when it was opened).
+ */
+function OutsideRecipients({ entryId }: { entryId: string }) {
+  const [state, setState] = useState<{ deliveries: Delivery[]; links: LinkState[] } | null>(null);
+  useEffect(() => {
+    let live = true;
+    void Promise.all([api.deliveries(entryId), api.links(entryId)]).then(
+      ([d, l]) => live && setState({ deliveries: d.deliveries, links: l.links }),
+      () => live && setState(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [entryId]);
+  if (!state || (!state.links.length && !state.deliveries.length)) return null;
+  const when = (t: string | null) => (t ? new Date(t).toLocaleString() : '');
+  const linked = new Set(state.links.map((l) => l.recipient));
+  return (
+    <section className="outside" aria-label="Outside recipients">
+      <h4>Outside recipients</h4>
+      <ul>
+        {state.links.map((l) => (
+          <li key={`l-${l.recipient}`}>
+            {l.recipient}: expiring link {l.expired ? 'expired' : `until ${when(l.expiresAt)}`} —{' '}
+            {l.openCount ? `opened ${l.openCount}× (first ${when(l.firstOpenedAt)}, last ${when(l.lastOpenedAt)})` : 'not opened yet'}
+            {l.notice === 'failed' || l.notice === 'cancelled' ? ' — the notice could not be delivered' : l.notice === 'queued' ? ' — notice on its way' : ''}
+          </li>
+        ))}
+        {state.deliveries
+          .filter((d) => !linked.has(d.recipient))
+          .map((d) => (
+            <li key={`d-${d.recipient}`}>
+              {d.recipient}: standard mail {d.status === 'queued' ? `waiting (attempt ${d.attempts}, next ${when(d.nextAttemptAt)})` : d.status}
+              {d.lastError && d.status !== 'delivered' ? ` — ${d.lastError}` : ''}
+            </li>
+          ))}
+      </ul>
+    </section>
+  );
+}
 
 const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
 const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
@@ -90,6 +139,7 @@ function BlockSender({ from }: { from: string }) {
 
 /** One message of a conversation. */
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
+  const mine = mail.from.toLowerCase() === address.toLowerCase();
   return (
     <article className="message" aria-label={`Message from ${mail.from}`}>
       <header>
@@ -123,6 +173,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         {mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
+      {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
       {mail.html ? <HtmlBody html={mail.html} title={`Body of ${mail.subject}`} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (
         <ul className="attachments" aria-label="Attachments">
