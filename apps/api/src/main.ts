@@ -25,7 +25,7 @@ const app = await buildApp({
   outbound: {
     connectionString: databaseUrl,
     hostname: config.smtp.hostname,
-    viewerUrl: `https://${config.publicHost}:${config.ports.viewer}`,
+    viewerUrl: config.viewerUrl,
     dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain),
   },
 });

@@ -42,6 +42,7 @@ const envSchema = z.object({
   SEALMAIL_SMTPS_PORT: port(2465),
   SEALMAIL_PG_PORT: port(54329),
   SEALMAIL_API_URL: z.url({ error: 'expected an https:// URL of the API' }).optional(),
+  SEALMAIL_VIEWER_URL: z.url({ protocol: /^https$/, error: 'expected the https:// URL where outside recipients open expiring links' }).optional(),
   SEALMAIL_TLS_CERT: z.string().min(1).optional(),
   SEALMAIL_TLS_KEY: z.string().min(1).optional(),
   SEALMAIL_DEMO_DOMAIN: hostname.default('example.test'),
@@ -66,6 +67,8 @@ export interface Config {
   readonly ports: Readonly<{ api: number; web: number; admin: number; viewer: number; smtp: number; smtps: number; postgres: number }>;
   /** The API's base URL as the web hosts reach it. */
   readonly apiUrl: string;
+  /** The link viewer's public origin, as outside recipients reach it (links in notices point here). */
+  readonly viewerUrl: string;
   readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
   readonly demo: Readonly<{ seed: boolean; domain: string }>;
   /** spamThreshold: inbound mail scoring above it is filed in Spam (docs/mail.md §7.1). */
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       postgres: e.SEALMAIL_PG_PORT,
     },
     apiUrl: e.SEALMAIL_API_URL ?? `https://127.0.0.1:${e.SEALMAIL_API_PORT}`,
+    viewerUrl: (e.SEALMAIL_VIEWER_URL ?? `https://${e.SEALMAIL_PUBLIC_HOST}:${e.SEALMAIL_VIEWER_PORT}`).replace(/\/+$/, ''),
     tls: {
       certFile: e.SEALMAIL_TLS_CERT ?? resolve(dataDir, 'tls', 'cert.pem'),
       keyFile: e.SEALMAIL_TLS_KEY ?? resolve(dataDir, 'tls', 'key.pem'),

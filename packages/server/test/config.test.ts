@@ -18,6 +18,7 @@ describe('configuration', () => {
     expect(c.ports).toMatchObject({ api: 8440, web: 8443, smtp: 2525 });
     expect(c.demo).toEqual({ seed: true, domain: 'example.test' });
     expect(c.apiUrl).toBe('https://127.0.0.1:8440');
+    expect(c.viewerUrl).toBe('https://localhost:8445');
     expect(c.tls.selfSigned).toBe(true);
   });
 
@@ -27,6 +28,8 @@ describe('configuration', () => {
     expect(c.ports.api).toBe(9000);
     expect(c.apiUrl).toBe('https://127.0.0.1:9000');
     expect(c.demo.seed).toBe(false);
+    expect(loadConfig({ SEALMAIL_VIEWER_URL: 'https://links.example.com/' }).viewerUrl).toBe('https://links.example.com');
+    expect(loadConfig({ SEALMAIL_PUBLIC_HOST: 'mail.example.com', SEALMAIL_VIEWER_PORT: '443' }).viewerUrl).toBe('https://mail.example.com:443');
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.ports)).toBe(true);
     expect(() => {
@@ -41,6 +44,7 @@ describe('configuration', () => {
     expect(problems({ SEALMAIL_SMTP_PORT: '70000' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_PORT', expected: 'expected a port number (1-65535)' });
     expect(problems({ DATABASE_URL: 'mysql://x' })[0]).toMatchObject({ variable: 'DATABASE_URL', expected: expect.stringContaining('postgres://') });
     expect(problems({ LOG_LEVEL: 'loud' })[0]).toMatchObject({ variable: 'LOG_LEVEL', expected: expect.stringContaining('info') });
+    expect(problems({ SEALMAIL_VIEWER_URL: 'http://links.example.com' })[0]).toMatchObject({ variable: 'SEALMAIL_VIEWER_URL', expected: expect.stringContaining('https://') });
     expect(problems({ SEALMAIL_SEED_DEMO: 'maybe' })[0]).toMatchObject({ variable: 'SEALMAIL_SEED_DEMO', expected: 'expected true or false' });
     expect(problems({ SEALMAIL_TLS_CERT: '/etc/cert.pem' })[0]).toMatchObject({ variable: 'SEALMAIL_TLS_KEY' });
   });
