@@ -20,7 +20,7 @@ import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
-import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
+import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
@@ -357,6 +357,33 @@ describe('standard mail to the outside world', () => {
     expect(held.status).toBe('queued'); // retried later: the policy may change, the MX may be fixed
     expect(held.lastError).toMatch(/no MX host of sts-bad\.org matches its MTA-STS policy/);
     expect(received.some((r) => r.rcpt.includes('gil@sts-bad.org'))).toBe(false);
+  });
+
+  it('mail the ingress queued for the outside members of a list is relayed from the list, and the relay-only copy then goes', async () => {
+    // What the SMTP ingress stores for a list whose members are all outside (apps/smtp/test/lists.test.ts).
+    const admin = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'admin' } });
+    const raw = Buffer.from('From: Dave <dave@elsewhere.example>\r\nTo: team@example.test\r\nSubject: Via the list\r\nMessage-ID: <list-1@elsewhere.example>\r\n\r\nHello outside members\r\n');
+    const stored = await deliverLocal(
+      { db: tdb.prisma, blobs: postgresBlobStore(tdb.prisma), hostname: 'mx.example.test', now: () => clock.now, logger: createLogger({ level: 'silent' }) },
+      raw,
+      { mailFrom: 'dave@elsewhere.example', recipients: [], extraHeaders: [['List-Id', '<team.example.test>']], relay: { to: ['hana@example.org'], sender: 'team@example.test', serverPublicKey: serverKey.publicKey, blobOwnerUserId: admin.id } },
+    );
+    const got = await until(async () => received.find((r) => r.rcpt.includes('hana@example.org')));
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.subject).toBe('Via the list');
+    expect(parsed.text).toContain('Hello outside members');
+    expect(parsed.from?.value[0]).toMatchObject({ name: 'Dave', address: 'team@example.test' }); // sent as the list
+    const dkim = await loadOrCreateDkimKey(dir, 'example.test');
+    const auth = await authenticate(got.raw, {
+      ip: '127.0.0.1',
+      helo: 'mx.example.test',
+      sender: 'team@example.test',
+      mta: 'mx.example.org',
+      resolver: async (name: string, type: string) => (type === 'TXT' && name === `${dkim.selector}._domainkey.example.test` ? [[dkim.dnsRecord]] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
+    });
+    expect(auth.dkim.results[0]?.status.result).toBe('pass');
+    // No mailbox holds it and no link points at it: once delivered, it is gone.
+    await until(async () => (await tdb.prisma.message.count({ where: { id: stored.messageId } })) === 0);
   });
 
   it('the server refuses outside recipients without a server box it can open, or inside its own domains', async () => {

@@ -10,7 +10,7 @@ import type { Db } from '@sealmail/db';
 import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
-import { blockedAmong, deliverableMembers, listHeaders, listIdOf, type InboundRecipient } from './recipients';
+import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
 export class SmtpReply extends Error {
@@ -33,6 +33,8 @@ export interface DeliverDeps {
   resolver?: DNSResolver;
   /** Scores above this file the message in Spam (spam.ts). */
   spamThreshold: number;
+  /** The server's mail key (public half), for lists' outside members (relayed as standard mail). */
+  serverPublicKey?: Uint8Array;
 }
 
 export interface InboundEnvelope {
@@ -90,7 +92,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   const spam = spamHeader(verdict, deps.spamThreshold);
   const senders = [env.mailFrom, signals.fromAddress].filter(Boolean);
   const taken = new Set<string>();
-  const deliveries: { recipients: { address: string; userId: string; folder: 'inbox' | 'spam' }[]; extraHeaders: (readonly [string, string])[] }[] = [];
+  const deliveries: { recipients: { address: string; userId: string; folder: 'inbox' | 'spam' }[]; extraHeaders: (readonly [string, string])[]; relay?: { to: string[]; sender: string; serverPublicKey: Uint8Array; blobOwnerUserId: string } }[] = [];
   const direct = env.rcptTo.flatMap((r) => (r.kind === 'user' && !taken.has(r.userId) && taken.add(r.userId) ? [r] : []));
   const directBlocked = signals.fromAddress ? await blockedAmong(deps.db, direct, [signals.fromAddress]) : new Set();
   const wanted = direct.filter((r) => !directBlocked.has(r.userId));
@@ -112,8 +114,13 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     blocked += refused.size;
     const to = fresh.filter((m) => !refused.has(m.userId));
     for (const m of to) taken.add(m.userId);
-    deps.logger.info({ list: r.listId, members: to.length, skipped, blocked: refused.size }, 'smtp: list expanded');
-    if (to.length) deliveries.push({ recipients: to.map((m) => ({ address: m.address, userId: m.userId, folder })), extraHeaders: [spam, ...listHeaders(r)] });
+    // Outside members get it through the outbound relay (standard mail from the list address),
+    // unless it scored as spam: a list does not forward spam to the world.
+    const outside = deps.serverPublicKey && !verdict.spam ? await outsideMembers(deps.db, r.listId) : [];
+    const owner = outside.length ? await deps.db.user.findFirst({ where: { accountId: r.accountId, role: 'admin', status: 'active' }, select: { id: true } }) : null;
+    const relay = outside.length && owner && deps.serverPublicKey ? { to: outside, sender: r.address, serverPublicKey: deps.serverPublicKey, blobOwnerUserId: to[0]?.userId ?? owner.id } : undefined;
+    deps.logger.info({ list: r.listId, members: to.length, outside: relay ? outside.length : 0, skipped, blocked: refused.size }, 'smtp: list expanded');
+    if (to.length || relay) deliveries.push({ recipients: to.map((m) => ({ address: m.address, userId: m.userId, folder })), extraHeaders: [spam, ...listHeaders(r)], ...(relay ? { relay } : {}) });
   }
   if (deliveries.length === 0) {
     if (looped) throw new SmtpReply(554, '5.4.6 Mail loop: this message already went through the list');
@@ -129,7 +136,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }

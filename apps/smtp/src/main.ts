@@ -1,11 +1,14 @@
 /** The SMTP process: STARTTLS on SEALMAIL_SMTP_PORT, implicit TLS on SEALMAIL_SMTPS_PORT. */
 import { bootProcess } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
+import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
 import { buildSmtpServer } from './server';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
 const db = createDb(databaseUrl);
-const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold };
+// The same server mail key as the API's (the data folder): lists' outside members are relayed.
+const serverKey = await loadOrCreateServerMailKey(config.dataDir);
+const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -64,9 +64,22 @@ export function listHeaders(list: { address: string; name: string }): (readonly 
   ];
 }
 
+/** A list's members on domains this server does not serve (relayed as standard mail). */
+export async function outsideMembers(db: Db, listId: string): Promise<string[]> {
+  const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });
+  const parts = rows.flatMap((r) => {
+    const p = splitAddress(r.address);
+    return p ? [{ address: r.address, domain: p.domain }] : [];
+  });
+  if (!parts.length) return [];
+  const ours = new Set((await db.domain.findMany({ where: { name: { in: [...new Set(parts.map((p) => p.domain))] } }, select: { name: true } })).map((d) => d.name));
+  return parts.filter((p) => !ours.has(p.domain)).map((p) => p.address);
+}
+
 /**
  * The members of a list that can take the mail now: active local users with a per-user key.
- * External members, suspended users and mailboxes without keys are skipped (and counted).
+ * Outside members (see outsideMembers), suspended users and mailboxes without keys are skipped
+ * here (and counted).
  */
 export async function deliverableMembers(db: Db, listId: string): Promise<{ members: { address: string; userId: string; accountId: string }[]; skipped: number }> {
   const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });

@@ -27,6 +27,8 @@ export interface SmtpOptions {
   resolver?: DNSResolver;
   /** Mail scoring above this is filed in Spam (default 5; docs/mail.md §7.1). */
   spamThreshold?: number;
+  /** The server's mail key (public half): lists' outside members get the mail through the outbound relay. */
+  serverPublicKey?: Uint8Array;
 }
 
 /**
@@ -61,7 +63,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
-  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}) };
+  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,

@@ -3,14 +3,19 @@
  * → real Postgres. Mail to a list address is accepted at RCPT and sealed by the server to every
  * active member with keys, List-Id and List-Post inside the sealed body; a member also named at
  * RCPT gets one copy; a message that already went through the list is not expanded again.
+ * Outside members get it through the outbound relay: a copy sealed for nobody but the server's
+ * mail key, marked not-E2EE, queued from the list address (the relay itself is tested in
+ * apps/api/test/outbound.test.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
+import { simpleParser } from 'mailparser';
 import type { SMTPServer } from 'smtp-server';
-import type { PerUserKey } from '@sealmail/crypto';
+import { decodeEnvelope, openMailPiece, openManifest, openServerBox, type PerUserKey } from '@sealmail/crypto';
+import { ephemeralServerMailKey } from '@sealmail/mailstore';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
@@ -26,6 +31,7 @@ let server: SMTPServer;
 let port = 0;
 const users: Record<'alice' | 'bob', { id: string; puk: PerUserKey }> = {} as never;
 let adminId: string;
+const serverKey = ephemeralServerMailKey();
 
 async function resolver(name: string, type: string): Promise<string[][]> {
   throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
@@ -44,11 +50,11 @@ beforeAll(async () => {
   }
   const admin = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'admin' }, include: { domain: true } });
   adminId = admin.id;
-  // The admin has no keys yet (skipped); carol is outside (listed, not delivered to).
+  // The admin has no keys yet (skipped); carol is outside (relayed as standard mail).
   await tdb.prisma.mailingList.create({
     data: { accountId: admin.accountId, domainId: admin.domainId, localPart: 'team', name: 'The "Team"', members: { create: ['alice@example.test', 'bob@example.test', 'admin@example.test', 'carol@outside.example'].map((address) => ({ address })) } },
   });
-  server = buildSmtpServer({ db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 1024 * 1024, secure: false, resolver });
+  server = buildSmtpServer({ db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 1024 * 1024, secure: false, resolver, serverPublicKey: serverKey.publicKey });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.server.address() as { port: number }).port;
 });
@@ -74,6 +80,29 @@ describe('mailing lists', () => {
       expect(n.header('List-Post')).toBe('<mailto:team@example.test>');
       expect(n.header('X-Sealmail-Spam')).toMatch(/^score=/);
     }
+  });
+
+  it('outside members get it through the outbound relay: a copy only the server can open, sent from the list', async () => {
+    await transport().sendMail({ from: 'dave@outside.example', to: 'team@example.test', subject: 'For everyone', text: 'also for carol' });
+    const relayed = await tdb.prisma.message.findFirstOrThrow({ where: { deliveries: { some: { recipient: 'carol@outside.example' } } }, orderBy: { sentAt: 'desc' }, include: { deliveries: true, entries: true } });
+    expect(relayed.deliveries.map((d) => [d.recipient, d.status])).toEqual([['carol@outside.example', 'queued']]);
+    expect(relayed.senderAddress).toBe('team@example.test'); // sent (and DKIM-signed) by the list
+    expect(relayed.senderUserId).toBeNull(); // reports about it go nowhere (no backscatter)
+    // The members' copies are this same sealed message; the server's box goes once the relay is done.
+    expect(relayed.entries.map((e) => e.userId).sort()).toEqual([users.alice.id, users.bob.id].sort());
+    const { messageKey } = openServerBox({ envelope: relayed.envelope, box: relayed.serverBox!, serverPublicKey: serverKey.publicKey, serverSecretKey: serverKey.secretKey });
+    const manifest = await openManifest({ envelope: decodeEnvelope(relayed.envelope), manifest: relayed.manifest, messageKey });
+    expect(manifest.notE2EE).toBe(true);
+    const body = await simpleParser(Buffer.from(await openMailPiece({ manifest, index: 0, ciphertext: relayed.body })));
+    expect(body.text).toContain('also for carol');
+    expect(body.headerLines.find((h) => h.key === 'list-id')?.line).toBe('List-Id: "The Team" <team.example.test>');
+    // Spam is not forwarded to the world: all-caps subject, a link showing another domain, no DKIM.
+    const before = await tdb.prisma.outboundDelivery.count();
+    await transport().sendMail({ from: 'dave@outside.example', to: 'team@example.test', subject: 'VERIFY YOUR ACCOUNT NOW', text: 'x', html: '<a href="https://evil.example/login">https://bank.example.com/login</a>' });
+    const alice = await openNewest(tdb.prisma, users.alice.id, users.alice.puk);
+    expect(alice.subject).toBe('VERIFY YOUR ACCOUNT NOW');
+    expect(alice.entry.folder).toBe('spam'); // the premise: it scored as spam
+    expect(await tdb.prisma.outboundDelivery.count()).toBe(before);
   });
 
   it('a member also named at RCPT gets one copy (the direct one)', async () => {

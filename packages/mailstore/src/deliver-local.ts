@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
 import { mailLimits } from '@sealmail/contract';
-import { createMailPieceEncryptor, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
+import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
 import { publishMailEvents } from './events';
@@ -44,6 +44,13 @@ export interface LocalDelivery {
   authResults?: readonly string[];
   /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
   extraHeaders?: readonly (readonly [string, string])[];
+  /**
+   * Also (or only) for outside recipients, relayed as standard mail by the outbound relay (a
+   * list's outside members): the message is marked not-E2EE, its key boxed to the server's mail
+   * key, and one outbound delivery queued per address, sent from `sender` (the list address).
+   * `blobOwnerUserId` owns the attachment blobs when no local recipient does.
+   */
+  relay?: { to: readonly string[]; sender: string; serverPublicKey: Uint8Array; blobOwnerUserId: string };
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
@@ -78,7 +85,7 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       const first = await enc.push(a.content);
       const { last, piece } = await enc.final();
       const ct = Buffer.concat([first, last]);
-      const blob = await deps.db.blob.create({ data: { ownerUserId: d.recipients[0]!.userId, declaredSize: ct.length } });
+      const blob = await deps.db.blob.create({ data: { ownerUserId: d.recipients[0]?.userId ?? d.relay!.blobOwnerUserId, declaredSize: ct.length } });
       blobIds.push(blob.id);
       const part = mailLimits.blobPartBytes;
       let parts = 0;
@@ -108,7 +115,9 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
     });
 
-    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keys });
+    const relay = d.relay?.to.length ? d.relay : undefined;
+    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keys, ...(relay ? { notE2EE: true } : {}) });
+    const serverBox = relay ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: relay.serverPublicKey }) : undefined;
     mime.fill(0);
     sealed.messageKey.fill(0);
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
@@ -117,7 +126,8 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
     const stored = await storeMessage(deps.db, {
       mailId,
       senderUserId: null,
-      senderAddress,
+      // Relayed copies go out from the relaying address (the list), which signs them (DKIM).
+      senderAddress: relay ? relay.sender : senderAddress,
       to: flat(parsed.to),
       cc: flat(parsed.cc),
       protection: 'server',
@@ -130,8 +140,9 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       parentId: parent?.id ?? null,
       sentAt: deps.now(),
       holders,
+      ...(relay && serverBox ? { serverBox, outbound: [...relay.to] } : {}),
     });
-    if (stored.entries.length === 0) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
+    if (stored.entries.length === 0 && holders.length > 0 && !relay) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
     // Open mailboxes hear about it (API processes LISTEN); the mail is stored whether or not this works.
     await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'mail: event not published'));
     deps.logger.info({ messageId: stored.messageId, recipients: stored.entries.length, refused: stored.refused.length, bytes: raw.length }, 'mail: delivered locally');

@@ -285,11 +285,20 @@ export class Outbound {
     await this.finish(messageId);
   }
 
-  /** When no recipient is queued any more, the server forgets how to read the message. */
+  /**
+   * When no recipient is queued any more, the server forgets how to read the message; a copy that
+   * existed only to be relayed (a list's mail for its outside members: no mailbox holds it, no
+   * link points at it) goes altogether once every report it owes is out.
+   */
   private async finish(messageId: string): Promise<void> {
-    if (await this.db.outboundDelivery.count({ where: { messageId, status: 'queued' } })) return;
+    if (await this.db.outboundDelivery.count({ where: { messageId, OR: [{ status: 'queued' }, { status: { in: ['failed', 'cancelled'] }, bouncedAt: null }] } })) return;
     await this.db.message.updateMany({ where: { id: messageId, serverBox: { not: null } }, data: { serverBox: null } });
     await this.db.mailLink.updateMany({ where: { messageId, secretBox: { not: null } }, data: { secretBox: null } });
+    const orphan = await this.db.message.findFirst({ where: { id: messageId, entries: { none: {} }, links: { none: {} } }, select: { id: true, blobs: { select: { id: true } } } });
+    if (orphan) {
+      await this.db.message.deleteMany({ where: { id: orphan.id } });
+      await this.blobs.delete(orphan.blobs.map((b) => b.id));
+    }
   }
 
   /** Reports failures to a local sender (never to outside addresses: no backscatter). */
