@@ -114,7 +114,7 @@ function relayApp() {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      resolveMx: async (domain) => (['example.org', 'sts-ok.org', 'sts-bad.org'].includes(domain) ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
+      resolveMx: async (domain) => (['example.org', 'sts-ok.org', 'sts-bad.org', 'neighbour.test'].includes(domain) ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
       port: mxPort,
       tls: { ca: tls.cert },
       sweepSeconds: 0.2,
@@ -357,6 +357,21 @@ describe('standard mail to the outside world', () => {
     expect(held.status).toBe('queued'); // retried later: the policy may change, the MX may be fixed
     expect(held.lastError).toMatch(/no MX host of sts-bad\.org matches its MTA-STS policy/);
     expect(received.some((r) => r.rcpt.includes('gil@sts-bad.org'))).toBe(false);
+  });
+
+  it('cross-domain E2EE off on either side: a user of another organisation on this server gets an expiring link', async () => {
+    const account = await tdb.prisma.account.create({ data: { name: 'Neighbour' } });
+    const domain = await tdb.prisma.domain.create({ data: { accountId: account.id, name: 'neighbour.test', crossDomainE2ee: true } });
+    await tdb.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'ivo', displayName: 'Ivo', passwordHash: await hashPassword('pw-ivo-123456') } });
+    passwords['ivo@neighbour.test'] = 'pw-ivo-123456';
+    await device('ivo@neighbour.test'); // Ivo has keys; only example.test has not turned cross-domain E2EE on
+    const alice = await device('alice@example.test');
+    await expect(alice.mail.send({ to: ['ivo@neighbour.test'], subject: 'x', text: 'x' })).rejects.toMatchObject({ code: 'NO_E2EE_ROUTE' });
+    const sent = await alice.mail.send({ to: ['ivo@neighbour.test'], subject: 'Across organisations', text: 'x', links: { expiresIn: '7d' } });
+    // The notice goes to the neighbour's MX (here the stand-in; on one server, its own ingress).
+    const notice = await until(async () => received.find((r) => r.rcpt.includes('ivo@neighbour.test')));
+    expect((await simpleParser(notice.raw)).text).toMatch(/\/m\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/);
+    expect((await alice.api.links(sent.entryId)).links[0]).toMatchObject({ recipient: 'ivo@neighbour.test', expired: false });
   });
 
   it('mail the ingress queued for the outside members of a list is relayed from the list, and the relay-only copy then goes', async () => {
