@@ -178,7 +178,8 @@ describe('devices in the web client', () => {
     // The admin recovers it with the escrow key, comparing the fingerprint.
     await admin.page.reload();
     // The admin is a user too: their console device adds the escrow key to their own history.
-    await admin.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
+    // (The console signs in its device and checks its key history first: slow on a loaded machine.)
+    await admin.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor({ timeout: 90_000 });
     await admin.page.getByRole('button', { name: 'I understand' }).click();
     const bobRow = admin.page.getByRole('row', { name: `User ${BOB}` });
     await bobRow.getByRole('cell', { name: 'yes' }).first().waitFor();

