@@ -36,7 +36,7 @@ import {
   type SigchainPin,
   type SigchainState,
 } from '@sealmail/crypto';
-import type { ApiClient } from './api';
+import { ApiClientError, type ApiClient } from './api';
 
 /** What a device keeps of itself: its secret seeds (never sent anywhere). */
 export interface StoredDevice {
@@ -199,6 +199,17 @@ export class Identity {
    * `added` true when this call added it; null when escrow is off or this device cannot add it yet.
    */
   async ensureEscrow(address: string): Promise<{ added: boolean; fingerprint: string } | null> {
+    try {
+      return await this.ensureEscrowOnce(address);
+    } catch (err) {
+      // Another device of this user extended the chain meanwhile (perhaps adding the escrow key
+      // itself): look again, once, from the chain as it is now.
+      if (err instanceof ApiClientError && err.code === 'SIGCHAIN_INVALID') return this.ensureEscrowOnce(address);
+      throw err;
+    }
+  }
+
+  private async ensureEscrowOnce(address: string): Promise<{ added: boolean; fingerprint: string } | null> {
     const { escrow } = await this.api.escrow();
     if (!escrow) return null;
     const { device, keys, userId, state } = await this.mine(address);

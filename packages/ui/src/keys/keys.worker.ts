@@ -104,6 +104,7 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
   return { rows, cursor: page.cursor };
 }
 
+const settingUp = new Map<string, Promise<SetUpResult>>();
 const note = (kind: 'backup-unconfirmed' | 'escrow-notice', address: string) => `${kind}:${address.toLowerCase()}`;
 
 /**
@@ -132,8 +133,17 @@ async function setUp(req: Extract<Request, { op: 'setUp' }>): Promise<SetUpResul
 async function handle(req: Request): Promise<Results[Request['op']]> {
   const id = await identity;
   switch (req.op) {
-    case 'setUp':
-      return setUp(req);
+    case 'setUp': {
+      // One at a time per user: a second request while one runs (a re-rendered page asks again)
+      // gets the same answer instead of racing it to append the same key-history link.
+      const key = req.address.toLowerCase();
+      let running = settingUp.get(key);
+      if (!running) {
+        running = setUp(req).finally(() => settingUp.delete(key));
+        settingUp.set(key, running);
+      }
+      return running;
+    }
     case 'confirmBackup':
       await (await store).deleteNote(note('backup-unconfirmed', req.address));
       return null;
