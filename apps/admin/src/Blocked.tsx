@@ -1,30 +1,21 @@
-import { useCallback, useEffect, useState } from 'react';
-import { ApiClient, ApiClientError } from '@sealmail/client';
+import { ApiClient } from '@sealmail/client';
 import { adminBlockAdd, adminBlockList, adminBlockRemove } from '@sealmail/contract';
+import { useBlockList } from '@sealmail/ui';
 
 const api = new ApiClient({ baseUrl: '' });
-type Entry = Awaited<ReturnType<typeof load>>[number];
-const load = () => api.request(adminBlockList, {}).then((r) => r.blocked);
+const calls = {
+  list: () => api.request(adminBlockList, {}).then((r) => r.blocked),
+  add: (pattern: string) => api.request(adminBlockAdd, { body: { pattern } }),
+  remove: (id: string) => api.request(adminBlockRemove, { params: { id } }),
+};
 
 /** Senders refused for every mailbox of the account (each change is in the change history). */
 export function BlockedSenders() {
-  const [entries, setEntries] = useState<Entry[] | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const failed = (err: unknown) => setProblem(err instanceof ApiClientError ? err.message : 'The change failed.');
-  const reload = useCallback(() => void load().then(setEntries, failed), []);
-  useEffect(reload, [reload]);
-
-  async function add(e: React.FormEvent<HTMLFormElement>) {
+  const { entries, problem, add, remove } = useBlockList(calls);
+  async function submit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = e.currentTarget;
-    setProblem(null);
-    try {
-      await api.request(adminBlockAdd, { body: { pattern: String(new FormData(form).get('pattern')) } });
-      form.reset();
-      reload();
-    } catch (err) {
-      failed(err);
-    }
+    if (await add(String(new FormData(form).get('pattern')))) form.reset();
   }
 
   return (
@@ -45,7 +36,7 @@ export function BlockedSenders() {
               <td>{b.kind === 'domain' ? `${b.pattern} (domain)` : b.pattern}</td>
               <td>{new Date(b.createdAt).toLocaleDateString()}</td>
               <td>
-                <button type="button" aria-label={`Unblock ${b.pattern}`} onClick={() => void api.request(adminBlockRemove, { params: { id: b.id } }).then(reload, failed)}>
+                <button type="button" aria-label={`Unblock ${b.pattern}`} onClick={() => void remove(b.id)}>
                   Unblock
                 </button>
               </td>
@@ -54,7 +45,7 @@ export function BlockedSenders() {
         </tbody>
       </table>
       {entries?.length === 0 && <p>Nobody is blocked for the whole organisation.</p>}
-      <form aria-label="Block a sender for everyone" onSubmit={(e) => void add(e)}>
+      <form aria-label="Block a sender for everyone" onSubmit={(e) => void submit(e)}>
         <label>
           Address or domain
           <input name="pattern" required placeholder="name@domain or domain" />

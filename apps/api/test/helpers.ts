@@ -14,6 +14,7 @@ import {
   type LinkBody,
   type PerUserKey,
 } from '@sealmail/crypto';
+import { SMTPServer } from 'smtp-server';
 import type { FastifyInstance } from 'fastify';
 import { seedDemo, type SeedResult } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -157,4 +158,45 @@ export function injectFetch(app: FastifyInstance): typeof fetch {
     });
     return new Response(res.statusCode === 204 ? null : new Uint8Array(res.rawPayload), { status: res.statusCode, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') } });
   }) as typeof fetch;
+}
+
+/** Polls `f` every 200 ms until it answers something truthy; fails after `ms`. */
+export async function until<T>(f: () => Promise<T | undefined | false | null>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * A real smtp-server on loopback standing in for a remote MX (STARTTLS with the test's
+ * certificate). Every message it takes is kept with its envelope recipients; `onRcpt` may refuse
+ * a recipient by returning an SMTP code and text.
+ */
+export async function startRemoteMx(tls: { key: string; cert: string }, onRcpt?: (address: string) => { code: number; text: string } | undefined) {
+  const received: { rcpt: string[]; raw: Buffer }[] = [];
+  const server = new SMTPServer({
+    key: tls.key,
+    cert: tls.cert,
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    onRcptTo(address, _s, cb) {
+      const refusal = onRcpt?.(address.address);
+      cb(refusal ? Object.assign(new Error(refusal.text), { responseCode: refusal.code }) : undefined);
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.server.address() as { port: number }).port, received, close: () => new Promise<void>((r) => server.close(() => r())) };
 }

@@ -20,7 +20,6 @@ import { chromium, type Browser } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { build } from 'vite';
 import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -29,53 +28,28 @@ import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore
 import { buildWebHost, createLogger, defaultAuthSettings, freePort, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
-import { injectFetch } from './helpers';
+import { injectFetch, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
 let api: FastifyInstance;
 let web: FastifyInstance;
-let mx: SMTPServer;
+let mx: Awaited<ReturnType<typeof startRemoteMx>>;
 let browser: Browser;
 let dir: string;
 let tls: TlsMaterial;
 let viewerPort = 0;
 let passwords: Record<string, string>;
-const notices: Buffer[] = [];
 const logs: string[] = [];
 const requests: string[] = [];
 const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
 const CANARY = `canary-link-${randomBytes(6).toString('hex')}`;
 const file = Buffer.from(`attachment ${CANARY}\n`.repeat(5000));
 
-async function until<T>(f: () => Promise<T | undefined | false | null>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sealmail-links-'));
   tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
-  mx = new SMTPServer({
-    key: tls.key,
-    cert: tls.cert,
-    authOptional: true,
-    disabledCommands: ['AUTH'],
-    logger: false,
-    onData(stream, _s, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        notices.push(Buffer.concat(chunks));
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => mx.listen(0, '127.0.0.1', r));
+  mx = await startRemoteMx(tls);
   tdb = await createTestDatabase();
   passwords = Object.fromEntries((await seedDemo(tdb.prisma, { domain: 'example.test' })).users.map((u) => [u.address, u.password!]));
   // Everything the API logs, at debug level, is kept to look for the password afterwards.
@@ -95,7 +69,7 @@ beforeAll(async () => {
       viewerUrl: `https://localhost:${viewerPort}`,
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
       resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
-      port: (mx.server.address() as { port: number }).port,
+      port: mx.port,
       tls: { ca: tls.cert },
       sweepSeconds: 0.2,
       // No MTA-STS policies: TXT answers come from an empty table (nothing outside is asked).
@@ -118,7 +92,7 @@ afterAll(async () => {
   await browser?.close();
   await web?.close();
   await api?.close();
-  await new Promise<void>((r) => mx?.close(() => r()));
+  await mx?.close();
   await tdb?.drop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -157,7 +131,7 @@ describe('expiring password links', { timeout: 120_000 }, () => {
       links: { expiresIn: '1d' },
     });
     // The notice: from Alice, with the link; none of the mail's content.
-    const raw = await until(async () => notices[0]);
+    const raw = await until(async () => mx.received[0]?.raw, 60_000);
     const notice = await simpleParser(raw);
     expect(notice.from?.value[0]?.address).toBe('alice@example.test');
     expect(raw.toString('latin1')).not.toContain(CANARY);

@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -25,16 +24,16 @@ import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type 
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
 import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
-import { injectFetch } from './helpers';
+import { injectFetch, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
 let dir: string;
 let tls: TlsMaterial;
-let mx: SMTPServer;
+let mx: Awaited<ReturnType<typeof startRemoteMx>>;
 let mxPort = 0;
 let passwords: Record<string, string>;
-const received: { rcpt: string[]; raw: Buffer }[] = [];
+let received: { rcpt: string[]; raw: Buffer }[] = [];
 const flaky = new Map<string, number>();
 /** The relay's clock; tests move it to make retries due. */
 const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
@@ -54,46 +53,22 @@ async function device(address: string) {
   await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
   return { api, identity, mail: new Mailer(api, identity, address) };
 }
-async function until<T>(f: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sealmail-outbound-'));
   tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
-  // The "remote" MX: refuses nobody@ for good, answers flaky@ with 451 once, takes the rest.
-  mx = new SMTPServer({
-    key: tls.key,
-    cert: tls.cert,
-    authOptional: true,
-    disabledCommands: ['AUTH'],
-    logger: false,
-    onRcptTo(address, _s, cb) {
-      if (address.address.startsWith('nobody@')) return cb(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
-      if (address.address.startsWith('slow')) return cb(Object.assign(new Error('4.2.2 Mailbox busy, try later'), { responseCode: 452 }));
-      if (address.address.startsWith('flaky@') && (flaky.get(address.address) ?? 0) === 0) {
-        flaky.set(address.address, 1);
-        return cb(Object.assign(new Error('Try again later'), { responseCode: 451 }));
-      }
-      cb();
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-        cb();
-      });
-    },
+  // The "remote" MX: refuses nobody@ for good, slow… always with 452, flaky@ with 451 once; takes the rest.
+  mx = await startRemoteMx(tls, (address) => {
+    if (address.startsWith('nobody@')) return { code: 550, text: '5.1.1 No such user' };
+    if (address.startsWith('slow')) return { code: 452, text: '4.2.2 Mailbox busy, try later' };
+    if (address.startsWith('flaky@') && (flaky.get(address) ?? 0) === 0) {
+      flaky.set(address, 1);
+      return { code: 451, text: 'Try again later' };
+    }
+    return undefined;
   });
-  await new Promise<void>((r) => mx.listen(0, '127.0.0.1', r));
-  mxPort = (mx.server.address() as { port: number }).port;
+  mxPort = mx.port;
+  received = mx.received;
   tdb = await createTestDatabase();
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   passwords = Object.fromEntries(seed.users.map((u) => [u.address, u.password!]));
@@ -149,7 +124,7 @@ async function reports(u: Awaited<ReturnType<typeof device>>) {
 
 afterAll(async () => {
   await app?.close();
-  await new Promise<void>((r) => mx?.close(() => r()));
+  await mx?.close();
   await tdb?.drop();
   await rm(dir, { recursive: true, force: true });
 });

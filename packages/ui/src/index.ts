@@ -6,3 +6,4 @@ export type { Compose, EscrowOverview, MailRow, MailView, SetUpResult } from './
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
 export { KeyGate } from './KeyGate';
+export { useBlockList, type BlockedEntry } from './useBlockList';
