@@ -13,8 +13,25 @@ export const MAIL = Object.freeze({ version: 0x01, suite: 0x01 });
 
 /** Who sent a mail: a user's device (signed) or an external address sealed by the server (unsigned). */
 export type MailSender =
-  | { readonly kind: 'device'; readonly userId: string; readonly deviceId: string; readonly signingPublicKey: Uint8Array }
+  | {
+      readonly kind: 'device';
+      readonly userId: string;
+      readonly deviceId: string;
+      readonly signingPublicKey: Uint8Array;
+      /**
+       * The sender's own key history as the sending device saw it: its length and head hash
+       * (sender kind 3, docs/crypto.md §5.7). Absent only in mail sealed before positions were
+       * recorded (kind 1), which readers hold to stricter rules.
+       */
+      readonly chain?: ChainPosition;
+    }
   | { readonly kind: 'external'; readonly address: string };
+
+/** A position in a key history: the chain had `length` links and `head` is the last one's hash. */
+export interface ChainPosition {
+  readonly length: number;
+  readonly head: Uint8Array;
+}
 
 /** A visible (To/CC) participant as bound into the digest: user id, PUK generation, PUK key id. */
 export interface MailParticipant {
@@ -61,7 +78,9 @@ const MAX_PIECES = 1_000;
 export function encodeEnvelope(e: MailEnvelope): Uint8Array {
   const w = new ByteWriter().u8(MAIL.version).u8(MAIL.suite).str(astring(e.messageId, 'messageId'));
   if (e.sender.kind === 'device') {
-    w.u8(1).str(astring(e.sender.userId, 'sender.userId')).str(astring(e.sender.deviceId, 'sender.deviceId')).raw(abytes(e.sender.signingPublicKey, 'sender.signingPublicKey', 32));
+    const chain = e.sender.chain;
+    w.u8(chain ? 3 : 1).str(astring(e.sender.userId, 'sender.userId')).str(astring(e.sender.deviceId, 'sender.deviceId')).raw(abytes(e.sender.signingPublicKey, 'sender.signingPublicKey', 32));
+    if (chain) w.u32(aint(chain.length, 'sender.chain.length', 0xffffffff)).raw(abytes(chain.head, 'sender.chain.head', 32));
   } else {
     w.u8(2).str(astring(e.sender.address, 'sender.address'));
   }
@@ -82,6 +101,7 @@ export function decodeEnvelope(bytes: Uint8Array): MailEnvelope {
   const kind = r.u8();
   let sender: MailSender;
   if (kind === 1) sender = { kind: 'device', userId: r.str(), deviceId: r.str(), signingPublicKey: r.raw(32).slice() };
+  else if (kind === 3) sender = { kind: 'device', userId: r.str(), deviceId: r.str(), signingPublicKey: r.raw(32).slice(), chain: { length: r.u32(), head: r.raw(32).slice() } };
   else if (kind === 2) sender = { kind: 'external', address: r.str() };
   else throw new CryptoError('MALFORMED', 'envelope: unknown sender kind');
   const n = r.u16();

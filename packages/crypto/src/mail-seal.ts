@@ -29,6 +29,7 @@ import {
   mailPieceContext,
   recipientDigest,
   type BoxRole,
+  type ChainPosition,
   type MailEnvelope,
   type MailSender,
   type Manifest,
@@ -52,7 +53,15 @@ export type PieceInput =
 
 /** The sender: a device that signs, or an external address (server-sealed, unsigned). */
 export type SealSender =
-  | { readonly kind: 'device'; readonly userId: string; readonly deviceId: string; readonly signingSecretKey: Uint8Array; readonly signingPublicKey: Uint8Array }
+  | {
+      readonly kind: 'device';
+      readonly userId: string;
+      readonly deviceId: string;
+      readonly signingSecretKey: Uint8Array;
+      readonly signingPublicKey: Uint8Array;
+      /** The sender's own chain position as this device verified it (signed with the mail; docs/crypto.md §5.7). */
+      readonly chain?: ChainPosition;
+    }
   | { readonly kind: 'external'; readonly address: string };
 
 /** The output of {@link sealMail}: what the client uploads. */
@@ -137,7 +146,9 @@ export async function sealMail(opts: {
   const bccIds = bcc.map((b) => b.userId);
   const s = opts.sender;
   const sender: MailSender =
-    s.kind === 'device' ? { kind: 'device', userId: s.userId, deviceId: s.deviceId, signingPublicKey: s.signingPublicKey } : { kind: 'external', address: s.address };
+    s.kind === 'device'
+      ? { kind: 'device', userId: s.userId, deviceId: s.deviceId, signingPublicKey: s.signingPublicKey, ...(s.chain ? { chain: s.chain } : {}) }
+      : { kind: 'external', address: s.address };
   const envelope = encodeEnvelope({
     messageId,
     sender,

@@ -8,7 +8,7 @@
 import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { abytes, concat, randomBytes, type RandomSource } from './_util';
+import { abytes, concat, decryptionFailed, randomBytes, type RandomSource } from './_util';
 import { nativeEphemeralX25519 } from './_x25519';
 import { CryptoError } from './errors';
 
@@ -61,13 +61,21 @@ export function xwingEncapsulate(
 
 /**
  * X-Wing `Decapsulate`. ML-KEM's implicit rejection means a wrong ciphertext yields a
- * pseudorandom secret, which the AEAD that follows rejects.
- * @throws {CryptoError} INVALID_INPUT when sizes are wrong.
+ * pseudorandom secret, which the AEAD that follows rejects. An X25519 half that the library
+ * refuses outright (a small-order point gives an all-zero shared secret, which noble rejects)
+ * is a malformed encapsulation from an attacker: it fails as DECRYPTION_FAILED like any other
+ * bad ciphertext, never as a raw library error.
+ * @throws {CryptoError} INVALID_INPUT when sizes are wrong; DECRYPTION_FAILED when the library
+ *   refuses the ciphertext.
  */
 export function xwingDecapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
   abytes(cipherText, 'cipherText', XWING.cipherText);
   abytes(secretKey, 'secretKey', XWING.secretKey);
-  return ml_kem768_x25519.decapsulate(cipherText, secretKey);
+  try {
+    return ml_kem768_x25519.decapsulate(cipherText, secretKey);
+  } catch {
+    throw decryptionFailed();
+  }
 }
 
 /**

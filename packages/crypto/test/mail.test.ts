@@ -83,6 +83,22 @@ describe('sealMail / openMail', () => {
     expect((await open('bob', { expectedSenderSigningKeys: undefined })).status).toBe('signed-invalid');
   });
 
+  it('a device sender names its own chain position inside the signed envelope (sender kind 3)', async () => {
+    const chain = { length: 7, head: random(32) };
+    const s = await sealMail({ messageId: 'pos-1', sender: { ...sender, chain }, pieces: [{ kind: 'body', plaintext: body }], to: [rk('bob')], random });
+    expect(s.envelope[2 + 2 + 'pos-1'.length]).toBe(3);
+    const env = decodeEnvelope(s.envelope);
+    expect(env.sender).toEqual({ kind: 'device', userId: 'alice', deviceId: 'alice-laptop', signingPublicKey: aliceDevice.signing.publicKey, chain });
+    const m = await openMail({ envelope: s.envelope, record: s.boxes[0]!.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: 'bob', puk: puks.bob, expectedSenderSigningKeys: [aliceDevice.signing.publicKey] });
+    expect(m.status).toBe('signed-valid');
+    // The position is bound into the digest: a server that rewrites it breaks the box.
+    const moved = Uint8Array.from(s.envelope);
+    moved[moved.length - 64 - 41 - 2 - 1]! ^= 1; // the last byte of the chain head (then: u16 n, bob, two hashes)
+    await expectCodeAsync(openMail({ envelope: moved, record: s.boxes[0]!.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: 'bob', puk: puks.bob }), 'DECRYPTION_FAILED');
+    // Mail sealed before positions existed (kind 1) still decodes, without a position.
+    expect(decodeEnvelope(sealed.envelope).sender).not.toHaveProperty('chain');
+  });
+
   it('server-sealed inbound mail uses the same code and is not signed', async () => {
     const s = await sealMail({ messageId: 'in-1', sender: { kind: 'external', address: 'x@example.org' }, pieces: [{ kind: 'body', plaintext: body }], to: [rk('bob')], random });
     const m = await openMail({ envelope: s.envelope, record: s.boxes[0]!.record, manifest: s.manifest, pieces: s.pieces as Uint8Array[], userId: 'bob', puk: puks.bob });

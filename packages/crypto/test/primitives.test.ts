@@ -18,6 +18,8 @@ import {
   xwingEncapsulate,
   xwingKem,
   xwingKeyPairFromSeed,
+  BOX,
+  openBox,
 } from '../src/index';
 import { expectCode, flip, seededRandom } from './helpers';
 
@@ -90,6 +92,22 @@ describe('X-Wing (draft-connolly-cfrg-xwing-kem vectors)', () => {
     const e = expectCode(() => xwingEncapsulate(new Uint8Array(32)), 'INVALID_INPUT');
     expect(e.message).toBe('"publicKey" expected 1216 bytes, got 32');
     expectCode(() => xwingDecapsulate(new Uint8Array(1120), new Uint8Array(31)), 'INVALID_INPUT');
+  });
+
+  it('a small-order X25519 half is DECRYPTION_FAILED, never a raw library error (in a box, too)', () => {
+    const kp = xwingKeyPairFromSeed(fromHex(xwingVectors[0]!.seed));
+    const ct = fromHex(xwingVectors[0]!.ct);
+    // The X25519 half (last 32 bytes) replaced by small-order points: 0, 1 and the order-8 point.
+    const smallOrder = ['00'.repeat(32), '01' + '00'.repeat(31), 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'];
+    for (const p of smallOrder) {
+      const bad = Uint8Array.from(ct);
+      bad.set(fromHex(p), 1088);
+      expectCode(() => xwingDecapsulate(bad, kp.secretKey), 'DECRYPTION_FAILED');
+      const box = new Uint8Array(2 + 1120 + 32);
+      box.set([BOX.version, BOX.suiteXWingHkdfSha256ChaCha20Poly1305]);
+      box.set(bad, 2);
+      expectCode(() => openBox({ box, recipientSecretKey: kp.secretKey, purpose: 'puk-seed', context: new Uint8Array(0) }), 'DECRYPTION_FAILED');
+    }
   });
 });
 

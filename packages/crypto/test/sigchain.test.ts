@@ -10,7 +10,10 @@ import { generateDeviceKeys, keyId, publicKeysOf, type KeySet } from '../src/key
 import { generatePerUserKey } from '../src/puk';
 import {
   activeDevices,
+  approvedDevices,
   chainFingerprint,
+  deviceActiveAt,
+  safetyNumber,
   createLink,
   currentPuk,
   decodeLink,
@@ -75,8 +78,8 @@ const escrowAdd = (keys: KeySet = escrow, certificate = escrowCertificate(escrow
 /** The full life of a chain. */
 function life() {
   return root()
-    .add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!])
-    .add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone) })
+    .add(phone, { type: LinkType.DeviceRequest, device: { name: 'Phone', kind: 'browser', keys: pub(phone) } })
+    .add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone), puk: puk(2) }, [puks[1]!])
     .add(laptop, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: pub(backup) } }, [backup])
     .add(phone, escrowAdd())
     .add(phone, { type: LinkType.DeviceRevoke, deviceId: idOf(laptop), puk: puk(3) }, [puks[2]!])
@@ -110,13 +113,47 @@ describe('sigchain replay', () => {
     expect(s.backup?.name).toBe('Backup key');
   });
 
-  it('marks a self-added device pending until an approved device approves it', () => {
-    const b = root().add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!]);
+  it('a device that asks to join is pending, brings no key generation, and gets one only when approved', () => {
+    const b = root().add(phone, { type: LinkType.DeviceRequest, device: { name: 'Phone', kind: 'browser', keys: pub(phone) } });
     const s = replaySigchain(b.bytes, { userId: USER });
-    expect(s.devices.get(toHex(idOf(phone)))!.status).toBe('pending');
-    // A pending device can send and receive with the newest PUK, but cannot approve itself.
-    b.add(phone, { type: LinkType.DeviceApprove, deviceId: idOf(phone) });
+    const p = s.devices.get(toHex(idOf(phone)))!;
+    expect(p.status).toBe('pending');
+    expect(p.approvedAt).toBeUndefined();
+    expect(s.puks.map((k) => k.generation)).toEqual([1]); // nobody encrypts to anything the pending device holds
+    expect(approvedDevices(s).map((d) => d.name)).toEqual(['Laptop']);
+    // It cannot approve itself.
+    const self = root().add(phone, { type: LinkType.DeviceRequest, device: { name: 'Phone', kind: 'browser', keys: pub(phone) } });
+    self.add(phone, { type: LinkType.DeviceApprove, deviceId: idOf(phone), puk: puk(2) }, [puks[1]!]);
+    expectCode(() => replaySigchain(self.bytes, { userId: USER }), 'SIGNER_NOT_ACTIVE');
+    // Approval introduces the next generation (signed by it: proof of possession).
+    b.add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone), puk: puk(2) }, [puks[1]!]);
+    const after = replaySigchain(b.bytes, { userId: USER });
+    expect(after.devices.get(toHex(idOf(phone)))!.approvedAt).toBe(2);
+    expect(currentPuk(after).generation).toBe(2);
+  });
+
+  it('refuses a device that adds itself with a key generation (the password alone must not reach new mail)', () => {
+    const b = root().add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!]);
     expectCode(() => replaySigchain(b.bytes, { userId: USER }), 'SIGNER_NOT_ACTIVE');
+    // An approved device may add another one directly (approved at once, with a new generation).
+    const direct = root().add(laptop, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [phone, puks[1]!]);
+    const s = replaySigchain(direct.bytes, { userId: USER });
+    expect(s.devices.get(toHex(idOf(phone)))!.status).toBe('approved');
+  });
+
+  it('records when each device could sign: approved, revoked, by chain position', () => {
+    const s = replaySigchain(life().bytes, { userId: USER });
+    const lap = s.devices.get(toHex(idOf(laptop)))!;
+    const ph = s.devices.get(toHex(idOf(phone)))!;
+    expect([lap.approvedAt, lap.revokedAt]).toEqual([0, 5]);
+    expect(lap.revokedTime).toBe(1_790_000_000_005);
+    expect(ph.addedTime).toBe(1_790_000_000_001);
+    // Position L = the chain had L links when the mail was signed.
+    expect([1, 5].map((l) => deviceActiveAt(lap, l))).toEqual([true, true]);
+    expect([6, 8].map((l) => deviceActiveAt(lap, l))).toEqual([false, false]);
+    expect([2, 3, 8].map((l) => deviceActiveAt(ph, l))).toEqual([false, true, true]);
+    expect(s.hashes).toHaveLength(8);
+    expect(s.hashes[7]).toEqual(s.headHash);
   });
 
   it('round-trips links through their encoding', () => {
@@ -137,8 +174,9 @@ describe('sigchain replay', () => {
 describe('sigchain attacks', () => {
   it('BAD_SIGNATURE: a flipped bit in any signed region or signature, with no detail', () => {
     const b = life();
-    const victim = b.links[2]!.bytes; // device-approve, a short link
-    for (let i = 2; i < victim.length; i++) {
+    const victim = b.links[2]!.bytes; // device-approve
+    // Every byte of the header and the first body bytes, then a stride through the keys (each try verifies signatures).
+    for (let i = 2; i < victim.length; i += i < 160 ? 1 : 41) {
       const t = victim.slice();
       t[i]! ^= 0x01;
       const bytes = [...b.bytes];
@@ -232,8 +270,8 @@ describe('sigchain attacks', () => {
     // approves a user's new device (recovery) and, when escrow is turned off, removes it.
     const b = root()
       .add(laptop, escrowAdd())
-      .add(phone, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: pub(phone) }, puk: puk(2) }, [puks[1]!])
-      .add(escrow, { type: LinkType.DeviceApprove, deviceId: idOf(phone) })
+      .add(phone, { type: LinkType.DeviceRequest, device: { name: 'Phone', kind: 'browser', keys: pub(phone) } })
+      .add(escrow, { type: LinkType.DeviceApprove, deviceId: idOf(phone), puk: puk(2) }, [puks[1]!])
       .add(escrow, { type: LinkType.EscrowRemove, deviceId: idOf(escrow), puk: puk(3) }, [puks[2]!]);
     const s = replaySigchain(b.bytes, { userId: USER });
     expect(s.devices.get(toHex(idOf(phone)))!.status).toBe('approved');
@@ -248,7 +286,7 @@ describe('sigchain attacks', () => {
     expectCode(() => replaySigchain(twoRoots.bytes, { userId: USER }), 'INVALID_LINK');
     const skip = root().add(laptop, { type: LinkType.PukRotate, puk: puk(3) }, [puks[2]!]);
     expectCode(() => replaySigchain(skip.bytes, { userId: USER }), 'INVALID_LINK');
-    const approveUnknown = root().add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(stranger) });
+    const approveUnknown = root().add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(stranger), puk: puk(2) }, [puks[1]!]);
     expectCode(() => replaySigchain(approveUnknown.bytes, { userId: USER }), 'INVALID_LINK');
     expectCode(() => replaySigchain([], { userId: USER }), 'INVALID_LINK');
   });
@@ -258,7 +296,7 @@ describe('sigchain attacks', () => {
     expectCode(() => decodeLink(l.subarray(0, l.length - 1)), 'MALFORMED');
     expectCode(() => decodeLink(new Uint8Array([...l, 0])), 'MALFORMED');
     const v = l.slice();
-    v[0] = 2;
+    v[0] = 1; // links of version 1 let a device add itself with a key generation: no longer read
     expectCode(() => decodeLink(v), 'UNSUPPORTED_VERSION');
     const s = l.slice();
     s[1] = 9;
@@ -276,6 +314,23 @@ describe('fingerprints', () => {
     const b = replaySigchain(life().bytes, { userId: USER });
     expect(chainFingerprint(a)).toMatch(/^\d{4}( \d{4}){4}$/);
     expect(chainFingerprint(a)).not.toBe(chainFingerprint(b));
+  });
+});
+
+describe('safety numbers', () => {
+  it('change when the set of approved devices changes, not with a key rotation', () => {
+    const base = root().add(laptop, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: pub(backup) } }, [backup]);
+    const n0 = safetyNumber(replaySigchain(base.bytes, { userId: USER }));
+    expect(n0).toMatch(/^\d{4}( \d{4}){4}$/);
+    base.add(laptop, { type: LinkType.PukRotate, puk: puk(2) }, [puks[1]!]);
+    expect(safetyNumber(replaySigchain(base.bytes, { userId: USER }))).toBe(n0);
+    base.add(phone, { type: LinkType.DeviceRequest, device: { name: 'Phone', kind: 'browser', keys: pub(phone) } });
+    expect(safetyNumber(replaySigchain(base.bytes, { userId: USER }))).toBe(n0); // a request alone changes nothing
+    base.add(laptop, { type: LinkType.DeviceApprove, deviceId: idOf(phone), puk: puk(3) }, [puks[2]!]);
+    const n1 = safetyNumber(replaySigchain(base.bytes, { userId: USER }));
+    expect(n1).not.toBe(n0);
+    // Another user with the same devices has another number.
+    expect(safetyNumber({ ...replaySigchain(base.bytes, { userId: USER }), userId: 'user-bob' })).not.toBe(n1);
   });
 });
 

@@ -25,3 +25,21 @@ export function deviceFingerprint(keys: PublicKeys): string {
 export function chainFingerprint(state: Pick<SigchainState, 'userId' | 'length' | 'headHash'>): string {
   return digits('chain', concat(utf8(state.userId), i2osp(state.length, 4), state.headHash));
 }
+
+/**
+ * A user's safety number (docs/sigchain.md §7): what two people compare to know they see the same
+ * key history for that user. It covers the user id, the chain's root and the set of approved
+ * devices (real and virtual), so it changes exactly when a device is approved or revoked, escrow
+ * joins or leaves, or the history is reset — not with every per-user-key rotation.
+ */
+export function safetyNumber(state: Pick<SigchainState, 'userId' | 'devices' | 'hashes'>): string {
+  const ids = [...state.devices.values()]
+    .filter((d) => d.status === 'approved')
+    .map((d) => keyId(d.keys))
+    .sort((a, b) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+      return 0;
+    });
+  const user = utf8(state.userId);
+  return digits('safety', concat(i2osp(user.length, 2), user, state.hashes[0] ?? new Uint8Array(32), i2osp(ids.length, 2), ...ids));
+}

@@ -17,7 +17,7 @@ import { CryptoError } from '../errors';
 import { signWithContext, verifyWithContext } from '../ed25519';
 import { decodePublicKeys, encodePublicKeys, keyId, type KeySet, type PublicKeys } from '../keys';
 
-export const SIGCHAIN = Object.freeze({ version: 0x01, suite: 0x01, context: 'sigchain-link', maxBody: 16384, maxSignatures: 4 });
+export const SIGCHAIN = Object.freeze({ version: 0x02, suite: 0x01, context: 'sigchain-link', maxBody: 16384, maxSignatures: 4 });
 
 export enum LinkType {
   Root = 1,
@@ -28,6 +28,7 @@ export enum LinkType {
   BackupAdd = 6,
   EscrowAdd = 7,
   EscrowRemove = 8,
+  DeviceRequest = 9,
 }
 
 export type DeviceKind = 'browser' | 'cli' | 'backup' | 'escrow';
@@ -48,12 +49,13 @@ export interface PukEntry {
 export type LinkBody =
   | { type: LinkType.Root; device: DeviceEntry; puk: PukEntry }
   | { type: LinkType.DeviceAdd; device: DeviceEntry; puk: PukEntry }
-  | { type: LinkType.DeviceApprove; deviceId: Uint8Array }
+  | { type: LinkType.DeviceApprove; deviceId: Uint8Array; puk: PukEntry }
   | { type: LinkType.DeviceRevoke; deviceId: Uint8Array; puk: PukEntry }
   | { type: LinkType.PukRotate; puk: PukEntry }
   | { type: LinkType.BackupAdd; device: DeviceEntry }
   | { type: LinkType.EscrowAdd; device: DeviceEntry; accountId: string; certificate: Uint8Array }
-  | { type: LinkType.EscrowRemove; deviceId: Uint8Array; puk: PukEntry };
+  | { type: LinkType.EscrowRemove; deviceId: Uint8Array; puk: PukEntry }
+  | { type: LinkType.DeviceRequest; device: DeviceEntry };
 
 export interface Link {
   userId: string;
@@ -104,8 +106,6 @@ function encodeBody(b: LinkBody): Uint8Array {
       writePuk(w, b.puk);
       break;
     case LinkType.DeviceApprove:
-      w.raw(abytes(b.deviceId, 'deviceId', 32));
-      break;
     case LinkType.DeviceRevoke:
     case LinkType.EscrowRemove:
       w.raw(abytes(b.deviceId, 'deviceId', 32));
@@ -115,6 +115,7 @@ function encodeBody(b: LinkBody): Uint8Array {
       writePuk(w, b.puk);
       break;
     case LinkType.BackupAdd:
+    case LinkType.DeviceRequest:
       writeDevice(w, b.device);
       break;
     case LinkType.EscrowAdd:
@@ -134,8 +135,6 @@ function decodeBody(type: number, bytes: Uint8Array): LinkBody {
       body = { type, device: readDevice(r), puk: readPuk(r) };
       break;
     case LinkType.DeviceApprove:
-      body = { type, deviceId: Uint8Array.from(r.raw(32)) };
-      break;
     case LinkType.DeviceRevoke:
     case LinkType.EscrowRemove:
       body = { type, deviceId: Uint8Array.from(r.raw(32)), puk: readPuk(r) };
@@ -144,6 +143,7 @@ function decodeBody(type: number, bytes: Uint8Array): LinkBody {
       body = { type, puk: readPuk(r) };
       break;
     case LinkType.BackupAdd:
+    case LinkType.DeviceRequest:
       body = { type, device: readDevice(r) };
       break;
     case LinkType.EscrowAdd:
@@ -187,16 +187,17 @@ export function introducedKeys(body: LinkBody): PublicKeys[] {
     case LinkType.Root:
     case LinkType.DeviceAdd:
       return [body.device.keys, body.puk.keys];
+    case LinkType.DeviceApprove:
     case LinkType.DeviceRevoke:
     case LinkType.EscrowRemove:
     case LinkType.PukRotate:
       return [body.puk.keys];
     case LinkType.BackupAdd:
+    case LinkType.DeviceRequest:
       return [body.device.keys];
     // The escrow key is held by the account's escrow admins, not by the user: it proves
     // possession once, by its certificate in the body (escrowCertificate), not by a signature here.
     case LinkType.EscrowAdd:
-    case LinkType.DeviceApprove:
       return [];
   }
 }

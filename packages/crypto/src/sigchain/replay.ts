@@ -14,8 +14,15 @@ export interface DeviceState {
   kind: DeviceKind;
   keys: PublicKeys;
   status: 'pending' | 'approved' | 'revoked';
+  /** Seqno of the link that added (or requested) the device. */
   addedAt: number;
+  /** The time written in that link (ms; the signer's clock, informational). */
+  addedTime: number;
+  /** Seqno of the link that approved it (the adding link itself for devices added approved). */
+  approvedAt?: number;
+  /** Seqno and signer's time of the link that revoked it. */
   revokedAt?: number;
+  revokedTime?: number;
 }
 
 export interface SigchainState {
@@ -28,6 +35,8 @@ export interface SigchainState {
   puks: { generation: number; keys: PublicKeys; keyId: Uint8Array; seqno: number }[];
   escrow: DeviceState | null;
   backup: DeviceState | null;
+  /** The hash of every link, by seqno (hashes[0] is the root's). */
+  hashes: Uint8Array[];
 }
 
 /** What a client remembers of a chain it verified. */
@@ -50,6 +59,19 @@ export function activeDevices(state: SigchainState): DeviceState[] {
   return [...state.devices.values()].filter((d) => d.status !== 'revoked');
 }
 
+/** Approved, unrevoked devices (virtual ones included): the ones that receive new per-user keys. */
+export function approvedDevices(state: SigchainState): DeviceState[] {
+  return [...state.devices.values()].filter((d) => d.status === 'approved');
+}
+
+/**
+ * Whether `device` could sign at chain position `length` (the chain then had `length` links):
+ * approved by a link before that position and not revoked by one (docs/sigchain.md §4.1).
+ */
+export function deviceActiveAt(device: DeviceState, length: number): boolean {
+  return device.approvedAt !== undefined && device.approvedAt < length && !(device.revokedAt !== undefined && device.revokedAt < length);
+}
+
 /**
  * Verifies a whole chain and returns its state. `pin` is what this client saw before (if any).
  * @throws SigchainError BAD_SIGNATURE, BROKEN_HASH_LINK, SEQUENCE_GAP, SIGNER_NOT_ACTIVE,
@@ -60,7 +82,7 @@ export function replaySigchain(encoded: Uint8Array[], opts: { userId: string; pi
   if (encoded.length === 0) fail('INVALID_LINK', 'empty chain');
   const links = encoded.map((b) => decodeLink(b));
   if (opts.pin) checkPin(links, opts.pin);
-  const state: SigchainState = { userId: opts.userId, length: 0, headHash: ZERO_HASH, devices: new Map(), puks: [], escrow: null, backup: null };
+  const state: SigchainState = { userId: opts.userId, length: 0, headHash: ZERO_HASH, devices: new Map(), puks: [], escrow: null, backup: null, hashes: [] };
   for (const link of links) applyLink(state, link);
   return state;
 }
@@ -84,8 +106,9 @@ function applyLink(state: SigchainState, link: Link): void {
   const isRoot = body.type === LinkType.Root;
   if (isRoot !== (n === 0)) fail('INVALID_LINK', n === 0 ? 'the first link must be a root' : 'a root may only come first', n);
 
-  // Who signs: an approved, unrevoked device; or, for a root or a device adding itself, the
-  // device in the link.
+  // Who signs: an approved, unrevoked device; or, for a root or a device requesting to join,
+  // the device in the link. A device never adds itself with a key generation: it asks
+  // (device-request, pending, no per-user key) and gets one only when approved.
   const signerHex = toHex(link.signer);
   const known = state.devices.get(signerHex);
   let signerKeys: PublicKeys;
@@ -94,9 +117,9 @@ function applyLink(state: SigchainState, link: Link): void {
     if (known.status === 'revoked') fail('REVOKED_SIGNER', `link ${n} is signed by a device revoked at link ${known.revokedAt}`, n);
     if (known.status !== 'approved') fail('SIGNER_NOT_ACTIVE', `link ${n} is signed by a device that is not approved`, n);
     signerKeys = known.keys;
-  } else if ((body.type === LinkType.Root || body.type === LinkType.DeviceAdd) && equal(keyId(body.device.keys), link.signer)) {
+  } else if ((body.type === LinkType.Root || body.type === LinkType.DeviceRequest) && equal(keyId(body.device.keys), link.signer)) {
     signerKeys = body.device.keys;
-    if (body.type === LinkType.DeviceAdd) resultingStatus = 'pending'; // self-added: another device must approve
+    if (body.type === LinkType.DeviceRequest) resultingStatus = 'pending'; // another device must approve
   } else {
     fail('SIGNER_NOT_ACTIVE', `link ${n} is signed by a key that is not a device of this user`, n);
   }
@@ -114,7 +137,7 @@ function applyLink(state: SigchainState, link: Link): void {
   const addDevice = (d: { name: string; kind: DeviceKind; keys: PublicKeys }, status: DeviceState['status']) => {
     const id = keyId(d.keys);
     if (state.devices.has(toHex(id))) fail('INVALID_LINK', `link ${n} adds a device that is already in the chain`, n);
-    const dev: DeviceState = { id, name: d.name, kind: d.kind, keys: d.keys, status, addedAt: n };
+    const dev: DeviceState = { id, name: d.name, kind: d.kind, keys: d.keys, status, addedAt: n, addedTime: link.time, ...(status === 'approved' ? { approvedAt: n } : {}) };
     state.devices.set(toHex(id), dev);
     return dev;
   };
@@ -132,14 +155,17 @@ function applyLink(state: SigchainState, link: Link): void {
   switch (body.type) {
     case LinkType.Root:
     case LinkType.DeviceAdd:
+    case LinkType.DeviceRequest:
       if (body.device.kind === 'backup' || body.device.kind === 'escrow') fail('INVALID_LINK', `link ${n}: virtual devices have their own link types`, n);
       addDevice(body.device, resultingStatus);
-      addPuk(body.puk);
+      if (body.type !== LinkType.DeviceRequest) addPuk(body.puk);
       break;
     case LinkType.DeviceApprove: {
       const d = target(body.deviceId);
       if (d.status !== 'pending') fail('INVALID_LINK', `link ${n} approves a device that is not pending`, n);
       d.status = 'approved';
+      d.approvedAt = n;
+      addPuk(body.puk);
       break;
     }
     case LinkType.DeviceRevoke:
@@ -148,6 +174,7 @@ function applyLink(state: SigchainState, link: Link): void {
       if ((body.type === LinkType.EscrowRemove) !== (d.kind === 'escrow')) fail('INVALID_LINK', `link ${n}: escrow devices leave by escrow-remove, others by device-revoke`, n);
       d.status = 'revoked';
       d.revokedAt = n;
+      d.revokedTime = link.time;
       if (state.escrow === d) state.escrow = null;
       if (state.backup === d) state.backup = null;
       addPuk(body.puk);
@@ -170,4 +197,5 @@ function applyLink(state: SigchainState, link: Link): void {
   }
   state.length = n + 1;
   state.headHash = link.hash;
+  state.hashes.push(link.hash);
 }
