@@ -158,7 +158,7 @@ describe('devices in the web client', () => {
     await confirmBackupKey(b1.page);
     await b1.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
     expect(await b1.page.getByLabel('Escrow key fingerprint').textContent()).toBe(fingerprint);
-    await b1.page.getByRole('button', { name: 'I understand' }).click();
+    await b1.page.getByRole('button', { name: 'I understand — add it' }).click();
     await openSettings(b1.page, 'Bob Example');
     const escrowRow = b1.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: 'Escrow' });
     await escrowRow.getByRole('cell', { name: 'escrow', exact: true }).waitFor();
@@ -182,7 +182,7 @@ describe('devices in the web client', () => {
     await admin.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
       throw new Error(`${e.message}\nPAGE: ${(await admin.page.locator('body').innerText()).slice(0, 1500)}`);
     });
-    await admin.page.getByRole('button', { name: 'I understand' }).click();
+    await admin.page.getByRole('button', { name: 'I understand — add it' }).click();
     const bobRow = admin.page.getByRole('row', { name: `User ${BOB}` });
     await bobRow.getByRole('cell', { name: 'yes' }).first().waitFor();
     await bobRow.getByRole('button', { name: 'Recover a device' }).click();

@@ -11,7 +11,7 @@ import { buildApp } from '../src/app';
 import { ApiClient } from '@sealmail/client';
 import { EscrowAdmin, Identity, memoryKeyStore } from '@sealmail/client/identity';
 import { createHash, randomUUID } from 'node:crypto';
-import { createLink, encodeEnvelope, pieceCiphertextLength, generatePerUserKey, LinkType, publicKeysOf, toBase64Url } from '@sealmail/crypto';
+import { createLink, encodeEnvelope, fromHex, pieceCiphertextLength, generatePerUserKey, LinkType, publicKeysOf, signSessionBinding, toBase64Url } from '@sealmail/crypto';
 import { bearer, ChainClient, harness, injectFetch, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
@@ -133,7 +133,7 @@ const probes: Record<ErrorCode, Probe> = {
   },
   ESCROW_INVALID: async () => {
     const admin = await deviceFor(await makeUser('escrow-invalid', { role: 'admin' }));
-    return h.app.inject({ method: 'POST', url: '/api/v1/admin/escrow', headers: bearer(admin.token), payload: { publicKeys: 'AAAA', certificate: 'AAAA', boxes: [{ deviceId: '0'.repeat(64), box: 'AA' }] } });
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/escrow', headers: bearer(admin.token), payload: { publicKeys: 'AAAA', certificate: 'AAAA', endorsement: 'AAAA', boxes: [{ deviceId: '0'.repeat(64), box: 'AA' }] } });
   },
   ESCROW_ENFORCED: async () => {
     const adminUser = await makeUser('escrow-admin', { role: 'admin' });
@@ -141,7 +141,7 @@ const probes: Record<ErrorCode, Probe> = {
     await new EscrowAdmin(admin.api, admin.identity).enable(adminUser.address);
     const u = await makeUser('escrow-user');
     const user = await deviceFor(u);
-    await user.identity.ensureEscrow(u.address);
+    await user.identity.acceptEscrow(u.address);
     const { keys, userId, state } = await user.identity.thisDevice(u.address);
     const puk = generatePerUserKey(state.puks.length + 1);
     const link = createLink({ userId, seqno: state.length, prev: state.headHash, time: 1, signer: keys, body: { type: LinkType.EscrowRemove, deviceId: state.escrow!.id, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, newKeys: [puk] });
@@ -154,9 +154,27 @@ const probes: Record<ErrorCode, Probe> = {
     const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
     const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
     await chain.root(a);
-    await chain.selfAdd(b, [a]);
+    await chain.request(b);
     await chain.revoke(a, b, [a]);
     return h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(b.token) });
+  },
+  DEVICE_REQUEST_EXPIRED: async () => {
+    const u = await makeUser('stale-request');
+    const chain = new ChainClient(h, await userIdOf(h, u.address));
+    const signInAs = async () => ((await signIn(u)).json() as { token: string }).token;
+    const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+    const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+    await chain.root(a);
+    await chain.request(b);
+    const then = h.clock.now;
+    h.clock.now = new Date(then.getTime() + 8 * 24 * 3600 * 1000);
+    try {
+      const fresh = { ...a, token: await signInAs() };
+      await h.app.inject({ method: 'POST', url: '/api/v1/keys/session-device', headers: bearer(fresh.token), payload: { deviceId: a.id, signature: toBase64Url(signSessionBinding(a.keys.signing.secretKey, { userId: chain.userId, sessionId: ((await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(fresh.token) })).json() as { id: string }).id, deviceId: fromHex(a.id) })) } });
+      return await chain.approve(fresh, b, [a]);
+    } finally {
+      h.clock.now = then;
+    }
   },
   MESSAGE_TOO_LARGE: async () => {
     const d = await deviceFor(await makeUser('too-large'));

@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
-import { createLink, escrowCertificate, fromBase64Url, generateEscrowKey, generatePerUserKey, keyId, LinkType, publicKeysOf, replaySigchain, toBase64Url, toHex, encodePublicKeys } from '@sealmail/crypto';
+import { EscrowAdmin, Identity, memoryKeyStore, pukEntry, type KeyStore } from '@sealmail/client/identity';
+import { createLink, endorseEscrowKey, escrowCertificate, fromBase64Url, generateEscrowKey, generatePerUserKey, keyId, LinkType, publicKeysOf, replaySigchain, toBase64Url, toHex, encodePublicKeys } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
 import { bearer, harness, injectFetch, type Harness } from './helpers';
 
@@ -51,12 +51,12 @@ describe('escrow', () => {
     expect((await admin.identity.setUpThisDevice({ address: ADMIN, name: 'Admin console', kind: 'browser' })).outcome).toBe('first');
     alice1 = await deviceOf(ALICE);
     expect((await alice1.identity.setUpThisDevice({ address: ALICE, name: 'Laptop', kind: 'browser' })).outcome).toBe('first');
-    expect(await alice1.identity.ensureEscrow(ALICE)).toBeNull();
+    expect(await alice1.identity.escrowStatus(ALICE)).toEqual({ state: 'off' });
 
     await expect(alice1.escrow.enable(ALICE)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     // An admin session without a device cannot hold the key.
     const bare = await deviceOf(ADMIN);
-    await expect(bare.api.enableEscrow({ publicKeys: 'AA', certificate: 'AA', boxes: [{ deviceId: '0'.repeat(64), box: 'AA' }] })).rejects.toMatchObject({ code: 'DEVICE_REQUIRED' });
+    await expect(bare.api.enableEscrow({ publicKeys: 'AA', certificate: 'AA', endorsement: 'AA', boxes: [{ deviceId: '0'.repeat(64), box: 'AA' }] })).rejects.toMatchObject({ code: 'DEVICE_REQUIRED' });
 
     const on = await admin.escrow.enable(ADMIN);
     fingerprint = on.fingerprint;
@@ -76,10 +76,14 @@ describe('escrow', () => {
     const me = (await admin.store.loadDevice(ADMIN))!.deviceId;
     const bad = generateEscrowKey();
     const pub = toBase64Url(encodePublicKeys(publicKeysOf(bad.device)));
+    const { keys: adminKeys } = await admin.identity.thisDevice(ADMIN);
+    const endorsement = toBase64Url(endorseEscrowKey(adminKeys.signing.secretKey, user.accountId, bad.id));
     const tries = [
-      { publicKeys: 'AAAA', certificate: toBase64Url(escrowCertificate(bad.device, user.accountId)), boxes: [{ deviceId: me, box: 'AA' }], field: 'body.publicKeys' },
-      { publicKeys: pub, certificate: toBase64Url(escrowCertificate(bad.device, 'another-account')), boxes: [{ deviceId: me, box: 'AA' }], field: 'body.certificate' },
-      { publicKeys: pub, certificate: toBase64Url(escrowCertificate(bad.device, user.accountId)), boxes: [{ deviceId: (await alice1.store.loadDevice(ALICE))!.deviceId, box: 'AA' }], field: 'body.boxes.0.deviceId' },
+      { publicKeys: 'AAAA', certificate: toBase64Url(escrowCertificate(bad.device, user.accountId)), endorsement, boxes: [{ deviceId: me, box: 'AA' }], field: 'body.publicKeys' },
+      { publicKeys: pub, certificate: toBase64Url(escrowCertificate(bad.device, 'another-account')), endorsement, boxes: [{ deviceId: me, box: 'AA' }], field: 'body.certificate' },
+      { publicKeys: pub, certificate: toBase64Url(escrowCertificate(bad.device, user.accountId)), endorsement, boxes: [{ deviceId: (await alice1.store.loadDevice(ALICE))!.deviceId, box: 'AA' }], field: 'body.boxes.0.deviceId' },
+      // Endorsed by another key than this admin's device: refused.
+      { publicKeys: pub, certificate: toBase64Url(escrowCertificate(bad.device, user.accountId)), endorsement: toBase64Url(endorseEscrowKey(generateEscrowKey().device.signing.secretKey, user.accountId, bad.id)), boxes: [{ deviceId: me, box: 'AA' }], field: 'body.endorsement' },
     ];
     for (const { field, ...body } of tries) {
       await expect(admin.api.enableEscrow(body)).rejects.toMatchObject({ code: 'ESCROW_INVALID', field });
@@ -87,10 +91,39 @@ describe('escrow', () => {
     expect(await h.db.prisma.escrowKey.count()).toBe(1);
   });
 
-  it('is added by each user’s own client, once, and the user cannot remove it', async () => {
-    const added = await alice1.identity.ensureEscrow(ALICE);
-    expect(added).toEqual({ added: true, fingerprint });
-    expect(await alice1.identity.ensureEscrow(ALICE)).toEqual({ added: false, fingerprint });
+  it('refuses an escrow key the server made up, or one endorsed by someone who is not that admin', async () => {
+    const { user } = await admin.api.session();
+    const real = (await alice1.api.escrow()).escrow!;
+    // A hostile server offers its own escrow key: valid certificate (it holds the key), but it
+    // cannot sign as the admin's device, so it signs with a key of its own.
+    const fake = generateEscrowKey();
+    const fakeId = toHex(fake.id);
+    const forged = {
+      ...real,
+      id: fakeId,
+      publicKeys: toBase64Url(encodePublicKeys(publicKeysOf(fake.device))),
+      certificate: toBase64Url(escrowCertificate(fake.device, user.accountId)),
+      endorsement: { ...real.endorsement!, signature: toBase64Url(endorseEscrowKey(generateEscrowKey().device.signing.secretKey, user.accountId, fake.id)) },
+    };
+    const hostile = (escrow: typeof real) => {
+      const api = Object.create(alice1.api) as typeof alice1.api;
+      api.escrow = async () => ({ escrow });
+      return new Identity(api, alice1.store);
+    };
+    await expect(hostile(forged).escrowStatus(ALICE)).rejects.toMatchObject({ code: 'ESCROW_INVALID', message: expect.stringContaining('endorsement') });
+    await expect(hostile(forged).acceptEscrow(ALICE)).rejects.toMatchObject({ code: 'ESCROW_INVALID' });
+    // …or claims the real admin's endorsement came from a device the admin does not have, or names a non-admin.
+    await expect(hostile({ ...real, endorsement: { ...real.endorsement!, deviceId: 'ab'.repeat(32) } }).escrowStatus(ALICE)).rejects.toMatchObject({ code: 'ESCROW_INVALID' });
+    await expect(hostile({ ...real, endorsement: null }).escrowStatus(ALICE)).rejects.toMatchObject({ code: 'ESCROW_INVALID' });
+    expect((await chainOf(ALICE)).state!.escrow).toBeNull();
+  });
+
+  it('is added by each user’s own client after the user is told, once, and the user cannot remove it', async () => {
+    // Told first: nothing is in the chain until the user goes on.
+    expect(await alice1.identity.escrowStatus(ALICE)).toEqual({ state: 'needs-consent', fingerprint, endorsedBy: ADMIN, changed: false });
+    expect((await chainOf(ALICE)).state!.escrow).toBeNull();
+    expect(await alice1.identity.acceptEscrow(ALICE)).toEqual({ fingerprint });
+    expect(await alice1.identity.escrowStatus(ALICE)).toEqual({ state: 'in-chain', fingerprint });
     const { state } = await chainOf(ALICE);
     expect(state!.escrow && toHex(state!.escrow.id)).toBe((await h.db.prisma.escrowKey.findFirstOrThrow()).id);
     // Every generation Alice holds is boxed to the escrow device.
@@ -111,7 +144,8 @@ describe('escrow', () => {
     const setup = await alice2.identity.setUpThisDevice({ address: ALICE, name: 'New laptop', kind: 'browser' });
     expect(setup.outcome).toBe('pending');
     if (setup.outcome !== 'pending') return;
-    expect((await alice2.identity.perUserKeys(ALICE)).map((p) => p.generation)).toEqual([2]);
+    // Waiting for approval, it holds nothing: no generation was made for it.
+    expect((await alice2.identity.perUserKeys(ALICE)).map((p) => p.generation)).toEqual([]);
 
     const recovered = await admin.escrow.recover(ADMIN, ALICE, setup.fingerprint);
     expect(recovered.generations).toEqual([1, 2]);
@@ -125,6 +159,9 @@ describe('escrow', () => {
     expect((await audit('escrow.recovery')).map((e) => e.details)).toEqual([{ escrowId: expect.any(String), user: ALICE, deviceId: setup.device.deviceId }]);
     expect(await audit('escrow.recovery_keys_read')).toHaveLength(1);
     expect(await audit('escrow.discovery_keys_read')).toHaveLength(1);
+    // Alice sees every opening of her keys, with its purpose and who did it.
+    const openings = (await alice2.api.escrowOpenings()).openings;
+    expect(openings.map((o) => [o.purpose, o.by]).sort()).toEqual([['device-approved', ADMIN], ['discovery', ADMIN], ['recovery', ADMIN]]);
     // Nobody but an escrow holder's device may use it: not Alice, not an admin session without the box.
     await expect(alice2.escrow.discover(ALICE, ALICE)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
@@ -139,7 +176,8 @@ describe('escrow', () => {
     const aliceDevice = (await alice2.store.loadDevice(ALICE))!.deviceId;
     const aliceLinks = aliceChain.state!.length;
     const escrowBefore = await h.db.prisma.escrowKey.findFirstOrThrow();
-    const forged = toBase64Url(createLink({ userId: aliceChain.userId, seqno: aliceLinks, prev: aliceChain.state!.headHash, time: 1, signer: generateEscrowKey().device, body: { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(generateEscrowKey().device)) }, newKeys: [] }).bytes);
+    const forgedPuk = generatePerUserKey(9);
+    const forged = toBase64Url(createLink({ userId: aliceChain.userId, seqno: aliceLinks, prev: aliceChain.state!.headHash, time: 1, signer: generateEscrowKey().device, body: { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(generateEscrowKey().device)), puk: pukEntry(forgedPuk) }, newKeys: [forgedPuk] }).bytes);
 
     type Probe = { name: string; method: 'GET' | 'POST'; url: string; payload?: unknown; expect: string };
     const probes: Probe[] = [
@@ -175,7 +213,7 @@ describe('escrow', () => {
   });
 
   it('is disabled: removed from every chain with a new per-user key for the user’s devices only', async () => {
-    await admin.identity.ensureEscrow(ADMIN);
+    await admin.identity.acceptEscrow(ADMIN);
     const before = await chainOf(ALICE);
     const escrowId = toHex(before.state!.escrow!.id);
     const cleaned = await admin.escrow.disable(ADMIN);
@@ -191,7 +229,7 @@ describe('escrow', () => {
     // The boxed secret is gone from the server; users see escrow off; it cannot be used again.
     expect(await h.db.prisma.escrowBox.count()).toBe(0);
     expect((await alice2.api.escrow()).escrow).toBeNull();
-    expect(await alice2.identity.ensureEscrow(ALICE)).toBeNull();
+    expect(await alice2.identity.escrowStatus(ALICE)).toEqual({ state: 'off' });
     await expect(admin.escrow.discover(ADMIN, ALICE)).rejects.toMatchObject({ code: 'NO_ESCROW_KEY' });
     expect(await audit('escrow.disabled')).toHaveLength(1);
     expect(await audit('escrow.removed')).toHaveLength(2);

@@ -1,5 +1,6 @@
 import {
   boxPerUserKey,
+  boxPerUserKeyHistory,
   createLink,
   generateDeviceKeys,
   generatePerUserKey,
@@ -107,13 +108,13 @@ export class ChainClient {
     }));
   }
 
-  post(token: string, link: Link, pukBoxes: unknown[] = []) {
-    return this.h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(token), payload: { link: toBase64Url(link.bytes), pukBoxes } });
+  post(token: string, link: Link, pukBoxes: unknown[] = [], historyBox?: Uint8Array) {
+    return this.h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(token), payload: { link: toBase64Url(link.bytes), pukBoxes, ...(historyBox ? { historyBox: toBase64Url(historyBox) } : {}) } });
   }
 
   /** Posts and, on success, remembers the link (and the PUK it introduced). */
-  async append(token: string, link: Link, pukBoxes: unknown[] = [], puk?: PerUserKey) {
-    const res = await this.post(token, link, pukBoxes);
+  async append(token: string, link: Link, pukBoxes: unknown[] = [], puk?: PerUserKey, historyBox?: Uint8Array) {
+    const res = await this.post(token, link, pukBoxes, historyBox);
     if (res.statusCode === 200) {
       this.links.push(link);
       if (puk) this.puks.push(puk);
@@ -127,10 +128,18 @@ export class ChainClient {
     return this.append(device.token, link, this.boxes(puk, [device]), puk);
   }
 
-  async selfAdd(device: TestDevice, activeOthers: TestDevice[], name = 'Phone') {
+  /** A device asks to join (pending, no key generation, no boxes). */
+  async request(device: TestDevice, name = 'Phone') {
+    const link = this.make(device.keys, { type: LinkType.DeviceRequest, device: { name, kind: 'browser', keys: publicKeysOf(device.keys) } });
+    return this.append(device.token, link);
+  }
+
+  /** `by` approves `target`: the next generation for every approved device and the target, older ones in a signed history box. */
+  async approve(by: TestDevice, target: TestDevice, approved: TestDevice[]) {
     const puk = this.nextPuk();
-    const link = this.make(device.keys, { type: LinkType.DeviceAdd, device: { name, kind: 'browser', keys: publicKeysOf(device.keys) }, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
-    return this.append(device.token, link, this.boxes(puk, [...activeOthers, device]), puk);
+    const link = this.make(by.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(target.keys)), puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    const historyBox = boxPerUserKeyHistory({ userId: this.userId, generations: this.puks, fromDeviceId: by.id, fromSigningSecretKey: by.keys.signing.secretKey, to: { deviceId: target.id, encryptionPublicKey: target.keys.encryption.publicKey } });
+    return this.append(by.token, link, this.boxes(puk, [...approved, target]), puk, historyBox);
   }
 
   async revoke(by: TestDevice, target: TestDevice, remaining: TestDevice[]) {

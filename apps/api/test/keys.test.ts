@@ -11,6 +11,7 @@ import {
   keyId,
   LinkType,
   openPerUserKeyBox,
+  openPerUserKeyHistory,
   publicKeysOf,
   replaySigchain,
   signSessionBinding,
@@ -66,14 +67,29 @@ describe('key directory', () => {
     expect((await h.app.inject({ method: 'GET', url: `/api/v1/keys/${ALICE}/sigchain` })).statusCode).toBe(401);
   });
 
-  it('lets a second device add itself as pending, with a new PUK for both devices', async () => {
-    const res = await alice.selfAdd(phone, [laptop]);
+  it('refuses a device that adds itself with a key generation: the password alone must not reach new mail', async () => {
+    const before = await linkCount();
+    const puk = alice.nextPuk();
+    const selfAdd = alice.make(phone.keys, { type: LinkType.DeviceAdd, device: { name: 'Phone', kind: 'browser', keys: publicKeysOf(phone.keys) }, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    // A session without a device may only post a root or a request to join.
+    const res = await alice.post(phone.token, selfAdd, alice.boxes(puk, [laptop, phone]));
+    expect(res.json()).toMatchObject({ error: { code: 'DEVICE_REQUIRED' } });
+    // Even where the server would take it, every client's replay refuses it (SIGNER_NOT_ACTIVE).
+    expect(() => replaySigchain([...alice.links.map((l) => l.bytes), selfAdd.bytes], { userId: alice.userId })).toThrow(expect.objectContaining({ code: 'SIGNER_NOT_ACTIVE' }));
+    expect(await linkCount()).toBe(before);
+  });
+
+  it('lets a second device ask to join: pending, with no key generation and nothing to open', async () => {
+    const res = await alice.request(phone);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ seqno: 1, deviceId: phone.id });
     expect((await h.db.prisma.device.findFirstOrThrow({ where: { id: phone.id } })).status).toBe('pending');
-    // The new device can read the newest generation at once…
-    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number }[] };
-    expect(mine.boxes.map((b) => b.generation)).toEqual([2]);
+    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json();
+    expect(mine).toEqual({ boxes: [], history: null });
+    // Nobody can slip it a key generation before approval either: boxes go to approved devices only.
+    const puk = alice.nextPuk();
+    const rotate = alice.make(laptop.keys, { type: LinkType.PukRotate, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, [puk]);
+    expect((await alice.post(laptop.token, rotate, alice.boxes(puk, [laptop, phone]))).json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID', message: expect.stringContaining('approved device') } });
   });
 
   it('refuses, and stores nothing for, links a pending device signs, links not signed by the session’s device, and forged signatures', async () => {
@@ -84,7 +100,8 @@ describe('key directory', () => {
     expect(r1.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
     expect((r1.json() as { error: { message: string } }).error.message).toContain('SIGNER_NOT_ACTIVE');
 
-    const approveByLaptop = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)) });
+    const approvePuk = alice.nextPuk();
+    const approveByLaptop = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)), puk: { generation: approvePuk.generation, keys: publicKeysOf(approvePuk) } }, [approvePuk]);
     expect((await alice.post(phone.token, approveByLaptop)).json()).toMatchObject({ error: { code: 'DEVICE_REQUIRED' } });
 
     const tampered = approveByLaptop.bytes.slice();
@@ -96,7 +113,7 @@ describe('key directory', () => {
     const garbage = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: 'AAAA' } });
     expect(garbage.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
     const future = approveByLaptop.bytes.slice();
-    future[0] = 2;
+    future[0] = 3;
     const r4 = await h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(laptop.token), payload: { link: toBase64Url(future) } });
     expect(r4.statusCode).toBe(400);
     expect(r4.json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID', message: expect.stringContaining('version') } });
@@ -109,15 +126,19 @@ describe('key directory', () => {
     expect(await linkCount()).toBe(before);
   });
 
-  it('approves the pending device and shares older generations with it', async () => {
-    const approve = alice.make(laptop.keys, { type: LinkType.DeviceApprove, deviceId: keyId(publicKeysOf(phone.keys)) });
-    const res = await alice.append(laptop.token, approve, alice.boxes(alice.puks[0]!, [phone]));
+  it('approves the pending device with a new generation, and shares the older ones in one signed history box', async () => {
+    // A history box without an approval is refused.
+    const p2 = alice.nextPuk();
+    const rotate = alice.make(laptop.keys, { type: LinkType.PukRotate, puk: { generation: p2.generation, keys: publicKeysOf(p2) } }, [p2]);
+    expect((await alice.post(laptop.token, rotate, alice.boxes(p2, [laptop]), new Uint8Array(10))).json()).toMatchObject({ error: { code: 'SIGCHAIN_INVALID' } });
+    const res = await alice.approve(laptop, phone, [laptop]);
     expect(res.statusCode).toBe(200);
     expect((await h.db.prisma.device.findFirstOrThrow({ where: { id: phone.id } })).status).toBe('approved');
-    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[] };
-    expect(mine.boxes.map((b) => b.generation)).toEqual([1, 2]);
-    const old = openPerUserKeyBox({ box: fromBase64Url(mine.boxes[0]!.box), userId: alice.userId, generation: 1, deviceId: phone.id, deviceEncryptionSecretKey: phone.keys.encryption.secretKey, expectedPublicKeys: publicKeysOf(alice.puks[0]!) });
-    expect(old.seed).toEqual(alice.puks[0]!.seed);
+    const mine = (await h.app.inject({ method: 'GET', url: `/api/v1/keys/puk-boxes/${phone.id}`, headers: bearer(phone.token) })).json() as { boxes: { generation: number; box: string }[]; history: { fromDeviceId: string; box: string } };
+    expect(mine.boxes.map((b) => b.generation)).toEqual([2]);
+    expect(mine.history.fromDeviceId).toBe(laptop.id);
+    const [old] = openPerUserKeyHistory({ history: fromBase64Url(mine.history.box), userId: alice.userId, fromDeviceId: laptop.id, fromSigningPublicKey: laptop.keys.signing.publicKey, toDeviceId: phone.id, toEncryptionSecretKey: phone.keys.encryption.secretKey });
+    expect(old!.seed).toEqual(alice.puks[0]!.seed);
     pin = { length: alice.links.length, headHash: alice.links[alice.links.length - 1]!.hash };
   });
 

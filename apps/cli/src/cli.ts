@@ -40,6 +40,11 @@ Commands:
   approve <device>    Approve a pending device (id prefix or fingerprint); shares older keys
   revoke <device>     Revoke a device (or reject a pending one); rotates your per-user key
   recover <address>   On a new device: password, then backup key, on standard input
+  safety <address> [NUMBER]
+                      Show a user's safety number (compare it with them); with the NUMBER you
+                      compared, mark it verified — a later change is flagged (exit 1)
+  escrow [accept]     Show escrow and every use of it on your keys; \`accept\` adds the
+                      organisation's escrow key to your key history after you were told
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
   send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]... [--link 1d|7d|30d | --standard]
                       Seal and send a mail end to end; the body is the rest of standard input
@@ -173,11 +178,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.out(`this device waits for approval by one of your devices; compare its fingerprint there: ${setup.fingerprint}`);
         }
         if (setup.outcome !== 'pending') {
-          // Escrow on for the account: this client adds it to the user's key history (MISSION §3).
-          const escrow = await identity.ensureEscrow(session.user.address);
-          if (escrow?.added) {
-            io.out(`NOTICE: your organisation turned on escrow. Its key (fingerprint ${escrow.fingerprint}) was added to your key history:`);
-            io.out('  escrow administrators can restore your mail on a new device and decrypt it for legal discovery; every use is recorded.');
+          // Escrow on for the account: the user is told first, and adds it with `sealmail escrow accept`.
+          const escrow = await identity.escrowStatus(session.user.address);
+          if (escrow.state === 'needs-consent') {
+            io.out(`NOTICE: your organisation turned on escrow (endorsed by ${escrow.endorsedBy}; key fingerprint ${escrow.fingerprint}).`);
+            io.out('  Once added, escrow administrators can restore your mail on a new device and decrypt it for legal discovery; every use is recorded and shown to you.');
+            io.out('  Compare the fingerprint with your administrator, then run `sealmail escrow accept` to add it to your key history.');
           }
         }
         return EXIT.ok;
@@ -223,6 +229,37 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await identity.recover({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli', backupKey });
         io.out(`recovered: this device is approved by your backup key and can read all your mail`);
         return EXIT.ok;
+      }
+      case 'escrow': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        const identity = new Identity(api, keyStore());
+        if (args[0] === 'accept' && args.length === 1) {
+          const { fingerprint } = await identity.acceptEscrow(me);
+          io.out(`escrow key ${fingerprint} added to your key history`);
+          return EXIT.ok;
+        }
+        if (args.length === 0) {
+          const st = await identity.escrowStatus(me);
+          io.out(st.state === 'off' ? 'escrow is off' : st.state === 'in-chain' ? `escrow is on; its key ${st.fingerprint} is in your key history` : st.state === 'needs-consent' ? `escrow is on (endorsed by ${st.endorsedBy}, key ${st.fingerprint}); run \`sealmail escrow accept\` to add it` : 'escrow is on; this device is not approved yet');
+          for (const o of (await api.escrowOpenings()).openings) io.out(`  ${o.at}  ${o.purpose.padEnd(15)}  ${o.by ?? '(removed user)'}`);
+          return EXIT.ok;
+        }
+        io.err('sealmail escrow: `sealmail escrow` shows it, `sealmail escrow accept` adds it');
+        return EXIT.usage;
+      }
+      case 'safety': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        if (args.length < 1 || args.length > 2) {
+          io.err('sealmail safety: name one address (and, to mark it verified, the number you compared: --verified "NNNN NNNN …")');
+          return EXIT.usage;
+        }
+        const identity = new Identity(api, keyStore());
+        const address = args[0]!;
+        const view = args[1] ? await identity.markVerified(address, args[1]) : await identity.safetyNumber(address);
+        io.out(`${view.address}  ${view.number}  ${view.verified ? 'verified' : view.changedSinceVerified ? 'CHANGED since you verified it' : 'not verified'}`);
+        return view.changedSinceVerified ? EXIT.failure : EXIT.ok;
       }
       case 'whoami': {
         const s = await api.session();

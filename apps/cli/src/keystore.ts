@@ -5,14 +5,14 @@
  *   plain:  the StoredDevice JSON
  *   sealed: { "v": 1, "sealed": base64url(passphrase box of the StoredDevice JSON) }
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyStore, StoredDevice } from '@sealmail/client/identity';
 import { fromBase64Url, openWithPassphrase, sealWithPassphrase, toBase64Url } from '@sealmail/crypto';
 
 export class KeyFileError extends Error {
   constructor(
-    readonly code: 'PASSPHRASE_REQUIRED' | 'WRONG_PASSPHRASE',
+    readonly code: 'PASSPHRASE_REQUIRED' | 'WRONG_PASSPHRASE' | 'PINS_DAMAGED',
     message: string,
   ) {
     super(message);
@@ -26,12 +26,15 @@ export interface KeyFileOptions {
   sealWith?: string;
 }
 
+/** Writes a private file atomically: a temporary file beside it, then a rename (never half a file). */
 async function writePrivate(dir: string, name: string, value: unknown): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const file = join(dir, name);
-  await writeFile(file, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
-  await chmod(file, 0o600);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flush: true });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
 }
 
 async function readJson<T>(file: string): Promise<T | null> {
@@ -40,6 +43,28 @@ async function readJson<T>(file: string): Promise<T | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * The pins file: what this device verified of everyone's key history. Missing means nothing was
+ * pinned yet; a file that does not parse is an error, never an empty set — forgetting every pin
+ * would let a server show any history as a first contact (fail closed).
+ */
+async function readPins(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new KeyFileError('PINS_DAMAGED', `${file} is damaged, so the key histories this device verified cannot be checked. Restore it from a backup; delete it only if you accept trusting every correspondent afresh.`);
 }
 
 /** An address as part of a file name in the profile directory. */
@@ -72,12 +97,12 @@ export function fileKeyStore(dir: string, opts: KeyFileOptions = {}): KeyStore {
       const sealed = sealWithPassphrase({ plaintext: new TextEncoder().encode(JSON.stringify(device)), passphrase: await passphrase() });
       await writePrivate(dir, fileOf(device.address), { v: 1, sealed: toBase64Url(sealed) });
     },
-    async loadPin(userId) {
-      return (await readJson<Record<string, { length: number; headHash: string }>>(pinsFile))?.[userId] ?? null;
+    async loadRecord<T>(key: string) {
+      return ((await readPins(pinsFile))[key] as T | undefined) ?? null;
     },
-    async savePin(userId, pin) {
-      const pins = (await readJson<Record<string, { length: number; headHash: string }>>(pinsFile)) ?? {};
-      pins[userId] = pin;
+    async saveRecord(key, value) {
+      const pins = await readPins(pinsFile);
+      pins[key] = value;
       await writePrivate(dir, 'pins.json', pins);
     },
   };

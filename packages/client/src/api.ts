@@ -148,8 +148,8 @@ export class ApiClient {
   sigchain(address: string) {
     return this.request(routes.getSigchain, { params: { address } });
   }
-  appendLink(link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = []) {
-    return this.call(routes.appendSigchainLink, { link, pukBoxes });
+  appendLink(link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = [], historyBox?: string) {
+    return this.call(routes.appendSigchainLink, { link, pukBoxes, ...(historyBox ? { historyBox } : {}) });
   }
   bindSessionDevice(deviceId: string, signature: string) {
     return this.call(routes.bindSessionDevice, { deviceId, signature });
@@ -160,7 +160,7 @@ export class ApiClient {
   adminEscrow() {
     return this.call(routes.adminEscrowGet);
   }
-  enableEscrow(body: { publicKeys: string; certificate: string; boxes: { deviceId: string; box: string }[] }) {
+  enableEscrow(body: { publicKeys: string; certificate: string; endorsement: string; boxes: { deviceId: string; box: string }[] }) {
     return this.call(routes.adminEscrowEnable, body);
   }
   disableEscrow() {
@@ -172,8 +172,11 @@ export class ApiClient {
   escrowPukBoxes(address: string, purpose: 'recovery' | 'discovery' | 'removal') {
     return this.request(routes.adminEscrowPukBoxes, { params: { address }, body: { purpose } });
   }
-  escrowAppend(address: string, link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = []) {
-    return this.request(routes.adminEscrowAppend, { params: { address }, body: { link, pukBoxes } });
+  escrowAppend(address: string, link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = [], historyBox?: string) {
+    return this.request(routes.adminEscrowAppend, { params: { address }, body: { link, pukBoxes, ...(historyBox ? { historyBox } : {}) } });
+  }
+  escrowOpenings() {
+    return this.call(routes.myEscrowOpenings);
   }
   pukBoxes(deviceId: string) {
     return this.request(routes.myPukBoxes, { params: { deviceId } });
@@ -208,8 +211,8 @@ export class ApiClient {
   labels() {
     return this.call(mail.labelList);
   }
-  createLabel(name: string) {
-    return this.call(mail.labelCreate, { name });
+  createLabel(id: string, name: string) {
+    return this.call(mail.labelCreate, { id, name });
   }
   deleteLabel(labelId: string) {
     return this.request(mail.labelDelete, { params: { labelId } });

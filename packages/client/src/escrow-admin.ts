@@ -7,12 +7,14 @@
  * Every step is recorded by the server in the account's change history.
  */
 import {
+  approvedDevices,
   boxEscrowKey,
   boxPerUserKey,
   createLink,
   decodePublicKeys,
   deviceFingerprint,
   encodePublicKeys,
+  endorseEscrowKey,
   escrowCertificate,
   fromBase64Url,
   fromHex,
@@ -32,7 +34,7 @@ import {
 } from '@sealmail/crypto';
 import type { ApiClient } from './api';
 import type { Identity} from './identity';
-import { IdentityError, pukEntry, resolveDevice, type DeviceView } from './identity';
+import { approvalOf, DEVICE_REQUEST_TTL_MS, IdentityError, pukEntry, resolveDevice, type DeviceView } from './identity';
 
 export interface EscrowUserView {
   address: string;
@@ -60,7 +62,7 @@ export class EscrowAdmin {
    * every approved device of this admin. Returns its fingerprint (users see the same one).
    */
   async enable(adminAddress: string): Promise<{ id: string; fingerprint: string }> {
-    const { state } = await this.identity.thisDevice(adminAddress);
+    const { state, keys } = await this.identity.thisDevice(adminAddress);
     const { user } = await this.api.session();
     const escrow = generateEscrowKey();
     const holders = [...state.devices.values()]
@@ -70,6 +72,8 @@ export class EscrowAdmin {
     const { id } = await this.api.enableEscrow({
       publicKeys: toBase64Url(encode(escrow.device)),
       certificate: toBase64Url(escrowCertificate(escrow.device, user.accountId)),
+      // This device vouches for the key: users' clients check it against this admin's chain.
+      endorsement: toBase64Url(endorseEscrowKey(keys.signing.secretKey, user.accountId, escrow.id)),
       boxes: boxes.map((b) => ({ deviceId: b.deviceId, box: toBase64Url(b.box) })),
     });
     escrow.secret.fill(0);
@@ -102,19 +106,23 @@ export class EscrowAdmin {
     return { userId, state, puks };
   }
 
-  private async append(address: string, escrow: EscrowKey, userId: string, state: SigchainState, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>) {
+  private async append(address: string, escrow: EscrowKey, userId: string, state: SigchainState, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>, historyBox?: Uint8Array) {
     const link = createLink({ userId, seqno: state.length, prev: state.headHash, time: this.now(), signer: escrow.device, body, newKeys });
     await this.api.escrowAppend(
       address,
       toBase64Url(link.bytes),
       boxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })),
+      historyBox ? toBase64Url(historyBox) : undefined,
     );
   }
 
   /** A user's devices, for choosing the one to recover. */
   async userDevices(address: string): Promise<Omit<DeviceView, 'thisDevice'>[]> {
     const { state } = await this.identity.verifiedChain(address);
-    return state ? [...state.devices.values()].map((d) => ({ id: toHex(d.id), name: d.name, kind: d.kind, status: d.status, fingerprint: deviceFingerprint(d.keys) })) : [];
+    const now = this.now();
+    return state
+      ? [...state.devices.values()].map((d) => ({ id: toHex(d.id), name: d.name, kind: d.kind, status: d.status, fingerprint: deviceFingerprint(d.keys), requestedAt: d.addedTime, expired: d.status === 'pending' && now - d.addedTime > DEVICE_REQUEST_TTL_MS }))
+      : [];
   }
 
   /** Recovery: approves a user's pending device with the escrow key and shares all their generations with it. */
@@ -122,10 +130,9 @@ export class EscrowAdmin {
     const escrow = await this.escrowKey(adminAddress);
     const { userId, state, puks } = await this.userKeys(escrow, userAddress, 'recovery');
     const target = resolveDevice(state, idOrFingerprint);
-    if (target.status !== 'pending') throw new IdentityError('NOT_PENDING', `${target.name} is not waiting for approval.`);
-    const to = { deviceId: toHex(target.id), encryptionPublicKey: target.keys.encryptionPublicKey };
-    await this.append(userAddress, escrow, userId, state, { type: LinkType.DeviceApprove, deviceId: target.id }, [], puks.flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] })));
-    return { generations: puks.map((p) => p.generation) };
+    const a = approvalOf({ userId, state, target, signer: { keys: escrow.device, deviceId: toHex(escrow.id) }, generations: puks, now: this.now() });
+    await this.append(userAddress, escrow, userId, state, a.body, a.newKeys, a.boxes, a.historyBox);
+    return { generations: [...puks.map((p) => p.generation), a.newKeys[0]!.generation] };
   }
 
   /** Discovery: the user's per-user keys, opened with the escrow key (the server records it). */
@@ -148,7 +155,7 @@ export class EscrowAdmin {
       const { userId, state } = await this.identity.verifiedChain(u.address);
       if (!state?.escrow || toHex(state.escrow.id) !== toHex(escrow.id)) continue;
       const puk = generatePerUserKey(state.puks.length + 1);
-      const remaining = [...state.devices.values()].filter((d) => d.status !== 'revoked' && d !== state.escrow).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
+      const remaining = approvedDevices(state).filter((d) => d !== state.escrow).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
       await this.append(u.address, escrow, userId, state, { type: LinkType.EscrowRemove, deviceId: escrow.id, puk: pukEntry(puk) }, [puk], boxPerUserKey({ userId, puk, devices: remaining }));
       cleaned.push(u.address);
     }

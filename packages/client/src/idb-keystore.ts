@@ -62,8 +62,8 @@ export async function indexedDbKeyStore(): Promise<BrowserKeyStore> {
   return {
     loadDevice: (address) => get<StoredDevice>(`device:${address.toLowerCase()}`),
     saveDevice: (d) => put(`device:${d.address.toLowerCase()}`, d),
-    loadPin: (userId) => get(`pin:${userId}`),
-    savePin: (userId, pin) => put(`pin:${userId}`, pin),
+    loadRecord: <T>(key: string) => get<T>(`record:${key}`),
+    saveRecord: (key, value) => put(`record:${key}`, value),
     saveNote: (name, value) => put(`note:${name}`, value),
     loadNote: (name) => get<string>(`note:${name}`),
     async deleteNote(name) {

@@ -6,9 +6,12 @@
  * links and boxes.
  */
 import {
+  approvedDevices,
   backupKeyDevice,
   boxPerUserKey,
+  boxPerUserKeyHistory,
   createLink,
+  CryptoError,
   decodePublicKeys,
   deviceFingerprint,
   ed25519KeyPairFromSeed,
@@ -20,16 +23,20 @@ import {
   keyId,
   LinkType,
   openPerUserKeyBox,
+  openPerUserKeyHistory,
   parseBackupKey,
   publicKeysOf,
   replaySigchain,
+  safetyNumber,
   SigchainError,
   signSessionBinding,
   toBase64Url,
   toHex,
   verifyEscrowCertificate,
+  verifyEscrowEndorsement,
   xwingKeyPairFromSeed,
   type DeviceKind,
+  type DeviceState,
   type KeySet,
   type LinkBody,
   type PerUserKey,
@@ -49,24 +56,56 @@ export interface StoredDevice {
   encryptionSeed: string;
 }
 
-/** Where a client keeps its device secrets and the chains it has seen (IndexedDB, a file, …). */
+/**
+ * What a client remembers of a correspondent's key history (docs/sigchain.md §6): which account
+ * the address belongs to, the chain's root, and how far it has seen it. Kept under the address
+ * and under the user id, so that neither can silently come to mean another account.
+ */
+export interface ChainPin {
+  address: string;
+  userId: string;
+  length: number;
+  headHash: string;
+  rootHash: string;
+  /** The safety number the user compared with this person and marked verified. */
+  verified?: string;
+}
+
+/** Where a client keeps its device secrets and what it has verified (IndexedDB, a file, …). */
 export interface KeyStore {
   loadDevice(address: string): Promise<StoredDevice | null>;
   saveDevice(device: StoredDevice): Promise<void>;
-  loadPin(userId: string): Promise<{ length: number; headHash: string } | null>;
-  savePin(userId: string, pin: { length: number; headHash: string }): Promise<void>;
+  /** Pins and consents by key (`address:…`, `user:…`, `escrow:…`). Must fail, not forget, when its storage is damaged. */
+  loadRecord<T>(key: string): Promise<T | null>;
+  saveRecord(key: string, value: unknown): Promise<void>;
 }
 
 /** A key store that lives as long as the process (tests, one-off tools). */
 export function memoryKeyStore(): KeyStore {
   const devices = new Map<string, StoredDevice>();
-  const pins = new Map<string, { length: number; headHash: string }>();
+  const records = new Map<string, string>();
   return {
     loadDevice: async (address) => devices.get(address.toLowerCase()) ?? null,
     saveDevice: async (d) => void devices.set(d.address.toLowerCase(), d),
-    loadPin: async (userId) => pins.get(userId) ?? null,
-    savePin: async (userId, pin) => void pins.set(userId, pin),
+    loadRecord: async <T>(key: string) => (records.has(key) ? (JSON.parse(records.get(key)!) as T) : null),
+    saveRecord: async (key, value) => void records.set(key, JSON.stringify(value)),
   };
+}
+
+/**
+ * A correspondent's key history does not match what this client verified before: the address
+ * now names another account, the chain was rolled back or forked. Nothing is encrypted to them
+ * until it is resolved (docs/sigchain.md §6).
+ */
+export class TrustError extends Error {
+  override readonly name = 'TrustError';
+  constructor(
+    readonly code: 'IDENTITY_CHANGED' | 'ROLLBACK' | 'FORK',
+    message: string,
+    readonly address: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface DeviceView {
@@ -76,12 +115,16 @@ export interface DeviceView {
   status: 'pending' | 'approved' | 'revoked';
   fingerprint: string;
   thisDevice: boolean;
+  /** When the device was added or asked to join (its own clock; informational). */
+  requestedAt: number;
+  /** A request older than 7 days: it can only be rejected. */
+  expired: boolean;
 }
 
 export class IdentityError extends Error {
   override readonly name = 'IdentityError';
   constructor(
-    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'ALREADY_SET_UP' | 'WRONG_BACKUP_KEY' | 'ESCROW_INVALID' | 'NO_ESCROW_KEY',
+    readonly code: 'NO_DEVICE' | 'UNKNOWN_DEVICE' | 'NOT_PENDING' | 'REQUEST_EXPIRED' | 'ALREADY_SET_UP' | 'WRONG_BACKUP_KEY' | 'ESCROW_INVALID' | 'NO_ESCROW_KEY',
     message: string,
   ) {
     super(message);
@@ -105,6 +148,44 @@ export function resolveDevice(state: SigchainState, idOrPrefix: string) {
 
 export const pukEntry = (p: PerUserKey) => ({ generation: p.generation, keys: publicKeysOf(p) });
 
+/** How long a device's request to join may wait (the server refuses older approvals too). */
+export const DEVICE_REQUEST_TTL_MS = 7 * 24 * 3600 * 1000;
+
+const boxTarget = (d: DeviceState) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey });
+
+/**
+ * What approving a pending device takes (docs/sigchain.md §3): a device-approve link that brings
+ * the next key generation — boxed to every approved device and the newcomer — and one history box,
+ * signed by the approving (possibly virtual) device, with every older generation for the newcomer.
+ */
+export function approvalOf(opts: { userId: string; state: SigchainState; target: DeviceState; signer: { keys: KeySet; deviceId: string }; generations: readonly PerUserKey[]; now: number }) {
+  const { userId, state, target } = opts;
+  if (target.status !== 'pending') throw new IdentityError('NOT_PENDING', `${target.name} is not waiting for approval.`);
+  if (opts.now - target.addedTime > DEVICE_REQUEST_TTL_MS) throw new IdentityError('REQUEST_EXPIRED', `${target.name} asked to join more than 7 days ago: reject it, and ask again from that device.`);
+  const puk = generatePerUserKey(state.puks.length + 1);
+  const body: LinkBody = { type: LinkType.DeviceApprove, deviceId: target.id, puk: pukEntry(puk) };
+  const boxes = boxPerUserKey({ userId, puk, devices: [...approvedDevices(state).map(boxTarget), boxTarget(target)] });
+  const historyBox = boxPerUserKeyHistory({ userId, generations: opts.generations, fromDeviceId: opts.signer.deviceId, fromSigningSecretKey: opts.signer.keys.signing.secretKey, to: boxTarget(target) });
+  return { body, newKeys: [puk], boxes, historyBox };
+}
+
+/** A user's safety number as this client sees it, and whether it is the one they verified. */
+export interface SafetyNumberView {
+  address: string;
+  number: string;
+  /** The user compared it with this person and marked it verified. */
+  verified: boolean;
+  /** It was verified before and has changed since (a device came or went, or someone is lying). */
+  changedSinceVerified: boolean;
+}
+
+/** Where escrow stands for this user, before the escrow device joins their chain (docs/sigchain.md §3.1). */
+export type EscrowStatus =
+  | { state: 'off' }
+  | { state: 'in-chain'; fingerprint: string }
+  | { state: 'needs-consent'; fingerprint: string; endorsedBy: string; changed: boolean }
+  | { state: 'not-yet' };
+
 export class Identity {
   constructor(
     private readonly api: ApiClient,
@@ -118,36 +199,81 @@ export class Identity {
    * @throws SigchainError ROLLBACK / FORK / any replay error: do not encrypt to this user.
    */
   async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null }> {
-    const { userId, links } = await this.api.sigchain(address);
+    const addr = address.trim().toLowerCase();
+    const { userId, links } = await this.api.sigchain(addr);
     const bytes = links.map(fromBase64Url);
-    const saved = await this.store.loadPin(userId);
+    // The address must still be the account it was, and that account still this address.
+    const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
+    if (saved && saved.userId !== userId) throw new TrustError('IDENTITY_CHANGED', `The server now says ${addr} is another account than the one you verified before. Nothing is sent to it or trusted from it until this is resolved.`, addr);
+    const owner = await this.store.loadRecord<ChainPin>(`user:${userId}`);
+    if (owner && owner.address !== addr) throw new TrustError('IDENTITY_CHANGED', `The server says ${addr} is the account you know as ${owner.address}. Nothing is sent to it or trusted from it until this is resolved.`, addr);
     const pin: SigchainPin | undefined = saved ? { length: saved.length, headHash: fromHex(saved.headHash) } : undefined;
     if (bytes.length === 0) {
-      if (pin) throw new SigchainError('ROLLBACK', `the chain has no links; ${pin.length} were seen before`);
+      if (pin) throw new TrustError('ROLLBACK', `The server shows no key history for ${addr}, though you saw ${pin.length} links of it before.`, addr);
       return { userId, links: bytes, state: null };
     }
-    const state = replaySigchain(bytes, { userId, ...(pin ? { pin } : {}) });
-    await this.store.savePin(userId, { length: state.length, headHash: toHex(state.headHash) });
+    let state: SigchainState;
+    try {
+      state = replaySigchain(bytes, { userId, ...(pin ? { pin } : {}) });
+    } catch (err) {
+      if (err instanceof SigchainError && err.code === 'ROLLBACK') throw new TrustError('ROLLBACK', `The server shows an older key history for ${addr} than you saw before (${bytes.length} links, you saw ${pin!.length}).`, addr);
+      if (err instanceof SigchainError && err.code === 'FORK') throw new TrustError('FORK', `The server shows a different key history for ${addr} than the one you saw before: someone may be shown a false one.`, addr);
+      throw err;
+    }
+    const next: ChainPin = { address: addr, userId, length: state.length, headHash: toHex(state.headHash), rootHash: toHex(state.hashes[0]!), ...(saved?.verified ? { verified: saved.verified } : {}) };
+    if (!saved || saved.length !== next.length || saved.headHash !== next.headHash) {
+      await this.store.saveRecord(`address:${addr}`, next);
+      await this.store.saveRecord(`user:${userId}`, next);
+    }
     return { userId, links: bytes, state };
   }
 
-  private async post(signer: KeySet, userId: string, state: SigchainState | null, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>) {
+  /** The address this client has pinned to a user id (its verified owner), if any. */
+  async pinnedAddressOf(userId: string): Promise<string | null> {
+    return (await this.store.loadRecord<ChainPin>(`user:${userId}`))?.address ?? null;
+  }
+
+  /** A correspondent's (or one's own) safety number, verified against the pinned chain. */
+  async safetyNumber(address: string): Promise<SafetyNumberView> {
+    const { state } = await this.verifiedChain(address);
+    if (!state) throw new IdentityError('NO_DEVICE', `${address} has no keys yet.`);
+    return this.safetyOf(address, state);
+  }
+
+  /** The safety number of a chain this client just verified for `address`, against what the user marked verified. */
+  async safetyOf(address: string, state: SigchainState): Promise<SafetyNumberView> {
+    const number = safetyNumber(state);
+    const pin = await this.store.loadRecord<ChainPin>(`address:${address.trim().toLowerCase()}`);
+    return { address: address.trim().toLowerCase(), number, verified: pin?.verified === number, changedSinceVerified: !!pin?.verified && pin.verified !== number };
+  }
+
+  /** Marks the safety number the user just compared as verified; a later change is flagged. */
+  async markVerified(address: string, number: string): Promise<SafetyNumberView> {
+    const addr = address.trim().toLowerCase();
+    const now = await this.safetyNumber(addr);
+    if (now.number !== number) throw new IdentityError('UNKNOWN_DEVICE', `The safety number changed while you compared it; compare again.`);
+    const pin = (await this.store.loadRecord<ChainPin>(`address:${addr}`))!;
+    const next = { ...pin, verified: number };
+    await this.store.saveRecord(`address:${addr}`, next);
+    await this.store.saveRecord(`user:${pin.userId}`, next);
+    return { ...now, verified: true, changedSinceVerified: false };
+  }
+
+  private async post(signer: KeySet, userId: string, state: SigchainState | null, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>, historyBox?: Uint8Array) {
     const link = createLink({ userId, seqno: state?.length ?? 0, prev: state?.headHash ?? new Uint8Array(32), time: this.now(), signer, body, newKeys });
     await this.api.appendLink(
       toBase64Url(link.bytes),
       boxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })),
+      historyBox ? toBase64Url(historyBox) : undefined,
     );
     return link;
   }
 
-  private active(state: SigchainState) {
-    return [...state.devices.values()].filter((d) => d.status !== 'revoked');
-  }
-
   /**
    * Sets up this device for a signed-in user: the first device of a new user (root link, first
-   * PUK, a backup key the user must save), or another device (adds itself as pending, with a
-   * new PUK for every active device).
+   * PUK, a backup key the user must save), or another device, which asks to join (a pending
+   * device-request: no key generation, nothing to read or receive until another device, the
+   * backup key or escrow recovery approves it).
    */
   async setUpThisDevice(opts: { address: string; name: string; kind: 'browser' | 'cli' }): Promise<
     { outcome: 'existing'; device: StoredDevice } | { outcome: 'first'; device: StoredDevice; backupKey: string } | { outcome: 'pending'; device: StoredDevice; fingerprint: string }
@@ -173,12 +299,11 @@ export class Identity {
       const afterRoot = replaySigchain([root.bytes], { userId });
       const backupId = toHex(keyId(publicKeysOf(backupKeys)));
       const link = await this.post(keys, userId, afterRoot, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: publicKeysOf(backupKeys) } }, [backupKeys], boxPerUserKey({ userId, puk, devices: [{ deviceId: backupId, encryptionPublicKey: backupKeys.encryption.publicKey }] }));
-      await this.store.savePin(userId, { length: 2, headHash: toHex(link.hash) });
+      void link;
+      await this.verifiedChain(opts.address);
       return { outcome: 'first', device, backupKey: backup.text };
     }
-    const puk = generatePerUserKey(state.puks.length + 1);
-    const recipients = [...this.active(state).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey })), me];
-    await this.post(keys, userId, state, { type: LinkType.DeviceAdd, device: { name: opts.name, kind: opts.kind, keys: publicKeysOf(keys) }, puk: pukEntry(puk) }, [puk], boxPerUserKey({ userId, puk, devices: recipients }));
+    await this.post(keys, userId, state, { type: LinkType.DeviceRequest, device: { name: opts.name, kind: opts.kind, keys: publicKeysOf(keys) } }, [], []);
     await this.store.saveDevice(device);
     await this.verifiedChain(opts.address);
     return { outcome: 'pending', device, fingerprint: deviceFingerprint(publicKeysOf(keys)) };
@@ -193,38 +318,74 @@ export class Identity {
   }
 
   /**
-   * Escrow (MISSION §3): when the account has it on and this user's chain lacks it, this device
-   * (if approved) checks the escrow certificate, adds the escrow device to the chain and boxes
-   * every PUK generation it holds to it. Returns the escrow fingerprint for the notice, with
-   * `added` true when this call added it; null when escrow is off or this device cannot add it yet.
+   * Escrow (MISSION §3, docs/sigchain.md §3.1): whether the account's escrow key is in this
+   * user's chain, or waits for the user's consent. Before anything is offered, the key is checked:
+   * its certificate (possession), and its endorsement by the enabling admin's device, verified
+   * against that admin's own pinned key history — so a key the server made up is refused.
+   * @throws IdentityError ESCROW_INVALID when the offered key fails any check.
    */
-  async ensureEscrow(address: string): Promise<{ added: boolean; fingerprint: string } | null> {
+  async escrowStatus(address: string): Promise<EscrowStatus> {
+    const checked = await this.checkedEscrow();
+    if (!checked) return { state: 'off' };
+    const { device, state } = await this.mine(address);
+    if (state.escrow && toHex(state.escrow.id) === checked.id) return { state: 'in-chain', fingerprint: checked.fingerprint };
+    if (state.devices.get(device.deviceId)?.status !== 'approved' || state.escrow) return { state: 'not-yet' };
+    const before = await this.store.loadRecord<{ escrowId: string }>(`escrow:${checked.accountId}`);
+    return { state: 'needs-consent', fingerprint: checked.fingerprint, endorsedBy: checked.endorsedBy, changed: !!before && before.escrowId !== checked.id };
+  }
+
+  /**
+   * Adds the account's (checked) escrow key to this user's chain once the user agreed or was
+   * told, boxing every key generation this device holds to it. The key's id is pinned for the
+   * account: another key later is asked about again.
+   */
+  async acceptEscrow(address: string): Promise<{ fingerprint: string }> {
     try {
-      return await this.ensureEscrowOnce(address);
+      return await this.acceptEscrowOnce(address);
     } catch (err) {
       // Another device of this user extended the chain meanwhile (perhaps adding the escrow key
       // itself): look again, once, from the chain as it is now.
-      if (err instanceof ApiClientError && err.code === 'SIGCHAIN_INVALID') return this.ensureEscrowOnce(address);
+      if (err instanceof ApiClientError && err.code === 'SIGCHAIN_INVALID') return this.acceptEscrowOnce(address);
       throw err;
     }
   }
 
-  private async ensureEscrowOnce(address: string): Promise<{ added: boolean; fingerprint: string } | null> {
+  private async acceptEscrowOnce(address: string): Promise<{ fingerprint: string }> {
+    const checked = await this.checkedEscrow();
+    if (!checked) throw new IdentityError('ESCROW_INVALID', 'Escrow is not on for this account.');
+    const { device, keys, userId, state } = await this.mine(address);
+    if (state.escrow && toHex(state.escrow.id) === checked.id) return { fingerprint: checked.fingerprint };
+    if (state.devices.get(device.deviceId)?.status !== 'approved') throw new IdentityError('NO_DEVICE', 'Only an approved device can add the escrow key.');
+    const to = { deviceId: checked.id, encryptionPublicKey: checked.keys.encryptionPublicKey };
+    const boxes = (await this.perUserKeys(address)).flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] }));
+    await this.post(keys, userId, state, { type: LinkType.EscrowAdd, device: { name: 'Escrow', kind: 'escrow', keys: checked.keys }, accountId: checked.accountId, certificate: checked.certificate }, [], boxes);
+    await this.store.saveRecord(`escrow:${checked.accountId}`, { escrowId: checked.id });
+    await this.verifiedChain(address);
+    return { fingerprint: checked.fingerprint };
+  }
+
+  /** The account's active escrow key, every check passed, or null when escrow is off. */
+  private async checkedEscrow() {
     const { escrow } = await this.api.escrow();
     if (!escrow) return null;
-    const { device, keys, userId, state } = await this.mine(address);
+    const invalid = (why: string) => new IdentityError('ESCROW_INVALID', `The escrow key the server offers was refused: ${why}. It was not added to your keys.`);
     const escrowKeys = decodePublicKeys(fromBase64Url(escrow.publicKeys));
-    const fingerprint = deviceFingerprint(escrowKeys);
-    if (toHex(keyId(escrowKeys)) !== escrow.id) throw new IdentityError('ESCROW_INVALID', 'The server sent an escrow key that does not match its id.');
-    if (state.escrow && toHex(state.escrow.id) === escrow.id) return { added: false, fingerprint };
-    if (state.devices.get(device.deviceId)?.status !== 'approved' || state.escrow) return null;
+    const id = toHex(keyId(escrowKeys));
+    if (id !== escrow.id) throw invalid('it does not match its id');
     const certificate = fromBase64Url(escrow.certificate);
-    if (!verifyEscrowCertificate(escrowKeys, escrow.accountId, certificate)) throw new IdentityError('ESCROW_INVALID', 'The escrow key’s certificate does not verify.');
-    const to = { deviceId: escrow.id, encryptionPublicKey: escrowKeys.encryptionPublicKey };
-    const boxes = (await this.perUserKeys(address)).flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] }));
-    await this.post(keys, userId, state, { type: LinkType.EscrowAdd, device: { name: 'Escrow', kind: 'escrow', keys: escrowKeys }, accountId: escrow.accountId, certificate }, [], boxes);
-    await this.verifiedChain(address);
-    return { added: true, fingerprint };
+    if (!verifyEscrowCertificate(escrowKeys, escrow.accountId, certificate)) throw invalid('its certificate does not verify');
+    const e = escrow.endorsement;
+    if (!e) throw invalid('no administrator’s device endorsed it');
+    let admin: { userId: string; state: SigchainState | null };
+    try {
+      admin = await this.verifiedChain(e.address);
+    } catch (err) {
+      throw invalid(`the key history of ${e.address}, who endorsed it, does not verify (${(err as Error).message})`);
+    }
+    const endorser = admin.userId === e.userId ? admin.state?.devices.get(e.deviceId) : undefined;
+    if (!endorser || endorser.status !== 'approved' || (endorser.kind !== 'browser' && endorser.kind !== 'cli')) throw invalid(`it was not endorsed by an approved device of ${e.address}`);
+    if (!verifyEscrowEndorsement(endorser.keys.signingPublicKey, escrow.accountId, fromHex(id), fromBase64Url(e.signature))) throw invalid(`the endorsement of ${e.address} does not verify`);
+    return { id, keys: escrowKeys, certificate, accountId: escrow.accountId, fingerprint: deviceFingerprint(escrowKeys), endorsedBy: e.address };
   }
 
   /** This device's keys and the user's verified chain (for flows built on Identity, e.g. escrow admin). */
@@ -242,39 +403,68 @@ export class Identity {
   /** The user's devices as their chain says, with fingerprints to compare. */
   async devices(address: string): Promise<DeviceView[]> {
     const { device, state } = await this.mine(address);
-    return [...state.devices.values()].map((d) => ({ id: toHex(d.id), name: d.name, kind: d.kind, status: d.status, fingerprint: deviceFingerprint(d.keys), thisDevice: toHex(d.id) === device.deviceId }));
+    const now = this.now();
+    return [...state.devices.values()].map((d) => ({
+      id: toHex(d.id),
+      name: d.name,
+      kind: d.kind,
+      status: d.status,
+      fingerprint: deviceFingerprint(d.keys),
+      thisDevice: toHex(d.id) === device.deviceId,
+      requestedAt: d.addedTime,
+      expired: d.status === 'pending' && now - d.addedTime > DEVICE_REQUEST_TTL_MS,
+    }));
   }
 
-  /** Every PUK generation this device (or `as`, a virtual device) can open. */
+  /**
+   * Every PUK generation this device (or `as`, a virtual device) can open: the seed boxes made
+   * to it, and the history box its approver signed. Each generation must be one the chain
+   * records, with the keys the chain records (KEY_MISMATCH otherwise: a box for a generation the
+   * chain does not have is the server's invention, and nothing may be sealed or read with it).
+   * @throws CryptoError KEY_MISMATCH, SIGNATURE_INVALID, DECRYPTION_FAILED.
+   */
   async perUserKeys(address: string, as?: { keys: KeySet; deviceId: string }): Promise<PerUserKey[]> {
     const { device, keys, userId, state } = await this.mine(address);
     const who = as ?? { keys, deviceId: device.deviceId };
-    const { boxes } = await this.api.pukBoxes(who.deviceId);
-    return boxes.map((b) =>
-      openPerUserKeyBox({ box: fromBase64Url(b.box), userId, generation: b.generation, deviceId: who.deviceId, deviceEncryptionSecretKey: who.keys.encryption.secretKey, expectedPublicKeys: state.puks[b.generation - 1]?.keys }),
-    );
+    const { boxes, history } = await this.api.pukBoxes(who.deviceId);
+    const inChain = (generation: number) => {
+      const g = state.puks[generation - 1];
+      if (!g || g.generation !== generation) throw new CryptoError('KEY_MISMATCH', `generation ${generation} is not in ${address}'s key history`);
+      return g.keys;
+    };
+    const out = new Map<number, PerUserKey>();
+    if (history) {
+      const from = state.devices.get(history.fromDeviceId);
+      if (!from) throw new CryptoError('SIGNATURE_INVALID', 'the shared key history names a device that is not in the chain');
+      const expected = new Map(state.puks.map((p) => [p.generation, p.keys]));
+      for (const p of openPerUserKeyHistory({ history: fromBase64Url(history.box), userId, fromDeviceId: history.fromDeviceId, fromSigningPublicKey: from.keys.signingPublicKey, toDeviceId: who.deviceId, toEncryptionSecretKey: who.keys.encryption.secretKey, expected })) out.set(p.generation, p);
+    }
+    for (const b of boxes) {
+      out.set(b.generation, openPerUserKeyBox({ box: fromBase64Url(b.box), userId, generation: b.generation, deviceId: who.deviceId, deviceEncryptionSecretKey: who.keys.encryption.secretKey, expectedPublicKeys: inChain(b.generation) }));
+    }
+    return [...out.values()].sort((a, b) => a.generation - b.generation);
   }
 
-
-
-  /** Approves a pending device and shares every older PUK generation with it. */
+  /**
+   * Approves a pending device (docs/sigchain.md §3): the next key generation for every approved
+   * device and the newcomer, and every older generation in one signed history box.
+   */
   async approve(address: string, idOrPrefix: string, signer?: { keys: KeySet; deviceId: string }): Promise<DeviceView> {
-    const { keys, userId, state } = await this.mine(address);
+    const { keys, device, userId, state } = await this.mine(address);
     const target = resolveDevice(state, idOrPrefix);
-    if (target.status !== 'pending') throw new IdentityError('NOT_PENDING', `${target.name} is not waiting for approval.`);
     const generations = await this.perUserKeys(address, signer);
-    const to = { deviceId: toHex(target.id), encryptionPublicKey: target.keys.encryptionPublicKey };
-    const boxes = generations.flatMap((puk) => boxPerUserKey({ userId, puk, devices: [to] }));
-    await this.post(signer?.keys ?? keys, userId, state, { type: LinkType.DeviceApprove, deviceId: target.id }, [], boxes);
-    return { id: toHex(target.id), name: target.name, kind: target.kind, status: 'approved', fingerprint: deviceFingerprint(target.keys), thisDevice: false };
+    const who = signer ?? { keys, deviceId: device.deviceId };
+    const a = approvalOf({ userId, state, target, signer: who, generations, now: this.now() });
+    await this.post(who.keys, userId, state, a.body, a.newKeys, a.boxes, a.historyBox);
+    return { id: toHex(target.id), name: target.name, kind: target.kind, status: 'approved', fingerprint: deviceFingerprint(target.keys), thisDevice: false, requestedAt: target.addedTime, expired: false };
   }
 
-  /** Revokes a device (or rejects a pending one): a new PUK for every remaining device. */
+  /** Revokes a device (or rejects a pending one): a new PUK for every remaining approved device. */
   async revoke(address: string, idOrPrefix: string): Promise<void> {
     const { keys, userId, state } = await this.mine(address);
     const target = resolveDevice(state, idOrPrefix);
     const puk = generatePerUserKey(state.puks.length + 1);
-    const remaining = this.active(state).filter((d) => d !== target).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey }));
+    const remaining = approvedDevices(state).filter((d) => d !== target).map(boxTarget);
     await this.post(keys, userId, state, { type: LinkType.DeviceRevoke, deviceId: target.id, puk: pukEntry(puk) }, [puk], boxPerUserKey({ userId, puk, devices: remaining }));
   }
 

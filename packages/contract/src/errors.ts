@@ -22,6 +22,7 @@ export const errorRegistry = {
   DEVICE_REQUIRED: { status: 403, message: 'This needs a device: set up this device’s keys first.' },
   DEVICE_PROOF_INVALID: { status: 403, message: 'This device could not prove it belongs to the account.' },
   DEVICE_REVOKED: { status: 401, message: 'This device was removed from the account; sign in again on a new device.' },
+  DEVICE_REQUEST_EXPIRED: { status: 409, message: 'This device asked to join more than 7 days ago; the request has expired. Reject it, and ask again from the device.' },
   ESCROW_ENFORCED: { status: 403, message: 'Escrow is on for this account: only an escrow admin can remove it.' },
   ESCROW_INVALID: { status: 400, message: 'The escrow key is not valid for this account.' },
   MESSAGE_TOO_LARGE: { status: 413, message: 'Attachments may be at most 25 MiB per message.' },

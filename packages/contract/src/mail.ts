@@ -238,7 +238,8 @@ export const labelList = {
 export const labelCreate = {
   method: 'POST',
   path: '/api/v1/mail/labels',
-  body: z.object({ name: b64u(4096) }).strict(),
+  /** The id is chosen by the client: the sealed name is bound to it (docs/crypto.md §5.12). */
+  body: z.object({ id: uuid, name: b64u(4096) }).strict(),
   response: z.object({ id: z.string(), name: z.string() }),
 } as const;
 

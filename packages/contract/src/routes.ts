@@ -144,6 +144,8 @@ export const appendSigchainLink = {
         .array(z.object({ deviceId: deviceIdHex, generation: z.number().int().min(1).max(0xffffffff), box: b64u(4096) }).strict())
         .max(64)
         .default([]),
+      /** With a device-approve: the older generations, signed by the approving device, for the approved one (docs/crypto.md §5.5). */
+      historyBox: b64u(65536).optional(),
     })
     .strict(),
   response: z.object({ seqno: z.number(), headHash: z.string(), deviceId: z.string().nullable() }),
@@ -157,7 +159,11 @@ export const myPukBoxes = {
   method: 'GET',
   path: '/api/v1/keys/puk-boxes/:deviceId',
   params: z.object({ deviceId: deviceIdHex }),
-  response: z.object({ boxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
+  response: z.object({
+    boxes: z.array(z.object({ generation: z.number(), box: z.string() })),
+    /** The signed history box the approving device left for this one, if it was approved by another. */
+    history: z.object({ fromDeviceId: z.string(), box: z.string() }).nullable(),
+  }),
 } as const;
 
 export type RouteContract = {
@@ -194,6 +200,8 @@ const escrowView = z.object({
   status: z.enum(['active', 'disabled']),
   enabledAt: z.string(),
   enabledBy: z.string().nullable(),
+  /** The enabling admin's device endorsement (docs/sigchain.md §3.1); clients verify it against that admin's chain. */
+  endorsement: z.object({ address: z.string(), userId: z.string(), deviceId: z.string(), signature: z.string() }).nullable(),
 });
 
 /** The account's active escrow key, which every user's client adds to its chain (MISSION §3). */
@@ -225,6 +233,8 @@ export const adminEscrowEnable = {
     .object({
       publicKeys: b64u(1250),
       certificate: b64u(64),
+      /** This session's device's endorsement of the key (endorseEscrowKey). */
+      endorsement: b64u(64),
       boxes: z.array(z.object({ deviceId: deviceIdHex, box: b64u(4096) }).strict()).min(1).max(64),
     })
     .strict(),
@@ -259,8 +269,15 @@ export const adminEscrowAppend = {
   method: 'POST',
   path: '/api/v1/admin/escrow/users/:address/sigchain',
   params: z.object({ address }),
-  body: z.object({ link: b64u(20000), pukBoxes: pukBoxesIn }).strict(),
+  body: z.object({ link: b64u(20000), pukBoxes: pukBoxesIn, historyBox: b64u(65536).optional() }).strict(),
   response: z.object({ seqno: z.number(), headHash: z.string() }),
 } as const;
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend } satisfies Record<string, RouteContract>;
+/** The user's own escrow openings: when an escrow admin read their keys or approved a device with the escrow key, and why. */
+export const myEscrowOpenings = {
+  method: 'GET',
+  path: '/api/v1/keys/escrow/openings',
+  response: z.object({ openings: z.array(z.object({ at: z.string(), purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']), by: z.string().nullable() })) }),
+} as const;
+
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings } satisfies Record<string, RouteContract>;

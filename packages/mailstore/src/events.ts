@@ -14,7 +14,8 @@ export const MAIL_CHANNEL = 'sealmail_mail';
 export interface MailEvent {
   entryId: string;
   folder: string;
-  kind: 'new' | 'changed' | 'deleted';
+  /** `keys`: the user's key history changed in a way their devices should look at (a device asks to join). */
+  kind: 'new' | 'changed' | 'deleted' | 'keys';
 }
 
 /** Publishes events for users' mailboxes (NOTIFY; delivered after the caller's commit). */

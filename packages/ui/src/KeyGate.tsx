@@ -32,6 +32,6 @@ export function KeyGate({ address, onEnded, children }: { address: string; onEnd
   if (!result) return <main className="signin">Setting up this device’s keys…</main>;
   if (result.backupKey) return <BackupKeyStep backupKey={result.backupKey} onDone={() => void keys({ op: 'confirmBackup', address }).then(run)} />;
   if (result.fingerprint) return <PendingStep address={address} fingerprint={result.fingerprint} onApproved={run} />;
-  if (result.escrowNotice) return <EscrowNotice fingerprint={result.escrowNotice} onDone={() => void keys({ op: 'confirmEscrowNotice', address }).then(run)} />;
+  if (result.escrowNotice) return <EscrowNotice notice={result.escrowNotice} onDone={() => keys({ op: 'confirmEscrowNotice', address }).then(run)} />;
   return <>{children}</>;
 }

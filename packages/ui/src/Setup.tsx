@@ -76,20 +76,35 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
 }
 
 /** Escrow is on for the account: the user is told, with the escrow key's fingerprint. */
-export function EscrowNotice({ fingerprint, onDone }: { fingerprint: string; onDone: () => void }) {
+export function EscrowNotice({ notice, onDone }: { notice: { fingerprint: string; endorsedBy: string; changed: boolean }; onDone: () => Promise<void> }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
   return (
     <main className="signin">
       <h1>Your organisation can recover your mail</h1>
       <p className="sub">
-        Your administrators turned on escrow (device-managed encryption). Your device has added the organisation’s escrow key to your key history: escrow administrators can now restore your mail on a new device if you lose
-        yours, and can decrypt it when the law requires. Every such use is recorded. You cannot remove it while escrow is on.
+        {notice.changed ? 'Your organisation has a new escrow key. ' : ''}Your administrators turned on escrow (device-managed encryption); {notice.endorsedBy} vouched for its key from their
+        device, and your device checked that against their key history. When you continue, your device adds the organisation’s escrow key to your key history: escrow administrators can then
+        restore your mail on a new device if you lose yours, and decrypt it when the law requires. Every such use is recorded and listed under Devices &amp; keys. You cannot remove it while
+        escrow is on.
       </p>
       <p className="backup-key" aria-label="Escrow key fingerprint">
-        {fingerprint}
+        {notice.fingerprint}
       </p>
-      <p className="sub">Your administrator can show you the same fingerprint.</p>
-      <button type="button" onClick={onDone}>
-        I understand
+      <p className="sub">Ask {notice.endorsedBy} to show you the same fingerprint.</p>
+      {problem && <p role="alert">{problem}</p>}
+      <button
+        type="button"
+        disabled={busy}
+        onClick={() => {
+          setBusy(true);
+          onDone().catch((err: Error) => {
+            setProblem(`The escrow key could not be added: ${err.message}`);
+            setBusy(false);
+          });
+        }}
+      >
+        I understand — add it
       </button>
     </main>
   );

@@ -16,6 +16,7 @@ export function latestEscrow(db: Db, accountId: string) {
 
 export async function escrowView(db: Db, e: EscrowRow) {
   const by = e.enabledById ? await db.user.findUnique({ where: { id: e.enabledById }, include: { domain: true } }) : null;
+  const byAddress = by ? `${by.localPart}@${by.domain.name}` : null;
   return {
     id: e.id,
     accountId: e.accountId,
@@ -23,6 +24,7 @@ export async function escrowView(db: Db, e: EscrowRow) {
     certificate: toBase64Url(e.certificate),
     status: e.status,
     enabledAt: e.enabledAt.toISOString(),
-    enabledBy: by ? `${by.localPart}@${by.domain.name}` : null,
+    enabledBy: byAddress,
+    endorsement: by && byAddress && e.endorsedByDevice && e.endorsement ? { address: byAddress, userId: by.id, deviceId: e.endorsedByDevice, signature: toBase64Url(e.endorsement) } : null,
   };
 }

@@ -10,13 +10,13 @@
  * Every use is recorded in the account's change history. Another account's users are invisible.
  */
 import type { FastifyInstance } from 'fastify';
-import { accountEscrow, adminEscrowAppend, adminEscrowBox, adminEscrowDisable, adminEscrowEnable, adminEscrowGet, adminEscrowPukBoxes, ApiError } from '@sealmail/contract';
-import { CryptoError, decodePublicKeys, fromBase64Url, keyId, LinkType, toBase64Url, toHex, verifyEscrowCertificate } from '@sealmail/crypto';
+import { myEscrowOpenings, accountEscrow, adminEscrowAppend, adminEscrowBox, adminEscrowDisable, adminEscrowEnable, adminEscrowGet, adminEscrowPukBoxes, ApiError } from '@sealmail/contract';
+import { CryptoError, decodePublicKeys, fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifyEscrowCertificate, verifyEscrowEndorsement } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { activeEscrow, escrowView, latestEscrow } from '../keys/escrow';
-import { appendLink, decodePosted, refuse } from '../keys/chain';
+import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
@@ -38,6 +38,26 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     async (req) => {
       const e = await activeEscrow(deps.db, req.session!.user.accountId);
       return { escrow: e ? await escrowView(deps.db, e) : null };
+    },
+    { preHandler: requireSession(deps) },
+  );
+
+  defineRoute(
+    app,
+    myEscrowOpenings,
+    async (req) => {
+      const s = req.session!;
+      const me = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, include: { domain: true } });
+      const address = `${me.localPart}@${me.domain.name}`;
+      const events = await deps.db.auditEvent.findMany({
+        where: { accountId: s.user.accountId, action: { in: ['escrow.recovery_keys_read', 'escrow.discovery_keys_read', 'escrow.removal_keys_read', 'escrow.recovery'] }, details: { path: ['user'], equals: address } },
+        include: { actor: { include: { domain: true } } },
+        orderBy: { createdAt: 'desc' },
+        take: 200,
+      });
+      const purposeOf = (action: string): 'recovery' | 'discovery' | 'removal' | 'device-approved' =>
+        action === 'escrow.recovery' ? 'device-approved' : (action.split('.')[1]!.split('_')[0] as 'recovery' | 'discovery' | 'removal');
+      return { openings: events.map((e) => ({ at: e.createdAt.toISOString(), purpose: purposeOf(e.action), by: e.actor ? `${e.actor.localPart}@${e.actor.domain.name}` : null })) };
     },
     { preHandler: requireSession(deps) },
   );
@@ -88,11 +108,19 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         if (!owner.has(b.deviceId)) throw invalid(`body.boxes.${i}.deviceId`, 'not an approved device of an administrator of this account');
       });
       if (!owner.has(s.deviceId!)) throw invalid('body.boxes', 'the key must be boxed to this device too');
+      // The endorsement by this admin's device: what users' clients check before escrow joins their chains.
+      const endorser = (await storedChain(deps.db, s.userId)).state?.devices.get(s.deviceId!);
+      const endorsement = fromBase64Url(req.body.endorsement);
+      if (!endorser || endorser.status !== 'approved' || !verifyEscrowEndorsement(endorser.keys.signingPublicKey, s.user.accountId, fromHex(id), endorsement)) {
+        throw invalid('body.endorsement', 'the endorsement is not a signature of this device');
+      }
       await deps.db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${s.user.accountId}::uuid FOR UPDATE`;
         if (await tx.escrowKey.findFirst({ where: { accountId: s.user.accountId, status: 'active' } })) throw new ApiError('CONFLICT', undefined, 'Escrow is already on for this account.');
         if (await tx.escrowKey.findUnique({ where: { id } })) throw new ApiError('CONFLICT', undefined, 'This escrow key was used before; make a new one.');
-        await tx.escrowKey.create({ data: { id, accountId: s.user.accountId, publicKeys: new Uint8Array(fromBase64Url(req.body.publicKeys)), certificate: new Uint8Array(certificate), enabledById: s.userId, enabledAt: deps.now() } });
+        await tx.escrowKey.create({
+          data: { id, accountId: s.user.accountId, publicKeys: new Uint8Array(fromBase64Url(req.body.publicKeys)), certificate: new Uint8Array(certificate), enabledById: s.userId, endorsedByDevice: s.deviceId!, endorsement: new Uint8Array(endorsement), enabledAt: deps.now() },
+        });
         await tx.escrowBox.createMany({ data: req.body.boxes.map((b) => ({ escrowId: id, deviceId: b.deviceId, userId: owner.get(b.deviceId)!, box: new Uint8Array(fromBase64Url(b.box)) })) });
       });
       await audit(s, 'escrow.enabled', { escrowId: id, holders: req.body.boxes.map((b) => b.deviceId) });
@@ -167,7 +195,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const type = link.body.type;
       if (type === LinkType.DeviceApprove && e.status !== 'active') throw new ApiError('CONFLICT', undefined, 'Escrow is off for this account.');
       if (type !== LinkType.DeviceApprove && type !== LinkType.EscrowRemove) refuse('with the escrow key an admin may only approve a device or remove escrow');
-      const state = await appendLink(deps.db, { userId: user.id, bytes, link, boxes: req.body.pukBoxes, now: deps.now(), authorise: () => undefined });
+      const state = await appendLink(deps.db, { userId: user.id, bytes, link, boxes: req.body.pukBoxes, ...(req.body.historyBox !== undefined ? { historyBox: req.body.historyBox } : {}), now: deps.now(), authorise: () => undefined });
       if (type === LinkType.EscrowRemove && e.status === 'disabled' && (await remainingChains(e.id)) === 0) {
         // Escrow is off and out of every chain: the boxed secret has no use left.
         await deps.db.escrowBox.deleteMany({ where: { escrowId: e.id } });

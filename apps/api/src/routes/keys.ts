@@ -42,13 +42,15 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const { bytes, link } = decodePosted(req.body.link);
       if (link.userId !== session.userId) throw new ApiError('FORBIDDEN', undefined, 'You can only extend your own key history.');
       const signerHex = toHex(link.signer);
-      const addsSigner = (link.body.type === LinkType.Root || link.body.type === LinkType.DeviceAdd) && session.deviceId === null;
+      // A new device enters by a root (the first device) or by asking to join (pending, no keys).
+      const addsSigner = (link.body.type === LinkType.Root || link.body.type === LinkType.DeviceRequest) && session.deviceId === null;
       const escrow = await activeEscrow(deps.db, session.user.accountId);
       const state = await appendLink(deps.db, {
         userId: session.userId,
         bytes,
         link,
         boxes: req.body.pukBoxes,
+        ...(req.body.historyBox !== undefined ? { historyBox: req.body.historyBox } : {}),
         now: deps.now(),
         authorise(prior) {
           if (!addsSigner && session.deviceId !== signerHex) {
@@ -70,6 +72,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         },
       });
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.sigchain_append', details: { seqno: link.seqno, type: LinkType[link.body.type] } });
+      // The user's other signed-in devices hear of a device waiting for approval at once.
+      if (link.body.type === LinkType.DeviceRequest) await deps.events.publish(deps.db, session.userId, { entryId: '', folder: '', kind: 'keys' });
       return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId: addsSigner ? signerHex : session.deviceId };
     },
     { preHandler: requireSession(deps) },
@@ -115,7 +119,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         if (!d || d.kind !== 'backup' || d.status === 'revoked') throw new ApiError('NOT_FOUND');
       }
       const boxes = await deps.db.pukBox.findMany({ where: { userId: s.userId, deviceId: wanted }, orderBy: { generation: 'asc' } });
-      return { boxes: boxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })) };
+      const history = await deps.db.pukHistoryBox.findUnique({ where: { userId_deviceId: { userId: s.userId, deviceId: wanted } } });
+      return { boxes: boxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })), history: history ? { fromDeviceId: history.fromDeviceId, box: toBase64Url(history.box) } : null };
     },
     { preHandler: requireSession(deps, { device: true }) },
   );

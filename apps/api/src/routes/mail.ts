@@ -474,7 +474,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const s = req.session!;
       if ((await deps.db.label.count({ where: { userId: s.userId } })) >= 1000) throw new ApiError('CONFLICT', undefined, 'At most 1000 labels.');
       const name = decodeOr(() => fromBase64Url(req.body.name), 'the label name does not decode');
-      const l = await deps.db.label.create({ data: { userId: s.userId, name: name as Uint8Array<ArrayBuffer> } });
+      if (await deps.db.label.findUnique({ where: { id: req.body.id }, select: { id: true } })) throw new ApiError('CONFLICT', 'body.id', 'A label with this id exists; choose another id.');
+      const l = await deps.db.label.create({ data: { id: req.body.id, userId: s.userId, name: name as Uint8Array<ArrayBuffer> } });
       return { id: l.id, name: toBase64Url(l.name) };
     },
     { preHandler: session },

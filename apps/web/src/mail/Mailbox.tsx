@@ -136,7 +136,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       setSelected(null);
       setThread(null);
       setRows(
-        r.hits.map((h) => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null })),
+        r.hits.map((h) => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, warning: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null })),
       );
     } catch (err) {
       failed(err);

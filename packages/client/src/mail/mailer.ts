@@ -7,6 +7,7 @@
  * shown unless the box, manifest and pieces authenticate.
  */
 import {
+  deviceActiveAt,
   createMailPieceDecryptor,
   createMailPieceEncryptor,
   createPasswordBox,
@@ -30,10 +31,13 @@ import {
   type MailRecipientKey,
   type PerUserKey,
   type SignatureStatus,
+  type MailSender,
+  type SigchainState,
+  toHex,
 } from '@sealmail/crypto';
 import { mailLimits, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
-import type { Identity } from '../identity';
+import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
 
 export type MailErrorCode =
@@ -89,7 +93,14 @@ export interface OutgoingMail {
   links?: { expiresIn: LinkExpiry };
 }
 
-export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted';
+/**
+ * How a mail was protected, as far as this device verified it (MISSION §3): "E2E Encrypted" only
+ * for a valid signature of a device that was approved and active at the chain position the mail
+ * names, from the address that key history belongs to; "Server Encrypted" for mail the server
+ * sealed (from outside, or relayed) or that carries no signature; "Unverified" for a signature
+ * that does not hold, or a sealed sender that is not the signer.
+ */
+export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified';
 
 /** A mail as a list shows it. `mime` is null when the body was too large to come with the page. */
 export interface MailSummary {
@@ -102,6 +113,19 @@ export interface MailSummary {
   attachmentCount: number;
   /** The whole decrypted body piece (for the on-device search index). */
   mime: ParsedMime;
+  /** Set when the list should warn (see {@link OpenedMail.warning}). */
+  warning: string | null;
+}
+
+/** What this device established about a device sender before opening the box. */
+interface SenderCheck {
+  /** The signing keys to accept (the one device, if it may sign at the mail's position). */
+  signingKeys: Uint8Array[];
+  /** The address whose verified chain holds the signer; null when the sender could not be found. */
+  address: string | null;
+  /** Why the mail cannot be verified, even with a valid signature. */
+  problem: string | null;
+  state: SigchainState | null;
 }
 
 export interface OpenedMail {
@@ -109,8 +133,16 @@ export interface OpenedMail {
   entry: EntryView;
   protection: ProtectionLabel;
   signature: SignatureStatus;
-  /** Set when the reader should be warned (signature invalid, unknown sender). */
+  /** Set when the reader should be warned (signature invalid, unknown sender, forged From, fork). */
   warning: string | null;
+  /**
+   * Who sent it, as shown: for mail signed by a user's device, the address whose pinned key
+   * history holds the signing device (never the sealed `From:` alone); for mail from outside,
+   * the sealed `From:` (checked by SPF/DKIM/DMARC at the ingress, labelled Server Encrypted).
+   */
+  sender: MailAddress;
+  /** For a verified device sender: their safety number and whether the user verified it. */
+  senderSafety: SafetyNumberView | null;
   mime: ParsedMime;
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
@@ -177,9 +209,9 @@ export class Mailer {
     return this.pukCache;
   }
 
-  private senderChain(address: string) {
+  private senderChain(address: string, fresh = false) {
     const hit = this.senderChains.get(address);
-    if (hit && Date.now() - hit.at < 60_000) return hit.chain;
+    if (!fresh && hit && Date.now() - hit.at < 60_000) return hit.chain;
     const chain = this.identity.verifiedChain(address);
     chain.catch(() => this.senderChains.delete(address));
     this.senderChains.set(address, { at: Date.now(), chain });
@@ -198,6 +230,7 @@ export class Mailer {
       if (err instanceof ApiClientError && err.code === 'NOT_FOUND') {
         throw new MailError('NO_E2EE_ROUTE', `${address} cannot receive end-to-end-encrypted mail from you (not in your organisation, or cross-domain encryption is off); nothing was sent.`, address);
       }
+      if (err instanceof TrustError) throw new MailError('RECIPIENT_CHAIN_INVALID', `${err.message} Nothing was sent.`, address);
       if (err instanceof SigchainError) throw new MailError('RECIPIENT_CHAIN_INVALID', `${address}'s key history does not verify (${err.code}); nothing was sent.`, address);
       throw err;
     }
@@ -273,7 +306,7 @@ export class Mailer {
     });
     const sealed = await sealMail({
       messageId,
-      sender: { kind: 'device', userId: me.userId, deviceId: me.device.deviceId, signingSecretKey: me.keys.signing.secretKey, signingPublicKey: me.keys.signing.publicKey },
+      sender: this.sealSender(me),
       pieces: [{ kind: 'body', plaintext: mime }, ...uploaded.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
       to: opts.draft ? [] : internal([...to, ...cc]).map((a) => keys.get(a)!),
       bcc: opts.draft ? [] : internal(bcc).map((a) => keys.get(a)!),
@@ -291,7 +324,7 @@ export class Mailer {
       for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f));
       const copy = await sealMail({
         messageId: copyId,
-        sender: { kind: 'device', userId: me.userId, deviceId: me.device.deviceId, signingSecretKey: me.keys.signing.secretKey, signingPublicKey: me.keys.signing.publicKey },
+        sender: this.sealSender(me),
         pieces: [{ kind: 'body', plaintext: mime }, ...copyFiles.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
         to: [],
       });
@@ -322,41 +355,103 @@ export class Mailer {
     });
   }
 
+  /** This device as the sender of a mail, with its own chain position (signed into the envelope). */
+  private sealSender(me: Awaited<ReturnType<Identity['thisDevice']>>) {
+    return {
+      kind: 'device' as const,
+      userId: me.userId,
+      deviceId: me.device.deviceId,
+      signingSecretKey: me.keys.signing.secretKey,
+      signingPublicKey: me.keys.signing.publicKey,
+      chain: { length: me.state.length, head: me.state.headHash },
+    };
+  }
+
+  /**
+   * Finds a device sender in their verified, pinned key history (docs/crypto.md §7.2): the
+   * address is the one pinned to the sender's user id (or, at first contact, the one the server
+   * names, checked to belong to that user id); the signing key must be a device of that chain
+   * that was approved and not revoked at the chain position the mail names; and that position
+   * must be in the chain this device sees (else someone is shown a different history).
+   */
+  private async checkSender(entry: EntryView, sender: Extract<MailSender, { kind: 'device' }>): Promise<SenderCheck> {
+    const none = (problem: string, address: string | null = null, state: SigchainState | null = null): SenderCheck => ({ signingKeys: [], address, problem, state });
+    const pinned = await this.identity.pinnedAddressOf(sender.userId);
+    const address = pinned ?? entry.from.toLowerCase();
+    let chain: Awaited<ReturnType<Identity['verifiedChain']>>;
+    try {
+      chain = await this.senderChain(address);
+      if (sender.chain && chain.state && sender.chain.length > chain.state.length) chain = await this.senderChain(address, true);
+    } catch (err) {
+      if (err instanceof TrustError) return none(err.message);
+      return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
+    }
+    if (chain.userId !== sender.userId || !chain.state) return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
+    const state = chain.state;
+    const device = state.devices.get(sender.deviceId);
+    if (!device || toHex(device.keys.signingPublicKey) !== toHex(sender.signingPublicKey)) return none(`This mail was signed by a key that is not one of ${address}'s devices: it may not be from them.`, address, state);
+    if (!sender.chain) {
+      // Sealed before mail named its chain position: only a device approved now and never revoked counts.
+      return device.status === 'approved' ? { signingKeys: [device.keys.signingPublicKey], address, problem: null, state } : none(`This mail was signed by a device of ${address} that is not approved now: it may not be from them.`, address, state);
+    }
+    const { length, head } = sender.chain;
+    if (length < 1 || length > state.length) return none(`This mail was signed under a newer key history of ${address} than the one you are shown: the server may be showing you (or them) a false history.`, address, state);
+    if (toHex(state.hashes[length - 1]!) !== toHex(head)) return none(`The key history ${address} signed this mail under differs from the one you are shown: someone is being shown a false history.`, address, state);
+    if (!deviceActiveAt(device, length)) {
+      const why = device.approvedAt === undefined || device.approvedAt >= length ? 'was not approved yet' : 'had been revoked';
+      return none(`This mail was signed by ${device.name}, a device of ${address} that ${why} at that point: it may not be from them.`, address, state);
+    }
+    // A stolen device, revoked since, could name an old position: mail stored after its revocation is flagged.
+    if (device.revokedTime !== undefined && Date.parse(entry.sentAt) > device.revokedTime) {
+      return none(`This mail was signed by ${device.name}, a device of ${address} that was revoked before this mail arrived: it may not be from them.`, address, state);
+    }
+    return { signingKeys: [device.keys.signingPublicKey], address, problem: null, state };
+  }
+
   /** Opens the holder's box and the manifest; checks the sender's signature against their chain. */
   private async openHeader(entry: EntryView) {
     const envelope = fromBase64Url(entry.envelope);
     const record = fromBase64Url(entry.box);
     const env = decodeEnvelope(envelope);
-    let signingKeys: Uint8Array[] = [];
-    let knownSender = false;
-    if (env.sender.kind === 'device') {
-      const senderId = env.sender.userId;
-      try {
-        const chain = await this.senderChain(entry.from);
-        if (chain.userId === senderId && chain.state) {
-          knownSender = true;
-          const sentAt = Date.parse(entry.sentAt);
-          // Devices that were in the chain when the mail was sent (a revoked one until its revocation).
-          signingKeys = [...chain.state.devices.values()]
-            .filter((d) => d.status !== 'revoked' || (d.revokedAt !== undefined && sentAt < d.revokedAt))
-            .map((d) => d.keys.signingPublicKey);
-        }
-      } catch {
-        knownSender = false;
-      }
-    }
+    const check: SenderCheck = env.sender.kind === 'device' ? await this.checkSender(entry, env.sender) : { signingKeys: [], address: null, problem: null, state: null };
     const generation = decodeRecipientBox(record).generation;
     const puk = (await this.puks(generation)).find((p) => p.generation === generation);
     if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold the key this mail was sealed to (approve it from another device to read older mail).');
     this.myUserId ??= (await this.identity.thisDevice(this.address)).userId;
-    const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: signingKeys });
+    const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
     const manifest = await openManifest({ envelope: box.envelope, manifest: fromBase64Url(entry.manifest), messageKey: box.messageKey });
     box.messageKey.fill(0);
-    const protection: ProtectionLabel = env.sender.kind === 'device' && !manifest.notE2EE ? 'E2E Encrypted' : 'Server Encrypted';
-    let warning: string | null = null;
-    if (env.sender.kind === 'device' && !knownSender) warning = `The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`;
-    else if (box.status === 'signed-invalid') warning = `The signature does not match ${entry.from}'s devices: this mail may not be from them.`;
-    return { box, manifest, protection, warning };
+    return { box, manifest, check, deviceSender: env.sender.kind === 'device' };
+  }
+
+  /**
+   * What the reader is shown about who sent a mail and how it was protected — only what this
+   * device verified: the label, the sender and a warning with the reason when something fails.
+   */
+  private async present(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: ParsedMime) {
+    const { box, manifest, check, deviceSender } = header;
+    const claimed = mime.from ?? { name: '', address: entry.from };
+    if (!deviceSender) return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null };
+    const verifiedAddress = check.address ?? entry.from.toLowerCase();
+    const sender = { name: claimed.address.toLowerCase() === verifiedAddress ? claimed.name : '', address: verifiedAddress };
+    if (box.status === 'not-signed') {
+      // Only the server seals without a signature; mail that claims a user's device but is unsigned is the server's word.
+      return { protection: 'Server Encrypted' as ProtectionLabel, warning: `This mail names ${verifiedAddress} as its sender but carries no signature: the server or someone else could have written it.`, sender, senderSafety: null };
+    }
+    if (box.status !== 'signed-valid' || check.problem || !check.state) {
+      return { protection: 'Unverified' as ProtectionLabel, warning: check.problem ?? `The signature does not match ${verifiedAddress}'s devices: this mail may not be from them.`, sender, senderSafety: null };
+    }
+    const senderSafety = await this.identity.safetyOf(verifiedAddress, check.state);
+    if (claimed.address.toLowerCase() !== verifiedAddress) {
+      return {
+        protection: 'Unverified' as ProtectionLabel,
+        warning: `This mail says it is from ${claimed.address}, but it was signed by a device of ${verifiedAddress}. It is shown as from ${verifiedAddress}.`,
+        sender,
+        senderSafety,
+      };
+    }
+    const warning = senderSafety.changedSinceVerified ? `${verifiedAddress}'s safety number changed since you verified it (a device was added or removed): compare it with them again.` : null;
+    return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender, senderSafety };
   }
 
   private async bodyOf(entry: EntryView, manifest: Manifest): Promise<ParsedMime> {
@@ -373,13 +468,15 @@ export class Mailer {
   async open(entryOrId: EntryView | string): Promise<OpenedMail> {
     const entry = typeof entryOrId === 'string' ? await this.api.getMail(entryOrId) : entryOrId;
     try {
-      const { box, manifest, protection, warning } = await this.openHeader(entry);
+      const header = await this.openHeader(entry);
+      const { box, manifest } = header;
       const mime = await this.bodyOf(entry, manifest);
+      const { protection, warning, sender, senderSafety } = await this.present(entry, header, mime);
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
         return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
       });
-      return { entryId: entry.id, entry, protection, signature: box.status, warning, mime, bcc: box.bcc ?? [], attachments };
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, mime, bcc: box.bcc ?? [], attachments };
     } catch (err) {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;
@@ -401,16 +498,18 @@ export class Mailer {
         continue;
       }
       try {
-        const { manifest, protection } = await this.openHeader(entry);
-        const mime = await this.bodyOf(entry, manifest);
+        const header = await this.openHeader(entry);
+        const mime = await this.bodyOf(entry, header.manifest);
+        const { protection, warning, sender } = await this.present(entry, header, mime);
         items.push({
           entryId: entry.id,
           entry,
           protection,
+          warning,
           subject: mime.subject,
-          from: mime.from ?? { name: '', address: entry.from },
+          from: sender,
           snippet: mime.text.replace(/\s+/g, ' ').trim().slice(0, 140),
-          attachmentCount: manifest.pieces.length - 1,
+          attachmentCount: header.manifest.pieces.length - 1,
           mime,
         });
       } catch (err) {
@@ -505,13 +604,13 @@ export class Mailer {
       const record = fromBase64Url(l.name);
       let puks = await this.puks();
       try {
-        out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, record, puks })) });
+        out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, itemId: l.id, record, puks })) });
       } catch {
         // Sealed to a generation this device got since the cache was filled, or unreadable here.
         puks = await this.identity.perUserKeys(this.address);
         this.pukCache = puks;
         try {
-          out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, record, puks })) });
+          out.push({ id: l.id, name: new TextDecoder().decode(openSelfBox({ kind: 'label-name', userId: me.userId, itemId: l.id, record, puks })) });
         } catch {
           out.push({ id: l.id, name: '(label this device cannot read)' });
         }
@@ -525,9 +624,12 @@ export class Mailer {
     const clean = name.trim();
     if (!clean || clean.length > 100) throw new MailError('INVALID_LABEL', 'A label name is 1 to 100 characters.');
     const me = await this.identity.thisDevice(this.address);
-    const puk = currentPuk(me.state);
-    const record = sealSelfBox({ kind: 'label-name', userId: me.userId, puk: { generation: puk.generation, keys: puk.keys }, plaintext: new TextEncoder().encode(clean) });
-    const l = await this.api.createLabel(toBase64Url(record));
+    const newest = currentPuk(me.state).generation;
+    const puk = (await this.puks(newest)).find((p) => p.generation === newest);
+    if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold your newest key yet: approve it from another device first.');
+    const id = crypto.randomUUID();
+    const record = sealSelfBox({ kind: 'label-name', userId: me.userId, itemId: id, puk, plaintext: new TextEncoder().encode(clean) });
+    const l = await this.api.createLabel(id, toBase64Url(record));
     return { id: l.id, name: clean };
   }
 }

@@ -175,6 +175,28 @@ export function verifyEscrowCertificate(keys: PublicKeys, accountId: string, cer
   return verifyWithContext(keys.signingPublicKey, 'escrow-certificate', certificateMessage(accountId, keys), certificate);
 }
 
+/**
+ * An escrow admin's endorsement of the account's escrow key: their device's signature, context
+ * "escrow-endorsement", over `0x01 | str(accountId) | escrow key id [32]`. The certificate only
+ * proves that someone holds the escrow key; the endorsement says which admin's device put it in
+ * charge, so a user's client can check it against that admin's own key history before the
+ * escrow device joins the user's chain (docs/sigchain.md §3.1).
+ * @throws {CryptoError} INVALID_INPUT on a bad key, account id or escrow id.
+ */
+export function endorseEscrowKey(deviceSigningSecretKey: Uint8Array, accountId: string, escrowKeyId: Uint8Array): Uint8Array {
+  return signWithContext(deviceSigningSecretKey, 'escrow-endorsement', endorsementMessage(accountId, escrowKeyId));
+}
+
+/** Checks an escrow endorsement against the endorsing device's signing key (from its verified chain). */
+export function verifyEscrowEndorsement(deviceSigningPublicKey: Uint8Array, accountId: string, escrowKeyId: Uint8Array, signature: Uint8Array): boolean {
+  if (signature.length !== 64 || accountId.length === 0 || escrowKeyId.length !== 32) return false;
+  return verifyWithContext(deviceSigningPublicKey, 'escrow-endorsement', endorsementMessage(accountId, escrowKeyId), signature);
+}
+
+function endorsementMessage(accountId: string, escrowKeyId: Uint8Array): Uint8Array {
+  return new ByteWriter().u8(0x01).str(astring(accountId, 'accountId', 255)).raw(abytes(escrowKeyId, 'escrowKeyId', 32)).finish();
+}
+
 function certificateMessage(accountId: string, keys: PublicKeys): Uint8Array {
   return new ByteWriter().u8(0x01).str(astring(accountId, 'accountId', 255)).raw(encodePublicKeys(keys)).finish();
 }

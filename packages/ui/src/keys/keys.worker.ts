@@ -45,8 +45,9 @@ const view = (o: OpenedMail): MailView => ({
   signature: o.signature,
   warning: o.warning,
   subject: o.mime.subject,
-  from: o.mime.from?.address ?? o.entry.from,
-  fromName: o.mime.from?.name ?? '',
+  from: o.sender.address,
+  fromName: o.sender.name,
+  senderSafety: o.senderSafety,
   to: o.mime.to,
   cc: o.mime.cc,
   bcc: [...o.bcc],
@@ -98,35 +99,32 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
-    if ('error' in i) return { ...base, protection: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
-    return { ...base, protection: i.protection, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+    if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
+    return { ...base, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
 }
 
 const settingUp = new Map<string, Promise<SetUpResult>>();
-const note = (kind: 'backup-unconfirmed' | 'escrow-notice', address: string) => `${kind}:${address.toLowerCase()}`;
+const note = (kind: 'backup-unconfirmed', address: string) => `${kind}:${address.toLowerCase()}`;
 
 /**
  * Sets this device up, or finds where it stands. A backup key the user has not confirmed is kept
  * (encrypted, like the device keys) and shown again until confirmed; a device waiting for
- * approval shows its fingerprint again; an approved device adds the account's escrow key when
- * escrow is on, and the notice is shown until the user acknowledges it.
+ * approval shows its fingerprint again; when the account has escrow on and the (checked) escrow
+ * key is not in the user's chain yet, the user is told first and it is added when they continue.
  */
 async function setUp(req: Extract<Request, { op: 'setUp' }>): Promise<SetUpResult> {
   const [id, s] = await Promise.all([identity, store]);
   const r = await id.setUpThisDevice({ address: req.address, name: req.name, kind: 'browser' });
   if (r.outcome === 'first') await s.saveNote(note('backup-unconfirmed', req.address), r.backupKey);
   const me = (await id.devices(req.address)).find((d) => d.thisDevice);
-  if (me?.status === 'approved') {
-    const escrow = await id.ensureEscrow(req.address);
-    if (escrow?.added) await s.saveNote(note('escrow-notice', req.address), escrow.fingerprint);
-  }
+  const escrow = me?.status === 'approved' ? await id.escrowStatus(req.address) : null;
   return {
     outcome: r.outcome,
     backupKey: await s.loadNote(note('backup-unconfirmed', req.address)),
     fingerprint: me?.status === 'pending' ? me.fingerprint : null,
-    escrowNotice: await s.loadNote(note('escrow-notice', req.address)),
+    escrowNotice: escrow?.state === 'needs-consent' ? { fingerprint: escrow.fingerprint, endorsedBy: escrow.endorsedBy, changed: escrow.changed } : null,
   };
 }
 
@@ -148,8 +146,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       await (await store).deleteNote(note('backup-unconfirmed', req.address));
       return null;
     case 'confirmEscrowNotice':
-      await (await store).deleteNote(note('escrow-notice', req.address));
+      await id.acceptEscrow(req.address);
       return null;
+    case 'safetyNumber':
+      return id.safetyNumber(req.of);
+    case 'markVerified':
+      return id.markVerified(req.of, req.number);
+    case 'escrowOpenings':
+      return (await api.escrowOpenings()).openings;
     case 'devices':
       return id.devices(req.address);
     case 'approve':

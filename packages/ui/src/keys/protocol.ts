@@ -1,11 +1,14 @@
 /** Messages between a UI and its key worker. Results carry no key bytes. */
-import type { DeviceView } from '@sealmail/client/identity';
+import type { DeviceView, SafetyNumberView } from '@sealmail/client/identity';
 import type { FolderName } from '@sealmail/contract';
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
   | { op: 'confirmBackup'; address: string }
   | { op: 'confirmEscrowNotice'; address: string }
+  | { op: 'safetyNumber'; address: string; of: string }
+  | { op: 'markVerified'; address: string; of: string; number: string }
+  | { op: 'escrowOpenings'; address: string }
   | { op: 'devices'; address: string }
   | { op: 'approve'; address: string; device: string }
   | { op: 'revoke'; address: string; device: string }
@@ -44,6 +47,9 @@ export interface Compose {
   links?: { expiresIn: '1d' | '7d' | '30d' };
 }
 
+/** How a mail was protected, as the worker verified it (packages/client ProtectionLabel). */
+export type Protection = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified';
+
 /** A list row, decrypted in the worker. */
 export interface MailRow {
   entryId: string;
@@ -53,7 +59,9 @@ export interface MailRow {
   read: boolean;
   starred: boolean;
   labelIds: string[];
-  protection: 'E2E Encrypted' | 'Server Encrypted' | null;
+  protection: Protection | null;
+  /** Why the row's sender or protection is not verified. */
+  warning: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -71,9 +79,11 @@ export interface MailView {
   folder: FolderName;
   read: boolean;
   starred: boolean;
-  protection: 'E2E Encrypted' | 'Server Encrypted';
+  protection: Protection;
   signature: 'not-signed' | 'signed-valid' | 'signed-invalid';
   warning: string | null;
+  /** The verified sender's safety number (null unless the sender and signature verified). */
+  senderSafety: SafetyNumberView | null;
   subject: string;
   from: string;
   fromName: string;
@@ -92,8 +102,8 @@ export interface SetUpResult {
   backupKey: string | null;
   /** This device's fingerprint while it waits for approval. */
   fingerprint: string | null;
-  /** The escrow fingerprint, while the user has not acknowledged the escrow notice. */
-  escrowNotice: string | null;
+  /** Escrow is on and its (checked) key waits for the user: shown before it is added. */
+  escrowNotice: { fingerprint: string; endorsedBy: string; changed: boolean } | null;
 }
 
 export interface EscrowOverview {
@@ -107,6 +117,9 @@ export interface Results {
   setUp: SetUpResult;
   confirmBackup: null;
   confirmEscrowNotice: null;
+  safetyNumber: SafetyNumberView;
+  markVerified: SafetyNumberView;
+  escrowOpenings: { at: string; purpose: string; by: string | null }[];
   devices: DeviceView[];
   approve: DeviceView;
   revoke: null;
