@@ -46,7 +46,15 @@ const STS_POLICIES: Record<string, string> = {
 const serverKey = ephemeralServerMailKey();
 const advance = (seconds: number) => void (clock.now = new Date(clock.now.getTime() + seconds * 1000));
 
-async function device(address: string) {
+/** One device per user for the whole file (a second one would wait for approval). */
+const devices = new Map<string, ReturnType<typeof newDevice>>();
+function device(address: string) {
+  let d = devices.get(address);
+  if (!d) devices.set(address, (d = newDevice(address)));
+  return d;
+}
+
+async function newDevice(address: string) {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
   const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
   const identity = new Identity(api, memoryKeyStore());

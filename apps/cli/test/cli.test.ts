@@ -158,7 +158,7 @@ describe('sealmail CLI', () => {
     expect(listed.out).toMatch(/approved\s+backup/);
     expect(listed.out).toContain(`pending   cli      ${fingerprint}`);
 
-    // Before approval the new device holds only the newest per-user key generation.
+    // Before approval the new device holds no key generation at all: nothing is sealed to it.
     const { ApiClient } = await import('@sealmail/client');
     const { Identity } = await import('@sealmail/client/identity');
     const { fileKeyStore } = await import('../src/keystore');
@@ -169,7 +169,7 @@ describe('sealmail CLI', () => {
       const { token } = JSON.parse(await readFile(join(dir, profile, 'session.json'), 'utf8')) as { token: string };
       return new Identity(new ApiClient({ baseUrl: url, fetch: httpsFetch(ca), token }), fileKeyStore(join(dir, profile)));
     };
-    expect((await (await identityOf('bob-desktop')).perUserKeys('bob@example.test')).map((p) => p.generation)).toEqual([2]);
+    expect((await (await identityOf('bob-desktop')).perUserKeys('bob@example.test')).map((p) => p.generation)).toEqual([]);
 
     const approved = await cliAs('bob-laptop', [], 'approve', fingerprint!, ...common);
     expect(approved.code, approved.err).toBe(EXIT.ok);
@@ -251,7 +251,8 @@ describe('sealmail CLI', () => {
     const none = await cliAs('admin-sealed', [], 'devices', ...common);
     expect(none.err).toContain('[PASSPHRASE_REQUIRED]');
 
-    // Escrow on (enabled with the admin's protected device): Alice's next login adds it and says so.
+    // Escrow on (enabled with the admin's protected device): Alice's next login tells her first;
+    // `sealmail escrow accept` adds it; her keys then show it, and every use of it is listed to her.
     const { ApiClient } = await import('@sealmail/client');
     const { EscrowAdmin, Identity } = await import('@sealmail/client/identity');
     const { fileKeyStore } = await import('../src/keystore');
@@ -261,8 +262,13 @@ describe('sealmail CLI', () => {
     const { fingerprint } = await new EscrowAdmin(api, new Identity(api, fileKeyStore(join(dir, 'admin-sealed'), { passphrase: async () => passphrase }))).enable('admin@example.test');
     const alice = await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', ...common);
     expect(alice.code, alice.err).toBe(EXIT.ok);
-    expect(alice.out).toContain(`NOTICE: your organisation turned on escrow. Its key (fingerprint ${fingerprint})`);
+    expect(alice.out).toContain(`NOTICE: your organisation turned on escrow (endorsed by admin@example.test; key fingerprint ${fingerprint})`);
+    expect((await cli('devices', ...common)).out).not.toMatch(/escrow/);
+    const accepted = await cli('escrow', 'accept', ...common);
+    expect(accepted.code, accepted.err).toBe(EXIT.ok);
+    expect(accepted.out).toContain(fingerprint);
     expect((await cli('devices', ...common)).out).toMatch(/approved\s+escrow/);
+    expect((await cli('escrow', ...common)).out).toContain(`its key ${fingerprint} is in your key history`);
     expect((await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', ...common)).out).not.toContain('NOTICE');
   });
 

@@ -1,17 +1,20 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { DeviceView } from '@sealmail/client/identity';
 import { keys } from './keys/client';
+import { SafetyNumber } from './SafetyNumber';
 
 /** The user's devices with fingerprints; approve or reject pending ones, revoke others. */
 export function Devices({ address, onEnded }: { address: string; onEnded: (message: string) => void }) {
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
   const [generations, setGenerations] = useState<number[]>([]);
+  const [openings, setOpenings] = useState<{ at: string; purpose: string; by: string | null }[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     try {
       setDevices(await keys({ op: 'devices', address }));
       setGenerations(await keys({ op: 'generations', address }));
+      setOpenings(await keys({ op: 'escrowOpenings', address }));
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'DEVICE_REVOKED' || code === 'UNAUTHENTICATED') onEnded((err as Error).message);
@@ -57,14 +60,16 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
                 {d.thisDevice && ' (this device)'}
               </td>
               <td>{d.kind}</td>
-              <td>{d.status}</td>
+              <td>{d.expired ? 'request expired' : d.status}</td>
               <td className="fp">{d.fingerprint}</td>
               <td>
                 {d.status === 'pending' && (
                   <>
-                    <button type="button" onClick={() => void act('approve', d.id)}>
-                      Approve
-                    </button>{' '}
+                    {!d.expired && (
+                      <button type="button" onClick={() => void act('approve', d.id)}>
+                        Approve
+                      </button>
+                    )}{' '}
                     <button type="button" onClick={() => void act('revoke', d.id)}>
                       Reject
                     </button>
@@ -83,6 +88,19 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
       <p className="sub" aria-label="Key generations">
         Key generations on this device: {generations.join(', ') || '…'}
       </p>
+      <SafetyNumber address={address} of={address} own />
+      {openings.length > 0 && (
+        <>
+          <h3>Uses of the escrow key on your keys</h3>
+          <ul className="openings" aria-label="Escrow openings">
+            {openings.map((o) => (
+              <li key={`${o.at}-${o.purpose}`}>
+                {new Date(o.at).toLocaleString()}: {o.purpose === 'device-approved' ? 'a new device of yours was approved with the escrow key' : `your keys were opened for ${o.purpose}`} by {o.by ?? 'a removed administrator'}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       {problem && <p role="alert">{problem}</p>}
     </section>
   );

@@ -2,8 +2,10 @@
 // device screens. Key material stays in the worker (./keys/keys.worker.ts).
 import './ui.css';
 export { keys, KeyWorkerError } from './keys/client';
-export type { Compose, EscrowOverview, MailRow, MailView, SetUpResult } from './keys/protocol';
+export type { Compose, EscrowOverview, MailRow, MailView, Protection, SetUpResult } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
+export { KEYS_CHANGED_EVENT, PendingDevicesAlert } from './PendingDevices';
+export { SafetyNumber } from './SafetyNumber';
 export { KeyGate } from './KeyGate';
 export { useBlockList, type BlockedEntry } from './useBlockList';

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiClient } from '@sealmail/client';
 import type { FolderName } from '@sealmail/contract';
-import { keys, type MailRow, type MailView } from '@sealmail/ui';
+import { keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, type MailRow, type MailView } from '@sealmail/ui';
 import { Compose, type ComposeSeed } from './Compose';
 import { MessageView, ProtectionLabel } from './Reader';
 
@@ -113,7 +113,9 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   // New mail without reloading: the server tells this mailbox when an entry arrives or changes.
   useEffect(() => {
     const events = new EventSource('/api/v1/mail/events');
-    events.addEventListener('mail', () => {
+    events.addEventListener('mail', (e: MessageEvent<string>) => {
+      // A device asks to join: every signed-in device shows it at once (PendingDevicesAlert).
+      if ((JSON.parse(e.data) as { kind?: string }).kind === 'keys') return void window.dispatchEvent(new Event(KEYS_CHANGED_EVENT));
       refreshSummary();
       if (folder !== 'settings' && !searching) void load(folder);
       void keys({ op: 'searchSync', address }).catch(() => undefined);
@@ -234,6 +236,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
   return (
     <div className="mailbox">
+      <PendingDevicesAlert address={address} />
       <nav className="folders" aria-label="Folders">
         <button type="button" className="compose-button" onClick={() => setCompose({})} title="Compose (c)">
           Compose

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { keys, type MailView } from '@sealmail/ui';
+import { keys, SafetyNumber, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
@@ -58,7 +58,8 @@ const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) 
 /** The protection label every message carries (MISSION §4: every message shows how it was protected). */
 export function ProtectionLabel({ protection }: { protection: MailView['protection'] | null }) {
   if (!protection) return null;
-  return <span className={`protection ${protection === 'E2E Encrypted' ? 'e2ee' : 'server'}`}>{protection}</span>;
+  const kind = protection === 'E2E Encrypted' ? 'e2ee' : protection === 'Unverified' ? 'unverified' : 'server';
+  return <span className={`protection ${kind}`}>{protection}</span>;
 }
 
 /** One attachment: download (decrypted in the key worker, handed over only when whole), or preview. */
@@ -170,7 +171,8 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
             {mail.warning}
           </p>
         )}
-        {mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
+        {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
+        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.from} initial={mail.senderSafety} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}

@@ -402,7 +402,7 @@ export class Mailer {
       return none(`This mail was signed by ${device.name}, a device of ${address} that ${why} at that point: it may not be from them.`, address, state);
     }
     // A stolen device, revoked since, could name an old position: mail stored after its revocation is flagged.
-    if (device.revokedTime !== undefined && Date.parse(entry.sentAt) > device.revokedTime) {
+    if (device.revokedTime !== undefined && Date.parse(entry.receivedAt) > device.revokedTime) {
       return none(`This mail was signed by ${device.name}, a device of ${address} that was revoked before this mail arrived: it may not be from them.`, address, state);
     }
     return { signingKeys: [device.keys.signingPublicKey], address, problem: null, state };
