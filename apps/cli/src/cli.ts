@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { Identity, IdentityError } from '@sealmail/client/identity';
 import { CryptoError, fromBase64Url } from '@sealmail/crypto';
-import { httpsFetch } from './https-fetch';
+import { httpsFetch } from '@sealmail/client/node';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';

@@ -131,7 +131,7 @@ describe('sealmail CLI', () => {
     const { token } = JSON.parse(await readFile(join(dir, 'profile', 'session.json'), 'utf8')) as { token: string };
     expect((await cli('logout', '--ca', caFile)).out).toBe('signed out');
     const { ApiClient } = await import('@sealmail/client');
-    const { httpsFetch } = await import('../src/https-fetch');
+    const { httpsFetch } = await import('@sealmail/client/node');
     const stale = new ApiClient({ baseUrl: url, fetch: httpsFetch(await readFile(caFile, 'utf8')), token });
     await expect(stale.session()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await cli('whoami', '--api', url, '--ca', caFile)).code).toBe(EXIT.noperm);
@@ -162,7 +162,7 @@ describe('sealmail CLI', () => {
     const { ApiClient } = await import('@sealmail/client');
     const { Identity } = await import('@sealmail/client/identity');
     const { fileKeyStore } = await import('../src/keystore');
-    const { httpsFetch } = await import('../src/https-fetch');
+    const { httpsFetch } = await import('@sealmail/client/node');
     const { readFile } = await import('node:fs/promises');
     const ca = await readFile(caFile, 'utf8');
     const identityOf = async (profile: string) => {
@@ -256,7 +256,7 @@ describe('sealmail CLI', () => {
     const { ApiClient } = await import('@sealmail/client');
     const { EscrowAdmin, Identity } = await import('@sealmail/client/identity');
     const { fileKeyStore } = await import('../src/keystore');
-    const { httpsFetch } = await import('../src/https-fetch');
+    const { httpsFetch } = await import('@sealmail/client/node');
     const { token } = JSON.parse(await readFile(join(dir, 'admin-sealed', 'session.json'), 'utf8')) as { token: string };
     const api = new ApiClient({ baseUrl: url, fetch: httpsFetch(await readFile(caFile, 'utf8')), token });
     const { fingerprint } = await new EscrowAdmin(api, new Identity(api, fileKeyStore(join(dir, 'admin-sealed'), { passphrase: async () => passphrase }))).enable('admin@example.test');

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { ApiClient } from '@sealmail/client';
-import { httpsFetch } from '../src/https-fetch';
+import { httpsFetch } from '@sealmail/client/node';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli';

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { keys } from './keys/client';
 
 /** First device: the user must save the backup key, and prove it by typing two groups back. */
@@ -38,6 +38,10 @@ export function BackupKeyStep({ backupKey, onDone }: { backupKey: string; onDone
 /** Another device: wait for approval (fingerprint to compare), or recover with the backup key. */
 export function PendingStep({ address, fingerprint, onApproved }: { address: string; fingerprint: string; onApproved: () => void }) {
   const [problem, setProblem] = useState<string | null>(null);
+  const [generations, setGenerations] = useState<number[] | null>(null);
+  useEffect(() => {
+    keys({ op: 'generations', address }).then(setGenerations, () => setGenerations(null));
+  }, [address]);
   async function check() {
     const devices = await keys({ op: 'devices', address });
     if (devices.find((d) => d.thisDevice)?.status === 'approved') onApproved();
@@ -56,9 +60,15 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
   return (
     <main className="signin">
       <h1>Approve this device</h1>
-      <p className="sub">You can send and receive new mail now. To read older mail, approve this device on one of your other devices. Its fingerprint there must read:</p>
+      <p className="sub">
+        Until one of your other devices approves it, this device holds no keys: it cannot read any mail, old or new, and nothing is encrypted to it. Your other devices show a request
+        now; approve it there only if the fingerprint reads:
+      </p>
       <p className="backup-key" aria-label="This device's fingerprint">
         {fingerprint}
+      </p>
+      <p className="sub" aria-label="Key generations on this device">
+        Key generations on this device: {generations === null ? '…' : generations.length ? generations.join(', ') : 'none'}
       </p>
       <button type="button" onClick={() => void check()}>
         I approved it

@@ -1,5 +1,5 @@
 /**
- * A fetch for the CLI that trusts a given CA (PEM), e.g. the server's self-signed certificate.
+ * A fetch for Node clients (the CLI, scripts, tests) that trusts a given CA (PEM), e.g. the server's self-signed certificate.
  * Node's built-in fetch cannot take a CA per request; node:https can. Bodies go out as strings or
  * bytes; responses come back as streams (attachments are not held whole).
  */
