@@ -91,7 +91,7 @@ describe('the start command', () => {
     // The session cookie is HttpOnly: page scripts cannot read it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const cookies = await context.cookies(`https://localhost:${ports.web}/api/v1/auth/session`);
-    expect(cookies.find((c) => c.name === 'sealmail_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    expect(cookies.find((c) => c.name === '__Host-sealmail-web')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     // A reload keeps the session, and the same backup key is shown until it is confirmed.
     await page.reload();
     await page.getByRole('heading', { name: 'Save your backup key' }).waitFor();

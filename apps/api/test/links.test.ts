@@ -80,7 +80,7 @@ beforeAll(async () => {
   // The real viewer build, served as the start command serves it.
   const root = join(dir, 'viewer');
   await build({ root: join(import.meta.dirname, '../../viewer'), logLevel: 'silent', build: { outDir: root, emptyOutDir: true } });
-  web = await buildWebHost({ root, csp: strictCsp(), apiUrl, apiCa: tls.cert, tls, logger: createLogger({ level: 'silent' }) });
+  web = await buildWebHost({ root, csp: strictCsp(), apiUrl, apiCa: tls.cert, apiPrefix: '/api/v1/links', sessionCookie: null, tls, logger: createLogger({ level: 'silent' }) });
   await web.listen({ host: '127.0.0.1', port: viewerPort });
   // Debian's Chromium (.ci/run installs it), driven by playwright-core.
   const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));

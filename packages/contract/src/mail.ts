@@ -172,7 +172,7 @@ export const mailList = {
       starred: z.enum(['true']).optional(),
       unread: z.enum(['true']).optional(),
       limit: z.coerce.number().int().min(1).max(mailLimits.pageSize).default(50),
-      cursor: z.string().max(200).optional(),
+      cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'expected a cursor this API gave out').optional(),
     })
     .strict(),
   response: z.object({ entries: z.array(entryView), cursor: z.string().nullable() }),
@@ -401,7 +401,7 @@ export const adminDomainList = {
 export const adminDomainUpdate = {
   method: 'PATCH',
   path: '/api/v1/admin/domains/:name',
-  params: z.object({ name: z.string().toLowerCase().max(253) }),
+  params: z.object({ name: z.string().toLowerCase().max(253).regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'expected a domain name') }),
   body: z
     .object({ crossDomainE2ee: z.boolean().optional(), encryptionPolicy: encryptionPolicy.optional() })
     .strict()

@@ -3,10 +3,15 @@
  * and that the typed client (packages/client) parses responses with.
  */
 import { z } from 'zod';
+import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
-/** An e-mail address as Sealmail accepts it (RFC 5321 limits: 64-octet local part, 254 total). */
+/**
+ * An e-mail address as Sealmail accepts it (RFC 5321 limits: 64-octet local part, 254 total),
+ * without control, invisible or direction-changing characters (look-alikes; see text.ts).
+ */
 export const address = z
   .string()
+  .refine((s) => !hasUnsafeText(s), SAFE_TEXT_MESSAGE)
   .trim()
   .toLowerCase()
   .max(254)
