@@ -25,7 +25,7 @@ import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { buildWebHost, createLogger, defaultAuthSettings, freePort, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
+import { buildWebHost, createLogger, defaultAuthSettings, freePort, linkLogId, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
 import { injectFetch, startRemoteMx, until } from './helpers';
@@ -181,6 +181,10 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     expect(dump).not.toContain(CANARY);
     expect(logs.join('')).not.toContain(password);
     expect(logs.join('')).not.toContain(CANARY);
+    // Nor the link id (half of the capability): logs name the link by a hash of it.
+    const linkId = new URL(page).pathname.split('/')[2]!;
+    expect(logs.join('')).not.toContain(linkId);
+    expect(logs.join('')).toContain(linkLogId(linkId));
 
     // The sender sees that (and when) the link was opened: scanner and Carol, two visits.
     const [view] = (await a.api.links(sent.entryId)).links;

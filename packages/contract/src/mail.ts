@@ -325,8 +325,10 @@ export const mailLinks = {
 
 /**
  * Public (no session): the ciphertext behind an expiring link, for the viewer. Only the link id
- * travels; password and digest stay in the URL fragment. 410 LINK_EXPIRED after expiry;
- * rate-limited per link.
+ * travels; password and digest stay in the URL fragment. 410 LINK_EXPIRED after expiry.
+ * Each GET is one visit, counted against the link's visit budget; `visit` names it, and the
+ * attachment pieces fetched with it (header LINK_VISIT_HEADER) belong to that visit rather than
+ * count as visits of their own. HEAD is free.
  */
 export const linkGet = {
   method: 'GET',
@@ -341,8 +343,13 @@ export const linkGet = {
     body: z.string(),
     /** Attachment pieces 1…, by ciphertext size (fetched one by one from linkPiece). */
     attachments: z.array(z.object({ index: z.number(), size: z.number() })),
+    /** This visit: send it as LINK_VISIT_HEADER when fetching the pieces. */
+    visit: z.string(),
   }),
 } as const;
+
+/** The request header that ties a piece fetch to the visit that opened the link. */
+export const LINK_VISIT_HEADER = 'x-sealmail-visit';
 
 /** Public: one attachment piece's ciphertext behind a link, as application/octet-stream. */
 export const linkPiece = {
