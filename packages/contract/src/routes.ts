@@ -29,13 +29,18 @@ export const ready = {
   response: z.object({ status: z.literal('ready') }),
 } as const;
 
+/**
+ * What a sign-in page needs: the service and its version. Nothing about any organisation is
+ * given to anonymous callers; with a session, `domains` lists the caller's own organisation's.
+ */
 export const serverInfo = {
   method: 'GET',
   path: '/api/v1/info',
   response: z.object({
     service: z.literal('sealmail'),
     version: z.string(),
-    domains: z.array(z.string()),
+    /** The caller's own organisation's domains; absent without a session. */
+    domains: z.array(z.string()).optional(),
   }),
 } as const;
 
