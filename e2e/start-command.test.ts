@@ -112,7 +112,9 @@ describe('the start command', () => {
 
     await page.goto(`https://localhost:${ports.admin}/`);
     await page.getByRole('heading', { name: 'Sealmail admin console' }).waitFor();
-    await page.getByText('example.test').waitFor();
+    // Before sign-in the console shows the server's status, but no organisation's domains.
+    await page.getByRole('region', { name: 'Server status' }).getByText('Version').waitFor();
+    expect(await page.getByRole('region', { name: 'Server status' }).textContent()).not.toContain('example.test');
     await page.getByLabel('Administrator address').fill('admin@example.test');
     await page.getByLabel('Password').fill(pw['admin@example.test']!);
     await page.getByRole('button', { name: 'Sign in' }).click();
