@@ -66,7 +66,8 @@ describe('the start command', () => {
     // The API answers over TLS with the printed certificate, and its database is ready.
     const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
     expect(await getJson(ports.api, '/readyz', ca)).toEqual({ status: 200, body: { status: 'ready' } });
-    expect((await getJson(ports.web, '/api/v1/info', ca)).body).toMatchObject({ service: 'sealmail', domains: ['example.test'] });
+    // Anonymous callers learn nothing about the organisations here.
+    expect((await getJson(ports.web, '/api/v1/info', ca)).body).toEqual({ service: 'sealmail', version: expect.any(String) });
 
     browser = await launchChromium();
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
@@ -78,7 +79,8 @@ describe('the start command', () => {
     const web = await page.goto(`https://localhost:${ports.web}/`);
     expect(web?.headers()['content-security-policy']).toContain("default-src 'none'");
     await page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
-    await page.getByText('Encrypted mail for example.test').waitFor();
+    // The sign-in page names no organisation (the server tells anonymous callers none).
+    await page.getByText('Encrypted mail for this organisation').waitFor();
     await page.getByLabel('E-mail address').fill('alice@example.test');
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -91,7 +93,7 @@ describe('the start command', () => {
     // The session cookie is HttpOnly: page scripts cannot read it.
     expect(await page.evaluate(() => document.cookie)).toBe('');
     const cookies = await context.cookies(`https://localhost:${ports.web}/api/v1/auth/session`);
-    expect(cookies.find((c) => c.name === 'sealmail_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    expect(cookies.find((c) => c.name === '__Host-sealmail-web')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
     // A reload keeps the session, and the same backup key is shown until it is confirmed.
     await page.reload();
     await page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
@@ -110,7 +112,9 @@ describe('the start command', () => {
 
     await page.goto(`https://localhost:${ports.admin}/`);
     await page.getByRole('heading', { name: 'Sealmail admin console' }).waitFor();
-    await page.getByText('example.test').waitFor();
+    // Before sign-in the console shows the server's status, but no organisation's domains.
+    await page.getByRole('region', { name: 'Server status' }).getByText('Version').waitFor();
+    expect(await page.getByRole('region', { name: 'Server status' }).textContent()).not.toContain('example.test');
     await page.getByLabel('Administrator address').fill('admin@example.test');
     await page.getByLabel('Password').fill(pw['admin@example.test']!);
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { bootProcess, buildWebHost, strictCsp } from '@sealmail/server';
+import { bootProcess, buildWebHost, SESSION_COOKIES, strictCsp } from '@sealmail/server';
 
 const { config, logger, tls } = await bootProcess('web');
 // The API presents the same certificate when it is self-signed; an operator's CA-signed one
@@ -12,10 +12,12 @@ const { config, logger, tls } = await bootProcess('web');
 const apiCa = config.tls.selfSigned ? await readFile(config.tls.certFile, 'utf8') : undefined;
 const dist = (app: string) => fileURLToPath(new URL(`../apps/${app}/dist`, import.meta.url));
 
+// Each host passes on only its own app's session cookie; the link viewer's host none at all, and
+// it forwards only the public link routes.
 const hosts = [
-  { app: 'web', port: config.ports.web },
-  { app: 'admin', port: config.ports.admin },
-  { app: 'viewer', port: config.ports.viewer },
+  { app: 'web', port: config.ports.web, sessionCookie: SESSION_COOKIES.web, apiPrefix: '/api' },
+  { app: 'admin', port: config.ports.admin, sessionCookie: SESSION_COOKIES.admin, apiPrefix: '/api' },
+  { app: 'viewer', port: config.ports.viewer, sessionCookie: null, apiPrefix: '/api/v1/links' },
 ] as const;
 
 const servers: Awaited<ReturnType<typeof buildWebHost>>[] = [];
@@ -24,6 +26,8 @@ for (const h of hosts) {
     root: dist(h.app),
     csp: strictCsp(),
     apiUrl: config.apiUrl,
+    apiPrefix: h.apiPrefix,
+    sessionCookie: h.sessionCookie,
     ...(apiCa ? { apiCa } : {}),
     tls,
     logger: logger.child({ app: h.app }),

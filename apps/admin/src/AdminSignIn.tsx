@@ -13,7 +13,7 @@ type Session = Awaited<ReturnType<ApiClient['session']>>;
 
 /** The admin console's first screen: server status and the administrator sign-in; then security settings. */
 export function AdminSignIn() {
-  const [status, setStatus] = useState<{ version: string; domains: string[]; ready: boolean } | null>(null);
+  const [status, setStatus] = useState<{ version: string; domains: string[] | undefined; ready: boolean } | null>(null);
   const [unreachable, setUnreachable] = useState(false);
   const [session, setSession] = useState<Session | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -30,6 +30,11 @@ export function AdminSignIn() {
       .catch(() => setUnreachable(true));
     api.session().then((s) => (s.user.role === 'admin' ? setSession(s) : undefined), () => undefined);
   }, []);
+
+  // The server names the organisation's domains only to a signed-in caller.
+  useEffect(() => {
+    if (session) api.info().then((i) => setStatus((st) => (st ? { ...st, domains: i.domains } : st)), () => undefined);
+  }, [session]);
 
   useEffect(() => {
     if (session) api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), () => undefined);
@@ -76,8 +81,12 @@ export function AdminSignIn() {
             <dd>{status.version}</dd>
             <dt>Database</dt>
             <dd>{status.ready ? 'ready' : 'unreachable'}</dd>
-            <dt>Domains</dt>
-            <dd>{status.domains.join(', ') || 'none yet'}</dd>
+            {status.domains && (
+              <>
+                <dt>Domains</dt>
+                <dd>{status.domains.join(', ') || 'none yet'}</dd>
+              </>
+            )}
           </dl>
         )}
       </section>

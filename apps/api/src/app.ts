@@ -2,8 +2,21 @@
  * The API as a Fastify instance, separate from listen() so tests call `app.inject()`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { defaultAuthSettings, type AuthSettings, type Logger } from '@sealmail/server';
+import {
+  API_SECURITY_HEADERS,
+  defaultAppOrigins,
+  defaultAuthSettings,
+  edgeClientErrorHandler,
+  edgeFrameworkErrors,
+  MAX_PARAM_LENGTH,
+  tlsServerOptions,
+  type AppOrigins,
+  type AuthSettings,
+  type Logger,
+} from '@sealmail/server';
 import { installErrorHandling } from './http/errors';
+import { installInputGuard, installSecurityHeaders } from './http/edge';
+import { installCsrfGuard } from './http/csrf';
 import { installZodValidation } from './http/route';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
@@ -21,7 +34,9 @@ import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, 
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins'> {
+  /** The web client's and admin console's origins (default: the local start's, on localhost). */
+  origins?: AppOrigins;
   serverKey?: ServerMailKey;
   /** Run the outbound relay in this process (standard mail to the outside world). */
   outbound?: Omit<OutboundOptions, 'serverKey'>;
@@ -39,15 +54,25 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+    ...(opts.tls ? { https: tlsServerOptions(opts.tls) } : {}),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Path parameters up to 1024 characters (addresses have up to 254, percent-encoded up to 762);
+    // what the router or Node's parser refuses is answered in the registry format (414/431/400).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: edgeClientErrorHandler(API_SECURITY_HEADERS),
+    frameworkErrors: edgeFrameworkErrors(API_SECURITY_HEADERS),
   });
+  installSecurityHeaders(app);
   // JSON only: Fastify's default text/plain parser would hand strings to JSON routes.
   app.removeContentTypeParser('text/plain');
   installZodValidation(app);
   installErrorHandling(app);
+  installInputGuard(app);
+  const origins = opts.origins ?? defaultAppOrigins;
+  installCsrfGuard(app, origins);
   const deps: ApiDeps = {
+    origins,
     db: opts.db,
     version: opts.version,
     now: opts.now ?? (() => new Date()),

@@ -1,5 +1,5 @@
 import type { Db } from '@sealmail/db';
-import type { AuthSettings } from '@sealmail/server';
+import type { AppOrigins, AuthSettings } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
 
@@ -10,6 +10,8 @@ export interface ApiDeps {
   /** The clock (tests move it to check expiry). */
   now: () => Date;
   auth: AuthSettings;
+  /** The web client's and admin console's origins (session cookies, CSRF). */
+  origins: AppOrigins;
   /** Where attachment ciphertext lives (Postgres by default). */
   blobs: BlobStore;
   /** Mailbox change notifications for open event streams. */

@@ -29,12 +29,12 @@ describe('sign-in', () => {
     expect(body.session.user).toMatchObject({ address: ALICE, role: 'user', displayName: 'Alice Example' });
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const cookie = String(res.headers['set-cookie']);
-    expect(cookie).toContain(`sealmail_session=${body.token}`);
+    expect(cookie).toContain(`__Host-sealmail-web=${body.token}`);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Strict/);
     expect(currentSession.response.parse((await session(bearer(body.token))).json()).user.address).toBe(ALICE);
-    expect((await session({ cookie: `other=1; sealmail_session=${body.token}` })).statusCode).toBe(200);
+    expect((await session({ cookie: `other=1; __Host-sealmail-web=${body.token}` })).statusCode).toBe(200);
   });
 
   it('stores only a hash of the token', async () => {

@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { errorCodes, errorRegistry, type ErrorCode } from '@sealmail/contract';
 import { createDb } from '@sealmail/db';
-import { createLogger, hashPassword } from '@sealmail/server';
+import { buildWebHost, createLogger, hashPassword, makeSelfSignedCertificate, SESSION_COOKIES, strictCsp } from '@sealmail/server';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildApp } from '../src/app';
 import { ApiClient } from '@sealmail/client';
 import { EscrowAdmin, Identity, memoryKeyStore } from '@sealmail/client/identity';
@@ -16,6 +20,25 @@ import { bearer, ChainClient, harness, injectFetch, userIdOf, type Harness } fro
 
 let h: Harness;
 let deadApp: FastifyInstance;
+let webHost: FastifyInstance;
+let webRoot: string;
+
+/** One raw HTTP/1.1 exchange with a listening app (for what Node's parser answers itself). */
+async function rawRequest(app: FastifyInstance, request: string) {
+  if (!app.server.listening) await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const raw = await new Promise<string>((resolve, reject) => {
+    const sock = netConnect(port, '127.0.0.1', () => sock.write(request));
+    let out = '';
+    sock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    sock.on('close', () => resolve(out));
+    sock.on('error', (e) => (out ? resolve(out) : reject(e)));
+  });
+  const [head, body = ''] = raw.split('\r\n\r\n');
+  const statusCode = Number(/^HTTP\/1\.1 (\d{3})/.exec(head ?? '')?.[1]);
+  const headers = Object.fromEntries((head ?? '').split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { statusCode, headers, body, json: () => JSON.parse(body) as unknown };
+}
 
 /** A user of the demo organisation with a known password, for one probe. */
 async function makeUser(localPart: string, data: { status?: 'suspended'; totpSecret?: string; role?: 'admin' } = {}) {
@@ -63,10 +86,16 @@ beforeAll(async () => {
   });
   // An API whose database is unreachable (nothing listens on port 9).
   deadApp = await buildApp({ logger: createLogger({ level: 'silent' }), db: createDb('postgres://nobody:nothing@127.0.0.1:9/none'), version: '0' });
+  // A web host whose API is down (nothing listens on port 9).
+  webRoot = await mkdtemp(join(tmpdir(), 'sealmail-errors-web-'));
+  await writeFile(join(webRoot, 'index.html'), '<!doctype html><title>t</title>');
+  webHost = await buildWebHost({ root: webRoot, csp: strictCsp(), apiUrl: 'https://127.0.0.1:9', sessionCookie: SESSION_COOKIES.web, tls: await makeSelfSignedCertificate(['localhost']), logger: createLogger({ level: 'silent' }) });
 });
 
 afterAll(async () => {
   await deadApp?.close();
+  await webHost?.close();
+  if (webRoot) await rm(webRoot, { recursive: true, force: true });
   await h?.close();
 });
 
@@ -83,6 +112,14 @@ const probes: Record<ErrorCode, Probe> = {
   VALIDATION_FAILED: () => lookup({ addresses: ['alice@example.test', 'not-an-address'] }),
   UNSUPPORTED_MEDIA_TYPE: () => lookup('hello', { 'content-type': 'text/plain' }),
   PAYLOAD_TOO_LARGE: () => lookup({ addresses: ['x'.repeat(2 * 1024 * 1024)] }),
+  MALFORMED_REQUEST: () => h.app.inject({ method: 'GET', url: '/api/v1/keys/%E0%A4%A/sigchain' }),
+  URI_TOO_LONG: () => h.app.inject({ method: 'GET', url: `/api/v1/keys/${'a'.repeat(1100)}@example.test/sigchain` }),
+  HEADERS_TOO_LARGE: () => rawRequest(h.app, `GET /api/v1/info HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+  CROSS_ORIGIN: async () => {
+    const { cookie } = await h.signIn('bob@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-out', headers: { cookie, origin: 'https://evil.example' } });
+  },
+  API_UNAVAILABLE: () => webHost.inject({ method: 'GET', url: '/api/v1/info' }),
   UNAUTHENTICATED: () => h.app.inject({ method: 'GET', url: '/api/v1/auth/session' }),
   INVALID_CREDENTIALS: () => signIn({ address: 'alice@example.test', password: 'wrong' }),
   TOTP_REQUIRED: async () => {

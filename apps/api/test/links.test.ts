@@ -25,7 +25,7 @@ import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { buildWebHost, createLogger, defaultAuthSettings, freePort, loadOrCreateTls, strictCsp, type TlsMaterial } from '@sealmail/server';
+import { buildWebHost, createLogger, defaultAuthSettings, freePort, linkLogId, loadOrCreateTls, SESSION_COOKIES, strictCsp, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
 import { injectFetch, startRemoteMx, until } from './helpers';
@@ -41,6 +41,7 @@ let viewerPort = 0;
 let passwords: Record<string, string>;
 const logs: string[] = [];
 const requests: string[] = [];
+const apiCookies: string[] = [];
 const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
 const CANARY = `canary-link-${randomBytes(6).toString('hex')}`;
 const file = Buffer.from(`attachment ${CANARY}\n`.repeat(5000));
@@ -76,11 +77,15 @@ beforeAll(async () => {
       mtaSts: new MtaSts({ resolveTxt: async () => [] }),
     },
   });
+  // Every Cookie header that reaches the API (the viewer's host must pass on none).
+  api.addHook('onRequest', async (req) => {
+    if (req.headers.cookie) apiCookies.push(req.headers.cookie);
+  });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
   // The real viewer build, served as the start command serves it.
   const root = join(dir, 'viewer');
   await build({ root: join(import.meta.dirname, '../../viewer'), logLevel: 'silent', build: { outDir: root, emptyOutDir: true } });
-  web = await buildWebHost({ root, csp: strictCsp(), apiUrl, apiCa: tls.cert, tls, logger: createLogger({ level: 'silent' }) });
+  web = await buildWebHost({ root, csp: strictCsp(), apiUrl, apiCa: tls.cert, apiPrefix: '/api/v1/links', sessionCookie: null, tls, logger: createLogger({ level: 'silent' }) });
   await web.listen({ host: '127.0.0.1', port: viewerPort });
   // Debian's Chromium (.ci/run installs it), driven by playwright-core.
   const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
@@ -158,6 +163,9 @@ describe('expiring password links', { timeout: 120_000 }, () => {
 
     // Carol, in a fresh context: the fragment leaves the address bar, the mail shows, the file downloads.
     const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
+    // Carol also uses a Sealmail web client on the same host name (another port): her browser
+    // sends its session cookie to the viewer's origin too (cookies do not separate ports).
+    await context.addCookies([{ name: SESSION_COOKIES.web, value: 'w'.repeat(43), url: `https://localhost:${viewerPort}/`, secure: true, httpOnly: true, sameSite: 'Strict' }]);
     context.on('request', (r) => requests.push(`${r.method()} ${r.url()} ${JSON.stringify(r.headers())} ${r.postData() ?? ''}`));
     const carol = await context.newPage();
     const errors: string[] = [];
@@ -170,6 +178,14 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     const saved = await readFile((await download.path())!);
     expect(createHash('sha256').update(saved).digest('hex')).toBe(createHash('sha256').update(file).digest('hex'));
     expect(errors).toEqual([]);
+    // The viewer's host drops it: the API behind it never sees a cookie, and the page none —
+    // also for requests that do carry the browser's cookies (the page itself omits them).
+    expect(await carol.evaluate(() => document.cookie)).toBe('');
+    const viewerOrigin = new URL(page).origin;
+    const withCookies = await context.request.get(`${viewerOrigin}/api/v1/links/${new URL(page).pathname.split('/')[2]}/pieces/1`, { ignoreHTTPSErrors: true });
+    expect(withCookies.status()).toBe(200);
+    expect((await context.request.get(`${viewerOrigin}/api/v1/auth/session`, { ignoreHTTPSErrors: true })).status()).toBe(404);
+    expect(apiCookies).toEqual([]);
     await context.close();
 
     // Nothing from the fragment went anywhere: not in a request, a table, or a log line.
@@ -181,6 +197,10 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     expect(dump).not.toContain(CANARY);
     expect(logs.join('')).not.toContain(password);
     expect(logs.join('')).not.toContain(CANARY);
+    // Nor the link id (half of the capability): logs name the link by a hash of it.
+    const linkId = new URL(page).pathname.split('/')[2]!;
+    expect(logs.join('')).not.toContain(linkId);
+    expect(logs.join('')).toContain(linkLogId(linkId));
 
     // The sender sees that (and when) the link was opened: scanner and Carol, two visits.
     const [view] = (await a.api.links(sent.entryId)).links;

@@ -23,9 +23,11 @@ describe('operational routes', () => {
     expect(ready.response.parse(res.json())).toEqual({ status: 'ready' });
   });
 
-  it('/api/v1/info names the service, version and domains from the database', async () => {
+  it('/api/v1/info names the service and version; the domains only to a signed-in caller (tenants.test.ts)', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/api/v1/info' });
-    expect(serverInfo.response.parse(res.json())).toEqual({ service: 'sealmail', version: '1.2.3', domains: ['example.test'] });
+    expect(serverInfo.response.parse(res.json())).toEqual({ service: 'sealmail', version: '1.2.3' });
+    const signedIn = await h.app.inject({ method: 'GET', url: '/api/v1/info', headers: bearer(token) });
+    expect(serverInfo.response.parse(signedIn.json())).toEqual({ service: 'sealmail', version: '1.2.3', domains: ['example.test'] });
   });
 });
 

@@ -148,7 +148,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         io.out(`server    ${baseUrl}`);
         io.out(`version   ${info.version}`);
         io.out(`database  ${ready ? 'ready' : 'UNREACHABLE'}`);
-        io.out(`domains   ${info.domains.join(', ') || '(none)'}`);
+        io.out(`domains   ${info.domains ? info.domains.join(', ') || '(none)' : '(sign in to see your organisation\'s)'}`);
         return ready ? EXIT.ok : EXIT.unavailable;
       }
       case 'login': {

@@ -108,7 +108,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
       deps.logger.info({ list: r.listId }, 'smtp: list loop, not expanded again');
       continue;
     }
-    const { members, skipped } = await deliverableMembers(deps.db, r.listId);
+    const { members, skipped } = await deliverableMembers(deps.db, r.listId, r.accountId);
     const fresh = members.filter((m) => !taken.has(m.userId));
     const refused = await blockedAmong(deps.db, fresh, senders);
     blocked += refused.size;
@@ -116,7 +116,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     for (const m of to) taken.add(m.userId);
     // Outside members get it through the outbound relay (standard mail from the list address),
     // unless it scored as spam: a list does not forward spam to the world.
-    const outside = deps.serverPublicKey && !verdict.spam ? await outsideMembers(deps.db, r.listId) : [];
+    const outside = deps.serverPublicKey && !verdict.spam ? await outsideMembers(deps.db, r.listId, r.accountId) : [];
     const owner = outside.length ? await deps.db.user.findFirst({ where: { accountId: r.accountId, role: 'admin', status: 'active' }, select: { id: true } }) : null;
     const relay = outside.length && owner && deps.serverPublicKey ? { to: outside, sender: r.address, serverPublicKey: deps.serverPublicKey, blobOwnerUserId: to[0]?.userId ?? owner.id } : undefined;
     deps.logger.info({ list: r.listId, members: to.length, outside: relay ? outside.length : 0, skipped, blocked: refused.size }, 'smtp: list expanded');

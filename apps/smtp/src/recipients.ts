@@ -64,24 +64,28 @@ export function listHeaders(list: { address: string; name: string }): (readonly 
   ];
 }
 
-/** A list's members on domains this server does not serve (relayed as standard mail). */
-export async function outsideMembers(db: Db, listId: string): Promise<string[]> {
+/**
+ * A list's members outside its organisation (relayed as standard mail): on domains that are not
+ * the list's account's, including another organisation's domains on this same server. A list
+ * never fans mail into another organisation's mailboxes directly.
+ */
+export async function outsideMembers(db: Db, listId: string, accountId: string): Promise<string[]> {
   const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });
   const parts = rows.flatMap((r) => {
     const p = splitAddress(r.address);
     return p ? [{ address: r.address, domain: p.domain }] : [];
   });
   if (!parts.length) return [];
-  const ours = new Set((await db.domain.findMany({ where: { name: { in: [...new Set(parts.map((p) => p.domain))] } }, select: { name: true } })).map((d) => d.name));
+  const ours = new Set((await db.domain.findMany({ where: { accountId, name: { in: [...new Set(parts.map((p) => p.domain))] } }, select: { name: true } })).map((d) => d.name));
   return parts.filter((p) => !ours.has(p.domain)).map((p) => p.address);
 }
 
 /**
- * The members of a list that can take the mail now: active local users with a per-user key.
- * Outside members (see outsideMembers), suspended users and mailboxes without keys are skipped
- * here (and counted).
+ * The members of a list that can take the mail now: active users of the list's own account with
+ * a per-user key. Outside members (see outsideMembers: other servers and other organisations
+ * here), suspended users and mailboxes without keys are skipped here (and counted).
  */
-export async function deliverableMembers(db: Db, listId: string): Promise<{ members: { address: string; userId: string; accountId: string }[]; skipped: number }> {
+export async function deliverableMembers(db: Db, listId: string, accountId: string): Promise<{ members: { address: string; userId: string; accountId: string }[]; skipped: number }> {
   const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });
   const wanted = rows.flatMap((r) => {
     const p = splitAddress(r.address);
@@ -89,7 +93,7 @@ export async function deliverableMembers(db: Db, listId: string): Promise<{ memb
   });
   if (wanted.length === 0) return { members: [], skipped: 0 };
   const users = await db.user.findMany({
-    where: { status: 'active', OR: wanted.map((w) => ({ localPart: w.localPart, domain: { name: w.domain } })) },
+    where: { status: 'active', accountId, OR: wanted.map((w) => ({ localPart: w.localPart, domain: { name: w.domain } })) },
     select: { id: true, accountId: true, localPart: true, domain: { select: { name: true } } },
     take: MAX_LIST_MEMBERS,
   });

@@ -8,7 +8,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findUserByAddress, type Db } from '@sealmail/db';
 import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
-import type { Logger } from '@sealmail/server';
+import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
 import { blockedAmong, findList, type InboundRecipient } from './recipients';
@@ -68,6 +68,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     secure: opts.secure,
     key: opts.tls.key,
     cert: opts.tls.cert,
+    // The shared policy of every listener: TLS 1.3, or 1.2 with ECDHE + AEAD suites only.
+    ...TLS_POLICY,
     name: opts.hostname,
     banner: 'Sealmail ESMTP',
     authOptional: true,

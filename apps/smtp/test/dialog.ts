@@ -1,6 +1,6 @@
 /** A line-based SMTP client for tests: sees every reply code exactly as a remote MTA would. */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 export class Dialog {
   private buf = '';
@@ -49,12 +49,12 @@ export class Dialog {
   }
 
   /** STARTTLS, then continue the dialogue over TLS. */
-  async starttls(ca: string): Promise<{ protocol: string | null }> {
+  async starttls(ca: string, extra: ConnectionOptions = {}): Promise<{ protocol: string | null }> {
     const r = await this.cmd('STARTTLS');
     if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.text}`);
     const plain = this.sock;
     plain.removeAllListeners('data');
-    const secure = tlsConnect({ socket: plain, ca, servername: 'localhost' });
+    const secure = tlsConnect({ socket: plain, ca, servername: 'localhost', ...extra });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());
       secure.once('error', reject);

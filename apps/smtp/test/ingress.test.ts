@@ -59,6 +59,39 @@ describe('SMTP ingress', () => {
     d.close();
   });
 
+  it('STARTTLS follows the shared TLS policy: a client offering only CBC suites is refused, TLS 1.2 with AEAD works', async () => {
+    const cbc = await Dialog.open(port);
+    await cbc.reply();
+    await cbc.cmd('EHLO client.example.org');
+    await expect(cbc.starttls(tls.cert, { ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA', maxVersion: 'TLSv1.2' })).rejects.toThrow();
+    cbc.close();
+    const old = await Dialog.open(port);
+    await old.reply();
+    await old.cmd('EHLO client.example.org');
+    await expect(old.starttls(tls.cert, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).rejects.toThrow();
+    old.close();
+    const aead = await Dialog.open(port);
+    await aead.reply();
+    await aead.cmd('EHLO client.example.org');
+    expect(await aead.starttls(tls.cert, { ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384', maxVersion: 'TLSv1.2' })).toEqual({ protocol: 'TLSv1.2' });
+    expect((await aead.cmd('EHLO client.example.org')).code).toBe(250);
+    aead.close();
+  });
+
+  it('implicit TLS follows the same policy', async () => {
+    const { connect } = await import('node:tls');
+    const attempt = (opts: object) =>
+      new Promise<string>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: securePort, ca: tls.cert, servername: 'localhost', ...opts }, () => {
+          resolve(s.getProtocol() ?? 'none');
+          s.destroy();
+        });
+        s.on('error', () => resolve('refused'));
+      });
+    expect(await attempt({ ciphers: 'ECDHE-ECDSA-AES128-SHA', maxVersion: 'TLSv1.2' })).toBe('refused');
+    expect(await attempt({ ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305', maxVersion: 'TLSv1.2' })).toBe('TLSv1.2');
+  });
+
   it('refuses unknown recipients at RCPT with 550 5.1.1 and accepts known ones', async () => {
     const d = await Dialog.open(port);
     await d.reply();

@@ -105,6 +105,21 @@ describe('mailing lists', () => {
     expect(await tdb.prisma.outboundDelivery.count()).toBe(before);
   });
 
+  it("another organisation's users on this server are outside members: relayed, never put into their mailboxes", async () => {
+    const account = await tdb.prisma.account.create({ data: { name: 'Other Org' } });
+    const domain = await tdb.prisma.domain.create({ data: { accountId: account.id, name: 'other.test' } });
+    const erin = await tdb.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'erin', displayName: 'Erin', passwordHash: 'x' } });
+    await giveKeys(tdb.prisma, erin.id);
+    const admin = await tdb.prisma.user.findUniqueOrThrow({ where: { id: adminId } });
+    await tdb.prisma.mailingList.create({ data: { accountId: admin.accountId, domainId: admin.domainId, localPart: 'crossorg', name: 'Cross', members: { create: ['alice@example.test', 'erin@other.test'].map((address) => ({ address })) } } });
+    const before = { alice: await entryCount(tdb.prisma, users.alice.id), erin: await entryCount(tdb.prisma, erin.id) };
+    await transport().sendMail({ from: 'dave@outside.example', to: 'crossorg@example.test', subject: 'Across', text: 'x' });
+    expect(await entryCount(tdb.prisma, users.alice.id)).toBe(before.alice + 1);
+    expect(await entryCount(tdb.prisma, erin.id)).toBe(before.erin);
+    const relayed = await tdb.prisma.outboundDelivery.findMany({ where: { recipient: 'erin@other.test' } });
+    expect(relayed.map((d) => d.status)).toEqual(['queued']);
+  });
+
   it('a member also named at RCPT gets one copy (the direct one)', async () => {
     const before = await counts();
     await transport().sendMail({ from: 'dave@outside.example', to: ['team@example.test', 'bob@example.test'], subject: 'Twice named', text: 'x' });

@@ -24,7 +24,12 @@ interface LinkResponse {
   passwordBox: string;
   body: string;
   attachments: { index: number; size: number }[];
+  /** This visit: the pieces fetched with it are part of it (one visit opens everything). */
+  visit?: string;
 }
+
+/** The visit this page opened (sent with each piece fetch; see LINK_VISIT_HEADER in the contract). */
+let visit: string | undefined;
 
 function show(text: string, kind: 'error' | 'info' = 'info') {
   state.textContent = text;
@@ -39,7 +44,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 }
 
 async function fetchLink(path: string): Promise<Response> {
-  return fetch(path, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store' });
+  return fetch(path, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store', ...(visit ? { headers: { 'x-sealmail-visit': visit } } : {}) });
 }
 
 function refusal(res: Response): string {
@@ -110,6 +115,7 @@ async function open(): Promise<void> {
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id)}`);
   if (!res.ok) return show(refusal(res), 'error');
   const data = (await res.json()) as LinkResponse;
+  visit = data.visit;
   let manifest: Manifest;
   let mime: ParsedMime;
   try {

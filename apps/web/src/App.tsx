@@ -17,7 +17,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    api.info().then((i) => setDomains(i.domains), () => setDomains([]));
+    api.info().then((i) => setDomains(i.domains ?? []), () => setDomains([]));
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 

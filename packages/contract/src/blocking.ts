@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { RouteContract } from './routes';
+import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
 const domainName = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const addressPattern = /^[^\s@<>()[\]\\,;:"]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -12,6 +13,7 @@ const addressPattern = /^[^\s@<>()[\]\\,;:"]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-
 /** What to block: `carol@spam.example` (one address) or `spam.example` (the domain and its subdomains). */
 export const blockPattern = z
   .string()
+  .refine((s) => !hasUnsafeText(s), SAFE_TEXT_MESSAGE)
   .trim()
   .toLowerCase()
   .max(254)

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { address, type RouteContract } from './routes';
+import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
 /** Most members one list has. */
 export const MAX_LIST_MEMBERS = 1000;
@@ -18,7 +19,7 @@ export const mailingList = z.object({
   createdAt: z.string(),
 });
 
-const listName = z.string().trim().min(1).max(100).regex(/^[^\r\n<>"\\]*$/, 'expected a name without line breaks, quotes or angle brackets');
+const listName = z.string().refine((s) => !hasUnsafeText(s), SAFE_TEXT_MESSAGE).trim().min(1).max(100).regex(/^[^\r\n<>"\\]*$/, 'expected a name without line breaks, quotes or angle brackets');
 const members = z.array(address).max(MAX_LIST_MEMBERS);
 
 /** Admin: the account's lists. */

@@ -172,7 +172,7 @@ export const mailList = {
       starred: z.enum(['true']).optional(),
       unread: z.enum(['true']).optional(),
       limit: z.coerce.number().int().min(1).max(mailLimits.pageSize).default(50),
-      cursor: z.string().max(200).optional(),
+      cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'expected a cursor this API gave out').optional(),
     })
     .strict(),
   response: z.object({ entries: z.array(entryView), cursor: z.string().nullable() }),
@@ -326,8 +326,10 @@ export const mailLinks = {
 
 /**
  * Public (no session): the ciphertext behind an expiring link, for the viewer. Only the link id
- * travels; password and digest stay in the URL fragment. 410 LINK_EXPIRED after expiry;
- * rate-limited per link.
+ * travels; password and digest stay in the URL fragment. 410 LINK_EXPIRED after expiry.
+ * Each GET is one visit, counted against the link's visit budget; `visit` names it, and the
+ * attachment pieces fetched with it (header LINK_VISIT_HEADER) belong to that visit rather than
+ * count as visits of their own. HEAD is free.
  */
 export const linkGet = {
   method: 'GET',
@@ -342,8 +344,13 @@ export const linkGet = {
     body: z.string(),
     /** Attachment pieces 1…, by ciphertext size (fetched one by one from linkPiece). */
     attachments: z.array(z.object({ index: z.number(), size: z.number() })),
+    /** This visit: send it as LINK_VISIT_HEADER when fetching the pieces. */
+    visit: z.string(),
   }),
 } as const;
+
+/** The request header that ties a piece fetch to the visit that opened the link. */
+export const LINK_VISIT_HEADER = 'x-sealmail-visit';
 
 /** Public: one attachment piece's ciphertext behind a link, as application/octet-stream. */
 export const linkPiece = {
@@ -402,7 +409,7 @@ export const adminDomainList = {
 export const adminDomainUpdate = {
   method: 'PATCH',
   path: '/api/v1/admin/domains/:name',
-  params: z.object({ name: z.string().toLowerCase().max(253) }),
+  params: z.object({ name: z.string().toLowerCase().max(253).regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/, 'expected a domain name') }),
   body: z
     .object({ crossDomainE2ee: z.boolean().optional(), encryptionPolicy: encryptionPolicy.optional() })
     .strict()

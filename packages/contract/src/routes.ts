@@ -3,10 +3,15 @@
  * and that the typed client (packages/client) parses responses with.
  */
 import { z } from 'zod';
+import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
-/** An e-mail address as Sealmail accepts it (RFC 5321 limits: 64-octet local part, 254 total). */
+/**
+ * An e-mail address as Sealmail accepts it (RFC 5321 limits: 64-octet local part, 254 total),
+ * without control, invisible or direction-changing characters (look-alikes; see text.ts).
+ */
 export const address = z
   .string()
+  .refine((s) => !hasUnsafeText(s), SAFE_TEXT_MESSAGE)
   .trim()
   .toLowerCase()
   .max(254)
@@ -24,13 +29,18 @@ export const ready = {
   response: z.object({ status: z.literal('ready') }),
 } as const;
 
+/**
+ * What a sign-in page needs: the service and its version. Nothing about any organisation is
+ * given to anonymous callers; with a session, `domains` lists the caller's own organisation's.
+ */
 export const serverInfo = {
   method: 'GET',
   path: '/api/v1/info',
   response: z.object({
     service: z.literal('sealmail'),
     version: z.string(),
-    domains: z.array(z.string()),
+    /** The caller's own organisation's domains; absent without a session. */
+    domains: z.array(z.string()).optional(),
   }),
 } as const;
 

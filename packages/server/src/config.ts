@@ -43,6 +43,8 @@ const envSchema = z.object({
   SEALMAIL_PG_PORT: port(54329),
   SEALMAIL_API_URL: z.url({ error: 'expected an https:// URL of the API' }).optional(),
   SEALMAIL_VIEWER_URL: z.url({ protocol: /^https$/, error: 'expected the https:// URL where outside recipients open expiring links' }).optional(),
+  SEALMAIL_WEB_URL: z.url({ protocol: /^https$/, error: 'expected the https:// URL of the web client as browsers open it' }).optional(),
+  SEALMAIL_ADMIN_URL: z.url({ protocol: /^https$/, error: 'expected the https:// URL of the admin console as browsers open it' }).optional(),
   SEALMAIL_TLS_CERT: z.string().min(1).optional(),
   SEALMAIL_TLS_KEY: z.string().min(1).optional(),
   SEALMAIL_DEMO_DOMAIN: hostname.default('example.test'),
@@ -69,6 +71,11 @@ export interface Config {
   readonly apiUrl: string;
   /** The link viewer's public origin, as outside recipients reach it (links in notices point here). */
   readonly viewerUrl: string;
+  /**
+   * The origins browsers load the web client and the admin console from: cookie-authenticated
+   * state-changing API requests must come from one of their own app's origins (CSRF).
+   */
+  readonly appOrigins: Readonly<AppOrigins>;
   readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
   readonly demo: Readonly<{ seed: boolean; domain: string }>;
   /** spamThreshold: inbound mail scoring above it is filed in Spam (docs/mail.md §7.1). */
@@ -76,6 +83,26 @@ export interface Config {
   readonly auth: Readonly<AuthSettings>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
+
+/** The origins (scheme://host:port) of the web client and the admin console. */
+export interface AppOrigins {
+  web: readonly string[];
+  admin: readonly string[];
+}
+
+/** An origin and, for a loopback public host, its loopback aliases (localhost, 127.0.0.1, [::1]). */
+function originsOf(url: string): string[] {
+  const u = new URL(url);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'];
+  if (!loopback.includes(u.hostname)) return [u.origin];
+  return loopback.map((h) => `${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`);
+}
+
+/** The origins of a default local start (public host localhost, ports 8443 and 8444). */
+export const defaultAppOrigins: Readonly<AppOrigins> = Object.freeze({
+  web: Object.freeze(originsOf('https://localhost:8443')),
+  admin: Object.freeze(originsOf('https://localhost:8444')),
+});
 
 /** Session lifetimes and sign-in limits (per 15-minute window). */
 export interface AuthSettings {
@@ -151,6 +178,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     apiUrl: e.SEALMAIL_API_URL ?? `https://127.0.0.1:${e.SEALMAIL_API_PORT}`,
     viewerUrl: (e.SEALMAIL_VIEWER_URL ?? `https://${e.SEALMAIL_PUBLIC_HOST}:${e.SEALMAIL_VIEWER_PORT}`).replace(/\/+$/, ''),
+    appOrigins: {
+      web: originsOf(e.SEALMAIL_WEB_URL ?? `https://${e.SEALMAIL_PUBLIC_HOST}:${e.SEALMAIL_WEB_PORT}`),
+      admin: originsOf(e.SEALMAIL_ADMIN_URL ?? `https://${e.SEALMAIL_PUBLIC_HOST}:${e.SEALMAIL_ADMIN_PORT}`),
+    },
     tls: {
       certFile: e.SEALMAIL_TLS_CERT ?? resolve(dataDir, 'tls', 'cert.pem'),
       keyFile: e.SEALMAIL_TLS_KEY ?? resolve(dataDir, 'tls', 'key.pem'),

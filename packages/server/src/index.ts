@@ -4,3 +4,5 @@ export * from './tls';
 export * from './webhost';
 export * from './passwords';
 export * from './process';
+export * from './http-edge';
+export * from './cookies';

@@ -5,6 +5,7 @@
  * cookies and mail content are replaced by "[redacted]". Request URLs are logged without their
  * query string, where tokens tend to hide. A test (test/logger.test.ts) proves it.
  */
+import { createHash } from 'node:crypto';
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -54,8 +55,17 @@ function redactPaths(): string[] {
   return paths;
 }
 
-function stripQuery(url: unknown): unknown {
-  return typeof url === 'string' ? url.replace(/\?.*$/s, '') : url;
+/**
+ * How logs name an expiring link: a hash of its id, never the id (half of the capability: the
+ * id is the path, the fragment the password). Enough to tell one link's requests apart.
+ */
+export function linkLogId(linkId: string): string {
+  return `link~${createHash('sha256').update(linkId).digest('base64url').slice(0, 12)}`;
+}
+
+/** A request path with expiring-link ids replaced by their log id (API routes and viewer pages). */
+export function redactLinkIds(path: string): string {
+  return path.replace(/(\/api\/v1\/links\/|^\/m\/)([^/?#]+)/, (_m, prefix: string, id: string) => `${prefix}${linkLogId(id)}`);
 }
 
 /** Creates the service logger. `destination` lets tests capture the output. */
@@ -68,7 +78,8 @@ export function createLogger(opts: { level?: string; name?: string; destination?
       req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
         id: req.id,
         method: req.method,
-        url: stripQuery(req.url),
+        // No query string (tokens hide there), no link ids.
+        url: typeof req.url === 'string' ? redactLinkIds(req.url.replace(/\?.*$/s, '')) : req.url,
         ip: req.ip,
       }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),

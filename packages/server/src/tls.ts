@@ -76,3 +76,32 @@ export async function loadOrCreateTls(opts: { certFile: string; keyFile: string;
   const [cert, key] = await Promise.all([readFile(opts.certFile, 'utf8'), readFile(opts.keyFile, 'utf8')]);
   return { cert, key, fingerprint256: fingerprintOf(cert), created };
 }
+
+/**
+ * The one TLS policy of every Sealmail listener (API, web hosts, SMTP STARTTLS and implicit TLS):
+ * TLS 1.3, and TLS 1.2 only with forward-secret AEAD suites (ECDHE with AES-GCM or
+ * ChaCha20-Poly1305). No CBC, no RSA key exchange, nothing older than TLS 1.2.
+ * Spread it into `https.createServer`/`tls.createSecureContext` options.
+ */
+export const TLS_POLICY = Object.freeze({
+  minVersion: 'TLSv1.2' as const,
+  ciphers: [
+    // TLS 1.3 (all AEAD by design)
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    // TLS 1.2: ECDHE + AEAD only
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+});
+
+/** Server TLS options for a listener: the material plus the shared policy. */
+export function tlsServerOptions(material: { cert: string; key: string }) {
+  return { cert: material.cert, key: material.key, ...TLS_POLICY };
+}

@@ -3,13 +3,23 @@
  * security headers, and forwards `/api/*` to the API so the page and its API share one origin.
  * Each app gets its own host (its own origin), so the link viewer never shares an origin with
  * the web client.
+ *
+ * Cookies: browsers send a host's cookies to every port of it, so each host forwards to the API
+ * only its own app's session cookie (`sessionCookie`) and lets only that one be set; the link
+ * viewer's host forwards only the public link routes (`apiPrefix`), drops every cookie the
+ * browser sends on arrival and never lets one be set. Errors of the host itself (404, the API
+ * unreachable, a request Node's parser refuses) are in the API's registry format.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import httpProxy from '@fastify/http-proxy';
+import { errorBody, type ErrorCode } from '@sealmail/contract';
 import type { Logger } from './logger';
+import { tlsServerOptions } from './tls';
+import { onlyCookie } from './cookies';
+import { edgeClientErrorHandler, edgeFrameworkErrors, MAX_PARAM_LENGTH } from './http-edge';
 
 export interface WebHostOptions {
   /** The app's Vite build output (must contain index.html). */
@@ -20,6 +30,13 @@ export interface WebHostOptions {
   apiUrl?: string;
   /** Trusted CA (PEM) for the API's certificate, e.g. the self-signed one. */
   apiCa?: string;
+  /** The path prefix forwarded to the API (default `/api`; the link viewer: `/api/v1/links`). */
+  apiPrefix?: string;
+  /**
+   * The one session cookie this host passes to the API and lets the API set (its app's, from
+   * packages/server/src/cookies.ts); null: none, and every cookie is dropped on arrival.
+   */
+  sessionCookie: string | null;
   tls: { cert: string; key: string };
   logger: Logger;
 }
@@ -41,28 +58,78 @@ export function strictCsp(extra: { connectSrc?: string[] } = {}): string {
   ].join('; ');
 }
 
+/** The security headers of every answer of a web host (pages, assets, proxied API answers, errors). */
+export function webHostHeaders(csp: string): Readonly<Record<string, string>> {
+  return Object.freeze({
+    'content-security-policy': csp,
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+    'strict-transport-security': 'max-age=31536000',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
+  });
+}
+
 /** Builds the host; call `.listen()` on it. */
 export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstance> {
   if (!existsSync(join(opts.root, 'index.html'))) {
     throw new Error(`web host: ${opts.root} has no index.html (run the Vite build first)`);
   }
-  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, https: { cert: opts.tls.cert, key: opts.tls.key }, disableRequestLogging: false });
+  const headers = webHostHeaders(opts.csp);
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    https: tlsServerOptions(opts.tls),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: edgeClientErrorHandler(headers),
+    frameworkErrors: edgeFrameworkErrors(headers),
+  });
+  const sendError = (reply: FastifyReply, code: ErrorCode, status: number) => reply.code(status).type('application/json; charset=utf-8').send(errorBody(code));
+  if (opts.sessionCookie === null) {
+    // The link viewer's host: no cookie is ever read, logged or passed on.
+    app.addHook('onRequest', async (req) => {
+      delete req.headers.cookie;
+      delete req.raw.headers.cookie;
+    });
+  }
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('Content-Security-Policy', opts.csp);
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('X-Frame-Options', 'DENY');
-    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
-    reply.header('Cross-Origin-Resource-Policy', 'same-origin');
-    reply.header('Strict-Transport-Security', 'max-age=31536000');
-    reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()');
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) req.log.error({ err }, 'web host error');
+    const code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status < 500 ? 'MALFORMED_REQUEST' : 'INTERNAL';
+    return sendError(reply, code, code === 'MALFORMED_REQUEST' ? 400 : code === 'INTERNAL' ? 500 : status);
   });
   if (opts.apiUrl) {
+    const prefix = opts.apiPrefix ?? '/api';
+    const keep = opts.sessionCookie;
     await app.register(httpProxy, {
       upstream: opts.apiUrl,
-      prefix: '/api',
-      rewritePrefix: '/api',
+      prefix,
+      rewritePrefix: prefix,
       undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
+      replyOptions: {
+        rewriteRequestHeaders: (_req, h) => {
+          const cookie = onlyCookie(typeof h.cookie === 'string' ? h.cookie : undefined, keep);
+          const out = { ...h };
+          delete out.cookie;
+          return cookie ? { ...out, cookie } : out;
+        },
+        rewriteHeaders: (h) => {
+          const setCookie = h['set-cookie'];
+          const out = { ...h };
+          delete out['set-cookie'];
+          const kept = (Array.isArray(setCookie) ? setCookie : setCookie ? [String(setCookie)] : []).filter((c) => keep !== null && c.startsWith(`${keep}=`));
+          return kept.length ? { ...out, 'set-cookie': kept } : out;
+        },
+        // The API is down or unreachable: say so in the registry format, never the proxy's own body.
+        onError: (reply, { error }) => {
+          reply.log.warn({ err: error }, 'web host: API unreachable');
+          void sendError(reply as unknown as FastifyReply, 'API_UNAVAILABLE', 502);
+        },
+      },
     });
   }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) }));
@@ -72,7 +139,7 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
     if ((req.method === 'GET' || req.method === 'HEAD') && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0] ?? '') && !req.url.startsWith('/api/')) {
       return reply.type('text/html').sendFile('index.html');
     }
-    return reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'No such route or resource.' } });
+    return sendError(reply, 'NOT_FOUND', 404);
   });
   return app;
 }

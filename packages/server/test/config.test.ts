@@ -60,6 +60,15 @@ describe('configuration', () => {
     }
   });
 
+  it('names the web client and admin console origins (CSRF), with loopback aliases for localhost', () => {
+    const c = loadConfig({});
+    expect(c.appOrigins.web).toEqual(['https://localhost:8443', 'https://127.0.0.1:8443', 'https://[::1]:8443']);
+    expect(c.appOrigins.admin).toContain('https://localhost:8444');
+    const own = loadConfig({ SEALMAIL_WEB_URL: 'https://mail.example.com/', SEALMAIL_ADMIN_URL: 'https://admin.example.com:8444' });
+    expect(own.appOrigins).toEqual({ web: ['https://mail.example.com'], admin: ['https://admin.example.com:8444'] });
+    expect(() => loadConfig({ SEALMAIL_WEB_URL: 'http://mail.example.com' })).toThrow(/SEALMAIL_WEB_URL/);
+  });
+
   it('lists its variables', () => {
     expect(configVariables).toContain('DATABASE_URL');
     expect(configVariables).toContain('SEALMAIL_DATA_DIR');

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger';
+import { createLogger, linkLogId, redactLinkIds } from '../src/logger';
 
 function capture() {
   const lines: string[] = [];
@@ -58,5 +58,28 @@ describe('log redaction', () => {
     const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(parsed).toMatchObject({ level: 40, requestId: 'r1', msg: 'hello' });
     expect(typeof parsed.time).toBe('number');
+  });
+});
+
+describe('expiring-link ids in request paths', () => {
+  it('are replaced by a hash on the API routes and the viewer pages', () => {
+    const id = 'AbCdEfGhIjKlMnOpQrStUv';
+    expect(redactLinkIds(`/api/v1/links/${id}`)).toBe(`/api/v1/links/${linkLogId(id)}`);
+    expect(redactLinkIds(`/api/v1/links/${id}/pieces/3`)).toBe(`/api/v1/links/${linkLogId(id)}/pieces/3`);
+    expect(redactLinkIds(`/m/${id}`)).toBe(`/m/${linkLogId(id)}`);
+    expect(redactLinkIds('/api/v1/mail/messages')).toBe('/api/v1/mail/messages');
+    expect(linkLogId(id)).toBe(linkLogId(id));
+    expect(linkLogId(id)).not.toBe(linkLogId(id.toLowerCase()));
+  });
+
+  it('never reach a request log line of the viewer host', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => void (lines.push(c.toString()), cb()) }) });
+    const app = Fastify({ loggerInstance: logger as FastifyBaseLogger });
+    app.get('/m/:id', async () => 'page');
+    await app.inject({ method: 'GET', url: '/m/AbCdEfGhIjKlMnOpQrStUv?x=1' });
+    await app.close();
+    expect(lines.join('')).toContain('/m/link~');
+    expect(lines.join('')).not.toContain('AbCdEfGhIjKlMnOpQrStUv');
   });
 });

@@ -1,15 +1,18 @@
 /**
  * Authentication for routes: `requireSession` reads the session token from the
- * `Authorization: Bearer` header (CLI) or the HttpOnly `sealmail_session` cookie (browsers),
- * and attaches the live session to the request, or answers 401.
+ * `Authorization: Bearer` header (CLI) or the HttpOnly session cookie of the app the request
+ * comes from (browsers: `__Host-sealmail-web` or `__Host-sealmail-admin`, see
+ * packages/server/src/cookies.ts), and attaches the live session to the request, or answers 401.
  *
- * Cookies are `SameSite=Strict; Secure; HttpOnly`, and every state-changing route takes JSON,
- * which a cross-site form cannot send without a CORS preflight that this API never grants.
+ * Cookies are `__Host-` prefixed, `Path=/; Secure; HttpOnly; SameSite=Strict`; cookie-authenticated
+ * state-changing requests must come from the cookie's own app's origin (http/csrf.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@sealmail/contract';
 import type { ApiDeps } from '../deps';
-import { findActiveSession, sessionOfRevokedDevice, SESSION_COOKIE, type ActiveSession } from './sessions';
+import { SESSION_COOKIES, type SessionApp } from '@sealmail/server';
+import { sessionCookieOf } from '../http/csrf';
+import { findActiveSession, sessionOfRevokedDevice, type ActiveSession } from './sessions';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,21 +23,16 @@ declare module 'fastify' {
 export function readToken(req: FastifyRequest): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const cookie = req.headers.cookie;
-  if (!cookie) return null;
-  for (const part of cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === SESSION_COOKIE) return v.join('=');
-  }
-  return null;
+  return sessionCookieOf(req)?.token ?? null;
 }
 
-export function sessionCookie(token: string, maxAgeSeconds: number): string {
-  return `${SESSION_COOKIE}=${token}; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age=${maxAgeSeconds}`;
+/** `__Host-` cookies must be Secure with Path=/ and no Domain: they stay on the host that set them. */
+export function sessionCookie(token: string, maxAgeSeconds: number, app: SessionApp = 'web'): string {
+  return `${SESSION_COOKIES[app]}=${token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=${maxAgeSeconds}`;
 }
 
-export function clearedSessionCookie(): string {
-  return `${SESSION_COOKIE}=; Path=/api; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
+export function clearedSessionCookie(app: SessionApp = 'web'): string {
+  return `${SESSION_COOKIES[app]}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
 }
 
 /**

@@ -7,7 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db, User } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
 
-export const SESSION_COOKIE = 'sealmail_session';
+/** Cookie names: one per app, in packages/server/src/cookies.ts (the web hosts need them too). */
+export { SESSION_COOKIES } from '@sealmail/server';
 
 export function newSessionToken(): string {
   return randomBytes(32).toString('base64url');

@@ -15,6 +15,34 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_NOT_FOUND: 'NOT_FOUND',
 };
 
+/**
+ * Prisma's codes for a value the database could not take (too long, wrong type, out of range,
+ * not a UUID, …) and Postgres's SQLSTATE class 22 ("data exception": invalid text
+ * representation, NUL in text, timestamp out of range, …): the request's fault, not the server's.
+ */
+const BAD_INPUT_PRISMA = new Set(['P2000', 'P2005', 'P2006', 'P2007', 'P2009', 'P2012', 'P2019', 'P2020', 'P2023', 'P2033']);
+
+/** True when `err` (or what caused it) is a database refusal of a value the request supplied. */
+export function isBadInputDatabaseError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length && seen.size < 20) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as { code?: unknown; originalCode?: unknown; kind?: unknown; cause?: unknown; meta?: unknown; driverAdapterError?: unknown };
+    for (const c of [o.code, o.originalCode]) {
+      if (typeof c !== 'string') continue;
+      if (BAD_INPUT_PRISMA.has(c) || /^22[0-9A-Z]{3}$/.test(c)) return true;
+    }
+    // Driver-adapter errors name the kind of failure instead of a SQLSTATE.
+    if (typeof o.kind === 'string' && ['InvalidInputValue', 'LengthMismatch', 'ValueOutOfRange', 'InvalidUuid'].includes(o.kind)) return true;
+    queue.push(o.cause, o.meta, o.driverAdapterError);
+    if (o.meta && typeof o.meta === 'object') queue.push((o.meta as { driverAdapterError?: unknown }).driverAdapterError);
+  }
+  return false;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send(errorBody('NOT_FOUND'));
@@ -30,6 +58,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof SyntaxError || (err.code && fastifyCodes[err.code])) {
       const code = err instanceof SyntaxError ? 'MALFORMED_JSON' : fastifyCodes[err.code]!;
       return reply.code(new ApiError(code).status).send(errorBody(code));
+    }
+    if (isBadInputDatabaseError(err)) {
+      req.log.warn({ err }, 'database refused a value of the request');
+      return reply.code(400).send(errorBody('VALIDATION_FAILED'));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send(errorBody('INTERNAL'));

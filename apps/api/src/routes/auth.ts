@@ -10,6 +10,7 @@ import { defineRoute } from '../http/route';
 import type { ApiDeps } from '../deps';
 import { hitRateLimit, peekRateLimit, resetRateLimit } from '../auth/rate-limit';
 import { clearedSessionCookie, requireSession, sessionCookie } from '../auth/plugin';
+import { appForNewSession, sessionCookieOf } from '../http/csrf';
 import { createSession, revokeSession, type ActiveSession } from '../auth/sessions';
 import { matchTotp, newTotpSecret, otpauthUrl } from '../auth/totp';
 
@@ -69,7 +70,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const userAgent = req.headers['user-agent'];
     const { token, session } = await createSession(deps.db, user.id, { now, settings: deps.auth, restricted, ...(userAgent ? { userAgent } : {}) });
     await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.sign_in', details: { sessionId: session.id } });
-    void reply.header('Set-Cookie', sessionCookie(token, Math.floor(deps.auth.sessionMaxMs / 1000)));
+    void reply.header('Set-Cookie', sessionCookie(token, Math.floor(deps.auth.sessionMaxMs / 1000), appForNewSession(deps.origins, req)));
     const domainRow = await deps.db.domain.findUniqueOrThrow({ where: { id: user.domainId }, select: { name: true } });
     return { token, session: view({ ...session, user: { ...user, domain: domainRow, account } }, deps) };
   });
@@ -79,7 +80,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     signOut,
     async (req, reply) => {
       await revokeSession(deps.db, req.session!.id, deps.now());
-      void reply.header('Set-Cookie', clearedSessionCookie());
+      void reply.header('Set-Cookie', clearedSessionCookie(sessionCookieOf(req)?.app ?? appForNewSession(deps.origins, req)));
       return { signedOut: true as const };
     },
     { preHandler: requireSession(deps, { allowRestricted: true }) },

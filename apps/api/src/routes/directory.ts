@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { directoryLookup } from '@sealmail/contract';
 import { findUserByAddress } from '@sealmail/db';
 import { defineRoute } from '../http/route';
+import { mayEncryptTo } from '../keys/reach';
 import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
 
@@ -10,7 +11,10 @@ export async function directoryRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const results = [];
     for (const address of req.body.addresses) {
       const user = await findUserByAddress(deps.db, address);
-      results.push({ address, exists: user !== null && user.status === 'active' });
+      // Another organisation's users exist only where both domains turned on cross-domain E2EE
+      // (the same rule as key lookups): otherwise nothing tells whether they are here.
+      const visible = user !== null && user.status === 'active' && (await mayEncryptTo(deps.db, req.session!.user, user));
+      results.push({ address, exists: visible });
     }
     return { results };
   }, { preHandler: requireSession(deps) });

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, health, ready, serverInfo } from '@sealmail/contract';
-import { checkDatabase, listDomains } from '@sealmail/db';
+import { checkDatabase } from '@sealmail/db';
 import { defineRoute } from '../http/route';
+import { readToken } from '../auth/plugin';
+import { findActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
 export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -18,9 +20,11 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     return { status: 'ready' as const };
   }, { logLevel: 'warn' });
 
-  defineRoute(app, serverInfo, async () => ({
-    service: 'sealmail' as const,
-    version: deps.version,
-    domains: (await listDomains(deps.db)).map((d) => d.name),
-  }));
+  // Anonymous callers learn nothing about any organisation; a signed-in caller, its own domains.
+  defineRoute(app, serverInfo, async (req) => {
+    const token = readToken(req);
+    const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth) : null;
+    const domains = session ? (await deps.db.domain.findMany({ where: { accountId: session.user.accountId }, select: { name: true }, orderBy: { name: 'asc' } })).map((d) => d.name) : undefined;
+    return { service: 'sealmail' as const, version: deps.version, ...(domains ? { domains } : {}) };
+  });
 }

@@ -2,42 +2,90 @@
  * Expiring password links (MISSION §3, docs/mail.md §10). Public routes for the viewer: only the
  * link id reaches the server (password and digest stay in the URL fragment); they hand out the
  * public copy's ciphertext, which the viewer checks against the digest and decrypts in the
- * browser. Each fetch counts as a visit the sender can see; fetches are rate-limited per link.
- * After expiry the public copy is gone and the link answers 410 LINK_EXPIRED.
+ * browser. Opening the link (GET of the link) is one visit, which the sender sees and which
+ * counts against the link's visit budget; the attachment pieces fetched with that visit's token
+ * belong to it (each piece a few times), so a mail with many attachments opens in one sitting.
+ * HEAD requests (link scanners, prefetchers) are free. After expiry the public copy is gone and
+ * the link answers 410 LINK_EXPIRED. Logs name a link only by a hash of its id (logger.ts).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ApiError, linkGet, linkPiece, mailLinks } from '@sealmail/contract';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, LINK_VISIT_HEADER, linkGet, linkPiece, mailLinks } from '@sealmail/contract';
 import { toBase64Url } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { hitRateLimit } from '../auth/rate-limit';
 import type { ApiDeps } from '../deps';
 
-/** Ciphertext fetches per link per 10 minutes (a person opens it a few times; a scraper is slowed). */
+/** Visits per link per 10 minutes (a person opens it a few times; a scraper is slowed). */
 export const LINK_FETCH_LIMIT = 30;
 const LINK_WINDOW_MS = 10 * 60_000;
+/** How long a visit's token fetches pieces, and how often each piece may be fetched in it. */
+export const LINK_VISIT_MS = 60 * 60_000;
+export const LINK_PIECE_FETCHES_PER_VISIT = 3;
+
+/** The rate-limit row of one visit (the token itself is not stored, nor the link id in clear). */
+const visitKey = (linkId: string, token: string) => `linkvisit:${createHash('sha256').update(`${linkId}:${token}`).digest('base64url')}`;
 
 export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const session = requireSession(deps);
 
-  /** A live link's public copy, counted against the link's rate limit. */
+  /** A live link's public copy (not counted: see countVisit and countPiece). */
   async function live(linkId: string, reply: FastifyReply) {
     void reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store').header('x-robots-tag', 'noindex, nofollow');
     const link = await deps.db.mailLink.findUnique({ where: { id: linkId } });
     if (!link) throw new ApiError('NOT_FOUND');
     if (!link.messageId || link.expiredAt || link.expiresAt <= deps.now()) throw new ApiError('LINK_EXPIRED');
-    const limit = await hitRateLimit(deps.db, `link:${link.id}`, LINK_FETCH_LIMIT, LINK_WINDOW_MS, deps.now());
-    if (!limit.allowed) throw new ApiError('RATE_LIMITED');
     return link as typeof link & { messageId: string };
+  }
+
+  /** One visit against the link's budget. */
+  async function countVisit(linkId: string, reply: FastifyReply) {
+    const limit = await hitRateLimit(deps.db, `link:${linkId}`, LINK_FETCH_LIMIT, LINK_WINDOW_MS, deps.now());
+    if (!limit.allowed) {
+      void reply.header('retry-after', String(limit.retryAfterSeconds));
+      throw new ApiError('RATE_LIMITED');
+    }
+  }
+
+  /**
+   * A piece fetch: part of the visit its token names (each piece a few times per visit), or,
+   * without a live visit token (an older viewer, an expired visit), a visit of its own.
+   */
+  async function countPiece(req: FastifyRequest, linkId: string, messageId: string, reply: FastifyReply) {
+    const token = req.headers[LINK_VISIT_HEADER];
+    const now = deps.now();
+    if (typeof token === 'string' && /^[A-Za-z0-9_-]{22}$/.test(token)) {
+      const key = visitKey(linkId, token);
+      const row = await deps.db.rateLimit.findUnique({ where: { key } });
+      if (row && row.windowStart.getTime() > now.getTime() - LINK_VISIT_MS) {
+        const pieces = await deps.db.blob.count({ where: { messageId } });
+        const limit = await hitRateLimit(deps.db, key, Math.max(1, pieces) * LINK_PIECE_FETCHES_PER_VISIT, LINK_VISIT_MS, now);
+        if (!limit.allowed) {
+          void reply.header('retry-after', String(limit.retryAfterSeconds));
+          throw new ApiError('RATE_LIMITED');
+        }
+        return;
+      }
+    }
+    await countVisit(linkId, reply);
   }
 
   defineRoute(app, linkGet, async (req, reply) => {
     const link = await live(req.params.linkId, reply);
+    // A HEAD (scanners, prefetchers) is free: it neither counts nor is a visit the sender sees.
+    const head = req.method === 'HEAD';
+    let visit = '';
+    if (!head) {
+      await countVisit(link.id, reply);
+      visit = randomBytes(16).toString('base64url');
+      await deps.db.rateLimit.create({ data: { key: visitKey(link.id, visit), windowStart: deps.now(), count: 0 } });
+    }
     const msg = await deps.db.message.findUniqueOrThrow({ where: { id: link.messageId }, include: { blobs: { orderBy: { pieceIndex: 'asc' }, select: { size: true, pieceIndex: true } } } });
     const now = deps.now();
-    // A visit for the sender (a HEAD, which scanners send, is not one).
-    if (req.method === 'GET') await deps.db.mailLink.update({ where: { id: link.id }, data: { openCount: { increment: 1 }, firstOpenedAt: link.firstOpenedAt ?? now, lastOpenedAt: now } });
+    // A visit for the sender.
+    if (!head) await deps.db.mailLink.update({ where: { id: link.id }, data: { openCount: { increment: 1 }, firstOpenedAt: link.firstOpenedAt ?? now, lastOpenedAt: now } });
     return {
       sender: msg.senderAddress,
       expiresAt: link.expiresAt.toISOString(),
@@ -46,6 +94,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       passwordBox: toBase64Url(link.passwordBox),
       body: toBase64Url(msg.body),
       attachments: msg.blobs.map((b, i) => ({ index: b.pieceIndex ?? i + 1, size: Number(b.size) })),
+      visit,
     };
   });
 
@@ -53,6 +102,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const link = await live(req.params.linkId, reply);
     const blob = await deps.db.blob.findFirst({ where: { messageId: link.messageId, pieceIndex: req.params.index } });
     if (!blob) throw new ApiError('NOT_FOUND');
+    if (req.method !== 'HEAD') await countPiece(req, link.id, link.messageId, reply);
     void reply.header('content-type', 'application/octet-stream').header('content-length', String(blob.size));
     return reply.send(Readable.from(deps.blobs.read(blob.id, blob.parts))) as never;
   });

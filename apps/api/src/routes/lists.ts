@@ -13,14 +13,18 @@ import type { ApiDeps } from '../deps';
 type ListRow = { id: string; localPart: string; name: string; createdAt: Date; domain: { name: string }; members: { address: string }[] };
 const include = { domain: { select: { name: true } }, members: { select: { address: true }, orderBy: { address: 'asc' as const }, take: MAX_LIST_MEMBERS } };
 
-/** The lists as the console shows them: each member marked local when it is a mailbox here. */
-async function view(db: Db, lists: ListRow[]) {
+/**
+ * The lists as the console shows them: each member marked local when it is a mailbox of the
+ * admin's own organisation. Another organisation's users on this server are outside members,
+ * like any other server's (the console must not tell whether they exist here).
+ */
+async function view(db: Db, accountId: string, lists: ListRow[]) {
   const addresses = [...new Set(lists.flatMap((l) => l.members.map((m) => m.address)))];
   const parts = addresses.flatMap((a) => {
     const p = splitAddress(a);
     return p ? [p] : [];
   });
-  const users = parts.length ? await db.user.findMany({ where: { OR: parts.map((p) => ({ localPart: p.localPart, domain: { name: p.domain } })) }, select: { localPart: true, domain: { select: { name: true } } }, take: addresses.length }) : [];
+  const users = parts.length ? await db.user.findMany({ where: { accountId, OR: parts.map((p) => ({ localPart: p.localPart, domain: { name: p.domain } })) }, select: { localPart: true, domain: { select: { name: true } } }, take: addresses.length }) : [];
   const local = new Set(users.map((u) => `${u.localPart}@${u.domain.name}`));
   return lists.map((l) => ({ id: l.id, address: `${l.localPart}@${l.domain.name}`, name: l.name, members: l.members.map((m) => ({ address: m.address, local: local.has(m.address) })), createdAt: l.createdAt.toISOString() }));
 }
@@ -33,7 +37,7 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     return list;
   };
 
-  defineRoute(app, adminListList, async (req) => ({ lists: await view(deps.db, await deps.db.mailingList.findMany({ where: { accountId: req.session!.user.accountId }, include, orderBy: [{ domainId: 'asc' }, { localPart: 'asc' }], take: 1000 })) }), admin);
+  defineRoute(app, adminListList, async (req) => ({ lists: await view(deps.db, req.session!.user.accountId, await deps.db.mailingList.findMany({ where: { accountId: req.session!.user.accountId }, include, orderBy: [{ domainId: 'asc' }, { localPart: 'asc' }], take: 1000 })) }), admin);
 
   defineRoute(
     app,
@@ -54,7 +58,7 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           throw err;
         });
       await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.create', details: { address: req.body.address, members: members.length } });
-      return (await view(deps.db, [list]))[0]!;
+      return (await view(deps.db, s.user.accountId, [list]))[0]!;
     },
     admin,
   );
@@ -71,7 +75,7 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         ...(members ? [deps.db.mailingListMember.deleteMany({ where: { listId: list.id } }), deps.db.mailingListMember.createMany({ data: members.map((address) => ({ listId: list.id, address })) })] : []),
       ]);
       await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.update', details: { address: `${list.localPart}@${list.domain.name}`, ...(req.body.name !== undefined ? { name: req.body.name } : {}), ...(members ? { members: members.length } : {}) } });
-      return (await view(deps.db, [await owned(list.id, s.user.accountId)]))[0]!;
+      return (await view(deps.db, s.user.accountId, [await owned(list.id, s.user.accountId)]))[0]!;
     },
     admin,
   );

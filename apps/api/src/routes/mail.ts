@@ -355,7 +355,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         } catch {
           c = null;
         }
-        if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f-]{36}$/.test(c[1])) {
+        if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c[1])) {
           throw new ApiError('VALIDATION_FAILED', 'querystring.cursor', 'querystring.cursor: not a cursor this API gave out.');
         }
         params.push(new Date(c[0]), c[1]);
