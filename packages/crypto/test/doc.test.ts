@@ -38,6 +38,18 @@ describe('docs/crypto.md is true to the code', () => {
     }
   });
 
+  it('names only tests that exist: every file and test of the threat table (§1.1) and every test file it mentions', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const table = doc.slice(doc.indexOf('### 1.1 Threat table'), doc.indexOf('## 2. Conventions'));
+    const named = [...table.matchAll(/`([\w./-]+\.test\.ts)` › "([^"]+)"/g)];
+    expect(named.length).toBeGreaterThanOrEqual(12);
+    for (const [, file, name] of named) {
+      const text = readFileSync(root + file!, 'utf8');
+      expect(text, `${file} › ${name}`).toContain(`'${name!}'`);
+    }
+    for (const [, file] of doc.matchAll(/`((?:apps|packages|e2e)\/[\w./-]+\.test\.ts)`/g)) expect(() => readFileSync(root + file!), file).not.toThrow();
+  });
+
   it('every section cited by the code exists in the document', () => {
     const cited = new Set([...all.matchAll(/docs\/crypto\.md §([0-9.]+[0-9])/g)].map((m) => m[1]!));
     expect(cited.size).toBeGreaterThan(10);
