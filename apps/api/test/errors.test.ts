@@ -195,6 +195,11 @@ const probes: Record<ErrorCode, Probe> = {
     await chain.revoke(a, b, [a]);
     return h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(b.token) });
   },
+  KEY_RESET_REFUSED: async () => {
+    const u = await makeUser('nothing-to-reset');
+    const { token } = (await signIn(u)).json() as { token: string };
+    return h.app.inject({ method: 'POST', url: '/api/v1/keys/reset', headers: bearer(token), payload: { password: u.password, confirm: 'start my key history afresh' } });
+  },
   DEVICE_REQUEST_EXPIRED: async () => {
     const u = await makeUser('stale-request');
     const chain = new ChainClient(h, await userIdOf(h, u.address));

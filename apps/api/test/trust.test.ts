@@ -287,6 +287,44 @@ describe('devices and time', () => {
   });
 });
 
+describe('starting afresh', () => {
+  it('a user with nothing left starts afresh: correspondents see the reset, sending stops until they accept it', async () => {
+    // Admin knows Bob's history (it read his mail). Bob loses his only device and his backup key.
+    await admin.identity.verifiedChain(BOB);
+    const lost = await signedIn(BOB);
+    expect(lost.setup.outcome).toBe('pending');
+    // The password is checked again, and the reset is recorded.
+    await expect(lost.identity.startAfresh({ address: BOB, password: 'wrong', name: 'New laptop', kind: 'cli' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    const fresh = await lost.identity.startAfresh({ address: BOB, password: h.password(BOB), name: 'New laptop', kind: 'cli' });
+    expect(fresh.outcome).toBe('first');
+    // His old device's sessions ended with it.
+    await expect(bob.api.session()).rejects.toMatchObject({ status: 401 });
+    // Admin's client does not take the new history silently: sending stops, with the reason.
+    await expect(admin.identity.verifiedChain(BOB)).rejects.toMatchObject({ name: 'TrustError', code: 'RESET' });
+    await expect(admin.mail.send({ to: [BOB], subject: 'x', text: 'y' })).rejects.toMatchObject({ code: 'RECIPIENT_CHAIN_INVALID', message: expect.stringContaining('afresh') });
+    // Mail from the new history shows the reset and offers to accept it.
+    const newBob = { ...lost, mail: new Mailer(lost.api, lost.identity, BOB) };
+    await newBob.mail.send({ to: [ADMIN], subject: 'I started afresh', text: 'Compare my safety number' });
+    tick();
+    const reader = new Mailer(admin.api, admin.identity, ADMIN);
+    const entryId = (await reader.list({ folder: 'inbox' })).items.find((i) => 'subject' in i && i.subject === 'I started afresh')!.entryId;
+    const m = await reader.open(entryId);
+    expect(m.protection).toBe('Unverified');
+    expect(m.warning).toContain('started their key history afresh');
+    expect(m.senderReset).toBe(BOB);
+    // A server that swaps a history without a recorded reset is still a fork, not a reset.
+    const noRecord = throughHostileServer(admin, ADMIN, { sigchain: async (a: string) => ({ ...(await admin.api.sigchain(a)), resets: [] }) });
+    await expect(noRecord.identity.acceptReset(BOB)).rejects.toMatchObject({ code: 'FORK' });
+    // Accepted after comparing: sending works, and the new mail verifies.
+    await admin.identity.acceptReset(BOB);
+    expect((await admin.identity.safetyNumber(BOB)).number).toBe((await lost.identity.safetyNumber(BOB)).number);
+    await admin.mail.send({ to: [BOB], subject: 'Welcome back', text: 'ok' });
+    const again = await new Mailer(admin.api, admin.identity, ADMIN).open(entryId);
+    expect(again.protection).toBe('E2E Encrypted');
+    expect(again.senderReset).toBeNull();
+  });
+});
+
 describe('self boxes', () => {
   it('a label name the server replays onto another label does not open', async () => {
     const work = await admin.mail.createLabel('Board minutes');

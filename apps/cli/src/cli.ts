@@ -43,6 +43,12 @@ Commands:
   safety <address> [NUMBER]
                       Show a user's safety number (compare it with them); with the NUMBER you
                       compared, mark it verified — a later change is flagged (exit 1)
+  accept-reset <address>
+                      Accept that a correspondent started their key history afresh (after
+                      comparing their new safety number); until then nothing is sent to them
+  start-afresh <address>
+                      No device, backup key or escrow left: start your keys afresh (password on
+                      standard input); old mail stays unreadable, correspondents are told
   escrow [accept]     Show escrow and every use of it on your keys; \`accept\` adds the
                       organisation's escrow key to your key history after you were told
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
@@ -247,6 +253,35 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
         io.err('sealmail escrow: `sealmail escrow` shows it, `sealmail escrow accept` adds it');
         return EXIT.usage;
+      }
+      case 'start-afresh': {
+        const address = args[0];
+        if (!address || args.length > 1 || !io.readLine) {
+          io.err('sealmail start-afresh: name your address; give your password on standard input. Only for a user with no device, backup key or escrow left: old mail stays unreadable for good');
+          return EXIT.usage;
+        }
+        const password = (await io.readLine()).replace(/\r?\n$/, '');
+        const sealWith = await newPassphrase();
+        const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
+        await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
+        const setup = await identity.startAfresh({ address: session.user.address, password, name: `CLI on ${hostname()}`, kind: 'cli' });
+        io.out('your key history starts afresh; your correspondents are told. Your new BACKUP KEY (write it down):');
+        if (setup.outcome === 'first') io.out(`  ${setup.backupKey}`);
+        return EXIT.ok;
+      }
+      case 'accept-reset': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        if (args.length !== 1) {
+          io.err('sealmail accept-reset: name the address whose new keys you accept (compare their safety number with them first)');
+          return EXIT.usage;
+        }
+        const identity = new Identity(api, keyStore());
+        await identity.acceptReset(args[0]!);
+        const view = await identity.safetyNumber(args[0]!);
+        io.out(`accepted ${view.address}'s new key history; safety number ${view.number}`);
+        return EXIT.ok;
       }
       case 'safety': {
         const me = stored?.address;

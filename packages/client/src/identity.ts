@@ -20,6 +20,7 @@ import {
   generateBackupKey,
   generateDeviceKeys,
   generatePerUserKey,
+  hashLink,
   keyId,
   LinkType,
   openPerUserKeyBox,
@@ -100,7 +101,7 @@ export function memoryKeyStore(): KeyStore {
 export class TrustError extends Error {
   override readonly name = 'TrustError';
   constructor(
-    readonly code: 'IDENTITY_CHANGED' | 'ROLLBACK' | 'FORK',
+    readonly code: 'IDENTITY_CHANGED' | 'ROLLBACK' | 'FORK' | 'RESET',
     message: string,
     readonly address: string,
   ) {
@@ -200,14 +201,19 @@ export class Identity {
    */
   async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null }> {
     const addr = address.trim().toLowerCase();
-    const { userId, links } = await this.api.sigchain(addr);
+    const { userId, links, resets } = await this.api.sigchain(addr);
     const bytes = links.map(fromBase64Url);
     // The address must still be the account it was, and that account still this address.
     const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
     if (saved && saved.userId !== userId) throw new TrustError('IDENTITY_CHANGED', `The server now says ${addr} is another account than the one you verified before. Nothing is sent to it or trusted from it until this is resolved.`, addr);
     const owner = await this.store.loadRecord<ChainPin>(`user:${userId}`);
     if (owner && owner.address !== addr) throw new TrustError('IDENTITY_CHANGED', `The server says ${addr} is the account you know as ${owner.address}. Nothing is sent to it or trusted from it until this is resolved.`, addr);
-    const pin: SigchainPin | undefined = saved ? { length: saved.length, headHash: fromHex(saved.headHash) } : undefined;
+    // The user started afresh since this client pinned them: shown as a reset, never taken silently.
+    if (saved && saved.length > 0 && (bytes.length === 0 || toHex(hashLink(bytes[0]!)) !== saved.rootHash)) {
+      const reset = resets.find((r) => r.oldRoot === saved.rootHash && r.oldLength >= saved.length);
+      if (reset) throw new TrustError('RESET', `${addr} started their key history afresh on ${new Date(reset.at).toLocaleString()} (every device and key of theirs was replaced). Compare their safety number with them, then accept their new keys.`, addr);
+    }
+    const pin: SigchainPin | undefined = saved && saved.length > 0 ? { length: saved.length, headHash: fromHex(saved.headHash) } : undefined;
     if (bytes.length === 0) {
       if (pin) throw new TrustError('ROLLBACK', `The server shows no key history for ${addr}, though you saw ${pin.length} links of it before.`, addr);
       return { userId, links: bytes, state: null };
@@ -220,12 +226,45 @@ export class Identity {
       if (err instanceof SigchainError && err.code === 'FORK') throw new TrustError('FORK', `The server shows a different key history for ${addr} than the one you saw before: someone may be shown a false one.`, addr);
       throw err;
     }
-    const next: ChainPin = { address: addr, userId, length: state.length, headHash: toHex(state.headHash), rootHash: toHex(state.hashes[0]!), ...(saved?.verified ? { verified: saved.verified } : {}) };
+    const next: ChainPin = { address: addr, userId, length: state.length, headHash: toHex(state.headHash), rootHash: toHex(state.hashes[0]!), ...(saved?.verified && saved.length > 0 ? { verified: saved.verified } : {}) };
     if (!saved || saved.length !== next.length || saved.headHash !== next.headHash) {
       await this.store.saveRecord(`address:${addr}`, next);
       await this.store.saveRecord(`user:${userId}`, next);
     }
     return { userId, links: bytes, state };
+  }
+
+  /**
+   * Accepts that `address` started their key history afresh (docs/sigchain.md §6.1), after the
+   * user compared their new safety number: the old pin gives way to the new history. Only a reset
+   * the server recorded against the history this client pinned is accepted; anything else stays a
+   * fork or rollback.
+   */
+  async acceptReset(address: string): Promise<void> {
+    const addr = address.trim().toLowerCase();
+    const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
+    const { userId, resets } = await this.api.sigchain(addr);
+    if (!saved || saved.userId !== userId || !resets.some((r) => r.oldRoot === saved.rootHash && r.oldLength >= saved.length)) {
+      throw new TrustError('FORK', `The server records no reset of the key history you saw for ${addr}.`, addr);
+    }
+    const fresh: ChainPin = { address: addr, userId, length: 0, headHash: '', rootHash: '' };
+    await this.store.saveRecord(`address:${addr}`, fresh);
+    await this.store.saveRecord(`user:${userId}`, fresh);
+    await this.verifiedChain(addr);
+  }
+
+  /**
+   * Starts this user's own key history afresh, for someone with no device, backup key or escrow
+   * left: the server keeps what the old history was (correspondents see the reset), every old
+   * device and key goes, and this device becomes the first device of a new history (with a new
+   * backup key). Mail sealed to the old keys can no longer be read by anyone.
+   */
+  async startAfresh(opts: { address: string; password: string; name: string; kind: 'browser' | 'cli' }) {
+    await this.api.resetKeyHistory(opts.password);
+    const addr = opts.address.trim().toLowerCase();
+    const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
+    if (saved) await this.acceptReset(addr);
+    return this.setUpThisDevice({ address: opts.address, name: opts.name, kind: opts.kind });
   }
 
   /** The address this client has pinned to a user id (its verified owner), if any. */

@@ -27,6 +27,7 @@ export const errorRegistry = {
   DEVICE_REQUIRED: { status: 403, message: 'This needs a device: set up this device’s keys first.' },
   DEVICE_PROOF_INVALID: { status: 403, message: 'This device could not prove it belongs to the account.' },
   DEVICE_REVOKED: { status: 401, message: 'This device was removed from the account; sign in again on a new device.' },
+  KEY_RESET_REFUSED: { status: 409, message: 'Your key history cannot be started afresh: it has no links yet (set up this device instead), or escrow is on (an escrow administrator can approve this device).' },
   DEVICE_REQUEST_EXPIRED: { status: 409, message: 'This device asked to join more than 7 days ago; the request has expired. Reject it, and ask again from the device.' },
   ESCROW_ENFORCED: { status: 403, message: 'Escrow is on for this account: only an escrow admin can remove it.' },
   ESCROW_INVALID: { status: 400, message: 'The escrow key is not valid for this account.' },

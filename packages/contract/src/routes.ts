@@ -137,7 +137,24 @@ export const getSigchain = {
   method: 'GET',
   path: '/api/v1/keys/:address/sigchain',
   params: z.object({ address }),
-  response: z.object({ userId: z.string(), address: z.string(), links: z.array(z.string()) }),
+  response: z.object({
+    userId: z.string(),
+    address: z.string(),
+    links: z.array(z.string()),
+    /** Earlier histories this user started afresh from (docs/sigchain.md §6.1), oldest first: hex hashes. */
+    resets: z.array(z.object({ at: z.string(), oldLength: z.number(), oldRoot: z.string(), oldHead: z.string() })).default([]),
+  }),
+} as const;
+
+/**
+ * Starts the caller's key history afresh (docs/sigchain.md §6.1): for a user with no device,
+ * backup key or escrow left. Every device and key goes; correspondents' clients show the reset.
+ */
+export const resetKeyHistory = {
+  method: 'POST',
+  path: '/api/v1/keys/reset',
+  body: z.object({ password: z.string().min(1).max(1024), confirm: z.literal('start my key history afresh') }).strict(),
+  response: z.object({ resetAt: z.string() }),
 } as const;
 
 /**
@@ -290,4 +307,4 @@ export const myEscrowOpenings = {
   response: z.object({ openings: z.array(z.object({ at: z.string(), purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']), by: z.string().nullable() })) }),
 } as const;
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings } satisfies Record<string, RouteContract>;
+export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings, resetKeyHistory } satisfies Record<string, RouteContract>;

@@ -47,6 +47,16 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
     if (devices.find((d) => d.thisDevice)?.status === 'approved') onApproved();
     else setProblem('Not approved yet.');
   }
+  async function startAfresh(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    setProblem(null);
+    try {
+      await keys({ op: 'startAfresh', address, password: String(new FormData(e.currentTarget).get('password')), name: deviceName() });
+      onApproved();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  }
   async function recover(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setProblem(null);
@@ -80,6 +90,23 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
         </label>
         <button type="submit">Recover</button>
       </form>
+      <details className="afresh">
+        <summary>No other device, no backup key and no escrow?</summary>
+        <form onSubmit={startAfresh} aria-label="Start your key history afresh">
+          <p className="sub">
+            You can start your keys afresh. Mail sent to your old keys can then never be read again, by anyone; your correspondents are shown that you started afresh and
+            should compare your new safety number with you.
+          </p>
+          <label>
+            Your password, to confirm
+            <input name="password" type="password" autoComplete="current-password" required />
+          </label>
+          <label className="check">
+            <input name="sure" type="checkbox" required /> I understand that my old mail stays unreadable
+          </label>
+          <button type="submit">Start afresh</button>
+        </form>
+      </details>
       {problem && <p role="alert">{problem}</p>}
     </main>
   );

@@ -8,7 +8,8 @@
  * already has keys binds a fresh session by signing it (docs/sigchain.md §8).
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, appendSigchainLink, bindSessionDevice, getSigchain, myPukBoxes } from '@sealmail/contract';
+import { ApiError, appendSigchainLink, bindSessionDevice, getSigchain, myPukBoxes, resetKeyHistory } from '@sealmail/contract';
+import { verifyPassword } from '@sealmail/server';
 import { fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifySessionBinding } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
@@ -29,7 +30,13 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const user = await findUserByAddress(deps.db, req.params.address);
       if (!user || !(await mayEncryptTo(req.session!, user))) throw new ApiError('NOT_FOUND');
       const links = await deps.db.sigchainLink.findMany({ where: { userId: user.id }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
-      return { userId: user.id, address: req.params.address, links: links.map((l) => toBase64Url(l.bytes)) };
+      const resets = await deps.db.keyReset.findMany({ where: { userId: user.id }, orderBy: { id: 'asc' }, take: 100 });
+      return {
+        userId: user.id,
+        address: req.params.address,
+        links: links.map((l) => toBase64Url(l.bytes)),
+        resets: resets.map((r) => ({ at: r.resetAt.toISOString(), oldLength: r.oldLength, oldRoot: toHex(r.oldRoot), oldHead: toHex(r.oldHead) })),
+      };
     },
     { preHandler: requireSession(deps) },
   );
@@ -75,6 +82,34 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       // The user's other signed-in devices hear of a device waiting for approval at once.
       if (link.body.type === LinkType.DeviceRequest) await deps.events.publish(deps.db, session.userId, { entryId: '', folder: '', kind: 'keys' });
       return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId: addsSigner ? signerHex : session.deviceId };
+    },
+    { preHandler: requireSession(deps) },
+  );
+
+  defineRoute(
+    app,
+    resetKeyHistory,
+    async (req) => {
+      const s = req.session!;
+      const user = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { passwordHash: true } });
+      if (!(await verifyPassword(user.passwordHash, req.body.password))) throw new ApiError('INVALID_CREDENTIALS');
+      if (await activeEscrow(deps.db, s.user.accountId)) throw new ApiError('KEY_RESET_REFUSED', undefined, 'Escrow is on for your organisation: ask an escrow administrator to approve this device instead of starting afresh.');
+      const now = deps.now();
+      await deps.db.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT id FROM users WHERE id = ${s.userId}::uuid FOR UPDATE`;
+        const links = await tx.sigchainLink.findMany({ where: { userId: s.userId }, orderBy: { seqno: 'asc' }, select: { hash: true } });
+        if (!links.length) throw new ApiError('KEY_RESET_REFUSED');
+        await tx.keyReset.create({ data: { userId: s.userId, resetAt: now, oldLength: links.length, oldRoot: new Uint8Array(links[0]!.hash), oldHead: new Uint8Array(links.at(-1)!.hash) } });
+        await tx.pukHistoryBox.deleteMany({ where: { userId: s.userId } });
+        await tx.pukBox.deleteMany({ where: { userId: s.userId } });
+        await tx.device.deleteMany({ where: { userId: s.userId } });
+        await tx.sigchainLink.deleteMany({ where: { userId: s.userId } });
+        // Every session acting as one of the old devices ends; this one goes on, with no device.
+        await tx.session.updateMany({ where: { userId: s.userId, revokedAt: null, NOT: { id: s.id } }, data: { revokedAt: now } });
+        await tx.session.update({ where: { id: s.id }, data: { deviceId: null } });
+      });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'keys.history_reset', details: {} });
+      return { resetAt: now.toISOString() };
     },
     { preHandler: requireSession(deps) },
   );

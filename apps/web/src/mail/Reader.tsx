@@ -138,6 +138,32 @@ function BlockSender({ from }: { from: string }) {
   );
 }
 
+/**
+ * The sender started their key history afresh: after comparing their new safety number with
+ * them (in person, by phone), the user accepts the new keys; until then nothing is sent to them.
+ */
+function AcceptReset({ address, of }: { address: string; of: string }) {
+  const [state, setState] = useState<'idle' | 'done' | string>('idle');
+  if (state === 'done') return <p className="verified">You accepted {of}’s new keys. Reopen the mail to see it verified.</p>;
+  return (
+    <p className="safety">
+      <button
+        type="button"
+        className="link-button"
+        onClick={() =>
+          void keys({ op: 'acceptReset', address, of }).then(
+            () => setState('done'),
+            (err: Error) => setState(err.message),
+          )
+        }
+      >
+        I compared {of}’s new safety number with them — accept their new keys
+      </button>
+      {state !== 'idle' && <span role="alert"> {state}</span>}
+    </p>
+  );
+}
+
 /** One message of a conversation. */
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
   const mine = mail.from.toLowerCase() === address.toLowerCase();
@@ -173,6 +199,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         )}
         {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
         {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.from} initial={mail.senderSafety} />}
+        {mail.senderReset && <AcceptReset address={address} of={mail.senderReset} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}

@@ -126,6 +126,8 @@ interface SenderCheck {
   /** Why the mail cannot be verified, even with a valid signature. */
   problem: string | null;
   state: SigchainState | null;
+  /** The sender's history was reset (TrustError RESET): the address, for the reader to offer acceptance. */
+  reset?: string;
 }
 
 export interface OpenedMail {
@@ -143,6 +145,8 @@ export interface OpenedMail {
   sender: MailAddress;
   /** For a verified device sender: their safety number and whether the user verified it. */
   senderSafety: SafetyNumberView | null;
+  /** The sender started their key history afresh since this device knew them: the address whose reset the user may accept. */
+  senderReset: string | null;
   mime: ParsedMime;
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
@@ -200,6 +204,11 @@ export class Mailer {
     readonly address: string,
     private readonly displayName = '',
   ) {}
+
+  /** Drops a sender's cached chain (after the user accepted a reset of it). */
+  forgetSender(address: string): void {
+    this.senderChains.delete(address.trim().toLowerCase());
+  }
 
   /** Every PUK generation this device holds (cached; refreshed when a box names a newer one). */
   private async puks(generation?: number): Promise<PerUserKey[]> {
@@ -383,7 +392,7 @@ export class Mailer {
       chain = await this.senderChain(address);
       if (sender.chain && chain.state && sender.chain.length > chain.state.length) chain = await this.senderChain(address, true);
     } catch (err) {
-      if (err instanceof TrustError) return none(err.message);
+      if (err instanceof TrustError) return { ...none(err.message), ...(err.code === 'RESET' ? { reset: err.address } : {}) };
       return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
     }
     if (chain.userId !== sender.userId || !chain.state) return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
@@ -472,11 +481,12 @@ export class Mailer {
       const { box, manifest } = header;
       const mime = await this.bodyOf(entry, manifest);
       const { protection, warning, sender, senderSafety } = await this.present(entry, header, mime);
+      const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
         return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
       });
-      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, mime, bcc: box.bcc ?? [], attachments };
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, mime, bcc: box.bcc ?? [], attachments };
     } catch (err) {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;

@@ -48,6 +48,7 @@ const view = (o: OpenedMail): MailView => ({
   from: o.sender.address,
   fromName: o.sender.name,
   senderSafety: o.senderSafety,
+  senderReset: o.senderReset,
   to: o.mime.to,
   cc: o.mime.cc,
   bcc: [...o.bcc],
@@ -152,6 +153,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return id.safetyNumber(req.of);
     case 'markVerified':
       return id.markVerified(req.of, req.number);
+    case 'acceptReset':
+      await id.acceptReset(req.of);
+      for (const m of mailers.values()) (await m).forgetSender(req.of);
+      opened.clear();
+      return null;
+    case 'startAfresh':
+      await id.startAfresh({ address: req.address, password: req.password, name: req.name, kind: 'browser' });
+      return null;
     case 'escrowOpenings':
       return (await api.escrowOpenings()).openings;
     case 'devices':

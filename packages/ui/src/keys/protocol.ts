@@ -9,6 +9,8 @@ export type Request =
   | { op: 'safetyNumber'; address: string; of: string }
   | { op: 'markVerified'; address: string; of: string; number: string }
   | { op: 'escrowOpenings'; address: string }
+  | { op: 'acceptReset'; address: string; of: string }
+  | { op: 'startAfresh'; address: string; password: string; name: string }
   | { op: 'devices'; address: string }
   | { op: 'approve'; address: string; device: string }
   | { op: 'revoke'; address: string; device: string }
@@ -84,6 +86,8 @@ export interface MailView {
   warning: string | null;
   /** The verified sender's safety number (null unless the sender and signature verified). */
   senderSafety: SafetyNumberView | null;
+  /** The sender started their key history afresh; the reader offers to accept it after comparing. */
+  senderReset: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -120,6 +124,8 @@ export interface Results {
   safetyNumber: SafetyNumberView;
   markVerified: SafetyNumberView;
   escrowOpenings: { at: string; purpose: string; by: string | null }[];
+  acceptReset: null;
+  startAfresh: null;
   devices: DeviceView[];
   approve: DeviceView;
   revoke: null;
