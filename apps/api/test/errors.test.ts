@@ -106,6 +106,18 @@ const lookup = async (payload: unknown, headers: Record<string, string> = {}) =>
   return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(token), ...headers }, payload: payload as string });
 };
 
+/** A new user's first device (a) and a second one that asked to join (b), each with its own session. */
+async function firstDeviceAndRequest(localPart: string) {
+  const u = await makeUser(localPart);
+  const chain = new ChainClient(h, await userIdOf(h, u.address));
+  const signInAs = async () => ((await signIn(u)).json() as { token: string }).token;
+  const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+  const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
+  await chain.root(a);
+  await chain.request(b);
+  return { chain, a, b, signInAs };
+}
+
 const probes: Record<ErrorCode, Probe> = {
   NOT_FOUND: () => h.app.inject({ method: 'GET', url: '/api/v1/no-such-route' }),
   MALFORMED_JSON: () => lookup('{"addresses": [', { 'content-type': 'application/json' }),
@@ -185,13 +197,7 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'POST', url: '/api/v1/keys/sigchain', headers: bearer(user.token), payload: { link: toBase64Url(link.bytes) } });
   },
   DEVICE_REVOKED: async () => {
-    const u = await makeUser('revoked-device');
-    const chain = new ChainClient(h, await userIdOf(h, u.address));
-    const signInAs = async () => ((await signIn(u)).json() as { token: string }).token;
-    const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
-    const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
-    await chain.root(a);
-    await chain.request(b);
+    const { chain, a, b } = await firstDeviceAndRequest('revoked-device');
     await chain.revoke(a, b, [a]);
     return h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: bearer(b.token) });
   },
@@ -201,13 +207,7 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'POST', url: '/api/v1/keys/reset', headers: bearer(token), payload: { password: u.password, confirm: 'start my key history afresh' } });
   },
   DEVICE_REQUEST_EXPIRED: async () => {
-    const u = await makeUser('stale-request');
-    const chain = new ChainClient(h, await userIdOf(h, u.address));
-    const signInAs = async () => ((await signIn(u)).json() as { token: string }).token;
-    const a = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
-    const b = { ...(await chain.newDevice('alice@example.test')), token: await signInAs() };
-    await chain.root(a);
-    await chain.request(b);
+    const { chain, a, b, signInAs } = await firstDeviceAndRequest('stale-request');
     const then = h.clock.now;
     h.clock.now = new Date(then.getTime() + 8 * 24 * 3600 * 1000);
     try {
