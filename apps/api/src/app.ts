@@ -8,6 +8,11 @@ import { installZodValidation } from './http/route';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
+import { accountRoutes } from './routes/account';
+import { SignInThrottle } from './auth/throttle';
+import { SecretBox } from './auth/secret-box';
+import { sealLegacyTotpSecrets } from './auth/second-factor';
+import { pgPoolOf } from '@sealmail/db';
 import { keyRoutes } from './routes/keys';
 import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
@@ -21,7 +26,7 @@ import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, 
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'throttle' | 'secrets'> {
   serverKey?: ServerMailKey;
   /** Run the outbound relay in this process (standard mail to the outside world). */
   outbound?: Omit<OutboundOptions, 'serverKey'>;
@@ -34,6 +39,11 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   eventsUrl?: string;
   /** HTTPS material; absent in tests that use inject(). */
   tls?: { cert: string; key: string };
+  /**
+   * Proxies whose X-Forwarded-For gives the client address (SEALMAIL_TRUSTED_PROXIES); none:
+   * the peer address is the client.
+   */
+  trustedProxies?: readonly string[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -42,21 +52,30 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
   });
   // JSON only: Fastify's default text/plain parser would hand strings to JSON routes.
   app.removeContentTypeParser('text/plain');
   installZodValidation(app);
   installErrorHandling(app);
+  const pool = pgPoolOf(opts.db);
+  if (!pool) throw new Error('buildApp needs a database client made by createDb (its pg pool holds the sign-in throttle)');
+  const auth = opts.auth ?? defaultAuthSettings;
+  const serverKey = opts.serverKey ?? ephemeralServerMailKey();
   const deps: ApiDeps = {
     db: opts.db,
     version: opts.version,
     now: opts.now ?? (() => new Date()),
-    auth: opts.auth ?? defaultAuthSettings,
+    auth,
     blobs: opts.blobs ?? postgresBlobStore(opts.db),
     events: opts.events ?? new MailEvents(),
-    serverKey: opts.serverKey ?? ephemeralServerMailKey(),
+    serverKey,
     outbound: null,
+    throttle: new SignInThrottle(pool, auth),
+    secrets: new SecretBox(serverKey),
   };
+  // TOTP secrets from before they were sealed at rest: sealed now, once.
+  await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
   if (opts.outbound) {
     const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
@@ -71,6 +90,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));
+  await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));

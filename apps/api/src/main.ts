@@ -18,6 +18,7 @@ const app = await buildApp({
   version,
   tls,
   auth: config.auth,
+  trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.

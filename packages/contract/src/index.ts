@@ -3,3 +3,4 @@ export * from './routes';
 export * from './mail';
 export * from './blocking';
 export * from './lists';
+export * from './account';
