@@ -53,7 +53,7 @@ export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<Bu
     auth: { ...defaultAuthSettings, ...auth },
     ...options,
   });
-  const password = (address: string) => seed.users.find((u) => u.address === address)!.password!;
+  const password = (address: string) => seed.users.find((u) => u.address === address)?.password ?? '';
   const keyStores = new Map<string, KeyStore>();
   return {
     app,

@@ -56,7 +56,7 @@ export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const r = await deps.db.session.updateMany({ where: { id: req.params.id, userId: s.userId, revokedAt: null }, data: { revokedAt: deps.now() } });
       if (r.count !== 1) throw new ApiError('NOT_FOUND', undefined, 'No such session of yours.');
       if (req.params.id === s.id) void reply.header('Set-Cookie', clearedSessionCookie());
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'auth.session_revoked', details: { sessionId: req.params.id, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'auth.session_revoked', details: { sessionId: req.params.id, actorDeviceId: s.deviceId } });
       return { revoked: true as const };
     },
     { preHandler: requireSession(deps) },
@@ -68,7 +68,7 @@ export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promis
     async (req) => {
       const s = req.session!;
       const revoked = await revokeOtherSessions(deps.db, s.userId, s.id, deps.now());
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'auth.sessions_revoked', details: { count: revoked, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'auth.sessions_revoked', details: { count: revoked, actorDeviceId: s.deviceId } });
       return { revoked };
     },
     { preHandler: requireSession(deps) },
@@ -95,7 +95,7 @@ export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         await tx.session.update({ where: { id: s.id }, data: { reauthAt: now } });
         return revokeOtherSessions(tx, user.id, s.id, now);
       });
-      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.password_changed', details: { sessionsEnded, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.password_changed', details: { sessionsEnded, actorDeviceId: s.deviceId } });
       return { changed: true as const, sessionsEnded };
     },
     { preHandler: requireSession(deps, { setup: true, allowPasswordChange: true }) },
@@ -117,7 +117,7 @@ export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promis
         await tx.user.update({ where: { id: user.id }, data: { passwordHash, mustChangePassword: true, passwordChangedAt: now } });
         return revokeOtherSessions(tx, user.id, null, now);
       });
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'admin.password_reset', details: { user: req.params.address, sessionsEnded, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'admin.password_reset', details: { user: req.params.address, sessionsEnded, actorDeviceId: s.deviceId } });
       return { temporaryPassword, sessionsEnded };
     },
     { preHandler: requireSession(deps, { role: 'admin', fresh: true }) },

@@ -48,7 +48,9 @@ export async function recordFailure(deps: ApiDeps, req: FastifyRequest, user: Pi
 }
 
 export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const setup = requireSession(deps, { setup: true, allowRestricted: true, allowPasswordChange: true });
+  // Session info and sign-out: open to every live session. Enrolment: also before the device is set up.
+  const anySession = requireSession(deps, { setup: true, allowRestricted: true, allowPasswordChange: true });
+  const enrolment = requireSession(deps, { setup: true, allowRestricted: true });
 
   defineRoute(app, signIn, async (req, reply) => {
     const now = deps.now();
@@ -98,10 +100,10 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       void reply.header('Set-Cookie', clearedSessionCookie());
       return { signedOut: true as const };
     },
-    { preHandler: setup },
+    { preHandler: anySession },
   );
 
-  defineRoute(app, currentSession, async (req) => view(req.session!, deps), { preHandler: setup });
+  defineRoute(app, currentSession, async (req) => view(req.session!, deps), { preHandler: anySession });
 
   defineRoute(
     app,
@@ -122,7 +124,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         throw new ApiError('TOTP_INVALID');
       }
       await deps.db.session.update({ where: { id: s.id }, data: { reauthAt: now } });
-      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.reauth', details: { sessionId: s.id, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.reauth', details: { sessionId: s.id, actorDeviceId: s.deviceId } });
       return { reauthUntil: new Date(now.getTime() + deps.auth.reauthWindowMs).toISOString() };
     },
     { preHandler: requireSession(deps) },
@@ -138,7 +140,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       await deps.db.user.update({ where: { id: s.userId }, data: { totpPending: sealTotpSecret(deps.secrets, s.userId, secret) } });
       return { secret, otpauthUrl: otpauthUrl(secret, `${s.user.localPart}@${s.user.domain.name}`) };
     },
-    { preHandler: setup },
+    { preHandler: enrolment },
   );
 
   defineRoute(
@@ -157,10 +159,10 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         if (done.count !== 1) throw new ApiError('CONFLICT', undefined, 'A second factor is already set up.');
         return newRecoveryCodes(tx, user.id);
       });
-      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.totp_enabled', details: { deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.totp_enabled', details: { actorDeviceId: s.deviceId } });
       return { totpEnabled: true as const, recoveryCodes };
     },
-    { preHandler: setup },
+    { preHandler: enrolment },
   );
 
   defineRoute(
@@ -188,7 +190,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         deps.db.user.update({ where: { id: user.id }, data: { totpSecret: null, totpPending: null, totpLastStep: null } }),
         deps.db.totpRecoveryCode.deleteMany({ where: { userId: user.id } }),
       ]);
-      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.totp_removed', details: { deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.totp_removed', details: { actorDeviceId: s.deviceId } });
       return { totpEnabled: false as const };
     },
     { preHandler: requireSession(deps) },
@@ -206,7 +208,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         throw new ApiError('TOTP_INVALID');
       }
       const recoveryCodes = await deps.db.$transaction((tx) => newRecoveryCodes(tx, user.id));
-      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.recovery_codes_renewed', details: { deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.recovery_codes_renewed', details: { actorDeviceId: s.deviceId } });
       return { recoveryCodes };
     },
     { preHandler: requireSession(deps) },
@@ -228,7 +230,7 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req) => {
       const s = req.session!;
       const account = await deps.db.account.update({ where: { id: s.user.accountId }, data: { requireTotp: req.body.requireTotp } });
-      await recordAudit(deps.db, { accountId: account.id, actorUserId: s.userId, action: 'admin.security_changed', details: { requireTotp: account.requireTotp, deviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: account.id, actorUserId: s.userId, action: 'admin.security_changed', details: { requireTotp: account.requireTotp, actorDeviceId: s.deviceId } });
       return { requireTotp: account.requireTotp };
     },
     // A sensitive switch: an approved device and a fresh re-authentication.

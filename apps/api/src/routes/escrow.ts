@@ -32,7 +32,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     if (!user || user.accountId !== session.user.accountId) throw new ApiError('NOT_FOUND');
     return user;
   }
-  const audit = (s: ActiveSession, action: string, details: Record<string, unknown>) => recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action, details: { ...details, deviceId: s.deviceId } });
+  const audit = (s: ActiveSession, action: string, details: Record<string, unknown>) => recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action, details: { ...details, actorDeviceId: s.deviceId } });
 
   defineRoute(
     app,
