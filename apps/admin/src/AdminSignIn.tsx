@@ -7,6 +7,7 @@ import { Domains } from './Domains';
 import { Outbound } from './Outbound';
 import { BlockedSenders } from './Blocked';
 import { Lists } from './Lists';
+import { ReauthProvider, useReauth } from './Reauth';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -51,20 +52,6 @@ export function AdminSignIn() {
     }
   }
 
-  async function setPolicy(value: boolean) {
-    const before = requireTotp;
-    setRequireTotp(value); // shown at once; put back if the server refuses
-    setSaved(false);
-    try {
-      const r = await api.call(adminSecurity, { requireTotp: value });
-      setRequireTotp(r.requireTotp);
-      setSaved(true);
-    } catch (err) {
-      setRequireTotp(before);
-      setProblem(err instanceof ApiClientError ? err.message : 'The change failed.');
-    }
-  }
-
   const header = (
     <>
       <h1>Sealmail admin console</h1>
@@ -91,20 +78,14 @@ export function AdminSignIn() {
       <KeyGate address={session.user.address} onEnded={ended}>
         <main className="admin">
           {header}
-          <section aria-label="Security">
-            <h2>Security</h2>
-            <p>Signed in as {session.user.address}.</p>
-            <label className="check">
-              <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
-              Require an authenticator app (TOTP) for every user
-            </label>
-            {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
-          </section>
-          <Domains />
-          <Outbound />
-          <Lists />
-          <BlockedSenders />
-          <Escrow address={session.user.address} />
+          <ReauthProvider totp={session.totpEnabled}>
+            <Security address={session.user.address} requireTotp={requireTotp} setRequireTotp={setRequireTotp} saved={saved} setSaved={setSaved} onProblem={setProblem} />
+            <Domains />
+            <Outbound />
+            <Lists />
+            <BlockedSenders />
+            <Escrow address={session.user.address} />
+          </ReauthProvider>
           {alert}
         </main>
       </KeyGate>
@@ -129,5 +110,69 @@ export function AdminSignIn() {
       </form>
       {alert}
     </main>
+  );
+}
+
+/** Security settings and password resets: sensitive switches (the password again when the API asks). */
+function Security(props: { address: string; requireTotp: boolean | null; setRequireTotp: (v: boolean | null) => void; saved: boolean; setSaved: (v: boolean) => void; onProblem: (m: string | null) => void }) {
+  const { address, requireTotp, setRequireTotp, saved, setSaved, onProblem } = props;
+  const guard = useReauth();
+  const [reset, setReset] = useState<{ user: string; temporaryPassword: string; sessionsEnded: number } | null>(null);
+  const [resetProblem, setResetProblem] = useState<string | null>(null);
+
+  async function setPolicy(value: boolean) {
+    const before = requireTotp;
+    setRequireTotp(value); // shown at once; put back if the server refuses
+    setSaved(false);
+    try {
+      const r = await guard(() => api.call(adminSecurity, { requireTotp: value }));
+      setRequireTotp(r.requireTotp);
+      setSaved(true);
+    } catch (err) {
+      setRequireTotp(before);
+      onProblem(err instanceof Error ? err.message : 'The change failed.');
+    }
+  }
+
+  async function resetPassword(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const user = String(new FormData(e.currentTarget).get('user')).trim();
+    setResetProblem(null);
+    setReset(null);
+    try {
+      const r = await guard(() => api.adminResetPassword(user));
+      setReset({ user, ...r });
+    } catch (err) {
+      const code = err instanceof ApiClientError ? err.code : null;
+      setResetProblem(code === 'NOT_FOUND' ? `There is no user ${user} in your organisation.` : code === 'VALIDATION_FAILED' ? 'Type the user’s full e-mail address.' : err instanceof Error ? err.message : 'The reset failed.');
+    }
+  }
+
+  return (
+    <section aria-label="Security">
+      <h2>Security</h2>
+      <p>Signed in as {address}.</p>
+      <label className="check">
+        <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
+        Require an authenticator app (TOTP) for every user
+      </label>
+      {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone. Users without one set it up at their next request.</p>}
+      <form aria-label="Reset a user's password" onSubmit={resetPassword}>
+        <label>
+          Reset the password of (e-mail address)
+          <input name="user" type="email" required />
+        </label>
+        <button type="submit">Reset password</button>
+      </form>
+      {reset && (
+        <p role="status">
+          {reset.user} is signed out everywhere ({reset.sessionsEnded} session{reset.sessionsEnded === 1 ? '' : 's'}). Give them this temporary password; they must choose their own at the next sign-in:{' '}
+          <code className="temporary" aria-label="Temporary password">
+            {reset.temporaryPassword}
+          </code>
+        </p>
+      )}
+      {resetProblem && <p role="alert">{resetProblem}</p>}
+    </section>
   );
 }

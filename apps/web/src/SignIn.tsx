@@ -20,7 +20,10 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
       const { session } = await api.signIn(String(form.get('address')), String(form.get('password')), needTotp ? String(form.get('totp')) : undefined);
       onSignedIn(session);
     } catch (err) {
-      if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') setNeedTotp(true);
+      if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') {
+        setNeedTotp(true);
+        setProblem('Enter the code from your authenticator app.');
+      } else if (err instanceof ApiClientError && err.code === 'TOTP_INVALID') setProblem('That code is not right or was already used: type the code your app shows now, or an unused recovery code.');
       else if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem('Enter a full e-mail address.');
       else setProblem(err instanceof ApiClientError && err.code !== 'NETWORK' ? err.message : 'The server cannot be reached.');
     } finally {
@@ -44,7 +47,10 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
         {needTotp && (
           <label>
             Authenticator code
-            <input name="totp" inputMode="numeric" pattern="\d{6}" autoComplete="one-time-code" required autoFocus />
+            <input name="totp" autoComplete="one-time-code" aria-describedby="totp-help" required autoFocus />
+            <span id="totp-help" className="hint">
+              The 6 digits your app shows, or one of your recovery codes.
+            </span>
           </label>
         )}
         <button type="submit" disabled={busy}>
