@@ -128,8 +128,10 @@ function Security(props: { address: string; requireTotp: boolean | null; setRequ
       const r = await guard(() => api.call(adminSecurity, { requireTotp: value }));
       setRequireTotp(r.requireTotp);
       setSaved(true);
+      onProblem(null);
     } catch (err) {
       setRequireTotp(before);
+      setSaved(true);
       onProblem(err instanceof Error ? err.message : 'The change failed.');
     }
   }

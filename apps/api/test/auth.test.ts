@@ -243,11 +243,16 @@ describe('TOTP second factor', () => {
     const lookupBefore = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(bobDevice.token), payload: { addresses: [ALICE] } });
     expect(lookupBefore.statusCode).toBe(200);
     const admin = await h.deviceSignIn(ADMIN);
+    // An admin without TOTP cannot require it (it would shut their own console out at once).
+    const early = await h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(admin.token), payload: { requireTotp: true } });
+    expect(early.json()).toMatchObject({ error: { code: 'CONFLICT', field: 'body.requireTotp' } });
+    const adminTotp = (await h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/enroll', headers: bearer(admin.token) })).json() as { secret: string };
+    await h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(admin.token), payload: { code: totpCode(adminTotp.secret, h.clock.now) } });
     const set = await h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(admin.token), payload: { requireTotp: true } });
     expect(set.json()).toEqual({ requireTotp: true });
-    // From the next request on, every session of a user without TOTP may only enrol — the admin's own too.
     const got = await h.app.inject({ method: 'GET', url: '/api/v1/admin/security', headers: bearer(admin.token) });
-    expect(got.json()).toMatchObject({ error: { code: 'TOTP_ENROLLMENT_REQUIRED' } });
+    expect(got.json()).toEqual({ requireTotp: true });
+    // From the next request on, every session of a user without TOTP may only enrol.
     const lookupAfter = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(bobDevice.token), payload: { addresses: [ALICE] } });
     expect(lookupAfter.json()).toMatchObject({ error: { code: 'TOTP_ENROLLMENT_REQUIRED' } });
     expect((await session(bearer(bobDevice.token))).json()).toMatchObject({ totpEnrollmentRequired: true });

@@ -229,6 +229,11 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     adminSecurity,
     async (req) => {
       const s = req.session!;
+      // The policy restricts every session of a user without TOTP at its next request: an admin
+      // who has none would shut their own console out, so they set theirs up first.
+      if (req.body.requireTotp && !s.user.totpSecret) {
+        throw new ApiError('CONFLICT', 'body.requireTotp', 'Set up your own authenticator app first (web client: Settings → Authenticator app), then require it for everyone.');
+      }
       const account = await deps.db.account.update({ where: { id: s.user.accountId }, data: { requireTotp: req.body.requireTotp } });
       await recordAudit(deps.db, { accountId: account.id, actorUserId: s.userId, action: 'admin.security_changed', details: { requireTotp: account.requireTotp, actorDeviceId: s.deviceId } });
       return { requireTotp: account.requireTotp };

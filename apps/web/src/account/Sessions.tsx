@@ -56,7 +56,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
   return (
     <section aria-labelledby="sessions-title" className="account-section">
       <h2 id="sessions-title">Sessions</h2>
-      <p className="sub">Where you are signed in. If you do not recognise one, sign it out and change your password.</p>
+      <p className="sub">Where you are signed in. Ending a session signs it out. If you do not recognise one, end it and change your password.</p>
       <div className="table-scroll">
         <table className="sessions">
           <thead>
@@ -85,7 +85,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
                 <td>{when(r.lastSeenAt)}</td>
                 <td>
                   <button type="button" className="secondary" onClick={() => void signOut(r)}>
-                    Sign out{r.current ? '' : <span className="visually-hidden"> {r.deviceName ?? clientName(r.userAgent)}</span>}
+                    End session<span className="visually-hidden"> {r.current ? '(this one)' : (r.deviceName ?? clientName(r.userAgent))}</span>
                   </button>
                 </td>
               </tr>
@@ -94,7 +94,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
         </table>
       </div>
       <button type="button" className="secondary" onClick={() => void signOutOthers()} disabled={!rows || rows.length < 2}>
-        Sign out everywhere else
+        End all other sessions
       </button>
       {status && <p role="status">{status}</p>}
       {problem && <p role="alert">{problem}</p>}
