@@ -18,8 +18,6 @@ export function AdminSignIn() {
   const [unreachable, setUnreachable] = useState(false);
   const [session, setSession] = useState<Session | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
-  const [saved, setSaved] = useState(true);
   const ended = useCallback((message: string) => {
     setProblem(message);
     setSession(null);
@@ -31,10 +29,6 @@ export function AdminSignIn() {
       .catch(() => setUnreachable(true));
     api.session().then((s) => (s.user.role === 'admin' ? setSession(s) : undefined), () => undefined);
   }, []);
-
-  useEffect(() => {
-    if (session) api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), () => undefined);
-  }, [session]);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -79,7 +73,7 @@ export function AdminSignIn() {
         <main className="admin">
           {header}
           <ReauthProvider totp={session.totpEnabled}>
-            <Security address={session.user.address} requireTotp={requireTotp} setRequireTotp={setRequireTotp} saved={saved} setSaved={setSaved} onProblem={setProblem} />
+            <Security address={session.user.address} onProblem={setProblem} />
             <Domains />
             <Outbound />
             <Lists />
@@ -114,9 +108,14 @@ export function AdminSignIn() {
 }
 
 /** Security settings and password resets: sensitive switches (the password again when the API asks). */
-function Security(props: { address: string; requireTotp: boolean | null; setRequireTotp: (v: boolean | null) => void; saved: boolean; setSaved: (v: boolean) => void; onProblem: (m: string | null) => void }) {
-  const { address, requireTotp, setRequireTotp, saved, setSaved, onProblem } = props;
+function Security({ address, onProblem }: { address: string; onProblem: (m: string | null) => void }) {
   const guard = useReauth();
+  const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
+  const [saved, setSaved] = useState(true);
+  // Read once this console's device is set up (KeyGate): admin routes need an approved device.
+  useEffect(() => {
+    api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), (err: Error) => onProblem(err.message));
+  }, [onProblem]);
   const [reset, setReset] = useState<{ user: string; temporaryPassword: string; sessionsEnded: number } | null>(null);
   const [resetProblem, setResetProblem] = useState<string | null>(null);
 
