@@ -13,10 +13,17 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
-  /** The server ended this session (device revoked, signed out elsewhere): back to sign-in. */
+  /**
+   * The server refused this session: ended (device revoked, signed out elsewhere) — back to
+   * sign-in with the reason — or still alive but now limited (the organisation began requiring
+   * TOTP, or an admin reset the password) — then the enrolment or password screen.
+   */
   const ended = useCallback((message: string) => {
+    api.session().then(
+      (s) => setSession(s.totpEnrollmentRequired || s.passwordChangeRequired ? s : null),
+      () => setSession(null),
+    );
     setNotice(message);
-    setSession(null);
   }, []);
 
   useEffect(() => {
