@@ -38,6 +38,14 @@ function isAddressOrCidr(entry: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+/** A comma-separated list of proxies (addresses, CIDR ranges, loopback/linklocal/uniquelocal); `none` for none. */
+const proxyList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((p) => p.trim()).filter(Boolean)))
+    .refine((list) => list.every(isAddressOrCidr), 'expected a comma-separated list of IP addresses or CIDR ranges (e.g. 10.0.0.0/8, ::1), loopback / linklocal / uniquelocal, or none');
+
 const hostname = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
 
 /** Environment variable → schema. The keys are the variable names. */
@@ -67,11 +75,8 @@ const envSchema = z.object({
   SEALMAIL_SIGNIN_FREE_FAILURES: z.coerce.number({ error: 'expected a count' }).int('expected a whole count').min(1, 'expected at least 1').max(1000, 'expected at most 1000').default(5),
   SEALMAIL_SIGNIN_FREE_FAILURES_PER_IP: z.coerce.number({ error: 'expected a count' }).int('expected a whole count').min(1, 'expected at least 1').max(100000, 'expected at most 100000').default(50),
   SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(86400, 'expected at most 86400 seconds').default(900),
-  SEALMAIL_TRUSTED_PROXIES: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
-    .refine((list) => list.every(isAddressOrCidr), 'expected a comma-separated list of IP addresses or CIDR ranges (e.g. 10.0.0.0/8, ::1), or loopback / linklocal / uniquelocal'),
+  SEALMAIL_TRUSTED_PROXIES: proxyList('loopback'),
+  SEALMAIL_WEB_TRUSTED_PROXIES: proxyList(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -97,6 +102,8 @@ export interface Config {
    * address; empty: the peer address is the client (Fastify `trustProxy`).
    */
   readonly trustedProxies: readonly string[];
+  /** The same for the web hosts (proxies in front of them); empty: the TCP peer is the client. */
+  readonly webTrustedProxies: readonly string[];
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -211,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reauthWindowMs: defaultAuthSettings.reauthWindowMs,
     },
     trustedProxies: e.SEALMAIL_TRUSTED_PROXIES,
+    webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -22,6 +22,11 @@ export interface WebHostOptions {
   apiCa?: string;
   tls: { cert: string; key: string };
   logger: Logger;
+  /**
+   * Proxies in front of this host whose X-Forwarded-For it believes (SEALMAIL_WEB_TRUSTED_PROXIES);
+   * none: the TCP peer is the client. The client address it settles on is what it forwards.
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** The strict policy the apps are built for: own scripts only, no inline script, no framing. */
@@ -46,7 +51,12 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
   if (!existsSync(join(opts.root, 'index.html'))) {
     throw new Error(`web host: ${opts.root} has no index.html (run the Vite build first)`);
   }
-  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, https: { cert: opts.tls.cert, key: opts.tls.key }, disableRequestLogging: false });
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    https: { cert: opts.tls.cert, key: opts.tls.key },
+    disableRequestLogging: false,
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
+  });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Content-Security-Policy', opts.csp);
     reply.header('Referrer-Policy', 'no-referrer');
@@ -63,6 +73,9 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
       prefix: '/api',
       rewritePrefix: '/api',
       undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
+      // The API throttles sign-ins by client address: tell it the client's, replacing whatever
+      // X-Forwarded-For the client sent (the API trusts it from this host only).
+      replyOptions: { rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-forwarded-for': req.ip }) },
     });
   }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) }));

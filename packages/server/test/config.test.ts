@@ -63,7 +63,11 @@ describe('configuration', () => {
   it('reads the sign-in throttle and trusted proxies, and refuses the removed per-organisation limits', () => {
     const d = loadConfig({});
     expect(d.auth).toMatchObject({ signInFreeFailures: 5, signInFreeFailuresPerIp: 50, signInMaxDelayMs: 900_000, reauthWindowMs: 300_000 });
-    expect(d.trustedProxies).toEqual([]);
+    // The bundled web hosts reach the API over loopback and forward the client's address.
+    expect(d.trustedProxies).toEqual(['loopback']);
+    expect(d.webTrustedProxies).toEqual([]);
+    expect(loadConfig({ SEALMAIL_TRUSTED_PROXIES: 'none' }).trustedProxies).toEqual([]);
+    expect(loadConfig({ SEALMAIL_WEB_TRUSTED_PROXIES: '192.0.2.1' }).webTrustedProxies).toEqual(['192.0.2.1']);
     const c = loadConfig({ SEALMAIL_TRUSTED_PROXIES: '10.0.0.0/8, ::1 ,loopback,192.0.2.7', SEALMAIL_SIGNIN_FREE_FAILURES: '3', SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: '60' });
     expect(c.trustedProxies).toEqual(['10.0.0.0/8', '::1', 'loopback', '192.0.2.7']);
     expect(c.auth).toMatchObject({ signInFreeFailures: 3, signInMaxDelayMs: 60_000 });
