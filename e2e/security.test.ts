@@ -3,7 +3,8 @@
  * in the web client (QR code and the secret as text; the test computes codes from the secret on
  * screen with otpauth, as an app would), gets recovery codes, and the next sign-in requires a
  * code; the Sessions section lists and ends sessions; an admin is asked for the password again
- * before a sensitive change once the last proof is older than 5 minutes. Screenshots of the new
+ * before a sensitive change once the last proof is older than 5 minutes; a reset password is
+ * replaced first; a TOTP requirement that comes mid-session leads to enrolment, not lockout. Screenshots of the new
  * screens at 1280x800 and 390x844 are written to <tmpdir>/sealmail-e2e-screenshots for review.
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -173,6 +174,25 @@ describe('account security in the web client', () => {
     await choose.getByRole('button', { name: 'Change password' }).click();
     await confirmBackupKey(bob.page);
     await openSettings(bob.page, 'Bob Example');
+
+    // The organisation starts requiring TOTP while Bob is signed in: at his next request the web
+    // client shows the enrolment (not a lockout), and after it his mailbox.
+    const db2 = createDb(url);
+    try {
+      await db2.account.updateMany({ data: { requireTotp: true } });
+      // (The settings page refreshes its device list every few seconds: that is the next request.)
+      await bob.page.getByText('Your organisation requires an authenticator app').waitFor();
+      await bob.page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      const bobSecret = (await bob.page.getByLabel('Authenticator secret').textContent())!.replace(/\s/g, '');
+      await bob.page.getByLabel('6-digit code from the app').fill(new TOTP({ secret: Secret.fromBase32(bobSecret) }).generate());
+      await bob.page.getByRole('button', { name: 'Confirm' }).click();
+      await bob.page.getByRole('button', { name: 'I have saved them' }).click();
+      await openSettings(bob.page, 'Bob Example');
+      await bob.page.getByRole('region', { name: 'Authenticator app' }).getByText('On: signing in needs a code').waitFor();
+    } finally {
+      await db2.account.updateMany({ data: { requireTotp: false } });
+      await db2.$disconnect();
+    }
     await admin.context.close();
     await bob.context.close();
   });
