@@ -128,7 +128,16 @@ describe('account security in the web client', () => {
     await a.page.getByLabel('Authenticator code').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
     await a.page.getByRole('button', { name: 'Sign in' }).click();
     await openSettings(a.page, 'Alice Example');
-    await a.page.getByRole('region', { name: 'Authenticator app' }).getByText('On: signing in needs a code').waitFor();
+    const on = a.page.getByRole('region', { name: 'Authenticator app' });
+    await on.getByText('On: signing in needs a code').waitFor();
+    // Removing it needs a code or the password; a wrong password is refused with the reason.
+    const removal = on.getByRole('form', { name: 'Remove authenticator' });
+    await removal.getByLabel('or your password').fill('not my password');
+    await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
+    await on.getByRole('alert').getByText('That password is wrong.').waitFor();
+    await removal.getByLabel('or your password').fill(passwords[ALICE]!);
+    await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
+    await a.page.getByRole('region', { name: 'Authenticator app' }).getByText('Off.').waitFor();
     await a.context.close();
     await b.context.close();
   });

@@ -35,3 +35,7 @@ CREATE UNIQUE INDEX "totp_recovery_codes_user_id_code_hash_key" ON "totp_recover
 
 -- AddForeignKey
 ALTER TABLE "totp_recovery_codes" ADD CONSTRAINT "totp_recovery_codes_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Sign-in counters of the old hand-written limiter (per address and per organisation) are
+-- obsolete: sign-in is throttled in "signin_throttle" now. "rate_limits" keeps link budgets.
+DELETE FROM "rate_limits" WHERE "key" LIKE 'signin:%';
