@@ -164,6 +164,21 @@ describe('sign-in throttle (rate-limiter-flexible on Postgres)', () => {
     const r = await from(ip, BOB, h.password(BOB));
     expect(r.statusCode).toBe(429);
     expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+
+    // A user with a second factor behind that shared address gets in with password and code;
+    // while the address waits, every failure answers the same 429 (nothing about the password).
+    const secret = 'JBSWY3DPEHPK3PXP';
+    await h.db.prisma.user.updateMany({ where: { localPart: 'alice' }, data: { totpSecret: secret, totpLastStep: null } });
+    const withCode = (password: string, totp?: string) => h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', remoteAddress: ip, payload: { address: ALICE, password, ...(totp ? { totp } : {}) } });
+    const code = totpCode(secret, h.clock.now);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const noCode = await withCode(h.password(ALICE));
+    expect(noCode.statusCode).toBe(429);
+    expect(noCode.json()).toMatchObject({ error: { code: 'RATE_LIMITED', message: expect.stringContaining('authenticator code') } });
+    expect((await withCode(h.password(ALICE), wrongCode)).statusCode).toBe(429);
+    expect((await withCode('wrong password', code)).statusCode).toBe(429);
+    expect((await withCode(h.password(ALICE), code)).statusCode).toBe(200);
+    await h.db.prisma.user.updateMany({ where: { localPart: 'alice' }, data: { totpSecret: null, totpLastStep: null } });
   });
 
   it('deletes expired throttle rows', async () => {

@@ -41,11 +41,20 @@ export class SignInThrottle {
     this.#waitIpUser = make('wait_ip_user', 1, 1);
   }
 
+  /**
+   * Seconds this client address must still wait, for all users (`ip`) and for `userId` (`ipUser`;
+   * 0 without a user); 0 when it need not wait.
+   */
+  async waits(ip: string, userId: string | null): Promise<{ ip: number; ipUser: number }> {
+    const [all, one] = await Promise.all([this.#waitIp.get(ip), userId ? this.#waitIpUser.get(`${ip}|${userId}`) : null]);
+    const secs = (r: RateLimiterRes | null) => (r !== null && r.consumedPoints > 1 && r.msBeforeNext > 0 ? Math.ceil(r.msBeforeNext / 1000) : 0);
+    return { ip: secs(all), ipUser: secs(one) };
+  }
+
   /** Seconds this client must still wait before trying `userId` (null: no user known yet), or 0. */
   async waitSeconds(ip: string, userId: string | null): Promise<number> {
-    const waits = await Promise.all([this.#waitIp.get(ip), userId ? this.#waitIpUser.get(`${ip}|${userId}`) : null]);
-    const blocked = waits.filter((r): r is RateLimiterRes => r !== null && r.consumedPoints > 1 && r.msBeforeNext > 0);
-    return blocked.length ? Math.max(...blocked.map((r) => Math.ceil(r.msBeforeNext / 1000))) : 0;
+    const w = await this.waits(ip, userId);
+    return Math.max(w.ip, w.ipUser);
   }
 
   /** Records a failure; answers the wait it starts (0 while failures are still free). */

@@ -56,10 +56,20 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const now = deps.now();
     const { address, password, totp, recoveryCode } = req.body;
     const user = await findUserByAddress(deps.db, address);
-    // Before any password work: this client address (and, for a known user, this client
-    // address with this user) may have to wait after earlier failures. Unknown addresses count
-    // only against the client address, never against an organisation.
-    await assertNotThrottled(deps, req, reply, user?.id ?? null);
+    // Before any password work: this client address with this user, and this client address
+    // for everyone, may have to wait after earlier failures. Unknown addresses count only
+    // against the client address, never against an organisation.
+    const waits = await deps.throttle.waits(req.ip, user?.id ?? null);
+    const wait = (secs: number) => {
+      void reply.header('Retry-After', String(secs));
+      return new ApiError('RATE_LIMITED', undefined, `Too many failed attempts from your network: wait ${secs} s and try again${waits.ipUser ? '' : ', or sign in with your authenticator code'}.`);
+    };
+    if (waits.ipUser > 0) throw wait(waits.ipUser);
+    // Others' failures from this address (a shared network) slow it down for everyone, except a
+    // user who proves a second factor as well: the right password with a valid code gets in.
+    // Any failure then answers the same wait, so it tells nothing about the password.
+    const othersWait = waits.ip;
+    if (othersWait > 0 && !(user?.totpSecret && (totp || recoveryCode))) throw wait(othersWait);
     const ok = user ? await verifyPassword(user.passwordHash, password) : await verifyNothing(password);
     if (!user || !ok) {
       if (user) await recordFailure(deps, req, user, 'auth.sign_in_failed', 'password');
@@ -67,14 +77,14 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         await deps.throttle.failure(req.ip, null);
         req.log.info({ ip: req.ip }, 'sign-in for an unknown address');
       }
-      throw new ApiError('INVALID_CREDENTIALS');
+      throw othersWait ? wait(othersWait) : new ApiError('INVALID_CREDENTIALS');
     }
     if (user.status !== 'active') throw new ApiError('USER_SUSPENDED');
     const second = await checkSecondFactor(deps.db, deps.secrets, user, { totp, recoveryCode }, now);
     if (second === 'missing') throw new ApiError('TOTP_REQUIRED');
     if (second === 'invalid') {
       await recordFailure(deps, req, user, 'auth.sign_in_failed', recoveryCode ? 'recovery_code' : 'totp');
-      throw new ApiError('TOTP_INVALID');
+      throw othersWait ? wait(othersWait) : new ApiError('TOTP_INVALID');
     }
     await deps.throttle.success(req.ip, user.id);
     const account = await deps.db.account.findUniqueOrThrow({ where: { id: user.accountId } });
