@@ -5,7 +5,8 @@
  * Failed sign-ins (and failed re-authentications) are counted per client address and per
  * (client address, user). Past the free failures of a key, each further failure makes that key
  * wait twice as long as the last (1 s, 2 s, 4 s, … up to the configured maximum): a request in
- * the wait gets 429 with Retry-After before any password work. Nothing is counted per address
+ * the wait gets 429 with Retry-After before any password work (routes/auth.ts decides; a user
+ * proving a second factor is not held up by others' failures from a shared address). Nothing is counted per address
  * that does not exist or per organisation, so failures from elsewhere never touch the real
  * user's own client address: the right password keeps working for them. A success clears the
  * (client address, user) count. Rows expire with their window and the store's sweep deletes them.
@@ -49,12 +50,6 @@ export class SignInThrottle {
     const [all, one] = await Promise.all([this.#waitIp.get(ip), userId ? this.#waitIpUser.get(`${ip}|${userId}`) : null]);
     const secs = (r: RateLimiterRes | null) => (r !== null && r.consumedPoints > 1 && r.msBeforeNext > 0 ? Math.ceil(r.msBeforeNext / 1000) : 0);
     return { ip: secs(all), ipUser: secs(one) };
-  }
-
-  /** Seconds this client must still wait before trying `userId` (null: no user known yet), or 0. */
-  async waitSeconds(ip: string, userId: string | null): Promise<number> {
-    const w = await this.waits(ip, userId);
-    return Math.max(w.ip, w.ipUser);
   }
 
   /** Records a failure; answers the wait it starts (0 while failures are still free). */

@@ -31,9 +31,13 @@ function view(s: SessionLike, deps: ApiDeps) {
   };
 }
 
-/** Refuses with 429 and Retry-After while this client must wait before trying `user` again. */
-export async function assertNotThrottled(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, userId: string | null): Promise<void> {
-  const wait = await deps.throttle.waitSeconds(req.ip, userId);
+/**
+ * For a signed-in user proving their password again (re-authentication, password change, TOTP
+ * removal): 429 with Retry-After while this client address must wait for this user. Others'
+ * failures from the same address do not count here: the caller already holds a session.
+ */
+export async function assertNotThrottled(deps: ApiDeps, req: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
+  const wait = (await deps.throttle.waits(req.ip, userId)).ipUser;
   if (wait > 0) {
     void reply.header('Retry-After', String(wait));
     throw new ApiError('RATE_LIMITED', undefined, `Too many failed attempts from your network: wait ${wait} s and try again.`);
