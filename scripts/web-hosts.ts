@@ -31,6 +31,7 @@ for (const h of hosts) {
     ...(apiCa ? { apiCa } : {}),
     tls,
     logger: logger.child({ app: h.app }),
+    trustedProxies: config.webTrustedProxies,
   });
   await server.listen({ host: config.bindHost, port: h.port });
   servers.push(server);

@@ -7,6 +7,7 @@ import { Domains } from './Domains';
 import { Outbound } from './Outbound';
 import { BlockedSenders } from './Blocked';
 import { Lists } from './Lists';
+import { ReauthProvider, useReauth } from './Reauth';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
@@ -17,8 +18,6 @@ export function AdminSignIn() {
   const [unreachable, setUnreachable] = useState(false);
   const [session, setSession] = useState<Session | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
-  const [saved, setSaved] = useState(true);
   const ended = useCallback((message: string) => {
     setProblem(message);
     setSession(null);
@@ -36,10 +35,6 @@ export function AdminSignIn() {
     if (session) api.info().then((i) => setStatus((st) => (st ? { ...st, domains: i.domains } : st)), () => undefined);
   }, [session]);
 
-  useEffect(() => {
-    if (session) api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), () => undefined);
-  }, [session]);
-
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
@@ -53,20 +48,6 @@ export function AdminSignIn() {
       setSession(s);
     } catch (err) {
       setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
-    }
-  }
-
-  async function setPolicy(value: boolean) {
-    const before = requireTotp;
-    setRequireTotp(value); // shown at once; put back if the server refuses
-    setSaved(false);
-    try {
-      const r = await api.call(adminSecurity, { requireTotp: value });
-      setRequireTotp(r.requireTotp);
-      setSaved(true);
-    } catch (err) {
-      setRequireTotp(before);
-      setProblem(err instanceof ApiClientError ? err.message : 'The change failed.');
     }
   }
 
@@ -100,20 +81,14 @@ export function AdminSignIn() {
       <KeyGate address={session.user.address} onEnded={ended}>
         <main className="admin">
           {header}
-          <section aria-label="Security">
-            <h2>Security</h2>
-            <p>Signed in as {session.user.address}.</p>
-            <label className="check">
-              <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
-              Require an authenticator app (TOTP) for every user
-            </label>
-            {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone.</p>}
-          </section>
-          <Domains />
-          <Outbound />
-          <Lists />
-          <BlockedSenders />
-          <Escrow address={session.user.address} />
+          <ReauthProvider totp={session.totpEnabled}>
+            <Security address={session.user.address} onProblem={setProblem} />
+            <Domains />
+            <Outbound />
+            <Lists />
+            <BlockedSenders />
+            <Escrow address={session.user.address} />
+          </ReauthProvider>
           {alert}
         </main>
       </KeyGate>
@@ -138,5 +113,76 @@ export function AdminSignIn() {
       </form>
       {alert}
     </main>
+  );
+}
+
+/** Security settings and password resets: sensitive switches (the password again when the API asks). */
+function Security({ address, onProblem }: { address: string; onProblem: (m: string | null) => void }) {
+  const guard = useReauth();
+  const [requireTotp, setRequireTotp] = useState<boolean | null>(null);
+  const [saved, setSaved] = useState(true);
+  // Read once this console's device is set up (KeyGate): admin routes need an approved device.
+  useEffect(() => {
+    api.call(adminSecurityGet).then((r) => setRequireTotp(r.requireTotp), (err: Error) => onProblem(err.message));
+  }, [onProblem]);
+  const [reset, setReset] = useState<{ user: string; temporaryPassword: string; sessionsEnded: number } | null>(null);
+  const [resetProblem, setResetProblem] = useState<string | null>(null);
+
+  async function setPolicy(value: boolean) {
+    const before = requireTotp;
+    setRequireTotp(value); // shown at once; put back if the server refuses
+    setSaved(false);
+    try {
+      const r = await guard(() => api.call(adminSecurity, { requireTotp: value }));
+      setRequireTotp(r.requireTotp);
+      setSaved(true);
+      onProblem(null);
+    } catch (err) {
+      setRequireTotp(before);
+      setSaved(true);
+      onProblem(err instanceof Error ? err.message : 'The change failed.');
+    }
+  }
+
+  async function resetPassword(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const user = String(new FormData(e.currentTarget).get('user')).trim();
+    setResetProblem(null);
+    setReset(null);
+    try {
+      const r = await guard(() => api.adminResetPassword(user));
+      setReset({ user, ...r });
+    } catch (err) {
+      const code = err instanceof ApiClientError ? err.code : null;
+      setResetProblem(code === 'NOT_FOUND' ? `There is no user ${user} in your organisation.` : code === 'VALIDATION_FAILED' ? 'Type the user’s full e-mail address.' : err instanceof Error ? err.message : 'The reset failed.');
+    }
+  }
+
+  return (
+    <section aria-label="Security">
+      <h2>Security</h2>
+      <p>Signed in as {address}.</p>
+      <label className="check">
+        <input type="checkbox" checked={requireTotp ?? false} onChange={(e) => void setPolicy(e.currentTarget.checked)} />
+        Require an authenticator app (TOTP) for every user
+      </label>
+      {requireTotp !== null && saved && <p role="status">Authenticator {requireTotp ? 'required' : 'optional'} for everyone. Users without one set it up at their next request.</p>}
+      <form aria-label="Reset a user's password" onSubmit={resetPassword}>
+        <label>
+          Reset the password of (e-mail address)
+          <input name="user" type="email" required />
+        </label>
+        <button type="submit">Reset password</button>
+      </form>
+      {reset && (
+        <p role="status">
+          {reset.user} is signed out everywhere ({reset.sessionsEnded} session{reset.sessionsEnded === 1 ? '' : 's'}). Give them this temporary password; they must choose their own at the next sign-in:{' '}
+          <code className="temporary" aria-label="Temporary password">
+            {reset.temporaryPassword}
+          </code>
+        </p>
+      )}
+      {resetProblem && <p role="alert">{resetProblem}</p>}
+    </section>
   );
 }

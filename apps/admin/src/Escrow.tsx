@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { keys, type EscrowOverview } from '@sealmail/ui';
+import { useReauth } from './Reauth';
 
 type UserDevice = { id: string; name: string; kind: string; status: string; fingerprint: string };
 
@@ -14,6 +15,8 @@ export function Escrow({ address }: { address: string }) {
   const [status, setStatus] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [recovering, setRecovering] = useState<{ user: string; devices: UserDevice[] } | null>(null);
+  // Turning escrow on or off is a sensitive switch: the password again when the API asks.
+  const guard = useReauth();
 
   const refresh = useCallback(() => keys({ op: 'escrowOverview' }).then(setView, (e: Error) => setProblem(e.message)), []);
   useEffect(() => void refresh(), [refresh]);
@@ -48,12 +51,12 @@ export function Escrow({ address }: { address: string }) {
         </dl>
       )}
       {view && !on && (
-        <button type="button" disabled={busy} onClick={() => void act(async () => `Escrow is on. Fingerprint ${(await keys({ op: 'escrowEnable', address })).fingerprint}.`)}>
+        <button type="button" disabled={busy} onClick={() => void act(() => guard(async () => `Escrow is on. Fingerprint ${(await keys({ op: 'escrowEnable', address })).fingerprint}.`))}>
           Turn on escrow
         </button>
       )}
       {(on || view?.escrow?.status === 'disabled') && (
-        <button type="button" disabled={busy} onClick={() => void act(async () => `Escrow is off. Removed from ${(await keys({ op: 'escrowDisable', address })).cleaned.length} key histories, with new keys for each user.`)}>
+        <button type="button" disabled={busy} onClick={() => void act(() => guard(async () => `Escrow is off. Removed from ${(await keys({ op: 'escrowDisable', address })).cleaned.length} key histories, with new keys for each user.`))}>
           {on ? 'Turn off escrow' : 'Finish turning off escrow'}
         </button>
       )}

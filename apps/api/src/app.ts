@@ -21,6 +21,11 @@ import { installZodValidation } from './http/route';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
+import { accountRoutes } from './routes/account';
+import { SignInThrottle } from './auth/throttle';
+import { SecretBox } from './auth/secret-box';
+import { sealLegacyTotpSecrets } from './auth/second-factor';
+import { pgPoolOf } from '@sealmail/db';
 import { keyRoutes } from './routes/keys';
 import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
@@ -34,7 +39,7 @@ import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, 
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins' | 'throttle' | 'secrets'> {
   /** The web client's and admin console's origins (default: the local start's, on localhost). */
   origins?: AppOrigins;
   serverKey?: ServerMailKey;
@@ -49,6 +54,11 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   eventsUrl?: string;
   /** HTTPS material; absent in tests that use inject(). */
   tls?: { cert: string; key: string };
+  /**
+   * Proxies whose X-Forwarded-For gives the client address (SEALMAIL_TRUSTED_PROXIES); none:
+   * the peer address is the client.
+   */
+  trustedProxies?: readonly string[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -62,6 +72,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: edgeClientErrorHandler(API_SECURITY_HEADERS),
     frameworkErrors: edgeFrameworkErrors(API_SECURITY_HEADERS),
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
   });
   installSecurityHeaders(app);
   // JSON only: Fastify's default text/plain parser would hand strings to JSON routes.
@@ -71,17 +82,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   installInputGuard(app);
   const origins = opts.origins ?? defaultAppOrigins;
   installCsrfGuard(app, origins);
+  const pool = pgPoolOf(opts.db);
+  if (!pool) throw new Error('buildApp needs a database client made by createDb (its pg pool holds the sign-in throttle)');
+  const auth = opts.auth ?? defaultAuthSettings;
+  const serverKey = opts.serverKey ?? ephemeralServerMailKey();
   const deps: ApiDeps = {
     origins,
     db: opts.db,
     version: opts.version,
     now: opts.now ?? (() => new Date()),
-    auth: opts.auth ?? defaultAuthSettings,
+    auth,
     blobs: opts.blobs ?? postgresBlobStore(opts.db),
     events: opts.events ?? new MailEvents(),
-    serverKey: opts.serverKey ?? ephemeralServerMailKey(),
+    serverKey,
     outbound: null,
+    throttle: new SignInThrottle(pool, auth),
+    secrets: new SecretBox(serverKey),
   };
+  // TOTP secrets from before they were sealed at rest: sealed now, once.
+  await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
   if (opts.outbound) {
     const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
@@ -96,6 +115,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));
   await app.register(async (scope) => authRoutes(scope, deps));
+  await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));

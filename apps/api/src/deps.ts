@@ -2,6 +2,8 @@ import type { Db } from '@sealmail/db';
 import type { AppOrigins, AuthSettings } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
+import type { SignInThrottle } from './auth/throttle';
+import type { SecretBox } from './auth/secret-box';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {
@@ -20,4 +22,8 @@ export interface ApiDeps {
   serverKey: ServerMailKey;
   /** The outbound relay, when this process runs one. */
   outbound: Outbound | null;
+  /** Failed sign-ins per client address and (client address, user), in Postgres. */
+  throttle: SignInThrottle;
+  /** Seals TOTP secrets at rest with a key derived from the server's mail key. */
+  secrets: SecretBox;
 }

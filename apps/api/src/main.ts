@@ -19,6 +19,7 @@ const app = await buildApp({
   tls,
   auth: config.auth,
   origins: config.appOrigins,
+  trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.

@@ -15,9 +15,9 @@ let admin: string;
 
 beforeAll(async () => {
   h = await harness();
-  alice = (await h.signIn('alice@example.test')).token;
-  bob = (await h.signIn('bob@example.test')).token;
-  admin = (await h.signIn('admin@example.test')).token;
+  alice = (await h.deviceSignIn('alice@example.test')).token;
+  bob = (await h.deviceSignIn('bob@example.test')).token;
+  admin = (await h.deviceSignIn('admin@example.test')).token;
 });
 afterAll(() => h?.close());
 
@@ -127,7 +127,7 @@ describe('mailing lists (admin)', () => {
     const domain = await h.db.prisma.domain.create({ data: { accountId: account.id, name: 'other.test' } });
     const { hashPassword } = await import('@sealmail/server');
     await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'boss', displayName: 'Boss', role: 'admin', passwordHash: await hashPassword('pw-boss-123') } });
-    const token = ((await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address: 'boss@other.test', password: 'pw-boss-123' } })).json() as { token: string }).token;
+    const { token } = await h.deviceSignIn('boss@other.test', { password: 'pw-boss-123' });
     expect((await call('GET', '/api/v1/admin/lists', token)).json()).toEqual({ lists: [] });
     expect((await call('PATCH', `/api/v1/admin/lists/${list}`, token, { name: 'Mine' })).statusCode).toBe(404);
     expect((await call('DELETE', `/api/v1/admin/lists/${list}`, token)).statusCode).toBe(404);

@@ -41,7 +41,7 @@ async function rawRequest(app: FastifyInstance, request: string) {
 }
 
 /** A user of the demo organisation with a known password, for one probe. */
-async function makeUser(localPart: string, data: { status?: 'suspended'; totpSecret?: string; role?: 'admin' } = {}) {
+async function makeUser(localPart: string, data: { status?: 'suspended'; totpSecret?: string; role?: 'admin'; mustChangePassword?: boolean } = {}) {
   const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
   await h.db.prisma.user.create({
     data: { accountId: domain.accountId, domainId: domain.id, localPart, displayName: localPart, passwordHash: await hashPassword('pw-' + localPart), ...data },
@@ -102,7 +102,7 @@ afterAll(async () => {
 type Probe = () => Promise<{ statusCode: number; json: () => unknown; body: string }>;
 
 const lookup = async (payload: unknown, headers: Record<string, string> = {}) => {
-  const { token } = await h.signIn('alice@example.test');
+  const { token } = await h.deviceSignIn('alice@example.test');
   return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(token), ...headers }, payload: payload as string });
 };
 
@@ -147,8 +147,9 @@ const probes: Record<ErrorCode, Probe> = {
     const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
     await h.db.prisma.account.update({ where: { id: domain.accountId }, data: { requireTotp: true } });
     const { token } = (await signIn(u)).json() as { token: string };
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(token), payload: { addresses: ['alice@example.test'] } });
     await h.db.prisma.account.update({ where: { id: domain.accountId }, data: { requireTotp: false } });
-    return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(token), payload: { addresses: ['alice@example.test'] } });
+    return res;
   },
   USER_SUSPENDED: async () => signIn(await makeUser('suspended', { status: 'suspended' })),
   FORBIDDEN: async () => {
@@ -156,7 +157,7 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
   },
   ADDRESS_TAKEN: async () => {
-    const { token } = await h.signIn('admin@example.test');
+    const { token } = await h.deviceSignIn('admin@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(token), payload: { address: 'alice@example.test', name: 'Taken', members: [] } });
   },
   CONFLICT: async () => {
@@ -164,9 +165,33 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
   },
   RATE_LIMITED: async () => {
+    // From a client address of its own, so the wait it starts touches no other probe.
+    const u = await makeUser('limited');
     let res;
-    for (let i = 0; i < 11; i++) res = await signIn({ address: 'limited@example.test', password: 'x' });
+    for (let i = 0; i < 7; i++) res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', remoteAddress: '203.0.113.9', payload: { address: u.address, password: 'x' } });
     return res!;
+  },
+  PASSWORD_CHANGE_REQUIRED: async () => {
+    const u = await makeUser('was-reset', { mustChangePassword: true });
+    const { token } = (await signIn(u)).json() as { token: string };
+    return h.app.inject({ method: 'GET', url: '/api/v1/auth/sessions', headers: bearer(token) });
+  },
+  PASSWORD_INCORRECT: async () => {
+    const d = await deviceFor(await makeUser('wrong-current'));
+    return h.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(d.token), payload: { currentPassword: 'not-it', newPassword: 'a brand new password' } });
+  },
+  REAUTH_REQUIRED: async () => {
+    const u = await makeUser('stale-admin', { role: 'admin' });
+    const d = await deviceFor(u);
+    // The sign-in counted as a re-authentication; make it old.
+    await h.db.prisma.session.updateMany({ where: { user: { localPart: 'stale-admin' } }, data: { reauthAt: new Date(h.clock.now.getTime() - 10 * 60_000) } });
+    return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(d.token), payload: { requireTotp: false } });
+  },
+  DEVICE_NOT_APPROVED: async () => {
+    const u = await makeUser('two-devices');
+    await deviceFor(u);
+    const pending = await deviceFor(u); // a second key store: a new device, waiting for approval
+    return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: bearer(pending.token), payload: { addresses: ['alice@example.test'] } });
   },
   SIGCHAIN_INVALID: async () => {
     const { token } = await h.signIn('alice@example.test');
@@ -273,7 +298,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

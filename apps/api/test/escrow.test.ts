@@ -34,10 +34,8 @@ async function deviceOf(address: string, store: KeyStore = memoryKeyStore(), pas
   return { api, identity, store, token, escrow: new EscrowAdmin(api, identity) };
 }
 
-const chainOf = async (address: string) => {
-  const d = await deviceOf(ADMIN);
-  return d.identity.verifiedChain(address);
-};
+/** A chain as the admin's own (approved) device reads it: sessions without one read only their own chain. */
+const chainOf = async (address: string) => admin.identity.verifiedChain(address);
 const audit = async (action: string) => h.db.prisma.auditEvent.findMany({ where: { action }, orderBy: { id: 'asc' } });
 
 let admin: Awaited<ReturnType<typeof deviceOf>>;
@@ -156,7 +154,7 @@ describe('escrow', () => {
     const found = await admin.escrow.discover(ADMIN, ALICE);
     expect(found.map((p) => toBase64Url(p.seed))).toEqual(keys.map((p) => toBase64Url(p.seed)));
 
-    expect((await audit('escrow.recovery')).map((e) => e.details)).toEqual([{ escrowId: expect.any(String), user: ALICE, deviceId: setup.device.deviceId }]);
+    expect((await audit('escrow.recovery')).map((e) => e.details)).toEqual([{ escrowId: expect.any(String), user: ALICE, deviceId: setup.device.deviceId, actorDeviceId: (await admin.store.loadDevice(ADMIN))!.deviceId }]);
     expect(await audit('escrow.recovery_keys_read')).toHaveLength(1);
     expect(await audit('escrow.discovery_keys_read')).toHaveLength(1);
     // Alice sees every opening of her keys, with its purpose and who did it.

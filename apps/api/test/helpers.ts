@@ -20,7 +20,9 @@ import type { FastifyInstance } from 'fastify';
 import { seedDemo, type SeedResult } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, defaultAuthSettings, type AuthSettings } from '@sealmail/server';
-import { buildApp } from '../src/app';
+import { ApiClient } from '@sealmail/client';
+import { Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
+import { buildApp, type BuildAppOptions } from '../src/app';
 
 export interface Harness {
   app: FastifyInstance;
@@ -29,11 +31,16 @@ export interface Harness {
   clock: { now: Date };
   password(address: string): string;
   signIn(address: string, extra?: Record<string, unknown>): Promise<{ token: string; cookie: string; body: Record<string, unknown> }>;
+  /**
+   * Signs in and sets up this user's test device with the real client flow (the first device of
+   * a user makes the chain; later calls bind the new session to the same, approved device).
+   */
+  deviceSignIn(address: string, extra?: Record<string, unknown>): Promise<{ token: string; api: ApiClient; identity: Identity; deviceId: string }>;
   close(): Promise<void>;
 }
 
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
-export async function harness(auth: Partial<AuthSettings> = {}): Promise<Harness> {
+export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<BuildAppOptions, 'trustedProxies'> = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
   // Starts at the real time (whole minute), so parts that read the real clock (Postgres, pg-boss)
@@ -45,8 +52,10 @@ export async function harness(auth: Partial<AuthSettings> = {}): Promise<Harness
     version: '1.2.3',
     now: () => clock.now,
     auth: { ...defaultAuthSettings, ...auth },
+    ...options,
   });
-  const password = (address: string) => seed.users.find((u) => u.address === address)!.password!;
+  const password = (address: string) => seed.users.find((u) => u.address === address)?.password ?? '';
+  const keyStores = new Map<string, KeyStore>();
   return {
     app,
     db,
@@ -58,6 +67,16 @@ export async function harness(auth: Partial<AuthSettings> = {}): Promise<Harness
       if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.body}`);
       const body = res.json() as { token: string } & Record<string, unknown>;
       return { token: body.token, cookie: String(res.headers['set-cookie']).split(';')[0]!, body };
+    },
+    async deviceSignIn(address, extra = {}) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: password(address), ...extra } });
+      if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.body}`);
+      const { token } = res.json() as { token: string };
+      const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
+      if (!keyStores.has(address)) keyStores.set(address, memoryKeyStore());
+      const identity = new Identity(api, keyStores.get(address)!);
+      const setup = await identity.setUpThisDevice({ address, name: 'Test laptop', kind: 'cli' });
+      return { token, api, identity, deviceId: setup.device.deviceId };
     },
     async close() {
       await app.close();

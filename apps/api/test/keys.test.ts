@@ -40,7 +40,7 @@ beforeAll(async () => {
   alice = new ChainClient(h, await userIdOf(h, ALICE));
   laptop = await alice.newDevice(ALICE);
   phone = await alice.newDevice(ALICE);
-  bobToken = (await h.signIn('bob@example.test')).token;
+  bobToken = (await h.deviceSignIn('bob@example.test')).token;
 });
 afterAll(() => h?.close());
 
@@ -164,8 +164,9 @@ describe('key directory', () => {
     flipped[10]! ^= 1;
     await refused(await bind(fresh, phone.id, flipped), 'does not verify');
     await refused(await bind(fresh, 'ab'.repeat(32), proof(phone.keys, s.id, 'ab'.repeat(32))), 'no such device');
-    const bobSession = await sessionOf(bobToken);
-    await refused(await bind(bobToken, phone.id, proof(phone.keys, bobSession.id)), 'no such device');
+    const bobBare = (await h.signIn('bob@example.test')).token;
+    const bobSession = await sessionOf(bobBare);
+    await refused(await bind(bobBare, phone.id, proof(phone.keys, bobSession.id)), 'no such device');
     expect((await sessionOf(fresh)).deviceId).toBeNull();
 
     const ok = await bind(fresh, phone.id, proof(phone.keys, s.id));

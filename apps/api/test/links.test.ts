@@ -102,11 +102,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Alice's one device: every sign-in of hers binds to the same, approved device. */
+const aliceStore = memoryKeyStore();
+
 async function alice() {
   const res = await api.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address: 'alice@example.test', password: passwords['alice@example.test'] } });
   const token = (res.json() as { token: string }).token;
   const client = new ApiClient({ baseUrl: 'http://api.invalid', token, fetch: injectFetch(api) });
-  const identity = new Identity(client, memoryKeyStore());
+  const identity = new Identity(client, aliceStore);
   await identity.setUpThisDevice({ address: 'alice@example.test', name: 'Laptop', kind: 'cli' });
   return { api: client, mail: new Mailer(client, identity, 'alice@example.test') };
 }

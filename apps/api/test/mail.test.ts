@@ -26,12 +26,16 @@ const CANARY_SUBJECT = 'canary-subject-7c41e9';
 const CANARY_BODY = 'canary-body-5b22d0';
 const CANARY_FILE = 'canary-attachment-91f3aa';
 
+/** One key store per user: every sign-in of a user is the same (approved) device. */
+const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
+const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
+
 /** A signed-in device of a user with its own key store and a Mailer. */
 async function userDevice(address: string, password = h.password(address)) {
   const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
   const token = (res.json() as { token: string }).token;
   const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
-  const identity = new Identity(api, memoryKeyStore());
+  const identity = new Identity(api, storeOf(address));
   await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
   return { api, identity, token, mail: new Mailer(api, identity, address, address.split('@')[0]) };
 }

@@ -46,18 +46,14 @@ const STS_POLICIES: Record<string, string> = {
 const serverKey = ephemeralServerMailKey();
 const advance = (seconds: number) => void (clock.now = new Date(clock.now.getTime() + seconds * 1000));
 
-/** One device per user for the whole file (a second one would wait for approval). */
-const devices = new Map<string, ReturnType<typeof newDevice>>();
-function device(address: string) {
-  let d = devices.get(address);
-  if (!d) devices.set(address, (d = newDevice(address)));
-  return d;
-}
+/** One key store per user: every sign-in of a user is the same (approved) device. */
+const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
+const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
 
-async function newDevice(address: string) {
+async function device(address: string) {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
   const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, memoryKeyStore());
+  const identity = new Identity(api, storeOf(address));
   await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
   return { api, identity, mail: new Mailer(api, identity, address) };
 }

@@ -6,7 +6,7 @@ let h: Harness;
 let token: string;
 beforeAll(async () => {
   h = await harness();
-  token = (await h.signIn('alice@example.test')).token;
+  token = (await h.deviceSignIn('alice@example.test')).token;
 });
 afterAll(() => h?.close());
 

@@ -11,6 +11,7 @@ import { CryptoError, fromBase64Url } from '@sealmail/crypto';
 import { httpsFetch } from '@sealmail/client/node';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
+import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 
 export interface Io {
@@ -31,7 +32,8 @@ Usage: sealmail <command> [options]
 
 Commands:
   status              Check that the server is up and its database reachable
-  login <address>     Sign in (password on standard input; --totp <code> if you use one) and set
+  login <address>     Sign in (password on standard input; --totp <code or recovery code> if you
+                      use an authenticator app) and set
                       up this device's keys: the first device prints a backup key to save,
                       another device waits for approval and prints its fingerprint
   whoami              Show the signed-in user and when the session ends
@@ -70,13 +72,24 @@ Commands:
                       (an encrypted index next to the key file, brought up to date first)
   move <id> <folder>  Move a mail (inbox, archive, trash, spam)
   delete <id>         Move a mail to trash; delete it for good when it is there already
+  sessions            Your signed-in sessions: device, address, sign-in and last use, client
+  sessions revoke <id> | sessions --all-others
+                      Sign out one session (id or its first characters), or every other one
+  password            Change your password (current, then the new one twice, on standard
+                      input); every other session of yours is signed out
+  totp enrol          Set up an authenticator app: shows a QR code and the secret, then reads
+                      the app's 6-digit code (standard input or --code); prints 10 recovery codes
+  totp remove         Remove it (--code <6 digits>, or the password on standard input)
+  totp codes --code N New recovery codes (the old ones stop working)
   help                Show this text
 
 Options:
   --api <url>         Server base URL (default https://localhost:8443, or the one you logged in to)
   --ca <file>         Trust this CA certificate (default .sealmail/tls/cert.pem when present)
   --profile <dir>     Where the session is kept (default ~/.config/sealmail)
-  --totp <code>       Authenticator code for login
+  --totp <code>       Authenticator code (or a recovery code) for login
+  --code <code>       Authenticator code for totp enrol/remove/codes
+  --all-others        With sessions: sign out every session but this one
   --passphrase        With login or recover: protect this device's key file with a passphrase
                       (the next line of standard input, at least 10 characters). Commands that
                       use a protected key file read the passphrase from standard input.
@@ -109,6 +122,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         save: { type: 'string' },
         piece: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        code: { type: 'string' },
+        'all-others': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -171,8 +186,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
         io.out(`signed in as ${session.user.address} (${session.user.role}); session ends ${session.expiresAt}`);
+        if (session.passwordChangeRequired) {
+          io.out('your administrator reset your password: choose a new one with `sealmail password` first, then log in again');
+          return EXIT.ok;
+        }
         if (session.totpEnrollmentRequired) {
-          io.out('your organisation requires an authenticator app: set one up before anything else');
+          io.out('your organisation requires an authenticator app: set one up with `sealmail totp enrol`, then log in again');
           return EXIT.ok;
         }
         const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(await newPassphrase()));
@@ -307,6 +326,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
         io.out('signed out');
         return EXIT.ok;
       }
+      case 'sessions':
+        await sessionsCommand({ api, out: io.out, readLine }, args, !!parsed.values['all-others']);
+        return EXIT.ok;
+      case 'password':
+        await passwordCommand({ api, out: io.out, readLine });
+        return EXIT.ok;
+      case 'totp':
+        await totpCommand({ api, out: io.out, readLine }, args, parsed.values.code);
+        return EXIT.ok;
       case 'lookup': {
         if (args.length === 0) {
           io.err('sealmail lookup: name at least one address');

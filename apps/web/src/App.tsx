@@ -3,6 +3,9 @@ import { Devices, KeyGate } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 import { Mailbox } from './mail/Mailbox';
 import { BlockedSenders } from './mail/Blocked';
+import { Sessions } from './account/Sessions';
+import { PasswordForm } from './account/PasswordForm';
+import { Authenticator } from './account/Authenticator';
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
@@ -10,10 +13,17 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
-  /** The server ended this session (device revoked, signed out elsewhere): back to sign-in. */
+  /**
+   * The server refused this session: ended (device revoked, signed out elsewhere) — back to
+   * sign-in with the reason — or still alive but now limited (the organisation began requiring
+   * TOTP, or an admin reset the password) — then the enrolment or password screen.
+   */
   const ended = useCallback((message: string) => {
+    api.session().then(
+      (s) => setSession(s.totpEnrollmentRequired || s.passwordChangeRequired ? s : null),
+      () => setSession(null),
+    );
     setNotice(message);
-    setSession(null);
   }, []);
 
   useEffect(() => {
@@ -23,7 +33,22 @@ export function App() {
 
   if (!session) return loading ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
-  if (session.totpEnrollmentRequired) return <Account session={session} onSignOut={signOut} />;
+  /** After a change to the password or second factor: what the session may do now. */
+  const refresh = () => void api.session().then(setSession, () => setSession(null));
+  // An administrator reset the password: a new one first, then everything else.
+  if (session.passwordChangeRequired)
+    return (
+      <Account session={session} onSignOut={signOut}>
+        <PasswordForm forced onChanged={refresh} />
+      </Account>
+    );
+  // The organisation requires a second factor: set it up here, then carry on (never a lockout).
+  if (session.totpEnrollmentRequired)
+    return (
+      <Account session={session} onSignOut={signOut}>
+        <Authenticator enabled={false} onChanged={refresh} />
+      </Account>
+    );
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
       <Mailbox
@@ -33,6 +58,9 @@ export function App() {
         settings={
           <Account session={session} onSignOut={signOut}>
             <Devices address={session.user.address} onEnded={ended} />
+            <Sessions onSignedOut={() => setSession(null)} />
+            <PasswordForm />
+            <Authenticator enabled={session.totpEnabled} onChanged={refresh} />
             <BlockedSenders />
           </Account>
         }

@@ -7,7 +7,8 @@ export type Session = Awaited<ReturnType<ApiClient['session']>>;
 
 /** The first screen: who this server is for, and the sign-in form (with a TOTP step when needed). */
 export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | null; onSignedIn: (s: Session) => void; notice?: string | null }) {
-  const [needTotp, setNeedTotp] = useState(false);
+  /** The code field: required after TOTP_REQUIRED; offered when this network must wait (a code lets a user through). */
+  const [needTotp, setNeedTotp] = useState<false | 'required' | 'offered'>(false);
   const [problem, setProblem] = useState<string | null>(notice ?? null);
   const [busy, setBusy] = useState(false);
 
@@ -17,10 +18,16 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
     setBusy(true);
     setProblem(null);
     try {
-      const { session } = await api.signIn(String(form.get('address')), String(form.get('password')), needTotp ? String(form.get('totp')) : undefined);
+      const { session } = await api.signIn(String(form.get('address')), String(form.get('password')), needTotp ? String(form.get('totp') ?? '') || undefined : undefined);
       onSignedIn(session);
     } catch (err) {
-      if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') setNeedTotp(true);
+      if (err instanceof ApiClientError && err.code === 'RATE_LIMITED') {
+        setNeedTotp((n) => n || 'offered');
+        setProblem(err.message);
+      } else if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') {
+        setNeedTotp('required');
+        setProblem('Enter the code from your authenticator app.');
+      } else if (err instanceof ApiClientError && err.code === 'TOTP_INVALID') setProblem('That code is not right or was already used: type the code your app shows now, or an unused recovery code.');
       else if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem('Enter a full e-mail address.');
       else setProblem(err instanceof ApiClientError && err.code !== 'NETWORK' ? err.message : 'The server cannot be reached.');
     } finally {
@@ -44,7 +51,10 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
         {needTotp && (
           <label>
             Authenticator code
-            <input name="totp" inputMode="numeric" pattern="\d{6}" autoComplete="one-time-code" required autoFocus />
+            <input name="totp" autoComplete="one-time-code" aria-describedby="totp-help" required={needTotp === 'required'} autoFocus />
+            <span id="totp-help" className="hint">
+              The 6 digits your app shows, or one of your recovery codes{needTotp === 'offered' ? ' (if you use an authenticator app)' : ''}.
+            </span>
           </label>
         )}
         <button type="submit" disabled={busy}>

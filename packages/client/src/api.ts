@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
+import { accountRoutes as account, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -130,8 +130,34 @@ export class ApiClient {
   lookup(addresses: string[]) {
     return this.call(routes.directoryLookup, { addresses });
   }
-  signIn(address: string, password: string, totp?: string) {
-    return this.call(routes.signIn, { address, password, ...(totp ? { totp } : {}) });
+  /** `secondFactor`: a 6-digit TOTP code, or one of the user's recovery codes. */
+  signIn(address: string, password: string, secondFactor?: string) {
+    return this.call(routes.signIn, { address, password, ...secondFactorField(secondFactor) });
+  }
+  /** Proves the password (and second factor) again for sensitive switches. */
+  reauth(password: string, secondFactor?: string) {
+    return this.call(account.reauth, { password, ...secondFactorField(secondFactor) });
+  }
+  sessions() {
+    return this.call(account.sessionList);
+  }
+  revokeSession(id: string) {
+    return this.request(account.sessionRevoke, { params: { id } });
+  }
+  revokeOtherSessions() {
+    return this.call(account.sessionRevokeOthers);
+  }
+  changePassword(currentPassword: string, newPassword: string) {
+    return this.call(account.passwordChange, { currentPassword, newPassword });
+  }
+  totpRemove(proof: { code?: string; password?: string }) {
+    return this.call(account.totpRemove, proof);
+  }
+  totpRecoveryCodes(code: string) {
+    return this.call(account.totpRecoveryCodes, { code });
+  }
+  adminResetPassword(address: string) {
+    return this.request(account.adminPasswordReset, { params: { address } });
   }
   signOut() {
     return this.call(routes.signOut);
@@ -251,4 +277,11 @@ export class ApiClient {
   adminOutboundCancel(id: string) {
     return this.request(mail.adminOutboundCancel, { params: { id } });
   }
+}
+
+/** A 6-digit code goes as `totp`; anything else as a recovery code. */
+function secondFactorField(value: string | undefined): { totp?: string; recoveryCode?: string } {
+  const v = value?.trim();
+  if (!v) return {};
+  return /^\d{6}$/.test(v) ? { totp: v } : { recoveryCode: v };
 }

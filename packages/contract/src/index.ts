@@ -4,3 +4,4 @@ export * from './mail';
 export * from './blocking';
 export * from './lists';
 export * from './text';
+export * from './account';

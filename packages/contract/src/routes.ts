@@ -67,7 +67,21 @@ const sessionView = z.object({
   totpEnabled: z.boolean(),
   /** The device this session acts as (hex key id), or null until a device is set up or proves itself. */
   deviceId: z.string().nullable(),
+  /** That device's state in the user's key history; only `approved` opens mail and settings. */
+  deviceStatus: z.enum(['pending', 'approved', 'revoked']).nullable(),
+  /** An admin reset the password: choose a new one (POST /api/v1/auth/password) before anything else. */
+  passwordChangeRequired: z.boolean(),
+  /** Until when the last re-authentication counts for sensitive switches (null: none yet). */
+  reauthUntil: z.string().nullable(),
 });
+
+/** A one-time TOTP recovery code as shown to the user: four groups of four base32 characters. */
+export const recoveryCode = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}$/, 'expected a recovery code like ABCD-EFGH-JKLM-NPQR');
+const totpCode = z.string().regex(/^\d{6}$/, 'expected 6 digits');
 
 /**
  * Sign in with address and password (and a TOTP code when the user has one). Answers the
@@ -80,9 +94,12 @@ export const signIn = {
     .object({
       address,
       password: z.string().min(1).max(1024),
-      totp: z.string().regex(/^\d{6}$/, 'expected 6 digits').optional(),
+      totp: totpCode.optional(),
+      /** In place of a TOTP code: one of the user's recovery codes (each works once). */
+      recoveryCode: recoveryCode.optional(),
     })
-    .strict(),
+    .strict()
+    .refine((b) => !(b.totp && b.recoveryCode), { message: 'give a TOTP code or a recovery code, not both', path: ['recoveryCode'] }),
   response: z.object({ token: z.string(), session: sessionView }),
 } as const;
 
@@ -109,8 +126,9 @@ export const totpEnroll = {
 export const totpConfirm = {
   method: 'POST',
   path: '/api/v1/auth/totp/confirm',
-  body: z.object({ code: z.string().regex(/^\d{6}$/, 'expected 6 digits') }).strict(),
-  response: z.object({ totpEnabled: z.literal(true) }),
+  body: z.object({ code: totpCode }).strict(),
+  /** Ten one-time recovery codes, shown once (the server keeps only their hashes). */
+  response: z.object({ totpEnabled: z.literal(true), recoveryCodes: z.array(z.string()) }),
 } as const;
 
 /** Admin: the account's security settings. */

@@ -3,14 +3,31 @@
  * Every query here is indexed and bounded (MISSION §9).
  */
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient, type User } from './generated/client';
 
 export type Db = PrismaClient;
 export type { User, Domain, Account, AuditEvent } from './generated/client';
 
-/** A Prisma client for `connectionString` (connects lazily, on first query). */
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * A Prisma client for `connectionString` (connects lazily, on first query). Its `pg` pool is
+ * shared with libraries that take one (the sign-in throttle's Postgres store): `pgPoolOf(db)`.
+ * `$disconnect()` ends the pool.
+ */
 export function createDb(connectionString: string, opts: { maxConnections?: number } = {}): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 5000 }) });
+  const pool = new pg.Pool({ connectionString, max: opts.maxConnections ?? 10, connectionTimeoutMillis: 5000 });
+  // An idle pool client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The `pg` pool under a client made by createDb (null for a client made otherwise). */
+export function pgPoolOf(db: Db): pg.Pool | null {
+  return pools.get(db) ?? null;
 }
 
 /**

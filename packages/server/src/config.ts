@@ -5,6 +5,7 @@
  * An invalid value stops start-up with a message naming the variable and what it expects.
  * Every variable is listed in README.md ("Configuration").
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -25,6 +26,25 @@ const bool = (fallback: boolean) =>
 const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\/.+/, 'expected a postgres:// or postgresql:// connection URL');
+
+/** One entry of SEALMAIL_TRUSTED_PROXIES, as Fastify's `trustProxy` (proxy-addr) accepts it. */
+function isAddressOrCidr(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [addr, bits, ...rest] = entry.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** A comma-separated list of proxies (addresses, CIDR ranges, loopback/linklocal/uniquelocal); `none` for none. */
+const proxyList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => (v.trim() === 'none' ? [] : v.split(',').map((p) => p.trim()).filter(Boolean)))
+    .refine((list) => list.every(isAddressOrCidr), 'expected a comma-separated list of IP addresses or CIDR ranges (e.g. 10.0.0.0/8, ::1), loopback / linklocal / uniquelocal, or none');
 
 const hostname = z.string().regex(/^[A-Za-z0-9.:-]+$/, 'expected a host name or IP address');
 
@@ -54,8 +74,11 @@ const envSchema = z.object({
   SEALMAIL_SPAM_THRESHOLD: z.coerce.number({ error: 'expected a number of points' }).min(0, 'expected at least 0').max(1000, 'expected at most 1000').default(5),
   SEALMAIL_SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected minutes' }).int('expected whole minutes').min(1, 'expected at least 1 minute').default(12 * 60),
   SEALMAIL_SESSION_MAX_DAYS: z.coerce.number({ error: 'expected days' }).int('expected whole days').min(1, 'expected at least 1 day').max(365, 'expected at most 365 days').default(14),
-  SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: z.coerce.number({ error: 'expected a count' }).int().min(1, 'expected at least 1').default(10),
-  SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT: z.coerce.number({ error: 'expected a count' }).int().min(1, 'expected at least 1').default(200),
+  SEALMAIL_SIGNIN_FREE_FAILURES: z.coerce.number({ error: 'expected a count' }).int('expected a whole count').min(1, 'expected at least 1').max(1000, 'expected at most 1000').default(5),
+  SEALMAIL_SIGNIN_FREE_FAILURES_PER_IP: z.coerce.number({ error: 'expected a count' }).int('expected a whole count').min(1, 'expected at least 1').max(100000, 'expected at most 100000').default(50),
+  SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(86400, 'expected at most 86400 seconds').default(900),
+  SEALMAIL_TRUSTED_PROXIES: proxyList('loopback'),
+  SEALMAIL_WEB_TRUSTED_PROXIES: proxyList(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -81,6 +104,13 @@ export interface Config {
   /** spamThreshold: inbound mail scoring above it is filed in Spam (docs/mail.md §7.1). */
   readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number; spamThreshold: number }>;
   readonly auth: Readonly<AuthSettings>;
+  /**
+   * Proxies (addresses or CIDR ranges) whose X-Forwarded-For the API believes for the client
+   * address; empty: the peer address is the client (Fastify `trustProxy`).
+   */
+  readonly trustedProxies: readonly string[];
+  /** The same for the web hosts (proxies in front of them); empty: the TCP peer is the client. */
+  readonly webTrustedProxies: readonly string[];
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
@@ -104,22 +134,40 @@ export const defaultAppOrigins: Readonly<AppOrigins> = Object.freeze({
   admin: Object.freeze(originsOf('https://localhost:8444')),
 });
 
-/** Session lifetimes and sign-in limits (per 15-minute window). */
+/**
+ * Session lifetimes and the sign-in throttle (docs/operations.md, "Security"): failures are
+ * counted per client address and per (client address, account) over `signInFailureWindowMs`;
+ * past the free ones, each further failure makes that key wait twice as long as the last
+ * (1 s, 2 s, 4 s, …, at most `signInMaxDelayMs`). Nothing is counted per organisation.
+ */
 export interface AuthSettings {
   sessionIdleMs: number;
   sessionMaxMs: number;
-  signInLimitPerAddress: number;
-  signInLimitPerAccount: number;
-  signInWindowMs: number;
+  /** Failures from one client address for one account before delays start. */
+  signInFreeFailures: number;
+  /** Failures from one client address (any accounts, unknown addresses too) before delays start. */
+  signInFreeFailuresPerIp: number;
+  signInMaxDelayMs: number;
+  signInFailureWindowMs: number;
+  /** How long a re-authentication counts as fresh for sensitive switches. */
+  reauthWindowMs: number;
 }
 
 export const defaultAuthSettings: AuthSettings = Object.freeze({
   sessionIdleMs: 12 * 3600_000,
   sessionMaxMs: 14 * 24 * 3600_000,
-  signInLimitPerAddress: 10,
-  signInLimitPerAccount: 200,
-  signInWindowMs: 15 * 60_000,
+  signInFreeFailures: 5,
+  signInFreeFailuresPerIp: 50,
+  signInMaxDelayMs: 15 * 60_000,
+  signInFailureWindowMs: 24 * 3600_000,
+  reauthWindowMs: 5 * 60_000,
 });
+
+/** Variables that Sealmail no longer reads; setting one stops start-up with what replaced it. */
+const removedVariables: Record<string, string> = {
+  SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: 'removed: sign-in is throttled by client address and (client address, account); use SEALMAIL_SIGNIN_FREE_FAILURES',
+  SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT: 'removed: nothing is counted per organisation any more (it let anyone lock an organisation out); use SEALMAIL_SIGNIN_FREE_FAILURES_PER_IP',
+};
 
 /** Thrown by loadConfig; `problems` names each variable and what it expects. */
 export class ConfigError extends Error {
@@ -147,6 +195,8 @@ function deepFreeze<T>(o: T): T {
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const known = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const removed = Object.keys(removedVariables).filter((k) => env[k] !== undefined && env[k] !== '');
+  if (removed.length) throw new ConfigError(removed.map((variable) => ({ variable, expected: removedVariables[variable]!, got: env[variable] })));
   const parsed = envSchema.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(
@@ -192,10 +242,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: {
       sessionIdleMs: e.SEALMAIL_SESSION_IDLE_MINUTES * 60_000,
       sessionMaxMs: e.SEALMAIL_SESSION_MAX_DAYS * 24 * 3600_000,
-      signInLimitPerAddress: e.SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS,
-      signInLimitPerAccount: e.SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT,
-      signInWindowMs: defaultAuthSettings.signInWindowMs,
+      signInFreeFailures: e.SEALMAIL_SIGNIN_FREE_FAILURES,
+      signInFreeFailuresPerIp: e.SEALMAIL_SIGNIN_FREE_FAILURES_PER_IP,
+      signInMaxDelayMs: e.SEALMAIL_SIGNIN_MAX_DELAY_SECONDS * 1000,
+      signInFailureWindowMs: defaultAuthSettings.signInFailureWindowMs,
+      reauthWindowMs: defaultAuthSettings.reauthWindowMs,
     },
+    trustedProxies: e.SEALMAIL_TRUSTED_PROXIES,
+    webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -39,6 +39,11 @@ export interface WebHostOptions {
   sessionCookie: string | null;
   tls: { cert: string; key: string };
   logger: Logger;
+  /**
+   * Proxies in front of this host whose X-Forwarded-For it believes (SEALMAIL_WEB_TRUSTED_PROXIES);
+   * none: the TCP peer is the client. The client address it settles on is what it forwards.
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** The strict policy the apps are built for: own scripts only, no inline script, no framing. */
@@ -84,6 +89,7 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: edgeClientErrorHandler(headers),
     frameworkErrors: edgeFrameworkErrors(headers),
+    trustProxy: opts.trustedProxies?.length ? [...opts.trustedProxies] : false,
   });
   const sendError = (reply: FastifyReply, code: ErrorCode, status: number) => reply.code(status).type('application/json; charset=utf-8').send(errorBody(code));
   if (opts.sessionCookie === null) {
@@ -111,11 +117,14 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
       rewritePrefix: prefix,
       undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
       replyOptions: {
-        rewriteRequestHeaders: (_req, h) => {
+        // Only this app's session cookie goes on; and the API throttles sign-ins by client
+        // address, so it is told the client's, replacing whatever X-Forwarded-For the client sent
+        // (the API trusts it from this host only).
+        rewriteRequestHeaders: (req, h) => {
           const cookie = onlyCookie(typeof h.cookie === 'string' ? h.cookie : undefined, keep);
-          const out = { ...h };
+          const out: Record<string, unknown> = { ...h, 'x-forwarded-for': req.ip };
           delete out.cookie;
-          return cookie ? { ...out, cookie } : out;
+          return (cookie ? { ...out, cookie } : out) as typeof h;
         },
         rewriteHeaders: (h) => {
           const setCookie = h['set-cookie'];

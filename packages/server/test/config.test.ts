@@ -69,6 +69,24 @@ describe('configuration', () => {
     expect(() => loadConfig({ SEALMAIL_WEB_URL: 'http://mail.example.com' })).toThrow(/SEALMAIL_WEB_URL/);
   });
 
+  it('reads the sign-in throttle and trusted proxies, and refuses the removed per-organisation limits', () => {
+    const d = loadConfig({});
+    expect(d.auth).toMatchObject({ signInFreeFailures: 5, signInFreeFailuresPerIp: 50, signInMaxDelayMs: 900_000, reauthWindowMs: 300_000 });
+    // The bundled web hosts reach the API over loopback and forward the client's address.
+    expect(d.trustedProxies).toEqual(['loopback']);
+    expect(d.webTrustedProxies).toEqual([]);
+    expect(loadConfig({ SEALMAIL_TRUSTED_PROXIES: 'none' }).trustedProxies).toEqual([]);
+    expect(loadConfig({ SEALMAIL_WEB_TRUSTED_PROXIES: '192.0.2.1' }).webTrustedProxies).toEqual(['192.0.2.1']);
+    const c = loadConfig({ SEALMAIL_TRUSTED_PROXIES: '10.0.0.0/8, ::1 ,loopback,192.0.2.7', SEALMAIL_SIGNIN_FREE_FAILURES: '3', SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: '60' });
+    expect(c.trustedProxies).toEqual(['10.0.0.0/8', '::1', 'loopback', '192.0.2.7']);
+    expect(c.auth).toMatchObject({ signInFreeFailures: 3, signInMaxDelayMs: 60_000 });
+    for (const bad of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1', 'fe80::/129', '*'])
+      expect(problems({ SEALMAIL_TRUSTED_PROXIES: bad })[0], bad).toMatchObject({ variable: 'SEALMAIL_TRUSTED_PROXIES', expected: expect.stringContaining('CIDR') });
+    expect(problems({ SEALMAIL_SIGNIN_FREE_FAILURES: '0' })[0]).toMatchObject({ variable: 'SEALMAIL_SIGNIN_FREE_FAILURES', expected: 'expected at least 1' });
+    expect(problems({ SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT: '200' })[0]).toMatchObject({ variable: 'SEALMAIL_SIGNIN_LIMIT_PER_ACCOUNT', expected: expect.stringContaining('removed') });
+    expect(problems({ SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: '10' })[0]).toMatchObject({ variable: 'SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS', expected: expect.stringContaining('SEALMAIL_SIGNIN_FREE_FAILURES') });
+  });
+
   it('lists its variables', () => {
     expect(configVariables).toContain('DATABASE_URL');
     expect(configVariables).toContain('SEALMAIL_DATA_DIR');

@@ -17,7 +17,7 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
       setOpenings(await keys({ op: 'escrowOpenings', address }));
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'DEVICE_REVOKED' || code === 'UNAUTHENTICATED') onEnded((err as Error).message);
+      if (['DEVICE_REVOKED', 'UNAUTHENTICATED', 'TOTP_ENROLLMENT_REQUIRED', 'PASSWORD_CHANGE_REQUIRED'].includes(code ?? '')) onEnded((err as Error).message);
       else setProblem((err as Error).message);
     }
   }, [address, onEnded]);

@@ -18,7 +18,7 @@ export function KeyGate({ address, onEnded, children }: { address: string; onEnd
         setProblem(null);
         setResult(r);
       },
-      (err: Error & { code?: string }) => (err.code === 'DEVICE_REVOKED' || err.code === 'UNAUTHENTICATED' ? onEnded(err.message) : setProblem(err.message)),
+      (err: Error & { code?: string }) => (['DEVICE_REVOKED', 'UNAUTHENTICATED', 'TOTP_ENROLLMENT_REQUIRED', 'PASSWORD_CHANGE_REQUIRED'].includes(err.code ?? '') ? onEnded(err.message) : setProblem(err.message)),
     );
   }, [address, onEnded]);
   useEffect(() => run(), [run]);

@@ -6,6 +6,9 @@
  *
  * Cookies are `__Host-` prefixed, `Path=/; Secure; HttpOnly; SameSite=Strict`; cookie-authenticated
  * state-changing requests must come from the cookie's own app's origin (http/csrf.ts).
+ *
+ * A session without an approved device may only finish device set-up; sensitive switches also
+ * need a fresh re-authentication (`SessionRule`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@sealmail/contract';
@@ -35,11 +38,27 @@ export function clearedSessionCookie(app: SessionApp = 'web'): string {
   return `${SESSION_COOKIES[app]}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0`;
 }
 
-/**
- * preHandler factory. `allowRestricted` lets a session that still has to enrol a second factor
- * through (for the enrolment routes and sign-out only).
- */
-export function requireSession(deps: ApiDeps, opts: { allowRestricted?: boolean; role?: 'admin'; device?: boolean } = {}) {
+/** What a route asks of the session (see the module comment of ./sessions.ts). */
+export interface SessionRule {
+  role?: 'admin';
+  /**
+   * A route that finishes device set-up (own sigchain, posting links, binding the session,
+   * escrow info, session info, sign-out, TOTP enrolment): open to sessions without an approved
+   * device. Every other route needs a session bound to a device its sigchain approves.
+   */
+  setup?: boolean;
+  /** The session must be bound to a device (pending allowed on set-up routes). */
+  device?: boolean;
+  /** Open to a session that must still enrol the TOTP the account requires. */
+  allowRestricted?: boolean;
+  /** Open to a session whose password an admin reset (it must choose a new one first). */
+  allowPasswordChange?: boolean;
+  /** A sensitive switch: the session must have re-authenticated within the last few minutes. */
+  fresh?: boolean;
+}
+
+/** preHandler factory: attaches the live session to the request, or refuses with a registry code. */
+export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = readToken(req);
     const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth) : null;
@@ -48,9 +67,21 @@ export function requireSession(deps: ApiDeps, opts: { allowRestricted?: boolean;
       if (token && (await sessionOfRevokedDevice(deps.db, token))) throw new ApiError('DEVICE_REVOKED');
       throw new ApiError('UNAUTHENTICATED');
     }
+    if (session.passwordChangeRequired && !opts.allowPasswordChange) throw new ApiError('PASSWORD_CHANGE_REQUIRED');
     if (session.restricted && !opts.allowRestricted) throw new ApiError('TOTP_ENROLLMENT_REQUIRED');
     if (opts.role && session.user.role !== opts.role) throw new ApiError('FORBIDDEN');
-    if (opts.device && !session.deviceId) throw new ApiError('DEVICE_REQUIRED');
+    if (!opts.setup) assertApprovedDevice(session);
+    else if (opts.device && !session.deviceId) throw new ApiError('DEVICE_REQUIRED');
+    if (opts.fresh) {
+      const at = session.reauthAt?.getTime();
+      if (at === undefined || deps.now().getTime() - at > deps.auth.reauthWindowMs) throw new ApiError('REAUTH_REQUIRED');
+    }
     req.session = session;
   };
+}
+
+/** Refuses a session that is not bound to a device its user's sigchain approves. */
+export function assertApprovedDevice(session: ActiveSession): void {
+  if (!session.deviceId || session.deviceStatus === null) throw new ApiError('DEVICE_REQUIRED');
+  if (session.deviceStatus !== 'approved') throw new ApiError('DEVICE_NOT_APPROVED');
 }

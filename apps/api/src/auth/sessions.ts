@@ -2,6 +2,14 @@
  * Sessions: a random 256-bit token given to the client (cookie or bearer), stored only as its
  * SHA-256. A session ends at its absolute expiry, after the idle time without use, or when
  * revoked; every request checks all three.
+ *
+ * What a live session may do depends on its state, worked out on every request:
+ *   - `passwordChangeRequired`: an admin reset the password; only the password change (and
+ *     session info, sign-out) until the user chose a new one;
+ *   - `totpEnrollmentRequired`: the account requires TOTP and the user has none (also for
+ *     sessions older than the policy); only enrolment;
+ *   - `deviceApproved`: the session is bound to a device the user's sigchain approves; without
+ *     one it may only finish device set-up (apps/api/src/auth/plugin.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, User } from '@sealmail/db';
@@ -22,22 +30,29 @@ export interface ActiveSession {
   id: string;
   userId: string;
   deviceId: string | null;
+  /** The bound device's status in the user's sigchain (null: no device bound). */
+  deviceStatus: 'pending' | 'approved' | 'revoked' | null;
+  /** Must enrol a second factor the account requires before anything else. */
   restricted: boolean;
+  passwordChangeRequired: boolean;
   expiresAt: Date;
   lastSeenAt: Date;
+  reauthAt: Date | null;
   user: User & { domain: { name: string }; account: { requireTotp: boolean } };
 }
 
-export async function createSession(db: Db, userId: string, opts: { now: Date; settings: AuthSettings; restricted: boolean; userAgent?: string }) {
+export async function createSession(db: Db, userId: string, opts: { now: Date; settings: AuthSettings; userAgent?: string; ip?: string }) {
   const token = newSessionToken();
   const session = await db.session.create({
     data: {
       userId,
       tokenHash: hashToken(token),
-      restricted: opts.restricted,
       userAgent: opts.userAgent?.slice(0, 300) ?? null,
+      ip: opts.ip?.slice(0, 64) ?? null,
       createdAt: opts.now,
       lastSeenAt: opts.now,
+      // Signing in proves the password (and TOTP): a fresh re-authentication.
+      reauthAt: opts.now,
       expiresAt: new Date(opts.now.getTime() + opts.settings.sessionMaxMs),
     },
   });
@@ -58,7 +73,20 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
     s.lastSeenAt = now;
   }
-  return { id: s.id, userId: s.userId, deviceId: s.deviceId, restricted: s.restricted, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt, user: s.user };
+  const device = s.deviceId ? await db.device.findUnique({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, select: { status: true, kind: true } }) : null;
+  return {
+    id: s.id,
+    userId: s.userId,
+    deviceId: s.deviceId,
+    // Only a real device (browser, CLI) is a session's device; virtual ones never bind.
+    deviceStatus: device && (device.kind === 'browser' || device.kind === 'cli') ? device.status : null,
+    restricted: s.user.account.requireTotp && s.user.totpSecret === null,
+    passwordChangeRequired: s.user.mustChangePassword,
+    expiresAt: s.expiresAt,
+    lastSeenAt: s.lastSeenAt,
+    reauthAt: s.reauthAt,
+    user: s.user,
+  };
 }
 
 /** True when `token` belongs to a session that ended because its device was revoked. */
@@ -72,4 +100,10 @@ export async function sessionOfRevokedDevice(db: Db, token: string): Promise<boo
 
 export async function revokeSession(db: Db, id: string, now: Date): Promise<void> {
   await db.session.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } });
+}
+
+/** Ends every live session of a user but `keepId`; answers how many ended. */
+export async function revokeOtherSessions(db: Pick<Db, 'session'>, userId: string, keepId: string | null, now: Date): Promise<number> {
+  const r = await db.session.updateMany({ where: { userId, revokedAt: null, ...(keepId ? { id: { not: keepId } } : {}) }, data: { revokedAt: now } });
+  return r.count;
 }

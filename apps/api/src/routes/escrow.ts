@@ -23,6 +23,8 @@ import type { ApiDeps } from '../deps';
 export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const admin = requireSession(deps, { role: 'admin' });
   const adminDevice = requireSession(deps, { role: 'admin', device: true });
+  // Turning escrow on or off: an approved device and a fresh re-authentication.
+  const sensitive = requireSession(deps, { role: 'admin', fresh: true });
 
   /** A user of the admin's own account, or NOT_FOUND (other accounts do not exist for it). */
   async function userOfAccount(session: ActiveSession, address: string) {
@@ -30,7 +32,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     if (!user || user.accountId !== session.user.accountId) throw new ApiError('NOT_FOUND');
     return user;
   }
-  const audit = (s: ActiveSession, action: string, details: Record<string, unknown>) => recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action, details });
+  const audit = (s: ActiveSession, action: string, details: Record<string, unknown>) => recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action, details: { ...details, actorDeviceId: s.deviceId } });
 
   defineRoute(
     app,
@@ -39,7 +41,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const e = await activeEscrow(deps.db, req.session!.user.accountId);
       return { escrow: e ? await escrowView(deps.db, e) : null };
     },
-    { preHandler: requireSession(deps) },
+    { preHandler: requireSession(deps, { setup: true }) },
   );
 
   defineRoute(
@@ -126,7 +128,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       await audit(s, 'escrow.enabled', { escrowId: id, holders: req.body.boxes.map((b) => b.deviceId) });
       return { id };
     },
-    { preHandler: adminDevice },
+    { preHandler: sensitive },
   );
 
   defineRoute(
@@ -142,7 +144,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       await audit(s, 'escrow.disabled', { escrowId: e.id, chainsToClean: remaining });
       return { id: e.id, remaining };
     },
-    { preHandler: admin },
+    { preHandler: sensitive },
   );
 
   /** Chains that still carry the escrow device. */

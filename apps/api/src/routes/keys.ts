@@ -16,11 +16,13 @@ import { defineRoute } from '../http/route';
 import { activeEscrow } from '../keys/escrow';
 import { mayEncryptTo as canEncryptTo } from '../keys/reach';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
-import { requireSession } from '../auth/plugin';
+import { assertApprovedDevice, requireSession } from '../auth/plugin';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
 export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  // Device set-up: open to sessions whose device is not approved yet (or not set up at all).
+  const setup = requireSession(deps, { setup: true });
   const mayEncryptTo = (session: ActiveSession, user: { accountId: string; domainId: string }) => canEncryptTo(deps.db, session.user, user);
 
   defineRoute(
@@ -28,6 +30,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     getSigchain,
     async (req) => {
       const user = await findUserByAddress(deps.db, req.params.address);
+      // A session still setting up its device reads only its own chain.
+      if (user?.id !== req.session!.userId) assertApprovedDevice(req.session!);
       if (!user || !(await mayEncryptTo(req.session!, user))) throw new ApiError('NOT_FOUND');
       const links = await deps.db.sigchainLink.findMany({ where: { userId: user.id }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
       const resets = await deps.db.keyReset.findMany({ where: { userId: user.id }, orderBy: { id: 'asc' }, take: 100 });
@@ -38,7 +42,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         resets: resets.map((r) => ({ at: r.resetAt.toISOString(), oldLength: r.oldLength, oldRoot: toHex(r.oldRoot), oldHead: toHex(r.oldHead) })),
       };
     },
-    { preHandler: requireSession(deps) },
+    { preHandler: setup },
   );
 
   defineRoute(
@@ -76,6 +80,9 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         },
         async afterwards(_state, tx) {
           if (addsSigner) await tx.session.update({ where: { id: session.id }, data: { deviceId: signerHex } });
+          // Revoking a device also ends the user's sessions that have no device (password-only
+          // sessions, e.g. of someone who had the password): set-up may start again by signing in.
+          if (link.body.type === LinkType.DeviceRevoke) await tx.session.updateMany({ where: { userId: session.userId, deviceId: null, revokedAt: null }, data: { revokedAt: deps.now() } });
         },
       });
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.sigchain_append', details: { seqno: link.seqno, type: LinkType[link.body.type] } });
@@ -83,7 +90,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       if (link.body.type === LinkType.DeviceRequest) await deps.events.publish(deps.db, session.userId, { entryId: '', folder: '', kind: 'keys' });
       return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId: addsSigner ? signerHex : session.deviceId };
     },
-    { preHandler: requireSession(deps) },
+    { preHandler: setup },
   );
 
   defineRoute(
@@ -111,7 +118,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'keys.history_reset', details: {} });
       return { resetAt: now.toISOString() };
     },
-    { preHandler: requireSession(deps) },
+    // The device that starts afresh is one waiting for approval, with nothing left to approve it.
+    { preHandler: setup },
   );
 
   defineRoute(
@@ -140,7 +148,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.session_bound', details: { deviceId } });
       return { deviceId };
     },
-    { preHandler: requireSession(deps) },
+    { preHandler: setup },
   );
 
   defineRoute(
@@ -157,6 +165,6 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       const history = await deps.db.pukHistoryBox.findUnique({ where: { userId_deviceId: { userId: s.userId, deviceId: wanted } } });
       return { boxes: boxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })), history: history ? { fromDeviceId: history.fromDeviceId, box: toBase64Url(history.box) } : null };
     },
-    { preHandler: requireSession(deps, { device: true }) },
+    { preHandler: requireSession(deps, { setup: true, device: true }) },
   );
 }

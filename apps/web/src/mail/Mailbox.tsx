@@ -50,7 +50,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const failed = useCallback(
     (err: unknown) => {
       const e = err as { code?: string; message?: string };
-      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED') onEnded(e.message ?? 'Signed out.');
+      // The session ended, or may now only change its password or enrol TOTP: the app decides what next.
+      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED' || e.code === 'TOTP_ENROLLMENT_REQUIRED' || e.code === 'PASSWORD_CHANGE_REQUIRED') onEnded(e.message ?? 'Signed out.');
       else setProblem(e.message ?? String(err));
     },
     [onEnded],
