@@ -94,7 +94,8 @@ describe('CSRF: body-less POSTs with a session cookie', () => {
   it('GETs and Bearer requests are not subject to it', async () => {
     const s = await signInFrom(WEB, 'bob@example.test');
     expect((await h.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: s.cookie } })).statusCode).toBe(200);
-    const cli = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(s.token), origin: EVIL }, payload: { addresses: ['alice@example.test'] } });
+    const device = await h.deviceSignIn('bob@example.test');
+    const cli = await h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(device.token), origin: EVIL }, payload: { addresses: ['alice@example.test'] } });
     expect(cli.statusCode).toBe(200);
   });
 });

@@ -8,6 +8,9 @@ import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { ApiClient } from '@sealmail/client';
+import { Identity, memoryKeyStore } from '@sealmail/client/identity';
+import { httpsFetch } from '@sealmail/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -30,6 +33,9 @@ beforeAll(async () => {
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as { port: number }).port;
   token = (JSON.parse((await call('POST', '/api/v1/auth/sign-in', { 'content-type': 'application/json' }, JSON.stringify({ address: 'alice@example.test', password }))).body) as { token: string }).token;
+  // The session acts as Alice's first (approved) device, as mail routes require.
+  const api = new ApiClient({ baseUrl: `https://127.0.0.1:${port}`, fetch: httpsFetch(tls.cert), token });
+  await new Identity(api, memoryKeyStore()).setUpThisDevice({ address: 'alice@example.test', name: 'Laptop', kind: 'cli' });
 });
 
 afterAll(async () => {

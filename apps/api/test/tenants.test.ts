@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '@sealmail/server';
-import { bearer, harness, type Harness } from './helpers';
+import { ApiClient } from '@sealmail/client';
+import { Identity, memoryKeyStore } from '@sealmail/client/identity';
+import { bearer, harness, injectFetch, type Harness } from './helpers';
 
 let h: Harness;
 let adminA: string;
@@ -19,8 +21,10 @@ beforeAll(async () => {
   const domain = await h.db.prisma.domain.create({ data: { accountId: account.id, name: 'other.test' } });
   await h.db.prisma.domain.create({ data: { accountId: account.id, name: 'secret-project.test' } });
   await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'bob', displayName: 'Bob Other', passwordHash: await hashPassword('pw-bob-other'), role: 'admin' } });
-  adminA = (await h.signIn('admin@example.test')).token;
+  adminA = (await h.deviceSignIn('admin@example.test')).token;
   userB = ((await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address: 'bob@other.test', password: 'pw-bob-other' } })).json() as { token: string }).token;
+  // Bob's session acts as his first (approved) device.
+  await new Identity(new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token: userB }), memoryKeyStore()).setUpThisDevice({ address: 'bob@other.test', name: 'Laptop', kind: 'cli' });
 });
 afterAll(async () => h?.close());
 
