@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
+import { useReauth } from './Reauth';
 
 const api = new ApiClient({ baseUrl: '' });
 type Domain = Awaited<ReturnType<ApiClient['adminDomains']>>['domains'][number];
@@ -20,12 +21,13 @@ export function Domains() {
   const [domains, setDomains] = useState<Domain[] | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const guard = useReauth();
   useEffect(() => void api.adminDomains().then((r) => setDomains(r.domains), (e: Error) => setProblem(e.message)), []);
 
   async function toggle(name: string, on: boolean) {
     setProblem(null);
     try {
-      const r = await api.setCrossDomainE2ee(name, on);
+      const r = await guard(() => api.setCrossDomainE2ee(name, on));
       setDomains((ds) => ds?.map((d) => (d.name === r.name ? { ...d, crossDomainE2ee: r.crossDomainE2ee } : d)) ?? null);
       setStatus(`Cross-domain E2EE ${r.crossDomainE2ee ? 'on' : 'off'} for ${r.name}.`);
     } catch (err) {
@@ -37,7 +39,7 @@ export function Domains() {
     if (!window.confirm(`Set the policy of ${name} to “${POLICIES[policy]}”? It cannot be changed later.`)) return;
     setProblem(null);
     try {
-      const r = await api.setEncryptionPolicy(name, policy);
+      const r = await guard(() => api.setEncryptionPolicy(name, policy));
       setDomains((ds) => ds?.map((d) => (d.name === r.name ? { ...d, encryptionPolicy: r.encryptionPolicy } : d)) ?? null);
       setStatus(`Encryption policy of ${r.name}: ${POLICIES[r.encryptionPolicy!]}.`);
     } catch (err) {

@@ -226,6 +226,10 @@ describe('sensitive switches', () => {
     expect(stale.statusCode).toBe(403);
     expect(stale.json()).toMatchObject({ error: { code: 'REAUTH_REQUIRED' } });
     expect((await h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(admin.token), payload: { requireTotp: false } })).json()).toMatchObject({ error: { code: 'REAUTH_REQUIRED' } });
+    // A domain's security settings (cross-domain encryption, encryption policy) likewise.
+    expect((await h.app.inject({ method: 'PATCH', url: '/api/v1/admin/domains/example.test', headers: bearer(admin.token), payload: { crossDomainE2ee: true } })).json()).toMatchObject({ error: { code: 'REAUTH_REQUIRED' } });
+    expect((await h.app.inject({ method: 'PATCH', url: '/api/v1/admin/domains/example.test', headers: bearer(passwordOnly.token), payload: { encryptionPolicy: 'secure_only' } })).json()).toMatchObject({ error: { code: 'DEVICE_REQUIRED' } });
+    expect(await h.db.prisma.domain.count({ where: { name: 'example.test', crossDomainE2ee: false, encryptionPolicy: null } })).toBe(1);
     expect(await h.db.prisma.escrowKey.count({ where: { status: 'active' } })).toBe(1);
 
     expect((await post('/api/v1/auth/reauth', admin.token, { password: 'wrong' })).json()).toMatchObject({ error: { code: 'PASSWORD_INCORRECT' } });

@@ -314,7 +314,7 @@ describe('standard mail to the outside world', () => {
     expect((await dana.api.mailPolicy()).encryptionPolicy).toBe('secure_only');
     expect((await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'strict.test' } })).encryptionPolicy).toBe('secure_only');
     const audit = await tdb.prisma.auditEvent.findMany({ where: { action: 'domain.encryption_policy' } });
-    expect(audit.map((a) => a.details)).toEqual([{ domain: 'strict.test', policy: 'secure_only' }]);
+    expect(audit.map((a) => a.details)).toEqual([{ domain: 'strict.test', policy: 'secure_only', actorDeviceId: expect.any(String) }]);
 
     await expect(dana.mail.send({ to: ['erin@example.org'], subject: 'Plain?', text: 'x', allowStandard: true })).rejects.toMatchObject({ code: 'POLICY_FORBIDS_STANDARD' });
     const sent = await dana.mail.send({ to: ['erin@example.org'], subject: 'Linked', text: 'x', links: { expiresIn: '1d' } });

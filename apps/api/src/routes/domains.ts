@@ -33,16 +33,17 @@ export async function domainRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         if (domain.encryptionPolicy) throw new ApiError('POLICY_IMMUTABLE');
         const set = await deps.db.domain.updateMany({ where: { id: domain.id, encryptionPolicy: null }, data: { encryptionPolicy } });
         if (set.count !== 1) throw new ApiError('POLICY_IMMUTABLE');
-        await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'domain.encryption_policy', details: { domain: domain.name, policy: encryptionPolicy } });
+        await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'domain.encryption_policy', details: { domain: domain.name, policy: encryptionPolicy, actorDeviceId: s.deviceId } });
       }
       if (crossDomainE2ee !== undefined && crossDomainE2ee !== domain.crossDomainE2ee) {
         await deps.db.domain.update({ where: { id: domain.id }, data: { crossDomainE2ee } });
-        await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'domain.cross_domain_e2ee', details: { domain: domain.name, enabled: crossDomainE2ee } });
+        await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'domain.cross_domain_e2ee', details: { domain: domain.name, enabled: crossDomainE2ee, actorDeviceId: s.deviceId } });
       }
       const d = await deps.db.domain.findUniqueOrThrow({ where: { id: domain.id } });
       return { name: d.name, crossDomainE2ee: d.crossDomainE2ee, encryptionPolicy: d.encryptionPolicy };
     },
-    { preHandler: requireSession(deps, { role: 'admin' }) },
+    // A security setting: an approved device and a fresh re-authentication (docs/operations.md, Security).
+    { preHandler: requireSession(deps, { role: 'admin', fresh: true }) },
   );
 
   defineRoute(
