@@ -172,7 +172,8 @@ describe('sigchain replay', () => {
 });
 
 describe('sigchain attacks', () => {
-  it('BAD_SIGNATURE: a flipped bit in any signed region or signature, with no detail', () => {
+  // Hundreds of replays, each verifying signatures in pure JS: its own budget on a busy machine.
+  it('BAD_SIGNATURE: a flipped bit in any signed region or signature, with no detail', { timeout: 60_000 }, () => {
     const b = life();
     const victim = b.links[2]!.bytes; // device-approve
     // Every byte of the header and the first body bytes, then a stride through the keys (each try verifies signatures).
