@@ -298,7 +298,8 @@ describe('starting afresh', () => {
     const lost = await signedIn(BOB);
     expect(lost.setup.outcome).toBe('pending');
     // The password is checked again, and the reset is recorded.
-    await expect(lost.identity.startAfresh({ address: BOB, password: 'wrong', name: 'New laptop', kind: 'cli' })).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(lost.identity.startAfresh({ address: BOB, password: 'wrong', name: 'New laptop', kind: 'cli' })).rejects.toMatchObject({ code: 'PASSWORD_INCORRECT' });
+    expect(await h.db.prisma.auditEvent.count({ where: { action: 'keys.reset_failed' } })).toBe(1);
     const fresh = await lost.identity.startAfresh({ address: BOB, password: h.password(BOB), name: 'New laptop', kind: 'cli' });
     expect(fresh.outcome).toBe('first');
     // His old device's sessions ended with it.

@@ -284,7 +284,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
         const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
-        const setup = await identity.startAfresh({ address: session.user.address, password, name: `CLI on ${hostname()}`, kind: 'cli' });
+        const setup = await identity.startAfresh({ address: session.user.address, password, ...(parsed.values.totp ? { totp: parsed.values.totp } : {}), name: `CLI on ${hostname()}`, kind: 'cli' });
         io.out('your key history starts afresh; your correspondents are told. Your new BACKUP KEY (write it down):');
         if (setup.outcome === 'first') io.out(`  ${setup.backupKey}`);
         return EXIT.ok;

@@ -201,8 +201,8 @@ export class ApiClient {
   escrowAppend(address: string, link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = [], historyBox?: string) {
     return this.request(routes.adminEscrowAppend, { params: { address }, body: { link, pukBoxes, ...(historyBox ? { historyBox } : {}) } });
   }
-  resetKeyHistory(password: string) {
-    return this.call(routes.resetKeyHistory, { password, confirm: 'start my key history afresh' });
+  resetKeyHistory(password: string, second: { totp?: string; recoveryCode?: string } = {}) {
+    return this.call(routes.resetKeyHistory, { password, ...second, confirm: 'start my key history afresh' });
   }
   escrowOpenings() {
     return this.call(routes.myEscrowOpenings);

@@ -259,8 +259,8 @@ export class Identity {
    * device and key goes, and this device becomes the first device of a new history (with a new
    * backup key). Mail sealed to the old keys can no longer be read by anyone.
    */
-  async startAfresh(opts: { address: string; password: string; name: string; kind: 'browser' | 'cli' }) {
-    await this.api.resetKeyHistory(opts.password);
+  async startAfresh(opts: { address: string; password: string; totp?: string; name: string; kind: 'browser' | 'cli' }) {
+    await this.api.resetKeyHistory(opts.password, opts.totp ? { totp: opts.totp } : {});
     const addr = opts.address.trim().toLowerCase();
     const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
     if (saved) await this.acceptReset(addr);

@@ -171,7 +171,9 @@ export const getSigchain = {
 export const resetKeyHistory = {
   method: 'POST',
   path: '/api/v1/keys/reset',
-  body: z.object({ password: z.string().min(1).max(1024), confirm: z.literal('start my key history afresh') }).strict(),
+  body: z
+    .object({ password: z.string().min(1).max(1024), totp: totpCode.optional(), recoveryCode: recoveryCode.optional(), confirm: z.literal('start my key history afresh') })
+    .strict(),
   response: z.object({ resetAt: z.string() }),
 } as const;
 

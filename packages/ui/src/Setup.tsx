@@ -51,7 +51,9 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
     e.preventDefault();
     setProblem(null);
     try {
-      await keys({ op: 'startAfresh', address, password: String(new FormData(e.currentTarget).get('password')), name: deviceName() });
+      const form = new FormData(e.currentTarget);
+      const totp = String(form.get('totp') ?? '').trim();
+      await keys({ op: 'startAfresh', address, password: String(form.get('password')), ...(totp ? { totp } : {}), name: deviceName() });
       onApproved();
     } catch (err) {
       setProblem((err as Error).message);
@@ -100,6 +102,10 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
           <label>
             Your password, to confirm
             <input name="password" type="password" autoComplete="current-password" required />
+          </label>
+          <label>
+            Authenticator code (if you use one)
+            <input name="totp" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" />
           </label>
           <label className="check">
             <input name="sure" type="checkbox" required /> I understand that my old mail stays unreadable

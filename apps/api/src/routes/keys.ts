@@ -10,6 +10,8 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, appendSigchainLink, bindSessionDevice, getSigchain, myPukBoxes, resetKeyHistory } from '@sealmail/contract';
 import { verifyPassword } from '@sealmail/server';
+import { checkSecondFactor } from '../auth/second-factor';
+import { assertNotThrottled, recordFailure } from './auth';
 import { fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifySessionBinding } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
@@ -96,10 +98,21 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   defineRoute(
     app,
     resetKeyHistory,
-    async (req) => {
+    async (req, reply) => {
       const s = req.session!;
-      const user = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { passwordHash: true } });
-      if (!(await verifyPassword(user.passwordHash, req.body.password))) throw new ApiError('INVALID_CREDENTIALS');
+      // The password (and second factor) again, throttled and recorded like a re-authentication.
+      await assertNotThrottled(deps, req, reply, s.userId);
+      const user = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId } });
+      if (!(await verifyPassword(user.passwordHash, req.body.password))) {
+        await recordFailure(deps, req, user, 'keys.reset_failed', 'password');
+        throw new ApiError('PASSWORD_INCORRECT');
+      }
+      const second = await checkSecondFactor(deps.db, deps.secrets, user, req.body, deps.now());
+      if (second === 'missing') throw new ApiError('TOTP_REQUIRED');
+      if (second === 'invalid') {
+        await recordFailure(deps, req, user, 'keys.reset_failed', req.body.recoveryCode ? 'recovery_code' : 'totp');
+        throw new ApiError('TOTP_INVALID');
+      }
       if (await activeEscrow(deps.db, s.user.accountId)) throw new ApiError('KEY_RESET_REFUSED', undefined, 'Escrow is on for your organisation: ask an escrow administrator to approve this device instead of starting afresh.');
       const now = deps.now();
       await deps.db.$transaction(async (tx) => {

@@ -159,7 +159,7 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       opened.clear();
       return null;
     case 'startAfresh':
-      await id.startAfresh({ address: req.address, password: req.password, name: req.name, kind: 'browser' });
+      await id.startAfresh({ address: req.address, password: req.password, ...(req.totp ? { totp: req.totp } : {}), name: req.name, kind: 'browser' });
       return null;
     case 'escrowOpenings':
       return (await api.escrowOpenings()).openings;

@@ -10,7 +10,7 @@ export type Request =
   | { op: 'markVerified'; address: string; of: string; number: string }
   | { op: 'escrowOpenings'; address: string }
   | { op: 'acceptReset'; address: string; of: string }
-  | { op: 'startAfresh'; address: string; password: string; name: string }
+  | { op: 'startAfresh'; address: string; password: string; totp?: string; name: string }
   | { op: 'devices'; address: string }
   | { op: 'approve'; address: string; device: string }
   | { op: 'revoke'; address: string; device: string }
