@@ -241,7 +241,7 @@ describe('devices and time', () => {
 
     // The thief seals with the stolen keys, naming the old position; the mail arrives after the revocation.
     const backdated = await sealWith(stolen, adminChain, mimeFrom(ALICE, 'Back-dated'), { length: stolen.state.length, head: stolen.state.headHash });
-    const late = { ...(forgedEntry(honest, backdated)), receivedAt: new Date(Date.now() + 60_000).toISOString() };
+    const late = { ...forgedEntry(honest, backdated), receivedAt: new Date(h.clock.now.getTime() + 60_000).toISOString() };
     const m = await throughHostileServer(admin, ADMIN, { getMail: async () => late }).mail.open(late.id);
     expect(m.protection).toBe('Unverified');
     expect(m.warning).toContain('revoked before this mail arrived');

@@ -199,9 +199,9 @@ export class Identity {
    * the new head is pinned.
    * @throws SigchainError ROLLBACK / FORK / any replay error: do not encrypt to this user.
    */
-  async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null }> {
+  async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null; storedAt: readonly string[] }> {
     const addr = address.trim().toLowerCase();
-    const { userId, links, resets } = await this.api.sigchain(addr);
+    const { userId, links, resets, storedAt } = await this.api.sigchain(addr);
     const bytes = links.map(fromBase64Url);
     // The address must still be the account it was, and that account still this address.
     const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
@@ -216,7 +216,7 @@ export class Identity {
     const pin: SigchainPin | undefined = saved && saved.length > 0 ? { length: saved.length, headHash: fromHex(saved.headHash) } : undefined;
     if (bytes.length === 0) {
       if (pin) throw new TrustError('ROLLBACK', `The server shows no key history for ${addr}, though you saw ${pin.length} links of it before.`, addr);
-      return { userId, links: bytes, state: null };
+      return { userId, links: bytes, state: null, storedAt };
     }
     let state: SigchainState;
     try {
@@ -231,7 +231,7 @@ export class Identity {
       await this.store.saveRecord(`address:${addr}`, next);
       await this.store.saveRecord(`user:${userId}`, next);
     }
-    return { userId, links: bytes, state };
+    return { userId, links: bytes, state, storedAt };
   }
 
   /**

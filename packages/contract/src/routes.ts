@@ -159,6 +159,8 @@ export const getSigchain = {
     userId: z.string(),
     address: z.string(),
     links: z.array(z.string()),
+    /** When the server stored each link (its own clock; informational, like everything the server says). */
+    storedAt: z.array(z.string()).default([]),
     /** Earlier histories this user started afresh from (docs/sigchain.md §6.1), oldest first: hex hashes. */
     resets: z.array(z.object({ at: z.string(), oldLength: z.number(), oldRoot: z.string(), oldHead: z.string() })).default([]),
   }),

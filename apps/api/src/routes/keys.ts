@@ -35,12 +35,13 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
       // A session still setting up its device reads only its own chain.
       if (user?.id !== req.session!.userId) assertApprovedDevice(req.session!);
       if (!user || !(await mayEncryptTo(req.session!, user))) throw new ApiError('NOT_FOUND');
-      const links = await deps.db.sigchainLink.findMany({ where: { userId: user.id }, orderBy: { seqno: 'asc' }, select: { bytes: true } });
+      const links = await deps.db.sigchainLink.findMany({ where: { userId: user.id }, orderBy: { seqno: 'asc' }, select: { bytes: true, createdAt: true } });
       const resets = await deps.db.keyReset.findMany({ where: { userId: user.id }, orderBy: { id: 'asc' }, take: 100 });
       return {
         userId: user.id,
         address: req.params.address,
         links: links.map((l) => toBase64Url(l.bytes)),
+        storedAt: links.map((l) => l.createdAt.toISOString()),
         resets: resets.map((r) => ({ at: r.resetAt.toISOString(), oldLength: r.oldLength, oldRoot: toHex(r.oldRoot), oldHead: toHex(r.oldHead) })),
       };
     },

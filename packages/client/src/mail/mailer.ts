@@ -410,8 +410,11 @@ export class Mailer {
       const why = device.approvedAt === undefined || device.approvedAt >= length ? 'was not approved yet' : 'had been revoked';
       return none(`This mail was signed by ${device.name}, a device of ${address} that ${why} at that point: it may not be from them.`, address, state);
     }
-    // A stolen device, revoked since, could name an old position: mail stored after its revocation is flagged.
-    if (device.revokedTime !== undefined && Date.parse(entry.receivedAt) > device.revokedTime) {
+    // A stolen device, revoked since, could name an old position: mail stored after its revocation
+    // is flagged. Both times by the server's clock where it says when it stored the revocation
+    // (the revoking device's own clock otherwise).
+    const revokedAt = device.revokedAt === undefined ? undefined : Date.parse(chain.storedAt[device.revokedAt] ?? '') || device.revokedTime;
+    if (revokedAt !== undefined && Date.parse(entry.receivedAt) > revokedAt) {
       return none(`This mail was signed by ${device.name}, a device of ${address} that was revoked before this mail arrived: it may not be from them.`, address, state);
     }
     return { signingKeys: [device.keys.signingPublicKey], address, problem: null, state };
