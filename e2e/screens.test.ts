@@ -92,6 +92,17 @@ async function bothSizes(page: Page, name: string) {
   await page.setViewportSize(DESKTOP);
 }
 
+/** The first Tab stop shows the project's focus ring (a solid outline), not the browser's default. */
+async function expectFocusRing(page: Page) {
+  await page.keyboard.press('Tab');
+  const ring = await page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement!);
+    return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+  });
+  expect(ring.style).toBe('solid');
+  expect(ring.width).toBeGreaterThanOrEqual(2);
+}
+
 async function signIn(page: Page, address: string) {
   await page.getByLabel('E-mail address').fill(address);
   await page.getByLabel('Password').fill(passwords[address]!);
@@ -109,6 +120,7 @@ describe('screens at desktop and phone size', () => {
     const a = await profile(`https://localhost:${ports.web}/`);
     await a.page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
     await bothSizes(a.page, 'web-1-sign-in');
+    await expectFocusRing(a.page);
 
     await signIn(a.page, ALICE);
     await a.page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
@@ -139,9 +151,13 @@ describe('screens at desktop and phone size', () => {
     expect(await messages.isVisible()).toBe(false);
     const back = a.page.getByRole('button', { name: 'Back to the list' });
     expect(await back.isVisible()).toBe(true);
+    // Keyboard users land on Back, and Back returns them to the row they opened.
+    const focused = (l: typeof back) => l.evaluate((el) => el === document.activeElement);
+    await expect.poll(() => focused(back)).toBe(true);
     await check(a.page, 'web-4-reader', PHONE);
-    await back.click();
+    await a.page.keyboard.press('Enter');
     await row.waitFor();
+    await expect.poll(() => focused(row)).toBe(true);
     expect(await article.isVisible()).toBe(false);
     await row.click();
     await article.waitFor();
@@ -193,6 +209,7 @@ describe('screens at desktop and phone size', () => {
     const admin = await profile(`https://localhost:${ports.admin}/`);
     await admin.page.getByLabel('Administrator address').waitFor();
     await bothSizes(admin.page, 'admin-1-sign-in');
+    await expectFocusRing(admin.page);
     await admin.page.getByLabel('Administrator address').fill('admin@example.test');
     await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();

@@ -46,6 +46,10 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const [searching, setSearching] = useState<string | null>(null);
   // On a phone the folder list is a menu over the page (styles.css); on a desktop it is always shown.
   const [menuOpen, setMenuOpen] = useState(false);
+  const menu = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (menuOpen) menu.current?.querySelector<HTMLElement>('[aria-current="page"], li button')?.focus();
+  }, [menuOpen]);
   const searchBox = useRef<HTMLInputElement>(null);
   const listGen = useRef(0);
 
@@ -239,14 +243,21 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
   const title = folder === 'settings' ? 'Devices & keys' : searching ? 'Search results' : label ? (labels.find((l) => l.id === label)?.name ?? 'Label') : FOLDERS.find((f) => f.id === folder)!.name;
   /** Back from an opened message to the list (the one-pane phone layout). */
-  const closeMessage = () => (setSelected(null), setThread(null), setProblem(null));
+  const closeMessage = () => {
+    const was = selected;
+    setSelected(null);
+    setThread(null);
+    setProblem(null);
+    // Focus goes back to the row that was open (the list is shown again).
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
+  };
   // A phone shows one pane at a time: the list, or the opened message (a notice keeps the reader in view).
   const layout = ['mailbox', folder !== 'settings' && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', status || problem ? 'notice' : ''].filter(Boolean).join(' ');
   return (
     <div className={layout}>
       <PendingDevicesAlert address={address} />
       <PhoneBar title={title} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})} />
-      <nav id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && setMenuOpen(false)}>
+      <nav ref={menu} id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
         <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title="Compose (c)">
           Compose
         </button>
@@ -301,7 +312,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
-                  <button type="button" className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
+                  <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
                     <span className="from">{!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
                     <span className="date">{shortDate(r.date)}</span>
                     {r.error ? (
@@ -345,7 +356,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
           </section>
           <section className="reader" aria-label="Reading pane">
             {current && (
-              <button type="button" className="back" onClick={closeMessage} aria-label="Back to the list">
+              <button type="button" className="back" onClick={closeMessage} aria-label="Back to the list" autoFocus>
                 Back
               </button>
             )}
