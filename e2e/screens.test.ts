@@ -205,7 +205,7 @@ describe('screens at desktop and phone size', () => {
     expect(errors).toEqual([]);
   });
 
-  it('admin console: sign-in and the signed-in page', async () => {
+  it('admin console: sign-in and the signed-in page; the escrow notice in the web client', async () => {
     const admin = await profile(`https://localhost:${ports.admin}/`);
     await admin.page.getByLabel('Administrator address').waitFor();
     await bothSizes(admin.page, 'admin-1-sign-in');
@@ -216,7 +216,19 @@ describe('screens at desktop and phone size', () => {
     await confirmBackupKey(admin.page);
     await admin.page.getByRole('region', { name: 'Escrow' }).getByText('Escrow is off').waitFor();
     await bothSizes(admin.page, 'admin-2-signed-in');
-    await admin.context.close();
+
+    // With escrow on, a user's first device shows the escrow notice (the card that once hid its button).
+    await admin.page.getByRole('region', { name: 'Escrow' }).getByRole('button', { name: 'Turn on escrow' }).click();
+    await admin.page.getByRole('region', { name: 'Escrow' }).getByRole('status').getByText('Escrow is on.').waitFor();
+    const bob = await profile(`https://localhost:${ports.web}/`, PHONE);
+    await signIn(bob.page, 'bob@example.test');
+    await confirmBackupKey(bob.page);
+    await bob.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
+    await bothSizes(bob.page, 'web-8-escrow-notice');
+    await bob.page.setViewportSize(PHONE);
+    await bob.page.getByRole('button', { name: 'I understand — add it' }).click();
+    await bob.page.getByRole('button', { name: 'Folders' }).waitFor();
+    for (const d of [admin, bob]) await d.context.close();
     expect(errors).toEqual([]);
   });
 

@@ -313,37 +313,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
               {rows.map((r) => (
                 <li key={r.entryId}>
                   <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
-                    <span className="from">{!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
-                    <span className="date">{shortDate(r.date)}</span>
-                    {r.error ? (
-                      <span className="subject error">
-                        <span className="visually-hidden">Message that could not be decrypted: </span>
-                        {r.error}
-                      </span>
-                    ) : (
-                      <>
-                        {/* The button is named by its content: "Unread: " and the rest are said, not shown. */}
-                        <span className="subject">
-                          {!r.read && <span className="visually-hidden">Unread: </span>}
-                          {r.starred && <span aria-hidden="true">★ </span>}
-                          {r.subject || '(no subject)'}
-                          {r.starred && <span className="visually-hidden">, starred</span>}
-                          {r.attachmentCount > 0 && <span className="visually-hidden">, {r.attachmentCount === 1 ? '1 attachment' : `${r.attachmentCount} attachments`}</span>}
-                          {r.attachmentCount > 0 && <span aria-hidden="true"> 📎</span>}
-                        </span>
-                        <span className="snippet">{r.snippet}</span>
-                        {r.labelIds.length > 0 && (
-                          <span className="chips">
-                            {r.labelIds.map((id) => (
-                              <span key={id} className="chip">
-                                {labels.find((l) => l.id === id)?.name ?? '…'}
-                              </span>
-                            ))}
-                          </span>
-                        )}
-                        <ProtectionLabel protection={r.protection} />
-                      </>
-                    )}
+                    <RowContent row={r} from={!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
                 </li>
               ))}
@@ -444,5 +414,50 @@ function PhoneBar({ title, menuOpen, onMenu, onCompose }: { title: string; menuO
         Compose
       </button>
     </header>
+  );
+}
+
+/**
+ * A list row's content. The button is named by it, so the subject comes first in the page (said
+ * as "Unread: Subject from address, starred, 2 attachments"); the stylesheet shows sender and
+ * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
+ */
+function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+  if (r.error)
+    return (
+      <>
+        <span className="subject error">
+          <span className="visually-hidden">Message that could not be decrypted: </span>
+          {r.error}
+        </span>
+        <span className="from">{from}</span>
+        <span className="date">{shortDate(r.date)}</span>
+      </>
+    );
+  return (
+    <>
+      <span className="subject">
+        {!r.read && <span className="visually-hidden">Unread: </span>}
+        {r.starred && <span aria-hidden="true">★ </span>}
+        {r.subject || '(no subject)'}
+        <span className="visually-hidden"> from {r.from}</span>
+        {r.starred && <span className="visually-hidden">, starred</span>}
+        {r.attachmentCount > 0 && <span className="visually-hidden">, {r.attachmentCount === 1 ? '1 attachment' : `${r.attachmentCount} attachments`}</span>}
+        {r.attachmentCount > 0 && <span aria-hidden="true"> 📎</span>}
+      </span>
+      <span className="from">{from}</span>
+      <span className="date">{shortDate(r.date)}</span>
+      <span className="snippet">{r.snippet}</span>
+      {r.labelIds.length > 0 && (
+        <span className="chips">
+          {r.labelIds.map((id) => (
+            <span key={id} className="chip">
+              {labelName(id)}
+            </span>
+          ))}
+        </span>
+      )}
+      <ProtectionLabel protection={r.protection} />
+    </>
   );
 }
