@@ -1,10 +1,11 @@
 /**
  * Every main screen at desktop (1280×800) and phone (390×844) size, in Chromium, on the start
- * command's stack: the web client (sign-in, backup key, pending device, mailbox, reader, compose,
- * devices & keys), the admin console (sign-in, signed in) and the link viewer. On each screen, at
- * each size: axe-core (run inside the page) finds no serious or critical violation, and the page
- * does not scroll sideways. On a phone the mailbox shows one pane at a time (folders behind a
- * menu, list, then the message with a Back control) and compose fills the screen.
+ * command's stack: the web client (sign-in, backup key, pending device, escrow notice, mailbox,
+ * reader, compose, devices & keys), the admin console (sign-in, signed in) and the link viewer.
+ * On each screen, at each size: axe-core (run inside the page) finds no serious or critical
+ * violation, and the page does not scroll sideways (at 360 px wide too). On a phone the mailbox
+ * shows one pane at a time (folders behind a menu, list, then the message with a Back control)
+ * and compose fills the screen.
  *
  * Screenshots of each screen at both sizes go to e2e/screenshots/ (git-ignored), or to the folder
  * named by SEALMAIL_SCREENSHOTS, so anyone can see what the product looks like.
@@ -22,6 +23,7 @@ const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-cor
 const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+const SMALL_PHONE = { width: 360, height: 740 };
 type Size = typeof DESKTOP;
 
 const { dataDir, ports, env } = await stackEnvironment();
@@ -85,6 +87,13 @@ async function check(page: Page, name: string, size: Size) {
   const w = await widths(page);
   if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
   for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
+  if (size !== PHONE) return;
+  // The narrowest phone the layouts are made for: the width is checked there too.
+  await page.setViewportSize(SMALL_PHONE);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const narrow = await widths(page);
+  if (narrow.scroll > narrow.inner) problems.push(`${name}-360: ${narrow.scroll} px wide in a ${narrow.inner} px window`);
+  await page.setViewportSize(PHONE);
 }
 async function bothSizes(page: Page, name: string) {
   await check(page, name, DESKTOP);
