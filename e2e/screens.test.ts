@@ -150,6 +150,10 @@ describe('screens at desktop and phone size', () => {
     await a.page.getByRole('button', { name: 'Folders' }).click();
     await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).waitFor();
     await check(a.page, 'web-3-mailbox-folders-menu', PHONE);
+    // A tap beside the menu closes it; choosing a folder does too.
+    await a.page.mouse.click(PHONE.width - 20, PHONE.height / 2);
+    expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(false);
+    await a.page.getByRole('button', { name: 'Folders' }).click();
     await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).click();
     expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(false);
 

@@ -257,6 +257,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
     <div className={layout}>
       <PendingDevicesAlert address={address} />
       <PhoneBar title={title} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})} />
+      {/* A tap beside the open folder menu closes it (Escape and the menu button do too). */}
+      {menuOpen && <div className="menu-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
       <nav ref={menu} id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
         <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title="Compose (c)">
           Compose
