@@ -42,27 +42,29 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
     <section aria-label="Devices" className="devices">
       <h2>Devices</h2>
       <p className="sub">Compare a fingerprint with the one shown on the other device before you approve it.</p>
-      <table>
+      <table className="stacked-table">
         <thead>
           <tr>
-            <th>Device</th>
-            <th>Kind</th>
-            <th>Status</th>
-            <th>Fingerprint</th>
-            <th />
+            <th scope="col">Device</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Status</th>
+            <th scope="col">Fingerprint</th>
+            <th scope="col">
+              <span className="visually-hidden">Action</span>
+            </th>
           </tr>
         </thead>
         <tbody>
           {devices?.map((d) => (
             <tr key={d.id} aria-label={`Device ${d.name}`}>
-              <td>
+              <td data-label="Device">
                 {d.name}
                 {d.thisDevice && ' (this device)'}
               </td>
-              <td>{d.kind}</td>
-              <td>{d.expired ? 'request expired' : d.status}</td>
-              <td className="fp">{d.fingerprint}</td>
-              <td>
+              <td data-label="Kind">{d.kind}</td>
+              <td data-label="Status">{d.expired ? 'request expired' : d.status}</td>
+              <td data-label="Fingerprint" className="fp">{d.fingerprint}</td>
+              <td className="row-actions">
                 {d.status === 'pending' && (
                   <>
                     {!d.expired && (

@@ -58,7 +58,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
       <h2 id="sessions-title">Sessions</h2>
       <p className="sub">Where you are signed in. Ending a session signs it out. If you do not recognise one, end it and change your password.</p>
       <div className="table-scroll">
-        <table className="sessions">
+        <table className="sessions stacked-table">
           <thead>
             <tr>
               <th scope="col">Device</th>
@@ -74,16 +74,16 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
           <tbody>
             {rows?.map((r) => (
               <tr key={r.id} aria-label={`Session ${r.deviceName ?? clientName(r.userAgent)}${r.current ? ' (this session)' : ''}`}>
-                <td>
+                <td data-label="Device">
                   {r.deviceName ?? <em>no device set up</em>}
                   {r.deviceStatus === 'pending' && ' (waiting for approval)'}
                   {r.current && <strong className="current"> · this session</strong>}
                 </td>
-                <td title={r.userAgent ?? ''}>{clientName(r.userAgent)}</td>
-                <td>{r.ip ?? 'unknown'}</td>
-                <td>{when(r.createdAt)}</td>
-                <td>{when(r.lastSeenAt)}</td>
-                <td>
+                <td data-label="Client" title={r.userAgent ?? ''}>{clientName(r.userAgent)}</td>
+                <td data-label="Address">{r.ip ?? 'unknown'}</td>
+                <td data-label="Signed in">{when(r.createdAt)}</td>
+                <td data-label="Last used">{when(r.lastSeenAt)}</td>
+                <td className="row-actions">
                   <button type="button" className="secondary" onClick={() => void signOut(r)}>
                     End session<span className="visually-hidden"> {r.current ? '(this one)' : (r.deviceName ?? clientName(r.userAgent))}</span>
                   </button>

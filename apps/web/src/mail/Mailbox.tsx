@@ -44,6 +44,12 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const [newLabel, setNewLabel] = useState('');
   const [query, setQuery] = useState('');
   const [searching, setSearching] = useState<string | null>(null);
+  // On a phone the folder list is a menu over the page (styles.css); on a desktop it is always shown.
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menu = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (menuOpen) menu.current?.querySelector<HTMLElement>('[aria-current="page"], li button')?.focus();
+  }, [menuOpen]);
   const searchBox = useRef<HTMLInputElement>(null);
   const listGen = useRef(0);
 
@@ -235,11 +241,26 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   });
 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
+  const title = folder === 'settings' ? 'Devices & keys' : searching ? 'Search results' : label ? (labels.find((l) => l.id === label)?.name ?? 'Label') : FOLDERS.find((f) => f.id === folder)!.name;
+  /** Back from an opened message to the list (the one-pane phone layout). */
+  const closeMessage = () => {
+    const was = selected;
+    setSelected(null);
+    setThread(null);
+    setProblem(null);
+    // Focus goes back to the row that was open (the list is shown again).
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
+  };
+  // A phone shows one pane at a time: the list, or the opened message (a notice keeps the reader in view).
+  const layout = ['mailbox', folder !== 'settings' && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', status || problem ? 'notice' : ''].filter(Boolean).join(' ');
   return (
-    <div className="mailbox">
+    <div className={layout}>
       <PendingDevicesAlert address={address} />
-      <nav className="folders" aria-label="Folders">
-        <button type="button" className="compose-button" onClick={() => setCompose({})} title="Compose (c)">
+      <PhoneBar title={title} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})} />
+      {/* A tap beside the open folder menu closes it (Escape and the menu button do too). */}
+      {menuOpen && <div className="menu-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
+      <nav ref={menu} id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
+        <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title="Compose (c)">
           Compose
         </button>
         <ul>
@@ -293,31 +314,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
-                  <button type="button" className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)} aria-label={r.error ? 'Message that could not be decrypted' : `${r.read ? '' : 'Unread: '}${r.subject} from ${r.from}`}>
-                    <span className="from">{!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from}</span>
-                    <span className="date">{shortDate(r.date)}</span>
-                    {r.error ? (
-                      <span className="subject error">{r.error}</span>
-                    ) : (
-                      <>
-                        <span className="subject">
-                          {r.starred && <span aria-label="starred">★ </span>}
-                          {r.subject || '(no subject)'}
-                          {r.attachmentCount > 0 && <span aria-label={`${r.attachmentCount} attachments`}> 📎</span>}
-                        </span>
-                        <span className="snippet">{r.snippet}</span>
-                        {r.labelIds.length > 0 && (
-                          <span className="chips">
-                            {r.labelIds.map((id) => (
-                              <span key={id} className="chip">
-                                {labels.find((l) => l.id === id)?.name ?? '…'}
-                              </span>
-                            ))}
-                          </span>
-                        )}
-                        <ProtectionLabel protection={r.protection} />
-                      </>
-                    )}
+                  <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
+                    <RowContent row={r} from={!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
                 </li>
               ))}
@@ -329,6 +327,11 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             )}
           </section>
           <section className="reader" aria-label="Reading pane">
+            {current && (
+              <button type="button" className="back" onClick={closeMessage} aria-label="Back to the list" autoFocus>
+                Back
+              </button>
+            )}
             {status && (
               <p role="status" onAnimationEnd={() => setStatus(null)}>
                 {status}
@@ -398,5 +401,65 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
         />
       )}
     </div>
+  );
+}
+
+/** The top bar of the one-pane phone layout (hidden on wider screens): the folder menu, where you are, compose. */
+function PhoneBar({ title, menuOpen, onMenu, onCompose }: { title: string; menuOpen: boolean; onMenu: () => void; onCompose: () => void }) {
+  return (
+    <header className="phone-bar">
+      <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="folders" onClick={onMenu}>
+        Folders
+      </button>
+      <span className="where">{title}</span>
+      <button type="button" className="compose-button" onClick={onCompose}>
+        Compose
+      </button>
+    </header>
+  );
+}
+
+/**
+ * A list row's content. The button is named by it, so the subject comes first in the page (said
+ * as "Unread: Subject from address, starred, 2 attachments"); the stylesheet shows sender and
+ * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
+ */
+function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+  if (r.error)
+    return (
+      <>
+        <span className="subject error">
+          <span className="visually-hidden">Message that could not be decrypted: </span>
+          {r.error}
+        </span>
+        <span className="from">{from}</span>
+        <span className="date">{shortDate(r.date)}</span>
+      </>
+    );
+  return (
+    <>
+      <span className="subject">
+        {!r.read && <span className="visually-hidden">Unread: </span>}
+        {r.starred && <span aria-hidden="true">★ </span>}
+        {r.subject || '(no subject)'}
+        <span className="visually-hidden"> from {r.from}</span>
+        {r.starred && <span className="visually-hidden">, starred</span>}
+        {r.attachmentCount > 0 && <span className="visually-hidden">, {r.attachmentCount === 1 ? '1 attachment' : `${r.attachmentCount} attachments`}</span>}
+        {r.attachmentCount > 0 && <span aria-hidden="true"> 📎</span>}
+      </span>
+      <span className="from">{from}</span>
+      <span className="date">{shortDate(r.date)}</span>
+      <span className="snippet">{r.snippet}</span>
+      {r.labelIds.length > 0 && (
+        <span className="chips">
+          {r.labelIds.map((id) => (
+            <span key={id} className="chip">
+              {labelName(id)}
+            </span>
+          ))}
+        </span>
+      )}
+      <ProtectionLabel protection={r.protection} />
+    </>
   );
 }

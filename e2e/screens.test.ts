@@ -1,0 +1,262 @@
+/**
+ * Every main screen at desktop (1280×800) and phone (390×844) size, in Chromium, on the start
+ * command's stack: the web client (sign-in, backup key, pending device, escrow notice, mailbox,
+ * reader, compose, devices & keys), the admin console (sign-in, signed in) and the link viewer.
+ * On each screen, at each size: axe-core (run inside the page) finds no serious or critical
+ * violation, and the page does not scroll sideways (at 360 px wide too). On a phone the mailbox
+ * shows one pane at a time (folders behind a menu, list, then the message with a Back control)
+ * and compose fills the screen.
+ *
+ * Screenshots of each screen at both sizes go to e2e/screenshots/ (git-ignored), or to the folder
+ * named by SEALMAIL_SCREENSHOTS, so anyone can see what the product looks like.
+ */
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started } from './support';
+
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
+const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const SMALL_PHONE = { width: 360, height: 740 };
+type Size = typeof DESKTOP;
+
+const { dataDir, ports, env } = await stackEnvironment();
+let running: Started;
+let browser: Browser;
+let passwords: Record<string, string>;
+const errors: string[] = [];
+const ALICE = 'alice@example.test';
+
+beforeAll(async () => {
+  await mkdir(shots, { recursive: true });
+  running = await startSealmail(env);
+  passwords = printedPasswords(running.output());
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  if (running && running.proc.exitCode === null) {
+    running.proc.kill('SIGINT');
+    await running.exited;
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function profile(url: string, size: Size = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: size });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return { context, page };
+}
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
+}
+
+/** axe-core, injected into the page and run there; the serious and critical violations, readable. */
+async function axeProblems(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }));
+  return (result as AxeResult).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\n/g, ' ') ?? ''}`).join('\n')}`);
+}
+
+/** The page's width against the window's: no sideways scrolling. */
+const widths = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+
+/**
+ * One screen at one size: a screenshot, then the audit and the width check. Problems are
+ * gathered (not thrown) so one run reports every screen.
+ */
+const problems: string[] = [];
+async function check(page: Page, name: string, size: Size) {
+  await page.setViewportSize(size);
+  // Let layout settle after a resize (two frames), without relying on time.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const label = `${name}-${size.width}x${size.height}`;
+  await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
+  const w = await widths(page);
+  if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
+  for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
+  if (size !== PHONE) return;
+  // The narrowest phone the layouts are made for: the width is checked there too.
+  await page.setViewportSize(SMALL_PHONE);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const narrow = await widths(page);
+  if (narrow.scroll > narrow.inner) problems.push(`${name}-360: ${narrow.scroll} px wide in a ${narrow.inner} px window`);
+  await page.setViewportSize(PHONE);
+}
+async function bothSizes(page: Page, name: string) {
+  await check(page, name, DESKTOP);
+  await check(page, name, PHONE);
+  await page.setViewportSize(DESKTOP);
+}
+
+/** The first Tab stop shows the project's focus ring (a solid outline), not the browser's default. */
+async function expectFocusRing(page: Page) {
+  await page.keyboard.press('Tab');
+  const ring = await page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement!);
+    return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+  });
+  expect(ring.style).toBe('solid');
+  expect(ring.width).toBeGreaterThanOrEqual(2);
+}
+
+async function signIn(page: Page, address: string) {
+  await page.getByLabel('E-mail address').fill(address);
+  await page.getByLabel('Password').fill(passwords[address]!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function mailFromOutside(to: string, subject: string, text: string) {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to, subject, text });
+  transport.close();
+}
+
+describe('screens at desktop and phone size', () => {
+  it('web client: sign-in, backup key, pending device, mailbox, reader, compose, devices & keys', async () => {
+    const a = await profile(`https://localhost:${ports.web}/`);
+    await a.page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
+    await bothSizes(a.page, 'web-1-sign-in');
+    await expectFocusRing(a.page);
+
+    await signIn(a.page, ALICE);
+    await a.page.getByRole('heading', { name: 'Save your backup key' }).waitFor();
+    await bothSizes(a.page, 'web-2-backup-key');
+    await confirmBackupKey(a.page);
+    await a.page.getByRole('navigation', { name: 'Folders' }).waitFor();
+
+    // Mail to read: a long subject and an unbroken line, which must not widen a phone screen.
+    await mailFromOutside(ALICE, 'Quarterly planning for the whole team, with a subject long enough to wrap on a phone', `Hello Alice,\n\nthe agenda is attached below.\n\nhttps://example.invalid/${'a-very-long-path-segment-'.repeat(6)}\n\nErin`);
+    const messages = a.page.getByRole('region', { name: 'Messages' });
+    const row = messages.getByRole('button', { name: /Quarterly planning/ });
+    await row.waitFor({ timeout: 30_000 });
+    await bothSizes(a.page, 'web-3-mailbox');
+
+    // On a phone the folders sit behind a menu button; the list is the page.
+    await a.page.setViewportSize(PHONE);
+    expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(false);
+    await a.page.getByRole('button', { name: 'Folders' }).click();
+    await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).waitFor();
+    await check(a.page, 'web-3-mailbox-folders-menu', PHONE);
+    // A tap beside the menu closes it; choosing a folder does too.
+    await a.page.mouse.click(PHONE.width - 20, PHONE.height / 2);
+    expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(false);
+    await a.page.getByRole('button', { name: 'Folders' }).click();
+    await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).click();
+    expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(false);
+
+    // The reader: on a phone it replaces the list, with a Back control that returns to it.
+    await row.click();
+    const article = a.page.getByRole('article', { name: 'Message from erin@outside.example' });
+    await article.waitFor();
+    expect(await messages.isVisible()).toBe(false);
+    const back = a.page.getByRole('button', { name: 'Back to the list' });
+    expect(await back.isVisible()).toBe(true);
+    // Keyboard users land on Back, and Back returns them to the row they opened.
+    const focused = (l: typeof back) => l.evaluate((el) => el === document.activeElement);
+    await expect.poll(() => focused(back)).toBe(true);
+    await check(a.page, 'web-4-reader', PHONE);
+    await a.page.keyboard.press('Enter');
+    await row.waitFor();
+    await expect.poll(() => focused(row)).toBe(true);
+    expect(await article.isVisible()).toBe(false);
+    await row.click();
+    await article.waitFor();
+    await check(a.page, 'web-4-reader', DESKTOP);
+    // At desktop size all three panes show at once, and there is no Back control.
+    expect(await messages.isVisible()).toBe(true);
+    expect(await a.page.getByRole('navigation', { name: 'Folders' }).isVisible()).toBe(true);
+    expect(await back.isVisible()).toBe(false);
+
+    // Compose: a window at the corner on a desktop, the whole screen on a phone.
+    await a.page.getByRole('button', { name: 'Compose' }).first().click();
+    const compose = a.page.getByRole('dialog', { name: 'Compose' });
+    await compose.waitFor();
+    await bothSizes(a.page, 'web-5-compose');
+    await a.page.setViewportSize(PHONE);
+    const box = (await compose.boundingBox())!;
+    expect(box.x).toBe(0);
+    expect(box.width).toBe(PHONE.width);
+    await compose.getByRole('button', { name: 'Close' }).click();
+
+    // Devices & keys, reached through the menu on a phone.
+    await a.page.getByRole('button', { name: 'Folders' }).click();
+    await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Devices & keys' }).click();
+    await a.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    await a.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: '(this device)' }).getByRole('cell', { name: 'approved', exact: true }).waitFor();
+
+    // A second device of Alice's: the pending step; it also shows as a row to approve.
+    const b = await profile(`https://localhost:${ports.web}/`);
+    await signIn(b.page, ALICE);
+    await b.page.getByRole('heading', { name: 'Approve this device' }).waitFor();
+    await bothSizes(b.page, 'web-6-pending-device');
+    const fp = (await b.page.getByLabel("This device's fingerprint").textContent())!;
+    // On a phone the devices table turns into stacked rows that still read as a table.
+    await a.page.setViewportSize(PHONE);
+    const pendingRow = a.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: fp });
+    await pendingRow.getByRole('cell', { name: 'pending', exact: true }).waitFor({ timeout: 15_000 });
+    await bothSizes(a.page, 'web-7-devices-and-keys');
+    await a.page.setViewportSize(PHONE);
+    await pendingRow.getByRole('button', { name: 'Approve' }).click();
+    await pendingRow.getByRole('cell', { name: 'approved', exact: true }).waitFor();
+    await b.page.getByRole('button', { name: 'I approved it' }).click();
+    await b.page.getByRole('navigation', { name: 'Folders' }).waitFor();
+
+    for (const d of [a, b]) await d.context.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('admin console: sign-in and the signed-in page; the escrow notice in the web client', async () => {
+    const admin = await profile(`https://localhost:${ports.admin}/`);
+    await admin.page.getByLabel('Administrator address').waitFor();
+    await bothSizes(admin.page, 'admin-1-sign-in');
+    await expectFocusRing(admin.page);
+    await admin.page.getByLabel('Administrator address').fill('admin@example.test');
+    await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
+    await admin.page.getByRole('button', { name: 'Sign in' }).click();
+    await confirmBackupKey(admin.page);
+    await admin.page.getByRole('region', { name: 'Escrow' }).getByText('Escrow is off').waitFor();
+    await bothSizes(admin.page, 'admin-2-signed-in');
+
+    // With escrow on, a user's first device shows the escrow notice (the card that once hid its button).
+    await admin.page.getByRole('region', { name: 'Escrow' }).getByRole('button', { name: 'Turn on escrow' }).click();
+    await admin.page.getByRole('region', { name: 'Escrow' }).getByRole('status').getByText('Escrow is on.').waitFor();
+    const bob = await profile(`https://localhost:${ports.web}/`, PHONE);
+    await signIn(bob.page, 'bob@example.test');
+    await confirmBackupKey(bob.page);
+    await bob.page.getByRole('heading', { name: 'Your organisation can recover your mail' }).waitFor();
+    await bothSizes(bob.page, 'web-8-escrow-notice');
+    await bob.page.setViewportSize(PHONE);
+    await bob.page.getByRole('button', { name: 'I understand — add it' }).click();
+    await bob.page.getByRole('button', { name: 'Folders' }).waitFor();
+    for (const d of [admin, bob]) await d.context.close();
+    expect(errors).toEqual([]);
+  });
+
+  it('link viewer: an incomplete link', async () => {
+    const v = await profile(`https://localhost:${ports.viewer}/`);
+    await v.page.getByText('This link is incomplete').waitFor();
+    await bothSizes(v.page, 'viewer-1-incomplete-link');
+    await v.context.close();
+  });
+
+  afterAll(() => {
+    // Reported once for every screen and size, so one run shows everything to fix.
+    if (problems.length) console.error(problems.join('\n'));
+  });
+  it('no screen scrolls sideways or has a serious or critical accessibility violation', () => {
+    expect(problems).toEqual([]);
+  });
+});
