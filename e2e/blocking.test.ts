@@ -4,12 +4,12 @@
  * unblocks it in Settings and mail flows again. In the admin console, the admin makes a list and
  * blocks a domain for everyone; mail to the list reaches Bob, mail from the domain is refused.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -24,11 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 async function send(from: string, to: string, subject: string) {

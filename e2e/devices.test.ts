@@ -7,10 +7,9 @@
  * Then escrow: an admin turns it on in the admin console (a device of the admin), a user sees the
  * notice with the same fingerprint, loses their device, and the admin recovers them.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -27,11 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 /** A separate browser profile (its own IndexedDB, its own cookies): one "device". */

@@ -8,13 +8,13 @@
  * browsers sent.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -36,11 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 async function signedIn(address: string): Promise<{ context: BrowserContext; page: Page }> {

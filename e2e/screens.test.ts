@@ -10,13 +10,13 @@
  * Screenshots of each screen at both sizes go to e2e/screenshots/ (git-ignored), or to the folder
  * named by SEALMAIL_SCREENSHOTS, so anyone can see what the product looks like.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
@@ -41,11 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 async function profile(url: string, size: Size = DESKTOP): Promise<{ context: BrowserContext; page: Page }> {

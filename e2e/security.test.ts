@@ -7,14 +7,14 @@
  * replaced first; a TOTP requirement that comes mid-session leads to enrolment, not lockout. Screenshots of the new
  * screens at 1280x800 and 390x844 are written to <tmpdir>/sealmail-e2e-screenshots for review.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 const shots = join(tmpdir(), 'sealmail-e2e-screenshots');
@@ -33,11 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 async function device(port = ports.web, viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {

@@ -4,13 +4,12 @@
  * Ctrl-C stops everything; a second start reuses the data.
  */
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings } from './support';
+import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 
@@ -18,11 +17,7 @@ let running: Started | undefined;
 let browser: Browser | undefined;
 afterAll(async () => {
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 function getJson(port: number, path: string, ca: string): Promise<{ status: number; body: unknown }> {

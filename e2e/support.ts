@@ -1,7 +1,7 @@
 /** Helpers for the end-to-end tests: free ports, the start command as a child, Chromium. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -45,6 +45,15 @@ export async function startSealmail(env: Record<string, string>, timeoutMs = 120
     await new Promise((r) => setTimeout(r, 100));
   }
   return { proc, output: () => out, exited };
+}
+
+/** Stops a start-command stack (Ctrl-C, as a person would) and removes its data folder. */
+export async function stopSealmail(running: Started | undefined, dataDir: string): Promise<void> {
+  if (running && running.proc.exitCode === null) {
+    running.proc.kill('SIGINT');
+    await running.exited;
+  }
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 export function chromiumPath(): string {

@@ -7,7 +7,7 @@
  * The hostile colleague (Bob) is a script with the real client package over HTTPS, sealing with
  * his own device's keys: what any user of the organisation could run.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -15,7 +15,7 @@ import { ApiClient } from '@sealmail/client';
 import { buildMime, Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { currentPuk, sealMail, toBase64Url } from '@sealmail/crypto';
 import { httpsFetch } from '@sealmail/client/node';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -34,11 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of contexts) await c.close();
   await browser?.close();
-  if (running && running.proc.exitCode === null) {
-    running.proc.kill('SIGINT');
-    await running.exited;
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  await stopSealmail(running, dataDir);
 });
 
 async function device(): Promise<Page> {

@@ -5,7 +5,8 @@
  * ECDHE + AEAD only (a client offering only CBC suites is refused).
  */
 import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { tlsHandshake } from '@sealmail/server/testing';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ApiClient } from '@sealmail/client';
@@ -99,16 +100,7 @@ describe('security headers on every API answer', () => {
   });
 });
 
-function handshake(opts: ConnectionOptions) {
-  return new Promise<{ protocol: string | null; cipher: string } | { error: string }>((resolve) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca: tls.cert, servername: 'localhost', ...opts }, () => {
-      const r = { protocol: s.getProtocol(), cipher: s.getCipher().name };
-      s.end();
-      resolve(r);
-    });
-    s.on('error', (e: Error & { code?: string }) => resolve({ error: e.code ?? e.message }));
-  });
-}
+const handshake = (opts: ConnectionOptions) => tlsHandshake(port, tls.cert, opts);
 
 describe('TLS policy of the API port', () => {
   it('refuses a client offering only CBC suites over TLS 1.2', async () => {

@@ -337,8 +337,7 @@ export class Identity {
       const backupKeys = backupKeyDevice(backup.secret);
       const afterRoot = replaySigchain([root.bytes], { userId });
       const backupId = toHex(keyId(publicKeysOf(backupKeys)));
-      const link = await this.post(keys, userId, afterRoot, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: publicKeysOf(backupKeys) } }, [backupKeys], boxPerUserKey({ userId, puk, devices: [{ deviceId: backupId, encryptionPublicKey: backupKeys.encryption.publicKey }] }));
-      void link;
+      await this.post(keys, userId, afterRoot, { type: LinkType.BackupAdd, device: { name: 'Backup key', kind: 'backup', keys: publicKeysOf(backupKeys) } }, [backupKeys], boxPerUserKey({ userId, puk, devices: [{ deviceId: backupId, encryptionPublicKey: backupKeys.encryption.publicKey }] }));
       await this.verifiedChain(opts.address);
       return { outcome: 'first', device, backupKey: backup.text };
     }

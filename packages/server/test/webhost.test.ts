@@ -9,7 +9,8 @@
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { tlsHandshake } from '../src/testing';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,17 +132,7 @@ describe("the web host's own errors", () => {
   });
 });
 
-/** A TLS handshake with the given client options: the protocol and suite, or the error. */
-function handshake(port: number, opts: ConnectionOptions) {
-  return new Promise<{ protocol: string | null; cipher: string } | { error: string }>((resolve) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca: tls.cert, servername: 'localhost', ...opts }, () => {
-      const r = { protocol: s.getProtocol(), cipher: s.getCipher().name };
-      s.end();
-      resolve(r);
-    });
-    s.on('error', (e: Error & { code?: string }) => resolve({ error: e.code ?? e.message }));
-  });
-}
+const handshake = (port: number, opts: ConnectionOptions) => tlsHandshake(port, tls.cert, opts);
 
 describe('TLS policy of the web hosts', () => {
   it('refuses a client offering only CBC suites over TLS 1.2', async () => {
