@@ -110,7 +110,7 @@ describe('the admin console', () => {
     // A set-up link for Nina, copied.
     await nina.getByText('Manage nina@example.test').click();
     await nina.getByRole('button', { name: 'Create set-up link' }).click();
-    const linkField = nina.getByLabel('Set-up link');
+    const linkField = nina.getByLabel('Set-up link', { exact: true });
     await linkField.waitFor();
     await nina.getByRole('button', { name: 'Copy link' }).click();
     await nina.getByText('Copied.').waitFor();
@@ -155,7 +155,7 @@ describe('the admin console', () => {
     await place.getByRole('button', { name: 'Place under legal hold' }).click();
     const holds = page.getByRole('table', { name: 'Users under legal hold' });
     await confirmIfAsked(page, holds.getByRole('cell', { name: 'Case 2026-42: contract dispute' }));
-    await holds.getByRole('cell', { name: 'paula@example.test' }).waitFor();
+    await holds.getByRole('cell', { name: 'paula@example.test', exact: true }).waitFor();
 
     // Every section, by the sidebar and by its own URL, at both sizes.
     for (const size of [DESKTOP, PHONE]) {
@@ -173,7 +173,7 @@ describe('the admin console', () => {
     await page.getByRole('button', { name: 'Menu' }).click();
     // A reload keeps the section (the web host serves the console for its paths).
     await page.goto(`https://localhost:${ports.admin}/legal-hold`);
-    await page.getByRole('table', { name: 'Users under legal hold' }).getByRole('cell', { name: 'paula@example.test' }).waitFor();
+    await page.getByRole('table', { name: 'Users under legal hold' }).getByRole('cell', { name: 'paula@example.test', exact: true }).waitFor();
     await context.close();
 
     expect(problems).toEqual([]);

@@ -87,7 +87,7 @@ export function LegalHold() {
                   </td>
                   <td>{h.keptEntries}</td>
                   <td>
-                    <button type="button" className="secondary" aria-label={`Lift the hold on ${h.address}`} onClick={() => void lift(h)}>
+                    <button type="button" className="secondary" aria-label={`Lift hold on ${h.address}`} onClick={() => void lift(h)}>
                       Lift hold
                     </button>
                   </td>
