@@ -163,6 +163,8 @@ describe('the admin console', () => {
       for (const name of SECTIONS) {
         await openAdminSection(page, name);
         await page.getByRole('heading', { level: 2 }).first().waitFor();
+        // Each section's data has arrived (not its "Loading…" line) before the picture.
+        await page.locator('main').getByText(/^(Loading|Checking)…$/).waitFor({ state: 'detached' });
         await shoot(page, name.toLowerCase().replace(/\W+/g, '-'));
       }
     }
