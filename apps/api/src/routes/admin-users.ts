@@ -250,7 +250,12 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
         const current = await tx.user.findUniqueOrThrow({ where: { id: u.id } });
         if (current.legalHoldAt) throw new ApiError('LEGAL_HOLD');
         await keepAnAdmin(tx, current);
-        const held = await tx.mailboxEntry.findMany({ where: { userId: u.id }, select: { messageId: true }, distinct: ['messageId'] });
+        const held = [
+          ...(await tx.mailboxEntry.findMany({ where: { userId: u.id }, select: { messageId: true }, distinct: ['messageId'] })),
+          // Kept by a hold since lifted (should the lift have stopped half-way): they go with the user.
+          ...(await tx.heldMailboxEntry.findMany({ where: { userId: u.id }, select: { messageId: true } })),
+        ];
+        await tx.heldMailboxEntry.deleteMany({ where: { userId: u.id } });
         const sent = await tx.message.findMany({ where: { senderUserId: u.id }, select: { id: true } });
         // Uploads never sent go with the user; attachments of mail others hold stay theirs.
         const unsent = (await tx.blob.findMany({ where: { ownerUserId: u.id, messageId: null }, select: { id: true } })).map((b) => b.id);
