@@ -330,3 +330,20 @@ describe('removing a domain', () => {
     expect((await call(admin, 'GET', '/second.example')).statusCode).toBe(404);
   });
 });
+
+describe('the MTA-STS policy file', () => {
+  const fetchPolicy = (host: string) => app.inject({ method: 'GET', url: '/.well-known/mta-sts.txt', headers: { host } });
+
+  it('is served for a verified domain at mta-sts.<domain>, as the records say', async () => {
+    const res = await fetchPolicy('mta-sts.new.example');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toBe(((await call(admin, 'GET', '/new.example')).json() as DomainDetail).mtaStsPolicy.content);
+  });
+
+  it('is 404 for unverified and unknown domains and other host names', async () => {
+    expect((await fetchPolicy('mta-sts.confirm.example')).statusCode).toBe(404); // added, never verified
+    expect((await fetchPolicy('mta-sts.nowhere.example')).statusCode).toBe(404);
+    expect((await fetchPolicy('new.example')).statusCode).toBe(404);
+  });
+});
