@@ -21,6 +21,7 @@ import {
 } from '@sealmail/contract';
 import { useReauth } from '../Reauth';
 import { CopyButton } from './CopyButton';
+import './domains.css';
 
 const api = new ApiClient({ baseUrl: '' });
 type DomainRow = Awaited<ReturnType<ApiClient['adminDomains']>>['domains'][number];
