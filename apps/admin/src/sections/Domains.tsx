@@ -91,7 +91,7 @@ export function DomainsSection() {
       <h2>Domains</h2>
       <form aria-label="Add a domain" className="inline-form" onSubmit={add}>
         <label>
-          Add a domain
+          Domain name
           <input name="domain" required placeholder="example.com" autoComplete="off" spellCheck={false} />
         </label>
         <button type="submit">Add domain</button>
@@ -108,19 +108,19 @@ export function DomainsSection() {
         <tbody>
           {domains?.map((d) => (
             <tr key={d.name}>
-              <td>
+              <td data-label="Domain">
                 <button type="button" className="link" aria-expanded={open === d.name} onClick={() => setOpen(open === d.name ? null : d.name)}>
                   {d.name}
                 </button>
               </td>
-              <td>{d.verifiedAt ? <span className="badge ok">Verified</span> : <span className="badge warn">Not verified</span>}</td>
-              <td>
+              <td data-label="Status">{d.verifiedAt ? <span className="badge ok">Verified</span> : <span className="badge warn">Not verified</span>}</td>
+              <td data-label="Cross-domain E2EE">
                 <label className="check">
                   <input type="checkbox" checked={d.crossDomainE2ee} onChange={(e) => void toggle(d.name, e.currentTarget.checked)} aria-label={`Cross-domain E2EE for ${d.name}`} />
                   {d.crossDomainE2ee ? 'on' : 'off'}
                 </label>
               </td>
-              <td>
+              <td data-label="Encryption policy">
                 {d.encryptionPolicy ? (
                   <span>{POLICIES[d.encryptionPolicy]}</span>
                 ) : (
@@ -145,7 +145,10 @@ export function DomainsSection() {
         <DomainPanel
           key={open}
           name={open}
-          onChanged={() => void reload()}
+          onChanged={() => {
+            setStatus(null);
+            void reload();
+          }}
           onRemoved={() => {
             setOpen(null);
             setStatus(`${open} was removed.`);
@@ -163,24 +166,32 @@ const STATUS_LABEL = { ok: 'Right', missing: 'Missing', wrong: 'Wrong' } as cons
 function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: () => void; onRemoved: () => void }) {
   const [d, setD] = useState<DomainDetail | null>(null);
   const [checks, setChecks] = useState<{ at: string; results: RecordCheck[] } | null>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  // Each message is shown beside the part of the panel it is about.
+  type Area = 'verify' | 'check' | 'dkim' | 'remove';
+  const [note, setNoteIn] = useState<{ where: Area; text: string } | null>(null);
+  const [problem, setProblemIn] = useState<{ where: Area; text: string } | null>(null);
+  const said = (where: Area) => (
+    <>
+      {note?.where === where && <p role="status">{note.text}</p>}
+      {problem?.where === where && <p role="alert">{problem.text}</p>}
+    </>
+  );
   const [busy, setBusy] = useState(false);
   const [unpublished, setUnpublished] = useState(false);
   const guard = useReauth();
 
   useEffect(() => {
-    api.request(adminDomainGet, { params: { name } }).then(setD, (e: unknown) => setProblem(message(e, 'The domain could not be loaded.')));
+    api.request(adminDomainGet, { params: { name } }).then(setD, (e: unknown) => setProblemIn({ where: 'verify', text: message(e, 'The domain could not be loaded.') }));
   }, [name]);
 
-  async function run<T>(what: () => Promise<T>, fallback: string): Promise<T | undefined> {
+  async function run<T>(where: Area, what: () => Promise<T>, fallback: string): Promise<T | undefined> {
     setBusy(true);
-    setProblem(null);
-    setNote(null);
+    setProblemIn(null);
+    setNoteIn(null);
     try {
       return await what();
     } catch (err) {
-      setProblem(message(err, fallback));
+      setProblemIn({ where, text: message(err, fallback) });
       return undefined;
     } finally {
       setBusy(false);
@@ -188,28 +199,30 @@ function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: 
   }
 
   async function verify() {
-    const r = await run(() => api.request(adminDomainVerify, { params: { name } }), 'The lookup failed.');
+    const r = await run('verify', () => api.request(adminDomainVerify, { params: { name } }), 'The lookup failed.');
     if (!r) return;
     if (r.verified) {
       setD((x) => (x ? { ...x, verifiedAt: r.verifiedAt } : x));
-      setNote(`${name} is verified: users, lists and mail for it are now accepted.`);
+      setNoteIn({ where: 'verify', text: `${name} is verified: users, lists and mail for it are now accepted.` });
       onChanged();
     } else
-      setProblem(
-        r.found.length
+      setProblemIn({
+        where: 'verify',
+        text: r.found.length
           ? `Not verified: ${r.expected.name} holds ${r.found.map((f) => `"${f}"`).join(', ')}, not this domain's token. Replace it with "${r.expected.value}".`
           : `Not verified: there is no TXT record at ${r.expected.name} yet. Publish "${r.expected.value}" there (DNS changes can take a few minutes), then verify again.`,
-      );
+      });
   }
 
   async function check() {
-    const r = await run(() => api.request(adminDomainCheck, { params: { name } }), 'The check failed.');
+    const r = await run('check', () => api.request(adminDomainCheck, { params: { name } }), 'The check failed.');
     if (r) setChecks({ at: r.checkedAt, results: r.results });
   }
 
   async function dkim(step: 'next' | 'activate' | 'retire', confirmPublished = false) {
     setUnpublished(false);
     const r = await run(
+      'dkim',
       () =>
         guard(() =>
           step === 'next'
@@ -226,16 +239,21 @@ function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: 
     if (!r) return;
     setD(r);
     const active = r.dkim.find((k) => k.state === 'active')?.selector;
-    setNote(step === 'next' ? 'A new DKIM key is ready: publish its record below, then switch signing to it.' : step === 'activate' ? `Outbound mail is now signed with selector ${active}. Keep the old record published for a few days, then retire it.` : 'The old DKIM key is retired: delete its DNS record.');
+    setNoteIn({
+      where: 'dkim',
+      text:
+        step === 'next'
+          ? 'A new DKIM key is ready: publish its record below, then switch signing to it.' : step === 'activate' ? `Outbound mail is now signed with selector ${active}. Keep the old record published for a few days, then retire it.` : 'The old DKIM key is retired: delete its DNS record.',
+    });
   }
 
   async function remove() {
     if (!window.confirm(`Remove ${name} from your organisation? Its DKIM keys are deleted.`)) return;
-    const r = await run(() => guard(() => api.request(adminDomainRemove, { params: { name } })), 'The domain could not be removed.');
+    const r = await run('remove', () => guard(() => api.request(adminDomainRemove, { params: { name } })), 'The domain could not be removed.');
     if (r) onRemoved();
   }
 
-  if (!d) return problem ? <p role="alert">{problem}</p> : <p>Loading {name}…</p>;
+  if (!d) return problem ? <p role="alert">{problem.text}</p> : <p>Loading {name}…</p>;
   const byId = new Map(checks?.results.map((c) => [c.record.id, c]));
   const next = d.dkim.find((k) => k.state === 'next');
   const old = d.dkim.find((k) => k.state === 'old');
@@ -251,12 +269,14 @@ function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: 
           <button type="button" onClick={() => void verify()} disabled={busy}>
             Verify
           </button>
+          {said('verify')}
         </div>
       ) : (
         <p>
           <span className="badge ok">Verified</span> since {new Date(d.verifiedAt).toLocaleString()}. {d.usage.users} user{d.usage.users === 1 ? '' : 's'}, {d.usage.lists} list{d.usage.lists === 1 ? '' : 's'}.
         </p>
       )}
+      {d.verifiedAt && said('verify')}
 
       <h4>Records to publish</h4>
       <p className="hint">Publish each record at your DNS provider exactly as shown, then check.</p>
@@ -275,6 +295,7 @@ function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: 
       <button type="button" onClick={() => void check()} disabled={busy}>
         Check records
       </button>
+      {said('check')}
       {checks && (
         <p role="status">
           Checked {new Date(checks.at).toLocaleTimeString()}: {checks.results.filter((c) => c.status === 'ok').length} of {checks.results.length} right.
@@ -311,13 +332,13 @@ function DomainPanel({ name, onChanged, onRemoved }: { name: string; onChanged: 
           </button>
         )}
       </div>
+      {said('dkim')}
 
       <h4>Remove</h4>
       <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
         Remove {name}
       </button>
-      {note && <p role="status">{note}</p>}
-      {problem && <p role="alert">{problem}</p>}
+      {said('remove')}
     </section>
   );
 }
