@@ -152,9 +152,14 @@ describe('adding a domain and proving it is ours', () => {
     expect(listed.find((d) => d.name === 'example.test')?.verifiedAt).not.toBeNull(); // the seed's domain counts as verified
   });
 
-  it('an unverified domain gets no mailing lists', async () => {
+  it('an unverified domain gets no mailing lists, users or aliases', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(admin), payload: { address: 'team@new.example', name: 'Team', members: [] } });
     expect(res.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
+    const user = await app.inject({ method: 'POST', url: '/api/v1/admin/users', headers: bearer(admin), payload: { address: 'dana@new.example', displayName: 'Dana' } });
+    expect(user.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
+    const alias = await app.inject({ method: 'POST', url: '/api/v1/admin/users/alice@example.test/aliases', headers: bearer(admin), payload: { alias: 'alice@new.example' } });
+    expect(alias.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.alias' } });
+    expect(await tdb.prisma.user.count({ where: { domain: { name: 'new.example' } } })).toBe(0);
   });
 
   it('verify: missing record → not verified, nothing found', async () => {
@@ -317,6 +322,12 @@ describe('removing a domain', () => {
     expect(res.json()).toMatchObject({ error: { code: 'DOMAIN_IN_USE', message: `example.test still has ${users} users: move or delete them first.` } });
     const listed = await call(admin, 'DELETE', '/new.example');
     expect(listed.json()).toMatchObject({ error: { code: 'DOMAIN_IN_USE', message: 'new.example still has 1 mailing list: move or delete them first.' } });
+    // An alias of a user on another domain keeps this one too.
+    expect((await app.inject({ method: 'POST', url: '/api/v1/admin/users/alice@example.test/aliases', headers: bearer(admin), payload: { alias: 'alice@confirm.example' } })).statusCode).toBe(409); // unverified
+    await tdb.prisma.domain.update({ where: { name: 'confirm.example' }, data: { verifiedAt: new Date() } });
+    expect((await app.inject({ method: 'POST', url: '/api/v1/admin/users/alice@example.test/aliases', headers: bearer(admin), payload: { alias: 'alice@confirm.example' } })).statusCode).toBe(200);
+    expect((await call(admin, 'DELETE', '/confirm.example')).json()).toMatchObject({ error: { code: 'DOMAIN_IN_USE', message: 'confirm.example still has 1 alias: move or delete them first.' } });
+    await tdb.prisma.domain.update({ where: { name: 'confirm.example' }, data: { verifiedAt: null } });
     expect(await tdb.prisma.domain.count({ where: { name: { in: ['example.test', 'new.example'] } } })).toBe(2);
   });
 

@@ -6,7 +6,7 @@
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { findUserByAddress, type Db } from '@sealmail/db';
+import { findMailboxByAddress, type Db } from '@sealmail/db';
 import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
@@ -103,7 +103,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
           log.info({ session: session.id }, 'smtp: recipient domain not verified');
           return cb(smtpError(550, 'No such user here'));
         }
-        const user = await findUserByAddress(opts.db, rcpt);
+        // A user's own address or one of their aliases (docs/admin.md, Users).
+        const user = await findMailboxByAddress(opts.db, rcpt);
         if (user && user.status === 'active') {
           if ((await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
           // Mail is sealed to the recipient's keys on arrival: a mailbox without keys cannot take it yet.

@@ -5,7 +5,7 @@
  * organisation's domains answer 404 like names that do not exist.
  *
  * What an unverified domain may do: be shown with its records and checked, and have its DKIM
- * keys prepared. It may not have users or mailing lists (409 DOMAIN_UNVERIFIED), and the SMTP
+ * keys prepared. It may not have users, aliases or mailing lists (409 DOMAIN_UNVERIFIED), and the SMTP
  * ingress refuses mail for it at RCPT (apps/smtp/src/server.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -37,10 +37,10 @@ async function ownDomain(deps: ApiDeps, accountId: string, name: string): Promis
   return d;
 }
 
-/** Users, lists and aliases on a domain (aliases: none exist as their own rows yet). */
+/** Users, lists and aliases on a domain. */
 async function usageOf(deps: ApiDeps, domainId: string) {
-  const [users, lists] = await Promise.all([deps.db.user.count({ where: { domainId } }), deps.db.mailingList.count({ where: { domainId } })]);
-  return { users, lists, aliases: 0 };
+  const [users, lists, aliases] = await Promise.all([deps.db.user.count({ where: { domainId } }), deps.db.mailingList.count({ where: { domainId } }), deps.db.userAlias.count({ where: { domainId } })]);
+  return { users, lists, aliases };
 }
 
 async function detailOf(deps: ApiDeps, d: DomainRow): Promise<DomainDetail> {
