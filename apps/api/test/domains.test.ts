@@ -152,6 +152,14 @@ describe('adding a domain and proving it is ours', () => {
     expect(listed.find((d) => d.name === 'example.test')?.verifiedAt).not.toBeNull(); // the seed's domain counts as verified
   });
 
+  it('an unverified domain made outside the console (SQL) gets its token when opened', async () => {
+    const home = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    await tdb.prisma.domain.create({ data: { accountId: home.accountId, name: 'sql-made.example' } });
+    const d = (await call(admin, 'GET', '/sql-made.example')).json() as DomainDetail;
+    expect(d.verification.value).toMatch(/^sealmail-verify=[0-9a-f]{32}$/);
+    expect((await call(admin, 'POST', '/sql-made.example/verify')).json()).toMatchObject({ verified: false, expected: { value: d.verification.value } });
+  });
+
   it('an unverified domain gets no mailing lists, users or aliases', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(admin), payload: { address: 'team@new.example', name: 'Team', members: [] } });
     expect(res.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });

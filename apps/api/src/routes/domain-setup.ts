@@ -25,6 +25,7 @@ import {
 import { recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
+import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 import { checkRecord, dkimRecordSpec, findVerification, mailRecords, mtaStsPolicy, mtaStsPolicyUrl, verificationRecord } from '../mail/domain-records';
 
@@ -43,7 +44,15 @@ async function usageOf(deps: ApiDeps, domainId: string) {
   return { users, lists, aliases };
 }
 
-async function detailOf(deps: ApiDeps, d: DomainRow): Promise<DomainDetail> {
+/** An unverified domain made outside the console (SQL) has no token yet: it gets one. */
+async function withToken(deps: ApiDeps, d: DomainRow): Promise<DomainRow> {
+  if (d.verifiedAt || d.verifyToken) return d;
+  await deps.db.domain.updateMany({ where: { id: d.id, verifyToken: null }, data: { verifyToken: randomBytes(16).toString('hex') } });
+  return deps.db.domain.findUniqueOrThrow({ where: { id: d.id } });
+}
+
+async function detailOf(deps: ApiDeps, row: DomainRow): Promise<DomainDetail> {
+  const d = await withToken(deps, row);
   await deps.dkim.ensureActive(d);
   const keys = await deps.dkim.list(d.id);
   return {
@@ -63,7 +72,7 @@ async function detailOf(deps: ApiDeps, d: DomainRow): Promise<DomainDetail> {
 export async function domainSetupRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const admin = requireSession(deps, { role: 'admin' });
   const fresh = requireSession(deps, { role: 'admin', fresh: true });
-  const audit = (s: NonNullable<Parameters<Parameters<typeof defineRoute>[2]>[0]['session']>, action: string, details: Record<string, unknown>) =>
+  const audit = (s: ActiveSession, action: string, details: Record<string, unknown>) =>
     recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action, details: { ...details, actorDeviceId: s.deviceId } });
 
   defineRoute(
@@ -91,11 +100,10 @@ export async function domainSetupRoutes(app: FastifyInstance, deps: ApiDeps): Pr
     adminDomainVerify,
     async (req) => {
       const s = req.session!;
-      const d = await ownDomain(deps, s.user.accountId, req.params.name);
+      const d = await withToken(deps, await ownDomain(deps, s.user.accountId, req.params.name));
       const expected = verificationRecord(d.name, d.verifyToken ?? '');
       if (d.verifiedAt) return { verified: true, verifiedAt: d.verifiedAt.toISOString(), expected, found: [] };
-      if (!d.verifyToken) throw new ApiError('CONFLICT');
-      const { verified, found } = await findVerification(deps.resolver, d.name, d.verifyToken);
+      const { verified, found } = await findVerification(deps.resolver, d.name, d.verifyToken!);
       if (!verified) return { verified: false, verifiedAt: null, expected, found };
       const at = deps.now();
       await deps.db.domain.updateMany({ where: { id: d.id, verifiedAt: null }, data: { verifiedAt: at } });
