@@ -35,6 +35,7 @@ const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 let admin: string;
 let user: string;
 let otherAdmin: string;
+let escrowAdmin: string;
 
 async function device(address: string, password = passwords[address]!) {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
@@ -74,6 +75,10 @@ beforeAll(async () => {
   admin = (await device('admin@example.test')).token;
   user = (await device('bob@example.test')).token;
   otherAdmin = (await device('root@other.test', 'pw-root-other')).token;
+  // An escrow admin of the demo organisation: escrow and discovery only, not domains.
+  const home = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+  await tdb.prisma.user.create({ data: { accountId: home.accountId, domainId: home.id, localPart: 'keeper', displayName: 'Keeper', passwordHash: await hashPassword('pw-keeper-escrow'), role: 'escrow_admin' } });
+  escrowAdmin = (await device('keeper@example.test', 'pw-keeper-escrow')).token;
 }, 120_000);
 
 afterAll(async () => {
@@ -96,9 +101,11 @@ describe('who may manage domains', () => {
     ['DELETE', '/matrix.test'],
   ];
 
-  it('a user: 403 on every route, nothing added', async () => {
-    expect((await call(user, 'POST', '', { name: 'matrix.test' })).statusCode).toBe(403);
-    for (const [m, url, body] of routes) expect((await call(user, m, url, body)).json(), `${m} ${url}`).toMatchObject({ error: { code: 'FORBIDDEN' } });
+  it('a user and an escrow admin: 403 on every route, nothing added', async () => {
+    for (const who of [user, escrowAdmin]) {
+      expect((await call(who, 'POST', '', { name: 'matrix.test' })).statusCode).toBe(403);
+      for (const [m, url, body] of routes) expect((await call(who, m, url, body)).json(), `${m} ${url}`).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    }
     expect(await tdb.prisma.domain.count({ where: { name: 'matrix.test' } })).toBe(0);
   });
 
