@@ -96,6 +96,13 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         cb(smtpError(550, '5.7.1 The recipient does not accept mail from this sender'));
       };
       (async () => {
+        // A domain added but not yet proven the organisation's (DNS TXT) takes no mail: answered
+        // like an unknown address (docs/admin.md, Domains).
+        const domain = await opts.db.domain.findUnique({ where: { name: rcpt.slice(rcpt.lastIndexOf('@') + 1) }, select: { verifiedAt: true } });
+        if (domain && !domain.verifiedAt) {
+          log.info({ session: session.id }, 'smtp: recipient domain not verified');
+          return cb(smtpError(550, 'No such user here'));
+        }
         // A user's own address or one of their aliases (docs/admin.md, Users).
         const user = await findMailboxByAddress(opts.db, rcpt);
         if (user && user.status === 'active') {

@@ -5,4 +5,5 @@ export * from './blocking';
 export * from './lists';
 export * from './text';
 export * from './account';
+export * from './domains';
 export * from './admin-users';

@@ -27,7 +27,7 @@ import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
-import type { Logger } from '@sealmail/server';
+import type { DnsResolver, Logger, MxAnswer } from '@sealmail/server';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
 
@@ -57,6 +57,8 @@ export interface OutboundOptions {
   hostname: string;
   /** Base URL of the link viewer (links are `<viewerUrl>/m/<id>#<password>.<digest>`). */
   viewerUrl?: string;
+  /** DNS for MX and MTA-STS lookups (packages/server/src/dns.ts; default: the system resolver). */
+  resolver?: DnsResolver;
   /** MX lookup; tests answer from a table pointing at loopback (the only stand-in for the outside). */
   resolveMx?: (domain: string) => Promise<{ exchange: string; priority: number }[]>;
   /** SMTP port of remote MX hosts (25; tests use a loopback port). */
@@ -127,7 +129,8 @@ export class Outbound {
   ) {
     this.now = opts.now ?? (() => new Date());
     this.schedule = opts.retry ?? defaultRetrySchedule;
-    this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now });
+    const resolver = opts.resolver;
+    this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now, ...(resolver ? { resolveTxt: async (name: string) => (await resolver(name, 'TXT')) as string[][] } : {}) });
   }
 
   async start(): Promise<void> {
@@ -453,7 +456,8 @@ export class Outbound {
   private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string; host: string }>> {
     let hosts: { exchange: string; priority: number }[];
     try {
-      hosts = await (this.opts.resolveMx ?? dnsResolveMx)(domain);
+      const resolver = this.opts.resolver;
+      hosts = await (this.opts.resolveMx ?? (resolver ? async (d: string) => (await resolver(d, 'MX')) as MxAnswer[] : dnsResolveMx))(domain);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTFOUND' || code === 'ENODATA') hosts = [{ exchange: domain, priority: 0 }]; // RFC 5321 §5.1: implicit MX

@@ -111,6 +111,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
     const { localPart, domain: domainName } = splitAddress(u.address)!;
     const domain = await tx.domain.findUnique({ where: { name: domainName } });
     if (!domain || domain.accountId !== accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
+    if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding users to it.`);
     if (await addressInUse(tx, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address');
     // Nobody knows this password: the user chooses theirs through a set-up link.
     const passwordHash = await hashPassword(randomBytes(32).toString('base64url'));
@@ -347,6 +348,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
       const { localPart, domain: domainName } = splitAddress(req.body.alias)!;
       const domain = await deps.db.domain.findUnique({ where: { name: domainName } });
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.alias', `body.alias: ${domainName} is not a domain of your organisation.`);
+      if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.alias', `${domainName} is not verified yet: prove it is yours (Domains) before adding aliases on it.`);
       await deps.db.$transaction(async (tx) => {
         if (await addressInUse(tx, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.alias');
         await tx.userAlias.create({ data: { userId: u.id, domainId: domain.id, localPart } });

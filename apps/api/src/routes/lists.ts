@@ -47,6 +47,7 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const { localPart, domain: domainName } = splitAddress(req.body.address)!;
       const domain = await deps.db.domain.findUnique({ where: { name: domainName } });
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
+      if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding lists to it.`);
       if (await addressInUse(deps.db, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address');
       const members = [...new Set(req.body.members)];
       const list = await deps.db.mailingList
