@@ -35,6 +35,8 @@ import { outboundAdminRoutes } from './routes/outbound-admin';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
+import { adminHistoryRoutes } from './routes/admin-history';
+import { adminActivityRoutes } from './routes/admin-activity';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -125,5 +127,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
+  await app.register(async (scope) => adminHistoryRoutes(scope, deps));
+  await app.register(async (scope) => adminActivityRoutes(scope, deps));
   return app;
 }
