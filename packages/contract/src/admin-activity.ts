@@ -193,3 +193,7 @@ export const adminReports = {
 } as const;
 
 export const adminActivityRoutes = { adminHistoryList, adminHistoryExport, adminHistoryVerify, adminMailTrace, adminMailSearch, adminReports } satisfies Record<string, RouteContract>;
+
+export type HistoryVerification = z.infer<typeof adminHistoryVerify.response>;
+export type MailSearchResult = z.infer<typeof adminMailSearch.response>['results'][number];
+export type AdminReport = z.infer<typeof adminReports.response>;
