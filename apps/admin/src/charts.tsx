@@ -16,12 +16,12 @@ const W = 640;
 const H = 220;
 const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
 
-/** Round numbers for the axis: 0, and up to four steps to at least `max`. */
+/** Round numbers for the axis: 0, and up to four steps to at least `max` (whole steps for counts). */
 function ticks(max: number): number[] {
   if (max <= 0) return [0, 1];
   const raw = max / 4;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!);
   const out: number[] = [];
   for (let v = 0; v <= max + step - 1e-9; v += step) out.push(Math.round(v * 1000) / 1000);
   return out;

@@ -113,7 +113,7 @@ export function History() {
 
       <form className="filters" onSubmit={apply} aria-label="Filter the change history">
         {field('actor', 'Who acted', 'email')}
-        {field('action', 'Action', 'text', 'e.g. auth.sign_in, or auth. for all sign-in events')}
+        {field('action', 'Action', 'text', 'e.g. auth.sign_in, or auth. for every auth.… action')}
         {field('target', 'About user', 'email')}
         {field('from', 'From', 'datetime-local')}
         {field('to', 'Until', 'datetime-local')}
@@ -142,7 +142,7 @@ export function History() {
       )}
       {entries && entries.length === 0 && <p className="hint">No entries match.</p>}
       {entries && entries.length > 0 && (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0} role="region" aria-label="Entries (scrolls sideways)">
           <table className="history">
             <caption className="visually-hidden">Change history, newest first</caption>
             <thead>

@@ -199,7 +199,7 @@ export function MailActivity() {
         )}
         {found && found.items.length === 0 && <p className="hint">No messages match.</p>}
         {found && found.items.length > 0 && (
-          <div className="scroll">
+          <div className="scroll" tabIndex={0} role="region" aria-label="Results (scrolls sideways)">
             <table>
               <caption className="visually-hidden">Messages found, newest first</caption>
               <thead>
