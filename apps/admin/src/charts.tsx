@@ -3,7 +3,7 @@
  * one-sentence summary as its accessible name and the same numbers as a table underneath (in a
  * <details>, open for anyone, read by screen readers as a plain table).
  */
-import type { ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 
 export interface Series {
   label: string;
@@ -12,8 +12,20 @@ export interface Series {
   values: number[];
 }
 
-const W = 640;
 const H = 220;
+const NARROW = '(max-width: 600px)';
+
+/** The drawing's width in SVG units: narrower on a phone, so its text stays readable when scaled to fit. */
+function useChartWidth(): number {
+  const [narrow, setNarrow] = useState(() => window.matchMedia(NARROW).matches);
+  useEffect(() => {
+    const q = window.matchMedia(NARROW);
+    const on = () => setNarrow(q.matches);
+    q.addEventListener('change', on);
+    return () => q.removeEventListener('change', on);
+  }, []);
+  return narrow ? 360 : 640;
+}
 const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
 
 /** Round numbers for the axis: 0, and up to four steps to at least `max` (whole steps for counts). */
@@ -73,6 +85,7 @@ function DataTable({ caption, rowHeader, labels, series, format }: { caption: st
 
 /** Vertical bars, one group per label (e.g. per day), with a y axis. */
 export function BarChart({ title, summary, rowHeader, labels, series, format = String, tickLabel = (l) => l }: { title: string; summary: string; rowHeader: string; labels: string[]; series: Series[]; format?: (n: number) => string; tickLabel?: (label: string) => string }): ReactNode {
+  const W = useChartWidth();
   const max = Math.max(0, ...series.flatMap((s) => s.values));
   const axis = ticks(max);
   const top = axis[axis.length - 1]!;
@@ -81,7 +94,7 @@ export function BarChart({ title, summary, rowHeader, labels, series, format = S
   const group = plotW / Math.max(1, labels.length);
   const bar = Math.max(1, (group * 0.8) / series.length);
   const y = (v: number) => PAD.top + plotH - (v / top) * plotH;
-  const every = Math.ceil(labels.length / 8);
+  const every = Math.ceil(labels.length / (W < 640 ? 4 : 8));
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
@@ -116,10 +129,12 @@ export function BarChart({ title, summary, rowHeader, labels, series, format = S
 
 /** Horizontal bars, one per label (e.g. per user), largest first as given. */
 export function HBarChart({ title, summary, rowHeader, valueHeader, labels, values, color, format = String }: { title: string; summary: string; rowHeader: string; valueHeader: string; labels: string[]; values: number[]; color: string; format?: (n: number) => string }): ReactNode {
+  const W = useChartWidth();
   const max = Math.max(1, ...values);
   const rowH = 26;
-  const labelW = 230;
-  const valueW = 90;
+  const labelW = W < 640 ? 150 : 230;
+  const valueW = W < 640 ? 70 : 90;
+  const room = W < 640 ? 20 : 30;
   const height = Math.max(rowH, labels.length * rowH) + 4;
   return (
     <figure className="chart">
@@ -128,7 +143,7 @@ export function HBarChart({ title, summary, rowHeader, valueHeader, labels, valu
         {labels.map((l, i) => (
           <g key={l}>
             <text x={labelW - 8} y={i * rowH + 17} textAnchor="end" fontSize="13" fill="#1c2430">
-              {l.length > 30 ? `${l.slice(0, 29)}…` : l}
+              {l.length > room ? `${l.slice(0, room - 1)}…` : l}
             </text>
             <rect x={labelW} y={i * rowH + 4} width={Math.max(values[i]! > 0 ? 2 : 0, ((W - labelW - valueW) * values[i]!) / max)} height={rowH - 8} fill={color} />
             <text x={labelW + ((W - labelW - valueW) * values[i]!) / max + 6} y={i * rowH + 17} fontSize="13" fill="#1c2430">
