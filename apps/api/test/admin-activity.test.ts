@@ -46,6 +46,7 @@ const get = (who: string, url: string) => app.inject({ method: 'GET', url, heade
 const post = (who: string, url: string) => app.inject({ method: 'POST', url, headers: bearer(tokens[who]!) });
 const ADMIN = 'admin@example.test';
 const OTHER = 'olga@other.test';
+const ESCROW = 'esme@example.test';
 
 let sent: { messageId: string; entryId: string };
 let inboundId: string;
@@ -62,6 +63,10 @@ beforeAll(async () => {
   const domain = await tdb.prisma.domain.create({ data: { accountId: account.id, name: 'other.test' } });
   await tdb.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'olga', displayName: 'Olga', passwordHash: await hashPassword('pw-olga-other'), role: 'admin' } });
   passwords[OTHER] = 'pw-olga-other';
+  // An escrow admin of this organisation.
+  const home = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+  await tdb.prisma.user.create({ data: { accountId: home.accountId, domainId: home.id, localPart: 'esme', displayName: 'Esme Escrow', passwordHash: await hashPassword('pw-esme-escrow'), role: 'escrow_admin' } });
+  passwords[ESCROW] = 'pw-esme-escrow';
   app = await buildApp({
     logger: createLogger({ level: 'silent' }),
     db: tdb.prisma,
@@ -80,6 +85,7 @@ beforeAll(async () => {
   });
   await device(ADMIN);
   await device(OTHER);
+  await device(ESCROW);
   const alice = await device('alice@example.test');
   const bob = await device('bob@example.test');
 
@@ -117,11 +123,13 @@ const ROUTES: [method: 'GET' | 'POST', url: string][] = [
 ];
 
 describe('authorisation', () => {
-  it.each(ROUTES)('%s %s: anonymous 401, user 403, admin 200', async (method, url) => {
+  it.each(ROUTES)('%s %s: anonymous 401, user 403, escrow admin 403, admin 200', async (method, url) => {
     expect((await app.inject({ method, url })).statusCode).toBe(401);
-    const asUser = await app.inject({ method, url, headers: bearer(tokens['alice@example.test']!) });
-    expect(asUser.statusCode).toBe(403);
-    expect(asUser.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    for (const who of ['alice@example.test', ESCROW]) {
+      const refused = await app.inject({ method, url, headers: bearer(tokens[who]!) });
+      expect(refused.statusCode, who).toBe(403);
+      expect(refused.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    }
     expect((await app.inject({ method, url, headers: bearer(tokens[ADMIN]!) })).statusCode).toBe(200);
   });
 
@@ -305,7 +313,7 @@ describe('reports', () => {
     expect(r.days).toEqual([{ day: today, inbound: 2, outbound: 1, spam: 1, bounces: 1 }]);
     const alice = r.storage.users.find((u) => u.address === 'alice@example.test')!;
     expect(alice.usedBytes).toBeGreaterThan(0);
-    expect(r.storage.domains).toEqual([{ domain: 'example.test', users: 3, usedBytes: r.storage.users.reduce((n, u) => n + u.usedBytes, 0) }]);
+    expect(r.storage.domains).toEqual([{ domain: 'example.test', users: 4, usedBytes: r.storage.users.reduce((n, u) => n + u.usedBytes, 0) }]);
     const month = (await get(ADMIN, '/api/v1/admin/reports')).json() as { days: unknown[]; to: string };
     expect(month.days).toHaveLength(30);
     expect((await get(ADMIN, '/api/v1/admin/reports?from=2026-03-02&to=2026-03-01')).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'querystring.to' } });

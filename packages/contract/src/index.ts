@@ -6,3 +6,4 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './admin-activity';
+export * from './admin-users';
