@@ -60,7 +60,8 @@ export async function findAccountMessages(db: Db, accountId: string, f: MailFilt
     `NOT EXISTS (SELECT 1 FROM mail_links l WHERE l.message_id = m.id)`,
     `NOT EXISTS (SELECT 1 FROM mailbox_entries e WHERE e.message_id = m.id AND e.role = 'sender-copy' AND e.folder = 'drafts')`,
   ];
-  if (f.sender) where.push(`lower(m.sender_address) = ${p(f.sender)}`);
+  // Stored lower-case (deliverLocal, mail send), so the (sender_address, sent_at) index serves it.
+  if (f.sender) where.push(`m.sender_address = ${p(f.sender)}`);
   if (f.recipient) {
     const r = p(f.recipient);
     where.push(`(EXISTS (SELECT 1 FROM unnest(m.to_addresses || m.cc_addresses) a WHERE lower(a) = ${r})
