@@ -282,6 +282,13 @@ describe('message trace', () => {
     const second = await trace(`?limit=1&before=${encodeURIComponent(first.nextBefore!)}`);
     expect(second.messages).toHaveLength(1);
     expect(second.messages[0]!.id).not.toBe(first.messages[0]!.id);
+    for (const bad of ['9999-99-99T99:99:99.999Z_00000000-0000-0000-0000-000000000000', 'x']) {
+      expect((await get(ADMIN, `/api/v1/admin/mail/trace?before=${encodeURIComponent(bad)}`)).json(), bad).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'querystring.before' } });
+    }
+    expect((await get(ADMIN, '/api/v1/admin/history?before=99999999999999999999')).json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'querystring.before' } });
+    // A sealed message id (not a UUID) is looked up as such.
+    const mailId = (await tdb.prisma.message.findUniqueOrThrow({ where: { id: sent.messageId } })).mailId;
+    expect((await trace(`?messageId=${encodeURIComponent(mailId)}`)).messages.map((m) => m.id)).toEqual([sent.messageId]);
   });
 });
 

@@ -8,7 +8,7 @@ import { address, type RouteContract } from './routes';
 import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
 const isoTime = z.iso.datetime({ offset: true });
-const seqCursor = z.string().regex(/^[1-9][0-9]{0,18}$/, 'expected an entry number');
+const seqCursor = z.string().regex(/^[1-9][0-9]{0,17}$/, 'expected an entry number');
 
 /** Filters of the change history (all optional; combined with AND). */
 export const historyFilters = z

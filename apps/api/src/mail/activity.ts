@@ -4,6 +4,7 @@
  * and daily counts. Never reads envelopes, boxes or bodies. Every query is scoped to the account:
  * a message is the account's when one of its users sent it or one of its mailboxes holds it.
  */
+import { ApiError } from '@sealmail/contract';
 import type { Db } from '@sealmail/db';
 
 export interface MailFilters {
@@ -81,6 +82,8 @@ export async function findAccountMessages(db: Db, accountId: string, f: MailFilt
   if (f.messageId) where.push(UUID.test(f.messageId) ? `(m.id = ${p(f.messageId)}::uuid OR m.mail_id = ${p(f.messageId)})` : `m.mail_id = ${p(f.messageId)}`);
   if (f.before) {
     const cut = f.before.lastIndexOf('_');
+    const at = new Date(f.before.slice(0, cut));
+    if (Number.isNaN(at.getTime()) || !UUID.test(f.before.slice(cut + 1))) throw new ApiError('VALIDATION_FAILED', 'querystring.before', 'querystring.before: expected the nextBefore of a previous page');
     where.push(`(m.sent_at, m.id) < (${p(f.before.slice(0, cut))}::timestamptz, ${p(f.before.slice(cut + 1))}::uuid)`);
   }
   const rows = await db.$queryRawUnsafe<MessageRow[]>(
