@@ -113,7 +113,7 @@ export function History() {
 
       <form className="filters" onSubmit={apply} aria-label="Filter the change history">
         {field('actor', 'Who acted', 'email')}
-        {field('action', 'Action', 'text', 'e.g. auth.sign_in, or auth. for every auth.… action')}
+        {field('action', 'Action', 'text', 'e.g. auth.sign_in, or auth. for all auth actions')}
         {field('target', 'About user', 'email')}
         {field('from', 'From', 'datetime-local')}
         {field('to', 'Until', 'datetime-local')}
