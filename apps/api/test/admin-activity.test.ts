@@ -328,3 +328,18 @@ describe('reports', () => {
     expect((await get(ADMIN, '/api/v1/admin/reports?from=2026-02-30')).statusCode).toBe(400);
   });
 });
+
+describe('a deleted user', () => {
+  it('leaves the chain intact: their entries keep who acted (actor_ref), shown as a deleted user', async () => {
+    const bobId = (await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'bob', domain: { name: 'example.test' } } })).id;
+    const before = await tdb.prisma.auditEvent.count({ where: { actorRef: bobId } });
+    expect(before).toBeGreaterThan(0);
+    expect((await app.inject({ method: 'POST', url: '/api/v1/auth/reauth', headers: bearer(tokens[ADMIN]!), payload: { password: passwords[ADMIN] } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'DELETE', url: '/api/v1/admin/users/bob@example.test', headers: bearer(tokens[ADMIN]!) })).statusCode).toBe(200);
+    expect(await tdb.prisma.auditEvent.count({ where: { actorRef: bobId, actorUserId: null } })).toBe(before);
+    const entries = ((await get(ADMIN, '/api/v1/admin/history?limit=500')).json() as { entries: { actor: string | null; actorId: string | null }[] }).entries;
+    expect(entries.filter((e) => e.actorId === bobId).every((e) => e.actor === null)).toBe(true);
+    // Only the deletion the earlier test made (#5) is reported; the user's deletion broke nothing.
+    expect((await post(ADMIN, '/api/v1/admin/history/verify')).json()).toMatchObject({ problems: [{ seq: '5', kind: 'missing' }] });
+  });
+});
