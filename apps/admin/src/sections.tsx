@@ -13,6 +13,9 @@ import { Security } from './sections/Security';
 import { EscrowSection } from './sections/Escrow';
 import { LegalHold } from './sections/LegalHold';
 import { NotYet } from './sections/NotYet';
+import { History } from './sections/History';
+import { Reports } from './sections/Reports';
+import { MailActivity } from './sections/MailActivity';
 
 export interface Section {
   id: string;
@@ -30,8 +33,9 @@ export const sections: readonly Section[] = [
   { id: 'security', path: '/security', label: 'Security', element: <Security /> },
   { id: 'escrow', path: '/escrow', label: 'Escrow & discovery', element: <EscrowSection /> },
   { id: 'legal-hold', path: '/legal-hold', label: 'Legal hold', element: <LegalHold /> },
-  { id: 'history', path: '/history', label: 'Change history', element: <NotYet label="Change history" /> },
-  { id: 'reports', path: '/reports', label: 'Reports', element: <NotYet label="Reports" /> },
+  { id: 'mail-activity', path: '/mail-activity', label: 'Mail activity', element: <MailActivity /> },
+  { id: 'history', path: '/history', label: 'Change history', element: <History /> },
+  { id: 'reports', path: '/reports', label: 'Reports', element: <Reports /> },
   { id: 'import', path: '/import', label: 'Import', element: <NotYet label="Import" /> },
 ];
 

@@ -39,6 +39,8 @@ import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
+import { adminHistoryRoutes } from './routes/admin-history';
+import { adminActivityRoutes } from './routes/admin-activity';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -144,6 +146,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
+  await app.register(async (scope) => adminHistoryRoutes(scope, deps));
+  await app.register(async (scope) => adminActivityRoutes(scope, deps));
   await app.register(async (scope) => adminUserRoutes(scope, deps, opts.health));
   return app;
 }

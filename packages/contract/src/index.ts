@@ -6,4 +6,5 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './domains';
+export * from './admin-activity';
 export * from './admin-users';

@@ -5,6 +5,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type User } from './generated/client';
+import { appendAuditEntry, prismaQuery, type AuditInput } from './audit-chain';
 
 export type Db = PrismaClient;
 export type { User, Domain, Account, AuditEvent } from './generated/client';
@@ -81,9 +82,11 @@ export async function listDomains(db: Db, accountId?: string) {
   return db.domain.findMany({ where: accountId ? { accountId } : {}, orderBy: { name: 'asc' }, take: 1000 });
 }
 
-/** Appends to the account's change history. */
-export async function recordAudit(db: Db, event: { accountId: string; actorUserId?: string | null; action: string; details?: Record<string, unknown> }) {
-  return db.auditEvent.create({
-    data: { accountId: event.accountId, actorUserId: event.actorUserId ?? null, action: event.action, details: (event.details ?? {}) as object },
-  });
+/**
+ * Appends to the account's change history, hash-chained to the account's previous entry
+ * (audit-chain.ts): one transaction that locks the account's chain head, so concurrent writers,
+ * in this process or another, append one at a time.
+ */
+export async function recordAudit(db: Db, event: AuditInput): Promise<{ id: string; seq: bigint; hash: string }> {
+  return db.$transaction((tx) => appendAuditEntry(prismaQuery(tx), event, new Date()), { maxWait: 15_000, timeout: 15_000 });
 }
