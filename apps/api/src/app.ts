@@ -38,13 +38,16 @@ import { listRoutes } from './routes/lists';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
+import { HeldMail, type HeldMailOptions } from './mail/held';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins' | 'throttle' | 'secrets'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'origins' | 'throttle' | 'secrets'> {
   /** The web client's and admin console's origins (default: the local start's, on localhost). */
   origins?: AppOrigins;
   serverKey?: ServerMailKey;
   /** Run the outbound relay in this process (standard mail to the outside world). */
   outbound?: Omit<OutboundOptions, 'serverKey'>;
+  /** Run the job that files mail held for users without keys (docs/mail.md §7.4) in this process. */
+  heldMail?: HeldMailOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -96,6 +99,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     events: opts.events ?? new MailEvents(),
     serverKey,
     outbound: null,
+    heldMail: null,
     throttle: new SignInThrottle(pool, auth),
     secrets: new SecretBox(serverKey),
   };
@@ -106,6 +110,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
+  }
+  if (opts.heldMail) {
+    const held = new HeldMail(deps.db, deps.serverKey, opts.logger, opts.heldMail);
+    await held.start();
+    deps.heldMail = held;
+    app.addHook('onClose', async () => held.stop());
   }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {

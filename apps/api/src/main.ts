@@ -22,6 +22,8 @@ const app = await buildApp({
   trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
+  // Mail that arrived before a user's first device: filed by a queue job once they have keys.
+  heldMail: { connectionString: databaseUrl },
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
   // Link notices point at the viewer's public origin.
   outbound: {
