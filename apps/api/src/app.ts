@@ -39,6 +39,7 @@ import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, 
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 import { HeldMail, type HeldMailOptions } from './mail/held';
+import { escrowAdminRoutes } from './routes/escrow-admins';
 
 export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'origins' | 'throttle' | 'secrets'> {
   /** The web client's and admin console's origins (default: the local start's, on localhost). */
@@ -128,6 +129,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
+  await app.register(async (scope) => escrowAdminRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));
   await app.register(async (scope) => mailRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));

@@ -28,3 +28,15 @@ export async function escrowView(db: Db, e: EscrowRow) {
     endorsement: by && byAddress && e.endorsedByDevice && e.endorsement ? { address: byAddress, userId: by.id, deviceId: e.endorsedByDevice, signature: toBase64Url(e.endorsement) } : null,
   };
 }
+
+/** Is this user a designated escrow admin (docs/admin.md "Escrow & discovery")? */
+export async function isEscrowAdmin(db: Db, userId: string): Promise<boolean> {
+  return (await db.escrowAdmin.findUnique({ where: { userId }, select: { userId: true } })) !== null;
+}
+
+/** May this session use escrow key `escrowId`: a designated escrow admin on a device that holds it? */
+export async function holdsEscrowKey(db: Db, escrowId: string, s: { userId: string; deviceId: string | null }): Promise<boolean> {
+  if (!s.deviceId) return false;
+  const box = await db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId, deviceId: s.deviceId } }, select: { userId: true } });
+  return !!box && box.userId === s.userId && (await isEscrowAdmin(db, s.userId));
+}
