@@ -6,3 +6,4 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './escrow-admins';
+export * from './admin-users';

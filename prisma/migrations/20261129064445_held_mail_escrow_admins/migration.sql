@@ -1,6 +1,4 @@
--- IF NOT EXISTS: branch admin-users may add the same role value in its own migration.
--- AlterEnum
-ALTER TYPE "user_role" ADD VALUE IF NOT EXISTS 'escrow_admin';
+-- The escrow_admin role value itself comes with the admin_users migration.
 
 -- CreateTable
 CREATE TABLE "escrow_admins" (
