@@ -125,7 +125,7 @@ export interface Results {
   confirmEscrowNotice: null;
   safetyNumber: SafetyNumberView;
   markVerified: SafetyNumberView;
-  escrowOpenings: { at: string; purpose: string; by: string | null }[];
+  escrowOpenings: { at: string; purpose: string; by: string | null; caseRef?: string; range?: { from: string; to: string } }[];
   acceptReset: null;
   startAfresh: null;
   devices: DeviceView[];
