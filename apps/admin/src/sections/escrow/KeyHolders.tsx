@@ -75,7 +75,7 @@ export function KeyHolders({ address, isAdmin }: { address: string; isAdmin: boo
                 </td>
                 {isAdmin && (
                   <td>
-                    <button type="button" className="secondary" disabled={busy} onClick={() => void act(async () => `${a.address} is no longer an escrow admin; ${(await guard(() => api.request(adminEscrowUndesignate, { params: { address: a.address } }))).boxesDeleted} device key box(es) deleted.`)}>
+                    <button type="button" className="secondary" style={{ whiteSpace: 'nowrap' }} disabled={busy} onClick={() => void act(async () => `${a.address} is no longer an escrow admin; ${(await guard(() => api.request(adminEscrowUndesignate, { params: { address: a.address } }))).boxesDeleted} device key box(es) deleted.`)}>
                       Remove
                     </button>
                   </td>
