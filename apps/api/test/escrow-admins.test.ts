@@ -179,4 +179,13 @@ describe('eDiscovery', () => {
     expect((await piece(alice.token)).statusCode).toBe(403);
     expect((await piece(other.token)).statusCode).toBe(404);
   });
+
+  it('a user given the escrow_admin role on the Users screen counts as an escrow admin; removing them makes them a user again', async () => {
+    await h.db.prisma.user.updateMany({ where: { localPart: 'alice', domain: { name: 'example.test' } }, data: { role: 'escrow_admin' } });
+    expect((await bob.escrow.admins()).find((a) => a.address === ALICE)).toMatchObject({ role: 'escrow_admin', designatedBy: null });
+    await admin.api.reauth(h.password(ADMIN));
+    expect(await admin.escrow.undesignate(ALICE)).toEqual({ removed: true, boxesDeleted: 0 });
+    expect((await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'alice', domain: { name: 'example.test' } } })).role).toBe('user');
+    expect((await bob.escrow.admins()).map((a) => a.address)).toEqual([BOB]);
+  });
 });

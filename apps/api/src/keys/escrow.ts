@@ -29,9 +29,15 @@ export async function escrowView(db: Db, e: EscrowRow) {
   };
 }
 
-/** Is this user a designated escrow admin (docs/admin.md "Escrow & discovery")? */
+/**
+ * The escrow admins among users: designated here (escrow_admins), or given the escrow_admin role
+ * on the Users screen (docs/admin.md "Escrow & discovery").
+ */
+export const escrowAdminWhere = { OR: [{ escrowAdmin: { isNot: null } }, { role: 'escrow_admin' as const }] };
+
+/** Is this user an escrow admin? */
 export async function isEscrowAdmin(db: Db, userId: string): Promise<boolean> {
-  return (await db.escrowAdmin.findUnique({ where: { userId }, select: { userId: true } })) !== null;
+  return (await db.user.count({ where: { id: userId, ...escrowAdminWhere } })) > 0;
 }
 
 /** May this session use escrow key `escrowId`: a designated escrow admin on a device that holds it? */

@@ -20,7 +20,7 @@ import { fromBase64Url } from '@sealmail/crypto';
 import { findUserByAddress, recordAudit, type Db } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
-import { activeEscrow, holdsEscrowKey, latestEscrow } from '../keys/escrow';
+import { activeEscrow, escrowAdminWhere, holdsEscrowKey, latestEscrow } from '../keys/escrow';
 import { loadEntries } from '../mail/views';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
@@ -30,22 +30,24 @@ const addressOf = (u: { localPart: string; domain: { name: string } }) => `${u.l
 
 async function adminViews(db: Db, accountId: string, onlyUserId?: string) {
   const e = await latestEscrow(db, accountId);
-  const rows = await db.escrowAdmin.findMany({
-    where: { accountId, ...(onlyUserId ? { userId: onlyUserId } : {}) },
-    include: { user: { include: { domain: true, devices: { where: { status: 'approved', kind: { in: ['browser', 'cli'] } }, orderBy: { createdAt: 'asc' } } } } },
-    orderBy: { designatedAt: 'asc' },
+  const users = await db.user.findMany({
+    where: { accountId, ...(onlyUserId ? { id: onlyUserId } : {}), ...escrowAdminWhere },
+    include: { escrowAdmin: true, domain: true, devices: { where: { status: 'approved', kind: { in: ['browser', 'cli'] } }, orderBy: { createdAt: 'asc' } } },
+    take: 1000,
   });
-  const boxes = e ? await db.escrowBox.findMany({ where: { escrowId: e.id, userId: { in: rows.map((r) => r.userId) } }, select: { deviceId: true } }) : [];
+  const at = (u: (typeof users)[number]) => u.escrowAdmin?.designatedAt ?? u.createdAt;
+  users.sort((a, b) => at(a).getTime() - at(b).getTime());
+  const boxes = e ? await db.escrowBox.findMany({ where: { escrowId: e.id, userId: { in: users.map((u) => u.id) } }, select: { deviceId: true } }) : [];
   const held = new Set(boxes.map((b) => b.deviceId));
-  const by = await db.user.findMany({ where: { id: { in: rows.flatMap((r) => (r.designatedById ? [r.designatedById] : [])) } }, include: { domain: true } });
+  const by = await db.user.findMany({ where: { id: { in: users.flatMap((u) => (u.escrowAdmin?.designatedById ? [u.escrowAdmin.designatedById] : [])) } }, include: { domain: true } });
   const byId = new Map(by.map((u) => [u.id, addressOf(u)]));
-  return rows.map((r) => ({
-    address: addressOf(r.user),
-    displayName: r.user.displayName,
-    role: r.user.role,
-    designatedAt: r.designatedAt.toISOString(),
-    designatedBy: r.designatedById ? (byId.get(r.designatedById) ?? null) : null,
-    devices: r.user.devices.map((d) => ({ deviceId: d.id, name: d.name, holdsKey: held.has(d.id) })),
+  return users.map((u) => ({
+    address: addressOf(u),
+    displayName: u.displayName,
+    role: u.role,
+    designatedAt: at(u).toISOString(),
+    designatedBy: u.escrowAdmin?.designatedById ? (byId.get(u.escrowAdmin.designatedById) ?? null) : null,
+    devices: u.devices.map((d) => ({ deviceId: d.id, name: d.name, holdsKey: held.has(d.id) })),
   }));
 }
 
@@ -100,12 +102,12 @@ export async function escrowAdminRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const e = await activeEscrow(deps.db, s.user.accountId);
       const deleted = await deps.db.$transaction(async (tx) => {
         await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${s.user.accountId}::uuid FOR UPDATE`;
-        if (!(await tx.escrowAdmin.findUnique({ where: { userId: user.id } }))) throw new ApiError('NOT_FOUND', 'params.address', 'This user is not an escrow admin.');
+        if (!(await tx.escrowAdmin.findUnique({ where: { userId: user.id } })) && user.role !== 'escrow_admin') throw new ApiError('NOT_FOUND', 'params.address', 'This user is not an escrow admin.');
         if (e) {
-          const others = await tx.escrowBox.count({ where: { escrowId: e.id, userId: { not: user.id }, user: { escrowAdmin: { isNot: null }, status: 'active' } } });
+          const others = await tx.escrowBox.count({ where: { escrowId: e.id, userId: { not: user.id }, user: { status: 'active', ...escrowAdminWhere } } });
           if (others === 0) throw new ApiError('CONFLICT', 'params.address', 'This is the last escrow admin who holds the escrow key: share it with another escrow admin’s device first, or turn escrow off.');
         }
-        await tx.escrowAdmin.delete({ where: { userId: user.id } });
+        await tx.escrowAdmin.deleteMany({ where: { userId: user.id } });
         if (user.role === 'escrow_admin') await tx.user.update({ where: { id: user.id }, data: { role: 'user' } });
         return (await tx.escrowBox.deleteMany({ where: { userId: user.id } })).count;
       });
@@ -123,7 +125,7 @@ export async function escrowAdminRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const e = await usableEscrow(s);
       if (e.status !== 'active') throw new ApiError('CONFLICT', undefined, 'Escrow is off for this account.');
       const devices = await deps.db.device.findMany({
-        where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, status: 'active', escrowAdmin: { isNot: null } } },
+        where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, status: 'active', ...escrowAdminWhere } },
         include: { user: { include: { domain: true } } },
       });
       const owner = new Map(devices.map((d) => [d.id, d.user]));

@@ -15,7 +15,7 @@ import { CryptoError, decodePublicKeys, fromBase64Url, fromHex, keyId, LinkType,
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
-import { activeEscrow, escrowView, holdsEscrowKey, isEscrowAdmin, latestEscrow } from '../keys/escrow';
+import { activeEscrow, escrowAdminWhere, escrowView, holdsEscrowKey, isEscrowAdmin, latestEscrow } from '../keys/escrow';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
@@ -113,7 +113,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const id = toHex(keyId(keys));
       // Every box goes to an approved (real) device of an admin of this account, and one to the caller's.
       // Boxes go to this admin's devices and to designated escrow admins' (the enabling admin is designated with it).
-      const devices = await deps.db.device.findMany({ where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, status: 'active', OR: [{ id: s.userId }, { escrowAdmin: { isNot: null } }] } } });
+      const devices = await deps.db.device.findMany({ where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, status: 'active', OR: [{ id: s.userId }, ...escrowAdminWhere.OR] } } });
       const owner = new Map(devices.map((d) => [d.id, d.userId]));
       req.body.boxes.forEach((b, i) => {
         if (!owner.has(b.deviceId)) throw invalid(`body.boxes.${i}.deviceId`, 'not an approved device of this administrator or of a designated escrow admin of this account');
