@@ -17,7 +17,7 @@ import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openMail } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { ephemeralServerMailKey, resealHeldMail } from '@sealmail/mailstore';
+import { ephemeralServerMailKey, purgeOrphanHeldCopies, resealHeldMail } from '@sealmail/mailstore';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildSmtpServer } from '../src/server';
 import { giveKeys } from './keys';
@@ -99,5 +99,18 @@ describe('mail before first sign-in', () => {
     expect(mime.subject).toBe('Welcome aboard');
     expect(mime.text).toContain(CANARY);
     expect(new TextDecoder().decode(opened.pieces[1])).toBe('the plan');
+  });
+
+  it('a deleted user’s held copy is deleted by the sweep; other mail stays', { timeout: 60_000 }, async () => {
+    const bob = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, name: 'client.sender.example' });
+    expect((await transport.sendMail({ from: 'carol@sender.example', to: 'bob@example.test', subject: 'For Bob', text: 'x' })).response).toMatch(/^250 /);
+    const held = await tdb.prisma.heldMail.findFirstOrThrow({ where: { userId: bob.id } });
+    const before = await tdb.prisma.message.count();
+    expect(await purgeOrphanHeldCopies(tdb.prisma)).toBe(0);
+    await tdb.prisma.user.delete({ where: { id: bob.id } });
+    expect(await purgeOrphanHeldCopies(tdb.prisma)).toBe(1);
+    expect(await tdb.prisma.message.findUnique({ where: { id: held.messageId } })).toBeNull();
+    expect(await tdb.prisma.message.count()).toBe(before - 1);
   });
 });

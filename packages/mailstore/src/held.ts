@@ -82,3 +82,21 @@ export async function resealHeldMail(deps: ResealDeps, userId: string): Promise<
   if (filed) deps.logger.info({ userId, filed }, 'held mail re-sealed to the user’s key');
   return filed;
 }
+
+/**
+ * Deletes held copies whose user is gone (a deleted user's held_mail rows go with them): messages
+ * the server can still read (server box) that nobody holds, waits for, relays or links to. Answers
+ * how many went. Their bytes were charged to the deleted user only.
+ */
+export async function purgeOrphanHeldCopies(db: Db, limit = 100): Promise<number> {
+  const orphans = await db.message.findMany({
+    where: { protection: 'server', serverBox: { not: null }, held: null, entries: { none: {} }, heldEntries: { none: {} }, deliveries: { none: {} }, links: { none: {} } },
+    select: { id: true },
+    take: limit,
+  });
+  if (!orphans.length) return 0;
+  const ids = orphans.map((o) => o.id);
+  // Checked again inside the delete, so a copy that got a holder meanwhile stays.
+  const gone = await db.message.deleteMany({ where: { id: { in: ids }, serverBox: { not: null }, held: null, entries: { none: {} }, heldEntries: { none: {} }, deliveries: { none: {} }, links: { none: {} } } });
+  return gone.count;
+}

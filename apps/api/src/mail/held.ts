@@ -9,7 +9,7 @@
  */
 import PgBoss from 'pg-boss';
 import type { Db } from '@sealmail/db';
-import { resealHeldMail, usersWithHeldMail, type ServerMailKey } from '@sealmail/mailstore';
+import { purgeOrphanHeldCopies, resealHeldMail, usersWithHeldMail, type ServerMailKey } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 
 const QUEUE = 'sealmail-held-mail';
@@ -64,8 +64,10 @@ export class HeldMail {
     await this.boss.send(QUEUE, { userId }, { singletonKey: userId, retryLimit: 5, retryDelay: 30 });
   }
 
-  /** Queues a job for every user with held mail (those without keys yet find nothing to do). */
+  /** Queues a job for every user with held mail (those without keys yet find nothing to do), and deletes the held copies of deleted users. */
   async sweep(): Promise<void> {
     for (const userId of await usersWithHeldMail(this.db)) await this.enqueue(userId);
+    const purged = await purgeOrphanHeldCopies(this.db);
+    if (purged) this.logger.info({ purged }, 'held mail of deleted users deleted');
   }
 }
