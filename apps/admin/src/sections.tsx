@@ -31,7 +31,7 @@ export const sections: readonly Section[] = [
   { id: 'domains', path: '/domains', label: 'Domains', element: <DomainsSection /> },
   { id: 'mail-flow', path: '/mail-flow', label: 'Mail flow', element: <MailFlow /> },
   { id: 'security', path: '/security', label: 'Security', element: <Security /> },
-  { id: 'escrow', path: '/escrow', label: 'Escrow & discovery', element: <EscrowSection /> },
+  { id: 'escrow', path: '/escrow', label: 'Escrow & discovery', element: <EscrowSection />, roles: ['admin', 'escrow_admin'] },
   { id: 'legal-hold', path: '/legal-hold', label: 'Legal hold', element: <LegalHold /> },
   { id: 'mail-activity', path: '/mail-activity', label: 'Mail activity', element: <MailActivity /> },
   { id: 'history', path: '/history', label: 'Change history', element: <History /> },

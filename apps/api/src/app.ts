@@ -44,10 +44,12 @@ import { adminActivityRoutes } from './routes/admin-activity';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
+import { HeldMail, type HeldMailOptions } from './mail/held';
+import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
@@ -59,6 +61,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   serverKey?: ServerMailKey;
   /** Run the outbound relay in this process (standard mail to the outside world); DKIM keys default to the database's, DNS to `resolver`. */
   outbound?: Omit<OutboundOptions, 'serverKey' | 'dkim'> & Partial<Pick<OutboundOptions, 'dkim'>>;
+  /** Run the job that files mail held for users without keys (docs/mail.md §7.4) in this process. */
+  heldMail?: HeldMailOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -113,6 +117,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     events: opts.events ?? new MailEvents(),
     serverKey,
     outbound: null,
+    heldMail: null,
     throttle: new SignInThrottle(pool, auth),
     secrets,
     resolver: opts.resolver ?? systemResolver,
@@ -127,6 +132,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
   }
+  if (opts.heldMail) {
+    const held = new HeldMail(deps.db, deps.serverKey, opts.logger, opts.heldMail);
+    await held.start();
+    deps.heldMail = held;
+    app.addHook('onClose', async () => held.stop());
+  }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
     await deps.events.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'mail events listener'));
@@ -138,6 +149,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
+  await app.register(async (scope) => escrowAdminRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));
   await app.register(async (scope) => mailRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));

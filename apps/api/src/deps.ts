@@ -2,6 +2,7 @@ import type { Db } from '@sealmail/db';
 import type { AppOrigins, AuthSettings, DnsResolver } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
+import type { HeldMail } from './mail/held';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
 import type { DkimKeys } from './mail/dkim-keys';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   serverKey: ServerMailKey;
   /** The outbound relay, when this process runs one. */
   outbound: Outbound | null;
+  /** The job that files mail held for users without keys, when this process runs it. */
+  heldMail: HeldMail | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */
   throttle: SignInThrottle;
   /** Seals TOTP secrets at rest with a key derived from the server's mail key. */

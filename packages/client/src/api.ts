@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { accountRoutes as account, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
+import { accountRoutes as account, adminDiscoveryPiece, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -109,6 +109,13 @@ export class ApiClient {
     const parsed = mail.blobPart.response.safeParse(await res.json());
     if (!parsed.success) throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server response does not match the contract');
     return parsed.data;
+  }
+
+  /** Discovery (escrow admin): an attachment piece of a message `address` holds, ciphertext. */
+  async discoveryBlob(address: string, blobId: string): Promise<Uint8Array> {
+    const res = await this.send(adminDiscoveryPiece, { address, blobId }, undefined, undefined);
+    if (!res.ok) await this.failed(res);
+    return new Uint8Array(await res.arrayBuffer());
   }
 
   /** A blob's ciphertext as a stream. */

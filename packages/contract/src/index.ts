@@ -7,4 +7,5 @@ export * from './text';
 export * from './account';
 export * from './domains';
 export * from './admin-activity';
+export * from './escrow-admins';
 export * from './admin-users';

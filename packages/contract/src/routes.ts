@@ -336,7 +336,18 @@ export const adminEscrowAppend = {
 export const myEscrowOpenings = {
   method: 'GET',
   path: '/api/v1/keys/escrow/openings',
-  response: z.object({ openings: z.array(z.object({ at: z.string(), purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']), by: z.string().nullable() })) }),
+  response: z.object({
+    openings: z.array(
+      z.object({
+        at: z.string(),
+        purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']),
+        by: z.string().nullable(),
+        /** A discovery opening: the case reference the escrow admin stated, and the date range opened. */
+        caseRef: z.string().optional(),
+        range: z.object({ from: z.string(), to: z.string() }).optional(),
+      }),
+    ),
+  }),
 } as const;
 
 export const routes = { health, ready, apiReady, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings, resetKeyHistory } satisfies Record<string, RouteContract>;

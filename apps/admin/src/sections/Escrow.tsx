@@ -1,8 +1,19 @@
-import { Escrow } from '../Escrow';
 import { useConsole } from '../console';
+import { Discovery } from './escrow/Discovery';
+import { EscrowKey } from './escrow/EscrowKey';
+import { KeyHolders } from './escrow/KeyHolders';
 
-/** Escrow & discovery: the organisation's escrow key and device recovery. */
+/**
+ * Escrow & discovery: the organisation's escrow key (on/off, device recovery), its escrow admins
+ * (several; the key shared device to device), and the eDiscovery export (docs/admin.md).
+ */
 export function EscrowSection() {
-  const { address } = useConsole();
-  return <Escrow address={address} />;
+  const { address, role } = useConsole();
+  return (
+    <>
+      <EscrowKey address={address} />
+      <KeyHolders address={address} isAdmin={role === 'admin'} />
+      <Discovery address={address} />
+    </>
+  );
 }
