@@ -35,16 +35,21 @@ import { outboundAdminRoutes } from './routes/outbound-admin';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
+import { importRoutes } from './routes/imports';
+import { Importer, type ImporterOptions } from './imports/importer';
+import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins' | 'throttle' | 'secrets'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'importer' | 'origins' | 'throttle' | 'secrets'> {
   /** The web client's and admin console's origins (default: the local start's, on localhost). */
   origins?: AppOrigins;
   serverKey?: ServerMailKey;
   /** Run the outbound relay in this process (standard mail to the outside world). */
   outbound?: Omit<OutboundOptions, 'serverKey'>;
+  /** Run the mail import queue in this process (docs/admin.md "Import"). */
+  imports?: ImporterOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -96,6 +101,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     events: opts.events ?? new MailEvents(),
     serverKey,
     outbound: null,
+    importer: null,
     throttle: new SignInThrottle(pool, auth),
     secrets: new SecretBox(serverKey),
   };
@@ -106,6 +112,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
+  }
+  if (opts.imports) {
+    const importer = new Importer(deps.db, deps.blobs, new ImportStaging(deps.db, deps.serverKey), opts.logger, deps.now, opts.imports);
+    await importer.start();
+    deps.importer = importer;
+    app.addHook('onClose', async () => importer.stop());
   }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
@@ -125,5 +137,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
+  await app.register(async (scope) => importRoutes(scope, deps));
   return app;
 }

@@ -2,6 +2,7 @@ import type { Db } from '@sealmail/db';
 import type { AppOrigins, AuthSettings } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
+import type { Importer } from './imports/importer';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
 
@@ -22,6 +23,8 @@ export interface ApiDeps {
   serverKey: ServerMailKey;
   /** The outbound relay, when this process runs one. */
   outbound: Outbound | null;
+  /** The mail import queue (docs/admin.md "Import"), when this process runs one. */
+  importer: Importer | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */
   throttle: SignInThrottle;
   /** Seals TOTP secrets at rest with a key derived from the server's mail key. */

@@ -30,6 +30,8 @@ const app = await buildApp({
     viewerUrl: config.viewerUrl,
     dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain),
   },
+  // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
+  imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },
 });
 
 let closing = false;
