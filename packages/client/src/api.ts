@@ -124,6 +124,10 @@ export class ApiClient {
   ready() {
     return this.call(routes.ready);
   }
+  /** The readiness check under /api: what a page served by a web host can reach. */
+  apiReady() {
+    return this.call(routes.apiReady);
+  }
   info() {
     return this.call(routes.serverInfo);
   }
