@@ -13,6 +13,7 @@ import { Security } from './sections/Security';
 import { EscrowSection } from './sections/Escrow';
 import { LegalHold } from './sections/LegalHold';
 import { NotYet } from './sections/NotYet';
+import { Import } from './sections/Import';
 
 export interface Section {
   id: string;
@@ -32,7 +33,7 @@ export const sections: readonly Section[] = [
   { id: 'legal-hold', path: '/legal-hold', label: 'Legal hold', element: <LegalHold /> },
   { id: 'history', path: '/history', label: 'Change history', element: <NotYet label="Change history" /> },
   { id: 'reports', path: '/reports', label: 'Reports', element: <NotYet label="Reports" /> },
-  { id: 'import', path: '/import', label: 'Import', element: <NotYet label="Import" /> },
+  { id: 'import', path: '/import', label: 'Import', element: <Import /> },
 ];
 
 /** The sections a role sees (admins: those without `roles`, and those naming admin). */

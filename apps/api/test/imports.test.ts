@@ -295,7 +295,8 @@ describe('mail from a zip of .eml files', () => {
       { name: '__MACOSX/mail/._one.eml', data: Buffer.from('resource fork') },
       { name: 'notes.txt', data: Buffer.from('not mail') },
     ]);
-    const res = await upload(admin.token, bobId, file, 'zip', 'application/zip', 'mail.zip');
+    // The user named by address this time.
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/mail?address=bob%40example.test&format=zip&fileName=mail.zip', headers: { ...bearer(admin.token), 'content-type': 'application/zip' }, payload: file });
     expect(res.statusCode, res.body).toBe(200);
     const done = await finished((res.json() as MailImportView).id);
     expect(done).toMatchObject({ status: 'done', total: 3, imported: 2, duplicates: 1, failed: 0 });
@@ -395,9 +396,13 @@ describe('Google Contacts', () => {
     const opened = JSON.parse(new TextDecoder().decode(openBox({ box: row.box, recipientSecretKey: puk.encryption.secretKey, purpose: CONTACTS_BOX_PURPOSE, context: contactsBoxContext(bobId, row.id) }))) as { version: number; contacts: unknown[] };
     expect(opened).toMatchObject({ version: 1, contacts: [{ name: { display: 'Ada Lovelace', given: 'Ada', family: 'Lovelace' }, labels: ['Friends'], emails: [{ label: 'Work', value: 'ada@example.org' }], phones: [{ label: 'Mobile', value: '+44 20 1234' }] }] });
 
-    const newcomer = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'newcomer' } });
-    const early = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(admin.token), payload: { userId: newcomer.id, csv } });
+    // By address too; the user who has no keys yet gets it sealed to the server's key.
+    const early = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(admin.token), payload: { address: 'newcomer@example.test', csv } });
     expect(early.json()).toMatchObject({ contacts: 1, sealedTo: 'server' });
+    const nobody = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(admin.token), payload: { address: 'nobody@example.test', csv } });
+    expect(nobody.statusCode).toBe(404);
+    const neither = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(admin.token), payload: { csv } });
+    expect(neither.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.address' } });
     const bad = await h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(admin.token), payload: { userId: bobId, csv: 'Email,Phone\na@b.example,1\n' } });
     expect(bad.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field: 'body.csv' } });
   }, 60_000);

@@ -66,13 +66,16 @@ export const adminImportMail = {
   path: '/api/v1/admin/imports/mail',
   query: z
     .object({
-      userId: z.uuid(),
+      /** The user, by id or by address (one of the two). */
+      userId: z.uuid().optional(),
+      address: address.optional(),
       format: z.enum(importFormats),
       fileName: fileName.default('upload'),
       /** For messages whose file names no folder (Gmail's labels name one). */
       folder: z.enum(['inbox', 'archive']).default('inbox'),
     })
-    .strict(),
+    .strict()
+    .refine((q) => q.userId !== undefined || q.address !== undefined, { message: 'expected userId or address', path: ['address'] }),
   response: mailImportView,
 } as const;
 
@@ -115,7 +118,10 @@ export const adminImportGroups = {
 export const adminImportContacts = {
   method: 'POST',
   path: '/api/v1/admin/imports/contacts',
-  body: z.object({ userId: z.uuid(), csv }).strict(),
+  body: z
+    .object({ userId: z.uuid().optional(), address: address.optional(), csv })
+    .strict()
+    .refine((b) => b.userId !== undefined || b.address !== undefined, { message: 'expected userId or address', path: ['address'] }),
   response: z.object({ contacts: z.number(), sealedTo: z.enum(['user', 'server']), skipped: z.array(z.object({ row: z.number(), reason: z.string() })) }),
 } as const;
 

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { adminImportContacts, adminImportGet, adminImportGroups, adminImportList, adminImportMail, ApiError, type MailImportView } from '@sealmail/contract';
-import { recordAudit } from '@sealmail/db';
+import { recordAudit, splitAddress } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { UploadTooLargeError } from '../imports/staging';
@@ -49,8 +49,10 @@ export async function importRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   // Leave the body unread: the handler streams it into sealed staging parts.
   app.addContentTypeParser(MAIL_TYPES, (_req, _payload, done) => done(null, undefined));
 
-  const userOf = async (id: string, accountId: string) => {
-    const user = await deps.db.user.findFirst({ where: { id, accountId }, select: { id: true, localPart: true, domain: { select: { name: true } } } });
+  const userOf = async (who: { userId?: string | undefined; address?: string | undefined }, accountId: string) => {
+    const parts = who.address ? splitAddress(who.address) : null;
+    const where = who.userId ? { id: who.userId, accountId } : parts ? { accountId, localPart: parts.localPart, domain: { name: parts.domain } } : null;
+    const user = where ? await deps.db.user.findFirst({ where, select: { id: true, localPart: true, domain: { select: { name: true } } } }) : null;
     if (!user) throw new ApiError('NOT_FOUND', undefined, 'There is no such user in your organisation.');
     return user;
   };
@@ -64,7 +66,7 @@ export async function importRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       if (!importer) throw new ApiError('IMPORT_UNAVAILABLE');
       const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (!MAIL_TYPES.includes(type)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', undefined, `Send the file itself as ${MAIL_TYPES.join(', ')}.`);
-      const user = await userOf(req.query.userId, s.user.accountId);
+      const user = await userOf(req.query, s.user.accountId);
       const declared = Number(req.headers['content-length'] ?? NaN);
       if (declared > importer.maxUploadBytes) throw new ApiError('PAYLOAD_TOO_LARGE', undefined, `An import may be at most ${importer.maxUploadBytes} bytes.`);
       const imp = await deps.db.mailImport.create({
@@ -131,7 +133,7 @@ export async function importRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     adminImportContacts,
     async (req) => {
       const s = req.session!;
-      const user = await userOf(req.body.userId, s.user.accountId);
+      const user = await userOf(req.body, s.user.accountId);
       const result = await importContacts(deps.db, deps.serverKey, user.id, req.body.csv, deps.now());
       await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'import.contacts', details: { user: `${user.localPart}@${user.domain.name}`, contacts: result.contacts, sealedTo: result.sealedTo } });
       return result;
