@@ -164,7 +164,7 @@ function MailImport() {
       <h3>Imports</h3>
       {imports?.length === 0 ? <p>No imports yet.</p> : null}
       {imports?.length ? (
-        <table>
+        <table className="imports">
           <thead>
             <tr>
               <th>File</th>
