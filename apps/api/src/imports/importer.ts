@@ -85,6 +85,8 @@ export class Importer {
     const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
     boss.on('error', (err) => this.logger.warn({ err }, 'import queue'));
     await boss.start();
+    // Uploads cut off by a crash (never queued) are dropped after a day, with their parts.
+    await this.db.mailImport.deleteMany({ where: { status: 'uploading', createdAt: { lt: new Date(this.now().getTime() - 86_400_000) } } });
     await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
     await boss.work<{ importId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.run(job!.data.importId));
     this.boss = boss;
