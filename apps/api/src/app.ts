@@ -32,6 +32,7 @@ import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
 import { outboundAdminRoutes } from './routes/outbound-admin';
+import { adminUserRoutes, type HealthTargets } from './routes/admin-users';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
@@ -64,6 +65,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
    * the peer address is the client.
    */
   trustedProxies?: readonly string[];
+  /** What the admin console's overview checks besides the database (SMTP ingress, certificate). */
+  health?: HealthTargets;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -138,5 +141,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => importRoutes(scope, deps));
+  await app.register(async (scope) => adminUserRoutes(scope, deps, opts.health));
   return app;
 }

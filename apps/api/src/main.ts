@@ -22,6 +22,7 @@ const app = await buildApp({
   trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
+  health: { smtp: { host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, port: config.ports.smtp }, certificatePem: tls.cert },
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
   // Link notices point at the viewer's public origin.
   outbound: {

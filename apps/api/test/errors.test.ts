@@ -156,6 +156,21 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
   },
+  LAST_ADMIN: async () => {
+    // The only admin of an organisation of their own steps down.
+    const account = await h.db.prisma.account.create({ data: { name: 'Solo' } });
+    const domain = await h.db.prisma.domain.create({ data: { accountId: account.id, name: 'solo.test' } });
+    await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'boss', displayName: 'Boss', role: 'admin', passwordHash: await hashPassword('pw-boss') } });
+    const d = await deviceFor({ address: 'boss@solo.test', password: 'pw-boss' });
+    return h.app.inject({ method: 'PATCH', url: '/api/v1/admin/users/boss@solo.test', headers: bearer(d.token), payload: { role: 'user' } });
+  },
+  LEGAL_HOLD: async () => {
+    await makeUser('held-probe');
+    const { token } = await h.deviceSignIn('admin@example.test');
+    await h.app.inject({ method: 'PUT', url: '/api/v1/admin/users/held-probe@example.test/legal-hold', headers: bearer(token), payload: { reason: 'Case 12' } });
+    return h.app.inject({ method: 'DELETE', url: '/api/v1/admin/users/held-probe@example.test', headers: bearer(token) });
+  },
+  INVITATION_INVALID: () => h.app.inject({ method: 'POST', url: '/api/v1/invitations/lookup', payload: { token: 'x'.repeat(43) } }),
   ADDRESS_TAKEN: async () => {
     const { token } = await h.deviceSignIn('admin@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(token), payload: { address: 'alice@example.test', name: 'Taken', members: [] } });

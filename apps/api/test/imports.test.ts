@@ -339,7 +339,7 @@ describe('upload limits and refusals', () => {
 });
 
 describe('who may import', () => {
-  it('a user: 403 on every import route; another organisation\'s admin: their own users only (ours are not found); no session: 401', async () => {
+  it('a user or an escrow admin: 403 on every import route; another organisation\'s admin: their own users only (ours are not found); no session: 401', async () => {
     const alice = await device(ALICE);
     const any = (await h.db.prisma.mailImport.findFirstOrThrow()).id;
     const routes = (token: string, userId: string) => [
@@ -350,6 +350,11 @@ describe('who may import', () => {
       h.app.inject({ method: 'POST', url: '/api/v1/admin/imports/contacts', headers: bearer(token), payload: { userId, csv: 'First Name,E-mail 1 - Value\nA,a@b.example\n' } }),
     ];
     for (const r of await Promise.all(routes(alice.token, bobId))) expect(r.statusCode, r.body).toBe(403);
+    // An escrow admin opens mail through escrow for discovery; importing into mailboxes is an admin's job.
+    const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    await h.db.prisma.user.create({ data: { accountId: domain.accountId, domainId: domain.id, localPart: 'keeper', displayName: 'Keeper', role: 'escrow_admin', passwordHash: await hashPassword('pw-keeper') } });
+    const keeper = await device('keeper@example.test', 'pw-keeper');
+    for (const r of await Promise.all(routes(keeper.token, bobId))) expect(r.statusCode, r.body).toBe(403);
     const other = await Promise.all(routes(otherAdmin.token, bobId));
     expect(other.map((r) => r.statusCode)).toEqual([404, 200, 404, 400, 404]);
     expect((other[1]!.json() as { imports: unknown[] }).imports).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { findUserByAddress, type Db } from '@sealmail/db';
+import { findMailboxByAddress, type Db } from '@sealmail/db';
 import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
@@ -96,7 +96,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         cb(smtpError(550, '5.7.1 The recipient does not accept mail from this sender'));
       };
       (async () => {
-        const user = await findUserByAddress(opts.db, rcpt);
+        // A user's own address or one of their aliases (docs/admin.md, Users).
+        const user = await findMailboxByAddress(opts.db, rcpt);
         if (user && user.status === 'active') {
           if ((await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
           // Mail is sealed to the recipient's keys on arrival: a mailbox without keys cannot take it yet.

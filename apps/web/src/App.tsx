@@ -6,6 +6,7 @@ import { BlockedSenders } from './mail/Blocked';
 import { Sessions } from './account/Sessions';
 import { PasswordForm } from './account/PasswordForm';
 import { Authenticator } from './account/Authenticator';
+import { Welcome } from './account/Welcome';
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
@@ -31,6 +32,8 @@ export function App() {
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 
+  // An administrator's set-up link: choose a password, then this device's keys (KeyGate below).
+  if (!session && window.location.pathname === '/welcome') return <Welcome onSignedIn={setSession} />;
   if (!session) return loading ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
   /** After a change to the password or second factor: what the session may do now. */

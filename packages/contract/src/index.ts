@@ -6,3 +6,4 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './imports';
+export * from './admin-users';

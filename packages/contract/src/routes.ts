@@ -69,7 +69,7 @@ export const directoryLookup = {
 
 const sessionView = z.object({
   id: z.string(),
-  user: z.object({ id: z.string(), accountId: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user']) }),
+  user: z.object({ id: z.string(), accountId: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user', 'escrow_admin']) }),
   expiresAt: z.string(),
   idleExpiresAt: z.string(),
   /** True until the user enrols a second factor the account requires. */

@@ -52,6 +52,30 @@ export async function findUserByAddress(db: Db, address: string): Promise<User |
   return db.user.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } } });
 }
 
+/**
+ * The mailbox an address delivers to: the user with this address, or the user an alias of that
+ * address belongs to (any status), or null.
+ */
+export async function findMailboxByAddress(db: Db, address: string): Promise<User | null> {
+  const direct = await findUserByAddress(db, address);
+  if (direct) return direct;
+  const parts = splitAddress(address);
+  if (!parts) return null;
+  const alias = await db.userAlias.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } }, select: { user: true } });
+  return alias?.user ?? null;
+}
+
+/** Whether a user, a mailing list or an alias has this address already (one domain's local part). */
+export async function addressInUse(db: Pick<Db, 'user' | 'mailingList' | 'userAlias'>, domainId: string, localPart: string): Promise<boolean> {
+  const key = { domainId_localPart: { domainId, localPart } };
+  const [user, list, alias] = await Promise.all([
+    db.user.findUnique({ where: key, select: { id: true } }),
+    db.mailingList.findUnique({ where: key, select: { id: true } }),
+    db.userAlias.findUnique({ where: key, select: { id: true } }),
+  ]);
+  return !!(user ?? list ?? alias);
+}
+
 /** Domains, optionally of one account, by name. */
 export async function listDomains(db: Db, accountId?: string) {
   return db.domain.findMany({ where: accountId ? { accountId } : {}, orderBy: { name: 'asc' }, take: 1000 });

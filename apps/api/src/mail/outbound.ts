@@ -158,6 +158,24 @@ export class Outbound {
     await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: LEASE_SECONDS });
   }
 
+  /** Jobs waiting in the relay's pg-boss queue (the admin console's overview). */
+  async queueSize(): Promise<number> {
+    if (!this.boss) throw new Error('outbound relay not started');
+    return this.boss.getQueueSize(QUEUE);
+  }
+
+  /**
+   * A short notice the server itself writes (an admin's set-up link for a new user), sent now by
+   * the relay's own path (MX, MTA-STS, DKIM of the sender's domain), not queued: the admin learns
+   * at once whether it went. Throws with the remote's answer when it did not.
+   */
+  async sendNotice(n: { from: string; to: string; subject: string; text: string }): Promise<void> {
+    const dkim = await this.opts.dkim(n.from.split('@')[1]!);
+    const rejected = await this.sendTo(n.to.split('@')[1]!, [n.to], n.from, { from: n.from, to: n.to, subject: n.subject, text: n.text, date: this.now() }, dkim);
+    const r = rejected.get(n.to.toLowerCase());
+    if (r) throw new Error(`${r.host} answered ${r.message}`);
+  }
+
   /**
    * Deletes the public copies of expired links (MISSION §3): the ciphertext behind them goes,
    * the link rows stay so the links answer "expired" and the sender keeps the visit record; the
@@ -173,7 +191,7 @@ export class Outbound {
         if (!msg) return [];
         await tx.mailLink.updateMany({ where: { messageId: msg.id }, data: { expiredAt: now, secretBox: null } });
         // Only a copy nobody holds in a mailbox (public copies never are) is deleted.
-        if (await tx.mailboxEntry.count({ where: { messageId: msg.id } })) return [];
+        if ((await tx.mailboxEntry.count({ where: { messageId: msg.id } })) + (await tx.heldMailboxEntry.count({ where: { messageId: msg.id } }))) return [];
         await tx.message.delete({ where: { id: msg.id } });
         if (msg.senderUserId) await charge(tx, msg.senderUserId, -msg.size);
         return msg.blobs.map((b) => b.id);
@@ -294,7 +312,7 @@ export class Outbound {
     if (await this.db.outboundDelivery.count({ where: { messageId, OR: [{ status: 'queued' }, { status: { in: ['failed', 'cancelled'] }, bouncedAt: null }] } })) return;
     await this.db.message.updateMany({ where: { id: messageId, serverBox: { not: null } }, data: { serverBox: null } });
     await this.db.mailLink.updateMany({ where: { messageId, secretBox: { not: null } }, data: { secretBox: null } });
-    const orphan = await this.db.message.findFirst({ where: { id: messageId, entries: { none: {} }, links: { none: {} } }, select: { id: true, blobs: { select: { id: true } } } });
+    const orphan = await this.db.message.findFirst({ where: { id: messageId, entries: { none: {} }, heldEntries: { none: {} }, links: { none: {} } }, select: { id: true, blobs: { select: { id: true } } } });
     if (orphan) {
       await this.db.message.deleteMany({ where: { id: orphan.id } });
       await this.blobs.delete(orphan.blobs.map((b) => b.id));
