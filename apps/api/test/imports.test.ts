@@ -15,6 +15,7 @@ import { Identity, Mailer, memoryKeyStore, type OpenedMail } from '@sealmail/cli
 import type { MailImportView } from '@sealmail/contract';
 import { openBox } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
+import * as mailstore from '@sealmail/mailstore';
 import { hashPassword } from '@sealmail/server';
 import { CONTACTS_BOX_PURPOSE, contactsBoxContext } from '../src/imports/contacts';
 import { bearer, harness, injectFetch, until, type Harness } from './helpers';
@@ -313,14 +314,20 @@ describe('mail from a zip of .eml files', () => {
   }, 60_000);
 });
 
-describe('a mailbox that cannot take mail yet', () => {
-  it('stops the import with the reason (the same path inbound mail takes), nothing half-stored', async () => {
+describe('a mailbox without keys yet', () => {
+  it('gets what inbound mail gets (the same deliverLocal path): held for the first device where mail is held, else the import stops with the reason', async () => {
     const domain = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
     const fresh = await h.db.prisma.user.create({ data: { accountId: domain.accountId, domainId: domain.id, localPart: 'newcomer', displayName: 'Newcomer', passwordHash: await hashPassword('pw-newcomer') } });
     const done = await finished(((await upload(admin.token, fresh.id, takeout())).json() as MailImportView).id);
-    expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/newcomer@example.test has not set up a device yet/);
-    expect(await h.db.prisma.importedMessage.count({ where: { userId: fresh.id } })).toBe(0);
+    // Which of the two this build does is a property of the mail store (held.ts), not of chance.
+    if ('resealHeldMail' in mailstore) {
+      expect(done).toMatchObject({ status: 'done', imported: 6, failed: 1 });
+      expect(await h.db.prisma.importedMessage.count({ where: { userId: fresh.id } })).toBe(6);
+    } else {
+      expect(done.status).toBe('failed');
+      expect(done.error).toMatch(/newcomer@example.test has not set up a device yet/);
+      expect(await h.db.prisma.importedMessage.count({ where: { userId: fresh.id } })).toBe(0);
+    }
   }, 60_000);
 });
 

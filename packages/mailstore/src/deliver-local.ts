@@ -34,6 +34,11 @@ export interface LocalDeliveryDeps {
   hostname: string;
   now: () => Date;
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /**
+   * The server's mail key (public half). With it, mail for a mailbox without keys yet is held
+   * server-encrypted (held.ts) instead of refused with 'no-keys'.
+   */
+  serverPublicKey?: Uint8Array;
 }
 
 export interface LocalDelivery {

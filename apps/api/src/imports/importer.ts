@@ -38,6 +38,11 @@ export interface ImporterOptions {
   maxUploadBytes?: number;
 }
 
+/** What the importer is given by the API (the server's mail key: mail for a mailbox without keys is held as inbound mail is). */
+export interface ImporterKeys {
+  serverPublicKey: Uint8Array;
+}
+
 type Failure = { index: number; reason: string; messageId?: string };
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -77,6 +82,7 @@ export class Importer {
     private readonly logger: Logger,
     private readonly now: () => Date,
     readonly opts: ImporterOptions,
+    private readonly keys: ImporterKeys,
   ) {
     this.maxUploadBytes = opts.maxUploadBytes ?? importLimits.uploadBytes;
   }
@@ -190,7 +196,8 @@ export class Importer {
     const fallback = item.fallbackDate ?? this.now();
     try {
       const { messageId: stored } = await deliverLocal(
-        { db: this.db, blobs: this.blobs, hostname: this.opts.hostname, now: () => fallback, logger: this.logger },
+        // The deps the SMTP ingress gives deliverLocal: a mailbox without keys yet is treated as inbound mail is.
+        { db: this.db, blobs: this.blobs, hostname: this.opts.hostname, now: () => fallback, logger: this.logger, serverPublicKey: this.keys.serverPublicKey },
         raw,
         {
           mailFrom: 'unknown@invalid',
