@@ -7,7 +7,7 @@
  * the import again — or the same mailbox with CRLF line ends — stores nothing twice. A zip of
  * .eml files, Google Groups member CSVs and a Google Contacts CSV; who may do what.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
@@ -204,7 +204,7 @@ async function bobsMail(): Promise<OpenedMail[]> {
 }
 
 beforeAll(async () => {
-  h = await harness({}, { imports: { maxUploadBytes: 2 * 1024 * 1024 } });
+  h = await harness({}, { imports: { maxUploadBytes: 16 * 1024 * 1024 } });
   const other = await seedDemo(h.db.prisma, { domain: 'other.test' });
   bob = await device(BOB);
   admin = await device(ADMIN);
@@ -331,9 +331,57 @@ describe('a mailbox without keys yet', () => {
   }, 60_000);
 });
 
+/** Pseudo-random bytes (incompressible, so a zip entry stays large). */
+const noise = (n: number) => randomBytes(n);
+const withAttachment = (id: string, subject: string, bytes: Buffer, eol = '\n') =>
+  [`Message-ID: <${id}>`, 'Date: Mon, 1 Jul 2019 10:00:00 +0000', 'From: Hal <hal@outside.example>', 'To: bob@example.test', `Subject: ${subject}`, 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="zz"', '', '--zz', 'Content-Type: text/plain', '', 'See attached.', '--zz', 'Content-Type: application/octet-stream; name="data.bin"', 'Content-Disposition: attachment; filename="data.bin"', 'Content-Transfer-Encoding: base64', '', bytes.toString('base64').replace(/.{76}/g, `$&${eol}`), '--zz--', ''].join(eol);
+
+describe('files larger than one staging part (4 MiB)', () => {
+  it('an 8 MiB mbox and a zip whose one entry spans two parts are read across part boundaries; the attachments arrive byte for byte', async () => {
+    const a = noise(3 * 1024 * 1024);
+    const b = noise(3 * 1024 * 1024);
+    const mbox = `From x Mon Jul 01 10:00:00 2019\n${withAttachment('big-a@outside.example', 'Big A', a)}\nFrom x Mon Jul 01 10:00:00 2019\n${withAttachment('big-b@outside.example', 'Big B', b)}\n`;
+    expect(mbox.length).toBeGreaterThan(8 * 1024 * 1024);
+    const first = await finished(((await upload(admin.token, bobId, mbox)).json() as MailImportView).id);
+    expect(first).toMatchObject({ status: 'done', total: 2, imported: 2, failed: 0 });
+    const c = noise(5 * 1024 * 1024);
+    const file = zip([{ name: 'big.eml', data: Buffer.from(withAttachment('big-c@outside.example', 'Big C', c, '\r\n')) }]);
+    expect(file.length).toBeGreaterThan(5 * 1024 * 1024); // its one entry spans two parts
+    const second = await finished(((await upload(admin.token, bobId, file, 'zip', 'application/zip', 'big.zip')).json() as MailImportView).id);
+    expect(second).toMatchObject({ status: 'done', total: 1, imported: 1, failed: 0 });
+    const mail = await bobsMail();
+    for (const [subject, bytes] of [['Big A', a], ['Big B', b], ['Big C', c]] as const) {
+      const m = mail.find((x) => x.mime.subject === subject)!;
+      expect(sha(await bob.mail.attachmentBytes(m, 1)), subject).toBe(sha(bytes));
+    }
+  }, 120_000);
+
+  it('sealed staging parts: no plaintext in the database; a part moved to another place does not open', async () => {
+    const { ImportStaging, STAGING_PART_BYTES } = await import('../src/imports/staging');
+    const { ephemeralServerMailKey } = await import('@sealmail/mailstore');
+    const staging = new ImportStaging(h.db.prisma, ephemeralServerMailKey());
+    const imp = await h.db.prisma.mailImport.create({ data: { accountId: (await h.db.prisma.user.findUniqueOrThrow({ where: { id: bobId } })).accountId, userId: bobId, format: 'mbox', fileName: 't' } });
+    const text = Buffer.from('canary-staging-'.repeat(700_000));
+    async function* source() {
+      for (let at = 0; at < text.length; at += 100_000) yield text.subarray(at, at + 100_000);
+    }
+    const { size, parts } = await staging.write(imp.id, source(), 64 * 1024 * 1024);
+    expect({ size, parts }).toEqual({ size: text.length, parts: Math.ceil(text.length / STAGING_PART_BYTES) });
+    const rows = await h.db.prisma.mailImportPart.findMany({ where: { importId: imp.id }, orderBy: { index: 'asc' } });
+    for (const r of rows) expect(Buffer.from(r.data).includes('canary-staging')).toBe(false);
+    const read = staging.reader(imp.id, size);
+    const across = STAGING_PART_BYTES - 5;
+    expect((await read(across, across + 20)).equals(text.subarray(across, across + 20))).toBe(true);
+    await h.db.prisma.mailImportPart.update({ where: { importId_index: { importId: imp.id, index: 0 } }, data: { data: rows[1]!.data } });
+    await expect(staging.part(imp.id, 0)).rejects.toThrow();
+    await staging.delete(imp.id);
+    await h.db.prisma.mailImport.delete({ where: { id: imp.id } });
+  }, 60_000);
+});
+
 describe('upload limits and refusals', () => {
   it('over the size limit: 413, nothing kept; an empty file or a wrong type: 4xx', async () => {
-    const big = Buffer.alloc(2 * 1024 * 1024 + 10, 0x41);
+    const big = Buffer.alloc(16 * 1024 * 1024 + 10, 0x41);
     const res = await upload(admin.token, bobId, big);
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
