@@ -12,7 +12,6 @@ import { MailFlow } from './sections/MailFlow';
 import { Security } from './sections/Security';
 import { EscrowSection } from './sections/Escrow';
 import { LegalHold } from './sections/LegalHold';
-import { NotYet } from './sections/NotYet';
 import { History } from './sections/History';
 import { Reports } from './sections/Reports';
 import { MailActivity } from './sections/MailActivity';
