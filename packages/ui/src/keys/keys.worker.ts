@@ -222,6 +222,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     }
     case 'mailSend': {
       const m = await mailer(req.address, req.displayName);
+      // The Mailer may have been made by a read (no name) or before the user renamed themselves.
+      m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },
