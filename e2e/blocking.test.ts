@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -60,7 +60,7 @@ describe('blocked senders and lists in the browser', () => {
 
     await expect(send('pest@pest.example', BOB, 'Second offer')).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/^550 5\.7\.1 /) });
 
-    await bob.getByRole('button', { name: 'Devices & keys' }).click();
+    await openSettings(bob, 'Bob Example');
     const blocked = bob.getByRole('region', { name: 'Blocked senders' });
     await blocked.getByText('pest@pest.example').waitFor();
     await blocked.getByRole('button', { name: 'Unblock pest@pest.example' }).click();

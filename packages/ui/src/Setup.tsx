@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { clientName } from './clientName';
 import { keys } from './keys/client';
 
 /** First device: the user must save the backup key, and prove it by typing two groups back. */
@@ -153,8 +154,7 @@ export function EscrowNotice({ notice, onDone }: { notice: { fingerprint: string
   );
 }
 
+/** This browser's default device name, from its User-Agent ("Chrome on Linux"); the user may rename it in Settings. */
 export function deviceName(): string {
-  const ua = navigator.userAgent;
-  const browser = /Firefox/.test(ua) ? 'Firefox' : /Chrom/.test(ua) ? 'Chromium' : /Safari/.test(ua) ? 'Safari' : 'Browser';
-  return `${browser} on ${navigator.platform || 'this computer'}`;
+  return clientName(navigator.userAgent);
 }

@@ -3,6 +3,7 @@ import { keys } from '@sealmail/ui';
 import { mailLimits } from '@sealmail/contract';
 import { ApiClient } from '@sealmail/client';
 import type { MailView } from '@sealmail/ui';
+import { formatSize } from './format';
 
 export interface ComposeSeed {
   to?: string;
@@ -20,12 +21,11 @@ const list = (s: string) =>
     .split(/[,;\s]+/)
     .map((a) => a.trim())
     .filter(Boolean);
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 const api = new ApiClient({ baseUrl: '' });
 
 /**
  * The compose window: To, Cc, Bcc, subject, a rich-text body (its plain text goes along), and
- * attachments (25 MiB per message). The key worker seals and sends; the text is saved as an
+ * attachments (25 MB per message). The key worker seals and sends; the text is saved as an
  * encrypted draft a moment after typing stops.
  */
 export function Compose({ address, displayName, seed, onClose, onSent }: { address: string; displayName: string; seed: ComposeSeed; onClose: () => void; onSent: (message: string) => void }) {
@@ -94,7 +94,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   async function send(e?: FormEvent) {
     e?.preventDefault();
-    if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
+    if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MB per message (these are ${formatSize(total)}).`);
     if (timer.current) clearTimeout(timer.current);
     setBusy(true);
     setProblem(null);
@@ -163,7 +163,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           <ul className="files" aria-label="Attachments">
             {files.map((f, i) => (
               <li key={`${f.name}-${i}`}>
-                {f.name} <span className="size">{mib(f.size)}</span>{' '}
+                {f.name} <span className="size">{formatSize(f.size)}</span>{' '}
                 <button type="button" className="plain" onClick={() => setFiles(files.filter((_, j) => j !== i))} aria-label={`Remove ${f.name}`}>
                   ×
                 </button>
@@ -171,7 +171,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             ))}
           </ul>
         )}
-        {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
+        {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MB per message (these are {formatSize(total)}).</p>}
         {problem && <p role="alert">{problem}</p>}
         <fieldset className="outside-choice">
           <legend>Recipients outside this server get</legend>

@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { keys, SafetyNumber, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
+import { PaperclipIcon } from './Icons';
+import { formatSize, shortDate } from './format';
 
 const api = new ApiClient({ baseUrl: '' });
 type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
@@ -52,7 +54,6 @@ function OutsideRecipients({ entryId }: { entryId: string }) {
   );
 }
 
-const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
 const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
 
 /** The protection label every message carries (MISSION §4: every message shows how it was protected). */
@@ -97,7 +98,7 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
   }
   return (
     <li>
-      <span className="name">{a.filename}</span> <span className="size">{size(a.size)}</span>{' '}
+      <span className="name">{a.filename}</span> <span className="size">{formatSize(a.size)}</span>{' '}
       <button type="button" onClick={() => void download()} disabled={busy} aria-label={`Download ${a.filename}`}>
         Download
       </button>
@@ -205,12 +206,53 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
       {mail.html ? <HtmlBody html={mail.html} title={`Body of ${mail.subject}`} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (
+        <>
+        <h4 className="attachments-title">
+          <PaperclipIcon /> {mail.attachments.length === 1 ? '1 attachment' : `${mail.attachments.length} attachments`}
+        </h4>
         <ul className="attachments" aria-label="Attachments">
           {mail.attachments.map((a) => (
             <Attachment key={a.piece} address={address} mail={mail} a={a} />
           ))}
         </ul>
+        </>
       )}
     </article>
+  );
+}
+
+type ThreadItem = MailView | { entryId: string; error: string };
+
+/**
+ * A conversation, oldest first: the newest message and the unread ones open, the older ones
+ * collapsed to a line (sender, date, first words) that opens on a click. Scrolled to the newest.
+ */
+export function Thread({ address, items }: { address: string; items: ThreadItem[] }) {
+  const mails = items.filter((m): m is MailView => !('error' in m));
+  const newest = mails.at(-1)?.entryId;
+  const [open, setOpen] = useState(() => new Set(mails.filter((m) => !m.read || m.entryId === newest).map((m) => m.entryId)));
+  const last = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (items.length > 1) last.current?.scrollIntoView({ block: 'start' });
+  }, [items.length]);
+  return (
+    <>
+      {items.length > 1 && <p className="thread-count">{items.length} messages in this conversation</p>}
+      {items.map((m) => (
+        <div key={m.entryId} ref={m.entryId === newest ? last : undefined}>
+          {'error' in m ? (
+            <p role="alert">This message could not be decrypted: {m.error}</p>
+          ) : open.has(m.entryId) ? (
+            <MessageView address={address} mail={m} />
+          ) : (
+            <button type="button" className="collapsed-message" aria-expanded="false" onClick={() => setOpen((o) => new Set(o).add(m.entryId))}>
+              <span className="from">{m.fromName || m.from}</span>
+              <span className="date">{shortDate(m.date)}</span>
+              <span className="snippet">{m.text.replace(/\s+/g, ' ').slice(0, 120)}</span>
+            </button>
+          )}
+        </div>
+      ))}
+    </>
   );
 }

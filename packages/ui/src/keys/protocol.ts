@@ -81,6 +81,7 @@ export interface MailView {
   folder: FolderName;
   read: boolean;
   starred: boolean;
+  labelIds: string[];
   protection: Protection;
   signature: 'not-signed' | 'signed-valid' | 'signed-invalid';
   warning: string | null;

@@ -1,0 +1,108 @@
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+
+/**
+ * The account menu in the header (WAI-ARIA menu button): who is signed in, Settings, keyboard
+ * shortcuts, Sign out. Enter, Space or ArrowDown open it on the first item, ArrowUp on the last;
+ * arrows, Home and End move; Escape closes and returns to the button; Tab closes.
+ */
+export function AccountMenu({ displayName, address, onSettings, onShortcuts, onSignOut }: { displayName: string; address: string; onSettings: () => void; onShortcuts: () => void; onSignOut: () => void }) {
+  const [open, setOpen] = useState<false | 'first' | 'last'>(false);
+  const button = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLUListElement>(null);
+  const id = useId();
+  const items = () => [...(menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+
+  useEffect(() => {
+    if (!open) return;
+    const all = items();
+    (open === 'last' ? all.at(-1) : all[0])?.focus();
+    // A click anywhere else closes it.
+    const away = (e: PointerEvent) => {
+      if (!(e.target as HTMLElement).closest('.account-menu')) setOpen(false);
+    };
+    document.addEventListener('pointerdown', away);
+    return () => document.removeEventListener('pointerdown', away);
+  }, [open]);
+
+  const close = (focusButton = true) => {
+    setOpen(false);
+    if (focusButton) button.current?.focus();
+  };
+  const choose = (f: () => void) => () => {
+    close(false);
+    f();
+  };
+
+  function onButtonKey(e: KeyboardEvent) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      setOpen(e.key === 'ArrowUp' ? 'last' : 'first');
+    }
+  }
+  function onMenuKey(e: KeyboardEvent) {
+    const all = items();
+    const i = all.indexOf(document.activeElement as HTMLElement);
+    const go = (j: number) => all[(j + all.length) % all.length]?.focus();
+    if (e.key === 'ArrowDown') go(i + 1);
+    else if (e.key === 'ArrowUp') go(i - 1);
+    else if (e.key === 'Home') go(0);
+    else if (e.key === 'End') go(all.length - 1);
+    else if (e.key === 'Escape') close();
+    else if (e.key === 'Tab') return setOpen(false);
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+  }
+
+  const initials = (displayName.trim() || address)
+    .split(/\s+/)
+    .slice(0, 2)
+    .map((w) => w[0]!.toUpperCase())
+    .join('');
+  return (
+    <div className="account-menu">
+      <button
+        ref={button}
+        type="button"
+        className="account-button"
+        aria-haspopup="menu"
+        aria-expanded={!!open}
+        aria-controls={`${id}-menu`}
+        aria-label={`Account: ${displayName || address}`}
+        onClick={() => (open ? close() : setOpen('first'))}
+        onKeyDown={onButtonKey}
+      >
+        <span className="avatar" aria-hidden="true">
+          {initials}
+        </span>
+        <span className="account-name" aria-hidden="true">
+          {displayName || address}
+        </span>
+      </button>
+      <div className="account-popup" hidden={!open}>
+        <p className="who">
+          <span className="visually-hidden">Signed in as </span>
+          <strong>{displayName}</strong>
+          <span className="address">{address}</span>
+        </p>
+        <ul ref={menu} id={`${id}-menu`} role="menu" aria-label="Account" onKeyDown={onMenuKey}>
+          <li role="none">
+            <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onSettings)}>
+              Settings
+            </button>
+          </li>
+          <li role="none">
+            <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onShortcuts)}>
+              Keyboard shortcuts
+            </button>
+          </li>
+          <li role="none">
+            <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onSignOut)}>
+              Sign out
+            </button>
+          </li>
+        </ul>
+      </div>
+    </div>
+  );
+}
