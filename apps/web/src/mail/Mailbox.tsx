@@ -482,7 +482,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                 </button>
               </div>
             )}
-            {thread && <Thread key={thread[0]?.entryId} address={address} items={thread} />}
+            {thread && <Thread key={`${selected}-${thread.length}`} address={address} items={thread} chosen={selected} />}
             {!current && !problem && <p className="empty">Select a message to read it.</p>}
           </section>
         </>

@@ -224,13 +224,16 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
 type ThreadItem = MailView | { entryId: string; error: string };
 
 /**
- * A conversation, oldest first: the newest message and the unread ones open, the older ones
- * collapsed to a line (sender, date, first words) that opens on a click. Scrolled to the newest.
+ * A conversation, oldest first: the newest message, the unread ones and the one chosen open, the
+ * others collapsed to a line (sender, date, first words) that opens on a click. Scrolled to the
+ * chosen one (from the list: usually the newest).
  */
-export function Thread({ address, items }: { address: string; items: ThreadItem[] }) {
+export function Thread({ address, items, chosen }: { address: string; items: ThreadItem[]; chosen: string | null }) {
   const mails = items.filter((m): m is MailView => !('error' in m));
   const newest = mails.at(-1)?.entryId;
-  const [open, setOpen] = useState(() => new Set(mails.filter((m) => !m.read || m.entryId === newest).map((m) => m.entryId)));
+  // The one the user chose (a search hit may be an older message) opens too, and is scrolled to.
+  const target = chosen && mails.some((m) => m.entryId === chosen) ? chosen : newest;
+  const [open, setOpen] = useState(() => new Set(mails.filter((m) => !m.read || m.entryId === newest || m.entryId === target).map((m) => m.entryId)));
   const last = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (items.length > 1) last.current?.scrollIntoView({ block: 'start' });
@@ -239,7 +242,7 @@ export function Thread({ address, items }: { address: string; items: ThreadItem[
     <>
       {items.length > 1 && <p className="thread-count">{items.length} messages in this conversation</p>}
       {items.map((m) => (
-        <div key={m.entryId} ref={m.entryId === newest ? last : undefined}>
+        <div key={m.entryId} ref={m.entryId === target ? last : undefined}>
           {'error' in m ? (
             <p role="alert">This message could not be decrypted: {m.error}</p>
           ) : open.has(m.entryId) ? (

@@ -31,7 +31,8 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
     };
   }, []);
   return (
-    <dialog ref={dialog} className="shortcuts" aria-labelledby="shortcuts-title" onClose={onClose} onCancel={(e) => (e.preventDefault(), onClose())}>
+    // Closed only by Escape (cancel) or the Close button; the effect's clean-up closes it quietly.
+    <dialog ref={dialog} className="shortcuts" aria-labelledby="shortcuts-title" onCancel={(e) => (e.preventDefault(), onClose())}>
       <header>
         <h2 id="shortcuts-title">Keyboard shortcuts</h2>
         <button type="button" className="plain" onClick={onClose} aria-label="Close" autoFocus>

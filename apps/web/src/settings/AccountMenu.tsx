@@ -36,7 +36,10 @@ export function AccountMenu({ displayName, address, onSettings, onShortcuts, onS
   function onButtonKey(e: KeyboardEvent) {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
-      setOpen(e.key === 'ArrowUp' ? 'last' : 'first');
+      const at = e.key === 'ArrowUp' ? 'last' : 'first';
+      // Already open: the effect will not run again, so move the focus here.
+      if (open) (at === 'last' ? items().at(-1) : items()[0])?.focus();
+      else setOpen(at);
     }
   }
   function onMenuKey(e: KeyboardEvent) {
@@ -68,16 +71,14 @@ export function AccountMenu({ displayName, address, onSettings, onShortcuts, onS
         aria-haspopup="menu"
         aria-expanded={!!open}
         aria-controls={`${id}-menu`}
-        aria-label={`Account: ${displayName || address}`}
         onClick={() => (open ? close() : setOpen('first'))}
         onKeyDown={onButtonKey}
       >
         <span className="avatar" aria-hidden="true">
           {initials}
         </span>
-        <span className="account-name" aria-hidden="true">
-          {displayName || address}
-        </span>
+        <span className="visually-hidden">Account: </span>
+        <span className="account-name">{displayName || address}</span>
       </button>
       <div className="account-popup" hidden={!open}>
         <p className="who">

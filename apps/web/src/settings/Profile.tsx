@@ -33,7 +33,7 @@ export function Profile({ session, onChanged, onSignOut }: { session: Session; o
       <p className="sub">
         Signed in as <strong>{session.user.displayName}</strong> ({session.user.address})
       </p>
-      <form onSubmit={(e) => void save(e)} aria-label="Display name" className="inline">
+      <form onSubmit={(e) => void save(e)} aria-label="Change display name" className="inline">
         <label>
           Display name
           <input name="displayName" defaultValue={session.user.displayName} maxLength={100} required autoComplete="name" aria-describedby="display-name-hint" />
