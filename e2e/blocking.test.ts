@@ -90,6 +90,8 @@ describe('blocked senders and lists in the browser', () => {
     await blocked.getByText('bulk.example (domain)').waitFor();
 
     expect((await send('dave@outside.example', 'team@example.test', 'Team news')).response).toMatch(/^250 /);
+    // Bob is still in Settings from the test before: back to his mailbox.
+    await bob.getByRole('button', { name: 'Back to mail' }).click();
     await bob.getByRole('button', { name: /^Inbox/ }).click();
     await bob.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Team news/ }).waitFor({ timeout: 30_000 });
     await expect(send('promo@mail.bulk.example', BOB, 'Bulk')).rejects.toMatchObject({ responseCode: 550 });

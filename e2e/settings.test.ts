@@ -194,6 +194,19 @@ describe('account menu, settings, title, notifications, toasts, shortcuts', () =
     await page.getByRole('button', { name: 'Back to mail' }).click();
     await page.getByRole('navigation', { name: 'Folders' }).waitFor();
     expect(new URL(page.url()).hash).toBe('');
+
+    // The new name is the From of the mail she sends now (a note to herself shows it).
+    await page.keyboard.press('c');
+    const compose = page.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To', { exact: true }).fill(ALICE);
+    await compose.getByLabel('Subject').fill('Note to self');
+    await compose.getByRole('textbox', { name: 'Message' }).fill('Remember the milk.');
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await page.locator('.toasts').getByText('Sent.').waitFor({ timeout: 60_000 });
+    const note = page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Note to self/ });
+    await note.waitFor({ timeout: 30_000 });
+    await note.click();
+    await page.getByRole('article', { name: `Message from ${ALICE}` }).getByText(`Alice Liddell <${ALICE}>`).waitFor();
     expect(errors).toEqual([]);
   });
 
