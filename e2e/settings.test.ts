@@ -242,6 +242,17 @@ describe('account menu, settings, title, notifications, toasts, shortcuts', () =
     await page.emulateMedia({ colorScheme: 'light' });
     await expect.poll(() => theme(page)).toBe('light');
     await page.getByRole('region', { name: 'Appearance' }).getByRole('radio', { name: 'Light' }).check();
+
+    // The settings page and the account menu in German, chosen in the Language section.
+    await page.getByRole('region', { name: 'Language' }).getByLabel('Language').selectOption('de');
+    await page.getByRole('heading', { name: 'Einstellungen', level: 1 }).waitFor();
+    await page.getByRole('region', { name: 'Darstellung' }).getByRole('radio', { name: 'Wie das System' }).waitFor();
+    await page.getByRole('button', { name: 'Konto: Bob Example' }).click();
+    await page.getByRole('menuitem', { name: 'Tastenkürzel' }).waitFor();
+    await page.keyboard.press('Escape');
+    await bothSizes(page, 'web-18-settings-german');
+    await page.getByRole('region', { name: 'Sprache' }).getByLabel('Sprache').selectOption('en');
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await context.close();
     expect(errors).toEqual([]);
   });

@@ -9,10 +9,15 @@ import { fromBase64Url, openMailPiece, openManifest, openPasswordBox, type Manif
 import { parseMime, type ParsedMime } from '@sealmail/client/mime';
 import { sanitizeMailHtml } from '@sealmail/client/html';
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
+import { formatDateTime, formatSize, language, t } from './i18n';
 import './styles.css';
 
 const root = document.getElementById('viewer')!;
 const state = document.getElementById('state')!;
+document.documentElement.lang = language;
+document.title = t('title');
+root.querySelector('h1')!.textContent = t('heading');
+state.textContent = t('opening');
 const secret = parseFragment(takeFragment(window.location, window.history));
 const id = linkIdFromPath(window.location.pathname);
 
@@ -49,27 +54,27 @@ async function fetchLink(path: string): Promise<Response> {
 
 function refusal(res: Response): string {
   // 400: not a link id this server could have made.
-  if (res.status === 400 || res.status === 404 || res.status === 410) return 'This message does not exist or has expired. Ask the sender to send it again.';
-  if (res.status === 429) return 'This link was opened too often in a short time. Try again in a few minutes.';
-  return 'The message cannot be fetched right now. Try again later.';
+  if (res.status === 400 || res.status === 404 || res.status === 410) return t('gone');
+  if (res.status === 429) return t('tooOften');
+  return t('unavailable');
 }
 
 function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
-  const when = (s: string | null) => (s ? new Date(s).toLocaleString() : '');
+  const when = (s: string | null) => (s ? formatDateTime(s) : '');
   const header = el(
     'dl',
     { className: 'meta' },
-    el('dt', {}, 'From'),
+    el('dt', {}, t('from')),
     el('dd', {}, mime.from ? `${mime.from.name ? `${mime.from.name} ` : ''}<${mime.from.address}>` : data.sender),
-    el('dt', {}, 'Subject'),
-    el('dd', { id: 'subject' }, mime.subject || '(no subject)'),
-    el('dt', {}, 'Sent'),
+    el('dt', {}, t('subject')),
+    el('dd', { id: 'subject' }, mime.subject || t('noSubject')),
+    el('dt', {}, t('sent')),
     el('dd', {}, when(mime.date)),
-    el('dt', {}, 'Available until'),
-    el('dd', {}, new Date(data.expiresAt).toLocaleString()),
+    el('dt', {}, t('availableUntil')),
+    el('dd', {}, formatDateTime(data.expiresAt)),
   );
   const body = mime.html
-    ? el('iframe', { className: 'html-body', title: 'Message', srcdoc: sanitizeMailHtml(mime.html) })
+    ? el('iframe', { className: 'html-body', title: t('body'), srcdoc: sanitizeMailHtml(mime.html) })
     : el('pre', { className: 'text-body' }, mime.text);
   if (body instanceof HTMLIFrameElement) {
     body.setAttribute('sandbox', '');
@@ -78,11 +83,11 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
   const files = el('ul', { className: 'attachments' });
   for (const a of mime.attachments) {
     const size = manifest.pieces[a.piece]?.size;
-    const button = el('button', { type: 'button' }, `Download ${a.filename}${size !== undefined ? ` (${Math.max(1, Math.round(Number(size) / 1024))} KiB)` : ''}`);
+    const button = el('button', { type: 'button' }, size !== undefined ? t('download', { filename: a.filename, size: formatSize(Number(size)) }) : t('downloadNoSize', { filename: a.filename }));
     button.addEventListener('click', () => {
       button.disabled = true;
       void download(a.piece, a.filename, a.contentType, manifest)
-        .catch(() => show(`${a.filename} could not be downloaded or did not decrypt intact.`, 'error'))
+        .catch(() => show(t('downloadFailed', { filename: a.filename }), 'error'))
         .finally(() => (button.disabled = false));
     });
     files.append(el('li', {}, button));
@@ -90,7 +95,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
   state.textContent = '';
   state.className = 'ok';
   state.dataset['state'] = 'open';
-  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, 'Attachments'), files] : []), el('p', { className: 'note' }, 'Decrypted in this browser. The key never left this page.'));
+  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
 }
 
 /** Fetches one attachment's ciphertext, decrypts it here (authenticated before anything is kept), saves it. */
@@ -108,7 +113,7 @@ async function download(piece: number, filename: string, type: string, manifest:
 
 async function open(): Promise<void> {
   if (!id || !secret) {
-    show('This link is incomplete. Open it exactly as it arrived in your mail.', 'error');
+    show(t('incomplete'), 'error');
     return;
   }
   // Only the link id goes to the server; the password and digest stay in this page.
@@ -129,10 +134,10 @@ async function open(): Promise<void> {
     mime = await parseMime(body);
     body.fill(0);
   } catch {
-    show('This message could not be decrypted: the link is damaged, or the message was altered.', 'error');
+    show(t('damaged'), 'error');
     return;
   }
   render(data, mime, manifest);
 }
 
-open().catch(() => show('The message cannot be fetched right now. Try again later.', 'error'));
+open().catch(() => show(t('unavailable'), 'error'));

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { KeyGate } from '@sealmail/ui';
+import { formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 import { Mailbox } from './mail/Mailbox';
 import { PasswordForm } from './account/PasswordForm';
@@ -31,6 +31,7 @@ function useHash() {
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox or settings. */
 export function App() {
+  const { t } = useTranslation();
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
@@ -54,7 +55,7 @@ export function App() {
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 
-  if (!session) return loading ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
+  if (!session) return loading ? <main className="signin">{t('app.loading')}</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
   /** After a change to the password or second factor: what the session may do now. */
   const refresh = () => void api.session().then(setSession, () => setSession(null));
@@ -89,20 +90,21 @@ export function App() {
 }
 
 function Account({ session, onSignOut, children }: { session: Session; onSignOut: () => void; children?: ReactNode }) {
+  const { t } = useTranslation();
   return (
     <main className="signin wide">
-      <h1>Signed in as {session.user.displayName}</h1>
+      <h1>{t('account.signedInAs', { name: session.user.displayName })}</h1>
       <p className="sub">{session.user.address}</p>
-      {session.totpEnrollmentRequired && <p role="alert">Your organisation requires an authenticator app: set one up before using your mailbox.</p>}
+      {session.totpEnrollmentRequired && <p role="alert">{t('account.totpRequired')}</p>}
       <dl className="facts">
-        <dt>Second factor</dt>
-        <dd>{session.totpEnabled ? 'on' : 'off'}</dd>
-        <dt>Session ends</dt>
-        <dd>{new Date(session.expiresAt).toLocaleString()}</dd>
+        <dt>{t('account.secondFactor')}</dt>
+        <dd>{session.totpEnabled ? t('account.on') : t('account.off')}</dd>
+        <dt>{t('account.sessionEnds')}</dt>
+        <dd>{formatDateTime(session.expiresAt)}</dd>
       </dl>
       {children}
       <button type="button" onClick={onSignOut}>
-        Sign out
+        {t('common.signOut')}
       </button>
     </main>
   );

@@ -1,11 +1,10 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiClient } from '@sealmail/client';
 import type { FolderName } from '@sealmail/contract';
-import { keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, type MailRow, type MailView } from '@sealmail/ui';
+import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, useTranslation, type MailRow, type MailView } from '@sealmail/ui';
 import { Compose, type ComposeSeed } from './Compose';
 import { Thread } from './Reader';
 import { RowContent } from './Row';
-import { formatSize } from './format';
 import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
 import { notifyNewMail, tabTitle } from './notify';
@@ -26,8 +25,8 @@ type Summary = Awaited<ReturnType<ApiClient['mailSummary']>>;
 const MOVABLE = ['inbox', 'archive', 'spam', 'trash'] as const;
 type Movable = (typeof MOVABLE)[number];
 const movable = (f: string): f is Movable => (MOVABLE as readonly string[]).includes(f);
-const folderName = (f: string) => FOLDERS.find((x) => x.id === f)?.name ?? f;
-const quote = (m: MailView) => `On ${new Date(m.date).toLocaleString()}, ${m.from} wrote:\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
+const folderName = (f: string) => i18n.t(`mail.folders.${f}`);
+const quote = (m: MailView) => `${i18n.t('mail.quote', { date: formatDateTime(m.date), from: m.from })}\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
 
 /**
  * The desktop-style mailbox: a header with the account menu; folders with unread counts, the
@@ -38,6 +37,7 @@ const quote = (m: MailView) => `On ${new Date(m.date).toLocaleString()}, ${m.fro
  * Keyboard shortcuts: see Shortcuts.tsx ("?" lists them).
  */
 export function Mailbox({ address, displayName, onEnded, view, settings, onNavigate, onSignOut }: { address: string; displayName: string; onEnded: (message: string) => void; view: 'mail' | 'settings'; settings: ReactNode; onNavigate: (hash: string) => void; onSignOut: () => void }) {
+  const { t } = useTranslation();
   const [folder, setFolder] = useState<FolderName>('inbox');
   const [rows, setRows] = useState<MailRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -69,8 +69,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     (err: unknown) => {
       const e = err as { code?: string; message?: string };
       // The session ended, or may now only change its password or enrol TOTP: the app decides what next.
-      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED' || e.code === 'TOTP_ENROLLMENT_REQUIRED' || e.code === 'PASSWORD_CHANGE_REQUIRED') onEnded(e.message ?? 'Signed out.');
-      else setProblem(e.message ?? String(err));
+      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED' || e.code === 'TOTP_ENROLLMENT_REQUIRED' || e.code === 'PASSWORD_CHANGE_REQUIRED') onEnded(endedMessage(e));
+      else setProblem(describeError(e));
     },
     [onEnded],
   );
@@ -222,7 +222,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   const moveBack = (entryId: string, from: Movable) => async () => {
     try {
       await api.updateMail(entryId, { folder: from });
-      show(`Moved back to ${folderName(from)}.`);
+      show(t('toast.movedBack', { folder: folderName(from) }));
       if (!searching) void load(folder);
       refreshSummary();
     } catch (err) {
@@ -237,13 +237,13 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       if (kind === 'delete') {
         const r = await api.deleteMail(row.entryId);
         drop(row.entryId);
-        if (r.deleted === 'trash') show('Moved to Trash.', movable(from) ? moveBack(row.entryId, from) : undefined);
-        else show('Deleted for good.');
+        if (r.deleted === 'trash') show(t('mail.movedToTrash'), movable(from) ? moveBack(row.entryId, from) : undefined);
+        else show(t('mail.deletedForGood'));
       } else if (kind === 'archive') {
-        if (from === 'archive') return show('This message is already archived.');
+        if (from === 'archive') return show(t('toast.alreadyArchived'));
         await api.updateMail(row.entryId, { folder: 'archive' });
         drop(row.entryId);
-        show('Archived.', movable(from) ? moveBack(row.entryId, from) : undefined);
+        show(t('mail.archived'), movable(from) ? moveBack(row.entryId, from) : undefined);
       } else if (kind === 'star') {
         await api.updateMail(row.entryId, { starred: !row.starred });
         setRows((rs) => rs.map((r) => (r.entryId === row.entryId ? { ...r, starred: !r.starred } : r)));
@@ -263,7 +263,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     try {
       await api.updateMail(row.entryId, { folder: to });
       drop(row.entryId);
-      show(`Moved to ${folderName(to)}.`, movable(row.folder) ? moveBack(row.entryId, row.folder) : undefined);
+      show(t('toast.moved', { folder: folderName(to) }), movable(row.folder) ? moveBack(row.entryId, row.folder) : undefined);
     } catch (err) {
       failed(err);
     }
@@ -347,14 +347,14 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   });
 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
-  const title = inSettings ? 'Settings' : searching ? 'Search results' : label ? (labels.find((l) => l.id === label)?.name ?? 'Label') : FOLDERS.find((f) => f.id === folder)!.name;
+  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
   const inboxUnread = counts.get('inbox')?.unread ?? 0;
   useEffect(() => {
     document.title = tabTitle(title, inboxUnread);
   }, [title, inboxUnread]);
   // A phone shows one pane at a time: the list, or the opened message.
   const layout = ['mailbox', inSettings ? 'in-settings' : '', !inSettings && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', problem ? 'notice' : ''].filter(Boolean).join(' ');
-  const from = (r: MailRow) => (!searching && (folder === 'sent' || folder === 'drafts' || folder === 'outbox') ? `To: ${r.to.join(', ') || '(nobody yet)'}` : r.fromName || r.from);
+  const from = (r: MailRow) => (!searching && (folder === 'sent' || folder === 'drafts' || folder === 'outbox') ? t('mail.toList', { list: r.to.join(', ') || t('mail.nobodyYet') }) : r.fromName || r.from);
   return (
     <div className={layout}>
       <PendingDevicesAlert address={address} />
@@ -367,9 +367,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
         settings
       ) : (
         <>
-          <nav ref={menu} id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
-            <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title="Compose (c)">
-              Compose
+          <nav ref={menu} id="folders" className="folders" aria-label={t('mail.foldersNav')} onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
+            <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title={t('mail.composeShortcut')}>
+              {t('mail.compose')}
             </button>
             <ul>
               {FOLDERS.map((f) => {
@@ -378,15 +378,15 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                 return (
                   <li key={f.id}>
                     <button type="button" aria-current={folder === f.id && !label && !searching ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
-                      {f.name}
-                      {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
+                      {t(`mail.folders.${f.id}`)}
+                      {!!n && <span className="count" aria-label={f.id === 'drafts' ? t('mail.countDrafts', { count: n }) : t('mail.countUnread', { count: n })}>{n}</span>}
                     </button>
                   </li>
                 );
               })}
             </ul>
-            <h3 className="labels-title">Labels</h3>
-            <ul aria-label="Labels">
+            <h3 className="labels-title">{t('mail.labels')}</h3>
+            <ul aria-label={t('mail.labels')}>
               {labels.map((l) => (
                 <li key={l.id}>
                   <button type="button" aria-current={label === l.id ? 'page' : undefined} onClick={() => (setFolder('inbox'), setLabel(l.id))}>
@@ -396,20 +396,20 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               ))}
             </ul>
             <form className="new-label" onSubmit={(e) => (e.preventDefault(), void addLabel())}>
-              <input aria-label="New label" placeholder="New label" value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
+              <input aria-label={t('mail.newLabel')} placeholder={t('mail.newLabel')} value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
             </form>
             {summary && (
               <p className="quota">
-                {formatSize(summary.quota.usedBytes)} of {formatSize(summary.quota.quotaBytes)} used
+                {t('mail.quota', { used: formatSize(summary.quota.usedBytes), total: formatSize(summary.quota.quotaBytes) })}
               </p>
             )}
           </nav>
-          <section className="list" aria-label="Messages" aria-busy={loading}>
+          <section className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
-              <input ref={searchBox} type="search" aria-label="Search mail" placeholder="Search mail (/)" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
             </form>
-            <h2>{searching ? `Results for “${searching}”` : title}</h2>
-            {rows.length === 0 && !loading && <p className="empty">No messages.</p>}
+            <h2>{searching ? t('mail.resultsFor', { query: searching }) : title}</h2>
+            {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
@@ -421,41 +421,41 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             </ul>
             {cursor && (
               <button type="button" className="more" onClick={() => void load(folder, cursor)} disabled={loading}>
-                Older messages
+                {t('mail.older')}
               </button>
             )}
           </section>
-          <section className="reader" aria-label="Reading pane">
+          <section className="reader" aria-label={t('mail.readingPane')}>
             {current && (
-              <button type="button" className="back" onClick={closeMessage} aria-label="Back to the list" autoFocus>
-                Back
+              <button type="button" className="back" onClick={closeMessage} aria-label={t('mail.backToList')} autoFocus>
+                {t('mail.back')}
               </button>
             )}
             {problem && <p role="alert">{problem}</p>}
             {current && (
-              <div className="actions" role="toolbar" aria-label="Message actions">
+              <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
                 {current.folder === 'drafts' ? (
                   latest && (
                     <button type="button" onClick={() => setCompose({ to: latest.to.join(', '), cc: latest.cc.join(', '), subject: latest.subject, body: latest.text, draftId: latest.entryId })}>
-                      Edit draft
+                      {t('mail.editDraft')}
                     </button>
                   )
                 ) : (
                   <>
-                    <button type="button" onClick={() => reply(false)} title="Reply (r)">
-                      Reply
+                    <button type="button" onClick={() => reply(false)} title={t('mail.replyShortcut')}>
+                      {t('mail.reply')}
                     </button>
-                    <button type="button" onClick={() => reply(true)} title="Reply all (a)">
-                      Reply all
+                    <button type="button" onClick={() => reply(true)} title={t('mail.replyAllShortcut')}>
+                      {t('mail.replyAll')}
                     </button>
-                    <button type="button" onClick={() => void act('archive')} title="Archive (e)">
-                      Archive
+                    <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>
+                      {t('mail.archive')}
                     </button>
                   </>
                 )}
                 {labels.length > 0 && (
-                  <select aria-label="Label" value="" onChange={(e) => e.target.value && void toggleLabel(e.target.value)}>
-                    <option value="">Label…</option>
+                  <select aria-label={t('mail.label')} value="" onChange={(e) => e.target.value && void toggleLabel(e.target.value)}>
+                    <option value="">{t('mail.labelPlaceholder')}</option>
                     {labels.map((l) => (
                       <option key={l.id} value={l.id}>
                         {current.labelIds.includes(l.id) ? '✓ ' : ''}
@@ -465,8 +465,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                   </select>
                 )}
                 {movable(current.folder) && (
-                  <select aria-label="Move to" value="" onChange={(e) => movable(e.target.value) && void move(e.target.value)}>
-                    <option value="">Move to…</option>
+                  <select aria-label={t('mail.moveTo')} value="" onChange={(e) => movable(e.target.value) && void move(e.target.value)}>
+                    <option value="">{t('mail.moveToPlaceholder')}</option>
                     {MOVABLE.filter((f) => f !== current.folder).map((f) => (
                       <option key={f} value={f}>
                         {folderName(f)}
@@ -474,16 +474,16 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     ))}
                   </select>
                 )}
-                <button type="button" onClick={() => void act('star')} title="Star (s)" aria-pressed={current.starred}>
-                  {current.starred ? 'Starred' : 'Star'}
+                <button type="button" onClick={() => void act('star')} title={t('mail.starShortcut')} aria-pressed={current.starred}>
+                  {current.starred ? t('mail.starredButton') : t('mail.star')}
                 </button>
-                <button type="button" onClick={() => void act('delete')} title="Delete (#)">
-                  Delete
+                <button type="button" onClick={() => void act('delete')} title={t('mail.deleteShortcut')}>
+                  {t('mail.delete')}
                 </button>
               </div>
             )}
             {thread && <Thread key={`${selected}-${thread.length}`} address={address} items={thread} chosen={selected} />}
-            {!current && !problem && <p className="empty">Select a message to read it.</p>}
+            {!current && !problem && <p className="empty">{t('mail.selectMessage')}</p>}
           </section>
         </>
       )}
@@ -515,18 +515,19 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
  * product's name. The account menu at the end, at every size.
  */
 function TopBar({ title, inSettings, menuOpen, onMenu, onCompose, children }: { title: string; inSettings: boolean; menuOpen: boolean; onMenu: () => void; onCompose: () => void; children: ReactNode }) {
+  const { t } = useTranslation();
   return (
     <header className="topbar">
       {!inSettings && (
         <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="folders" onClick={onMenu}>
-          Folders
+          {t('mail.foldersNav')}
         </button>
       )}
       <span className="brand">Sealmail</span>
       <span className="where">{title}</span>
       {!inSettings && (
         <button type="button" className="compose-button" onClick={onCompose}>
-          Compose
+          {t('mail.compose')}
         </button>
       )}
       {children}

@@ -1,4 +1,4 @@
-import type { MailRow } from '@sealmail/ui';
+import { useTranslation, type MailRow } from '@sealmail/ui';
 import { ProtectionLabel } from './Reader';
 import { PaperclipIcon, StarIcon } from './Icons';
 import { shortDate } from './format';
@@ -9,12 +9,13 @@ import { shortDate } from './format';
  * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
  */
 export function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+  const { t } = useTranslation();
   if (r.error)
     return (
       <>
         <span className="subject error">
-          <span className="visually-hidden">Message that could not be decrypted: </span>
-          {r.error}
+          <span className="visually-hidden">{t('mail.undecryptableRow')}</span>
+          {t('mail.rowUndecryptable')}
         </span>
         <span className="from">{from}</span>
         <span className="date">{shortDate(r.date)}</span>
@@ -23,15 +24,15 @@ export function RowContent({ row: r, from, labelName }: { row: MailRow; from: st
   return (
     <>
       <span className="subject">
-        {!r.read && <span className="visually-hidden">Unread: </span>}
+        {!r.read && <span className="visually-hidden">{t('mail.unread')}</span>}
         {r.starred && <StarIcon />}
-        {r.subject || '(no subject)'}
-        <span className="visually-hidden"> from {r.from}</span>
-        {r.starred && <span className="visually-hidden">, starred</span>}
+        {r.subject || t('mail.noSubject')}
+        <span className="visually-hidden">{t('mail.from', { address: r.from })}</span>
+        {r.starred && <span className="visually-hidden">{t('mail.starred')}</span>}
         {r.attachmentCount > 0 && (
           <>
             <span className="visually-hidden">, </span>
-            <PaperclipIcon label={r.attachmentCount === 1 ? '1 attachment' : `${r.attachmentCount} attachments`} />
+            <PaperclipIcon label={t('mail.attachmentIcon', { count: r.attachmentCount })} />
           </>
         )}
       </span>

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useTranslation } from '@sealmail/ui';
 
 export interface Toast {
   id: number;
@@ -39,6 +40,7 @@ export function Toasts({ toasts, dismiss }: { toasts: Toast[]; dismiss: (id: num
 }
 
 function ToastItem({ toast, dismiss }: { toast: Toast; dismiss: (id: number) => void }) {
+  const { t } = useTranslation();
   const [held, setHeld] = useState(false);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -58,10 +60,10 @@ function ToastItem({ toast, dismiss }: { toast: Toast; dismiss: (id: number) => 
             void Promise.resolve(toast.undo!()).finally(() => dismiss(toast.id));
           }}
         >
-          Undo
+          {t('toast.undo')}
         </button>
       )}
-      <button type="button" className="dismiss" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
+      <button type="button" className="dismiss" aria-label={t('toast.dismiss')} onClick={() => dismiss(toast.id)}>
         ×
       </button>
     </div>

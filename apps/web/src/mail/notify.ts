@@ -1,4 +1,4 @@
-import { keys } from '@sealmail/ui';
+import { i18n, keys } from '@sealmail/ui';
 import { notificationsOn } from '../settings/prefs';
 
 /** The tab's title: the unread count of the Inbox first, then where the user is. */
@@ -14,7 +14,7 @@ export function tabTitle(where: string, inboxUnread: number): string {
 export async function notifyNewMail(address: string, entryId: string, onClick: () => void): Promise<void> {
   if (!notificationsOn() || document.visibilityState === 'visible') return;
   const mail = await keys({ op: 'mailOpen', address, entryId });
-  const n = new Notification(mail.fromName || mail.from, { body: mail.subject || '(no subject)', tag: entryId });
+  const n = new Notification(mail.fromName || mail.from, { body: mail.subject || i18n.t('mail.noSubject'), tag: entryId });
   n.onclick = () => {
     window.focus();
     onClick();

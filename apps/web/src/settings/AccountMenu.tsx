@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useTranslation } from '@sealmail/ui';
 
 /**
  * The account menu in the header (WAI-ARIA menu button): who is signed in, Settings, keyboard
@@ -6,6 +7,7 @@ import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
  * arrows, Home and End move; Escape closes and returns to the button; Tab closes.
  */
 export function AccountMenu({ displayName, address, onSettings, onShortcuts, onSignOut }: { displayName: string; address: string; onSettings: () => void; onShortcuts: () => void; onSignOut: () => void }) {
+  const { t } = useTranslation();
   const [open, setOpen] = useState<false | 'first' | 'last'>(false);
   const button = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLUListElement>(null);
@@ -77,29 +79,29 @@ export function AccountMenu({ displayName, address, onSettings, onShortcuts, onS
         <span className="avatar" aria-hidden="true">
           {initials}
         </span>
-        <span className="visually-hidden">Account: </span>
+        <span className="visually-hidden">{t('menu.account')} </span>
         <span className="account-name">{displayName || address}</span>
       </button>
       <div className="account-popup" hidden={!open}>
         <p className="who">
-          <span className="visually-hidden">Signed in as </span>
+          <span className="visually-hidden">{t('menu.signedInAs')} </span>
           <strong>{displayName}</strong>
           <span className="address">{address}</span>
         </p>
-        <ul ref={menu} id={`${id}-menu`} role="menu" aria-label="Account" onKeyDown={onMenuKey}>
+        <ul ref={menu} id={`${id}-menu`} role="menu" aria-label={t('menu.label')} onKeyDown={onMenuKey}>
           <li role="none">
             <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onSettings)}>
-              Settings
+              {t('menu.settings')}
             </button>
           </li>
           <li role="none">
             <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onShortcuts)}>
-              Keyboard shortcuts
+              {t('menu.shortcuts')}
             </button>
           </li>
           <li role="none">
             <button type="button" role="menuitem" tabIndex={-1} onClick={choose(onSignOut)}>
-              Sign out
+              {t('common.signOut')}
             </button>
           </li>
         </ul>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useTranslation } from '@sealmail/ui';
 import { notificationsWanted, setNotificationsWanted } from './prefs';
 
 type State = 'unsupported' | 'off' | 'on' | 'blocked';
@@ -14,6 +15,7 @@ const current = (): State => {
  * while the Sealmail tab is in the background.
  */
 export function Notifications() {
+  const { t } = useTranslation();
   const [state, setState] = useState<State>(current);
   async function turnOn() {
     const permission = await Notification.requestPermission();
@@ -22,18 +24,18 @@ export function Notifications() {
   }
   return (
     <section id="settings-notifications" aria-labelledby="notifications-title" className="account-section">
-      <h2 id="notifications-title">Notifications</h2>
-      <p className="sub">A desktop notification with the sender and subject when new mail arrives while Sealmail is open in a tab you are not looking at. Sender and subject are decrypted on this device.</p>
-      {state === 'unsupported' && <p>This browser cannot show desktop notifications.</p>}
-      {state === 'blocked' && <p>This browser blocks notifications from Sealmail: allow them in the browser’s site settings, then come back here.</p>}
+      <h2 id="notifications-title">{t('settings.notifications')}</h2>
+      <p className="sub">{t('settings.notifyIntro')}</p>
+      {state === 'unsupported' && <p>{t('settings.notifyUnsupported')}</p>}
+      {state === 'blocked' && <p>{t('settings.notifyBlocked')}</p>}
       {state === 'off' && (
         <button type="button" onClick={() => void turnOn()}>
-          Turn on desktop notifications
+          {t('settings.notifyOn')}
         </button>
       )}
       {state === 'on' && (
         <>
-          <p role="status">Desktop notifications are on in this browser.</p>
+          <p role="status">{t('settings.notifyIsOn')}</p>
           <button
             type="button"
             className="secondary"
@@ -42,7 +44,7 @@ export function Notifications() {
               setState(current());
             }}
           >
-            Turn off desktop notifications
+            {t('settings.notifyOff')}
           </button>
         </>
       )}

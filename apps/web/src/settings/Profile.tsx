@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { ApiClientError } from '@sealmail/client';
+import { describeError, formatDateTime, useTranslation } from '@sealmail/ui';
 import { api, type Session } from '../SignIn';
 
 /** Who is signed in; the display name (the From of sent mail) with a form to change it; sign out. */
 export function Profile({ session, onChanged, onSignOut }: { session: Session; onChanged: () => void; onSignOut: () => void }) {
+  const { t } = useTranslation();
   const [problem, setProblem] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -13,15 +15,15 @@ export function Profile({ session, onChanged, onSignOut }: { session: Session; o
     const name = String(new FormData(e.currentTarget).get('displayName')).trim();
     setProblem(null);
     setStatus(null);
-    if (!name) return setProblem('Type a display name: it is shown to the people you write to.');
-    if (/[<>"]/.test(name)) return setProblem('A display name cannot contain <, > or ": remove them.');
+    if (!name) return setProblem(t('settings.nameEmpty'));
+    if (/[<>"]/.test(name)) return setProblem(t('settings.nameCharacters'));
     setBusy(true);
     try {
       const r = await api.updateProfile(name);
-      setStatus(`Your display name is now “${r.displayName}”.`);
+      setStatus(t('settings.nameSaved', { name: r.displayName }));
       onChanged();
     } catch (err) {
-      setProblem(err instanceof ApiClientError && err.field === 'body.displayName' ? `That name cannot be used (${err.message}): choose another.` : err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+      setProblem(err instanceof ApiClientError && err.field === 'body.displayName' ? t('settings.nameRefused', { problem: err.message }) : describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' }));
     } finally {
       setBusy(false);
     }
@@ -29,32 +31,32 @@ export function Profile({ session, onChanged, onSignOut }: { session: Session; o
 
   return (
     <section id="settings-profile" aria-labelledby="profile-title" className="account-section">
-      <h2 id="profile-title">Profile</h2>
+      <h2 id="profile-title">{t('settings.profile')}</h2>
       <p className="sub">
-        Signed in as <strong>{session.user.displayName}</strong> ({session.user.address})
+        {t('settings.signedInAs')} <strong>{session.user.displayName}</strong> ({session.user.address})
       </p>
-      <form onSubmit={(e) => void save(e)} aria-label="Change display name" className="inline">
+      <form onSubmit={(e) => void save(e)} aria-label={t('settings.nameForm')} className="inline">
         <label>
-          Display name
+          {t('settings.displayName')}
           <input name="displayName" defaultValue={session.user.displayName} maxLength={100} required autoComplete="name" aria-describedby="display-name-hint" />
         </label>
         <button type="submit" disabled={busy}>
-          Save name
+          {t('settings.saveName')}
         </button>
       </form>
       <p id="display-name-hint" className="hint">
-        Shown with your address in the From of the mail you send.
+        {t('settings.nameHint')}
       </p>
       <dl className="facts">
-        <dt>Second factor</dt>
-        <dd>{session.totpEnabled ? 'on' : 'off'}</dd>
-        <dt>Session ends</dt>
-        <dd>{new Date(session.expiresAt).toLocaleString()}</dd>
+        <dt>{t('account.secondFactor')}</dt>
+        <dd>{session.totpEnabled ? t('account.on') : t('account.off')}</dd>
+        <dt>{t('account.sessionEnds')}</dt>
+        <dd>{formatDateTime(session.expiresAt)}</dd>
       </dl>
       {status && <p role="status">{status}</p>}
       {problem && <p role="alert">{problem}</p>}
       <button type="button" className="secondary" onClick={onSignOut}>
-        Sign out
+        {t('common.signOut')}
       </button>
     </section>
   );

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import { Devices } from '@sealmail/ui';
+import { Devices, useTranslation } from '@sealmail/ui';
 import type { Session } from '../SignIn';
 import { Sessions } from '../account/Sessions';
 import { PasswordForm } from '../account/PasswordForm';
@@ -11,22 +11,14 @@ import { Notifications } from './Notifications';
 import { Language } from './Language';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = [
-  { id: 'profile', name: 'Profile' },
-  { id: 'devices', name: 'Devices' },
-  { id: 'sessions', name: 'Sessions' },
-  { id: 'security', name: 'Security' },
-  { id: 'blocked', name: 'Blocked senders' },
-  { id: 'notifications', name: 'Notifications' },
-  { id: 'language', name: 'Language' },
-  { id: 'appearance', name: 'Appearance' },
-] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
  * fills the screen. Going to #settings/<section> scrolls to that section.
  */
 export function Settings({ session, section, onEnded, onSignOut, onSignedOut, onSessionChanged, onBack }: { session: Session; section: string | null; onEnded: (message: string) => void; onSignOut: () => void; onSignedOut: () => void; onSessionChanged: () => void; onBack: () => void }) {
+  const { t } = useTranslation();
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     if (section) document.getElementById(`settings-${section}`)?.scrollIntoView({ block: 'start' });
@@ -34,15 +26,15 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
   }, [section]);
   return (
     <div className="settings-page">
-      <nav className="settings-nav" aria-label="Settings sections">
+      <nav className="settings-nav" aria-label={t('settings.sections')}>
         <button type="button" className="back-to-mail" onClick={onBack}>
-          Back to mail
+          {t('settings.back')}
         </button>
         <ul>
           {SECTIONS.map((s) => (
-            <li key={s.id}>
-              <a href={`#settings/${s.id}`} aria-current={section === s.id ? 'location' : undefined}>
-                {s.name}
+            <li key={s}>
+              <a href={`#settings/${s}`} aria-current={section === s ? 'location' : undefined}>
+                {t(`settings.${s}`)}
               </a>
             </li>
           ))}
@@ -50,7 +42,7 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
       </nav>
       <main className="settings-main">
         <h1 ref={heading} tabIndex={-1}>
-          Settings
+          {t('settings.title')}
         </h1>
         <Profile session={session} onChanged={onSessionChanged} onSignOut={onSignOut} />
         <div id="settings-devices" className="account-section">
