@@ -1,20 +1,43 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { Devices, formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
+import { formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 import { Mailbox } from './mail/Mailbox';
-import { BlockedSenders } from './mail/Blocked';
-import { Sessions } from './account/Sessions';
 import { PasswordForm } from './account/PasswordForm';
 import { Authenticator } from './account/Authenticator';
 import { Welcome } from './account/Welcome';
+import { Settings } from './settings/Settings';
 
-/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
+/** Where the user is: the mailbox, or #settings (optionally #settings/<section>). */
+function useHash() {
+  const [hash, setHash] = useState(() => location.hash);
+  useEffect(() => {
+    // Links (#settings/devices) fire hashchange; the browser's Back and Forward fire popstate.
+    const changed = () => setHash(location.hash);
+    window.addEventListener('hashchange', changed);
+    window.addEventListener('popstate', changed);
+    return () => {
+      window.removeEventListener('hashchange', changed);
+      window.removeEventListener('popstate', changed);
+    };
+  }, []);
+  const navigate = useCallback((to: string) => {
+    if (to === location.hash || (to === '' && !location.hash)) return;
+    // Back to the mailbox drops the hash from the address (no "#" left behind).
+    if (to === '') history.pushState(null, '', location.pathname + location.search);
+    else history.pushState(null, '', to);
+    setHash(to);
+  }, []);
+  return { hash, navigate };
+}
+
+/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox or settings. */
 export function App() {
   const { t } = useTranslation();
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
+  const { hash, navigate } = useHash();
   /**
    * The server refused this session: ended (device revoked, signed out elsewhere) — back to
    * sign-in with the reason — or still alive but now limited (the organisation began requiring
@@ -53,21 +76,17 @@ export function App() {
         <Authenticator enabled={false} onChanged={refresh} />
       </Account>
     );
+  const inSettings = hash.startsWith('#settings');
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
       <Mailbox
         address={session.user.address}
         displayName={session.user.displayName}
         onEnded={ended}
-        settings={
-          <Account session={session} onSignOut={signOut}>
-            <Devices address={session.user.address} onEnded={ended} />
-            <Sessions onSignedOut={() => setSession(null)} />
-            <PasswordForm />
-            <Authenticator enabled={session.totpEnabled} onChanged={refresh} />
-            <BlockedSenders />
-          </Account>
-        }
+        view={inSettings ? 'settings' : 'mail'}
+        onNavigate={navigate}
+        onSignOut={signOut}
+        settings={<Settings session={session} section={/^#settings\/(\w+)/.exec(hash)?.[1] ?? null} onEnded={ended} onSignOut={signOut} onSignedOut={() => setSession(null)} onSessionChanged={refresh} onBack={() => navigate('')} />}
       />
     </KeyGate>
   );

@@ -152,6 +152,18 @@ export class ApiClient {
   sessions() {
     return this.call(account.sessionList);
   }
+  /** Changes the signed-in user's display name. */
+  updateProfile(displayName: string) {
+    return this.call(account.profileUpdate, { displayName });
+  }
+  /** The server's records of the user's devices: the names given them, added and last used. */
+  deviceRecords() {
+    return this.call(account.deviceList);
+  }
+  /** Names one of the user's own devices (null: back to the name it signed itself). */
+  renameDevice(id: string, name: string | null) {
+    return this.request(account.deviceRename, { params: { id }, body: { name } });
+  }
   revokeSession(id: string) {
     return this.request(account.sessionRevoke, { params: { id } });
   }

@@ -202,7 +202,8 @@ export class Mailer {
     private readonly identity: Identity,
     /** The signed-in user's address. */
     readonly address: string,
-    private readonly displayName = '',
+    /** The name in the From of sent mail; the user may change it in Settings, so it is kept settable. */
+    public displayName = '',
   ) {}
 
   /** Drops a sender's cached chain (after the user accepted a reset of it). */

@@ -41,6 +41,7 @@ const view = (o: OpenedMail): MailView => ({
   folder: o.entry.folder,
   read: o.entry.read,
   starred: o.entry.starred,
+  labelIds: o.entry.labelIds,
   protection: o.protection,
   signature: o.signature,
   warning: o.warning,
@@ -101,7 +102,9 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
-    return { ...base, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+    // A draft's recipients are only in its sealed body (the server's entry names none).
+    const to = e.to.length ? e.to : i.mime.to;
+    return { ...base, to, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
 }
@@ -228,6 +231,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     }
     case 'mailSend': {
       const m = await mailer(req.address, req.displayName);
+      // The Mailer may have been made by a read (no name) or before the user renamed themselves.
+      m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },

@@ -83,6 +83,7 @@ export interface MailView {
   folder: FolderName;
   read: boolean;
   starred: boolean;
+  labelIds: string[];
   protection: Protection;
   signature: 'not-signed' | 'signed-valid' | 'signed-invalid';
   warning: string | null;
