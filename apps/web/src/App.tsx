@@ -1,11 +1,14 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import { Devices, KeyGate } from '@sealmail/ui';
+import { lazy, useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api, SignIn, type Session } from './SignIn';
-import { Mailbox } from './mail/Mailbox';
-import { BlockedSenders } from './mail/Blocked';
-import { Sessions } from './account/Sessions';
-import { PasswordForm } from './account/PasswordForm';
-import { Authenticator } from './account/Authenticator';
+// The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
+// the first paint stays within its budget (README "Size budgets").
+const KeyGate = lazy(() => import('@sealmail/ui').then((m) => ({ default: m.KeyGate })));
+const Devices = lazy(() => import('@sealmail/ui').then((m) => ({ default: m.Devices })));
+const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
+const BlockedSenders = lazy(() => import('./mail/Blocked').then((m) => ({ default: m.BlockedSenders })));
+const Sessions = lazy(() => import('./account/Sessions').then((m) => ({ default: m.Sessions })));
+const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
+const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {

@@ -1,10 +1,18 @@
-import { StrictMode } from 'react';
+import { StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <Suspense fallback={<main className="signin">Loading…</main>}>
+      <App />
+    </Suspense>
   </StrictMode>,
 );
+
+// The service worker keeps the app shell (never mail or API answers) for fast, offline starts.
+// Only in a build: /sw.js is written by `vite build` (tools/vite/front-end.ts).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  window.addEventListener('load', () => void navigator.serviceWorker.register('/sw.js').catch(() => undefined));
+}
