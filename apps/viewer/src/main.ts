@@ -5,16 +5,18 @@
  * browser. Nothing from the fragment, and no plaintext, is ever sent anywhere. No framework, no
  * third-party code beyond the crypto package, the MIME parser and DOMPurify; strict CSP.
  */
-import { fromBase64Url, openMailPiece, openManifest, openPasswordBox, type Manifest } from '@sealmail/crypto';
-import { parseMime, type ParsedMime } from '@sealmail/client/mime';
-import { sanitizeMailHtml } from '@sealmail/client/html';
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
+import type { Manifest, ParsedMime } from './open';
 import './styles.css';
 
 const root = document.getElementById('viewer')!;
 const state = document.getElementById('state')!;
 const secret = parseFragment(takeFragment(window.location, window.history));
 const id = linkIdFromPath(window.location.pathname);
+// Decrypting (crypto, MIME parser) loads in parallel with the message; the sanitiser only for an
+// HTML message. Neither is part of the first paint (README "Size budgets").
+const opener = import('./open');
+opener.catch(() => undefined); // awaited where needed; a failed load is reported there
 
 interface LinkResponse {
   sender: string;
@@ -54,7 +56,7 @@ function refusal(res: Response): string {
   return 'The message cannot be fetched right now. Try again later.';
 }
 
-function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
+function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: string | null) {
   const when = (s: string | null) => (s ? new Date(s).toLocaleString() : '');
   const header = el(
     'dl',
@@ -68,8 +70,8 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
     el('dt', {}, 'Available until'),
     el('dd', {}, new Date(data.expiresAt).toLocaleString()),
   );
-  const body = mime.html
-    ? el('iframe', { className: 'html-body', title: 'Message', srcdoc: sanitizeMailHtml(mime.html) })
+  const body = html !== null
+    ? el('iframe', { className: 'html-body', title: 'Message', srcdoc: html })
     : el('pre', { className: 'text-body' }, mime.text);
   if (body instanceof HTMLIFrameElement) {
     body.setAttribute('sandbox', '');
@@ -97,7 +99,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
 async function download(piece: number, filename: string, type: string, manifest: Manifest) {
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id!)}/pieces/${piece}`);
   if (!res.ok) throw new Error(refusal(res));
-  const plain = await openMailPiece({ manifest, index: piece, ciphertext: new Uint8Array(await res.arrayBuffer()) });
+  const plain = await (await opener).openPiece(manifest, piece, new Uint8Array(await res.arrayBuffer()));
   const url = URL.createObjectURL(new Blob([plain as Uint8Array<ArrayBuffer>], { type: type || 'application/octet-stream' }));
   const a = el('a', { href: url, download: filename });
   document.body.append(a);
@@ -118,21 +120,15 @@ async function open(): Promise<void> {
   visit = data.visit;
   let manifest: Manifest;
   let mime: ParsedMime;
+  const { openLink } = await opener;
   try {
-    const envelope = fromBase64Url(data.envelope);
-    // The digest from the fragment must match the envelope the server handed out (so the server
-    // cannot swap in another message), and the password must open its box.
-    const { messageKey, envelope: env } = openPasswordBox({ envelope, box: fromBase64Url(data.passwordBox), password: secret.password, digest: fromBase64Url(secret.digest) });
-    manifest = await openManifest({ envelope: env, manifest: fromBase64Url(data.manifest), messageKey });
-    messageKey.fill(0);
-    const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(data.body) });
-    mime = await parseMime(body);
-    body.fill(0);
+    ({ manifest, mime } = await openLink(data, secret));
   } catch {
     show('This message could not be decrypted: the link is damaged, or the message was altered.', 'error');
     return;
   }
-  render(data, mime, manifest);
+  const html = mime.html ? (await import('@sealmail/client/html')).sanitizeMailHtml(mime.html) : null;
+  render(data, mime, manifest, html);
 }
 
 open().catch(() => show('The message cannot be fetched right now. Try again later.', 'error'));

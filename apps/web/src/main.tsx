@@ -1,6 +1,9 @@
 import { StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+// The shared focus ring and screen-reader text, for the first screen too (the rest of
+// @sealmail/ui loads behind sign-in).
+import '@sealmail/ui/ui.css';
 import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
