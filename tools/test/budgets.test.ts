@@ -20,8 +20,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 /** Compressed (brotli) JavaScript of the first paint, in KB (1000 bytes). */
-// The admin console has no budget of its own yet (React, not split): its figure guards against growth.
-const BUDGETS_KB = { web: 90, viewer: 40, admin: 120 } as const;
+// The admin console has no budget of its own yet (React, not split): a ceiling against runaway growth.
+const BUDGETS_KB = { web: 90, viewer: 40, admin: 160 } as const;
 type App = keyof typeof BUDGETS_KB;
 
 interface ManifestChunk {

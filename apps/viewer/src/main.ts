@@ -7,10 +7,15 @@
  */
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
 import type { Manifest, ParsedMime } from './open';
+import { formatDateTime, formatSize, language, t } from './i18n';
 import './styles.css';
 
 const root = document.getElementById('viewer')!;
 const state = document.getElementById('state')!;
+document.documentElement.lang = language;
+document.title = t('title');
+root.querySelector('h1')!.textContent = t('heading');
+state.textContent = t('opening');
 const secret = parseFragment(takeFragment(window.location, window.history));
 const id = linkIdFromPath(window.location.pathname);
 // Decrypting (crypto, MIME parser) loads in parallel with the message; the sanitiser only for an
@@ -51,27 +56,27 @@ async function fetchLink(path: string): Promise<Response> {
 
 function refusal(res: Response): string {
   // 400: not a link id this server could have made.
-  if (res.status === 400 || res.status === 404 || res.status === 410) return 'This message does not exist or has expired. Ask the sender to send it again.';
-  if (res.status === 429) return 'This link was opened too often in a short time. Try again in a few minutes.';
-  return 'The message cannot be fetched right now. Try again later.';
+  if (res.status === 400 || res.status === 404 || res.status === 410) return t('gone');
+  if (res.status === 429) return t('tooOften');
+  return t('unavailable');
 }
 
 function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: string | null) {
-  const when = (s: string | null) => (s ? new Date(s).toLocaleString() : '');
+  const when = (s: string | null) => (s ? formatDateTime(s) : '');
   const header = el(
     'dl',
     { className: 'meta' },
-    el('dt', {}, 'From'),
+    el('dt', {}, t('from')),
     el('dd', {}, mime.from ? `${mime.from.name ? `${mime.from.name} ` : ''}<${mime.from.address}>` : data.sender),
-    el('dt', {}, 'Subject'),
-    el('dd', { id: 'subject' }, mime.subject || '(no subject)'),
-    el('dt', {}, 'Sent'),
+    el('dt', {}, t('subject')),
+    el('dd', { id: 'subject' }, mime.subject || t('noSubject')),
+    el('dt', {}, t('sent')),
     el('dd', {}, when(mime.date)),
-    el('dt', {}, 'Available until'),
-    el('dd', {}, new Date(data.expiresAt).toLocaleString()),
+    el('dt', {}, t('availableUntil')),
+    el('dd', {}, formatDateTime(data.expiresAt)),
   );
   const body = html !== null
-    ? el('iframe', { className: 'html-body', title: 'Message', srcdoc: html })
+    ? el('iframe', { className: 'html-body', title: t('body'), srcdoc: html })
     : el('pre', { className: 'text-body' }, mime.text);
   if (body instanceof HTMLIFrameElement) {
     body.setAttribute('sandbox', '');
@@ -80,11 +85,11 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
   const files = el('ul', { className: 'attachments' });
   for (const a of mime.attachments) {
     const size = manifest.pieces[a.piece]?.size;
-    const button = el('button', { type: 'button' }, `Download ${a.filename}${size !== undefined ? ` (${Math.max(1, Math.round(Number(size) / 1024))} KiB)` : ''}`);
+    const button = el('button', { type: 'button' }, size !== undefined ? t('download', { filename: a.filename, size: formatSize(Number(size)) }) : t('downloadNoSize', { filename: a.filename }));
     button.addEventListener('click', () => {
       button.disabled = true;
       void download(a.piece, a.filename, a.contentType, manifest)
-        .catch(() => show(`${a.filename} could not be downloaded or did not decrypt intact.`, 'error'))
+        .catch(() => show(t('downloadFailed', { filename: a.filename }), 'error'))
         .finally(() => (button.disabled = false));
     });
     files.append(el('li', {}, button));
@@ -92,7 +97,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
   state.textContent = '';
   state.className = 'ok';
   state.dataset['state'] = 'open';
-  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, 'Attachments'), files] : []), el('p', { className: 'note' }, 'Decrypted in this browser. The key never left this page.'));
+  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
 }
 
 /** Fetches one attachment's ciphertext, decrypts it here (authenticated before anything is kept), saves it. */
@@ -110,7 +115,7 @@ async function download(piece: number, filename: string, type: string, manifest:
 
 async function open(): Promise<void> {
   if (!id || !secret) {
-    show('This link is incomplete. Open it exactly as it arrived in your mail.', 'error');
+    show(t('incomplete'), 'error');
     return;
   }
   // Only the link id goes to the server; the password and digest stay in this page.
@@ -124,11 +129,11 @@ async function open(): Promise<void> {
   try {
     ({ manifest, mime } = await openLink(data, secret));
   } catch {
-    show('This message could not be decrypted: the link is damaged, or the message was altered.', 'error');
+    show(t('damaged'), 'error');
     return;
   }
   const html = mime.html ? (await import('@sealmail/client/html')).sanitizeMailHtml(mime.html) : null;
   render(data, mime, manifest, html);
 }
 
-open().catch(() => show('The message cannot be fetched right now. Try again later.', 'error'));
+open().catch(() => show(t('unavailable'), 'error'));

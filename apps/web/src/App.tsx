@@ -1,9 +1,8 @@
 import { lazy, useCallback, useEffect, useState, type ReactNode } from 'react';
+import { Devices, formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 // The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
 // the first paint stays within its budget (README "Size budgets").
-const KeyGate = lazy(() => import('@sealmail/ui').then((m) => ({ default: m.KeyGate })));
-const Devices = lazy(() => import('@sealmail/ui').then((m) => ({ default: m.Devices })));
 const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
 const BlockedSenders = lazy(() => import('./mail/Blocked').then((m) => ({ default: m.BlockedSenders })));
 const Sessions = lazy(() => import('./account/Sessions').then((m) => ({ default: m.Sessions })));
@@ -12,6 +11,7 @@ const Authenticator = lazy(() => import('./account/Authenticator').then((m) => (
 
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
+  const { t } = useTranslation();
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
@@ -34,7 +34,7 @@ export function App() {
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 
-  if (!session) return loading ? <main className="signin">Loading…</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
+  if (!session) return loading ? <main className="signin">{t('app.loading')}</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
   /** After a change to the password or second factor: what the session may do now. */
   const refresh = () => void api.session().then(setSession, () => setSession(null));
@@ -73,20 +73,21 @@ export function App() {
 }
 
 function Account({ session, onSignOut, children }: { session: Session; onSignOut: () => void; children?: ReactNode }) {
+  const { t } = useTranslation();
   return (
     <main className="signin wide">
-      <h1>Signed in as {session.user.displayName}</h1>
+      <h1>{t('account.signedInAs', { name: session.user.displayName })}</h1>
       <p className="sub">{session.user.address}</p>
-      {session.totpEnrollmentRequired && <p role="alert">Your organisation requires an authenticator app: set one up before using your mailbox.</p>}
+      {session.totpEnrollmentRequired && <p role="alert">{t('account.totpRequired')}</p>}
       <dl className="facts">
-        <dt>Second factor</dt>
-        <dd>{session.totpEnabled ? 'on' : 'off'}</dd>
-        <dt>Session ends</dt>
-        <dd>{new Date(session.expiresAt).toLocaleString()}</dd>
+        <dt>{t('account.secondFactor')}</dt>
+        <dd>{session.totpEnabled ? t('account.on') : t('account.off')}</dd>
+        <dt>{t('account.sessionEnds')}</dt>
+        <dd>{formatDateTime(session.expiresAt)}</dd>
       </dl>
       {children}
       <button type="button" onClick={onSignOut}>
-        Sign out
+        {t('common.signOut')}
       </button>
     </main>
   );

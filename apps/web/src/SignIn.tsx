@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
+import { describeError, useTranslation } from '@sealmail/ui';
 
 export const api = new ApiClient({ baseUrl: '' });
 
@@ -8,6 +9,7 @@ export type Session = Awaited<ReturnType<ApiClient['session']>>;
 /** The first screen: who this server is for, and the sign-in form (with a TOTP step when needed). */
 export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | null; onSignedIn: (s: Session) => void; notice?: string | null }) {
   /** The code field: required after TOTP_REQUIRED; offered when this network must wait (a code lets a user through). */
+  const { t } = useTranslation();
   const [needTotp, setNeedTotp] = useState<false | 'required' | 'offered'>(false);
   const [problem, setProblem] = useState<string | null>(notice ?? null);
   const [busy, setBusy] = useState(false);
@@ -23,13 +25,13 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
     } catch (err) {
       if (err instanceof ApiClientError && err.code === 'RATE_LIMITED') {
         setNeedTotp((n) => n || 'offered');
-        setProblem(err.message);
+        setProblem(t('signin.rateLimited'));
       } else if (err instanceof ApiClientError && err.code === 'TOTP_REQUIRED') {
         setNeedTotp('required');
-        setProblem('Enter the code from your authenticator app.');
-      } else if (err instanceof ApiClientError && err.code === 'TOTP_INVALID') setProblem('That code is not right or was already used: type the code your app shows now, or an unused recovery code.');
-      else if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem('Enter a full e-mail address.');
-      else setProblem(err instanceof ApiClientError && err.code !== 'NETWORK' ? err.message : 'The server cannot be reached.');
+        setProblem(t('signin.totpRequired'));
+      } else if (err instanceof ApiClientError && err.code === 'TOTP_INVALID') setProblem(t('signin.totpInvalid'));
+      else if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem(t('signin.addressInvalid'));
+      else setProblem(describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' }));
     } finally {
       setBusy(false);
     }
@@ -37,28 +39,28 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
 
   return (
     <main className="signin">
-      <h1>Sign in to Sealmail</h1>
-      <p className="sub">{domains ? `Encrypted mail for ${domains.join(', ') || 'this organisation'}` : 'Connecting…'}</p>
-      <form onSubmit={submit} aria-label="Sign in">
+      <h1>{t('signin.title')}</h1>
+      <p className="sub">{domains ? t('signin.for', { domains: domains.join(', ') || t('signin.thisOrganisation') }) : t('signin.connecting')}</p>
+      <form onSubmit={submit} aria-label={t('signin.form')}>
         <label>
-          E-mail address
+          {t('signin.address')}
           <input name="address" type="email" autoComplete="username" required />
         </label>
         <label>
-          Password
+          {t('signin.password')}
           <input name="password" type="password" autoComplete="current-password" required />
         </label>
         {needTotp && (
           <label>
-            Authenticator code
+            {t('signin.totp')}
             <input name="totp" autoComplete="one-time-code" aria-describedby="totp-help" required={needTotp === 'required'} autoFocus />
             <span id="totp-help" className="hint">
-              The 6 digits your app shows, or one of your recovery codes{needTotp === 'offered' ? ' (if you use an authenticator app)' : ''}.
+              {needTotp === 'offered' ? t('signin.totpHelpOffered') : t('signin.totpHelp')}
             </span>
           </label>
         )}
         <button type="submit" disabled={busy}>
-          Sign in
+          {t('signin.submit')}
         </button>
       </form>
       {problem && <p role="alert">{problem}</p>}

@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { DeviceView } from '@sealmail/client/identity';
 import { keys } from './keys/client';
+import { describeError } from './i18n';
 
 /** The window event a page fires when the server says the user's key history changed (a device asks to join). */
 export const KEYS_CHANGED_EVENT = 'sealmail:keys-changed';
@@ -11,6 +13,7 @@ export const KEYS_CHANGED_EVENT = 'sealmail:keys-changed';
  * (the mailbox's event stream fires {@link KEYS_CHANGED_EVENT}), and checked once a minute too.
  */
 export function PendingDevicesAlert({ address }: { address: string }) {
+  const { t } = useTranslation();
   const [pending, setPending] = useState<DeviceView[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -44,7 +47,7 @@ export function PendingDevicesAlert({ address }: { address: string }) {
       await keys({ op, address, device: d.id });
       await refresh();
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err));
     } finally {
       setBusy(false);
     }
@@ -52,21 +55,20 @@ export function PendingDevicesAlert({ address }: { address: string }) {
 
   if (!pending.length) return null;
   return (
-    <section className="pending-alert" role="alert" aria-label="A device is waiting for approval">
+    <section className="pending-alert" role="alert" aria-label={t('pendingDevices.label')}>
       {pending.map((d) => (
         <div key={d.id} className="pending-device">
           <p>
-            <strong>{d.name}</strong> asks to join your account{d.expired ? ' — the request is more than 7 days old and can only be rejected' : ''}. Approve it only if it is yours and shows
-            this fingerprint: <span className="fp">{d.fingerprint}</span>
+            <strong>{d.name}</strong> {t(d.expired ? 'pendingDevices.asksExpired' : 'pendingDevices.asks')} <span className="fp">{d.fingerprint}</span>
           </p>
           <div className="actions">
             {!d.expired && (
               <button type="button" disabled={busy} onClick={() => void act('approve', d)}>
-                Approve {d.name}
+                {t('pendingDevices.approve', { name: d.name })}
               </button>
             )}
             <button type="button" className="secondary" disabled={busy} onClick={() => void act('revoke', d)}>
-              Reject
+              {t('pendingDevices.reject')}
             </button>
           </div>
         </div>

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import type { SafetyNumberView } from '@sealmail/client/identity';
 import { keys } from './keys/client';
+import { describeError } from './i18n';
 
 /**
  * A person's safety number (docs/sigchain.md §7) as this device verified it, with "Mark as
@@ -8,11 +10,12 @@ import { keys } from './keys/client';
  * flagged. `initial` is what the worker already computed (the reader has it); otherwise it is asked for.
  */
 export function SafetyNumber({ address, of, initial = null, own = false }: { address: string; of: string; initial?: SafetyNumberView | null; own?: boolean }) {
+  const { t } = useTranslation();
   const [view, setView] = useState<SafetyNumberView | null>(initial);
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     if (initial) return setView(initial);
-    keys({ op: 'safetyNumber', address, of }).then(setView, (err: Error) => setProblem(err.message));
+    keys({ op: 'safetyNumber', address, of }).then(setView, (err: Error) => setProblem(describeError(err)));
   }, [address, of, initial]);
 
   async function markVerified() {
@@ -20,25 +23,26 @@ export function SafetyNumber({ address, of, initial = null, own = false }: { add
     try {
       setView(await keys({ op: 'markVerified', address, of, number: view.number }));
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err));
     }
   }
 
-  if (problem) return <p className="safety problem">Safety number unavailable: {problem}</p>;
+  if (problem) return <p className="safety problem">{t('safety.unavailable', { problem })}</p>;
   if (!view) return null;
+  const title = own ? t('safety.own') : t('safety.of', { address: of });
   return (
-    <div className="safety" aria-label={own ? 'Your safety number' : `Safety number of ${of}`}>
-      <span>{own ? 'Your safety number' : `Safety number of ${of}`}: </span>
+    <div className="safety" aria-label={title}>
+      <span>{title}: </span>
       <span className="fp">{view.number}</span>{' '}
       {own ? (
-        <span className="sub">— people who write to you can compare it with the one they see.</span>
+        <span className="sub">{t('safety.ownHint')}</span>
       ) : view.verified ? (
-        <span className="safety-verified">✓ verified by you</span>
+        <span className="safety-verified">{t('safety.verified')}</span>
       ) : (
         <>
-          {view.changedSinceVerified && <strong className="safety-changed">Changed since you verified it. </strong>}
+          {view.changedSinceVerified && <strong className="safety-changed">{t('safety.changed')}</strong>}
           <button type="button" className="link-button" onClick={() => void markVerified()}>
-            {view.changedSinceVerified ? 'I compared it again — mark as verified' : 'I compared it with them — mark as verified'}
+            {view.changedSinceVerified ? t('safety.markAgain') : t('safety.mark')}
           </button>
         </>
       )}

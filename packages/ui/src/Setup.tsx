@@ -1,8 +1,11 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
 import { keys } from './keys/client';
+import { describeError, formatNumber, i18n } from './i18n';
 
 /** First device: the user must save the backup key, and prove it by typing two groups back. */
 export function BackupKeyStep({ backupKey, onDone }: { backupKey: string; onDone: () => void }) {
+  const { t } = useTranslation();
   const groups = backupKey.split('-');
   const [problem, setProblem] = useState<string | null>(null);
   function submit(e: FormEvent<HTMLFormElement>) {
@@ -10,42 +13,66 @@ export function BackupKeyStep({ backupKey, onDone }: { backupKey: string; onDone
     const f = new FormData(e.currentTarget);
     const norm = (v: FormDataEntryValue | null) => String(v ?? '').trim().toUpperCase();
     if (norm(f.get('g3')) === groups[2] && norm(f.get('g7')) === groups[6]) onDone();
-    else setProblem('That does not match your backup key. Check what you wrote down.');
+    else setProblem(t('setup.mismatch'));
   }
   return (
     <main className="signin">
-      <h1>Save your backup key</h1>
-      <p className="sub">Your keys live on your devices. If you lose them all, this key is the only way back to your mail. Write it down and keep it safe.</p>
-      <p className="backup-key" aria-label="Backup key">
+      <h1>{t('setup.backupTitle')}</h1>
+      <p className="sub">{t('setup.backupIntro')}</p>
+      <p className="backup-key" aria-label={t('setup.backupKey')}>
         {backupKey}
       </p>
-      <form onSubmit={submit} aria-label="Confirm backup key">
+      <form onSubmit={submit} aria-label={t('setup.confirmForm')}>
         <label>
-          Group 3 of your backup key
+          {t('setup.group3')}
           <input name="g3" autoComplete="off" required />
         </label>
         <label>
-          Group 7 of your backup key
+          {t('setup.group7')}
           <input name="g7" autoComplete="off" required />
         </label>
-        <button type="submit">I have saved it</button>
+        <button type="submit">{t('setup.saved')}</button>
       </form>
       {problem && <p role="alert">{problem}</p>}
     </main>
   );
 }
 
-/** Another device: wait for approval (fingerprint to compare), or recover with the backup key. */
+/**
+ * A typed backup key checked for its shape before the worker parses it, so a person reads what a
+ * key looks like instead of a parser's message: 32 letters and digits of Crockford's base 32
+ * (I, L, O read as 1, 1, 0; U never used), in any grouping.
+ */
+export function backupKeyProblem(text: string): string | null {
+  const clean = text.toUpperCase().replace(/[\s-]/g, '');
+  const bad = [...clean].find((c) => !/[0-9A-HJ-NP-TV-Z]/.test(c) && !'IOL'.includes(c));
+  if (bad) return i18n.t('pending.backupKeyCharacter', { character: bad });
+  if (clean.length !== 32) return i18n.t('pending.backupKeyLength', { count: clean.length });
+  return null;
+}
+
+/**
+ * Another device: wait for approval (fingerprint to compare), or recover with the backup key.
+ * While it waits, the server refuses this device every mail route (DEVICE_NOT_APPROVED), so the
+ * way into the mailbox is "I approved it — open my mailbox", which goes in once another device
+ * approved it, and otherwise says how to approve it.
+ */
 export function PendingStep({ address, fingerprint, onApproved }: { address: string; fingerprint: string; onApproved: () => void }) {
+  const { t } = useTranslation();
   const [problem, setProblem] = useState<string | null>(null);
   const [generations, setGenerations] = useState<number[] | null>(null);
   useEffect(() => {
     keys({ op: 'generations', address }).then(setGenerations, () => setGenerations(null));
   }, [address]);
   async function check() {
-    const devices = await keys({ op: 'devices', address });
-    if (devices.find((d) => d.thisDevice)?.status === 'approved') onApproved();
-    else setProblem('Not approved yet.');
+    setProblem(null);
+    try {
+      const devices = await keys({ op: 'devices', address });
+      if (devices.find((d) => d.thisDevice)?.status === 'approved') onApproved();
+      else setProblem(t('pending.notYet'));
+    } catch (err) {
+      setProblem(describeError(err));
+    }
   }
   async function startAfresh(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -56,85 +83,85 @@ export function PendingStep({ address, fingerprint, onApproved }: { address: str
       await keys({ op: 'startAfresh', address, password: String(form.get('password')), ...(totp ? { totp } : {}), name: deviceName() });
       onApproved();
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err));
     }
   }
   async function recover(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setProblem(null);
+    const backupKey = String(new FormData(e.currentTarget).get('backupKey') ?? '');
+    const shape = backupKeyProblem(backupKey);
+    if (shape) return setProblem(shape);
     try {
-      await keys({ op: 'recover', address, name: deviceName(), backupKey: String(new FormData(e.currentTarget).get('backupKey')) });
+      await keys({ op: 'recover', address, name: deviceName(), backupKey });
       onApproved();
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err));
     }
   }
   return (
     <main className="signin">
-      <h1>Approve this device</h1>
-      <p className="sub">
-        Until one of your other devices approves it, this device holds no keys: it cannot read any mail, old or new, and nothing is encrypted to it. Your other devices show a request
-        now; approve it there only if the fingerprint reads:
-      </p>
-      <p className="backup-key" aria-label="This device's fingerprint">
+      <h1>{t('pending.title')}</h1>
+      <p className="sub">{t('pending.intro')}</p>
+      <p className="backup-key" aria-label={t('pending.fingerprint')}>
         {fingerprint}
       </p>
-      <p className="sub" aria-label="Key generations on this device">
-        Key generations on this device: {generations === null ? '…' : generations.length ? generations.join(', ') : 'none'}
+      <p className="sub" aria-label={t('pending.generationsLabel')}>
+        {t('pending.generations', { list: generations === null ? '…' : generations.length ? generations.map(formatNumber).join(', ') : t('pending.none') })}
       </p>
-      <button type="button" onClick={() => void check()}>
-        I approved it
+      <p className="sub">{t('pending.howTo')}</p>
+      <button type="button" className="primary" onClick={() => void check()}>
+        {t('pending.open')}
       </button>
-      <form onSubmit={recover} aria-label="Recover with backup key">
+      {problem && <p role="alert">{problem}</p>}
+      <form onSubmit={recover} aria-label={t('pending.recoverForm')} noValidate>
         <label>
-          No other device? Your backup key
-          <input name="backupKey" autoComplete="off" required />
+          {t('pending.backupKey')}
+          <input name="backupKey" autoComplete="off" spellCheck={false} aria-describedby="backup-key-hint" required />
         </label>
-        <button type="submit">Recover</button>
+        <span id="backup-key-hint" className="hint">
+          {t('pending.backupKeyHint')}
+        </span>
+        <button type="submit">{t('pending.recover')}</button>
       </form>
       <details className="afresh">
-        <summary>No other device, no backup key and no escrow?</summary>
-        <form onSubmit={startAfresh} aria-label="Start your key history afresh">
-          <p className="sub">
-            You can start your keys afresh. Mail sent to your old keys can then never be read again, by anyone; your correspondents are shown that you started afresh and
-            should compare your new safety number with you.
-          </p>
+        <summary>{t('pending.afreshSummary')}</summary>
+        <form onSubmit={startAfresh} aria-label={t('pending.afreshForm')}>
+          <p className="sub">{t('pending.afreshIntro')}</p>
           <label>
-            Your password, to confirm
+            {t('pending.password')}
             <input name="password" type="password" autoComplete="current-password" required />
           </label>
           <label>
-            Authenticator code (if you use one)
+            {t('pending.totp')}
             <input name="totp" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" />
           </label>
           <label className="check">
-            <input name="sure" type="checkbox" required /> I understand that my old mail stays unreadable
+            <input name="sure" type="checkbox" required /> {t('pending.sure')}
           </label>
-          <button type="submit">Start afresh</button>
+          <button type="submit">{t('pending.afresh')}</button>
         </form>
       </details>
-      {problem && <p role="alert">{problem}</p>}
     </main>
   );
 }
 
 /** Escrow is on for the account: the user is told, with the escrow key's fingerprint. */
 export function EscrowNotice({ notice, onDone }: { notice: { fingerprint: string; endorsedBy: string; changed: boolean }; onDone: () => Promise<void> }) {
+  const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   return (
     <main className="signin">
-      <h1>Your organisation can recover your mail</h1>
+      <h1>{t('escrow.title')}</h1>
       <p className="sub">
-        {notice.changed ? 'Your organisation has a new escrow key. ' : ''}Your administrators turned on escrow (device-managed encryption); {notice.endorsedBy} vouched for its key from their
-        device, and your device checked that against their key history. When you continue, your device adds the organisation’s escrow key to your key history: escrow administrators can then
-        restore your mail on a new device if you lose yours, and decrypt it when the law requires. Every such use is recorded and listed under Devices &amp; keys. You cannot remove it while
-        escrow is on.
+        {notice.changed ? t('escrow.changed') : ''}
+        {t('escrow.body', { endorsedBy: notice.endorsedBy })}
       </p>
-      <p className="backup-key" aria-label="Escrow key fingerprint">
+      <p className="backup-key" aria-label={t('escrow.fingerprint')}>
         {notice.fingerprint}
       </p>
-      <p className="sub">Ask {notice.endorsedBy} to show you the same fingerprint.</p>
+      <p className="sub">{t('escrow.compare', { endorsedBy: notice.endorsedBy })}</p>
       {problem && <p role="alert">{problem}</p>}
       <button
         type="button"
@@ -142,12 +169,12 @@ export function EscrowNotice({ notice, onDone }: { notice: { fingerprint: string
         onClick={() => {
           setBusy(true);
           onDone().catch((err: Error) => {
-            setProblem(`The escrow key could not be added: ${err.message}`);
+            setProblem(t('escrow.failed', { problem: describeError(err) }));
             setBusy(false);
           });
         }}
       >
-        I understand — add it
+        {t('escrow.accept')}
       </button>
     </main>
   );

@@ -1,6 +1,9 @@
 // Shared React pieces of the web client and admin console: the key worker's handle and the
 // device screens. Key material stays in the worker (./keys/keys.worker.ts).
 import './ui.css';
+export { i18n, i18nReady, setLanguage, languages, describeError, endedMessage, formatDate, formatDateTime, formatTime, formatSize, formatNumber } from './i18n';
+export { LanguagePicker } from './LanguagePicker';
+export { useTranslation } from 'react-i18next';
 export { keys, KeyWorkerError } from './keys/client';
 export type { Compose, EscrowOverview, MailRow, MailView, Protection, SetUpResult } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiClientError } from '@sealmail/client';
+import { describeError, i18n } from './i18n';
 
 /** One blocked sender as the block-list routes answer it (a user's own, or the account's). */
 export interface BlockedEntry {
@@ -16,7 +17,7 @@ export interface BlockedEntry {
 export function useBlockList(calls: { list: () => Promise<BlockedEntry[]>; add: (pattern: string) => Promise<unknown>; remove: (id: string) => Promise<unknown> }) {
   const [entries, setEntries] = useState<BlockedEntry[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const failed = (err: unknown) => setProblem(err instanceof ApiClientError && err.code !== 'NETWORK' ? err.message : 'The server cannot be reached.');
+  const failed = (err: unknown) => setProblem(describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' }));
   const { list, add: addCall, remove: removeCall } = calls;
   const reload = useCallback(() => void list().then(setEntries, failed), [list]);
   useEffect(reload, [reload]);
@@ -28,7 +29,7 @@ export function useBlockList(calls: { list: () => Promise<BlockedEntry[]>; add: 
       reload();
       return true;
     } catch (err) {
-      if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem('Enter an address (name@domain) or a domain (domain.example).');
+      if (err instanceof ApiClientError && err.code === 'VALIDATION_FAILED') setProblem(i18n.t('blocked.invalid'));
       else failed(err);
       return false;
     }

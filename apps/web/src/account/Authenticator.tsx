@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import QRCode from 'qrcode';
 import { ApiClientError } from '@sealmail/client';
+import { describeError, useTranslation } from '@sealmail/ui';
 import { api } from '../SignIn';
 
 type Stage = { kind: 'idle' } | { kind: 'enrolling'; secret: string; qr: string } | { kind: 'codes'; codes: string[] };
 
-const message = (err: unknown) => (err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+const message = (err: unknown) => describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' });
 const grouped = (secret: string) => secret.match(/.{1,4}/g)!.join(' ');
 
 /**
@@ -13,6 +14,7 @@ const grouped = (secret: string) => secret.match(/.{1,4}/g)!.join(' ');
  * one-time recovery codes), remove (with a code or the password), new recovery codes.
  */
 export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChanged: () => void }) {
+  const { t } = useTranslation();
   const [stage, setStage] = useState<Stage>({ kind: 'idle' });
   const [problem, setProblem] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
@@ -32,12 +34,12 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
     e.preventDefault();
     const code = String(new FormData(e.currentTarget).get('code')).replace(/\s/g, '');
     setProblem(null);
-    if (!/^\d{6}$/.test(code)) return setProblem('Type the 6 digits your app shows now.');
+    if (!/^\d{6}$/.test(code)) return setProblem(t('account.totp.digits'));
     try {
       const { recoveryCodes } = await api.totpConfirm(code);
       setStage({ kind: 'codes', codes: recoveryCodes });
     } catch (err) {
-      setProblem(err instanceof ApiClientError && err.code === 'TOTP_INVALID' ? 'That code is not right: check the app and the time on this device, then type the current code.' : message(err));
+      setProblem(err instanceof ApiClientError && err.code === 'TOTP_INVALID' ? t('account.totp.wrong') : message(err));
     }
   }
 
@@ -47,11 +49,11 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
     const code = String(data.get('code') ?? '').replace(/\s/g, '');
     const password = String(data.get('password') ?? '');
     setProblem(null);
-    if (!code && !password) return setProblem('Type a code from your app, or your password, to remove it.');
-    if (code && !/^\d{6}$/.test(code)) return setProblem('A code from the app has 6 digits.');
+    if (!code && !password) return setProblem(t('account.totp.codeOrPassword'));
+    if (code && !/^\d{6}$/.test(code)) return setProblem(t('account.totp.sixDigits'));
     try {
       await api.totpRemove(code ? { code } : { password });
-      setStatus('The authenticator app was removed. Sign-in now needs only your password.');
+      setStatus(t('account.totp.removed'));
       onChanged();
     } catch (err) {
       setProblem(message(err));
@@ -62,7 +64,7 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
     e.preventDefault();
     const code = String(new FormData(e.currentTarget).get('code')).replace(/\s/g, '');
     setProblem(null);
-    if (!/^\d{6}$/.test(code)) return setProblem('Type the 6 digits your app shows now.');
+    if (!/^\d{6}$/.test(code)) return setProblem(t('account.totp.digits'));
     try {
       setStage({ kind: 'codes', codes: (await api.totpRecoveryCodes(code)).recoveryCodes });
     } catch (err) {
@@ -80,9 +82,9 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
   if (stage.kind === 'codes')
     return (
       <section aria-labelledby="totp-title" className="account-section">
-        <h2 id="totp-title">Save your recovery codes</h2>
-        <p className="sub">Each code signs you in once in place of a code from the app, if you lose it. They are shown only now: print them or keep them in a password manager.</p>
-        <ol className="recovery-codes" aria-label="Recovery codes">
+        <h2 id="totp-title">{t('account.totp.codesTitle')}</h2>
+        <p className="sub">{t('account.totp.codesIntro')}</p>
+        <ol className="recovery-codes" aria-label={t('account.totp.codes')}>
           {stage.codes.map((c) => (
             <li key={c}>{c}</li>
           ))}
@@ -94,7 +96,7 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
             onChanged();
           }}
         >
-          I have saved them
+          {t('account.totp.codesSaved')}
         </button>
       </section>
     );
@@ -102,25 +104,25 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
   if (stage.kind === 'enrolling')
     return (
       <section aria-labelledby="totp-title" className="account-section">
-        <h2 id="totp-title">Set up an authenticator app</h2>
+        <h2 id="totp-title">{t('account.totp.setupTitle')}</h2>
         <ol className="steps">
           <li>
-            Scan this QR code with your authenticator app:
-            <img className="qr" src={stage.qr} width={200} height={200} alt="QR code of your authenticator secret" />
+            {t('account.totp.scan')}
+            <img className="qr" src={stage.qr} width={200} height={200} alt={t('account.totp.qrAlt')} />
           </li>
           <li>
-            Or type this secret into the app (time-based, 6 digits, 30 seconds):
-            <code className="secret" aria-label="Authenticator secret">
+            {t('account.totp.typeSecret')}
+            <code className="secret" aria-label={t('account.totp.secret')}>
               {grouped(stage.secret)}
             </code>
           </li>
           <li>
-            <form onSubmit={confirm} aria-label="Confirm authenticator" className="stack">
+            <form onSubmit={confirm} aria-label={t('account.totp.confirmForm')} className="stack">
               <label>
-                6-digit code from the app
+                {t('account.totp.sixDigitCode')}
                 <input name="code" inputMode="numeric" autoComplete="one-time-code" pattern="\s*\d{3}\s*\d{3}\s*" maxLength={8} required autoFocus />
               </label>
-              <button type="submit">Confirm</button>
+              <button type="submit">{t('account.totp.confirm')}</button>
             </form>
           </li>
         </ol>
@@ -130,39 +132,39 @@ export function Authenticator({ enabled, onChanged }: { enabled: boolean; onChan
 
   return (
     <section aria-labelledby="totp-title" className="account-section">
-      <h2 id="totp-title">Authenticator app</h2>
+      <h2 id="totp-title">{t('account.totp.title')}</h2>
       {enabled ? (
         <>
-          <p className="sub">On: signing in needs a code from your app (or a recovery code).</p>
-          <form onSubmit={renew} aria-label="New recovery codes" className="inline">
+          <p className="sub">{t('account.totp.onIntro')}</p>
+          <form onSubmit={renew} aria-label={t('account.totp.renewForm')} className="inline">
             <label>
-              Code from the app
+              {t('account.totp.code')}
               <input name="code" inputMode="numeric" autoComplete="one-time-code" maxLength={8} required />
             </label>
             <button type="submit" className="secondary">
-              Make new recovery codes
+              {t('account.totp.renew')}
             </button>
           </form>
-          <form onSubmit={remove} aria-label="Remove authenticator" className="stack">
-            <p className="sub">To remove it, type a code from the app or your password.</p>
+          <form onSubmit={remove} aria-label={t('account.totp.removeForm')} className="stack">
+            <p className="sub">{t('account.totp.removeIntro')}</p>
             <label>
-              Code from the app
+              {t('account.totp.code')}
               <input name="code" inputMode="numeric" autoComplete="one-time-code" maxLength={8} />
             </label>
             <label>
-              or your password
+              {t('account.totp.orPassword')}
               <input name="password" type="password" autoComplete="current-password" />
             </label>
             <button type="submit" className="danger">
-              Remove authenticator app
+              {t('account.totp.remove')}
             </button>
           </form>
         </>
       ) : (
         <>
-          <p className="sub">Off. With an app such as FreeOTP, Aegis or Google Authenticator, a stolen password alone no longer signs anyone in.</p>
+          <p className="sub">{t('account.totp.offIntro')}</p>
           <button type="button" onClick={() => void start()}>
-            Set up an authenticator app
+            {t('account.totp.setUp')}
           </button>
         </>
       )}

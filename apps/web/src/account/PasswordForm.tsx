@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiClientError } from '@sealmail/client';
+import { describeError, useTranslation } from '@sealmail/ui';
 import { api } from '../SignIn';
 
 /**
@@ -7,6 +8,7 @@ import { api } from '../SignIn';
  * `forced`: an administrator reset it, so this comes before anything else.
  */
 export function PasswordForm({ forced = false, onChanged }: { forced?: boolean; onChanged?: () => void }) {
+  const { t } = useTranslation();
   const [problem, setProblem] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -19,18 +21,18 @@ export function PasswordForm({ forced = false, onChanged }: { forced?: boolean; 
     const next = String(data.get('next'));
     setProblem(null);
     setStatus(null);
-    if (next.length < 12) return setProblem('The new password needs at least 12 characters.');
-    if (next !== String(data.get('again'))) return setProblem('The two new passwords differ: type the same one twice.');
-    if (next === current) return setProblem('The new password must differ from the current one.');
+    if (next.length < 12) return setProblem(t('account.password.tooShort', { count: next.length }));
+    if (next !== String(data.get('again'))) return setProblem(t('account.password.differ'));
+    if (next === current) return setProblem(t('account.password.same'));
     setBusy(true);
     try {
       const { sessionsEnded } = await api.changePassword(current, next);
       form.reset();
-      setStatus(`Password changed.${sessionsEnded ? ` ${sessionsEnded} other session${sessionsEnded === 1 ? ' was' : 's were'} signed out.` : ''}`);
+      setStatus(sessionsEnded ? t('account.password.changedEnded', { count: sessionsEnded }) : t('account.password.changed'));
       onChanged?.();
     } catch (err) {
-      if (err instanceof ApiClientError && err.code === 'PASSWORD_INCORRECT') setProblem('Your current password is not right: type it again.');
-      else setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+      if (err instanceof ApiClientError && err.code === 'PASSWORD_INCORRECT') setProblem(t('account.password.incorrect'));
+      else setProblem(describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' }));
     } finally {
       setBusy(false);
     }
@@ -38,27 +40,25 @@ export function PasswordForm({ forced = false, onChanged }: { forced?: boolean; 
 
   return (
     <section aria-labelledby="password-title" className="account-section">
-      <h2 id="password-title">{forced ? 'Choose a new password' : 'Password'}</h2>
+      <h2 id="password-title">{forced ? t('account.password.titleForced') : t('account.password.title')}</h2>
       <p className="sub">
-        {forced
-          ? 'Your administrator reset your password. Type the temporary password, then choose your own.'
-          : 'Changing it signs out every other session of yours.'}
+        {forced ? t('account.password.introForced') : t('account.password.intro')}
       </p>
-      <form onSubmit={submit} aria-label="Change password" className="stack">
+      <form onSubmit={submit} aria-label={t('account.password.form')} className="stack">
         <label>
-          {forced ? 'Temporary password' : 'Current password'}
+          {forced ? t('account.password.temporary') : t('account.password.current')}
           <input name="current" type="password" autoComplete="current-password" required />
         </label>
         <label>
-          New password (at least 12 characters)
+          {t('account.password.next')}
           <input name="next" type="password" autoComplete="new-password" minLength={12} required />
         </label>
         <label>
-          New password again
+          {t('account.password.again')}
           <input name="again" type="password" autoComplete="new-password" minLength={12} required />
         </label>
         <button type="submit" disabled={busy}>
-          Change password
+          {t('account.password.submit')}
         </button>
       </form>
       {status && <p role="status">{status}</p>}

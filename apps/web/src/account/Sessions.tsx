@@ -1,22 +1,25 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiClientError } from '@sealmail/client';
+import { describeError, formatDateTime, i18n, useTranslation } from '@sealmail/ui';
 import { api } from '../SignIn';
 
 type SessionRow = Awaited<ReturnType<typeof api.sessions>>['sessions'][number];
 
 /** A short client name from a User-Agent: the browser and system, or the whole string. */
 export function clientName(ua: string | null): string {
-  if (!ua) return 'unknown client';
+  if (!ua) return i18n.t('account.sessions.unknownClient');
   const browser = /Edg\/|Firefox\/|Chrome\/|Safari\//.exec(ua)?.[0]?.replace('/', '').replace('Edg', 'Edge') ?? null;
   const system = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS') ?? null;
   if (browser || system) return [browser, system].filter(Boolean).join(' on ');
   return ua.length > 40 ? `${ua.slice(0, 40)}…` : ua;
 }
 
-const when = (iso: string) => new Date(iso).toLocaleString();
+const when = (iso: string) => formatDateTime(iso);
+const failure = (err: unknown) => describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' });
 
 /** The user's sessions: device, client, address, sign-in and last use; sign out one or all others. */
 export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
+  const { t } = useTranslation();
   const [rows, setRows] = useState<SessionRow[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
@@ -25,7 +28,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
     try {
       setRows((await api.sessions()).sessions);
     } catch (err) {
-      setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+      setProblem(failure(err));
     }
   }, []);
   useEffect(() => void refresh(), [refresh]);
@@ -35,10 +38,10 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
     try {
       await api.revokeSession(row.id);
       if (row.current) return onSignedOut();
-      setStatus(`Signed out ${row.deviceName ?? clientName(row.userAgent)}.`);
+      setStatus(t('account.sessions.ended', { name: row.deviceName ?? clientName(row.userAgent) }));
       await refresh();
     } catch (err) {
-      setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+      setProblem(failure(err));
     }
   }
 
@@ -46,46 +49,46 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
     setProblem(null);
     try {
       const { revoked } = await api.revokeOtherSessions();
-      setStatus(revoked ? `Signed out ${revoked} other session${revoked === 1 ? '' : 's'}.` : 'No other sessions were signed in.');
+      setStatus(revoked ? t('account.sessions.endedOthers', { count: revoked }) : t('account.sessions.noOthers'));
       await refresh();
     } catch (err) {
-      setProblem(err instanceof ApiClientError ? err.message : 'The server cannot be reached.');
+      setProblem(failure(err));
     }
   }
 
   return (
     <section aria-labelledby="sessions-title" className="account-section">
-      <h2 id="sessions-title">Sessions</h2>
-      <p className="sub">Where you are signed in. Ending a session signs it out. If you do not recognise one, end it and change your password.</p>
+      <h2 id="sessions-title">{t('account.sessions.title')}</h2>
+      <p className="sub">{t('account.sessions.intro')}</p>
       <div className="table-scroll">
         <table className="sessions stacked-table">
           <thead>
             <tr>
-              <th scope="col">Device</th>
-              <th scope="col">Client</th>
-              <th scope="col">Address</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last used</th>
+              <th scope="col">{t('account.sessions.device')}</th>
+              <th scope="col">{t('account.sessions.client')}</th>
+              <th scope="col">{t('account.sessions.address')}</th>
+              <th scope="col">{t('account.sessions.signedIn')}</th>
+              <th scope="col">{t('account.sessions.lastUsed')}</th>
               <th scope="col">
-                <span className="visually-hidden">Action</span>
+                <span className="visually-hidden">{t('account.sessions.action')}</span>
               </th>
             </tr>
           </thead>
           <tbody>
             {rows?.map((r) => (
-              <tr key={r.id} aria-label={`Session ${r.deviceName ?? clientName(r.userAgent)}${r.current ? ' (this session)' : ''}`}>
-                <td data-label="Device">
-                  {r.deviceName ?? <em>no device set up</em>}
-                  {r.deviceStatus === 'pending' && ' (waiting for approval)'}
-                  {r.current && <strong className="current"> · this session</strong>}
+              <tr key={r.id} aria-label={t(r.current ? 'account.sessions.rowLabelCurrent' : 'account.sessions.rowLabel', { name: r.deviceName ?? clientName(r.userAgent) })}>
+                <td data-label={t('account.sessions.device')}>
+                  {r.deviceName ?? <em>{t('account.sessions.noDevice')}</em>}
+                  {r.deviceStatus === 'pending' && t('account.sessions.waiting')}
+                  {r.current && <strong className="current">{t('account.sessions.thisSession')}</strong>}
                 </td>
-                <td data-label="Client" title={r.userAgent ?? ''}>{clientName(r.userAgent)}</td>
-                <td data-label="Address">{r.ip ?? 'unknown'}</td>
-                <td data-label="Signed in">{when(r.createdAt)}</td>
-                <td data-label="Last used">{when(r.lastSeenAt)}</td>
+                <td data-label={t('account.sessions.client')} title={r.userAgent ?? ''}>{clientName(r.userAgent)}</td>
+                <td data-label={t('account.sessions.address')}>{r.ip ?? t('account.sessions.unknown')}</td>
+                <td data-label={t('account.sessions.signedIn')}>{when(r.createdAt)}</td>
+                <td data-label={t('account.sessions.lastUsed')}>{when(r.lastSeenAt)}</td>
                 <td className="row-actions">
                   <button type="button" className="secondary" onClick={() => void signOut(r)}>
-                    End session<span className="visually-hidden"> {r.current ? '(this one)' : (r.deviceName ?? clientName(r.userAgent))}</span>
+                    {t('account.sessions.end')}<span className="visually-hidden"> {r.current ? t('account.sessions.thisOne') : (r.deviceName ?? clientName(r.userAgent))}</span>
                   </button>
                 </td>
               </tr>
@@ -94,7 +97,7 @@ export function Sessions({ onSignedOut }: { onSignedOut: () => void }) {
         </table>
       </div>
       <button type="button" className="secondary" onClick={() => void signOutOthers()} disabled={!rows || rows.length < 2}>
-        End all other sessions
+        {t('account.sessions.endOthers')}
       </button>
       {status && <p role="status">{status}</p>}
       {problem && <p role="alert">{problem}</p>}

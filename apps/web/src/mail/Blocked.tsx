@@ -1,6 +1,6 @@
 import { ApiClient } from '@sealmail/client';
 import { blockAdd, blockList, blockRemove } from '@sealmail/contract';
-import { useBlockList } from '@sealmail/ui';
+import { useBlockList, useTranslation } from '@sealmail/ui';
 
 const api = new ApiClient({ baseUrl: '' });
 /** Blocks a sender for the signed-in user's mailbox (mail from it is refused by the server). */
@@ -13,6 +13,7 @@ const calls = {
 
 /** Settings: the senders this user blocked (an address, or a whole domain), with Unblock. */
 export function BlockedSenders() {
+  const { t } = useTranslation();
   const { entries, problem, add, remove } = useBlockList(calls);
   async function submit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -21,23 +22,23 @@ export function BlockedSenders() {
   }
 
   return (
-    <section aria-label="Blocked senders" className="blocked">
-      <h2>Blocked senders</h2>
-      <p className="sub">Mail from these addresses or domains is refused before it reaches you.</p>
-      {entries && entries.length === 0 && <p>Nobody is blocked.</p>}
+    <section aria-label={t('blocked.title')} className="blocked">
+      <h2>{t('blocked.title')}</h2>
+      <p className="sub">{t('blocked.intro')}</p>
+      {entries && entries.length === 0 && <p>{t('blocked.none')}</p>}
       <ul>
         {entries?.map((b) => (
           <li key={b.id}>
-            <span>{b.kind === 'domain' ? `everyone at ${b.pattern}` : b.pattern}</span>{' '}
-            <button type="button" onClick={() => void remove(b.id)} aria-label={`Unblock ${b.pattern}`}>
-              Unblock
+            <span>{b.kind === 'domain' ? t('blocked.domain', { domain: b.pattern }) : b.pattern}</span>{' '}
+            <button type="button" onClick={() => void remove(b.id)} aria-label={t('blocked.unblockName', { pattern: b.pattern })}>
+              {t('blocked.unblock')}
             </button>
           </li>
         ))}
       </ul>
-      <form onSubmit={(e) => void submit(e)} aria-label="Block a sender">
-        <input name="pattern" placeholder="name@domain or domain" required aria-label="Address or domain to block" />
-        <button type="submit">Block</button>
+      <form onSubmit={(e) => void submit(e)} aria-label={t('blocked.form')}>
+        <input name="pattern" placeholder={t('blocked.placeholder')} required aria-label={t('blocked.field')} />
+        <button type="submit">{t('blocked.block')}</button>
       </form>
       {problem && <p role="alert">{problem}</p>}
     </section>

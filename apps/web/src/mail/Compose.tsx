@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { keys } from '@sealmail/ui';
-import { mailLimits } from '@sealmail/contract';
+import { describeError, formatSize, formatTime, keys, useTranslation } from '@sealmail/ui';
+import { address as addressSchema, mailLimits } from '@sealmail/contract';
 import { ApiClient } from '@sealmail/client';
 import type { MailView } from '@sealmail/ui';
 
@@ -20,7 +20,7 @@ const list = (s: string) =>
     .split(/[,;\s]+/)
     .map((a) => a.trim())
     .filter(Boolean);
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const mib = (n: number) => formatSize(n);
 const api = new ApiClient({ baseUrl: '' });
 
 /**
@@ -29,6 +29,7 @@ const api = new ApiClient({ baseUrl: '' });
  * encrypted draft a moment after typing stops.
  */
 export function Compose({ address, displayName, seed, onClose, onSent }: { address: string; displayName: string; seed: ComposeSeed; onClose: () => void; onSent: (message: string) => void }) {
+  const { t } = useTranslation();
   const [to, setTo] = useState(seed.to ?? '');
   const [cc, setCc] = useState(seed.cc ?? '');
   const [bcc, setBcc] = useState('');
@@ -82,9 +83,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files: [] },
           });
           draftId.current = r.entryId;
-          setDraftState(`Draft saved ${new Date().toLocaleTimeString()}`);
+          setDraftState(t('compose.draftSaved', { time: formatTime(new Date()) }));
         } catch {
-          setDraftState('Draft not saved');
+          setDraftState(t('compose.draftNotSaved'));
         }
       });
     }, 1500);
@@ -94,7 +95,12 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   async function send(e?: FormEvent) {
     e?.preventDefault();
-    if (total > mailLimits.attachmentBytes) return setProblem(`Attachments may be at most 25 MiB per message (these are ${mib(total)}).`);
+    if (total > mailLimits.attachmentBytes) return setProblem(t('compose.tooLarge', { size: mib(total) }));
+    // An address that cannot be one is named with its field before anything is sealed.
+    for (const [field, value] of [['to', to], ['cc', cc], ['bcc', bcc]] as const) {
+      const wrong = list(value).find((a) => !addressSchema.safeParse(a).success);
+      if (wrong) return setProblem(t('compose.badAddress', { field: t(`fields.${field}`), value: wrong }));
+    }
     if (timer.current) clearTimeout(timer.current);
     setBusy(true);
     setProblem(null);
@@ -109,10 +115,10 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
-      const refused = r.refused.map((x) => `${x.address} (${x.code === 'MAILBOX_FULL' ? 'mailbox full' : x.code})`);
-      onSent(refused.length ? `Sent, but not delivered to ${refused.join(', ')}.` : 'Sent.');
+      const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
+      onSent(refused.length ? t('compose.sentButRefused', { list: refused.join(', ') }) : t('compose.sent'));
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err, { to: list(to), cc: list(cc), bcc: list(bcc) }));
       setBusy(false);
     }
   }
@@ -123,75 +129,75 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   };
 
   return (
-    <section className="compose" role="dialog" aria-label="Compose" onKeyDown={(e) => (e.key === 'Escape' ? onClose() : e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? void send() : undefined)}>
+    <section className="compose" role="dialog" aria-label={t('compose.dialog')} onKeyDown={(e) => (e.key === 'Escape' ? onClose() : e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? void send() : undefined)}>
       <form onSubmit={(e) => void send(e)} onInput={scheduleDraft}>
         <header>
-          <h2>{seed.inReplyTo ? 'Reply' : 'New message'}</h2>
-          <button type="button" className="plain" onClick={onClose} aria-label="Close">
+          <h2>{seed.inReplyTo ? t('compose.reply') : t('compose.new')}</h2>
+          <button type="button" className="plain" onClick={onClose} aria-label={t('compose.close')}>
             ×
           </button>
         </header>
         <label>
-          To <input name="to" value={to} onChange={(e) => setTo(e.target.value)} autoFocus={!seed.to} autoComplete="off" />
+          {t('fields.to')} <input name="to" value={to} onChange={(e) => setTo(e.target.value)} autoFocus={!seed.to} autoComplete="off" />
         </label>
         <label>
-          Cc <input name="cc" value={cc} onChange={(e) => setCc(e.target.value)} autoComplete="off" />
+          {t('fields.cc')} <input name="cc" value={cc} onChange={(e) => setCc(e.target.value)} autoComplete="off" />
         </label>
         <label>
-          Bcc <input name="bcc" value={bcc} onChange={(e) => setBcc(e.target.value)} autoComplete="off" />
+          {t('fields.bcc')} <input name="bcc" value={bcc} onChange={(e) => setBcc(e.target.value)} autoComplete="off" />
         </label>
         <label>
-          Subject <input name="subject" value={subject} onChange={(e) => setSubject(e.target.value)} />
+          {t('fields.subject')} <input name="subject" value={subject} onChange={(e) => setSubject(e.target.value)} />
         </label>
-        <div className="toolbar" role="toolbar" aria-label="Formatting">
-          <button type="button" onClick={format('bold')} aria-label="Bold">
+        <div className="toolbar" role="toolbar" aria-label={t('compose.formatting')}>
+          <button type="button" onClick={format('bold')} aria-label={t('compose.bold')}>
             <b>B</b>
           </button>
-          <button type="button" onClick={format('italic')} aria-label="Italic">
+          <button type="button" onClick={format('italic')} aria-label={t('compose.italic')}>
             <i>I</i>
           </button>
-          <button type="button" onClick={format('insertUnorderedList')} aria-label="Bulleted list">
+          <button type="button" onClick={format('insertUnorderedList')} aria-label={t('compose.bullets')}>
             •
           </button>
         </div>
-        <div ref={editor} className="editor" contentEditable role="textbox" aria-multiline="true" aria-label="Message" autoFocus={!!seed.to} />
+        <div ref={editor} className="editor" contentEditable role="textbox" aria-multiline="true" aria-label={t('compose.message')} autoFocus={!!seed.to} />
         <label className="attach">
-          Attach files
+          {t('compose.attach')}
           <input type="file" multiple onChange={(e) => setFiles([...files, ...Array.from(e.target.files ?? [])])} />
         </label>
         {files.length > 0 && (
-          <ul className="files" aria-label="Attachments">
+          <ul className="files" aria-label={t('compose.attachments')}>
             {files.map((f, i) => (
               <li key={`${f.name}-${i}`}>
                 {f.name} <span className="size">{mib(f.size)}</span>{' '}
-                <button type="button" className="plain" onClick={() => setFiles(files.filter((_, j) => j !== i))} aria-label={`Remove ${f.name}`}>
+                <button type="button" className="plain" onClick={() => setFiles(files.filter((_, j) => j !== i))} aria-label={t('compose.remove', { name: f.name })}>
                   ×
                 </button>
               </li>
             ))}
           </ul>
         )}
-        {total > mailLimits.attachmentBytes && <p role="alert">Attachments may be at most 25 MiB per message (these are {mib(total)}).</p>}
+        {total > mailLimits.attachmentBytes && <p role="alert">{t('compose.tooLarge', { size: mib(total) })}</p>}
         {problem && <p role="alert">{problem}</p>}
         <fieldset className="outside-choice">
-          <legend>Recipients outside this server get</legend>
+          <legend>{t('compose.outside')}</legend>
           <label>
-            <input type="radio" name="outside" checked={outside === 'link'} onChange={() => setOutside('link')} /> an expiring link (only they can read it){' '}
-            <select aria-label="Link works for" value={linkExpiry} onChange={(e) => setLinkExpiry(e.target.value as '1d' | '7d' | '30d')} disabled={outside !== 'link'}>
-              <option value="1d">for one day</option>
-              <option value="7d">for one week</option>
-              <option value="30d">for one month</option>
+            <input type="radio" name="outside" checked={outside === 'link'} onChange={() => setOutside('link')} /> {t('compose.link')}{' '}
+            <select aria-label={t('compose.linkFor')} value={linkExpiry} onChange={(e) => setLinkExpiry(e.target.value as '1d' | '7d' | '30d')} disabled={outside !== 'link'}>
+              <option value="1d">{t('compose.day')}</option>
+              <option value="7d">{t('compose.week')}</option>
+              <option value="30d">{t('compose.month')}</option>
             </select>
           </label>
           {policy !== 'secure_only' && (
             <label>
-              <input type="radio" name="outside" checked={outside === 'standard'} onChange={() => setOutside('standard')} /> standard mail (not end-to-end encrypted: the server can read it while relaying)
+              <input type="radio" name="outside" checked={outside === 'standard'} onChange={() => setOutside('standard')} /> {t('compose.standard')}
             </label>
           )}
         </fieldset>
         <footer>
           <button type="submit" disabled={busy}>
-            {busy ? 'Encrypting and sending…' : 'Send'}
+            {busy ? t('compose.sending') : t('compose.send')}
           </button>
           <span className="draft-state" role="status">
             {draftState}

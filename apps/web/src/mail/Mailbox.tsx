@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiClient } from '@sealmail/client';
 import type { FolderName } from '@sealmail/contract';
-import { keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, type MailRow, type MailView } from '@sealmail/ui';
+import { describeError, endedMessage, formatDate, formatDateTime, formatSize, formatTime, i18n, keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, useTranslation, type MailRow, type MailView } from '@sealmail/ui';
 import { Compose, type ComposeSeed } from './Compose';
 import { MessageView, ProtectionLabel } from './Reader';
 
@@ -18,9 +18,9 @@ const FOLDERS: { id: FolderName; name: string }[] = [
 type Summary = Awaited<ReturnType<ApiClient['mailSummary']>>;
 const shortDate = (iso: string) => {
   const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
+  return d.toDateString() === new Date().toDateString() ? formatTime(d) : formatDate(d);
 };
-const quote = (m: MailView) => `On ${new Date(m.date).toLocaleString()}, ${m.from} wrote:\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
+const quote = (m: MailView) => `${i18n.t('mail.quote', { date: formatDateTime(m.date), from: m.from })}\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
 
 /**
  * The desktop-style mailbox: folders with unread counts, the message list, the reading pane with
@@ -29,6 +29,7 @@ const quote = (m: MailView) => `On ${new Date(m.date).toLocaleString()}, ${m.fro
  * c compose, r reply, a reply all, e archive, # delete, s star, u unread, j/k next/previous.
  */
 export function Mailbox({ address, displayName, onEnded, settings }: { address: string; displayName: string; onEnded: (message: string) => void; settings: ReactNode }) {
+  const { t } = useTranslation();
   const [folder, setFolder] = useState<FolderName | 'settings'>('inbox');
   const [rows, setRows] = useState<MailRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -57,8 +58,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
     (err: unknown) => {
       const e = err as { code?: string; message?: string };
       // The session ended, or may now only change its password or enrol TOTP: the app decides what next.
-      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED' || e.code === 'TOTP_ENROLLMENT_REQUIRED' || e.code === 'PASSWORD_CHANGE_REQUIRED') onEnded(e.message ?? 'Signed out.');
-      else setProblem(e.message ?? String(err));
+      if (e.code === 'DEVICE_REVOKED' || e.code === 'UNAUTHENTICATED' || e.code === 'TOTP_ENROLLMENT_REQUIRED' || e.code === 'PASSWORD_CHANGE_REQUIRED') onEnded(endedMessage(e));
+      else setProblem(describeError(e));
     },
     [onEnded],
   );
@@ -180,10 +181,10 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
     try {
       if (kind === 'delete') {
         const r = await api.deleteMail(current.entryId);
-        setStatus(r.deleted === 'trash' ? 'Moved to Trash.' : 'Deleted for good.');
+        setStatus(r.deleted === 'trash' ? t('mail.movedToTrash') : t('mail.deletedForGood'));
       } else if (kind === 'archive') {
         await api.updateMail(current.entryId, { folder: 'archive' });
-        setStatus('Archived.');
+        setStatus(t('mail.archived'));
       } else if (kind === 'star') {
         await api.updateMail(current.entryId, { starred: !current.starred });
         setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, starred: !r.starred } : r)));
@@ -241,7 +242,7 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   });
 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
-  const title = folder === 'settings' ? 'Devices & keys' : searching ? 'Search results' : label ? (labels.find((l) => l.id === label)?.name ?? 'Label') : FOLDERS.find((f) => f.id === folder)!.name;
+  const title = folder === 'settings' ? t('mail.settings') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
   /** Back from an opened message to the list (the one-pane phone layout). */
   const closeMessage = () => {
     const was = selected;
@@ -259,9 +260,9 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       <PhoneBar title={title} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})} />
       {/* A tap beside the open folder menu closes it (Escape and the menu button do too). */}
       {menuOpen && <div className="menu-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
-      <nav ref={menu} id="folders" className="folders" aria-label="Folders" onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
-        <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title="Compose (c)">
-          Compose
+      <nav ref={menu} id="folders" className="folders" aria-label={t('mail.foldersNav')} onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
+        <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title={t('mail.composeShortcut')}>
+          {t('mail.compose')}
         </button>
         <ul>
           {FOLDERS.map((f) => {
@@ -270,20 +271,20 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             return (
               <li key={f.id}>
                 <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
-                  {f.name}
-                  {!!n && <span className="count" aria-label={`${n} ${f.id === 'drafts' ? 'drafts' : 'unread'}`}>{n}</span>}
+                  {t(`mail.folders.${f.id}`)}
+                  {!!n && <span className="count" aria-label={f.id === 'drafts' ? t('mail.countDrafts', { count: n }) : t('mail.countUnread', { count: n })}>{n}</span>}
                 </button>
               </li>
             );
           })}
           <li>
             <button type="button" aria-current={folder === 'settings' ? 'page' : undefined} onClick={() => setFolder('settings')}>
-              Devices &amp; keys
+              {t('mail.settings')}
             </button>
           </li>
         </ul>
-        <h3 className="labels-title">Labels</h3>
-        <ul aria-label="Labels">
+        <h3 className="labels-title">{t('mail.labels')}</h3>
+        <ul aria-label={t('mail.labels')}>
           {labels.map((l) => (
             <li key={l.id}>
               <button type="button" aria-current={label === l.id ? 'page' : undefined} onClick={() => (setFolder('inbox'), setLabel(l.id))}>
@@ -293,11 +294,11 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
           ))}
         </ul>
         <form className="new-label" onSubmit={(e) => (e.preventDefault(), void addLabel())}>
-          <input aria-label="New label" placeholder="New label" value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
+          <input aria-label={t('mail.newLabel')} placeholder={t('mail.newLabel')} value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
         </form>
         {summary && (
           <p className="quota">
-            {(summary.quota.usedBytes / 1048576).toFixed(1)} MiB of {(summary.quota.quotaBytes / 1073741824).toFixed(0)} GiB used
+            {t('mail.quota', { used: formatSize(summary.quota.usedBytes), total: formatSize(summary.quota.quotaBytes) })}
           </p>
         )}
       </nav>
@@ -305,31 +306,31 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
         <section className="settings">{settings}</section>
       ) : (
         <>
-          <section className="list" aria-label="Messages" aria-busy={loading}>
+          <section className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
-              <input ref={searchBox} type="search" aria-label="Search mail" placeholder="Search mail (/)" value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
             </form>
-            <h2>{searching ? `Results for “${searching}”` : label ? labels.find((l) => l.id === label)?.name : FOLDERS.find((f) => f.id === folder)!.name}</h2>
-            {rows.length === 0 && !loading && <p className="empty">No messages.</p>}
+            <h2>{searching ? t('mail.resultsFor', { query: searching }) : label ? labels.find((l) => l.id === label)?.name : t(`mail.folders.${folder}`)}</h2>
+            {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
                   <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
-                    <RowContent row={r} from={!searching && (folder === 'sent' || folder === 'drafts') ? `To: ${r.to.join(', ') || '—'}` : r.fromName || r.from} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
+                    <RowContent row={r} from={!searching && (folder === 'sent' || folder === 'drafts') ? t('mail.toList', { list: r.to.join(', ') || '—' }) : r.fromName || r.from} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
                 </li>
               ))}
             </ul>
             {cursor && (
               <button type="button" className="more" onClick={() => void load(folder, cursor)} disabled={loading}>
-                Older messages
+                {t('mail.older')}
               </button>
             )}
           </section>
-          <section className="reader" aria-label="Reading pane">
+          <section className="reader" aria-label={t('mail.readingPane')}>
             {current && (
-              <button type="button" className="back" onClick={closeMessage} aria-label="Back to the list" autoFocus>
-                Back
+              <button type="button" className="back" onClick={closeMessage} aria-label={t('mail.backToList')} autoFocus>
+                {t('mail.back')}
               </button>
             )}
             {status && (
@@ -339,29 +340,29 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
             )}
             {problem && <p role="alert">{problem}</p>}
             {current && (
-              <div className="actions" role="toolbar" aria-label="Message actions">
+              <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
                 {current.folder === 'drafts' ? (
                   latest && (
                     <button type="button" onClick={() => setCompose({ to: latest.to.join(', '), cc: latest.cc.join(', '), subject: latest.subject, body: latest.text, draftId: latest.entryId })}>
-                      Edit draft
+                      {t('mail.editDraft')}
                     </button>
                   )
                 ) : (
                   <>
-                    <button type="button" onClick={() => reply(false)} title="Reply (r)">
-                      Reply
+                    <button type="button" onClick={() => reply(false)} title={t('mail.replyShortcut')}>
+                      {t('mail.reply')}
                     </button>
-                    <button type="button" onClick={() => reply(true)} title="Reply all (a)">
-                      Reply all
+                    <button type="button" onClick={() => reply(true)} title={t('mail.replyAllShortcut')}>
+                      {t('mail.replyAll')}
                     </button>
-                    <button type="button" onClick={() => void act('archive')} title="Archive (e)">
-                      Archive
+                    <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>
+                      {t('mail.archive')}
                     </button>
                   </>
                 )}
                 {labels.length > 0 && (
-                  <select aria-label="Label" value="" onChange={(e) => e.target.value && void toggleLabel(e.target.value)}>
-                    <option value="">Label…</option>
+                  <select aria-label={t('mail.label')} value="" onChange={(e) => e.target.value && void toggleLabel(e.target.value)}>
+                    <option value="">{t('mail.labelPlaceholder')}</option>
                     {labels.map((l) => (
                       <option key={l.id} value={l.id}>
                         {current.labelIds.includes(l.id) ? '✓ ' : ''}
@@ -370,16 +371,16 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
                     ))}
                   </select>
                 )}
-                <button type="button" onClick={() => void act('star')} title="Star (s)">
-                  {current.starred ? 'Unstar' : 'Star'}
+                <button type="button" onClick={() => void act('star')} title={t('mail.starShortcut')}>
+                  {current.starred ? t('mail.unstar') : t('mail.star')}
                 </button>
-                <button type="button" onClick={() => void act('delete')} title="Delete (#)">
-                  Delete
+                <button type="button" onClick={() => void act('delete')} title={t('mail.deleteShortcut')}>
+                  {t('mail.delete')}
                 </button>
               </div>
             )}
-            {thread?.map((m) => ('error' in m ? <p key={m.entryId} role="alert">This message could not be decrypted: {m.error}</p> : <MessageView key={m.entryId} address={address} mail={m} />))}
-            {!current && !problem && <p className="empty">Select a message to read it.</p>}
+            {thread?.map((m) => ('error' in m ? <p key={m.entryId} role="alert">{t('mail.undecryptable')}</p> : <MessageView key={m.entryId} address={address} mail={m} />))}
+            {!current && !problem && <p className="empty">{t('mail.selectMessage')}</p>}
           </section>
         </>
       )}
@@ -406,14 +407,15 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
 
 /** The top bar of the one-pane phone layout (hidden on wider screens): the folder menu, where you are, compose. */
 function PhoneBar({ title, menuOpen, onMenu, onCompose }: { title: string; menuOpen: boolean; onMenu: () => void; onCompose: () => void }) {
+  const { t } = useTranslation();
   return (
     <header className="phone-bar">
       <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="folders" onClick={onMenu}>
-        Folders
+        {t('mail.foldersNav')}
       </button>
       <span className="where">{title}</span>
       <button type="button" className="compose-button" onClick={onCompose}>
-        Compose
+        {t('mail.compose')}
       </button>
     </header>
   );
@@ -425,12 +427,13 @@ function PhoneBar({ title, menuOpen, onMenu, onCompose }: { title: string; menuO
  * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
  */
 function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+  const { t } = useTranslation();
   if (r.error)
     return (
       <>
         <span className="subject error">
-          <span className="visually-hidden">Message that could not be decrypted: </span>
-          {r.error}
+          <span className="visually-hidden">{t('mail.undecryptableRow')}</span>
+          {t('mail.rowUndecryptable')}
         </span>
         <span className="from">{from}</span>
         <span className="date">{shortDate(r.date)}</span>
@@ -439,12 +442,12 @@ function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; l
   return (
     <>
       <span className="subject">
-        {!r.read && <span className="visually-hidden">Unread: </span>}
+        {!r.read && <span className="visually-hidden">{t('mail.unread')}</span>}
         {r.starred && <span aria-hidden="true">★ </span>}
-        {r.subject || '(no subject)'}
-        <span className="visually-hidden"> from {r.from}</span>
-        {r.starred && <span className="visually-hidden">, starred</span>}
-        {r.attachmentCount > 0 && <span className="visually-hidden">, {r.attachmentCount === 1 ? '1 attachment' : `${r.attachmentCount} attachments`}</span>}
+        {r.subject || t('mail.noSubject')}
+        <span className="visually-hidden">{t('mail.from', { address: r.from })}</span>
+        {r.starred && <span className="visually-hidden">{t('mail.starred')}</span>}
+        {r.attachmentCount > 0 && <span className="visually-hidden">{t('mail.attachments', { count: r.attachmentCount })}</span>}
         {r.attachmentCount > 0 && <span aria-hidden="true"> 📎</span>}
       </span>
       <span className="from">{from}</span>

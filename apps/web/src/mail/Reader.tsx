@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { keys, SafetyNumber, type MailView } from '@sealmail/ui';
+import { describeError, formatDateTime, formatSize, keys, SafetyNumber, useTranslation, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
@@ -14,6 +14,7 @@ type LinkState = Awaited<ReturnType<ApiClient['links']>>['links'][number];
  * when it was opened).
  */
 function OutsideRecipients({ entryId }: { entryId: string }) {
+  const { t } = useTranslation();
   const [state, setState] = useState<{ deliveries: Delivery[]; links: LinkState[] } | null>(null);
   useEffect(() => {
     let live = true;
@@ -26,24 +27,24 @@ function OutsideRecipients({ entryId }: { entryId: string }) {
     };
   }, [entryId]);
   if (!state || (!state.links.length && !state.deliveries.length)) return null;
-  const when = (t: string | null) => (t ? new Date(t).toLocaleString() : '');
+  const when = (at: string | null) => (at ? formatDateTime(at) : '');
   const linked = new Set(state.links.map((l) => l.recipient));
   return (
-    <section className="outside" aria-label="Outside recipients">
-      <h4>Outside recipients</h4>
+    <section className="outside" aria-label={t('reader.outside')}>
+      <h4>{t('reader.outside')}</h4>
       <ul>
         {state.links.map((l) => (
           <li key={`l-${l.recipient}`}>
-            {l.recipient}: expiring link {l.expired ? 'expired' : `until ${when(l.expiresAt)}`} —{' '}
-            {l.openCount ? `opened ${l.openCount}× (first ${when(l.firstOpenedAt)}, last ${when(l.lastOpenedAt)})` : 'not opened yet'}
-            {l.notice === 'failed' || l.notice === 'cancelled' ? ' — the notice could not be delivered' : l.notice === 'queued' ? ' — notice on its way' : ''}
+            {t('reader.expiringLink', { recipient: l.recipient })} {l.expired ? t('reader.expired') : t('reader.until', { date: when(l.expiresAt) })} —{' '}
+            {l.openCount ? t('reader.opened', { count: l.openCount, first: when(l.firstOpenedAt), last: when(l.lastOpenedAt) }) : t('reader.notOpened')}
+            {l.notice === 'failed' || l.notice === 'cancelled' ? t('reader.noticeFailed') : l.notice === 'queued' ? t('reader.noticeQueued') : ''}
           </li>
         ))}
         {state.deliveries
           .filter((d) => !linked.has(d.recipient))
           .map((d) => (
             <li key={`d-${d.recipient}`}>
-              {d.recipient}: standard mail {d.status === 'queued' ? `waiting (attempt ${d.attempts}, next ${when(d.nextAttemptAt)})` : d.status}
+              {t('reader.standardMail', { recipient: d.recipient })} {d.status === 'queued' ? t('reader.waiting', { attempts: d.attempts, next: when(d.nextAttemptAt) }) : t(`reader.${d.status}`, { defaultValue: d.status })}
               {d.lastError && d.status !== 'delivered' ? ` — ${d.lastError}` : ''}
             </li>
           ))}
@@ -52,18 +53,20 @@ function OutsideRecipients({ entryId }: { entryId: string }) {
   );
 }
 
-const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} B`);
+const size = (n: number) => formatSize(n);
 const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
 
 /** The protection label every message carries (MISSION §4: every message shows how it was protected). */
 export function ProtectionLabel({ protection }: { protection: MailView['protection'] | null }) {
+  const { t } = useTranslation();
   if (!protection) return null;
   const kind = protection === 'E2E Encrypted' ? 'e2ee' : protection === 'Unverified' ? 'unverified' : 'server';
-  return <span className={`protection ${kind}`}>{protection}</span>;
+  return <span className={`protection ${kind}`}>{t(`protection.${protection}`, { defaultValue: protection })}</span>;
 }
 
 /** One attachment: download (decrypted in the key worker, handed over only when whole), or preview. */
 function Attachment({ address, mail, a }: { address: string; mail: MailView; a: MailView['attachments'][number] }) {
+  const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [preview, setPreview] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -75,7 +78,7 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
     try {
       return await keys({ op: 'mailAttachment', address, entryId: mail.entryId, piece: a.piece });
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(describeError(err));
       return null;
     } finally {
       setBusy(false);
@@ -98,12 +101,12 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
   return (
     <li>
       <span className="name">{a.filename}</span> <span className="size">{size(a.size)}</span>{' '}
-      <button type="button" onClick={() => void download()} disabled={busy} aria-label={`Download ${a.filename}`}>
-        Download
+      <button type="button" onClick={() => void download()} disabled={busy} aria-label={t('reader.downloadName', { name: a.filename })}>
+        {t('reader.download')}
       </button>
       {previewable(a.contentType) && !preview && (
-        <button type="button" onClick={() => void show()} disabled={busy} aria-label={`Preview ${a.filename}`}>
-          Preview
+        <button type="button" onClick={() => void show()} disabled={busy} aria-label={t('reader.previewName', { name: a.filename })}>
+          {t('reader.preview')}
         </button>
       )}
       {problem && <span role="alert">{problem}</span>}
@@ -117,21 +120,22 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
  * from users of this server is end-to-end encrypted and never passes the ingress.)
  */
 function BlockSender({ from }: { from: string }) {
+  const { t } = useTranslation();
   const [state, setState] = useState<'idle' | 'done' | string>('idle');
   async function block() {
-    if (!window.confirm(`Block ${from}? Mail from this address will be refused.`)) return;
+    if (!window.confirm(t('reader.blockConfirm', { address: from }))) return;
     try {
       await blockSender(from);
       setState('done');
     } catch (err) {
-      setState((err as Error).message);
+      setState(describeError(err));
     }
   }
-  if (state === 'done') return <p role="status">{from} is blocked (unblock it in Settings).</p>;
+  if (state === 'done') return <p role="status">{t('reader.blocked', { address: from })}</p>;
   return (
     <>
       <button type="button" className="block-sender" onClick={() => void block()}>
-        Block sender
+        {t('reader.blockSender')}
       </button>
       {state !== 'idle' && <span role="alert">{state}</span>}
     </>
@@ -143,8 +147,9 @@ function BlockSender({ from }: { from: string }) {
  * them (in person, by phone), the user accepts the new keys; until then nothing is sent to them.
  */
 function AcceptReset({ address, of }: { address: string; of: string }) {
+  const { t } = useTranslation();
   const [state, setState] = useState<'idle' | 'done' | string>('idle');
-  if (state === 'done') return <p className="verified">You accepted {of}’s new keys. Reopen the mail to see it verified.</p>;
+  if (state === 'done') return <p className="verified">{t('reader.accepted', { address: of })}</p>;
   return (
     <p className="safety">
       <button
@@ -153,11 +158,11 @@ function AcceptReset({ address, of }: { address: string; of: string }) {
         onClick={() =>
           void keys({ op: 'acceptReset', address, of }).then(
             () => setState('done'),
-            (err: Error) => setState(err.message),
+            (err: Error) => setState(describeError(err)),
           )
         }
       >
-        I compared {of}’s new safety number with them — accept their new keys
+        {t('reader.acceptReset', { address: of })}
       </button>
       {state !== 'idle' && <span role="alert"> {state}</span>}
     </p>
@@ -166,46 +171,47 @@ function AcceptReset({ address, of }: { address: string; of: string }) {
 
 /** One message of a conversation. */
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
+  const { t } = useTranslation();
   const mine = mail.from.toLowerCase() === address.toLowerCase();
   return (
-    <article className="message" aria-label={`Message from ${mail.from}`}>
+    <article className="message" aria-label={t('reader.messageFrom', { address: mail.from })}>
       <header>
-        <h3>{mail.subject || '(no subject)'}</h3>
+        <h3>{mail.subject || t('mail.noSubject')}</h3>
         <ProtectionLabel protection={mail.protection} />
         <dl>
-          <dt>From</dt>
+          <dt>{t('reader.from')}</dt>
           <dd>{mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}</dd>
-          <dt>To</dt>
+          <dt>{t('reader.to')}</dt>
           <dd>{mail.to.join(', ')}</dd>
           {mail.cc.length > 0 && (
             <>
-              <dt>Cc</dt>
+              <dt>{t('reader.cc')}</dt>
               <dd>{mail.cc.join(', ')}</dd>
             </>
           )}
           {mail.bcc.length > 0 && (
             <>
-              <dt>Bcc</dt>
-              <dd>{mail.bcc.length} recipient(s)</dd>
+              <dt>{t('reader.bcc')}</dt>
+              <dd>{t('reader.bccCount', { count: mail.bcc.length })}</dd>
             </>
           )}
-          <dt>Date</dt>
-          <dd>{new Date(mail.date).toLocaleString()}</dd>
+          <dt>{t('reader.date')}</dt>
+          <dd>{formatDateTime(mail.date)}</dd>
         </dl>
         {mail.warning && (
           <p role="alert" className="warning">
             {mail.warning}
           </p>
         )}
-        {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">Signed by one of {mail.from}'s devices.</p>}
+        {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">{t('reader.signed', { address: mail.from })}</p>}
         {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.from} initial={mail.senderSafety} />}
         {mail.senderReset && <AcceptReset address={address} of={mail.senderReset} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
-      {mail.html ? <HtmlBody html={mail.html} title={`Body of ${mail.subject}`} /> : <pre className="text-body">{mail.text}</pre>}
+      {mail.html ? <HtmlBody html={mail.html} title={t('reader.body', { subject: mail.subject })} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (
-        <ul className="attachments" aria-label="Attachments">
+        <ul className="attachments" aria-label={t('reader.attachments')}>
           {mail.attachments.map((a) => (
             <Attachment key={a.piece} address={address} mail={mail} a={a} />
           ))}
