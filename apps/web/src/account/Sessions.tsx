@@ -10,7 +10,8 @@ export function clientName(ua: string | null): string {
   if (!ua) return i18n.t('account.sessions.unknownClient');
   const browser = /Edg\/|Firefox\/|Chrome\/|Safari\//.exec(ua)?.[0]?.replace('/', '').replace('Edg', 'Edge') ?? null;
   const system = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS') ?? null;
-  if (browser || system) return [browser, system].filter(Boolean).join(' on ');
+  if (browser && system) return i18n.t('account.sessions.clientOn', { browser, system });
+  if (browser || system) return (browser ?? system)!;
   return ua.length > 40 ? `${ua.slice(0, 40)}…` : ua;
 }
 
