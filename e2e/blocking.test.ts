@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -74,6 +74,7 @@ describe('blocked senders and lists in the browser', () => {
     await admin.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin);
+    await openAdminSection(admin, 'Mail flow');
 
     const lists = admin.getByRole('region', { name: 'Mailing lists' });
     const form = lists.getByRole('form', { name: 'New mailing list' });

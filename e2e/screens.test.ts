@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
@@ -223,6 +223,7 @@ describe('screens at desktop and phone size', () => {
     await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin.page);
+    await openAdminSection(admin.page, 'Escrow & discovery');
     await admin.page.getByRole('region', { name: 'Escrow' }).getByText('Escrow is off').waitFor();
     await bothSizes(admin.page, 'admin-2-signed-in');
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 const shots = join(tmpdir(), 'sealmail-e2e-screenshots');
@@ -144,6 +144,7 @@ describe('account security in the web client', () => {
     await admin.page.getByLabel('Password').fill(passwords[ADMIN]!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin.page);
+    await openAdminSection(admin.page, 'Security');
     const security = admin.page.getByRole('region', { name: 'Security' });
     await security.getByRole('button', { name: 'Reset password' }).waitFor();
     // Time passes: the sign-in no longer counts as a fresh proof.

@@ -112,6 +112,13 @@ export async function confirmBackupKey(page: Page): Promise<string> {
   return backupKey;
 }
 
+/** Opens a section of the signed-in admin console from its sidebar (the menu first on a phone). */
+export async function openAdminSection(page: Page, label: string): Promise<void> {
+  const menu = page.getByRole('button', { name: 'Menu' });
+  if (await menu.isVisible()) await menu.click();
+  await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: label, exact: true }).click();
+  await page.locator('#console-nav a[aria-current="page"]').getByText(label, { exact: true }).waitFor({ state: 'attached' });
+}
 
 /** Past the key steps the web client opens the mailbox; this goes on to its Devices & keys page. */
 export async function openSettings(page: Page, displayName: string): Promise<void> {

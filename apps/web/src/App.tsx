@@ -1,6 +1,7 @@
 import { lazy, useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Devices, formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
+import { Welcome } from './account/Welcome';
 // The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
 // the first paint stays within its budget (README "Size budgets").
 const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
@@ -34,6 +35,8 @@ export function App() {
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 
+  // An administrator's set-up link: choose a password, then this device's keys (KeyGate below).
+  if (!session && window.location.pathname === '/welcome') return <Welcome onSignedIn={setSession} />;
   if (!session) return loading ? <main className="signin">{t('app.loading')}</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
   /** After a change to the password or second factor: what the session may do now. */

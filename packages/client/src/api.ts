@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { accountRoutes as account, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
+import { accountRoutes as account, adminDiscoveryPiece, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -111,6 +111,13 @@ export class ApiClient {
     return parsed.data;
   }
 
+  /** Discovery (escrow admin): an attachment piece of a message `address` holds, ciphertext. */
+  async discoveryBlob(address: string, blobId: string): Promise<Uint8Array> {
+    const res = await this.send(adminDiscoveryPiece, { address, blobId }, undefined, undefined);
+    if (!res.ok) await this.failed(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   /** A blob's ciphertext as a stream. */
   async downloadBlob(blobId: string): Promise<ReadableStream<Uint8Array>> {
     const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined);
@@ -123,6 +130,10 @@ export class ApiClient {
   }
   ready() {
     return this.call(routes.ready);
+  }
+  /** The readiness check under /api: what a page served by a web host can reach. */
+  apiReady() {
+    return this.call(routes.apiReady);
   }
   info() {
     return this.call(routes.serverInfo);

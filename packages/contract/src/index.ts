@@ -5,3 +5,7 @@ export * from './blocking';
 export * from './lists';
 export * from './text';
 export * from './account';
+export * from './domains';
+export * from './admin-activity';
+export * from './escrow-admins';
+export * from './admin-users';

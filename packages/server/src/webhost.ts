@@ -44,6 +44,12 @@ export interface WebHostOptions {
    * none: the TCP peer is the client. The client address it settles on is what it forwards.
    */
   trustedProxies?: readonly string[];
+  /**
+   * Also forward `/.well-known/mta-sts.txt` to the API (no cookie, the host name asked for in
+   * X-Forwarded-Host), so `mta-sts.<domain>` pointed at this host serves each verified domain's
+   * MTA-STS policy (docs/admin.md, Domains).
+   */
+  mtaStsPolicy?: boolean;
 }
 
 /**
@@ -148,6 +154,31 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
           return kept.length ? { ...out, 'set-cookie': kept } : out;
         },
         // The API is down or unreachable: say so in the registry format, never the proxy's own body.
+        onError: (reply, { error }) => {
+          reply.log.warn({ err: error }, 'web host: API unreachable');
+          void sendError(reply as unknown as FastifyReply, 'API_UNAVAILABLE', 502);
+        },
+      },
+    });
+  }
+  if (opts.apiUrl && opts.mtaStsPolicy) {
+    const path = '/.well-known/mta-sts.txt';
+    await app.register(httpProxy, {
+      upstream: opts.apiUrl,
+      prefix: path,
+      rewritePrefix: path,
+      undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
+      replyOptions: {
+        rewriteRequestHeaders: (req, h) => {
+          const out: Record<string, unknown> = { ...h, 'x-forwarded-for': req.ip, 'x-forwarded-host': req.hostname };
+          delete out.cookie;
+          return out as typeof h;
+        },
+        rewriteHeaders: (h) => {
+          const out = { ...h };
+          delete out['set-cookie'];
+          return out;
+        },
         onError: (reply, { error }) => {
           reply.log.warn({ err: error }, 'web host: API unreachable');
           void sendError(reply as unknown as FastifyReply, 'API_UNAVAILABLE', 502);

@@ -235,3 +235,28 @@ describe('TLS policy of the web hosts', () => {
     expect(TLS_POLICY.minVersion).toBe('TLSv1.2');
   });
 });
+
+describe('the MTA-STS policy path', () => {
+  let sts: { app: FastifyInstance; port: number };
+  beforeAll(async () => {
+    const apiUrl = `https://127.0.0.1:${(api.address() as { port: number }).port}`;
+    const app = await buildWebHost({ root: dir, csp: strictCsp(), apiUrl, apiCa: tls.cert, sessionCookie: SESSION_COOKIES.web, tls, logger: createLogger({ level: 'silent' }), mtaStsPolicy: true });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    sts = { app, port: (app.server.address() as { port: number }).port };
+  });
+  afterAll(async () => sts?.app.close());
+
+  it('is forwarded to the API with the host name asked for and no cookie, both ways', async () => {
+    seen.length = 0;
+    const res = await get(sts.port, '/.well-known/mta-sts.txt', { host: 'mta-sts.customer.example', cookie: BROWSER_COOKIES });
+    expect(res.status).toBe(200);
+    expect(seen.map((s) => [s.url, s.headers['x-forwarded-host'], s.headers.cookie])).toEqual([['/.well-known/mta-sts.txt', 'mta-sts.customer.example', undefined]]);
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('a host without it does not forward the path', async () => {
+    seen.length = 0;
+    expect((await get(hosts.admin.port, '/.well-known/mta-sts.txt', { host: 'mta-sts.customer.example' })).status).toBe(404);
+    expect(seen).toEqual([]);
+  });
+});

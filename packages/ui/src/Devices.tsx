@@ -7,7 +7,7 @@ import { SafetyNumber } from './SafetyNumber';
 export function Devices({ address, onEnded }: { address: string; onEnded: (message: string) => void }) {
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
   const [generations, setGenerations] = useState<number[]>([]);
-  const [openings, setOpenings] = useState<{ at: string; purpose: string; by: string | null }[]>([]);
+  const [openings, setOpenings] = useState<{ at: string; purpose: string; by: string | null; caseRef?: string; range?: { from: string; to: string } }[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
@@ -98,6 +98,7 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
             {openings.map((o) => (
               <li key={`${o.at}-${o.purpose}`}>
                 {new Date(o.at).toLocaleString()}: {o.purpose === 'device-approved' ? 'a new device of yours was approved with the escrow key' : `your keys were opened for ${o.purpose}`} by {o.by ?? 'a removed administrator'}
+                {o.caseRef ? ` — case “${o.caseRef}”, mail received ${new Date(o.range?.from ?? o.at).toLocaleDateString()} to ${new Date(new Date(o.range?.to ?? o.at).getTime() - 1).toLocaleDateString()}` : ''}
               </li>
             ))}
           </ul>

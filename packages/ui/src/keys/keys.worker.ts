@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -187,6 +187,12 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return (await escrowAdmin).recover(req.address, req.user, req.device);
     case 'escrowDiscover':
       return { generations: (await (await escrowAdmin).discover(req.address, req.user)).map((p) => p.generation) };
+    case 'escrowShareKey':
+      return (await escrowAdmin).shareKey(req.address);
+    case 'discoveryExport': {
+      const { mbox, manifest } = await exportDiscovery(api, await escrowAdmin, { adminAddress: req.address, userAddress: req.user, from: new Date(req.from), to: new Date(req.to), terms: req.terms, caseRef: req.caseRef });
+      return { mbox, manifest: JSON.stringify(manifest, null, 2) + '\n', messages: manifest.messages.length, scanned: manifest.scanned };
+    }
     case 'mailList':
       return mailList(req);
     case 'search': {
