@@ -6,6 +6,8 @@ import { Shell } from './Shell';
 
 const api = new ApiClient({ baseUrl: '' });
 type Session = Awaited<ReturnType<ApiClient['session']>>;
+/** Who may use the console: admins (every section) and escrow admins (their sections only). */
+const consoleRoles: ReadonlySet<string> = new Set(['admin', 'escrow_admin']);
 
 /** The admin console's first screen: server status and the administrator sign-in; then the console. */
 export function AdminSignIn() {
@@ -23,7 +25,7 @@ export function AdminSignIn() {
     Promise.all([api.info(), api.apiReady().then(() => true, () => false)])
       .then(([info, ready]) => setStatus({ version: info.version, ready }))
       .catch(() => setUnreachable(true));
-    api.session().then((s) => (s.user.role === 'admin' ? setSession(s) : undefined), () => undefined);
+    api.session().then((s) => (consoleRoles.has(s.user.role) ? setSession(s) : undefined), () => undefined);
   }, []);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -32,9 +34,9 @@ export function AdminSignIn() {
     setProblem(null); // an earlier attempt's message does not survive a new one
     try {
       const { session: s } = await api.signIn(String(form.get('address')), String(form.get('password')), form.get('totp') ? String(form.get('totp')) : undefined);
-      if (s.user.role !== 'admin') {
+      if (!consoleRoles.has(s.user.role)) {
         await api.signOut();
-        setProblem('This account is not an administrator.');
+        setProblem('This account is neither an administrator nor an escrow admin: sign in to the web client instead.');
         return;
       }
       setSession(s);

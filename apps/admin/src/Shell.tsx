@@ -10,7 +10,8 @@ import { sectionsFor } from './sections';
 export function Shell({ address, role, onSignOut }: { address: string; role: ConsoleRole; onSignOut: () => void }) {
   const path = usePath();
   const visible = sectionsFor(role);
-  const current = visible.find((s) => s.path === path) ?? null;
+  // The start page is the first section this role sees (an escrow admin's: Escrow & discovery).
+  const current = visible.find((s) => s.path === path) ?? (path === '/' ? (visible[0] ?? null) : null);
   const [menuOpen, setMenuOpen] = useState(false);
   // The alert belongs to the section it was raised in: opening another one hides it.
   const [problem, setProblemState] = useState<{ path: string; message: string } | null>(null);
@@ -58,7 +59,7 @@ export function Shell({ address, role, onSignOut }: { address: string; role: Con
             <section aria-label="Not found">
               <h2>There is no such page</h2>
               <p>
-                <Link to="/">Go to the overview</Link>
+                <Link to="/">Go to the start page</Link>
               </p>
             </section>
           )}

@@ -12,10 +12,10 @@ import { MailFlow } from './sections/MailFlow';
 import { Security } from './sections/Security';
 import { EscrowSection } from './sections/Escrow';
 import { LegalHold } from './sections/LegalHold';
-import { NotYet } from './sections/NotYet';
 import { History } from './sections/History';
 import { Reports } from './sections/Reports';
 import { MailActivity } from './sections/MailActivity';
+import { Import } from './sections/Import';
 
 export interface Section {
   id: string;
@@ -36,7 +36,7 @@ export const sections: readonly Section[] = [
   { id: 'mail-activity', path: '/mail-activity', label: 'Mail activity', element: <MailActivity /> },
   { id: 'history', path: '/history', label: 'Change history', element: <History /> },
   { id: 'reports', path: '/reports', label: 'Reports', element: <Reports /> },
-  { id: 'import', path: '/import', label: 'Import', element: <NotYet label="Import" /> },
+  { id: 'import', path: '/import', label: 'Import', element: <Import /> },
 ];
 
 /** The sections a role sees (admins: those without `roles`, and those naming admin). */

@@ -41,6 +41,9 @@ import { listRoutes } from './routes/lists';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
 import { adminHistoryRoutes } from './routes/admin-history';
 import { adminActivityRoutes } from './routes/admin-activity';
+import { importRoutes } from './routes/imports';
+import { Importer, type ImporterOptions } from './imports/importer';
+import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -49,7 +52,7 @@ import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'importer' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
@@ -63,6 +66,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   outbound?: Omit<OutboundOptions, 'serverKey' | 'dkim'> & Partial<Pick<OutboundOptions, 'dkim'>>;
   /** Run the job that files mail held for users without keys (docs/mail.md §7.4) in this process. */
   heldMail?: HeldMailOptions;
+  /** Run the mail import queue in this process (docs/admin.md "Import"). */
+  imports?: ImporterOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -118,6 +123,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     serverKey,
     outbound: null,
     heldMail: null,
+    importer: null,
     throttle: new SignInThrottle(pool, auth),
     secrets,
     resolver: opts.resolver ?? systemResolver,
@@ -137,6 +143,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await held.start();
     deps.heldMail = held;
     app.addHook('onClose', async () => held.stop());
+  }
+  if (opts.imports) {
+    const importer = new Importer(deps.db, deps.blobs, new ImportStaging(deps.db, deps.serverKey), opts.logger, deps.now, opts.imports, { serverPublicKey: deps.serverKey.publicKey });
+    await importer.start();
+    deps.importer = importer;
+    app.addHook('onClose', async () => importer.stop());
   }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
@@ -160,6 +172,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
   await app.register(async (scope) => adminHistoryRoutes(scope, deps));
   await app.register(async (scope) => adminActivityRoutes(scope, deps));
+  await app.register(async (scope) => importRoutes(scope, deps));
   await app.register(async (scope) => adminUserRoutes(scope, deps, opts.health));
   return app;
 }

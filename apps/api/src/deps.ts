@@ -3,6 +3,7 @@ import type { AppOrigins, AuthSettings, DnsResolver } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
 import type { HeldMail } from './mail/held';
+import type { Importer } from './imports/importer';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
 import type { DkimKeys } from './mail/dkim-keys';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   outbound: Outbound | null;
   /** The job that files mail held for users without keys, when this process runs it. */
   heldMail: HeldMail | null;
+  /** The mail import queue (docs/admin.md "Import"), when this process runs one. */
+  importer: Importer | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */
   throttle: SignInThrottle;
   /** Seals TOTP secrets at rest with a key derived from the server's mail key. */

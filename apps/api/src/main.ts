@@ -37,6 +37,8 @@ const app = await buildApp({
     hostname: config.smtp.hostname,
     viewerUrl: config.viewerUrl,
   },
+  // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
+  imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },
 });
 
 let closing = false;

@@ -273,6 +273,11 @@ const probes: Record<ErrorCode, Probe> = {
     return sendProbe({ to: ['stranger@elsewhere.test'] });
   },
   MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
+  IMPORT_UNAVAILABLE: async () => {
+    const admin = await deviceFor(await makeUser('import-admin', { role: 'admin' }));
+    const target = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } });
+    return h.app.inject({ method: 'POST', url: `/api/v1/admin/imports/mail?userId=${target.id}&format=eml`, headers: { ...bearer(admin.token), 'content-type': 'message/rfc822' }, payload: 'Subject: hi\r\n\r\nhello\r\n' });
+  },
   OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
   POLICY_IMMUTABLE: async () => {
     const home = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });

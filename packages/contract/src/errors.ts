@@ -44,6 +44,7 @@ export const errorRegistry = {
   POLICY_FORBIDS_STANDARD: { status: 403, message: "Your domain's policy allows only end-to-end encryption or expiring links; standard mail was not sent." },
   LINK_EXPIRED: { status: 410, message: 'This link has expired; the message behind it was deleted.' },
   OUTBOUND_UNAVAILABLE: { status: 503, message: 'This server does not send mail to the outside world right now.' },
+  IMPORT_UNAVAILABLE: { status: 503, message: 'This server does not run mail imports right now.' },
   UPLOAD_INCOMPLETE: { status: 409, message: 'The upload is not complete: a part is missing or the size differs from the one declared.' },
   ADDRESS_TAKEN: { status: 409, message: 'This address already belongs to a user or a mailing list.' },
   DOMAIN_TAKEN: { status: 409, message: 'This domain is already on this server (in your organisation or another).' },

@@ -8,4 +8,5 @@ export * from './account';
 export * from './domains';
 export * from './admin-activity';
 export * from './escrow-admins';
+export * from './imports';
 export * from './admin-users';

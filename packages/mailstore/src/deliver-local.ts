@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
-import { mailLimits } from '@sealmail/contract';
+import { mailLimits, type FolderName } from '@sealmail/contract';
 import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
@@ -44,7 +44,7 @@ export interface LocalDeliveryDeps {
 export interface LocalDelivery {
   /** Envelope sender (used when the message has no From). */
   mailFrom: string;
-  recipients: readonly { address: string; userId: string; folder?: 'inbox' | 'spam' }[];
+  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean }[];
   /** Kept inside the sealed body (RFC 8601 results of the ingress's checks). */
   authResults?: readonly string[];
   /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
@@ -56,6 +56,13 @@ export interface LocalDelivery {
    * `blobOwnerUserId` owns the attachment blobs when no local recipient does.
    */
   relay?: { to: readonly string[]; sender: string; serverPublicKey: Uint8Array; blobOwnerUserId: string };
+  /**
+   * Imported mail (docs/admin.md "Import"): the time to file it at, given the Date the message
+   * names (default: now), and the message it answers when the importer knows it (default: the
+   * one whose mail id is its In-Reply-To).
+   */
+  receivedAt?: (messageDate: Date | undefined) => Date;
+  parentId?: string;
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
@@ -163,8 +170,8 @@ async function sealCopy(
     mime.fill(0);
     sealed.messageKey.fill(0);
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
-    const parent = parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
-    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox' }));
+    const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
+    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}) }));
     const stored = await storeMessage(deps.db, {
       mailId,
       senderUserId: null,
@@ -180,7 +187,7 @@ async function sealCopy(
       attachmentSizes: attachments.map((a) => a.content.length),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),
       parentId: parent?.id ?? null,
-      sentAt: deps.now(),
+      sentAt: d.receivedAt ? d.receivedAt(parsed.date) : deps.now(),
       holders,
       ...(serverBox ? { serverBox } : {}),
       ...(relay ? { outbound: [...relay.to] } : {}),
