@@ -1,11 +1,13 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { lazy, useCallback, useEffect, useState, type ReactNode } from 'react';
 import { formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
-import { Mailbox } from './mail/Mailbox';
-import { PasswordForm } from './account/PasswordForm';
-import { Authenticator } from './account/Authenticator';
 import { Welcome } from './account/Welcome';
-import { Settings } from './settings/Settings';
+// The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
+// the first paint stays within its budget (README "Size budgets").
+const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
+const Settings = lazy(() => import('./settings/Settings').then((m) => ({ default: m.Settings })));
+const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
+const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
 
 /** Where the user is: the mailbox, or #settings (optionally #settings/<section>). */
 function useHash() {
