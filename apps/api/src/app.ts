@@ -35,6 +35,7 @@ import { outboundAdminRoutes } from './routes/outbound-admin';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
+import { calendarRoutes } from './routes/calendar';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
@@ -125,5 +126,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
+  await app.register(async (scope) => calendarRoutes(scope, deps));
   return app;
 }

@@ -5,3 +5,4 @@ export * from './blocking';
 export * from './lists';
 export * from './text';
 export * from './account';
+export * from './calendar';
