@@ -314,7 +314,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -23,13 +23,11 @@ function timeOf(value: string, allDay: boolean, tz: string | undefined, field: s
   if (!clock) throw new IcsError('malformed', `${field}: a timed event takes a date and time (YYYY-MM-DDTHH:mm)`);
   const [hh, mm, ss] = clock.split(':').map(Number) as [number, number, number | undefined];
   if (m < 1 || m > 12 || d < 1 || d > 31 || hh > 23 || mm > 59 || (ss ?? 0) > 59) throw new IcsError('malformed', `${field}: ${value} is not a valid date and time`);
-  const t = ICAL.Time.fromData({ year: y, month: m, day: d, hour: hh, minute: mm, second: ss ?? 0, isDate: false });
+  const zone = tz ? zoneFor(tz) : null;
+  if (tz && !zone) throw new IcsError('zone', `${field}: unknown time zone "${tz}"`);
+  const data = { year: y, month: m, day: d, hour: hh, minute: mm, second: ss ?? 0, isDate: false };
+  const t = zone ? ICAL.Time.fromData(data, zone) : ICAL.Time.fromData(data);
   if (t.month !== m || t.day !== d) throw new IcsError('malformed', `${field}: ${value} is not a calendar date`);
-  if (tz) {
-    const zone = zoneFor(tz);
-    if (!zone) throw new IcsError('zone', `${field}: unknown time zone "${tz}"`);
-    t.zone = zone;
-  }
   return t;
 }
 
@@ -268,7 +266,7 @@ export function editSeries(series: ICAL.Component[], input: Input, scope: 'all' 
   if (start.compare(at) === 0) return editSeries(series, input, 'all', undefined, ctx);
   const oldRule = master.getFirstPropertyValue('rrule') as ICAL.Recur | null;
   let rrule = input.rrule;
-  if (oldRule?.count && rrule === oldRule.toString()) {
+  if (oldRule?.count && rrule && parseRrule(rrule).toString() === oldRule.toString()) {
     const r = oldRule.clone();
     r.count = Math.max(1, oldRule.count - occurrencesBefore(master, at));
     rrule = r.toString();

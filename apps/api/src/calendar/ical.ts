@@ -74,7 +74,12 @@ export function seriesOf(cal: ICAL.Component): ICAL.Component[][] {
     if (typeof uid !== 'string' || uid.length === 0) throw new IcsError('malformed', `VEVENT[${i}]: no UID`);
     if (uid.length > 1000) throw new IcsError('malformed', `VEVENT[${i}]: UID longer than 1000 characters`);
     if (!ev.getFirstProperty('dtstart')) throw new IcsError('malformed', `VEVENT[${i}] (UID ${uid.slice(0, 60)}): no DTSTART`);
-    checkTimes(ev, `VEVENT[${i}] (UID ${uid.slice(0, 60)})`);
+    try {
+      checkTimes(ev, `VEVENT[${i}] (UID ${uid.slice(0, 60)})`);
+    } catch (err) {
+      if (err instanceof IcsError) throw err;
+      throw new IcsError('malformed', `VEVENT[${i}] (UID ${uid.slice(0, 60)}): ${(err as Error).message.slice(0, 160)}`);
+    }
     const list = byUid.get(uid) ?? [];
     list.push(ev);
     byUid.set(uid, list);
@@ -91,7 +96,13 @@ export function seriesOf(cal: ICAL.Component): ICAL.Component[][] {
 function checkTimes(ev: ICAL.Component, where: string): void {
   for (const name of ['dtstart', 'dtend', 'recurrence-id', 'exdate', 'rdate']) {
     for (const p of ev.getAllProperties(name)) {
-      for (const v of p.getValues()) {
+      let values: unknown[];
+      try {
+        values = p.getValues();
+      } catch (err) {
+        throw new IcsError('malformed', `${where}: ${name.toUpperCase()}: ${(err as Error).message.slice(0, 120)}`);
+      }
+      for (const v of values) {
         if (!(v instanceof ICAL.Time) && !(v instanceof ICAL.Period)) throw new IcsError('malformed', `${where}: ${name.toUpperCase()} is not a date or date-time`);
         const t = v instanceof ICAL.Period ? v.start : v;
         if (!t || Number.isNaN(t.toUnixTime()) || t.year < 1000 || t.year > 9999) throw new IcsError('malformed', `${where}: ${name.toUpperCase()} is not a valid date`);
@@ -143,12 +154,12 @@ export interface Occurrence {
 const utcDate = (t: ICAL.Time, viewer: ICAL.Timezone): Date => {
   if (t.zone === ICAL.Timezone.localTimezone || !t.zone) {
     // Floating time: read on the viewer's wall clock.
-    const c = t.clone();
-    c.zone = viewer;
-    return new Date(c.toUnixTime() * 1000);
+    return new Date(withZone(t, viewer).toUnixTime() * 1000);
   }
   return new Date(t.toUnixTime() * 1000);
 };
+/** The same wall-clock time in another zone (a fresh Time: ical.js caches the unix time). */
+const withZone = (t: ICAL.Time, zone: ICAL.Timezone) => ICAL.Time.fromData({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second, isDate: t.isDate }, zone);
 const dateString = (t: ICAL.Time) => `${String(t.year).padStart(4, '0')}-${String(t.month).padStart(2, '0')}-${String(t.day).padStart(2, '0')}`;
 
 /** The RECURRENCE-ID form of an occurrence start: `2026-03-02`, `2026-03-02T09:00:00` or `…Z`. */
@@ -168,9 +179,9 @@ export function ridTime(master: ICAL.Component, rid: string): ICAL.Time {
   if (Number.isNaN(t.toUnixTime())) throw new IcsError('malformed', `recurrenceId "${rid.slice(0, 40)}" is not a date or date-time`);
   if (start.isDate !== t.isDate) throw new IcsError('malformed', `recurrenceId "${rid.slice(0, 40)}" must be a ${start.isDate ? 'date' : 'date-time'} like the series start`);
   if (rid.endsWith('Z')) {
-    t.zone = ICAL.Timezone.utcTimezone;
+    t = withZone(t, ICAL.Timezone.utcTimezone);
     if (start.zone && start.zone !== ICAL.Timezone.utcTimezone && start.zone !== ICAL.Timezone.localTimezone) t = t.convertToZone(start.zone);
-  } else if (!t.isDate) t.zone = start.zone;
+  } else if (!t.isDate && start.zone) t = withZone(t, start.zone);
   return t;
 }
 
