@@ -28,7 +28,9 @@ export interface ExpansionBudget {
   /** Recurrence steps taken at most (all series together); more: `truncated`. */
   maxIterations: number;
 }
-export const DEFAULT_BUDGET: ExpansionBudget = { maxOccurrences: 5000, maxIterations: 100_000 };
+export const DEFAULT_BUDGET: ExpansionBudget = { maxOccurrences: 10_000, maxIterations: 1_000_000 };
+/** Recurrence steps one series may take in one expansion (a rule from 1970 stepping hourly stops here). */
+export const SERIES_ITERATIONS = 50_000;
 /** Steps one series may take when its span is computed (store time). */
 const SPAN_ITERATIONS = 20_000;
 /** Frequencies refused: a calendar event repeating every second or minute is not a calendar event. */
@@ -242,18 +244,28 @@ export function expandSeries(series: ICAL.Component[], from: Date, to: Date, vie
     const st = c.getFirstPropertyValue('dtstart') as ICAL.Time;
     shiftMs = Math.max(shiftMs, Math.abs(utcDate(rid, viewer).getTime() - utcDate(st, viewer).getTime()));
   }
+  let durMs = 0;
+  for (const c of series) {
+    const e = new ICAL.Event(c);
+    durMs = Math.max(durMs, e.duration ? e.duration.toSeconds() * 1000 : 0);
+  }
   const stopAt = to.getTime() + shiftMs + 2 * 86_400_000;
+  // Steps whose occurrence ends well before the range are skipped without building details.
+  const skipBefore = from.getTime() - shiftMs - durMs - 2 * 86_400_000;
   const it = ev.iterator();
   let truncated = false;
+  let steps = 0;
   for (;;) {
-    if (budget.iterations <= 0) {
+    if (budget.iterations <= 0 || ++steps > SERIES_ITERATIONS) {
       truncated = true;
       break;
     }
     budget.iterations -= 1;
     const next = it.next();
     if (!next) break;
-    if (utcDate(next, viewer).getTime() >= stopAt) break;
+    const at = utcDate(next, viewer).getTime();
+    if (at >= stopAt) break;
+    if (at < skipBefore) continue;
     const d = ev.getOccurrenceDetails(next);
     if (push(d.startDate, fixEnd(d.startDate, d.endDate), d.recurrenceId, d.item, true)) {
       if (--budget.occurrences <= 0) {
