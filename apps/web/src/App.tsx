@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Devices, formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
 import { Mailbox } from './mail/Mailbox';
@@ -7,6 +7,19 @@ import { Sessions } from './account/Sessions';
 import { PasswordForm } from './account/PasswordForm';
 import { Authenticator } from './account/Authenticator';
 
+/** The Calendar view, a chunk of its own: the mailbox's first paint does not load it. */
+const Calendar = lazy(() => import('./calendar/Calendar').then((m) => ({ default: m.Calendar })));
+/** `#calendar` shows the calendar; anything else the mailbox. */
+function useHash(): string {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const changed = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', changed);
+    return () => window.removeEventListener('hashchange', changed);
+  }, []);
+  return hash;
+}
+
 /** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
 export function App() {
   const { t } = useTranslation();
@@ -14,6 +27,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
+  const hash = useHash();
   /**
    * The server refused this session: ended (device revoked, signed out elsewhere) — back to
    * sign-in with the reason — or still alive but now limited (the organisation began requiring
@@ -52,20 +66,26 @@ export function App() {
     );
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
-      <Mailbox
-        address={session.user.address}
-        displayName={session.user.displayName}
-        onEnded={ended}
-        settings={
-          <Account session={session} onSignOut={signOut}>
-            <Devices address={session.user.address} onEnded={ended} />
-            <Sessions onSignedOut={() => setSession(null)} />
-            <PasswordForm />
-            <Authenticator enabled={session.totpEnabled} onChanged={refresh} />
-            <BlockedSenders />
-          </Account>
-        }
-      />
+      {hash === '#calendar' ? (
+        <Suspense fallback={<main className="signin">{t('app.loading')}</main>}>
+          <Calendar onMail={() => (window.location.hash = '')} />
+        </Suspense>
+      ) : (
+        <Mailbox
+          address={session.user.address}
+          displayName={session.user.displayName}
+          onEnded={ended}
+          settings={
+            <Account session={session} onSignOut={signOut}>
+              <Devices address={session.user.address} onEnded={ended} />
+              <Sessions onSignedOut={() => setSession(null)} />
+              <PasswordForm />
+              <Authenticator enabled={session.totpEnabled} onChanged={refresh} />
+              <BlockedSenders />
+            </Account>
+          }
+        />
+      )}
     </KeyGate>
   );
 }

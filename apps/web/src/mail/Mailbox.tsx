@@ -282,6 +282,9 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
               {t('mail.settings')}
             </button>
           </li>
+          <li>
+            <button type="button" onClick={() => (window.location.hash = 'calendar')}>{t('calendar.openCalendar')}</button>
+          </li>
         </ul>
         <h3 className="labels-title">{t('mail.labels')}</h3>
         <ul aria-label={t('mail.labels')}>
