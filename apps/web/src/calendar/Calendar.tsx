@@ -128,13 +128,13 @@ export function Calendar({ onMail }: { onMail: () => void }) {
         </div>
       )}
       {view === 'month' && (
-        <div className="cal-month" role="grid" aria-label={title}>
+        <div className="cal-month">
           {days.map((d) => (
-            <div key={d} role="gridcell" className={['cal-cell', d.slice(0, 7) === iso(anchor).slice(0, 7) ? '' : 'other', d === iso(new Date()) ? 'today' : ''].join(' ')} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
+            <section key={d} className={['cal-cell', d.slice(0, 7) === iso(anchor).slice(0, 7) ? '' : 'other', d === iso(new Date()) ? 'today' : ''].join(' ')} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
               <span className="cal-date">{Number(d.slice(8))}</span>
               <ul>{(byDay.get(d) ?? []).slice(0, 4).map((o) => chip(o, `${o.eventId}-${o.recurrenceId}`))}</ul>
               {(byDay.get(d)?.length ?? 0) > 4 && <span className="cal-more">{t('calendar.more', { count: byDay.get(d)!.length - 4 })}</span>}
-            </div>
+            </section>
           ))}
         </div>
       )}
