@@ -4,7 +4,7 @@
  * paint does not carry it. Occurrences come expanded from the server in the viewer's zone.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useTranslation } from '@sealmail/ui';
+import { describeError, useTranslation } from '@sealmail/ui';
 import { calendarList, eventCreate, eventDelete, eventGet, eventUpdate, occurrenceList, type EventInput, type OccurrenceView } from '@sealmail/contract';
 import { api } from '../SignIn';
 import './calendar.css';
@@ -15,6 +15,13 @@ const pad = (n: number) => String(n).padStart(2, '0');
 const iso = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 const addDays = (d: Date, n: number) => new Date(d.getFullYear(), d.getMonth(), d.getDate() + n);
 const startOfWeek = (d: Date) => addDays(d, -((d.getDay() + 6) % 7));
+/** The translated message; for bad calendar input also the server's note naming the property. */
+const DETAILED = new Set(['CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID']);
+function problemText(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const text = describeError(err);
+  return e.code && DETAILED.has(e.code) && e.message ? `${text} (${e.message})` : text;
+}
 const parseDate = (s: string) => new Date(Number(s.slice(0, 4)), Number(s.slice(5, 7)) - 1, Number(s.slice(8, 10)));
 
 function rangeOf(view: View, anchor: Date): { from: Date; to: Date } {
@@ -59,11 +66,11 @@ export function Calendar({ onMail }: { onMail: () => void }) {
       setTruncated(r.truncated);
       setProblem(null);
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(problemText(err));
     }
   }, [from, to]);
   useEffect(() => {
-    api.request(calendarList, {}).then((r) => setCalendarId(r.calendars[0]?.id ?? null), (err: Error) => setProblem(err.message));
+    api.request(calendarList, {}).then((r) => setCalendarId(r.calendars[0]?.id ?? null), (err: unknown) => setProblem(problemText(err)));
   }, []);
   useEffect(() => void load(), [load]);
 
@@ -233,7 +240,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
         setScope(occurrence.recurring ? 'this' : 'all');
         setLoaded(true);
       },
-      (err: Error) => setProblem(err.message),
+      (err: unknown) => setProblem(problemText(err)),
     );
   }, [occurrence]);
 
@@ -257,7 +264,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
       else await api.request(eventUpdate, { params: { id: calendarId, eventId: occurrence.eventId }, body: { scope: occurrence.recurring ? scope : 'all', ...(occurrence.recurring && scope !== 'all' ? { recurrenceId: occurrence.recurrenceId } : {}), event: input() } });
       onClose(true);
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(problemText(err));
     }
   };
   const remove = async () => {
@@ -266,7 +273,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
       await api.request(eventDelete, { params: { id: calendarId, eventId: occurrence.eventId }, query: occurrence.recurring && scope !== 'all' ? { scope, recurrenceId: occurrence.recurrenceId } : { scope: 'all' } });
       onClose(true);
     } catch (err) {
-      setProblem((err as Error).message);
+      setProblem(problemText(err));
     }
   };
 
