@@ -91,6 +91,16 @@ describe('the Calendar view', () => {
     expect(await page.getByRole('region', { name: tuesday }).getByRole('button', { name: /Team sync/ }).count()).toBe(0);
     await audit(page, 'month-desktop');
 
+    // The day view: one day, today.
+    await page.getByRole('button', { name: 'Day', exact: true }).click();
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await page.getByRole('button', { name: 'Today' }).click();
+    const todayName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(today);
+    await page.getByRole('region', { name: todayName }).waitFor();
+    expect(await page.getByRole('region').count()).toBe(1);
+    if (today.getDay() === 1) await page.getByRole('region', { name: todayName }).getByRole('button', { name: /Team sync/ }).waitFor();
+    await audit(page, 'day-desktop');
+
     // A phone: the calendar opens on the agenda.
     await page.getByRole('button', { name: '← Mail' }).click();
     await page.setViewportSize({ width: 390, height: 844 });

@@ -203,6 +203,31 @@ describe('import and export', () => {
     expect((await call('POST', `/api/v1/calendars/${c.id}/events`, alice, { title: 'x', start: '2026-02-30T09:00', end: '2026-02-30T10:00', startTz: 'UTC' })).json()).toMatchObject({ error: { code: 'CALENDAR_ICS_INVALID' } });
   });
 
+  it('answers odd and broken iCalendar with 200 or a named 400, never a 500', { timeout: 60_000 }, async () => {
+    const c = await newCalendar(alice, 'Odd input');
+    const wrap = (lines: string) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:odd\r\n${lines.split('\n').join('\r\n')}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+    const cases = [
+      'DTSTART:20260101T090000Z\nRRULE:FREQ=WEEKLY;BYDAY=XX',
+      'DTSTART:20260101T090000Z\nRRULE:garbage',
+      'DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY;INTERVAL=0',
+      'DTSTART:20260101T090000Z\nDURATION:soon',
+      'DTSTART:20260101T090000Z\nEXDATE:yesterday',
+      'DTSTART;VALUE=DATE:20260101\nDTEND:20260101T100000Z\nRRULE:FREQ=DAILY;COUNT=3',
+      'RECURRENCE-ID:20260101T090000Z\nDTSTART:20260102T090000Z',
+      'DTSTART:20260101T090000Z\nDTEND:20251231T090000Z',
+      'DTSTART:99991231T235959Z\nRRULE:FREQ=YEARLY',
+      'DTSTART;TZID=:20260101T090000',
+    ];
+    for (const lines of cases) {
+      const res = await call('POST', `/api/v1/calendars/${c.id}/import`, alice, { ics: wrap(lines) });
+      expect([200, 400], `${lines}: ${res.body}`).toContain(res.statusCode);
+      if (res.statusCode === 400) expect(res.json().error.code).toMatch(/^CALENDAR_/);
+    }
+    const listed = await call('GET', `/api/v1/occurrences?from=2025-12-01&to=2026-02-01&tz=UTC&calendarId=${c.id}`, alice);
+    expect(listed.statusCode, listed.body).toBe(200);
+    expect((await call('GET', `/api/v1/calendars/${c.id}/export`, alice)).statusCode).toBe(200);
+  });
+
   it('serves a feed by secret token until it is revoked; the token is stored hashed', async () => {
     const made = (await call('POST', `/api/v1/calendars/${cal}/feed`, alice)).json() as { url: string; token: string };
     expect(made.url).toMatch(/\/api\/v1\/calendar-feeds\/[A-Za-z0-9_-]{43}\.ics$/);

@@ -9,7 +9,7 @@ import { calendarList, eventCreate, eventDelete, eventGet, eventUpdate, occurren
 import { api } from '../SignIn';
 import './calendar.css';
 
-type View = 'week' | 'month' | 'agenda';
+type View = 'day' | 'week' | 'month' | 'agenda';
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 const pad = (n: number) => String(n).padStart(2, '0');
 const iso = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -25,6 +25,7 @@ function problemText(err: unknown): string {
 const parseDate = (s: string) => new Date(Number(s.slice(0, 4)), Number(s.slice(5, 7)) - 1, Number(s.slice(8, 10)));
 
 function rangeOf(view: View, anchor: Date): { from: Date; to: Date } {
+  if (view === 'day') return { from: anchor, to: addDays(anchor, 1) };
   if (view === 'week') {
     const from = startOfWeek(anchor);
     return { from, to: addDays(from, 7) };
@@ -74,7 +75,7 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   }, []);
   useEffect(() => void load(), [load]);
 
-  const step = (dir: number) => setAnchor((a) => (view === 'month' ? new Date(a.getFullYear(), a.getMonth() + dir, 1) : addDays(a, dir * (view === 'week' ? 7 : 30))));
+  const step = (dir: number) => setAnchor((a) => (view === 'month' ? new Date(a.getFullYear(), a.getMonth() + dir, 1) : addDays(a, dir * (view === 'day' ? 1 : view === 'week' ? 7 : 30))));
   const byDay = useMemo(() => {
     const m = new Map<string, OccurrenceView[]>();
     for (const o of items) for (const d of daysOf(o)) m.set(d, [...(m.get(d) ?? []), o]);
@@ -82,7 +83,12 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   }, [items]);
   const dayLabel = (d: string, opts: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(i18n.language, opts).format(parseDate(d));
   const timeLabel = (o: OccurrenceView) => (o.allDay ? t('calendar.allDay') : `${o.localStart.slice(11)}–${o.localEnd.slice(11)}`);
-  const title = view === 'month' ? new Intl.DateTimeFormat(i18n.language, { month: 'long', year: 'numeric' }).format(anchor) : `${dayLabel(iso(from), { day: 'numeric', month: 'short' })} – ${dayLabel(iso(addDays(to, -1)), { day: 'numeric', month: 'short', year: 'numeric' })}`;
+  const title =
+    view === 'month'
+      ? new Intl.DateTimeFormat(i18n.language, { month: 'long', year: 'numeric' }).format(anchor)
+      : view === 'day'
+        ? dayLabel(iso(anchor), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' })
+        : `${dayLabel(iso(from), { day: 'numeric', month: 'short' })} – ${dayLabel(iso(addDays(to, -1)), { day: 'numeric', month: 'short', year: 'numeric' })}`;
   const chip = (o: OccurrenceView, key: string) => (
     <li key={key}>
       <button type="button" className="cal-event" style={{ borderLeftColor: o.color }} onClick={() => setEditing({ occurrence: o })}>
@@ -112,20 +118,20 @@ export function Calendar({ onMail }: { onMail: () => void }) {
         </div>
         <h2 className="cal-range">{title}</h2>
         <div className="cal-views" role="group" aria-label={t('calendar.viewChoice')}>
-          {(['week', 'month', 'agenda'] as const).map((v) => (
+          {(['day', 'week', 'month', 'agenda'] as const).map((v) => (
             <button key={v} type="button" aria-pressed={view === v} onClick={() => setView(v)}>
               {t(`calendar.views.${v}`)}
             </button>
           ))}
         </div>
-        <button type="button" className="cal-new" disabled={!calendarId} onClick={() => setEditing({ date: iso(view === 'agenda' ? anchor : from) })}>
+        <button type="button" className="cal-new" disabled={!calendarId} onClick={() => setEditing({ date: iso(view === 'agenda' || view === 'day' ? anchor : from) })}>
           {t('calendar.newEvent')}
         </button>
       </header>
       {problem && <p role="alert">{problem}</p>}
       {truncated && <p role="status">{t('calendar.truncated')}</p>}
-      {view === 'week' && (
-        <div className="cal-week">
+      {(view === 'week' || view === 'day') && (
+        <div className={view === 'day' ? 'cal-week cal-one-day' : 'cal-week'}>
           {days.map((d) => (
             <section key={d} className={d === iso(new Date()) ? 'cal-day today' : 'cal-day'} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
               <h3>{dayLabel(d, { weekday: 'short', day: 'numeric' })}</h3>
