@@ -108,6 +108,19 @@ describe('the Calendar view', () => {
     await page.getByRole('button', { name: 'Agenda', pressed: true }).waitFor();
     await page.getByRole('region', { name: nextName }).getByRole('button', { name: /Team sync/ }).waitFor();
     await audit(page, 'agenda-phone');
+
+    // Edit only that occurrence: it is renamed, the others keep their title.
+    await page.getByRole('region', { name: nextName }).getByRole('button', { name: /Team sync/ }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit event' });
+    await expect.poll(() => edit.getByLabel('Title', { exact: true }).inputValue()).toBe('Team sync');
+    expect(await edit.getByRole('radio', { name: 'This occurrence' }).isChecked()).toBe(true);
+    await edit.getByLabel('Title', { exact: true }).fill('Team sync (moved)');
+    await audit(page, 'editor-phone');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.getByRole('region', { name: nextName }).getByRole('button', { name: /Team sync \(moved\)/ }).waitFor();
+    const later = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + 14));
+    expect(await page.getByRole('region', { name: later }).getByRole('button', { name: /Team sync$/ }).count()).toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -210,6 +210,16 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
   const [count, setCount] = useState(10);
   const [scope, setScope] = useState<'this' | 'following' | 'all'>('all');
   const [problem, setProblem] = useState<string | null>(null);
+  const [times, setTimes] = useState<{ series: { start: string; end: string; tz: string }; occurrence: { start: string; end: string; tz: string } } | null>(null);
+  /** Switching the scope shows the times it edits: the series' start for "all", else this occurrence's. */
+  const chooseScope = (next: 'this' | 'following' | 'all') => {
+    setScope(next);
+    if (!times) return;
+    const shown = next === 'all' ? times.series : times.occurrence;
+    setStart(shown.start);
+    setEnd(shown.end);
+    setTz(shown.tz);
+  };
   const zones = useMemo(() => (typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [zone]), []);
 
   useEffect(() => {
@@ -221,14 +231,14 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
       (e) => {
         setTitle(e.title);
         setAllDay(e.allDay);
-        // One occurrence of a series: its own times, shown on the event's clock.
-        setStart(occurrence.recurring && !occurrence.allDay ? occurrence.localStart : e.start);
-        setEnd(occurrence.recurring && !occurrence.allDay ? occurrence.localEnd : e.end);
-        if (occurrence.recurring && occurrence.allDay) {
-          setStart(occurrence.start);
-          setEnd(occurrence.end);
-        }
-        setTz(occurrence.recurring && !occurrence.allDay ? zone : (e.startTz ?? zone));
+        // The series' own times (scope "all") and this occurrence's, on the viewer's clock.
+        const seriesTimes = { start: e.start, end: e.end, tz: e.startTz ?? zone };
+        const occurrenceTimes = occurrence.allDay ? { start: occurrence.start, end: occurrence.end, tz: zone } : { start: occurrence.localStart, end: occurrence.localEnd, tz: zone };
+        setTimes({ series: seriesTimes, occurrence: occurrenceTimes });
+        const first = occurrence.recurring ? occurrenceTimes : seriesTimes;
+        setStart(first.start);
+        setEnd(first.end);
+        setTz(first.tz);
         setLocation(e.location ?? '');
         setDescription(e.description ?? '');
         if (e.rrule) {
@@ -357,12 +367,12 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
             )}
           </fieldset>
         )}
-        {occurrence?.recurring && (
+        {occurrence?.recurring && loaded && (
           <fieldset>
             <legend>{t('calendar.scope.label')}</legend>
             {(['this', 'following', 'all'] as const).map((s) => (
               <label key={s} className="inline">
-                <input type="radio" name="scope" checked={scope === s} onChange={() => setScope(s)} />
+                <input type="radio" name="scope" checked={scope === s} onChange={() => chooseScope(s)} />
                 {t(`calendar.scope.${s}`)}
               </label>
             ))}
