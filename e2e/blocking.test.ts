@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, launchChromium, openAdminSection, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -60,7 +60,7 @@ describe('blocked senders and lists in the browser', () => {
 
     await expect(send('pest@pest.example', BOB, 'Second offer')).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/^550 5\.7\.1 /) });
 
-    await bob.getByRole('button', { name: 'Devices & keys' }).click();
+    await openSettings(bob, 'Bob Example');
     const blocked = bob.getByRole('region', { name: 'Blocked senders' });
     await blocked.getByText('pest@pest.example').waitFor();
     await blocked.getByRole('button', { name: 'Unblock pest@pest.example' }).click();
@@ -74,6 +74,7 @@ describe('blocked senders and lists in the browser', () => {
     await admin.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin);
+    await openAdminSection(admin, 'Mail flow');
 
     const lists = admin.getByRole('region', { name: 'Mailing lists' });
     const form = lists.getByRole('form', { name: 'New mailing list' });
@@ -90,6 +91,8 @@ describe('blocked senders and lists in the browser', () => {
     await blocked.getByText('bulk.example (domain)').waitFor();
 
     expect((await send('dave@outside.example', 'team@example.test', 'Team news')).response).toMatch(/^250 /);
+    // Bob is still in Settings from the test before: back to his mailbox.
+    await bob.getByRole('button', { name: 'Back to mail' }).click();
     await bob.getByRole('button', { name: /^Inbox/ }).click();
     await bob.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Team news/ }).waitFor({ timeout: 30_000 });
     await expect(send('promo@mail.bulk.example', BOB, 'Bulk')).rejects.toMatchObject({ responseCode: 550 });

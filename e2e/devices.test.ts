@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -140,6 +140,7 @@ describe('devices in the web client', () => {
     await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin.page);
+    await openAdminSection(admin.page, 'Escrow & discovery');
     const escrow = admin.page.getByRole('region', { name: 'Escrow' });
     await escrow.getByText('Escrow is off: only users’ own devices').waitFor();
     await escrow.getByRole('button', { name: 'Turn on escrow' }).click();

@@ -123,6 +123,8 @@ describe('mail in the web client', () => {
     await replyRow.click();
     const pane = alice.page.getByRole('region', { name: 'Reading pane' });
     await pane.getByRole('article', { name: `Message from ${BOB}` }).frameLocator('iframe.html-body').getByText('Sounds good.').waitFor();
+    // The older message of the conversation is collapsed to a line; a click opens it.
+    await pane.getByRole('button', { name: /Hi Bob/, expanded: false }).click();
     await pane.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body').getByText(CANARY_BODY).waitFor();
     // Search on the device: Alice finds the mail by a word of its body (her index, in her browser).
     await alice.page.keyboard.press('Escape');
@@ -203,7 +205,8 @@ describe('mail in the web client', () => {
     const html = await frame.locator('body').innerHTML();
     expect(html).not.toMatch(/<script|onerror|<form|<input/i);
     expect(await bob.page.title()).not.toBe('pwned');
-    expect(await bob.page.getByRole('article', { name: `Message from ${ALICE}` }).locator('iframe.html-body').getAttribute('sandbox')).toBe('');
+    // No scripts, forms, popups or navigation; same-origin only so the page can size the frame to its content.
+    expect(await bob.page.getByRole('article', { name: `Message from ${ALICE}` }).locator('iframe.html-body').getAttribute('sandbox')).toBe('allow-same-origin');
     // The reader's browser never even tried a remote host; the composer's (pasted HTML) was blocked by CSP.
     expect(remoteAttempts.filter((a) => a.who === BOB)).toEqual([]);
     for (const a of remoteAttempts) expect(a.outcome, a.url).toMatch(/^csp$|BLOCKED_BY_CSP/);

@@ -1,7 +1,7 @@
 /**
  * Every main screen at desktop (1280×800) and phone (390×844) size, in Chromium, on the start
  * command's stack: the web client (sign-in, backup key, pending device, escrow notice, mailbox,
- * reader, compose, devices & keys), the admin console (sign-in, signed in) and the link viewer.
+ * reader, compose, settings with devices), the admin console (sign-in, signed in) and the link viewer.
  * On each screen, at each size: axe-core (run inside the page) finds no serious or critical
  * violation, and the page does not scroll sideways (at 360 px wide too). On a phone the mailbox
  * shows one pane at a time (folders behind a menu, list, then the message with a Back control)
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 // eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
@@ -121,7 +121,7 @@ async function mailFromOutside(to: string, subject: string, text: string) {
 }
 
 describe('screens at desktop and phone size', () => {
-  it('web client: sign-in, backup key, pending device, mailbox, reader, compose, devices & keys', async () => {
+  it('web client: sign-in, backup key, pending device, mailbox, reader, compose, settings with devices', async () => {
     const a = await profile(`https://localhost:${ports.web}/`);
     await a.page.getByRole('heading', { name: 'Sign in to Sealmail' }).waitFor();
     await bothSizes(a.page, 'web-1-sign-in');
@@ -187,10 +187,10 @@ describe('screens at desktop and phone size', () => {
     expect(box.width).toBe(PHONE.width);
     await compose.getByRole('button', { name: 'Close' }).click();
 
-    // Devices & keys, reached through the menu on a phone.
-    await a.page.getByRole('button', { name: 'Folders' }).click();
-    await a.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Devices & keys' }).click();
-    await a.page.getByRole('heading', { name: 'Signed in as Alice Example' }).waitFor();
+    // Settings (devices among them), reached through the account menu on a phone.
+    await a.page.getByRole('button', { name: 'Account: Alice Example' }).click();
+    await a.page.getByRole('menuitem', { name: 'Settings' }).click();
+    await a.page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await a.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: '(this device)' }).getByRole('cell', { name: 'approved', exact: true }).waitFor();
 
     // A second device of Alice's: the pending step; it also shows as a row to approve.
@@ -203,7 +203,7 @@ describe('screens at desktop and phone size', () => {
     await a.page.setViewportSize(PHONE);
     const pendingRow = a.page.getByRole('region', { name: 'Devices' }).getByRole('row').filter({ hasText: fp });
     await pendingRow.getByRole('cell', { name: 'pending', exact: true }).waitFor({ timeout: 15_000 });
-    await bothSizes(a.page, 'web-7-devices-and-keys');
+    await bothSizes(a.page, 'web-7-settings-devices');
     await a.page.setViewportSize(PHONE);
     await pendingRow.getByRole('button', { name: 'Approve' }).click();
     await pendingRow.getByRole('cell', { name: 'approved', exact: true }).waitFor();
@@ -223,6 +223,7 @@ describe('screens at desktop and phone size', () => {
     await admin.page.getByLabel('Password').fill(passwords['admin@example.test']!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin.page);
+    await openAdminSection(admin.page, 'Escrow & discovery');
     await admin.page.getByRole('region', { name: 'Escrow' }).getByText('Escrow is off').waitFor();
     await bothSizes(admin.page, 'admin-2-signed-in');
 

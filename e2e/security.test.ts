@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Secret, TOTP } from 'otpauth';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 const shots = join(tmpdir(), 'sealmail-e2e-screenshots');
@@ -130,7 +130,7 @@ describe('account security in the web client', () => {
     const removal = on.getByRole('form', { name: 'Remove authenticator' });
     await removal.getByLabel('or your password').fill('not my password');
     await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
-    await on.getByRole('alert').getByText('That password is wrong.').waitFor();
+    await on.getByRole('alert').getByText('That password is wrong: type it again.').waitFor();
     await removal.getByLabel('or your password').fill(passwords[ALICE]!);
     await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
     await a.page.getByRole('region', { name: 'Authenticator app' }).getByText('Off.').waitFor();
@@ -144,6 +144,7 @@ describe('account security in the web client', () => {
     await admin.page.getByLabel('Password').fill(passwords[ADMIN]!);
     await admin.page.getByRole('button', { name: 'Sign in' }).click();
     await confirmBackupKey(admin.page);
+    await openAdminSection(admin.page, 'Security');
     const security = admin.page.getByRole('region', { name: 'Security' });
     await security.getByRole('button', { name: 'Reset password' }).waitFor();
     // Time passes: the sign-in no longer counts as a fresh proof.
@@ -186,7 +187,9 @@ describe('account security in the web client', () => {
     try {
       await db2.account.updateMany({ data: { requireTotp: true } });
       // (The settings page refreshes its device list every few seconds: that is the next request.)
-      await bob.page.getByText('Your organisation requires an authenticator app').waitFor();
+      // The enrolment screen replaces Settings (whose sections may also say so for a moment).
+      await bob.page.getByRole('heading', { name: 'Signed in as Bob Example', level: 1 }).waitFor();
+      await bob.page.locator('main.signin').getByText('Your organisation requires an authenticator app').waitFor();
       await bob.page.getByRole('button', { name: 'Set up an authenticator app' }).click();
       const bobSecret = (await bob.page.getByLabel('Authenticator secret').textContent())!.replace(/\s/g, '');
       await bob.page.getByLabel('6-digit code from the app').fill(new TOTP({ secret: Secret.fromBase32(bobSecret) }).generate());

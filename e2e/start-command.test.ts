@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { confirmBackupKey, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
+import { confirmBackupKey, openAdminSection, launchChromium, portOpen, printedPasswords, stackEnvironment, startSealmail, type Started, openSettings, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 
@@ -115,6 +115,7 @@ describe('the start command', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     // The console is a device of the admin: its keys are set up like any other device's.
     await confirmBackupKey(page);
+    await openAdminSection(page, 'Security');
     await page.getByRole('heading', { name: 'Security' }).waitFor();
     await page.getByText('Authenticator optional for everyone.').waitFor();
     // An admin without an authenticator app of their own cannot require one (it would shut
@@ -124,10 +125,12 @@ describe('the start command', () => {
     expect(await page.getByLabel('Require an authenticator app (TOTP) for every user').isChecked()).toBe(false);
     await page.getByText('Authenticator optional for everyone.').waitFor();
     // Mail settings: the domain's encryption policy is chosen once, and the outbound queue is empty.
+    await openAdminSection(page, 'Domains');
     page.once('dialog', (d) => void d.accept());
     await page.getByLabel('Encryption policy for example.test').selectOption('secure_default');
     await page.getByRole('status').getByText('Encryption policy of example.test: Secure by default').waitFor();
     await expect.poll(() => page.getByLabel('Encryption policy for example.test').count()).toBe(0); // no longer a choice
+    await openAdminSection(page, 'Mail flow');
     await page.getByRole('region', { name: 'Outbound queue' }).getByText('Nothing here.').waitFor();
 
     const viewer = await page.goto(`https://localhost:${ports.viewer}/m/abcdefgh12345678#${'p'.repeat(22)}.${'d'.repeat(43)}`);

@@ -112,9 +112,18 @@ export async function confirmBackupKey(page: Page): Promise<string> {
   return backupKey;
 }
 
+/** Opens a section of the signed-in admin console from its sidebar (the menu first on a phone). */
+export async function openAdminSection(page: Page, label: string): Promise<void> {
+  const menu = page.getByRole('button', { name: 'Menu' });
+  if (await menu.isVisible()) await menu.click();
+  await page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name: label, exact: true }).click();
+  await page.locator('#console-nav a[aria-current="page"]').getByText(label, { exact: true }).waitFor({ state: 'attached' });
+}
 
-/** Past the key steps the web client opens the mailbox; this goes on to its Devices & keys page. */
+/** Past the key steps the web client opens the mailbox; this goes on to Settings through the account menu. */
 export async function openSettings(page: Page, displayName: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Devices & keys' }).click();
-  await page.getByRole('heading', { name: `Signed in as ${displayName}` }).waitFor();
+  await page.getByRole('button', { name: /^Account: / }).click();
+  await page.getByRole('menuitem', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+  await page.getByRole('region', { name: 'Profile' }).getByText(displayName, { exact: true }).waitFor();
 }

@@ -59,7 +59,9 @@ ownSignals();
 
 function run(cmd: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+    // Production builds whatever NODE_ENV this command runs under (a test runner sets `test`,
+    // which would give development builds and no service worker).
+    const p = spawn(cmd, args, { cwd, env: childEnvironment({ NODE_ENV: 'production' }), stdio: ['ignore', 'ignore', 'inherit'] });
     p.on('error', reject);
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd} (exit ${code})`))));
   });

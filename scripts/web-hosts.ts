@@ -1,6 +1,7 @@
 /**
  * The "web" process: serves the built web client, admin console and link viewer, each on its own
- * HTTPS origin, each forwarding /api to the API. Run after `vite build` of the three apps.
+ * HTTPS origin, each forwarding /api to the API (the web client's also /.well-known/mta-sts.txt).
+ * Run after `vite build` of the three apps.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +16,9 @@ const dist = (app: string) => fileURLToPath(new URL(`../apps/${app}/dist`, impor
 // Each host passes on only its own app's session cookie; the link viewer's host none at all, and
 // it forwards only the public link routes.
 const hosts = [
-  { app: 'web', port: config.ports.web, sessionCookie: SESSION_COOKIES.web, apiPrefix: '/api' },
-  { app: 'admin', port: config.ports.admin, sessionCookie: SESSION_COOKIES.admin, apiPrefix: '/api' },
-  { app: 'viewer', port: config.ports.viewer, sessionCookie: null, apiPrefix: '/api/v1/links' },
+  { app: 'web', port: config.ports.web, sessionCookie: SESSION_COOKIES.web, apiPrefix: '/api', mtaStsPolicy: true },
+  { app: 'admin', port: config.ports.admin, sessionCookie: SESSION_COOKIES.admin, apiPrefix: '/api', mtaStsPolicy: false },
+  { app: 'viewer', port: config.ports.viewer, sessionCookie: null, apiPrefix: '/api/v1/links', mtaStsPolicy: false },
 ] as const;
 
 const servers: Awaited<ReturnType<typeof buildWebHost>>[] = [];
@@ -28,6 +29,8 @@ for (const h of hosts) {
     apiUrl: config.apiUrl,
     apiPrefix: h.apiPrefix,
     sessionCookie: h.sessionCookie,
+    // The web client's host also serves each verified domain's MTA-STS policy (mta-sts.<domain>).
+    mtaStsPolicy: h.mtaStsPolicy,
     ...(apiCa ? { apiCa } : {}),
     tls,
     logger: logger.child({ app: h.app }),

@@ -11,7 +11,9 @@ import {
   MAX_PARAM_LENGTH,
   tlsServerOptions,
   type AppOrigins,
+  systemResolver,
   type AuthSettings,
+  type DnsResolver,
   type Logger,
 } from '@sealmail/server';
 import { installErrorHandling } from './http/errors';
@@ -32,20 +34,41 @@ import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
 import { domainRoutes } from './routes/domains';
 import { outboundAdminRoutes } from './routes/outbound-admin';
+import { adminUserRoutes, type HealthTargets } from './routes/admin-users';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
+import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
+import { adminHistoryRoutes } from './routes/admin-history';
+import { adminActivityRoutes } from './routes/admin-activity';
+import { importRoutes } from './routes/imports';
+import { Importer, type ImporterOptions } from './imports/importer';
+import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
+import { HeldMail, type HeldMailOptions } from './mail/held';
+import { escrowAdminRoutes } from './routes/escrow-admins';
+import { DkimKeys } from './mail/dkim-keys';
+import type { MailHosts } from './mail/domain-records';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'origins' | 'throttle' | 'secrets'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'importer' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+  /** DNS (default: the system resolver; tests pass a table). */
+  resolver?: DnsResolver;
+  /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
+  mailHosts?: MailHosts;
+  /** A domain's DKIM key from before keys lived in the database (the data folder's), imported on first use. */
+  legacyDkimKey?: (domain: string) => Promise<string | null>;
   /** The web client's and admin console's origins (default: the local start's, on localhost). */
   origins?: AppOrigins;
   serverKey?: ServerMailKey;
-  /** Run the outbound relay in this process (standard mail to the outside world). */
-  outbound?: Omit<OutboundOptions, 'serverKey'>;
+  /** Run the outbound relay in this process (standard mail to the outside world); DKIM keys default to the database's, DNS to `resolver`. */
+  outbound?: Omit<OutboundOptions, 'serverKey' | 'dkim'> & Partial<Pick<OutboundOptions, 'dkim'>>;
+  /** Run the job that files mail held for users without keys (docs/mail.md §7.4) in this process. */
+  heldMail?: HeldMailOptions;
+  /** Run the mail import queue in this process (docs/admin.md "Import"). */
+  imports?: ImporterOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -60,6 +83,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
    * the peer address is the client.
    */
   trustedProxies?: readonly string[];
+  /** What the admin console's overview checks besides the database (SMTP ingress, certificate). */
+  health?: HealthTargets;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -87,6 +112,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (!pool) throw new Error('buildApp needs a database client made by createDb (its pg pool holds the sign-in throttle)');
   const auth = opts.auth ?? defaultAuthSettings;
   const serverKey = opts.serverKey ?? ephemeralServerMailKey();
+  const secrets = new SecretBox(serverKey);
   const deps: ApiDeps = {
     origins,
     db: opts.db,
@@ -97,16 +123,33 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     events: opts.events ?? new MailEvents(),
     serverKey,
     outbound: null,
+    heldMail: null,
+    importer: null,
     throttle: new SignInThrottle(pool, auth),
-    secrets: new SecretBox(serverKey),
+    secrets,
+    resolver: opts.resolver ?? systemResolver,
+    dkim: new DkimKeys(opts.db, secrets, opts.legacyDkimKey ? { legacyKey: opts.legacyDkimKey } : {}),
+    mailHosts: opts.mailHosts ?? { smtp: 'localhost', public: 'localhost' },
   };
   // TOTP secrets from before they were sealed at rest: sealed now, once.
   await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
   if (opts.outbound) {
-    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, ...opts.outbound, serverKey: deps.serverKey });
+    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, resolver: deps.resolver, dkim: (domain) => deps.dkim.signingKey(domain), ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
+  }
+  if (opts.heldMail) {
+    const held = new HeldMail(deps.db, deps.serverKey, opts.logger, opts.heldMail);
+    await held.start();
+    deps.heldMail = held;
+    app.addHook('onClose', async () => held.stop());
+  }
+  if (opts.imports) {
+    const importer = new Importer(deps.db, deps.blobs, new ImportStaging(deps.db, deps.serverKey), opts.logger, deps.now, opts.imports, { serverPublicKey: deps.serverKey.publicKey });
+    await importer.start();
+    deps.importer = importer;
+    app.addHook('onClose', async () => importer.stop());
   }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
@@ -119,6 +162,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
+  await app.register(async (scope) => escrowAdminRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));
   await app.register(async (scope) => mailRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));
@@ -127,5 +171,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
+  await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
+  await app.register(async (scope) => adminHistoryRoutes(scope, deps));
+  await app.register(async (scope) => adminActivityRoutes(scope, deps));
+  await app.register(async (scope) => importRoutes(scope, deps));
+  await app.register(async (scope) => adminUserRoutes(scope, deps, opts.health));
   return app;
 }

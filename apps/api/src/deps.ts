@@ -1,9 +1,13 @@
 import type { Db } from '@sealmail/db';
-import type { AppOrigins, AuthSettings } from '@sealmail/server';
+import type { AppOrigins, AuthSettings, DnsResolver } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
+import type { HeldMail } from './mail/held';
+import type { Importer } from './imports/importer';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
+import type { DkimKeys } from './mail/dkim-keys';
+import type { MailHosts } from './mail/domain-records';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {
@@ -22,8 +26,18 @@ export interface ApiDeps {
   serverKey: ServerMailKey;
   /** The outbound relay, when this process runs one. */
   outbound: Outbound | null;
+  /** The job that files mail held for users without keys, when this process runs it. */
+  heldMail: HeldMail | null;
+  /** The mail import queue (docs/admin.md "Import"), when this process runs one. */
+  importer: Importer | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */
   throttle: SignInThrottle;
   /** Seals TOTP secrets at rest with a key derived from the server's mail key. */
   secrets: SecretBox;
+  /** Every DNS lookup (packages/server/src/dns.ts; tests answer from a table). */
+  resolver: DnsResolver;
+  /** Per-domain DKIM keys (sealed in the database) and their rotation. */
+  dkim: DkimKeys;
+  /** The MX and public host names the domain records point at. */
+  mailHosts: MailHosts;
 }

@@ -3,9 +3,9 @@
  * (DATABASE_URL, set by the start command when it runs the embedded one), listens over HTTPS.
  */
 import { readFileSync } from 'node:fs';
-import { bootProcess } from '@sealmail/server';
+import { bootProcess, resolverFromConfig } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
-import { loadOrCreateDkimKey, loadOrCreateServerMailKey } from '@sealmail/mailstore';
+import { loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
 import { buildApp } from './app';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('api', { needsDatabase: true });
@@ -22,14 +22,23 @@ const app = await buildApp({
   trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
+  // Every DNS lookup (MX, MTA-STS, the domain checker); SEALMAIL_DNS_TABLE (tests only) answers from a file.
+  resolver: resolverFromConfig(config),
+  mailHosts: { smtp: config.smtp.hostname, public: config.publicHost },
+  // DKIM keys live in the database; a domain's key file from before is imported once.
+  legacyDkimKey: (domain) => readDkimKeyFile(config.dataDir, domain),
+  // Mail that arrived before a user's first device: filed by a queue job once they have keys.
+  heldMail: { connectionString: databaseUrl },
+  health: { smtp: { host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, port: config.ports.smtp }, certificatePem: tls.cert },
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
   // Link notices point at the viewer's public origin.
   outbound: {
     connectionString: databaseUrl,
     hostname: config.smtp.hostname,
     viewerUrl: config.viewerUrl,
-    dkim: (domain) => loadOrCreateDkimKey(config.dataDir, domain),
   },
+  // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
+  imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },
 });
 
 let closing = false;

@@ -164,6 +164,21 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
   },
+  LAST_ADMIN: async () => {
+    // The only admin of an organisation of their own steps down.
+    const account = await h.db.prisma.account.create({ data: { name: 'Solo' } });
+    const domain = await h.db.prisma.domain.create({ data: { accountId: account.id, name: 'solo.test' } });
+    await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart: 'boss', displayName: 'Boss', role: 'admin', passwordHash: await hashPassword('pw-boss') } });
+    const d = await deviceFor({ address: 'boss@solo.test', password: 'pw-boss' });
+    return h.app.inject({ method: 'PATCH', url: '/api/v1/admin/users/boss@solo.test', headers: bearer(d.token), payload: { role: 'user' } });
+  },
+  LEGAL_HOLD: async () => {
+    await makeUser('held-probe');
+    const { token } = await h.deviceSignIn('admin@example.test');
+    await h.app.inject({ method: 'PUT', url: '/api/v1/admin/users/held-probe@example.test/legal-hold', headers: bearer(token), payload: { reason: 'Case 12' } });
+    return h.app.inject({ method: 'DELETE', url: '/api/v1/admin/users/held-probe@example.test', headers: bearer(token) });
+  },
+  INVITATION_INVALID: () => h.app.inject({ method: 'POST', url: '/api/v1/invitations/lookup', payload: { token: 'x'.repeat(43) } }),
   ADDRESS_TAKEN: async () => {
     const { token } = await h.deviceSignIn('admin@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(token), payload: { address: 'alice@example.test', name: 'Taken', members: [] } });
@@ -274,6 +289,11 @@ const probes: Record<ErrorCode, Probe> = {
     return sendProbe({ to: ['stranger@elsewhere.test'] });
   },
   MAIL_INVALID: () => sendProbe({ to: ['bob@example.test'] }),
+  IMPORT_UNAVAILABLE: async () => {
+    const admin = await deviceFor(await makeUser('import-admin', { role: 'admin' }));
+    const target = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } });
+    return h.app.inject({ method: 'POST', url: `/api/v1/admin/imports/mail?userId=${target.id}&format=eml`, headers: { ...bearer(admin.token), 'content-type': 'message/rfc822' }, payload: 'Subject: hi\r\n\r\nhello\r\n' });
+  },
   OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
   POLICY_IMMUTABLE: async () => {
     const home = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
@@ -300,6 +320,42 @@ const probes: Record<ErrorCode, Probe> = {
     const { blobId } = await d.api.createBlob(100);
     return h.app.inject({ method: 'POST', url: `/api/v1/blobs/${blobId}/complete`, headers: bearer(d.token) });
   },
+  DOMAIN_TAKEN: async () => {
+    const admin = await deviceFor(await makeUser('domain-taker', { role: 'admin' }));
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'example.test' } });
+  },
+  DOMAIN_UNVERIFIED: async () => {
+    const admin = await deviceFor(await makeUser('unverified-lister', { role: 'admin' }));
+    expect((await h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'not-yet.test' } })).statusCode).toBe(200);
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(admin.token), payload: { address: 'team@not-yet.test', name: 'Team', members: [] } });
+  },
+  DOMAIN_IN_USE: async () => {
+    const admin = await deviceFor(await makeUser('domain-remover', { role: 'admin' }));
+    return h.app.inject({ method: 'DELETE', url: '/api/v1/admin/domains/example.test', headers: bearer(admin.token) });
+  },
+  DKIM_NOT_PUBLISHED: async () => {
+    const admin = await deviceFor(await makeUser('dkim-hasty', { role: 'admin' }));
+    expect((await h.app.inject({ method: 'POST', url: '/api/v1/admin/domains/example.test/dkim/next', headers: bearer(admin.token) })).statusCode).toBe(200);
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/domains/example.test/dkim/activate', headers: bearer(admin.token), payload: {} });
+  },
+  DKIM_NO_NEXT_KEY: async () => {
+    const admin = await deviceFor(await makeUser('dkim-early', { role: 'admin' }));
+    await h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'dkim-fresh.test' } });
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/domains/dkim-fresh.test/dkim/activate', headers: bearer(admin.token), payload: { confirmPublished: true } });
+  },
+  DKIM_NO_OLD_KEY: async () => {
+    const admin = await deviceFor(await makeUser('dkim-tidy', { role: 'admin' }));
+    await h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'dkim-tidy.test' } });
+    return h.app.inject({ method: 'POST', url: '/api/v1/admin/domains/dkim-tidy.test/dkim/retire', headers: bearer(admin.token) });
+  },
+  DKIM_ROTATION_PENDING: async () => {
+    const admin = await deviceFor(await makeUser('dkim-rotator', { role: 'admin' }));
+    const post = (path: string, payload?: unknown) => h.app.inject({ method: 'POST', url: `/api/v1/admin/domains/dkim-twice.test${path}`, headers: bearer(admin.token), ...(payload ? { payload: payload as Record<string, unknown> } : {}) });
+    await h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'dkim-twice.test' } });
+    expect((await post('/dkim/next')).statusCode).toBe(200);
+    expect((await post('/dkim/activate', { confirmPublished: true })).statusCode).toBe(200);
+    return post('/dkim/next');
+  },
   DATABASE_UNAVAILABLE: () => deadApp.inject({ method: 'GET', url: '/readyz' }),
   INTERNAL: () => h.app.inject({ method: 'GET', url: '/api/v1/test-explode' }),
 };
@@ -314,7 +370,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

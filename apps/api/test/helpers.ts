@@ -19,7 +19,7 @@ import { SMTPServer } from 'smtp-server';
 import type { FastifyInstance } from 'fastify';
 import { seedDemo, type SeedResult } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { createLogger, defaultAuthSettings, type AuthSettings } from '@sealmail/server';
+import { createLogger, defaultAuthSettings, tableResolver, type AuthSettings, type DnsTable } from '@sealmail/server';
 import { ApiClient } from '@sealmail/client';
 import { Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
 import { buildApp, type BuildAppOptions } from '../src/app';
@@ -29,6 +29,8 @@ export interface Harness {
   db: TestDatabase;
   seed: SeedResult;
   clock: { now: Date };
+  /** The DNS the API sees (DNS is outside this machine): tests publish records by setting keys, `"TXT name"`. */
+  dns: DnsTable;
   password(address: string): string;
   signIn(address: string, extra?: Record<string, unknown>): Promise<{ token: string; cookie: string; body: Record<string, unknown> }>;
   /**
@@ -40,19 +42,24 @@ export interface Harness {
 }
 
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
-export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<BuildAppOptions, 'trustedProxies'> = {}): Promise<Harness> {
+export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number } } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
   // Starts at the real time (whole minute), so parts that read the real clock (Postgres, pg-boss)
   // agree with it; tests move it on from there.
   const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
+  const dns: DnsTable = {};
   const app = await buildApp({
     logger: createLogger({ level: 'silent' }),
     db: db.prisma,
     version: '1.2.3',
     now: () => clock.now,
     auth: { ...defaultAuthSettings, ...auth },
-    ...options,
+    resolver: tableResolver(() => dns),
+    mailHosts: { smtp: 'mx.example.test', public: 'mail.example.test' },
+    // The mail import queue (pg-boss) on this test's own database.
+    ...(options.imports ? { imports: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.imports } } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
   });
   const password = (address: string) => seed.users.find((u) => u.address === address)?.password ?? '';
   const keyStores = new Map<string, KeyStore>();
@@ -61,6 +68,7 @@ export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<Bu
     db,
     seed,
     clock,
+    dns,
     password,
     async signIn(address, extra = {}) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: password(address), ...extra } });

@@ -310,7 +310,7 @@ describe('refusals', () => {
     const other = await userDevice(OTHER, otherPasswords[OTHER]);
     const otherAdmin = await userDevice('admin@other.test', otherPasswords['admin@other.test']);
     await admin.api.setCrossDomainE2ee('example.test', true);
-    expect((await admin.api.adminDomains()).domains).toEqual([{ name: 'example.test', crossDomainE2ee: true, encryptionPolicy: null }]);
+    expect((await admin.api.adminDomains()).domains).toEqual([{ name: 'example.test', crossDomainE2ee: true, encryptionPolicy: null, verifiedAt: expect.any(String) }]);
     await expect(bob.api.adminDomains()).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await h.db.prisma.auditEvent.count({ where: { action: 'domain.cross_domain_e2ee' } })).toBe(1);
     await expect(alice.mail.send({ to: [OTHER], subject: 'x', text: 'y' })).rejects.toMatchObject({ code: 'NO_E2EE_ROUTE' });

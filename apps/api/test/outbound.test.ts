@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { adminUserInvite } from '@sealmail/contract';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
 import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
@@ -393,5 +394,32 @@ describe('standard mail to the outside world', () => {
     await expect(alice.api.sendMail({ ...body, serverBox: undefined })).rejects.toMatchObject({ code: 'MAIL_INVALID' });
     await expect(alice.api.sendMail({ ...body, serverBox: body.serverBox!.slice(0, -8) + 'AAAAAAAA' })).rejects.toMatchObject({ code: 'MAIL_INVALID' });
     await expect(alice.api.sendMail({ ...body, to: ['ghost@example.test'], external: ['ghost@example.test'] })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
+  });
+});
+
+describe('set-up links by mail (docs/admin.md, Users)', () => {
+  it('go out through the relay from the admin’s address, DKIM-signed; a refusal is reported and the link still shown', async () => {
+    const admin = await device('admin@example.test');
+    const sent = await admin.api.request(adminUserInvite, { params: { address: 'bob@example.test' }, body: { sendTo: 'bob.private@example.org' } });
+    expect(sent).toMatchObject({ mailedTo: 'bob.private@example.org', mailProblem: null });
+    const got = await until(async () => received.find((r) => r.rcpt.includes('bob.private@example.org')));
+    const parsed = await simpleParser(got.raw);
+    expect(parsed.from?.value[0]?.address).toBe('admin@example.test');
+    expect(parsed.text).toContain(sent.link);
+    expect(parsed.text).toContain('bob@example.test');
+    const dkim = await loadOrCreateDkimKey(dir, 'example.test');
+    const auth = await authenticate(got.raw, {
+      ip: '127.0.0.1',
+      helo: 'mx.example.test',
+      sender: 'admin@example.test',
+      mta: 'mx.example.org',
+      resolver: async (name: string, type: string) => (type === 'TXT' && name === `${dkim.selector}._domainkey.example.test` ? [[dkim.dnsRecord]] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
+    });
+    expect(auth.dkim.results[0]?.status.result).toBe('pass');
+
+    const refused = await admin.api.request(adminUserInvite, { params: { address: 'bob@example.test' }, body: { sendTo: 'nobody@example.org' } });
+    expect(refused.mailedTo).toBeNull();
+    expect(refused.mailProblem).toMatch(/550/);
+    expect(refused.link).toMatch(/\/welcome#[A-Za-z0-9_-]{43}$/);
   });
 });

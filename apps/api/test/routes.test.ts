@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directoryLookup, health, ready, serverInfo } from '@sealmail/contract';
+import { apiReady, directoryLookup, health, ready, serverInfo } from '@sealmail/contract';
 import { bearer, harness, type Harness } from './helpers';
 
 let h: Harness;
@@ -21,6 +21,12 @@ describe('operational routes', () => {
     const res = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
     expect(ready.response.parse(res.json())).toEqual({ status: 'ready' });
+  });
+
+  it('/api/v1/ready is the same check where a web host forwards it (the admin console asks there)', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/api/v1/ready' });
+    expect(res.statusCode).toBe(200);
+    expect(apiReady.response.parse(res.json())).toEqual({ status: 'ready' });
   });
 
   it('/api/v1/info names the service and version; the domains only to a signed-in caller (tenants.test.ts)', async () => {

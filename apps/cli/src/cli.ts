@@ -13,6 +13,7 @@ import { clearSession, defaultProfileDir, loadSession, saveSession } from './pro
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
+import { discoveryCommand } from './discovery-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -53,6 +54,10 @@ Commands:
                       standard input); old mail stays unreadable, correspondents are told
   escrow [accept]     Show escrow and every use of it on your keys; \`accept\` adds the
                       organisation's escrow key to your key history after you were told
+  discovery export --user ADDRESS --from DATE --to DATE [--terms a,b] --case REF --out DIR
+                      Escrow admins: open a user's mail received in the range through escrow
+                      (the case reference is recorded and shown to the user), keep messages with
+                      any of the terms, write DIR/messages.mbox and DIR/manifest.json (SHA-256s)
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
   send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]... [--link 1d|7d|30d | --standard]
                       Seal and send a mail end to end; the body is the rest of standard input
@@ -124,6 +129,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         help: { type: 'boolean', short: 'h' },
         code: { type: 'string' },
         'all-others': { type: 'boolean' },
+        user: { type: 'string' },
+        from: { type: 'string' },
+        terms: { type: 'string' },
+        case: { type: 'string' },
+        out: { type: 'string' },
       },
     });
   } catch (err) {
@@ -267,7 +277,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (args.length === 0) {
           const st = await identity.escrowStatus(me);
           io.out(st.state === 'off' ? 'escrow is off' : st.state === 'in-chain' ? `escrow is on; its key ${st.fingerprint} is in your key history` : st.state === 'needs-consent' ? `escrow is on (endorsed by ${st.endorsedBy}, key ${st.fingerprint}); run \`sealmail escrow accept\` to add it` : 'escrow is on; this device is not approved yet');
-          for (const o of (await api.escrowOpenings()).openings) io.out(`  ${o.at}  ${o.purpose.padEnd(15)}  ${o.by ?? '(removed user)'}`);
+          for (const o of (await api.escrowOpenings()).openings) io.out(`  ${o.at}  ${o.purpose.padEnd(15)}  ${o.by ?? '(removed user)'}${o.caseRef ? `  case "${o.caseRef}" (${o.range?.from ?? '?'} – ${o.range?.to ?? '?'})` : ''}`);
           return EXIT.ok;
         }
         io.err('sealmail escrow: `sealmail escrow` shows it, `sealmail escrow accept` adds it');
@@ -335,6 +345,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'totp':
         await totpCommand({ api, out: io.out, readLine }, args, parsed.values.code);
         return EXIT.ok;
+      case 'discovery': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        const v = parsed.values;
+        await discoveryCommand({ api, identity: new Identity(api, keyStore()), address: me, out: io.out }, args, { ...(v.user ? { user: v.user } : {}), ...(v.from ? { from: v.from } : {}), ...(v.to ? { to: v.to } : {}), ...(v.terms ? { terms: v.terms } : {}), ...(v.case ? { case: v.case } : {}), ...(v.out ? { out: v.out } : {}) });
+        return EXIT.ok;
+      }
       case 'lookup': {
         if (args.length === 0) {
           io.err('sealmail lookup: name at least one address');

@@ -1,5 +1,6 @@
 /** The SMTP process: STARTTLS on SEALMAIL_SMTP_PORT, implicit TLS on SEALMAIL_SMTPS_PORT. */
-import { bootProcess } from '@sealmail/server';
+import { bootProcess, resolverFromConfig } from '@sealmail/server';
+import type { DNSResolver } from 'mailauth';
 import { createDb } from '@sealmail/db';
 import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
 import { buildSmtpServer } from './server';
@@ -8,7 +9,7 @@ const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDa
 const db = createDb(databaseUrl);
 // The same server mail key as the API's (the data folder): lists' outside members are relayed.
 const serverKey = await loadOrCreateServerMailKey(config.dataDir);
-const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey };
+const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, resolver: resolverFromConfig(config) as DNSResolver };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -6,7 +6,7 @@
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { findUserByAddress, type Db } from '@sealmail/db';
+import { findMailboxByAddress, type Db } from '@sealmail/db';
 import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
@@ -27,7 +27,7 @@ export interface SmtpOptions {
   resolver?: DNSResolver;
   /** Mail scoring above this is filed in Spam (default 5; docs/mail.md §7.1). */
   spamThreshold?: number;
-  /** The server's mail key (public half): lists' outside members get the mail through the outbound relay. */
+  /** The server's mail key (public half): lists' outside members get the mail through the outbound relay, and mail for a mailbox without keys yet is held boxed to it. */
   serverPublicKey?: Uint8Array;
 }
 
@@ -96,11 +96,21 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         cb(smtpError(550, '5.7.1 The recipient does not accept mail from this sender'));
       };
       (async () => {
-        const user = await findUserByAddress(opts.db, rcpt);
+        // A domain added but not yet proven the organisation's (DNS TXT) takes no mail: answered
+        // like an unknown address (docs/admin.md, Domains).
+        const domain = await opts.db.domain.findUnique({ where: { name: rcpt.slice(rcpt.lastIndexOf('@') + 1) }, select: { verifiedAt: true } });
+        if (domain && !domain.verifiedAt) {
+          log.info({ session: session.id }, 'smtp: recipient domain not verified');
+          return cb(smtpError(550, 'No such user here'));
+        }
+        // A user's own address or one of their aliases (docs/admin.md, Users).
+        const user = await findMailboxByAddress(opts.db, rcpt);
         if (user && user.status === 'active') {
           if ((await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
-          // Mail is sealed to the recipient's keys on arrival: a mailbox without keys cannot take it yet.
-          if (!(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
+          // Mail is sealed to the recipient's keys on arrival. A mailbox without keys yet (created by
+          // an admin, never signed in) has it held server-encrypted until its first device is set up
+          // (docs/mail.md §7.4); only an ingress without the server's mail key must defer it.
+          if (!opts.serverPublicKey && !(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
           accepted.get(session)?.push({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId });
           return cb();
         }

@@ -131,7 +131,7 @@ describe('inbound delivery', () => {
     expect(await tdb.prisma.message.count()).toBe(before);
   });
 
-  it('a recipient without keys yet is deferred at RCPT (450); unknown ones refused (550)', async () => {
+  it('without the server’s mail key (held mail needs it), a recipient without keys yet is deferred at RCPT (450); unknown ones refused (550)', async () => {
     const d = await Dialog.open(port);
     await d.reply();
     await d.cmd('EHLO client.example.org');

@@ -5,10 +5,8 @@
  * browser. Nothing from the fragment, and no plaintext, is ever sent anywhere. No framework, no
  * third-party code beyond the crypto package, the MIME parser and DOMPurify; strict CSP.
  */
-import { fromBase64Url, openMailPiece, openManifest, openPasswordBox, type Manifest } from '@sealmail/crypto';
-import { parseMime, type ParsedMime } from '@sealmail/client/mime';
-import { sanitizeMailHtml } from '@sealmail/client/html';
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
+import type { Manifest, ParsedMime } from './open';
 import { formatDateTime, formatSize, language, t } from './i18n';
 import './styles.css';
 
@@ -20,6 +18,10 @@ root.querySelector('h1')!.textContent = t('heading');
 state.textContent = t('opening');
 const secret = parseFragment(takeFragment(window.location, window.history));
 const id = linkIdFromPath(window.location.pathname);
+// Decrypting (crypto, MIME parser) loads in parallel with the message; the sanitiser only for an
+// HTML message. Neither is part of the first paint (README "Size budgets").
+const opener = import('./open');
+opener.catch(() => undefined); // awaited where needed; a failed load is reported there
 
 interface LinkResponse {
   sender: string;
@@ -59,7 +61,7 @@ function refusal(res: Response): string {
   return t('unavailable');
 }
 
-function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
+function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: string | null) {
   const when = (s: string | null) => (s ? formatDateTime(s) : '');
   const header = el(
     'dl',
@@ -73,8 +75,8 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
     el('dt', {}, t('availableUntil')),
     el('dd', {}, formatDateTime(data.expiresAt)),
   );
-  const body = mime.html
-    ? el('iframe', { className: 'html-body', title: t('body'), srcdoc: sanitizeMailHtml(mime.html) })
+  const body = html !== null
+    ? el('iframe', { className: 'html-body', title: t('body'), srcdoc: html })
     : el('pre', { className: 'text-body' }, mime.text);
   if (body instanceof HTMLIFrameElement) {
     body.setAttribute('sandbox', '');
@@ -102,7 +104,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest) {
 async function download(piece: number, filename: string, type: string, manifest: Manifest) {
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id!)}/pieces/${piece}`);
   if (!res.ok) throw new Error(refusal(res));
-  const plain = await openMailPiece({ manifest, index: piece, ciphertext: new Uint8Array(await res.arrayBuffer()) });
+  const plain = await (await opener).openPiece(manifest, piece, new Uint8Array(await res.arrayBuffer()));
   const url = URL.createObjectURL(new Blob([plain as Uint8Array<ArrayBuffer>], { type: type || 'application/octet-stream' }));
   const a = el('a', { href: url, download: filename });
   document.body.append(a);
@@ -123,21 +125,15 @@ async function open(): Promise<void> {
   visit = data.visit;
   let manifest: Manifest;
   let mime: ParsedMime;
+  const { openLink } = await opener;
   try {
-    const envelope = fromBase64Url(data.envelope);
-    // The digest from the fragment must match the envelope the server handed out (so the server
-    // cannot swap in another message), and the password must open its box.
-    const { messageKey, envelope: env } = openPasswordBox({ envelope, box: fromBase64Url(data.passwordBox), password: secret.password, digest: fromBase64Url(secret.digest) });
-    manifest = await openManifest({ envelope: env, manifest: fromBase64Url(data.manifest), messageKey });
-    messageKey.fill(0);
-    const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(data.body) });
-    mime = await parseMime(body);
-    body.fill(0);
+    ({ manifest, mime } = await openLink(data, secret));
   } catch {
     show(t('damaged'), 'error');
     return;
   }
-  render(data, mime, manifest);
+  const html = mime.html ? (await import('@sealmail/client/html')).sanitizeMailHtml(mime.html) : null;
+  render(data, mime, manifest, html);
 }
 
 open().catch(() => show(t('unavailable'), 'error'));

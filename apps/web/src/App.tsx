@@ -1,33 +1,47 @@
-import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react';
-import { Devices, formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
+import { lazy, useCallback, useEffect, useState, type ReactNode } from 'react';
+import { formatDateTime, KeyGate, useTranslation } from '@sealmail/ui';
 import { api, SignIn, type Session } from './SignIn';
-import { Mailbox } from './mail/Mailbox';
-import { BlockedSenders } from './mail/Blocked';
-import { Sessions } from './account/Sessions';
-import { PasswordForm } from './account/PasswordForm';
-import { Authenticator } from './account/Authenticator';
-
-/** The Calendar view, a chunk of its own: the mailbox's first paint does not load it. */
+import { Welcome } from './account/Welcome';
+// The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
+// the first paint stays within its budget (README "Size budgets").
+const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
+const Settings = lazy(() => import('./settings/Settings').then((m) => ({ default: m.Settings })));
+const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
+const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
+/** The Calendar view (#calendar), a chunk of its own. */
 const Calendar = lazy(() => import('./calendar/Calendar').then((m) => ({ default: m.Calendar })));
-/** `#calendar` shows the calendar; anything else the mailbox. */
-function useHash(): string {
-  const [hash, setHash] = useState(() => window.location.hash);
+
+/** Where the user is: the mailbox, #settings (optionally #settings/<section>) or #calendar. */
+function useHash() {
+  const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
-    const changed = () => setHash(window.location.hash);
+    // Links (#settings/devices) fire hashchange; the browser's Back and Forward fire popstate.
+    const changed = () => setHash(location.hash);
     window.addEventListener('hashchange', changed);
-    return () => window.removeEventListener('hashchange', changed);
+    window.addEventListener('popstate', changed);
+    return () => {
+      window.removeEventListener('hashchange', changed);
+      window.removeEventListener('popstate', changed);
+    };
   }, []);
-  return hash;
+  const navigate = useCallback((to: string) => {
+    if (to === location.hash || (to === '' && !location.hash)) return;
+    // Back to the mailbox drops the hash from the address (no "#" left behind).
+    if (to === '') history.pushState(null, '', location.pathname + location.search);
+    else history.pushState(null, '', to);
+    setHash(to);
+  }, []);
+  return { hash, navigate };
 }
 
-/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox. */
+/** Sign in; set up this device's keys (backup key, approval, escrow notice); then the mailbox or settings. */
 export function App() {
   const { t } = useTranslation();
   const [domains, setDomains] = useState<string[] | null>(null);
   const [session, setSession] = useState<Session | null>(null);
   const [loading, setLoading] = useState(true);
   const [notice, setNotice] = useState<string | null>(null);
-  const hash = useHash();
+  const { hash, navigate } = useHash();
   /**
    * The server refused this session: ended (device revoked, signed out elsewhere) — back to
    * sign-in with the reason — or still alive but now limited (the organisation began requiring
@@ -46,6 +60,8 @@ export function App() {
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));
   }, []);
 
+  // An administrator's set-up link: choose a password, then this device's keys (KeyGate below).
+  if (!session && window.location.pathname === '/welcome') return <Welcome onSignedIn={setSession} />;
   if (!session) return loading ? <main className="signin">{t('app.loading')}</main> : <SignIn domains={domains} onSignedIn={setSession} notice={notice} />;
   const signOut = () => void api.signOut().finally(() => setSession(null));
   /** After a change to the password or second factor: what the session may do now. */
@@ -64,28 +80,24 @@ export function App() {
         <Authenticator enabled={false} onChanged={refresh} />
       </Account>
     );
+  const inSettings = hash.startsWith('#settings');
+  if (hash === '#calendar')
+    return (
+      <KeyGate address={session.user.address} onEnded={ended}>
+        <Calendar onMail={() => navigate('')} />
+      </KeyGate>
+    );
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
-      {hash === '#calendar' ? (
-        <Suspense fallback={<main className="signin">{t('app.loading')}</main>}>
-          <Calendar onMail={() => (window.location.hash = '')} />
-        </Suspense>
-      ) : (
-        <Mailbox
-          address={session.user.address}
-          displayName={session.user.displayName}
-          onEnded={ended}
-          settings={
-            <Account session={session} onSignOut={signOut}>
-              <Devices address={session.user.address} onEnded={ended} />
-              <Sessions onSignedOut={() => setSession(null)} />
-              <PasswordForm />
-              <Authenticator enabled={session.totpEnabled} onChanged={refresh} />
-              <BlockedSenders />
-            </Account>
-          }
-        />
-      )}
+      <Mailbox
+        address={session.user.address}
+        displayName={session.user.displayName}
+        onEnded={ended}
+        view={inSettings ? 'settings' : 'mail'}
+        onNavigate={navigate}
+        onSignOut={signOut}
+        settings={<Settings session={session} section={/^#settings\/(\w+)/.exec(hash)?.[1] ?? null} onEnded={ended} onSignOut={signOut} onSignedOut={() => setSession(null)} onSessionChanged={refresh} onBack={() => navigate('')} />}
+      />
     </KeyGate>
   );
 }

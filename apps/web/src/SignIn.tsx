@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
-import { describeError, useTranslation } from '@sealmail/ui';
+import { describeError, LanguagePicker, useTranslation } from '@sealmail/ui';
 
 export const api = new ApiClient({ baseUrl: '' });
 
@@ -64,6 +64,7 @@ export function SignIn({ domains, onSignedIn, notice }: { domains: string[] | nu
         </button>
       </form>
       {problem && <p role="alert">{problem}</p>}
+      <LanguagePicker />
     </main>
   );
 }

@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { accountRoutes as account, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
+import { accountRoutes as account, adminDiscoveryPiece, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -111,6 +111,13 @@ export class ApiClient {
     return parsed.data;
   }
 
+  /** Discovery (escrow admin): an attachment piece of a message `address` holds, ciphertext. */
+  async discoveryBlob(address: string, blobId: string): Promise<Uint8Array> {
+    const res = await this.send(adminDiscoveryPiece, { address, blobId }, undefined, undefined);
+    if (!res.ok) await this.failed(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   /** A blob's ciphertext as a stream. */
   async downloadBlob(blobId: string): Promise<ReadableStream<Uint8Array>> {
     const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined);
@@ -123,6 +130,10 @@ export class ApiClient {
   }
   ready() {
     return this.call(routes.ready);
+  }
+  /** The readiness check under /api: what a page served by a web host can reach. */
+  apiReady() {
+    return this.call(routes.apiReady);
   }
   info() {
     return this.call(routes.serverInfo);
@@ -140,6 +151,18 @@ export class ApiClient {
   }
   sessions() {
     return this.call(account.sessionList);
+  }
+  /** Changes the signed-in user's display name. */
+  updateProfile(displayName: string) {
+    return this.call(account.profileUpdate, { displayName });
+  }
+  /** The server's records of the user's devices: the names given them, added and last used. */
+  deviceRecords() {
+    return this.call(account.deviceList);
+  }
+  /** Names one of the user's own devices (null: back to the name it signed itself). */
+  renameDevice(id: string, name: string | null) {
+    return this.request(account.deviceRename, { params: { id }, body: { name } });
   }
   revokeSession(id: string) {
     return this.request(account.sessionRevoke, { params: { id } });

@@ -32,6 +32,7 @@ import {
   type PerUserKey,
   type SigchainState,
 } from '@sealmail/crypto';
+import { adminEscrowAdmins, adminEscrowDesignate, adminEscrowShare, adminEscrowUndesignate } from '@sealmail/contract';
 import type { ApiClient } from './api';
 import type { Identity} from './identity';
 import { approvalOf, DEVICE_REQUEST_TTL_MS, IdentityError, pukEntry, resolveDevice, type DeviceView } from './identity';
@@ -133,6 +134,55 @@ export class EscrowAdmin {
     const a = approvalOf({ userId, state, target, signer: { keys: escrow.device, deviceId: toHex(escrow.id) }, generations: puks, now: this.now() });
     await this.append(userAddress, escrow, userId, state, a.body, a.newKeys, a.boxes, a.historyBox);
     return { generations: [...puks.map((p) => p.generation), a.newKeys[0]!.generation] };
+  }
+
+  /** The escrow admins, and which of their devices hold the key (docs/admin.md "Escrow & discovery"). */
+  async admins() {
+    return (await this.api.request(adminEscrowAdmins, {})).admins;
+  }
+
+  /** Designates an escrow admin (an admin's session, freshly re-authenticated; recorded). */
+  designate(address: string) {
+    return this.api.request(adminEscrowDesignate, { body: { address } });
+  }
+
+  /** Ends a designation; the key boxes of that person's devices are deleted (recorded). */
+  undesignate(address: string) {
+    return this.api.request(adminEscrowUndesignate, { params: { address } });
+  }
+
+  /**
+   * Boxes the escrow key, opened on this device, to every approved device of the escrow admins
+   * that holds none yet. Each device's encryption key is taken from its owner's verified chain
+   * (not from the server's list). Answers the devices that got it.
+   */
+  async shareKey(adminAddress: string): Promise<{ address: string; deviceId: string }[]> {
+    const escrow = await this.escrowKey(adminAddress);
+    const { user } = await this.api.session();
+    const targets: { deviceId: string; encryptionPublicKey: Uint8Array }[] = [];
+    for (const a of await this.admins()) {
+      const missing = a.devices.filter((d) => !d.holdsKey);
+      if (!missing.length) continue;
+      const { state } = await this.identity.verifiedChain(a.address);
+      for (const d of missing) {
+        const dev = state?.devices.get(d.deviceId);
+        if (dev && dev.status === 'approved' && (dev.kind === 'browser' || dev.kind === 'cli')) targets.push({ deviceId: d.deviceId, encryptionPublicKey: dev.keys.encryptionPublicKey });
+      }
+    }
+    if (!targets.length) {
+      escrow.secret.fill(0);
+      return [];
+    }
+    const boxes = boxEscrowKey({ accountId: user.accountId, escrow, adminDevices: targets });
+    escrow.secret.fill(0);
+    return (await this.api.request(adminEscrowShare, { body: { boxes: boxes.map((b) => ({ deviceId: b.deviceId, box: toBase64Url(b.box) })) } })).added;
+  }
+
+  /** Discovery: a user's id and every per-user key generation escrow holds for them (recorded as a discovery opening). */
+  async discoveryKeys(adminAddress: string, userAddress: string): Promise<{ userId: string; puks: PerUserKey[] }> {
+    const escrow = await this.escrowKey(adminAddress);
+    const { userId, puks } = await this.userKeys(escrow, userAddress, 'discovery');
+    return { userId, puks };
   }
 
   /** Discovery: the user's per-user keys, opened with the escrow key (the server records it). */

@@ -4,3 +4,4 @@ export * from './escrow-admin';
 export * from './mail/mailer';
 export * from './mail/mime';
 export * from './mail/search';
+export * from './discovery';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { address, recoveryCode, type RouteContract } from './routes';
+import { safeString } from './text';
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a session id');
 const totpCode = z.string().regex(/^\d{6}$/, 'expected 6 digits');
@@ -103,4 +104,51 @@ export const adminPasswordReset = {
   response: z.object({ temporaryPassword: z.string(), sessionsEnded: z.number() }),
 } as const;
 
-export const accountRoutes = { sessionList, sessionRevoke, sessionRevokeOthers, passwordChange, reauth, totpRemove, totpRecoveryCodes, adminPasswordReset } satisfies Record<string, RouteContract>;
+
+/** A name a person reads (display name, device name): 1 to 100 characters of safe text. */
+const personName = safeString()
+  .trim()
+  .min(1, 'expected a name: type at least one character')
+  .max(100, 'expected at most 100 characters')
+  .refine((s) => !/[<>"]/.test(s), 'expected a name without <, > or "');
+
+/** Changes the caller's display name (the name in the From of the mail they send). */
+export const profileUpdate = {
+  method: 'PATCH',
+  path: '/api/v1/account/profile',
+  body: z.object({ displayName: personName }).strict(),
+  response: z.object({ displayName: z.string() }),
+} as const;
+
+export const deviceRecord = z.object({
+  /** Hex key id, as in the key history. */
+  id: z.string(),
+  /** The name the user gave it (null: none; the client shows the signed name from the key history). */
+  label: z.string().nullable(),
+  createdAt: z.string(),
+  /** Last use by a session of this device (null: not since this was recorded). */
+  lastSeenAt: z.string().nullable(),
+  /** The device of the session making this request. */
+  current: z.boolean(),
+});
+
+/**
+ * The server's records of the caller's devices: the names they gave them, when each was added and
+ * last used. Names, keys and states the client reads from the key history, which it verifies.
+ */
+export const deviceList = {
+  method: 'GET',
+  path: '/api/v1/account/devices',
+  response: z.object({ devices: z.array(deviceRecord) }),
+} as const;
+
+/** Names one of the caller's own devices (`name: null` goes back to the signed name). */
+export const deviceRename = {
+  method: 'PATCH',
+  path: '/api/v1/account/devices/:id',
+  params: z.object({ id: z.string().regex(/^[0-9a-f]{1,128}$/, 'expected a device id (hex)') }),
+  body: z.object({ name: personName.nullable() }).strict(),
+  response: deviceRecord,
+} as const;
+
+export const accountRoutes = { profileUpdate, deviceList, deviceRename, sessionList, sessionRevoke, sessionRevokeOthers, passwordChange, reauth, totpRemove, totpRecoveryCodes, adminPasswordReset } satisfies Record<string, RouteContract>;

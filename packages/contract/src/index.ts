@@ -6,3 +6,8 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './calendar';
+export * from './domains';
+export * from './admin-activity';
+export * from './escrow-admins';
+export * from './imports';
+export * from './admin-users';

@@ -398,7 +398,8 @@ export const adminDomainList = {
   method: 'GET',
   path: '/api/v1/admin/domains',
   response: z.object({
-    domains: z.array(z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: encryptionPolicy.nullable() })),
+    /** verifiedAt: when ownership was proven (DNS TXT), null while unverified (docs/admin.md, Domains). */
+    domains: z.array(z.object({ name: z.string(), crossDomainE2ee: z.boolean(), encryptionPolicy: encryptionPolicy.nullable(), verifiedAt: z.string().nullable() })),
   }),
 } as const;
 

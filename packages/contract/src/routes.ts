@@ -30,6 +30,16 @@ export const ready = {
 } as const;
 
 /**
+ * The same readiness check under /api, so that a web host (which forwards only /api/* and answers
+ * every other path with its page) can show it: the admin console's sign-in page does.
+ */
+export const apiReady = {
+  method: 'GET',
+  path: '/api/v1/ready',
+  response: z.object({ status: z.literal('ready') }),
+} as const;
+
+/**
  * What a sign-in page needs: the service and its version. Nothing about any organisation is
  * given to anonymous callers; with a session, `domains` lists the caller's own organisation's.
  */
@@ -59,7 +69,7 @@ export const directoryLookup = {
 
 const sessionView = z.object({
   id: z.string(),
-  user: z.object({ id: z.string(), accountId: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user']) }),
+  user: z.object({ id: z.string(), accountId: z.string(), address: z.string(), displayName: z.string(), role: z.enum(['admin', 'user', 'escrow_admin']) }),
   expiresAt: z.string(),
   idleExpiresAt: z.string(),
   /** True until the user enrols a second factor the account requires. */
@@ -326,7 +336,18 @@ export const adminEscrowAppend = {
 export const myEscrowOpenings = {
   method: 'GET',
   path: '/api/v1/keys/escrow/openings',
-  response: z.object({ openings: z.array(z.object({ at: z.string(), purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']), by: z.string().nullable() })) }),
+  response: z.object({
+    openings: z.array(
+      z.object({
+        at: z.string(),
+        purpose: z.enum(['recovery', 'discovery', 'removal', 'device-approved']),
+        by: z.string().nullable(),
+        /** A discovery opening: the case reference the escrow admin stated, and the date range opened. */
+        caseRef: z.string().optional(),
+        range: z.object({ from: z.string(), to: z.string() }).optional(),
+      }),
+    ),
+  }),
 } as const;
 
-export const routes = { health, ready, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings, resetKeyHistory } satisfies Record<string, RouteContract>;
+export const routes = { health, ready, apiReady, serverInfo, directoryLookup, signIn, signOut, currentSession, totpEnroll, totpConfirm, adminSecurityGet, adminSecurity, getSigchain, appendSigchainLink, myPukBoxes, bindSessionDevice, accountEscrow, adminEscrowGet, adminEscrowEnable, adminEscrowDisable, adminEscrowBox, adminEscrowPukBoxes, adminEscrowAppend, myEscrowOpenings, resetKeyHistory } satisfies Record<string, RouteContract>;

@@ -3,11 +3,15 @@ import { address, directoryLookup, routes } from '../src/routes';
 import { mailRoutes } from '../src/mail';
 import { blockingRoutes } from '../src/blocking';
 import { listRoutes } from '../src/lists';
+import { importRoutes } from '../src/imports';
 import { accountRoutes } from '../src/account';
+import { domainRoutes } from '../src/domains';
+import { adminActivityRoutes } from '../src/admin-activity';
+import { escrowAdminRoutes } from '../src/escrow-admins';
 
 describe('route contracts', () => {
   it('have unique method+path pairs', () => {
-    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes)].map((r) => `${r.method} ${r.path}`);
+    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes)].map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 

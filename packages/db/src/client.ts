@@ -5,6 +5,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type User } from './generated/client';
+import { appendAuditEntry, prismaQuery, type AuditInput } from './audit-chain';
 
 export type Db = PrismaClient;
 export type { User, Domain, Account, AuditEvent } from './generated/client';
@@ -52,14 +53,40 @@ export async function findUserByAddress(db: Db, address: string): Promise<User |
   return db.user.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } } });
 }
 
+/**
+ * The mailbox an address delivers to: the user with this address, or the user an alias of that
+ * address belongs to (any status), or null.
+ */
+export async function findMailboxByAddress(db: Db, address: string): Promise<User | null> {
+  const direct = await findUserByAddress(db, address);
+  if (direct) return direct;
+  const parts = splitAddress(address);
+  if (!parts) return null;
+  const alias = await db.userAlias.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } }, select: { user: true } });
+  return alias?.user ?? null;
+}
+
+/** Whether a user, a mailing list or an alias has this address already (one domain's local part). */
+export async function addressInUse(db: Pick<Db, 'user' | 'mailingList' | 'userAlias'>, domainId: string, localPart: string): Promise<boolean> {
+  const key = { domainId_localPart: { domainId, localPart } };
+  const [user, list, alias] = await Promise.all([
+    db.user.findUnique({ where: key, select: { id: true } }),
+    db.mailingList.findUnique({ where: key, select: { id: true } }),
+    db.userAlias.findUnique({ where: key, select: { id: true } }),
+  ]);
+  return !!(user ?? list ?? alias);
+}
+
 /** Domains, optionally of one account, by name. */
 export async function listDomains(db: Db, accountId?: string) {
   return db.domain.findMany({ where: accountId ? { accountId } : {}, orderBy: { name: 'asc' }, take: 1000 });
 }
 
-/** Appends to the account's change history. */
-export async function recordAudit(db: Db, event: { accountId: string; actorUserId?: string | null; action: string; details?: Record<string, unknown> }) {
-  return db.auditEvent.create({
-    data: { accountId: event.accountId, actorUserId: event.actorUserId ?? null, action: event.action, details: (event.details ?? {}) as object },
-  });
+/**
+ * Appends to the account's change history, hash-chained to the account's previous entry
+ * (audit-chain.ts): one transaction that locks the account's chain head, so concurrent writers,
+ * in this process or another, append one at a time.
+ */
+export async function recordAudit(db: Db, event: AuditInput): Promise<{ id: string; seq: bigint; hash: string }> {
+  return db.$transaction((tx) => appendAuditEntry(prismaQuery(tx), event, new Date()), { maxWait: 15_000, timeout: 15_000 });
 }

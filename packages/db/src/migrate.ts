@@ -14,6 +14,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { chainPendingAudit } from './audit-chain';
 
 /** prisma/migrations of this repository. */
 export const defaultMigrationsDir = fileURLToPath(new URL('../../../prisma/migrations', import.meta.url));
@@ -103,6 +104,10 @@ export async function applyMigrations(connectionString: string, opts: { migratio
       }
       done.push(m.name);
     }
+    // Change-history entries written before the hash chain existed are chained now (their
+    // canonical encoding is made in Node; see audit-chain.ts). A no-op once done.
+    const chain = await client.query<{ t: string | null }>("SELECT to_regclass('audit_heads')::text AS t");
+    if (chain.rows[0]?.t) await chainPendingAudit(client);
     return done;
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]).catch(() => {});

@@ -9,12 +9,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
-import { mailLimits } from '@sealmail/contract';
+import { mailLimits, type FolderName } from '@sealmail/contract';
 import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
 import { publishMailEvents } from './events';
-import { newestPerUserKey, storeMessage, type Holder } from './store';
+import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder } from './store';
 
 /** Why a message cannot be delivered; `permanent` ones will not change on retry. */
 export class LocalDeliveryError extends Error {
@@ -34,12 +34,17 @@ export interface LocalDeliveryDeps {
   hostname: string;
   now: () => Date;
   logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /**
+   * The server's mail key (public half). With it, mail for a mailbox without keys yet is held
+   * server-encrypted (held.ts) instead of refused with 'no-keys'.
+   */
+  serverPublicKey?: Uint8Array;
 }
 
 export interface LocalDelivery {
   /** Envelope sender (used when the message has no From). */
   mailFrom: string;
-  recipients: readonly { address: string; userId: string; folder?: 'inbox' | 'spam' }[];
+  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean }[];
   /** Kept inside the sealed body (RFC 8601 results of the ingress's checks). */
   authResults?: readonly string[];
   /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
@@ -51,13 +56,20 @@ export interface LocalDelivery {
    * `blobOwnerUserId` owns the attachment blobs when no local recipient does.
    */
   relay?: { to: readonly string[]; sender: string; serverPublicKey: Uint8Array; blobOwnerUserId: string };
+  /**
+   * Imported mail (docs/admin.md "Import"): the time to file it at, given the Date the message
+   * names (default: now), and the message it answers when the importer knows it (default: the
+   * one whose mail id is its In-Reply-To).
+   */
+  receivedAt?: (messageDate: Date | undefined) => Date;
+  parentId?: string;
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
 const bare = (id: string) => id.replace(/^<|>$/g, '');
 
 /** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
-export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[] }> {
+export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[]; held: number }> {
   const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true }).catch((err: unknown) => {
     deps.logger.info({ code: (err as { code?: string }).code }, 'mail: malformed message');
     throw new LocalDeliveryError('malformed', true, 'The message could not be parsed (malformed MIME or headers too large)');
@@ -66,26 +78,64 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
   const attachmentBytes = attachments.reduce((n, a) => n + a.content.length, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
 
-  // The recipients' keys (a chain may have changed since they were checked).
-  const keys: MailRecipientKey[] = [];
+  // The recipients' keys (a chain may have changed since they were checked). A mailbox without
+  // keys yet gets its own copy, held server-encrypted until its first device is set up (held.ts).
+  const keyed: { r: LocalDelivery['recipients'][number]; key: MailRecipientKey }[] = [];
+  const keyless: LocalDelivery['recipients'][number][] = [];
   for (const r of d.recipients) {
     const k = await newestPerUserKey(deps.db, r.userId);
-    if (!k) throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
-    keys.push(k);
+    if (k) keyed.push({ r, key: k });
+    else if (deps.serverPublicKey) keyless.push(r);
+    else throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
   }
 
+  try {
+    const relay = d.relay?.to.length ? d.relay : undefined;
+    let first: Awaited<ReturnType<typeof sealCopy>> | null = null;
+    const entries: { userId: string; entryId: string; folder: string }[] = [];
+    if (keyed.length || relay) {
+      first = await sealCopy(deps, parsed, attachments, d, { keyed, relay });
+      entries.push(...first.entries);
+      if (first.entries.length === 0 && keyed.length > 0 && !relay) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
+    }
+    for (const r of keyless) {
+      const held = await sealCopy(deps, parsed, attachments, d, { keyed: [], held: r });
+      first ??= held;
+    }
+    deps.logger.info({ messageId: first?.messageId, recipients: entries.length, held: keyless.length, bytes: raw.length }, 'mail: delivered locally');
+    return { messageId: first?.messageId ?? '', entries, held: keyless.length };
+  } finally {
+    for (const a of attachments) a.content.fill(0);
+  }
+}
+
+type Parsed = Awaited<ReturnType<typeof simpleParser>>;
+
+/**
+ * One sealed copy: to the keyed recipients (and the relay), or held for one mailbox without keys
+ * (no recipient box; the message key boxed to the server's mail key; charged to that mailbox).
+ */
+async function sealCopy(
+  deps: LocalDeliveryDeps,
+  parsed: Parsed,
+  attachments: Parsed['attachments'],
+  d: LocalDelivery,
+  copy: { keyed: { r: LocalDelivery['recipients'][number]; key: MailRecipientKey }[]; relay?: NonNullable<LocalDelivery['relay']>; held?: LocalDelivery['recipients'][number] },
+): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[] }> {
+  const { keyed, relay, held } = copy;
   // Attachments sealed as pieces and stored as blobs (owned by the first recipient).
   const mailId = `${randomUUID()}@${deps.hostname}`;
   const pieces: ManifestPiece[] = [];
   const blobIds: string[] = [];
   const blobSizes: bigint[] = [];
+  const owner = held?.userId ?? keyed[0]?.r.userId ?? relay!.blobOwnerUserId;
   try {
     for (const [i, a] of attachments.entries()) {
       const enc = await createMailPieceEncryptor({ messageId: mailId, index: i + 1, kind: 'attachment' });
       const first = await enc.push(a.content);
       const { last, piece } = await enc.final();
       const ct = Buffer.concat([first, last]);
-      const blob = await deps.db.blob.create({ data: { ownerUserId: d.recipients[0]?.userId ?? d.relay!.blobOwnerUserId, declaredSize: ct.length } });
+      const blob = await deps.db.blob.create({ data: { ownerUserId: owner, declaredSize: ct.length } });
       blobIds.push(blob.id);
       const part = mailLimits.blobPartBytes;
       let parts = 0;
@@ -93,7 +143,6 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       await deps.db.blob.update({ where: { id: blob.id }, data: { size: ct.length, parts, completedAt: deps.now(), sha256: new Uint8Array(createHash('sha256').update(ct).digest()) } });
       blobSizes.push(BigInt(ct.length));
       pieces.push(piece);
-      a.content.fill(0);
     }
 
     // The body piece: the headers that matter, text and HTML, the authentication results, and a
@@ -115,14 +164,14 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
     });
 
-    const relay = d.relay?.to.length ? d.relay : undefined;
-    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keys, ...(relay ? { notE2EE: true } : {}) });
-    const serverBox = relay ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: relay.serverPublicKey }) : undefined;
+    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), ...(relay ? { notE2EE: true } : {}) });
+    const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
+    const serverBox = serverPublicKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey }) : undefined;
     mime.fill(0);
     sealed.messageKey.fill(0);
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
-    const parent = parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
-    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: d.recipients[i]!.address, kind: 'to', box: b.record, folder: d.recipients[i]!.folder ?? 'inbox' }));
+    const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
+    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}) }));
     const stored = await storeMessage(deps.db, {
       mailId,
       senderUserId: null,
@@ -138,18 +187,18 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
       attachmentSizes: attachments.map((a) => a.content.length),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),
       parentId: parent?.id ?? null,
-      sentAt: deps.now(),
+      sentAt: d.receivedAt ? d.receivedAt(parsed.date) : deps.now(),
       holders,
-      ...(relay && serverBox ? { serverBox, outbound: [...relay.to] } : {}),
+      ...(serverBox ? { serverBox } : {}),
+      ...(relay ? { outbound: [...relay.to] } : {}),
+      ...(held ? { held: { userId: held.userId, address: held.address, folder: held.folder ?? 'inbox' } } : {}),
     });
-    if (stored.entries.length === 0 && holders.length > 0 && !relay) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
     // Open mailboxes hear about it (API processes LISTEN); the mail is stored whether or not this works.
     await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'mail: event not published'));
-    deps.logger.info({ messageId: stored.messageId, recipients: stored.entries.length, refused: stored.refused.length, bytes: raw.length }, 'mail: delivered locally');
     return { messageId: stored.messageId, entries: stored.entries };
   } catch (err) {
     // Nothing half-stored: uploads of a message that was not stored go away.
     if (blobIds.length) await deps.db.blob.deleteMany({ where: { id: { in: blobIds }, messageId: null } }).catch(() => undefined);
-    throw err;
+    throw err instanceof QuotaExceededError ? new LocalDeliveryError('mailbox-full', false, 'Mailbox full') : err;
   }
 }

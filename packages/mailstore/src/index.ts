@@ -6,3 +6,4 @@ export * from './store';
 export * from './events';
 export * from './server-keys';
 export * from './deliver-local';
+export * from './held';

@@ -2,7 +2,8 @@
  * The server's own keys, kept in its data folder (mode 0600), made on first use:
  *   - the mail key (X-Wing): clients box a standard mail's message key to it so the server can
  *     relay that mail to the outside world (docs/crypto.md §7.4); erased per message once relayed;
- *   - one DKIM key (RSA 2048) per domain, to sign mail it sends out.
+ *   - formerly one DKIM key (RSA 2048) per domain; those now live in the database, sealed
+ *     (apps/api/src/mail/dkim-keys.ts), and a file found here is imported once.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -54,9 +55,24 @@ export interface DkimKey {
 
 export const DKIM_SELECTOR = 'sealmail';
 
-/** The DKIM key of a domain (made on first use). */
+const dkimFile = (dataDir: string, domain: string) => join(dataDir, 'keys', 'dkim', `${domain.toLowerCase().replace(/[^a-z0-9.-]/g, '_')}.pem`);
+
+/**
+ * A domain's DKIM key file in the data folder, or null. The API keeps DKIM keys in the database
+ * now (apps/api/src/mail/dkim-keys.ts); a file from before is imported as the active key.
+ */
+export async function readDkimKeyFile(dataDir: string, domain: string): Promise<string | null> {
+  try {
+    return (await readFile(dkimFile(dataDir, domain), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** A DKIM key of a domain in a folder (made on first use): tests and one-off tools. */
 export async function loadOrCreateDkimKey(dataDir: string, domain: string): Promise<DkimKey> {
-  const pem = await loadOrCreate(join(dataDir, 'keys', 'dkim', `${domain.toLowerCase().replace(/[^a-z0-9.-]/g, '_')}.pem`), () =>
+  const pem = await loadOrCreate(dkimFile(dataDir, domain), () =>
     generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   );
   return dkimFromPem(domain, pem);

@@ -57,6 +57,11 @@ export interface StoreInput {
    */
   links?: readonly { id: string; recipient: string; passwordBox: Uint8Array; secretBox: Uint8Array; expiresAt: Date; sourceMessageId: string; senderUserId: string }[];
   chargeTo?: string;
+  /**
+   * Mail for a mailbox without keys yet (held.ts): no entry, a held_mail row, and the mail's
+   * bytes charged to that mailbox now (no room: QuotaExceededError, nothing stored).
+   */
+  held?: { userId: string; address: string; folder: FolderName };
 }
 
 export interface Stored {
@@ -114,6 +119,10 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
     }
     if (input.chargeTo && !(await charge(tx, input.chargeTo, size))) throw new QuotaExceededError('no room for the public copy');
+    if (input.held) {
+      if (!(await charge(tx, input.held.userId, size))) throw new QuotaExceededError(`no room for ${input.held.address}`);
+      await tx.heldMail.create({ data: { messageId: message.id, userId: input.held.userId, address: input.held.address, folder: input.held.folder, heldAt: input.sentAt } });
+    }
     for (const l of input.links ?? []) {
       await tx.mailLink.create({
         data: { id: l.id, messageId: message.id, sourceMessageId: l.sourceMessageId, senderUserId: l.senderUserId, recipient: l.recipient, passwordBox: l.passwordBox as Uint8Array<ArrayBuffer>, secretBox: l.secretBox as Uint8Array<ArrayBuffer>, expiresAt: l.expiresAt, createdAt: input.sentAt },

@@ -79,6 +79,7 @@ const envSchema = z.object({
   SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(86400, 'expected at most 86400 seconds').default(900),
   SEALMAIL_TRUSTED_PROXIES: proxyList('loopback'),
   SEALMAIL_WEB_TRUSTED_PROXIES: proxyList(''),
+  SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -112,6 +113,11 @@ export interface Config {
   /** The same for the web hosts (proxies in front of them); empty: the TCP peer is the client. */
   readonly webTrustedProxies: readonly string[];
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /**
+   * Tests only: a JSON file of DNS answers (packages/server/src/dns.ts) used instead of the
+   * system resolver by every DNS lookup; absent: real DNS.
+   */
+  readonly dnsTableFile: string | undefined;
 }
 
 /** The origins (scheme://host:port) of the web client and the admin console. */
@@ -251,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedProxies: e.SEALMAIL_TRUSTED_PROXIES,
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
+    dnsTableFile: e.SEALMAIL_DNS_TABLE === undefined ? undefined : resolve(e.SEALMAIL_DNS_TABLE),
   });
 }
 

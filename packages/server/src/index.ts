@@ -6,3 +6,4 @@ export * from './passwords';
 export * from './process';
 export * from './http-edge';
 export * from './cookies';
+export * from './dns';

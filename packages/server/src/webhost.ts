@@ -11,7 +11,7 @@
  * unreachable, a request Node's parser refuses) are in the API's registry format.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import httpProxy from '@fastify/http-proxy';
@@ -44,9 +44,19 @@ export interface WebHostOptions {
    * none: the TCP peer is the client. The client address it settles on is what it forwards.
    */
   trustedProxies?: readonly string[];
+  /**
+   * Also forward `/.well-known/mta-sts.txt` to the API (no cookie, the host name asked for in
+   * X-Forwarded-Host), so `mta-sts.<domain>` pointed at this host serves each verified domain's
+   * MTA-STS policy (docs/admin.md, Domains).
+   */
+  mtaStsPolicy?: boolean;
 }
 
-/** The strict policy the apps are built for: own scripts only, no inline script, no framing. */
+/**
+ * The strict policy the apps are built for: own scripts only, no inline script, no framing. The
+ * web client's service worker (/sw.js, `worker-src 'self'`) and app manifest (`manifest-src`) are
+ * its own origin's too.
+ */
 export function strictCsp(extra: { connectSrc?: string[] } = {}): string {
   return [
     "default-src 'none'",
@@ -56,6 +66,7 @@ export function strictCsp(extra: { connectSrc?: string[] } = {}): string {
     "font-src 'self'",
     `connect-src 'self'${extra.connectSrc?.length ? ' ' + extra.connectSrc.join(' ') : ''}`,
     "worker-src 'self' blob:",
+    "manifest-src 'self'",
     "frame-src 'self' blob:",
     "base-uri 'none'",
     "form-action 'self'",
@@ -75,6 +86,15 @@ export function webHostHeaders(csp: string): Readonly<Record<string, string>> {
     'strict-transport-security': 'max-age=31536000',
     'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
   });
+}
+
+/** The hashed build output (Vite's `build.assetsDir`): file names change whenever content does. */
+export const HASHED_ASSETS_DIR = 'assets';
+
+/** Cache-Control of a file the host serves from `root` (its path on disk, maybe a .br/.gz copy). */
+export function cacheControlFor(root: string, file: string): string {
+  const rel = relative(root, file).split(sep);
+  return rel.length > 1 && rel[0] === HASHED_ASSETS_DIR ? 'public, max-age=31536000, immutable' : 'no-cache';
 }
 
 /** Builds the host; call `.listen()` on it. */
@@ -141,8 +161,44 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
       },
     });
   }
+  if (opts.apiUrl && opts.mtaStsPolicy) {
+    const path = '/.well-known/mta-sts.txt';
+    await app.register(httpProxy, {
+      upstream: opts.apiUrl,
+      prefix: path,
+      rewritePrefix: path,
+      undici: { connect: opts.apiCa ? { ca: opts.apiCa } : {} },
+      replyOptions: {
+        rewriteRequestHeaders: (req, h) => {
+          const out: Record<string, unknown> = { ...h, 'x-forwarded-for': req.ip, 'x-forwarded-host': req.hostname };
+          delete out.cookie;
+          return out as typeof h;
+        },
+        rewriteHeaders: (h) => {
+          const out = { ...h };
+          delete out['set-cookie'];
+          return out;
+        },
+        onError: (reply, { error }) => {
+          reply.log.warn({ err: error }, 'web host: API unreachable');
+          void sendError(reply as unknown as FastifyReply, 'API_UNAVAILABLE', 502);
+        },
+      },
+    });
+  }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok', uptimeSeconds: Math.round(process.uptime()) }));
-  await app.register(fastifyStatic, { root: opts.root, index: ['index.html'], wildcard: false, maxAge: 0 });
+  // The build writes a brotli (.br) and a gzip (.gz) copy beside each asset; the one the browser
+  // accepts is sent as is (`Vary: Accept-Encoding` on every file answer). Content-hashed files
+  // under /assets never change: cached for a year; everything else (index.html, the web app
+  // manifest, the service worker, icons) is revalidated on every use.
+  await app.register(fastifyStatic, {
+    root: opts.root,
+    index: ['index.html'],
+    wildcard: false,
+    preCompressed: true,
+    cacheControl: false,
+    setHeaders: (reply, path) => void reply.header('cache-control', cacheControlFor(opts.root, path)),
+  });
   // Client-side routes fall back to the app's page; missing assets stay 404.
   app.setNotFoundHandler((req, reply) => {
     if ((req.method === 'GET' || req.method === 'HEAD') && !/\.[a-z0-9]+$/i.test(req.url.split('?')[0] ?? '') && !req.url.startsWith('/api/')) {

@@ -5,13 +5,16 @@
  *  - the link viewer's host forwards only the public link routes, and no cookie ever reaches it
  *    past its front door, the API behind it, or the browser from it;
  *  - the host's own errors (404, API down, headers too large) are in the registry format;
+ *  - files are sent pre-compressed (brotli or gzip, as accepted) with the security headers, and
+ *    content-hashed assets are cached for good while the page is revalidated;
  *  - the shared TLS policy: TLS 1.3, or TLS 1.2 with ECDHE + AEAD; CBC suites and TLS 1.1 refused.
  */
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { request as httpsRequest } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import { tlsHandshake } from '../src/testing';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -20,6 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorRegistry } from '@sealmail/contract';
 import { buildWebHost, createLogger, makeSelfSignedCertificate, SESSION_COOKIES, strictCsp, TLS_POLICY } from '../src/index';
 
+const PAGE = '<!doctype html><title>app</title>' + '<!-- padding -->'.repeat(50);
+const SCRIPT = 'console.log("a hashed asset");'.repeat(100);
 let dir: string;
 let tls: { cert: string; key: string };
 let api: Server;
@@ -29,7 +34,14 @@ let downHost: FastifyInstance;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sealmail-webhost-'));
-  await writeFile(join(dir, 'index.html'), '<!doctype html><title>app</title>');
+  await writeFile(join(dir, 'index.html'), PAGE);
+  await mkdir(join(dir, 'assets'));
+  // What the front ends' build writes: each file and its .br and .gz copies beside it.
+  for (const [file, text] of [['index.html', PAGE], ['assets/index-Ab12Cd34.js', SCRIPT]] as const) {
+    await writeFile(join(dir, file), text);
+    await writeFile(join(dir, `${file}.br`), brotliCompressSync(text));
+    await writeFile(join(dir, `${file}.gz`), gzipSync(text));
+  }
   tls = await makeSelfSignedCertificate(['localhost', '127.0.0.1']);
   api = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
@@ -132,6 +144,69 @@ describe("the web host's own errors", () => {
   });
 });
 
+function getBytes(port: number, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, method: 'GET', headers, ca: tls.cert, servername: 'localhost' }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('compression and caching of the built files', () => {
+  const securityHeaders = (h: IncomingHttpHeaders) => {
+    expect(h['content-security-policy']).toBe(strictCsp());
+    expect(h['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(h['x-content-type-options']).toBe('nosniff');
+    expect(h['x-frame-options']).toBe('DENY');
+    expect(h['referrer-policy']).toBe('no-referrer');
+    expect(h.vary).toMatch(/accept-encoding/i);
+  };
+
+  it('sends a hashed asset brotli-compressed to a browser that accepts it, cached for good', async () => {
+    const res = await getBytes(hosts.web.port, '/assets/index-Ab12Cd34.js', { 'accept-encoding': 'gzip, deflate, br' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-encoding']).toBe('br');
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(brotliDecompressSync(res.body).toString()).toBe(SCRIPT);
+    securityHeaders(res.headers);
+  });
+
+  it('sends gzip where only gzip is accepted, and the file as is where nothing is', async () => {
+    const gz = await getBytes(hosts.web.port, '/assets/index-Ab12Cd34.js', { 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(SCRIPT);
+    securityHeaders(gz.headers);
+    const plain = await getBytes(hosts.web.port, '/assets/index-Ab12Cd34.js', { 'accept-encoding': 'identity' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString()).toBe(SCRIPT);
+    expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    securityHeaders(plain.headers);
+  });
+
+  it('revalidates the page on every use, compressed too, also where a client-side route falls back to it', async () => {
+    for (const path of ['/', '/index.html', '/mail/inbox']) {
+      const res = await getBytes(hosts.web.port, path, { 'accept-encoding': 'br' });
+      expect(res.status, path).toBe(200);
+      expect(res.headers['content-encoding'], path).toBe('br');
+      expect(res.headers['content-type'], path).toMatch(/^text\/html/);
+      expect(res.headers['cache-control'], path).toBe('no-cache');
+      expect(brotliDecompressSync(res.body).toString(), path).toBe(PAGE);
+      securityHeaders(res.headers);
+    }
+  });
+
+  it('a missing asset is 404 in any encoding', async () => {
+    const res = await getBytes(hosts.web.port, '/assets/missing-00000000.js', { 'accept-encoding': 'br' });
+    expect(res.status).toBe(404);
+    expect(res.headers['content-encoding']).toBeUndefined();
+  });
+});
+
 const handshake = (port: number, opts: ConnectionOptions) => tlsHandshake(port, tls.cert, opts);
 
 describe('TLS policy of the web hosts', () => {
@@ -158,5 +233,30 @@ describe('TLS policy of the web hosts', () => {
     expect(tls12.length).toBeGreaterThan(0);
     for (const c of tls12) expect(c).toMatch(/^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
     expect(TLS_POLICY.minVersion).toBe('TLSv1.2');
+  });
+});
+
+describe('the MTA-STS policy path', () => {
+  let sts: { app: FastifyInstance; port: number };
+  beforeAll(async () => {
+    const apiUrl = `https://127.0.0.1:${(api.address() as { port: number }).port}`;
+    const app = await buildWebHost({ root: dir, csp: strictCsp(), apiUrl, apiCa: tls.cert, sessionCookie: SESSION_COOKIES.web, tls, logger: createLogger({ level: 'silent' }), mtaStsPolicy: true });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    sts = { app, port: (app.server.address() as { port: number }).port };
+  });
+  afterAll(async () => sts?.app.close());
+
+  it('is forwarded to the API with the host name asked for and no cookie, both ways', async () => {
+    seen.length = 0;
+    const res = await get(sts.port, '/.well-known/mta-sts.txt', { host: 'mta-sts.customer.example', cookie: BROWSER_COOKIES });
+    expect(res.status).toBe(200);
+    expect(seen.map((s) => [s.url, s.headers['x-forwarded-host'], s.headers.cookie])).toEqual([['/.well-known/mta-sts.txt', 'mta-sts.customer.example', undefined]]);
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('a host without it does not forward the path', async () => {
+    seen.length = 0;
+    expect((await get(hosts.admin.port, '/.well-known/mta-sts.txt', { host: 'mta-sts.customer.example' })).status).toBe(404);
+    expect(seen).toEqual([]);
   });
 });

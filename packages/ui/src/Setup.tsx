@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { clientName } from './clientName';
 import { keys } from './keys/client';
 import { describeError, formatNumber, i18n } from './i18n';
 
@@ -180,8 +181,7 @@ export function EscrowNotice({ notice, onDone }: { notice: { fingerprint: string
   );
 }
 
+/** This browser's default device name, from its User-Agent ("Chrome on Linux"); the user may rename it in Settings. */
 export function deviceName(): string {
-  const ua = navigator.userAgent;
-  const browser = /Firefox/.test(ua) ? 'Firefox' : /Chrom/.test(ua) ? 'Chromium' : /Safari/.test(ua) ? 'Safari' : 'Browser';
-  return `${browser} on ${navigator.platform || 'this computer'}`;
+  return clientName(navigator.userAgent);
 }

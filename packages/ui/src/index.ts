@@ -8,6 +8,7 @@ export { keys, KeyWorkerError } from './keys/client';
 export type { Compose, EscrowOverview, MailRow, MailView, Protection, SetUpResult } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
+export { clientName } from './clientName';
 export { KEYS_CHANGED_EVENT, PendingDevicesAlert } from './PendingDevices';
 export { SafetyNumber } from './SafetyNumber';
 export { KeyGate } from './KeyGate';

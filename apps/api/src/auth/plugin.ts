@@ -40,7 +40,8 @@ export function clearedSessionCookie(app: SessionApp = 'web'): string {
 
 /** What a route asks of the session (see the module comment of ./sessions.ts). */
 export interface SessionRule {
-  role?: 'admin';
+  /** The user's role must be this one, or one of these (an escrow admin is not an admin). */
+  role?: 'admin' | readonly ('admin' | 'escrow_admin')[];
   /**
    * A route that finishes device set-up (own sigchain, posting links, binding the session,
    * escrow info, session info, sign-out, TOTP enrolment): open to sessions without an approved
@@ -69,7 +70,7 @@ export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
     }
     if (session.passwordChangeRequired && !opts.allowPasswordChange) throw new ApiError('PASSWORD_CHANGE_REQUIRED');
     if (session.restricted && !opts.allowRestricted) throw new ApiError('TOTP_ENROLLMENT_REQUIRED');
-    if (opts.role && session.user.role !== opts.role) throw new ApiError('FORBIDDEN');
+    if (opts.role && !(typeof opts.role === 'string' ? [opts.role] : opts.role).includes(session.user.role as 'admin')) throw new ApiError('FORBIDDEN');
     if (!opts.setup) assertApprovedDevice(session);
     else if (opts.device && !session.deviceId) throw new ApiError('DEVICE_REQUIRED');
     if (opts.fresh) {

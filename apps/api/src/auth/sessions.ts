@@ -73,7 +73,11 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
     s.lastSeenAt = now;
   }
-  const device = s.deviceId ? await db.device.findUnique({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, select: { status: true, kind: true } }) : null;
+  const device = s.deviceId ? await db.device.findUnique({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, select: { status: true, kind: true, lastSeenAt: true } }) : null;
+  // The device's last use (Settings → Devices), touched like the session: at most once a minute.
+  if (device && s.deviceId && (!device.lastSeenAt || now.getTime() - device.lastSeenAt.getTime() > 60_000)) {
+    await db.device.update({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, data: { lastSeenAt: now } });
+  }
   return {
     id: s.id,
     userId: s.userId,

@@ -28,3 +28,21 @@ export async function escrowView(db: Db, e: EscrowRow) {
     endorsement: by && byAddress && e.endorsedByDevice && e.endorsement ? { address: byAddress, userId: by.id, deviceId: e.endorsedByDevice, signature: toBase64Url(e.endorsement) } : null,
   };
 }
+
+/**
+ * The escrow admins among users: designated here (escrow_admins), or given the escrow_admin role
+ * on the Users screen (docs/admin.md "Escrow & discovery").
+ */
+export const escrowAdminWhere = { OR: [{ escrowAdmin: { isNot: null } }, { role: 'escrow_admin' as const }] };
+
+/** Is this user an escrow admin? */
+export async function isEscrowAdmin(db: Db, userId: string): Promise<boolean> {
+  return (await db.user.count({ where: { id: userId, ...escrowAdminWhere } })) > 0;
+}
+
+/** May this session use escrow key `escrowId`: a designated escrow admin on a device that holds it? */
+export async function holdsEscrowKey(db: Db, escrowId: string, s: { userId: string; deviceId: string | null }): Promise<boolean> {
+  if (!s.deviceId) return false;
+  const box = await db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId, deviceId: s.deviceId } }, select: { userId: true } });
+  return !!box && box.userId === s.userId && (await isEscrowAdmin(db, s.userId));
+}

@@ -27,7 +27,7 @@ import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
-import type { Logger } from '@sealmail/server';
+import type { DnsResolver, Logger, MxAnswer } from '@sealmail/server';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
 
@@ -57,6 +57,8 @@ export interface OutboundOptions {
   hostname: string;
   /** Base URL of the link viewer (links are `<viewerUrl>/m/<id>#<password>.<digest>`). */
   viewerUrl?: string;
+  /** DNS for MX and MTA-STS lookups (packages/server/src/dns.ts; default: the system resolver). */
+  resolver?: DnsResolver;
   /** MX lookup; tests answer from a table pointing at loopback (the only stand-in for the outside). */
   resolveMx?: (domain: string) => Promise<{ exchange: string; priority: number }[]>;
   /** SMTP port of remote MX hosts (25; tests use a loopback port). */
@@ -127,7 +129,8 @@ export class Outbound {
   ) {
     this.now = opts.now ?? (() => new Date());
     this.schedule = opts.retry ?? defaultRetrySchedule;
-    this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now });
+    const resolver = opts.resolver;
+    this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now, ...(resolver ? { resolveTxt: async (name: string) => (await resolver(name, 'TXT')) as string[][] } : {}) });
   }
 
   async start(): Promise<void> {
@@ -158,6 +161,24 @@ export class Outbound {
     await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: LEASE_SECONDS });
   }
 
+  /** Jobs waiting in the relay's pg-boss queue (the admin console's overview). */
+  async queueSize(): Promise<number> {
+    if (!this.boss) throw new Error('outbound relay not started');
+    return this.boss.getQueueSize(QUEUE);
+  }
+
+  /**
+   * A short notice the server itself writes (an admin's set-up link for a new user), sent now by
+   * the relay's own path (MX, MTA-STS, DKIM of the sender's domain), not queued: the admin learns
+   * at once whether it went. Throws with the remote's answer when it did not.
+   */
+  async sendNotice(n: { from: string; to: string; subject: string; text: string }): Promise<void> {
+    const dkim = await this.opts.dkim(n.from.split('@')[1]!);
+    const rejected = await this.sendTo(n.to.split('@')[1]!, [n.to], n.from, { from: n.from, to: n.to, subject: n.subject, text: n.text, date: this.now() }, dkim);
+    const r = rejected.get(n.to.toLowerCase());
+    if (r) throw new Error(`${r.host} answered ${r.message}`);
+  }
+
   /**
    * Deletes the public copies of expired links (MISSION §3): the ciphertext behind them goes,
    * the link rows stay so the links answer "expired" and the sender keeps the visit record; the
@@ -173,7 +194,7 @@ export class Outbound {
         if (!msg) return [];
         await tx.mailLink.updateMany({ where: { messageId: msg.id }, data: { expiredAt: now, secretBox: null } });
         // Only a copy nobody holds in a mailbox (public copies never are) is deleted.
-        if (await tx.mailboxEntry.count({ where: { messageId: msg.id } })) return [];
+        if ((await tx.mailboxEntry.count({ where: { messageId: msg.id } })) + (await tx.heldMailboxEntry.count({ where: { messageId: msg.id } }))) return [];
         await tx.message.delete({ where: { id: msg.id } });
         if (msg.senderUserId) await charge(tx, msg.senderUserId, -msg.size);
         return msg.blobs.map((b) => b.id);
@@ -294,7 +315,7 @@ export class Outbound {
     if (await this.db.outboundDelivery.count({ where: { messageId, OR: [{ status: 'queued' }, { status: { in: ['failed', 'cancelled'] }, bouncedAt: null }] } })) return;
     await this.db.message.updateMany({ where: { id: messageId, serverBox: { not: null } }, data: { serverBox: null } });
     await this.db.mailLink.updateMany({ where: { messageId, secretBox: { not: null } }, data: { secretBox: null } });
-    const orphan = await this.db.message.findFirst({ where: { id: messageId, entries: { none: {} }, links: { none: {} } }, select: { id: true, blobs: { select: { id: true } } } });
+    const orphan = await this.db.message.findFirst({ where: { id: messageId, entries: { none: {} }, heldEntries: { none: {} }, links: { none: {} } }, select: { id: true, blobs: { select: { id: true } } } });
     if (orphan) {
       await this.db.message.deleteMany({ where: { id: orphan.id } });
       await this.blobs.delete(orphan.blobs.map((b) => b.id));
@@ -435,7 +456,8 @@ export class Outbound {
   private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string; host: string }>> {
     let hosts: { exchange: string; priority: number }[];
     try {
-      hosts = await (this.opts.resolveMx ?? dnsResolveMx)(domain);
+      const resolver = this.opts.resolver;
+      hosts = await (this.opts.resolveMx ?? (resolver ? async (d: string) => (await resolver(d, 'MX')) as MxAnswer[] : dnsResolveMx))(domain);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTFOUND' || code === 'ENODATA') hosts = [{ exchange: domain, priority: 0 }]; // RFC 5321 §5.1: implicit MX

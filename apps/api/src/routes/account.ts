@@ -2,10 +2,12 @@
  * Containing a leaked password (docs/operations.md, "Security"): the user's own sessions (list,
  * end one, end all others), password change (ends every other session), and the admin's
  * password reset (ends all the user's sessions and forces a new password at the next sign-in).
+ * The profile (display name) and the server's records of the user's own devices (the names they
+ * gave them, added and last used): only ever the caller's own, found by (user, device) together.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { adminPasswordReset, ApiError, passwordChange, sessionList, sessionRevoke, sessionRevokeOthers } from '@sealmail/contract';
+import { adminPasswordReset, ApiError, deviceList, deviceRename, passwordChange, profileUpdate, sessionList, sessionRevoke, sessionRevokeOthers } from '@sealmail/contract';
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { hashPassword, verifyPassword } from '@sealmail/server';
 import { defineRoute } from '../http/route';
@@ -15,6 +17,51 @@ import { revokeOtherSessions } from '../auth/sessions';
 import { assertNotThrottled, recordFailure } from './auth';
 
 export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  defineRoute(
+    app,
+    profileUpdate,
+    async (req) => {
+      const s = req.session!;
+      const user = await deps.db.user.update({ where: { id: s.userId }, data: { displayName: req.body.displayName } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'account.display_name_changed', details: { actorDeviceId: s.deviceId } });
+      return { displayName: user.displayName };
+    },
+    { preHandler: requireSession(deps) },
+  );
+
+  const record = (d: { id: string; label: string | null; createdAt: Date; lastSeenAt: Date | null }, current: string | null) => ({
+    id: d.id,
+    label: d.label,
+    createdAt: d.createdAt.toISOString(),
+    lastSeenAt: d.lastSeenAt?.toISOString() ?? null,
+    current: d.id === current,
+  });
+
+  defineRoute(
+    app,
+    deviceList,
+    async (req) => {
+      const s = req.session!;
+      const rows = await deps.db.device.findMany({ where: { userId: s.userId }, orderBy: { createdAt: 'asc' }, take: 500 });
+      return { devices: rows.map((d) => record(d, s.deviceId)) };
+    },
+    { preHandler: requireSession(deps) },
+  );
+
+  defineRoute(
+    app,
+    deviceRename,
+    async (req) => {
+      const s = req.session!;
+      // Only the caller's own device: another user's (an admin's too) is "not found", never renamed.
+      const r = await deps.db.device.updateMany({ where: { userId: s.userId, id: req.params.id }, data: { label: req.body.name } });
+      if (r.count !== 1) throw new ApiError('NOT_FOUND', undefined, 'No such device of yours.');
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'account.device_renamed', details: { deviceId: req.params.id, actorDeviceId: s.deviceId } });
+      return record(await deps.db.device.findUniqueOrThrow({ where: { userId_id: { userId: s.userId, id: req.params.id } } }), s.deviceId);
+    },
+    { preHandler: requireSession(deps) },
+  );
+
   defineRoute(
     app,
     sessionList,
@@ -35,7 +82,7 @@ export async function accountRoutes(app: FastifyInstance, deps: ApiDeps): Promis
             id: r.id,
             current: r.id === s.id,
             deviceId: r.deviceId,
-            deviceName: d?.name ?? null,
+            deviceName: d?.label ?? d?.name ?? null,
             deviceStatus: d?.status ?? null,
             userAgent: r.userAgent,
             ip: r.ip,

@@ -1,7 +1,8 @@
 /**
  * Domain settings of the admin's own account: the cross-domain E2EE switch, and the default
  * encryption policy, which is chosen once (the update only takes when none is set: a concurrent
- * second choice loses) and never changed. Users read their own domain's policy.
+ * second choice loses) and never changed. Users read their own domain's policy. Adding,
+ * verifying, checking and removing domains and their DKIM keys: domain-setup.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { adminDomainList, adminDomainUpdate, ApiError, mailPolicy } from '@sealmail/contract';
@@ -9,6 +10,7 @@ import { recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
+import { domainSetupRoutes } from './domain-setup';
 
 export async function domainRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   defineRoute(
@@ -16,7 +18,7 @@ export async function domainRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     adminDomainList,
     async (req) => {
       const domains = await deps.db.domain.findMany({ where: { accountId: req.session!.user.accountId }, orderBy: { name: 'asc' } });
-      return { domains: domains.map((d) => ({ name: d.name, crossDomainE2ee: d.crossDomainE2ee, encryptionPolicy: d.encryptionPolicy })) };
+      return { domains: domains.map((d) => ({ name: d.name, crossDomainE2ee: d.crossDomainE2ee, encryptionPolicy: d.encryptionPolicy, verifiedAt: d.verifiedAt?.toISOString() ?? null })) };
     },
     { preHandler: requireSession(deps, { role: 'admin' }) },
   );
@@ -45,6 +47,8 @@ export async function domainRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     // A security setting: an approved device and a fresh re-authentication (docs/operations.md, Security).
     { preHandler: requireSession(deps, { role: 'admin', fresh: true }) },
   );
+
+  await domainSetupRoutes(app, deps);
 
   defineRoute(
     app,

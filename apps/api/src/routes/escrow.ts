@@ -15,14 +15,15 @@ import { CryptoError, decodePublicKeys, fromBase64Url, fromHex, keyId, LinkType,
 import { findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
-import { activeEscrow, escrowView, latestEscrow } from '../keys/escrow';
+import { activeEscrow, escrowAdminWhere, escrowView, holdsEscrowKey, isEscrowAdmin, latestEscrow } from '../keys/escrow';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
 import type { ActiveSession } from '../auth/sessions';
 import type { ApiDeps } from '../deps';
 
 export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const admin = requireSession(deps, { role: 'admin' });
-  const adminDevice = requireSession(deps, { role: 'admin', device: true });
+  // Escrow admins (designated, docs/admin.md "Escrow & discovery") need not be admins.
+  const admin = requireSession(deps, { role: ['admin', 'escrow_admin'] });
+  const adminDevice = requireSession(deps, { role: ['admin', 'escrow_admin'], device: true });
   // Turning escrow on or off: an approved device and a fresh re-authentication.
   const sensitive = requireSession(deps, { role: 'admin', fresh: true });
 
@@ -52,14 +53,21 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const me = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, include: { domain: true } });
       const address = `${me.localPart}@${me.domain.name}`;
       const events = await deps.db.auditEvent.findMany({
-        where: { accountId: s.user.accountId, action: { in: ['escrow.recovery_keys_read', 'escrow.discovery_keys_read', 'escrow.removal_keys_read', 'escrow.recovery'] }, details: { path: ['user'], equals: address } },
+        where: { accountId: s.user.accountId, action: { in: ['escrow.recovery_keys_read', 'escrow.discovery_keys_read', 'escrow.removal_keys_read', 'escrow.recovery', 'escrow.discovery_opened'] }, details: { path: ['user'], equals: address } },
         include: { actor: { include: { domain: true } } },
         orderBy: { createdAt: 'desc' },
         take: 200,
       });
       const purposeOf = (action: string): 'recovery' | 'discovery' | 'removal' | 'device-approved' =>
         action === 'escrow.recovery' ? 'device-approved' : (action.split('.')[1]!.split('_')[0] as 'recovery' | 'discovery' | 'removal');
-      return { openings: events.map((e) => ({ at: e.createdAt.toISOString(), purpose: purposeOf(e.action), by: e.actor ? `${e.actor.localPart}@${e.actor.domain.name}` : null })) };
+      const detailsOf = (d: unknown) => (d && typeof d === 'object' ? (d as Record<string, unknown>) : {});
+      return {
+        openings: events.map((e) => {
+          const d = detailsOf(e.details);
+          const discovery = e.action === 'escrow.discovery_opened' && typeof d.caseRef === 'string' ? { caseRef: d.caseRef, range: { from: String(d.from), to: String(d.to) } } : {};
+          return { at: e.createdAt.toISOString(), purpose: purposeOf(e.action), by: e.actor ? `${e.actor.localPart}@${e.actor.domain.name}` : null, ...discovery };
+        }),
+      };
     },
     { preHandler: requireSession(deps) },
   );
@@ -104,10 +112,11 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       if (!verifyEscrowCertificate(keys, s.user.accountId, certificate)) throw invalid('body.certificate', 'the certificate does not verify');
       const id = toHex(keyId(keys));
       // Every box goes to an approved (real) device of an admin of this account, and one to the caller's.
-      const devices = await deps.db.device.findMany({ where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, role: 'admin', status: 'active' } } });
+      // Boxes go to this admin's devices and to designated escrow admins' (the enabling admin is designated with it).
+      const devices = await deps.db.device.findMany({ where: { id: { in: req.body.boxes.map((b) => b.deviceId) }, status: 'approved', kind: { in: ['browser', 'cli'] }, user: { accountId: s.user.accountId, status: 'active', OR: [{ id: s.userId }, ...escrowAdminWhere.OR] } } });
       const owner = new Map(devices.map((d) => [d.id, d.userId]));
       req.body.boxes.forEach((b, i) => {
-        if (!owner.has(b.deviceId)) throw invalid(`body.boxes.${i}.deviceId`, 'not an approved device of an administrator of this account');
+        if (!owner.has(b.deviceId)) throw invalid(`body.boxes.${i}.deviceId`, 'not an approved device of this administrator or of a designated escrow admin of this account');
       });
       if (!owner.has(s.deviceId!)) throw invalid('body.boxes', 'the key must be boxed to this device too');
       // The endorsement by this admin's device: what users' clients check before escrow joins their chains.
@@ -124,6 +133,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           data: { id, accountId: s.user.accountId, publicKeys: new Uint8Array(fromBase64Url(req.body.publicKeys)), certificate: new Uint8Array(certificate), enabledById: s.userId, endorsedByDevice: s.deviceId!, endorsement: new Uint8Array(endorsement), enabledAt: deps.now() },
         });
         await tx.escrowBox.createMany({ data: req.body.boxes.map((b) => ({ escrowId: id, deviceId: b.deviceId, userId: owner.get(b.deviceId)!, box: new Uint8Array(fromBase64Url(b.box)) })) });
+        await tx.escrowAdmin.upsert({ where: { userId: s.userId }, create: { userId: s.userId, accountId: s.user.accountId, designatedById: s.userId, designatedAt: deps.now() }, update: {} });
       });
       await audit(s, 'escrow.enabled', { escrowId: id, holders: req.body.boxes.map((b) => b.deviceId) });
       return { id };
@@ -157,7 +167,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const s = req.session!;
       const e = await latestEscrow(deps.db, s.user.accountId);
       const box = e && (await deps.db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId: e.id, deviceId: s.deviceId! } } }));
-      if (!e || !box || box.userId !== s.userId) throw new ApiError('NOT_FOUND', undefined, 'This device holds no escrow key of this account.');
+      if (!e || !box || box.userId !== s.userId || !(await isEscrowAdmin(deps.db, s.userId))) throw new ApiError('NOT_FOUND', undefined, 'This device holds no escrow key of this account.');
       return { escrowId: e.id, box: toBase64Url(box.box) };
     },
     { preHandler: adminDevice },
@@ -170,9 +180,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const s = req.session!;
       const user = await userOfAccount(s, req.params.address);
       const e = await latestEscrow(deps.db, s.user.accountId);
-      if (!e || !(await deps.db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId: e.id, deviceId: s.deviceId! } } }))) {
-        throw new ApiError('FORBIDDEN', undefined, 'Only an escrow admin’s device can do this.');
-      }
+      if (!e || !(await holdsEscrowKey(deps.db, e.id, s))) throw new ApiError('FORBIDDEN', undefined, 'Only an escrow admin’s device can do this.');
       if (req.body.purpose !== 'removal' && e.status !== 'active') throw new ApiError('CONFLICT', undefined, 'Escrow is off for this account.');
       const boxes = await deps.db.pukBox.findMany({ where: { userId: user.id, deviceId: e.id }, orderBy: { generation: 'asc' } });
       await audit(s, `escrow.${req.body.purpose}_keys_read`, { escrowId: e.id, user: req.params.address, generations: boxes.map((b) => b.generation) });
@@ -191,9 +199,7 @@ export async function escrowRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       if (link.userId !== user.id) refuse('the link is for another user');
       const e = await latestEscrow(deps.db, s.user.accountId);
       if (!e || toHex(link.signer) !== e.id) refuse('escrow admins sign with the account’s escrow key');
-      if (!(await deps.db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId: e.id, deviceId: s.deviceId! } } }))) {
-        throw new ApiError('FORBIDDEN', undefined, 'Only an escrow admin’s device can do this.');
-      }
+      if (!(await holdsEscrowKey(deps.db, e.id, s))) throw new ApiError('FORBIDDEN', undefined, 'Only an escrow admin’s device can do this.');
       const type = link.body.type;
       if (type === LinkType.DeviceApprove && e.status !== 'active') throw new ApiError('CONFLICT', undefined, 'Escrow is off for this account.');
       if (type !== LinkType.DeviceApprove && type !== LinkType.EscrowRemove) refuse('with the escrow key an admin may only approve a device or remove escrow');

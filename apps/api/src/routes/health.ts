@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import { ApiError, health, ready, serverInfo } from '@sealmail/contract';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError, apiReady, health, ready, serverInfo } from '@sealmail/contract';
 import { checkDatabase } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { readToken } from '../auth/plugin';
@@ -10,7 +10,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   // Probes run every few seconds: log them only when something is wrong.
   defineRoute(app, health, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }), { logLevel: 'warn' });
 
-  defineRoute(app, ready, async (req) => {
+  const readiness = async (req: FastifyRequest) => {
     try {
       await checkDatabase(deps.db);
     } catch (err) {
@@ -18,7 +18,10 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       throw new ApiError('DATABASE_UNAVAILABLE');
     }
     return { status: 'ready' as const };
-  }, { logLevel: 'warn' });
+  };
+  defineRoute(app, ready, readiness, { logLevel: 'warn' });
+  // The same under /api: web hosts forward only /api/*, so the admin console asks here.
+  defineRoute(app, apiReady, readiness, { logLevel: 'warn' });
 
   // Anonymous callers learn nothing about any organisation; a signed-in caller, its own domains.
   defineRoute(app, serverInfo, async (req) => {

@@ -89,6 +89,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         },
       });
       await recordAudit(deps.db, { accountId: session.user.accountId, actorUserId: session.userId, action: 'keys.sigchain_append', details: { seqno: link.seqno, type: LinkType[link.body.type] } });
+      // A first (or any new) per-user key: mail held while the user had none is filed now, by the queue.
+      if (link.body.type !== LinkType.DeviceRequest) await deps.heldMail?.enqueue(session.userId).catch((err: unknown) => req.log.warn({ err }, 'held mail job not queued (the sweep will)'));
       // The user's other signed-in devices hear of a device waiting for approval at once.
       if (link.body.type === LinkType.DeviceRequest) await deps.events.publish(deps.db, session.userId, { entryId: '', folder: '', kind: 'keys' });
       return { seqno: link.seqno, headHash: toHex(state.headHash), deviceId: addsSigner ? signerHex : session.deviceId };

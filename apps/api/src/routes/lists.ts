@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { adminListCreate, adminListDelete, adminListList, adminListUpdate, ApiError, MAX_LIST_MEMBERS } from '@sealmail/contract';
-import { recordAudit, splitAddress, type Db } from '@sealmail/db';
+import { addressInUse, recordAudit, splitAddress, type Db } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
@@ -47,8 +47,8 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const { localPart, domain: domainName } = splitAddress(req.body.address)!;
       const domain = await deps.db.domain.findUnique({ where: { name: domainName } });
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
-      const taken = (await deps.db.user.findUnique({ where: { domainId_localPart: { domainId: domain.id, localPart } }, select: { id: true } })) ?? (await deps.db.mailingList.findUnique({ where: { domainId_localPart: { domainId: domain.id, localPart } }, select: { id: true } }));
-      if (taken) throw new ApiError('ADDRESS_TAKEN', 'body.address');
+      if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding lists to it.`);
+      if (await addressInUse(deps.db, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address');
       const members = [...new Set(req.body.members)];
       const list = await deps.db.mailingList
         .create({ data: { accountId: s.user.accountId, domainId: domain.id, localPart, name: req.body.name, members: { create: members.map((address) => ({ address })) } }, include })

@@ -32,8 +32,9 @@ import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
 import { mayEncryptTo } from '../keys/reach';
-import { BlobTakenError, charge, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
+import { BlobTakenError, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
 import { loadEntries } from '../mail/views';
+import { purgeEntries } from '../mail/legal-hold';
 import type { ApiDeps } from '../deps';
 
 const invalid = (why: string) => new ApiError('MAIL_INVALID', undefined, `The sealed mail was refused: ${why}.`);
@@ -59,24 +60,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     return e;
   }
 
-  /** Deletes entries for good, refunds their holders, and drops messages nobody holds any more. */
-  async function purge(entries: readonly { id: string; userId: string; messageId: string; size: bigint }[]) {
-    const orphanBlobs = await deps.db.$transaction(async (tx) => {
-      const blobs: string[] = [];
-      for (const e of entries) {
-        const gone = await tx.mailboxEntry.deleteMany({ where: { id: e.id } });
-        if (gone.count) await charge(tx, e.userId, -e.size);
-      }
-      for (const messageId of new Set(entries.map((e) => e.messageId))) {
-        if ((await tx.mailboxEntry.count({ where: { messageId } })) === 0) {
-          blobs.push(...(await tx.blob.findMany({ where: { messageId }, select: { id: true } })).map((b) => b.id));
-          await tx.message.delete({ where: { id: messageId } });
-        }
-      }
-      return blobs;
-    });
-    await deps.blobs.delete(orphanBlobs);
-  }
+  /** Deletes entries for good (kept out of the user's sight under legal hold: mail/legal-hold.ts). */
+  const purge = (entries: readonly { id: string; userId: string }[]) => purgeEntries(deps.db, deps.blobs, entries, deps.now());
 
   type LinksBody = NonNullable<(typeof mailSend)['body']['_output']['links']>;
   type Session = NonNullable<Parameters<Parameters<typeof defineRoute>[2]>[0]['session']>;

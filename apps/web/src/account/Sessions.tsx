@@ -1,18 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiClientError } from '@sealmail/client';
-import { describeError, formatDateTime, i18n, useTranslation } from '@sealmail/ui';
+import { clientName as uaName, describeError, formatDateTime, i18n, useTranslation } from '@sealmail/ui';
 import { api } from '../SignIn';
 
 type SessionRow = Awaited<ReturnType<typeof api.sessions>>['sessions'][number];
 
-/** A short client name from a User-Agent: the browser and system, or the whole string. */
-export function clientName(ua: string | null): string {
-  if (!ua) return i18n.t('account.sessions.unknownClient');
-  const browser = /Edg\/|Firefox\/|Chrome\/|Safari\//.exec(ua)?.[0]?.replace('/', '').replace('Edg', 'Edge') ?? null;
-  const system = /Windows|Mac OS X|Android|iPhone|iPad|Linux|CrOS/.exec(ua)?.[0]?.replace('Mac OS X', 'macOS') ?? null;
-  if (browser || system) return [browser, system].filter(Boolean).join(' on ');
-  return ua.length > 40 ? `${ua.slice(0, 40)}…` : ua;
-}
+/** A short client name from a User-Agent ("Chrome on Linux"), or that it is unknown. */
+export const clientName = (ua: string | null): string => (ua ? uaName(ua) : i18n.t('account.sessions.unknownClient'));
 
 const when = (iso: string) => formatDateTime(iso);
 const failure = (err: unknown) => describeError(err instanceof ApiClientError ? err : { code: 'NETWORK' });

@@ -1,9 +1,14 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiClient } from '@sealmail/client';
 import type { FolderName } from '@sealmail/contract';
-import { describeError, endedMessage, formatDate, formatDateTime, formatSize, formatTime, i18n, keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, useTranslation, type MailRow, type MailView } from '@sealmail/ui';
+import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, useTranslation, type MailRow, type MailView } from '@sealmail/ui';
 import { Compose, type ComposeSeed } from './Compose';
-import { MessageView, ProtectionLabel } from './Reader';
+import { Thread } from './Reader';
+import { RowContent } from './Row';
+import { Toasts, useToasts } from './Toasts';
+import { ShortcutsDialog } from './Shortcuts';
+import { notifyNewMail, tabTitle } from './notify';
+import { AccountMenu } from '../settings/AccountMenu';
 
 const api = new ApiClient({ baseUrl: '' });
 const FOLDERS: { id: FolderName; name: string }[] = [
@@ -16,21 +21,24 @@ const FOLDERS: { id: FolderName; name: string }[] = [
   { id: 'trash', name: 'Trash' },
 ];
 type Summary = Awaited<ReturnType<ApiClient['mailSummary']>>;
-const shortDate = (iso: string) => {
-  const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? formatTime(d) : formatDate(d);
-};
+/** Folders a message can be moved into (and so back out of, by Undo). */
+const MOVABLE = ['inbox', 'archive', 'spam', 'trash'] as const;
+type Movable = (typeof MOVABLE)[number];
+const movable = (f: string): f is Movable => (MOVABLE as readonly string[]).includes(f);
+const folderName = (f: string) => i18n.t(`mail.folders.${f}`);
 const quote = (m: MailView) => `${i18n.t('mail.quote', { date: formatDateTime(m.date), from: m.from })}\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
 
 /**
- * The desktop-style mailbox: folders with unread counts, the message list, the reading pane with
- * the whole conversation, and the compose window. Decryption happens in the key worker; this
- * thread sees plaintext only to show it. New mail arrives over server-sent events. Shortcuts:
- * c compose, r reply, a reply all, e archive, # delete, s star, u unread, j/k next/previous.
+ * The desktop-style mailbox: a header with the account menu; folders with unread counts, the
+ * message list, the reading pane with the conversation, and the compose window; or, at
+ * #settings, the settings page in their place. Decryption happens in the key worker; this
+ * thread sees plaintext only to show it. New mail arrives over server-sent events (the Inbox's
+ * unread count goes into the tab's title; a desktop notification when the user opted in).
+ * Keyboard shortcuts: see Shortcuts.tsx ("?" lists them).
  */
-export function Mailbox({ address, displayName, onEnded, settings }: { address: string; displayName: string; onEnded: (message: string) => void; settings: ReactNode }) {
+export function Mailbox({ address, displayName, onEnded, view, settings, onNavigate, onSignOut }: { address: string; displayName: string; onEnded: (message: string) => void; view: 'mail' | 'settings'; settings: ReactNode; onNavigate: (hash: string) => void; onSignOut: () => void }) {
   const { t } = useTranslation();
-  const [folder, setFolder] = useState<FolderName | 'settings'>('inbox');
+  const [folder, setFolder] = useState<FolderName>('inbox');
   const [rows, setRows] = useState<MailRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -38,7 +46,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const [thread, setThread] = useState<(MailView | { entryId: string; error: string })[] | null>(null);
   const [summary, setSummary] = useState<Summary | null>(null);
   const [compose, setCompose] = useState<ComposeSeed | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
+  const { toasts, show, dismiss } = useToasts();
+  const [shortcuts, setShortcuts] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [labels, setLabels] = useState<{ id: string; name: string }[]>([]);
   const [label, setLabel] = useState<string | null>(null);
@@ -53,6 +62,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   }, [menuOpen]);
   const searchBox = useRef<HTMLInputElement>(null);
   const listGen = useRef(0);
+  const pendingG = useRef(0);
+  const inSettings = view === 'settings';
 
   const failed = useCallback(
     (err: unknown) => {
@@ -111,7 +122,6 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   }
 
   useEffect(() => {
-    if (folder === 'settings') return;
     setSelected(null);
     setThread(null);
     void load(folder);
@@ -119,23 +129,34 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   }, [folder, load, refreshSummary]);
 
   // New mail without reloading: the server tells this mailbox when an entry arrives or changes.
+  const onMail = useRef<(data: { kind?: string; entryId?: string; folder?: string }) => void>(() => undefined);
+  onMail.current = (data) => {
+    // A device asks to join: every signed-in device shows it at once (PendingDevicesAlert).
+    if (data.kind === 'keys') return void window.dispatchEvent(new Event(KEYS_CHANGED_EVENT));
+    refreshSummary();
+    if (!searching) void load(folder);
+    void keys({ op: 'searchSync', address }).catch(() => undefined);
+    if (data.kind === 'new' && data.folder === 'inbox' && data.entryId) {
+      const entryId = data.entryId;
+      void notifyNewMail(address, entryId, () => {
+        onNavigate('');
+        setFolder('inbox');
+        setLabel(null);
+        void open({ entryId, threadId: '', read: false } as MailRow);
+      }).catch(() => undefined);
+    }
+  };
   useEffect(() => {
     const events = new EventSource('/api/v1/mail/events');
-    events.addEventListener('mail', (e: MessageEvent<string>) => {
-      // A device asks to join: every signed-in device shows it at once (PendingDevicesAlert).
-      if ((JSON.parse(e.data) as { kind?: string }).kind === 'keys') return void window.dispatchEvent(new Event(KEYS_CHANGED_EVENT));
-      refreshSummary();
-      if (folder !== 'settings' && !searching) void load(folder);
-      void keys({ op: 'searchSync', address }).catch(() => undefined);
-    });
+    events.addEventListener('mail', (e: MessageEvent<string>) => onMail.current(JSON.parse(e.data) as { kind?: string }));
     return () => events.close();
-  }, [folder, load, refreshSummary, searching, address]);
+  }, []);
 
   /** Searches the on-device index (brought up to date first); the list shows the hits. */
   async function search(q: string) {
     if (!q.trim()) {
       setSearching(null);
-      if (folder !== 'settings') void load(folder);
+      void load(folder);
       return;
     }
     setLoading(true);
@@ -145,9 +166,20 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
       setCursor(null);
       setSelected(null);
       setThread(null);
-      setRows(
-        r.hits.map((h) => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, warning: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null })),
+      const basic = (h: (typeof r.hits)[number]): MailRow => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, warning: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null });
+      setRows(r.hits.map(basic));
+      // Each hit as a full row (snippet, star, labels, verified protection), opened on this device.
+      const full = await Promise.all(
+        r.hits.slice(0, 40).map(async (h): Promise<MailRow> => {
+          try {
+            const m = await keys({ op: 'mailOpen', address, entryId: h.entryId });
+            return { entryId: m.entryId, threadId: m.threadId, folder: m.folder, date: m.date, read: m.read, starred: m.starred, labelIds: m.labelIds, protection: m.protection, warning: m.warning, subject: m.subject, from: m.from, fromName: m.fromName, to: m.to, snippet: m.text.replace(/\s+/g, ' ').trim().slice(0, 160), attachmentCount: m.attachments.length, error: null };
+          } catch {
+            return basic(h);
+          }
+        }),
       );
+      setRows((old) => (old.length && old[0]!.entryId === full[0]?.entryId ? [...full, ...old.slice(full.length)] : old));
     } catch (err) {
       failed(err);
     } finally {
@@ -176,29 +208,62 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   const current = rows.find((r) => r.entryId === selected) ?? null;
   const latest = thread?.filter((t): t is MailView => !('error' in t)).at(-1) ?? null;
 
-  async function act(kind: 'archive' | 'delete' | 'star' | 'unread') {
-    if (!current) return;
-    try {
-      if (kind === 'delete') {
-        const r = await api.deleteMail(current.entryId);
-        setStatus(r.deleted === 'trash' ? t('mail.movedToTrash') : t('mail.deletedForGood'));
-      } else if (kind === 'archive') {
-        await api.updateMail(current.entryId, { folder: 'archive' });
-        setStatus(t('mail.archived'));
-      } else if (kind === 'star') {
-        await api.updateMail(current.entryId, { starred: !current.starred });
-        setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, starred: !r.starred } : r)));
-        return;
-      } else {
-        await api.updateMail(current.entryId, { read: false });
-        setRows((rs) => rs.map((r) => (r.entryId === current.entryId ? { ...r, read: false } : r)));
-        refreshSummary();
-        return;
-      }
-      setRows((rs) => rs.filter((r) => r.entryId !== current.entryId));
+  /** Takes a message out of the list (it moved away); the next one is not opened by itself. */
+  function drop(entryId: string) {
+    setRows((rs) => rs.filter((r) => r.entryId !== entryId));
+    if (selected === entryId) {
       setSelected(null);
       setThread(null);
+    }
+    refreshSummary();
+  }
+
+  /** Undo of a move: back to the folder it came from, and into the list again. */
+  const moveBack = (entryId: string, from: Movable) => async () => {
+    try {
+      await api.updateMail(entryId, { folder: from });
+      show(t('toast.movedBack', { folder: folderName(from) }));
+      if (!searching) void load(folder);
       refreshSummary();
+    } catch (err) {
+      failed(err);
+    }
+  };
+
+  async function act(kind: 'archive' | 'delete' | 'star' | 'unread', row: MailRow | null = current) {
+    if (!row) return;
+    const from = row.folder;
+    try {
+      if (kind === 'delete') {
+        const r = await api.deleteMail(row.entryId);
+        drop(row.entryId);
+        if (r.deleted === 'trash') show(t('mail.movedToTrash'), movable(from) ? moveBack(row.entryId, from) : undefined);
+        else show(t('mail.deletedForGood'));
+      } else if (kind === 'archive') {
+        if (from === 'archive') return show(t('toast.alreadyArchived'));
+        await api.updateMail(row.entryId, { folder: 'archive' });
+        drop(row.entryId);
+        show(t('mail.archived'), movable(from) ? moveBack(row.entryId, from) : undefined);
+      } else if (kind === 'star') {
+        await api.updateMail(row.entryId, { starred: !row.starred });
+        setRows((rs) => rs.map((r) => (r.entryId === row.entryId ? { ...r, starred: !r.starred } : r)));
+      } else {
+        await api.updateMail(row.entryId, { read: false });
+        setRows((rs) => rs.map((r) => (r.entryId === row.entryId ? { ...r, read: false } : r)));
+        refreshSummary();
+      }
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  async function move(to: Movable) {
+    const row = current;
+    if (!row || row.folder === to) return;
+    try {
+      await api.updateMail(row.entryId, { folder: to });
+      drop(row.entryId);
+      show(t('toast.moved', { folder: folderName(to) }), movable(row.folder) ? moveBack(row.entryId, row.folder) : undefined);
     } catch (err) {
       failed(err);
     }
@@ -212,15 +277,51 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
     setCompose({ to: to.join(', '), cc: cc.join(', '), subject: /^re:/i.test(latest.subject) ? latest.subject : `Re: ${latest.subject}`, quote: quote(latest), inReplyTo: latest });
   }
 
-  // Keyboard shortcuts for the common actions (not while typing).
+  /** Back from an opened message to the list (the one-pane phone layout). */
+  const closeMessage = () => {
+    const was = selected;
+    setSelected(null);
+    setThread(null);
+    setProblem(null);
+    // Focus goes back to the row that was open (the list is shown again).
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
+  };
+  const goInbox = () => {
+    onNavigate('');
+    setSearching(null);
+    setQuery('');
+    setLabel(null);
+    setFolder('inbox');
+  };
+
+  // Keyboard shortcuts (Shortcuts.tsx lists them), never while typing in a field.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
-      if (compose || e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, [contenteditable="true"]')) return;
-      const i = rows.findIndex((r) => r.entryId === selected);
-      const go = (j: number) => rows[j] && void open(rows[j]!);
-      const map: Record<string, () => void> = {
+      if (compose || shortcuts || e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, select, [contenteditable="true"], [role="menu"], dialog')) return;
+      // "g" then "i": to the Inbox.
+      if (pendingG.current && Date.now() - pendingG.current < 1500 && e.key === 'i') {
+        pendingG.current = 0;
+        e.preventDefault();
+        return goInbox();
+      }
+      pendingG.current = e.key === 'g' ? Date.now() : 0;
+      const focusedRow = t.closest<HTMLElement>('.list .row');
+      const rowIndex = (el: HTMLElement | null) => rows.findIndex((r) => r.entryId === el?.dataset.entry);
+      const i = selected ? rows.findIndex((r) => r.entryId === selected) : rowIndex(focusedRow);
+      // With a message open, j/k open the next/previous; in the list they move the focus.
+      const step = (d: number) => {
+        const j = Math.min(rows.length - 1, Math.max(0, i + d));
+        if (!rows[j]) return;
+        if (selected) void open(rows[j]!);
+        else document.querySelector<HTMLElement>(`.list .row[data-entry="${rows[j]!.entryId}"]`)?.focus();
+      };
+      const always: Record<string, () => void> = {
+        '?': () => setShortcuts(true),
         c: () => setCompose({}),
+        Escape: () => (inSettings ? onNavigate('') : selected ? closeMessage() : menuOpen ? setMenuOpen(false) : undefined),
+      };
+      const inMail: Record<string, () => void> = {
         '/': () => searchBox.current?.focus(),
         r: () => reply(false),
         a: () => reply(true),
@@ -228,10 +329,14 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
         '#': () => void act('delete'),
         s: () => void act('star'),
         u: () => void act('unread'),
-        j: () => go(i + 1),
-        k: () => go(Math.max(0, i - 1)),
+        j: () => step(1),
+        k: () => step(-1),
+        o: () => {
+          const r = rows[Math.max(0, rowIndex(focusedRow))];
+          if (r) void open(r);
+        },
       };
-      const f = map[e.key];
+      const f = always[e.key] ?? (inSettings ? undefined : inMail[e.key]);
       if (f) {
         e.preventDefault();
         f();
@@ -242,84 +347,79 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   });
 
   const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
-  const title = folder === 'settings' ? t('mail.settings') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
-  /** Back from an opened message to the list (the one-pane phone layout). */
-  const closeMessage = () => {
-    const was = selected;
-    setSelected(null);
-    setThread(null);
-    setProblem(null);
-    // Focus goes back to the row that was open (the list is shown again).
-    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
-  };
-  // A phone shows one pane at a time: the list, or the opened message (a notice keeps the reader in view).
-  const layout = ['mailbox', folder !== 'settings' && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', status || problem ? 'notice' : ''].filter(Boolean).join(' ');
+  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
+  const inboxUnread = counts.get('inbox')?.unread ?? 0;
+  useEffect(() => {
+    document.title = tabTitle(title, inboxUnread);
+  }, [title, inboxUnread]);
+  // A phone shows one pane at a time: the list, or the opened message.
+  const layout = ['mailbox', inSettings ? 'in-settings' : '', !inSettings && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', problem ? 'notice' : ''].filter(Boolean).join(' ');
+  const from = (r: MailRow) => (!searching && (folder === 'sent' || folder === 'drafts' || folder === 'outbox') ? t('mail.toList', { list: r.to.join(', ') || t('mail.nobodyYet') }) : r.fromName || r.from);
   return (
     <div className={layout}>
       <PendingDevicesAlert address={address} />
-      <PhoneBar title={title} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})} />
+      <TopBar title={title} inSettings={inSettings} menuOpen={menuOpen} onMenu={() => setMenuOpen(!menuOpen)} onCompose={() => setCompose({})}>
+        <AccountMenu displayName={displayName} address={address} onSettings={() => onNavigate('#settings')} onShortcuts={() => setShortcuts(true)} onSignOut={onSignOut} />
+      </TopBar>
       {/* A tap beside the open folder menu closes it (Escape and the menu button do too). */}
       {menuOpen && <div className="menu-backdrop" aria-hidden="true" onClick={() => setMenuOpen(false)} />}
-      <nav ref={menu} id="folders" className="folders" aria-label={t('mail.foldersNav')} onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
-        <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title={t('mail.composeShortcut')}>
-          {t('mail.compose')}
-        </button>
-        <ul>
-          {FOLDERS.map((f) => {
-            const c = counts.get(f.id);
-            const n = f.id === 'drafts' ? c?.total : c?.unread;
-            return (
-              <li key={f.id}>
-                <button type="button" aria-current={folder === f.id && !label ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
-                  {t(`mail.folders.${f.id}`)}
-                  {!!n && <span className="count" aria-label={f.id === 'drafts' ? t('mail.countDrafts', { count: n }) : t('mail.countUnread', { count: n })}>{n}</span>}
-                </button>
-              </li>
-            );
-          })}
-          <li>
-            <button type="button" aria-current={folder === 'settings' ? 'page' : undefined} onClick={() => setFolder('settings')}>
-              {t('mail.settings')}
-            </button>
-          </li>
-          <li>
-            <button type="button" onClick={() => (window.location.hash = 'calendar')}>{t('calendar.openCalendar')}</button>
-          </li>
-        </ul>
-        <h3 className="labels-title">{t('mail.labels')}</h3>
-        <ul aria-label={t('mail.labels')}>
-          {labels.map((l) => (
-            <li key={l.id}>
-              <button type="button" aria-current={label === l.id ? 'page' : undefined} onClick={() => (setFolder('inbox'), setLabel(l.id))}>
-                {l.name}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <form className="new-label" onSubmit={(e) => (e.preventDefault(), void addLabel())}>
-          <input aria-label={t('mail.newLabel')} placeholder={t('mail.newLabel')} value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
-        </form>
-        {summary && (
-          <p className="quota">
-            {t('mail.quota', { used: formatSize(summary.quota.usedBytes), total: formatSize(summary.quota.quotaBytes) })}
-          </p>
-        )}
-      </nav>
-      {folder === 'settings' ? (
-        <section className="settings">{settings}</section>
+      {inSettings ? (
+        settings
       ) : (
         <>
+          <nav ref={menu} id="folders" className="folders" aria-label={t('mail.foldersNav')} onClick={(e) => (e.target as HTMLElement).closest('li button') && setMenuOpen(false)} onKeyDown={(e) => e.key === 'Escape' && (setMenuOpen(false), document.querySelector<HTMLElement>('.menu-button')?.focus())}>
+            <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title={t('mail.composeShortcut')}>
+              {t('mail.compose')}
+            </button>
+            <ul>
+              {FOLDERS.map((f) => {
+                const c = counts.get(f.id);
+                const n = f.id === 'drafts' ? c?.total : c?.unread;
+                return (
+                  <li key={f.id}>
+                    <button type="button" aria-current={folder === f.id && !label && !searching ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
+                      {t(`mail.folders.${f.id}`)}
+                      {!!n && <span className="count" aria-label={f.id === 'drafts' ? t('mail.countDrafts', { count: n }) : t('mail.countUnread', { count: n })}>{n}</span>}
+                    </button>
+                  </li>
+                );
+              })}
+              <li>
+                <button type="button" onClick={() => onNavigate('#calendar')}>
+                  {t('calendar.openCalendar')}
+                </button>
+              </li>
+            </ul>
+            <h3 className="labels-title">{t('mail.labels')}</h3>
+            <ul aria-label={t('mail.labels')}>
+              {labels.map((l) => (
+                <li key={l.id}>
+                  <button type="button" aria-current={label === l.id ? 'page' : undefined} onClick={() => (setFolder('inbox'), setLabel(l.id))}>
+                    {l.name}
+                  </button>
+                </li>
+              ))}
+            </ul>
+            <form className="new-label" onSubmit={(e) => (e.preventDefault(), void addLabel())}>
+              <input aria-label={t('mail.newLabel')} placeholder={t('mail.newLabel')} value={newLabel} onChange={(e) => setNewLabel(e.target.value)} maxLength={100} />
+            </form>
+            {summary && (
+              <p className="quota">
+                {t('mail.quota', { used: formatSize(summary.quota.usedBytes), total: formatSize(summary.quota.quotaBytes) })}
+              </p>
+            )}
+          </nav>
           <section className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
               <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
             </form>
-            <h2>{searching ? t('mail.resultsFor', { query: searching }) : label ? labels.find((l) => l.id === label)?.name : t(`mail.folders.${folder}`)}</h2>
+            <h2>{searching ? t('mail.resultsFor', { query: searching }) : title}</h2>
             {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId}>
                   <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
-                    <RowContent row={r} from={!searching && (folder === 'sent' || folder === 'drafts') ? t('mail.toList', { list: r.to.join(', ') || '—' }) : r.fromName || r.from} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
+                    <RowContent row={r} from={from(r)} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
                 </li>
               ))}
@@ -335,11 +435,6 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
               <button type="button" className="back" onClick={closeMessage} aria-label={t('mail.backToList')} autoFocus>
                 {t('mail.back')}
               </button>
-            )}
-            {status && (
-              <p role="status" onAnimationEnd={() => setStatus(null)}>
-                {status}
-              </p>
             )}
             {problem && <p role="alert">{problem}</p>}
             {current && (
@@ -374,19 +469,31 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
                     ))}
                   </select>
                 )}
-                <button type="button" onClick={() => void act('star')} title={t('mail.starShortcut')}>
-                  {current.starred ? t('mail.unstar') : t('mail.star')}
+                {movable(current.folder) && (
+                  <select aria-label={t('mail.moveTo')} value="" onChange={(e) => movable(e.target.value) && void move(e.target.value)}>
+                    <option value="">{t('mail.moveToPlaceholder')}</option>
+                    {MOVABLE.filter((f) => f !== current.folder).map((f) => (
+                      <option key={f} value={f}>
+                        {folderName(f)}
+                      </option>
+                    ))}
+                  </select>
+                )}
+                <button type="button" onClick={() => void act('star')} title={t('mail.starShortcut')} aria-pressed={current.starred}>
+                  {current.starred ? t('mail.starredButton') : t('mail.star')}
                 </button>
                 <button type="button" onClick={() => void act('delete')} title={t('mail.deleteShortcut')}>
                   {t('mail.delete')}
                 </button>
               </div>
             )}
-            {thread?.map((m) => ('error' in m ? <p key={m.entryId} role="alert">{t('mail.undecryptable')}</p> : <MessageView key={m.entryId} address={address} mail={m} />))}
+            {thread && <Thread key={`${selected}-${thread.length}`} address={address} items={thread} chosen={selected} />}
             {!current && !problem && <p className="empty">{t('mail.selectMessage')}</p>}
           </section>
         </>
       )}
+      <Toasts toasts={toasts} dismiss={dismiss} />
+      {shortcuts && <ShortcutsDialog onClose={() => setShortcuts(false)} />}
       {compose && (
         <Compose
           address={address}
@@ -398,8 +505,8 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
           }}
           onSent={(message) => {
             setCompose(null);
-            setStatus(message);
-            if (folder !== 'settings') void load(folder);
+            show(message);
+            void load(folder);
             refreshSummary();
           }}
         />
@@ -408,64 +515,27 @@ export function Mailbox({ address, displayName, onEnded, settings }: { address: 
   );
 }
 
-/** The top bar of the one-pane phone layout (hidden on wider screens): the folder menu, where you are, compose. */
-function PhoneBar({ title, menuOpen, onMenu, onCompose }: { title: string; menuOpen: boolean; onMenu: () => void; onCompose: () => void }) {
-  const { t } = useTranslation();
-  return (
-    <header className="phone-bar">
-      <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="folders" onClick={onMenu}>
-        {t('mail.foldersNav')}
-      </button>
-      <span className="where">{title}</span>
-      <button type="button" className="compose-button" onClick={onCompose}>
-        {t('mail.compose')}
-      </button>
-    </header>
-  );
-}
-
 /**
- * A list row's content. The button is named by it, so the subject comes first in the page (said
- * as "Unread: Subject from address, starred, 2 attachments"); the stylesheet shows sender and
- * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
+ * The header: on a phone the folder menu, where you are and compose; on a wider screen the
+ * product's name. The account menu at the end, at every size.
  */
-function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+function TopBar({ title, inSettings, menuOpen, onMenu, onCompose, children }: { title: string; inSettings: boolean; menuOpen: boolean; onMenu: () => void; onCompose: () => void; children: ReactNode }) {
   const { t } = useTranslation();
-  if (r.error)
-    return (
-      <>
-        <span className="subject error">
-          <span className="visually-hidden">{t('mail.undecryptableRow')}</span>
-          {t('mail.rowUndecryptable')}
-        </span>
-        <span className="from">{from}</span>
-        <span className="date">{shortDate(r.date)}</span>
-      </>
-    );
   return (
-    <>
-      <span className="subject">
-        {!r.read && <span className="visually-hidden">{t('mail.unread')}</span>}
-        {r.starred && <span aria-hidden="true">★ </span>}
-        {r.subject || t('mail.noSubject')}
-        <span className="visually-hidden">{t('mail.from', { address: r.from })}</span>
-        {r.starred && <span className="visually-hidden">{t('mail.starred')}</span>}
-        {r.attachmentCount > 0 && <span className="visually-hidden">{t('mail.attachments', { count: r.attachmentCount })}</span>}
-        {r.attachmentCount > 0 && <span aria-hidden="true"> 📎</span>}
-      </span>
-      <span className="from">{from}</span>
-      <span className="date">{shortDate(r.date)}</span>
-      <span className="snippet">{r.snippet}</span>
-      {r.labelIds.length > 0 && (
-        <span className="chips">
-          {r.labelIds.map((id) => (
-            <span key={id} className="chip">
-              {labelName(id)}
-            </span>
-          ))}
-        </span>
+    <header className="topbar">
+      {!inSettings && (
+        <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="folders" onClick={onMenu}>
+          {t('mail.foldersNav')}
+        </button>
       )}
-      <ProtectionLabel protection={r.protection} />
-    </>
+      <span className="brand">Sealmail</span>
+      <span className="where">{title}</span>
+      {!inSettings && (
+        <button type="button" className="compose-button" onClick={onCompose}>
+          {t('mail.compose')}
+        </button>
+      )}
+      {children}
+    </header>
   );
 }

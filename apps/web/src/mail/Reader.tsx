@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { describeError, formatDateTime, formatSize, keys, SafetyNumber, useTranslation, type MailView } from '@sealmail/ui';
 import { HtmlBody } from './HtmlBody';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
+import { PaperclipIcon } from './Icons';
+import { shortDate } from './format';
 
 const api = new ApiClient({ baseUrl: '' });
 type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
@@ -53,7 +55,6 @@ function OutsideRecipients({ entryId }: { entryId: string }) {
   );
 }
 
-const size = (n: number) => formatSize(n);
 const previewable = (type: string) => /^image\/(png|jpeg|gif|webp)$/.test(type) || type === 'application/pdf';
 
 /** The protection label every message carries (MISSION §4: every message shows how it was protected). */
@@ -100,7 +101,7 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
   }
   return (
     <li>
-      <span className="name">{a.filename}</span> <span className="size">{size(a.size)}</span>{' '}
+      <span className="name">{a.filename}</span> <span className="size">{formatSize(a.size)}</span>{' '}
       <button type="button" onClick={() => void download()} disabled={busy} aria-label={t('reader.downloadName', { name: a.filename })}>
         {t('reader.download')}
       </button>
@@ -211,12 +212,57 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
       {mail.html ? <HtmlBody html={mail.html} title={t('reader.body', { subject: mail.subject })} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (
+        <>
+        <h4 className="attachments-title">
+          <PaperclipIcon /> {t('thread.attachments', { count: mail.attachments.length })}
+        </h4>
         <ul className="attachments" aria-label={t('reader.attachments')}>
           {mail.attachments.map((a) => (
             <Attachment key={a.piece} address={address} mail={mail} a={a} />
           ))}
         </ul>
+        </>
       )}
     </article>
+  );
+}
+
+type ThreadItem = MailView | { entryId: string; error: string };
+
+/**
+ * A conversation, oldest first: the newest message, the unread ones and the one chosen open, the
+ * others collapsed to a line (sender, date, first words) that opens on a click. Scrolled to the
+ * chosen one (from the list: usually the newest).
+ */
+export function Thread({ address, items, chosen }: { address: string; items: ThreadItem[]; chosen: string | null }) {
+  const mails = items.filter((m): m is MailView => !('error' in m));
+  const newest = mails.at(-1)?.entryId;
+  // The one the user chose (a search hit may be an older message) opens too, and is scrolled to.
+  const target = chosen && mails.some((m) => m.entryId === chosen) ? chosen : newest;
+  const [open, setOpen] = useState(() => new Set(mails.filter((m) => !m.read || m.entryId === newest || m.entryId === target).map((m) => m.entryId)));
+  const { t } = useTranslation();
+  const last = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (items.length > 1) last.current?.scrollIntoView({ block: 'start' });
+  }, [items.length]);
+  return (
+    <>
+      {items.length > 1 && <p className="thread-count">{t('thread.count', { count: items.length })}</p>}
+      {items.map((m) => (
+        <div key={m.entryId} ref={m.entryId === target ? last : undefined}>
+          {'error' in m ? (
+            <p role="alert">{t('mail.undecryptable')}</p>
+          ) : open.has(m.entryId) ? (
+            <MessageView address={address} mail={m} />
+          ) : (
+            <button type="button" className="collapsed-message" aria-expanded="false" onClick={() => setOpen((o) => new Set(o).add(m.entryId))}>
+              <span className="from">{m.fromName || m.from}</span>
+              <span className="date">{shortDate(m.date)}</span>
+              <span className="snippet">{m.text.replace(/\s+/g, ' ').slice(0, 120)}</span>
+            </button>
+          )}
+        </div>
+      ))}
+    </>
   );
 }

@@ -1,8 +1,9 @@
 /**
  * HTML mail, defanged (EFAIL-class defences), for the browser apps that show mail (web client,
  * link viewer): sanitised with DOMPurify (no scripts, forms, frames, event handlers or
- * remote-loading elements' sources), for a sandboxed frame (`sandbox=""`: no scripts, no
- * same-origin access, no navigation of the page). The pages' Content Security Policy, which the
+ * remote-loading elements' sources), for a sandboxed frame (no scripts, forms, popups or
+ * navigation of the page; the web client adds only `allow-same-origin`, to size the frame to its
+ * content). The pages' Content Security Policy, which the
  * frame inherits, allows images only from the page's origin, `blob:` and `data:`, so remote
  * content — tracking pixels included — is never fetched. Browser only (DOMPurify needs a DOM).
  */

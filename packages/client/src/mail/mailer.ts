@@ -202,7 +202,8 @@ export class Mailer {
     private readonly identity: Identity,
     /** The signed-in user's address. */
     readonly address: string,
-    private readonly displayName = '',
+    /** The name in the From of sent mail; the user may change it in Settings, so it is kept settable. */
+    public displayName = '',
   ) {}
 
   /** Drops a sender's cached chain (after the user accepted a reset of it). */
@@ -231,7 +232,7 @@ export class Mailer {
   private async recipientKey(address: string): Promise<MailRecipientKey> {
     try {
       const { userId, state } = await this.identity.verifiedChain(address);
-      if (!state || !state.puks.length) throw new MailError('RECIPIENT_HAS_NO_KEYS', `${address} has not set up encryption yet (never signed in on a device); nothing was sent.`, address);
+      if (!state || !state.puks.length) throw new MailError('RECIPIENT_HAS_NO_KEYS', `${address} is not set up yet: they have not signed in on a device, so there is no key to encrypt to. Nothing was sent; try again once they have signed in (mail from outside is held for them meanwhile).`, address);
       const puk = currentPuk(state);
       return { userId, generation: puk.generation, publicKeys: puk.keys };
     } catch (err) {

@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -41,6 +41,7 @@ const view = (o: OpenedMail): MailView => ({
   folder: o.entry.folder,
   read: o.entry.read,
   starred: o.entry.starred,
+  labelIds: o.entry.labelIds,
   protection: o.protection,
   signature: o.signature,
   warning: o.warning,
@@ -101,7 +102,9 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
-    return { ...base, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+    // A draft's recipients are only in its sealed body (the server's entry names none).
+    const to = e.to.length ? e.to : i.mime.to;
+    return { ...base, to, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
 }
@@ -187,6 +190,12 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return (await escrowAdmin).recover(req.address, req.user, req.device);
     case 'escrowDiscover':
       return { generations: (await (await escrowAdmin).discover(req.address, req.user)).map((p) => p.generation) };
+    case 'escrowShareKey':
+      return (await escrowAdmin).shareKey(req.address);
+    case 'discoveryExport': {
+      const { mbox, manifest } = await exportDiscovery(api, await escrowAdmin, { adminAddress: req.address, userAddress: req.user, from: new Date(req.from), to: new Date(req.to), terms: req.terms, caseRef: req.caseRef });
+      return { mbox, manifest: JSON.stringify(manifest, null, 2) + '\n', messages: manifest.messages.length, scanned: manifest.scanned };
+    }
     case 'mailList':
       return mailList(req);
     case 'search': {
@@ -222,6 +231,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     }
     case 'mailSend': {
       const m = await mailer(req.address, req.displayName);
+      // The Mailer may have been made by a read (no name) or before the user renamed themselves.
+      m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },

@@ -22,6 +22,8 @@ export type Request =
   | { op: 'escrowUserDevices'; user: string }
   | { op: 'escrowRecover'; address: string; user: string; device: string }
   | { op: 'escrowDiscover'; address: string; user: string }
+  | { op: 'escrowShareKey'; address: string }
+  | { op: 'discoveryExport'; address: string; user: string; from: string; to: string; terms: string[]; caseRef: string }
   | { op: 'mailList'; address: string; folder: FolderName; label?: string; cursor: string | null; limit?: number; starred?: boolean }
   | { op: 'search'; address: string; query: string }
   | { op: 'searchSync'; address: string }
@@ -81,6 +83,7 @@ export interface MailView {
   folder: FolderName;
   read: boolean;
   starred: boolean;
+  labelIds: string[];
   protection: Protection;
   signature: 'not-signed' | 'signed-valid' | 'signed-invalid';
   warning: string | null;
@@ -123,7 +126,7 @@ export interface Results {
   confirmEscrowNotice: null;
   safetyNumber: SafetyNumberView;
   markVerified: SafetyNumberView;
-  escrowOpenings: { at: string; purpose: string; by: string | null }[];
+  escrowOpenings: { at: string; purpose: string; by: string | null; caseRef?: string; range?: { from: string; to: string } }[];
   acceptReset: null;
   startAfresh: null;
   devices: DeviceView[];
@@ -137,6 +140,10 @@ export interface Results {
   escrowUserDevices: Omit<DeviceView, 'thisDevice'>[];
   escrowRecover: { generations: number[] };
   escrowDiscover: { generations: number[] };
+  /** The devices the escrow key was boxed to. */
+  escrowShareKey: { address: string; deviceId: string }[];
+  /** The mbox (decrypted, on this device) and its manifest as JSON text. */
+  discoveryExport: { mbox: Uint8Array; manifest: string; messages: number; scanned: number };
   mailList: { rows: MailRow[]; cursor: string | null };
   search: { hits: { entryId: string; folder: string; date: string; subject: string; from: string }[]; indexed: number };
   searchSync: { added: number; indexed: number };

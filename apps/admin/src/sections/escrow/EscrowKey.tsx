@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { keys, type EscrowOverview } from '@sealmail/ui';
-import { useReauth } from './Reauth';
+import { useReauth } from '../../Reauth';
 
 type UserDevice = { id: string; name: string; kind: string; status: string; fingerprint: string };
 
@@ -9,7 +9,7 @@ type UserDevice = { id: string; name: string; kind: string; status: string; fing
  * see who holds it and whose key histories carry it, recover a user's new device, open a user's
  * keys for discovery, turn it off. Every use is recorded in the account's change history.
  */
-export function Escrow({ address }: { address: string }) {
+export function EscrowKey({ address }: { address: string }) {
   const [view, setView] = useState<EscrowOverview | null>(null);
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<string | null>(null);
