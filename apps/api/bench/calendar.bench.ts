@@ -69,12 +69,17 @@ const bare = time('plain ical.js RecurExpansion', () => {
   }
   return n;
 });
-const plain = time('plain rrule.js between()', () => {
-  let n = 0;
-  for (const e of events) {
-    const rule = rrulestr(`${e.dtstart}\nRRULE:${e.rule}`);
-    n += rule.between(new Date(from.getTime() - 3_600_000), to, false).length;
-  }
-  return n;
-});
+// rrule.js is slower by an order of magnitude: one run.
+const plain = time(
+  'plain rrule.js between()',
+  () => {
+    let n = 0;
+    for (const e of events) {
+      const rule = rrulestr(`${e.dtstart}\nRRULE:${e.rule}`);
+      n += rule.between(new Date(from.getTime() - 3_600_000), to, false).length;
+    }
+    return n;
+  },
+  1,
+);
 console.log(`occurrences: ours ${ours}, ical.js ${bare}, rrule.js ${plain} (rrule.js counts by start only; boundary events may differ)`);
