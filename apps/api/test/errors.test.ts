@@ -106,6 +106,14 @@ const lookup = async (payload: unknown, headers: Record<string, string> = {}) =>
   return h.app.inject({ method: 'POST', url: '/api/v1/directory/lookup', headers: { ...bearer(token), ...headers }, payload: payload as string });
 };
 
+/** A request on alice's default calendar (`/api/v1/calendars/<id>/<sub>`). */
+const calendarCall = async (method: 'POST' | 'DELETE', sub: string, payload?: unknown) => {
+  const { token } = await h.deviceSignIn('alice@example.test');
+  const list = (await h.app.inject({ method: 'GET', url: '/api/v1/calendars', headers: bearer(token) })).json() as { calendars: { id: string }[] };
+  const url = `/api/v1/calendars/${list.calendars[0]!.id}${sub ? `/${sub}` : ''}`;
+  return h.app.inject({ method, url, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
+};
+
 /** A new user's first device (a) and a second one that asked to join (b), each with its own session. */
 async function firstDeviceAndRequest(localPart: string) {
   const u = await makeUser(localPart);
@@ -175,6 +183,14 @@ const probes: Record<ErrorCode, Probe> = {
     const { token } = await h.deviceSignIn('admin@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(token), payload: { address: 'alice@example.test', name: 'Taken', members: [] } });
   },
+  CALENDAR_ICS_INVALID: () => calendarCall('POST', 'import', { ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VCALENDAR\r\n' }),
+  CALENDAR_UNKNOWN_TIME_ZONE: () => calendarCall('POST', 'events', { title: 'Zone', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'Mars/Olympus_Mons' }),
+  CALENDAR_RECURRENCE_INVALID: () => calendarCall('POST', 'events', { title: 'Every second', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC', rrule: 'FREQ=SECONDLY;INTERVAL=1' }),
+  CALENDAR_RANGE_TOO_LONG: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    return h.app.inject({ method: 'GET', url: '/api/v1/occurrences?from=2026-01-01&to=2028-01-01&tz=UTC', headers: bearer(token) });
+  },
+  CALENDAR_DEFAULT_UNDELETABLE: () => calendarCall('DELETE', ''),
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
@@ -354,7 +370,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -8,8 +8,10 @@ const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Ma
 const Settings = lazy(() => import('./settings/Settings').then((m) => ({ default: m.Settings })));
 const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
 const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
+/** The Calendar view (#calendar), a chunk of its own. */
+const Calendar = lazy(() => import('./calendar/Calendar').then((m) => ({ default: m.Calendar })));
 
-/** Where the user is: the mailbox, or #settings (optionally #settings/<section>). */
+/** Where the user is: the mailbox, #settings (optionally #settings/<section>) or #calendar. */
 function useHash() {
   const [hash, setHash] = useState(() => location.hash);
   useEffect(() => {
@@ -79,6 +81,12 @@ export function App() {
       </Account>
     );
   const inSettings = hash.startsWith('#settings');
+  if (hash === '#calendar')
+    return (
+      <KeyGate address={session.user.address} onEnded={ended}>
+        <Calendar onMail={() => navigate('')} />
+      </KeyGate>
+    );
   return (
     <KeyGate address={session.user.address} onEnded={ended}>
       <Mailbox

@@ -5,6 +5,7 @@ export * from './blocking';
 export * from './lists';
 export * from './text';
 export * from './account';
+export * from './calendar';
 export * from './domains';
 export * from './admin-activity';
 export * from './escrow-admins';

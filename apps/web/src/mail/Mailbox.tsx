@@ -384,6 +384,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                   </li>
                 );
               })}
+              <li>
+                <button type="button" onClick={() => onNavigate('#calendar')}>
+                  {t('calendar.openCalendar')}
+                </button>
+              </li>
             </ul>
             <h3 className="labels-title">{t('mail.labels')}</h3>
             <ul aria-label={t('mail.labels')}>

@@ -1,0 +1,84 @@
+/**
+ * Calendar storage (docs/calendar.md "Encryption at rest"). The calendar is server-encrypted, not
+ * end-to-end (MISSION §2: other calendars must read invitations and feeds): each series' iCalendar
+ * text and each calendar's name are sealed with the server's SecretBox (apps/api/src/auth/
+ * secret-box.ts: AES-256-GCM under a key derived with HKDF from the server mail key), bound to the
+ * row's id so a sealed value cannot be moved to another row. In the clear: span (UTC), recurrence
+ * lines and transparency, which free/busy and reminders need; the UID only as an HMAC.
+ */
+import { createHash, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import type ICAL from 'ical.js';
+import { ApiError } from '@sealmail/contract';
+import type { ApiDeps } from '../deps';
+import { IcsError, parseIcs, seriesOf, summarise } from './ical';
+
+const PALETTE = '#3366cc';
+
+export class CalendarStore {
+  readonly #uidKey: Buffer;
+  constructor(private readonly deps: ApiDeps) {
+    this.#uidKey = Buffer.from(hkdfSync('sha256', deps.serverKey.secretKey, Buffer.alloc(0), 'sealmail/calendar-uid/v1', 32));
+  }
+
+  uidDigest(uid: string): string {
+    return createHmac('sha256', this.#uidKey).update(uid).digest('hex');
+  }
+
+  sealName(id: string, name: string): string {
+    return this.deps.secrets.seal('calendar.name', id, name);
+  }
+  openName(c: { id: string; name: string }): string {
+    return this.deps.secrets.open('calendar.name', c.id, c.name) ?? '';
+  }
+
+  /** The user's calendars; the default one is made on first use. */
+  async calendars(userId: string, defaultName: string) {
+    const list = await this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
+    if (list.length > 0) return list;
+    const id = randomUUID();
+    await this.deps.db.calendar.create({ data: { id, userId, name: this.sealName(id, defaultName), color: PALETTE, isDefault: true } }).catch(() => undefined);
+    return this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
+  }
+
+  /** The caller's own calendar, or NOT_FOUND (another user's is indistinguishable from none). */
+  async own(userId: string, id: string) {
+    const c = await this.deps.db.calendar.findFirst({ where: { id, userId } });
+    if (!c) throw new ApiError('NOT_FOUND');
+    return c;
+  }
+
+  async event(calendarId: string, eventId: string) {
+    const e = await this.deps.db.calendarEvent.findFirst({ where: { id: eventId, calendarId } });
+    if (!e) throw new ApiError('NOT_FOUND');
+    return e;
+  }
+
+  /** The VEVENTs of a stored series. */
+  open(e: { id: string; ics: string }): ICAL.Component[] {
+    const text = this.deps.secrets.open('calendar.event', e.id, e.ics);
+    if (text === null) throw new ApiError('INTERNAL', undefined, 'A calendar event could not be opened with the server key.');
+    return seriesOf(parseIcs(text))[0] ?? [];
+  }
+
+  /** The row data of a series (sealed text and clear summary). */
+  row(id: string, series: ICAL.Component[], wrap: (events: ICAL.Component[]) => string) {
+    const s = summarise(series);
+    return { ics: this.deps.secrets.seal('calendar.event', id, wrap(series)), uidDigest: this.uidDigest(s.uid), startUtc: s.startUtc, endUtc: s.endUtc, recurrence: s.recurrence, transparent: s.transparent };
+  }
+}
+
+/** A new feed token and its stored hash. */
+export function newFeedToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: feedTokenHash(token) };
+}
+export const feedTokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** IcsError → registry error. */
+export function icsApiError(err: unknown, field = 'body'): never {
+  if (err instanceof IcsError) {
+    const code = err.problem === 'zone' ? 'CALENDAR_UNKNOWN_TIME_ZONE' : err.problem === 'recurrence' ? 'CALENDAR_RECURRENCE_INVALID' : 'CALENDAR_ICS_INVALID';
+    throw new ApiError(code, field, err.message);
+  }
+  throw err;
+}
