@@ -130,7 +130,7 @@ describe('account security in the web client', () => {
     const removal = on.getByRole('form', { name: 'Remove authenticator' });
     await removal.getByLabel('or your password').fill('not my password');
     await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
-    await on.getByRole('alert').getByText('That password is wrong: type it again.').waitFor();
+    await on.getByRole('alert').getByText('That password is wrong. Type it again.').waitFor();
     await removal.getByLabel('or your password').fill(passwords[ALICE]!);
     await removal.getByRole('button', { name: 'Remove authenticator app' }).click();
     await a.page.getByRole('region', { name: 'Authenticator app' }).getByText('Off.').waitFor();

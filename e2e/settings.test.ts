@@ -315,7 +315,8 @@ describe('account menu, settings, title, notifications, toasts, shortcuts', () =
     await toasts.getByRole('button', { name: 'Undo' }).click();
     await toasts.getByText('Moved back to Inbox.').waitFor();
     await row.waitFor();
-    // The toast clears itself.
+    // The toast clears itself once the pointer leaves it (it waits while pointer or focus is on it).
+    await page.mouse.move(2, 2);
     await toasts.getByText('Moved back to Inbox.').waitFor({ state: 'detached', timeout: 20_000 });
 
     // Shortcuts: j moves to a row, o opens it, e archives it, Escape and "g i" go back.

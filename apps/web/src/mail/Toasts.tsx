@@ -49,7 +49,7 @@ function ToastItem({ toast, dismiss }: { toast: Toast; dismiss: (id: number) => 
     return () => clearTimeout(t);
   }, [held, toast.id, dismiss]);
   return (
-    <div className="toast" onMouseEnter={() => setHeld(true)} onMouseLeave={() => setHeld(false)} onFocus={() => setHeld(true)} onBlur={() => setHeld(false)}>
+    <div className="toast" onMouseEnter={() => setHeld(true)} onMouseLeave={() => setHeld(false)} onFocusCapture={() => setHeld(true)} onBlurCapture={() => setHeld(false)}>
       <span>{toast.message}</span>
       {toast.undo && (
         <button

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useTranslation } from '@sealmail/ui';
 
 /**
@@ -14,7 +14,9 @@ export function AccountMenu({ displayName, address, onSettings, onShortcuts, onS
   const id = useId();
   const items = () => [...(menu.current?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
 
-  useEffect(() => {
+  // A layout effect: the focus is in the menu before the next key press can arrive (Preact runs
+  // plain effects after paint, so an Escape pressed at once would otherwise reach the page).
+  useLayoutEffect(() => {
     if (!open) return;
     const all = items();
     (open === 'last' ? all.at(-1) : all[0])?.focus();
@@ -36,6 +38,11 @@ export function AccountMenu({ displayName, address, onSettings, onShortcuts, onS
   };
 
   function onButtonKey(e: KeyboardEvent) {
+    if (e.key === 'Escape' && open) {
+      e.preventDefault();
+      e.stopPropagation();
+      return close();
+    }
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
       const at = e.key === 'ArrowUp' ? 'last' : 'first';
