@@ -120,6 +120,16 @@ describe('devices in the web client', () => {
     await c.page.getByRole('alert').getByText('This device was removed from the account').waitFor();
     await b.page.getByText('Key generations on this device: 1, 2, 3, 4', { exact: true }).waitFor({ timeout: 15_000 });
 
+    // Device D asks to join; A rejects it by the button's visible name: D never gets a key.
+    const d = await device();
+    await signIn(d.page);
+    await d.page.getByRole('heading', { name: 'Approve this device' }).waitFor();
+    const fpD = (await d.page.getByLabel("This device's fingerprint").textContent())!;
+    await row(a.page, fpD).getByRole('cell', { name: 'pending', exact: true }).waitFor();
+    await row(a.page, fpD).getByRole('button', { name: 'Reject' }).click();
+    await row(a.page, fpD).getByRole('cell', { name: 'revoked', exact: true }).waitFor();
+    expect(await row(a.page, fpD).getByRole('button', { name: /^(Approve|Reject)$/ }).count()).toBe(0);
+
     // The canary: the backup key (any spelling) never left the browsers, nor reached the logs.
     const compact = backupKey.replace(/-/g, '');
     expect(sent.some((l) => l.startsWith('POST') && l.includes('/api/v1/keys/sigchain'))).toBe(true);

@@ -319,7 +319,7 @@ describe('mail in the web client', () => {
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Sent' }).click();
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Offer for Carol/ }).click();
     const outside = alice.page.getByRole('region', { name: 'Outside recipients' });
-    await outside.getByText(/carol@partner\.invalid: expiring link until .* — not opened yet — notice on its way/).waitFor({ timeout: 30_000 });
+    await outside.getByText(/carol@partner\.invalid: expiring link until .* — not opened yet — notice on its way/).waitFor({ timeout: 90_000 });
     const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
     const db = createDb(url);
     try {

@@ -10,13 +10,15 @@
  * says it expired, and Alice's Sent copy stays.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { build } from 'vite';
 import { simpleParser } from 'mailparser';
@@ -128,6 +130,30 @@ async function tableDump(): Promise<string> {
 let sent: { entryId: string; messageId: string };
 let link: string;
 
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
+const shots = process.env.SEALMAIL_SCREENSHOTS || fileURLToPath(new URL('../../../e2e/screenshots/', import.meta.url));
+
+/** The viewer at desktop and phone size: a screenshot each, axe-core's serious and critical findings, sideways scrolling. */
+async function auditViewer(page: Page, name: string): Promise<string[]> {
+  await mkdir(shots, { recursive: true });
+  const problems: string[] = [];
+  for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(size);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const label = `${name}-${size.width}x${size.height}`;
+    await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
+    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+    if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+    const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as {
+      violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+    };
+    for (const v of result.violations) if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${label}: ${v.impact} ${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+  }
+  return problems;
+}
+
 describe('expiring password links', { timeout: 120_000 }, () => {
   it('an outside recipient opens the link in a fresh browser; the server never keeps the password', async () => {
     const a = await alice();
@@ -180,6 +206,8 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     const [download] = await Promise.all([carol.waitForEvent('download'), carol.getByRole('button', { name: /Download contract\.txt/ }).click()]);
     const saved = await readFile((await download.path())!);
     expect(createHash('sha256').update(saved).digest('hex')).toBe(createHash('sha256').update(file).digest('hex'));
+    // The opened mail is readable by everyone, at desktop and phone size.
+    expect(await auditViewer(carol, 'viewer-2-message')).toEqual([]);
     expect(errors).toEqual([]);
     // The viewer's host drops it: the API behind it never sees a cookie, and the page none —
     // also for requests that do carry the browser's cookies (the page itself omits them).
@@ -220,6 +248,7 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     other[0]! ^= 1;
     await page.goto(`${base}#${other.toString('base64url')}.${digest}`);
     await expect.poll(() => page.locator('#state').textContent()).toMatch(/could not be decrypted/);
+    expect(await auditViewer(page, 'viewer-3-wrong-link')).toEqual([]);
     await context.close();
     const id = new URL(base).pathname.split('/')[2]!;
     const codes: number[] = [];
