@@ -5,18 +5,11 @@
  * 390×844 with axe-core and screenshots. DNS is outside this machine: the stack's processes
  * answer every lookup from a JSON table this test writes (SEALMAIL_DNS_TABLE, test-only).
  */
-import { createRequire } from 'node:module';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, openAdminSection, printedPasswords, repoRoot, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
-
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+import type { Browser } from 'playwright-core';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, printedPasswords, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 const dnsFile = join(dataDir, 'dns-table.json');
@@ -28,7 +21,6 @@ let passwords: Record<string, string>;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await mkdir(shots, { recursive: true });
   await writeFile(dnsFile, '{}');
   running = await startSealmail({ ...env, SEALMAIL_DNS_TABLE: dnsFile, SEALMAIL_SMTP_HOSTNAME: 'mx.sealmail.example', SEALMAIL_PUBLIC_HOST: 'localhost' });
   passwords = printedPasswords(running.output());
@@ -38,23 +30,6 @@ afterAll(async () => {
   await browser?.close();
   await stopSealmail(running, dataDir);
 });
-
-/** axe-core's serious and critical findings, and sideways scrolling, at one size; a screenshot. */
-async function audit(page: Page, name: string, size: typeof DESKTOP): Promise<string[]> {
-  await page.setViewportSize(size);
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  const label = `${name}-${size.width}x${size.height}`;
-  await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-  const out: string[] = [];
-  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  if (w.scroll > w.inner) out.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-  };
-  for (const v of result.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical')) out.push(`${label}: ${v.impact} ${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-  return out;
-}
 
 describe('Domains in the admin console', () => {
   it('add, verify by DNS TXT, check the records, copy one, rotate DKIM, remove — at desktop and phone size', async () => {
@@ -86,8 +61,7 @@ describe('Domains in the admin console', () => {
     // Verify before publishing: told what to publish where.
     await panel.getByRole('button', { name: 'Verify', exact: true }).click();
     await panel.getByRole('alert').getByText(/no TXT record at _sealmail-verify\.acme\.example/).waitFor();
-    const problems = [...(await audit(page, 'admin-domains-1-unverified', DESKTOP)), ...(await audit(page, 'admin-domains-1-unverified', PHONE))];
-    await page.setViewportSize(DESKTOP);
+    const problems = await auditSizes(page, 'admin-domains-1-unverified');
 
     // A wrong token is shown as found; the right one verifies.
     await publish('TXT _sealmail-verify.acme.example', [['sealmail-verify=00000000000000000000000000000000']]);
@@ -118,8 +92,7 @@ describe('Domains in the admin console', () => {
     await spf.getByText('v=spf1 include:_spf.other.example -all').waitFor();
     await spf.getByText(/Add "mx"/).waitFor();
     await panel.getByRole('group', { name: 'TXT record _dmarc.acme.example' }).getByText('Missing', { exact: true }).waitFor();
-    problems.push(...(await audit(page, 'admin-domains-2-checked', DESKTOP)), ...(await audit(page, 'admin-domains-2-checked', PHONE)));
-    await page.setViewportSize(DESKTOP);
+    problems.push(...(await auditSizes(page, 'admin-domains-2-checked')));
 
     // DKIM rotation: a new key, refused until published (or confirmed), then signing switches; the old key retires.
     await panel.getByRole('button', { name: 'Make a new DKIM key', exact: true }).click();

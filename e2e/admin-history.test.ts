@@ -6,21 +6,10 @@
  * history; Verify reports the chain intact. Screenshots go to e2e/screenshots/ (git-ignored) or
  * SEALMAIL_SCREENSHOTS.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, openAdminSection, printedPasswords, repoRoot, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, PHONE, printedPasswords, SMALL_PHONE, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const SMALL_PHONE = { width: 360, height: 740 };
-type Size = typeof DESKTOP;
 const ADMIN = 'admin@example.test';
 
 const { dataDir, ports, env } = await stackEnvironment();
@@ -31,7 +20,6 @@ const errors: string[] = [];
 const problems: string[] = [];
 
 beforeAll(async () => {
-  await mkdir(shots, { recursive: true });
   running = await startSealmail(env);
   passwords = printedPasswords(running.output());
   browser = await launchChromium();
@@ -41,40 +29,13 @@ afterAll(async () => {
   await stopSealmail(running, dataDir);
 });
 
-async function axeProblems(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\n/g, ' ') ?? ''}`).join('\n')}`);
-}
-
-const settle = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-const widths = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-
-/** A screenshot at each size, axe, and no sideways scrolling (at 360 px too). */
+/** A screenshot at each size, axe, and no sideways scrolling (at 360 px too; support.ts). */
 async function bothSizes(page: Page, name: string) {
-  for (const size of [DESKTOP, PHONE] as Size[]) {
-    await page.setViewportSize(size);
-    await settle(page);
-    const label = `${name}-${size.width}x${size.height}`;
-    await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-    const w = await widths(page);
-    if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
-    for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
-  }
-  await page.setViewportSize(SMALL_PHONE);
-  await settle(page);
-  const narrow = await widths(page);
-  if (narrow.scroll > narrow.inner) problems.push(`${name}-360: ${narrow.scroll} px wide in a ${narrow.inner} px window`);
-  await page.setViewportSize(DESKTOP);
-  await settle(page);
+  problems.push(...(await auditSizes(page, name, [DESKTOP, PHONE, SMALL_PHONE])));
 }
 
 async function mailFromOutside(to: string, subject: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to, subject, text: 'The body the console must never show.' });
   transport.close();
 }

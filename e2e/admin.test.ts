@@ -10,19 +10,12 @@
  * Screenshots of each section at both sizes go to e2e/screenshots/. DNS is outside this machine:
  * the stack answers lookups from a JSON table this test writes (SEALMAIL_DNS_TABLE, test-only).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
-import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, openAdminSection, printedPasswords, repoRoot, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
+import { axeProblems, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, PHONE, printedPasswords, screenshotsDir, settle, sidewaysProblem, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const ADMIN = 'admin@example.test';
 const SECTIONS = ['Overview', 'Users', 'Domains', 'Mail flow', 'Security', 'Escrow & discovery', 'Legal hold', 'Change history', 'Reports', 'Import'];
 
@@ -37,7 +30,7 @@ const errors: string[] = [];
 const problems: string[] = [];
 
 beforeAll(async () => {
-  await mkdir(shots, { recursive: true });
+  await mkdir(screenshotsDir, { recursive: true });
   await writeFile(dnsFile, '{}');
   running = await startSealmail({ ...env, SEALMAIL_DNS_TABLE: dnsFile });
   passwords = printedPasswords(running.output());
@@ -48,27 +41,20 @@ afterAll(async () => {
   await stopSealmail(running, dataDir);
 });
 
-async function axe(page: Page, label: string) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as {
-    violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-  };
-  for (const v of result.violations) if (v.impact === 'serious' || v.impact === 'critical') problems.push(`${label}: ${v.impact} ${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
-}
-
+/** A screenshot of the console as it is now, with the axe audit and the width check (support.ts). */
 async function shoot(page: Page, name: string) {
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await settle(page);
   const size = page.viewportSize()!;
   const label = `admin-console-${name}-${size.width}x${size.height}`;
-  await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-  await axe(page, label);
+  await page.screenshot({ path: join(screenshotsDir, `${label}.png`), fullPage: true });
+  for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
+  const wide = await sidewaysProblem(page);
+  if (wide) problems.push(`${label}: ${wide}`);
 }
 
 /** Mail from outside over the stack's SMTP ingress (STARTTLS), as any other server would send it. */
 async function smtp(to: string, subject: string, text: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   return transport.sendMail({ from: '"Hanna HR" <hanna@agency.example>', to, subject, text });
 }
 

@@ -4,12 +4,9 @@
  * unblocks it in Settings and mail flows again. In the admin console, the admin makes a list and
  * blocks a domain for everyone; mail to the list reaches Bob, mail from the domain is refused.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, openAdminSection, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, launchChromium, openAdminSection, openSettings, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -28,7 +25,7 @@ afterAll(async () => {
 });
 
 async function send(from: string, to: string, subject: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   return transport.sendMail({ from, to, subject, text: `about ${subject}` });
 }
 

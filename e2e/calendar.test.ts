@@ -5,16 +5,12 @@
  * critical violation on any of them, and the page does not scroll sideways. Screenshots go to
  * e2e/screenshots/ (or SEALMAIL_SCREENSHOTS).
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { axeProblems, confirmBackupKey, launchChromium, printedPasswords, screenshotsDir, settle, sidewaysProblem, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
 let browser: Browser;
@@ -22,7 +18,7 @@ let passwords: Record<string, string>;
 const ALICE = 'alice@example.test';
 
 beforeAll(async () => {
-  await mkdir(shots, { recursive: true });
+  await mkdir(screenshotsDir, { recursive: true });
   running = await startSealmail(env);
   passwords = printedPasswords(running.output());
   browser = await launchChromium();
@@ -33,14 +29,10 @@ afterAll(async () => {
 });
 
 async function audit(page: Page, name: string): Promise<void> {
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.screenshot({ path: join(shots, `calendar-${name}.png`) });
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as { violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] };
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-  expect(serious, name).toEqual([]);
-  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  expect(w.scroll, `${name} scrolls sideways`).toBeLessThanOrEqual(w.inner);
+  await settle(page);
+  await page.screenshot({ path: join(screenshotsDir, `calendar-${name}.png`) });
+  expect(await axeProblems(page), name).toEqual([]);
+  expect(await sidewaysProblem(page), `${name} scrolls sideways`).toBeNull();
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');

@@ -9,17 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import nodemailer from 'nodemailer';
-import { confirmBackupKey, launchChromium, openAdminSection, printedPasswords, repoRoot, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
+import { auditSizes, confirmBackupKey, launchChromium, openAdminSection, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
 let running: Started;
 let browser: Browser;
 let passwords: Record<string, string>;
@@ -45,19 +39,8 @@ async function profile(port: number): Promise<{ context: BrowserContext; page: P
 }
 
 async function smtp(subject: string, text: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   return transport.sendMail({ from: '"Vera Vendor" <vera@vendor.example>', to: ALICE, subject, text });
-}
-
-async function shoot(page: Page, name: string, size: { width: number; height: number }) {
-  await page.setViewportSize(size);
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.screenshot({ path: join(shots, `${name}-${size.width}x${size.height}.png`), fullPage: true });
-  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-  expect(w.scroll, `${name} at ${size.width}px`).toBeLessThanOrEqual(w.inner);
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (d: Document, o: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as { violations: { id: string; impact: string }[] };
-  expect(result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
 }
 
 describe('escrow & discovery in the console', () => {
@@ -117,8 +100,7 @@ describe('escrow & discovery in the console', () => {
     expect(manifest.mbox.sha256).toBe(createHash('sha256').update(mbox).digest('hex'));
     expect(manifest.messages.map((m) => m.subject)).toEqual(['Quarterly figures']);
 
-    await shoot(admin.page, 'admin-escrow', { width: 1280, height: 800 });
-    await shoot(admin.page, 'admin-escrow', { width: 390, height: 844 });
+    expect(await auditSizes(admin.page, 'admin-escrow')).toEqual([]);
     expect(errors).toEqual([]);
     await admin.context.close();
     await alice.context.close();

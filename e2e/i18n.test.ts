@@ -8,12 +8,11 @@
  *
  * Screenshots go to e2e/screenshots/ (or SEALMAIL_SCREENSHOTS), named i18n-*.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { launchChromium, printedPasswords, repoRoot, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 // eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
 const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
@@ -62,7 +61,7 @@ async function shoot(page: Page, name: string) {
 const lang = (page: Page) => page.evaluate(() => document.documentElement.lang);
 
 async function mailFromOutside(to: string, subject: string, text: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to, subject, text });
   transport.close();
 }

@@ -4,20 +4,15 @@
  * host (the file itself, streamed through the host's /api forwarding), watches the import finish
  * with its result report (one message that is not mail, with the reason), and Bob's web client
  * shows the imported mail. Google Groups members become a list. Screenshots of the section at
- * 1280x800 and 390x844 go to <tmpdir>/sealmail-e2e-screenshots; axe-core finds no serious or
+ * 1280x800 and 390x844 go to e2e/screenshots/ (support.ts); axe-core finds no serious or
  * critical problem there, and the page does not scroll sideways.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, openAdminSection, printedPasswords, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
+import type { Browser } from 'playwright-core';
+import { auditSizes, confirmBackupKey, launchChromium, openAdminSection, printedPasswords, screenshotsDir, stackEnvironment, startSealmail, stopSealmail, type Started } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
-const shots = join(tmpdir(), 'sealmail-e2e-screenshots');
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let running: Started;
 let browser: Browser;
 let passwords: Record<string, string>;
@@ -26,7 +21,6 @@ beforeAll(async () => {
   running = await startSealmail(env);
   passwords = printedPasswords(running.output());
   browser = await launchChromium();
-  await mkdir(shots, { recursive: true });
 });
 afterAll(async () => {
   await browser?.close();
@@ -60,33 +54,6 @@ const MBOX = [
   '',
 ].join('\n');
 
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-}
-async function axeProblems(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as AxeResult;
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
-
-/** Screenshots at both sizes, with the audit and the width check at each. */
-async function shoot(page: Page, name: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const size of [
-    { width: 1280, height: 800 },
-    { width: 390, height: 844 },
-  ]) {
-    await page.setViewportSize(size);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    await page.screenshot({ path: join(shots, `${name}-${size.width}x${size.height}.png`), fullPage: true });
-    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-    if (w.scroll > w.inner) problems.push(`${name} ${size.width}: ${w.scroll} px wide`);
-    for (const p of await axeProblems(page)) problems.push(`${name} ${size.width}: ${p}`);
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  return problems;
-}
-
 describe('the Import section', () => {
   it("an admin imports Bob's mbox and a Google Groups export; Bob reads the imported mail", async () => {
     // Bob signs in once: his device makes the keys imported mail is sealed to.
@@ -109,7 +76,7 @@ describe('the Import section', () => {
     await openAdminSection(page, 'Import');
     const mail = page.getByRole('region', { name: 'Import mail' });
     await mail.getByText('No imports yet.').waitFor();
-    const problems = await shoot(page, 'admin-import-1-empty');
+    const problems = await auditSizes(page, 'admin-import-1-empty');
 
     await mail.getByLabel('User’s address').fill('bob@example.test');
     await mail.getByLabel('File').setInputFiles({ name: 'All mail Including Spam and Trash.mbox', mimeType: 'application/mbox', buffer: Buffer.from(MBOX) });
@@ -126,13 +93,13 @@ describe('the Import section', () => {
     await groups.getByLabel(/List address/).fill('team@example.test');
     await groups.getByRole('button', { name: 'Import members' }).click();
     await groups.getByRole('status').getByText('team@example.test: list made, 2 added, 0 already members').waitFor();
-    problems.push(...(await shoot(page, 'admin-import-2-done')));
+    problems.push(...(await auditSizes(page, 'admin-import-2-done')));
 
     // Bob's web client shows the imported mail (sealed to his key, opened on his device).
     await bob.reload();
     await bob.getByRole('navigation', { name: 'Folders' }).waitFor();
     await bob.getByText(/Imported plans/).first().waitFor({ timeout: 30_000 });
-    await bob.screenshot({ path: join(shots, 'admin-import-3-bob-inbox-1280x800.png') });
+    await bob.screenshot({ path: join(screenshotsDir, 'admin-import-3-bob-inbox-1280x800.png') });
     expect(problems).toEqual([]);
     await context.close();
     await bobContext.close();

@@ -12,9 +12,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import nodemailer from 'nodemailer';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -275,7 +274,7 @@ describe('mail in the web client', () => {
 
   it('mail from outside arrives over SMTP, sealed by the server: labelled "Server Encrypted", nothing of it left in plaintext', async () => {
     const canary = `canary-inbound-${randomBytes(6).toString('hex')}`;
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+    const transport = await stackTransport(dataDir, ports.smtp);
     const info = await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to: BOB, subject: `From outside ${canary}`, text: `Hello from the internet, ${canary}` });
     expect(info.response).toMatch(/^250 /);
     // Bob's open inbox shows it without a click: the ingress announced it through Postgres NOTIFY.

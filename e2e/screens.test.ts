@@ -10,21 +10,13 @@
  * Screenshots of each screen at both sizes go to e2e/screenshots/ (git-ignored), or to the folder
  * named by SEALMAIL_SCREENSHOTS, so anyone can see what the product looks like.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, openAdminSection, launchChromium, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { axeProblems, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, PHONE, printedPasswords, screenshotsDir, settle, sidewaysProblem, type Size, SMALL_PHONE, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-const SMALL_PHONE = { width: 360, height: 740 };
-type Size = typeof DESKTOP;
+const shots = screenshotsDir;
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -52,23 +44,6 @@ async function profile(url: string, size: Size = DESKTOP): Promise<{ context: Br
   return { context, page };
 }
 
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
-}
-
-/** axe-core, injected into the page and run there; the serious and critical violations, readable. */
-async function axeProblems(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }));
-  return (result as AxeResult).violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\n/g, ' ') ?? ''}`).join('\n')}`);
-}
-
-/** The page's width against the window's: no sideways scrolling. */
-const widths = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-
 /**
  * One screen at one size: a screenshot, then the audit and the width check. Problems are
  * gathered (not thrown) so one run reports every screen.
@@ -77,18 +52,18 @@ const problems: string[] = [];
 async function check(page: Page, name: string, size: Size) {
   await page.setViewportSize(size);
   // Let layout settle after a resize (two frames), without relying on time.
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await settle(page);
   const label = `${name}-${size.width}x${size.height}`;
   await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-  const w = await widths(page);
-  if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
+  const wide = await sidewaysProblem(page);
+  if (wide) problems.push(`${label}: ${wide}`);
   for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
   if (size !== PHONE) return;
   // The narrowest phone the layouts are made for: the width is checked there too.
   await page.setViewportSize(SMALL_PHONE);
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  const narrow = await widths(page);
-  if (narrow.scroll > narrow.inner) problems.push(`${name}-360: ${narrow.scroll} px wide in a ${narrow.inner} px window`);
+  await settle(page);
+  const narrow = await sidewaysProblem(page);
+  if (narrow) problems.push(`${name}-360: ${narrow}`);
   await page.setViewportSize(PHONE);
 }
 async function bothSizes(page: Page, name: string) {
@@ -115,7 +90,7 @@ async function signIn(page: Page, address: string) {
 }
 
 async function mailFromOutside(to: string, subject: string, text: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to, subject, text });
   transport.close();
 }

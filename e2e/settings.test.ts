@@ -12,20 +12,10 @@
  * the background (document.visibilityState is set to "hidden") and the Notification constructor
  * is wrapped to record what it was asked to show (the real one still runs).
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import nodemailer from 'nodemailer';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { confirmBackupKey, launchChromium, openSettings, printedPasswords, repoRoot, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, openSettings, PHONE, printedPasswords, type Size, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
-const shots = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-type Size = typeof DESKTOP;
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -39,7 +29,6 @@ const ADMIN = 'admin@example.test';
 let alice: { context: BrowserContext; page: Page };
 
 beforeAll(async () => {
-  await mkdir(shots, { recursive: true });
   running = await startSealmail(env);
   passwords = printedPasswords(running.output());
   browser = await launchChromium();
@@ -66,35 +55,15 @@ async function signedIn(address: string, size: Size): Promise<{ context: Browser
 }
 
 async function mailFromOutside(to: string, subject: string, text: string) {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+  const transport = await stackTransport(dataDir, ports.smtp);
   await transport.sendMail({ from: '"Erin Outside" <erin@outside.example>', to, subject, text });
   transport.close();
 }
 
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
-}
-async function axeProblems(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as AxeResult;
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-}
-const settle = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-
-/** A screenshot at both sizes; the audit and the no-sideways-scrolling check at each. */
+/** A screenshot at both sizes; the audit and the no-sideways-scrolling check at each (support.ts). */
 const problems: string[] = [];
 async function bothSizes(page: Page, name: string) {
-  for (const size of [DESKTOP, PHONE]) {
-    await page.setViewportSize(size);
-    await settle(page);
-    const label = `${name}-${size.width}x${size.height}`;
-    await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-    const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
-    if (w.scroll > w.inner) problems.push(`${label}: ${w.scroll} px wide in a ${w.inner} px window`);
-    for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
-  }
-  await page.setViewportSize(DESKTOP);
+  problems.push(...(await auditSizes(page, name)));
 }
 
 /**

@@ -1,15 +1,71 @@
 /** Helpers for the end-to-end tests: free ports, the start command as a child, Chromium. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import nodemailer from 'nodemailer';
 import { childEnvironment, freePort } from '@sealmail/server';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** The sizes every screen is checked at: a desk, a phone, and the narrowest phone the layouts are made for. */
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+export const SMALL_PHONE = { width: 360, height: 740 };
+export type Size = typeof DESKTOP;
+
+// eslint-disable-next-line sealmail/no-process-env -- where this test run writes its screenshots, not server configuration
+export const screenshotsDir = process.env.SEALMAIL_SCREENSHOTS || join(repoRoot, 'e2e', 'screenshots');
+
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
+}
+
+/** Lets layout settle after a resize or a change (two frames), without relying on time. */
+export const settle = (page: Page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+/** axe-core, injected into the page and run there; the serious and critical violations, readable. */
+export async function axeProblems(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const result = (await page.evaluate(() => (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<unknown> } }).axe.run(document, { resultTypes: ['violations'] }))) as AxeResult;
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\n/g, ' ') ?? ''}`).join('\n')}`);
+}
+
+/** Sideways scrolling: the page wider than the window, said as a problem; null when it fits. */
+export async function sidewaysProblem(page: Page): Promise<string | null> {
+  const w = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+  return w.scroll > w.inner ? `${w.scroll} px wide in a ${w.inner} px window` : null;
+}
+
+/**
+ * One screen at each size: a full-page screenshot `<name>-<w>x<h>.png` in the screenshots folder,
+ * axe-core's serious and critical findings and sideways scrolling, labelled and returned (not
+ * thrown, so one run reports every screen). The window is left at desk size.
+ */
+export async function auditSizes(page: Page, name: string, sizes: readonly Size[] = [DESKTOP, PHONE]): Promise<string[]> {
+  await mkdir(screenshotsDir, { recursive: true });
+  const problems: string[] = [];
+  for (const size of sizes) {
+    await page.setViewportSize(size);
+    await settle(page);
+    const label = `${name}-${size.width}x${size.height}`;
+    await page.screenshot({ path: join(screenshotsDir, `${label}.png`), fullPage: true });
+    const wide = await sidewaysProblem(page);
+    if (wide) problems.push(`${label}: ${wide}`);
+    for (const p of await axeProblems(page)) problems.push(`${label}: ${p}`);
+  }
+  await page.setViewportSize(DESKTOP);
+  return problems;
+}
 
 export { freePort };
 
@@ -126,4 +182,9 @@ export async function openSettings(page: Page, displayName: string): Promise<voi
   await page.getByRole('menuitem', { name: 'Settings' }).click();
   await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
   await page.getByRole('region', { name: 'Profile' }).getByText(displayName, { exact: true }).waitFor();
+}
+
+/** An SMTP client for the stack's ingress (STARTTLS, trusting the stack's own certificate), as any other mail server would connect. */
+export async function stackTransport(dataDir: string, smtpPort: number) {
+  return nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
 }
