@@ -226,7 +226,7 @@ describe('mail in the web client', () => {
     await alice.page.getByRole('button', { name: 'Edit draft' }).click();
     compose = alice.page.getByRole('dialog', { name: 'Compose' });
     await expect(compose.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(BOB);
-    await expect(compose.getByRole('textbox', { name: 'Message' }).innerText()).resolves.toContain('Look at this');
+    await expect.poll(() => compose.getByRole('textbox', { name: 'Message' }).innerText(), { timeout: 10_000 }).toContain('Look at this');
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
     await compose.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
     await compose.getByRole('button', { name: 'Send' }).click();

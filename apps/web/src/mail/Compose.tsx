@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { describeError, formatSize, formatTime, keys, useTranslation } from '@sealmail/ui';
 import { address as addressSchema, mailLimits } from '@sealmail/contract';
 import { ApiClient } from '@sealmail/client';
@@ -57,7 +57,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     );
   }, []);
 
-  useEffect(() => {
+  // A layout effect: the saved body is in the editor before the dialog is first painted (Preact runs plain effects later).
+  useLayoutEffect(() => {
     if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
     else if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
     return () => {
