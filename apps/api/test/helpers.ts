@@ -42,7 +42,10 @@ export interface Harness {
 }
 
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
-export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number } } = {}): Promise<Harness> {
+export async function harness(
+  auth: Partial<AuthSettings> = {},
+  options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'> } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
   // Starts at the real time (whole minute), so parts that read the real clock (Postgres, pg-boss)
@@ -60,6 +63,8 @@ export async function harness(auth: Partial<AuthSettings> = {}, options: Pick<Bu
     // The mail import queue (pg-boss) on this test's own database.
     ...(options.imports ? { imports: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.imports } } : {}),
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    // The outbound relay (pg-boss) on this test's own database, delivering where the test says.
+    ...(options.outbound ? { outbound: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.outbound } } : {}),
   });
   const password = (address: string) => seed.users.find((u) => u.address === address)?.password ?? '';
   const keyStores = new Map<string, KeyStore>();

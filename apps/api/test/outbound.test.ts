@@ -21,10 +21,10 @@ import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { adminUserInvite } from '@sealmail/contract';
+import { address, adminUserInvite } from '@sealmail/contract';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
-import { defaultRetrySchedule, retryDelaySeconds } from '../src/mail/outbound';
+import { addressLiteral, defaultRetrySchedule, isPrivateAddress, retryDelaySeconds } from '../src/mail/outbound';
 import { injectFetch, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
@@ -94,7 +94,14 @@ function relayApp() {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      resolveMx: async (domain) => (['example.org', 'sts-ok.org', 'sts-bad.org', 'neighbour.test'].includes(domain) ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
+      // gone.example does not exist (NXDOMAIN); nomail.example publishes a null MX (RFC 7505);
+      // inside.example points its MX at a private address.
+      resolveMx: async (domain) => {
+        if (['example.org', 'sts-ok.org', 'sts-bad.org', 'neighbour.test'].includes(domain)) return [{ exchange: 'localhost', priority: 10 }];
+        if (domain === 'nomail.example') return [{ exchange: '', priority: 0 }];
+        if (domain === 'inside.example') return [{ exchange: '10.1.2.3', priority: 10 }];
+        throw Object.assign(new Error('nx'), { code: domain === 'gone.example' ? 'ENOTFOUND' : 'ESERVFAIL' });
+      },
       port: mxPort,
       tls: { ca: tls.cert },
       sweepSeconds: 0.2,
@@ -325,6 +332,39 @@ describe('standard mail to the outside world', () => {
     expect((await dana.api.links(sent.entryId)).links.map((l) => [l.recipient, l.expired])).toEqual([['erin@example.org', false]]);
     // No links to the organisation's own domains (mailboxes there get mail end to end; lists and unknown addresses nothing).
     await expect(dana.mail.send({ to: ['ghost@example.test'], subject: 'x', text: 'x', links: { expiresIn: '1d' } })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
+  });
+
+  it('a domain that does not exist, a null MX and a private MX fail at once with a report, not after five days', async () => {
+    const alice = await device('alice@example.test');
+    const sent = await alice.mail.send({ to: ['x@gone.example', 'y@nomail.example', 'z@inside.example'], subject: 'Nowhere to go', text: 'x', allowStandard: true });
+    const final = await until(async () => {
+      const d = (await alice.api.deliveries(sent.entryId)).deliveries;
+      return d.every((x) => x.status === 'failed') && d;
+    });
+    expect(final.map((d) => [d.recipient, d.attempts])).toEqual([['x@gone.example', 1], ['y@nomail.example', 1], ['z@inside.example', 1]]);
+    const [report] = await until(async () => {
+      const r = await reports(alice);
+      return r.length > 0 && r;
+    });
+    // The per-recipient blocks of the message/delivery-status part (RFC 3464 §2.3).
+    const statusOf = (who: string) => /^Status: ([0-9.]+)$/m.exec(report!.status.split(/\r?\n\r?\n/).find((b) => b.includes(`Final-Recipient: rfc822; ${who}`)) ?? '')?.[1];
+    expect(statusOf('x@gone.example')).toBe('5.1.2');
+    expect(statusOf('y@nomail.example')).toBe('5.1.10');
+    expect(statusOf('z@inside.example')).toBe('5.7.1');
+    expect(received.some((r) => r.raw.includes('Nowhere to go'))).toBe(false);
+  });
+
+  it('address literals only in brackets, never private ones; an IP address is not a mail domain for the API either', () => {
+    expect(addressLiteral('example.org')).toBeNull();
+    expect(addressLiteral('[192.0.2.7]')).toBe('192.0.2.7');
+    expect(addressLiteral('[IPv6:2001:db8::1]')).toBe('2001:db8::1');
+    expect(() => addressLiteral('192.0.2.7')).toThrow(/5\.1\.2 .*brackets/);
+    expect(() => addressLiteral('[not-an-ip]')).toThrow(/5\.1\.2/);
+    for (const ip of ['127.0.0.1', '10.0.0.8', '172.20.1.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1']) expect(isPrivateAddress(ip), ip).toBe(true);
+    for (const ip of ['192.0.2.7', '8.8.8.8', '2001:db8::1', '::ffff:8.8.8.8']) expect(isPrivateAddress(ip), ip).toBe(false);
+    // Every address the API takes (recipients, aliases, members) goes through the contract's schema.
+    expect(address.safeParse('x@127.0.0.1').error?.issues[0]?.message).toMatch(/an IP address is not a mail domain/);
+    expect(address.safeParse('x@host.example').success).toBe(true);
   });
 
   it('MTA-STS: an enforced policy is followed — verified TLS to a listed MX, and no delivery to an MX it does not list', async () => {

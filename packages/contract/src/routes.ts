@@ -15,7 +15,10 @@ export const address = z
   .trim()
   .toLowerCase()
   .max(254)
-  .regex(/^[^\s@<>()[\]\\,;:"]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i, 'expected an e-mail address');
+  .regex(/^[^\s@<>()[\]\\,;:"]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i, 'expected an e-mail address')
+  // A top-level domain is never all digits (RFC 1123 §2.1, RFC 3696 §2): `x@192.0.2.1` is an IP
+  // address without brackets, which would let a sender point the relay at any host.
+  .refine((s) => !/\.\d+$/.test(s), 'expected an e-mail address with a domain name (an IP address is not a mail domain)');
 
 export const health = {
   method: 'GET',

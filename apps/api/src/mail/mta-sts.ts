@@ -233,12 +233,16 @@ export interface StsTransportOptions {
  * `createTransport`. In `enforce` mode STARTTLS is required and the certificate must chain to a
  * trusted root and be valid for the MX host name (`rejectUnauthorized: true`, `servername`),
  * whatever `base` says about rejecting; `base` still gives the trusted CAs. Otherwise STARTTLS
- * stays opportunistic, as without MTA-STS.
+ * stays opportunistic, as without MTA-STS: used when offered, the certificate not checked (a stock
+ * Postfix shows a self-signed one), and the relay falls back to plaintext if the handshake fails.
  */
 export function stsTransportOptions(policy: AppliedStsPolicy | null, host: string, base: ConnectionOptions = {}): StsTransportOptions {
-  const servername = normalizeHost(host);
-  if (policy?.mode === 'enforce') return { requireTLS: true, tls: { ...base, servername, rejectUnauthorized: true } };
-  return { requireTLS: false, tls: { servername, ...base } };
+  const name = normalizeHost(host);
+  // SNI carries host names only (RFC 6066 §3); an address literal gets none.
+  const servername = isIP(name) ? {} : { servername: name };
+  if (policy?.mode === 'enforce') return { requireTLS: true, tls: { ...base, ...servername, rejectUnauthorized: true } };
+  // Opportunistic (RFC 7435): encrypt whatever certificate the host shows, as every MTA does.
+  return { requireTLS: false, tls: { ...base, ...servername, rejectUnauthorized: false } };
 }
 
 /**

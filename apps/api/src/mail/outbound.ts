@@ -19,7 +19,9 @@
  * queued any more, the server box (or the link's password box) is erased: the server can no
  * longer read the message.
  */
+import { randomBytes } from 'node:crypto';
 import { resolveMx as dnsResolveMx } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import PgBoss from 'pg-boss';
@@ -63,8 +65,18 @@ export interface OutboundOptions {
   resolveMx?: (domain: string) => Promise<{ exchange: string; priority: number }[]>;
   /** SMTP port of remote MX hosts (25; tests use a loopback port). */
   port?: number;
-  /** Trust for remote STARTTLS certificates (tests trust their own CA). */
+  /**
+   * Trust for remote STARTTLS certificates where a policy asks for verified TLS (MTA-STS enforce;
+   * tests trust their own CA). Without such a policy STARTTLS is opportunistic (RFC 7435): the
+   * certificate is not checked, and a failed handshake is retried in plaintext.
+   */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
+  /**
+   * Deliver to loopback, private and link-local addresses (an MX host or a bracketed IP literal).
+   * Off by default: a user must not be able to make the relay connect into the server's own
+   * network. Tests and a lab setup turn it on.
+   */
+  allowPrivateTargets?: boolean;
   retry?: RetrySchedule;
   /** MTA-STS policies of recipient domains (RFC 8461); tests pass one answering TXT from a table. */
   mtaSts?: MtaSts;
@@ -454,49 +466,125 @@ export class Outbound {
 
   /** Delivers to one domain's MX; answers the recipients the remote refused (the rest have it). */
   private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string; host: string }>> {
+    const { hosts: tried, policy } = await this.routeOf(domain);
+    let last: unknown = new Error(`no mail host for ${domain}`);
+    // The relay's own trace field (RFC 5321 §4.4): first in the header, not covered by DKIM.
+    const received = `by ${this.opts.hostname} (Sealmail) with ESMTP id ${randomBytes(6).toString('hex')}${rcpt.length === 1 ? ` for <${rcpt[0]}>` : ''}; ${this.now().toUTCString().replace('GMT', '+0000')}`;
+    const headers = [{ key: 'Received', value: received }, ...headerList(content.headers)];
+    for (const h of tried) {
+      const verified = policy?.mode === 'enforce';
+      // Opportunistic STARTTLS (RFC 7435): a failed handshake is tried once more in plaintext,
+      // as Postfix does at security level "may"; under an enforced policy it is not.
+      for (const plaintext of verified ? [false] : [false, true]) {
+        const transport = nodemailer.createTransport({
+          host: h.exchange,
+          port: this.opts.port ?? 25,
+          secure: false,
+          name: this.opts.hostname,
+          ...stsTransportOptions(policy, h.exchange, this.opts.tls),
+          ...(plaintext ? { ignoreTLS: true } : {}),
+          dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
+          connectionTimeout: 30_000,
+        });
+        try {
+          const info = await transport.sendMail({ ...content, headers, envelope: { from, to: rcpt } });
+          const rejected = new Map<string, { code: number; message: string; host: string }>();
+          for (const e of (info as { rejectedErrors?: (Error & { recipient?: string; responseCode?: number; response?: string })[] }).rejectedErrors ?? []) {
+            if (e.recipient) rejected.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.response ?? e.message, host: h.exchange });
+          }
+          if (plaintext) this.logger.warn({ domain, host: h.exchange }, 'outbound: delivered without TLS after a failed STARTTLS handshake');
+          return rejected;
+        } catch (err) {
+          const e = err as { responseCode?: number; response?: string; message: string };
+          last = err;
+          if (!verified && !plaintext && isStsDeliveryFailure(err) && e.responseCode === undefined) continue;
+          // A TLS failure under an enforced policy is not the remote's final word: retried (RFC 8461 §5).
+          if (e.responseCode !== undefined && e.responseCode >= 500 && !(verified && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
+          break;
+        } finally {
+          transport.close();
+        }
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * The hosts to try for a domain, in order, and the MTA-STS policy that applies. Final answers
+   * come back at once as `Permanent` (the sender gets a report now, not in five days): a domain
+   * that does not exist (NXDOMAIN), a null MX (RFC 7505), an IP address without brackets, or a
+   * loopback/private target the relay is not configured to reach.
+   */
+  private async routeOf(domain: string): Promise<{ hosts: { exchange: string; priority: number }[]; policy: Awaited<ReturnType<MtaSts['policyFor']>> }> {
+    let literal: string | null;
+    try {
+      literal = addressLiteral(domain);
+    } catch (err) {
+      throw new Permanent((err as Error).message, 550, domain);
+    }
+    if (literal) {
+      if (isPrivateAddress(literal) && !this.opts.allowPrivateTargets) throw new Permanent(`5.7.1 ${literal} is a loopback or private address; this server does not deliver there`, 550, domain);
+      return { hosts: [{ exchange: literal, priority: 0 }], policy: null };
+    }
     let hosts: { exchange: string; priority: number }[];
     try {
       const resolver = this.opts.resolver;
       hosts = await (this.opts.resolveMx ?? (resolver ? async (d: string) => (await resolver(d, 'MX')) as MxAnswer[] : dnsResolveMx))(domain);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') hosts = [{ exchange: domain, priority: 0 }]; // RFC 5321 §5.1: implicit MX
+      if (code === 'ENOTFOUND' || code === 'NXDOMAIN') throw new Permanent(`5.1.2 the domain ${domain} does not exist`, 550, domain);
+      if (code === 'ENODATA') hosts = [{ exchange: domain, priority: 0 }]; // RFC 5321 §5.1: implicit MX
       else throw err;
     }
-    hosts.sort((a, b) => a.priority - b.priority);
+    const isNull = (h: { exchange: string }) => h.exchange === '' || h.exchange === '.';
+    if (hosts.length && hosts.every(isNull)) throw new Permanent(`5.1.10 the domain ${domain} accepts no mail (null MX, RFC 7505)`, 556, domain);
+    hosts = hosts.filter((h) => !isNull(h)).sort((a, b) => a.priority - b.priority);
+    const reachable = hosts.filter((h) => this.opts.allowPrivateTargets || !isIP(h.exchange) || !isPrivateAddress(h.exchange));
+    if (hosts.length && !reachable.length) throw new Permanent(`5.7.1 every mail host of ${domain} is a loopback or private address; this server does not deliver there`, 550, domain);
     // MTA-STS (RFC 8461): in enforce mode only the policy's MX hosts, over verified TLS.
     const policy = await this.mtaSts.policyFor(domain);
-    const { hosts: tried, refused } = filterMxByPolicy(policy, hosts);
+    const { hosts: tried, refused } = filterMxByPolicy(policy, reachable);
     if (refused.length) this.logger.warn({ domain, mode: policy?.mode, policyId: policy?.id, refused: refused.map((h) => h.exchange) }, 'outbound: MX not in MTA-STS policy');
-    let last: unknown = new Error(tried.length ? `no mail host for ${domain}` : `no MX host of ${domain} matches its MTA-STS policy (id ${policy?.id})`);
-    for (const h of tried) {
-      const transport = nodemailer.createTransport({
-        host: h.exchange,
-        port: this.opts.port ?? 25,
-        secure: false,
-        name: this.opts.hostname,
-        ...stsTransportOptions(policy, h.exchange, this.opts.tls),
-        dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
-        connectionTimeout: 30_000,
-      });
-      try {
-        const info = await transport.sendMail({ ...content, envelope: { from, to: rcpt } });
-        const rejected = new Map<string, { code: number; message: string; host: string }>();
-        for (const e of (info as { rejectedErrors?: (Error & { recipient?: string; responseCode?: number; response?: string })[] }).rejectedErrors ?? []) {
-          if (e.recipient) rejected.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.response ?? e.message, host: h.exchange });
-        }
-        return rejected;
-      } catch (err) {
-        const e = err as { responseCode?: number; response?: string; message: string };
-        // A TLS failure under an enforced policy is not the remote's final word: retried (RFC 8461 §5).
-        if (e.responseCode !== undefined && e.responseCode >= 500 && !(policy?.mode === 'enforce' && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
-        last = err;
-      } finally {
-        transport.close();
-      }
-    }
-    throw last;
+    if (!tried.length) throw new Error(`no MX host of ${domain} matches its MTA-STS policy (id ${policy?.id})`);
+    return { hosts: tried, policy };
   }
+}
+
+/** Loopback, private, link-local, CGNAT, unspecified and documentation ranges: never a remote MX. */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['192.0.0.0', 24], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+
+/** Whether an IP address is one the relay must not connect to unless configured to. */
+export function isPrivateAddress(ip: string): boolean {
+  const family = isIP(ip);
+  if (family === 4) return PRIVATE.check(ip, 'ipv4');
+  if (family !== 6) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped ? PRIVATE.check(mapped[1]!, 'ipv4') : PRIVATE.check(ip, 'ipv6');
+}
+
+/**
+ * Where mail for a recipient domain goes, before any DNS: an address literal in brackets
+ * (`[192.0.2.1]`, `[IPv6:2001:db8::1]`, RFC 5321 §4.1.3) is its own host; an IP address without
+ * brackets is not a domain at all. Answers null for an ordinary domain name.
+ * @throws Error (message with the enhanced status) for a malformed or unbracketed literal.
+ */
+export function addressLiteral(domain: string): string | null {
+  const m = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(domain);
+  if (m) {
+    if (!isIP(m[1]!)) throw new Error(`5.1.2 ${domain} is not a valid address literal`);
+    return m[1]!;
+  }
+  if (isIP(domain)) throw new Error(`5.1.2 an IP address as a mail domain must be written in brackets ([${domain}])`);
+  return null;
+}
+
+/** A message's own extra header fields as a list (so the relay's Received field can go first). */
+function headerList(headers: SendMailOptions['headers']): { key: string; value: string }[] {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers.map((h) => ({ key: h.key, value: String(h.value) }));
+  return Object.entries(headers).flatMap(([key, v]) => (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: typeof value === 'string' ? value : String((value as { value: unknown }).value) })));
 }
 
 /** The header block of a message as the relay would send it (for reports; no body). */
