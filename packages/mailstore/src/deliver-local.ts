@@ -68,6 +68,25 @@ export interface LocalDelivery {
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
 const bare = (id: string) => id.replace(/^<|>$/g, '');
 
+/** Stands in for a sender that names no address at all (a null sender without a From): never a real host. */
+export const UNKNOWN_SENDER = 'unknown-sender@sender.invalid';
+
+/**
+ * Who a message is from, as the recipient will see it: the first address of the From field
+ * (group members included), else the Sender field, else the envelope sender; a message that names
+ * none (`From: <>`, a group without members, a bounce with a null sender and no From) is still
+ * delivered, from `UNKNOWN_SENDER`, keeping whatever display name it gave.
+ */
+function senderOf(parsed: { from?: AddressObject | undefined; headers: Map<string, unknown> }, mailFrom: string): { name: string; address: string } {
+  const members = (parsed.from?.value ?? []).flatMap((a) => (a.group ? [a, ...a.group] : [a]));
+  const named = members.find((a) => a.address?.includes('@'));
+  const name = named?.name || members.find((a) => a.name)?.name || '';
+  if (named) return { name: named.name ?? '', address: named.address! };
+  const sender = (parsed.headers.get('sender') as AddressObject | undefined)?.value.find((a) => a.address?.includes('@'));
+  if (sender) return { name: sender.name || name, address: sender.address! };
+  return { name, address: mailFrom.includes('@') ? mailFrom : UNKNOWN_SENDER };
+}
+
 /** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
 export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[]; held: number }> {
   const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true }).catch((err: unknown) => {
@@ -147,10 +166,10 @@ async function sealCopy(
 
     // The body piece: the headers that matter, text and HTML, the authentication results, and a
     // placeholder per attachment.
-    const from = parsed.from?.value[0];
-    const senderAddress = (from?.address ?? d.mailFrom).toLowerCase();
+    const from = senderOf(parsed, d.mailFrom);
+    const senderAddress = from.address.toLowerCase();
     const mime = buildMime({
-      from: { name: from?.name ?? '', address: from?.address ?? d.mailFrom },
+      from,
       to: flat(parsed.to),
       cc: flat(parsed.cc),
       subject: parsed.subject ?? '',

@@ -147,8 +147,13 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
     }
     return { messageId: message.id, size, entries, refused };
-  });
+    // A large body (tens of MiB) takes more than Prisma's default 5 s to write on a busy machine:
+    // running out of time would answer a 4xx the sender retries for days, never succeeding.
+  }, STORE_TRANSACTION);
 }
+
+/** Time limits of the store transaction: waiting for a connection, and the whole transaction. */
+const STORE_TRANSACTION = { maxWait: 30_000, timeout: 180_000 } as const;
 
 /** Replayed chains by user, valid while the chain's head is unchanged (replaying verifies every signature). */
 const pukCache = new Map<string, { seqno: number; hash: string; key: { userId: string; generation: number; publicKeys: PublicKeys } | null }>();
