@@ -144,12 +144,23 @@ describe('the start command', () => {
     await stop(running);
   });
 
-  it('reuses the data on a second start', async () => {
+  it('reuses the data on a second start, and restarts a service process that dies while the rest keeps running', async () => {
     running = await startSealmail(env);
     const out = running.output();
     expect(out).toContain('Migrations      up to date');
     expect(out).not.toContain('(new)');
     expect(printedPasswords(out)).toEqual(firstPasswords);
+
+    // kill -9 of the SMTP process: the supervisor starts a new one; the API never stopped.
+    const pid = Number(/\[sealmail\] smtp started \(pid (\d+)\)/.exec(out)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGKILL');
+    const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+    await expect.poll(() => running!.output(), { timeout: 30_000 }).toMatch(/\[sealmail\] smtp exited \(SIGKILL\); restarting in 1 s/);
+    expect(await getJson(ports.api, '/readyz', ca)).toEqual({ status: 200, body: { status: 'ready' } });
+    await expect.poll(() => [...running!.output().matchAll(/\[sealmail\] smtp started \(pid (\d+)\)/g)].length, { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => portOpen(ports.smtp), { timeout: 60_000 }).toBe(true);
+    expect(running.output()).not.toContain('stopping…');
     await stop(running);
-  });
+  }, 180_000);
 });

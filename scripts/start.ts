@@ -6,6 +6,7 @@
  *   3. migrations, then the demo account (example.test) unless SEALMAIL_SEED_DEMO=false;
  *   4. Vite builds of the web client, admin console and link viewer;
  *   5. the API, SMTP and web-host processes; prints every URL and port.
+ * It supervises the children: one that dies is restarted with a back-off (1 s doubling to 30 s).
  * Ctrl-C (or SIGTERM) stops the children, then Postgres, and exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -67,13 +68,30 @@ function run(cmd: string, args: string[], cwd: string): Promise<void> {
   });
 }
 
-function startChild(name: string, entry: string, env: Record<string, string>): void {
+/** Restart back-off of a crashed child: 1 s, doubling to 30 s; a child that ran a minute starts over at 1 s. */
+const RESTART_MIN_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+const STABLE_MS = 60_000;
+
+/**
+ * Starts a service process and supervises it: a child that exits while the service is running
+ * (a crash, an out-of-memory kill, a `kill -9`) is started again after a back-off, and the
+ * others keep running — one failing process does not take the service down.
+ */
+function startChild(name: string, entry: string, env: Record<string, string>, delayMs = RESTART_MIN_MS): void {
+  const startedAt = Date.now();
   const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: childEnvironment(env), stdio: ['ignore', 'inherit', 'inherit'] });
-  children.push({ name, proc });
+  const slot = children.findIndex((c) => c.name === name);
+  if (slot >= 0) children[slot] = { name, proc };
+  else children.push({ name, proc });
+  say(`[sealmail] ${name} started (pid ${proc.pid})`);
   proc.on('exit', (code, signal) => {
     if (stopping) return;
-    say(`[sealmail] ${name} exited (${signal ?? code}); stopping everything`);
-    void shutdown(1);
+    const wait = Date.now() - startedAt >= STABLE_MS ? RESTART_MIN_MS : delayMs;
+    say(`[sealmail] ${name} exited (${signal ?? code}); restarting in ${wait / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) startChild(name, entry, env, Math.min(RESTART_MAX_MS, wait * 2));
+    }, wait);
   });
 }
 
