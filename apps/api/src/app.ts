@@ -49,6 +49,7 @@ import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, 
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import type { ApiDeps } from './deps';
 import { HeldMail, type HeldMailOptions } from './mail/held';
+import { Housekeeping, type HousekeepingOptions } from './mail/housekeeping';
 import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
@@ -67,6 +68,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   outbound?: Omit<OutboundOptions, 'serverKey' | 'dkim'> & Partial<Pick<OutboundOptions, 'dkim'>>;
   /** Run the job that files mail held for users without keys (docs/mail.md §7.4) in this process. */
   heldMail?: HeldMailOptions;
+  /** Run the housekeeping job (orphaned blobs) in this process. */
+  housekeeping?: HousekeepingOptions;
   /** Run the mail import queue in this process (docs/admin.md "Import"). */
   imports?: ImporterOptions;
   blobs?: BlobStore;
@@ -144,6 +147,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await held.start();
     deps.heldMail = held;
     app.addHook('onClose', async () => held.stop());
+  }
+  if (opts.housekeeping) {
+    const housekeeping = new Housekeeping(deps.db, deps.blobs, opts.logger, deps.now, opts.housekeeping);
+    await housekeeping.start();
+    app.addHook('onClose', async () => housekeeping.stop());
   }
   if (opts.imports) {
     const importer = new Importer(deps.db, deps.blobs, new ImportStaging(deps.db, deps.serverKey), opts.logger, deps.now, opts.imports, { serverPublicKey: deps.serverKey.publicKey });

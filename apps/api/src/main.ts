@@ -29,6 +29,8 @@ const app = await buildApp({
   legacyDkimKey: (domain) => readDkimKeyFile(config.dataDir, domain),
   // Mail that arrived before a user's first device: filed by a queue job once they have keys.
   heldMail: { connectionString: databaseUrl },
+  // Orphaned blobs (abandoned uploads, a crash between blobs and message) go after a day.
+  housekeeping: { connectionString: databaseUrl },
   health: { smtp: { host: config.bindHost === '0.0.0.0' || config.bindHost === '::' ? '127.0.0.1' : config.bindHost, port: config.ports.smtp }, certificatePem: tls.cert },
   // Standard mail to the outside world: queued in Postgres, DKIM-signed, delivered to each MX.
   // Link notices point at the viewer's public origin.

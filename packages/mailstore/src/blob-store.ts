@@ -5,6 +5,7 @@
  * deployment outgrows its database; blob metadata, ownership and quotas stay in Postgres either way.
  */
 import type { Db } from '@sealmail/db';
+import { charge } from './quota';
 
 export interface BlobStore {
   /** Stores (or replaces) part `index` of a blob; answers the size of the part it replaced (0 if new). */
@@ -45,4 +46,30 @@ export function postgresBlobStore(db: Db): BlobStore {
       if (blobIds.length) await db.blobPart.deleteMany({ where: { blobId: { in: [...blobIds] } } });
     },
   };
+}
+
+/**
+ * Deletes blobs no message took within the grace period: uploads a client abandoned (a closed
+ * tab, a failed send) and attachment blobs of inbound mail whose process died before the message
+ * was stored (`kill -9` between the two). The owner gets back what an upload was charged (its
+ * parts); a blob written for inbound mail was never charged on its own. A blob attached while
+ * this runs is kept (the row is deleted only while it has no message). Answers what went.
+ */
+export async function collectOrphanBlobs(db: Db, store: BlobStore, opts: { olderThan: Date; limit?: number }): Promise<{ blobs: number; bytes: number }> {
+  const orphans = await db.blob.findMany({ where: { messageId: null, createdAt: { lt: opts.olderThan } }, select: { id: true, ownerUserId: true, uploaded: true }, orderBy: { createdAt: 'asc' }, take: opts.limit ?? 500 });
+  let blobs = 0;
+  let bytes = 0;
+  for (const b of orphans) {
+    const size = [...(await store.partSizes(b.id)).values()].reduce((n, s) => n + s, 0);
+    const gone = await db.$transaction(async (tx) => {
+      const n = await tx.blob.deleteMany({ where: { id: b.id, messageId: null } });
+      if (n.count && b.uploaded && b.ownerUserId && size) await charge(tx, b.ownerUserId, -size);
+      return n.count > 0;
+    });
+    if (!gone) continue;
+    await store.delete([b.id]);
+    blobs++;
+    bytes += size;
+  }
+  return { blobs, bytes };
 }

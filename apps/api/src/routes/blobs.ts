@@ -39,7 +39,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const s = req.session!;
       if (req.body.size > maxBlobBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.size');
       if (!(await hasRoom(deps.db, s.userId, req.body.size))) throw new ApiError('QUOTA_EXCEEDED');
-      const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size } });
+      const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size, uploaded: true } });
       return { blobId: blob.id, partBytes: mailLimits.blobPartBytes };
     },
     { preHandler: device },
