@@ -29,7 +29,37 @@ export interface SmtpOptions {
   spamThreshold?: number;
   /** The server's mail key (public half): lists' outside members get the mail through the outbound relay, and mail for a mailbox without keys yet is held boxed to it. */
   serverPublicKey?: Uint8Array;
+  /** Connections this listener serves at once; the next one is answered 421 (default 200). */
+  maxSessions?: number;
+  /** Message bytes all transactions of the process may hold at once (default: its own, 256 MiB). */
+  budget?: ByteBudget;
 }
+
+/**
+ * The bytes of mail a process holds in memory at once (the raw message between DATA and the 250,
+ * and the parse and seal that follow). A transaction reserves its declared SIZE at MAIL FROM and
+ * whatever arrives beyond it during DATA; past the budget it is answered `452 4.3.1` — a
+ * temporary answer that does clear, because the budget is at least the largest message the
+ * server takes (config.ts enforces it) and frees as transactions end.
+ */
+export class ByteBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  /** Takes `bytes` more if they fit; false (nothing taken) otherwise. */
+  take(bytes: number): boolean {
+    if (bytes > 0 && this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+  get inUse(): number {
+    return this.used;
+  }
+}
+
+const INSUFFICIENT = '4.3.1 Insufficient system resources for this message now, try again later';
 
 /**
  * smtp-server picks the enhanced status code (RFC 3463) from the reply code alone for errors
@@ -56,6 +86,8 @@ export function hasBareLineBreak(raw: Uint8Array): boolean {
 
 /** Recipients accepted at RCPT, by session: mailboxes and lists. */
 const accepted = new WeakMap<SMTPServerSession, InboundRecipient[]>();
+/** Bytes of the budget each session's current transaction holds. */
+const reserved = new WeakMap<SMTPServerSession, number>();
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
@@ -63,6 +95,12 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
+  const budget = opts.budget ?? new ByteBudget(Math.max(256 * 1024 * 1024, opts.maxMessageBytes));
+  /** Ends a session's transaction's hold on the budget. */
+  const release = (session: SMTPServerSession) => {
+    budget.give(reserved.get(session) ?? 0);
+    reserved.delete(session);
+  };
   const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
@@ -77,6 +115,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     size: opts.maxMessageBytes,
     rejectOversized: true,
     maxRecipients: 100,
+    // Past this many open connections smtp-server answers 421 4.7.0 and closes.
+    maxClients: opts.maxSessions ?? 200,
     logger: false,
     // RFC 2034 enhanced status codes on every reply (smtp-server picks them by reply code and context).
     hideENHANCEDSTATUSCODES: false,
@@ -84,9 +124,19 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       log.debug({ remote: session.remoteAddress, session: session.id }, 'smtp connect');
       cb();
     },
-    onMailFrom(_address, session: SMTPServerSession, cb) {
+    onMailFrom(address, session: SMTPServerSession, cb) {
       accepted.set(session, []);
+      release(session);
+      const declared = Number((address.args as Record<string, string> | false)?.SIZE ?? 0) || 0;
+      if (!budget.take(Math.min(declared, opts.maxMessageBytes))) {
+        log.info({ session: session.id, declared, inUse: budget.inUse }, 'smtp: byte budget full at MAIL');
+        return cb(smtpError(452, INSUFFICIENT));
+      }
+      reserved.set(session, Math.min(declared, opts.maxMessageBytes));
       cb();
+    },
+    onClose(session) {
+      release(session);
     },
     onRcptTo(address, session, cb) {
       const rcpt = address.address.toLowerCase();
@@ -132,32 +182,52 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       // Held in memory up to the limit; past it, the rest is drained unread and refused.
       const chunks: Buffer[] = [];
       let size = 0;
+      let starved = false;
+      const done = (err?: Error) => {
+        release(session);
+        cb(err ?? null);
+      };
       stream.on('data', (c: Buffer) => {
         size += c.length;
-        if (size <= opts.maxMessageBytes) chunks.push(c);
+        if (size > opts.maxMessageBytes || starved) return;
+        // Bytes beyond what MAIL FROM declared are taken from the budget as they come.
+        const held = reserved.get(session) ?? 0;
+        if (size > held) {
+          if (!budget.take(size - held)) {
+            starved = true;
+            chunks.length = 0;
+            return;
+          }
+          reserved.set(session, size);
+        }
+        chunks.push(c);
       });
       stream.on('end', () => {
         const overflow = (stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || size > opts.maxMessageBytes;
-        if (overflow) return cb(smtpError(552, 'Message exceeds the size limit'));
+        if (overflow) return done(smtpError(552, 'Message exceeds the size limit'));
+        if (starved) {
+          log.info({ session: session.id, size, inUse: budget.inUse }, 'smtp: byte budget full at DATA');
+          return done(smtpError(452, INSUFFICIENT));
+        }
         const raw = Buffer.concat(chunks);
         chunks.length = 0;
         // SMTP smuggling defence: a bare LF (or CR) anywhere makes end-of-data ambiguous between
         // servers, so such messages are refused rather than guessed at.
         if (hasBareLineBreak(raw)) {
           raw.fill(0);
-          return cb(smtpError(550, '5.6.0 Bare LF or CR in message; lines must end with CRLF'));
+          return done(smtpError(550, '5.6.0 Bare LF or CR in message; lines must end with CRLF'));
         }
         const rcptTo = accepted.get(session) ?? [];
         deliverInbound(deps, raw, { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, remoteAddress: session.remoteAddress, clientHostname: session.clientHostname })
           .then(
-            () => cb(),
+            () => done(),
             (err: unknown) => {
               if (err instanceof SmtpReply) {
                 log.info({ session: session.id, code: err.responseCode }, 'smtp: message refused');
-                return cb(smtpError(err.responseCode, err.message));
+                return done(smtpError(err.responseCode, err.message));
               }
               log.error({ err, session: session.id }, 'smtp: delivery failed');
-              cb(smtpError(451, 'Temporary failure storing the message, try again later'));
+              done(smtpError(451, 'Temporary failure storing the message, try again later'));
             },
           )
           .finally(() => raw.fill(0));

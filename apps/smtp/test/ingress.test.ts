@@ -10,7 +10,8 @@ import type { SMTPServer } from 'smtp-server';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { buildSmtpServer } from '../src/server';
+import { ephemeralServerMailKey } from '@sealmail/mailstore';
+import { buildSmtpServer, ByteBudget } from '../src/server';
 import { Dialog } from './dialog';
 
 let tdb: TestDatabase;
@@ -19,6 +20,10 @@ let dir: string;
 const servers: SMTPServer[] = [];
 let port = 0;
 let securePort = 0;
+/** A listener that serves 2 connections at once. */
+let limitedPort = 0;
+/** A listener with 1 MB messages and 1.5 MB of message bytes in memory. */
+let budgetPort = 0;
 
 async function listen(s: SMTPServer): Promise<number> {
   servers.push(s);
@@ -34,6 +39,9 @@ beforeAll(async () => {
   const common = { db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 35 * 1024 * 1024 };
   port = await listen(buildSmtpServer({ ...common, secure: false }));
   securePort = await listen(buildSmtpServer({ ...common, secure: true }));
+  // With the server's mail key, mail for mailboxes without keys is held (accepted) rather than deferred.
+  limitedPort = await listen(buildSmtpServer({ ...common, secure: false, maxSessions: 2 }));
+  budgetPort = await listen(buildSmtpServer({ ...common, secure: false, maxMessageBytes: 1_000_000, budget: new ByteBudget(1_500_000), serverPublicKey: ephemeralServerMailKey().publicKey }));
 });
 
 afterAll(async () => {
@@ -117,6 +125,54 @@ describe('SMTP ingress', () => {
     expect(r.code).toBe(552);
     expect(r.text).toMatch(/^552 5\.3\.4 /);
     d.close();
+  });
+
+  it('answers 421 past the limit of connections, and takes a new one once a connection ends', async () => {
+    const a = await Dialog.open(limitedPort);
+    const b = await Dialog.open(limitedPort);
+    expect((await a.reply()).code).toBe(220);
+    expect((await b.reply()).code).toBe(220);
+    const c = await Dialog.open(limitedPort);
+    expect((await c.reply()).text).toMatch(/^421 .*Too many connected clients/);
+    c.close();
+    a.close();
+    await expect
+      .poll(async () => {
+        const d = await Dialog.open(limitedPort);
+        const code = (await d.reply()).code;
+        d.close();
+        return code;
+      }, { timeout: 10_000 })
+      .toBe(220);
+    b.close();
+  });
+
+  it('answers 452 4.3.1 past the budget of message bytes in memory — at MAIL for a declared SIZE, at the end of DATA otherwise — and takes the mail once it frees', async () => {
+    const open = async () => {
+      const d = await Dialog.open(budgetPort);
+      await d.reply();
+      await d.cmd('EHLO client.example.org');
+      return d;
+    };
+    const a = await open();
+    expect((await a.cmd('MAIL FROM:<sender@example.org> SIZE=1000000')).code).toBe(250);
+    const b = await open();
+    const refused = await b.cmd('MAIL FROM:<sender@example.org> SIZE=1000000');
+    expect(refused.text).toMatch(/^452 4\.3\.1 /);
+    // Undeclared: 800 KB arrive while A holds 1 MB of the 1.5 MB budget.
+    expect((await b.cmd('MAIL FROM:<sender@example.org>')).code).toBe(250);
+    expect((await b.cmd('RCPT TO:<bob@example.test>')).code).toBe(250);
+    expect((await b.cmd('DATA')).code).toBe(354);
+    b.write(`Subject: big\r\n\r\n${'x'.repeat(998)}\r\n`.repeat(800));
+    expect((await b.cmd('.')).text).toMatch(/^452 4\.3\.1 /);
+    // A's transaction ends (the connection closes): the same mail now goes through.
+    a.close();
+    await expect.poll(async () => (await b.cmd('MAIL FROM:<sender@example.org> SIZE=900000')).code, { timeout: 10_000 }).toBe(250);
+    expect((await b.cmd('RCPT TO:<bob@example.test>')).code).toBe(250);
+    expect((await b.cmd('DATA')).code).toBe(354);
+    b.write(`Subject: big\r\n\r\n${'x'.repeat(998)}\r\n`.repeat(800));
+    expect((await b.cmd('.')).code).toBe(250);
+    b.close();
   });
 
   it('speaks implicit TLS on the second port', async () => {

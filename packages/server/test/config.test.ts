@@ -87,6 +87,13 @@ describe('configuration', () => {
     expect(problems({ SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS: '10' })[0]).toMatchObject({ variable: 'SEALMAIL_SIGNIN_LIMIT_PER_ADDRESS', expected: expect.stringContaining('SEALMAIL_SIGNIN_FREE_FAILURES') });
   });
 
+  it('limits SMTP sessions and message bytes in memory, and refuses a byte budget smaller than the largest message', () => {
+    expect(loadConfig({}).smtp).toMatchObject({ maxSessions: 200, maxBytesInFlight: 256 * 1024 * 1024 });
+    expect(loadConfig({ SEALMAIL_SMTP_MAX_SESSIONS: '50', SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT: '104857600' }).smtp).toMatchObject({ maxSessions: 50, maxBytesInFlight: 104857600 });
+    expect(problems({ SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT: '1048576' })).toEqual([{ variable: 'SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT', expected: `at least SEALMAIL_MAX_MESSAGE_BYTES (${35 * 1024 * 1024})`, got: '1048576' }]);
+    expect(problems({ SEALMAIL_SMTP_MAX_SESSIONS: '0' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_MAX_SESSIONS', expected: 'expected at least 1' });
+  });
+
   it('lists its variables', () => {
     expect(configVariables).toContain('DATABASE_URL');
     expect(configVariables).toContain('SEALMAIL_DATA_DIR');
