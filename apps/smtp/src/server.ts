@@ -127,7 +127,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     onMailFrom(address, session: SMTPServerSession, cb) {
       accepted.set(session, []);
       release(session);
-      const declared = Number((address.args as Record<string, string> | false)?.SIZE ?? 0) || 0;
+      const args = address.args as Record<string, string> | false;
+      const declared = Number(args ? args.SIZE : 0) || 0;
       if (!budget.take(Math.min(declared, opts.maxMessageBytes))) {
         log.info({ session: session.id, declared, inUse: budget.inUse }, 'smtp: byte budget full at MAIL');
         return cb(smtpError(452, INSUFFICIENT));
