@@ -150,9 +150,11 @@ export class Importer {
       stopped = err instanceof SourceError ? err.message : 'The import stopped on an unexpected error; run it again to continue.';
       if (!(err instanceof SourceError)) this.logger.error({ err, importId }, 'import: run failed');
     }
-    await save({ status: stopped ? 'failed' : 'done', error: stopped, finishedAt: this.now() });
+    // The upload is erased and the outcome recorded before the import reads as finished: whoever
+    // sees "done" (the console, a test) also finds the history entry and no staged bytes.
     await this.staging.delete(imp.id);
     await recordAudit(this.db, { accountId: imp.accountId, actorUserId: imp.actorUserId, action: 'import.mail.finished', details: { importId: imp.id, user: address, ...progress, ...(stopped ? { error: stopped } : {}) } });
+    await save({ status: stopped ? 'failed' : 'done', error: stopped, finishedAt: this.now() });
     this.logger.info({ importId, ...progress, stopped: !!stopped }, 'import: run finished');
   }
 
