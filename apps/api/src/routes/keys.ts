@@ -74,6 +74,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
             const byBackup = signer?.kind === 'backup' && signer.status === 'approved' && session.deviceId !== null;
             if (!byBackup) throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
           }
+          if (link.body.type === LinkType.DelegateGrant || link.body.type === LinkType.DelegateRevoke) refuse('delegation links go to /api/v1/delegation/links, with their key boxes');
           if (link.body.type === LinkType.EscrowAdd && (!escrow || escrow.id !== toHex(keyId(link.body.device.keys)) || link.body.accountId !== session.user.accountId)) {
             refuse('escrow-add must add this account’s active escrow key');
           }
