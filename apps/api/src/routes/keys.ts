@@ -126,6 +126,9 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         await tx.keyReset.create({ data: { userId: s.userId, resetAt: now, oldLength: links.length, oldRoot: new Uint8Array(links[0]!.hash), oldHead: new Uint8Array(links.at(-1)!.hash) } });
         await tx.pukHistoryBox.deleteMany({ where: { userId: s.userId } });
         await tx.pukBox.deleteMany({ where: { userId: s.userId } });
+        // Grants lived in the old history; mailbox keys boxed to the old per-user keys open for nobody now.
+        await tx.delegateGrant.deleteMany({ where: { managerUserId: s.userId } });
+        await tx.mailboxKeyBox.deleteMany({ where: { OR: [{ mailboxUserId: s.userId }, { delegateUserId: s.userId }] } });
         await tx.device.deleteMany({ where: { userId: s.userId } });
         await tx.sigchainLink.deleteMany({ where: { userId: s.userId } });
         // Every session acting as one of the old devices ends; this one goes on, with no device.

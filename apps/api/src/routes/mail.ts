@@ -245,7 +245,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
       const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
 
-      const draft = b.replacesDraft ? await ownEntry(owner.userId, b.replacesDraft) : null;
+      // A draft is always the sender's own (a delegate's drafts stay in their mailbox).
+      const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
       if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
       const parent = b.inReplyTo ? await ownEntry(owner.userId, b.inReplyTo) : null;
 
