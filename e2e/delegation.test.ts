@@ -2,11 +2,13 @@
  * Delegation in Chromium on the start command's stack (issue 16): Alice grants Bob read and
  * send-as in Settings → Delegation; Bob switches to Alice's mailbox, reads her mail and sends as
  * her; Alice sees it labelled "sent by Bob on behalf of Alice"; Alice revokes and Bob loses the
- * mailbox. Screenshots of Settings → Delegation and the delegated mailbox at both sizes.
+ * mailbox. The admin creates a shared mailbox in the console and adds Bob, who then reads it from
+ * his switcher. Screenshots of Settings → Delegation, the delegated mailbox, the reader's label and
+ * the console's Shared mailboxes at both sizes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { auditSizes, confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, launchChromium, openAdminSection, openSettings, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -15,6 +17,7 @@ let passwords: Record<string, string>;
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const errors: string[] = [];
+let bob: Page;
 
 beforeAll(async () => {
   running = await startSealmail(env);
@@ -41,7 +44,7 @@ async function signedIn(address: string): Promise<Page> {
 
 describe('delegation in the browser', () => {
   it('Alice grants Bob; Bob reads and sends as Alice; she sees “on behalf of”; she revokes and Bob loses the mailbox', async () => {
-    const bob = await signedIn(BOB);
+    bob = await signedIn(BOB);
     const alice = await signedIn(ALICE);
 
     // Alice gives Bob read and send-as in Settings → Delegation.
@@ -106,6 +109,42 @@ describe('delegation in the browser', () => {
     await bob.getByRole('navigation', { name: 'Folders' }).waitFor();
     await bob.getByRole('button', { name: /^Inbox/ }).waitFor();
     await expect.poll(() => bob.getByLabel('Mailbox', { exact: true }).count(), { timeout: 30_000 }).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('the admin creates support@ in the console and adds Bob; Bob reads it from his mailbox switcher', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const admin = await context.newPage();
+    admin.on('pageerror', (e) => errors.push(e.message));
+    await admin.goto(`https://localhost:${ports.admin}/`);
+    await admin.getByLabel('Administrator address').fill('admin@example.test');
+    await admin.getByLabel('Password').fill(passwords['admin@example.test']!);
+    await admin.getByRole('button', { name: 'Sign in' }).click();
+    await confirmBackupKey(admin);
+    await openAdminSection(admin, 'Shared mailboxes');
+    const section = admin.getByRole('region', { name: 'Shared mailboxes' });
+    await section.getByText('No shared mailboxes yet.').waitFor({ timeout: 60_000 });
+    const form = section.getByRole('form', { name: 'New shared mailbox' });
+    await form.getByLabel('Address').fill('support@example.test');
+    await form.getByLabel('Name').fill('Support');
+    await form.getByRole('button', { name: 'Create shared mailbox' }).click();
+    await section.getByRole('status').getByText('support@example.test was created.', { exact: false }).waitFor({ timeout: 60_000 });
+    const add = section.getByRole('form', { name: 'Add a member to support@example.test' });
+    await add.getByLabel('Member address').fill(BOB);
+    await add.getByLabel('May').selectOption('send');
+    await add.getByRole('button', { name: 'Add member' }).click();
+    await section.getByRole('list', { name: 'Members of support@example.test' }).getByText(`${BOB} (Read and send as)`).waitFor({ timeout: 60_000 });
+    expect(await auditSizes(admin, 'admin-console-shared-mailboxes')).toEqual([]);
+
+    const transport = await stackTransport(dataDir, ports.smtp);
+    await transport.sendMail({ from: 'customer@outside.example', to: 'support@example.test', subject: 'Printer on fire', text: 'Please help.' });
+    await bob.reload();
+    await bob.getByRole('navigation', { name: 'Folders' }).waitFor();
+    const switcher = bob.getByLabel('Mailbox', { exact: true });
+    await expect.poll(() => switcher.locator('option').allInnerTexts(), { timeout: 60_000 }).toContain('support@example.test (shared)');
+    await switcher.selectOption({ label: 'support@example.test (shared)' });
+    await bob.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Printer on fire/ }).waitFor({ timeout: 60_000 });
+    await context.close();
     expect(errors).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
-import { Delegation, DelegationError, Identity, Mailer, memoryKeyStore, type KeyStore, type MailSummary } from '@sealmail/client/identity';
+import { Delegation, DelegationError, Identity, Mailer, memoryKeyStore, SharedMailboxes, type KeyStore, type MailSummary } from '@sealmail/client/identity';
 import { delegatedKeys, delegatedMailList, delegationAppend, type EntryView } from '@sealmail/contract';
 import { boxMailboxKey, createLink, currentPuk, DelegateRights, generateDeviceKeys, generatePerUserKey, LinkType, SigchainError, toBase64Url } from '@sealmail/crypto';
 import { harness, injectFetch, userIdOf, type Harness } from './helpers';
@@ -77,7 +77,8 @@ describe('granting and reading', () => {
   });
 
   it('Bob reads Alice’s mail, older and newer, decrypted on his device', async () => {
-    await admin.mail.send({ to: [ALICE], subject: `After the grant ${CANARY_IN}`, text: `New mail ${CANARY_IN}` });
+    const file = new TextEncoder().encode(`attached ${CANARY_IN}`);
+    await admin.mail.send({ to: [ALICE], subject: `After the grant ${CANARY_IN}`, text: `New mail ${CANARY_IN}`, attachments: [{ name: 'terms.txt', type: 'text/plain', size: file.length, stream: () => new Blob([file]).stream() }] });
     const mbox = bob.delegation.mailer(bobMailbox, 'Bob');
     const items = summaries((await mbox.list({ folder: 'inbox' })).items);
     expect(items.map((i) => i.subject).sort()).toEqual([`After the grant ${CANARY_IN}`, `Before the grant ${CANARY_IN}`]);
@@ -85,9 +86,11 @@ describe('granting and reading', () => {
       expect(i.protection).toBe('E2E Encrypted');
       expect(i.from.address).toBe(ADMIN);
     }
-    const opened = await mbox.open(items[0]!.entryId);
+    const opened = await mbox.open(items.find((i) => i.subject.startsWith('After'))!.entryId);
     expect(opened.mime.text).toContain(CANARY_IN);
     expect(opened.signature).toBe('signed-valid');
+    // Its attachment too (the blob is served to a delegate in force).
+    expect(new TextDecoder().decode(await mbox.attachmentBytes(opened, 1))).toBe(`attached ${CANARY_IN}`);
     // Admin, who holds no grant, is still refused.
     await expect(admin.api.request(delegatedMailList, { params: { mailboxUserId: aliceId }, query: {} })).rejects.toMatchObject({ code: 'MAILBOX_NOT_DELEGATED' });
   });
@@ -232,6 +235,59 @@ describe('revocation', () => {
   });
 });
 
+describe('shared mailboxes', () => {
+  const SUPPORT = 'support@example.test';
+  const CANARY_SHARED = 'canary-shared-mailbox-0d5e73';
+  let support: { userId: string; address: string };
+
+  it('an admin creates support@: a key history started by the admin’s device, a mailbox nobody signs in to', async () => {
+    const shared = new SharedMailboxes(admin.api, admin.identity, ADMIN);
+    // (A fresh re-authentication is needed: the admin signed in moments ago.)
+    support = await shared.create(SUPPORT, 'Support');
+    const chain = await alice.identity.verifiedChain(SUPPORT);
+    expect(chain.userId).toBe(support.userId);
+    expect(chain.state!.devices.size).toBe(1);
+    // Nobody signs in to it.
+    const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address: SUPPORT, password: '!shared-mailbox' } });
+    expect(res.statusCode).toBe(401);
+    // Only an admin creates one; another user cannot even see the list.
+    await expect(new SharedMailboxes(bob.api, bob.identity, BOB).create('sales@example.test')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await h.db.prisma.auditEvent.count({ where: { action: 'delegation.shared_mailbox_create' } })).toBe(1);
+  });
+
+  it('members added by the admin see it in their switcher, read it and answer as it; a removed member loses it', async () => {
+    const shared = new SharedMailboxes(admin.api, admin.identity, ADMIN);
+    await shared.addMember(support, ALICE, 'read');
+    await shared.addMember(support, BOB, 'send');
+    expect((await shared.list()).find((m) => m.address === SUPPORT)!.members.sort((a, b) => a.address.localeCompare(b.address))).toEqual([
+      { address: ALICE, rights: 'read' },
+      { address: BOB, rights: 'send' },
+    ]);
+    expect((await alice.delegation.mailboxes()).find((m) => m.address === SUPPORT)).toMatchObject({ shared: true, rights: 'read' });
+    tick();
+    await admin.mail.send({ to: [SUPPORT], subject: `Help ${CANARY_SHARED}`, text: `My printer ${CANARY_SHARED}` });
+    for (const member of [alice, bob]) {
+      const items = summaries((await member.delegation.mailer(support).list({ folder: 'inbox' })).items);
+      expect(items.map((i) => i.subject)).toEqual([`Help ${CANARY_SHARED}`]);
+    }
+    // Bob answers as support@; Admin sees who did.
+    tick();
+    await bob.delegation.mailer(support, 'Bob').send({ to: [ADMIN], subject: `Re: Help ${CANARY_SHARED}`, text: 'Try turning it off and on.' });
+    const answer = summaries((await admin.mail.list({ folder: 'inbox' })).items).find((i) => i.subject === `Re: Help ${CANARY_SHARED}`)!;
+    expect(answer).toMatchObject({ protection: 'E2E Encrypted', sentBy: BOB });
+    expect(answer.from.address).toBe(SUPPORT);
+    // Alice may read, not answer.
+    await expect(alice.delegation.mailer(support).send({ to: [ADMIN], subject: 'x', text: 'y' })).rejects.toMatchObject({ code: 'MAILBOX_NOT_DELEGATED' });
+    // Bob is removed: the mailbox's keys rotate to the device key and Alice only.
+    await shared.removeMember(support, BOB);
+    await expect(bob.delegation.mailer(support).list({ folder: 'inbox' })).rejects.toMatchObject({ code: 'MAILBOX_NOT_DELEGATED' });
+    tick();
+    await admin.mail.send({ to: [SUPPORT], subject: 'Second question', text: 'Still broken.' });
+    expect(summaries((await alice.delegation.mailer(support).list({ folder: 'inbox' })).items).map((i) => i.subject)).toContain('Second question');
+    expect((await shared.list()).find((m) => m.address === SUPPORT)!.members).toEqual([{ address: ALICE, rights: 'read' }]);
+  });
+});
+
 describe('canary', () => {
   it('no plaintext of the delegated mailbox reaches the server (every table, as text and as hex)', async () => {
     const tables = await h.db.prisma.$queryRaw<{ tablename: string }[]>`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`;
@@ -240,7 +296,7 @@ describe('canary', () => {
     for (const { tablename } of tables) {
       const rows = await h.db.prisma.$queryRawUnsafe<{ t: string }[]>(`SELECT t::text AS t FROM "${tablename}" t`);
       const dump = rows.map((r) => r.t).join('\n');
-      for (const canary of [CANARY_IN, CANARY_OUT, CANARY_LATE]) {
+      for (const canary of [CANARY_IN, CANARY_OUT, CANARY_LATE, 'canary-shared-mailbox-0d5e73']) {
         expect(dump.includes(canary), `${canary} in ${tablename}`).toBe(false);
         expect(dump.includes(hex(canary)), `${canary} (hex) in ${tablename}`).toBe(false);
       }

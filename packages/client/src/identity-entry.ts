@@ -6,3 +6,4 @@ export * from './mail/mime';
 export * from './mail/search';
 export * from './discovery';
 export * from './delegation';
+export * from './shared-mailbox';

@@ -115,5 +115,5 @@ export const sharedMailboxDevice = {
   method: 'GET',
   path: '/api/v1/admin/shared-mailboxes/:mailboxUserId/device',
   params: mailboxParams,
-  response: z.object({ address: z.string(), deviceBox: z.string() }),
+  response: z.object({ address: z.string(), deviceBox: z.string(), pukBoxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
 } as const;

@@ -241,7 +241,10 @@ export async function delegationRoutes(app: FastifyInstance, deps: ApiDeps): Pro
       const s = req.session!;
       const shared = await deps.db.sharedMailbox.findUnique({ where: { userId: req.params.mailboxUserId }, include: { user: { include: { domain: { select: { name: true } } } } } });
       if (!shared || shared.user.accountId !== s.user.accountId || !shared.deviceBox || shared.createdBy !== s.userId) throw new ApiError('NOT_FOUND');
-      return { address: addressOf(shared.user), deviceBox: toBase64Url(shared.deviceBox) };
+      // The mailbox's key generations, boxed to its own device (whose seeds only the admin can open).
+      const device = await deps.db.device.findFirst({ where: { userId: shared.userId, status: 'approved' }, orderBy: { addedSeqno: 'asc' } });
+      const pukBoxes = device ? await deps.db.pukBox.findMany({ where: { userId: shared.userId, deviceId: device.id }, orderBy: { generation: 'asc' } }) : [];
+      return { address: addressOf(shared.user), deviceBox: toBase64Url(shared.deviceBox), pukBoxes: pukBoxes.map((b) => ({ generation: b.generation, box: toBase64Url(b.box) })) };
     },
     { preHandler: requireSession(deps, { role: 'admin' }) },
   );

@@ -58,3 +58,18 @@ export function MailboxSwitcher({ address, current, onSwitch }: { address: strin
     </div>
   );
 }
+
+/** The actions on a mail in a delegated mailbox: answering (as the mailbox, where send-as was granted); its folders and flags stay its owner's. */
+export function DelegatedActions({ onReply }: { onReply: (all: boolean) => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
+      <button type="button" onClick={() => onReply(false)} title={t('mail.replyShortcut')}>
+        {t('mail.reply')}
+      </button>
+      <button type="button" onClick={() => onReply(true)} title={t('mail.replyAllShortcut')}>
+        {t('mail.replyAll')}
+      </button>
+    </div>
+  );
+}

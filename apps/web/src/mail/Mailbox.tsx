@@ -9,7 +9,7 @@ import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
 import { notifyNewMail, tabTitle } from './notify';
 import { AccountMenu } from '../settings/AccountMenu';
-import { MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
+import { DelegatedActions, MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
 
 const api = new ApiClient({ baseUrl: '' });
 const FOLDERS: { id: FolderName; name: string }[] = [
@@ -234,7 +234,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   };
 
   async function act(kind: 'archive' | 'delete' | 'star' | 'unread', row: MailRow | null = current) {
-    if (!row) return;
+    // A delegated mailbox is read (and answered) here, not rearranged: its owner keeps its folders and flags.
+    if (!row || delegated) return;
     const from = row.folder;
     try {
       if (kind === 'delete') {
@@ -262,7 +263,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
 
   async function move(to: Movable) {
     const row = current;
-    if (!row || row.folder === to) return;
+    if (!row || row.folder === to || delegated) return;
     try {
       await api.updateMail(row.entryId, { folder: to });
       drop(row.entryId);
@@ -350,7 +351,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   });
 
   const counts = new Map(delegated ? [] : (summary?.folders.map((f) => [f.folder, f]) ?? []));
-  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
+  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : delegated ? `${t(`mail.folders.${folder}`)} · ${delegated.address}` : t(`mail.folders.${folder}`);
   const inboxUnread = counts.get('inbox')?.unread ?? 0;
   useEffect(() => {
     document.title = tabTitle(title, inboxUnread);
@@ -441,7 +442,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               </button>
             )}
             {problem && <p role="alert">{problem}</p>}
-            {current && (
+            {current && delegated && <DelegatedActions onReply={reply} />}
+            {current && !delegated && (
               <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
                 {current.folder === 'drafts' ? (
                   latest && (

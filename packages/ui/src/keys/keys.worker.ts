@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { Delegation, EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -273,6 +273,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       // Checked now (the grant in the mailbox's verified history, its keys): a refusal is the switch's error.
       await m.mailbox!.keys();
       active.set(req.address, Promise.resolve(m));
+      return null;
+    }
+    case 'sharedMailboxCreate':
+      return new SharedMailboxes(api, id, req.address).create(req.mailbox, req.displayName);
+    case 'sharedMailboxMember': {
+      const shared = new SharedMailboxes(api, id, req.address);
+      if (req.rights) await shared.addMember({ userId: req.mailboxUserId }, req.member, req.rights);
+      else await shared.removeMember({ userId: req.mailboxUserId }, req.member);
       return null;
     }
   }

@@ -37,7 +37,11 @@ export type Request =
   | { op: 'delegationGrant'; address: string; delegate: string; rights: 'read' | 'send' }
   | { op: 'delegationRevoke'; address: string; delegate: string }
   /** Which mailbox the mail operations of `address` work on: a delegated one, or (null) the user's own. */
-  | { op: 'useMailbox'; address: string; mailbox: { userId: string; address: string } | null };
+  | { op: 'useMailbox'; address: string; mailbox: { userId: string; address: string } | null }
+  /** Admin: a shared mailbox, its key history started on this device. */
+  | { op: 'sharedMailboxCreate'; address: string; mailbox: string; displayName: string }
+  /** Admin: adds a member with these rights, or (null) removes them (the mailbox's keys rotate). */
+  | { op: 'sharedMailboxMember'; address: string; mailboxUserId: string; member: string; rights: 'read' | 'send' | null };
 
 /** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
 export interface DelegationOverview {
@@ -171,6 +175,8 @@ export interface Results {
   delegationGrant: null;
   delegationRevoke: null;
   useMailbox: null;
+  sharedMailboxCreate: { userId: string; address: string };
+  sharedMailboxMember: null;
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
