@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
 import { Delegation, DelegationError, Identity, Mailer, memoryKeyStore, SharedMailboxes, type KeyStore, type MailSummary } from '@sealmail/client/identity';
 import { delegatedKeys, delegatedMailList, delegationAppend, type EntryView } from '@sealmail/contract';
-import { boxMailboxKey, createLink, currentPuk, DelegateRights, generateDeviceKeys, generatePerUserKey, LinkType, SigchainError, toBase64Url } from '@sealmail/crypto';
+import { approvedDevices, boxMailboxKey, boxPerUserKey, createLink, currentPuk, DelegateRights, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf, SigchainError, toBase64Url, toHex } from '@sealmail/crypto';
 import { harness, injectFetch, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
@@ -231,6 +231,21 @@ describe('revocation', () => {
     // The regrant shares every generation, the one made at the revocation included.
     expect(summaries((await mbox.list({ folder: 'inbox' })).items).map((i) => i.subject)).toContain(`After the revocation ${CANARY_LATE}`);
     await expect(mbox.send({ to: [ADMIN], subject: 'x', text: 'y' })).rejects.toMatchObject({ code: 'MAILBOX_NOT_DELEGATED' });
+
+    // Alice's keys rotate for another reason (here a plain puk-rotate): Bob lacks the new generation
+    // until a device of hers shares it (the web client does when Settings or the mailbox opens).
+    const me = await alice.identity.thisDevice(ALICE);
+    const puk = generatePerUserKey(me.state.puks.length + 1);
+    const rotate = createLink({ userId: aliceId, seqno: me.state.length, prev: me.state.headHash, time: Date.now(), signer: me.keys, body: { type: LinkType.PukRotate, puk: { generation: puk.generation, keys: publicKeysOf(puk) } }, newKeys: [puk] });
+    const boxes = boxPerUserKey({ userId: aliceId, puk, devices: approvedDevices(me.state).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey })) });
+    await alice.api.appendLink(toBase64Url(rotate.bytes), boxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })));
+    tick();
+    await admin.mail.send({ to: [ALICE], subject: 'After a rotation', text: 'new generation' });
+    const before = summaries((await bob.delegation.mailer(bobMailbox).list({ folder: 'inbox' })).items).map((i) => i.subject);
+    expect(before).not.toContain('After a rotation');
+    expect(await alice.delegation.shareNewKeys()).toBe(1);
+    expect(await alice.delegation.shareNewKeys()).toBe(0);
+    expect(summaries((await bob.delegation.mailer(bobMailbox).list({ folder: 'inbox' })).items).map((i) => i.subject)).toContain('After a rotation');
     await alice.delegation.revoke(BOB);
   });
 });

@@ -146,7 +146,11 @@ export class Delegation {
     const pukBoxes = boxPerUserKey({ userId: m.userId, puk, devices: approvedDevices(m.state).map((d) => ({ deviceId: toHex(d.id), encryptionPublicKey: d.keys.encryptionPublicKey })) });
     const remaining = m.state.delegations.filter((x) => x.revokedAt === undefined && x !== g);
     const mailboxBoxes = [];
-    for (const r of remaining) mailboxBoxes.push(this.boxFor(m.userId, puk, await this.delegateKey(r.delegate.address)));
+    for (const r of remaining) {
+      // A remaining delegate whose key history fails a check now gets the new key later (shareNewKeys): a revocation is never held up.
+      const d = await this.delegateKey(r.delegate.address).catch(() => null);
+      if (d) mailboxBoxes.push(this.boxFor(m.userId, puk, d));
+    }
     await this.api.request(delegationAppend, {
       body: { ...(m.shared ? { mailboxUserId: m.userId } : {}), link: toBase64Url(link.bytes), pukBoxes: pukBoxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })), mailboxBoxes },
     });

@@ -54,9 +54,10 @@ export interface MailboxBoxIn {
 
 /**
  * Stores mailbox key boxes: each for a delegate in force, a generation the mailbox's chain has and
- * a generation of the delegate's own key history. With `link`, what it needs must be there: a
- * grant brings the newest generation for its delegate; a revocation brings its new generation
- * for every delegate still in force.
+ * a generation of the delegate's own key history. With `link`, a grant must bring the newest
+ * generation for its delegate. A revocation brings its new generation for the remaining delegates
+ * the revoking device could verify; one it could not (their key history failed a check) gets it
+ * later (`Delegation.shareNewKeys`) — a revocation is never held up by someone else's keys.
  */
 export async function storeMailboxBoxes(tx: Tx, mailboxUserId: string, state: SigchainState, boxes: readonly MailboxBoxIn[], link?: Link): Promise<number> {
   const inForce = new Set(state.delegations.filter((d) => d.revokedAt === undefined).map((d) => d.delegate.userId));
@@ -72,7 +73,6 @@ export async function storeMailboxBoxes(tx: Tx, mailboxUserId: string, state: Si
     if (b.delegateGeneration > delegateGenerations) refuse('a key box is for a key generation the delegate does not have');
   }
   if (link?.body.type === LinkType.DelegateGrant && !seen.has(`${link.body.delegate.userId}/${newest}`)) refuse('a grant must bring the mailbox’s newest key generation for the delegate');
-  if (link?.body.type === LinkType.DelegateRevoke) for (const d of inForce) if (!seen.has(`${d}/${newest}`)) refuse('the new key generation must be boxed to every delegate still in force');
   for (const b of boxes) {
     const box = new Uint8Array(fromBase64Url(b.box));
     await tx.mailboxKeyBox.upsert({
