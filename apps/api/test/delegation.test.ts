@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
 import { Delegation, DelegationError, Identity, Mailer, memoryKeyStore, SharedMailboxes, type KeyStore, type MailSummary } from '@sealmail/client/identity';
-import { delegatedKeys, delegatedMailList, delegationAppend, type EntryView } from '@sealmail/contract';
+import { delegatedKeys, delegatedMailList, delegationAppend, sharedMailboxCreate, type EntryView } from '@sealmail/contract';
 import { approvedDevices, boxMailboxKey, boxPerUserKey, createLink, currentPuk, DelegateRights, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf, SigchainError, toBase64Url, toHex } from '@sealmail/crypto';
 import { harness, injectFetch, userIdOf, type Harness } from './helpers';
 
@@ -268,6 +268,13 @@ describe('shared mailboxes', () => {
     // Only an admin creates one; another user cannot even see the list.
     await expect(new SharedMailboxes(bob.api, bob.identity, BOB).create('sales@example.test')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await h.db.prisma.auditEvent.count({ where: { action: 'delegation.shared_mailbox_create' } })).toBe(1);
+    // Bad input is a 4xx naming what to fix, never a 500.
+    const create = (body: unknown) => admin.api.request(sharedMailboxCreate, { body: body as never });
+    await expect(create({ address: 'not an address' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'body.address' });
+    await expect(create({ address: 'help@elsewhere.example' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', message: expect.stringContaining('not a domain of your organisation') });
+    await expect(create({ address: SUPPORT })).rejects.toMatchObject({ status: 409, code: 'CONFLICT' });
+    await expect(create({ address: ALICE })).rejects.toMatchObject({ status: 409, code: 'CONFLICT' });
+    await expect(create({ address: 'desk@example.test', displayName: 'Desk <evil>' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'body.displayName' });
   });
 
   it('members added by the admin see it in their switcher, read it and answer as it; a removed member loses it', async () => {

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { entryView, folderName, mailLimits } from './mail';
+import { address } from './routes';
+import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 
 const b64u = (max: number) => z.string().regex(/^[A-Za-z0-9_-]*$/, 'expected base64url').max(Math.ceil((max * 4) / 3));
 const deviceIdHex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 64-hex-digit device id');
@@ -97,7 +99,7 @@ export const sharedMailboxList = {
 export const sharedMailboxCreate = {
   method: 'POST',
   path: '/api/v1/admin/shared-mailboxes',
-  body: z.object({ address: z.string().trim().toLowerCase().max(254), displayName: z.string().trim().max(100).default('') }).strict(),
+  body: z.object({ address, displayName: z.string().refine((s) => !hasUnsafeText(s), SAFE_TEXT_MESSAGE).trim().max(100).regex(/^[^\r\n<>"\\]*$/, 'expected a name without line breaks, quotes or angle brackets').default('') }).strict(),
   response: z.object({ userId: z.string(), address: z.string() }),
 } as const;
 
@@ -117,3 +119,5 @@ export const sharedMailboxDevice = {
   params: mailboxParams,
   response: z.object({ address: z.string(), deviceBox: z.string(), pukBoxes: z.array(z.object({ generation: z.number(), box: z.string() })) }),
 } as const;
+
+export const delegationRoutes = { delegationAppend, delegationBoxes, delegationOverview, delegatedKeys, delegatedMailList, delegatedMailGet, sharedMailboxList, sharedMailboxCreate, sharedMailboxLinks, sharedMailboxDevice };
