@@ -89,6 +89,7 @@ describe('delegation in the browser', () => {
     await alice.getByRole('button', { name: /^Inbox/ }).click();
     const sent = alice.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Signed for you/ });
     await sent.waitFor({ timeout: 60_000 });
+    await sent.getByText(`— sent by ${BOB} on behalf of ${ALICE}`).waitFor();
     await sent.click();
     const message = alice.getByRole('article', { name: `Message from ${ALICE}` });
     await message.getByText('E2E Encrypted').waitFor({ timeout: 60_000 });

@@ -111,7 +111,7 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
     // A draft's recipients are only in its sealed body (the server's entry names none).
     const to = e.to.length ? e.to : i.mime.to;
-    return { ...base, to, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+    return { ...base, to, protection: i.protection, warning: i.warning, sentBy: i.sentBy, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
 }

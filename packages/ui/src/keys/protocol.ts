@@ -81,6 +81,8 @@ export interface MailRow {
   protection: Protection | null;
   /** Why the row's sender or protection is not verified. */
   warning: string | null;
+  /** A delegate sent it on behalf of `from` (verified, see MailView.sentBy). */
+  sentBy?: string | null;
   subject: string;
   from: string;
   fromName: string;
