@@ -16,6 +16,7 @@ import { History } from './sections/History';
 import { Reports } from './sections/Reports';
 import { MailActivity } from './sections/MailActivity';
 import { Import } from './sections/Import';
+import { SharedMailboxes } from './sections/SharedMailboxes';
 
 export interface Section {
   id: string;
@@ -30,6 +31,7 @@ export const sections: readonly Section[] = [
   { id: 'users', path: '/users', label: 'Users', element: <Users /> },
   { id: 'domains', path: '/domains', label: 'Domains', element: <DomainsSection /> },
   { id: 'mail-flow', path: '/mail-flow', label: 'Mail flow', element: <MailFlow /> },
+  { id: 'shared-mailboxes', path: '/shared-mailboxes', label: 'Shared mailboxes', element: <SharedMailboxes /> },
   { id: 'security', path: '/security', label: 'Security', element: <Security /> },
   { id: 'escrow', path: '/escrow', label: 'Escrow & discovery', element: <EscrowSection />, roles: ['admin', 'escrow_admin'] },
   { id: 'legal-hold', path: '/legal-hold', label: 'Legal hold', element: <LegalHold /> },

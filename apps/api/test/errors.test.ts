@@ -160,6 +160,15 @@ const probes: Record<ErrorCode, Probe> = {
     return res;
   },
   USER_SUSPENDED: async () => signIn(await makeUser('suspended', { status: 'suspended' })),
+  DELEGATION_INVALID: async () => {
+    // A key box for someone who holds no grant on alice's mailbox.
+    const { token } = await h.deviceSignIn('alice@example.test');
+    return h.app.inject({ method: 'POST', url: '/api/v1/delegation/boxes', headers: bearer(token), payload: { mailboxBoxes: [{ delegateUserId: await userIdOf(h, 'bob@example.test'), generation: 1, delegateGeneration: 1, box: 'AAAA' }] } });
+  },
+  MAILBOX_NOT_DELEGATED: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    return h.app.inject({ method: 'GET', url: `/api/v1/delegation/mailboxes/${await userIdOf(h, 'bob@example.test')}/messages`, headers: bearer(token) });
+  },
   FORBIDDEN: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'PUT', url: '/api/v1/admin/security', headers: bearer(token), payload: { requireTotp: true } });
@@ -370,7 +379,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DELEGATION_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -26,6 +26,8 @@ export const errorRegistry = {
   PASSWORD_INCORRECT: { status: 403, message: 'That password is wrong.' },
   REAUTH_REQUIRED: { status: 403, message: 'Confirm your password (and authenticator code) again to make this change.' },
   FORBIDDEN: { status: 403, message: 'You may not do this.' },
+  DELEGATION_INVALID: { status: 400, message: 'The delegation was refused: the delegate, the rights or the key boxes do not fit the key history.' },
+  MAILBOX_NOT_DELEGATED: { status: 403, message: 'You hold no delegation for this mailbox (or not for this): ask its owner to grant it.' },
   SIGCHAIN_INVALID: { status: 400, message: 'The key history link was refused: it does not extend the chain validly.' },
   DEVICE_REQUIRED: { status: 403, message: 'This needs a device: set up this device’s keys first.' },
   DEVICE_NOT_APPROVED: { status: 403, message: 'This device is waiting for approval: approve it from another of your devices, or recover it with your backup key.' },

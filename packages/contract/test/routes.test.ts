@@ -8,10 +8,11 @@ import { accountRoutes } from '../src/account';
 import { domainRoutes } from '../src/domains';
 import { adminActivityRoutes } from '../src/admin-activity';
 import { escrowAdminRoutes } from '../src/escrow-admins';
+import { delegationRoutes } from '../src/delegation';
 
 describe('route contracts', () => {
   it('have unique method+path pairs', () => {
-    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes)].map((r) => `${r.method} ${r.path}`);
+    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes), ...Object.values(delegationRoutes)].map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 

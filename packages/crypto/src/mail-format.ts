@@ -24,6 +24,12 @@ export type MailSender =
        * recorded (kind 1), which readers hold to stricter rules.
        */
       readonly chain?: ChainPosition;
+      /**
+       * Sent as a delegate of another mailbox (sender kind 4, docs/crypto.md §5.7): the mailbox's
+       * user id and its key history's position as the sending device verified it — where the
+       * reader must find a grant with send-as to this sender (docs/sigchain.md §3.2).
+       */
+      readonly onBehalfOf?: { readonly userId: string } & ChainPosition;
     }
   | { readonly kind: 'external'; readonly address: string };
 
@@ -79,8 +85,11 @@ export function encodeEnvelope(e: MailEnvelope): Uint8Array {
   const w = new ByteWriter().u8(MAIL.version).u8(MAIL.suite).str(astring(e.messageId, 'messageId'));
   if (e.sender.kind === 'device') {
     const chain = e.sender.chain;
-    w.u8(chain ? 3 : 1).str(astring(e.sender.userId, 'sender.userId')).str(astring(e.sender.deviceId, 'sender.deviceId')).raw(abytes(e.sender.signingPublicKey, 'sender.signingPublicKey', 32));
+    const behalf = e.sender.onBehalfOf;
+    if (behalf && !chain) throw new CryptoError('INVALID_INPUT', '"sender.onBehalfOf" needs the sender\'s own chain position');
+    w.u8(behalf ? 4 : chain ? 3 : 1).str(astring(e.sender.userId, 'sender.userId')).str(astring(e.sender.deviceId, 'sender.deviceId')).raw(abytes(e.sender.signingPublicKey, 'sender.signingPublicKey', 32));
     if (chain) w.u32(aint(chain.length, 'sender.chain.length', 0xffffffff)).raw(abytes(chain.head, 'sender.chain.head', 32));
+    if (behalf) w.str(astring(behalf.userId, 'sender.onBehalfOf.userId')).u32(aint(behalf.length, 'sender.onBehalfOf.length', 0xffffffff)).raw(abytes(behalf.head, 'sender.onBehalfOf.head', 32));
   } else {
     w.u8(2).str(astring(e.sender.address, 'sender.address'));
   }
@@ -102,6 +111,15 @@ export function decodeEnvelope(bytes: Uint8Array): MailEnvelope {
   let sender: MailSender;
   if (kind === 1) sender = { kind: 'device', userId: r.str(), deviceId: r.str(), signingPublicKey: r.raw(32).slice() };
   else if (kind === 3) sender = { kind: 'device', userId: r.str(), deviceId: r.str(), signingPublicKey: r.raw(32).slice(), chain: { length: r.u32(), head: r.raw(32).slice() } };
+  else if (kind === 4)
+    sender = {
+      kind: 'device',
+      userId: r.str(),
+      deviceId: r.str(),
+      signingPublicKey: r.raw(32).slice(),
+      chain: { length: r.u32(), head: r.raw(32).slice() },
+      onBehalfOf: { userId: r.str(), length: r.u32(), head: r.raw(32).slice() },
+    };
   else if (kind === 2) sender = { kind: 'external', address: r.str() };
   else throw new CryptoError('MALFORMED', 'envelope: unknown sender kind');
   const n = r.u16();

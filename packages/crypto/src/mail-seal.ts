@@ -61,6 +61,8 @@ export type SealSender =
       readonly signingPublicKey: Uint8Array;
       /** The sender's own chain position as this device verified it (signed with the mail; docs/crypto.md §5.7). */
       readonly chain?: ChainPosition;
+      /** Sending as a delegate of this mailbox: its user id and chain position (sender kind 4, docs/crypto.md §5.7). */
+      readonly onBehalfOf?: { readonly userId: string } & ChainPosition;
     }
   | { readonly kind: 'external'; readonly address: string };
 
@@ -147,7 +149,7 @@ export async function sealMail(opts: {
   const s = opts.sender;
   const sender: MailSender =
     s.kind === 'device'
-      ? { kind: 'device', userId: s.userId, deviceId: s.deviceId, signingPublicKey: s.signingPublicKey, ...(s.chain ? { chain: s.chain } : {}) }
+      ? { kind: 'device', userId: s.userId, deviceId: s.deviceId, signingPublicKey: s.signingPublicKey, ...(s.chain ? { chain: s.chain } : {}), ...(s.onBehalfOf ? { onBehalfOf: s.onBehalfOf } : {}) }
       : { kind: 'external', address: s.address };
   const envelope = encodeEnvelope({
     messageId,

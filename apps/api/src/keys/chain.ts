@@ -8,6 +8,7 @@
 import { ApiError } from '@sealmail/contract';
 import { approvedDevices, CryptoError, decodeLink, fromBase64Url, LinkType, replaySigchain, toHex, type Link, type SigchainState } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
+import { syncDelegations } from '../delegation/grants';
 
 export interface PukBoxIn {
   deviceId: string;
@@ -94,6 +95,7 @@ export async function appendLink(
         update: { box },
       });
     }
+    await syncDelegations(tx, userId, link, state);
     if (opts.historyBox !== undefined && link.body.type === LinkType.DeviceApprove) {
       const deviceId = toHex(link.body.deviceId);
       const box = new Uint8Array(fromBase64Url(opts.historyBox));

@@ -104,7 +104,9 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (!blob?.completedAt) throw new ApiError('NOT_FOUND');
       const mayRead =
         (blob.ownerUserId === s.userId && !blob.messageId) ||
-        (!!blob.messageId && (await deps.db.mailboxEntry.count({ where: { userId: s.userId, messageId: blob.messageId } })) > 0);
+        (!!blob.messageId && (await deps.db.mailboxEntry.count({ where: { userId: s.userId, messageId: blob.messageId } })) > 0) ||
+        // A delegate in force of a mailbox holding the mail (docs/mail.md, Delegation).
+        (!!blob.messageId && (await deps.db.mailboxEntry.count({ where: { messageId: blob.messageId, user: { delegationsGiven: { some: { delegateUserId: s.userId, revokedSeqno: null } } } } })) > 0);
       if (!mayRead) throw new ApiError('NOT_FOUND');
       void reply
         .header('content-type', 'application/octet-stream')

@@ -74,6 +74,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
             const byBackup = signer?.kind === 'backup' && signer.status === 'approved' && session.deviceId !== null;
             if (!byBackup) throw new ApiError('DEVICE_REQUIRED', undefined, 'Links must be signed by the device this session belongs to.');
           }
+          if (link.body.type === LinkType.DelegateGrant || link.body.type === LinkType.DelegateRevoke) refuse('delegation links go to /api/v1/delegation/links, with their key boxes');
           if (link.body.type === LinkType.EscrowAdd && (!escrow || escrow.id !== toHex(keyId(link.body.device.keys)) || link.body.accountId !== session.user.accountId)) {
             refuse('escrow-add must add this account’s active escrow key');
           }
@@ -125,6 +126,9 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         await tx.keyReset.create({ data: { userId: s.userId, resetAt: now, oldLength: links.length, oldRoot: new Uint8Array(links[0]!.hash), oldHead: new Uint8Array(links.at(-1)!.hash) } });
         await tx.pukHistoryBox.deleteMany({ where: { userId: s.userId } });
         await tx.pukBox.deleteMany({ where: { userId: s.userId } });
+        // Grants lived in the old history; mailbox keys boxed to the old per-user keys open for nobody now.
+        await tx.delegateGrant.deleteMany({ where: { managerUserId: s.userId } });
+        await tx.mailboxKeyBox.deleteMany({ where: { OR: [{ mailboxUserId: s.userId }, { delegateUserId: s.userId }] } });
         await tx.device.deleteMany({ where: { userId: s.userId } });
         await tx.sigchainLink.deleteMany({ where: { userId: s.userId } });
         // Every session acting as one of the old devices ends; this one goes on, with no device.

@@ -34,6 +34,7 @@ import { hashToken } from '../auth/sessions';
 import { mayEncryptTo } from '../keys/reach';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
 import { loadEntries } from '../mail/views';
+import { delegatedSender } from '../delegation/grants';
 import { purgeEntries } from '../mail/legal-hold';
 import type { ApiDeps } from '../deps';
 
@@ -148,6 +149,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const env: MailEnvelope = decodeOr(() => decodeEnvelope(envelopeBytes), 'the envelope does not decode');
       if (env.sender.kind !== 'device' || env.sender.userId !== s.userId || env.sender.deviceId !== s.deviceId) throw invalid('the envelope is not sealed by this device');
       if (!equal(sha256(manifest), env.manifestHash)) throw invalid('the manifest is not the one the envelope names');
+      // Sent as a delegate (sender kind 4): the Sent copy is the mailbox's; recipients' clients check the grant.
+      const owner = env.sender.onBehalfOf ? await delegatedSender(deps.db, env.sender.onBehalfOf.userId, s.userId, !!b.draft) : { userId: s.userId, address: `${s.user.localPart}@${s.user.domain.name}` };
 
       // Recipients: every address once, each a mailbox this user may encrypt to.
       const lists = { to: b.to, cc: b.cc, bcc: b.bcc } as const;
@@ -199,8 +202,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       // Boxes: exactly one per holder, each for the user the address names, in the right role.
       const expected = new Map<string, { userId: string; role: BoxRole; kind: 'to' | 'cc' | 'bcc' | 'sender-copy' }>();
       for (const h of holders) expected.set(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`, { userId: h.userId, role: h.kind === 'bcc' ? 'bcc' : 'to', kind: h.kind });
-      const self = `${s.user.localPart}@${s.user.domain.name}`;
-      expected.set(`${self} sender-copy`, { userId: s.userId, role: 'sender-copy', kind: 'sender-copy' });
+      const self = owner.address;
+      expected.set(`${self} sender-copy`, { userId: owner.userId, role: 'sender-copy', kind: 'sender-copy' });
       const boxes = new Map<string, Uint8Array>();
       for (const box of b.boxes) {
         const record = decodeOr(() => fromBase64Url(box.record), 'a box does not decode');
@@ -242,19 +245,20 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
       const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
 
+      // A draft is always the sender's own (a delegate's drafts stay in their mailbox).
       const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
       if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
-      const parent = b.inReplyTo ? await ownEntry(s.userId, b.inReplyTo) : null;
+      const parent = b.inReplyTo ? await ownEntry(owner.userId, b.inReplyTo) : null;
 
       const holdersToStore: Holder[] = [
-        { userId: s.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : 'sent', read: true, required: true, alreadyCharged: blobBytes, threadId: parent?.threadId ?? randomUUID() },
+        { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
         ...holders.map((h): Holder => ({ userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: 'inbox' })),
       ];
       let stored;
       try {
         stored = await storeMessage(deps.db, {
           mailId: env.messageId,
-          senderUserId: s.userId,
+          senderUserId: owner.userId,
           senderAddress: self,
           to: b.to,
           cc: b.cc,

@@ -9,6 +9,7 @@ import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
 import { notifyNewMail, tabTitle } from './notify';
 import { AccountMenu } from '../settings/AccountMenu';
+import { DelegatedActions, MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
 
 const api = new ApiClient({ baseUrl: '' });
 const FOLDERS: { id: FolderName; name: string }[] = [
@@ -54,6 +55,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   const [newLabel, setNewLabel] = useState('');
   const [query, setQuery] = useState('');
   const [searching, setSearching] = useState<string | null>(null);
+  // A mailbox delegated to this user that they switched to (null: their own).
+  const [delegated, setDelegated] = useState<DelegatedMailbox | null>(null);
   // On a phone the folder list is a menu over the page (styles.css); on a desktop it is always shown.
   const [menuOpen, setMenuOpen] = useState(false);
   const menu = useRef<HTMLElement>(null);
@@ -195,7 +198,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       const threadId = row.threadId || (await keys({ op: 'mailOpen', address, entryId: row.entryId })).threadId;
       const items = await keys({ op: 'mailThread', address, threadId });
       setThread(items.length ? items : [await keys({ op: 'mailOpen', address, entryId: row.entryId })]);
-      if (!row.read) {
+      if (!row.read && !delegated) {
         await api.updateMail(row.entryId, { read: true });
         setRows((rs) => rs.map((r) => (r.entryId === row.entryId ? { ...r, read: true } : r)));
         refreshSummary();
@@ -231,7 +234,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   };
 
   async function act(kind: 'archive' | 'delete' | 'star' | 'unread', row: MailRow | null = current) {
-    if (!row) return;
+    // A delegated mailbox is read (and answered) here, not rearranged: its owner keeps its folders and flags.
+    if (!row || delegated) return;
     const from = row.folder;
     try {
       if (kind === 'delete') {
@@ -259,7 +263,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
 
   async function move(to: Movable) {
     const row = current;
-    if (!row || row.folder === to) return;
+    if (!row || row.folder === to || delegated) return;
     try {
       await api.updateMail(row.entryId, { folder: to });
       drop(row.entryId);
@@ -346,8 +350,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     return () => window.removeEventListener('keydown', onKey);
   });
 
-  const counts = new Map(summary?.folders.map((f) => [f.folder, f]) ?? []);
-  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : t(`mail.folders.${folder}`);
+  const counts = new Map(delegated ? [] : (summary?.folders.map((f) => [f.folder, f]) ?? []));
+  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : delegated ? `${t(`mail.folders.${folder}`)} · ${delegated.address}` : t(`mail.folders.${folder}`);
   const inboxUnread = counts.get('inbox')?.unread ?? 0;
   useEffect(() => {
     document.title = tabTitle(title, inboxUnread);
@@ -371,6 +375,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             <button type="button" className="compose-button" onClick={() => (setMenuOpen(false), setCompose({}))} title={t('mail.composeShortcut')}>
               {t('mail.compose')}
             </button>
+            <MailboxSwitcher address={address} current={delegated} onSwitch={(m) => (setDelegated(m), setSelected(null), setThread(null), setSearching(null), setLabel(null), setFolder('inbox'), void load('inbox'))} />
             <ul>
               {FOLDERS.map((f) => {
                 const c = counts.get(f.id);
@@ -437,7 +442,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               </button>
             )}
             {problem && <p role="alert">{problem}</p>}
-            {current && (
+            {current && delegated && <DelegatedActions onReply={reply} />}
+            {current && !delegated && (
               <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
                 {current.folder === 'drafts' ? (
                   latest && (

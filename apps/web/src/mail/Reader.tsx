@@ -179,6 +179,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
       <header>
         <h3>{mail.subject || t('mail.noSubject')}</h3>
         <ProtectionLabel protection={mail.protection} />
+        {mail.sentBy && <span className="on-behalf">{t('delegation.sentOnBehalf', { delegate: mail.sentBy, mailbox: mail.from })}</span>}
         <dl>
           <dt>{t('reader.from')}</dt>
           <dd>{mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}</dd>
@@ -204,8 +205,8 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
             {mail.warning}
           </p>
         )}
-        {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">{t('reader.signed', { address: mail.from })}</p>}
-        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.from} initial={mail.senderSafety} />}
+        {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">{t('reader.signed', { address: mail.sentBy ?? mail.from })}</p>}
+        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.sentBy ?? mail.from} initial={mail.senderSafety} />}
         {mail.senderReset && <AcceptReset address={address} of={mail.senderReset} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>

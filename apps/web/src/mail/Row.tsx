@@ -49,6 +49,7 @@ export function RowContent({ row: r, from, labelName }: { row: MailRow; from: st
         </span>
       )}
       <ProtectionLabel protection={r.protection} />
+      {r.sentBy && <span className="on-behalf">{t('delegation.sentOnBehalf', { delegate: r.sentBy, mailbox: r.from })}</span>}
     </>
   );
 }

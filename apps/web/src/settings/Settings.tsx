@@ -5,13 +5,14 @@ import { Sessions } from '../account/Sessions';
 import { PasswordForm } from '../account/PasswordForm';
 import { Authenticator } from '../account/Authenticator';
 import { BlockedSenders } from '../mail/Blocked';
+import { DelegationSettings } from '../delegation/DelegationSettings';
 import { Profile } from './Profile';
 import { Appearance } from './Appearance';
 import { Notifications } from './Notifications';
 import { Language } from './Language';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -54,6 +55,9 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-security">
           <PasswordForm />
           <Authenticator enabled={session.totpEnabled} onChanged={onSessionChanged} />
+        </div>
+        <div id="settings-delegation">
+          <DelegationSettings address={session.user.address} />
         </div>
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />

@@ -7,6 +7,7 @@
  * shown unless the box, manifest and pieces authenticate.
  */
 import {
+  delegationAt,
   deviceActiveAt,
   createMailPieceDecryptor,
   createMailPieceEncryptor,
@@ -115,6 +116,24 @@ export interface MailSummary {
   mime: ParsedMime;
   /** Set when the list should warn (see {@link OpenedMail.warning}). */
   warning: string | null;
+  /** See {@link OpenedMail.sentBy}. */
+  sentBy: string | null;
+}
+
+/**
+ * Another mailbox this device uses as a delegate (packages/client/src/delegation.ts): its keys
+ * come from the mailbox key boxes, checked against its verified key history; its entries from
+ * the delegation routes.
+ */
+export interface MailboxAccess {
+  readonly userId: string;
+  readonly address: string;
+  /** Every key generation of the mailbox this delegate holds (verified against its chain). */
+  keys(): Promise<PerUserKey[]>;
+  /** The mailbox's verified key history (its newest key gets the Sent copy; its head goes into the envelope). */
+  chain(): Promise<SigchainState>;
+  listEntries(opts: { folder?: FolderName; cursor?: string | null; limit?: number }): Promise<{ entries: EntryView[]; cursor: string | null }>;
+  getEntry(entryId: string): Promise<EntryView>;
 }
 
 /** What this device established about a device sender before opening the box. */
@@ -128,6 +147,8 @@ interface SenderCheck {
   state: SigchainState | null;
   /** The sender's history was reset (TrustError RESET): the address, for the reader to offer acceptance. */
   reset?: string;
+  /** Sent by a delegate: the mailbox's verified address it was sent as (the grant was checked). */
+  onBehalfOf?: string;
 }
 
 export interface OpenedMail {
@@ -147,6 +168,12 @@ export interface OpenedMail {
   senderSafety: SafetyNumberView | null;
   /** The sender started their key history afresh since this device knew them: the address whose reset the user may accept. */
   senderReset: string | null;
+  /**
+   * Set when a delegate sent it as `sender` (docs/sigchain.md §3.2): the delegate's verified
+   * address. Only for a grant with send-as this device found in the sender's key history; the
+   * label then reads "sent by <sentBy> on behalf of <sender>".
+   */
+  sentBy: string | null;
   mime: ParsedMime;
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
@@ -204,7 +231,17 @@ export class Mailer {
     readonly address: string,
     /** The name in the From of sent mail; the user may change it in Settings, so it is kept settable. */
     public displayName = '',
+    /** Set for another mailbox used as a delegate (reading it, and sending as it with send-as). */
+    readonly mailbox?: MailboxAccess,
   ) {}
+
+  private listEntries(opts: Parameters<ApiClient['listMail']>[0]) {
+    return this.mailbox ? this.mailbox.listEntries(opts as { folder?: FolderName; cursor?: string | null; limit?: number }) : this.api.listMail(opts);
+  }
+
+  private getEntry(entryId: string) {
+    return this.mailbox ? this.mailbox.getEntry(entryId) : this.api.getMail(entryId);
+  }
 
   /** Drops a sender's cached chain (after the user accepted a reset of it). */
   forgetSender(address: string): void {
@@ -214,7 +251,7 @@ export class Mailer {
   /** Every PUK generation this device holds (cached; refreshed when a box names a newer one). */
   private async puks(generation?: number): Promise<PerUserKey[]> {
     if (!this.pukCache || (generation !== undefined && !this.pukCache.some((p) => p.generation === generation))) {
-      this.pukCache = await this.identity.perUserKeys(this.address);
+      this.pukCache = this.mailbox ? await this.mailbox.keys() : await this.identity.perUserKeys(this.address);
     }
     return this.pukCache;
   }
@@ -295,14 +332,18 @@ export class Mailer {
     const serverKey = external.length ? await this.api.serverMailKey() : null;
     const internal = (l: string[]) => l.filter((a) => keys.has(a));
     const me = await this.identity.thisDevice(this.address);
-    const myPuk = currentPuk(me.state);
-    const domain = this.address.split('@')[1]!;
+    const mailboxChain = this.mailbox ? await this.mailbox.chain() : null;
+    const myPuk = currentPuk(mailboxChain ?? me.state);
+    const fromAddress = this.mailbox?.address ?? this.address;
+    const domain = fromAddress.split('@')[1]!;
     const messageId = `${crypto.randomUUID()}@${domain}`;
     const uploaded: { blobId: string; piece: ManifestPiece }[] = [];
     for (const [i, f] of files.entries()) uploaded.push(await this.upload(messageId, i + 1, f));
     const refs = mail.inReplyTo ? [...mail.inReplyTo.mime.references, ...(mail.inReplyTo.mime.messageId ? [mail.inReplyTo.mime.messageId] : [])] : [];
     const mime = buildMime({
-      from: { name: this.displayName, address: this.address },
+      from: { name: this.mailbox ? '' : this.displayName, address: fromAddress },
+      // RFC 5322 §3.6.2: the mailbox is the author, the delegate the agent who sent it.
+      ...(this.mailbox ? { extraHeaders: [['Sender', this.address]] as const } : {}),
       to: opts.draft ? norm(mail.to) : to,
       cc: opts.draft ? norm(mail.cc) : cc,
       subject: mail.subject,
@@ -316,11 +357,11 @@ export class Mailer {
     });
     const sealed = await sealMail({
       messageId,
-      sender: this.sealSender(me),
+      sender: this.sealSender(me, mailboxChain),
       pieces: [{ kind: 'body', plaintext: mime }, ...uploaded.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
       to: opts.draft ? [] : internal([...to, ...cc]).map((a) => keys.get(a)!),
       bcc: opts.draft ? [] : internal(bcc).map((a) => keys.get(a)!),
-      senderCopy: { userId: me.userId, generation: myPuk.generation, publicKeys: myPuk.keys },
+      senderCopy: { userId: this.mailbox?.userId ?? me.userId, generation: myPuk.generation, publicKeys: myPuk.keys },
       notE2EE: external.length > 0,
     });
     const serverBox = serverKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: fromBase64Url(serverKey.publicKey) }) : null;
@@ -334,7 +375,7 @@ export class Mailer {
       for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f));
       const copy = await sealMail({
         messageId: copyId,
-        sender: this.sealSender(me),
+        sender: this.sealSender(me, mailboxChain),
         pieces: [{ kind: 'body', plaintext: mime }, ...copyFiles.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
         to: [],
       });
@@ -347,7 +388,7 @@ export class Mailer {
     }
     mime.fill(0);
     const addressOf = new Map([...keys].map(([a, k]) => [k.userId, a]));
-    addressOf.set(me.userId, this.address);
+    addressOf.set(this.mailbox?.userId ?? me.userId, fromAddress);
     return this.api.sendMail({
       draft: !!opts.draft,
       ...(opts.replacesDraft ? { replacesDraft: opts.replacesDraft } : {}),
@@ -366,7 +407,7 @@ export class Mailer {
   }
 
   /** This device as the sender of a mail, with its own chain position (signed into the envelope). */
-  private sealSender(me: Awaited<ReturnType<Identity['thisDevice']>>) {
+  private sealSender(me: Awaited<ReturnType<Identity['thisDevice']>>, mailboxChain: SigchainState | null = null) {
     return {
       kind: 'device' as const,
       userId: me.userId,
@@ -374,7 +415,45 @@ export class Mailer {
       signingSecretKey: me.keys.signing.secretKey,
       signingPublicKey: me.keys.signing.publicKey,
       chain: { length: me.state.length, head: me.state.headHash },
+      // Sending as a delegate: the mailbox's position, where recipients must find the grant (sender kind 4).
+      ...(mailboxChain && this.mailbox ? { onBehalfOf: { userId: this.mailbox.userId, length: mailboxChain.length, head: mailboxChain.headHash } } : {}),
     };
+  }
+
+  /**
+   * A mail a delegate sent as a mailbox (sender kind 4, docs/sigchain.md §3.2): the mailbox's
+   * verified chain must hold the position the mail names, with a grant with send-as to the
+   * signer in force there (and, if revoked since, revoked after the mail arrived); the grant
+   * names the delegate's address and key history, which must extend what the grant saw; then
+   * the delegate's device is checked in the delegate's chain like any sender.
+   */
+  private async checkDelegatedSender(entry: EntryView, sender: Extract<MailSender, { kind: 'device' }>, behalf: NonNullable<Extract<MailSender, { kind: 'device' }>['onBehalfOf']>): Promise<SenderCheck> {
+    const signer = await this.identity.pinnedAddressOf(sender.userId);
+    const none = (problem: string): SenderCheck => ({ signingKeys: [], address: signer ?? 'unknown sender', problem, state: null });
+    const mailboxAddress = (await this.identity.pinnedAddressOf(behalf.userId)) ?? entry.from.toLowerCase();
+    let chain: Awaited<ReturnType<Identity['verifiedChain']>>;
+    try {
+      chain = await this.senderChain(mailboxAddress);
+      if (chain.state && behalf.length > chain.state.length) chain = await this.senderChain(mailboxAddress, true);
+    } catch (err) {
+      return none(err instanceof TrustError ? err.message : `The mailbox ${mailboxAddress} this mail was sent as could not be found in the key directory.`);
+    }
+    if (chain.userId !== behalf.userId || !chain.state) return none(`The mailbox ${mailboxAddress} this mail was sent as could not be found in the key directory.`);
+    const state = chain.state;
+    if (behalf.length < 1 || behalf.length > state.length || toHex(state.hashes[behalf.length - 1]!) !== toHex(behalf.head)) {
+      return none(`This mail was sent as ${mailboxAddress} under a key history of that mailbox you are not shown: the server may be showing you (or the sender) a false history.`);
+    }
+    const grant = delegationAt(state, sender.userId, behalf.length, 'send');
+    if (!grant) return none(`This mail says it was sent on behalf of ${mailboxAddress}, but ${mailboxAddress}'s key history gives its sender no right to send as them.`);
+    const revokedAt = grant.revokedAt === undefined ? undefined : Date.parse(chain.storedAt[grant.revokedAt] ?? '') || grant.revokedTime;
+    if (revokedAt !== undefined && Date.parse(entry.receivedAt) > revokedAt) return none(`This mail was sent as ${mailboxAddress} by ${grant.delegate.address} after their right to do so was revoked.`);
+    const check = await this.checkSender(entry, sender, grant.delegate.address);
+    if (check.problem || !check.state) return check;
+    const g = grant.delegate.chain;
+    if (check.address !== grant.delegate.address || g.length > check.state.length || toHex(check.state.hashes[g.length - 1]!) !== toHex(g.head)) {
+      return none(`The delegate ${grant.delegate.address} who sent this as ${mailboxAddress} has another key history than the one the grant names.`);
+    }
+    return { ...check, onBehalfOf: mailboxAddress };
   }
 
   /**
@@ -384,10 +463,10 @@ export class Mailer {
    * that was approved and not revoked at the chain position the mail names; and that position
    * must be in the chain this device sees (else someone is shown a different history).
    */
-  private async checkSender(entry: EntryView, sender: Extract<MailSender, { kind: 'device' }>): Promise<SenderCheck> {
+  private async checkSender(entry: EntryView, sender: Extract<MailSender, { kind: 'device' }>, addressHint?: string): Promise<SenderCheck> {
     const none = (problem: string, address: string | null = null, state: SigchainState | null = null): SenderCheck => ({ signingKeys: [], address, problem, state });
     const pinned = await this.identity.pinnedAddressOf(sender.userId);
-    const address = pinned ?? entry.from.toLowerCase();
+    const address = pinned ?? addressHint ?? entry.from.toLowerCase();
     let chain: Awaited<ReturnType<Identity['verifiedChain']>>;
     try {
       chain = await this.senderChain(address);
@@ -426,11 +505,16 @@ export class Mailer {
     const envelope = fromBase64Url(entry.envelope);
     const record = fromBase64Url(entry.box);
     const env = decodeEnvelope(envelope);
-    const check: SenderCheck = env.sender.kind === 'device' ? await this.checkSender(entry, env.sender) : { signingKeys: [], address: null, problem: null, state: null };
+    const check: SenderCheck =
+      env.sender.kind !== 'device'
+        ? { signingKeys: [], address: null, problem: null, state: null }
+        : env.sender.onBehalfOf
+          ? await this.checkDelegatedSender(entry, env.sender, env.sender.onBehalfOf)
+          : await this.checkSender(entry, env.sender);
     const generation = decodeRecipientBox(record).generation;
     const puk = (await this.puks(generation)).find((p) => p.generation === generation);
     if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold the key this mail was sealed to (approve it from another device to read older mail).');
-    this.myUserId ??= (await this.identity.thisDevice(this.address)).userId;
+    this.myUserId ??= this.mailbox?.userId ?? (await this.identity.thisDevice(this.address)).userId;
     const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
     const manifest = await openManifest({ envelope: box.envelope, manifest: fromBase64Url(entry.manifest), messageKey: box.messageKey });
     box.messageKey.fill(0);
@@ -444,15 +528,16 @@ export class Mailer {
   private async present(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: ParsedMime) {
     const { box, manifest, check, deviceSender } = header;
     const claimed = mime.from ?? { name: '', address: entry.from };
-    if (!deviceSender) return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null };
+    if (!deviceSender) return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
+    if (check.onBehalfOf) return { ...(await this.presentDelegated(box.status, manifest, check, claimed, check.onBehalfOf)) };
     const verifiedAddress = check.address ?? entry.from.toLowerCase();
     const sender = { name: claimed.address.toLowerCase() === verifiedAddress ? claimed.name : '', address: verifiedAddress };
     if (box.status === 'not-signed') {
       // Only the server seals without a signature; mail that claims a user's device but is unsigned is the server's word.
-      return { protection: 'Server Encrypted' as ProtectionLabel, warning: `This mail names ${verifiedAddress} as its sender but carries no signature: the server or someone else could have written it.`, sender, senderSafety: null };
+      return { protection: 'Server Encrypted' as ProtectionLabel, warning: `This mail names ${verifiedAddress} as its sender but carries no signature: the server or someone else could have written it.`, sender, senderSafety: null, sentBy: null };
     }
     if (box.status !== 'signed-valid' || check.problem || !check.state) {
-      return { protection: 'Unverified' as ProtectionLabel, warning: check.problem ?? `The signature does not match ${verifiedAddress}'s devices: this mail may not be from them.`, sender, senderSafety: null };
+      return { protection: 'Unverified' as ProtectionLabel, warning: check.problem ?? `The signature does not match ${verifiedAddress}'s devices: this mail may not be from them.`, sender, senderSafety: null, sentBy: null };
     }
     const senderSafety = await this.identity.safetyOf(verifiedAddress, check.state);
     if (claimed.address.toLowerCase() !== verifiedAddress) {
@@ -461,14 +546,35 @@ export class Mailer {
         warning: `This mail says it is from ${claimed.address}, but it was signed by a device of ${verifiedAddress}. It is shown as from ${verifiedAddress}.`,
         sender,
         senderSafety,
+        sentBy: null,
       };
     }
     const warning = senderSafety.changedSinceVerified ? `${verifiedAddress}'s safety number changed since you verified it (a device was added or removed): compare it with them again.` : null;
-    return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender, senderSafety };
+    return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender, senderSafety, sentBy: null };
+  }
+
+  /**
+   * A delegate's mail as a mailbox: "E2E Encrypted", sent by the delegate on behalf of the
+   * mailbox, only when the grant and the delegate's device checked out, the signature holds and
+   * the sealed From is the mailbox; otherwise "Unverified", shown as from the signer (never
+   * plainly from the mailbox).
+   */
+  private async presentDelegated(status: SignatureStatus, manifest: Manifest, check: SenderCheck, claimed: MailAddress, mailbox: string) {
+    const delegate = check.address!;
+    const asDelegate = { name: '', address: delegate };
+    if (status !== 'signed-valid') {
+      return { protection: 'Unverified' as ProtectionLabel, warning: `The signature does not match ${delegate}'s devices: this mail may not be from them.`, sender: asDelegate, senderSafety: null, sentBy: null };
+    }
+    const senderSafety = await this.identity.safetyOf(delegate, check.state!);
+    if (claimed.address.toLowerCase() !== mailbox) {
+      return { protection: 'Unverified' as ProtectionLabel, warning: `This mail says it is from ${claimed.address}, but it was sent by ${delegate} as ${mailbox}. It is shown as from ${delegate}.`, sender: asDelegate, senderSafety, sentBy: null };
+    }
+    const warning = senderSafety.changedSinceVerified ? `${delegate}'s safety number changed since you verified it (a device was added or removed): compare it with them again.` : null;
+    return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender: { name: claimed.name, address: mailbox }, senderSafety, sentBy: delegate };
   }
 
   private async bodyOf(entry: EntryView, manifest: Manifest): Promise<ParsedMime> {
-    const full = entry.body ? entry : await this.api.getMail(entry.id);
+    const full = entry.body ? entry : await this.getEntry(entry.id);
     const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(full.body!) });
     try {
       return await parseMime(body);
@@ -479,18 +585,18 @@ export class Mailer {
 
   /** Opens a mail completely (box, manifest, body); attachments are fetched on demand. */
   async open(entryOrId: EntryView | string): Promise<OpenedMail> {
-    const entry = typeof entryOrId === 'string' ? await this.api.getMail(entryOrId) : entryOrId;
+    const entry = typeof entryOrId === 'string' ? await this.getEntry(entryOrId) : entryOrId;
     try {
       const header = await this.openHeader(entry);
       const { box, manifest } = header;
       const mime = await this.bodyOf(entry, manifest);
-      const { protection, warning, sender, senderSafety } = await this.present(entry, header, mime);
+      const { protection, warning, sender, senderSafety, sentBy } = await this.present(entry, header, mime);
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
         return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
       });
-      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, mime, bcc: box.bcc ?? [], attachments };
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments };
     } catch (err) {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;
@@ -503,7 +609,7 @@ export class Mailer {
     /** Only entries this accepts are opened and returned (e.g. those not indexed yet). */
     only: (entry: EntryView) => boolean = () => true,
   ): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null; skipped: number }> {
-    const page = await this.api.listMail(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
+    const page = await this.listEntries(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
     const items = [];
     let skipped = 0;
     for (const entry of page.entries) {
@@ -514,12 +620,13 @@ export class Mailer {
       try {
         const header = await this.openHeader(entry);
         const mime = await this.bodyOf(entry, header.manifest);
-        const { protection, warning, sender } = await this.present(entry, header, mime);
+        const { protection, warning, sender, sentBy } = await this.present(entry, header, mime);
         items.push({
           entryId: entry.id,
           entry,
           protection,
           warning,
+          sentBy,
           subject: mime.subject,
           from: sender,
           snippet: mime.text.replace(/\s+/g, ' ').trim().slice(0, 140),

@@ -29,6 +29,23 @@ export enum LinkType {
   EscrowAdd = 7,
   EscrowRemove = 8,
   DeviceRequest = 9,
+  DelegateGrant = 10,
+  DelegateRevoke = 11,
+}
+
+/** What a delegate may do with a mailbox (docs/sigchain.md §3.2): bit 0 read, bit 1 send as. */
+export enum DelegateRights {
+  Read = 1,
+  ReadAndSend = 3,
+}
+
+/** A grant as the manager's device signed it: who (user id, address, and their chain as verified then) and what. */
+export interface DelegateEntry {
+  userId: string;
+  address: string;
+  /** The delegate's key history as the granting device verified it. */
+  chain: { length: number; head: Uint8Array };
+  rights: DelegateRights;
 }
 
 export type DeviceKind = 'browser' | 'cli' | 'backup' | 'escrow';
@@ -55,7 +72,9 @@ export type LinkBody =
   | { type: LinkType.BackupAdd; device: DeviceEntry }
   | { type: LinkType.EscrowAdd; device: DeviceEntry; accountId: string; certificate: Uint8Array }
   | { type: LinkType.EscrowRemove; deviceId: Uint8Array; puk: PukEntry }
-  | { type: LinkType.DeviceRequest; device: DeviceEntry };
+  | { type: LinkType.DeviceRequest; device: DeviceEntry }
+  | { type: LinkType.DelegateGrant; delegate: DelegateEntry }
+  | { type: LinkType.DelegateRevoke; delegateUserId: string; puk: PukEntry };
 
 export interface Link {
   userId: string;
@@ -97,6 +116,20 @@ function readPuk(r: ByteReader): PukEntry {
   return { generation: r.u32(), keys: decodePublicKeys(Uint8Array.from(r.raw(1250))) };
 }
 
+function writeDelegate(w: ByteWriter, d: DelegateEntry): void {
+  if (d.rights !== DelegateRights.Read && d.rights !== DelegateRights.ReadAndSend) throw new CryptoError('INVALID_INPUT', '"rights" expected 1 (read) or 3 (read and send as)');
+  w.str(astring(d.userId, 'delegate userId', 128)).str(astring(d.address, 'delegate address', 320));
+  w.u32(aint(d.chain.length, 'delegate chain length', 0xffffffff)).raw(abytes(d.chain.head, 'delegate chain head', 32)).u8(d.rights);
+}
+function readDelegate(r: ByteReader): DelegateEntry {
+  const userId = r.str();
+  const address = r.str();
+  const chain = { length: r.u32(), head: Uint8Array.from(r.raw(32)) };
+  const rights = r.u8();
+  if (rights !== DelegateRights.Read && rights !== DelegateRights.ReadAndSend) throw new CryptoError('MALFORMED', 'sigchain link: unknown delegate rights');
+  return { userId, address, chain, rights };
+}
+
 function encodeBody(b: LinkBody): Uint8Array {
   const w = new ByteWriter();
   switch (b.type) {
@@ -121,6 +154,13 @@ function encodeBody(b: LinkBody): Uint8Array {
     case LinkType.EscrowAdd:
       writeDevice(w, b.device);
       w.str(astring(b.accountId, 'accountId', 255)).raw(abytes(b.certificate, 'certificate', 64));
+      break;
+    case LinkType.DelegateGrant:
+      writeDelegate(w, b.delegate);
+      break;
+    case LinkType.DelegateRevoke:
+      w.str(astring(b.delegateUserId, 'delegateUserId', 128));
+      writePuk(w, b.puk);
       break;
   }
   return w.finish();
@@ -148,6 +188,12 @@ function decodeBody(type: number, bytes: Uint8Array): LinkBody {
       break;
     case LinkType.EscrowAdd:
       body = { type, device: readDevice(r), accountId: r.str(), certificate: Uint8Array.from(r.raw(64)) };
+      break;
+    case LinkType.DelegateGrant:
+      body = { type, delegate: readDelegate(r) };
+      break;
+    case LinkType.DelegateRevoke:
+      body = { type, delegateUserId: r.str(), puk: readPuk(r) };
       break;
     default:
       throw new CryptoError('MALFORMED', `sigchain link: unknown type ${type}`);
@@ -213,7 +259,10 @@ export function introducedKeys(body: LinkBody): PublicKeys[] {
     case LinkType.DeviceRevoke:
     case LinkType.EscrowRemove:
     case LinkType.PukRotate:
+    case LinkType.DelegateRevoke:
       return [body.puk.keys];
+    case LinkType.DelegateGrant:
+      return [];
     case LinkType.BackupAdd:
     case LinkType.DeviceRequest:
       return [body.device.keys];

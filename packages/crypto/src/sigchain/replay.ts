@@ -6,7 +6,7 @@ import { toHex } from '../encoding';
 import { verifyWithContext } from '../ed25519';
 import { keyId, type PublicKeys } from '../keys';
 import { SigchainError } from './errors';
-import { decodeLink, equal, introducedKeys, LinkType, SIGCHAIN, verifyEscrowCertificate, ZERO_HASH, type DeviceKind, type Link } from './link';
+import { decodeLink, equal, introducedKeys, LinkType, SIGCHAIN, verifyEscrowCertificate, ZERO_HASH, type DelegateEntry, type DeviceKind, type Link } from './link';
 
 export interface DeviceState {
   id: Uint8Array;
@@ -37,6 +37,32 @@ export interface SigchainState {
   backup: DeviceState | null;
   /** The hash of every link, by seqno (hashes[0] is the root's). */
   hashes: Uint8Array[];
+  /** Every delegation grant in the chain, oldest first (docs/sigchain.md §3.2). */
+  delegations: DelegationState[];
+}
+
+/** A delegation grant and, once revoked, when. */
+export interface DelegationState {
+  delegate: DelegateEntry;
+  /** Seqno of the delegate-grant link. */
+  grantedAt: number;
+  revokedAt?: number;
+  /** The signer's time of the revoking link (informational). */
+  revokedTime?: number;
+}
+
+/** The grant to `delegateUserId` that is in force at the end of the chain, if any. */
+export function activeDelegation(state: SigchainState, delegateUserId: string): DelegationState | undefined {
+  return state.delegations.find((d) => d.delegate.userId === delegateUserId && d.revokedAt === undefined);
+}
+
+/**
+ * The grant to `delegateUserId` in force at chain position `length` (the chain then had `length`
+ * links) that gives `right` — granted by a link before that position and not revoked by one.
+ */
+export function delegationAt(state: SigchainState, delegateUserId: string, length: number, right: 'read' | 'send'): DelegationState | undefined {
+  const bit = right === 'send' ? 2 : 1;
+  return state.delegations.find((d) => d.delegate.userId === delegateUserId && d.grantedAt < length && !(d.revokedAt !== undefined && d.revokedAt < length) && (d.delegate.rights & bit) === bit);
 }
 
 /** What a client remembers of a chain it verified. */
@@ -82,7 +108,7 @@ export function replaySigchain(encoded: Uint8Array[], opts: { userId: string; pi
   if (encoded.length === 0) fail('INVALID_LINK', 'empty chain');
   const links = encoded.map((b) => decodeLink(b));
   if (opts.pin) checkPin(links, opts.pin);
-  const state: SigchainState = { userId: opts.userId, length: 0, headHash: ZERO_HASH, devices: new Map(), puks: [], escrow: null, backup: null, hashes: [] };
+  const state: SigchainState = { userId: opts.userId, length: 0, headHash: ZERO_HASH, devices: new Map(), puks: [], escrow: null, backup: null, hashes: [], delegations: [] };
   for (const link of links) applyLink(state, link);
   return state;
 }
@@ -194,6 +220,22 @@ function applyLink(state: SigchainState, link: Link): void {
       if (!verifyEscrowCertificate(body.device.keys, body.accountId, body.certificate)) fail('BAD_SIGNATURE', `link ${n}: the escrow certificate does not verify`, n);
       state.escrow = addDevice(body.device, 'approved');
       break;
+    case LinkType.DelegateGrant: {
+      const d = body.delegate;
+      if (d.userId === state.userId) fail('INVALID_LINK', `link ${n}: a user cannot delegate to themselves`, n);
+      if (d.chain.length < 1) fail('INVALID_LINK', `link ${n}: a grant names the delegate's key history as the granting device verified it`, n);
+      if (state.delegations.some((g) => g.delegate.userId === d.userId && g.revokedAt === undefined)) fail('INVALID_LINK', `link ${n}: ${d.address} already holds a grant (revoke it first)`, n);
+      state.delegations.push({ delegate: d, grantedAt: n });
+      break;
+    }
+    case LinkType.DelegateRevoke: {
+      const g = state.delegations.find((x) => x.delegate.userId === body.delegateUserId && x.revokedAt === undefined);
+      if (!g) fail('INVALID_LINK', `link ${n} revokes a grant that is not in force`, n);
+      g!.revokedAt = n;
+      g!.revokedTime = link.time;
+      addPuk(body.puk);
+      break;
+    }
   }
   state.length = n + 1;
   state.headHash = link.hash;

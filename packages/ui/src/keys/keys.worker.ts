@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -16,7 +16,13 @@ const escrowAdmin = identity.then((id) => new EscrowAdmin(api, id));
 /** One Mailer per signed-in address, and the mails opened lately (for attachments and replies). */
 const mailers = new Map<string, Promise<Mailer>>();
 const opened = new Map<string, OpenedMail>();
+/** A delegated mailbox the user switched to (packages/client/src/delegation.ts), per signed-in address. */
+const active = new Map<string, Promise<Mailer>>();
+/** The Mailer the mail operations use: the mailbox switched to, or the user's own. */
 function mailer(address: string, displayName = ''): Promise<Mailer> {
+  return active.get(address) ?? ownMailer(address, displayName);
+}
+function ownMailer(address: string, displayName = ''): Promise<Mailer> {
   let m = mailers.get(address);
   if (!m) {
     m = identity.then((id) => new Mailer(api, id, address, displayName));
@@ -50,6 +56,7 @@ const view = (o: OpenedMail): MailView => ({
   fromName: o.sender.name,
   senderSafety: o.senderSafety,
   senderReset: o.senderReset,
+  sentBy: o.sentBy,
   to: o.mime.to,
   cc: o.mime.cc,
   bcc: [...o.bcc],
@@ -85,7 +92,7 @@ function syncSearch(address: string): Promise<{ added: number; indexed: number; 
   const running = syncing.get(address);
   if (running) return running;
   const run = (async () => {
-    const [ix, m, s] = await Promise.all([searchIndex(address), mailer(address), store]);
+    const [ix, m, s] = await Promise.all([searchIndex(address), ownMailer(address), store]);
     const { added, changed, stale } = await syncSearchIndex(m, ix);
     if (added || changed) await saveIndex(address, ix, s);
     return { added, indexed: ix.size, stale };
@@ -104,7 +111,7 @@ async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Resu
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
     // A draft's recipients are only in its sealed body (the server's entry names none).
     const to = e.to.length ? e.to : i.mime.to;
-    return { ...base, to, protection: i.protection, warning: i.warning, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
+    return { ...base, to, protection: i.protection, warning: i.warning, sentBy: i.sentBy, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
 }
@@ -204,7 +211,7 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       let hits = ix.search(req.query, { limit: 100 });
       // The server's folder counts differ from the index's: check the hits about to be shown.
       if (stale) {
-        const r = await refreshHits(await mailer(req.address), ix, hits);
+        const r = await refreshHits(await ownMailer(req.address), ix, hits);
         hits = r.hits;
         if (r.changed) await saveIndex(req.address, ix, await store);
       }
@@ -215,13 +222,16 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return { added, indexed };
     }
     case 'labels':
-      return (await mailer(req.address)).labels();
+      // Labels are the user's own (sealed to their keys); a delegated mailbox shows none.
+      return active.has(req.address) ? [] : (await ownMailer(req.address)).labels();
     case 'createLabel':
-      return (await mailer(req.address)).createLabel(req.name);
+      return (await ownMailer(req.address)).createLabel(req.name);
     case 'mailOpen':
       opened.delete(req.entryId); // flags may have changed; the mail is re-verified
       return view(await openedMail(req.address, req.entryId));
     case 'mailThread':
+      // Threads are read from the user's own mailbox; in a delegated one each mail opens alone.
+      if (active.has(req.address)) return [];
       return (await (await mailer(req.address)).thread(req.threadId)).map((o) => ('error' in o ? o : (remember(o), view(o))));
     case 'mailAttachment': {
       const o = await openedMail(req.address, req.entryId);
@@ -230,7 +240,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.contentType });
     }
     case 'mailSend': {
-      const m = await mailer(req.address, req.displayName);
+      // Drafts stay in the user's own mailbox; sending from a delegated mailbox sends as it.
+      const m = await (req.draft ? ownMailer(req.address, req.displayName) : mailer(req.address, req.displayName));
       // The Mailer may have been made by a read (no name) or before the user renamed themselves.
       m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
@@ -238,6 +249,39 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },
         { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}) },
       );
+    }
+    case 'delegationOverview': {
+      const d = new Delegation(api, id, req.address);
+      // Keys of this mailbox that rotated since a grant (a device came or went) are shared now.
+      await d.shareNewKeys().catch(() => 0);
+      const [grants, mailboxes] = await Promise.all([d.grants(), d.mailboxes()]);
+      return { grants: grants.map((g) => ({ address: g.address, rights: g.rights })), mailboxes };
+    }
+    case 'delegationGrant':
+      await new Delegation(api, id, req.address).grant(req.delegate, req.rights);
+      return null;
+    case 'delegationRevoke':
+      await new Delegation(api, id, req.address).revoke(req.delegate);
+      return null;
+    case 'useMailbox': {
+      opened.clear();
+      if (!req.mailbox) {
+        active.delete(req.address);
+        return null;
+      }
+      const m = new Delegation(api, id, req.address).mailer(req.mailbox);
+      // Checked now (the grant in the mailbox's verified history, its keys): a refusal is the switch's error.
+      await m.mailbox!.keys();
+      active.set(req.address, Promise.resolve(m));
+      return null;
+    }
+    case 'sharedMailboxCreate':
+      return new SharedMailboxes(api, id, req.address).create(req.mailbox, req.displayName);
+    case 'sharedMailboxMember': {
+      const shared = new SharedMailboxes(api, id, req.address);
+      if (req.rights) await shared.addMember({ userId: req.mailboxUserId }, req.member, req.rights);
+      else await shared.removeMember({ userId: req.mailboxUserId }, req.member);
+      return null;
     }
   }
 }

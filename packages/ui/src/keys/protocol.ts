@@ -32,7 +32,22 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string }
+  | { op: 'delegationOverview'; address: string }
+  | { op: 'delegationGrant'; address: string; delegate: string; rights: 'read' | 'send' }
+  | { op: 'delegationRevoke'; address: string; delegate: string }
+  /** Which mailbox the mail operations of `address` work on: a delegated one, or (null) the user's own. */
+  | { op: 'useMailbox'; address: string; mailbox: { userId: string; address: string } | null }
+  /** Admin: a shared mailbox, its key history started on this device. */
+  | { op: 'sharedMailboxCreate'; address: string; mailbox: string; displayName: string }
+  /** Admin: adds a member with these rights, or (null) removes them (the mailbox's keys rotate). */
+  | { op: 'sharedMailboxMember'; address: string; mailboxUserId: string; member: string; rights: 'read' | 'send' | null };
+
+/** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
+export interface DelegationOverview {
+  grants: { address: string; rights: 'read' | 'send' }[];
+  mailboxes: { userId: string; address: string; displayName: string; rights: 'read' | 'send'; shared: boolean }[];
+}
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
 export interface Compose {
@@ -66,6 +81,8 @@ export interface MailRow {
   protection: Protection | null;
   /** Why the row's sender or protection is not verified. */
   warning: string | null;
+  /** A delegate sent it on behalf of `from` (verified, see MailView.sentBy). */
+  sentBy?: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -91,6 +108,8 @@ export interface MailView {
   senderSafety: SafetyNumberView | null;
   /** The sender started their key history afresh; the reader offers to accept it after comparing. */
   senderReset: string | null;
+  /** A delegate sent it on behalf of `from` (the grant was verified in `from`'s key history): the delegate's address. */
+  sentBy: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -154,6 +173,12 @@ export interface Results {
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
   mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  delegationOverview: DelegationOverview;
+  delegationGrant: null;
+  delegationRevoke: null;
+  useMailbox: null;
+  sharedMailboxCreate: { userId: string; address: string };
+  sharedMailboxMember: null;
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
