@@ -16,3 +16,4 @@ export * from './sigchain/index';
 export * from './passphrase-box';
 export * from './self-box';
 export * from './local-box';
+export * from './link-reply';

@@ -52,7 +52,7 @@ export interface Compose {
 }
 
 /** How a mail was protected, as the worker verified it (packages/client ProtectionLabel). */
-export type Protection = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified';
+export type Protection = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified' | 'Link reply' | 'Imported';
 
 /** A list row, decrypted in the worker. */
 export interface MailRow {
