@@ -32,7 +32,9 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string }
+  | { op: 'mailExport'; address: string; folder?: FolderName; format: 'mbox' | 'eml-zip' }
+  | { op: 'mailImport'; address: string; file: File; folder: Exclude<FolderName, 'drafts' | 'outbox'> };
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
 export interface Compose {
@@ -154,6 +156,9 @@ export interface Results {
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
   mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  /** Decrypted on this device, built in parts (the browser may keep large ones on disk). */
+  mailExport: { file: Blob; done: number; failed: number };
+  mailImport: { done: number; failed: number; failures: { index: number; reason: string }[] };
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
