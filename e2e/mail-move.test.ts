@@ -133,7 +133,7 @@ describe('export, import and secure replies', () => {
 
   it('exports the Inbox as mbox in the browser and imports it into Archive', async () => {
     const page = alice.page;
-    await openSettings(page, 'Alice');
+    await openSettings(page, 'Alice Example');
     await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Export and import' }).click();
     const section = page.getByRole('region', { name: 'Export and import' });
     await section.getByLabel('Folder', { exact: true }).selectOption('inbox');
