@@ -24,7 +24,7 @@ export async function exportCommand(ctx: MailContext, file: string, v: { folder?
     const p = await transferOf(ctx).exportMail({ ...(v.folder ? { folder: v.folder as FolderName } : {}), format, write: async (chunk) => void (await out.write(chunk)) });
     await out.close();
     await rename(tmp, file);
-    ctx.io.out(`exported ${p.done} messages to ${file}${p.failed ? `; ${p.failed} could not be decrypted here and were left out` : ''}`);
+    ctx.io.out(`exported ${p.done} message${p.done === 1 ? '' : 's'} to ${file}${p.failed ? `; ${p.failed} could not be decrypted here and were left out` : ''}`);
   } catch (err) {
     await out.close().catch(() => undefined);
     await rm(tmp, { force: true });
@@ -37,7 +37,7 @@ export async function importCommand(ctx: MailContext, file: string, v: { folder?
   if (!folders.includes(name as FolderName) || name === 'drafts' || name === 'outbox') throw new CommandError('--folder is one of inbox, sent, archive, trash, spam');
   const folder = name as ImportFolder;
   const p = await transferOf(ctx).importMail({ file: { stream: () => Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array> }, folder });
-  ctx.io.out(`imported ${p.done} messages into ${folder}`);
+  ctx.io.out(`imported ${p.done} message${p.done === 1 ? '' : 's'} into ${folder}`);
   for (const f of p.failures) ctx.io.err(`sealmail: message ${f.index + 1} not imported: ${f.reason}`);
   return p.failed === 0;
 }

@@ -35,7 +35,7 @@ describe('export and import on the command line', { timeout: 120_000 }, () => {
     const mbox = join(s.dir, 'inbox.mbox');
     const exported = await as('bob', [], 'export', '--folder', 'inbox', mbox);
     expect(exported.code, exported.err).toBe(EXIT.ok);
-    expect(exported.out).toBe(`exported 1 messages to ${mbox}`);
+    expect(exported.out).toBe(`exported 1 message to ${mbox}`);
     const text = (await readFile(mbox)).toString('latin1');
     expect(text).toMatch(/^From alice@example\.test \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n/);
 
@@ -45,7 +45,7 @@ describe('export and import on the command line', { timeout: 120_000 }, () => {
 
     const imported = await as('bob', [], 'import', '--folder', 'archive', mbox);
     expect(imported.code, imported.err).toBe(EXIT.ok);
-    expect(imported.out).toBe('imported 1 messages into archive');
+    expect(imported.out).toBe('imported 1 message into archive');
     const list = await as('bob', [], 'list', '--folder', 'archive');
     expect(list.out).toMatch(/alice@example\.test\s+Imported\s+Report {2}\[1 att\]/);
     const id = list.out.split(' ')[0]!;
