@@ -16,7 +16,7 @@ import { Identity, Mailer, memoryKeyStore, parseMime, type OpenedMail } from '@s
 import { MailTransfer, splitMbox } from '@sealmail/client/transfer';
 import { replyGrantOf, sealLinkReply } from '@sealmail/client/link-reply';
 import { linkReplyLimits } from '@sealmail/contract';
-import { encodeLinkReplyGrant, fromBase64Url, openMailPiece, openManifest, openPasswordBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
+import { encodeLinkReplyGrant, fromBase64Url, openMailPiece, openManifest, openPasswordBox, passwordDigest, pieceCiphertextLength, toBase64Url } from '@sealmail/crypto';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
@@ -278,6 +278,12 @@ describe('secure reply through an expiring link', { timeout: 180_000 }, () => {
     clock.now = new Date(clock.now.getTime() + 2 * 3600_000);
     const wrongFrom = await post(await sealLinkReply({ mime, copyMessageId, from: 'mallory@example.org', text: 'hi', attachments: [] }));
     expect(wrongFrom.json().error.code).toBe('MAIL_INVALID');
+
+    // Size: more than linkReplyLimits.attachmentBytes of attachments is refused before anything is stored.
+    const big = await sealLinkReply({ mime, copyMessageId, from: 'dave@example.org', text: 'big', attachments: [] });
+    const junk = toBase64Url(new Uint8Array(pieceCiphertextLength(linkReplyLimits.attachmentBytes / 2 + 1)));
+    const tooLarge = await post({ ...big, attachments: [junk, junk] });
+    expect([tooLarge.statusCode, tooLarge.json().error.code]).toEqual([413, 'MESSAGE_TOO_LARGE']);
 
     // Revoked: the sender withdraws the links; replying and opening answer LINK_REVOKED.
     const revoked = await api.inject({ method: 'POST', url: `/api/v1/mail/messages/${sent.entryId}/links/revoke`, headers: { authorization: `Bearer ${alice.token}` } });
