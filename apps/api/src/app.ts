@@ -44,6 +44,7 @@ import { adminHistoryRoutes } from './routes/admin-history';
 import { adminActivityRoutes } from './routes/admin-activity';
 import { importRoutes } from './routes/imports';
 import { delegationRoutes } from './routes/delegation';
+import { transferRoutes } from './routes/transfer';
 import { Importer, type ImporterOptions } from './imports/importer';
 import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
@@ -185,6 +186,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => adminActivityRoutes(scope, deps));
   await app.register(async (scope) => importRoutes(scope, deps));
   await app.register(async (scope) => delegationRoutes(scope, deps));
+  await app.register(async (scope) => transferRoutes(scope, deps));
   await app.register(async (scope) => adminUserRoutes(scope, deps, opts.health));
   return app;
 }

@@ -324,6 +324,12 @@ const probes: Record<ErrorCode, Probe> = {
     await h.db.prisma.mailLink.create({ data: { id, sourceMessageId: randomUUID(), senderUserId: randomUUID(), recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(h.clock.now.getTime() - 1000), expiredAt: h.clock.now } });
     return h.app.inject({ method: 'GET', url: `/api/v1/links/${id}` });
   },
+  LINK_REVOKED: async () => {
+    // Withdrawn by its sender a week before it would have expired.
+    const id = 'revokedLinkProbe000000';
+    await h.db.prisma.mailLink.create({ data: { id, sourceMessageId: randomUUID(), senderUserId: randomUUID(), recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(h.clock.now.getTime() + 7 * 86400_000), expiredAt: h.clock.now } });
+    return h.app.inject({ method: 'GET', url: `/api/v1/links/${id}` });
+  },
   UPLOAD_INCOMPLETE: async () => {
     const d = await deviceFor(await makeUser('half-upload'));
     const { blobId } = await d.api.createBlob(100);

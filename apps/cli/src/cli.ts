@@ -2,6 +2,7 @@
  * The Sealmail command-line client. `run(argv, io)` is the whole program, so tests drive it
  * in-process; src/main.ts wires it to the real process.
  */
+import { exportCommand, importCommand } from './transfer-commands';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
@@ -75,6 +76,12 @@ Commands:
   search <words> [--limit N]
                       Search your mail on this device: all words, the last also as a prefix
                       (an encrypted index next to the key file, brought up to date first)
+  export [--folder F] [--format mbox|eml-zip] <file>
+                      Decrypt a folder (default: all mail) here and write it as an mboxrd file
+                      (default) or a zip of .eml files; the file holds plaintext: keep it safe
+  import [--folder F] <file>
+                      Import an mbox, an .eml or a zip of .eml files into a folder (default
+                      archive), each message sealed here to you; dates, threads, attachments kept
   move <id> <folder>  Move a mail (inbox, archive, trash, spam)
   delete <id>         Move a mail to trash; delete it for good when it is there already
   sessions            Your signed-in sessions: device, address, sign-in and last use, client
@@ -134,6 +141,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         terms: { type: 'string' },
         case: { type: 'string' },
         out: { type: 'string' },
+        format: { type: 'string' },
       },
     });
   } catch (err) {
@@ -367,6 +375,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'attachments':
       case 'move':
       case 'delete':
+      case 'export':
+      case 'import':
       case 'search': {
         const me = stored?.address;
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
@@ -387,6 +397,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         };
         const v = parsed.values;
         const needsId = command === 'read' || command === 'attachments' || command === 'delete';
+        if ((command === 'export' || command === 'import') && args.length !== 1) {
+          io.err(`sealmail ${command}: name one file`);
+          return EXIT.usage;
+        }
         if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0) || (command === 'move' && args.length !== 2)) {
           io.err(`sealmail ${command}: ${command === 'move' ? 'name one mail id and a folder' : needsId ? 'name one mail id' : 'give the words to search for'}`);
           return EXIT.usage;
@@ -400,6 +414,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
+        else if (command === 'export') await exportCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}), ...(v.format ? { format: v.format } : {}) });
+        else if (command === 'import') return (await importCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}) })) ? EXIT.ok : EXIT.failure;
         else if (command === 'move') await moveCommand(ctx, args[0]!, args[1]!);
         else if (command === 'delete') await deleteCommand(ctx, args[0]!);
         else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });

@@ -8,6 +8,7 @@
 import { linkIdFromPath, parseFragment, takeFragment } from './fragment';
 import type { Manifest, ParsedMime } from './open';
 import { formatDateTime, formatSize, language, t } from './i18n';
+import { replyForm } from './reply';
 import './styles.css';
 
 const root = document.getElementById('viewer')!;
@@ -25,6 +26,8 @@ opener.catch(() => undefined); // awaited where needed; a failed load is reporte
 
 interface LinkResponse {
   sender: string;
+  /** The address the link was mailed to (a secure reply comes from it). */
+  recipient?: string;
   expiresAt: string;
   envelope: string;
   manifest: string;
@@ -54,7 +57,8 @@ async function fetchLink(path: string): Promise<Response> {
   return fetch(path, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store', ...(visit ? { headers: { 'x-sealmail-visit': visit } } : {}) });
 }
 
-function refusal(res: Response): string {
+function refusal(res: Response, code?: string): string {
+  if (code === 'LINK_REVOKED') return t('revoked');
   // 400: not a link id this server could have made.
   if (res.status === 400 || res.status === 404 || res.status === 410) return t('gone');
   if (res.status === 429) return t('tooOften');
@@ -98,6 +102,8 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
   state.className = 'ok';
   state.dataset['state'] = 'open';
   root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
+  const reply = replyForm({ linkId: id!, mime, copyMessageId: manifest.messageId, recipient: data.recipient ?? '', sender: mime.from?.address ?? data.sender });
+  if (reply) root.append(reply);
 }
 
 /** Fetches one attachment's ciphertext, decrypts it here (authenticated before anything is kept), saves it. */
@@ -120,7 +126,10 @@ async function open(): Promise<void> {
   }
   // Only the link id goes to the server; the password and digest stay in this page.
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id)}`);
-  if (!res.ok) return show(refusal(res), 'error');
+  if (!res.ok) {
+    const code = ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code;
+    return show(refusal(res, code), 'error');
+  }
   const data = (await res.json()) as LinkResponse;
   visit = data.visit;
   let manifest: Manifest;

@@ -45,6 +45,7 @@ export const errorRegistry = {
   POLICY_IMMUTABLE: { status: 409, message: "A domain's encryption policy is chosen once and cannot be changed." },
   POLICY_FORBIDS_STANDARD: { status: 403, message: "Your domain's policy allows only end-to-end encryption or expiring links; standard mail was not sent." },
   LINK_EXPIRED: { status: 410, message: 'This link has expired; the message behind it was deleted.' },
+  LINK_REVOKED: { status: 410, message: 'The sender withdrew this link; the message behind it was deleted.' },
   OUTBOUND_UNAVAILABLE: { status: 503, message: 'This server does not send mail to the outside world right now.' },
   IMPORT_UNAVAILABLE: { status: 503, message: 'This server does not run mail imports right now.' },
   UPLOAD_INCOMPLETE: { status: 409, message: 'The upload is not complete: a part is missing or the size differs from the one declared.' },

@@ -12,3 +12,4 @@ export * from './escrow-admins';
 export * from './imports';
 export * from './admin-users';
 export * from './delegation';
+export * from './transfer';

@@ -337,6 +337,8 @@ export const linkGet = {
   params: z.object({ linkId: z.string().regex(/^[A-Za-z0-9_-]{22}$/) }),
   response: z.object({
     sender: z.string(),
+    /** The outside recipient the link was mailed to (a secure reply comes from this address). */
+    recipient: z.string().optional(),
     expiresAt: z.string(),
     envelope: z.string(),
     manifest: z.string(),

@@ -17,3 +17,4 @@ export * from './passphrase-box';
 export * from './self-box';
 export * from './local-box';
 export * from './delegation';
+export * from './link-reply';

@@ -56,6 +56,9 @@ export function installCsrfGuard(app: FastifyInstance, origins: AppOrigins): voi
     const site = req.headers['sec-fetch-site'];
     const present = cookieApps(req);
     if (present.length === 0) {
+      // The link viewer's public reply (routes/transfer.ts): no session, the link id is the only
+      // capability, so a request from any origin is no different from the viewer's own.
+      if (req.method === 'POST' && /^\/api\/v1\/links\/[A-Za-z0-9_-]{22}\/replies$/.test(req.url)) return;
       // No cookie: nothing to forge with, except a sign-in into the attacker's account.
       if ((req.headers.origin !== undefined && !originApp) || (site !== undefined && site !== 'same-origin' && site !== 'none')) throw new ApiError('CROSS_ORIGIN');
       return;

@@ -36,6 +36,8 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     void reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store').header('x-robots-tag', 'noindex, nofollow');
     const link = await deps.db.mailLink.findUnique({ where: { id: linkId } });
     if (!link) throw new ApiError('NOT_FOUND');
+    // Withdrawn by the sender before its expiry (routes/transfer.ts).
+    if (link.expiredAt && link.expiredAt < link.expiresAt) throw new ApiError('LINK_REVOKED');
     if (!link.messageId || link.expiredAt || link.expiresAt <= deps.now()) throw new ApiError('LINK_EXPIRED');
     return link as typeof link & { messageId: string };
   }
@@ -88,6 +90,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     if (!head) await deps.db.mailLink.update({ where: { id: link.id }, data: { openCount: { increment: 1 }, firstOpenedAt: link.firstOpenedAt ?? now, lastOpenedAt: now } });
     return {
       sender: msg.senderAddress,
+      recipient: link.recipient,
       expiresAt: link.expiresAt.toISOString(),
       envelope: toBase64Url(msg.envelope),
       manifest: toBase64Url(msg.manifest),

@@ -10,9 +10,10 @@ import { Profile } from './Profile';
 import { Appearance } from './Appearance';
 import { Notifications } from './Notifications';
 import { Language } from './Language';
+import { Transfer } from '../transfer/Transfer';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'transfer', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -62,6 +63,7 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <Transfer address={session.user.address} />
         <Notifications />
         <Language />
         <Appearance />

@@ -14,6 +14,9 @@ import {
   createPasswordBox,
   createServerBox,
   CryptoError,
+  encodeLinkReplyGrant,
+  linkReplySecret,
+  verifyLinkReplyTag,
   currentPuk,
   decodeEnvelope,
   decodeRecipientBox,
@@ -99,9 +102,12 @@ export interface OutgoingMail {
  * for a valid signature of a device that was approved and active at the chain position the mail
  * names, from the address that key history belongs to; "Server Encrypted" for mail the server
  * sealed (from outside, or relayed) or that carries no signature; "Unverified" for a signature
- * that does not hold, or a sealed sender that is not the signer.
+ * that does not hold, or a sealed sender that is not the signer; "Link reply" for an outside
+ * recipient's answer through an expiring link whose tag this device checked (never signed: they
+ * have no key; docs/crypto.md §7.6); "Imported" for mail this user's own device imported from a
+ * file (signed by that device; who wrote it cannot be verified).
  */
-export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified';
+export type ProtectionLabel = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified' | 'Link reply' | 'Imported';
 
 /** A mail as a list shows it. `mime` is null when the body was too large to come with the page. */
 export interface MailSummary {
@@ -180,6 +186,16 @@ export interface OpenedMail {
   attachments: { piece: number; filename: string; contentType: string; size: number }[];
 }
 
+/** Adds one header field (folded at 76 characters) at the top of a built body piece. */
+export function withHeader(mime: Uint8Array, name: string, value: string): Uint8Array {
+  const folded = (value.match(/.{1,76}/g) ?? ['']).join('\r\n ');
+  const head = new TextEncoder().encode(`${name}: ${folded}\r\n`);
+  const out = new Uint8Array(head.length + mime.length);
+  out.set(head);
+  out.set(mime, head.length);
+  return out;
+}
+
 const drain = async (stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Array) => Promise<void>) => {
   const reader = stream.getReader();
   for (;;) {
@@ -249,7 +265,8 @@ export class Mailer {
   }
 
   /** Every PUK generation this device holds (cached; refreshed when a box names a newer one). */
-  private async puks(generation?: number): Promise<PerUserKey[]> {
+  /** @internal (also used by ../transfer) */
+  async puks(generation?: number): Promise<PerUserKey[]> {
     if (!this.pukCache || (generation !== undefined && !this.pukCache.some((p) => p.generation === generation))) {
       this.pukCache = this.mailbox ? await this.mailbox.keys() : await this.identity.perUserKeys(this.address);
     }
@@ -284,7 +301,8 @@ export class Mailer {
   }
 
   /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
-  private async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
+  /** @internal (also used by ../transfer) */
+  async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
     const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
     const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
     let part = 0;
@@ -373,10 +391,14 @@ export class Mailer {
       const copyId = `${crypto.randomUUID()}@${domain}`;
       const copyFiles: { blobId: string; piece: ManifestPiece }[] = [];
       for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f));
+      // The copy's body carries a reply grant (docs/crypto.md §7.6): whom a reply through the
+      // link is sealed to, and the secret its tag is made with. Sealed, so the server can swap neither.
+      const replyPuk = (await this.puks(myPuk.generation)).find((p) => p.generation === myPuk.generation);
+      const copyMime = replyPuk ? withHeader(mime, 'X-Sealmail-Link-Reply', toBase64Url(encodeLinkReplyGrant({ userId: me.userId, generation: myPuk.generation, publicKeys: myPuk.keys, secret: linkReplySecret(replyPuk, copyId) }))) : mime;
       const copy = await sealMail({
         messageId: copyId,
         sender: this.sealSender(me, mailboxChain),
-        pieces: [{ kind: 'body', plaintext: mime }, ...copyFiles.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
+        pieces: [{ kind: 'body', plaintext: copyMime }, ...copyFiles.map((u) => ({ kind: 'attachment' as const, encrypted: u.piece }))],
         to: [],
       });
       const recipients = linked.map((address) => {
@@ -407,7 +429,8 @@ export class Mailer {
   }
 
   /** This device as the sender of a mail, with its own chain position (signed into the envelope). */
-  private sealSender(me: Awaited<ReturnType<Identity['thisDevice']>>, mailboxChain: SigchainState | null = null) {
+  /** @internal (also used by ../transfer) */
+  sealSender(me: Awaited<ReturnType<Identity['thisDevice']>>, mailboxChain: SigchainState | null = null) {
     return {
       kind: 'device' as const,
       userId: me.userId,
@@ -501,7 +524,8 @@ export class Mailer {
   }
 
   /** Opens the holder's box and the manifest; checks the sender's signature against their chain. */
-  private async openHeader(entry: EntryView) {
+  /** @internal (also used by ../transfer) */
+  async openHeader(entry: EntryView) {
     const envelope = fromBase64Url(entry.envelope);
     const record = fromBase64Url(entry.box);
     const env = decodeEnvelope(envelope);
@@ -528,6 +552,21 @@ export class Mailer {
   private async present(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: ParsedMime) {
     const { box, manifest, check, deviceSender } = header;
     const claimed = mime.from ?? { name: '', address: entry.from };
+    const linkTag = mime.sealmailHeaders?.['x-sealmail-link-reply-tag'];
+    if (!deviceSender && linkTag && header.box.envelope.sender.kind === 'external') {
+      // A reply through an expiring link: its tag must come from this user's own key (§7.6).
+      const from = { name: '', address: header.box.envelope.sender.address.toLowerCase() };
+      const [copyId, gen, tag] = linkTag.split(';');
+      const puk = (await this.puks(Number(gen))).find((p) => p.generation === Number(gen));
+      let valid: boolean;
+      try {
+        valid = !!puk && !!copyId && !!tag && verifyLinkReplyTag({ puk, copyMessageId: copyId, replyMessageId: header.box.envelope.messageId, tag: fromBase64Url(tag) });
+      } catch {
+        valid = false;
+      }
+      if (valid) return { protection: 'Link reply' as ProtectionLabel, warning: null, sender: from, senderSafety: null, sentBy: null };
+      return { protection: 'Unverified' as ProtectionLabel, warning: `This mail says it is a reply through one of your secure links, but its proof does not match: anyone, the server included, could have written it.`, sender: from, senderSafety: null, sentBy: null };
+    }
     if (!deviceSender) return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
     if (check.onBehalfOf) return { ...(await this.presentDelegated(box.status, manifest, check, claimed, check.onBehalfOf)) };
     const verifiedAddress = check.address ?? entry.from.toLowerCase();
@@ -538,6 +577,10 @@ export class Mailer {
     }
     if (box.status !== 'signed-valid' || check.problem || !check.state) {
       return { protection: 'Unverified' as ProtectionLabel, warning: check.problem ?? `The signature does not match ${verifiedAddress}'s devices: this mail may not be from them.`, sender, senderSafety: null, sentBy: null };
+    }
+    if (mime.sealmailHeaders?.['x-sealmail-imported'] && verifiedAddress === this.address.toLowerCase()) {
+      // Imported from a file by one of this user's own devices: shown as the file names it.
+      return { protection: 'Imported' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
     }
     const senderSafety = await this.identity.safetyOf(verifiedAddress, check.state);
     if (claimed.address.toLowerCase() !== verifiedAddress) {

@@ -45,6 +45,8 @@ export interface ParsedMime {
   attachments: { piece: number; filename: string; contentType: string }[];
   /** Authentication-Results header fields (added by the receiving server for mail from outside). */
   authenticationResults: string[];
+  /** Sealmail's own header fields inside the sealed body (`x-sealmail-*`, lower-case keys; folding whitespace removed): import marks, link-reply grants and tags (docs/mail.md §10–§11). */
+  sealmailHeaders?: Record<string, string>;
 }
 
 const CRLF = '\r\n';
@@ -146,5 +148,6 @@ export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
     html: email.html ?? null,
     attachments,
     authenticationResults: email.headers.filter((h) => h.key === 'authentication-results').map((h) => h.value),
+    sealmailHeaders: Object.fromEntries(email.headers.filter((h) => h.key.startsWith('x-sealmail-')).map((h) => [h.key, h.value.replace(/\s+/g, '')])),
   };
 }

@@ -8,6 +8,7 @@
 import { ApiClient } from '@sealmail/client';
 import { Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
+import { MailTransfer } from '@sealmail/client/transfer';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
 const store = indexedDbKeyStore();
@@ -282,6 +283,17 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       if (req.rights) await shared.addMember({ userId: req.mailboxUserId }, req.member, req.rights);
       else await shared.removeMember({ userId: req.mailboxUserId }, req.member);
       return null;
+    }
+    case 'mailExport': {
+      // Each chunk becomes its own Blob as it is written: no one buffer holds the whole mailbox.
+      const parts: Blob[] = [];
+      const t = new MailTransfer(api, await identity, await mailer(req.address));
+      const p = await t.exportMail({ ...(req.folder ? { folder: req.folder } : {}), format: req.format, write: (c) => void parts.push(new Blob([c as Uint8Array<ArrayBuffer>])) });
+      return { file: new Blob(parts, { type: req.format === 'mbox' ? 'application/mbox' : 'application/zip' }), done: p.done, failed: p.failed };
+    }
+    case 'mailImport': {
+      const t = new MailTransfer(api, await identity, await mailer(req.address));
+      return t.importMail({ file: req.file, folder: req.folder });
     }
   }
 }

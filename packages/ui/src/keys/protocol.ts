@@ -41,7 +41,10 @@ export type Request =
   /** Admin: a shared mailbox, its key history started on this device. */
   | { op: 'sharedMailboxCreate'; address: string; mailbox: string; displayName: string }
   /** Admin: adds a member with these rights, or (null) removes them (the mailbox's keys rotate). */
-  | { op: 'sharedMailboxMember'; address: string; mailboxUserId: string; member: string; rights: 'read' | 'send' | null };
+  | { op: 'sharedMailboxMember'; address: string; mailboxUserId: string; member: string; rights: 'read' | 'send' | null }
+  | { op: 'mailExport'; address: string; folder?: FolderName; format: 'mbox' | 'eml-zip' }
+  | { op: 'mailImport'; address: string; file: File; folder: Exclude<FolderName, 'drafts' | 'outbox'> };
+
 
 /** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
 export interface DelegationOverview {
@@ -67,7 +70,7 @@ export interface Compose {
 }
 
 /** How a mail was protected, as the worker verified it (packages/client ProtectionLabel). */
-export type Protection = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified';
+export type Protection = 'E2E Encrypted' | 'Server Encrypted' | 'Unverified' | 'Link reply' | 'Imported';
 
 /** A list row, decrypted in the worker. */
 export interface MailRow {
@@ -179,6 +182,9 @@ export interface Results {
   useMailbox: null;
   sharedMailboxCreate: { userId: string; address: string };
   sharedMailboxMember: null;
+  /** Decrypted on this device, built in parts (the browser may keep large ones on disk). */
+  mailExport: { file: Blob; done: number; failed: number };
+  mailImport: { done: number; failed: number; failures: { index: number; reason: string }[] };
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
