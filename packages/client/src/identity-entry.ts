@@ -5,3 +5,5 @@ export * from './mail/mailer';
 export * from './mail/mime';
 export * from './mail/search';
 export * from './discovery';
+export * from './mail/compose';
+export * from './mail/merge';

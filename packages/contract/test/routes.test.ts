@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { address, directoryLookup, routes } from '../src/routes';
 import { mailRoutes } from '../src/mail';
 import { blockingRoutes } from '../src/blocking';
+import { composeRoutes } from '../src/compose';
 import { listRoutes } from '../src/lists';
 import { importRoutes } from '../src/imports';
 import { accountRoutes } from '../src/account';
@@ -11,7 +12,7 @@ import { escrowAdminRoutes } from '../src/escrow-admins';
 
 describe('route contracts', () => {
   it('have unique method+path pairs', () => {
-    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes)].map((r) => `${r.method} ${r.path}`);
+    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes), ...Object.values(composeRoutes)].map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 
