@@ -9,9 +9,10 @@ import { Profile } from './Profile';
 import { Appearance } from './Appearance';
 import { Notifications } from './Notifications';
 import { Language } from './Language';
+import { ComposeSettings } from '../compose/ComposeSettings';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'compose', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -58,6 +59,7 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <ComposeSettings address={session.user.address} />
         <Notifications />
         <Language />
         <Appearance />

@@ -32,7 +32,29 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string }
+  // Signatures and templates, sealed to the user here (docs/mail.md "Signatures and templates").
+  | { op: 'signatures'; address: string }
+  | { op: 'saveSignature'; address: string; signature: Omit<SignatureItem, 'id'> & { id?: string } }
+  | { op: 'templates'; address: string }
+  | { op: 'saveTemplate'; address: string; template: Omit<TemplateItem, 'id'> & { id?: string } };
+
+export interface SignatureItem {
+  id: string;
+  name: string;
+  html: string;
+  text: string;
+  address: string | null;
+  isDefault: boolean;
+}
+
+export interface TemplateItem {
+  id: string;
+  name: string;
+  subject: string;
+  html: string;
+  text: string;
+}
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
 export interface Compose {
@@ -153,7 +175,12 @@ export interface Results {
   mailThread: (MailView | { entryId: string; error: string })[];
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
-  mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  mailSend: { entryId: string; scheduledId?: string; delivered: string[]; refused: { address: string; code: string }[] };
+  /** Items this device cannot open come as `{ id, unreadable: true }`. */
+  signatures: (SignatureItem | { id: string; unreadable: true })[];
+  saveSignature: SignatureItem;
+  templates: (TemplateItem | { id: string; unreadable: true })[];
+  saveTemplate: TemplateItem;
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
