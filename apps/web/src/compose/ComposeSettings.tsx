@@ -1,3 +1,4 @@
+import './compose.css';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiClient } from '@sealmail/client';
 import { composeSettingsGet, composeSettingsUpdate, signatureDelete, templateDelete, undoSendChoices } from '@sealmail/contract';

@@ -1,3 +1,4 @@
+import './compose.css';
 import { useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
 import { keys, useTranslation, type SignatureItem, type TemplateItem } from '@sealmail/ui';
 import { safeLink } from './html';

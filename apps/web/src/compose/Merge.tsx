@@ -1,3 +1,4 @@
+import './compose.css';
 import { useState } from 'react';
 import { describeError, keys, useTranslation, type Compose } from '@sealmail/ui';
 import { MergeError, parseMergeCsv, placeholdersOf, previewMerge, type MergeResult, type MergeRowPreview, type MergeTemplate } from '@sealmail/client/merge';
