@@ -140,7 +140,7 @@ describe('compose in the web client', () => {
     // Well past the delay, nothing reached Bob (the cancelled row is final: the job claims only "scheduled").
     await expect.poll(() => db.scheduledSend.count({ where: { status: 'sent' } }), { timeout: 15_000 }).toBe(0);
     expect(await inboxOf(bob)).toEqual([]);
-    await page.keyboard.press('Escape');
+    await compose.getByRole('button', { name: 'Close' }).click();
     await compose.waitFor({ state: 'detached' });
 
     // Mail merge: the mail being written is the template; six rows, one of them bad.

@@ -71,7 +71,7 @@ export function Merge({ address, displayName, template, options, onClose }: { ad
       {unknown.length > 0 && <p role="alert">{t('composeTools.merge.unknownFields', { list: unknown.join(', ') })}</p>}
       {problem && <p role="alert">{problem}</p>}
       {previews && (
-        <div className="merge-table">
+        <div className="merge-table" tabIndex={0} role="region" aria-label={t('composeTools.merge.previewRegion')}>
           <table>
             <caption>{t('composeTools.merge.preview', { good, count: previews.length })}</caption>
             <thead>
