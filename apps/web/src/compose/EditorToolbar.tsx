@@ -47,7 +47,8 @@ export function EditorToolbar({
         const readable = all.filter((s): s is SignatureItem => !('unreadable' in s));
         setSignatures(readable);
         const d = defaultSignature(readable, address);
-        if (fresh && d && editor.current) placeSignature(editor.current, d);
+        // Only into an untouched new mail: text typed meanwhile is not pushed around.
+        if (fresh && d && editor.current && !editor.current.innerText.trim()) placeSignature(editor.current, d);
       })
       .catch(() => setSignatures([]));
     void keys({ op: 'templates', address })
@@ -108,7 +109,7 @@ export function EditorToolbar({
   return (
     <>
       <button type="button" onClick={openLink} aria-label={t('composeTools.link')} title={t('composeTools.linkShortcut')}>
-        🔗
+        {t('composeTools.linkButton')}
       </button>
       {signatures.length > 0 && (
         <select
