@@ -62,7 +62,15 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   passwords = Object.fromEntries(seed.users.map((u) => [u.address, u.password!]));
-  app = await buildApp({ logger, db: tdb.prisma, version: 't', now: () => clock.now, scheduled: { connectionString: tdb.connectionString, sweepSeconds: 1 } });
+  app = await buildApp({
+    logger,
+    db: tdb.prisma,
+    version: 't',
+    now: () => clock.now,
+    scheduled: { connectionString: tdb.connectionString, sweepSeconds: 1 },
+    // The relay runs, but outside hosts are outside this machine: every MX lookup fails (mail stays queued).
+    outbound: { connectionString: tdb.connectionString, hostname: 'mx.example.test', viewerUrl: 'https://localhost:9', sweepSeconds: 0, resolveMx: async () => Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' })) },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -149,6 +157,29 @@ describe('scheduled send', () => {
     expect(subjects).not.toContain('First version');
     expect(subjects).not.toContain('Never');
     await expect(alice.book.cancelScheduled(second.scheduledId!)).rejects.toSatisfy((e) => e instanceof ApiClientError && e.code === 'SCHEDULED_ALREADY_SENT');
+  });
+
+  it('standard mail and links are sealed ahead too: nothing is queued for outside until the time, then the relay gets them', { timeout: 120_000 }, async () => {
+    const alice = await device('alice@example.test');
+    const standard = await alice.mail.send({ to: ['carol@example.org'], subject: 'Standard later', text: 'x', allowStandard: true }, { sendAt: later(20) });
+    const linked = await alice.mail.send({ to: ['bob@example.test', 'dave@example.net'], subject: 'Link later', text: 'y', links: { expiresIn: '7d' } }, { sendAt: later(20) });
+    const msg = (id: string) => tdb.prisma.mailboxEntry.findUniqueOrThrow({ where: { id } }).then((e) => tdb.prisma.message.findUniqueOrThrow({ where: { id: e.messageId } }));
+    const m1 = await msg(standard.entryId);
+    const m2 = await msg(linked.entryId);
+    // Held: no server box on the message, no delivery, no link row yet (the plan holds them sealed).
+    expect(m1.serverBox).toBeNull();
+    expect(await tdb.prisma.outboundDelivery.count({ where: { messageId: m1.id } })).toBe(0);
+    expect(await tdb.prisma.mailLink.count({ where: { sourceMessageId: m2.id } })).toBe(0);
+    clock.now = later(21);
+    const job = new ScheduledSends(tdb.prisma, postgresBlobStore(tdb.prisma), new MailEvents(), logger, () => clock.now, () => null, { connectionString: '' });
+    await job.release(standard.scheduledId!);
+    await job.release(linked.scheduledId!);
+    expect((await msg(standard.entryId)).serverBox).not.toBeNull();
+    expect(await tdb.prisma.outboundDelivery.findMany({ where: { messageId: m1.id }, select: { recipient: true, status: true } })).toEqual([{ recipient: 'carol@example.org', status: 'queued' }]);
+    const links = await tdb.prisma.mailLink.findMany({ where: { sourceMessageId: m2.id } });
+    expect(links.map((l) => [l.recipient, l.expiresAt.getTime() - clock.now.getTime()])).toEqual([['dave@example.net', 7 * 86_400_000]]);
+    expect(await tdb.prisma.outboundDelivery.count({ where: { linkId: links[0]!.id } })).toBe(1);
+    expect((await tdb.prisma.mailboxEntry.findUniqueOrThrow({ where: { id: linked.entryId } })).folder).toBe('sent');
   });
 
   it('refuses a time in the past, more than a year ahead, and a scheduled draft', async () => {
