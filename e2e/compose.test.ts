@@ -179,10 +179,10 @@ describe('compose in the web client', () => {
     await compose.getByLabel('Subject').fill('Later hello');
     await editor.fill('Sent while I was away.');
     const at = new Date(Math.ceil((Date.now() + 10 * 60_000) / 60_000) * 60_000);
-    await compose.getByRole('button', { name: 'Send later' }).click();
+    await compose.getByRole('button', { name: 'Schedule…' }).click();
     await compose.getByLabel('Send at').fill(localInput(at));
     expect(await auditSizes(page, 'compose-schedule')).toEqual([]);
-    await compose.getByRole('group', { name: 'Send later' }).getByRole('button', { name: 'Schedule' }).click();
+    await compose.getByRole('group', { name: 'Schedule…' }).getByRole('button', { name: 'Schedule', exact: true }).click();
     await page.locator('.toasts').getByText(/^Scheduled: it leaves/).waitFor({ timeout: 60_000 });
     await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Outbox/ }).click();
     const outboxRow = page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Later hello/ });
