@@ -37,6 +37,8 @@ import { outboundAdminRoutes } from './routes/outbound-admin';
 import { adminUserRoutes, type HealthTargets } from './routes/admin-users';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
+import { composeRoutes } from './routes/compose';
+import { ScheduledSends, type ScheduledOptions } from './mail/scheduled';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
@@ -56,7 +58,7 @@ import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'importer' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
@@ -72,6 +74,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   heldMail?: HeldMailOptions;
   /** Run the housekeeping job (orphaned blobs) in this process. */
   housekeeping?: HousekeepingOptions;
+  /** Scheduled send's release job (docs/mail.md "Scheduled send"). */
+  scheduled?: ScheduledOptions;
   /** Run the mail import queue in this process (docs/admin.md "Import"). */
   imports?: ImporterOptions;
   blobs?: BlobStore;
@@ -129,6 +133,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     serverKey,
     outbound: null,
     heldMail: null,
+    scheduled: null,
     importer: null,
     throttle: new SignInThrottle(pool, auth),
     secrets,
@@ -155,6 +160,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     await housekeeping.start();
     app.addHook('onClose', async () => housekeeping.stop());
   }
+  if (opts.scheduled) {
+    const scheduled = new ScheduledSends(deps.db, deps.blobs, deps.events, opts.logger, deps.now, () => deps.outbound, opts.scheduled);
+    await scheduled.start();
+    deps.scheduled = scheduled;
+    app.addHook('onClose', async () => scheduled.stop());
+  }
   if (opts.imports) {
     const importer = new Importer(deps.db, deps.blobs, new ImportStaging(deps.db, deps.serverKey), opts.logger, deps.now, opts.imports, { serverPublicKey: deps.serverKey.publicKey });
     await importer.start();
@@ -175,6 +186,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => escrowAdminRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));
   await app.register(async (scope) => mailRoutes(scope, deps));
+  await app.register(async (scope) => composeRoutes(scope, deps));
   await app.register(async (scope) => domainRoutes(scope, deps));
   await app.register(async (scope) => outboundAdminRoutes(scope, deps));
   await app.register(async (scope) => linkRoutes(scope, deps));

@@ -3,6 +3,7 @@ import type { AppOrigins, AuthSettings, DnsResolver } from '@sealmail/server';
 import type { BlobStore, MailEvents, ServerMailKey } from '@sealmail/mailstore';
 import type { Outbound } from './mail/outbound';
 import type { HeldMail } from './mail/held';
+import type { ScheduledSends } from './mail/scheduled';
 import type { Importer } from './imports/importer';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   outbound: Outbound | null;
   /** The job that files mail held for users without keys, when this process runs it. */
   heldMail: HeldMail | null;
+  /** Scheduled send's release job, when this process runs it. */
+  scheduled: ScheduledSends | null;
   /** The mail import queue (docs/admin.md "Import"), when this process runs one. */
   importer: Importer | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */

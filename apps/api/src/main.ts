@@ -3,7 +3,7 @@
  * (DATABASE_URL, set by the start command when it runs the embedded one), listens over HTTPS.
  */
 import { readFileSync } from 'node:fs';
-import { bootProcess, resolverFromConfig } from '@sealmail/server';
+import { bootProcess, clockFromConfig, resolverFromConfig } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
 import { loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
 import { buildApp } from './app';
@@ -22,6 +22,10 @@ const app = await buildApp({
   trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
   serverKey,
+  // The real clock; SEALMAIL_CLOCK_FILE (tests only) runs it ahead by the file's milliseconds.
+  now: clockFromConfig(config),
+  // Scheduled send (and undo send): the Outbox's mails are released at their time by a queue job.
+  scheduled: { connectionString: databaseUrl },
   // Every DNS lookup (MX, MTA-STS, the domain checker); SEALMAIL_DNS_TABLE (tests only) answers from a file.
   resolver: resolverFromConfig(config),
   mailHosts: { smtp: config.smtp.hostname, public: config.publicHost },

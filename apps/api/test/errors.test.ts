@@ -63,7 +63,7 @@ async function makeUserIn(localPart: string, domainName: string) {
   await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart, displayName: localPart, passwordHash: 'x' } });
 }
 /** A send whose recipients are checked (the sealed parts are junk, so a valid recipient fails later). */
-async function sendProbe(lists: { to: string[]; external?: string[] }, sender?: { address: string; password: string }) {
+async function sendProbe(lists: { to: string[]; external?: string[]; sendAt?: string }, sender?: { address: string; password: string }) {
   const d = await deviceFor(sender ?? (await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`)));
   const { deviceId, userId } = await d.identity.thisDevice((await d.api.session()).user.address).then((m) => ({ deviceId: m.device.deviceId, userId: m.userId }));
   const manifest = new Uint8Array(40);
@@ -318,6 +318,13 @@ const probes: Record<ErrorCode, Probe> = {
     const strict = await h.db.prisma.domain.create({ data: { accountId: home.accountId, name: 'strict.test', encryptionPolicy: 'secure_only' } });
     await h.db.prisma.user.create({ data: { accountId: home.accountId, domainId: strict.id, localPart: 'careful', displayName: 'careful', passwordHash: await hashPassword('pw-careful') } });
     return sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }, { address: 'careful@strict.test', password: 'pw-careful' });
+  },
+  SCHEDULE_INVALID: () => sendProbe({ to: ['bob@example.test'], sendAt: new Date(h.clock.now.getTime() - 86_400_000).toISOString() }),
+  SCHEDULED_ALREADY_SENT: async () => {
+    const d = await deviceFor(await makeUser('scheduled-gone'));
+    const userId = (await d.identity.thisDevice((await d.api.session()).user.address)).userId;
+    const row = await h.db.prisma.scheduledSend.create({ data: { userId, entryId: randomUUID(), messageId: randomUUID(), deviceId: 'x', sendAt: h.clock.now, status: 'sent', plan: { holders: [], external: [] } } });
+    return h.app.inject({ method: 'DELETE', url: `/api/v1/mail/scheduled/${row.id}`, headers: bearer(d.token) });
   },
   LINK_EXPIRED: async () => {
     const id = 'expiredLinkProbe000000';

@@ -14,6 +14,7 @@ import { clearSession, defaultProfileDir, loadSession, saveSession } from './pro
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
+import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 
 export interface Io {
@@ -65,6 +66,11 @@ Commands:
                       (after the passphrase line if the key file is protected). Recipients outside
                       this server get an expiring link (--link) or standard mail (--standard);
                       without either they make the send fail. Exits 1 if any recipient was refused
+  merge <template> <csv> [--link 1d|7d|30d | --standard] [--preview]
+                      Mail merge: the template file is "Subject: …", a blank line, then the text,
+                      with {{column}} placeholders; one individually sealed mail per CSV row (an
+                      email column names the recipient); rows with a bad address or a missing
+                      field are flagged and not sent. Exits 1 if any row was not sent
   list [--folder F] [--limit N] [--cursor C] [--unread] [--starred]
                       Your mail, newest first (inbox, drafts, sent, outbox, archive, trash, spam);
                       * marks unread, ★ starred
@@ -125,6 +131,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         subject: { type: 'string' },
         attach: { type: 'string', multiple: true },
         standard: { type: 'boolean' },
+        preview: { type: 'boolean' },
         link: { type: 'string' },
         folder: { type: 'string' },
         limit: { type: 'string' },
@@ -370,6 +377,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return results.every((r) => r.exists) ? EXIT.ok : EXIT.failure;
       }
       case 'send':
+      case 'merge':
       case 'list':
       case 'read':
       case 'attachments':
@@ -401,6 +409,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
           io.err(`sealmail ${command}: name one file`);
           return EXIT.usage;
         }
+        if (command === 'merge' && args.length !== 2) {
+          io.err('sealmail merge: name the template file and the CSV file');
+          return EXIT.usage;
+        }
         if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0) || (command === 'move' && args.length !== 2)) {
           io.err(`sealmail ${command}: ${command === 'move' ? 'name one mail id and a folder' : needsId ? 'name one mail id' : 'give the words to search for'}`);
           return EXIT.usage;
@@ -412,6 +424,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (command === 'send') {
           const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}) });
           return everyone ? EXIT.ok : EXIT.failure;
+        } else if (command === 'merge') {
+          return (await mergeCommand(ctx, args[0]!, args[1]!, { ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}), preview: !!v.preview })) ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
         else if (command === 'export') await exportCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}), ...(v.format ? { format: v.format } : {}) });

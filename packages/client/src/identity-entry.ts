@@ -7,3 +7,5 @@ export * from './mail/search';
 export * from './discovery';
 export * from './delegation';
 export * from './shared-mailbox';
+export * from './mail/compose';
+export * from './mail/merge';

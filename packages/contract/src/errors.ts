@@ -44,6 +44,8 @@ export const errorRegistry = {
   MAIL_INVALID: { status: 400, message: 'The sealed mail does not fit together (envelope, boxes, recipients or pieces).' },
   POLICY_IMMUTABLE: { status: 409, message: "A domain's encryption policy is chosen once and cannot be changed." },
   POLICY_FORBIDS_STANDARD: { status: 403, message: "Your domain's policy allows only end-to-end encryption or expiring links; standard mail was not sent." },
+  SCHEDULE_INVALID: { status: 400, message: 'A mail can be scheduled from now up to a year ahead; drafts cannot be scheduled.' },
+  SCHEDULED_ALREADY_SENT: { status: 409, message: 'This scheduled mail has already left (or was cancelled); it can no longer be changed.' },
   LINK_EXPIRED: { status: 410, message: 'This link has expired; the message behind it was deleted.' },
   LINK_REVOKED: { status: 410, message: 'The sender withdrew this link; the message behind it was deleted.' },
   OUTBOUND_UNAVAILABLE: { status: 503, message: 'This server does not send mail to the outside world right now.' },

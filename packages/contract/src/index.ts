@@ -13,3 +13,4 @@ export * from './imports';
 export * from './admin-users';
 export * from './delegation';
 export * from './transfer';
+export * from './compose';

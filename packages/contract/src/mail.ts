@@ -120,12 +120,19 @@ export const mailSend = {
         })
         .strict()
         .optional(),
+      /**
+       * Scheduled send (and undo send): held in the sender's Outbox and released by the server at
+       * this time (docs/mail.md "Scheduled send"); sealed exactly as for sending now.
+       */
+      sendAt: z.iso.datetime({ offset: true }).optional(),
     })
     .strict(),
   response: z.object({
     entryId: z.string(),
     messageId: z.string(),
     threadId: z.string(),
+    /** Set for a scheduled send: its id (cancel it with DELETE /api/v1/mail/scheduled/:id). */
+    scheduledId: z.string().optional(),
     delivered: z.array(z.string()),
     /** Recipients whose mailbox could not take it (e.g. MAILBOX_FULL); everyone else got it. */
     refused: z.array(z.object({ address: z.string(), code: z.string() })),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { address, directoryLookup, routes } from '../src/routes';
 import { mailRoutes } from '../src/mail';
 import { blockingRoutes } from '../src/blocking';
+import { composeRoutes } from '../src/compose';
 import { listRoutes } from '../src/lists';
 import { importRoutes } from '../src/imports';
 import { accountRoutes } from '../src/account';
@@ -12,7 +13,7 @@ import { delegationRoutes } from '../src/delegation';
 
 describe('route contracts', () => {
   it('have unique method+path pairs', () => {
-    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes), ...Object.values(delegationRoutes)].map((r) => `${r.method} ${r.path}`);
+    const keys = [...Object.values(routes), ...Object.values(mailRoutes), ...Object.values(blockingRoutes), ...Object.values(listRoutes), ...Object.values(accountRoutes), ...Object.values(domainRoutes), ...Object.values(adminActivityRoutes), ...Object.values(escrowAdminRoutes), ...Object.values(importRoutes), ...Object.values(delegationRoutes), ...Object.values(composeRoutes)].map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 

@@ -82,6 +82,7 @@ const envSchema = z.object({
   SEALMAIL_TRUSTED_PROXIES: proxyList('loopback'),
   SEALMAIL_WEB_TRUSTED_PROXIES: proxyList(''),
   SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
+  SEALMAIL_CLOCK_FILE: z.string().min(1, 'expected the path of a file').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -120,6 +121,11 @@ export interface Config {
    * system resolver by every DNS lookup; absent: real DNS.
    */
   readonly dnsTableFile: string | undefined;
+  /**
+   * Tests only: a file holding a number of milliseconds the API's clock runs ahead of real time
+   * (packages/server/src/clock.ts); absent: the real clock.
+   */
+  readonly clockFile: string | undefined;
 }
 
 /** The origins (scheme://host:port) of the web client and the admin console. */
@@ -264,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
     dnsTableFile: e.SEALMAIL_DNS_TABLE === undefined ? undefined : resolve(e.SEALMAIL_DNS_TABLE),
+    clockFile: e.SEALMAIL_CLOCK_FILE === undefined ? undefined : resolve(e.SEALMAIL_CLOCK_FILE),
   });
 }
 

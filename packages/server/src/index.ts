@@ -7,3 +7,4 @@ export * from './process';
 export * from './http-edge';
 export * from './cookies';
 export * from './dns';
+export * from './clock';

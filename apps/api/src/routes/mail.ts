@@ -25,6 +25,7 @@ import {
   mailThread,
   mailUpdate,
   linkExpirySeconds,
+  composeLimits,
   type FolderName,
 } from '@sealmail/contract';
 import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openPasswordBox, openServerBox, passwordDigest, piecePlaintextLength, sealLinkSecret, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
@@ -35,6 +36,7 @@ import { mayEncryptTo } from '../keys/reach';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
 import { loadEntries } from '../mail/views';
 import { delegatedSender } from '../delegation/grants';
+import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
 import { purgeEntries } from '../mail/legal-hold';
 import type { ApiDeps } from '../deps';
 
@@ -100,13 +102,17 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   }
 
   /** Stores the public copy with its links and notices; the password is kept only boxed to the server key. */
-  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string): Promise<string> {
+  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string): Promise<string>;
+  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string, later: true): Promise<{ messageId: string; links: ScheduledLink[] }>;
+  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string, later = false): Promise<string | { messageId: string; links: ScheduledLink[] }> {
     const now = deps.now();
     const expiresAt = new Date(now.getTime() + linkExpirySeconds[c.links.expiresIn] * 1000);
     const links = c.recipients.map((r) => {
       const id = randomBytes(16).toString('base64url');
       return { id, recipient: r.address, passwordBox: r.passwordBox, secretBox: sealLinkSecret({ serverPublicKey: deps.serverKey.publicKey, linkId: id, password: r.password }), expiresAt, sourceMessageId, senderUserId: s.userId };
     });
+    // Scheduled: the copy is stored now, its links (passwords boxed to the server key) when the mail leaves.
+    const deferred = later ? links.map((l) => ({ id: l.id, recipient: l.recipient, passwordBox: toBase64Url(l.passwordBox), secretBox: toBase64Url(l.secretBox) })) : null;
     try {
       const stored = await storeMessage(deps.db, {
         mailId: c.env.messageId,
@@ -124,10 +130,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         parentId: null,
         sentAt: now,
         holders: [],
-        links,
+        links: deferred ? [] : links,
         chargeTo: s.userId,
       });
-      return stored.messageId;
+      return deferred ? { messageId: stored.messageId, links: deferred } : stored.messageId;
     } catch (err) {
       if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
       if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.links.envelope', 'A mail with this message id exists already.');
@@ -141,6 +147,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req) => {
       const s = req.session!;
       const b = req.body;
+      const sendAt = b.sendAt ? checkSendAt(b.sendAt, b.draft, deps.now()) : null;
       const envelopeBytes = decodeOr(() => fromBase64Url(b.envelope), 'the envelope does not decode');
       const manifest = decodeOr(() => fromBase64Url(b.manifest), 'the manifest does not decode');
       const body = decodeOr(() => fromBase64Url(b.body), 'the body does not decode');
@@ -250,9 +257,11 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
       const parent = b.inReplyTo ? await ownEntry(owner.userId, b.inReplyTo) : null;
 
+      // Scheduled send: only the sender's Outbox entry now; the rest waits in the plan (mail/scheduled.ts).
+      if (sendAt && (await deps.db.scheduledSend.count({ where: { userId: s.userId, status: 'scheduled' } })) >= composeLimits.scheduled) throw new ApiError('SCHEDULE_INVALID', 'body.sendAt', `At most ${composeLimits.scheduled} mails can wait in the Outbox.`);
       const holdersToStore: Holder[] = [
-        { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
-        ...holders.map((h): Holder => ({ userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: 'inbox' })),
+        { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : sendAt ? 'outbox' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
+        ...(sendAt ? [] : holders.map((h): Holder => ({ userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: 'inbox' }))),
       ];
       let stored;
       try {
@@ -272,7 +281,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           parentId: parent?.messageId ?? null,
           sentAt: deps.now(),
           holders: holdersToStore,
-          ...(serverBox ? { serverBox, outbound: [...external] } : {}),
+          ...(serverBox && !sendAt ? { serverBox, outbound: [...external] } : {}),
         });
       } catch (err) {
         if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
@@ -282,6 +291,20 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       const mine = stored.entries[0]!;
       const result = { entryId: mine.entryId, messageId: stored.messageId, threadId: mine.threadId };
+      if (sendAt) {
+        const copy = linkCopy ? await storeLinkCopy(linkCopy, stored.messageId, s, self, true) : null;
+        const plan: SchedulePlan = {
+          holders: holders.map((h) => ({ address: h.address, userId: h.userId, kind: h.kind, box: toBase64Url(boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!) })),
+          external: [...external],
+          ...(serverBox ? { serverBox: toBase64Url(serverBox) } : {}),
+          ...(copy && linkCopy ? { linkCopy: { messageId: copy.messageId, expiresIn: linkCopy.links.expiresIn, links: copy.links } } : {}),
+        };
+        const row = await deps.db.scheduledSend.create({ data: { userId: s.userId, entryId: mine.entryId, messageId: stored.messageId, deviceId: s.deviceId!, sendAt, plan: plan as object } });
+        if (draft) await purge([draft]);
+        await deps.scheduled?.enqueue(row.id, sendAt);
+        void deps.events.publish(deps.db, s.userId, { entryId: mine.entryId, folder: 'outbox', kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
+        return { ...result, scheduledId: row.id, delivered: [], refused: [] };
+      }
       const delivered = [...stored.entries.slice(1).map((e) => e.address)];
       const refused = stored.refused;
       const created = stored.entries;

@@ -1,8 +1,14 @@
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
-import { describeError, formatSize, formatTime, keys, useTranslation } from '@sealmail/ui';
+import { describeError, formatDateTime, formatSize, formatTime, keys, useTranslation } from '@sealmail/ui';
 import { address as addressSchema, mailLimits } from '@sealmail/contract';
 import { ApiClient } from '@sealmail/client';
 import type { MailView } from '@sealmail/ui';
+import { sanitizeMailHtml } from '@sealmail/client/html';
+import { scheduledCancel } from '@sealmail/contract';
+import { EditorToolbar } from '../compose/EditorToolbar';
+import { Schedule } from '../compose/Schedule';
+import { Merge } from '../compose/Merge';
+import { undoSendSeconds } from '../compose/ComposeSettings';
 
 export interface ComposeSeed {
   to?: string;
@@ -13,6 +19,10 @@ export interface ComposeSeed {
   body?: string;
   draftId?: string;
   inReplyTo?: MailView;
+  /** A mail reopened by Undo send or Edit in the Outbox: everything as it was. */
+  bcc?: string;
+  html?: string;
+  files?: File[];
 }
 
 const list = (s: string) =>
@@ -28,13 +38,15 @@ const api = new ApiClient({ baseUrl: '' });
  * attachments (25 MiB per message). The key worker seals and sends; the text is saved as an
  * encrypted draft a moment after typing stops.
  */
-export function Compose({ address, displayName, seed, onClose, onSent }: { address: string; displayName: string; seed: ComposeSeed; onClose: () => void; onSent: (message: string) => void }) {
+export function Compose({ address, displayName, seed, onClose, onSent }: { address: string; displayName: string; seed: ComposeSeed; onClose: () => void; onSent: (message: string, undo?: { seconds: number; undo: () => Promise<ComposeSeed> }) => void }) {
   const { t } = useTranslation();
   const [to, setTo] = useState(seed.to ?? '');
   const [cc, setCc] = useState(seed.cc ?? '');
-  const [bcc, setBcc] = useState('');
+  const [bcc, setBcc] = useState(seed.bcc ?? '');
   const [subject, setSubject] = useState(seed.subject ?? '');
-  const [files, setFiles] = useState<File[]>([]);
+  const [files, setFiles] = useState<File[]>(seed.files ?? []);
+  const [merging, setMerging] = useState(false);
+  const undoDelay = useRef(0);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   // Recipients outside this server get what the domain's policy says unless the sender picks otherwise.
@@ -55,11 +67,13 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       },
       () => setPolicy(null),
     );
+    void undoSendSeconds().then((n) => (undoDelay.current = n), () => undefined);
   }, []);
 
   // A layout effect: the saved body is in the editor before the dialog is first painted (Preact runs plain effects later).
   useLayoutEffect(() => {
-    if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
+    if (editor.current && seed.html) editor.current.innerHTML = sanitizeMailHtml(seed.html);
+    else if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
     else if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
     return () => {
       if (timer.current) clearTimeout(timer.current);
@@ -94,7 +108,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   const [linkExpiry, setLinkExpiry] = useState<'1d' | '7d' | '30d'>('7d');
 
-  async function send(e?: FormEvent) {
+  async function send(e?: FormEvent, at?: Date) {
     e?.preventDefault();
     if (total > mailLimits.attachmentBytes) return setProblem(t('compose.tooLarge', { size: mib(total) }));
     // An address that cannot be one is named with its field before anything is sealed.
@@ -108,14 +122,24 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     try {
       await saving.current;
       const { text, html } = content();
+      // Undo send: held by the server for the delay (the scheduled-send path), so closing the tab loses nothing.
+      const delay = at ? 0 : undoDelay.current;
+      const sendAt = at ?? (delay ? new Date(Date.now() + delay * 1000) : undefined);
       const r = await keys({
         op: 'mailSend',
         address,
         displayName,
+        ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
         mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
+      if (at) return onSent(t('composeTools.scheduledFor', { time: formatDateTime(at) }));
+      if (delay && r.scheduledId) {
+        const id = r.scheduledId;
+        const again: ComposeSeed = { to, cc, bcc, subject, html, body: text, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo } : {}) };
+        return onSent(t('composeTools.sendingIn', { count: delay }), { seconds: delay, undo: () => api.request(scheduledCancel, { params: { id } }).then(() => again) });
+      }
       const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
       onSent(refused.length ? t('compose.sentButRefused', { list: refused.join(', ') }) : t('compose.sent'));
     } catch (err) {
@@ -160,6 +184,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           <button type="button" onClick={format('insertUnorderedList')} aria-label={t('compose.bullets')}>
             •
           </button>
+          <EditorToolbar editor={editor} address={address} fresh={seed.body === undefined && !seed.html && !seed.draftId} onTemplate={(tpl) => (tpl.subject && !subject && setSubject(tpl.subject), editor.current && (editor.current.innerHTML = sanitizeMailHtml(tpl.html) + editor.current.innerHTML))} />
         </div>
         <div ref={editor} className="editor" contentEditable role="textbox" aria-multiline="true" aria-label={t('compose.message')} autoFocus={!!seed.to} />
         <label className="attach">
@@ -200,11 +225,16 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           <button type="submit" disabled={busy}>
             {busy ? t('compose.sending') : t('compose.send')}
           </button>
+          <Schedule disabled={busy} onSchedule={(when) => void send(undefined, when)} />
+          <button type="button" className="secondary" disabled={busy} onClick={() => setMerging(true)}>
+            {t('composeTools.merge.open')}
+          </button>
           <span className="draft-state" role="status">
             {draftState}
           </span>
         </footer>
       </form>
+      {merging && <Merge address={address} displayName={displayName} template={{ subject, ...content() }} options={outside === 'standard' ? { allowStandard: true } : { links: { expiresIn: linkExpiry } }} onClose={(n) => (setMerging(false), n > 0 && onSent(t('composeTools.merge.done', { count: n })))} />}
     </section>
   );
 }

@@ -10,6 +10,7 @@ import { ShortcutsDialog } from './Shortcuts';
 import { notifyNewMail, tabTitle } from './notify';
 import { AccountMenu } from '../settings/AccountMenu';
 import { DelegatedActions, MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
+import { OutboxActions } from '../compose/OutboxActions';
 
 const api = new ApiClient({ baseUrl: '' });
 const FOLDERS: { id: FolderName; name: string }[] = [
@@ -445,7 +446,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             {current && delegated && <DelegatedActions onReply={reply} />}
             {current && !delegated && (
               <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
-                {current.folder === 'drafts' ? (
+                {current.folder === 'outbox' && latest ? (
+                  <OutboxActions mail={latest} onEdit={(seed) => (setCompose(seed), void load(folder), refreshSummary())} onCancelled={() => (closeMessage(), void load(folder), refreshSummary())} />
+                ) : current.folder === 'drafts' ? (
                   latest && (
                     <button type="button" onClick={() => setCompose({ to: latest.to.join(', '), cc: latest.cc.join(', '), subject: latest.subject, body: latest.text, draftId: latest.entryId })}>
                       {t('mail.editDraft')}
@@ -509,9 +512,10 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             setCompose(null);
             refreshSummary();
           }}
-          onSent={(message) => {
+          onSent={(message, held) => {
             setCompose(null);
-            show(message);
+            // Undo send: the held mail is cancelled and the compose window reopens with everything in it.
+            show(message, held && (() => held.undo().then(setCompose, (err: unknown) => void show(describeError(err)))), held && held.seconds * 1000);
             void load(folder);
             refreshSummary();
           }}

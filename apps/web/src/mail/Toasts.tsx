@@ -6,6 +6,8 @@ export interface Toast {
   message: string;
   /** Offered as an Undo button while the message shows. */
   undo?: () => Promise<void> | void;
+  /** How long it stays (default TOAST_MS): an undo send's toast stays as long as the mail is held. */
+  ms?: number;
 }
 
 /** How long a message stays (paused while the pointer or keyboard focus is on it). */
@@ -16,10 +18,10 @@ export function useToasts() {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const next = useRef(1);
   const dismiss = useCallback((id: number) => setToasts((ts) => ts.filter((t) => t.id !== id)), []);
-  const show = useCallback((message: string, undo?: Toast['undo']) => {
+  const show = useCallback((message: string, undo?: Toast['undo'], ms?: number) => {
     const id = next.current++;
     // One message at a time reads best: a new one replaces the ones before it.
-    setToasts([{ id, message, ...(undo ? { undo } : {}) }]);
+    setToasts([{ id, message, ...(undo ? { undo } : {}), ...(ms ? { ms } : {}) }]);
     return id;
   }, []);
   return { toasts, show, dismiss };
@@ -45,9 +47,9 @@ function ToastItem({ toast, dismiss }: { toast: Toast; dismiss: (id: number) => 
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     if (held) return;
-    const t = setTimeout(() => dismiss(toast.id), TOAST_MS);
+    const t = setTimeout(() => dismiss(toast.id), toast.ms ?? TOAST_MS);
     return () => clearTimeout(t);
-  }, [held, toast.id, dismiss]);
+  }, [held, toast.id, toast.ms, dismiss]);
   return (
     <div className="toast" onMouseEnter={() => setHeld(true)} onMouseLeave={() => setHeld(false)} onFocusCapture={() => setHeld(true)} onBlurCapture={() => setHeld(false)}>
       <span>{toast.message}</span>

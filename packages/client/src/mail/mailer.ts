@@ -321,10 +321,11 @@ export class Mailer {
   }
 
   /**
-   * Seals and sends a mail (or saves it as a draft, replacing `replacesDraft`).
+   * Seals and sends a mail (or saves it as a draft, replacing `replacesDraft`; with `sendAt`,
+   * hands it to the server to release at that time — docs/mail.md "Scheduled send").
    * @throws MailError (nothing sent), ApiClientError (the server refused it).
    */
-  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string } = {}) {
+  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date } = {}) {
     const norm = (l?: readonly string[]) => [...new Set((l ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
     const to = norm(mail.to);
     const cc = norm(mail.cc).filter((a) => !to.includes(a));
@@ -367,7 +368,7 @@ export class Mailer {
       subject: mail.subject,
       text: mail.text,
       html: mail.html,
-      date: new Date(),
+      date: opts.sendAt ?? new Date(),
       messageId,
       inReplyTo: mail.inReplyTo?.mime.messageId ?? undefined,
       references: refs,
@@ -425,6 +426,8 @@ export class Mailer {
       ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo.entryId } : {}),
       ...(serverBox ? { external, serverBox: toBase64Url(serverBox) } : {}),
       ...(links ? { links } : {}),
+      // Scheduled (or undo send): sealed now exactly as above; the server holds it in the Outbox until then.
+      ...(opts.sendAt ? { sendAt: opts.sendAt.toISOString() } : {}),
     });
   }
 

@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 
@@ -248,7 +248,7 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },
-        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}) },
+        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}) },
       );
     }
     case 'delegationOverview': {
@@ -295,6 +295,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const t = new MailTransfer(api, await identity, await mailer(req.address));
       return t.importMail({ file: req.file, folder: req.folder });
     }
+    case 'signatures':
+      return new ComposeBook(api, await identity, req.address).signatures();
+    case 'saveSignature':
+      return new ComposeBook(api, await identity, req.address).saveSignature(req.signature);
+    case 'templates':
+      return new ComposeBook(api, await identity, req.address).templates();
+    case 'saveTemplate':
+      return new ComposeBook(api, await identity, req.address).saveTemplate(req.template);
   }
 }
 

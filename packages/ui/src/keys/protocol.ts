@@ -32,7 +32,7 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string }
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string }
   | { op: 'delegationOverview'; address: string }
   | { op: 'delegationGrant'; address: string; delegate: string; rights: 'read' | 'send' }
   | { op: 'delegationRevoke'; address: string; delegate: string }
@@ -43,13 +43,34 @@ export type Request =
   /** Admin: adds a member with these rights, or (null) removes them (the mailbox's keys rotate). */
   | { op: 'sharedMailboxMember'; address: string; mailboxUserId: string; member: string; rights: 'read' | 'send' | null }
   | { op: 'mailExport'; address: string; folder?: FolderName; format: 'mbox' | 'eml-zip' }
-  | { op: 'mailImport'; address: string; file: File; folder: Exclude<FolderName, 'drafts' | 'outbox'> };
-
+  | { op: 'mailImport'; address: string; file: File; folder: Exclude<FolderName, 'drafts' | 'outbox'> }
+  // Signatures and templates, sealed to the user here (docs/mail.md "Signatures and templates").
+  | { op: 'signatures'; address: string }
+  | { op: 'saveSignature'; address: string; signature: Omit<SignatureItem, 'id'> & { id?: string } }
+  | { op: 'templates'; address: string }
+  | { op: 'saveTemplate'; address: string; template: Omit<TemplateItem, 'id'> & { id?: string } };
 
 /** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
 export interface DelegationOverview {
   grants: { address: string; rights: 'read' | 'send' }[];
   mailboxes: { userId: string; address: string; displayName: string; rights: 'read' | 'send'; shared: boolean }[];
+}
+
+export interface SignatureItem {
+  id: string;
+  name: string;
+  html: string;
+  text: string;
+  address: string | null;
+  isDefault: boolean;
+}
+
+export interface TemplateItem {
+  id: string;
+  name: string;
+  subject: string;
+  html: string;
+  text: string;
 }
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
@@ -175,7 +196,7 @@ export interface Results {
   mailThread: (MailView | { entryId: string; error: string })[];
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
-  mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  mailSend: { entryId: string; scheduledId?: string; delivered: string[]; refused: { address: string; code: string }[] };
   delegationOverview: DelegationOverview;
   delegationGrant: null;
   delegationRevoke: null;
@@ -185,6 +206,11 @@ export interface Results {
   /** Decrypted on this device, built in parts (the browser may keep large ones on disk). */
   mailExport: { file: Blob; done: number; failed: number };
   mailImport: { done: number; failed: number; failures: { index: number; reason: string }[] };
+  /** Items this device cannot open come as `{ id, unreadable: true }`. */
+  signatures: (SignatureItem | { id: string; unreadable: true })[];
+  saveSignature: SignatureItem;
+  templates: (TemplateItem | { id: string; unreadable: true })[];
+  saveTemplate: TemplateItem;
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
