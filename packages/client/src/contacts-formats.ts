@@ -41,7 +41,8 @@ function labelOf(type: unknown): string | undefined {
   return types.length ? cap(types[0]!) : undefined;
 }
 
-const text = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : v == null ? '' : String(v)).trim();
+// ical.js leaves vCard 3.0's escaped semicolon (`\;`, RFC 2426 §4) in text values.
+const text = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : v == null ? '' : String(v)).replace(/\\;/g, ';').trim();
 
 /** Reads every contact of a .vcf (3.0 or 4.0). */
 export function parseVcards(input: string): ContactFields[] {
@@ -141,7 +142,8 @@ export function parseGoogleCsv(input: string): ContactFields[] {
     const organization = (current ? get('Organization Name') : get('Organization 1 - Name')) || undefined;
     const emails = values('E-mail').map((e) => ({ ...e, value: e.value.toLowerCase() }));
     const phones = values('Phone');
-    const name = (current ? '' : get('Name')) || [get('Name Prefix'), given, middle, family, get('Name Suffix')].filter(Boolean).join(' ') || get('File As') || get('Nickname') || organization || emails[0]?.value || phones[0]?.value || '';
+    // "File As" is the name Google shows when the user set one (our export writes it too).
+    const name = (current ? get('File As') : get('Name')) || [get('Name Prefix'), given, middle, family, get('Name Suffix')].filter(Boolean).join(' ') || get('Nickname') || organization || emails[0]?.value || phones[0]?.value || '';
     if (!name) continue;
     const groups = split(current ? get('Labels') : get('Group Membership'))
       .filter((l) => !/^\*\s*mycontacts$/i.test(l))
