@@ -31,6 +31,7 @@ export interface ContactFields {
 
 export class ContactFormatError extends Error {
   override readonly name = 'ContactFormatError';
+  readonly code = 'CONTACTS_FILE_INVALID';
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();

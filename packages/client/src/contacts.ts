@@ -13,6 +13,7 @@ import type { Identity } from './identity';
 import { parseContactsFile, toGoogleCsv, toVcards, type ContactFields, type Labelled } from './contacts-formats';
 
 export * from './contacts-formats';
+export * from './contact-groups';
 
 /** A contact as stored: its fields, its id and the version it was read at. */
 export interface Contact extends ContactFields {
@@ -20,7 +21,7 @@ export interface Contact extends ContactFields {
   version: number;
 }
 
-export type ContactErrorCode = 'INVALID_CONTACT' | 'NO_NEWEST_KEY' | 'UNKNOWN_GROUP';
+export type ContactErrorCode = 'INVALID_CONTACT' | 'NO_NEWEST_KEY';
 
 export class ContactError extends Error {
   override readonly name = 'ContactError';
@@ -105,46 +106,6 @@ export function sealContact(opts: { userId: string; id: string; puk: PerUserKey;
 /** Opens a sealed contact (its signature, its id and its user are checked first). @throws CryptoError */
 export function openContact(opts: { userId: string; id: string; puks: readonly PerUserKey[]; record: Uint8Array }): ContactFields {
   return decodeContact(openSelfBox({ kind: 'contact', userId: opts.userId, itemId: opts.id, record: opts.record, puks: opts.puks }));
-}
-
-/** The groups of an address book and their members' addresses (each member's first address). */
-export function groupsOf(contacts: readonly ContactFields[]): Map<string, { name: string; addresses: string[] }> {
-  const groups = new Map<string, { name: string; addresses: string[] }>();
-  for (const c of contacts) {
-    const first = c.emails[0]?.value;
-    for (const g of c.groups) {
-      const key = g.toLowerCase();
-      const entry = groups.get(key) ?? { name: g, addresses: [] };
-      if (first && !entry.addresses.includes(first)) entry.addresses.push(first);
-      groups.set(key, entry);
-    }
-  }
-  return groups;
-}
-
-/**
- * Turns what the user typed as recipients into addresses: an address stays; a group name (a
- * personal distribution list) becomes its members' addresses. Nothing leaves the device.
- * @throws ContactError UNKNOWN_GROUP for a word that is neither an address nor a group.
- */
-export function expandRecipients(entries: readonly string[], contacts: readonly ContactFields[]): string[] {
-  const groups = groupsOf(contacts);
-  const out: string[] = [];
-  for (const raw of entries) {
-    const e = raw.trim();
-    if (!e) continue;
-    // "Name <address>" as a user may paste it.
-    const angle = /<([^<>]+@[^<>]+)>\s*$/.exec(e)?.[1];
-    if (angle || e.includes('@')) {
-      out.push((angle ?? e).trim().toLowerCase());
-      continue;
-    }
-    const g = groups.get(e.replace(/^group:\s*/i, '').toLowerCase());
-    if (!g) throw new ContactError('UNKNOWN_GROUP', `“${e}” is neither an e-mail address nor one of your contact groups.`);
-    if (!g.addresses.length) throw new ContactError('UNKNOWN_GROUP', `Your group “${g.name}” has no member with an e-mail address.`);
-    out.push(...g.addresses);
-  }
-  return [...new Set(out)];
 }
 
 /** The user's address book, through the API; everything is sealed and opened on this device. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generatePerUserKey } from '@sealmail/crypto';
-import { ContactError, expandRecipients, normalizeContact, openContact, parseContactsFile, parseGoogleCsv, parseVcards, sealContact, toGoogleCsv, toVcards, type ContactFields } from '../src/contacts';
+import { ContactError, expandRecipients, splitRecipients, normalizeContact, openContact, parseContactsFile, parseGoogleCsv, parseVcards, sealContact, toGoogleCsv, toVcards, type ContactFields } from '../src/contacts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const ID = '0b7c3c1e-8c8a-4d55-9a39-3c1f0f1d2a10';
@@ -148,5 +148,9 @@ describe('personal distribution lists', () => {
   it('refuses a word that is neither an address nor a group, and a group without addresses', () => {
     expect(() => expandRecipients(['Climbers'], book)).toThrow(/neither an e-mail address nor one of your contact groups/);
     expect(() => expandRecipients(['Callers'], book)).toThrow(/no member with an e-mail address/);
+  });
+
+  it('splits typed recipients so a group name may have spaces', () => {
+    expect(splitRecipients('Climbing Club, a@x.example b@y.example; Zoë Müller <zoe@example.org>')).toEqual(['Climbing Club', 'a@x.example', 'b@y.example', 'Zoë Müller <zoe@example.org>']);
   });
 });

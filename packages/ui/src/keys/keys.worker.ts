@@ -8,6 +8,7 @@
 import { ApiClient } from '@sealmail/client';
 import { EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
+import { contactsOp } from './contacts-ops';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
 const store = indexedDbKeyStore();
@@ -229,6 +230,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const a = o.attachments.find((x) => x.piece === req.piece)!;
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.contentType });
     }
+    case 'contacts':
+      return contactsOp(api, id, req.address, req.call);
     case 'mailSend': {
       const m = await mailer(req.address, req.displayName);
       // The Mailer may have been made by a read (no name) or before the user renamed themselves.

@@ -1,6 +1,7 @@
 /** Messages between a UI and its key worker. Results carry no key bytes. */
 import type { DeviceView, SafetyNumberView } from '@sealmail/client/identity';
 import type { FolderName } from '@sealmail/contract';
+import type { ContactsAnswers, ContactsCall } from './contacts-ops';
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
@@ -32,7 +33,8 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string }
+  | { op: 'contacts'; address: string; call: ContactsCall };
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
 export interface Compose {
@@ -154,6 +156,7 @@ export interface Results {
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
   mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  contacts: ContactsAnswers[keyof ContactsAnswers];
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
