@@ -203,7 +203,12 @@ export class ContactBook {
     for (const imp of imports) {
       const puk = puks.find((p) => p.generation === imp.generation);
       if (!puk) continue;
-      const plaintext = openBox({ box: fromBase64Url(imp.box), recipientSecretKey: puk.encryption.secretKey, purpose: CONTACTS_IMPORT_BOX_PURPOSE, context: contactsImportBoxContext(userId, imp.id) });
+      let plaintext: Uint8Array;
+      try {
+        plaintext = openBox({ box: fromBase64Url(imp.box), recipientSecretKey: puk.encryption.secretKey, purpose: CONTACTS_IMPORT_BOX_PURPOSE, context: contactsImportBoxContext(userId, imp.id) });
+      } catch {
+        continue; // not openable here (kept on the server for a device that can)
+      }
       const data = JSON.parse(new TextDecoder().decode(plaintext)) as { contacts: { name: { display: string; given?: string; family?: string }; organization?: { name?: string }; notes?: string; labels: string[]; emails: Labelled[]; phones: Labelled[] }[] };
       plaintext.fill(0);
       const fields = data.contacts.map((c) => ({

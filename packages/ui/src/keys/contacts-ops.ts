@@ -38,8 +38,12 @@ export async function contactsOp(api: ApiClient, identity: Identity, address: st
       // An administrator's import is sealed into the book on the first open, then deleted.
       let imported = 0;
       if (!pickedUp.has(address)) {
-        imported = await book.pickUpImports();
-        pickedUp.add(address);
+        // A failure here (the server unreachable, a device still waiting for approval) leaves
+        // the import for the next open; the address book still opens.
+        imported = await book.pickUpImports().then(
+          (n) => (pickedUp.add(address), n),
+          () => 0,
+        );
       }
       return { ...(await book.list()), imported };
     }
