@@ -96,7 +96,7 @@ describe('contacts in the web client', () => {
     const suggestions = compose.getByRole('listbox', { name: 'Suggestions for To' });
     const option = suggestions.getByRole('option', { name: /Roberto Ünal/ });
     await option.waitFor({ timeout: 30_000 });
-    await expect(to.getAttribute('aria-expanded')).resolves.toBe('true');
+    await expect.poll(() => to.getAttribute('aria-expanded')).toBe('true');
     await a.keyboard.press('ArrowDown');
     await expect.poll(() => option.getAttribute('aria-selected')).toBe('true');
     await expect.poll(() => to.getAttribute('aria-activedescendant')).toBe(await option.getAttribute('id'));
@@ -108,7 +108,7 @@ describe('contacts in the web client', () => {
     await suggestions.getByRole('option', { name: /Demo Admin/ }).waitFor();
     await to.press('Escape');
     await expect.poll(() => to.getAttribute('aria-expanded')).toBe('false');
-    await expect(compose.isVisible()).resolves.toBe(true);
+    await expect.poll(() => compose.isVisible()).toBe(true);
     await to.fill(`${BOB}, `);
     await compose.getByLabel('Subject').fill('Climbing on Saturday');
     await compose.getByRole('textbox', { name: 'Message' }).fill('Shall we?');
