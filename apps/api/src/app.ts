@@ -39,6 +39,7 @@ import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { composeRoutes } from './routes/compose';
 import { ScheduledSends, type ScheduledOptions } from './mail/scheduled';
+import { contactRoutes } from './routes/contacts';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
@@ -191,6 +192,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => outboundAdminRoutes(scope, deps));
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
+  await app.register(async (scope) => contactRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));

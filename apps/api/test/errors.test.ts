@@ -200,6 +200,21 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'GET', url: '/api/v1/occurrences?from=2026-01-01&to=2028-01-01&tz=UTC', headers: bearer(token) });
   },
   CALENDAR_DEFAULT_UNDELETABLE: () => calendarCall('DELETE', ''),
+  CONTACT_VERSION_CONFLICT: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const id = randomUUID();
+    await h.app.inject({ method: 'POST', url: '/api/v1/contacts', headers: bearer(token), payload: { id, box: 'AAAA' } });
+    await h.app.inject({ method: 'PUT', url: `/api/v1/contacts/${id}`, headers: bearer(token), payload: { version: 1, box: 'AAAB' } });
+    // A second device still editing version 1.
+    return h.app.inject({ method: 'PUT', url: `/api/v1/contacts/${id}`, headers: bearer(token), payload: { version: 1, box: 'AAAC' } });
+  },
+  CONTACTS_FULL: async () => {
+    const u = await makeUser('full-book');
+    const { token } = await deviceFor(u);
+    const userId = await userIdOf(h, u.address);
+    await h.db.prisma.contact.createMany({ data: Array.from({ length: 10_000 }, () => ({ id: randomUUID(), userId, box: new Uint8Array([1]) })) });
+    return h.app.inject({ method: 'POST', url: '/api/v1/contacts', headers: bearer(token), payload: { id: randomUUID(), box: 'AAAA' } });
+  },
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });

@@ -16,6 +16,7 @@ import { passwordCommand, sessionsCommand, totpCommand } from './account-command
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
+import { contactsCommand } from './contacts-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -61,6 +62,10 @@ Commands:
                       (the case reference is recorded and shown to the user), keep messages with
                       any of the terms, write DIR/messages.mbox and DIR/manifest.json (SHA-256s)
   lookup <address>…   Tell which addresses have a mailbox on the server (signed in)
+  contacts list | add --name N --email a,b [--phone P] [--groups g,h] [--notes T]
+  contacts import <file.vcf|file.csv> | export [file] [--format vcard|vcard3|csv]
+                      Your address book, encrypted on this device (vCard 3.0/4.0, Google CSV);
+                      a group name given to send --to becomes its members' addresses
   send --to a,b [--cc ..] [--bcc ..] --subject S [--attach FILE]... [--link 1d|7d|30d | --standard]
                       Seal and send a mail end to end; the body is the rest of standard input
                       (after the passphrase line if the key file is protected). Recipients outside
@@ -148,6 +153,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         terms: { type: 'string' },
         case: { type: 'string' },
         out: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        phone: { type: 'string' },
+        groups: { type: 'string' },
+        notes: { type: 'string' },
         format: { type: 'string' },
       },
     });
@@ -365,6 +375,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
         const v = parsed.values;
         await discoveryCommand({ api, identity: new Identity(api, keyStore()), address: me, out: io.out }, args, { ...(v.user ? { user: v.user } : {}), ...(v.from ? { from: v.from } : {}), ...(v.to ? { to: v.to } : {}), ...(v.terms ? { terms: v.terms } : {}), ...(v.case ? { case: v.case } : {}), ...(v.out ? { out: v.out } : {}) });
+        return EXIT.ok;
+      }
+      case 'contacts': {
+        const me = stored?.address;
+        if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
+        const v = parsed.values;
+        await contactsCommand({ api, identity: new Identity(api, keyStore()), address: me, io }, args, { ...(v.name !== undefined ? { name: v.name } : {}), ...(v.email ? { email: v.email } : {}), ...(v.phone ? { phone: v.phone } : {}), ...(v.groups ? { groups: v.groups } : {}), ...(v.notes !== undefined ? { notes: v.notes } : {}), ...(v.format ? { format: v.format } : {}) });
         return EXIT.ok;
       }
       case 'lookup': {

@@ -16,6 +16,7 @@ import { Mailer, MailError, refreshHits, SearchIndex, syncSearchIndex, type Atta
 import { folders, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
 import type { Io } from './cli';
 import { fileSearchStore } from './search-store';
+import { expandGroupRecipients } from './contacts-commands';
 
 /** A refusal by the command line itself: a usage mistake (exit 64) or something not found (exit 1). */
 export class CommandError extends Error {
@@ -114,7 +115,8 @@ const REFUSALS: Record<string, string> = { MAILBOX_FULL: 'their mailbox is full'
 
 /** Seals and sends; the body comes from standard input. @returns whether every recipient got it. */
 export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[]; standard?: boolean; link?: string }): Promise<boolean> {
-  const [to, cc, bcc] = [list(v.to), list(v.cc), list(v.bcc)];
+  // A contact group named as a recipient becomes its members' addresses (contacts-commands.ts).
+  const [to, cc, bcc] = (await expandGroupRecipients(ctx, [list(v.to), list(v.cc), list(v.bcc)])) as [string[], string[], string[]];
   if (!to.length && !cc.length && !bcc.length) throw new CommandError('Name at least one recipient with --to, --cc or --bcc.');
   if (v.standard && v.link !== undefined) throw new CommandError('Choose --standard or --link for recipients outside this server, not both.');
   if (v.link !== undefined && !['1d', '7d', '30d'].includes(v.link)) throw new CommandError('--link takes how long the link works: 1d, 7d or 30d.');

@@ -10,6 +10,8 @@ const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ 
 const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
 /** The Calendar view (#calendar), a chunk of its own. */
 const Calendar = lazy(() => import('./calendar/Calendar').then((m) => ({ default: m.Calendar })));
+/** The address book (#contacts), a chunk of its own. */
+const Contacts = lazy(() => import('./contacts/Contacts').then((m) => ({ default: m.Contacts })));
 
 /** Where the user is: the mailbox, #settings (optionally #settings/<section>) or #calendar. */
 function useHash() {
@@ -85,6 +87,12 @@ export function App() {
     return (
       <KeyGate address={session.user.address} onEnded={ended}>
         <Calendar onMail={() => navigate('')} />
+      </KeyGate>
+    );
+  if (hash === '#contacts')
+    return (
+      <KeyGate address={session.user.address} onEnded={ended}>
+        <Contacts address={session.user.address} onMail={() => navigate('')} />
       </KeyGate>
     );
   return (

@@ -9,3 +9,4 @@ export * from './delegation';
 export * from './shared-mailbox';
 export * from './mail/compose';
 export * from './mail/merge';
+export * from './contacts';

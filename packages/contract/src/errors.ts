@@ -67,6 +67,8 @@ export const errorRegistry = {
   LAST_ADMIN: { status: 409, message: 'This is the last administrator of the organisation: make another user an administrator first.' },
   LEGAL_HOLD: { status: 409, message: 'This user is under legal hold: their mail cannot be deleted for good, nor the user. Lift the hold first.' },
   INVITATION_INVALID: { status: 410, message: 'This set-up link cannot be used: it was used already, has expired or was replaced by a newer one. Ask your administrator for a new link.' },
+  CONTACT_VERSION_CONFLICT: { status: 409, message: 'This contact was changed on another device since you opened it: reopen it to see the change, then edit again.' },
+  CONTACTS_FULL: { status: 409, message: 'Your address book holds the most contacts it can (10,000): delete some first.' },
   CONFLICT: { status: 409, message: 'This conflicts with the current state.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached.' },

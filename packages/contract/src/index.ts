@@ -14,3 +14,4 @@ export * from './admin-users';
 export * from './delegation';
 export * from './transfer';
 export * from './compose';
+export * from './contacts';

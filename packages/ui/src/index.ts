@@ -5,6 +5,7 @@ export { i18n, i18nReady, setLanguage, languages, describeError, endedMessage, f
 export { LanguagePicker } from './LanguagePicker';
 export { useTranslation } from 'react-i18next';
 export { keys, KeyWorkerError } from './keys/client';
+export { contactsCall, type ContactsAnswers, type ContactsCall } from './keys/contacts-client';
 export type { Compose, DelegationOverview, EscrowOverview, MailRow, MailView, Protection, SetUpResult, SignatureItem, TemplateItem } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';

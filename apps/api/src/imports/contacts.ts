@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
-import { ApiError } from '@sealmail/contract';
+import { ApiError, CONTACTS_IMPORT_BOX_PURPOSE, contactsImportBoxContext } from '@sealmail/contract';
 import { sealBoxAsync } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { newestPerUserKey, type ServerMailKey } from '@sealmail/mailstore';
@@ -141,9 +141,9 @@ export function parseGoogleContactsCsv(csv: string): ParsedContacts {
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** Box purpose and context of a sealed contacts import (the address book opens it with these). */
-export const CONTACTS_BOX_PURPOSE = 'contacts-import';
-export const contactsBoxContext = (userId: string, importId: string) => utf8(`sealmail/v1/contacts-import\0${userId}\0${importId}`);
+/** Box purpose and context of a sealed contacts import (the address book opens it with these; packages/contract). */
+export const CONTACTS_BOX_PURPOSE = CONTACTS_IMPORT_BOX_PURPOSE;
+export const contactsBoxContext = contactsImportBoxContext;
 
 /** Parses the CSV and stores it sealed for the user. */
 export async function importContacts(db: Db, serverKey: ServerMailKey, userId: string, csv: string, now: Date): Promise<{ contacts: number; sealedTo: 'user' | 'server'; skipped: { row: number; reason: string }[] }> {

@@ -9,6 +9,8 @@ import { EditorToolbar } from '../compose/EditorToolbar';
 import { Schedule } from '../compose/Schedule';
 import { Merge } from '../compose/Merge';
 import { undoSendSeconds } from '../compose/ComposeSettings';
+import { RecipientInput } from '../contacts/RecipientInput';
+import { useRecipientExpansion } from '../contacts/recipients';
 
 export interface ComposeSeed {
   to?: string;
@@ -58,6 +60,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const saving = useRef<Promise<unknown>>(Promise.resolve());
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const total = files.reduce((n, f) => n + f.size, 0);
+  const expandAll = useRecipientExpansion(address);
 
   useEffect(() => {
     void api.mailPolicy().then(
@@ -111,9 +114,12 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   async function send(e?: FormEvent, at?: Date) {
     e?.preventDefault();
     if (total > mailLimits.attachmentBytes) return setProblem(t('compose.tooLarge', { size: mib(total) }));
+    // Contact groups become their members' addresses here, on the device (contacts/recipients.ts).
+    const rcpt = expandAll({ to, cc, bcc });
+    if ('problem' in rcpt) return setProblem(rcpt.problem);
     // An address that cannot be one is named with its field before anything is sealed.
-    for (const [field, value] of [['to', to], ['cc', cc], ['bcc', bcc]] as const) {
-      const wrong = list(value).find((a) => !addressSchema.safeParse(a).success);
+    for (const [field, value] of [['to', rcpt.to], ['cc', rcpt.cc], ['bcc', rcpt.bcc]] as const) {
+      const wrong = value.find((a) => !addressSchema.safeParse(a).success);
       if (wrong) return setProblem(t('compose.badAddress', { field: t(`fields.${field}`), value: wrong }));
     }
     if (timer.current) clearTimeout(timer.current);
@@ -130,7 +136,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         address,
         displayName,
         ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
-        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
+        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
@@ -143,7 +149,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
       onSent(refused.length ? t('compose.sentButRefused', { list: refused.join(', ') }) : t('compose.sent'));
     } catch (err) {
-      setProblem(describeError(err, { to: list(to), cc: list(cc), bcc: list(bcc) }));
+      setProblem(describeError(err, { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc }));
       setBusy(false);
     }
   }
@@ -162,15 +168,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             ×
           </button>
         </header>
-        <label>
-          {t('fields.to')} <input name="to" value={to} onChange={(e) => setTo(e.target.value)} autoFocus={!seed.to} autoComplete="off" />
-        </label>
-        <label>
-          {t('fields.cc')} <input name="cc" value={cc} onChange={(e) => setCc(e.target.value)} autoComplete="off" />
-        </label>
-        <label>
-          {t('fields.bcc')} <input name="bcc" value={bcc} onChange={(e) => setBcc(e.target.value)} autoComplete="off" />
-        </label>
+        <RecipientInput address={address} name="to" label={t('fields.to')} value={to} onChange={setTo} autoFocus={!seed.to} />
+        <RecipientInput address={address} name="cc" label={t('fields.cc')} value={cc} onChange={setCc} />
+        <RecipientInput address={address} name="bcc" label={t('fields.bcc')} value={bcc} onChange={setBcc} />
         <label>
           {t('fields.subject')} <input name="subject" value={subject} onChange={(e) => setSubject(e.target.value)} />
         </label>

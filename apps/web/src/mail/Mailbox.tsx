@@ -5,6 +5,7 @@ import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KE
 import { Compose, type ComposeSeed } from './Compose';
 import { Thread } from './Reader';
 import { RowContent } from './Row';
+import { SenderText } from '../contacts/SenderName';
 import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
 import { notifyNewMail, tabTitle } from './notify';
@@ -359,7 +360,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   }, [title, inboxUnread]);
   // A phone shows one pane at a time: the list, or the opened message.
   const layout = ['mailbox', inSettings ? 'in-settings' : '', !inSettings && selected ? 'reading' : '', menuOpen ? 'menu-open' : '', problem ? 'notice' : ''].filter(Boolean).join(' ');
-  const from = (r: MailRow) => (!searching && (folder === 'sent' || folder === 'drafts' || folder === 'outbox') ? t('mail.toList', { list: r.to.join(', ') || t('mail.nobodyYet') }) : r.fromName || r.from);
+  const from = (r: MailRow) => (!searching && (folder === 'sent' || folder === 'drafts' || folder === 'outbox') ? t('mail.toList', { list: r.to.join(', ') || t('mail.nobodyYet') }) : <SenderText address={address} mail={r} />);
   return (
     <div className={layout}>
       <PendingDevicesAlert address={address} />
@@ -393,6 +394,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               <li>
                 <button type="button" onClick={() => onNavigate('#calendar')}>
                   {t('calendar.openCalendar')}
+                </button>
+              </li>
+              <li>
+                <button type="button" onClick={() => onNavigate('#contacts')}>
+                  {t('contacts.title')}
                 </button>
               </li>
             </ul>

@@ -5,6 +5,7 @@ import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
 import { PaperclipIcon } from './Icons';
 import { shortDate } from './format';
+import { SenderName, SenderText } from '../contacts/SenderName';
 
 const api = new ApiClient({ baseUrl: '' });
 type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
@@ -182,7 +183,9 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         {mail.sentBy && <span className="on-behalf">{t('delegation.sentOnBehalf', { delegate: mail.sentBy, mailbox: mail.from })}</span>}
         <dl>
           <dt>{t('reader.from')}</dt>
-          <dd>{mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}</dd>
+          <dd>
+            <SenderName address={address} mail={mail} />
+          </dd>
           <dt>{t('reader.to')}</dt>
           <dd>{mail.to.join(', ')}</dd>
           {mail.cc.length > 0 && (
@@ -258,7 +261,9 @@ export function Thread({ address, items, chosen }: { address: string; items: Thr
             <MessageView address={address} mail={m} />
           ) : (
             <button type="button" className="collapsed-message" aria-expanded="false" onClick={() => setOpen((o) => new Set(o).add(m.entryId))}>
-              <span className="from">{m.fromName || m.from}</span>
+              <span className="from">
+                <SenderText address={address} mail={m} />
+              </span>
               <span className="date">{shortDate(m.date)}</span>
               <span className="snippet">{m.text.replace(/\s+/g, ' ').slice(0, 120)}</span>
             </button>

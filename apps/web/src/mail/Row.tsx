@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { useTranslation, type MailRow } from '@sealmail/ui';
 import { ProtectionLabel } from './Reader';
 import { PaperclipIcon, StarIcon } from './Icons';
@@ -8,7 +9,7 @@ import { shortDate } from './format';
  * as "Unread: Subject from address, starred, 2 attachments"); the stylesheet shows sender and
  * date above it. Words only a screen reader needs are visually hidden; icons are hidden from it.
  */
-export function RowContent({ row: r, from, labelName }: { row: MailRow; from: string; labelName: (id: string) => string }) {
+export function RowContent({ row: r, from, labelName }: { row: MailRow; from: ReactNode; labelName: (id: string) => string }) {
   const { t } = useTranslation();
   if (r.error)
     return (

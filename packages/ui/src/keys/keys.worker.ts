@@ -9,6 +9,7 @@ import { ApiClient } from '@sealmail/client';
 import { ComposeBook, Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
+import { contactsOp } from './contacts-ops';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
 const store = indexedDbKeyStore();
@@ -240,6 +241,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const a = o.attachments.find((x) => x.piece === req.piece)!;
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.contentType });
     }
+    case 'contacts':
+      return contactsOp(api, id, req.address, req.call);
     case 'mailSend': {
       // Drafts stay in the user's own mailbox; sending from a delegated mailbox sends as it.
       const m = await (req.draft ? ownMailer(req.address, req.displayName) : mailer(req.address, req.displayName));

@@ -1,6 +1,7 @@
 /** Messages between a UI and its key worker. Results carry no key bytes. */
 import type { DeviceView, SafetyNumberView } from '@sealmail/client/identity';
 import type { FolderName } from '@sealmail/contract';
+import type { ContactsAnswers, ContactsCall } from './contacts-ops';
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
@@ -48,7 +49,8 @@ export type Request =
   | { op: 'signatures'; address: string }
   | { op: 'saveSignature'; address: string; signature: Omit<SignatureItem, 'id'> & { id?: string } }
   | { op: 'templates'; address: string }
-  | { op: 'saveTemplate'; address: string; template: Omit<TemplateItem, 'id'> & { id?: string } };
+  | { op: 'saveTemplate'; address: string; template: Omit<TemplateItem, 'id'> & { id?: string } }
+  | { op: 'contacts'; address: string; call: ContactsCall };
 
 /** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
 export interface DelegationOverview {
@@ -211,6 +213,7 @@ export interface Results {
   saveSignature: SignatureItem;
   templates: (TemplateItem | { id: string; unreadable: true })[];
   saveTemplate: TemplateItem;
+  contacts: ContactsAnswers[keyof ContactsAnswers];
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
