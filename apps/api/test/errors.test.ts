@@ -191,6 +191,18 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'GET', url: '/api/v1/occurrences?from=2026-01-01&to=2028-01-01&tz=UTC', headers: bearer(token) });
   },
   CALENDAR_DEFAULT_UNDELETABLE: () => calendarCall('DELETE', ''),
+  CALENDAR_GRANTEE_INVALID: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const cal = ((await h.app.inject({ method: 'GET', url: '/api/v1/calendars', headers: bearer(token) })).json() as { calendars: { id: string }[] }).calendars[0]!.id;
+    return h.app.inject({ method: 'PUT', url: `/api/v1/calendars/${cal}/grants`, headers: bearer(token), payload: { address: 'nobody@elsewhere.test', level: 'view' } });
+  },
+  CALENDAR_READ_ONLY: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const cal = ((await h.app.inject({ method: 'GET', url: '/api/v1/calendars', headers: bearer(token) })).json() as { calendars: { id: string }[] }).calendars[0]!.id;
+    await h.app.inject({ method: 'PUT', url: `/api/v1/calendars/${cal}/grants`, headers: bearer(token), payload: { address: 'bob@example.test', level: 'view' } });
+    const bob = await h.deviceSignIn('bob@example.test');
+    return h.app.inject({ method: 'POST', url: `/api/v1/calendars/${cal}/events`, headers: bearer(bob.token), payload: { title: 'Not mine', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC' } });
+  },
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
@@ -370,7 +382,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID', 'CALENDAR_GRANTEE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

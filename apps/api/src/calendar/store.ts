@@ -47,6 +47,18 @@ export class CalendarStore {
     return c;
   }
 
+  /**
+   * A calendar the caller owns or was granted (docs/calendar.md "Delegation"): `manage` needs the
+   * owner or a manage grant (a view grant answers CALENDAR_READ_ONLY); anything else NOT_FOUND.
+   */
+  async access(userId: string, id: string, need: 'view' | 'manage') {
+    const c = await this.deps.db.calendar.findFirst({ where: { id, OR: [{ userId }, { grants: { some: { granteeId: userId } } }] }, include: { grants: { where: { granteeId: userId } } } });
+    if (!c) throw new ApiError('NOT_FOUND');
+    const delegated = c.userId !== userId;
+    if (delegated && need === 'manage' && c.grants[0]?.level !== 'manage') throw new ApiError('CALENDAR_READ_ONLY');
+    return { ...c, delegated };
+  }
+
   async event(calendarId: string, eventId: string) {
     const e = await this.deps.db.calendarEvent.findFirst({ where: { id: eventId, calendarId } });
     if (!e) throw new ApiError('NOT_FOUND');

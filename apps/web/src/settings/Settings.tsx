@@ -9,9 +9,10 @@ import { Profile } from './Profile';
 import { Appearance } from './Appearance';
 import { Notifications } from './Notifications';
 import { Language } from './Language';
+import { CalendarSharing } from './CalendarSharing';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'calendarSharing', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -58,6 +59,7 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <CalendarSharing />
         <Notifications />
         <Language />
         <Appearance />
