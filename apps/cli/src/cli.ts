@@ -12,6 +12,7 @@ import { httpsFetch } from '@sealmail/client/node';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
+import { CALENDAR_HELP, calendarCommand } from './calendar';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { discoveryCommand } from './discovery-commands';
 
@@ -86,6 +87,7 @@ Commands:
                       the app's 6-digit code (standard input or --code); prints 10 recovery codes
   totp remove         Remove it (--code <6 digits>, or the password on standard input)
   totp codes --code N New recovery codes (the old ones stop working)
+${CALENDAR_HELP}
   help                Show this text
 
 Options:
@@ -134,6 +136,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         terms: { type: 'string' },
         case: { type: 'string' },
         out: { type: 'string' },
+        // calendar (src/calendar.ts)
+        days: { type: 'string' }, title: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, tz: { type: 'string' }, location: { type: 'string' }, calendar: { type: 'string' }, repeat: { type: 'string' },
       },
     });
   } catch (err) {
@@ -350,6 +354,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
         const v = parsed.values;
         await discoveryCommand({ api, identity: new Identity(api, keyStore()), address: me, out: io.out }, args, { ...(v.user ? { user: v.user } : {}), ...(v.from ? { from: v.from } : {}), ...(v.to ? { to: v.to } : {}), ...(v.terms ? { terms: v.terms } : {}), ...(v.case ? { case: v.case } : {}), ...(v.out ? { out: v.out } : {}) });
+        return EXIT.ok;
+      }
+      case 'calendar': {
+        const v = parsed.values;
+        await calendarCommand({ api, out: io.out }, args, { days: v.days, title: v.title, start: v.start, end: v.end, tz: v.tz, location: v.location, calendar: v.calendar, repeat: v.repeat });
         return EXIT.ok;
       }
       case 'lookup': {

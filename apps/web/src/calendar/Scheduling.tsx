@@ -123,9 +123,8 @@ export function Scheduling({ attendees, onAttendees, start, end, tz, onPick }: {
               const todays = Array.isArray(b) ? b.filter((x) => x.end > span.from && x.start < span.to) : [];
               const room = a.cutype === 'ROOM' || a.cutype === 'RESOURCE';
               return (
-                <li key={a.email} className="cal-sched-row">
+                <li key={a.email} className={room ? 'cal-sched-row room' : 'cal-sched-row'}>
                   <span className="who">
-                    {room ? '🚪 ' : ''}
                     {a.name ?? a.email}
                     {a.partstat && a.partstat !== 'NEEDS-ACTION' && <span className={`partstat ${a.partstat.toLowerCase()}`}> · {t(`calendarSched.partstat.${a.partstat}`)}</span>}
                     {a.reason && <span className="reason"> — {a.reason}</span>}
