@@ -93,8 +93,8 @@ export function Resources() {
     <section aria-labelledby="resources-title">
       <h2 id="resources-title">Rooms and equipment</h2>
       <p>People book a room or equipment by adding it to an event. It accepts when it is free and the booking keeps its rules, and declines with the reason otherwise.</p>
-      <div className="table-wrap" role="region" aria-label="Rooms and equipment, scrolls sideways" tabIndex={0}>
-        <table>
+      <div>
+        <table className="resources">
           <thead>
             <tr>
               <th>Name</th>
@@ -125,11 +125,11 @@ export function Resources() {
               ) : (
                 <tr key={r.id}>
                   <td>{r.name}</td>
-                  <td>{r.address}</td>
-                  <td>{r.kind}</td>
-                  <td>{r.capacity ?? '—'}</td>
-                  <td>{r.location ?? '—'}</td>
-                  <td>{rules(r)}</td>
+                  <td data-label="Address">{r.address}</td>
+                  <td data-label="Kind">{r.kind}</td>
+                  <td data-label="Capacity">{r.capacity ?? '—'}</td>
+                  <td data-label="Location">{r.location ?? '—'}</td>
+                  <td data-label="Rules">{rules(r)}</td>
                   <td>
                     <button type="button" onClick={() => setEditing(r.id)} aria-label={`Edit ${r.name}`}>
                       Edit
