@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { auditSizes, confirmBackupKey, launchChromium, openAdminSection, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, launchChromium, openAdminSection, openSettings, printedPasswords, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -18,6 +18,9 @@ const problems: string[] = [];
 const errors: string[] = [];
 const ADMIN = 'admin@example.test';
 const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+/** Alice's signed-in page (one device; the second test carries on with it). */
+let alicePage: Page;
 
 beforeAll(async () => {
   running = await startSealmail(env);
@@ -74,6 +77,7 @@ describe('scheduling with a room, and the calendar list', () => {
     await both(admin, '1-resources');
 
     const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } })).newPage();
+    alicePage = page;
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`https://localhost:${ports.web}/`);
     await page.getByLabel('E-mail address').fill(ALICE);
@@ -144,6 +148,49 @@ describe('scheduling with a room, and the calendar list', () => {
     await page.getByRole('button', { name: /Design review/ }).waitFor({ state: 'detached' });
     await mine.getByRole('checkbox', { name: 'Calendar', exact: true }).check();
     await page.getByRole('button', { name: /Design review/ }).waitFor();
+
+    expect(problems).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('Alice lets Bob manage her calendar in Settings; Bob sees it and creates an event in it', { timeout: 600_000 }, async () => {
+    const page = alicePage;
+    await page.getByRole('button', { name: '← Mail' }).click();
+    await openSettings(page, 'Alice Example');
+    const sharing = page.getByRole('region', { name: 'Calendar sharing' });
+    await sharing.getByLabel('Colleague’s address').fill(BOB);
+    await sharing.getByLabel('Access').selectOption({ label: 'can manage' });
+    await sharing.getByRole('button', { name: 'Share' }).click();
+    await sharing.getByRole('status').getByText('bob@example.test can manage Calendar.').waitFor({ timeout: 30_000 });
+    await sharing.getByRole('button', { name: 'Stop sharing with Bob Example' }).waitFor();
+    await sharing.scrollIntoViewIfNeeded();
+    await both(page, '5-sharing');
+
+    const bob = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } })).newPage();
+    bob.on('pageerror', (e) => errors.push(e.message));
+    await bob.goto(`https://localhost:${ports.web}/`);
+    await bob.getByLabel('E-mail address').fill(BOB);
+    await bob.getByLabel('Password').fill(passwords[BOB]!);
+    await bob.getByRole('button', { name: 'Sign in' }).click();
+    await confirmBackupKey(bob);
+    await bob.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Calendar' }).click();
+    await bob.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
+    const list = bob.locator('details.cal-list');
+    await list.getByRole('list', { name: 'Shared with me' }).getByRole('checkbox', { name: /Calendar \(Alice Example\)/ }).waitFor({ timeout: 30_000 });
+    await bob.getByRole('button', { name: 'Agenda' }).click();
+    await bob.getByRole('button', { name: /08:00–09:00 Design review/ }).waitFor({ timeout: 30_000 });
+    await list.getByLabel('New events go into').selectOption({ label: 'Calendar (Alice Example)' });
+    const editor = await newEvent(bob, 'Booked by Bob', '14:00', '15:00');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await bob.getByRole('button', { name: /14:00–15:00 Booked by Bob/ }).waitFor({ timeout: 30_000 });
+    await both(bob, '6-assistant');
+
+    // In Alice's own calendar.
+    await page.evaluate(() => void (location.hash = '#calendar'));
+    await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Agenda' }).click();
+    await page.getByRole('button', { name: /14:00–15:00 Booked by Bob/ }).waitFor({ timeout: 30_000 });
 
     expect(problems).toEqual([]);
     expect(errors).toEqual([]);
