@@ -177,6 +177,8 @@ describe('scheduling with a room, and the calendar list', () => {
     await bob.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
     const list = bob.locator('details.cal-list');
     await list.getByRole('list', { name: 'Shared with me' }).getByRole('checkbox', { name: /Calendar \(Alice Example\)/ }).waitFor({ timeout: 30_000 });
+    // One default calendar of his own, though the view and its list asked for it at once.
+    expect(await list.getByRole('list', { name: 'My calendars' }).getByRole('checkbox').count()).toBe(1);
     await bob.getByRole('button', { name: 'Agenda' }).click();
     await bob.getByRole('button', { name: /08:00–09:00 Design review/ }).waitFor({ timeout: 30_000 });
     await list.getByLabel('New events go into').selectOption({ label: 'Calendar (Alice Example)' });

@@ -46,6 +46,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => h?.close());
 
+describe('the default calendar', () => {
+  it('is made once when the first requests come at the same time', async () => {
+    const lists = await Promise.all(Array.from({ length: 6 }, () => call('GET', '/api/v1/calendars', mallory)));
+    const ids = lists.map((r) => calendarList.response.parse(r.json()).calendars.map((c) => c.id));
+    for (const l of ids) expect(l).toEqual(ids[0]);
+    expect(ids[0]).toHaveLength(1);
+  });
+});
+
 describe('free/busy', () => {
   it('gives a colleague busy blocks only: transparent events free, private ones busy, recurring ones expanded', async () => {
     for (const e of [

@@ -35,8 +35,13 @@ export class CalendarStore {
   async calendars(userId: string, defaultName: string) {
     const list = await this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
     if (list.length > 0) return list;
-    const id = randomUUID();
-    await this.deps.db.calendar.create({ data: { id, userId, name: this.sealName(id, defaultName), color: PALETTE, isDefault: true } }).catch(() => undefined);
+    // Two first requests at once (the view and its calendar list) must make one default calendar.
+    await this.deps.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`sealmail-calendar-default:${userId}`}))`;
+      if ((await tx.calendar.count({ where: { userId } })) > 0) return;
+      const id = randomUUID();
+      await tx.calendar.create({ data: { id, userId, name: this.sealName(id, defaultName), color: PALETTE, isDefault: true } });
+    });
     return this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
   }
 
