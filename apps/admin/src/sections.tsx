@@ -17,6 +17,7 @@ import { Reports } from './sections/Reports';
 import { MailActivity } from './sections/MailActivity';
 import { Import } from './sections/Import';
 import { SharedMailboxes } from './sections/SharedMailboxes';
+import { Resources } from './sections/Resources';
 
 export interface Section {
   id: string;
@@ -39,6 +40,7 @@ export const sections: readonly Section[] = [
   { id: 'history', path: '/history', label: 'Change history', element: <History /> },
   { id: 'reports', path: '/reports', label: 'Reports', element: <Reports /> },
   { id: 'import', path: '/import', label: 'Import', element: <Import /> },
+  { id: 'resources', path: '/resources', label: 'Resources', element: <Resources /> },
 ];
 
 /** The sections a role sees (admins: those without `roles`, and those naming admin). */

@@ -42,6 +42,9 @@ import { ScheduledSends, type ScheduledOptions } from './mail/scheduled';
 import { contactRoutes } from './routes/contacts';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
+import { calendarSchedRoutes } from './routes/calendar-sched';
+import { Reminders, type RemindersOptions } from './calendar/reminders';
+import { CalendarStore } from './calendar/store';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
 import { adminHistoryRoutes } from './routes/admin-history';
 import { adminActivityRoutes } from './routes/admin-activity';
@@ -59,7 +62,7 @@ import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'reminders' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
@@ -79,6 +82,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   scheduled?: ScheduledOptions;
   /** Run the mail import queue in this process (docs/admin.md "Import"). */
   imports?: ImporterOptions;
+  /** Run calendar reminders (pg-boss jobs) in this process (docs/calendar.md "Reminders"). */
+  reminders?: RemindersOptions;
   blobs?: BlobStore;
   events?: MailEvents;
   logger: Logger;
@@ -136,6 +141,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     heldMail: null,
     scheduled: null,
     importer: null,
+    reminders: null,
     throttle: new SignInThrottle(pool, auth),
     secrets,
     resolver: opts.resolver ?? systemResolver,
@@ -173,6 +179,12 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     deps.importer = importer;
     app.addHook('onClose', async () => importer.stop());
   }
+  if (opts.reminders) {
+    const reminders = new Reminders(deps, new CalendarStore(deps), opts.logger, opts.reminders);
+    await reminders.start();
+    deps.reminders = reminders;
+    app.addHook('onClose', async () => reminders.stop());
+  }
   app.decorateRequest('session', null);
   if (opts.eventsUrl) {
     await deps.events.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'mail events listener'));
@@ -195,6 +207,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => contactRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
+  await app.register(async (scope) => calendarSchedRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
   await app.register(async (scope) => adminHistoryRoutes(scope, deps));
   await app.register(async (scope) => adminActivityRoutes(scope, deps));

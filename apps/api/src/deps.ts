@@ -5,6 +5,7 @@ import type { Outbound } from './mail/outbound';
 import type { HeldMail } from './mail/held';
 import type { ScheduledSends } from './mail/scheduled';
 import type { Importer } from './imports/importer';
+import type { Reminders } from './calendar/reminders';
 import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
 import type { DkimKeys } from './mail/dkim-keys';
@@ -33,6 +34,8 @@ export interface ApiDeps {
   scheduled: ScheduledSends | null;
   /** The mail import queue (docs/admin.md "Import"), when this process runs one. */
   importer: Importer | null;
+  /** Calendar reminders as pg-boss jobs (docs/calendar.md "Reminders"), when this process runs them. */
+  reminders: Reminders | null;
   /** Failed sign-ins per client address and (client address, user), in Postgres. */
   throttle: SignInThrottle;
   /** Seals TOTP secrets at rest with a key derived from the server's mail key. */

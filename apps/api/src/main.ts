@@ -45,6 +45,8 @@ const app = await buildApp({
   },
   // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
   imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },
+  // Calendar reminders: pg-boss jobs due at each alarm (docs/calendar.md "Reminders").
+  reminders: { connectionString: databaseUrl },
 });
 
 let closing = false;

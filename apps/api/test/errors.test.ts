@@ -215,6 +215,18 @@ const probes: Record<ErrorCode, Probe> = {
     await h.db.prisma.contact.createMany({ data: Array.from({ length: 10_000 }, () => ({ id: randomUUID(), userId, box: new Uint8Array([1]) })) });
     return h.app.inject({ method: 'POST', url: '/api/v1/contacts', headers: bearer(token), payload: { id: randomUUID(), box: 'AAAA' } });
   },
+  CALENDAR_GRANTEE_INVALID: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const cal = ((await h.app.inject({ method: 'GET', url: '/api/v1/calendars', headers: bearer(token) })).json() as { calendars: { id: string }[] }).calendars[0]!.id;
+    return h.app.inject({ method: 'PUT', url: `/api/v1/calendars/${cal}/grants`, headers: bearer(token), payload: { address: 'nobody@elsewhere.test', level: 'view' } });
+  },
+  CALENDAR_READ_ONLY: async () => {
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const cal = ((await h.app.inject({ method: 'GET', url: '/api/v1/calendars', headers: bearer(token) })).json() as { calendars: { id: string }[] }).calendars[0]!.id;
+    await h.app.inject({ method: 'PUT', url: `/api/v1/calendars/${cal}/grants`, headers: bearer(token), payload: { address: 'bob@example.test', level: 'view' } });
+    const bob = await h.deviceSignIn('bob@example.test');
+    return h.app.inject({ method: 'POST', url: `/api/v1/calendars/${cal}/events`, headers: bearer(bob.token), payload: { title: 'Not mine', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC' } });
+  },
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
@@ -407,7 +419,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DELEGATION_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DELEGATION_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID', 'CALENDAR_GRANTEE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -23,12 +23,16 @@ import { createLogger, defaultAuthSettings, tableResolver, type AuthSettings, ty
 import { ApiClient } from '@sealmail/client';
 import { Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
 import { buildApp, type BuildAppOptions } from '../src/app';
+import { ephemeralServerMailKey, MailEvents, type ServerMailKey } from '@sealmail/mailstore';
 
 export interface Harness {
   app: FastifyInstance;
   db: TestDatabase;
   seed: SeedResult;
   clock: { now: Date };
+  /** The server mail key and event hub the app was built with (a second app on the same database can share them). */
+  serverKey: ServerMailKey;
+  events: MailEvents;
   /** The DNS the API sees (DNS is outside this machine): tests publish records by setting keys, `"TXT name"`. */
   dns: DnsTable;
   password(address: string): string;
@@ -44,7 +48,7 @@ export interface Harness {
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
 export async function harness(
   auth: Partial<AuthSettings> = {},
-  options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'> } = {},
+  options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'>; reminders?: boolean } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
@@ -52,7 +56,11 @@ export async function harness(
   // agree with it; tests move it on from there.
   const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
   const dns: DnsTable = {};
+  const serverKey = ephemeralServerMailKey();
+  const events = new MailEvents();
   const app = await buildApp({
+    serverKey,
+    events,
     logger: createLogger({ level: 'silent' }),
     db: db.prisma,
     version: '1.2.3',
@@ -65,6 +73,8 @@ export async function harness(
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     // The outbound relay (pg-boss) on this test's own database, delivering where the test says.
     ...(options.outbound ? { outbound: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.outbound } } : {}),
+    // Calendar reminders (pg-boss) on this test's own database.
+    ...(options.reminders ? { reminders: { connectionString: db.connectionString, sweepSeconds: 0 } } : {}),
   });
   const password = (address: string) => seed.users.find((u) => u.address === address)?.password ?? '';
   const keyStores = new Map<string, KeyStore>();
@@ -73,6 +83,8 @@ export async function harness(
     db,
     seed,
     clock,
+    serverKey,
+    events,
     dns,
     password,
     async signIn(address, extra = {}) {

@@ -13,6 +13,7 @@ import { httpsFetch } from '@sealmail/client/node';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
+import { CALENDAR_HELP, calendarCommand } from './calendar';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
@@ -104,6 +105,7 @@ Commands:
                       the app's 6-digit code (standard input or --code); prints 10 recovery codes
   totp remove         Remove it (--code <6 digits>, or the password on standard input)
   totp codes --code N New recovery codes (the old ones stop working)
+${CALENDAR_HELP}
   help                Show this text
 
 Options:
@@ -159,6 +161,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         groups: { type: 'string' },
         notes: { type: 'string' },
         format: { type: 'string' },
+        // calendar (src/calendar.ts)
+        days: { type: 'string' }, title: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, tz: { type: 'string' }, location: { type: 'string' }, calendar: { type: 'string' }, repeat: { type: 'string' },
       },
     });
   } catch (err) {
@@ -382,6 +386,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (!me) throw new ApiClientError(401, 'UNAUTHENTICATED', 'Sign in first.');
         const v = parsed.values;
         await contactsCommand({ api, identity: new Identity(api, keyStore()), address: me, io }, args, { ...(v.name !== undefined ? { name: v.name } : {}), ...(v.email ? { email: v.email } : {}), ...(v.phone ? { phone: v.phone } : {}), ...(v.groups ? { groups: v.groups } : {}), ...(v.notes !== undefined ? { notes: v.notes } : {}), ...(v.format ? { format: v.format } : {}) });
+        return EXIT.ok;
+      }
+      case 'calendar': {
+        const v = parsed.values;
+        await calendarCommand({ api, out: io.out }, args, { days: v.days, title: v.title, start: v.start, end: v.end, tz: v.tz, location: v.location, calendar: v.calendar, repeat: v.repeat });
         return EXIT.ok;
       }
       case 'lookup': {

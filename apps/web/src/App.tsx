@@ -8,6 +8,7 @@ const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Ma
 const Settings = lazy(() => import('./settings/Settings').then((m) => ({ default: m.Settings })));
 const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
 const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
+import { ReminderNotices } from './calendar/ReminderNotices';
 /** The Calendar view (#calendar), a chunk of its own. */
 const Calendar = lazy(() => import('./calendar/Calendar').then((m) => ({ default: m.Calendar })));
 /** The address book (#contacts), a chunk of its own. */
@@ -87,6 +88,7 @@ export function App() {
     return (
       <KeyGate address={session.user.address} onEnded={ended}>
         <Calendar onMail={() => navigate('')} />
+        <ReminderNotices />
       </KeyGate>
     );
   if (hash === '#contacts')
@@ -106,6 +108,7 @@ export function App() {
         onSignOut={signOut}
         settings={<Settings session={session} section={/^#settings\/(\w+)/.exec(hash)?.[1] ?? null} onEnded={ended} onSignOut={signOut} onSignedOut={() => setSession(null)} onSessionChanged={refresh} onBack={() => navigate('')} />}
       />
+      <ReminderNotices />
     </KeyGate>
   );
 }

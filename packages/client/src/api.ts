@@ -118,6 +118,13 @@ export class ApiClient {
     return new Uint8Array(await res.arrayBuffer());
   }
 
+  /** A route that answers text rather than JSON (a calendar's .ics export). */
+  async requestText(contract: RouteContract, params: Record<string, string>): Promise<string> {
+    const res = await this.send(contract, params, undefined, undefined);
+    if (!res.ok) await this.failed(res);
+    return res.text();
+  }
+
   /** A blob's ciphertext as a stream. */
   async downloadBlob(blobId: string): Promise<ReadableStream<Uint8Array>> {
     const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined);

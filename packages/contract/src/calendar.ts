@@ -42,6 +42,10 @@ export const attendee = z.object({
   name: line(200).optional(),
   role: z.enum(['CHAIR', 'REQ-PARTICIPANT', 'OPT-PARTICIPANT', 'NON-PARTICIPANT']).default('REQ-PARTICIPANT'),
   partstat: z.enum(['NEEDS-ACTION', 'ACCEPTED', 'DECLINED', 'TENTATIVE', 'DELEGATED']).default('NEEDS-ACTION'),
+  /** ROOM / RESOURCE: a room or equipment of the organisation (the server answers for it). */
+  cutype: z.enum(['INDIVIDUAL', 'GROUP', 'RESOURCE', 'ROOM', 'UNKNOWN']).optional(),
+  /** Why a room or equipment declined (set by the server; ignored on input). */
+  reason: line(300).optional(),
 });
 
 export const eventInput = z

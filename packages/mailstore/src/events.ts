@@ -15,7 +15,9 @@ export interface MailEvent {
   entryId: string;
   folder: string;
   /** `keys`: the user's key history changed in a way their devices should look at (a device asks to join). */
-  kind: 'new' | 'changed' | 'deleted' | 'keys';
+  kind: 'new' | 'changed' | 'deleted' | 'keys' | 'reminder';
+  /** `reminder`: the occurrence's start (entryId: the calendar event, folder: its calendar). */
+  at?: string;
 }
 
 /** Publishes events for users' mailboxes (NOTIFY; delivered after the caller's commit). */
@@ -55,7 +57,7 @@ export class MailEvents {
       if (n.channel !== MAIL_CHANNEL || !n.payload) return;
       try {
         const p = JSON.parse(n.payload) as MailEvent & { origin: string; userId: string };
-        if (p.origin !== this.origin) this.emit(p.userId, { entryId: p.entryId, folder: p.folder, kind: p.kind });
+        if (p.origin !== this.origin) this.emit(p.userId, { entryId: p.entryId, folder: p.folder, kind: p.kind, ...(p.at ? { at: p.at } : {}) });
       } catch (err) {
         onError(err);
       }

@@ -40,7 +40,7 @@ const setTime = (c: ICAL.Component, name: string, t: ICAL.Time) => {
 };
 
 /** A VEVENT from the editor's input. `base` keeps UID, SEQUENCE, organizer and unknown properties. */
-export function veventFromInput(input: Input, opts: { uid?: string; sequence?: number; organizer?: { email: string; name?: string }; base?: ICAL.Component; now: Date }): ICAL.Component {
+export function veventFromInput(input: Input, opts: { uid?: string; sequence?: number; organizer?: { email: string; name?: string; sentBy?: string }; base?: ICAL.Component; now: Date }): ICAL.Component {
   const c = opts.base ? new ICAL.Component(structuredClone(opts.base.toJSON())) : new ICAL.Component('vevent');
   const start = timeOf(input.start, input.allDay, input.startTz, 'body.event.start');
   const end = timeOf(input.end, input.allDay, input.endTz ?? input.startTz, 'body.event.end');
@@ -89,6 +89,7 @@ export function veventFromInput(input: Input, opts: { uid?: string; sequence?: n
     if (a.name) p.setParameter('cn', a.name);
     p.setParameter('role', a.role ?? 'REQ-PARTICIPANT');
     p.setParameter('partstat', a.partstat ?? 'NEEDS-ACTION');
+    if (a.cutype) p.setParameter('cutype', a.cutype);
     c.addProperty(p);
   }
   c.removeAllProperties('organizer');
@@ -96,6 +97,8 @@ export function veventFromInput(input: Input, opts: { uid?: string; sequence?: n
     const p = new ICAL.Property('organizer', c);
     p.setValue(`mailto:${opts.organizer.email}`);
     if (opts.organizer.name) p.setParameter('cn', opts.organizer.name);
+    // A delegate acting for the calendar's owner (RFC 5545 §3.2.18).
+    if (opts.organizer.sentBy) p.setParameter('sent-by', `mailto:${opts.organizer.sentBy}`);
     c.addProperty(p);
   }
   for (const alarm of c.getAllSubcomponents('valarm')) c.removeSubcomponent(alarm);
@@ -158,9 +161,13 @@ export function viewOf(series: ICAL.Component[], ids: { id: string; calendarId: 
       const role = String(p.getParameter('role') ?? 'REQ-PARTICIPANT').toUpperCase();
       const partstat = String(p.getParameter('partstat') ?? 'NEEDS-ACTION').toUpperCase();
       const cn = p.getParameter('cn');
+      const cutype = String(p.getParameter('cutype') ?? '').toUpperCase();
+      const reason = p.getParameter('x-sealmail-reason');
       return {
         email: mail(p.getFirstValue()),
         ...(typeof cn === 'string' ? { name: cn } : {}),
+        ...(['INDIVIDUAL', 'GROUP', 'RESOURCE', 'ROOM', 'UNKNOWN'].includes(cutype) ? { cutype: cutype as 'ROOM' } : {}),
+        ...(typeof reason === 'string' ? { reason } : {}),
         role: (['CHAIR', 'REQ-PARTICIPANT', 'OPT-PARTICIPANT', 'NON-PARTICIPANT'].includes(role) ? role : 'REQ-PARTICIPANT') as 'REQ-PARTICIPANT',
         partstat: (['NEEDS-ACTION', 'ACCEPTED', 'DECLINED', 'TENTATIVE', 'DELEGATED'].includes(partstat) ? partstat : 'NEEDS-ACTION') as 'NEEDS-ACTION',
       };
@@ -235,7 +242,7 @@ export interface EditResult {
 }
 
 /** Applies an edit with its scope to a series. */
-export function editSeries(series: ICAL.Component[], input: Input, scope: 'all' | 'this' | 'following', rid: string | undefined, ctx: { organizer?: { email: string; name?: string }; now: Date }): EditResult {
+export function editSeries(series: ICAL.Component[], input: Input, scope: 'all' | 'this' | 'following', rid: string | undefined, ctx: { organizer?: { email: string; name?: string; sentBy?: string }; now: Date }): EditResult {
   const master = masterOf(series);
   const uid = master.getFirstPropertyValue('uid') as string;
   const recurring = master.hasProperty('rrule') || master.hasProperty('rdate');

@@ -35,8 +35,13 @@ export class CalendarStore {
   async calendars(userId: string, defaultName: string) {
     const list = await this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
     if (list.length > 0) return list;
-    const id = randomUUID();
-    await this.deps.db.calendar.create({ data: { id, userId, name: this.sealName(id, defaultName), color: PALETTE, isDefault: true } }).catch(() => undefined);
+    // Two first requests at once (the view and its calendar list) must make one default calendar.
+    await this.deps.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`sealmail-calendar-default:${userId}`}))`;
+      if ((await tx.calendar.count({ where: { userId } })) > 0) return;
+      const id = randomUUID();
+      await tx.calendar.create({ data: { id, userId, name: this.sealName(id, defaultName), color: PALETTE, isDefault: true } });
+    });
     return this.deps.db.calendar.findMany({ where: { userId }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
   }
 
@@ -45,6 +50,18 @@ export class CalendarStore {
     const c = await this.deps.db.calendar.findFirst({ where: { id, userId } });
     if (!c) throw new ApiError('NOT_FOUND');
     return c;
+  }
+
+  /**
+   * A calendar the caller owns or was granted (docs/calendar.md "Delegation"): `manage` needs the
+   * owner or a manage grant (a view grant answers CALENDAR_READ_ONLY); anything else NOT_FOUND.
+   */
+  async access(userId: string, id: string, need: 'view' | 'manage') {
+    const c = await this.deps.db.calendar.findFirst({ where: { id, OR: [{ userId }, { grants: { some: { granteeId: userId } } }] }, include: { grants: { where: { granteeId: userId } } } });
+    if (!c) throw new ApiError('NOT_FOUND');
+    const delegated = c.userId !== userId;
+    if (delegated && need === 'manage' && c.grants[0]?.level !== 'manage') throw new ApiError('CALENDAR_READ_ONLY');
+    return { ...c, delegated };
   }
 
   async event(calendarId: string, eventId: string) {

@@ -36,6 +36,8 @@ import { deleteFromSeries, editSeries, veventFromInput, viewOf } from '../calend
 import { CalendarStore, feedTokenHash, icsApiError, newFeedToken } from '../calendar/store';
 import { isViewerZone, vtimezoneText, wallClock, zoneFor } from '../calendar/zones';
 import { occurrenceList } from '@sealmail/contract';
+import { answerForResources } from '../calendar/resources';
+import { actingFor, delegateAudit } from '../calendar/delegation';
 
 const DEFAULT_NAME = 'Calendar';
 type Input = z.output<typeof eventInput>;
@@ -94,11 +96,16 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     eventCreate,
     async (req) => {
       const s = req.session!;
-      const c = await store.own(s.userId, req.params.id);
-      const vevent = guard(() => veventFromInput(req.body as Input, { organizer: organizerOf(s.user), now: deps.now() }));
+      const c = await store.access(s.userId, req.params.id, 'manage');
+      const organizer = await actingFor(deps, c, s.user, organizerOf);
+      const vevent = guard(() => veventFromInput(req.body as Input, { organizer, now: deps.now() }));
       const id = randomUUID();
+      const rooms = await answerForResources(deps.db, store, s.user.accountId, id, [vevent], deps.now());
       const row = guard(() => store.row(id, [vevent], wrap));
       await deps.db.calendarEvent.create({ data: { id, calendarId: c.id, ...row } });
+      await rooms.commit();
+      await deps.reminders?.schedule(id);
+      if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.create', id);
       return viewOf([vevent], { id, calendarId: c.id });
     },
     session,
@@ -107,7 +114,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     app,
     eventGet,
     async (req) => {
-      const c = await store.own(req.session!.userId, req.params.id);
+      const c = await store.access(req.session!.userId, req.params.id, 'view');
       const e = await store.event(c.id, req.params.eventId);
       return viewOf(store.open(e), { id: e.id, calendarId: c.id });
     },
@@ -118,16 +125,24 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     eventUpdate,
     async (req) => {
       const s = req.session!;
-      const c = await store.own(s.userId, req.params.id);
+      const c = await store.access(s.userId, req.params.id, 'manage');
       const e = await store.event(c.id, req.params.eventId);
-      const result = guard(() => editSeries(store.open(e), req.body.event as Input, req.body.scope, req.body.recurrenceId, { organizer: organizerOf(s.user), now: deps.now() }));
-      const row = guard(() => store.row(e.id, result.series, wrap));
+      const organizer = await actingFor(deps, c, s.user, organizerOf);
+      const result = guard(() => editSeries(store.open(e), req.body.event as Input, req.body.scope, req.body.recurrenceId, { organizer, now: deps.now() }));
       const createdId = randomUUID();
+      const rooms = await answerForResources(deps.db, store, s.user.accountId, e.id, result.series, deps.now());
+      const createdRooms = result.created ? await answerForResources(deps.db, store, s.user.accountId, createdId, result.created, deps.now()) : null;
+      const row = guard(() => store.row(e.id, result.series, wrap));
       const createdRow = result.created ? guard(() => store.row(createdId, result.created!, wrap)) : null;
       await deps.db.$transaction(async (tx) => {
         await tx.calendarEvent.update({ where: { id: e.id }, data: row });
         if (createdRow) await tx.calendarEvent.create({ data: { id: createdId, calendarId: c.id, ...createdRow } });
       });
+      await rooms.commit();
+      await createdRooms?.commit();
+      await deps.reminders?.schedule(e.id);
+      if (result.created) await deps.reminders?.schedule(createdId);
+      if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.update', e.id);
       return { event: viewOf(result.series, { id: e.id, calendarId: c.id }), created: result.created ? viewOf(result.created, { id: createdId, calendarId: c.id }) : null };
     },
     session,
@@ -136,11 +151,12 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     app,
     eventDelete,
     async (req) => {
-      const c = await store.own(req.session!.userId, req.params.id);
+      const c = await store.access(req.session!.userId, req.params.id, 'manage');
       const e = await store.event(c.id, req.params.eventId);
       const left = guard(() => deleteFromSeries(store.open(e), req.query.scope, req.query.recurrenceId), 'query');
       if (left === null) await deps.db.calendarEvent.delete({ where: { id: e.id } });
       else await deps.db.calendarEvent.update({ where: { id: e.id }, data: store.row(e.id, left, wrap) });
+      if (c.delegated) await delegateAudit(deps, req.session!, c, 'calendar.delegate.event.delete', e.id);
       return { deleted: true as const };
     },
     session,
@@ -157,8 +173,8 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const to = instant(req.query.to, tz, 'query.to');
       if (to <= from) throw new ApiError('VALIDATION_FAILED', 'query.to', 'query.to: must be after query.from');
       if (to.getTime() - from.getTime() > MAX_OCCURRENCE_RANGE_DAYS * 86_400_000 + 3_600_000) throw new ApiError('CALENDAR_RANGE_TOO_LONG', 'query.to');
-      const calendars = (await store.calendars(userId, DEFAULT_NAME)).filter((c) => !req.query.calendarId || c.id === req.query.calendarId);
-      if (req.query.calendarId && calendars.length === 0) throw new ApiError('NOT_FOUND');
+      // One calendar (own or shared with the caller: docs/calendar.md "Delegation"), or all own ones.
+      const calendars = req.query.calendarId ? [await store.access(userId, req.query.calendarId, 'view')] : await store.calendars(userId, DEFAULT_NAME);
       const colors = new Map(calendars.map((c) => [c.id, c.color]));
       // Candidate rows by the clear span (all-day and floating rows are widened by a day each side).
       const rows = await deps.db.calendarEvent.findMany({
@@ -235,6 +251,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
           }
         }
       });
+      if (deps.reminders) for (const { id } of rows) await deps.reminders.schedule(id).catch(() => undefined);
       return { imported, updated };
     },
     { ...session, bodyLimit: MAX_ICS_BYTES + 64 * 1024 },

@@ -8,6 +8,8 @@ import { describeError, useTranslation } from '@sealmail/ui';
 import { calendarList, eventCreate, eventDelete, eventGet, eventUpdate, occurrenceList, type EventInput, type OccurrenceView } from '@sealmail/contract';
 import { api } from '../SignIn';
 import './calendar.css';
+import { CalendarList, type CalendarState } from './CalendarList';
+import { Scheduling } from './Scheduling';
 
 type View = 'day' | 'week' | 'month' | 'agenda';
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -58,29 +60,33 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   const [truncated, setTruncated] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [editing, setEditing] = useState<{ occurrence?: OccurrenceView; date?: string } | null>(null);
+  const [cals, setCals] = useState<CalendarState | null>(null);
+  const sharedShown = (cals?.calendars ?? []).filter((c) => c.level !== 'owner' && !cals?.hidden.has(c.id)).map((c) => c.id).join(',');
   const { from, to } = useMemo(() => rangeOf(view, anchor), [view, anchor]);
 
   const load = useCallback(async () => {
     try {
-      const r = await api.request(occurrenceList, { query: { from: iso(from), to: iso(to), tz: zone } });
-      setItems(r.occurrences);
-      setTruncated(r.truncated);
+      // The user's own calendars, and each shown calendar shared with them (CalendarList.tsx).
+      const all = await Promise.all([undefined, ...(sharedShown ? sharedShown.split(',') : [])].map((calendarId) => api.request(occurrenceList, { query: { from: iso(from), to: iso(to), tz: zone, calendarId } })));
+      setItems(all.flatMap((r) => r.occurrences).sort((a, b) => (a.allDay === b.allDay ? a.localStart.localeCompare(b.localStart) : a.allDay ? -1 : 1)));
+      setTruncated(all.some((r) => r.truncated));
       setProblem(null);
     } catch (err) {
       setProblem(problemText(err));
     }
-  }, [from, to]);
+  }, [from, to, sharedShown]);
   useEffect(() => {
     api.request(calendarList, {}).then((r) => setCalendarId(r.calendars[0]?.id ?? null), (err: unknown) => setProblem(problemText(err)));
   }, []);
+  const shown = useMemo(() => items.filter((o) => !cals?.hidden.has(o.calendarId)), [items, cals]);
   useEffect(() => void load(), [load]);
 
   const step = (dir: number) => setAnchor((a) => (view === 'month' ? new Date(a.getFullYear(), a.getMonth() + dir, 1) : addDays(a, dir * (view === 'day' ? 1 : view === 'week' ? 7 : 30))));
   const byDay = useMemo(() => {
     const m = new Map<string, OccurrenceView[]>();
-    for (const o of items) for (const d of daysOf(o)) m.set(d, [...(m.get(d) ?? []), o]);
+    for (const o of shown) for (const d of daysOf(o)) m.set(d, [...(m.get(d) ?? []), o]);
     return m;
-  }, [items]);
+  }, [shown]);
   const dayLabel = (d: string, opts: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(i18n.language, opts).format(parseDate(d));
   const timeLabel = (o: OccurrenceView) => (o.allDay ? t('calendar.allDay') : `${o.localStart.slice(11)}–${o.localEnd.slice(11)}`);
   const title =
@@ -128,6 +134,7 @@ export function Calendar({ onMail }: { onMail: () => void }) {
           {t('calendar.newEvent')}
         </button>
       </header>
+      <CalendarList onState={setCals} onChanged={() => void load()} />
       {problem && <p role="alert">{problem}</p>}
       {truncated && <p role="status">{t('calendar.truncated')}</p>}
       {(view === 'week' || view === 'day') && (
@@ -166,7 +173,7 @@ export function Calendar({ onMail }: { onMail: () => void }) {
       )}
       {editing && calendarId && (
         <Editor
-          calendarId={editing.occurrence?.calendarId ?? calendarId}
+          calendarId={editing.occurrence?.calendarId ?? cals?.target ?? calendarId}
           occurrence={editing.occurrence}
           date={editing.date}
           onClose={(changed) => {
@@ -210,6 +217,8 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
   const [count, setCount] = useState(10);
   const [scope, setScope] = useState<'this' | 'following' | 'all'>('all');
   const [problem, setProblem] = useState<string | null>(null);
+  const [attendees, setAttendees] = useState<NonNullable<EventInput['attendees']>>([]);
+  const [reminders, setReminders] = useState<NonNullable<EventInput['reminders']>>([]);
   const [times, setTimes] = useState<{ series: { start: string; end: string; tz: string }; occurrence: { start: string; end: string; tz: string } } | null>(null);
   /** Switching the scope shows the times it edits: the series' start for "all", else this occurrence's. */
   const chooseScope = (next: 'this' | 'following' | 'all') => {
@@ -241,6 +250,8 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
         setTz(first.tz);
         setLocation(e.location ?? '');
         setDescription(e.description ?? '');
+        setAttendees(e.attendees);
+        setReminders(e.reminders);
         if (e.rrule) {
           const m = Object.fromEntries(e.rrule.split(';').map((p) => p.split('=') as [string, string]));
           setRepeat((m.FREQ?.toLowerCase() as Repeat) ?? 'none');
@@ -270,6 +281,8 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
       ...(allDay ? {} : { startTz: tz, endTz: tz }),
       ...(location ? { location } : {}),
       ...(description ? { description } : {}),
+      attendees,
+      reminders,
       ...(scope === 'this' && occurrence?.recurring ? {} : presets ? { rrule: presets } : {}),
     };
   };
@@ -326,6 +339,17 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
             </select>
           </label>
         )}
+        <label>
+          {t('calendarSched.reminder.label')}
+          <select value={reminders[0]?.minutesBefore ?? -1} onChange={(e) => setReminders(Number(e.target.value) < 0 ? [] : [{ minutesBefore: Number(e.target.value) }])}>
+            {[-1, 0, 5, 10, 15, 30, 60, 1440].map((m) => (
+              <option key={m} value={m}>
+                {t(`calendarSched.reminder.m${m < 0 ? 'none' : m}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {!allDay && <Scheduling attendees={attendees} onAttendees={setAttendees} start={start} end={end} tz={tz} onPick={(s, e) => (setStart(s), setEnd(e))} />}
         <label>
           {t('calendar.fields.location')}
           <input value={location} onChange={(e) => setLocation(e.target.value)} maxLength={1000} />

@@ -138,6 +138,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   onMail.current = (data) => {
     // A device asks to join: every signed-in device shows it at once (PendingDevicesAlert).
     if (data.kind === 'keys') return void window.dispatchEvent(new Event(KEYS_CHANGED_EVENT));
+    // A calendar reminder (calendar/ReminderNotices.tsx shows it): nothing in the mailbox changed.
+    if (data.kind === 'reminder') return;
     refreshSummary();
     if (!searching) void load(folder);
     void keys({ op: 'searchSync', address }).catch(() => undefined);

@@ -12,9 +12,10 @@ import { Notifications } from './Notifications';
 import { Language } from './Language';
 import { Transfer } from '../transfer/Transfer';
 import { ComposeSettings } from '../compose/ComposeSettings';
+import { CalendarSharing } from './CalendarSharing';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'calendarSharing', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -64,6 +65,7 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <CalendarSharing />
         <ComposeSettings address={session.user.address} />
         <Transfer address={session.user.address} />
         <Notifications />
