@@ -37,6 +37,7 @@ import { outboundAdminRoutes } from './routes/outbound-admin';
 import { adminUserRoutes, type HealthTargets } from './routes/admin-users';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
+import { rulesRoutes } from './routes/rules';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
@@ -169,6 +170,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => outboundAdminRoutes(scope, deps));
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
+  await app.register(async (scope) => rulesRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));

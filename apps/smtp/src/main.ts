@@ -2,14 +2,14 @@
 import { bootProcess, resolverFromConfig } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
+import { loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
 import { buildSmtpServer } from './server';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
 const db = createDb(databaseUrl);
 // The same server mail key as the API's (the data folder): lists' outside members are relayed.
 const serverKey = await loadOrCreateServerMailKey(config.dataDir);
-const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, resolver: resolverFromConfig(config) as DNSResolver };
+const common = { db, logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -7,7 +7,7 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findMailboxByAddress, type Db } from '@sealmail/db';
-import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
+import { newestPerUserKey, postgresBlobStore, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -29,6 +29,8 @@ export interface SmtpOptions {
   spamThreshold?: number;
   /** The server's mail key (public half): lists' outside members get the mail through the outbound relay, and mail for a mailbox without keys yet is held boxed to it. */
   serverPublicKey?: Uint8Array;
+  /** The server's SecretBox (out-of-office texts); without it, no automatic replies. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -63,7 +65,7 @@ function smtpError(code: number, message: string): Error & { responseCode: numbe
 
 export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
-  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}) };
+  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,

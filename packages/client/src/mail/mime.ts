@@ -45,6 +45,8 @@ export interface ParsedMime {
   attachments: { piece: number; filename: string; contentType: string }[];
   /** Authentication-Results header fields (added by the receiving server for mail from outside). */
   authenticationResults: string[];
+  /** RFC 3834 Auto-Submitted (e.g. `auto-replied` on an out-of-office reply); null when absent. */
+  autoSubmitted: string | null;
 }
 
 const CRLF = '\r\n';
@@ -146,5 +148,6 @@ export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
     html: email.html ?? null,
     attachments,
     authenticationResults: email.headers.filter((h) => h.key === 'authentication-results').map((h) => h.value),
+    autoSubmitted: email.headers.find((h) => h.key === 'auto-submitted')?.value.trim() ?? null,
   };
 }
