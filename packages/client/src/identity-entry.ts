@@ -4,4 +4,5 @@ export * from './escrow-admin';
 export * from './mail/mailer';
 export * from './mail/mime';
 export * from './mail/search';
+export * from './mail/content-rules';
 export * from './discovery';
