@@ -5,7 +5,7 @@ export { i18n, i18nReady, setLanguage, languages, describeError, endedMessage, f
 export { LanguagePicker } from './LanguagePicker';
 export { useTranslation } from 'react-i18next';
 export { keys, KeyWorkerError } from './keys/client';
-export type { Compose, EscrowOverview, MailRow, MailView, Protection, SetUpResult } from './keys/protocol';
+export type { Compose, ContentRule, EscrowOverview, MailRow, MailView, Protection, SetUpResult } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
 export { clientName } from './clientName';

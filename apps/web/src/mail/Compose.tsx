@@ -3,6 +3,7 @@ import { describeError, formatSize, formatTime, keys, useTranslation } from '@se
 import { address as addressSchema, mailLimits } from '@sealmail/contract';
 import { ApiClient } from '@sealmail/client';
 import type { MailView } from '@sealmail/ui';
+import { FromPicker } from '../rules/FromPicker';
 
 export interface ComposeSeed {
   to?: string;
@@ -34,6 +35,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [cc, setCc] = useState(seed.cc ?? '');
   const [bcc, setBcc] = useState('');
   const [subject, setSubject] = useState(seed.subject ?? '');
+  const [from, setFrom] = useState<string | null>(null);
   const [files, setFiles] = useState<File[]>([]);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -112,7 +114,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         op: 'mailSend',
         address,
         displayName,
-        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
+        mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
@@ -138,6 +140,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             ×
           </button>
         </header>
+        <FromPicker value={from} onChange={setFrom} cameTo={seed.inReplyTo ? [...seed.inReplyTo.to, ...seed.inReplyTo.cc] : []} />
         <label>
           {t('fields.to')} <input name="to" value={to} onChange={(e) => setTo(e.target.value)} autoFocus={!seed.to} autoComplete="off" />
         </label>

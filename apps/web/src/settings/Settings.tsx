@@ -9,9 +9,11 @@ import { Profile } from './Profile';
 import { Appearance } from './Appearance';
 import { Notifications } from './Notifications';
 import { Language } from './Language';
+import { Filters } from '../rules/Filters';
+import { OutOfOffice } from '../rules/OutOfOffice';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'blocked', 'filters', 'outOfOffice', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -58,6 +60,8 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <Filters address={session.user.address} />
+        <OutOfOffice />
         <Notifications />
         <Language />
         <Appearance />

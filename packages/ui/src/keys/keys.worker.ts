@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ContentRules, EscrowAdmin, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 
 const api = new ApiClient({ baseUrl: self.location.origin });
@@ -50,6 +50,7 @@ const view = (o: OpenedMail): MailView => ({
   fromName: o.sender.name,
   senderSafety: o.senderSafety,
   senderReset: o.senderReset,
+  senderVia: o.senderVia ?? null,
   to: o.mime.to,
   cc: o.mime.cc,
   bcc: [...o.bcc],
@@ -235,9 +236,28 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
-        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },
+        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
         { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}) },
       );
+    }
+    case 'contentRules':
+      return new ContentRules(api, await identity, req.address).load();
+    case 'contentRulesSave':
+      await new ContentRules(api, await identity, req.address).save(req.rules);
+      return null;
+    case 'contentRulesApply': {
+      // On this device, after decryption: new mail as it arrives, or the newest 100 of the Inbox.
+      const rules = new ContentRules(api, await identity, req.address);
+      const list = await rules.load();
+      if (!list.length) return { changed: 0 };
+      const m = await mailer(req.address);
+      const ids = req.entryIds ?? (await api.listMail({ folder: 'inbox', limit: 100 })).entries.map((e) => e.id);
+      const mails: OpenedMail[] = [];
+      for (const id of ids) {
+        const o = await m.open(id).catch(() => null);
+        if (o) mails.push(o);
+      }
+      return { changed: await rules.apply(mails, list) };
     }
   }
 }

@@ -1,6 +1,9 @@
 /** Messages between a UI and its key worker. Results carry no key bytes. */
 import type { DeviceView, SafetyNumberView } from '@sealmail/client/identity';
 import type { FolderName } from '@sealmail/contract';
+import type { ContentRule } from '@sealmail/client/identity';
+
+export type { ContentRule };
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
@@ -32,7 +35,10 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string };
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string }
+  | { op: 'contentRules'; address: string }
+  | { op: 'contentRulesSave'; address: string; rules: ContentRule[] }
+  | { op: 'contentRulesApply'; address: string; entryIds?: string[] };
 
 /** What the compose window hands over (files are browser File objects, read in the worker). */
 export interface Compose {
@@ -49,6 +55,8 @@ export interface Compose {
   allowStandard?: boolean;
   /** Recipients outside this server get an expiring password link instead (MISSION §3). */
   links?: { expiresIn: '1d' | '7d' | '30d' };
+  /** Send as one of the user's own addresses (an alias, a +tag form). */
+  from?: string;
 }
 
 /** How a mail was protected, as the worker verified it (packages/client ProtectionLabel). */
@@ -91,6 +99,8 @@ export interface MailView {
   senderSafety: SafetyNumberView | null;
   /** The sender started their key history afresh; the reader offers to accept it after comparing. */
   senderReset: string | null;
+  /** Sent from an alias of a verified user: that user's own address. */
+  senderVia: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -154,6 +164,9 @@ export interface Results {
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
   mailSend: { entryId: string; delivered: string[]; refused: { address: string; code: string }[] };
+  contentRules: ContentRule[];
+  contentRulesSave: null;
+  contentRulesApply: { changed: number };
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
