@@ -12,6 +12,7 @@ import { httpsFetch } from '@sealmail/client/node';
 import { clearSession, defaultProfileDir, loadSession, saveSession } from './profile';
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
+import { addressesCommand, outOfOfficeCommand } from './rules-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { discoveryCommand } from './discovery-commands';
 
@@ -86,6 +87,10 @@ Commands:
                       the app's 6-digit code (standard input or --code); prints 10 recovery codes
   totp remove         Remove it (--code <6 digits>, or the password on standard input)
   totp codes --code N New recovery codes (the old ones stop working)
+  out-of-office [on|off] [--from DATE] [--to DATE] [--subject S]
+                      Show or set your automatic reply (the text on standard input with \`on\`);
+                      one reply per sender per period, never to lists or automatic mail
+  addresses           The addresses you may send from: yours and your aliases
   help                Show this text
 
 Options:
@@ -341,6 +346,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT.ok;
       case 'password':
         await passwordCommand({ api, out: io.out, readLine });
+        return EXIT.ok;
+      case 'out-of-office':
+        await outOfOfficeCommand({ api, out: io.out, readRest: async () => (io.readRest ? io.readRest() : readLine()) }, args, { ...(parsed.values.from ? { from: parsed.values.from } : {}), ...(parsed.values.to ? { to: parsed.values.to } : {}), ...(parsed.values.subject ? { subject: parsed.values.subject } : {}) });
+        return EXIT.ok;
+      case 'addresses':
+        await addressesCommand({ api, out: io.out, readRest: async () => '' });
         return EXIT.ok;
       case 'totp':
         await totpCommand({ api, out: io.out, readLine }, args, parsed.values.code);
