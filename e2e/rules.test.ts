@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createDb } from '@sealmail/db';
-import { auditSizes, confirmBackupKey, launchChromium, openSettings, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, PHONE, screenshotsDir, launchChromium, openSettings, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -83,6 +83,13 @@ describe('filters and aliases in the browser', () => {
     await page.getByRole('region', { name: 'Out of office' }).getByLabel('Reply', { exact: true }).fill('Back on Monday.');
     const problems = await auditSizes(page, 'rules-settings');
     expect(problems).toEqual([]);
+    // The two sections themselves (the settings page scrolls inside its own pane on a desktop).
+    for (const size of [DESKTOP, PHONE]) {
+      await page.setViewportSize(size);
+      await filters.screenshot({ path: join(screenshotsDir, `rules-filters-${size.width}x${size.height}.png`) });
+      await page.getByRole('region', { name: 'Out of office' }).screenshot({ path: join(screenshotsDir, `rules-out-of-office-${size.width}x${size.height}.png`) });
+    }
+    await page.setViewportSize(DESKTOP);
 
     await page.getByRole('button', { name: 'Back to mail' }).click();
     await folders.waitFor();
