@@ -133,6 +133,7 @@ describe('filters and aliases in the browser', () => {
     await answer.click();
     const message = bob.page.getByRole('article', { name: 'Message from sales@example.test' });
     await message.getByText('E2E Encrypted').waitFor({ timeout: 30_000 });
+    await message.getByText('(alias of alice@example.test)').waitFor();
     await expect.poll(() => message.getByRole('alert').count()).toBe(0);
   }, 240_000);
 });

@@ -181,7 +181,10 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         <ProtectionLabel protection={mail.protection} />
         <dl>
           <dt>{t('reader.from')}</dt>
-          <dd>{mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}</dd>
+          <dd>
+            {mail.fromName ? `${mail.fromName} <${mail.from}>` : mail.from}
+            {mail.senderVia && <span className="via"> ({t('rules.via', { address: mail.senderVia })})</span>}
+          </dd>
           <dt>{t('reader.to')}</dt>
           <dd>{mail.to.join(', ')}</dd>
           {mail.cc.length > 0 && (
@@ -205,7 +208,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
           </p>
         )}
         {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">{t('reader.signed', { address: mail.from })}</p>}
-        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.from} initial={mail.senderSafety} />}
+        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.senderVia ?? mail.from} initial={mail.senderSafety} />}
         {mail.senderReset && <AcceptReset address={address} of={mail.senderReset} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
