@@ -40,6 +40,7 @@ import { blockingRoutes } from './routes/blocking';
 import { composeRoutes } from './routes/compose';
 import { ScheduledSends, type ScheduledOptions } from './mail/scheduled';
 import { contactRoutes } from './routes/contacts';
+import { rulesRoutes } from './routes/rules';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
 import { calendarSchedRoutes } from './routes/calendar-sched';
@@ -205,6 +206,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => contactRoutes(scope, deps));
+  await app.register(async (scope) => rulesRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => calendarSchedRoutes(scope, deps));

@@ -63,7 +63,7 @@ async function makeUserIn(localPart: string, domainName: string) {
   await h.db.prisma.user.create({ data: { accountId: account.id, domainId: domain.id, localPart, displayName: localPart, passwordHash: 'x' } });
 }
 /** A send whose recipients are checked (the sealed parts are junk, so a valid recipient fails later). */
-async function sendProbe(lists: { to: string[]; external?: string[]; sendAt?: string }, sender?: { address: string; password: string }) {
+async function sendProbe(lists: { to: string[]; external?: string[]; sendAt?: string; from?: string }, sender?: { address: string; password: string }) {
   const d = await deviceFor(sender ?? (await makeUser(`sender-${Math.random().toString(36).slice(2, 8)}`)));
   const { deviceId, userId } = await d.identity.thisDevice((await d.api.session()).user.address).then((m) => ({ deviceId: m.device.deviceId, userId: m.userId }));
   const manifest = new Uint8Array(40);
@@ -331,6 +331,17 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'POST', url: `/api/v1/admin/imports/mail?userId=${target.id}&format=eml`, headers: { ...bearer(admin.token), 'content-type': 'message/rfc822' }, payload: 'Subject: hi\r\n\r\nhello\r\n' });
   },
   OUTBOUND_UNAVAILABLE: () => sendProbe({ to: ['carol@example.org'], external: ['carol@example.org'] }),
+  FROM_NOT_OWNED: () => sendProbe({ to: ['bob@example.test'], from: 'alice@example.test' }),
+  FORWARD_UNVERIFIED: async () => {
+    const d = await deviceFor(await makeUser('forward-unverified'));
+    const fwd = await h.db.prisma.forwardAddress.create({ data: { userId: await userIdOf(h, 'forward-unverified@example.test'), address: 'me@elsewhere.example' } });
+    return h.app.inject({ method: 'PUT', url: '/api/v1/mail/filters', headers: bearer(d.token), payload: { filters: [{ conditions: { from: 'boss.example' }, actions: { forwardTo: fwd.id } }] } });
+  },
+  FORWARD_CODE_INVALID: async () => {
+    const d = await deviceFor(await makeUser('forward-code'));
+    const fwd = await h.db.prisma.forwardAddress.create({ data: { userId: await userIdOf(h, 'forward-code@example.test'), address: 'me@elsewhere.example', codeHash: new Uint8Array(32), expiresAt: new Date(h.clock.now.getTime() + 3600_000) } });
+    return h.app.inject({ method: 'POST', url: `/api/v1/mail/forward-addresses/${fwd.id}/verify`, headers: bearer(d.token), payload: { code: 'wrong-code-123' } });
+  },
   POLICY_IMMUTABLE: async () => {
     const home = await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
     await h.db.prisma.domain.create({ data: { accountId: home.accountId, name: 'once.test' } });

@@ -14,6 +14,7 @@ import { clearSession, defaultProfileDir, loadSession, saveSession } from './pro
 import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { CALENDAR_HELP, calendarCommand } from './calendar';
+import { addressesCommand, outOfOfficeCommand } from './rules-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
@@ -106,6 +107,10 @@ Commands:
   totp remove         Remove it (--code <6 digits>, or the password on standard input)
   totp codes --code N New recovery codes (the old ones stop working)
 ${CALENDAR_HELP}
+  out-of-office [on|off] [--from DATE] [--to DATE] [--subject S]
+                      Show or set your automatic reply (the text on standard input with \`on\`);
+                      one reply per sender per period, never to lists or automatic mail
+  addresses           The addresses you may send from: yours and your aliases
   help                Show this text
 
 Options:
@@ -370,6 +375,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return EXIT.ok;
       case 'password':
         await passwordCommand({ api, out: io.out, readLine });
+        return EXIT.ok;
+      case 'out-of-office':
+        await outOfOfficeCommand({ api, out: io.out, readRest: async () => (io.readRest ? io.readRest() : readLine()) }, args, { ...(parsed.values.from ? { from: parsed.values.from } : {}), ...(parsed.values.to ? { to: parsed.values.to } : {}), ...(parsed.values.subject ? { subject: parsed.values.subject } : {}) });
+        return EXIT.ok;
+      case 'addresses':
+        await addressesCommand({ api, out: io.out, readRest: async () => '' });
         return EXIT.ok;
       case 'totp':
         await totpCommand({ api, out: io.out, readLine }, args, parsed.values.code);

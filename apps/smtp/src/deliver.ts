@@ -7,7 +7,7 @@
  */
 import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
-import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mailstore';
+import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, replyOutOfOffice, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, type InboundRecipient } from './recipients';
@@ -35,6 +35,8 @@ export interface DeliverDeps {
   spamThreshold: number;
   /** The server's mail key (public half), for lists' outside members (relayed as standard mail). */
   serverPublicKey?: Uint8Array;
+  /** The server's SecretBox: opens out-of-office texts (without it, no automatic replies). */
+  secrets?: SecretBox;
 }
 
 export interface InboundEnvelope {
@@ -136,9 +138,25 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, ...(d.relay ? { relay: d.relay } : {}) });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
+    }
+    // Out-of-office (RFC 3834): to direct recipients only (a list's members do not answer the
+    // list), never to spam; a failure here never fails the delivery that got its 250.
+    if (deps.secrets && !verdict.spam && wanted.length) {
+      const fields = readHeaderFields(raw);
+      const refusal = autoReplyRefusal(fields, env.mailFrom);
+      if (refusal) deps.logger.info({ reason: refusal }, 'smtp: no automatic reply');
+      else {
+        const msgId = (fields.get('message-id')?.[0] ?? '').replace(/^<|>$/g, '').trim();
+        const refs = (fields.get('references')?.[0] ?? '').split(/\s+/).map((r) => r.replace(/^<|>$/g, '')).filter(Boolean);
+        for (const r of wanted) {
+          await replyOutOfOffice({ ...deps, secrets: deps.secrets }, { userId: r.userId, address: r.address, replyTo: env.mailFrom, outside: true, ...(msgId ? { inReplyTo: msgId } : {}), references: refs }).catch((err: unknown) =>
+            deps.logger.warn({ err: (err as Error).message }, 'smtp: out-of-office reply failed'),
+          );
+        }
+      }
     }
     return { messageId, entries };
   } catch (err) {

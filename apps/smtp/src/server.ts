@@ -7,7 +7,7 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findMailboxByAddress, type Db } from '@sealmail/db';
-import { newestPerUserKey, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
+import { newestPerUserKey, postgresBlobStore, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -33,6 +33,8 @@ export interface SmtpOptions {
   maxSessions?: number;
   /** Message bytes all transactions of the process may hold at once (default: its own, 256 MiB). */
   budget?: ByteBudget;
+  /** The server's SecretBox (out-of-office texts); without it, no automatic replies. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -101,7 +103,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     budget.give(reserved.get(session) ?? 0);
     reserved.delete(session);
   };
-  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}) };
+  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,

@@ -4,6 +4,7 @@ export * from './escrow-admin';
 export * from './mail/mailer';
 export * from './mail/mime';
 export * from './mail/search';
+export * from './mail/content-rules';
 export * from './discovery';
 export * from './delegation';
 export * from './shared-mailbox';

@@ -199,9 +199,10 @@ export class Identity {
    * the new head is pinned.
    * @throws SigchainError ROLLBACK / FORK / any replay error: do not encrypt to this user.
    */
-  async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null; storedAt: readonly string[] }> {
+  async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null; storedAt: readonly string[]; address: string }> {
     const addr = address.trim().toLowerCase();
-    const { userId, links, resets, storedAt } = await this.api.sigchain(addr);
+    const { userId, links, resets, storedAt, primary } = await this.api.sigchain(addr);
+    if (primary && primary.toLowerCase() !== addr) return this.verifiedAlias(addr, userId, primary.toLowerCase());
     const bytes = links.map(fromBase64Url);
     // The address must still be the account it was, and that account still this address.
     const saved = await this.store.loadRecord<ChainPin>(`address:${addr}`);
@@ -216,7 +217,7 @@ export class Identity {
     const pin: SigchainPin | undefined = saved && saved.length > 0 ? { length: saved.length, headHash: fromHex(saved.headHash) } : undefined;
     if (bytes.length === 0) {
       if (pin) throw new TrustError('ROLLBACK', `The server shows no key history for ${addr}, though you saw ${pin.length} links of it before.`, addr);
-      return { userId, links: bytes, state: null, storedAt };
+      return { userId, links: bytes, state: null, storedAt, address: addr };
     }
     let state: SigchainState;
     try {
@@ -231,7 +232,25 @@ export class Identity {
       await this.store.saveRecord(`address:${addr}`, next);
       await this.store.saveRecord(`user:${userId}`, next);
     }
-    return { userId, links: bytes, state, storedAt };
+    return { userId, links: bytes, state, storedAt, address: addr };
+  }
+
+  /**
+   * An alias (or +tag form) of a user's address (docs/mail.md "Aliases and send-as"): the
+   * directory answers it with the user's id and names their own address; the chain is verified
+   * (and pinned) under that address, must be the same user, and the alias is pinned to that user
+   * on first sight. Should the server later answer the alias with another user, that is refused
+   * like any changed identity.
+   */
+  private async verifiedAlias(alias: string, userId: string, primary: string) {
+    const saved = await this.store.loadRecord<{ userId: string }>(`alias:${alias}`);
+    if (saved && saved.userId !== userId) throw new TrustError('IDENTITY_CHANGED', `The server now says ${alias} belongs to another account than the one you saw before. Nothing is sent to it or trusted from it until this is resolved.`, alias);
+    const own = await this.store.loadRecord<ChainPin>(`address:${alias}`);
+    if (own && own.userId !== userId) throw new TrustError('IDENTITY_CHANGED', `The server now says ${alias} is an alias of another account than the one you verified before. Nothing is sent to it or trusted from it until this is resolved.`, alias);
+    const chain = await this.verifiedChain(primary);
+    if (chain.userId !== userId) throw new TrustError('IDENTITY_CHANGED', `The server says ${alias} is an alias of ${primary}, but answers ${primary} with another account.`, alias);
+    if (!saved) await this.store.saveRecord(`alias:${alias}`, { userId });
+    return chain;
   }
 
   /**

@@ -16,3 +16,4 @@ export * from './delegation';
 export * from './transfer';
 export * from './compose';
 export * from './contacts';
+export * from './rules';

@@ -94,6 +94,8 @@ export const mailSend = {
       boxes: z.array(z.object({ address, record: b64u(8192) }).strict()).min(1).max(mailLimits.recipients + 1),
       /** The caller's mailbox entry this mail answers (threads it). */
       inReplyTo: uuid.optional(),
+      /** Send as one of the caller's own addresses (an alias or a +tag form); default their own. */
+      from: address.optional(),
       /**
        * Addresses among To/Cc/Bcc outside this server, sent as standard mail: the manifest is
        * marked not-E2EE and `serverBox` gives the server the message key to relay it.

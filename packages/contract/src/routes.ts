@@ -176,6 +176,11 @@ export const getSigchain = {
     storedAt: z.array(z.string()).default([]),
     /** Earlier histories this user started afresh from (docs/sigchain.md §6.1), oldest first: hex hashes. */
     resets: z.array(z.object({ at: z.string(), oldLength: z.number(), oldRoot: z.string(), oldHead: z.string() })).default([]),
+    /**
+     * The user's own address when `address` is an alias or +tag form of it (docs/mail.md "Aliases
+     * and send-as"): the client verifies the chain under this address and pins the alias to the user.
+     */
+    primary: z.string().optional(),
   }),
 } as const;
 

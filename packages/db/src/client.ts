@@ -63,7 +63,29 @@ export async function findMailboxByAddress(db: Db, address: string): Promise<Use
   const parts = splitAddress(address);
   if (!parts) return null;
   const alias = await db.userAlias.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } }, select: { user: true } });
-  return alias?.user ?? null;
+  if (alias) return alias.user;
+  // Plus-addressing (docs/mail.md "Aliases and send-as"): user+tag@domain is user@domain (or an
+  // alias), when no mailbox, list or alias has the whole local part.
+  const plus = parts.localPart.indexOf('+');
+  if (plus <= 0) return null;
+  return findMailboxByAddress(db, `${parts.localPart.slice(0, plus)}@${parts.domain}`);
+}
+
+/** The address without its +tag (`bob+news@x` → `bob@x`), lower-cased. */
+export function withoutPlusTag(address: string): string {
+  const parts = splitAddress(address);
+  if (!parts) return address.toLowerCase();
+  const plus = parts.localPart.indexOf('+');
+  return `${plus > 0 ? parts.localPart.slice(0, plus) : parts.localPart}@${parts.domain}`;
+}
+
+/** Every address a user receives on and may send from: their own and their aliases (lower case). */
+export async function addressesOf(db: Db, user: { id: string; localPart: string; domainId: string }): Promise<string[]> {
+  const [domain, aliases] = await Promise.all([
+    db.domain.findUnique({ where: { id: user.domainId }, select: { name: true } }),
+    db.userAlias.findMany({ where: { userId: user.id }, select: { localPart: true, domain: { select: { name: true } } }, orderBy: { localPart: 'asc' }, take: 100 }),
+  ]);
+  return [`${user.localPart}@${domain?.name ?? ''}`, ...aliases.map((a) => `${a.localPart}@${a.domain.name}`)];
 }
 
 /** Whether a user, a mailing list or an alias has this address already (one domain's local part). */

@@ -15,6 +15,7 @@ import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
 import { publishMailEvents } from './events';
 import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder } from './store';
+import { runServerFilters } from './filters';
 
 /** Why a message cannot be delivered; `permanent` ones will not change on retry. */
 export class LocalDeliveryError extends Error {
@@ -44,7 +45,13 @@ export interface LocalDeliveryDeps {
 export interface LocalDelivery {
   /** Envelope sender (used when the message has no From). */
   mailFrom: string;
-  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean }[];
+  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean; starred?: boolean; labelIds?: readonly string[] }[];
+  /**
+   * Run each recipient's metadata filters (filters.ts; mail from outside): they may file, label,
+   * star, mark read, and forward to verified addresses (through the outbound relay, from the
+   * address the mail came to; never mail filed as spam).
+   */
+  filters?: boolean;
   /** Kept inside the sealed body (RFC 8601 results of the ingress's checks). */
   authResults?: readonly string[];
   /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
@@ -97,11 +104,33 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
   const attachmentBytes = attachments.reduce((n, a) => n + a.content.length, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
 
+  // Metadata filters (filters.ts): on what the server sees — senders, the address it came to,
+  // List-Id, size, attachments. Spam stays in Spam (a filter does not rescue it).
+  const forwards: { userId: string; from: string; to: string[] }[] = [];
+  let recipients = d.recipients;
+  if (d.filters) {
+    const filtered: LocalDelivery['recipients'][number][] = [];
+    const fromHeader = parsed.from?.value[0]?.address ?? '';
+    // mailparser files List-* headers under 'list' ({ id: { id, name } }).
+    const listHeader = parsed.headers.get('list') as { id?: { id?: string } } | undefined;
+    const listIds = [...(listHeader?.id?.id ? [listHeader.id.id] : []), ...(d.extraHeaders ?? []).filter(([k]) => k.toLowerCase() === 'list-id').map(([, v]) => v)];
+    for (const r of d.recipients) {
+      const out = await runServerFilters(deps.db, r.userId, { senders: [d.mailFrom, fromHeader].filter(Boolean), recipient: r.address, listIds, size: raw.length, attachments: attachments.length });
+      if (!out || r.folder === 'spam') {
+        filtered.push(r);
+        continue;
+      }
+      filtered.push({ ...r, folder: out.folder ?? r.folder ?? 'inbox', read: r.read || out.read, starred: out.starred, labelIds: out.labelIds });
+      if (out.forwardTo.length) forwards.push({ userId: r.userId, from: r.address, to: out.forwardTo });
+    }
+    recipients = filtered;
+  }
+
   // The recipients' keys (a chain may have changed since they were checked). A mailbox without
   // keys yet gets its own copy, held server-encrypted until its first device is set up (held.ts).
   const keyed: { r: LocalDelivery['recipients'][number]; key: MailRecipientKey }[] = [];
   const keyless: LocalDelivery['recipients'][number][] = [];
-  for (const r of d.recipients) {
+  for (const r of recipients) {
     const k = await newestPerUserKey(deps.db, r.userId);
     if (k) keyed.push({ r, key: k });
     else if (deps.serverPublicKey) keyless.push(r);
@@ -120,6 +149,12 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
     for (const r of keyless) {
       const held = await sealCopy(deps, parsed, attachments, d, { keyed: [], held: r });
       first ??= held;
+    }
+    // Forwards: a copy relayed as standard mail from the address the mail came to (DKIM-signed by
+    // our domain, so the receiver's DMARC aligns), the server box erased once relayed.
+    for (const f of deps.serverPublicKey ? forwards : []) {
+      await sealCopy(deps, parsed, attachments, d, { keyed: [], relay: { to: f.to, sender: f.from, serverPublicKey: deps.serverPublicKey!, blobOwnerUserId: f.userId } });
+      deps.logger.info({ forwards: f.to.length }, 'mail: forwarded by a filter');
     }
     deps.logger.info({ messageId: first?.messageId, recipients: entries.length, held: keyless.length, bytes: raw.length }, 'mail: delivered locally');
     return { messageId: first?.messageId ?? '', entries, held: keyless.length };
@@ -190,7 +225,7 @@ async function sealCopy(
     sealed.messageKey.fill(0);
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
     const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
-    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}) }));
+    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));
     const stored = await storeMessage(deps.db, {
       mailId,
       senderUserId: null,

@@ -7,3 +7,6 @@ export * from './events';
 export * from './server-keys';
 export * from './deliver-local';
 export * from './held';
+export * from './secret-box';
+export * from './filters';
+export * from './out-of-office';

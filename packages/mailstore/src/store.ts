@@ -20,6 +20,9 @@ export interface Holder {
   box: Uint8Array;
   folder: FolderName;
   read?: boolean;
+  /** Set by the holder's metadata filters (filters.ts). */
+  starred?: boolean;
+  labelIds?: readonly string[];
   /** Must this holder get it (the sender's own copy: no room means nothing is stored)? */
   required?: boolean;
   /** Bytes of this mail already charged to this holder (their uploads). */
@@ -142,7 +145,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       const parentEntry = !h.threadId && input.parentId ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: input.parentId }, select: { threadId: true } }) : null;
       const threadId = h.threadId ?? parentEntry?.threadId ?? randomUUID();
       const entry = await tx.mailboxEntry.create({
-        data: { userId: h.userId, messageId: message.id, folder: h.folder, role: h.kind, box: h.box as Uint8Array<ArrayBuffer>, threadId, read: !!h.read, size, receivedAt: input.sentAt },
+        data: { userId: h.userId, messageId: message.id, folder: h.folder, role: h.kind, box: h.box as Uint8Array<ArrayBuffer>, threadId, read: !!h.read, starred: !!h.starred, labelIds: [...(h.labelIds ?? [])], size, receivedAt: input.sentAt },
       });
       entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
     }

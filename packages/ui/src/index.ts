@@ -6,7 +6,7 @@ export { LanguagePicker } from './LanguagePicker';
 export { useTranslation } from 'react-i18next';
 export { keys, KeyWorkerError } from './keys/client';
 export { contactsCall, type ContactsAnswers, type ContactsCall } from './keys/contacts-client';
-export type { Compose, DelegationOverview, EscrowOverview, MailRow, MailView, Protection, SetUpResult, SignatureItem, TemplateItem } from './keys/protocol';
+export type { Compose, ContentRule, DelegationOverview, EscrowOverview, MailRow, MailView, Protection, SetUpResult, SignatureItem, TemplateItem } from './keys/protocol';
 export { BackupKeyStep, deviceName, EscrowNotice, PendingStep } from './Setup';
 export { Devices } from './Devices';
 export { clientName } from './clientName';

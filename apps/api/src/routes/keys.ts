@@ -13,7 +13,7 @@ import { verifyPassword } from '@sealmail/server';
 import { checkSecondFactor } from '../auth/second-factor';
 import { assertNotThrottled, recordFailure } from './auth';
 import { fromBase64Url, fromHex, keyId, LinkType, toBase64Url, toHex, verifySessionBinding } from '@sealmail/crypto';
-import { findUserByAddress, recordAudit } from '@sealmail/db';
+import { findMailboxByAddress, recordAudit, type Db } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { activeEscrow } from '../keys/escrow';
 import { mayEncryptTo as canEncryptTo } from '../keys/reach';
@@ -31,7 +31,8 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     app,
     getSigchain,
     async (req) => {
-      const user = await findUserByAddress(deps.db, req.params.address);
+      // An alias or +tag address answers its user's chain, naming the user's own address.
+      const user = await findMailboxByAddress(deps.db, req.params.address);
       // A session still setting up its device reads only its own chain.
       if (user?.id !== req.session!.userId) assertApprovedDevice(req.session!);
       if (!user || !(await mayEncryptTo(req.session!, user))) throw new ApiError('NOT_FOUND');
@@ -43,6 +44,7 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         links: links.map((l) => toBase64Url(l.bytes)),
         storedAt: links.map((l) => l.createdAt.toISOString()),
         resets: resets.map((r) => ({ at: r.resetAt.toISOString(), oldLength: r.oldLength, oldRoot: toHex(r.oldRoot), oldHead: toHex(r.oldHead) })),
+        ...(await primaryIfAlias(deps.db, user, req.params.address)),
       };
     },
     { preHandler: setup },
@@ -187,4 +189,11 @@ export async function keyRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
     },
     { preHandler: requireSession(deps, { setup: true, device: true }) },
   );
+}
+
+/** `{ primary }` when `address` is not the user's own address (an alias or a +tag form). */
+async function primaryIfAlias(db: Db, user: { localPart: string; domainId: string }, address: string): Promise<{ primary?: string }> {
+  const domain = await db.domain.findUnique({ where: { id: user.domainId }, select: { name: true } });
+  const own = `${user.localPart}@${domain?.name ?? ''}`;
+  return own === address.toLowerCase() ? {} : { primary: own };
 }

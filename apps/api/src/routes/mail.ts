@@ -33,7 +33,8 @@ import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
 import { mayEncryptTo } from '../keys/reach';
-import { BlobTakenError, DuplicateMailError, QuotaExceededError, storeMessage, type Holder } from '@sealmail/mailstore';
+import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
+import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
 import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
@@ -148,6 +149,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const s = req.session!;
       const b = req.body;
       const sendAt = b.sendAt ? checkSendAt(b.sendAt, b.draft, deps.now()) : null;
+      // Send-as: only the caller's own addresses (their aliases and +tag forms included).
+      const primary = `${s.user.localPart}@${s.user.domain.name}`;
+      const from = b.from ? b.from.toLowerCase() : null;
+      if (from && from !== primary && (await findMailboxByAddress(deps.db, from))?.id !== s.userId) throw new ApiError('FROM_NOT_OWNED', 'body.from');
       const envelopeBytes = decodeOr(() => fromBase64Url(b.envelope), 'the envelope does not decode');
       const manifest = decodeOr(() => fromBase64Url(b.manifest), 'the manifest does not decode');
       const body = decodeOr(() => fromBase64Url(b.body), 'the body does not decode');
@@ -194,7 +199,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             if (await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true } })) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
             continue;
           }
-          const user = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } } });
+          // A user's own address, one of their aliases, or a +tag form of either (docs/mail.md "Aliases").
+          const user = await findMailboxByAddress(deps.db, address);
           if (!user) throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here.`);
           if (!(await mayEncryptTo(deps.db, s.user, user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
           holders.push({ address, userId: user.id, kind });
@@ -211,6 +217,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       for (const h of holders) expected.set(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`, { userId: h.userId, role: h.kind === 'bcc' ? 'bcc' : 'to', kind: h.kind });
       const self = owner.address;
       expected.set(`${self} sender-copy`, { userId: owner.userId, role: 'sender-copy', kind: 'sender-copy' });
+      // The address the mail goes out from: the chosen alias of one's own mailbox, else the mailbox's address.
+      const fromAddress = from && owner.userId === s.userId ? from : self;
       const boxes = new Map<string, Uint8Array>();
       for (const box of b.boxes) {
         const record = decodeOr(() => fromBase64Url(box.record), 'a box does not decode');
@@ -261,14 +269,22 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (sendAt && (await deps.db.scheduledSend.count({ where: { userId: s.userId, status: 'scheduled' } })) >= composeLimits.scheduled) throw new ApiError('SCHEDULE_INVALID', 'body.sendAt', `At most ${composeLimits.scheduled} mails can wait in the Outbox.`);
       const holdersToStore: Holder[] = [
         { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : sendAt ? 'outbox' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
-        ...(sendAt ? [] : holders.map((h): Holder => ({ userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: 'inbox' }))),
+        ...(sendAt
+          ? []
+          : await Promise.all(
+          holders.map(async (h): Promise<Holder> => {
+            // Each recipient's metadata filters (never forwarding: E2EE mail cannot be read by the server).
+            const f = b.draft ? null : await runServerFilters(deps.db, h.userId, { senders: [fromAddress], recipient: h.address, listIds: [], size: body.length + Number(blobBytes), attachments: b.attachments.length });
+            return { userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: f?.folder ?? 'inbox', ...(f ? { read: f.read, starred: f.starred, labelIds: f.labelIds } : {}) };
+          }),
+        )),
       ];
       let stored;
       try {
         stored = await storeMessage(deps.db, {
           mailId: env.messageId,
           senderUserId: owner.userId,
-          senderAddress: self,
+          senderAddress: fromAddress,
           to: b.to,
           cc: b.cc,
           protection: 'e2ee',
@@ -315,6 +331,15 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         await deps.outbound!.enqueue(copyId);
       }
       for (const c of created) void deps.events.publish(deps.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
+      // Out-of-office replies of recipients (RFC 3834: once per sender per period), sealed by the
+      // server into the sender's Inbox, from the address the mail came to.
+      if (!b.draft) {
+        for (const c of created.slice(1).filter((e) => e.userId !== s.userId)) {
+          await replyOutOfOffice({ db: deps.db, blobs: deps.blobs, hostname: deps.mailHosts.smtp, now: deps.now, logger: app.log, secrets: deps.secrets, serverPublicKey: deps.serverKey.publicKey }, { userId: c.userId, address: c.address, replyTo: self, senderUserId: s.userId, outside: c.userId !== s.userId && (await deps.db.user.findUnique({ where: { id: c.userId }, select: { accountId: true } }))?.accountId !== s.user.accountId, inReplyTo: env.messageId }).catch((err: unknown) =>
+            app.log.warn({ err: (err as Error).message }, 'out-of-office reply failed'),
+          );
+        }
+      }
       return { ...result, delivered, refused };
     },
     { preHandler: device, bodyLimit: 4 * 1024 * 1024 },

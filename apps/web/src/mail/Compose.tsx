@@ -11,6 +11,7 @@ import { Merge } from '../compose/Merge';
 import { undoSendSeconds } from '../compose/ComposeSettings';
 import { RecipientInput } from '../contacts/RecipientInput';
 import { useRecipientExpansion } from '../contacts/recipients';
+import { FromPicker } from '../rules/FromPicker';
 
 export interface ComposeSeed {
   to?: string;
@@ -46,6 +47,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [cc, setCc] = useState(seed.cc ?? '');
   const [bcc, setBcc] = useState(seed.bcc ?? '');
   const [subject, setSubject] = useState(seed.subject ?? '');
+  const [from, setFrom] = useState<string | null>(null);
   const [files, setFiles] = useState<File[]>(seed.files ?? []);
   const [merging, setMerging] = useState(false);
   const undoDelay = useRef(0);
@@ -136,7 +138,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         address,
         displayName,
         ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
-        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}) },
+        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
@@ -168,6 +170,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             ×
           </button>
         </header>
+        <FromPicker value={from} onChange={setFrom} cameTo={seed.inReplyTo ? [...seed.inReplyTo.to, ...seed.inReplyTo.cc] : []} />
         <RecipientInput address={address} name="to" label={t('fields.to')} value={to} onChange={setTo} autoFocus={!seed.to} />
         <RecipientInput address={address} name="cc" label={t('fields.cc')} value={cc} onChange={setCc} />
         <RecipientInput address={address} name="bcc" label={t('fields.bcc')} value={bcc} onChange={setBcc} />

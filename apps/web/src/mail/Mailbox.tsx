@@ -145,6 +145,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     void keys({ op: 'searchSync', address }).catch(() => undefined);
     if (data.kind === 'new' && data.folder === 'inbox' && data.entryId) {
       const entryId = data.entryId;
+      // Content filters run here, on the device, after decryption (rules/Filters.tsx).
+      void keys({ op: 'contentRulesApply', address, entryIds: [entryId] }).then((r) => void (r.changed && load(folder)), () => undefined);
       void notifyNewMail(address, entryId, () => {
         onNavigate('');
         setFolder('inbox');

@@ -185,6 +185,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
           <dt>{t('reader.from')}</dt>
           <dd>
             <SenderName address={address} mail={mail} />
+            {mail.senderVia && <span className="via"> ({t('rules.via', { address: mail.senderVia })})</span>}
           </dd>
           <dt>{t('reader.to')}</dt>
           <dd>{mail.to.join(', ')}</dd>
@@ -210,7 +211,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         )}
         {mail.protection === 'E2E Encrypted' && mail.signature === 'signed-valid' && <p className="verified">{t('reader.signed', { address: mail.sentBy ?? mail.from })}</p>}
         {mail.protection === 'Link reply' && <p className="link-reply-note">{t('transfer.linkReplyNote', { address: mail.from })}</p>}
-        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.sentBy ?? mail.from} initial={mail.senderSafety} />}
+        {mail.senderSafety && !mine && <SafetyNumber address={address} of={mail.sentBy ?? mail.senderVia ?? mail.from} initial={mail.senderSafety} />}
         {mail.senderReset && <AcceptReset address={address} of={mail.senderReset} />}
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>

@@ -13,9 +13,11 @@ import { Language } from './Language';
 import { Transfer } from '../transfer/Transfer';
 import { ComposeSettings } from '../compose/ComposeSettings';
 import { CalendarSharing } from './CalendarSharing';
+import { Filters } from '../rules/Filters';
+import { OutOfOffice } from '../rules/OutOfOffice';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'calendarSharing', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'filters', 'outOfOffice', 'calendarSharing', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -65,6 +67,8 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <Filters address={session.user.address} />
+        <OutOfOffice />
         <CalendarSharing />
         <ComposeSettings address={session.user.address} />
         <Transfer address={session.user.address} />

@@ -95,6 +95,11 @@ export interface OutgoingMail {
    * precedence over `allowStandard`.
    */
   links?: { expiresIn: LinkExpiry };
+  /**
+   * Send as one of the user's own addresses (an alias an admin gave them, or a +tag form); the
+   * server refuses any other (FROM_NOT_OWNED). Default: the user's own address.
+   */
+  from?: string;
 }
 
 /**
@@ -172,6 +177,8 @@ export interface OpenedMail {
   sender: MailAddress;
   /** For a verified device sender: their safety number and whether the user verified it. */
   senderSafety: SafetyNumberView | null;
+  /** Mail sent from an alias of a verified user: that user's own address (the chain it was verified under). */
+  senderVia?: string;
   /** The sender started their key history afresh since this device knew them: the address whose reset the user may accept. */
   senderReset: string | null;
   /**
@@ -349,6 +356,7 @@ export class Mailer {
       }
     }
     const serverKey = external.length ? await this.api.serverMailKey() : null;
+    const from = mail.from?.trim().toLowerCase() || this.address;
     const internal = (l: string[]) => l.filter((a) => keys.has(a));
     const me = await this.identity.thisDevice(this.address);
     const mailboxChain = this.mailbox ? await this.mailbox.chain() : null;
@@ -360,7 +368,7 @@ export class Mailer {
     for (const [i, f] of files.entries()) uploaded.push(await this.upload(messageId, i + 1, f));
     const refs = mail.inReplyTo ? [...mail.inReplyTo.mime.references, ...(mail.inReplyTo.mime.messageId ? [mail.inReplyTo.mime.messageId] : [])] : [];
     const mime = buildMime({
-      from: { name: this.mailbox ? '' : this.displayName, address: fromAddress },
+      from: { name: this.mailbox ? '' : this.displayName, address: this.mailbox ? fromAddress : from },
       // RFC 5322 §3.6.2: the mailbox is the author, the delegate the agent who sent it.
       ...(this.mailbox ? { extraHeaders: [['Sender', this.address]] as const } : {}),
       to: opts.draft ? norm(mail.to) : to,
@@ -428,6 +436,7 @@ export class Mailer {
       ...(links ? { links } : {}),
       // Scheduled (or undo send): sealed now exactly as above; the server holds it in the Outbox until then.
       ...(opts.sendAt ? { sendAt: opts.sendAt.toISOString() } : {}),
+      ...(from !== this.address ? { from } : {}),
     });
   }
 
@@ -492,7 +501,7 @@ export class Mailer {
   private async checkSender(entry: EntryView, sender: Extract<MailSender, { kind: 'device' }>, addressHint?: string): Promise<SenderCheck> {
     const none = (problem: string, address: string | null = null, state: SigchainState | null = null): SenderCheck => ({ signingKeys: [], address, problem, state });
     const pinned = await this.identity.pinnedAddressOf(sender.userId);
-    const address = pinned ?? addressHint ?? entry.from.toLowerCase();
+    let address = pinned ?? addressHint ?? entry.from.toLowerCase();
     let chain: Awaited<ReturnType<Identity['verifiedChain']>>;
     try {
       chain = await this.senderChain(address);
@@ -502,6 +511,8 @@ export class Mailer {
       return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
     }
     if (chain.userId !== sender.userId || !chain.state) return none(`The sender ${entry.from} could not be found in the key directory: this mail cannot be attributed to them.`);
+    // Mail from an alias is attributed to the user's own address (the chain's; the alias is checked in present()).
+    address = chain.address;
     const state = chain.state;
     const device = state.devices.get(sender.deviceId);
     if (!device || toHex(device.keys.signingPublicKey) !== toHex(sender.signingPublicKey)) return none(`This mail was signed by a key that is not one of ${address}'s devices: it may not be from them.`, address, state);
@@ -586,6 +597,13 @@ export class Mailer {
       return { protection: 'Imported' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
     }
     const senderSafety = await this.identity.safetyOf(verifiedAddress, check.state);
+    // Send-as: a From that is another address of the same user (an alias, a +tag form) counts when
+    // the key directory answers that address with the same user and the same verified chain, and
+    // this device pins that binding from then on (Identity.verifiedChain; docs/mail.md "Aliases").
+    if (claimed.address.toLowerCase() !== verifiedAddress && (await this.sameUser(claimed.address, check.state))) {
+      const warning = senderSafety.changedSinceVerified ? `${verifiedAddress}'s safety number changed since you verified it (a device was added or removed): compare it with them again.` : null;
+      return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender: { name: claimed.name, address: claimed.address.toLowerCase() }, senderSafety, sentBy: null, senderVia: verifiedAddress };
+    }
     if (claimed.address.toLowerCase() !== verifiedAddress) {
       return {
         protection: 'Unverified' as ProtectionLabel,
@@ -619,6 +637,16 @@ export class Mailer {
     return { protection: (manifest.notE2EE ? 'Server Encrypted' : 'E2E Encrypted') as ProtectionLabel, warning, sender: { name: claimed.name, address: mailbox }, senderSafety, sentBy: delegate };
   }
 
+  /** Whether `address` is verifiably another address of the user whose chain is `state` (its alias). */
+  private async sameUser(address: string, state: SigchainState): Promise<boolean> {
+    try {
+      const alias = await this.identity.verifiedChain(address);
+      return !!alias.state && alias.userId === state.userId && toHex(alias.state.hashes[0]!) === toHex(state.hashes[0]!);
+    } catch {
+      return false;
+    }
+  }
+
   private async bodyOf(entry: EntryView, manifest: Manifest): Promise<ParsedMime> {
     const full = entry.body ? entry : await this.getEntry(entry.id);
     const body = await openMailPiece({ manifest, index: 0, ciphertext: fromBase64Url(full.body!) });
@@ -636,13 +664,14 @@ export class Mailer {
       const header = await this.openHeader(entry);
       const { box, manifest } = header;
       const mime = await this.bodyOf(entry, manifest);
-      const { protection, warning, sender, senderSafety, sentBy } = await this.present(entry, header, mime);
+      const presented = await this.present(entry, header, mime);
+      const { protection, warning, sender, senderSafety, sentBy } = presented;
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
         return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
       });
-      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments };
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments, ...('senderVia' in presented && presented.senderVia ? { senderVia: presented.senderVia } : {}) };
     } catch (err) {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;

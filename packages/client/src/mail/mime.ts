@@ -47,6 +47,8 @@ export interface ParsedMime {
   authenticationResults: string[];
   /** Sealmail's own header fields inside the sealed body (`x-sealmail-*`, lower-case keys; folding whitespace removed): import marks, link-reply grants and tags (docs/mail.md §10–§11). */
   sealmailHeaders?: Record<string, string>;
+  /** RFC 3834 Auto-Submitted (e.g. `auto-replied` on an out-of-office reply); null when absent. */
+  autoSubmitted: string | null;
 }
 
 const CRLF = '\r\n';
@@ -149,5 +151,6 @@ export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
     attachments,
     authenticationResults: email.headers.filter((h) => h.key === 'authentication-results').map((h) => h.value),
     sealmailHeaders: Object.fromEntries(email.headers.filter((h) => h.key.startsWith('x-sealmail-')).map((h) => [h.key, h.value.replace(/\s+/g, '')])),
+    autoSubmitted: email.headers.find((h) => h.key === 'auto-submitted')?.value.trim() ?? null,
   };
 }

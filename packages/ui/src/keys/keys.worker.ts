@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { ComposeBook, Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, ContentRules, Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { contactsOp } from './contacts-ops';
@@ -59,6 +59,7 @@ const view = (o: OpenedMail): MailView => ({
   senderSafety: o.senderSafety,
   senderReset: o.senderReset,
   sentBy: o.sentBy,
+  senderVia: o.senderVia ?? null,
   to: o.mime.to,
   cc: o.mime.cc,
   bcc: [...o.bcc],
@@ -250,7 +251,7 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
-        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}) },
+        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
         { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}) },
       );
     }
@@ -306,6 +307,25 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return new ComposeBook(api, await identity, req.address).templates();
     case 'saveTemplate':
       return new ComposeBook(api, await identity, req.address).saveTemplate(req.template);
+    case 'contentRules':
+      return new ContentRules(api, await identity, req.address).load();
+    case 'contentRulesSave':
+      await new ContentRules(api, await identity, req.address).save(req.rules);
+      return null;
+    case 'contentRulesApply': {
+      // On this device, after decryption: new mail as it arrives, or the newest 100 of the Inbox.
+      const rules = new ContentRules(api, await identity, req.address);
+      const list = await rules.load();
+      if (!list.length) return { changed: 0 };
+      const m = await mailer(req.address);
+      const ids = req.entryIds ?? (await api.listMail({ folder: 'inbox', limit: 100 })).entries.map((e) => e.id);
+      const mails: OpenedMail[] = [];
+      for (const id of ids) {
+        const o = await m.open(id).catch(() => null);
+        if (o) mails.push(o);
+      }
+      return { changed: await rules.apply(mails, list) };
+    }
   }
 }
 

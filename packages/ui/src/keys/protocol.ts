@@ -2,6 +2,9 @@
 import type { DeviceView, SafetyNumberView } from '@sealmail/client/identity';
 import type { FolderName } from '@sealmail/contract';
 import type { ContactsAnswers, ContactsCall } from './contacts-ops';
+import type { ContentRule } from '@sealmail/client/identity';
+
+export type { ContentRule };
 
 export type Request =
   | { op: 'setUp'; address: string; name: string }
@@ -50,7 +53,10 @@ export type Request =
   | { op: 'saveSignature'; address: string; signature: Omit<SignatureItem, 'id'> & { id?: string } }
   | { op: 'templates'; address: string }
   | { op: 'saveTemplate'; address: string; template: Omit<TemplateItem, 'id'> & { id?: string } }
-  | { op: 'contacts'; address: string; call: ContactsCall };
+  | { op: 'contacts'; address: string; call: ContactsCall }
+  | { op: 'contentRules'; address: string }
+  | { op: 'contentRulesSave'; address: string; rules: ContentRule[] }
+  | { op: 'contentRulesApply'; address: string; entryIds?: string[] };
 
 /** Delegation as the worker verified it: grants from the user's own key history; mailboxes delegated to them. */
 export interface DelegationOverview {
@@ -90,6 +96,8 @@ export interface Compose {
   allowStandard?: boolean;
   /** Recipients outside this server get an expiring password link instead (MISSION §3). */
   links?: { expiresIn: '1d' | '7d' | '30d' };
+  /** Send as one of the user's own addresses (an alias, a +tag form). */
+  from?: string;
 }
 
 /** How a mail was protected, as the worker verified it (packages/client ProtectionLabel). */
@@ -136,6 +144,8 @@ export interface MailView {
   senderReset: string | null;
   /** A delegate sent it on behalf of `from` (the grant was verified in `from`'s key history): the delegate's address. */
   sentBy: string | null;
+  /** Sent from an alias of a verified user: that user's own address. */
+  senderVia: string | null;
   subject: string;
   from: string;
   fromName: string;
@@ -214,6 +224,9 @@ export interface Results {
   templates: (TemplateItem | { id: string; unreadable: true })[];
   saveTemplate: TemplateItem;
   contacts: ContactsAnswers[keyof ContactsAnswers];
+  contentRules: ContentRule[];
+  contentRulesSave: null;
+  contentRulesApply: { changed: number };
 }
 
 export type Response = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
