@@ -38,6 +38,7 @@ import { adminUserRoutes, type HealthTargets } from './routes/admin-users';
 import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
+import { organiseRoutes } from './routes/organise';
 import { calendarRoutes } from './routes/calendar';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
 import { adminHistoryRoutes } from './routes/admin-history';
@@ -170,6 +171,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => linkRoutes(scope, deps));
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
+  await app.register(async (scope) => organiseRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
   await app.register(async (scope) => adminHistoryRoutes(scope, deps));

@@ -5,3 +5,4 @@ export * from './mail/mailer';
 export * from './mail/mime';
 export * from './mail/search';
 export * from './discovery';
+export * from './mail/organise';

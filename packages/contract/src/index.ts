@@ -11,3 +11,4 @@ export * from './admin-activity';
 export * from './escrow-admins';
 export * from './imports';
 export * from './admin-users';
+export * from './organise';

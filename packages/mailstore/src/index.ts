@@ -7,3 +7,4 @@ export * from './events';
 export * from './server-keys';
 export * from './deliver-local';
 export * from './held';
+export * from './lists';

@@ -48,7 +48,8 @@ export type MailErrorCode =
   | 'NO_RECIPIENTS'
   | 'OPEN_FAILED'
   | 'NO_SUCH_ATTACHMENT'
-  | 'INVALID_LABEL';
+  | 'INVALID_LABEL'
+  | 'INVALID_FOLDER';
 
 export class MailError extends Error {
   override readonly name = 'MailError';
@@ -499,11 +500,12 @@ export class Mailer {
 
   /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
   async list(
-    opts: { folder?: FolderName; label?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {},
+    opts: { folder?: FolderName; label?: string; folderId?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {},
     /** Only entries this accepts are opened and returned (e.g. those not indexed yet). */
     only: (entry: EntryView) => boolean = () => true,
   ): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null; skipped: number }> {
-    const page = await this.api.listMail(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
+    // A label, a custom folder or Starred spans folders (Trash and Spam aside) unless one is named.
+    const page = await this.api.listMail(opts.label || opts.folderId || (opts.starred && !opts.folder) ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
     const items = [];
     let skipped = 0;
     for (const entry of page.entries) {
