@@ -48,6 +48,7 @@ import { Importer, type ImporterOptions } from './imports/importer';
 import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
+import { listPoster } from './mail/list-post';
 import type { ApiDeps } from './deps';
 import { HeldMail, type HeldMailOptions } from './mail/held';
 import { escrowAdminRoutes } from './routes/escrow-admins';
@@ -135,7 +136,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   // TOTP secrets from before they were sealed at rest: sealed now, once.
   await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
   if (opts.outbound) {
-    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, resolver: deps.resolver, dkim: (domain) => deps.dkim.signingKey(domain), ...opts.outbound, serverKey: deps.serverKey });
+    // A user posting to their organisation's list: expanded here rather than relayed (mail/list-post.ts).
+    const postToList = listPoster({ db: deps.db, blobs: deps.blobs, hostname: opts.outbound.hostname, now: deps.now, logger: opts.logger, serverPublicKey: deps.serverKey.publicKey });
+    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, resolver: deps.resolver, dkim: (domain) => deps.dkim.signingKey(domain), postToList, ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());

@@ -123,3 +123,13 @@ export const senderVerdictRemove = {
   params: z.object({ address: z.string().min(3).max(254) }),
   response: z.object({ removed: z.literal(true) }),
 } as const;
+
+/**
+ * The mailing lists of the caller's organisation (addresses and names; members stay with the
+ * admins). The client sends to these as standard mail: a list is expanded by the server.
+ */
+export const myLists = {
+  method: 'GET',
+  path: '/api/v1/mail/lists',
+  response: z.object({ lists: z.array(z.object({ address: z.string(), name: z.string() })) }),
+} as const;

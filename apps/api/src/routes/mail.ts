@@ -180,8 +180,13 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             continue;
           }
           if (external.has(address)) {
-            // Outside this server only: a domain of ours is never relayed.
-            if (await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true } })) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+            // Outside this server only: a domain of ours is never relayed — except a mailing list
+            // of the sender's own organisation, which the relay expands here (mail/list-post.ts).
+            const dom = await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true, accountId: true } });
+            if (dom) {
+              const list = dom.accountId === s.user.accountId ? await deps.db.mailingList.findFirst({ where: { domainId: dom.id, localPart: address.split('@')[0]! }, select: { id: true } }) : null;
+              if (!list) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+            }
             continue;
           }
           const user = await deps.db.user.findFirst({ where: { localPart: address.split('@')[0]!, domain: { name: address.split('@')[1]! } } });

@@ -18,6 +18,7 @@ import {
   labelRename,
   mailBulk,
   mailRestore,
+  myLists,
   organiseLimits,
   senderVerdictList,
   senderVerdictRemove,
@@ -250,6 +251,16 @@ export async function organiseRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       });
       for (const r of rows) publish(s.userId, r.id, folder, 'changed');
       return { moved: rows.length, senders };
+    },
+    session,
+  );
+
+  defineRoute(
+    app,
+    myLists,
+    async (req) => {
+      const rows = await deps.db.mailingList.findMany({ where: { accountId: req.session!.user.accountId }, select: { localPart: true, name: true, domain: { select: { name: true } } }, orderBy: { localPart: 'asc' }, take: 1000 });
+      return { lists: rows.map((l) => ({ address: `${l.localPart}@${l.domain.name}`, name: l.name })) };
     },
     session,
   );

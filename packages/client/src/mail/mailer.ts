@@ -35,7 +35,7 @@ import {
   type SigchainState,
   toHex,
 } from '@sealmail/crypto';
-import { mailLimits, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
+import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
@@ -288,6 +288,12 @@ export class Mailer {
         try {
           keys.set(a, await this.recipientKey(a));
         } catch (err) {
+          // A mailing list of the user's own organisation: not end to end (MISSION §4), the server
+          // expands it (docs/mail.md "Posting to a list from inside"), so it goes as standard mail.
+          if (err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && (await this.ownLists()).has(a)) {
+            external.push(a);
+            continue;
+          }
           if (!(err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && (mail.allowStandard || mail.links))) throw err;
           (mail.links ? linked : external).push(a);
         }
@@ -364,6 +370,17 @@ export class Mailer {
       ...(serverBox ? { external, serverBox: toBase64Url(serverBox) } : {}),
       ...(links ? { links } : {}),
     });
+  }
+
+  /** The list addresses of the user's organisation (asked once per minute). */
+  private listsCache: { at: number; lists: Promise<Set<string>> } | null = null;
+  async ownLists(): Promise<Set<string>> {
+    if (!this.listsCache || Date.now() - this.listsCache.at > 60_000) {
+      const lists = this.api.request(myLists, {}).then((r) => new Set(r.lists.map((l) => l.address.toLowerCase())));
+      lists.catch(() => (this.listsCache = null));
+      this.listsCache = { at: Date.now(), lists };
+    }
+    return this.listsCache.lists;
   }
 
   /** This device as the sender of a mail, with its own chain position (signed into the envelope). */
