@@ -13,6 +13,8 @@ export interface ComposeSeed {
   body?: string;
   draftId?: string;
   inReplyTo?: MailView;
+  /** Files to attach from the start (a forward's attachments, opened on this device: Forward.ts). */
+  files?: File[];
 }
 
 const list = (s: string) =>
@@ -34,7 +36,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [cc, setCc] = useState(seed.cc ?? '');
   const [bcc, setBcc] = useState('');
   const [subject, setSubject] = useState(seed.subject ?? '');
-  const [files, setFiles] = useState<File[]>([]);
+  const [files, setFiles] = useState<File[]>(seed.files ?? []);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   // Recipients outside this server get what the domain's policy says unless the sender picks otherwise.

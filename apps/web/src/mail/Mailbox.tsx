@@ -12,6 +12,7 @@ import { AccountMenu } from '../settings/AccountMenu';
 import { CustomFolders, customFolderOf, dropTarget, EmptyTrash, FolderTools, listArgs, STARRED, useCustomFolders } from './Folders';
 import { BulkBar } from './BulkBar';
 import { MoveMenu } from './MoveMenu';
+import { forwardSeed } from './Forward';
 import { bulk, DRAG_TYPE, reportSpam, restore, undoMove, type MoveTarget } from './organise';
 
 const api = new ApiClient({ baseUrl: '' });
@@ -535,6 +536,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     <button type="button" onClick={() => reply(true)} title={t('mail.replyAllShortcut')}>
                       {t('mail.replyAll')}
                     </button>
+                    {latest && (
+                      <button type="button" onClick={() => void forwardSeed(address, latest).then(setCompose, failed)}>
+                        {t('organise.forward')}
+                      </button>
+                    )}
                     <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>
                       {t('mail.archive')}
                     </button>
