@@ -14,6 +14,7 @@ import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { discoveryCommand } from './discovery-commands';
+import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -75,7 +76,11 @@ Commands:
   search <words> [--limit N]
                       Search your mail on this device: all words, the last also as a prefix
                       (an encrypted index next to the key file, brought up to date first)
-  move <id> <folder>  Move a mail (inbox, archive, trash, spam)
+  move <id> <folder>  Move a mail (inbox, archive, trash, spam, or one of your folders)
+  folders [create NAME | rename FOLDER NAME | delete FOLDER]
+                      Your folders (names encrypted to you); deleting one moves its mail to inbox
+  restore <id>        Put a mail in trash back where it came from
+  empty-trash         Delete everything in trash for good
   delete <id>         Move a mail to trash; delete it for good when it is there already
   sessions            Your signed-in sessions: device, address, sign-in and last use, client
   sessions revoke <id> | sessions --all-others
@@ -366,6 +371,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'read':
       case 'attachments':
       case 'move':
+      case 'folders':
+      case 'restore':
+      case 'empty-trash':
       case 'delete':
       case 'search': {
         const me = stored?.address;
@@ -386,7 +394,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments' || command === 'delete';
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore';
         if ((needsId && args.length !== 1) || (command === 'search' && args.length === 0) || (command === 'move' && args.length !== 2)) {
           io.err(`sealmail ${command}: ${command === 'move' ? 'name one mail id and a folder' : needsId ? 'name one mail id' : 'give the words to search for'}`);
           return EXIT.usage;
@@ -400,7 +408,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
-        else if (command === 'move') await moveCommand(ctx, args[0]!, args[1]!);
+        else if (command === 'move') await (['inbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
+        else if (command === 'folders') await foldersCommand(ctx, args);
+        else if (command === 'restore') await restoreCommand(ctx, args[0]!);
+        else if (command === 'empty-trash') await emptyTrashCommand(ctx);
         else if (command === 'delete') await deleteCommand(ctx, args[0]!);
         else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });
         else await searchCommand(ctx, args.join(' '), { ...(v.limit ? { limit: v.limit } : {}) });

@@ -91,7 +91,7 @@ export interface MailContext {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Resolves an entry id, or a unique prefix of one among the latest mail of each folder. */
-async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<string> {
+export async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<string> {
   if (UUID.test(idOrPrefix)) return idOrPrefix.toLowerCase();
   const prefix = idOrPrefix.toLowerCase();
   if (!/^[0-9a-f-]{4,35}$/.test(prefix)) throw new CommandError(`"${idOrPrefix}" is not a mail id (give the id from \`sealmail list\`, at least 4 characters of it).`);
