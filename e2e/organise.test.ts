@@ -177,7 +177,8 @@ describe('organising mail in the browser', () => {
     await fwd.waitFor({ timeout: 60_000 });
     await fwd.click();
     const message = alice.getByRole('article', { name: `Message from ${BOB}` });
-    await message.getByText('Forwarded message').waitFor({ timeout: 30_000 });
+    // Rich text (the compose window sends HTML too): the quoted original sits in the sandboxed frame.
+    await message.frameLocator('iframe.html-body').getByText('Forwarded message').first().waitFor({ timeout: 30_000 });
     const [download] = await Promise.all([alice.waitForEvent('download', { timeout: 120_000 }), message.getByRole('button', { name: 'Download scan.bin' }).click()]);
     const got = await readFile((await download.path())!);
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));

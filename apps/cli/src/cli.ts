@@ -408,7 +408,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
         else if (command === 'read') await readCommand(ctx, args[0]!);
-        else if (command === 'move') await (['inbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
+        else if (command === 'move') await (['inbox', 'drafts', 'sent', 'outbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
         else if (command === 'folders') await foldersCommand(ctx, args);
         else if (command === 'restore') await restoreCommand(ctx, args[0]!);
         else if (command === 'empty-trash') await emptyTrashCommand(ctx);
