@@ -493,7 +493,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             <ul>
               {rows.map((r) => (
                 <li key={r.entryId} className="row-item">
-                  <input type="checkbox" className="row-check" aria-label={t('organise.selectRow', { subject: r.subject || r.from })} checked={checked.includes(r.entryId)} onClick={(e) => (e.preventDefault(), check(r.entryId, e.shiftKey))} onChange={() => undefined} />
+                  <input type="checkbox" className="row-check" aria-label={t('organise.selectRow', { subject: r.subject || r.from })} checked={checked.includes(r.entryId)} onClick={(e) => check(r.entryId, e.shiftKey)} onChange={() => undefined} />
                   <button
                     type="button"
                     data-entry={r.entryId}
