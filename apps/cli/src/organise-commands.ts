@@ -12,7 +12,7 @@ const organiser = (ctx: MailContext) => new Organiser(ctx.api, ctx.identity, ctx
 async function findFolder(ctx: MailContext, which: string) {
   const folders = await organiser(ctx).folders();
   const hits = folders.filter((f) => f.id === which.toLowerCase() || f.name === which || (which.length >= 4 && f.id.startsWith(which.toLowerCase())));
-  if (hits.length !== 1) throw new CommandError(hits.length ? `"${which}" names more than one folder; give more of its id` : `no folder "${which}" (see \`sealmail folders\`)`);
+  if (hits.length !== 1) throw new CommandError(hits.length ? `"${which}" names more than one folder; give more of its id` : `no folder "${which}" (see \`sealmail folders\`)`, 'failure');
   return hits[0]!;
 }
 
