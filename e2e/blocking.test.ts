@@ -80,7 +80,7 @@ describe('blocked senders and lists in the browser', () => {
     await form.getByLabel('Members (one per line)').fill(`${BOB}\ncarol@outside.example`);
     await form.getByRole('button', { name: 'Create list' }).click();
     await lists.getByRole('cell', { name: 'team@example.test', exact: true }).waitFor();
-    await lists.getByText('carol@outside.example (outside, not delivered yet)').waitFor();
+    await lists.getByText('carol@outside.example (outside, relayed as standard mail)').waitFor();
 
     const blocked = admin.getByRole('region', { name: 'Blocked senders' });
     await blocked.getByLabel('Address or domain').fill('bulk.example');

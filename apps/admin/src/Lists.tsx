@@ -9,9 +9,10 @@ const load = () => api.request(adminListList, {}).then((r) => r.lists);
 const parseMembers = (text: string) => text.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
 
 /**
- * Mailing lists: an address on one of the organisation's domains whose mail from outside goes to
- * every member, sealed by the server (mail to lists is not end-to-end encrypted). Members outside
- * this server can be listed; only members here receive mail for now.
+ * Mailing lists: an address on one of the organisation's domains whose mail (from outside, or
+ * posted by the organisation's own users) goes to every member, sealed by the server (mail to
+ * lists is not end-to-end encrypted). Members outside the organisation get it relayed as standard
+ * mail from the list address.
  */
 export function Lists() {
   const [lists, setLists] = useState<List[] | null>(null);
@@ -54,7 +55,7 @@ export function Lists() {
   return (
     <section aria-label="Mailing lists">
       <h2>Mailing lists</h2>
-      <p>Mail to a list is not end-to-end encrypted: the server seals a copy for each member.</p>
+      <p>Mail to a list is not end-to-end encrypted: the server seals a copy for each member here, and relays it as standard mail to members outside your organisation.</p>
       <table>
         <thead>
           <tr>
@@ -84,7 +85,7 @@ export function Lists() {
               <tr key={l.id}>
                 <td>{l.address}</td>
                 <td>{l.name}</td>
-                <td>{l.members.map((m) => (m.local ? m.address : `${m.address} (outside, not delivered yet)`)).join(', ') || 'none'}</td>
+                <td>{l.members.map((m) => (m.local ? m.address : `${m.address} (outside, relayed as standard mail)`)).join(', ') || 'none'}</td>
                 <td>
                   <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit ${l.address}`}>
                     Edit

@@ -42,6 +42,7 @@ import { ScheduledSends, type ScheduledOptions } from './mail/scheduled';
 import { contactRoutes } from './routes/contacts';
 import { rulesRoutes } from './routes/rules';
 import { listRoutes } from './routes/lists';
+import { organiseRoutes } from './routes/organise';
 import { calendarRoutes } from './routes/calendar';
 import { calendarSchedRoutes } from './routes/calendar-sched';
 import { Reminders, type RemindersOptions } from './calendar/reminders';
@@ -56,6 +57,7 @@ import { Importer, type ImporterOptions } from './imports/importer';
 import { ImportStaging } from './imports/staging';
 import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
+import { listPoster } from './mail/list-post';
 import type { ApiDeps } from './deps';
 import { HeldMail, type HeldMailOptions } from './mail/held';
 import { Housekeeping, type HousekeepingOptions } from './mail/housekeeping';
@@ -152,7 +154,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   // TOTP secrets from before they were sealed at rest: sealed now, once.
   await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
   if (opts.outbound) {
-    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, resolver: deps.resolver, dkim: (domain) => deps.dkim.signingKey(domain), ...opts.outbound, serverKey: deps.serverKey });
+    // A user posting to their organisation's list: expanded here rather than relayed (mail/list-post.ts).
+    const postToList = listPoster({ db: deps.db, blobs: deps.blobs, hostname: opts.outbound.hostname, now: deps.now, logger: opts.logger, serverPublicKey: deps.serverKey.publicKey });
+    const outbound = new Outbound(deps.db, deps.blobs, opts.logger, { now: deps.now, resolver: deps.resolver, dkim: (domain) => deps.dkim.signingKey(domain), postToList, ...opts.outbound, serverKey: deps.serverKey });
     await outbound.start();
     deps.outbound = outbound;
     app.addHook('onClose', async () => outbound.stop());
@@ -208,6 +212,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => contactRoutes(scope, deps));
   await app.register(async (scope) => rulesRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
+  await app.register(async (scope) => organiseRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => calendarSchedRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));

@@ -19,6 +19,7 @@ import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailError
 import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
+import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -95,7 +96,11 @@ Commands:
   import [--folder F] <file>
                       Import an mbox, an .eml or a zip of .eml files into a folder (default
                       archive), each message sealed here to you; dates, threads, attachments kept
-  move <id> <folder>  Move a mail (inbox, archive, trash, spam)
+  move <id> <folder>  Move a mail (inbox, archive, trash, spam, or one of your folders)
+  folders [create NAME | rename FOLDER NAME | delete FOLDER]
+                      Your folders (names encrypted to you); deleting one moves its mail to inbox
+  restore <id>        Put a mail in trash back where it came from
+  empty-trash         Delete everything in trash for good
   delete <id>         Move a mail to trash; delete it for good when it is there already
   sessions            Your signed-in sessions: device, address, sign-in and last use, client
   sessions revoke <id> | sessions --all-others
@@ -419,6 +424,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'read':
       case 'attachments':
       case 'move':
+      case 'folders':
+      case 'restore':
+      case 'empty-trash':
       case 'delete':
       case 'export':
       case 'import':
@@ -441,7 +449,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments' || command === 'delete';
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore';
         if ((command === 'export' || command === 'import') && args.length !== 1) {
           io.err(`sealmail ${command}: name one file`);
           return EXIT.usage;
@@ -467,7 +475,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else if (command === 'read') await readCommand(ctx, args[0]!);
         else if (command === 'export') await exportCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}), ...(v.format ? { format: v.format } : {}) });
         else if (command === 'import') return (await importCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}) })) ? EXIT.ok : EXIT.failure;
-        else if (command === 'move') await moveCommand(ctx, args[0]!, args[1]!);
+        else if (command === 'move') await (['inbox', 'drafts', 'sent', 'outbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
+        else if (command === 'folders') await foldersCommand(ctx, args);
+        else if (command === 'restore') await restoreCommand(ctx, args[0]!);
+        else if (command === 'empty-trash') await emptyTrashCommand(ctx);
         else if (command === 'delete') await deleteCommand(ctx, args[0]!);
         else if (command === 'attachments') await attachmentsCommand(ctx, args[0]!, { ...(v.save ? { save: v.save } : {}), ...(v.piece ? { piece: v.piece } : {}) });
         else await searchCommand(ctx, args.join(' '), { ...(v.limit ? { limit: v.limit } : {}) });

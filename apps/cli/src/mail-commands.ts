@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiClientError, type ApiClient } from '@sealmail/client';
 import { Mailer, MailError, refreshHits, SearchIndex, syncSearchIndex, type AttachmentSource, type Identity, type OpenedMail, type SearchHit } from '@sealmail/client/identity';
-import { folders, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
+import { folderList, folders, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
 import type { Io } from './cli';
 import { fileSearchStore } from './search-store';
 import { expandGroupRecipients } from './contacts-commands';
@@ -92,7 +92,7 @@ export interface MailContext {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Resolves an entry id, or a unique prefix of one among the latest mail of each folder. */
-async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<string> {
+export async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<string> {
   if (UUID.test(idOrPrefix)) return idOrPrefix.toLowerCase();
   const prefix = idOrPrefix.toLowerCase();
   if (!/^[0-9a-f-]{4,35}$/.test(prefix)) throw new CommandError(`"${idOrPrefix}" is not a mail id (give the id from \`sealmail list\`, at least 4 characters of it).`);
@@ -100,6 +100,13 @@ async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promise<strin
   for (const folder of folders) {
     const page = await ctx.api.listMail({ folder, limit: mailLimits.pageSize });
     for (const e of page.entries) if (e.id.startsWith(prefix)) matches.add(e.id);
+  }
+  // Mail filed in a custom folder is listed there, not in Archive (organise-commands.ts).
+  if (!matches.size) {
+    for (const f of (await ctx.api.request(folderList, {})).folders) {
+      const page = await ctx.api.listMail({ folderId: f.id, limit: mailLimits.pageSize });
+      for (const e of page.entries) if (e.id.startsWith(prefix)) matches.add(e.id);
+    }
   }
   if (matches.size > 1) throw new CommandError(`"${idOrPrefix}" matches ${matches.size} mails; give more of the id.`);
   if (!matches.size) throw new CommandError(`No mail with an id starting "${idOrPrefix}" among the latest ${mailLimits.pageSize} of each folder (give the whole id).`, 'failure');

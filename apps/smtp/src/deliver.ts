@@ -10,7 +10,7 @@ import type { Db } from '@sealmail/db';
 import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, replyOutOfOffice, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
-import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, type InboundRecipient } from './recipients';
+import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
 export class SmtpReply extends Error {
@@ -124,6 +124,9 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     deps.logger.info({ list: r.listId, members: to.length, outside: relay ? outside.length : 0, skipped, blocked: refused.size }, 'smtp: list expanded');
     if (to.length || relay) deliveries.push({ recipients: to.map((m) => ({ address: m.address, userId: m.userId, folder })), extraHeaders: [spam, ...listHeaders(r)], ...(relay ? { relay } : {}) });
   }
+  // Each recipient's own spam signal (Report spam / Not spam) overrides the score for their copy.
+  const verdicts = await senderVerdicts(deps.db, deliveries.flatMap((d) => d.recipients.map((r) => r.userId)), senders);
+  for (const d of deliveries) for (const r of d.recipients) r.folder = verdicts.has(r.userId) ? (verdicts.get(r.userId) === 'spam' ? 'spam' : 'inbox') : r.folder;
   if (deliveries.length === 0) {
     if (looped) throw new SmtpReply(554, '5.4.6 Mail loop: this message already went through the list');
     if (blocked) throw new SmtpReply(550, '5.7.1 The recipients do not accept mail from this sender');

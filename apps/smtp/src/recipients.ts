@@ -4,7 +4,9 @@
  * indexed and bounded.
  */
 import { splitAddress, type Db } from '@sealmail/db';
-import { newestPerUserKey } from '@sealmail/mailstore';
+
+// Shared with the API (a user of this server posting to a list): packages/mailstore/src/lists.ts.
+export { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderPatterns, senderVerdicts } from '@sealmail/mailstore';
 
 /** A recipient accepted at RCPT: a mailbox, or a list to expand at DATA. */
 export type InboundRecipient =
@@ -14,37 +16,6 @@ export type InboundRecipient =
 /** Most members a list delivers to (a list is for a team, not a newsletter). */
 export const MAX_LIST_MEMBERS = 1000;
 
-/**
- * The patterns a sender matches: the whole address and its domain with every parent domain
- * (a block of `spam.example` covers `mx.spam.example` too). Empty for the null sender.
- */
-export function senderPatterns(sender: string): string[] {
-  const parts = splitAddress(sender);
-  if (!parts) return [];
-  const labels = parts.domain.split('.');
-  const domains = labels.slice(0, -1).map((_, i) => labels.slice(i).join('.')).slice(-10);
-  return [`${parts.localPart}@${parts.domain}`, ...domains];
-}
-
-/**
- * The users among `who` that blocked any of `senders` themselves, or whose account blocked it
- * (an entry with userId null stands for its whole account: the list address itself).
- */
-export async function blockedAmong(db: Db, who: readonly { userId: string | null; accountId: string }[], senders: readonly string[]): Promise<Set<string | null>> {
-  const patterns = [...new Set(senders.flatMap(senderPatterns))];
-  if (patterns.length === 0 || who.length === 0) return new Set();
-  const accounts = [...new Set(who.map((w) => w.accountId))];
-  const users = who.flatMap((w) => (w.userId ? [w.userId] : []));
-  const hits = await db.blockedSender.findMany({
-    where: { accountId: { in: accounts }, pattern: { in: patterns }, OR: [{ userId: null }, ...(users.length ? [{ userId: { in: users } }] : [])] },
-    select: { accountId: true, userId: true },
-    take: 1000,
-  });
-  const blocked = new Set<string | null>();
-  for (const w of who) if (hits.some((h) => h.accountId === w.accountId && (h.userId === null || h.userId === w.userId))) blocked.add(w.userId);
-  return blocked;
-}
-
 /** The mailing list with this address, or null. */
 export async function findList(db: Db, address: string) {
   const parts = splitAddress(address);
@@ -52,52 +23,3 @@ export async function findList(db: Db, address: string) {
   return db.mailingList.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } }, select: { id: true, accountId: true, name: true } });
 }
 
-/** RFC 2919 list identifier: the list address with '@' as '.', e.g. `team.example.test`. */
-export const listIdOf = (address: string) => address.toLowerCase().replace('@', '.');
-
-/** The `List-Id` and `List-Post` headers a list expansion keeps inside the sealed body. */
-export function listHeaders(list: { address: string; name: string }): (readonly [string, string])[] {
-  const name = list.name.replace(/[\r\n"\\<>]/g, '').trim();
-  return [
-    ['List-Id', `${name ? `"${name}" ` : ''}<${listIdOf(list.address)}>`],
-    ['List-Post', `<mailto:${list.address}>`],
-  ];
-}
-
-/**
- * A list's members outside its organisation (relayed as standard mail): on domains that are not
- * the list's account's, including another organisation's domains on this same server. A list
- * never fans mail into another organisation's mailboxes directly.
- */
-export async function outsideMembers(db: Db, listId: string, accountId: string): Promise<string[]> {
-  const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });
-  const parts = rows.flatMap((r) => {
-    const p = splitAddress(r.address);
-    return p ? [{ address: r.address, domain: p.domain }] : [];
-  });
-  if (!parts.length) return [];
-  const ours = new Set((await db.domain.findMany({ where: { accountId, name: { in: [...new Set(parts.map((p) => p.domain))] } }, select: { name: true } })).map((d) => d.name));
-  return parts.filter((p) => !ours.has(p.domain)).map((p) => p.address);
-}
-
-/**
- * The members of a list that can take the mail now: active users of the list's own account with
- * a per-user key. Outside members (see outsideMembers: other servers and other organisations
- * here), suspended users and mailboxes without keys are skipped here (and counted).
- */
-export async function deliverableMembers(db: Db, listId: string, accountId: string): Promise<{ members: { address: string; userId: string; accountId: string }[]; skipped: number }> {
-  const rows = await db.mailingListMember.findMany({ where: { listId }, select: { address: true }, orderBy: { address: 'asc' }, take: MAX_LIST_MEMBERS });
-  const wanted = rows.flatMap((r) => {
-    const p = splitAddress(r.address);
-    return p ? [{ address: r.address, ...p }] : [];
-  });
-  if (wanted.length === 0) return { members: [], skipped: 0 };
-  const users = await db.user.findMany({
-    where: { status: 'active', accountId, OR: wanted.map((w) => ({ localPart: w.localPart, domain: { name: w.domain } })) },
-    select: { id: true, accountId: true, localPart: true, domain: { select: { name: true } } },
-    take: MAX_LIST_MEMBERS,
-  });
-  const members = [];
-  for (const u of users) if (await newestPerUserKey(db, u.id)) members.push({ address: `${u.localPart}@${u.domain.name}`, userId: u.id, accountId: u.accountId });
-  return { members, skipped: rows.length - members.length };
-}

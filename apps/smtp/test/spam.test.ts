@@ -187,3 +187,22 @@ describe('spam signals', () => {
     expect(scoreMessage(none, clean, '', 5).reasons).not.toContain('from-mismatch');
   });
 });
+
+describe("the recipient's own spam signal (Report spam / Not spam, docs/mail.md \"Organising mail\")", () => {
+  it('a sender bob reported as spam goes to Spam although it scores clean; one he allowed goes to the Inbox although it scores as spam', async () => {
+    await tdb.prisma.senderVerdict.create({ data: { userId: bobId, address: 'carol@sender.example', verdict: 'spam' } });
+    await transport(port, { dkim: dkimSign }).sendMail({ from: 'carol@sender.example', to: 'bob@example.test', subject: 'Clean but reported', text: 'hello' });
+    let n = await newest();
+    expect(n.subject).toBe('Clean but reported');
+    expect(n.header).toContain('verdict=ham');
+    expect(n.folder).toBe('spam');
+
+    await tdb.prisma.senderVerdict.create({ data: { userId: bobId, address: 'winner@shady.example', verdict: 'allow' } });
+    await transport().sendMail({ ...spammy, subject: 'YOU HAVE WON, BUT ALLOWED' });
+    n = await newest();
+    expect(n.subject).toBe('YOU HAVE WON, BUT ALLOWED');
+    expect(n.header).toContain('verdict=spam');
+    expect(n.folder).toBe('inbox');
+    await tdb.prisma.senderVerdict.deleteMany({ where: { userId: bobId } });
+  });
+});

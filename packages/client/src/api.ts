@@ -249,7 +249,7 @@ export class ApiClient {
   sendMail(body: z.input<typeof mail.mailSend.body>) {
     return this.call(mail.mailSend, body);
   }
-  listMail(query: { folder?: FolderName; label?: string; starred?: boolean; unread?: boolean; limit?: number; cursor?: string | null }) {
+  listMail(query: { folder?: FolderName; label?: string; folderId?: string; starred?: boolean; unread?: boolean; limit?: number; cursor?: string | null }) {
     return this.request(mail.mailList, { query: { ...query, cursor: query.cursor ?? undefined } });
   }
   getMail(entryId: string) {

@@ -11,3 +11,4 @@ export * from './shared-mailbox';
 export * from './mail/compose';
 export * from './mail/merge';
 export * from './contacts';
+export * from './mail/organise';

@@ -17,3 +17,4 @@ export * from './transfer';
 export * from './compose';
 export * from './contacts';
 export * from './rules';
+export * from './organise';

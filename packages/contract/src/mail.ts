@@ -152,6 +152,8 @@ export const entryView = z.object({
   read: z.boolean(),
   starred: z.boolean(),
   labelIds: z.array(z.string()),
+  /** The custom folder it is filed in (with folder archive), or came from (in Trash). */
+  folderId: z.string().nullable().optional(),
   receivedAt: z.string(),
   sentAt: z.string(),
   from: z.string(),
@@ -178,6 +180,8 @@ export const mailList = {
     .object({
       folder: folderName.optional(),
       label: uuid.optional(),
+      /** A custom folder (docs/mail.md "Organising mail"). */
+      folderId: uuid.optional(),
       starred: z.enum(['true']).optional(),
       unread: z.enum(['true']).optional(),
       limit: z.coerce.number().int().min(1).max(mailLimits.pageSize).default(50),

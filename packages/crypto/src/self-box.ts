@@ -24,8 +24,8 @@ import type { PerUserKey } from './puk';
 export const SELF_BOX = Object.freeze({ version: 0x02, suite: 0x01, signingContext: 'self-box' });
 
 /** What a self box may hold; each kind is its own box purpose. */
-export type SelfBoxKind = 'label-name' | 'contact' | 'signature' | 'template' | 'shared-mailbox' | 'content-rules';
-const KINDS: readonly SelfBoxKind[] = ['label-name', 'contact', 'signature', 'template', 'shared-mailbox', 'content-rules'];
+export type SelfBoxKind = 'label-name' | 'folder-name' | 'contact' | 'signature' | 'template' | 'shared-mailbox' | 'content-rules';
+const KINDS: readonly SelfBoxKind[] = ['label-name', 'folder-name', 'contact', 'signature', 'template', 'shared-mailbox', 'content-rules'];
 
 const contextOf = (kind: SelfBoxKind, userId: string, generation: number, itemId: string) =>
   new ByteWriter().str('self').str(kind).str(astring(userId, 'userId')).u32(aint(generation, 'generation', 0xffffffff)).str(astring(itemId, 'itemId', 128)).finish();

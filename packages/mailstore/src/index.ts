@@ -10,3 +10,4 @@ export * from './held';
 export * from './secret-box';
 export * from './filters';
 export * from './out-of-office';
+export * from './lists';

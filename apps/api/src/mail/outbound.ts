@@ -83,6 +83,13 @@ export interface OutboundOptions {
   /** How often the sweeper queues due retries (seconds; 0: never by itself — tests call sweep()). */
   sweepSeconds?: number;
   now?: () => Date;
+  /**
+   * A mailing list of this server (a user posting to their organisation's list, docs/mail.md
+   * "Posting to a list from inside"): expands the message to the list's members here instead of
+   * relaying it; answers null when the address is no list here, else the copy it stored (whose
+   * outside members this relay then sends).
+   */
+  postToList?: (address: string, raw: Buffer, mailFrom: string) => Promise<{ messageId: string } | null>;
 }
 
 /**
@@ -445,7 +452,14 @@ export class Outbound {
       }
     } else {
       const byDomain = new Map<string, Claimed[]>();
-      for (const c of claimed) byDomain.set(c.recipient.split('@')[1]!, [...(byDomain.get(c.recipient.split('@')[1]!) ?? []), c]);
+      for (const c of claimed) {
+        const posted = this.opts.postToList ? await this.postToList(c.recipient, from, content).catch((err: unknown) => ({ error: (err as Error).message })) : null;
+        if (!posted) {
+          byDomain.set(c.recipient.split('@')[1]!, [...(byDomain.get(c.recipient.split('@')[1]!) ?? []), c]);
+          continue;
+        }
+        outcomes.set(c.id, 'error' in posted ? { status: 'queued', error: posted.error } : { status: 'delivered', error: null });
+      }
       for (const [domain, rows] of byDomain) groups.push({ domain, rows, mail: content });
     }
     for (const g of groups) {
@@ -464,6 +478,18 @@ export class Outbound {
       }
     }
     return outcomes;
+  }
+
+  /** Expands a message to one of this server's lists (the postToList hook); null: no list here. */
+  private async postToList(address: string, from: string, content: SendMailOptions): Promise<{ messageId: string } | null> {
+    const raw = await new MailComposer(content).compile().build();
+    try {
+      const posted = await this.opts.postToList!(address, raw, from);
+      if (posted?.messageId) await this.enqueue(posted.messageId);
+      return posted;
+    } finally {
+      raw.fill(0);
+    }
   }
 
   /** Delivers to one domain's MX; answers the recipients the remote refused (the rest have it). */

@@ -47,6 +47,7 @@ export async function loadEntries(db: Db, userId: string, ids: readonly string[]
         read: r.read,
         starred: r.starred,
         labelIds: r.labelIds,
+        folderId: r.folderId,
         receivedAt: r.receivedAt.toISOString(),
         sentAt: m.sentAt.toISOString(),
         from: m.senderAddress,

@@ -195,8 +195,13 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             continue;
           }
           if (external.has(address)) {
-            // Outside this server only: a domain of ours is never relayed.
-            if (await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true } })) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+            // Outside this server only: a domain of ours is never relayed — except a mailing list
+            // of the sender's own organisation, which the relay expands here (mail/list-post.ts).
+            const dom = await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true, accountId: true } });
+            if (dom) {
+              const list = dom.accountId === s.user.accountId ? await deps.db.mailingList.findFirst({ where: { domainId: dom.id, localPart: address.split('@')[0]! }, select: { id: true } }) : null;
+              if (!list) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+            }
             continue;
           }
           // A user's own address, one of their aliases, or a +tag form of either (docs/mail.md "Aliases").
@@ -380,8 +385,14 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         params.push(value);
         where.push(sql.replace('?', `$${params.length}`));
       };
-      if (q.folder) add('folder = ?::folder', q.folder);
-      else where.push(`folder NOT IN ('trash', 'spam')`);
+      if (q.folderId) {
+        // A custom folder: its entries are filed with folder archive (routes/organise.ts).
+        add('folder_id = ?::uuid', q.folderId);
+        where.push(`folder = 'archive'`);
+      } else if (q.folder) {
+        add('folder = ?::folder', q.folder);
+        if (q.folder === 'archive') where.push('folder_id IS NULL');
+      } else where.push(`folder NOT IN ('trash', 'spam')`);
       if (q.label) add('? = ANY(label_ids)', q.label);
       if (q.starred) where.push('starred');
       if (q.unread) where.push('NOT read');
@@ -449,7 +460,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       await deps.db.mailboxEntry.update({
         where: { id: e.id },
-        data: { ...(folder ? { folder } : {}), ...(read !== undefined ? { read } : {}), ...(starred !== undefined ? { starred } : {}), ...(labelIds ? { labelIds: [...new Set(labelIds)] } : {}) },
+        data: { ...(folder ? { folder, ...(folder === 'trash' ? (e.folder === 'trash' ? {} : { trashedFrom: e.folder }) : { folderId: null, trashedFrom: null }) } : {}), ...(read !== undefined ? { read } : {}), ...(starred !== undefined ? { starred } : {}), ...(labelIds ? { labelIds: [...new Set(labelIds)] } : {}) },
       });
       void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: folder ?? e.folder, kind: 'changed' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       const [view] = await loadEntries(deps.db, s.userId, [e.id], 'small');
@@ -469,7 +480,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: e.folder, kind: 'deleted' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
         return { id: e.id, deleted: 'permanently' as const };
       }
-      await deps.db.mailboxEntry.update({ where: { id: e.id }, data: { folder: 'trash' } });
+      await deps.db.mailboxEntry.update({ where: { id: e.id }, data: { folder: 'trash', trashedFrom: e.folder } });
       void deps.events.publish(deps.db, s.userId, { entryId: e.id, folder: 'trash', kind: 'changed' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       return { id: e.id, deleted: 'trash' as const };
     },
@@ -483,7 +494,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const s = req.session!;
       const rows = await deps.db.$queryRaw<{ folder: FolderName; total: bigint; unread: bigint }[]>`
         SELECT folder::text AS folder, count(*) AS total, count(*) FILTER (WHERE NOT read) AS unread
-        FROM mailbox_entries WHERE user_id = ${s.userId}::uuid GROUP BY folder`;
+        FROM mailbox_entries WHERE user_id = ${s.userId}::uuid AND NOT (folder = 'archive' AND folder_id IS NOT NULL) GROUP BY folder`;
       const byFolder = new Map(rows.map((r) => [r.folder, r]));
       const u = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { usedBytes: true, quotaBytes: true } });
       return {

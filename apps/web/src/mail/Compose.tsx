@@ -25,6 +25,7 @@ export interface ComposeSeed {
   /** A mail reopened by Undo send or Edit in the Outbox: everything as it was. */
   bcc?: string;
   html?: string;
+  /** Files to attach from the start (a forward's attachments, opened on this device: Forward.ts). */
   files?: File[];
 }
 

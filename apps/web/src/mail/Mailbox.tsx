@@ -12,6 +12,11 @@ import { notifyNewMail, tabTitle } from './notify';
 import { AccountMenu } from '../settings/AccountMenu';
 import { DelegatedActions, MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
 import { OutboxActions } from '../compose/OutboxActions';
+import { CustomFolders, customFolderOf, dropTarget, EmptyTrash, FolderTools, listArgs, STARRED, useCustomFolders } from './Folders';
+import { BulkBar } from './BulkBar';
+import { MoveMenu } from './MoveMenu';
+import { forwardSeed } from './Forward';
+import { bulk, DRAG_TYPE, reportSpam, restore, undoMove, type MoveTarget } from './organise';
 
 const api = new ApiClient({ baseUrl: '' });
 const FOLDERS: { id: FolderName; name: string }[] = [
@@ -81,13 +86,17 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   );
 
   const refreshSummary = useCallback(() => void api.mailSummary().then(setSummary, failed), [failed]);
+  // Organising (Folders.tsx, BulkBar.tsx): custom folders, the checked rows, the last one checked (Shift-click ranges).
+  const custom = useCustomFolders(address, failed);
+  const [checked, setChecked] = useState<string[]>([]);
+  const lastChecked = useRef<string | null>(null);
 
   const load = useCallback(
     async (f: FolderName, more: string | null = null) => {
       const gen = ++listGen.current;
       setLoading(true);
       try {
-        const page = await keys({ op: 'mailList', address, folder: f, cursor: more, limit: 50, ...(label ? { label } : {}) });
+        const page = await keys({ op: 'mailList', address, folder: f, cursor: more, limit: 50, ...listArgs(label) });
         if (gen !== listGen.current) return;
         setRows((old) => (more ? [...old, ...page.rows] : page.rows));
         setCursor(page.cursor);
@@ -129,6 +138,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   useEffect(() => {
     setSelected(null);
     setThread(null);
+    setChecked([]);
     void load(folder);
     refreshSummary();
   }, [folder, load, refreshSummary]);
@@ -267,16 +277,53 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     }
   }
 
-  async function move(to: Movable) {
-    const row = current;
-    if (!row || row.folder === to || delegated) return;
+  /** Moves entries (checked rows, a dragged row, the open one) anywhere; Undo puts each back. */
+  async function moveMany(ids: string[], to: MoveTarget, name: string) {
+    if (delegated) return;
     try {
-      await api.updateMail(row.entryId, { folder: to });
-      drop(row.entryId);
-      show(t('toast.moved', { folder: folderName(to) }), movable(row.folder) ? moveBack(row.entryId, row.folder) : undefined);
+      const { before } = await bulk(ids, to);
+      setChecked([]);
+      if (selected && ids.includes(selected)) {
+        setSelected(null);
+        setThread(null);
+      }
+      show(t('organise.movedCount', { count: ids.length, folder: name }), async () => {
+        await undoMove(before);
+        show(t('organise.undone'));
+        void load(folder);
+        refreshSummary();
+        custom.reload();
+      });
+      void load(folder);
+      refreshSummary();
+      custom.reload();
     } catch (err) {
       failed(err);
     }
+  }
+
+  /** Marks, labels or judges the checked rows. */
+  async function changeMany(run: () => Promise<unknown>, message: string) {
+    try {
+      await run();
+      setChecked([]);
+      show(message);
+      void load(folder);
+      refreshSummary();
+      custom.reload();
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  /** A checkbox: toggles one row, or with Shift the range from the last one checked. */
+  function check(entryId: string, range: boolean) {
+    const at = rows.findIndex((r) => r.entryId === entryId);
+    const from = rows.findIndex((r) => r.entryId === lastChecked.current);
+    const on = !checked.includes(entryId);
+    const ids = range && from >= 0 ? rows.slice(Math.min(at, from), Math.max(at, from) + 1).map((r) => r.entryId) : [entryId];
+    setChecked((c) => (on ? [...new Set([...c, ...ids])] : c.filter((x) => !ids.includes(x))));
+    lastChecked.current = entryId;
   }
 
   function reply(all: boolean) {
@@ -339,6 +386,10 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
         '#': () => void act('delete'),
         s: () => void act('star'),
         u: () => void act('unread'),
+        x: () => {
+          const r = selected ? current : rows[rowIndex(focusedRow)];
+          if (r) check(r.entryId, e.shiftKey);
+        },
         j: () => step(1),
         k: () => step(-1),
         o: () => {
@@ -357,7 +408,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   });
 
   const counts = new Map(delegated ? [] : (summary?.folders.map((f) => [f.folder, f]) ?? []));
-  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : delegated ? `${t(`mail.folders.${folder}`)} · ${delegated.address}` : t(`mail.folders.${folder}`);
+  const openCustom = custom.folders.find((f) => f.id === customFolderOf(label)) ?? null;
+  const title = inSettings ? t('settings.title') : searching ? t('mail.searchResults') : label === STARRED ? t('organise.starred') : openCustom ? openCustom.name : label ? (labels.find((l) => l.id === label)?.name ?? t('mail.label')) : delegated ? `${t(`mail.folders.${folder}`)} · ${delegated.address}` : t(`mail.folders.${folder}`);
   const inboxUnread = counts.get('inbox')?.unread ?? 0;
   useEffect(() => {
     document.title = tabTitle(title, inboxUnread);
@@ -388,7 +440,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                 const n = f.id === 'drafts' ? c?.total : c?.unread;
                 return (
                   <li key={f.id}>
-                    <button type="button" aria-current={folder === f.id && !label && !searching ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))}>
+                    <button type="button" aria-current={folder === f.id && !label && !searching ? 'page' : undefined} onClick={() => (setSearching(null), setQuery(''), folder === f.id && !label ? void load(f.id) : (setLabel(null), setFolder(f.id)))} {...(movable(f.id) ? dropTarget((ids) => void moveMany(ids, { folder: f.id as Movable }, folderName(f.id))) : {})}>
                       {t(`mail.folders.${f.id}`)}
                       {!!n && <span className="count" aria-label={f.id === 'drafts' ? t('mail.countDrafts', { count: n }) : t('mail.countUnread', { count: n })}>{n}</span>}
                     </button>
@@ -406,6 +458,15 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                 </button>
               </li>
             </ul>
+            <CustomFolders
+              address={address}
+              folders={custom.folders}
+              current={label}
+              onOpen={(v) => (setSearching(null), setQuery(''), setFolder(customFolderOf(v) ? 'archive' : 'inbox'), setLabel(v))}
+              onDropTo={(ids, to, name) => void moveMany(ids, to, name)}
+              reload={custom.reload}
+              failed={failed}
+            />
             <h3 className="labels-title">{t('mail.labels')}</h3>
             <ul aria-label={t('mail.labels')}>
               {labels.map((l) => (
@@ -430,11 +491,34 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
             </form>
             <h2>{searching ? t('mail.resultsFor', { query: searching }) : title}</h2>
+            {openCustom && !searching && <FolderTools address={address} folder={openCustom} onChanged={custom.reload} onDeleted={(moved) => (show(t('organise.folderDeleted', { count: moved })), custom.reload(), setLabel(null), setFolder('inbox'))} failed={failed} />}
+            {folder === 'trash' && !label && !searching && <EmptyTrash count={counts.get('trash')?.total ?? 0} onEmptied={(n) => (show(t('organise.trashEmptied', { count: n })), void load(folder), refreshSummary())} failed={failed} />}
+            {checked.length > 0 && (
+              <BulkBar
+                count={checked.length}
+                folder={openCustom ? `folder:${openCustom.id}` : folder}
+                folders={custom.folders}
+                labels={labels}
+                onMove={(to, name) => void moveMany(checked, to, name)}
+                onMark={(read) => void changeMany(() => bulk(checked, { read }), read ? t('organise.markedRead', { count: checked.length }) : t('organise.markedUnread', { count: checked.length }))}
+                onLabel={(id) => void changeMany(() => bulk(checked, { addLabels: [id] }), t('organise.labelled', { count: checked.length }))}
+                onSpam={(v) => void changeMany(() => reportSpam(checked, v), v === 'spam' ? t('organise.reportedSpam', { count: checked.length }) : t('organise.markedNotSpam', { count: checked.length }))}
+                onClear={() => setChecked([])}
+              />
+            )}
             {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
             <ul>
               {rows.map((r) => (
-                <li key={r.entryId}>
-                  <button type="button" data-entry={r.entryId} className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}`} onClick={() => void open(r)}>
+                <li key={r.entryId} className="row-item">
+                  <input type="checkbox" className="row-check" aria-label={t('organise.selectRow', { subject: r.subject || r.from })} checked={checked.includes(r.entryId)} onClick={(e) => check(r.entryId, e.shiftKey)} onChange={() => undefined} />
+                  <button
+                    type="button"
+                    data-entry={r.entryId}
+                    className={`row${r.read ? '' : ' unread'}${r.entryId === selected ? ' selected' : ''}${checked.includes(r.entryId) ? ' checked' : ''}`}
+                    onClick={() => void open(r)}
+                    draggable
+                    onDragStart={(e) => e.dataTransfer?.setData(DRAG_TYPE, JSON.stringify(checked.includes(r.entryId) ? checked : [r.entryId]))}
+                  >
                     <RowContent row={r} from={from(r)} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
                 </li>
@@ -472,6 +556,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     <button type="button" onClick={() => reply(true)} title={t('mail.replyAllShortcut')}>
                       {t('mail.replyAll')}
                     </button>
+                    {latest && (
+                      <button type="button" onClick={() => void forwardSeed(address, latest).then(setCompose, failed)}>
+                        {t('organise.forward')}
+                      </button>
+                    )}
                     <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>
                       {t('mail.archive')}
                     </button>
@@ -488,15 +577,16 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     ))}
                   </select>
                 )}
-                {movable(current.folder) && (
-                  <select aria-label={t('mail.moveTo')} value="" onChange={(e) => movable(e.target.value) && void move(e.target.value)}>
-                    <option value="">{t('mail.moveToPlaceholder')}</option>
-                    {MOVABLE.filter((f) => f !== current.folder).map((f) => (
-                      <option key={f} value={f}>
-                        {folderName(f)}
-                      </option>
-                    ))}
-                  </select>
+                {movable(current.folder) && <MoveMenu folders={custom.folders} current={openCustom ? `folder:${openCustom.id}` : current.folder} onMove={(to, name) => void moveMany([current.entryId], to, name)} />}
+                {current.folder === 'trash' && (
+                  <button type="button" onClick={() => void restore([current.entryId]).then(() => (drop(current.entryId), show(t('organise.restored')), custom.reload()), failed)}>
+                    {t('organise.restore')}
+                  </button>
+                )}
+                {(current.folder === 'spam' || current.folder === 'inbox') && current.from !== address && (
+                  <button type="button" onClick={() => void reportSpam([current.entryId], current.folder === 'spam' ? 'not-spam' : 'spam').then(() => (drop(current.entryId), show(current.folder === 'spam' ? t('organise.markedNotSpam', { count: 1 }) : t('organise.reportedSpam', { count: 1 }))), failed)}>
+                    {current.folder === 'spam' ? t('organise.notSpam') : t('organise.reportSpam')}
+                  </button>
                 )}
                 <button type="button" onClick={() => void act('star')} title={t('mail.starShortcut')} aria-pressed={current.starred}>
                   {current.starred ? t('mail.starredButton') : t('mail.star')}

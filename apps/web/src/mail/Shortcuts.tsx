@@ -13,6 +13,7 @@ export const SHORTCUTS: { keys: string[]; does: string }[] = [
   { keys: ['#'], does: 'shortcuts.delete' },
   { keys: ['s'], does: 'shortcuts.star' },
   { keys: ['u'], does: 'shortcuts.unread' },
+  { keys: ['x'], does: 'organise.shortcutSelect' },
   { keys: ['/'], does: 'shortcuts.search' },
   { keys: ['g', 'i'], does: 'shortcuts.inbox' },
   { keys: ['Esc'], does: 'shortcuts.escape' },

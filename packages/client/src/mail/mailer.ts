@@ -39,7 +39,7 @@ import {
   type SigchainState,
   toHex,
 } from '@sealmail/crypto';
-import { mailLimits, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
+import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
@@ -52,7 +52,8 @@ export type MailErrorCode =
   | 'NO_RECIPIENTS'
   | 'OPEN_FAILED'
   | 'NO_SUCH_ATTACHMENT'
-  | 'INVALID_LABEL';
+  | 'INVALID_LABEL'
+  | 'INVALID_FOLDER';
 
 export class MailError extends Error {
   override readonly name = 'MailError';
@@ -350,6 +351,12 @@ export class Mailer {
         try {
           keys.set(a, await this.recipientKey(a));
         } catch (err) {
+          // A mailing list of the user's own organisation: not end to end (MISSION §4), the server
+          // expands it (docs/mail.md "Posting to a list from inside"), so it goes as standard mail.
+          if (err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && (await this.ownLists()).has(a)) {
+            external.push(a);
+            continue;
+          }
           if (!(err instanceof MailError && err.code === 'NO_E2EE_ROUTE' && (mail.allowStandard || mail.links))) throw err;
           (mail.links ? linked : external).push(a);
         }
@@ -438,6 +445,17 @@ export class Mailer {
       ...(opts.sendAt ? { sendAt: opts.sendAt.toISOString() } : {}),
       ...(from !== this.address ? { from } : {}),
     });
+  }
+
+  /** The list addresses of the user's organisation (asked once per minute). */
+  private listsCache: { at: number; lists: Promise<Set<string>> } | null = null;
+  async ownLists(): Promise<Set<string>> {
+    if (!this.listsCache || Date.now() - this.listsCache.at > 60_000) {
+      const lists = this.api.request(myLists, {}).then((r) => new Set(r.lists.map((l) => l.address.toLowerCase())));
+      lists.catch(() => (this.listsCache = null));
+      this.listsCache = { at: Date.now(), lists };
+    }
+    return this.listsCache.lists;
   }
 
   /** This device as the sender of a mail, with its own chain position (signed into the envelope). */
@@ -680,11 +698,12 @@ export class Mailer {
 
   /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
   async list(
-    opts: { folder?: FolderName; label?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {},
+    opts: { folder?: FolderName; label?: string; folderId?: string; cursor?: string | null; limit?: number; starred?: boolean; unread?: boolean } = {},
     /** Only entries this accepts are opened and returned (e.g. those not indexed yet). */
     only: (entry: EntryView) => boolean = () => true,
   ): Promise<{ items: (MailSummary | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null; skipped: number }> {
-    const page = await this.listEntries(opts.label ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
+    // A label, a custom folder or Starred spans folders (Trash and Spam aside) unless one is named.
+    const page = await this.listEntries(opts.label || opts.folderId || (opts.starred && !opts.folder) ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
     const items = [];
     let skipped = 0;
     for (const entry of page.entries) {

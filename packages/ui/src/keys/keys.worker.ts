@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { ComposeBook, ContentRules, Delegation, EscrowAdmin, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { contactsOp } from './contacts-ops';
@@ -31,6 +31,16 @@ function ownMailer(address: string, displayName = ''): Promise<Mailer> {
     mailers.set(address, m);
   }
   return m;
+}
+/** Folder and label names are sealed and opened here (packages/client/src/mail/organise.ts). */
+const organisers = new Map<string, Promise<Organiser>>();
+function organiser(address: string): Promise<Organiser> {
+  let o = organisers.get(address);
+  if (!o) {
+    o = identity.then((id) => new Organiser(api, id, address));
+    organisers.set(address, o);
+  }
+  return o;
 }
 function remember(o: OpenedMail) {
   opened.set(o.entryId, o);
@@ -107,7 +117,7 @@ function syncSearch(address: string): Promise<{ added: number; indexed: number; 
 const saveIndex = (address: string, ix: SearchIndex, s: Awaited<typeof store>) => s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
-  const page = await (await mailer(req.address)).list({ folder: req.folder, cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}) });
+  const page = await (await mailer(req.address)).list({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
@@ -229,6 +239,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       return active.has(req.address) ? [] : (await ownMailer(req.address)).labels();
     case 'createLabel':
       return (await ownMailer(req.address)).createLabel(req.name);
+    case 'folders':
+      return (await organiser(req.address)).folders();
+    case 'createFolder':
+      return (await organiser(req.address)).createFolder(req.name);
+    case 'renameFolder':
+      return (await organiser(req.address)).renameFolder(req.id, req.name).then(() => null);
+    case 'renameLabel':
+      return (await organiser(req.address)).renameLabel(req.id, req.name).then(() => null);
     case 'mailOpen':
       opened.delete(req.entryId); // flags may have changed; the mail is re-verified
       return view(await openedMail(req.address, req.entryId));

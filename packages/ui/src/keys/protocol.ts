@@ -28,11 +28,15 @@ export type Request =
   | { op: 'escrowDiscover'; address: string; user: string }
   | { op: 'escrowShareKey'; address: string }
   | { op: 'discoveryExport'; address: string; user: string; from: string; to: string; terms: string[]; caseRef: string }
-  | { op: 'mailList'; address: string; folder: FolderName; label?: string; cursor: string | null; limit?: number; starred?: boolean }
+  | { op: 'mailList'; address: string; folder: FolderName; label?: string; folderId?: string; cursor: string | null; limit?: number; starred?: boolean }
   | { op: 'search'; address: string; query: string }
   | { op: 'searchSync'; address: string }
   | { op: 'labels'; address: string }
   | { op: 'createLabel'; address: string; name: string }
+  | { op: 'folders'; address: string }
+  | { op: 'createFolder'; address: string; name: string }
+  | { op: 'renameFolder'; address: string; id: string; name: string }
+  | { op: 'renameLabel'; address: string; id: string; name: string }
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
@@ -204,6 +208,11 @@ export interface Results {
   searchSync: { added: number; indexed: number };
   labels: { id: string; name: string }[];
   createLabel: { id: string; name: string };
+  /** Custom folders, names opened on this device. */
+  folders: { id: string; name: string; total: number; unread: number }[];
+  createFolder: { id: string; name: string; total: number; unread: number };
+  renameFolder: null;
+  renameLabel: null;
   mailOpen: MailView;
   mailThread: (MailView | { entryId: string; error: string })[];
   /** Only once every byte authenticated. */

@@ -1,0 +1,122 @@
+/**
+ * A user of this server posting to their organisation's mailing list (docs/mail.md "Posting to
+ * a list from inside"): the client sends the list address as standard mail (lists are not end to
+ * end encrypted, MISSION §4), the relay (a pg-boss queue on this test's Postgres) expands it here
+ * with the ingress's rules — members of the organisation get a server-sealed copy with List-Id
+ * inside, the outside member gets it over real SMTP from the list address at a loopback
+ * smtp-server standing in for the remote MX (its MX answer comes from a table: the only part
+ * that is outside).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { simpleParser } from 'mailparser';
+import { ApiClient } from '@sealmail/client';
+import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
+import { seedDemo } from '@sealmail/db';
+import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
+import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { buildApp } from '../src/app';
+import { injectFetch, startRemoteMx, until } from './helpers';
+
+let tdb: TestDatabase;
+let app: FastifyInstance;
+let dir: string;
+let tls: TlsMaterial;
+let mx: Awaited<ReturnType<typeof startRemoteMx>>;
+let passwords: Record<string, string>;
+
+/** One key store per user: every sign-in of a user is the same (approved) device. */
+const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
+async function device(address: string) {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
+  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
+  const identity = new Identity(api, stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!);
+  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
+  return { api, identity, mail: new Mailer(api, identity, address) };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sealmail-listpost-'));
+  tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  mx = await startRemoteMx(tls);
+  tdb = await createTestDatabase();
+  const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
+  const other = await seedDemo(tdb.prisma, { domain: 'other.test' });
+  passwords = Object.fromEntries([...seed.users, ...other.users].map((u) => [u.address, u.password!]));
+  app = await buildApp({
+    logger: createLogger({ level: 'silent' }),
+    db: tdb.prisma,
+    version: 't',
+    auth: defaultAuthSettings,
+    serverKey: ephemeralServerMailKey(),
+    outbound: {
+      connectionString: tdb.connectionString,
+      hostname: 'mx.example.test',
+      dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
+      port: mx.port,
+      tls: { ca: tls.cert },
+      sweepSeconds: 0.2,
+    },
+  });
+  const domain = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+  await tdb.prisma.mailingList.create({
+    data: { accountId: domain.accountId, domainId: domain.id, localPart: 'team', name: 'The Team', members: { create: ['bob@example.test', 'admin@example.test', 'dave@example.org'].map((address) => ({ address })) } },
+  });
+  const otherDomain = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'other.test' } });
+  await tdb.prisma.mailingList.create({ data: { accountId: otherDomain.accountId, domainId: otherDomain.id, localPart: 'staff', name: 'Staff', members: { create: [{ address: 'alice@other.test' }] } } });
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+  await mx?.close();
+  await tdb?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('posting to a list from inside', () => {
+  it('alice posts to team@: bob and admin get a server-sealed copy, the outside member gets it from the list address over SMTP', async () => {
+    const alice = await device('alice@example.test');
+    const bob = await device('bob@example.test');
+    const admin = await device('admin@example.test');
+    expect([...(await alice.mail.ownLists())]).toEqual(['team@example.test']);
+    // No "allow standard" needed: a list of one's own organisation is known to be server-expanded.
+    const sent = await alice.mail.send({ to: ['team@example.test'], subject: 'Team lunch on Friday', text: 'Pizza at noon.' });
+    expect(sent.refused).toEqual([]);
+
+    for (const u of [bob, admin]) {
+      const item = await until(async () => (await u.mail.list({ folder: 'inbox' })).items.find((i) => 'subject' in i && i.subject === 'Team lunch on Friday'));
+      if (!('subject' in item)) throw new Error('not opened');
+      expect(item.protection).toBe('Server Encrypted');
+      expect(item.from.address).toBe('alice@example.test');
+      const opened = await u.mail.open(item.entryId);
+      expect(opened.mime.text).toContain('Pizza at noon.');
+    }
+    const bobEntry = await tdb.prisma.mailboxEntry.findFirstOrThrow({ where: { user: { localPart: 'bob', domain: { name: 'example.test' } } }, include: { message: true } });
+    expect(bobEntry.message.protection).toBe('server');
+
+    const out = await until(async () => mx.received.find((r) => r.rcpt.includes('dave@example.org')));
+    const parsed = await simpleParser(out.raw);
+    expect(parsed.subject).toBe('Team lunch on Friday');
+    expect(parsed.from?.value[0]?.address).toBe('team@example.test');
+    expect(parsed.text).toContain('Pizza at noon.');
+    expect(out.raw.toString('latin1')).toMatch(/^DKIM-Signature:[^]*?\bd=example\.test;/m);
+
+    // The sender sees the list as delivered in her Sent copy.
+    const deliveries = await until(async () => {
+      const d = (await alice.api.request((await import('@sealmail/contract')).mailDeliveries, { params: { entryId: sent.entryId } })).deliveries;
+      return d.every((x) => x.status === 'delivered') && d.length ? d : null;
+    });
+    expect(deliveries.map((d) => d.recipient)).toEqual(['team@example.test']);
+  }, 120_000);
+
+  it("another organisation's list on this server is not posted to through the relay, and an unknown address on one's own domain stays refused", async () => {
+    const alice = await device('alice@example.test');
+    await expect(alice.mail.send({ to: ['staff@other.test'], subject: 'x', text: 'y', allowStandard: true })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
+    await expect(alice.mail.send({ to: ['nobody@example.test'], subject: 'x', text: 'y', allowStandard: true })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
+  }, 60_000);
+});

@@ -1,0 +1,26 @@
+/**
+ * Forward (docs/mail.md "Organising mail"): the original's text quoted under a forwarded-message
+ * header, and its attachments opened in the key worker (each only once every byte authenticated)
+ * and handed to the compose window as files, so they are sealed again for the new recipients
+ * like any attachment — end to end for users here, link or standard for the outside, as chosen.
+ * The server never sees them in plaintext.
+ */
+import { formatDateTime, i18n, keys, type MailView } from '@sealmail/ui';
+import type { ComposeSeed } from './Compose';
+
+export async function forwardSeed(address: string, m: MailView): Promise<ComposeSeed> {
+  const files: File[] = [];
+  for (const a of m.attachments) {
+    const blob = await keys({ op: 'mailAttachment', address, entryId: m.entryId, piece: a.piece });
+    files.push(new File([blob], a.filename, { type: a.contentType || 'application/octet-stream' }));
+  }
+  const header = [
+    i18n.t('organise.forwardedHeader'),
+    `${i18n.t('organise.forwardFrom')}: ${m.fromName ? `${m.fromName} <${m.from}>` : m.from}`,
+    `${i18n.t('organise.forwardDate')}: ${formatDateTime(m.date)}`,
+    `${i18n.t('organise.forwardSubject')}: ${m.subject}`,
+    `${i18n.t('organise.forwardTo')}: ${m.to.join(', ')}`,
+    ...(m.cc.length ? [`Cc: ${m.cc.join(', ')}`] : []),
+  ].join('\n');
+  return { subject: /^fwd?:/i.test(m.subject) ? m.subject : `Fwd: ${m.subject}`, quote: `${header}\n\n${m.text}`, files };
+}
