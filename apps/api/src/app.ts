@@ -39,6 +39,7 @@ import { linkRoutes } from './routes/links';
 import { blockingRoutes } from './routes/blocking';
 import { listRoutes } from './routes/lists';
 import { calendarRoutes } from './routes/calendar';
+import { calendarInviteRoutes } from './routes/calendar-invite';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
 import { adminHistoryRoutes } from './routes/admin-history';
 import { adminActivityRoutes } from './routes/admin-activity';
@@ -171,6 +172,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => blockingRoutes(scope, deps));
   await app.register(async (scope) => listRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
+  await app.register(async (scope) => calendarInviteRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
   await app.register(async (scope) => adminHistoryRoutes(scope, deps));
   await app.register(async (scope) => adminActivityRoutes(scope, deps));

@@ -10,6 +10,7 @@ import type { Db } from '@sealmail/db';
 import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
+import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
@@ -140,6 +141,8 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }
+    // A calendar REPLY/COUNTER to a mailbox named at RCPT is recorded for its organizer (itip.ts).
+    await recordItip(deps, raw, auth, wanted);
     return { messageId, entries };
   } catch (err) {
     if (err instanceof LocalDeliveryError) {

@@ -6,6 +6,7 @@ export * from './lists';
 export * from './text';
 export * from './account';
 export * from './calendar';
+export * from './calendar-invite';
 export * from './domains';
 export * from './admin-activity';
 export * from './escrow-admins';
