@@ -14,6 +14,7 @@ import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { discoveryCommand } from './discovery-commands';
+import { calendarRespondCommand } from './calendar-invite-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -86,6 +87,9 @@ Commands:
                       the app's 6-digit code (standard input or --code); prints 10 recovery codes
   totp remove         Remove it (--code <6 digits>, or the password on standard input)
   totp codes --code N New recovery codes (the old ones stop working)
+  calendar respond <event> accept|tentative|decline
+                      Answer an invitation in your calendar (event id, its first characters, or
+                      its exact title); the organizer's event shows it and gets a REPLY mail
   help                Show this text
 
 Options:
@@ -169,6 +173,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return p;
   }
   try {
+    // Answering an invitation (calendar-invite-commands.ts); the other calendar commands below.
+    if (command === 'calendar' && args[0] === 'respond') {
+      await calendarRespondCommand({ api, out: io.out }, args.slice(1));
+      return EXIT.ok;
+    }
     switch (command) {
       case 'status': {
         const info = await api.info();

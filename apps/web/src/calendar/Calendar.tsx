@@ -7,6 +7,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeError, useTranslation } from '@sealmail/ui';
 import { calendarList, eventCreate, eventDelete, eventGet, eventUpdate, occurrenceList, type EventInput, type OccurrenceView } from '@sealmail/contract';
 import { api } from '../SignIn';
+import { DayColumn } from './TimeGrid';
+import { saveTimes } from './drag';
+import { useCalendarKeys, CalendarShortcuts } from './keys';
+import { AttendeesField, type Attendee } from './Attendees';
 import './calendar.css';
 
 type View = 'day' | 'week' | 'month' | 'agenda';
@@ -57,7 +61,8 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   const [items, setItems] = useState<OccurrenceView[]>([]);
   const [truncated, setTruncated] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const [editing, setEditing] = useState<{ occurrence?: OccurrenceView; date?: string } | null>(null);
+  const [editing, setEditing] = useState<{ occurrence?: OccurrenceView; date?: string; start?: string; end?: string } | null>(null);
+  const [help, setHelp] = useState(false);
   const { from, to } = useMemo(() => rangeOf(view, anchor), [view, anchor]);
 
   const load = useCallback(async () => {
@@ -76,6 +81,13 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   useEffect(() => void load(), [load]);
 
   const step = (dir: number) => setAnchor((a) => (view === 'month' ? new Date(a.getFullYear(), a.getMonth() + dir, 1) : addDays(a, dir * (view === 'day' ? 1 : view === 'week' ? 7 : 30))));
+  useCalendarKeys(!editing && !help, {
+    today: () => setAnchor(new Date(new Date().getFullYear(), new Date().getMonth(), new Date().getDate())),
+    step,
+    view: setView,
+    create: () => calendarId && setEditing({ date: iso(view === 'agenda' || view === 'day' ? anchor : from) }),
+    help: () => setHelp(true),
+  });
   const byDay = useMemo(() => {
     const m = new Map<string, OccurrenceView[]>();
     for (const o of items) for (const d of daysOf(o)) m.set(d, [...(m.get(d) ?? []), o]);
@@ -135,7 +147,19 @@ export function Calendar({ onMail }: { onMail: () => void }) {
           {days.map((d) => (
             <section key={d} className={d === iso(new Date()) ? 'cal-day today' : 'cal-day'} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
               <h3>{dayLabel(d, { weekday: 'short', day: 'numeric' })}</h3>
-              <ul>{(byDay.get(d) ?? []).map((o) => chip(o, `${o.eventId}-${o.recurrenceId}`))}</ul>
+              <DayColumn
+                day={d}
+                hours={d === days[0]}
+                items={byDay.get(d) ?? []}
+                label={(o) => (
+                  <>
+                    <span className="cal-time">{timeLabel(o)}</span> <span className="cal-title">{o.title || t('calendar.untitled')}</span>
+                  </>
+                )}
+                onOpen={(o) => setEditing({ occurrence: o })}
+                onCreate={(start, end) => calendarId && setEditing({ date: d, start, end })}
+                onTimes={(o, start, end) => void saveTimes(o, start, end, zone).then(load, (err: unknown) => setProblem(problemText(err)))}
+              />
             </section>
           ))}
         </div>
@@ -169,12 +193,15 @@ export function Calendar({ onMail }: { onMail: () => void }) {
           calendarId={editing.occurrence?.calendarId ?? calendarId}
           occurrence={editing.occurrence}
           date={editing.date}
+          startAt={editing.start}
+          endAt={editing.end}
           onClose={(changed) => {
             setEditing(null);
             if (changed) void load();
           }}
         />
       )}
+      {help && <CalendarShortcuts onClose={() => setHelp(false)} />}
     </div>
   );
 }
@@ -192,14 +219,16 @@ function ruleOf(repeat: Repeat, byDay: string[], ends: 'never' | 'until' | 'coun
   return parts.join(';');
 }
 
-function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string; occurrence?: OccurrenceView; date?: string; onClose: (changed: boolean) => void }) {
+function Editor({ calendarId, occurrence, date, startAt, endAt, onClose }: { calendarId: string; occurrence?: OccurrenceView; date?: string; startAt?: string; endAt?: string; onClose: (changed: boolean) => void }) {
   const { t } = useTranslation();
   const dialog = useRef<HTMLDialogElement>(null);
   const [loaded, setLoaded] = useState(!occurrence);
   const [title, setTitle] = useState('');
   const [allDay, setAllDay] = useState(false);
-  const [start, setStart] = useState(`${date ?? iso(new Date())}T09:00`);
-  const [end, setEnd] = useState(`${date ?? iso(new Date())}T10:00`);
+  const [start, setStart] = useState(startAt ?? `${date ?? iso(new Date())}T09:00`);
+  const [end, setEnd] = useState(endAt ?? `${date ?? iso(new Date())}T10:00`);
+  const [attendees, setAttendees] = useState<Attendee[]>([]);
+  const [organizer, setOrganizer] = useState<string | null>(null);
   const [tz, setTz] = useState(zone);
   const [location, setLocation] = useState('');
   const [description, setDescription] = useState('');
@@ -241,6 +270,8 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
         setTz(first.tz);
         setLocation(e.location ?? '');
         setDescription(e.description ?? '');
+        setAttendees(e.attendees);
+        setOrganizer(e.organizer?.email ?? null);
         if (e.rrule) {
           const m = Object.fromEntries(e.rrule.split(';').map((p) => p.split('=') as [string, string]));
           setRepeat((m.FREQ?.toLowerCase() as Repeat) ?? 'none');
@@ -271,6 +302,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
       ...(location ? { location } : {}),
       ...(description ? { description } : {}),
       ...(scope === 'this' && occurrence?.recurring ? {} : presets ? { rrule: presets } : {}),
+      attendees,
     };
   };
   const save = async () => {
@@ -334,6 +366,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
           {t('calendar.fields.description')}
           <textarea value={description} onChange={(e) => setDescription(e.target.value)} rows={3} maxLength={20000} />
         </label>
+        <AttendeesField key={loaded ? 'loaded' : 'loading'} attendees={attendees} organizer={organizer} onChange={setAttendees} />
         {!(occurrence?.recurring && scope === 'this') && (
           <fieldset>
             <legend>{t('calendar.fields.repeat')}</legend>
