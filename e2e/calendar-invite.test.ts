@@ -64,10 +64,16 @@ describe('invitations in the web client', () => {
     const day = local(wednesday);
     const grid = alice.page.locator(`.cal-grid[data-day="${day}"]`);
     await grid.waitFor();
-    await grid.scrollIntoViewIfNeeded();
     const hourPx = 40;
+    // The week scrolls inside its own box: bring 09:00 to its top so 10:00–11:30 is on screen.
+    await alice.page.locator('.cal-week').evaluate((el, px) => void (el.scrollTop = (el.querySelector('.cal-grid') as HTMLElement).offsetTop + 9 * px - 40), hourPx);
+    await alice.page.locator('.cal-week').evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
     const y = async (minutes: number) => (await grid.boundingBox())!.y + (minutes / 60) * hourPx;
     const x = (await grid.boundingBox())!.x + 60;
+    const viewport = alice.page.viewportSize()!;
+    expect(await y(10 * 60)).toBeGreaterThan(0);
+    expect(await y(11 * 60 + 30)).toBeLessThan(viewport.height);
+    expect(await alice.page.evaluate(([px, py]) => !!document.elementFromPoint(px!, py!)?.closest('.cal-grid'), [x, await y(10 * 60 + 2)])).toBe(true);
     await alice.page.mouse.move(x, await y(10 * 60 + 2));
     await alice.page.mouse.down();
     await alice.page.mouse.move(x, await y(11 * 60), { steps: 5 });
