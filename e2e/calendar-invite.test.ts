@@ -2,7 +2,8 @@
  * Invitations in Chromium on the start command's stack (docs/calendar.md "Invitations"): Alice
  * drags out a slot in the week view (the editor opens with its times), makes it weekly and invites
  * Bob; Bob's mail shows the invitation card, he accepts there; both week views show the event and
- * Alice's editor shows Bob's answer. Then Alice drags the event's bottom edge to make it longer.
+ * Alice's editor shows Bob's answer. Then Alice drags the event's bottom edge to make it longer,
+ * and drags it to Thursday (that occurrence only; next week's stays on Wednesday).
  * Screenshots at 1280×800 and 390×844 (e2e/screenshots), axe-core on each.
  */
 import { mkdir } from 'node:fs/promises';
@@ -115,8 +116,6 @@ describe('invitations in the web client', () => {
     expect(await auditSizes(bob.page, 'calendar-invite-week-bob')).toEqual([]);
 
     // Alice sees Bob's answer in the editor of her event.
-    await alice.page.getByRole('button', { name: 'Next' }).click();
-    await alice.page.getByRole('button', { name: 'Today' }).click();
     const chip = alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–11:30 Design review/ });
     await chip.click();
     const edit = alice.page.getByRole('dialog', { name: 'Edit event' });
@@ -135,6 +134,23 @@ describe('invitations in the web client', () => {
     await alice.page.mouse.move(box.x + box.width / 2, box.y + box.height + hourPx / 2, { steps: 4 });
     await alice.page.mouse.up();
     await alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–12:00 Design review/ }).waitFor({ timeout: 30_000 });
+
+    // Moving: dragged to Thursday, an hour later (this occurrence only; the series stays on Wednesdays).
+    const thursday = new Date(wednesday.getFullYear(), wednesday.getMonth(), wednesday.getDate() + 1);
+    const thursdayName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(thursday);
+    const thursdayGrid = (await alice.page.locator(`.cal-grid[data-day="${local(thursday)}"]`).boundingBox())!;
+    const from = (await item.boundingBox())!;
+    await alice.page.mouse.move(from.x + from.width / 2, from.y + 10);
+    await alice.page.mouse.down();
+    await alice.page.mouse.move(from.x + from.width / 2 + 20, from.y + 10 + hourPx / 2, { steps: 4 });
+    await alice.page.mouse.move(thursdayGrid.x + thursdayGrid.width / 2, from.y + 10 + hourPx, { steps: 6 });
+    await alice.page.mouse.up();
+    await alice.page.getByRole('region', { name: thursdayName }).getByRole('button', { name: /11:00–13:00 Design review/ }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /Design review/ }).count(), { timeout: 30_000 }).toBe(0);
+    await alice.page.getByRole('button', { name: 'Next' }).click();
+    const nextWednesday = new Date(wednesday.getFullYear(), wednesday.getMonth(), wednesday.getDate() + 7);
+    const nextName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(nextWednesday);
+    await alice.page.getByRole('region', { name: nextName }).getByRole('button', { name: /10:00–11:30 Design review/ }).waitFor({ timeout: 30_000 });
 
     // Keyboard: w (week) is already on; m shows the month, d the day, ? lists the keys.
     await alice.page.keyboard.press('m');

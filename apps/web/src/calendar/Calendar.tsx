@@ -65,9 +65,13 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   const [help, setHelp] = useState(false);
   const { from, to } = useMemo(() => rangeOf(view, anchor), [view, anchor]);
 
+  /** Only the newest request's answer is shown (an older one may arrive later, e.g. after Next, Today). */
+  const loads = useRef(0);
   const load = useCallback(async () => {
+    const n = ++loads.current;
     try {
       const r = await api.request(occurrenceList, { query: { from: iso(from), to: iso(to), tz: zone } });
+      if (n !== loads.current) return;
       setItems(r.occurrences);
       setTruncated(r.truncated);
       setProblem(null);
@@ -143,7 +147,7 @@ export function Calendar({ onMail }: { onMail: () => void }) {
       {problem && <p role="alert">{problem}</p>}
       {truncated && <p role="status">{t('calendar.truncated')}</p>}
       {(view === 'week' || view === 'day') && (
-        <div className={view === 'day' ? 'cal-week cal-one-day' : 'cal-week'}>
+        <div className={view === 'day' ? 'cal-week cal-one-day' : 'cal-week'} tabIndex={0} role="group" aria-label={title}>
           {days.map((d) => (
             <section key={d} className={d === iso(new Date()) ? 'cal-day today' : 'cal-day'} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
               <h3>{dayLabel(d, { weekday: 'short', day: 'numeric' })}</h3>

@@ -57,14 +57,19 @@ export function DayColumn({ day, items, label, hours, onOpen, onCreate, onTimes 
       to = Math.max(from + SNAP_MIN, m);
       if (moved) setPreview({ from, to });
     };
-    const up = () => {
+    const cancel = () => {
       window.removeEventListener('pointermove', move);
       window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', cancel);
       setPreview(null);
+    };
+    const up = () => {
+      cancel();
       onCreate(`${day}T${clock(from)}`, `${day}T${clock(moved ? to : Math.min(1440, from + 60))}`);
     };
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
+    window.addEventListener('pointercancel', cancel);
     e.preventDefault();
   };
 
@@ -77,6 +82,7 @@ export function DayColumn({ day, items, label, hours, onOpen, onCreate, onTimes 
     const x0 = e.clientX;
     const y0 = e.clientY;
     const h0 = li.getBoundingClientRect().height;
+    const height0 = li.style.height;
     let target = day;
     let minutes = 0;
     dragged.current = false;
@@ -85,6 +91,8 @@ export function DayColumn({ day, items, label, hours, onOpen, onCreate, onTimes 
       const dy = ev.clientY - y0;
       if (!dragged.current && Math.abs(dx) + Math.abs(dy) < 5) return;
       dragged.current = true;
+      // The event follows the pointer; the column under it is what counts.
+      li.style.pointerEvents = 'none';
       minutes = snap(dy);
       if (mode === 'resize') {
         li.style.height = `${Math.max((SNAP_MIN / 60) * HOUR_PX, h0 + (minutes / 60) * HOUR_PX)}px`;
@@ -96,11 +104,26 @@ export function DayColumn({ day, items, label, hours, onOpen, onCreate, onTimes 
       li.style.transform = `translate(${shiftX}px, ${(minutes / 60) * HOUR_PX}px)`;
       li.classList.add('dragging');
     };
+    /** A touch the browser took over for scrolling: nothing changes. */
+    const cancel = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', cancel);
+      li.classList.remove('dragging');
+      li.style.transform = '';
+      li.style.height = height0;
+      li.style.pointerEvents = '';
+      dragged.current = false;
+    };
     const up = () => {
       window.removeEventListener('pointermove', move);
       window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', cancel);
       li.classList.remove('dragging');
+      li.style.pointerEvents = '';
       if (!dragged.current) return;
+      // The click that may follow a drag is not an "open"; later clicks are.
+      setTimeout(() => (dragged.current = false), 0);
       if (mode === 'resize') {
         const duration = Math.max(SNAP_MIN, minutesBetween(o.localStart, o.localEnd) + minutes);
         onTimes(o, o.localStart, shift(o.localStart, 0, duration));
@@ -112,9 +135,13 @@ export function DayColumn({ day, items, label, hours, onOpen, onCreate, onTimes 
         }
         onTimes(o, shift(o.localStart, days, minutes), shift(o.localEnd, days, minutes));
       }
+      // The grid re-renders from the saved times; the drag's own offsets go.
+      li.style.transform = '';
+      li.style.height = height0;
     };
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
+    window.addEventListener('pointercancel', cancel);
   };
 
   return (
