@@ -47,6 +47,7 @@ import { calendarRoutes } from './routes/calendar';
 import { calendarSchedRoutes } from './routes/calendar-sched';
 import { Reminders, type RemindersOptions } from './calendar/reminders';
 import { CalendarStore } from './calendar/store';
+import { calendarInviteRoutes } from './routes/calendar-invite';
 import { mtaStsPolicyRoutes } from './routes/mta-sts-policy';
 import { adminHistoryRoutes } from './routes/admin-history';
 import { adminActivityRoutes } from './routes/admin-activity';
@@ -215,6 +216,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => organiseRoutes(scope, deps));
   await app.register(async (scope) => calendarRoutes(scope, deps));
   await app.register(async (scope) => calendarSchedRoutes(scope, deps));
+  await app.register(async (scope) => calendarInviteRoutes(scope, deps));
   await app.register(async (scope) => mtaStsPolicyRoutes(scope, deps));
   await app.register(async (scope) => adminHistoryRoutes(scope, deps));
   await app.register(async (scope) => adminActivityRoutes(scope, deps));

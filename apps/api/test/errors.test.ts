@@ -227,6 +227,17 @@ const probes: Record<ErrorCode, Probe> = {
     const bob = await h.deviceSignIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: `/api/v1/calendars/${cal}/events`, headers: bearer(bob.token), payload: { title: 'Not mine', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC' } });
   },
+  CALENDAR_NOT_INVITED: async () => {
+    // alice answers her own event (she organises it; nobody invited her).
+    const made = (await calendarCall('POST', 'events', { title: 'Mine', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC' })).json() as { id: string };
+    return calendarCall('POST', `events/${made.id}/respond`, { partstat: 'ACCEPTED' });
+  },
+  CALENDAR_INVITATION_NOT_SENT: async () => {
+    // The attendee's mailbox is full: the event is saved, the invitation mail is not.
+    await makeUser('fullbox');
+    await h.db.prisma.user.update({ where: { domainId_localPart: { domainId: (await h.db.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } })).id, localPart: 'fullbox' } }, data: { quotaBytes: 0 } });
+    return calendarCall('POST', 'events', { title: 'Full', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC', attendees: [{ email: 'fullbox@example.test' }] });
+  },
   CONFLICT: async () => {
     const { token } = await h.signIn('bob@example.test');
     return h.app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '123456' } });
@@ -430,7 +441,7 @@ describe('error registry, end to end', () => {
     expect(res.statusCode).toBe(errorRegistry[code].status);
     const body = res.json() as { error: { code: string; message: string } };
     expect(body.error.code).toBe(code);
-    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DELEGATION_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID', 'CALENDAR_GRANTEE_INVALID'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
+    if (!['RATE_LIMITED', 'CONFLICT', 'SIGCHAIN_INVALID', 'DELEGATION_INVALID', 'DEVICE_REQUIRED', 'DEVICE_PROOF_INVALID', 'FORBIDDEN', 'ESCROW_INVALID', 'MAIL_INVALID', 'UPLOAD_INCOMPLETE', 'RECIPIENT_UNKNOWN', 'DOMAIN_UNVERIFIED', 'DOMAIN_IN_USE', 'CALENDAR_ICS_INVALID', 'CALENDAR_UNKNOWN_TIME_ZONE', 'CALENDAR_RECURRENCE_INVALID', 'CALENDAR_GRANTEE_INVALID', 'CALENDAR_NOT_INVITED', 'CALENDAR_INVITATION_NOT_SENT'].includes(code)) expect(body.error.message).toBe(errorRegistry[code].message);
     expect(res.body).not.toMatch(/at .*\.ts:\d+|secret internal detail|stack/i);
   });
 

@@ -20,6 +20,7 @@ import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
 import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
+import { calendarRespondCommand } from './calendar-invite-commands';
 
 export interface Io {
   out: (line: string) => void;
@@ -116,6 +117,9 @@ ${CALENDAR_HELP}
                       Show or set your automatic reply (the text on standard input with \`on\`);
                       one reply per sender per period, never to lists or automatic mail
   addresses           The addresses you may send from: yours and your aliases
+  calendar respond <event> accept|tentative|decline
+                      Answer an invitation in your calendar (event id, its first characters, or
+                      its exact title); the organizer's event shows it and gets a REPLY mail
   help                Show this text
 
 Options:
@@ -208,6 +212,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return p;
   }
   try {
+    // Answering an invitation (calendar-invite-commands.ts); the other calendar commands below.
+    if (command === 'calendar' && args[0] === 'respond') {
+      await calendarRespondCommand({ api, out: io.out }, args.slice(1));
+      return EXIT.ok;
+    }
     switch (command) {
       case 'status': {
         const info = await api.info();

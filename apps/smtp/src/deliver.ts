@@ -10,6 +10,7 @@ import type { Db } from '@sealmail/db';
 import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, replyOutOfOffice, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
+import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
@@ -145,6 +146,8 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }
+    // A calendar REPLY/COUNTER to a mailbox named at RCPT is recorded for its organizer (itip.ts).
+    await recordItip(deps, raw, auth, wanted);
     // Out-of-office (RFC 3834): to direct recipients only (a list's members do not answer the
     // list), never to spam; a failure here never fails the delivery that got its 250.
     if (deps.secrets && !verdict.spam && wanted.length) {

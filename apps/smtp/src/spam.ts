@@ -144,7 +144,7 @@ export function scoreMessage(auth: Auth, signals: MessageSignals, mailFrom: stri
 }
 
 /** Same domain, or one a subdomain of the other (a cheap stand-in for the organisational domain). */
-function sameOrganisation(a: string, b: string): boolean {
+export function sameOrganisation(a: string, b: string): boolean {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
   return x === y || x.endsWith(`.${y}`) || y.endsWith(`.${x}`);

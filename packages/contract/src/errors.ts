@@ -62,6 +62,8 @@ export const errorRegistry = {
   CALENDAR_DEFAULT_UNDELETABLE: { status: 409, message: 'The default calendar cannot be deleted.' },
   CALENDAR_READ_ONLY: { status: 403, message: 'This calendar is shared with you to view only: ask its owner for the right to manage it.' },
   CALENDAR_GRANTEE_INVALID: { status: 400, message: 'A calendar can be shared only with another user of your organisation.' },
+  CALENDAR_NOT_INVITED: { status: 409, message: 'You are not an attendee of this event: only the people it invites answer it.' },
+  CALENDAR_INVITATION_NOT_SENT: { status: 502, message: 'The event was saved, but an invitation mail could not be delivered.' },
   DOMAIN_TAKEN: { status: 409, message: 'This domain is already on this server (in your organisation or another).' },
   DOMAIN_UNVERIFIED: { status: 409, message: "This domain's ownership is not proven yet: publish its verification TXT record and press Verify first." },
   DOMAIN_IN_USE: { status: 409, message: 'This domain still has users, mailing lists or aliases: move or delete them first.' },

@@ -7,6 +7,7 @@ export * from './text';
 export * from './account';
 export * from './calendar';
 export * from './calendar-sched';
+export * from './calendar-invite';
 export * from './domains';
 export * from './admin-activity';
 export * from './escrow-admins';

@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolveMx as dnsResolveMx } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import ICAL from 'ical.js';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import PgBoss from 'pg-boss';
@@ -403,6 +404,7 @@ export class Outbound {
       ...(mime.autoSubmitted && /^[\w.;= -]{1,100}$/.test(mime.autoSubmitted) ? { headers: { 'Auto-Submitted': mime.autoSubmitted } } : {}),
       attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]! })),
     };
+    withIcalEvent(mail);
     return {
       mail,
       headers: await headerBlock(mail),
@@ -616,6 +618,27 @@ function headerList(headers: SendMailOptions['headers']): { key: string; value: 
 }
 
 /** The header block of a message as the relay would send it (for reports; no body). */
+/**
+ * An invitation (docs/calendar.md "Invitations") leaves as iMIP wants it (RFC 6047 §2.4): its
+ * iCalendar part goes back beside the text as `text/calendar; method=…` in a multipart/alternative
+ * (nodemailer's icalEvent), not as a plain attachment (stored mail keeps it as one).
+ */
+function withIcalEvent(mail: SendMailOptions): void {
+  const list = (mail.attachments ?? []) as { filename?: string; contentType?: string; content: Buffer }[];
+  const cal = list.find((a) => a.contentType?.toLowerCase() === 'text/calendar');
+  if (!cal) return;
+  let method: string | null;
+  try {
+    method = String(new ICAL.Component(ICAL.parse(cal.content.toString('utf8')) as unknown[]).getFirstPropertyValue('method') ?? '') || null;
+  } catch {
+    return;
+  }
+  if (!method) return;
+  mail.icalEvent = { method: method.toUpperCase(), filename: cal.filename ?? 'invite.ics', content: cal.content.toString('utf8') };
+  // nodemailer adds the .ics attachment itself; the stored copies of it are dropped.
+  mail.attachments = list.filter((a) => !['text/calendar', 'application/ics'].includes(a.contentType?.toLowerCase() ?? ''));
+}
+
 async function headerBlock(mail: SendMailOptions): Promise<string> {
   const node = new MailComposer({ ...mail, attachments: [], text: '', html: undefined }).compile();
   return (node as unknown as { buildHeaders(): string }).buildHeaders();

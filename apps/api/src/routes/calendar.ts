@@ -34,6 +34,7 @@ import type { ApiDeps } from '../deps';
 import { calendarOf, DEFAULT_BUDGET, expandSeries, parseIcs, seriesOf, viewerDates, zonesUsed } from '../calendar/ical';
 import { deleteFromSeries, editSeries, veventFromInput, viewOf } from '../calendar/event';
 import { CalendarStore, feedTokenHash, icsApiError, newFeedToken } from '../calendar/store';
+import { Invitations } from '../calendar/imip';
 import { isViewerZone, vtimezoneText, wallClock, zoneFor } from '../calendar/zones';
 import { occurrenceList } from '@sealmail/contract';
 import { answerForResources } from '../calendar/resources';
@@ -44,6 +45,8 @@ type Input = z.output<typeof eventInput>;
 
 export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const store = new CalendarStore(deps);
+  /** iMIP mails after an organizer's writes (docs/calendar.md "Invitations"). */
+  const invitations = new Invitations(deps, store);
   const session = { preHandler: requireSession(deps) };
   const view = (c: { id: string; name: string; color: string; isDefault: boolean; feedTokenHash: string | null }) => ({ id: c.id, name: store.openName(c), color: c.color, isDefault: c.isDefault, hasFeed: c.feedTokenHash !== null });
   const organizerOf = (u: { localPart: string; displayName: string; domain: { name: string } }) => ({ email: `${u.localPart}@${u.domain.name}`, name: u.displayName });
@@ -102,10 +105,12 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const id = randomUUID();
       const rooms = await answerForResources(deps.db, store, s.user.accountId, id, [vevent], deps.now());
       const row = guard(() => store.row(id, [vevent], wrap));
+      await invitations.precheck(s.user, req.body.attendees ?? []);
       await deps.db.calendarEvent.create({ data: { id, calendarId: c.id, ...row } });
       await rooms.commit();
       await deps.reminders?.schedule(id);
       if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.create', id);
+      await invitations.afterWrite(s.user, null, [vevent]);
       return viewOf([vevent], { id, calendarId: c.id });
     },
     session,
@@ -115,6 +120,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     eventGet,
     async (req) => {
       const c = await store.access(req.session!.userId, req.params.id, 'view');
+      await invitations.applyPending(req.session!.userId);
       const e = await store.event(c.id, req.params.eventId);
       return viewOf(store.open(e), { id: e.id, calendarId: c.id });
     },
@@ -134,6 +140,8 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const createdRooms = result.created ? await answerForResources(deps.db, store, s.user.accountId, createdId, result.created, deps.now()) : null;
       const row = guard(() => store.row(e.id, result.series, wrap));
       const createdRow = result.created ? guard(() => store.row(createdId, result.created!, wrap)) : null;
+      await invitations.precheck(s.user, req.body.event.attendees ?? []);
+      const before = store.open(e);
       await deps.db.$transaction(async (tx) => {
         await tx.calendarEvent.update({ where: { id: e.id }, data: row });
         if (createdRow) await tx.calendarEvent.create({ data: { id: createdId, calendarId: c.id, ...createdRow } });
@@ -143,6 +151,8 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       await deps.reminders?.schedule(e.id);
       if (result.created) await deps.reminders?.schedule(createdId);
       if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.update', e.id);
+      await invitations.afterWrite(s.user, before, result.series);
+      if (result.created) await invitations.afterWrite(s.user, null, result.created);
       return { event: viewOf(result.series, { id: e.id, calendarId: c.id }), created: result.created ? viewOf(result.created, { id: createdId, calendarId: c.id }) : null };
     },
     session,
@@ -153,10 +163,12 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     async (req) => {
       const c = await store.access(req.session!.userId, req.params.id, 'manage');
       const e = await store.event(c.id, req.params.eventId);
+      const before = store.open(e);
       const left = guard(() => deleteFromSeries(store.open(e), req.query.scope, req.query.recurrenceId), 'query');
       if (left === null) await deps.db.calendarEvent.delete({ where: { id: e.id } });
       else await deps.db.calendarEvent.update({ where: { id: e.id }, data: store.row(e.id, left, wrap) });
       if (c.delegated) await delegateAudit(deps, req.session!, c, 'calendar.delegate.event.delete', e.id);
+      await invitations.afterWrite(req.session!.user, before, left);
       return { deleted: true as const };
     },
     session,
@@ -167,6 +179,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     occurrenceList,
     async (req) => {
       const userId = req.session!.userId;
+      await invitations.applyPending(userId);
       const tz = req.query.tz;
       if (!isViewerZone(tz)) throw new ApiError('CALENDAR_UNKNOWN_TIME_ZONE', 'query.tz', `query.tz: unknown time zone "${tz}"`);
       const from = instant(req.query.from, tz, 'query.from');

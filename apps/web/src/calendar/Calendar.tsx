@@ -7,6 +7,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { describeError, useTranslation } from '@sealmail/ui';
 import { calendarList, eventCreate, eventDelete, eventGet, eventUpdate, occurrenceList, type EventInput, type OccurrenceView } from '@sealmail/contract';
 import { api } from '../SignIn';
+import { DayColumn } from './TimeGrid';
+import { saveTimes } from './drag';
+import { useCalendarKeys, CalendarShortcuts } from './keys';
+import { AttendeesField, type Attendee } from './Attendees';
 import './calendar.css';
 import { CalendarList, type CalendarState } from './CalendarList';
 import { Scheduling } from './Scheduling';
@@ -59,15 +63,20 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   const [items, setItems] = useState<OccurrenceView[]>([]);
   const [truncated, setTruncated] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const [editing, setEditing] = useState<{ occurrence?: OccurrenceView; date?: string } | null>(null);
+  const [editing, setEditing] = useState<{ occurrence?: OccurrenceView; date?: string; start?: string; end?: string } | null>(null);
+  const [help, setHelp] = useState(false);
   const [cals, setCals] = useState<CalendarState | null>(null);
   const sharedShown = (cals?.calendars ?? []).filter((c) => c.level !== 'owner' && !cals?.hidden.has(c.id)).map((c) => c.id).join(',');
   const { from, to } = useMemo(() => rangeOf(view, anchor), [view, anchor]);
 
+  /** Only the newest request's answer is shown (an older one may arrive later, e.g. after Next, Today). */
+  const loads = useRef(0);
   const load = useCallback(async () => {
+    const n = ++loads.current;
     try {
       // The user's own calendars, and each shown calendar shared with them (CalendarList.tsx).
       const all = await Promise.all([undefined, ...(sharedShown ? sharedShown.split(',') : [])].map((calendarId) => api.request(occurrenceList, { query: { from: iso(from), to: iso(to), tz: zone, calendarId } })));
+      if (n !== loads.current) return;
       setItems(all.flatMap((r) => r.occurrences).sort((a, b) => (a.allDay === b.allDay ? a.localStart.localeCompare(b.localStart) : a.allDay ? -1 : 1)));
       setTruncated(all.some((r) => r.truncated));
       setProblem(null);
@@ -82,6 +91,13 @@ export function Calendar({ onMail }: { onMail: () => void }) {
   useEffect(() => void load(), [load]);
 
   const step = (dir: number) => setAnchor((a) => (view === 'month' ? new Date(a.getFullYear(), a.getMonth() + dir, 1) : addDays(a, dir * (view === 'day' ? 1 : view === 'week' ? 7 : 30))));
+  useCalendarKeys(!editing && !help, {
+    today: () => setAnchor(new Date(new Date().getFullYear(), new Date().getMonth(), new Date().getDate())),
+    step,
+    view: setView,
+    create: () => calendarId && setEditing({ date: iso(view === 'agenda' || view === 'day' ? anchor : from) }),
+    help: () => setHelp(true),
+  });
   const byDay = useMemo(() => {
     const m = new Map<string, OccurrenceView[]>();
     for (const o of shown) for (const d of daysOf(o)) m.set(d, [...(m.get(d) ?? []), o]);
@@ -138,11 +154,23 @@ export function Calendar({ onMail }: { onMail: () => void }) {
       {problem && <p role="alert">{problem}</p>}
       {truncated && <p role="status">{t('calendar.truncated')}</p>}
       {(view === 'week' || view === 'day') && (
-        <div className={view === 'day' ? 'cal-week cal-one-day' : 'cal-week'}>
+        <div className={view === 'day' ? 'cal-week cal-one-day' : 'cal-week'} tabIndex={0} role="group" aria-label={title}>
           {days.map((d) => (
             <section key={d} className={d === iso(new Date()) ? 'cal-day today' : 'cal-day'} aria-label={dayLabel(d, { weekday: 'long', day: 'numeric', month: 'long' })}>
               <h3>{dayLabel(d, { weekday: 'short', day: 'numeric' })}</h3>
-              <ul>{(byDay.get(d) ?? []).map((o) => chip(o, `${o.eventId}-${o.recurrenceId}`))}</ul>
+              <DayColumn
+                day={d}
+                hours={d === days[0]}
+                items={byDay.get(d) ?? []}
+                label={(o) => (
+                  <>
+                    <span className="cal-time">{timeLabel(o)}</span> <span className="cal-title">{o.title || t('calendar.untitled')}</span>
+                  </>
+                )}
+                onOpen={(o) => setEditing({ occurrence: o })}
+                onCreate={(start, end) => calendarId && setEditing({ date: d, start, end })}
+                onTimes={(o, start, end) => void saveTimes(o, start, end, zone).then(load, (err: unknown) => setProblem(problemText(err)))}
+              />
             </section>
           ))}
         </div>
@@ -176,12 +204,15 @@ export function Calendar({ onMail }: { onMail: () => void }) {
           calendarId={editing.occurrence?.calendarId ?? cals?.target ?? calendarId}
           occurrence={editing.occurrence}
           date={editing.date}
+          startAt={editing.start}
+          endAt={editing.end}
           onClose={(changed) => {
             setEditing(null);
             if (changed) void load();
           }}
         />
       )}
+      {help && <CalendarShortcuts onClose={() => setHelp(false)} />}
     </div>
   );
 }
@@ -199,14 +230,16 @@ function ruleOf(repeat: Repeat, byDay: string[], ends: 'never' | 'until' | 'coun
   return parts.join(';');
 }
 
-function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string; occurrence?: OccurrenceView; date?: string; onClose: (changed: boolean) => void }) {
+function Editor({ calendarId, occurrence, date, startAt, endAt, onClose }: { calendarId: string; occurrence?: OccurrenceView; date?: string; startAt?: string; endAt?: string; onClose: (changed: boolean) => void }) {
   const { t } = useTranslation();
   const dialog = useRef<HTMLDialogElement>(null);
   const [loaded, setLoaded] = useState(!occurrence);
   const [title, setTitle] = useState('');
   const [allDay, setAllDay] = useState(false);
-  const [start, setStart] = useState(`${date ?? iso(new Date())}T09:00`);
-  const [end, setEnd] = useState(`${date ?? iso(new Date())}T10:00`);
+  const [start, setStart] = useState(startAt ?? `${date ?? iso(new Date())}T09:00`);
+  const [end, setEnd] = useState(endAt ?? `${date ?? iso(new Date())}T10:00`);
+  const [attendees, setAttendees] = useState<Attendee[]>([]);
+  const [organizer, setOrganizer] = useState<string | null>(null);
   const [tz, setTz] = useState(zone);
   const [location, setLocation] = useState('');
   const [description, setDescription] = useState('');
@@ -217,7 +250,6 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
   const [count, setCount] = useState(10);
   const [scope, setScope] = useState<'this' | 'following' | 'all'>('all');
   const [problem, setProblem] = useState<string | null>(null);
-  const [attendees, setAttendees] = useState<NonNullable<EventInput['attendees']>>([]);
   const [reminders, setReminders] = useState<NonNullable<EventInput['reminders']>>([]);
   const [times, setTimes] = useState<{ series: { start: string; end: string; tz: string }; occurrence: { start: string; end: string; tz: string } } | null>(null);
   /** Switching the scope shows the times it edits: the series' start for "all", else this occurrence's. */
@@ -252,6 +284,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
         setDescription(e.description ?? '');
         setAttendees(e.attendees);
         setReminders(e.reminders);
+        setOrganizer(e.organizer?.email ?? null);
         if (e.rrule) {
           const m = Object.fromEntries(e.rrule.split(';').map((p) => p.split('=') as [string, string]));
           setRepeat((m.FREQ?.toLowerCase() as Repeat) ?? 'none');
@@ -349,7 +382,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
             ))}
           </select>
         </label>
-        {!allDay && <Scheduling attendees={attendees} onAttendees={setAttendees} start={start} end={end} tz={tz} onPick={(s, e) => (setStart(s), setEnd(e))} />}
+        {!allDay && <Scheduling attendees={attendees} onAttendees={(a) => setAttendees(a.map((x) => ({ role: 'REQ-PARTICIPANT' as const, partstat: 'NEEDS-ACTION' as const, ...x })))} start={start} end={end} tz={tz} onPick={(s, e) => (setStart(s), setEnd(e))} />}
         <label>
           {t('calendar.fields.location')}
           <input value={location} onChange={(e) => setLocation(e.target.value)} maxLength={1000} />
@@ -358,6 +391,7 @@ function Editor({ calendarId, occurrence, date, onClose }: { calendarId: string;
           {t('calendar.fields.description')}
           <textarea value={description} onChange={(e) => setDescription(e.target.value)} rows={3} maxLength={20000} />
         </label>
+        <AttendeesField key={loaded ? 'loaded' : 'loading'} attendees={attendees} organizer={organizer} onChange={setAttendees} />
         {!(occurrence?.recurring && scope === 'this') && (
           <fieldset>
             <legend>{t('calendar.fields.repeat')}</legend>

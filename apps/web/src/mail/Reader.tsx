@@ -6,6 +6,7 @@ import { ApiClient } from '@sealmail/client';
 import { PaperclipIcon } from './Icons';
 import { shortDate } from './format';
 import { SenderName, SenderText } from '../contacts/SenderName';
+import { InvitationCard } from '../calendar/InvitationCard';
 
 const api = new ApiClient({ baseUrl: '' });
 type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
@@ -216,6 +217,7 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
         {mail.protection === 'Server Encrypted' && mail.from.includes('@') && mail.from.toLowerCase() !== address.toLowerCase() && <BlockSender from={mail.from} />}
       </header>
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
+      <InvitationCard address={address} mail={mail} />
       {mail.html ? <HtmlBody html={mail.html} title={t('reader.body', { subject: mail.subject })} /> : <pre className="text-body">{mail.text}</pre>}
       {mail.attachments.length > 0 && (
         <>

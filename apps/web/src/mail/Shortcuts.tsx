@@ -21,7 +21,7 @@ export const SHORTCUTS: { keys: string[]; does: string }[] = [
 ];
 
 /** The "?" overlay: a modal dialog (focus stays inside; Escape or Close ends it). */
-export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
+export function ShortcutsDialog({ onClose, list = SHORTCUTS }: { onClose: () => void; list?: { keys: string[]; does: string }[] }) {
   const { t } = useTranslation();
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -44,7 +44,7 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
       </header>
       <p className="sub">{t('shortcuts.intro')}</p>
       <dl>
-        {SHORTCUTS.map((s) => (
+        {list.map((s) => (
           <div key={s.does}>
             <dt>
               {s.keys.map((k, i) => (

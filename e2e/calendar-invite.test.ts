@@ -1,0 +1,167 @@
+/**
+ * Invitations in Chromium on the start command's stack (docs/calendar.md "Invitations"): Alice
+ * drags out a slot in the week view (the editor opens with its times), makes it weekly and invites
+ * Bob; Bob's mail shows the invitation card, he accepts there; both week views show the event and
+ * Alice's editor shows Bob's answer. Then Alice drags the event's bottom edge to make it longer,
+ * and drags it to Thursday (that occurrence only; next week's stays on Wednesday).
+ * Screenshots at 1280×800 and 390×844 (e2e/screenshots), axe-core on each.
+ */
+import { mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, printedPasswords, screenshotsDir, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+
+const { dataDir, ports, env } = await stackEnvironment();
+let running: Started;
+let browser: Browser;
+let passwords: Record<string, string>;
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+
+beforeAll(async () => {
+  await mkdir(screenshotsDir, { recursive: true });
+  // The start command builds the front ends first: slow on a busy machine.
+  running = await startSealmail(env, 400_000);
+  passwords = printedPasswords(running.output());
+  browser = await launchChromium();
+}, 420_000);
+afterAll(async () => {
+  await browser?.close();
+  await stopSealmail(running, dataDir);
+});
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const local = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+async function signIn(address: string): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: DESKTOP });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`https://localhost:${ports.web}/`);
+  await page.getByLabel('E-mail address').fill(address);
+  await page.getByLabel('Password').fill(passwords[address]!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await confirmBackupKey(page);
+  await page.getByRole('region', { name: 'Messages' }).waitFor({ timeout: 60_000 });
+  return { page, errors };
+}
+async function openCalendar(page: Page) {
+  await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Calendar' }).click();
+  await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Week', pressed: true }).waitFor();
+}
+
+describe('invitations in the web client', () => {
+  it('drag to create a weekly event, invite a colleague, who accepts from the invitation card; both week views show it', { timeout: 600_000 }, async () => {
+    const bob = await signIn(BOB);
+    const alice = await signIn(ALICE);
+    await openCalendar(alice.page);
+
+    // Wednesday of this week, dragged from 10:00 to 11:30 in its time grid.
+    const today = new Date();
+    const monday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - ((today.getDay() + 6) % 7));
+    const wednesday = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + 2);
+    const day = local(wednesday);
+    const grid = alice.page.locator(`.cal-grid[data-day="${day}"]`);
+    await grid.waitFor();
+    const hourPx = 40;
+    // The week scrolls inside its own box: bring 09:00 to its top so 10:00–11:30 is on screen.
+    await alice.page.locator('.cal-week').evaluate((el, px) => void (el.scrollTop = (el.querySelector('.cal-grid') as HTMLElement).offsetTop + 9 * px - 40), hourPx);
+    await alice.page.locator('.cal-week').evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+    const y = async (minutes: number) => (await grid.boundingBox())!.y + (minutes / 60) * hourPx;
+    const x = (await grid.boundingBox())!.x + 60;
+    const viewport = alice.page.viewportSize()!;
+    expect(await y(10 * 60)).toBeGreaterThan(0);
+    expect(await y(11 * 60 + 30)).toBeLessThan(viewport.height);
+    expect(await alice.page.evaluate(([px, py]) => !!document.elementFromPoint(px!, py!)?.closest('.cal-grid'), [x, await y(10 * 60 + 2)])).toBe(true);
+    await alice.page.mouse.move(x, await y(10 * 60 + 2));
+    await alice.page.mouse.down();
+    await alice.page.mouse.move(x, await y(11 * 60), { steps: 5 });
+    await alice.page.mouse.move(x, await y(11 * 60 + 30), { steps: 5 });
+    await alice.page.mouse.up();
+
+    const editor = alice.page.getByRole('dialog', { name: 'New event' });
+    await editor.waitFor();
+    await expect.poll(() => editor.getByLabel('Starts', { exact: true }).inputValue()).toBe(`${day}T10:00`);
+    await expect.poll(() => editor.getByLabel('Ends', { exact: true }).inputValue()).toBe(`${day}T11:30`);
+    await editor.getByLabel('Title', { exact: true }).fill('Design review');
+    await editor.getByLabel('Guests').fill(BOB);
+    await editor.getByLabel('Repeat', { exact: true }).selectOption('weekly');
+    await editor.getByRole('checkbox', { name: 'Wed', exact: true }).check();
+    await editor.getByLabel('Repeat ends').selectOption('count');
+    await editor.getByLabel('After a number of times').fill('4');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await editor.waitFor({ state: 'detached', timeout: 60_000 });
+    const dayName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(wednesday);
+    await alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–11:30 Design review/ }).waitFor({ timeout: 30_000 });
+
+    // Bob's mail: the invitation, with its card.
+    const row = bob.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Invitation: Design review/ });
+    await row.waitFor({ timeout: 60_000 });
+    await row.click();
+    const message = bob.page.getByRole('article', { name: `Message from ${ALICE}` });
+    const card = message.getByRole('region', { name: 'Invitation' });
+    await card.getByText('Your answer: not answered yet').waitFor({ timeout: 30_000 });
+    await card.getByText('No clash with your calendar.').waitFor();
+    await card.getByText(`Organizer: ${ALICE}`).waitFor();
+    expect(await auditSizes(bob.page, 'calendar-invite-card')).toEqual([]);
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await card.getByText('Your answer: accepted').waitFor({ timeout: 30_000 });
+    await card.getByRole('button', { name: 'Accept', pressed: true }).waitFor();
+
+    // Bob's week view shows it.
+    await openCalendar(bob.page);
+    await bob.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–11:30 Design review/ }).waitFor({ timeout: 30_000 });
+    expect(await auditSizes(bob.page, 'calendar-invite-week-bob')).toEqual([]);
+
+    // Alice sees Bob's answer in the editor of her event.
+    const chip = alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–11:30 Design review/ });
+    await chip.click();
+    const edit = alice.page.getByRole('dialog', { name: 'Edit event' });
+    await edit.getByRole('list', { name: 'Guests’ answers' }).getByText(`${BOB}: accepted`).waitFor({ timeout: 30_000 });
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    await edit.waitFor({ state: 'detached' });
+    expect(await auditSizes(alice.page, 'calendar-invite-week-alice')).toEqual([]);
+
+    // Resizing by the bottom edge: this occurrence now ends at 12:00.
+    const item = alice.page.locator(`.cal-grid[data-day="${day}"] .cal-timed li`).first();
+    await item.scrollIntoViewIfNeeded();
+    const box = (await item.boundingBox())!;
+    await alice.page.mouse.move(box.x + box.width / 2, box.y + box.height - 2);
+    await alice.page.mouse.down();
+    await alice.page.mouse.move(box.x + box.width / 2, box.y + box.height + hourPx / 4, { steps: 4 });
+    await alice.page.mouse.move(box.x + box.width / 2, box.y + box.height + hourPx / 2, { steps: 4 });
+    await alice.page.mouse.up();
+    await alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /10:00–12:00 Design review/ }).waitFor({ timeout: 30_000 });
+
+    // Moving: dragged to Thursday, an hour later (this occurrence only; the series stays on Wednesdays).
+    const thursday = new Date(wednesday.getFullYear(), wednesday.getMonth(), wednesday.getDate() + 1);
+    const thursdayName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(thursday);
+    const thursdayGrid = (await alice.page.locator(`.cal-grid[data-day="${local(thursday)}"]`).boundingBox())!;
+    const from = (await item.boundingBox())!;
+    await alice.page.mouse.move(from.x + from.width / 2, from.y + 10);
+    await alice.page.mouse.down();
+    await alice.page.mouse.move(from.x + from.width / 2 + 20, from.y + 10 + hourPx / 2, { steps: 4 });
+    await alice.page.mouse.move(thursdayGrid.x + thursdayGrid.width / 2, from.y + 10 + hourPx, { steps: 6 });
+    await alice.page.mouse.up();
+    await alice.page.getByRole('region', { name: thursdayName }).getByRole('button', { name: /11:00–13:00 Design review/ }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => alice.page.getByRole('region', { name: dayName }).getByRole('button', { name: /Design review/ }).count(), { timeout: 30_000 }).toBe(0);
+    await alice.page.getByRole('button', { name: 'Next' }).click();
+    const nextWednesday = new Date(wednesday.getFullYear(), wednesday.getMonth(), wednesday.getDate() + 7);
+    const nextName = new Intl.DateTimeFormat('en', { weekday: 'long', day: 'numeric', month: 'long' }).format(nextWednesday);
+    await alice.page.getByRole('region', { name: nextName }).getByRole('button', { name: /10:00–11:30 Design review/ }).waitFor({ timeout: 30_000 });
+
+    // Keyboard: w (week) is already on; m shows the month, d the day, ? lists the keys.
+    await alice.page.keyboard.press('m');
+    await alice.page.getByRole('button', { name: 'Month', pressed: true }).waitFor();
+    await alice.page.keyboard.press('?');
+    await alice.page.getByRole('dialog', { name: 'Keyboard shortcuts' }).getByText('Go to today').waitFor();
+    await alice.page.keyboard.press('Escape');
+    await alice.page.keyboard.press('w');
+    await alice.page.getByRole('button', { name: 'Week', pressed: true }).waitFor();
+
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  });
+});
