@@ -331,18 +331,22 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       await new ContentRules(api, await identity, req.address).save(req.rules);
       return null;
     case 'contentRulesApply': {
-      // On this device, after decryption: new mail as it arrives, or the newest 100 of the Inbox.
+      // On this device, after decryption: new mail as it arrives, or the whole Inbox, a page of
+      // 100 at a time (only one page of opened mail is held at once).
       const rules = new ContentRules(api, await identity, req.address);
       const list = await rules.load();
       if (!list.length) return { changed: 0 };
       const m = await mailer(req.address);
-      const ids = req.entryIds ?? (await api.listMail({ folder: 'inbox', limit: 100 })).entries.map((e) => e.id);
-      const mails: OpenedMail[] = [];
-      for (const id of ids) {
-        const o = await m.open(id).catch(() => null);
-        if (o) mails.push(o);
-      }
-      return { changed: await rules.apply(mails, list) };
+      const openAll = async (ids: string[]) => (await Promise.all(ids.map((id) => m.open(id).catch(() => null)))).filter((o): o is OpenedMail => !!o);
+      if (req.entryIds) return { changed: await rules.apply(await openAll(req.entryIds), list) };
+      let changed = 0;
+      let cursor: string | null = null;
+      do {
+        const page: { entries: { id: string }[]; cursor: string | null } = await api.listMail({ folder: 'inbox', limit: 100, cursor });
+        changed += await rules.apply(await openAll(page.entries.map((e) => e.id)), list);
+        cursor = page.cursor;
+      } while (cursor);
+      return { changed };
     }
   }
 }
