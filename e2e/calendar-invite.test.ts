@@ -6,10 +6,11 @@
  * and drags it to Thursday (that occurrence only; next week's stays on Wednesday).
  * Screenshots at 1280×800 and 390×844 (e2e/screenshots), axe-core on each.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, printedPasswords, screenshotsDir, stackEnvironment, startSealmail, type Started, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, printedPasswords, screenshotsDir, stackEnvironment, stackTransport, startSealmail, type Started, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -18,8 +19,13 @@ let passwords: Record<string, string>;
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 
+/** DNS is outside this machine: the stack reads its answers from this table (SEALMAIL_DNS_TABLE, test-only). outside.example lets 127.0.0.1 send its mail (SPF). */
+const dnsFile = join(dataDir, 'dns.json');
+
 beforeAll(async () => {
   await mkdir(screenshotsDir, { recursive: true });
+  await writeFile(dnsFile, JSON.stringify({ 'TXT outside.example': [['v=spf1 ip4:127.0.0.1 -all']] }));
+  Object.assign(env, { SEALMAIL_DNS_TABLE: dnsFile });
   // The start command builds the front ends first: slow on a busy machine.
   running = await startSealmail(env, 400_000);
   passwords = printedPasswords(running.output());
@@ -163,5 +169,36 @@ describe('invitations in the web client', () => {
 
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
+  });
+
+  it('a REPLY from an outside attendee over SMTP updates their answer; a forged one from another address changes nothing', { timeout: 300_000 }, async () => {
+    const alice = await signIn(ALICE);
+    // Alice invites an outside guest (the REQUEST is queued for the relay; outside.example has no mail server here).
+    const made = await alice.page.evaluate(async () => {
+      const cal = ((await (await fetch('/api/v1/calendars')).json()) as { calendars: { id: string }[] }).calendars[0]!.id;
+      const res = await fetch(`/api/v1/calendars/${cal}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Supplier call', start: '2026-12-10T15:00', end: '2026-12-10T16:00', startTz: 'Europe/Berlin', attendees: [{ email: 'carol@outside.example' }] }),
+      });
+      return { status: res.status, body: (await res.json()) as { id: string; calendarId: string; uid: string } };
+    });
+    expect(made.status).toBe(200);
+    const answerOf = () =>
+      alice.page.evaluate(async (e) => ((await (await fetch(`/api/v1/calendars/${e.calendarId}/events/${e.id}`)).json()) as { attendees: { email: string; partstat: string }[] }).attendees.find((a) => a.email === 'carol@outside.example')?.partstat, made.body);
+    expect(await answerOf()).toBe('NEEDS-ACTION');
+
+    const reply = (partstat: string) =>
+      ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Outside Org//Mail 1.0//EN', 'METHOD:REPLY', 'BEGIN:VEVENT', `UID:${made.body.uid}`, 'DTSTAMP:20261201T120000Z', 'SEQUENCE:0', 'DTSTART;TZID=Europe/Berlin:20261210T150000', `ORGANIZER:mailto:${ALICE}`, `ATTENDEE;PARTSTAT=${partstat}:mailto:carol@outside.example`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const transport = await stackTransport(dataDir, ports.smtp);
+    // Forged: Mallory (whose own domain passes SPF just the same) answers in Carol's name.
+    await transport.sendMail({ from: 'mallory@outside.example', to: ALICE, subject: 'Declined: Supplier call', text: 'Declined', icalEvent: { method: 'REPLY', content: reply('DECLINED') } });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await answerOf()).toBe('NEEDS-ACTION');
+    // Carol's own REPLY, sent from her address (SPF passes, aligned with From).
+    await transport.sendMail({ from: 'carol@outside.example', to: ALICE, subject: 'Accepted: Supplier call', text: 'Accepted', icalEvent: { method: 'REPLY', content: reply('ACCEPTED') } });
+    await expect.poll(answerOf, { timeout: 60_000 }).toBe('ACCEPTED');
+    transport.close();
+    expect(alice.errors).toEqual([]);
   });
 });

@@ -122,6 +122,11 @@ export class Invitations {
     const at = address.lastIndexOf('@');
     return this.deps.db.user.findFirst({ where: { localPart: address.slice(0, at), domain: { name: address.slice(at + 1) } }, select: { id: true, localPart: true, displayName: true, domainId: true, domain: { select: { name: true } } } });
   }
+  /** A room or equipment of this server: it answers bookings itself (resources.ts), no mail. */
+  private async resource(address: string) {
+    const at = address.lastIndexOf('@');
+    return (await this.deps.db.calendarResource.count({ where: { localPart: address.slice(0, at), domain: { name: address.slice(at + 1) } } })) > 0;
+  }
   private async ourDomain(address: string) {
     return (await this.deps.db.domain.count({ where: { name: address.slice(address.lastIndexOf('@') + 1) } })) > 0;
   }
@@ -133,6 +138,7 @@ export class Invitations {
       const email = a.email.toLowerCase();
       if (email === addressOf(user)) continue;
       if (await this.localUser(email)) continue;
+      if (await this.resource(email)) continue;
       if (await this.ourDomain(email)) throw new ApiError('RECIPIENT_UNKNOWN', `body.attendees.${i}.email`, `There is no mailbox ${email} here.`);
       outside = true;
     }
