@@ -35,10 +35,11 @@ it('a reminder scheduled before a restart fires from the queue after it', { time
     method: 'POST',
     url: `/api/v1/calendars/${cal}/events`,
     headers: bearer(token),
-    payload: { title: 'Dentist', start: wall(start), end: wall(new Date(start.getTime() + 1_800_000)), startTz: 'UTC', endTz: 'UTC', reminders: [{ minutesBefore: 0 }] },
+    payload: { title: 'Dentist', start: wall(start), end: wall(new Date(start.getTime() + 1_800_000)), startTz: 'UTC', endTz: 'UTC', reminders: [{ minutesBefore: 0, byMail: true }] },
   });
   expect(res.statusCode, res.body).toBe(200);
   const ev = eventView.parse(res.json());
+  expect(ev.reminders).toEqual([{ minutesBefore: 0, byMail: true }]);
   // The job waits in pg-boss's tables, due at the alarm.
   const jobs = await h.db.prisma.$queryRawUnsafe<{ start_after: Date; data: { eventId: string } }[]>(`SELECT start_after, data FROM pgboss.job WHERE name = 'sealmail-calendar-reminders'`);
   expect(jobs).toHaveLength(1);
@@ -50,9 +51,15 @@ it('a reminder scheduled before a restart fires from the queue after it', { time
   expect(Date.now()).toBeLessThan(start.getTime());
   const seen: MailEvent[] = [];
   h.events.subscribe(aliceId, (e) => seen.push(e));
-  second = await buildApp({ logger: createLogger({ level: 'silent' }), db: h.db.prisma, version: '1.2.3', serverKey: h.serverKey, events: h.events, reminders: { connectionString: h.db.connectionString, sweepSeconds: 0 } });
+  second = await buildApp({ logger: createLogger({ level: 'silent' }), db: h.db.prisma, version: '1.2.3', serverKey: h.serverKey, events: h.events, mailHosts: { smtp: 'mx.example.test', public: 'mail.example.test' }, reminders: { connectionString: h.db.connectionString, sweepSeconds: 0 } });
   await expect.poll(() => seen.find((e) => e.kind === 'reminder'), { timeout: 150_000, interval: 500 }).toEqual({ kind: 'reminder', entryId: ev.id, folder: cal, at: start.toISOString() });
   expect(seen.filter((e) => e.kind === 'reminder')).toHaveLength(1);
+  // Asked for by mail too: a mail in Alice's Inbox, sealed by the server to her key (no plaintext stored).
+  await expect.poll(() => h.db.prisma.mailboxEntry.count({ where: { userId: aliceId, folder: 'inbox' } }), { timeout: 30_000 }).toBe(1);
+  const entry = await h.db.prisma.mailboxEntry.findFirstOrThrow({ where: { userId: aliceId, folder: 'inbox' }, include: { message: true } });
+  expect(entry.message.senderAddress).toBe('calendar-reminders@mx.example.test');
+  expect(entry.message.protection).toBe('server');
+  expect(Buffer.from(entry.message.body).includes('Dentist')).toBe(false);
 });
 
 it('alarm times follow the occurrences and the trigger (before the start, or after the end)', async () => {

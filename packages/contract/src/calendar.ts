@@ -64,7 +64,8 @@ export const eventInput = z
     rrule: z.string().max(500).regex(/^[A-Z0-9=;,:+-]+$/, 'expected an RRULE value such as FREQ=WEEKLY;BYDAY=MO').optional(),
     transparency: z.enum(['opaque', 'transparent']).default('opaque'),
     visibility: z.enum(['public', 'private']).default('public'),
-    reminders: z.array(z.object({ minutesBefore: z.number().int().min(0).max(40_320) })).max(10).default([]),
+    // byMail: also delivered as a mail to the calendar's owner (VALARM ACTION:EMAIL).
+    reminders: z.array(z.object({ minutesBefore: z.number().int().min(0).max(40_320), byMail: z.boolean().optional() })).max(10).default([]),
     attendees: z.array(attendee).max(200).default([]),
   })
   .strict();

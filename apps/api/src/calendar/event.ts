@@ -104,8 +104,10 @@ export function veventFromInput(input: Input, opts: { uid?: string; sequence?: n
   for (const alarm of c.getAllSubcomponents('valarm')) c.removeSubcomponent(alarm);
   for (const r of input.reminders) {
     const a = new ICAL.Component('valarm');
-    a.addPropertyWithValue('action', 'DISPLAY');
+    a.addPropertyWithValue('action', r.byMail ? 'EMAIL' : 'DISPLAY');
     a.addPropertyWithValue('description', input.title || 'Reminder');
+    // RFC 5545 §3.6.6: an EMAIL alarm has a SUMMARY (the mail's subject); the server mails the owner.
+    if (r.byMail) a.addPropertyWithValue('summary', `Reminder: ${input.title || 'event'}`);
     const trigger = new ICAL.Property('trigger', a);
     trigger.setValue(ICAL.Duration.fromSeconds(-r.minutesBefore * 60));
     a.addProperty(trigger);
@@ -154,9 +156,9 @@ export function viewOf(series: ICAL.Component[], ids: { id: string; calendarId: 
     visibility: ['PRIVATE', 'CONFIDENTIAL'].includes(str('class')?.toUpperCase() ?? '') ? 'private' : 'public',
     reminders: master
       .getAllSubcomponents('valarm')
-      .map((a) => a.getFirstPropertyValue('trigger'))
-      .filter((t): t is ICAL.Duration => t instanceof ICAL.Duration)
-      .map((d) => ({ minutesBefore: Math.max(0, Math.round(-d.toSeconds() / 60)) })),
+      .map((a) => ({ trigger: a.getFirstPropertyValue('trigger'), byMail: String(a.getFirstPropertyValue('action') ?? '').toUpperCase() === 'EMAIL' }))
+      .filter((x): x is { trigger: ICAL.Duration; byMail: boolean } => x.trigger instanceof ICAL.Duration)
+      .map((x) => ({ minutesBefore: Math.max(0, Math.round(-x.trigger.toSeconds() / 60)), ...(x.byMail ? { byMail: true } : {}) })),
     attendees: master.getAllProperties('attendee').map((p) => {
       const role = String(p.getParameter('role') ?? 'REQ-PARTICIPANT').toUpperCase();
       const partstat = String(p.getParameter('partstat') ?? 'NEEDS-ACTION').toUpperCase();

@@ -10,6 +10,8 @@
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
 import PgBoss from 'pg-boss';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { deliverLocal } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import type { ApiDeps } from '../deps';
 import { expandSeries } from './ical';
@@ -31,6 +33,9 @@ export interface RemindersOptions {
 interface Alarm {
   fireAt: number;
   startsAt: string;
+  /** ACTION:EMAIL: also mailed to the calendar's owner. */
+  byMail: boolean;
+  title: string;
 }
 
 /** The alarms of a series firing in (after, until]. Floating and all-day times are read in UTC. */
@@ -50,7 +55,10 @@ export function alarmsOf(series: ICAL.Component[], after: number, until: number)
       if (v instanceof ICAL.Duration) fireAt = (String(prop!.getParameter('related') ?? '').toUpperCase() === 'END' ? end : start) + v.toSeconds() * 1000;
       else if (v instanceof ICAL.Time) fireAt = v.toUnixTime() * 1000;
       else continue;
-      if (fireAt > after && fireAt <= until) out.push({ fireAt, startsAt: o.allDay ? o.start : o.start });
+      if (fireAt > after && fireAt <= until) {
+        const title = String(o.component.getFirstPropertyValue('summary') ?? '');
+        out.push({ fireAt, startsAt: o.start, byMail: String(a.getFirstPropertyValue('action') ?? '').toUpperCase() === 'EMAIL', title });
+      }
     }
   }
   return out.sort((x, y) => x.fireAt - y.fireAt);
@@ -123,8 +131,30 @@ export class Reminders {
     const alarm = alarmsOf(this.store.open(row), fireAt - 1, fireAt).find((a) => a.fireAt === fireAt);
     if (alarm) {
       await this.deps.events.publish(this.deps.db, row.calendar.userId, { entryId: eventId, folder: row.calendarId, kind: 'reminder', at: alarm.startsAt });
-      this.logger.info({ eventId }, 'calendar reminder delivered');
+      if (alarm.byMail) await this.mail(row.calendar.userId, alarm).catch((err: unknown) => this.logger.warn({ err: (err as Error).message, eventId }, 'calendar reminder mail not delivered'));
+      this.logger.info({ eventId, byMail: alarm.byMail }, 'calendar reminder delivered');
     }
     await this.schedule(eventId, fireAt);
+  }
+
+  /** The reminder as a mail into the owner's Inbox, sealed by the server to their key like any mail it writes. */
+  private async mail(userId: string, alarm: Alarm): Promise<void> {
+    const user = await this.deps.db.user.findUnique({ where: { id: userId }, select: { localPart: true, domain: { select: { name: true } } } });
+    if (!user) return;
+    const to = `${user.localPart}@${user.domain.name}`;
+    const host = this.deps.mailHosts.smtp;
+    const when = alarm.startsAt.length === 10 ? alarm.startsAt : `${alarm.startsAt.replace('T', ' ').slice(0, 16)} UTC`;
+    const title = alarm.title || 'Event';
+    const raw = await new MailComposer({
+      from: { name: 'Sealmail Calendar', address: `calendar-reminders@${host}` },
+      to,
+      subject: `Reminder: ${title} (${when})`,
+      text: `${title}\nStarts: ${when}\n\nThis reminder was set on the event in your Sealmail calendar.`,
+      date: this.deps.now(),
+      headers: { 'Auto-Submitted': 'auto-generated' },
+    })
+      .compile()
+      .build();
+    await deliverLocal({ db: this.deps.db, blobs: this.deps.blobs, hostname: host, now: this.deps.now, logger: this.logger, serverPublicKey: this.deps.serverKey.publicKey }, raw, { mailFrom: '', recipients: [{ address: to, userId }] });
   }
 }

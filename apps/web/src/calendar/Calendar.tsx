@@ -374,7 +374,7 @@ function Editor({ calendarId, occurrence, date, startAt, endAt, onClose }: { cal
         )}
         <label>
           {t('calendarSched.reminder.label')}
-          <select value={reminders[0]?.minutesBefore ?? -1} onChange={(e) => setReminders(Number(e.target.value) < 0 ? [] : [{ minutesBefore: Number(e.target.value) }])}>
+          <select value={reminders[0]?.minutesBefore ?? -1} onChange={(e) => setReminders(Number(e.target.value) < 0 ? [] : [{ minutesBefore: Number(e.target.value), ...(reminders[0]?.byMail ? { byMail: true } : {}) }])}>
             {[-1, 0, 5, 10, 15, 30, 60, 1440].map((m) => (
               <option key={m} value={m}>
                 {t(`calendarSched.reminder.m${m < 0 ? 'none' : m}`)}
@@ -382,6 +382,11 @@ function Editor({ calendarId, occurrence, date, startAt, endAt, onClose }: { cal
             ))}
           </select>
         </label>
+        {reminders[0] && (
+          <label className="check">
+            <input type="checkbox" checked={!!reminders[0].byMail} onChange={(e) => setReminders([{ minutesBefore: reminders[0]!.minutesBefore, ...(e.target.checked ? { byMail: true } : {}) }])} /> {t('calendarSched.reminder.byMail')}
+          </label>
+        )}
         {!allDay && <Scheduling attendees={attendees} onAttendees={(a) => setAttendees(a.map((x) => ({ role: 'REQ-PARTICIPANT' as const, partstat: 'NEEDS-ACTION' as const, ...x })))} start={start} end={end} tz={tz} onPick={(s, e) => (setStart(s), setEnd(e))} />}
         <label>
           {t('calendar.fields.location')}
