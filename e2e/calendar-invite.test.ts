@@ -18,6 +18,7 @@ let browser: Browser;
 let passwords: Record<string, string>;
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
+const ADMIN = 'admin@example.test';
 
 /** DNS is outside this machine: the stack reads its answers from this table (SEALMAIL_DNS_TABLE, test-only). outside.example lets 127.0.0.1 send its mail (SPF). */
 const dnsFile = join(dataDir, 'dns.json');
@@ -56,6 +57,8 @@ async function openCalendar(page: Page) {
   await page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Calendar' }).click();
   await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
   await page.getByRole('button', { name: 'Week', pressed: true }).waitFor();
+  // Ready to create once the calendar new events go into is known ("New event" is enabled then).
+  await expect.poll(() => page.getByRole('button', { name: 'New event' }).isEnabled(), { timeout: 30_000 }).toBe(true);
 }
 
 describe('invitations in the web client', () => {
@@ -73,7 +76,11 @@ describe('invitations in the web client', () => {
     await grid.waitFor();
     const hourPx = 40;
     // The week scrolls inside its own box: bring 09:00 to its top so 10:00–11:30 is on screen.
-    await alice.page.locator('.cal-week').evaluate((el, px) => void (el.scrollTop = (el.querySelector('.cal-grid') as HTMLElement).offsetTop + 9 * px - 40), hourPx);
+    await alice.page.locator('.cal-week').evaluate((el, px) => {
+      // The grid's top within the scroll box (whatever sits above the box on the page).
+      const gridTop = (el.querySelector('.cal-grid') as HTMLElement).getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop;
+      el.scrollTop = gridTop + 9 * px - 40;
+    }, hourPx);
     await alice.page.locator('.cal-week').evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
     const y = async (minutes: number) => (await grid.boundingBox())!.y + (minutes / 60) * hourPx;
     const x = (await grid.boundingBox())!.x + 60;
@@ -172,7 +179,8 @@ describe('invitations in the web client', () => {
   });
 
   it('a REPLY from an outside attendee over SMTP updates their answer; a forged one from another address changes nothing', { timeout: 300_000 }, async () => {
-    const alice = await signIn(ALICE);
+    // The admin organizes (a user who has not signed in yet here: a first device, no approval needed).
+    const alice = await signIn(ADMIN);
     // Alice invites an outside guest (the REQUEST is queued for the relay; outside.example has no mail server here).
     const made = await alice.page.evaluate(async () => {
       const cal = ((await (await fetch('/api/v1/calendars')).json()) as { calendars: { id: string }[] }).calendars[0]!.id;
@@ -189,14 +197,14 @@ describe('invitations in the web client', () => {
     expect(await answerOf()).toBe('NEEDS-ACTION');
 
     const reply = (partstat: string) =>
-      ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Outside Org//Mail 1.0//EN', 'METHOD:REPLY', 'BEGIN:VEVENT', `UID:${made.body.uid}`, 'DTSTAMP:20261201T120000Z', 'SEQUENCE:0', 'DTSTART;TZID=Europe/Berlin:20261210T150000', `ORGANIZER:mailto:${ALICE}`, `ATTENDEE;PARTSTAT=${partstat}:mailto:carol@outside.example`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+      ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Outside Org//Mail 1.0//EN', 'METHOD:REPLY', 'BEGIN:VEVENT', `UID:${made.body.uid}`, 'DTSTAMP:20261201T120000Z', 'SEQUENCE:0', 'DTSTART;TZID=Europe/Berlin:20261210T150000', `ORGANIZER:mailto:${ADMIN}`, `ATTENDEE;PARTSTAT=${partstat}:mailto:carol@outside.example`, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
     const transport = await stackTransport(dataDir, ports.smtp);
     // Forged: Mallory (whose own domain passes SPF just the same) answers in Carol's name.
-    await transport.sendMail({ from: 'mallory@outside.example', to: ALICE, subject: 'Declined: Supplier call', text: 'Declined', icalEvent: { method: 'REPLY', content: reply('DECLINED') } });
+    await transport.sendMail({ from: 'mallory@outside.example', to: ADMIN, subject: 'Declined: Supplier call', text: 'Declined', icalEvent: { method: 'REPLY', content: reply('DECLINED') } });
     await new Promise((r) => setTimeout(r, 2000));
     expect(await answerOf()).toBe('NEEDS-ACTION');
     // Carol's own REPLY, sent from her address (SPF passes, aligned with From).
-    await transport.sendMail({ from: 'carol@outside.example', to: ALICE, subject: 'Accepted: Supplier call', text: 'Accepted', icalEvent: { method: 'REPLY', content: reply('ACCEPTED') } });
+    await transport.sendMail({ from: 'carol@outside.example', to: ADMIN, subject: 'Accepted: Supplier call', text: 'Accepted', icalEvent: { method: 'REPLY', content: reply('ACCEPTED') } });
     await expect.poll(answerOf, { timeout: 60_000 }).toBe('ACCEPTED');
     transport.close();
     expect(alice.errors).toEqual([]);

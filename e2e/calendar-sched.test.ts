@@ -180,7 +180,8 @@ describe('scheduling with a room, and the calendar list', () => {
     // One default calendar of his own, though the view and its list asked for it at once.
     expect(await list.getByRole('list', { name: 'My calendars' }).getByRole('checkbox').count()).toBe(1);
     await bob.getByRole('button', { name: 'Agenda' }).click();
-    await bob.getByRole('button', { name: /08:00–09:00 Design review/ }).waitFor({ timeout: 30_000 });
+    // Alice's event from her shared calendar — and Bob's own copy, since he was invited to it (iMIP).
+    await expect.poll(() => bob.getByRole('button', { name: /08:00–09:00 Design review/ }).count(), { timeout: 30_000 }).toBe(2);
     await list.getByLabel('New events go into').selectOption({ label: 'Calendar (Alice Example)' });
     const editor = await newEvent(bob, 'Booked by Bob', '14:00', '15:00');
     await editor.getByRole('button', { name: 'Save' }).click();

@@ -82,12 +82,15 @@ async function keyboardWalk(page: Page): Promise<{ reached: number; missed: stri
   });
   const reached = new Set<string>();
   const noRing: string[] = [];
-  for (let i = 0; i < total + 10; i++) {
+  // Scroll containers and native widgets take Tab stops of their own: walk until every control was
+  // reached, at most twice round the page.
+  for (let i = 0; i < 2 * total + 20 && reached.size < total; i++) {
     await page.keyboard.press('Tab');
     const at = await page.evaluate(() => {
       const el = document.activeElement as HTMLElement;
       const s = getComputedStyle(el);
-      return { walk: el.dataset.walk ?? null, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, name: `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}"` };
+      const label = el.getAttribute('aria-label') ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest('label')?.textContent ?? el.textContent ?? '';
+      return { walk: el.dataset.walk ?? null, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, name: `${el.tagName.toLowerCase()}${el instanceof HTMLInputElement ? `[${el.type}]` : ''} "${label.trim().slice(0, 40)}"` };
     });
     if (at.walk !== null) reached.add(at.walk);
     if (at.walk !== null && !at.ring) noRing.push(at.name);
