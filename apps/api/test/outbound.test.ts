@@ -342,12 +342,14 @@ describe('standard mail to the outside world', () => {
       return d.every((x) => x.status === 'failed') && d;
     });
     expect(final.map((d) => [d.recipient, d.attempts])).toEqual([['x@gone.example', 1], ['y@nomail.example', 1], ['z@inside.example', 1]]);
-    const [report] = await until(async () => {
-      const r = await reports(alice);
-      return r.length > 0 && r;
+    // The reports about them (one per attempt round that failed someone), read until all three are in.
+    const blocks: string[] = [];
+    await until(async () => {
+      for (const r of await reports(alice)) blocks.push(...r.status.split(/\r?\n\r?\n/));
+      return ['x@gone.example', 'y@nomail.example', 'z@inside.example'].every((who) => blocks.some((b) => b.includes(`Final-Recipient: rfc822; ${who}`)));
     });
-    // The per-recipient blocks of the message/delivery-status part (RFC 3464 §2.3).
-    const statusOf = (who: string) => /^Status: ([0-9.]+)$/m.exec(report!.status.split(/\r?\n\r?\n/).find((b) => b.includes(`Final-Recipient: rfc822; ${who}`)) ?? '')?.[1];
+    // The per-recipient blocks of the message/delivery-status parts (RFC 3464 §2.3).
+    const statusOf = (who: string) => /^Status: ([0-9.]+)$/m.exec(blocks.find((b) => b.includes(`Final-Recipient: rfc822; ${who}`)) ?? '')?.[1];
     expect(statusOf('x@gone.example')).toBe('5.1.2');
     expect(statusOf('y@nomail.example')).toBe('5.1.10');
     expect(statusOf('z@inside.example')).toBe('5.7.1');

@@ -124,7 +124,8 @@ async function essence(t: Awaited<ReturnType<typeof user>>, folder: 'inbox' | 'a
       files,
     });
   }
-  return out;
+  // In Date order; mails sent within one second share a Date (an import files them at it), so the Message-ID breaks ties.
+  return out.sort((a, b) => (a.mime.date ?? '').localeCompare(b.mime.date ?? '') || (a.mime.messageId ?? '').localeCompare(b.mime.messageId ?? ''));
 }
 /** Thread ids replaced by their order of appearance (threads are new ids in a new folder). */
 const shape = (e: Awaited<ReturnType<typeof essence>>) => {
