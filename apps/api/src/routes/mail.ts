@@ -5,7 +5,7 @@
  * caller's completed uploads within 25 MiB — then stores it once and files an entry per holder.
  * It cannot check what it cannot read; recipients' clients verify signatures and hashes.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   ApiError,
@@ -40,19 +40,8 @@ import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
 import { purgeEntries } from '../mail/legal-hold';
 import type { ApiDeps } from '../deps';
+import { decodeOr, invalidMail as invalid, sameBytes as equal, sha256 } from '../mail/sealed-input';
 
-const invalid = (why: string) => new ApiError('MAIL_INVALID', undefined, `The sealed mail was refused: ${why}.`);
-
-function decodeOr<T>(f: () => T, why: string): T {
-  try {
-    return f();
-  } catch {
-    throw invalid(why);
-  }
-}
-
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 
 export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const device = requireSession(deps, { device: true });

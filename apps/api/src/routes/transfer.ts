@@ -16,17 +16,8 @@ import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { hitRateLimit } from '../auth/rate-limit';
 import type { ApiDeps } from '../deps';
+import { decodeOr, invalidMail as invalid, sameBytes as equal, sha256 } from '../mail/sealed-input';
 
-const invalid = (why: string) => new ApiError('MAIL_INVALID', undefined, `The sealed mail was refused: ${why}.`);
-function decodeOr<T>(f: () => T, why: string): T {
-  try {
-    return f();
-  } catch {
-    throw invalid(why);
-  }
-}
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const REPLY_WINDOW_MS = 60 * 60_000;
 
 /** Envelope, manifest and body of a sealed upload, checked to fit together. */
