@@ -15,7 +15,7 @@ import { OutboxActions } from '../compose/OutboxActions';
 import { CustomFolders, customFolderOf, dropTarget, EmptyTrash, FolderTools, listArgs, STARRED, useCustomFolders } from './Folders';
 import { BulkBar } from './BulkBar';
 import { MoveMenu } from './MoveMenu';
-import { forwardSeed } from './Forward';
+import { forwardAsAttachmentSeed, forwardSeed } from './Forward';
 import { bulk, DRAG_TYPE, reportSpam, restore, undoMove, type MoveTarget } from './organise';
 
 const api = new ApiClient({ baseUrl: '' });
@@ -559,6 +559,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     {latest && (
                       <button type="button" onClick={() => void forwardSeed(address, latest).then(setCompose, failed)}>
                         {t('organise.forward')}
+                      </button>
+                    )}
+                    {latest && (
+                      <button type="button" onClick={() => void forwardAsAttachmentSeed(address, latest).then(setCompose, failed)}>
+                        {t('extras.forwardAttached')}
                       </button>
                     )}
                     <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>
