@@ -110,7 +110,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   );
 
   const loadLabels = useCallback(() => void keys({ op: 'labels', address }).then(setLabels, failed), [address, failed]);
-  useEffect(() => loadLabels(), [loadLabels]);
+  // Again on the way back from Settings, where labels are renamed and deleted.
+  useEffect(() => void (view === 'mail' && loadLabels()), [loadLabels, view]);
 
   async function addLabel() {
     if (!newLabel.trim()) return;
