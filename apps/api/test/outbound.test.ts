@@ -152,6 +152,28 @@ describe('standard mail to the outside world', () => {
     expect(received).toHaveLength(0);
   });
 
+  it('an inline image keeps its Content-ID in a multipart/related when relayed as standard mail', async () => {
+    const alice = await device('alice@example.test');
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5]);
+    await alice.mail.send({
+      to: ['dora@example.org'],
+      subject: 'Inline chart',
+      text: 'The chart',
+      html: '<p>The chart <img src="cid:chart-9@sealmail.invalid" alt="chart"></p>',
+      attachments: [{ name: 'chart.png', type: 'image/png', size: png.length, stream: () => new Blob([png]).stream(), contentId: 'chart-9@sealmail.invalid' }],
+      allowStandard: true,
+    });
+    const got = await until(async () => received.find((r) => r.rcpt.includes('dora@example.org')));
+    expect(got.raw.toString('latin1')).toMatch(/Content-Type: multipart\/related/);
+    const parsed = await simpleParser(got.raw);
+    // mailparser puts a related part the HTML names by cid: into the HTML: it found the image by its Content-ID.
+    expect(parsed.html).toContain(`src="data:image/png;base64,${png.toString('base64')}"`);
+    const image = parsed.attachments.find((a) => a.filename === 'chart.png')!;
+    expect(image.cid).toBe('chart-9@sealmail.invalid');
+    expect(image.related).toBe(true);
+    expect(image.content.equals(png)).toBe(true);
+  });
+
   it('is relayed DKIM-signed to the remote MX, and the server forgets the key afterwards', async () => {
     const alice = await device('alice@example.test');
     const bob = await device('bob@example.test');

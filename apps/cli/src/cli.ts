@@ -20,6 +20,7 @@ import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
 import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
+import { labelsCommand, sendersCommand, spamCommand } from './label-commands';
 import { calendarRespondCommand } from './calendar-invite-commands';
 
 export interface Io {
@@ -100,6 +101,13 @@ Commands:
   move <id> <folder>  Move a mail (inbox, archive, trash, spam, or one of your folders)
   folders [create NAME | rename FOLDER NAME | delete FOLDER]
                       Your folders (names encrypted to you); deleting one moves its mail to inbox
+  labels [create NAME | rename LABEL NAME | delete LABEL]
+                      Your labels (names encrypted to you); deleting one takes it off every mail
+  spam <id> | not-spam <id>
+                      Report a mail as spam (to spam) or not spam (to inbox); its sender's later
+                      mail follows
+  senders [remove ADDRESS]
+                      The senders you reported or allowed; remove forgets one
   restore <id>        Put a mail in trash back where it came from
   empty-trash         Delete everything in trash for good
   delete <id>         Move a mail to trash; delete it for good when it is there already
@@ -434,6 +442,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'attachments':
       case 'move':
       case 'folders':
+      case 'labels':
+      case 'spam':
+      case 'not-spam':
+      case 'senders':
       case 'restore':
       case 'empty-trash':
       case 'delete':
@@ -458,7 +470,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore';
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore' || command === 'spam' || command === 'not-spam';
         if ((command === 'export' || command === 'import') && args.length !== 1) {
           io.err(`sealmail ${command}: name one file`);
           return EXIT.usage;
@@ -486,6 +498,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else if (command === 'import') return (await importCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}) })) ? EXIT.ok : EXIT.failure;
         else if (command === 'move') await (['inbox', 'drafts', 'sent', 'outbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
         else if (command === 'folders') await foldersCommand(ctx, args);
+        else if (command === 'labels') await labelsCommand(ctx, args);
+        else if (command === 'spam' || command === 'not-spam') await spamCommand(ctx, args[0]!, command);
+        else if (command === 'senders') await sendersCommand(ctx, args);
         else if (command === 'restore') await restoreCommand(ctx, args[0]!);
         else if (command === 'empty-trash') await emptyTrashCommand(ctx);
         else if (command === 'delete') await deleteCommand(ctx, args[0]!);

@@ -407,7 +407,8 @@ export class Outbound {
       ...(mime.references.length ? { references: mime.references.map((r) => `<${r}>`) } : {}),
       // An automatic reply says so to the world (RFC 3834 §5), so it is never answered in turn.
       ...(mime.autoSubmitted && /^[\w.;= -]{1,100}$/.test(mime.autoSubmitted) ? { headers: { 'Auto-Submitted': mime.autoSubmitted } } : {}),
-      attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]! })),
+      // An inline image keeps its Content-ID: nodemailer puts it in a multipart/related with the HTML.
+      attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]!, ...(a.contentId ? { cid: a.contentId } : {}) })),
     };
     withIcalEvent(mail);
     return {

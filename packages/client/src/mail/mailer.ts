@@ -72,6 +72,8 @@ export interface AttachmentSource {
   type: string;
   size: number;
   stream(): ReadableStream<Uint8Array>;
+  /** An inline image the HTML names as `cid:<contentId>` (sealed as a piece like any attachment; docs/mail.md "Inline images"). */
+  contentId?: string;
 }
 
 export interface OutgoingMail {
@@ -191,7 +193,7 @@ export interface OpenedMail {
   mime: ParsedMime;
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
-  attachments: { piece: number; filename: string; contentType: string; size: number }[];
+  attachments: { piece: number; filename: string; contentType: string; size: number; contentId?: string }[];
 }
 
 /** Adds one header field (folded at 76 characters) at the top of a built body piece. */
@@ -387,7 +389,7 @@ export class Mailer {
       messageId,
       inReplyTo: mail.inReplyTo?.mime.messageId ?? undefined,
       references: refs,
-      attachments: files.map((f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', size: f.size })),
+      attachments: files.map((f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', size: f.size, contentId: f.contentId })),
     });
     const sealed = await sealMail({
       messageId,
@@ -687,7 +689,7 @@ export class Mailer {
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
-        return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
+        return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size, ...(named?.contentId ? { contentId: named.contentId } : {}) };
       });
       return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments, ...('senderVia' in presented && presented.senderVia ? { senderVia: presented.senderVia } : {}) };
     } catch (err) {
