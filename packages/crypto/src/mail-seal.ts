@@ -14,7 +14,7 @@ import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
 import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
 import { openBox, sealBoxAsync } from './box';
-import { signWithContext, verifyWithContext } from './ed25519';
+import { signWithContextAsync, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
 import type { PerUserKey } from './puk';
 import {
@@ -164,7 +164,7 @@ export async function sealMail(opts: {
   const boxes = await Promise.all(
     holders.map(async ([r, role]) => {
       const digest = recipientDigest(envelope, { role, userId: r.userId, generation: r.generation, keyId: keyIdOf(r) });
-      const sig = s.kind === 'device' ? signWithContext(s.signingSecretKey, CTX_SIG, digest) : undefined;
+      const sig = s.kind === 'device' ? await signWithContextAsync(s.signingSecretKey, CTX_SIG, digest) : undefined;
       const plaintext = encodeBoxPlaintext(messageKey, sig, role === 'sender-copy' ? { commitKey, bcc: bccIds } : undefined);
       const box = await sealBoxAsync({ recipientPublicKey: r.publicKeys.encryptionPublicKey, purpose: 'mail-recipient', context: digest, plaintext, random });
       plaintext.fill(0);
