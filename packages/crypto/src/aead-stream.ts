@@ -21,7 +21,7 @@ import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
 import { createGcm, pickBackend, type AeadBackend, type Gcm } from './_gcm';
 
-/** Which AES-256-GCM implementation to use: `'webcrypto'` or `'noble'` (identical bytes). */
+/** Which AES-256-GCM implementation to use: `'node'`, `'webcrypto'` or `'noble'` (identical bytes). */
 export type { AeadBackend } from './_gcm';
 
 /** Format constants of the piece AEAD (docs/crypto.md §5.2). */
@@ -47,7 +47,7 @@ export interface PieceOptions {
   key: Uint8Array;
   /** Binding context, e.g. message id and piece index; ≤ 65535 bytes. Must match on decryption. */
   context: Uint8Array;
-  /** AES-GCM implementation; default WebCrypto when available (noble for one-shot pieces ≤ 8 KiB), else noble. */
+  /** AES-GCM implementation; default Node's cipher on Node, else WebCrypto (noble for one-shot pieces ≤ 8 KiB), else noble. */
   backend?: AeadBackend;
 }
 

@@ -91,6 +91,7 @@ interface PreparedMlKem {
 /** Recipients' ML-KEM public keys pre-expanded (t̂ decoded, Â sampled): public data only. */
 const prepared = new Map<string, PreparedMlKem>();
 const PREPARED_MAX = 512;
+const preparedByArray = new WeakMap<Uint8Array, { pkM: Uint8Array; p: PreparedMlKem }>();
 
 /**
  * The ML-KEM-768 half of a recipient key, pre-expanded once (noble's `prepare`: the modulus check,
@@ -98,13 +99,19 @@ const PREPARED_MAX = 512;
  * again costs only the encryption itself (about 3× faster; docs/crypto.md §4.2). The output is
  * the same function of (ek, m) as `ml_kem768.encapsulate`.
  */
-function preparedMlKem(pkM: Uint8Array): PreparedMlKem {
+function preparedMlKem(publicKey: Uint8Array): PreparedMlKem {
+  const pkM = publicKey.subarray(0, 1184);
+  // The caller's array usually stays the same object (a recipient's key from their chain): a weak
+  // hit costs one comparison; otherwise the LRU, keyed by the key's bytes.
+  const weak = preparedByArray.get(publicKey);
+  if (weak && equalBytes(weak.pkM, pkM)) return weak.p;
   const id = toHex(pkM);
   const hit = prepared.get(id);
   if (hit) prepared.delete(id); // re-inserted below: most recently used last
   else if (prepared.size >= PREPARED_MAX) prepared.delete(prepared.keys().next().value!);
   const p: PreparedMlKem = hit ?? (ml_kem768.prepare(pkM) as PreparedMlKem);
   prepared.set(id, p);
+  preparedByArray.set(publicKey, { pkM: Uint8Array.from(pkM), p });
   return p;
 }
 
@@ -130,13 +137,12 @@ export async function xwingEncapsulateAsync(
 ): Promise<{ cipherText: Uint8Array; sharedSecret: Uint8Array }> {
   abytes(publicKey, 'publicKey', XWING.publicKey);
   if (opts.random || opts.eseed) return xwingEncapsulate(publicKey, opts);
-  const pkM = publicKey.subarray(0, 1184);
   const pkX = publicKey.subarray(1184);
   let x: { publicKey: Uint8Array; sharedSecret: Uint8Array } | null;
   let m: { cipherText: Uint8Array; sharedSecret: Uint8Array };
   try {
     const pending = nativeEphemeralX25519(pkX); // WebCrypto works while ML-KEM runs
-    m = preparedMlKem(pkM).encapsulate();
+    m = preparedMlKem(publicKey).encapsulate();
     x = await pending;
     if (!x) {
       m.sharedSecret.fill(0);
