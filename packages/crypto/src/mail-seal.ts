@@ -12,6 +12,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
+import { createSha256, sha256Fast } from './_sha256';
 import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
 import { openBox, sealBoxAsync } from './box';
 import { signWithContextAsync, verifyWithContext } from './ed25519';
@@ -135,7 +136,7 @@ export async function sealMail(opts: {
     }
     const key = randomBytes(random, 32);
     const ct = await encryptPiece({ key, context: mailPieceContext(messageId, i), plaintext: abytes(p.plaintext, 'plaintext'), random, backend: opts.backend });
-    entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256(ct) });
+    entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256Fast(ct) });
     ciphertexts.push(ct);
   }
   // 2. Manifest under a fresh message key.
@@ -248,7 +249,7 @@ export async function openManifest(opts: { envelope: MailEnvelope; manifest: Uin
 export async function openMailPiece(opts: { manifest: Manifest; index: number; ciphertext: Uint8Array; backend?: AeadBackend }): Promise<Uint8Array> {
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
-  if (!equalBytes(sha256(abytes(opts.ciphertext, 'ciphertext')), p.ciphertextHash)) throw decryptionFailed();
+  if (!equalBytes(sha256Fast(abytes(opts.ciphertext, 'ciphertext')), p.ciphertextHash)) throw decryptionFailed();
   const pt = await decryptPiece({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), ciphertext: opts.ciphertext, backend: opts.backend });
   if (pt.length !== p.size) throw decryptionFailed();
   return pt;
@@ -293,7 +294,7 @@ export async function createMailPieceEncryptor(opts: {
   astring(opts.messageId, 'messageId');
   const key = randomBytes(opts.random, 32);
   const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend });
-  const hash = sha256.create();
+  const hash = createSha256();
   let size = 0;
   return {
     async push(plaintext) {
@@ -323,7 +324,7 @@ export function createMailPieceDecryptor(opts: { manifest: Manifest; index: numb
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
   const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend });
-  const hash = sha256.create();
+  const hash = createSha256();
   let released = 0;
   return {
     async push(ciphertext) {

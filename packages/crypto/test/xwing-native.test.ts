@@ -167,3 +167,19 @@ describe('Ed25519 signing natively (WebCrypto)', () => {
     await expect(signWithContextAsync(sk, 'bad\0ctx', msg)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 });
+
+describe('SHA-256 of piece ciphertexts natively (node:crypto)', () => {
+  it('gives the same digest as the pure-JS hash, fed in any cuts', async () => {
+    const { createSha256 } = await import('../src/_sha256');
+    for (const n of [0, 1, 63, 64, 65, 1000, 300_000]) {
+      const data = new Uint8Array(n).map((_, i) => (i * 131 + n) & 0xff);
+      const a = createSha256();
+      const b = createSha256({ native: false });
+      for (let at = 0; at < n; at += 7919) {
+        a.update(data.subarray(at, at + 7919));
+        b.update(data.subarray(at, at + 7919));
+      }
+      expect(toHex(a.digest())).toBe(toHex(b.digest()));
+    }
+  });
+});
