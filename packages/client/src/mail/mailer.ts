@@ -43,6 +43,7 @@ import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry }
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
+import { PartUploader } from './upload-parts';
 
 export type MailErrorCode =
   | 'NO_E2EE_ROUTE'
@@ -313,8 +314,8 @@ export class Mailer {
   async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
     const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
     const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
-    let part = 0;
-    const parts = new Parts(partBytes, async (bytes) => void (await this.api.uploadPart(blobId, part++, bytes)));
+    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
+    const parts = new Parts(partBytes, (bytes) => uploader.add(bytes));
     let seen = 0;
     await drain(file.stream(), async (chunk) => {
       seen += chunk.length;
@@ -324,6 +325,7 @@ export class Mailer {
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
     await parts.push(last);
     await parts.end();
+    await uploader.done();
     await this.api.completeBlob(blobId);
     return { blobId, piece };
   }
@@ -346,10 +348,17 @@ export class Mailer {
     const keys = new Map<string, MailRecipientKey>();
     const external: string[] = [];
     const linked: string[] = [];
+    // Looked up all at once (and this device's own chain beside them): one round trip's wait, not one per recipient.
+    const mine = this.identity.thisDevice(this.address);
+    mine.catch(() => {}); // awaited below; a refusal of a recipient comes first
     if (!opts.draft) {
-      for (const a of [...to, ...cc, ...bcc]) {
+      const all = [...to, ...cc, ...bcc];
+      const looked = await Promise.allSettled(all.map((a) => this.recipientKey(a)));
+      for (const [i, a] of all.entries()) {
         try {
-          keys.set(a, await this.recipientKey(a));
+          const r = looked[i]!;
+          if (r.status === 'rejected') throw r.reason;
+          keys.set(a, r.value);
         } catch (err) {
           // A mailing list of the user's own organisation: not end to end (MISSION §4), the server
           // expands it (docs/mail.md "Posting to a list from inside"), so it goes as standard mail.
@@ -365,7 +374,7 @@ export class Mailer {
     const serverKey = external.length ? await this.api.serverMailKey() : null;
     const from = mail.from?.trim().toLowerCase() || this.address;
     const internal = (l: string[]) => l.filter((a) => keys.has(a));
-    const me = await this.identity.thisDevice(this.address);
+    const me = await mine;
     const mailboxChain = this.mailbox ? await this.mailbox.chain() : null;
     const myPuk = currentPuk(mailboxChain ?? me.state);
     const fromAddress = this.mailbox?.address ?? this.address;
