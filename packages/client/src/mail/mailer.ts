@@ -43,6 +43,7 @@ import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry }
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
+import { Batcher } from './batch';
 import { PartUploader } from './upload-parts';
 
 export type MailErrorCode =
@@ -317,10 +318,13 @@ export class Mailer {
     const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
     const parts = new Parts(partBytes, (bytes) => uploader.add(bytes));
     let seen = 0;
+    const batch = new Batcher();
     await drain(file.stream(), async (chunk) => {
       seen += chunk.length;
-      await parts.push(await enc.push(chunk));
+      const b = batch.add(chunk);
+      if (b) await parts.push(await enc.push(b));
     });
+    await parts.push(await enc.push(batch.take()));
     const { last, piece } = await enc.final();
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
     await parts.push(last);
@@ -754,18 +758,22 @@ export class Mailer {
     const dec = createMailPieceDecryptor({ manifest, index: piece });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
+    const batch = new Batcher();
     return source.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, out) {
           try {
-            const pt = await dec.push(chunk);
-            if (pt.length) out.enqueue(pt);
+            const b = batch.add(chunk);
+            const pt = b ? await dec.push(b) : null;
+            if (pt?.length) out.enqueue(pt);
           } catch (err) {
             throw fail(err);
           }
         },
         async flush(out) {
           try {
+            const rest = await dec.push(batch.take());
+            if (rest.length) out.enqueue(rest);
             const pt = await dec.final();
             if (pt.length) out.enqueue(pt);
           } catch (err) {
