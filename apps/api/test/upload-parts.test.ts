@@ -38,11 +38,15 @@ function watchedFetch(inner: typeof fetch, dropPart: number) {
   return { f, stats };
 }
 
+/** One key store per user: every sign-in of a user is the same (approved) device. */
+const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
+const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
+
 async function device(address: string, fetchImpl: typeof fetch) {
   const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
   const token = (res.json() as { token: string }).token;
   const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: fetchImpl, token });
-  const identity = new Identity(api, memoryKeyStore());
+  const identity = new Identity(api, storeOf(address));
   await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
   return new Mailer(api, identity, address);
 }
