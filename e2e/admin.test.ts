@@ -17,7 +17,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { axeProblems, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, PHONE, printedPasswords, screenshotsDir, settle, sidewaysProblem, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const ADMIN = 'admin@example.test';
-const SECTIONS = ['Overview', 'Users', 'Domains', 'Mail flow', 'Security', 'Escrow & discovery', 'Legal hold', 'Change history', 'Reports', 'Import'];
+const SECTIONS = ['Overview', 'Users', 'Domains', 'Mail flow', 'Shared mailboxes', 'Security', 'Escrow & discovery', 'Legal hold', 'Mail activity', 'Change history', 'Reports', 'Import', 'Resources'];
 
 const { dataDir, ports, env } = await stackEnvironment();
 const dnsFile = join(dataDir, 'dns-table.json');
@@ -96,6 +96,9 @@ describe('the admin console', () => {
     await overview.getByText('reachable', { exact: false }).first().waitFor();
     expect(await overview.textContent()).toMatch(/SMTP ingress\s*OK/);
     expect(await overview.textContent()).toMatch(/Certificate\s*OK expires/);
+    expect(await overview.textContent()).toMatch(/API\s*OK version/);
+    expect(await overview.textContent()).toMatch(/Outbound queue\s*OK \d+ waiting, 0 failed/);
+    expect(await overview.textContent()).toMatch(/Storage\s*\d\S* \S+ used by \d+ users/);
 
     // A domain of the organisation: added, proven by its TXT record, its records checked.
     await openAdminSection(page, 'Domains');

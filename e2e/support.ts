@@ -85,7 +85,7 @@ export interface Started {
 }
 
 /** Runs the start command (scripts/start.ts) with `env`; resolves once it prints that it is up. */
-export async function startSealmail(env: Record<string, string>, timeoutMs = 120_000): Promise<Started> {
+export async function startSealmail(env: Record<string, string>, timeoutMs = 240_000): Promise<Started> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
