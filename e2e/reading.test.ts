@@ -3,7 +3,8 @@
  *  - an HTML body's frame is as tall as its content (nothing scrolls inside it) and in the UI's
  *    sans-serif font, not the browser's serif default;
  *  - a conversation opens with the read messages collapsed to a line, the unread ones and the
- *    newest open, and is scrolled to the newest;
+ *    newest open, and is scrolled to the newest, which starts below the message actions (they
+ *    stay in view beside the list);
  *  - a row with an attachment shows a drawn paperclip (an SVG named "1 attachment", no emoji), the
  *    reader a small size in kB (never "0.0 MiB");
  *  - a search hit is a full row: snippet, star, label chip and protection label;
@@ -118,6 +119,14 @@ describe('reading mail', () => {
     const top = () => newest.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; });
     await expect.poll(top, { timeout: 10_000 }).toBe(true);
     expect(await pane.getByText('Second paragraph 1 of 60,', { exact: false }).evaluate((el) => el.getBoundingClientRect().bottom < 0 || el.closest('pre')!.getBoundingClientRect().top < 0)).toBe(true);
+    // Beside the list the message actions stay in view, and the newest message starts below them.
+    const bar = page.getByRole('toolbar', { name: 'Message actions' });
+    const clear = async () => {
+      const b = (await bar.boundingBox())!;
+      const n = (await newest.boundingBox())!;
+      return b.y >= 0 && b.y + b.height <= n.y + 1;
+    };
+    await expect.poll(clear, { timeout: 10_000 }).toBe(true);
     problems.push(...(await auditSizes(page, 'reading-1-thread')));
     await collapsed.click();
     await expect.poll(() => pane.getByRole('article').count()).toBe(3);
