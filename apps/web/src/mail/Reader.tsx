@@ -260,7 +260,7 @@ export function Thread({ address, items, chosen }: { address: string; items: Thr
     <>
       {items.length > 1 && <p className="thread-count">{t('thread.count', { count: items.length })}</p>}
       {items.map((m) => (
-        <div key={m.entryId} ref={m.entryId === target ? last : undefined}>
+        <div key={m.entryId} className="thread-item" ref={m.entryId === target ? last : undefined}>
           {'error' in m ? (
             <p role="alert">{t('mail.undecryptable')}</p>
           ) : open.has(m.entryId) ? (
