@@ -126,6 +126,8 @@ export interface Config {
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Where blob bytes (sealed attachment pieces) live (docs/operations.md, "Object storage"). */
   readonly blobStore: Readonly<BlobStoreConfig>;
+  /** The S3 bucket whenever SEALMAIL_S3_BUCKET is set, whichever store is in use (the blob migration reads it). */
+  readonly s3: Readonly<S3Config> | undefined;
   /**
    * Tests only: a JSON file of DNS answers (packages/server/src/dns.ts) used instead of the
    * system resolver by every DNS lookup; absent: real DNS.
@@ -142,9 +144,17 @@ export interface Config {
  * The blob store: the database (`blob_parts`), or an S3-compatible bucket; metadata stays in
  * Postgres either way. Credentials absent: the AWS SDK's default chain (e.g. an instance role).
  */
-export type BlobStoreConfig =
-  | { kind: 'postgres' }
-  | { kind: 's3'; endpoint: string | undefined; region: string; bucket: string; prefix: string; forcePathStyle: boolean; accessKeyId: string | undefined; secretAccessKey: string | undefined };
+export type BlobStoreConfig = { kind: 'postgres' } | ({ kind: 's3' } & S3Config);
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
 
 /** The origins (scheme://host:port) of the web client and the admin console. */
 export interface AppOrigins {
@@ -254,10 +264,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SEALMAIL_BLOB_STORE === 's3' && !e.SEALMAIL_S3_BUCKET) {
     throw new ConfigError([{ variable: 'SEALMAIL_S3_BUCKET', expected: 'a bucket name when SEALMAIL_BLOB_STORE=s3', got: undefined }]);
   }
-  const blobStore: BlobStoreConfig =
-    e.SEALMAIL_BLOB_STORE === 's3'
-      ? { kind: 's3', endpoint: e.SEALMAIL_S3_ENDPOINT, region: e.SEALMAIL_S3_REGION, bucket: e.SEALMAIL_S3_BUCKET!, prefix: e.SEALMAIL_S3_PREFIX, forcePathStyle: e.SEALMAIL_S3_FORCE_PATH_STYLE, accessKeyId: e.SEALMAIL_S3_ACCESS_KEY_ID, secretAccessKey: e.SEALMAIL_S3_SECRET_ACCESS_KEY }
-      : { kind: 'postgres' };
+  const s3: S3Config | undefined = e.SEALMAIL_S3_BUCKET
+    ? { endpoint: e.SEALMAIL_S3_ENDPOINT, region: e.SEALMAIL_S3_REGION, bucket: e.SEALMAIL_S3_BUCKET, prefix: e.SEALMAIL_S3_PREFIX, forcePathStyle: e.SEALMAIL_S3_FORCE_PATH_STYLE, accessKeyId: e.SEALMAIL_S3_ACCESS_KEY_ID, secretAccessKey: e.SEALMAIL_S3_SECRET_ACCESS_KEY }
+    : undefined;
+  const blobStore: BlobStoreConfig = e.SEALMAIL_BLOB_STORE === 's3' ? { kind: 's3', ...s3! } : { kind: 'postgres' };
   const dataDir = resolve(e.SEALMAIL_DATA_DIR);
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
@@ -299,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     logLevel: e.LOG_LEVEL,
     blobStore,
+    s3,
     dnsTableFile: e.SEALMAIL_DNS_TABLE === undefined ? undefined : resolve(e.SEALMAIL_DNS_TABLE),
     clockFile: e.SEALMAIL_CLOCK_FILE === undefined ? undefined : resolve(e.SEALMAIL_CLOCK_FILE),
   });
