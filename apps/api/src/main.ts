@@ -3,7 +3,7 @@
  * (DATABASE_URL, set by the start command when it runs the embedded one), listens over HTTPS.
  */
 import { readFileSync } from 'node:fs';
-import { bootProcess, clockFromConfig, resolverFromConfig } from '@sealmail/server';
+import { bootProcess, clockFromConfig, dnssecResolverFromConfig, resolverFromConfig } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
 import { blobStoreFor, loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
 import { buildApp } from './app';
@@ -44,6 +44,8 @@ const app = await buildApp({
     connectionString: databaseUrl,
     hostname: config.smtp.hostname,
     viewerUrl: config.viewerUrl,
+    // DANE (RFC 7672) where a validating resolver on the host says the MX and TLSA answers are signed.
+    dnssec: dnssecResolverFromConfig(config),
   },
   // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
   imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },
