@@ -122,7 +122,7 @@ describe('blob migration', () => {
     await tdb.prisma.blob.deleteMany({ where: { id: { in: ids } } });
   });
 
-  it('the operator command moves the blobs and says what it did', { timeout: 120_000 }, async () => {
+  it('the operator command moves the blobs and says what it did', { timeout: 300_000 }, async () => {
     const { ids, expected } = await makeBlobs(pg);
     // The command builds its own S3 client, without the test client's path fix for s3rver
     // (src/testing/index.ts), so this server accepts any signature from the right key.
