@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { bootProcess, clockFromConfig, dnssecResolverFromConfig, resolverFromConfig } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
+import { blobStoreFor, loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
 import { buildApp } from './app';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('api', { needsDatabase: true });
@@ -15,6 +15,8 @@ const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 const app = await buildApp({
   logger,
   db,
+  // Attachment ciphertext: Postgres, or an S3-compatible bucket (SEALMAIL_BLOB_STORE).
+  blobs: blobStoreFor(db, config.blobStore),
   version,
   tls,
   auth: config.auth,
