@@ -20,7 +20,7 @@ import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
 import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
-import { labelsCommand, sendersCommand, spamCommand } from './label-commands';
+import { forwardCommand, labelsCommand, sendersCommand, spamCommand } from './label-commands';
 import { calendarRespondCommand } from './calendar-invite-commands';
 
 export interface Io {
@@ -76,6 +76,9 @@ Commands:
                       (after the passphrase line if the key file is protected). Recipients outside
                       this server get an expiring link (--link) or standard mail (--standard);
                       without either they make the send fail. Exits 1 if any recipient was refused
+  forward <id> --to a,b [--cc ..] [--subject S] [--attached] [--link 1d|7d|30d | --standard]
+                      Forward a mail (opened here): quoted with its attachments, or --attached as
+                      one .eml file (message/rfc822); your text first, from standard input
   merge <template> <csv> [--link 1d|7d|30d | --standard] [--preview]
                       Mail merge: the template file is "Subject: …", a blank line, then the text,
                       with {{column}} placeholders; one individually sealed mail per CSV row (an
@@ -159,6 +162,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         bcc: { type: 'string' },
         subject: { type: 'string' },
         attach: { type: 'string', multiple: true },
+        attached: { type: 'boolean' },
         standard: { type: 'boolean' },
         preview: { type: 'boolean' },
         link: { type: 'string' },
@@ -436,6 +440,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return results.every((r) => r.exists) ? EXIT.ok : EXIT.failure;
       }
       case 'send':
+      case 'forward':
       case 'merge':
       case 'list':
       case 'read':
@@ -470,7 +475,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore' || command === 'spam' || command === 'not-spam';
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore' || command === 'spam' || command === 'not-spam' || command === 'forward';
         if ((command === 'export' || command === 'import') && args.length !== 1) {
           io.err(`sealmail ${command}: name one file`);
           return EXIT.usage;
@@ -489,6 +494,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await ctx.deviceSecret();
         if (command === 'send') {
           const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}) });
+          return everyone ? EXIT.ok : EXIT.failure;
+        } else if (command === 'forward') {
+          const everyone = await forwardCommand(ctx, args[0]!, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}), attached: !!v.attached });
           return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'merge') {
           return (await mergeCommand(ctx, args[0]!, args[1]!, { ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}), preview: !!v.preview })) ? EXIT.ok : EXIT.failure;

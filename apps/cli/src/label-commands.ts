@@ -1,12 +1,13 @@
 /**
  * `sealmail labels [create NAME | rename LABEL NAME | delete LABEL]`, `sealmail spam <id>`,
- * `sealmail not-spam <id>` and `sealmail senders [remove ADDRESS]` (docs/mail.md "Organising
- * mail"). Label names are sealed and opened on this device; the server sees ids. Report spam /
+ * `sealmail not-spam <id>`, `sealmail senders [remove ADDRESS]` and `sealmail forward <id>`
+ * (docs/mail.md "Organising mail"). Label names are sealed and opened on this device; the server sees ids. Report spam /
  * Not spam move the mail and record the sender for this user; `senders` lists those verdicts and
  * `senders remove` forgets one.
  */
-import { Mailer, Organiser } from '@sealmail/client/identity';
-import { CommandError, resolveEntry, type MailContext } from './mail-commands';
+import { Mailer, Organiser, type AttachmentSource } from '@sealmail/client/identity';
+import { MailTransfer } from '@sealmail/client/transfer';
+import { CommandError, resolveEntry, sendCommand, type MailContext } from './mail-commands';
 
 const organiser = (ctx: MailContext) => new Organiser(ctx.api, ctx.identity, ctx.address);
 const mailer = (ctx: MailContext) => new Mailer(ctx.api, ctx.identity, ctx.address);
@@ -55,4 +56,40 @@ export async function sendersCommand(ctx: MailContext, args: string[]): Promise<
     await organiser(ctx).forgetSenderVerdict(a.trim().toLowerCase());
     ctx.io.out(`removed ${a.trim().toLowerCase()}: its mail is checked like anyone's again`);
   } else throw new CommandError('usage: sealmail senders [remove ADDRESS]', 'usage');
+}
+
+const bytesSource = (name: string, type: string, bytes: Uint8Array): AttachmentSource => ({
+  name,
+  type,
+  size: bytes.length,
+  stream: () =>
+    new ReadableStream({
+      start(c) {
+        c.enqueue(bytes);
+        c.close();
+      },
+    }),
+});
+
+/**
+ * `sealmail forward <id> --to … [--attached]`: the original opened here (every piece
+ * authenticated), then sent like `send` — quoted under a forwarded-message header with its
+ * attachments attached again, or with `--attached` as one `message/rfc822` file (its EML, the
+ * attachments inside). Either way sealed anew for the new recipients; the body is standard input.
+ */
+export async function forwardCommand(ctx: MailContext, idOrPrefix: string, v: Parameters<typeof sendCommand>[1] & { attached?: boolean }): Promise<boolean> {
+  const id = await resolveEntry(ctx, idOrPrefix);
+  const m = new Mailer(ctx.api, ctx.identity, ctx.address);
+  const o = await m.open(id);
+  const subject = v.subject ?? (/^fwd?:/i.test(o.mime.subject) ? o.mime.subject : `Fwd: ${o.mime.subject}`);
+  if (v.attached) {
+    const { eml } = await new MailTransfer(ctx.api, ctx.identity, m).emlOfEntry(o.entry);
+    const name = `${o.mime.subject.replace(/[\\/:*?"<>|\p{Cc}]+/gu, '_').trim().slice(0, 80) || 'message'}.eml`;
+    return sendCommand(ctx, { ...v, subject }, { attachments: [bytesSource(name, 'message/rfc822', eml)] });
+  }
+  const files = [];
+  for (const a of o.attachments) files.push(bytesSource(a.filename, a.contentType, await m.attachmentBytes(o, a.piece)));
+  const from = o.sender.name ? `${o.sender.name} <${o.sender.address}>` : o.sender.address;
+  const quote = ['---------- Forwarded message ----------', `From: ${from}`, `Date: ${o.mime.date ?? o.entry.receivedAt}`, `Subject: ${o.mime.subject}`, `To: ${o.mime.to.join(', ')}`, '', o.mime.text].join('\n');
+  return sendCommand(ctx, { ...v, subject }, { attachments: files, quote });
 }

@@ -2,9 +2,14 @@
  * Labels and sender verdicts from the command line against a real API over TLS (docs/mail.md
  * "Organising mail"): bob makes a label (its name sealed on his device: not in the database),
  * renames and deletes it; reports alice's mail as spam, sees the verdict, marks it not spam,
- * sees it allowed, and removes it.
+ * sees it allowed, and removes it; forwards a mail with an attachment to alice, quoted and as an
+ * attached .eml, whose attachment keeps its bytes.
  */
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAttachedMessage } from '@sealmail/client/attached';
 import { EXIT } from '../src/cli';
 import { startCliStack, type CliStack } from './support';
 
@@ -46,5 +51,34 @@ describe('labels and senders on the command line', () => {
     expect((await as('bob', [], 'senders', 'remove', ALICE)).out).toBe(`removed ${ALICE}: its mail is checked like anyone's again`);
     expect((await as('bob', [], 'senders')).out).toBe('no reported or allowed senders');
     expect((await as('bob', [], 'senders', 'remove', ALICE)).code).toBe(EXIT.failure);
+  }, 180_000);
+
+  it('forward quotes the original and attaches its files again, or --attached sends it whole as message/rfc822', async () => {
+    const bytes = randomBytes(50_000);
+    const path = join(s.dir, 'figures.bin');
+    await writeFile(path, bytes);
+    expect((await as('bob', ['the figures'], 'send', '--to', ALICE, '--subject', 'Figures', '--attach', path)).code).toBe(EXIT.ok);
+    const id = (await as('alice', [], 'list')).out.split(' ')[0]!;
+
+    const quoted = await as('alice', ['See below.'], 'forward', id, '--to', BOB);
+    expect(quoted.code, quoted.err).toBe(EXIT.ok);
+    const q = (await as('bob', [], 'list')).out.split(' ')[0]!;
+    const read = await as('bob', [], 'read', q);
+    expect(read.out).toContain('Subject:  Fwd: Figures');
+    expect(read.out).toContain('---------- Forwarded message ----------');
+    expect(read.out).toContain('the figures');
+    const dir = join(s.dir, 'fwd-saved');
+    expect((await as('bob', [], 'attachments', q, '--save', dir)).code).toBe(EXIT.ok);
+    expect(await readFile(join(dir, 'figures.bin'))).toEqual(bytes);
+
+    const attached = await as('alice', ['Attached.'], 'forward', id, '--to', BOB, '--attached');
+    expect(attached.code, attached.err).toBe(EXIT.ok);
+    const a = (await as('bob', [], 'list')).out.split(' ')[0]!;
+    expect((await as('bob', [], 'attachments', a)).out).toMatch(/^\[1\] Figures\.eml {2}message\/rfc822 /);
+    expect((await as('bob', [], 'attachments', a, '--save', dir)).code).toBe(EXIT.ok);
+    const inner = await parseAttachedMessage(await readFile(join(dir, 'Figures.eml')));
+    expect(inner).toMatchObject({ subject: 'Figures', text: expect.stringContaining('the figures') });
+    expect(inner.attachments.map((x) => [x.filename, Buffer.from(x.bytes).equals(bytes)])).toEqual([['figures.bin', true]]);
+    expect((await as('alice', [], 'forward', id)).code).toBe(EXIT.usage);
   }, 180_000);
 });
