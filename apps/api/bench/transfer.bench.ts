@@ -68,6 +68,12 @@ function memoryBlobStore(): BlobStore {
     async *read(id, n) {
       for (let i = 0; i < n; i++) yield of(id).get(i)!;
     },
+    async readPart(id, index) {
+      return of(id).get(index) ?? null;
+    },
+    async listBlobs({ after, limit }) {
+      return [...parts.keys()].filter((id) => !after || id > after).sort().slice(0, limit).map((blobId) => ({ blobId, modifiedAt: new Date() }));
+    },
     async delete(ids) {
       for (const id of ids) parts.delete(id);
     },
