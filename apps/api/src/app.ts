@@ -29,6 +29,7 @@ import { SecretBox } from './auth/secret-box';
 import { sealLegacyTotpSecrets } from './auth/second-factor';
 import { pgPoolOf } from '@sealmail/db';
 import { keyRoutes } from './routes/keys';
+import { keyBatchRoutes } from './routes/keys-batch';
 import { escrowRoutes } from './routes/escrow';
 import { blobRoutes } from './routes/blobs';
 import { mailRoutes } from './routes/mail';
@@ -201,6 +202,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(async (scope) => authRoutes(scope, deps));
   await app.register(async (scope) => accountRoutes(scope, deps));
   await app.register(async (scope) => keyRoutes(scope, deps));
+  await app.register(async (scope) => keyBatchRoutes(scope, deps));
   await app.register(async (scope) => escrowRoutes(scope, deps));
   await app.register(async (scope) => escrowAdminRoutes(scope, deps));
   await app.register(async (scope) => blobRoutes(scope, deps));

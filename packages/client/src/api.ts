@@ -4,7 +4,7 @@
  * registry code from the server.
  */
 import type { z } from 'zod';
-import { accountRoutes as account, adminDiscoveryPiece, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
+import { accountRoutes as account, adminDiscoveryPiece, getSigchains, isErrorBody, mailRoutes as mail, routes, type ErrorCode, type FolderName, type RouteContract } from '@sealmail/contract';
 
 export class ApiClientError extends Error {
   override readonly name = 'ApiClientError';
@@ -203,6 +203,10 @@ export class ApiClient {
   }
   sigchain(address: string) {
     return this.request(routes.getSigchain, { params: { address } });
+  }
+  /** Several chains in one request; `missing` lists addresses with none to show (unknown or unreachable). */
+  sigchains(addresses: string[]) {
+    return this.request(getSigchains, { body: { addresses } });
   }
   appendLink(link: string, pukBoxes: { deviceId: string; generation: number; box: string }[] = [], historyBox?: string) {
     return this.call(routes.appendSigchainLink, { link, pukBoxes, ...(historyBox ? { historyBox } : {}) });

@@ -62,6 +62,18 @@ export interface StoredDevice {
  * the address belongs to, the chain's root, and how far it has seen it. Kept under the address
  * and under the user id, so that neither can silently come to mean another account.
  */
+/** What the key directory answers for one address (`GET /keys/:address/sigchain`, or one entry of the batch). */
+export type SigchainAnswer = Awaited<ReturnType<ApiClient['sigchain']>>;
+
+/** A chain this client verified (and pinned) for an address. */
+export interface VerifiedChain {
+  userId: string;
+  links: Uint8Array[];
+  state: SigchainState | null;
+  storedAt: readonly string[];
+  address: string;
+}
+
 export interface ChainPin {
   address: string;
   userId: string;
@@ -201,9 +213,9 @@ export class Identity {
    * the new head is pinned.
    * @throws SigchainError ROLLBACK / FORK / any replay error: do not encrypt to this user.
    */
-  async verifiedChain(address: string): Promise<{ userId: string; links: Uint8Array[]; state: SigchainState | null; storedAt: readonly string[]; address: string }> {
+  async verifiedChain(address: string, answered?: SigchainAnswer): Promise<VerifiedChain> {
     const addr = address.trim().toLowerCase();
-    const { userId, links, resets, storedAt, primary } = await this.api.sigchain(addr);
+    const { userId, links, resets, storedAt, primary } = answered ?? (await this.api.sigchain(addr));
     if (primary && primary.toLowerCase() !== addr) return this.verifiedAlias(addr, userId, primary.toLowerCase());
     const bytes = links.map(fromBase64Url);
     // The address must still be the account it was, and that account still this address.
@@ -235,6 +247,35 @@ export class Identity {
       await this.store.saveRecord(`user:${userId}`, next);
     }
     return { userId, links: bytes, state, storedAt, address: addr };
+  }
+
+  /**
+   * Several users' verified chains from one directory request (`POST /keys/sigchains`), in the
+   * order asked. Each answer goes through exactly the checks of `verifiedChain` (identity, reset,
+   * pin, full replay) and is pinned the same way; one refused chain refuses only its address. An
+   * address the server lists as missing fails as the single lookup does (ApiClientError
+   * NOT_FOUND); one it neither answers nor lists fails as a bad response.
+   */
+  async verifiedChains(addresses: readonly string[]): Promise<PromiseSettledResult<VerifiedChain>[]> {
+    const asked = addresses.map((a) => a.trim().toLowerCase());
+    let answer: { chains: SigchainAnswer[]; missing: string[] };
+    try {
+      answer = await this.api.sigchains([...new Set(asked)]);
+    } catch (err) {
+      return asked.map(() => ({ status: 'rejected', reason: err }));
+    }
+    const byAddress = new Map<string, SigchainAnswer>();
+    // Only an answer under the very address asked counts; a second one for it is ignored.
+    for (const c of answer.chains) if (!byAddress.has(c.address.toLowerCase())) byAddress.set(c.address.toLowerCase(), c);
+    const missing = new Set(answer.missing.map((a) => a.toLowerCase()));
+    return Promise.allSettled(
+      asked.map(async (addr) => {
+        const c = byAddress.get(addr);
+        if (c) return this.verifiedChain(addr, c);
+        if (missing.has(addr)) throw new ApiClientError(404, 'NOT_FOUND', `No key history for ${addr}.`);
+        throw new ApiClientError(200, 'BAD_RESPONSE', `The server did not answer for ${addr}.`);
+      }),
+    );
   }
 
   /** Chains this instance replayed, by user: the same bytes give the same state (a hash chain). */
@@ -469,14 +510,15 @@ export class Identity {
   }
 
   /** This device's keys and the user's verified chain (for flows built on Identity, e.g. escrow admin). */
-  async thisDevice(address: string) {
-    return this.mine(address);
+  /** `chain`: this user's chain verified already (e.g. from `verifiedChains` beside recipients). */
+  async thisDevice(address: string, chain?: Promise<VerifiedChain>) {
+    return this.mine(address, chain);
   }
 
-  private async mine(address: string) {
+  private async mine(address: string, verified?: Promise<VerifiedChain>) {
     const device = await this.store.loadDevice(address);
     if (!device) throw new IdentityError('NO_DEVICE', 'This device has no keys yet: sign in first.');
-    const chain = await this.verifiedChain(address);
+    const chain = await (verified ?? this.verifiedChain(address));
     return { device, keys: keySetOf(device), userId: chain.userId, state: chain.state! };
   }
 

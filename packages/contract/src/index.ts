@@ -19,3 +19,4 @@ export * from './compose';
 export * from './contacts';
 export * from './rules';
 export * from './organise';
+export * from './keys-batch';

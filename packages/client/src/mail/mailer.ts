@@ -41,7 +41,7 @@ import {
 } from '@sealmail/crypto';
 import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
-import { TrustError, type Identity, type SafetyNumberView } from '../identity';
+import { TrustError, type Identity, type SafetyNumberView, type VerifiedChain } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
 import { Batcher } from './batch';
 import { PartUploader } from './upload-parts';
@@ -295,9 +295,9 @@ export class Mailer {
   }
 
   /** A recipient's newest PUK from their verified chain; refuses what cannot be E2EE. */
-  private async recipientKey(address: string): Promise<MailRecipientKey> {
+  private async recipientKey(address: string, verified?: Promise<VerifiedChain>): Promise<MailRecipientKey> {
     try {
-      const { userId, state } = await this.identity.verifiedChain(address);
+      const { userId, state } = await (verified ?? this.identity.verifiedChain(address));
       if (!state || !state.puks.length) throw new MailError('RECIPIENT_HAS_NO_KEYS', `${address} is not set up yet: they have not signed in on a device, so there is no key to encrypt to. Nothing was sent; try again once they have signed in (mail from outside is held for them meanwhile).`, address);
       const puk = currentPuk(state);
       return { userId, generation: puk.generation, publicKeys: puk.keys };
@@ -354,12 +354,18 @@ export class Mailer {
     const keys = new Map<string, MailRecipientKey>();
     const external: string[] = [];
     const linked: string[] = [];
-    // Looked up all at once (and this device's own chain beside them): one round trip's wait, not one per recipient.
-    const mine = this.identity.thisDevice(this.address);
+    // Looked up in one request (this device's own chain beside them), each verified and pinned on its own.
+    const all = opts.draft ? [] : [...to, ...cc, ...bcc];
+    const chains = this.identity.verifiedChains([...all, this.address]);
+    const chainOf = (i: number) => {
+      const c = chains.then((r) => (r[i]!.status === 'fulfilled' ? r[i]!.value : Promise.reject(r[i]!.reason)));
+      c.catch(() => {}); // each is awaited by its consumer
+      return c;
+    };
+    const mine = this.identity.thisDevice(this.address, chainOf(all.length));
     mine.catch(() => {}); // awaited below; a refusal of a recipient comes first
     if (!opts.draft) {
-      const all = [...to, ...cc, ...bcc];
-      const looked = await Promise.allSettled(all.map((a) => this.recipientKey(a)));
+      const looked = await Promise.allSettled(all.map((a, i) => this.recipientKey(a, chainOf(i))));
       for (const [i, a] of all.entries()) {
         try {
           const r = looked[i]!;
