@@ -76,6 +76,24 @@ describe('POST /api/v1/keys/sigchains', () => {
     expect(body.chains[0]!.userId).toBe(await userIdOf(h, BOB));
   });
 
+  it('aliases and +tag forms are answered as the single route answers them (naming the user’s own address)', async () => {
+    const alice = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'alice', domain: { name: 'example.test' } } });
+    await h.db.prisma.userAlias.create({ data: { userId: alice.id, domainId: alice.domainId, localPart: 'boss' } });
+    const asked = ['boss@example.test', 'alice+news@example.test', 'boss+x@example.test', ALICE, 'nobody+x@example.test'];
+    const body = getSigchains.response.parse((await batch(admin.token, asked)).json());
+    expect(body.missing).toEqual(['nobody+x@example.test']);
+    expect(body.chains.map((c) => [c.address, c.primary])).toEqual([
+      ['boss@example.test', ALICE],
+      ['alice+news@example.test', ALICE],
+      ['boss+x@example.test', ALICE],
+      [ALICE, undefined],
+    ]);
+    for (const c of body.chains) expect(c).toEqual(await admin.api.sigchain(c.address));
+    // And a send to the alias and its owner at once is one mail to one holder per address, as before.
+    const sent = await admin.mail.send({ to: ['boss@example.test', BOB], subject: 'to the alias', text: 'x' });
+    expect(sent.delivered).toEqual(expect.arrayContaining(['boss@example.test', BOB]));
+  });
+
   it('an address in another organisation is missing exactly like an unknown one, until both turn on cross-domain E2EE', async () => {
     const other = await signedIn(OTHER, otherPasswords[OTHER]);
     const res = await batch(alice.token, [OTHER, 'nobody@example.test', 'nobody@other.test', BOB]);

@@ -8,9 +8,9 @@
 import type { FastifyInstance } from 'fastify';
 import { getSigchains } from '@sealmail/contract';
 import { toBase64Url, toHex } from '@sealmail/crypto';
-import { findMailboxByAddress, type User } from '@sealmail/db';
+import type { User } from '@sealmail/db';
 import { defineRoute } from '../http/route';
-import { mayEncryptTo } from '../keys/reach';
+import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { assertApprovedDevice, requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
 
@@ -21,18 +21,11 @@ export async function keyBatchRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     async (req) => {
       const session = req.session!;
       const addresses = [...new Set(req.body.addresses)];
-      const users = await Promise.all(addresses.map((a) => findMailboxByAddress(deps.db, a)));
+      const users = await findMailboxes(deps.db, addresses);
       // A session still setting up its device reads only its own chain (as the single route).
       if (users.some((u) => u?.id !== session.userId)) assertApprovedDevice(session);
-      const reach = new Map<string, Promise<boolean>>();
-      const allowed = await Promise.all(
-        users.map((u) => {
-          if (!u) return false;
-          const key = `${u.accountId}/${u.domainId}`;
-          if (!reach.has(key)) reach.set(key, mayEncryptTo(deps.db, session.user, u));
-          return reach.get(key)!;
-        }),
-      );
+      const reach = reachOnce(deps.db, session.user);
+      const allowed = await Promise.all(users.map((u) => (u ? reach(u) : false)));
       const shown = new Map<string, User>();
       for (const [i, u] of users.entries()) if (u && allowed[i]) shown.set(u.id, u);
       const ids = [...shown.keys()];

@@ -32,7 +32,7 @@ import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openPa
 import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
-import { mayEncryptTo } from '../keys/reach';
+import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
@@ -171,6 +171,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       if (linked.size !== (b.links?.recipients.length ?? 0)) throw new ApiError('VALIDATION_FAILED', 'body.links', 'body.links: an address is named twice.');
       for (const a of external) if (!seen.has(a) && ![...b.to, ...b.cc, ...b.bcc].includes(a)) throw new ApiError('VALIDATION_FAILED', 'body.external', 'body.external: every outside address must be among To, Cc or Bcc.');
+      // The mailboxes of every end-to-end recipient in one query (and reach once per organisation), not one after another.
+      const e2ee = [...b.to, ...b.cc, ...b.bcc].filter((a) => !linked.has(a) && !external.has(a));
+      const mailboxes = new Map((await findMailboxes(deps.db, e2ee)).map((u, i) => [e2ee[i]!, u]));
+      const reach = reachOnce(deps.db, s.user);
       for (const kind of ['to', 'cc', 'bcc'] as const) {
         for (const [i, address] of lists[kind].entries()) {
           if (seen.has(address)) throw new ApiError('VALIDATION_FAILED', `body.${kind}.${i}`, `body.${kind}.${i}: ${address} is named twice.`);
@@ -194,9 +198,9 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             continue;
           }
           // A user's own address, one of their aliases, or a +tag form of either (docs/mail.md "Aliases").
-          const user = await findMailboxByAddress(deps.db, address);
+          const user = mailboxes.get(address);
           if (!user) throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here.`);
-          if (!(await mayEncryptTo(deps.db, s.user, user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+          if (!(await reach(user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
           holders.push({ address, userId: user.id, kind });
         }
       }
@@ -261,6 +265,14 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
       // Scheduled send: only the sender's Outbox entry now; the rest waits in the plan (mail/scheduled.ts).
       if (sendAt && (await deps.db.scheduledSend.count({ where: { userId: s.userId, status: 'scheduled' } })) >= composeLimits.scheduled) throw new ApiError('SCHEDULE_INVALID', 'body.sendAt', `At most ${composeLimits.scheduled} mails can wait in the Outbox.`);
+      // Only recipients with filters or an out-of-office note need their own queries (one query finds them).
+      const ids = [...new Set(holders.map((h) => h.userId))];
+      const [filtered, away]: [Set<string>, Set<string>] = ids.length && !sendAt && !b.draft
+        ? await Promise.all([
+            deps.db.mailFilter.findMany({ where: { userId: { in: ids } }, distinct: ['userId'], select: { userId: true } }),
+            deps.db.outOfOffice.findMany({ where: { userId: { in: ids } }, select: { userId: true } }),
+          ]).then(([f, o]) => [new Set(f.map((x) => x.userId)), new Set(o.map((x) => x.userId))])
+        : [new Set<string>(), new Set<string>()];
       const holdersToStore: Holder[] = [
         { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : sendAt ? 'outbox' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
         ...(sendAt
@@ -268,7 +280,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           : await Promise.all(
           holders.map(async (h): Promise<Holder> => {
             // Each recipient's metadata filters (never forwarding: E2EE mail cannot be read by the server).
-            const f = b.draft ? null : await runServerFilters(deps.db, h.userId, { senders: [fromAddress], recipient: h.address, listIds: [], size: body.length + Number(blobBytes), attachments: b.attachments.length });
+            const f = b.draft || !filtered.has(h.userId) ? null : await runServerFilters(deps.db, h.userId, { senders: [fromAddress], recipient: h.address, listIds: [], size: body.length + Number(blobBytes), attachments: b.attachments.length });
             return { userId: h.userId, address: h.address, kind: h.kind, box: boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!, folder: f?.folder ?? 'inbox', ...(f ? { read: f.read, starred: f.starred, labelIds: f.labelIds } : {}) };
           }),
         )),
@@ -328,7 +340,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       // Out-of-office replies of recipients (RFC 3834: once per sender per period), sealed by the
       // server into the sender's Inbox, from the address the mail came to.
       if (!b.draft) {
-        for (const c of created.slice(1).filter((e) => e.userId !== s.userId)) {
+        for (const c of created.slice(1).filter((e) => e.userId !== s.userId && away.has(e.userId))) {
           await replyOutOfOffice({ db: deps.db, blobs: deps.blobs, hostname: deps.mailHosts.smtp, now: deps.now, logger: app.log, secrets: deps.secrets, serverPublicKey: deps.serverKey.publicKey }, { userId: c.userId, address: c.address, replyTo: self, senderUserId: s.userId, outside: c.userId !== s.userId && (await deps.db.user.findUnique({ where: { id: c.userId }, select: { accountId: true } }))?.accountId !== s.user.accountId, inReplyTo: env.messageId }).catch((err: unknown) =>
             app.log.warn({ err: (err as Error).message }, 'out-of-office reply failed'),
           );
