@@ -13,6 +13,7 @@ import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { charge, hasRoom } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
+import { RunningHashes } from '../blobs/running-hash';
 
 /** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */
 export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
@@ -20,7 +21,7 @@ export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
 const partCount = (size: number) => Math.ceil(size / mailLimits.blobPartBytes);
 const expectedPartSize = (size: number, index: number) => Math.min(mailLimits.blobPartBytes, size - index * mailLimits.blobPartBytes);
 
-export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = new RunningHashes()): Promise<void> {
   const device = requireSession(deps, { device: true });
   const anySession = requireSession(deps);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: mailLimits.blobPartBytes }, (_req, body, done) => done(null, body));
@@ -40,6 +41,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (req.body.size > maxBlobBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.size');
       if (!(await hasRoom(deps.db, s.userId, req.body.size))) throw new ApiError('QUOTA_EXCEEDED');
       const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size, uploaded: true } });
+      hashes.start(blob.id);
       return { blobId: blob.id, partBytes: mailLimits.blobPartBytes };
     },
     { preHandler: device },
@@ -61,10 +63,14 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       // Charge first (refunding what a re-sent part replaces), so a full mailbox stores nothing.
       if (!(await charge(deps.db, s.userId, bytes.length))) throw new ApiError('QUOTA_EXCEEDED');
+      const part = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      hashes.begin(blobId, index);
       try {
-        const replaced = await deps.blobs.putPart(blobId, index, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+        const replaced = await deps.blobs.putPart(blobId, index, part);
+        hashes.stored(blobId, index, part);
         if (replaced) await charge(deps.db, s.userId, -replaced);
       } catch (err) {
+        hashes.failed(blobId);
         await charge(deps.db, s.userId, -bytes.length);
         throw err;
       }
@@ -85,9 +91,13 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       for (let i = 0; i < n; i++) {
         if (sizes.get(i) !== expectedPartSize(size, i)) throw new ApiError('UPLOAD_INCOMPLETE', undefined, `The upload is not complete: part ${i} is missing.`);
       }
-      const hash = createHash('sha256');
-      for await (const part of deps.blobs.read(blob.id, n)) hash.update(part);
-      const sha256 = new Uint8Array(hash.digest());
+      // Hashed as the parts came (blobs/running-hash.ts); read back and hashed only when that could not vouch for every part.
+      let sha256 = hashes.take(blob.id, n);
+      if (!sha256) {
+        const hash = createHash('sha256');
+        for await (const part of deps.blobs.read(blob.id, n)) hash.update(part);
+        sha256 = new Uint8Array(hash.digest());
+      }
       const done = await deps.db.blob.updateMany({ where: { id: blob.id, completedAt: null }, data: { completedAt: deps.now(), size, parts: n, sha256 } });
       if (done.count !== 1) throw new ApiError('CONFLICT', undefined, 'This upload is already complete.');
       return { blobId: blob.id, size, sha256: toHex(sha256) };
