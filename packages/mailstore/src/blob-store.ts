@@ -33,12 +33,12 @@ export function postgresBlobStore(db: Db): BlobStore {
         // A new part has no row to lock yet: concurrent first writers of one part are serialised
         // here, so exactly one finds it new (the upload route refunds what the others replace).
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`sealmail-blob:${blobId}:${index}`}, 0))`;
-        const old = await tx.$queryRaw<{ size: number }[]>`SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid AND index = ${index} FOR UPDATE`;
-        await tx.blobPart.upsert({
-          where: { blobId_index: { blobId, index } },
-          create: { blobId, index, data: bytes as Uint8Array<ArrayBuffer> },
-          update: { data: bytes as Uint8Array<ArrayBuffer> },
-        });
+        // One statement (under the lock the old size is exact): the bytes go once, as a binary
+        // parameter, and nothing comes back but the old size (an ORM upsert returns the 4 MiB row).
+        const old = await tx.$queryRaw<{ size: number }[]>`
+          WITH old AS (SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid AND index = ${index}),
+          put AS (INSERT INTO blob_parts (blob_id, index, data) VALUES (${blobId}::uuid, ${index}, ${bytes}) ON CONFLICT (blob_id, index) DO UPDATE SET data = EXCLUDED.data)
+          SELECT size FROM old`;
         return old[0]?.size ?? 0;
       });
     },
