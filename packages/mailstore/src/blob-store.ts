@@ -47,8 +47,13 @@ export function postgresBlobStore(db: Db): BlobStore {
       return new Map(rows.map((r) => [r.index, r.size]));
     },
     async *read(blobId, parts) {
+      // One part ahead: the next part is fetched while this one is sent (two parts in memory at most).
+      const fetch = (index: number) => db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+      let next = parts > 0 ? fetch(0) : null;
       for (let index = 0; index < parts; index++) {
-        const row = await db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+        const row = await next!;
+        next = index + 1 < parts ? fetch(index + 1) : null;
+        next?.catch(() => {}); // awaited on the next turn; a reader that stops early leaves it
         if (!row) throw new Error(`blob ${blobId} lost part ${index}`);
         yield row.data;
       }
