@@ -21,7 +21,9 @@
  * `node scripts/build-services.mjs` builds; `--if-stale` builds only when a source is newer than
  * the bundles (what `npm start` does). Exits non-zero on a build error.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -78,7 +80,6 @@ const workspaceOnly = {
     });
     // import.meta.url in a bundled file: that source file's own URL, relative to the bundle.
     b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
-      const { readFile } = await import('node:fs/promises');
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const rel = toUrlPath(relative(outdir, args.path));
@@ -89,7 +90,10 @@ const workspaceOnly = {
 
 export async function buildServices({ quiet = false } = {}) {
   const started = Date.now();
-  await build({
+  const result = await build({
+    // Written below, each file renamed into place: a build running meanwhile (another test
+    // file, a second start) never sees or leaves a half-written bundle.
+    write: false,
     absWorkingDir: root,
     entryPoints: Object.fromEntries(Object.entries(entries).map(([name, src]) => [name, join(root, src)])),
     outdir,
@@ -105,6 +109,12 @@ export async function buildServices({ quiet = false } = {}) {
     define: { __SEALMAIL_COMPILED__: 'true' },
     banner: { js: `// Built by scripts/build-services.mjs from the TypeScript sources; do not edit.` },
   });
+  await mkdir(outdir, { recursive: true });
+  for (const f of result.outputFiles) {
+    const tmp = `${f.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, f.contents);
+    await rename(tmp, f.path);
+  }
   if (!quiet) console.log(`[sealmail] built ${Object.keys(entries).map((n) => `dist/${n}.mjs`).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
