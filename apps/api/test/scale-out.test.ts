@@ -15,7 +15,7 @@
  *   either SMTP process (Postgres NOTIFY); a restarted API process's stream hears of it again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,6 @@ import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { httpsFetch } from '@sealmail/client/node';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
 import { childEnvironment, freePort, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { until } from './helpers';
 
@@ -111,6 +110,17 @@ function commonEnv(dnsFile: string): Record<string, string> {
 
 let env: Record<string, string>;
 
+/** Runs a node script from the repository root; resolves with its output, rejects if it fails. */
+function run(args: string[], extra: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const p = spawn(process.execPath, args, { cwd: root, env: childEnvironment(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args.join(' ')} failed (${code}):\n${out}`))));
+  });
+}
+
 /** Starts one compiled service process; resolves once it serves. */
 async function startProcess(name: string, bundle: 'api' | 'smtp', extra: Record<string, string>): Promise<void> {
   const log: string[] = [];
@@ -189,9 +199,8 @@ async function device(port: number, address: string, store = memoryKeyStore()) {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sealmail-scale-'));
-  // Certificate and server mail key made once, before the processes: they all read the same ones.
+  // The certificate made once, before the processes: they all read the same one.
   tls = await loadOrCreateTls({ certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
-  await loadOrCreateServerMailKey(dir);
   tdb = await createTestDatabase();
   passwords = Object.fromEntries((await seedDemo(tdb.prisma, { domain: 'example.test' })).users.map((u) => [u.address, u.password!]));
   await startMx();
@@ -205,10 +214,11 @@ beforeAll(async () => {
   );
   env = commonEnv(dnsFile);
   // The production form: the compiled bundles (a second build meanwhile is harmless).
-  await new Promise<void>((resolve, reject) => {
-    const b = spawn(process.execPath, ['scripts/build-services.mjs'], { cwd: root, stdio: 'ignore' });
-    b.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`))));
-  });
+  expect(await run(['scripts/build-services.mjs'], {})).toMatch(/built dist\/api\.mjs/);
+  // The compiled migrate step, as docker-compose runs it before the services: the database is
+  // up to date, and it makes the server mail key every process then loads.
+  expect(await run(['dist/migrate.mjs'], { ...env, SEALMAIL_SEED_DEMO: 'false' })).toBe('migrations up to date\n');
+  expect((await readFile(join(dir, 'keys', 'server-mail.key'), 'utf8')).length).toBeGreaterThan(0);
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   // The EHLO name tells the stand-in MX which API process is delivering.
   await startProcess('api-a', 'api', { SEALMAIL_API_PORT: String(ports.apiA), SEALMAIL_SMTP_HOSTNAME: 'a.example.test' });
