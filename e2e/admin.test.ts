@@ -5,7 +5,8 @@
  * set-up link copied and opened in a fresh browser by that user, who chooses a password, sets up
  * their first device and reads the mail that was waiting; a user suspended; one put under legal
  * hold, and deleting them (and so their mail) refused; the change history's chain verified.
- * Every section by its sidebar (a menu on the phone) and its own URL. axe-core finds no serious
+ * Every section by its sidebar (a menu on the phone) and its own URL; Tab reaches every control of
+ * three of them with a visible focus ring. axe-core finds no serious
  * or critical violation in any section at either size, and no page scrolls sideways.
  * Screenshots of each section at both sizes go to e2e/screenshots/. DNS is outside this machine:
  * the stack answers lookups from a JSON table this test writes (SEALMAIL_DNS_TABLE, test-only).
@@ -14,10 +15,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { axeProblems, confirmBackupKey, DESKTOP, launchChromium, openAdminSection, PHONE, printedPasswords, screenshotsDir, settle, sidewaysProblem, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
+import { axeProblems, confirmBackupKey, DESKTOP, keyboardWalk, launchChromium, openAdminSection, PHONE, printedPasswords, screenshotsDir, settle, sidewaysProblem, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const ADMIN = 'admin@example.test';
-const SECTIONS = ['Overview', 'Users', 'Domains', 'Mail flow', 'Security', 'Escrow & discovery', 'Legal hold', 'Change history', 'Reports', 'Import'];
+const SECTIONS = ['Overview', 'Users', 'Domains', 'Mail flow', 'Shared mailboxes', 'Security', 'Escrow & discovery', 'Legal hold', 'Mail activity', 'Change history', 'Reports', 'Import', 'Resources'];
 
 const { dataDir, ports, env } = await stackEnvironment();
 const dnsFile = join(dataDir, 'dns-table.json');
@@ -96,6 +97,9 @@ describe('the admin console', () => {
     await overview.getByText('reachable', { exact: false }).first().waitFor();
     expect(await overview.textContent()).toMatch(/SMTP ingress\s*OK/);
     expect(await overview.textContent()).toMatch(/Certificate\s*OK expires/);
+    expect(await overview.textContent()).toMatch(/API\s*OK version/);
+    expect(await overview.textContent()).toMatch(/Outbound queue\s*OK \d+ waiting, 0 failed/);
+    expect(await overview.textContent()).toMatch(/Storage\s*\d\S* \S+ used by \d+ users/);
 
     // A domain of the organisation: added, proven by its TXT record, its records checked.
     await openAdminSection(page, 'Domains');
@@ -220,6 +224,16 @@ describe('the admin console', () => {
     // A reload keeps the section (the web host serves the console for its paths).
     await page.goto(`https://localhost:${ports.admin}/legal-hold`);
     await page.getByRole('table', { name: 'Users under legal hold' }).getByRole('cell', { name: 'paula@example.test', exact: true }).waitFor();
+
+    // Keyboard only: Tab reaches every control of these sections, each with a visible focus ring.
+    await page.setViewportSize(DESKTOP);
+    for (const name of ['Users', 'Domains', 'Change history']) {
+      await openAdminSection(page, name);
+      await page.locator('main').getByText(/^(Loading|Checking)…$/).waitFor({ state: 'detached' });
+      const walk = await keyboardWalk(page);
+      expect({ section: name, ...walk }).toMatchObject({ missed: [], noRing: [] });
+      expect(walk.reached, name).toBeGreaterThanOrEqual(10);
+    }
     await context.close();
 
     expect(problems).toEqual([]);

@@ -130,7 +130,9 @@ describe('scheduling with a room, and the calendar list', () => {
     await editor.getByRole('button', { name: 'Cancel' }).click();
 
     // The calendar list: a new calendar, recoloured, hidden and shown.
+    // The list starts closed (it would take a third of the view); its summary opens it.
     const list = page.locator('details.cal-list');
+    await list.getByText(/^Calendars \(\d+\)$/).click();
     await list.getByLabel('New calendar').fill('Travel');
     await list.getByRole('button', { name: 'Add calendar' }).click();
     const mine = list.getByRole('list', { name: 'My calendars' });
@@ -176,6 +178,7 @@ describe('scheduling with a room, and the calendar list', () => {
     await bob.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Calendar' }).click();
     await bob.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
     const list = bob.locator('details.cal-list');
+    await list.getByText(/^Calendars \(\d+\)$/).click();
     await list.getByRole('list', { name: 'Shared with me' }).getByRole('checkbox', { name: /Calendar \(Alice Example\)/ }).waitFor({ timeout: 30_000 });
     // One default calendar of his own, though the view and its list asked for it at once.
     expect(await list.getByRole('list', { name: 'My calendars' }).getByRole('checkbox').count()).toBe(1);

@@ -163,7 +163,7 @@ describe('organising mail in the browser', () => {
     await openFolder('Inbox');
     await row('Scan attached').waitFor({ timeout: 30_000 });
     await row('Scan attached').click();
-    await bob.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name: 'Forward' }).click();
+    await bob.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name: 'Forward', exact: true }).click();
     const compose = bob.getByRole('dialog', { name: 'Compose' });
     await compose.getByLabel('Subject').waitFor();
     await expect.poll(() => compose.getByLabel('Subject').inputValue(), { timeout: 30_000 }).toBe('Fwd: Scan attached');

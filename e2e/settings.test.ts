@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, openSettings, PHONE, printedPasswords, type Size, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, keyboardWalk, launchChromium, openSettings, PHONE, printedPasswords, type Size, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 
 const { dataDir, ports, env } = await stackEnvironment();
@@ -64,39 +64,6 @@ async function mailFromOutside(to: string, subject: string, text: string) {
 const problems: string[] = [];
 async function bothSizes(page: Page, name: string) {
   problems.push(...(await auditSizes(page, name)));
-}
-
-/**
- * Tabs through the whole page from the top and answers the controls never reached, and those
- * reached without a visible focus ring. A group of radio buttons is one stop (its checked one).
- */
-async function keyboardWalk(page: Page): Promise<{ reached: number; missed: string[]; noRing: string[] }> {
-  const total = await page.evaluate(() => {
-    const controls = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(
-      (el) => !(el as HTMLButtonElement).disabled && el.tabIndex >= 0 && el.checkVisibility({ visibilityProperty: true }) && !(el instanceof HTMLInputElement && el.type === 'radio' && !el.checked),
-    );
-    controls.forEach((el, i) => (el.dataset.walk = String(i)));
-    (document.activeElement as HTMLElement | null)?.blur();
-    window.scrollTo(0, 0);
-    return controls.length;
-  });
-  const reached = new Set<string>();
-  const noRing: string[] = [];
-  // Scroll containers and native widgets take Tab stops of their own: walk until every control was
-  // reached, at most twice round the page.
-  for (let i = 0; i < 2 * total + 20 && reached.size < total; i++) {
-    await page.keyboard.press('Tab');
-    const at = await page.evaluate(() => {
-      const el = document.activeElement as HTMLElement;
-      const s = getComputedStyle(el);
-      const label = el.getAttribute('aria-label') ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest('label')?.textContent ?? el.textContent ?? '';
-      return { walk: el.dataset.walk ?? null, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, name: `${el.tagName.toLowerCase()}${el instanceof HTMLInputElement ? `[${el.type}]` : ''} "${label.trim().slice(0, 40)}"` };
-    });
-    if (at.walk !== null) reached.add(at.walk);
-    if (at.walk !== null && !at.ring) noRing.push(at.name);
-  }
-  const missed = await page.evaluate((seen) => [...document.querySelectorAll<HTMLElement>('[data-walk]')].filter((el) => !seen.includes(el.dataset.walk!)).map((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}"`), [...reached]);
-  return { reached: reached.size, missed, noRing: [...new Set(noRing)] };
 }
 
 const theme = (page: Page) => page.evaluate(() => document.documentElement.dataset.theme);
@@ -269,8 +236,9 @@ describe('account menu, settings, title, notifications, toasts, shortcuts', () =
     await page.getByRole('navigation', { name: 'Folders' }).waitFor();
     // The tab goes to the background.
     await page.evaluate(() => Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' }));
+    // Delivery, the event and the decryption on the device: a loaded run once needed over 30 s.
     await mailFromOutside(ADMIN, 'The minutes of Tuesday', 'Attached below.');
-    await expect.poll(() => page.evaluate(() => (window as unknown as { shown: unknown[] }).shown), { timeout: 30_000 }).toEqual([{ title: 'Erin Outside', body: 'The minutes of Tuesday' }]);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { shown: unknown[] }).shown), { timeout: 90_000 }).toEqual([{ title: 'Erin Outside', body: 'The minutes of Tuesday' }]);
     await expect.poll(() => page.title(), { timeout: 15_000 }).toBe('(2) Inbox — Sealmail');
     await page.evaluate(() => Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'visible' }));
 

@@ -85,7 +85,7 @@ export interface Started {
 }
 
 /** Runs the start command (scripts/start.ts) with `env`; resolves once it prints that it is up. */
-export async function startSealmail(env: Record<string, string>, timeoutMs = 120_000): Promise<Started> {
+export async function startSealmail(env: Record<string, string>, timeoutMs = 240_000): Promise<Started> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env: childEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -187,4 +187,37 @@ export async function openSettings(page: Page, displayName: string): Promise<voi
 /** An SMTP client for the stack's ingress (STARTTLS, trusting the stack's own certificate), as any other mail server would connect. */
 export async function stackTransport(dataDir: string, smtpPort: number) {
   return nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, requireTLS: true, tls: { ca: await readFile(join(dataDir, 'tls', 'cert.pem'), 'utf8'), servername: 'localhost' } });
+}
+
+/**
+ * Tabs through the whole page from the top and answers the controls never reached, and those
+ * reached without a visible focus ring. A group of radio buttons is one stop (its checked one).
+ */
+export async function keyboardWalk(page: Page): Promise<{ reached: number; missed: string[]; noRing: string[] }> {
+  const total = await page.evaluate(() => {
+    const controls = [...document.querySelectorAll<HTMLElement>('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter(
+      (el) => !(el as HTMLButtonElement).disabled && el.tabIndex >= 0 && el.checkVisibility({ visibilityProperty: true }) && !(el instanceof HTMLInputElement && el.type === 'radio' && !el.checked),
+    );
+    controls.forEach((el, i) => (el.dataset.walk = String(i)));
+    (document.activeElement as HTMLElement | null)?.blur();
+    window.scrollTo(0, 0);
+    return controls.length;
+  });
+  const reached = new Set<string>();
+  const noRing: string[] = [];
+  // Scroll containers and native widgets take Tab stops of their own: walk until every control was
+  // reached, at most twice round the page.
+  for (let i = 0; i < 2 * total + 20 && reached.size < total; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      const s = getComputedStyle(el);
+      const label = el.getAttribute('aria-label') ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest('label')?.textContent ?? el.textContent ?? '';
+      return { walk: el.dataset.walk ?? null, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2, name: `${el.tagName.toLowerCase()}${el instanceof HTMLInputElement ? `[${el.type}]` : ''} "${label.trim().slice(0, 40)}"` };
+    });
+    if (at.walk !== null) reached.add(at.walk);
+    if (at.walk !== null && !at.ring) noRing.push(at.name);
+  }
+  const missed = await page.evaluate((seen) => [...document.querySelectorAll<HTMLElement>('[data-walk]')].filter((el) => !seen.includes(el.dataset.walk!)).map((el) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40)}"`), [...reached]);
+  return { reached: reached.size, missed, noRing: [...new Set(noRing)] };
 }

@@ -9,6 +9,7 @@
  *   dist/web-hosts.mjs  scripts/web-hosts.ts      the web, admin and viewer hosts
  *   dist/start.mjs      scripts/start.ts          the start command (supervises the three above)
  *   dist/migrate.mjs    scripts/migrate.ts        migrations for deployments with their own Postgres
+ *   dist/blob-migrate.mjs scripts/blob-migrate.ts  moves blobs between the blob stores
  *
  * What goes into a bundle: the workspace's own TypeScript (apps, packages/*, Prisma's generated
  * client in packages/db/src/generated). What stays outside: every npm package, imported at run
@@ -37,6 +38,7 @@ export const entries = {
   'web-hosts': 'scripts/web-hosts.ts',
   start: 'scripts/start.ts',
   migrate: 'scripts/migrate.ts',
+  'blob-migrate': 'scripts/blob-migrate.ts',
 };
 
 /** Where the bundled code comes from: the inputs whose change makes the bundles stale. */

@@ -4,7 +4,8 @@
  *   2. Postgres: DATABASE_URL when set, otherwise an embedded server with its data in
  *      <data dir>/pg, kept between runs;
  *   3. migrations, then the demo account (example.test) unless SEALMAIL_SEED_DEMO=false;
- *   4. Vite builds of the web client, admin console and link viewer;
+ *   4. Vite builds of the web client, admin console and link viewer (reused when their inputs
+ *      have not changed: scripts/frontend-build.ts);
  *   5. the API, SMTP and web-host processes; prints every URL and port.
  * It supervises the children: one that dies is restarted with a back-off (1 s doubling to 30 s).
  * Ctrl-C (or SIGTERM) stops the children, then Postgres, and exits.
@@ -21,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { childEnvironment, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
+import { buildFrontEnds } from './frontend-build';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Set to true by the build (esbuild `define`); absent when this file runs from source. */
@@ -150,7 +152,7 @@ try {
   const seed = config.demo.seed ? await seedDemo(db, { domain: config.demo.domain, credentialsFile: join(config.dataDir, 'demo-credentials.json') }) : null;
   await db.$disconnect();
 
-  await Promise.all(['web', 'admin', 'viewer'].map((app) => run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(root, 'apps', app))));
+  const frontEnds = await buildFrontEnds(root, (app) => run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(root, 'apps', app)));
 
   const env = { DATABASE_URL: databaseUrl, SEALMAIL_DATA_DIR: config.dataDir };
   startChild('api', env);
@@ -169,6 +171,7 @@ try {
   say(`  SMTP            ${host}:${config.ports.smtp} (STARTTLS), ${host}:${config.ports.smtps} (implicit TLS)`);
   say(`  Postgres        ${pgNote}`);
   say(`  Migrations      ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
+  say(`  Front ends      ${[...frontEnds.built.map((a) => `${a} built`), ...frontEnds.reused.map((a) => `${a} unchanged`)].join(', ')}`);
   say(`  TLS certificate ${config.tls.selfSigned ? `self-signed${tls.created ? ' (new)' : ''}, ${config.tls.certFile}` : config.tls.certFile}`);
   say(`  SHA-256         ${tls.fingerprint256}`);
   if (seed) {

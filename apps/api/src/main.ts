@@ -3,9 +3,9 @@
  * (DATABASE_URL, set by the start command when it runs the embedded one), listens over HTTPS.
  */
 import { readFileSync } from 'node:fs';
-import { bootProcess, clockFromConfig, resolverFromConfig } from '@sealmail/server';
+import { bootProcess, clockFromConfig, dnssecResolverFromConfig, resolverFromConfig } from '@sealmail/server';
 import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
+import { blobStoreFor, loadOrCreateServerMailKey, readDkimKeyFile } from '@sealmail/mailstore';
 import { buildApp } from './app';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('api', { needsDatabase: true });
@@ -15,6 +15,8 @@ const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 const app = await buildApp({
   logger,
   db,
+  // Attachment ciphertext: Postgres, or an S3-compatible bucket (SEALMAIL_BLOB_STORE).
+  blobs: blobStoreFor(db, config.blobStore),
   version,
   tls,
   auth: config.auth,
@@ -47,6 +49,8 @@ const app = await buildApp({
     sweepSeconds: config.outbound.sweepSeconds,
     port: config.outbound.port,
     allowPrivateTargets: config.outbound.allowPrivateTargets,
+    // DANE (RFC 7672) where a validating resolver on the host says the MX and TLSA answers are signed.
+    dnssec: dnssecResolverFromConfig(config),
   },
   // Mail imports (docs/admin.md "Import"): a pg-boss queue in the same Postgres.
   imports: { connectionString: databaseUrl, hostname: config.smtp.hostname },

@@ -23,7 +23,7 @@ import { createLogger, defaultAuthSettings, tableResolver, type AuthSettings, ty
 import { ApiClient } from '@sealmail/client';
 import { Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
 import { buildApp, type BuildAppOptions } from '../src/app';
-import { ephemeralServerMailKey, MailEvents, type ServerMailKey } from '@sealmail/mailstore';
+import { ephemeralServerMailKey, MailEvents, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 
 export interface Harness {
   app: FastifyInstance;
@@ -48,7 +48,7 @@ export interface Harness {
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
 export async function harness(
   auth: Partial<AuthSettings> = {},
-  options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'>; reminders?: boolean } = {},
+  options: Pick<BuildAppOptions, 'trustedProxies'> & { imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'>; reminders?: boolean; blobs?: (db: TestDatabase['prisma']) => BlobStore } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
@@ -73,6 +73,8 @@ export async function harness(
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     // The outbound relay (pg-boss) on this test's own database, delivering where the test says.
     ...(options.outbound ? { outbound: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.outbound } } : {}),
+    // Another blob store than the default Postgres one (e.g. S3 on loopback).
+    ...(options.blobs ? { blobs: options.blobs(db.prisma) } : {}),
     // Calendar reminders (pg-boss) on this test's own database.
     ...(options.reminders ? { reminders: { connectionString: db.connectionString, sweepSeconds: 0 } } : {}),
   });

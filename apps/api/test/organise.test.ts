@@ -212,6 +212,19 @@ describe('Report spam / Not spam', () => {
     const gone = await h.app.inject({ method: 'DELETE', url: `/api/v1/mail/sender-verdicts/${encodeURIComponent(ALICE)}`, headers: bearer(bob.token) });
     expect(gone.statusCode).toBe(404);
   });
+
+  it('the list and Remove are per user: bob cannot see or remove the verdict alice holds', async () => {
+    tick();
+    const r = await bob.mail.send({ to: [ALICE], subject: 'From bob', text: 'hello' });
+    const entry = await h.db.prisma.mailboxEntry.findFirstOrThrow({ where: { messageId: r.messageId, user: { localPart: 'alice' } } });
+    expect(await alice.org.reportSpam([entry.id], 'spam')).toEqual([BOB]);
+    expect(await bob.org.senderVerdicts()).toEqual([]);
+    const other = await h.app.inject({ method: 'DELETE', url: `/api/v1/mail/sender-verdicts/${encodeURIComponent(BOB)}`, headers: bearer(bob.token) });
+    expect(other.statusCode).toBe(404);
+    expect(await alice.org.senderVerdicts()).toMatchObject([{ address: BOB, verdict: 'spam' }]);
+    await alice.org.forgetSenderVerdict(BOB);
+    expect(await alice.org.senderVerdicts()).toEqual([]);
+  });
 });
 
 describe('canary', () => {

@@ -8,6 +8,7 @@
  * time and asks that clock what is due); every failure reaches the sender as an RFC 3464 report;
  * once every outside recipient is final the server box is erased.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
-import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, tableDnssecResolver, type DnsTable, type TlsMaterial } from '@sealmail/server';
 import { address, adminUserInvite } from '@sealmail/contract';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
@@ -46,6 +47,8 @@ const STS_POLICIES: Record<string, string> = {
 /** Every relay process of a deployment loads the same server mail key (from the data folder). */
 const serverKey = ephemeralServerMailKey();
 const advance = (seconds: number) => void (clock.now = new Date(clock.now.getTime() + seconds * 1000));
+/** DNSSEC view for DANE: signed zones and TLSA records (a table: DNS is outside this machine). Empty: DANE applies nowhere. */
+const dnssecTable: DnsTable = {};
 
 /** One key store per user: every sign-in of a user is the same (approved) device. */
 const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
@@ -97,7 +100,7 @@ function relayApp() {
       // gone.example does not exist (NXDOMAIN); nomail.example publishes a null MX (RFC 7505);
       // inside.example points its MX at a private address.
       resolveMx: async (domain) => {
-        if (['example.org', 'sts-ok.org', 'sts-bad.org', 'neighbour.test'].includes(domain)) return [{ exchange: 'localhost', priority: 10 }];
+        if (['example.org', 'sts-ok.org', 'sts-bad.org', 'neighbour.test', 'dane.org'].includes(domain)) return [{ exchange: 'localhost', priority: 10 }];
         if (domain === 'nomail.example') return [{ exchange: '', priority: 0 }];
         if (domain === 'inside.example') return [{ exchange: '10.1.2.3', priority: 10 }];
         throw Object.assign(new Error('nx'), { code: domain === 'gone.example' ? 'ENOTFOUND' : 'ESERVFAIL' });
@@ -111,6 +114,7 @@ function relayApp() {
         resolveTxt: async (name) => (STS_POLICIES[name.replace(/^_mta-sts\./, '')] ? [['v=STSv1; id=20261123;']] : []),
         fetchPolicy: async (domain) => STS_POLICIES[domain]!,
       }),
+      dnssec: tableDnssecResolver(() => dnssecTable),
     },
   });
 }
@@ -146,6 +150,28 @@ describe('standard mail to the outside world', () => {
     const alice = await device('alice@example.test');
     await expect(alice.mail.send({ to: ['carol@example.org'], subject: 'x', text: 'y' })).rejects.toMatchObject({ code: 'NO_E2EE_ROUTE' });
     expect(received).toHaveLength(0);
+  });
+
+  it('an inline image keeps its Content-ID in a multipart/related when relayed as standard mail', async () => {
+    const alice = await device('alice@example.test');
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5]);
+    await alice.mail.send({
+      to: ['dora@example.org'],
+      subject: 'Inline chart',
+      text: 'The chart',
+      html: '<p>The chart <img src="cid:chart-9@sealmail.invalid" alt="chart"></p>',
+      attachments: [{ name: 'chart.png', type: 'image/png', size: png.length, stream: () => new Blob([png]).stream(), contentId: 'chart-9@sealmail.invalid' }],
+      allowStandard: true,
+    });
+    const got = await until(async () => received.find((r) => r.rcpt.includes('dora@example.org')));
+    expect(got.raw.toString('latin1')).toMatch(/Content-Type: multipart\/related/);
+    const parsed = await simpleParser(got.raw);
+    // mailparser puts a related part the HTML names by cid: into the HTML: it found the image by its Content-ID.
+    expect(parsed.html).toContain(`src="data:image/png;base64,${png.toString('base64')}"`);
+    const image = parsed.attachments.find((a) => a.filename === 'chart.png')!;
+    expect(image.cid).toBe('chart-9@sealmail.invalid');
+    expect(image.related).toBe(true);
+    expect(image.content.equals(png)).toBe(true);
   });
 
   it('is relayed DKIM-signed to the remote MX, and the server forgets the key afterwards', async () => {
@@ -379,6 +405,37 @@ describe('standard mail to the outside world', () => {
     expect(held.status).toBe('queued'); // retried later: the policy may change, the MX may be fixed
     expect(held.lastError).toMatch(/no MX host of sts-bad\.org matches its MTA-STS policy/);
     expect(received.some((r) => r.rcpt.includes('gil@sts-bad.org'))).toBe(false);
+  });
+
+  it('DANE: under signed TLSA records the MX certificate must match them or the mail waits; records in an unsigned zone are not DANE', async () => {
+    const alice = await device('alice@example.test');
+    // DANE-EE, SPKI, SHA-256 (3 1 1): the stand-in MX's own key, as most DANE domains publish it.
+    const spki = createHash('sha256').update(new X509Certificate(tls.cert).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    const delivered = async (to: string, entryId: string) => {
+      await until(async () => received.find((r) => r.rcpt.includes(to)));
+      expect((await alice.api.deliveries(entryId)).deliveries[0]!.status).toBe('delivered');
+    };
+    try {
+      dnssecTable['DNSSEC'] = ['dane.org', 'localhost'];
+      dnssecTable['TLSA _25._tcp.localhost'] = [{ usage: 3, selector: 1, matchingType: 1, data: spki }];
+      const ok = await alice.mail.send({ to: ['hal@dane.org'], subject: 'DANE match', text: 'x', allowStandard: true });
+      await delivered('hal@dane.org', ok.entryId);
+
+      // Another key than the one published: not delivered, tried again later (the records or the certificate may be fixed).
+      dnssecTable['TLSA _25._tcp.localhost'] = [{ usage: 3, selector: 1, matchingType: 1, data: 'ab'.repeat(32) }];
+      const bad = await alice.mail.send({ to: ['ida@dane.org'], subject: 'DANE mismatch', text: 'x', allowStandard: true });
+      const held = await until(async () => (await alice.api.deliveries(bad.entryId)).deliveries.find((d) => d.attempts === 1));
+      expect(held.status).toBe('queued');
+      expect(held.lastError).toMatch(/matches none of the 1 TLSA record/);
+      expect(received.some((r) => r.rcpt.includes('ida@dane.org'))).toBe(false);
+
+      // The same records in a zone that is not signed are not DANE's to enforce: opportunistic TLS delivers.
+      dnssecTable['DNSSEC'] = [];
+      const unsigned = await alice.mail.send({ to: ['jo@dane.org'], subject: 'No DNSSEC', text: 'x', allowStandard: true });
+      await delivered('jo@dane.org', unsigned.entryId);
+    } finally {
+      for (const k of Object.keys(dnssecTable)) delete dnssecTable[k];
+    }
   });
 
   it('cross-domain E2EE off on either side: a user of another organisation on this server gets an expiring link', async () => {

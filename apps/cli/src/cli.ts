@@ -20,6 +20,7 @@ import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
 import { emptyTrashCommand, foldersCommand, moveToFolderCommand, restoreCommand } from './organise-commands';
+import { forwardCommand, labelsCommand, sendersCommand, spamCommand } from './label-commands';
 import { calendarRespondCommand } from './calendar-invite-commands';
 
 export interface Io {
@@ -75,6 +76,9 @@ Commands:
                       (after the passphrase line if the key file is protected). Recipients outside
                       this server get an expiring link (--link) or standard mail (--standard);
                       without either they make the send fail. Exits 1 if any recipient was refused
+  forward <id> --to a,b [--cc ..] [--subject S] [--attached] [--link 1d|7d|30d | --standard]
+                      Forward a mail (opened here): quoted with its attachments, or --attached as
+                      one .eml file (message/rfc822); your text first, from standard input
   merge <template> <csv> [--link 1d|7d|30d | --standard] [--preview]
                       Mail merge: the template file is "Subject: …", a blank line, then the text,
                       with {{column}} placeholders; one individually sealed mail per CSV row (an
@@ -100,6 +104,13 @@ Commands:
   move <id> <folder>  Move a mail (inbox, archive, trash, spam, or one of your folders)
   folders [create NAME | rename FOLDER NAME | delete FOLDER]
                       Your folders (names encrypted to you); deleting one moves its mail to inbox
+  labels [create NAME | rename LABEL NAME | delete LABEL]
+                      Your labels (names encrypted to you); deleting one takes it off every mail
+  spam <id> | not-spam <id>
+                      Report a mail as spam (to spam) or not spam (to inbox); its sender's later
+                      mail follows
+  senders [remove ADDRESS]
+                      The senders you reported or allowed; remove forgets one
   restore <id>        Put a mail in trash back where it came from
   empty-trash         Delete everything in trash for good
   delete <id>         Move a mail to trash; delete it for good when it is there already
@@ -151,6 +162,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         bcc: { type: 'string' },
         subject: { type: 'string' },
         attach: { type: 'string', multiple: true },
+        attached: { type: 'boolean' },
         standard: { type: 'boolean' },
         preview: { type: 'boolean' },
         link: { type: 'string' },
@@ -428,12 +440,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return results.every((r) => r.exists) ? EXIT.ok : EXIT.failure;
       }
       case 'send':
+      case 'forward':
       case 'merge':
       case 'list':
       case 'read':
       case 'attachments':
       case 'move':
       case 'folders':
+      case 'labels':
+      case 'spam':
+      case 'not-spam':
+      case 'senders':
       case 'restore':
       case 'empty-trash':
       case 'delete':
@@ -458,7 +475,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           },
         };
         const v = parsed.values;
-        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore';
+        const needsId = command === 'read' || command === 'attachments' || command === 'delete' || command === 'restore' || command === 'spam' || command === 'not-spam' || command === 'forward';
         if ((command === 'export' || command === 'import') && args.length !== 1) {
           io.err(`sealmail ${command}: name one file`);
           return EXIT.usage;
@@ -478,6 +495,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (command === 'send') {
           const everyone = await sendCommand(ctx, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.bcc ? { bcc: v.bcc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.attach ? { attach: v.attach } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}) });
           return everyone ? EXIT.ok : EXIT.failure;
+        } else if (command === 'forward') {
+          const everyone = await forwardCommand(ctx, args[0]!, { ...(v.to ? { to: v.to } : {}), ...(v.cc ? { cc: v.cc } : {}), ...(v.subject ? { subject: v.subject } : {}), ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}), attached: !!v.attached });
+          return everyone ? EXIT.ok : EXIT.failure;
         } else if (command === 'merge') {
           return (await mergeCommand(ctx, args[0]!, args[1]!, { ...(v.standard ? { standard: true } : {}), ...(v.link !== undefined ? { link: v.link } : {}), preview: !!v.preview })) ? EXIT.ok : EXIT.failure;
         } else if (command === 'list') await listCommand(ctx, { ...(v.folder ? { folder: v.folder } : {}), ...(v.limit ? { limit: v.limit } : {}), ...(v.cursor ? { cursor: v.cursor } : {}), unread: !!v.unread, starred: !!v.starred });
@@ -486,6 +506,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else if (command === 'import') return (await importCommand(ctx, args[0]!, { ...(v.folder ? { folder: v.folder } : {}) })) ? EXIT.ok : EXIT.failure;
         else if (command === 'move') await (['inbox', 'drafts', 'sent', 'outbox', 'archive', 'trash', 'spam'].includes(args[1]!) ? moveCommand(ctx, args[0]!, args[1]!) : moveToFolderCommand(ctx, args[0]!, args[1]!));
         else if (command === 'folders') await foldersCommand(ctx, args);
+        else if (command === 'labels') await labelsCommand(ctx, args);
+        else if (command === 'spam' || command === 'not-spam') await spamCommand(ctx, args[0]!, command);
+        else if (command === 'senders') await sendersCommand(ctx, args);
         else if (command === 'restore') await restoreCommand(ctx, args[0]!);
         else if (command === 'empty-trash') await emptyTrashCommand(ctx);
         else if (command === 'delete') await deleteCommand(ctx, args[0]!);

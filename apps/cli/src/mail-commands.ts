@@ -121,7 +121,8 @@ function row(io: Io, e: EntryView, subject: string, from: string, protection: st
 const REFUSALS: Record<string, string> = { MAILBOX_FULL: 'their mailbox is full' };
 
 /** Seals and sends; the body comes from standard input. @returns whether every recipient got it. */
-export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[]; standard?: boolean; link?: string }): Promise<boolean> {
+/** `extra`: what a forward adds (label-commands.ts): files opened from the original, the quoted original after the body. */
+export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: string; bcc?: string; subject?: string; attach?: string[]; standard?: boolean; link?: string }, extra?: { attachments: AttachmentSource[]; quote?: string }): Promise<boolean> {
   // A contact group named as a recipient becomes its members' addresses (contacts-commands.ts).
   const [to, cc, bcc] = (await expandGroupRecipients(ctx, [list(v.to), list(v.cc), list(v.bcc)])) as [string[], string[], string[]];
   if (!to.length && !cc.length && !bcc.length) throw new CommandError('Name at least one recipient with --to, --cc or --bcc.');
@@ -130,14 +131,15 @@ export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: strin
   const files = [];
   for (const path of v.attach ?? []) files.push(await fileSource(path));
   await ctx.deviceSecret(); // unlocked before the body is read (run() does so already)
-  const text = await ctx.readBody();
+  const body = await ctx.readBody();
+  const text = extra?.quote ? `${body}\n\n${extra.quote}` : body;
   const r = await new Mailer(ctx.api, ctx.identity, ctx.address, await ctx.displayName()).send({
     to,
     cc,
     bcc,
     subject: v.subject ?? '',
     text,
-    attachments: files,
+    attachments: [...files, ...(extra?.attachments ?? [])],
     ...(v.standard ? { allowStandard: true } : {}),
     ...(v.link !== undefined ? { links: { expiresIn: v.link as '1d' | '7d' | '30d' } } : {}),
   });

@@ -187,6 +187,8 @@ export type EscrowStatus =
   | { state: 'needs-consent'; fingerprint: string; endorsedBy: string; changed: boolean }
   | { state: 'not-yet' };
 
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 export class Identity {
   constructor(
     private readonly api: ApiClient,
@@ -221,7 +223,7 @@ export class Identity {
     }
     let state: SigchainState;
     try {
-      state = replaySigchain(bytes, { userId, ...(pin ? { pin } : {}) });
+      state = this.replayed(bytes, userId, pin);
     } catch (err) {
       if (err instanceof SigchainError && err.code === 'ROLLBACK') throw new TrustError('ROLLBACK', `The server shows an older key history for ${addr} than you saw before (${bytes.length} links, you saw ${pin!.length}).`, addr);
       if (err instanceof SigchainError && err.code === 'FORK') throw new TrustError('FORK', `The server shows a different key history for ${addr} than the one you saw before: someone may be shown a false one.`, addr);
@@ -233,6 +235,27 @@ export class Identity {
       await this.store.saveRecord(`user:${userId}`, next);
     }
     return { userId, links: bytes, state, storedAt, address: addr };
+  }
+
+  /** Chains this instance replayed, by user: the same bytes give the same state (a hash chain). */
+  private readonly replays = new Map<string, { links: Uint8Array[]; state: SigchainState }>();
+
+  /**
+   * `replaySigchain`, skipping the signature checks when the server sent exactly the links this
+   * instance already replayed for the user (compared byte for byte); the pin is checked either way.
+   * Sending to ten people then costs ten fetches, not ten chain verifications (docs/performance.md).
+   */
+  private replayed(bytes: Uint8Array[], userId: string, pin: SigchainPin | undefined): SigchainState {
+    const hit = this.replays.get(userId);
+    if (hit && hit.links.length === bytes.length && hit.links.every((l, i) => sameBytes(l, bytes[i]!))) {
+      if (pin && (hit.state.length < pin.length || !sameBytes(hit.state.hashes[pin.length - 1]!, pin.headHash))) {
+        return replaySigchain(bytes, { userId, pin }); // throws ROLLBACK / FORK as a fresh replay would
+      }
+      return hit.state;
+    }
+    const state = replaySigchain(bytes, { userId, ...(pin ? { pin } : {}) });
+    this.replays.set(userId, { links: bytes, state });
+    return state;
   }
 
   /**

@@ -41,3 +41,28 @@ export async function nativeEphemeralX25519(peer: Uint8Array): Promise<{ publicK
   const [pub, ss] = await Promise.all([s.exportKey('raw', kp.publicKey), s.deriveBits({ name: 'X25519', public: peerKey }, kp.privateKey, 256)]);
   return { publicKey: new Uint8Array(pub), sharedSecret: new Uint8Array(ss) };
 }
+
+/** PKCS#8 wrapping of a raw X25519 private key (RFC 8410): the fixed DER prefix, then the 32 bytes. */
+const PKCS8_X25519 = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
+/** Imported private keys, per secret-key array (weakly held; the caller keeps the bytes alive). */
+const imported = new WeakMap<Uint8Array, { bytes: Uint8Array; key: Promise<CryptoKey> }>();
+
+/**
+ * `X25519(secretKey, peer)` natively (RFC 7748). The imported key is kept per `secretKey` array.
+ * Null without native support. Throws (any error) when `peer` gives an all-zero secret.
+ */
+export async function nativeX25519(secretKey: Uint8Array, peer: Uint8Array): Promise<Uint8Array | null> {
+  if (!(await hasNativeX25519())) return null;
+  const s = subtle()!;
+  let hit = imported.get(secretKey);
+  if (!hit || !hit.bytes.every((b, i) => b === secretKey[i])) {
+    const der = new Uint8Array(48);
+    der.set(PKCS8_X25519);
+    der.set(secretKey, 16);
+    hit = { bytes: Uint8Array.from(secretKey), key: s.importKey('pkcs8', der, { name: 'X25519' }, false, ['deriveBits']) };
+    hit.key.finally(() => der.fill(0)).catch(() => {});
+    imported.set(secretKey, hit);
+  }
+  const peerKey = await s.importKey('raw', peer as BufferSource, { name: 'X25519' }, false, []);
+  return new Uint8Array(await s.deriveBits({ name: 'X25519', public: peerKey }, await hit.key, 256));
+}

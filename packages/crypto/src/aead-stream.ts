@@ -21,7 +21,7 @@ import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
 import { createGcm, pickBackend, type AeadBackend, type Gcm } from './_gcm';
 
-/** Which AES-256-GCM implementation to use: `'webcrypto'` or `'noble'` (identical bytes). */
+/** Which AES-256-GCM implementation to use: `'node'`, `'webcrypto'` or `'noble'` (identical bytes). */
 export type { AeadBackend } from './_gcm';
 
 /** Format constants of the piece AEAD (docs/crypto.md §5.2). */
@@ -47,7 +47,7 @@ export interface PieceOptions {
   key: Uint8Array;
   /** Binding context, e.g. message id and piece index; ≤ 65535 bytes. Must match on decryption. */
   context: Uint8Array;
-  /** AES-GCM implementation; default WebCrypto when available (noble for one-shot pieces ≤ 8 KiB), else noble. */
+  /** AES-GCM implementation; default Node's cipher on Node, else WebCrypto (noble for one-shot pieces ≤ 8 KiB), else noble. */
   backend?: AeadBackend;
 }
 
@@ -113,9 +113,15 @@ export function pieceCiphertextLength(plaintextLength: number): number {
   return PIECE.headerSize + plaintextLength + chunks * PIECE.tagSize;
 }
 
-/** A queue of byte arrays from which exact-length prefixes can be taken with one copy. */
+/**
+ * A queue of byte arrays from which exact-length prefixes can be taken. Each input byte is copied
+ * at most once by `detach` (only arrays the caller still owns are copied) and at most once more
+ * when a chunk straddles two arrays.
+ */
 class ByteQueue {
   private parts: Uint8Array[] = [];
+  /** Arrays in `parts` that are this queue's own copies (never the caller's). */
+  private owned = new WeakSet<Uint8Array>();
   length = 0;
   push(b: Uint8Array): void {
     if (b.length) {
@@ -129,7 +135,7 @@ class ByteQueue {
       // Fast path: no copy when the chunk lies within one input buffer.
       const out = first.subarray(0, n);
       if (first.length === n) this.parts.shift();
-      else this.parts[0] = first.subarray(n);
+      else this.keep(0, first.subarray(n), first);
       this.length -= n;
       return out;
     }
@@ -141,18 +147,25 @@ class ByteQueue {
       out.set(p.subarray(0, k), o);
       o += k;
       if (k === p.length) this.parts.shift();
-      else this.parts[0] = p.subarray(k);
+      else this.keep(0, p.subarray(k), p);
     }
     this.length -= n;
     return out;
   }
-  /** Copies what is still queued (less than one chunk) so callers may reuse their buffers. */
+  /** Replaces part `i` by a view `rest` of `from`, keeping its ownership. */
+  private keep(i: number, rest: Uint8Array, from: Uint8Array): void {
+    this.parts[i] = rest;
+    if (this.owned.has(from)) this.owned.add(rest);
+  }
+  /** Copies what the caller still owns (less than one chunk is queued) so callers may reuse their buffers. */
   detach(): void {
-    if (!this.parts.length) return;
-    const n = this.length;
-    const tail = this.take(n).slice();
-    this.parts = [tail];
-    this.length = n;
+    for (let i = 0; i < this.parts.length; i++) {
+      const p = this.parts[i]!;
+      if (this.owned.has(p)) continue;
+      const c = p.slice();
+      this.owned.add(c);
+      this.parts[i] = c;
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { CryptoError } from './errors';
 import { abytes, astring, concat, randomBytes, utf8, type RandomSource } from './_util';
+import { nativeEd25519Sign } from './_ed25519';
 
 /** An Ed25519 key pair: `secretKey` is the 32-byte RFC 8032 seed, `publicKey` 32 bytes. */
 export interface SigningKeyPair {
@@ -46,6 +47,17 @@ export function ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Ar
 }
 
 /**
+ * {@link ed25519Sign} natively through WebCrypto where it has Ed25519 (about 10× faster), else
+ * `@noble/curves`. Ed25519 is deterministic: the bytes are the same either way.
+ * @throws {CryptoError} INVALID_INPUT when `secretKey` is not 32 bytes or `message` not bytes.
+ */
+export async function ed25519SignAsync(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  abytes(secretKey, 'secretKey', 32);
+  abytes(message, 'message');
+  return (await nativeEd25519Sign(secretKey, message)) ?? ed25519.sign(message, secretKey);
+}
+
+/**
  * Verifies a pure Ed25519 signature (RFC 8032 §5.1.7, strict). Returns false on any malformed input.
  * @throws {CryptoError} INVALID_INPUT when arguments are not byte arrays.
  */
@@ -75,6 +87,14 @@ function contextInput(context: string, message: Uint8Array): Uint8Array {
  */
 export function signWithContext(secretKey: Uint8Array, context: string, message: Uint8Array): Uint8Array {
   return ed25519Sign(secretKey, contextInput(context, message));
+}
+
+/**
+ * {@link signWithContext} with the native signer where available (same bytes).
+ * @throws {CryptoError} INVALID_INPUT on a bad key, empty context or context containing NUL.
+ */
+export async function signWithContextAsync(secretKey: Uint8Array, context: string, message: Uint8Array): Promise<Uint8Array> {
+  return ed25519SignAsync(secretKey, contextInput(context, message));
 }
 
 /**

@@ -12,9 +12,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
+import { createSha256, sha256Fast } from './_sha256';
 import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
 import { openBox, sealBoxAsync } from './box';
-import { signWithContext, verifyWithContext } from './ed25519';
+import { signWithContextAsync, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
 import type { PerUserKey } from './puk';
 import {
@@ -135,7 +136,7 @@ export async function sealMail(opts: {
     }
     const key = randomBytes(random, 32);
     const ct = await encryptPiece({ key, context: mailPieceContext(messageId, i), plaintext: abytes(p.plaintext, 'plaintext'), random, backend: opts.backend });
-    entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256(ct) });
+    entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256Fast(ct) });
     ciphertexts.push(ct);
   }
   // 2. Manifest under a fresh message key.
@@ -164,7 +165,7 @@ export async function sealMail(opts: {
   const boxes = await Promise.all(
     holders.map(async ([r, role]) => {
       const digest = recipientDigest(envelope, { role, userId: r.userId, generation: r.generation, keyId: keyIdOf(r) });
-      const sig = s.kind === 'device' ? signWithContext(s.signingSecretKey, CTX_SIG, digest) : undefined;
+      const sig = s.kind === 'device' ? await signWithContextAsync(s.signingSecretKey, CTX_SIG, digest) : undefined;
       const plaintext = encodeBoxPlaintext(messageKey, sig, role === 'sender-copy' ? { commitKey, bcc: bccIds } : undefined);
       const box = await sealBoxAsync({ recipientPublicKey: r.publicKeys.encryptionPublicKey, purpose: 'mail-recipient', context: digest, plaintext, random });
       plaintext.fill(0);
@@ -248,7 +249,7 @@ export async function openManifest(opts: { envelope: MailEnvelope; manifest: Uin
 export async function openMailPiece(opts: { manifest: Manifest; index: number; ciphertext: Uint8Array; backend?: AeadBackend }): Promise<Uint8Array> {
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
-  if (!equalBytes(sha256(abytes(opts.ciphertext, 'ciphertext')), p.ciphertextHash)) throw decryptionFailed();
+  if (!equalBytes(sha256Fast(abytes(opts.ciphertext, 'ciphertext')), p.ciphertextHash)) throw decryptionFailed();
   const pt = await decryptPiece({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), ciphertext: opts.ciphertext, backend: opts.backend });
   if (pt.length !== p.size) throw decryptionFailed();
   return pt;
@@ -293,7 +294,7 @@ export async function createMailPieceEncryptor(opts: {
   astring(opts.messageId, 'messageId');
   const key = randomBytes(opts.random, 32);
   const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend });
-  const hash = sha256.create();
+  const hash = createSha256();
   let size = 0;
   return {
     async push(plaintext) {
@@ -323,7 +324,7 @@ export function createMailPieceDecryptor(opts: { manifest: Manifest; index: numb
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
   const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend });
-  const hash = sha256.create();
+  const hash = createSha256();
   let released = 0;
   return {
     async push(ciphertext) {

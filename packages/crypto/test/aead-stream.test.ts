@@ -20,7 +20,7 @@ const C = PIECE.chunkSize;
 const CT = C + PIECE.tagSize;
 const H = PIECE.headerSize;
 const data = (n: number, seed = 1) => fillerBytes(n, seed);
-const backends: AeadBackend[] = ['webcrypto', 'noble'];
+const backends: AeadBackend[] = ['node', 'webcrypto', 'noble'];
 
 async function streamDecrypt(ct: Uint8Array, parts: number[], k: Uint8Array = key, ctx: Uint8Array = context) {
   const dec = createPieceDecryptor({ key: k, context: ctx });

@@ -1,8 +1,9 @@
 /**
  * Where ciphertext blobs (attachment pieces) live. The Postgres store is the default: parts are
  * rows of `blob_parts`, read back one part at a time so a 25 MiB download never sits in memory
- * whole. An S3-compatible store implements the same three calls (docs/operations.md) when a
- * deployment outgrows its database; blob metadata, ownership and quotas stay in Postgres either way.
+ * whole. The S3-compatible store (s3-blob-store.ts; `SEALMAIL_BLOB_STORE=s3`, docs/operations.md
+ * "Object storage") implements the same calls; blob metadata, ownership and quotas stay in
+ * Postgres either way. Both pass one conformance suite (packages/mailstore/test/blob-store-suite.ts).
  */
 import type { Db } from '@sealmail/db';
 import { charge } from './quota';
@@ -16,12 +17,22 @@ export interface BlobStore {
   read(blobId: string, parts: number): AsyncIterable<Uint8Array>;
   /** Forgets a blob's bytes (metadata rows are the caller's). */
   delete(blobIds: readonly string[]): Promise<void>;
+  /** One part, or null when this store does not have it (the migration copies part by part). */
+  readPart(blobId: string, index: number): Promise<Uint8Array | null>;
+  /**
+   * Blob ids that have bytes in this store, in id order after `after`, at most `limit`, each with
+   * when its bytes were last written (for `collectUnreferencedBlobs`).
+   */
+  listBlobs(opts: { after?: string | undefined; limit: number }): Promise<{ blobId: string; modifiedAt: Date }[]>;
 }
 
 export function postgresBlobStore(db: Db): BlobStore {
   return {
     async putPart(blobId, index, bytes) {
       return db.$transaction(async (tx) => {
+        // A new part has no row to lock yet: concurrent first writers of one part are serialised
+        // here, so exactly one finds it new (the upload route refunds what the others replace).
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`sealmail-blob:${blobId}:${index}`}, 0))`;
         const old = await tx.$queryRaw<{ size: number }[]>`SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid AND index = ${index} FOR UPDATE`;
         await tx.blobPart.upsert({
           where: { blobId_index: { blobId, index } },
@@ -45,7 +56,34 @@ export function postgresBlobStore(db: Db): BlobStore {
     async delete(blobIds) {
       if (blobIds.length) await db.blobPart.deleteMany({ where: { blobId: { in: [...blobIds] } } });
     },
+    async readPart(blobId, index) {
+      return (await db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } }))?.data ?? null;
+    },
+    async listBlobs({ after, limit }) {
+      // Parts cannot outlive their row here (a foreign key), so the row's time is the bytes' time.
+      return db.$queryRaw<{ blobId: string; modifiedAt: Date }[]>`
+        SELECT p.blob_id::text AS "blobId", b.created_at AS "modifiedAt"
+        FROM (SELECT DISTINCT blob_id FROM blob_parts WHERE blob_id > ${after ?? '00000000-0000-0000-0000-000000000000'}::uuid ORDER BY blob_id LIMIT ${limit}) p
+        JOIN blobs b ON b.id = p.blob_id ORDER BY p.blob_id`;
+    },
   };
+}
+
+/**
+ * Deletes bytes the store holds for blobs that have no row any more and were last written before
+ * `olderThan`: a message deleted by a cascade the caller did not follow with `store.delete`, or a
+ * process that died between the database commit and the bucket. (In the Postgres store parts go
+ * with their row, so this finds nothing there.) Walks the store in id order from `after`;
+ * answers what went and where the next round starts (null: the end was reached).
+ */
+export async function collectUnreferencedBlobs(db: Db, store: BlobStore, opts: { olderThan: Date; after?: string | null; limit?: number }): Promise<{ blobs: number; next: string | null }> {
+  const limit = opts.limit ?? 1000;
+  const listed = await store.listBlobs({ after: opts.after ?? undefined, limit });
+  const old = listed.filter((b) => b.modifiedAt < opts.olderThan).map((b) => b.blobId);
+  const kept = old.length ? new Set((await db.blob.findMany({ where: { id: { in: old } }, select: { id: true } })).map((b) => b.id)) : new Set<string>();
+  const gone = old.filter((id) => !kept.has(id));
+  if (gone.length) await store.delete(gone);
+  return { blobs: gone.length, next: listed.length < limit ? null : listed[listed.length - 1]!.blobId };
 }
 
 /**

@@ -11,3 +11,6 @@ export * from './secret-box';
 export * from './filters';
 export * from './out-of-office';
 export * from './lists';
+export * from './s3-blob-store';
+export * from './blob-store-config';
+export * from './blob-migrate';

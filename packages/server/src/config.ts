@@ -87,6 +87,14 @@ const envSchema = z.object({
   SEALMAIL_RELAY_ALLOW_PRIVATE: bool(false),
   SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
   SEALMAIL_CLOCK_FILE: z.string().min(1, 'expected the path of a file').optional(),
+  SEALMAIL_BLOB_STORE: z.enum(['postgres', 's3'], { error: 'expected postgres or s3' }).default('postgres'),
+  SEALMAIL_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected the http(s):// URL of the S3-compatible server (e.g. https://minio.internal:9000)' }).optional(),
+  SEALMAIL_S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'expected a region name such as us-east-1').default('us-east-1'),
+  SEALMAIL_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected a bucket name (3-63 lower-case letters, digits, dots, hyphens)').optional(),
+  SEALMAIL_S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'expected a key prefix ending in / (e.g. blobs/), or empty').default('blobs/'),
+  SEALMAIL_S3_FORCE_PATH_STYLE: bool(false),
+  SEALMAIL_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  SEALMAIL_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 });
 
@@ -127,6 +135,10 @@ export interface Config {
    */
   readonly outbound: Readonly<{ leaseSeconds: number; sweepSeconds: number; port: number; allowPrivateTargets: boolean }>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Where blob bytes (sealed attachment pieces) live (docs/operations.md, "Object storage"). */
+  readonly blobStore: Readonly<BlobStoreConfig>;
+  /** The S3 bucket whenever SEALMAIL_S3_BUCKET is set, whichever store is in use (the blob migration reads it). */
+  readonly s3: Readonly<S3Config> | undefined;
   /**
    * Tests only: a JSON file of DNS answers (packages/server/src/dns.ts) used instead of the
    * system resolver by every DNS lookup; absent: real DNS.
@@ -137,6 +149,22 @@ export interface Config {
    * (packages/server/src/clock.ts); absent: the real clock.
    */
   readonly clockFile: string | undefined;
+}
+
+/**
+ * The blob store: the database (`blob_parts`), or an S3-compatible bucket; metadata stays in
+ * Postgres either way. Credentials absent: the AWS SDK's default chain (e.g. an instance role).
+ */
+export type BlobStoreConfig = { kind: 'postgres' } | ({ kind: 's3' } & S3Config);
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
 }
 
 /** The origins (scheme://host:port) of the web client and the admin console. */
@@ -240,6 +268,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // A message the server advertises it takes must fit, or its sender would get a 452 for ever.
     throw new ConfigError([{ variable: 'SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT', expected: `at least SEALMAIL_MAX_MESSAGE_BYTES (${e.SEALMAIL_MAX_MESSAGE_BYTES})`, got: String(e.SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT) }]);
   }
+  if ((e.SEALMAIL_S3_ACCESS_KEY_ID === undefined) !== (e.SEALMAIL_S3_SECRET_ACCESS_KEY === undefined)) {
+    const variable = e.SEALMAIL_S3_ACCESS_KEY_ID === undefined ? 'SEALMAIL_S3_ACCESS_KEY_ID' : 'SEALMAIL_S3_SECRET_ACCESS_KEY';
+    throw new ConfigError([{ variable, expected: 'SEALMAIL_S3_ACCESS_KEY_ID and SEALMAIL_S3_SECRET_ACCESS_KEY are set together', got: undefined }]);
+  }
+  if (e.SEALMAIL_BLOB_STORE === 's3' && !e.SEALMAIL_S3_BUCKET) {
+    throw new ConfigError([{ variable: 'SEALMAIL_S3_BUCKET', expected: 'a bucket name when SEALMAIL_BLOB_STORE=s3', got: undefined }]);
+  }
+  const s3: S3Config | undefined = e.SEALMAIL_S3_BUCKET
+    ? { endpoint: e.SEALMAIL_S3_ENDPOINT, region: e.SEALMAIL_S3_REGION, bucket: e.SEALMAIL_S3_BUCKET, prefix: e.SEALMAIL_S3_PREFIX, forcePathStyle: e.SEALMAIL_S3_FORCE_PATH_STYLE, accessKeyId: e.SEALMAIL_S3_ACCESS_KEY_ID, secretAccessKey: e.SEALMAIL_S3_SECRET_ACCESS_KEY }
+    : undefined;
+  const blobStore: BlobStoreConfig = e.SEALMAIL_BLOB_STORE === 's3' ? { kind: 's3', ...s3! } : { kind: 'postgres' };
   const dataDir = resolve(e.SEALMAIL_DATA_DIR);
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
@@ -281,6 +320,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     outbound: { leaseSeconds: e.SEALMAIL_OUTBOUND_LEASE_SECONDS, sweepSeconds: e.SEALMAIL_OUTBOUND_SWEEP_SECONDS, port: e.SEALMAIL_RELAY_PORT, allowPrivateTargets: e.SEALMAIL_RELAY_ALLOW_PRIVATE },
     logLevel: e.LOG_LEVEL,
+    blobStore,
+    s3,
     dnsTableFile: e.SEALMAIL_DNS_TABLE === undefined ? undefined : resolve(e.SEALMAIL_DNS_TABLE),
     clockFile: e.SEALMAIL_CLOCK_FILE === undefined ? undefined : resolve(e.SEALMAIL_CLOCK_FILE),
   });

@@ -17,8 +17,17 @@ export interface MxAnswer {
   priority: number;
 }
 
+/** A TLSA record as a test table writes it (packages/server/src/dnssec.ts reads it). */
+export interface TlsaTableAnswer {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  /** Association data, hex. */
+  data: string;
+}
+
 /** TXT answers are lists of character-strings (a long record comes in 255-octet pieces). */
-export type DnsAnswer = string[][] | string[] | MxAnswer[];
+export type DnsAnswer = string[][] | string[] | MxAnswer[] | TlsaTableAnswer[];
 
 /** `(name, 'TXT' | 'MX' | 'A' | 'AAAA' | 'CNAME')` → the answers; throws a node:dns error (code ENOTFOUND/ENODATA…) when there are none. */
 export type DnsResolver = (name: string, rrtype: string) => Promise<DnsAnswer>;
@@ -51,13 +60,16 @@ export function tableResolver(table: DnsTable | (() => DnsTable)): DnsResolver {
 
 /** Answers from a JSON file (a `DnsTable`), read on every lookup so a test can publish records while the server runs. */
 export function fileTableResolver(file: string): DnsResolver {
-  return tableResolver(() => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as DnsTable;
-    } catch {
-      return {};
-    }
-  });
+  return tableResolver(() => readDnsTable(file));
+}
+
+/** A `DnsTable` from a JSON file; an unreadable or half-written file is an empty table (nothing resolves). */
+export function readDnsTable(file: string): DnsTable {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DnsTable;
+  } catch {
+    return {};
+  }
 }
 
 /** The resolver a process uses: the test table when `SEALMAIL_DNS_TABLE` is set, otherwise real DNS. */

@@ -8,3 +8,4 @@ export * from './http-edge';
 export * from './cookies';
 export * from './dns';
 export * from './clock';
+export * from './dnssec';

@@ -1,11 +1,15 @@
 /**
  * Housekeeping as a pg-boss job: every 15 minutes (pg-boss's schedule runs it once per tick
  * across all API processes) blobs that no message took within the grace period are deleted and
- * their uploader refunded (`collectOrphanBlobs` in @sealmail/mailstore; docs/operations.md).
+ * their uploader refunded (`collectOrphanBlobs` in @sealmail/mailstore; docs/operations.md); and
+ * bytes the blob store still holds for blobs whose row is gone (an S3 bucket keeps objects after a
+ * cascade deleted their row, or when a process died between the database and the bucket) are
+ * deleted once older than the same grace period (`collectUnreferencedBlobs`), a bounded walk of
+ * the store per round that carries on where the last round stopped.
  */
 import PgBoss from 'pg-boss';
 import type { Db } from '@sealmail/db';
-import { collectOrphanBlobs, type BlobStore } from '@sealmail/mailstore';
+import { collectOrphanBlobs, collectUnreferencedBlobs, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 
 const QUEUE = 'sealmail-housekeeping';
@@ -17,8 +21,13 @@ export interface HousekeepingOptions {
   orphanGraceSeconds?: number;
 }
 
+/** Blob ids of the store looked at per round by the sweep for bytes without a row. */
+const SWEEP_PER_ROUND = 10_000;
+
 export class Housekeeping {
   private boss: PgBoss | null = null;
+  /** Where the next sweep of the store starts (null: from the beginning). */
+  private sweepAfter: string | null = null;
 
   constructor(
     private readonly db: Db,
@@ -53,6 +62,20 @@ export class Housekeeping {
       if (round.blobs < 500) break;
     }
     if (total.blobs) this.logger.info(total, 'housekeeping: orphaned blobs deleted');
+    await this.sweepStore(olderThan);
     return total;
+  }
+
+  /** Deletes what the store holds for blobs that have no row, last written before `olderThan`; answers how many blobs' bytes went. */
+  async sweepStore(olderThan: Date): Promise<number> {
+    let gone = 0;
+    for (let seen = 0; seen < SWEEP_PER_ROUND; seen += 1000) {
+      const round = await collectUnreferencedBlobs(this.db, this.blobs, { olderThan, after: this.sweepAfter, limit: 1000 });
+      gone += round.blobs;
+      this.sweepAfter = round.next;
+      if (!round.next) break;
+    }
+    if (gone) this.logger.info({ blobs: gone }, 'housekeeping: bytes without a blob row deleted from the blob store');
+    return gone;
   }
 }

@@ -27,16 +27,19 @@ import { randomBytes } from 'node:crypto';
 import { resolveMx as dnsResolveMx } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import ICAL from 'ical.js';
-import nodemailer, { type SendMailOptions } from 'nodemailer';
+import type { TLSSocket } from 'node:tls';
+import type { SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import PgBoss from 'pg-boss';
 import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
-import type { DnsResolver, Logger, MxAnswer } from '@sealmail/server';
+import type { DnsResolver, DnssecResolver, Logger, MxAnswer } from '@sealmail/server';
+import { daneFor, DaneMismatch, peerChain, verifyDane } from './dane';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
+import { deliverToHost } from './smtp-deliver';
 
 /** When to try again, and when to give up (defaults in the spirit of Postfix). */
 export interface RetrySchedule {
@@ -83,6 +86,8 @@ export interface OutboundOptions {
    */
   allowPrivateTargets?: boolean;
   retry?: RetrySchedule;
+  /** DNSSEC-aware lookups for DANE (RFC 7672); without it DANE is not used. */
+  dnssec?: DnssecResolver;
   /** MTA-STS policies of recipient domains (RFC 8461); tests pass one answering TXT from a table. */
   mtaSts?: MtaSts;
   /** How often the sweeper queues due retries (seconds; 0: never by itself — tests call sweep()). */
@@ -421,7 +426,8 @@ export class Outbound {
       ...(mime.references.length ? { references: mime.references.map((r) => `<${r}>`) } : {}),
       // An automatic reply says so to the world (RFC 3834 §5), so it is never answered in turn.
       ...(mime.autoSubmitted && /^[\w.;= -]{1,100}$/.test(mime.autoSubmitted) ? { headers: { 'Auto-Submitted': mime.autoSubmitted } } : {}),
-      attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]! })),
+      // An inline image keeps its Content-ID: nodemailer puts it in a multipart/related with the HTML.
+      attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]!, ...(a.contentId ? { cid: a.contentId } : {}) })),
     };
     withIcalEvent(mail);
     return {
@@ -518,45 +524,54 @@ export class Outbound {
 
   /** Delivers to one domain's MX; answers the recipients the remote refused (the rest have it). */
   private async sendTo(domain: string, rcpt: string[], from: string, content: SendMailOptions, dkim: DkimKey): Promise<Map<string, { code: number; message: string; host: string }>> {
-    const { hosts: tried, policy } = await this.routeOf(domain);
+    const { hosts: tried, policy, mxSecure } = await this.routeOf(domain);
     let last: unknown = new Error(`no mail host for ${domain}`);
     // The relay's own trace field (RFC 5321 §4.4): first in the header, not covered by DKIM.
     const received = `by ${this.opts.hostname} (Sealmail) with ESMTP id ${randomBytes(6).toString('hex')}${rcpt.length === 1 ? ` for <${rcpt[0]}>` : ''}; ${this.now().toUTCString().replace('GMT', '+0000')}`;
-    const headers = [{ key: 'Received', value: received }, ...headerList(content.headers)];
-    for (const h of tried) {
-      const verified = policy?.mode === 'enforce';
-      // Opportunistic STARTTLS (RFC 7435): a failed handshake is tried once more in plaintext,
-      // as Postfix does at security level "may"; under an enforced policy it is not.
-      for (const plaintext of verified ? [false] : [false, true]) {
-        const transport = nodemailer.createTransport({
-          host: h.exchange,
-          port: this.opts.port ?? 25,
-          secure: false,
-          name: this.opts.hostname,
-          ...stsTransportOptions(policy, h.exchange, this.opts.tls),
-          ...(plaintext ? { ignoreTLS: true } : {}),
-          dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
-          connectionTimeout: 30_000,
-        });
-        try {
-          const info = await transport.sendMail({ ...content, headers, envelope: { from, to: rcpt } });
-          const rejected = new Map<string, { code: number; message: string; host: string }>();
-          for (const e of (info as { rejectedErrors?: (Error & { recipient?: string; responseCode?: number; response?: string })[] }).rejectedErrors ?? []) {
-            if (e.recipient) rejected.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.response ?? e.message, host: h.exchange });
+    const raw = await new MailComposer({ ...content, headers: [{ key: 'Received', value: received }, ...headerList(content.headers)] }).compile().build();
+    try {
+      for (const h of tried) {
+        // DANE (RFC 7672) first: with validated TLSA records TLS is required and the certificate
+        // must match them; otherwise MTA-STS enforce asks for a certificate valid for the MX name.
+        const dane = this.opts.dnssec ? await daneFor(this.opts.dnssec, h.exchange, mxSecure) : { mode: 'none' as const };
+        const sts = stsTransportOptions(dane.mode === 'none' ? policy : null, h.exchange, this.opts.tls);
+        const verified = dane.mode !== 'none' || policy?.mode === 'enforce';
+        const tls = dane.mode === 'none' ? sts.tls : { ...sts.tls, rejectUnauthorized: false };
+        const checkTls = dane.mode === 'verify' ? (socket: TLSSocket) => void verifyDane(peerChain(socket), dane.records, [h.exchange.replace(/\.$/, ''), domain], this.now()) : undefined;
+        // Opportunistic STARTTLS (RFC 7435): a failed handshake is tried once more in plaintext,
+        // as Postfix does at security level "may"; under DANE or an enforced policy it is not.
+        for (const plaintext of verified ? [false] : [false, true]) {
+          try {
+            const sent = await deliverToHost(
+              {
+                host: h.exchange,
+                port: this.opts.port ?? 25,
+                name: this.opts.hostname,
+                requireTLS: verified || sts.requireTLS,
+                ignoreTLS: plaintext,
+                tls,
+                ...(checkTls ? { checkTls } : {}),
+                dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
+              },
+              { from, to: rcpt },
+              raw,
+            );
+            if (plaintext) this.logger.warn({ domain, host: h.exchange }, 'outbound: delivered without TLS after a failed STARTTLS handshake');
+            if (dane.mode !== 'none') this.logger.info({ domain, host: h.exchange, dane: dane.mode }, 'outbound: delivered under DANE');
+            return new Map([...sent.refused].map(([r, e]) => [r, { ...e, host: h.exchange }]));
+          } catch (err) {
+            const e = err as { responseCode?: number; response?: string; message: string };
+            last = err;
+            if (err instanceof DaneMismatch) this.logger.warn({ domain, host: h.exchange, reason: err.message }, 'outbound: certificate does not match the DANE TLSA records');
+            if (!verified && !plaintext && isStsDeliveryFailure(err) && e.responseCode === undefined) continue;
+            // A TLS failure under DANE or an enforced policy is not the remote's final word: retried (RFC 8461 §5, RFC 7672 §2.2).
+            if (e.responseCode !== undefined && e.responseCode >= 500 && !(verified && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
+            break;
           }
-          if (plaintext) this.logger.warn({ domain, host: h.exchange }, 'outbound: delivered without TLS after a failed STARTTLS handshake');
-          return rejected;
-        } catch (err) {
-          const e = err as { responseCode?: number; response?: string; message: string };
-          last = err;
-          if (!verified && !plaintext && isStsDeliveryFailure(err) && e.responseCode === undefined) continue;
-          // A TLS failure under an enforced policy is not the remote's final word: retried (RFC 8461 §5).
-          if (e.responseCode !== undefined && e.responseCode >= 500 && !(verified && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
-          break;
-        } finally {
-          transport.close();
         }
       }
+    } finally {
+      raw.fill(0);
     }
     throw last;
   }
@@ -567,7 +582,7 @@ export class Outbound {
    * that does not exist (NXDOMAIN), a null MX (RFC 7505), an IP address without brackets, or a
    * loopback/private target the relay is not configured to reach.
    */
-  private async routeOf(domain: string): Promise<{ hosts: { exchange: string; priority: number }[]; policy: Awaited<ReturnType<MtaSts['policyFor']>> }> {
+  private async routeOf(domain: string): Promise<{ hosts: { exchange: string; priority: number }[]; policy: Awaited<ReturnType<MtaSts['policyFor']>>; mxSecure: boolean }> {
     let literal: string | null;
     try {
       literal = addressLiteral(domain);
@@ -576,7 +591,7 @@ export class Outbound {
     }
     if (literal) {
       if (isPrivateAddress(literal) && !this.opts.allowPrivateTargets) throw new Permanent(`5.7.1 ${literal} is a loopback or private address; this server does not deliver there`, 550, domain);
-      return { hosts: [{ exchange: literal, priority: 0 }], policy: null };
+      return { hosts: [{ exchange: literal, priority: 0 }], policy: null, mxSecure: false };
     }
     let hosts: { exchange: string; priority: number }[];
     try {
@@ -598,7 +613,23 @@ export class Outbound {
     const { hosts: tried, refused } = filterMxByPolicy(policy, reachable);
     if (refused.length) this.logger.warn({ domain, mode: policy?.mode, policyId: policy?.id, refused: refused.map((h) => h.exchange) }, 'outbound: MX not in MTA-STS policy');
     if (!tried.length) throw new Error(`no MX host of ${domain} matches its MTA-STS policy (id ${policy?.id})`);
-    return { hosts: tried, policy };
+    return { hosts: tried, policy, mxSecure: await this.mxSecure(domain) };
+  }
+
+  /**
+   * Whether the domain's MX answer is DNSSEC-validated (DANE applies only then, RFC 7672 §2.2.1).
+   * A DNSSEC lookup that fails where the ordinary one answered is taken as "not validated": a
+   * resolver that chokes on EDNS must not stop all outbound mail. (A bogus signature fails the
+   * ordinary lookup too, and that is retried.)
+   */
+  private async mxSecure(domain: string): Promise<boolean> {
+    if (!this.opts.dnssec) return false;
+    try {
+      return (await this.opts.dnssec.mx(domain)).secure;
+    } catch (err) {
+      this.logger.warn({ domain, err: (err as Error).message }, 'outbound: DNSSEC lookup of MX failed; DANE not applied');
+      return false;
+    }
   }
 }
 

@@ -26,6 +26,8 @@ export interface CalendarState {
 
 const HIDDEN_KEY = 'sealmail.calendar.hidden';
 const TARGET_KEY = 'sealmail.calendar.target';
+/** Whether the list is open: closed until the user opens it (it would take a third of the view), then as they left it on this device. */
+const OPEN_KEY = 'sealmail.calendar.listOpen';
 const readHidden = () => {
   try {
     return new Set<string>(JSON.parse(localStorage.getItem(HIDDEN_KEY) ?? '[]') as string[]);
@@ -38,6 +40,7 @@ export function CalendarList({ onState, onChanged }: { onState: (s: CalendarStat
   const { t } = useTranslation();
   const [own, setOwn] = useState<CalendarView[]>([]);
   const [shared, setShared] = useState<SharedCalendarView[]>([]);
+  const [open, setOpen] = useState(() => localStorage.getItem(OPEN_KEY) === '1');
   const [hidden, setHidden] = useState<Set<string>>(readHidden);
   const [target, setTarget] = useState<string | null>(() => localStorage.getItem(TARGET_KEY));
   const [editing, setEditing] = useState<string | null>(null);
@@ -84,7 +87,15 @@ export function CalendarList({ onState, onChanged }: { onState: (s: CalendarStat
   };
 
   return (
-    <details className="cal-list" open={typeof window !== 'undefined' && !window.matchMedia('(max-width: 700px)').matches}>
+    <details
+      className="cal-list"
+      open={open}
+      onToggle={(e) => {
+        const now = e.currentTarget.open;
+        setOpen(now);
+        localStorage.setItem(OPEN_KEY, now ? '1' : '0');
+      }}
+    >
       <summary>{t('calendarSched.list.title', { count: choices.length })}</summary>
       <ul aria-label={t('calendarSched.list.mine')}>
         {own.map((c) => (

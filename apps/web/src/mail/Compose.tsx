@@ -6,6 +6,7 @@ import type { MailView } from '@sealmail/ui';
 import { sanitizeMailHtml } from '@sealmail/client/html';
 import { scheduledCancel } from '@sealmail/contract';
 import { EditorToolbar } from '../compose/EditorToolbar';
+import { ImageButton, useInlineImages } from '../compose/InlineImages';
 import { Schedule } from '../compose/Schedule';
 import { Merge } from '../compose/Merge';
 import { undoSendSeconds } from '../compose/ComposeSettings';
@@ -64,6 +65,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const total = files.reduce((n, f) => n + f.size, 0);
   const expandAll = useRecipientExpansion(address);
+  const images = useInlineImages(editor);
 
   useEffect(() => {
     void api.mailPolicy().then(
@@ -116,7 +118,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   async function send(e?: FormEvent, at?: Date) {
     e?.preventDefault();
-    if (total > mailLimits.attachmentBytes) return setProblem(t('compose.tooLarge', { size: mib(total) }));
+    if (total + images.size() > mailLimits.attachmentBytes) return setProblem(t('compose.tooLarge', { size: mib(total + images.size()) }));
     // Contact groups become their members' addresses here, on the device (contacts/recipients.ts).
     const rcpt = expandAll({ to, cc, bcc });
     if ('problem' in rcpt) return setProblem(rcpt.problem);
@@ -130,7 +132,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     setProblem(null);
     try {
       await saving.current;
-      const { text, html } = content();
+      // Images in the text become cid: references to inline parts sealed with the mail.
+      const { html, inline } = images.collect(content().html);
+      const { text } = content();
       // Undo send: held by the server for the delay (the scheduled-send path), so closing the tab loses nothing.
       const delay = at ? 0 : undoDelay.current;
       const sendAt = at ?? (delay ? new Date(Date.now() + delay * 1000) : undefined);
@@ -139,14 +143,14 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         address,
         displayName,
         ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
-        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
+        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(inline.length ? { inline } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.
       if (at) return onSent(t('composeTools.scheduledFor', { time: formatDateTime(at) }));
       if (delay && r.scheduledId) {
         const id = r.scheduledId;
-        const again: ComposeSeed = { to, cc, bcc, subject, html, body: text, files, ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo } : {}) };
+        const again: ComposeSeed = { to, cc, bcc, subject, html, body: text, files: [...files, ...inline.map((i) => i.file)], ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo } : {}) };
         return onSent(t('composeTools.sendingIn', { count: delay }), { seconds: delay, undo: () => api.request(scheduledCancel, { params: { id } }).then(() => again) });
       }
       const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
@@ -188,6 +192,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           <button type="button" onClick={format('insertUnorderedList')} aria-label={t('compose.bullets')}>
             •
           </button>
+          <ImageButton editor={editor} images={images} />
           <EditorToolbar editor={editor} address={address} fresh={seed.body === undefined && !seed.html && !seed.draftId} onTemplate={(tpl) => (tpl.subject && !subject && setSubject(tpl.subject), editor.current && (editor.current.innerHTML = sanitizeMailHtml(tpl.html) + editor.current.innerHTML))} />
         </div>
         <div ref={editor} className="editor" contentEditable role="textbox" aria-multiline="true" aria-label={t('compose.message')} autoFocus={!!seed.to} />

@@ -24,3 +24,16 @@ export async function forwardSeed(address: string, m: MailView): Promise<Compose
   ].join('\n');
   return { subject: /^fwd?:/i.test(m.subject) ? m.subject : `Fwd: ${m.subject}`, quote: `${header}\n\n${m.text}`, files };
 }
+
+/** A file name for a forwarded message: its subject without characters file systems refuse. */
+export const emlName = (subject: string) => `${subject.replace(/[\\/:*?"<>|\p{Cc}]+/gu, '_').trim().slice(0, 80) || 'message'}.eml`;
+
+/**
+ * Forward as attachment: the whole original — headers, text, HTML and every attachment's bytes —
+ * as one EML file (message/rfc822), made in the key worker from the opened, authenticated pieces
+ * and attached to the new mail, so it is sealed anew for the new recipients like any attachment.
+ */
+export async function forwardAsAttachmentSeed(address: string, m: MailView): Promise<ComposeSeed> {
+  const eml = await keys({ op: 'mailEml', address, entryId: m.entryId });
+  return { subject: /^fwd?:/i.test(m.subject) ? m.subject : `Fwd: ${m.subject}`, files: [new File([eml], emlName(m.subject), { type: 'message/rfc822' })] };
+}

@@ -15,7 +15,7 @@ import { OutboxActions } from '../compose/OutboxActions';
 import { CustomFolders, customFolderOf, dropTarget, EmptyTrash, FolderTools, listArgs, STARRED, useCustomFolders } from './Folders';
 import { BulkBar } from './BulkBar';
 import { MoveMenu } from './MoveMenu';
-import { forwardSeed } from './Forward';
+import { forwardAsAttachmentSeed, forwardSeed } from './Forward';
 import { bulk, DRAG_TYPE, reportSpam, restore, undoMove, type MoveTarget } from './organise';
 
 const api = new ApiClient({ baseUrl: '' });
@@ -110,7 +110,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
   );
 
   const loadLabels = useCallback(() => void keys({ op: 'labels', address }).then(setLabels, failed), [address, failed]);
-  useEffect(() => loadLabels(), [loadLabels]);
+  // Again on the way back from Settings, where labels are renamed and deleted.
+  useEffect(() => void (view === 'mail' && loadLabels()), [loadLabels, view]);
 
   async function addLabel() {
     if (!newLabel.trim()) return;
@@ -559,6 +560,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                     {latest && (
                       <button type="button" onClick={() => void forwardSeed(address, latest).then(setCompose, failed)}>
                         {t('organise.forward')}
+                      </button>
+                    )}
+                    {latest && (
+                      <button type="button" onClick={() => void forwardAsAttachmentSeed(address, latest).then(setCompose, failed)}>
+                        {t('extras.forwardAttached')}
                       </button>
                     )}
                     <button type="button" onClick={() => void act('archive')} title={t('mail.archiveShortcut')}>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { describeError, formatDateTime, formatSize, keys, SafetyNumber, useTranslation, type MailView } from '@sealmail/ui';
-import { HtmlBody } from './HtmlBody';
+import { AttachedMessageButton, isAttachedMessage, MailBody, namedInHtml } from './Inline';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
 import { PaperclipIcon } from './Icons';
@@ -112,6 +112,7 @@ function Attachment({ address, mail, a }: { address: string; mail: MailView; a: 
           {t('reader.preview')}
         </button>
       )}
+      {isAttachedMessage(a.contentType, a.filename) && <AttachedMessageButton filename={a.filename} load={fetchBlob} />}
       {problem && <span role="alert">{problem}</span>}
       {preview && (a.contentType === 'application/pdf' ? <iframe className="preview" title={a.filename} src={preview} /> : <img className="preview" alt={a.filename} src={preview} />)}
     </li>
@@ -176,6 +177,8 @@ function AcceptReset({ address, of }: { address: string; of: string }) {
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
   const { t } = useTranslation();
   const mine = mail.from.toLowerCase() === address.toLowerCase();
+  // Inline images the HTML shows in place are not listed as files.
+  const files = mail.attachments.filter((a) => !namedInHtml(mail.html, a.contentId));
   return (
     <article className="message" aria-label={t('reader.messageFrom', { address: mail.from })}>
       <header>
@@ -218,14 +221,14 @@ export function MessageView({ address, mail }: { address: string; mail: MailView
       </header>
       {mine && mail.folder === 'sent' && <OutsideRecipients entryId={mail.entryId} />}
       <InvitationCard address={address} mail={mail} />
-      {mail.html ? <HtmlBody html={mail.html} title={t('reader.body', { subject: mail.subject })} /> : <pre className="text-body">{mail.text}</pre>}
-      {mail.attachments.length > 0 && (
+      <MailBody address={address} mail={mail} title={t('reader.body', { subject: mail.subject })} />
+      {files.length > 0 && (
         <>
         <h4 className="attachments-title">
-          <PaperclipIcon /> {t('thread.attachments', { count: mail.attachments.length })}
+          <PaperclipIcon /> {t('thread.attachments', { count: files.length })}
         </h4>
         <ul className="attachments" aria-label={t('reader.attachments')}>
-          {mail.attachments.map((a) => (
+          {files.map((a) => (
             <Attachment key={a.piece} address={address} mail={mail} a={a} />
           ))}
         </ul>
@@ -257,7 +260,7 @@ export function Thread({ address, items, chosen }: { address: string; items: Thr
     <>
       {items.length > 1 && <p className="thread-count">{t('thread.count', { count: items.length })}</p>}
       {items.map((m) => (
-        <div key={m.entryId} ref={m.entryId === target ? last : undefined}>
+        <div key={m.entryId} className="thread-item" ref={m.entryId === target ? last : undefined}>
           {'error' in m ? (
             <p role="alert">{t('mail.undecryptable')}</p>
           ) : open.has(m.entryId) ? (

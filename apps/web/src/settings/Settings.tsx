@@ -15,9 +15,11 @@ import { ComposeSettings } from '../compose/ComposeSettings';
 import { CalendarSharing } from './CalendarSharing';
 import { Filters } from '../rules/Filters';
 import { OutOfOffice } from '../rules/OutOfOffice';
+import { LabelSettings } from './LabelSettings';
+import { SenderVerdicts } from './SenderVerdicts';
 
 /** The sections, in page order; each is reached at #settings/<id>. */
-export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'filters', 'outOfOffice', 'calendarSharing', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
+export const SECTIONS = ['profile', 'devices', 'sessions', 'security', 'delegation', 'blocked', 'spamSenders', 'labels', 'filters', 'outOfOffice', 'calendarSharing', 'compose', 'transfer', 'notifications', 'language', 'appearance'] as const;
 
 /**
  * The settings page (#settings): one page of sections with a table of contents; on a phone it
@@ -67,6 +69,8 @@ export function Settings({ session, section, onEnded, onSignOut, onSignedOut, on
         <div id="settings-blocked" className="account-section">
           <BlockedSenders />
         </div>
+        <SenderVerdicts />
+        <LabelSettings address={session.user.address} />
         <Filters address={session.user.address} />
         <OutOfOffice />
         <CalendarSharing />

@@ -43,6 +43,8 @@ import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry }
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
+import { Batcher } from './batch';
+import { PartUploader } from './upload-parts';
 
 export type MailErrorCode =
   | 'NO_E2EE_ROUTE'
@@ -72,6 +74,8 @@ export interface AttachmentSource {
   type: string;
   size: number;
   stream(): ReadableStream<Uint8Array>;
+  /** An inline image the HTML names as `cid:<contentId>` (sealed as a piece like any attachment; docs/mail.md "Inline images"). */
+  contentId?: string;
 }
 
 export interface OutgoingMail {
@@ -191,7 +195,7 @@ export interface OpenedMail {
   mime: ParsedMime;
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
-  attachments: { piece: number; filename: string; contentType: string; size: number }[];
+  attachments: { piece: number; filename: string; contentType: string; size: number; contentId?: string }[];
 }
 
 /** Adds one header field (folded at 76 characters) at the top of a built body piece. */
@@ -313,17 +317,21 @@ export class Mailer {
   async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
     const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
     const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
-    let part = 0;
-    const parts = new Parts(partBytes, async (bytes) => void (await this.api.uploadPart(blobId, part++, bytes)));
+    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
+    const parts = new Parts(partBytes, (bytes) => uploader.add(bytes));
     let seen = 0;
+    const batch = new Batcher();
     await drain(file.stream(), async (chunk) => {
       seen += chunk.length;
-      await parts.push(await enc.push(chunk));
+      const b = batch.add(chunk);
+      if (b) await parts.push(await enc.push(b));
     });
+    await parts.push(await enc.push(batch.take()));
     const { last, piece } = await enc.final();
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
     await parts.push(last);
     await parts.end();
+    await uploader.done();
     await this.api.completeBlob(blobId);
     return { blobId, piece };
   }
@@ -346,10 +354,17 @@ export class Mailer {
     const keys = new Map<string, MailRecipientKey>();
     const external: string[] = [];
     const linked: string[] = [];
+    // Looked up all at once (and this device's own chain beside them): one round trip's wait, not one per recipient.
+    const mine = this.identity.thisDevice(this.address);
+    mine.catch(() => {}); // awaited below; a refusal of a recipient comes first
     if (!opts.draft) {
-      for (const a of [...to, ...cc, ...bcc]) {
+      const all = [...to, ...cc, ...bcc];
+      const looked = await Promise.allSettled(all.map((a) => this.recipientKey(a)));
+      for (const [i, a] of all.entries()) {
         try {
-          keys.set(a, await this.recipientKey(a));
+          const r = looked[i]!;
+          if (r.status === 'rejected') throw r.reason;
+          keys.set(a, r.value);
         } catch (err) {
           // A mailing list of the user's own organisation: not end to end (MISSION §4), the server
           // expands it (docs/mail.md "Posting to a list from inside"), so it goes as standard mail.
@@ -365,7 +380,7 @@ export class Mailer {
     const serverKey = external.length ? await this.api.serverMailKey() : null;
     const from = mail.from?.trim().toLowerCase() || this.address;
     const internal = (l: string[]) => l.filter((a) => keys.has(a));
-    const me = await this.identity.thisDevice(this.address);
+    const me = await mine;
     const mailboxChain = this.mailbox ? await this.mailbox.chain() : null;
     const myPuk = currentPuk(mailboxChain ?? me.state);
     const fromAddress = this.mailbox?.address ?? this.address;
@@ -387,7 +402,7 @@ export class Mailer {
       messageId,
       inReplyTo: mail.inReplyTo?.mime.messageId ?? undefined,
       references: refs,
-      attachments: files.map((f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', size: f.size })),
+      attachments: files.map((f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', size: f.size, contentId: f.contentId })),
     });
     const sealed = await sealMail({
       messageId,
@@ -687,7 +702,7 @@ export class Mailer {
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
-        return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size };
+        return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size, ...(named?.contentId ? { contentId: named.contentId } : {}) };
       });
       return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments, ...('senderVia' in presented && presented.senderVia ? { senderVia: presented.senderVia } : {}) };
     } catch (err) {
@@ -745,18 +760,22 @@ export class Mailer {
     const dec = createMailPieceDecryptor({ manifest, index: piece });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
+    const batch = new Batcher();
     return source.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, out) {
           try {
-            const pt = await dec.push(chunk);
-            if (pt.length) out.enqueue(pt);
+            const b = batch.add(chunk);
+            const pt = b ? await dec.push(b) : null;
+            if (pt?.length) out.enqueue(pt);
           } catch (err) {
             throw fail(err);
           }
         },
         async flush(out) {
           try {
+            const rest = await dec.push(batch.take());
+            if (rest.length) out.enqueue(rest);
             const pt = await dec.final();
             if (pt.length) out.enqueue(pt);
           } catch (err) {

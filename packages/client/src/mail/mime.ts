@@ -24,7 +24,11 @@ export interface MimeInput {
   messageId: string;
   inReplyTo?: string | undefined;
   references?: readonly string[] | undefined;
-  attachments: readonly { filename: string; contentType: string; size: number }[];
+  /**
+   * Attachment placeholders in piece order. One with a `contentId` is an inline image the HTML
+   * names as `cid:<contentId>`: it goes into a `multipart/related` beside the text and HTML.
+   */
+  attachments: readonly { filename: string; contentType: string; size: number; contentId?: string | undefined }[];
   /** More header fields, e.g. the ingress's Authentication-Results (values folded by the caller). */
   extraHeaders?: readonly (readonly [string, string])[] | undefined;
 }
@@ -41,8 +45,8 @@ export interface ParsedMime {
   references: string[];
   text: string;
   html: string | null;
-  /** Attachment placeholders in piece order: piece index (1…), name and type. */
-  attachments: { piece: number; filename: string; contentType: string }[];
+  /** Attachment placeholders in piece order: piece index (1…), name and type; `contentId` (no angle brackets) for a part of a `multipart/related` the HTML names as `cid:`. */
+  attachments: { piece: number; filename: string; contentType: string; contentId?: string }[];
   /** Authentication-Results header fields (added by the receiving server for mail from outside). */
   authenticationResults: string[];
   /** Sealmail's own header fields inside the sealed body (`x-sealmail-*`, lower-case keys; folding whitespace removed): import marks, link-reply grants and tags (docs/mail.md §10–§11). */
@@ -53,6 +57,8 @@ export interface ParsedMime {
 
 const CRLF = '\r\n';
 const PIECE_TAG = 'sealmail-piece:';
+/** What a Content-ID of ours may hold (no brackets, quotes or spaces to break out of the header or HTML). */
+const CONTENT_ID = /^[\w.+-]+@[\w.-]+$/;
 const te = new TextEncoder();
 
 function base64(bytes: Uint8Array): string {
@@ -109,18 +115,25 @@ export function buildMime(m: MimeInput): Uint8Array {
     `Content-Type: multipart/mixed; boundary="${outer}"`,
   ];
   const textPart = (type: string, content: string) => [`Content-Type: ${type}; charset=utf-8`, 'Content-Transfer-Encoding: base64', '', base64Lines(content)].join(CRLF);
+  const placeholder = (a: MimeInput['attachments'][number], i: number, inline: boolean) =>
+    [
+      `Content-Type: ${/^[\w.+-]+\/[\w.+-]+$/.test(a.contentType) ? a.contentType : 'application/octet-stream'}; ${param('name', headerSafe(a.filename))}`,
+      `Content-Disposition: ${inline ? 'inline' : 'attachment'}; ${param('filename', headerSafe(a.filename))}; size=${a.size}`,
+      // Before the description: EML export (transfer/eml.ts) fills the bytes after description and encoding.
+      ...(inline ? [`Content-ID: <${a.contentId}>`] : []),
+      `Content-Description: ${PIECE_TAG}${i + 1}`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      '',
+    ].join(CRLF);
+  const isInline = (a: MimeInput['attachments'][number]) => !!a.contentId && CONTENT_ID.test(a.contentId) && !!m.html;
+  const alternative = [`Content-Type: multipart/alternative; boundary="${alt}"`, '', `--${alt}`, textPart('text/plain', m.text), ...(m.html ? [`--${alt}`, textPart('text/html', m.html)] : []), `--${alt}--`].join(CRLF);
+  // Inline images (RFC 2387): the text and HTML and the images they name, one related whole.
+  const related = boundary();
+  const inline = m.attachments.flatMap((a, i) => (isInline(a) ? [placeholder(a, i, true)] : []));
   const parts = [
-    [`Content-Type: multipart/alternative; boundary="${alt}"`, '', `--${alt}`, textPart('text/plain', m.text), ...(m.html ? [`--${alt}`, textPart('text/html', m.html)] : []), `--${alt}--`].join(CRLF),
-    ...m.attachments.map((a, i) =>
-      [
-        `Content-Type: ${/^[\w.+-]+\/[\w.+-]+$/.test(a.contentType) ? a.contentType : 'application/octet-stream'}; ${param('name', headerSafe(a.filename))}`,
-        `Content-Disposition: attachment; ${param('filename', headerSafe(a.filename))}; size=${a.size}`,
-        `Content-Description: ${PIECE_TAG}${i + 1}`,
-        'Content-Transfer-Encoding: base64',
-        '',
-        '',
-      ].join(CRLF),
-    ),
+    inline.length ? [`Content-Type: multipart/related; type="multipart/alternative"; boundary="${related}"`, '', ...[alternative, ...inline].map((p) => `--${related}${CRLF}${p}`), `--${related}--`].join(CRLF) : alternative,
+    ...m.attachments.flatMap((a, i) => (isInline(a) ? [] : [placeholder(a, i, false)])),
   ];
   return te.encode([...h, '', ...parts.map((p) => `--${outer}${CRLF}${p}`), `--${outer}--`, ''].join(CRLF));
 }
@@ -135,8 +148,10 @@ export async function parseMime(bytes: Uint8Array): Promise<ParsedMime> {
   const from = email.from && 'address' in email.from && email.from.address ? { name: email.from.name ?? '', address: email.from.address } : null;
   const attachments = email.attachments.flatMap((a) => {
     const tag = a.description?.startsWith(PIECE_TAG) ? Number(a.description.slice(PIECE_TAG.length)) : NaN;
-    return Number.isSafeInteger(tag) && tag > 0 ? [{ piece: tag, filename: a.filename ?? `attachment-${tag}`, contentType: a.mimeType || 'application/octet-stream' }] : [];
-  });
+    if (!(Number.isSafeInteger(tag) && tag > 0)) return [];
+    const cid = a.related && a.contentId ? a.contentId.trim().replace(/^<|>$/g, '') : '';
+    return [{ piece: tag, filename: a.filename ?? `attachment-${tag}`, contentType: a.mimeType || 'application/octet-stream', ...(CONTENT_ID.test(cid) ? { contentId: cid } : {}) }];
+  }).sort((a, b) => a.piece - b.piece); // inline images come first in the document
   return {
     subject: email.subject ?? '',
     from,

@@ -260,6 +260,11 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const a = o.attachments.find((x) => x.piece === req.piece)!;
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.contentType });
     }
+    case 'mailEml': {
+      const o = await openedMail(req.address, req.entryId);
+      const { eml } = await new MailTransfer(api, await identity, await mailer(req.address)).emlOfEntry(o.entry);
+      return new Blob([eml as Uint8Array<ArrayBuffer>], { type: 'message/rfc822' });
+    }
     case 'contacts':
       return contactsOp(api, id, req.address, req.call);
     case 'mailSend': {
@@ -269,7 +274,7 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
       return m.send(
-        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: req.mail.files, ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
+        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: [...req.mail.files, ...(req.mail.inline ?? []).map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size, stream: () => i.file.stream(), contentId: i.cid }))], ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
         { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}) },
       );
     }

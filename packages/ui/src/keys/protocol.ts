@@ -40,6 +40,8 @@ export type Request =
   | { op: 'mailOpen'; address: string; entryId: string }
   | { op: 'mailThread'; address: string; threadId: string }
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
+  /** The whole mail as an EML file (body piece with every attachment's bytes), opened here: forward as attachment. */
+  | { op: 'mailEml'; address: string; entryId: string }
   | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string }
   | { op: 'delegationOverview'; address: string }
   | { op: 'delegationGrant'; address: string; delegate: string; rights: 'read' | 'send' }
@@ -94,6 +96,8 @@ export interface Compose {
   text: string;
   html?: string;
   files: File[];
+  /** Inline images the HTML names as `cid:<cid>` (pieces after the files). */
+  inline?: { file: File; cid: string }[];
   /** The entry this answers. */
   inReplyTo?: string;
   /** Recipients outside this server get standard mail (the server relays it and can read it). */
@@ -159,7 +163,7 @@ export interface MailView {
   date: string;
   text: string;
   html: string | null;
-  attachments: { piece: number; filename: string; contentType: string; size: number }[];
+  attachments: { piece: number; filename: string; contentType: string; size: number; contentId?: string }[];
 }
 
 export interface SetUpResult {
@@ -217,6 +221,7 @@ export interface Results {
   mailThread: (MailView | { entryId: string; error: string })[];
   /** Only once every byte authenticated. */
   mailAttachment: Blob;
+  mailEml: Blob;
   mailSend: { entryId: string; scheduledId?: string; delivered: string[]; refused: { address: string; code: string }[] };
   delegationOverview: DelegationOverview;
   delegationGrant: null;

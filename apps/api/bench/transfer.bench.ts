@@ -1,0 +1,220 @@
+/**
+ * Sealing and transfer figures over real HTTPS on loopback, each beside its reference measured in
+ * the same run (shared, noisy machines: compare ratios, not absolutes):
+ *   - seal + send with the real client to 1 and to 10 recipients, beside a bare HTTPS round trip
+ *     (`GET /healthz`) to the same server;
+ *   - a 25 MiB attachment sealed and uploaded (the whole send), and downloaded and opened, beside a
+ *     plain HTTPS upload/download of the same bytes to the same server with the same client fetch.
+ *
+ *   pnpm --filter @sealmail/api exec tsx bench/transfer.bench.ts
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '@sealmail/client';
+import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { httpsFetch } from '@sealmail/client/node';
+import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
+import type { BlobStore } from '@sealmail/mailstore';
+import { createLogger, hashPassword, loadOrCreateTls } from '@sealmail/server';
+import { buildApp } from '../src/app';
+
+const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const ms = (x: number) => x.toFixed(1).padStart(9);
+
+async function timed(n: number, f: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await f();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function drainAll(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+  }
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+const SIZE = 25 * 1024 * 1024;
+
+/** Blob parts held in memory: takes the store (the s3-store work's area) out of the figure. */
+function memoryBlobStore(): BlobStore {
+  const parts = new Map<string, Map<number, Uint8Array>>();
+  const of = (id: string) => parts.get(id) ?? parts.set(id, new Map()).get(id)!;
+  return {
+    async putPart(id, index, bytes) {
+      const old = of(id).get(index)?.length ?? 0;
+      of(id).set(index, bytes.slice());
+      return old;
+    },
+    async partSizes(id) {
+      return new Map([...of(id)].map(([i, b]) => [i, b.length]));
+    },
+    async *read(id, n) {
+      for (let i = 0; i < n; i++) yield of(id).get(i)!;
+    },
+    async readPart(id, index) {
+      return of(id).get(index) ?? null;
+    },
+    async listBlobs({ after, limit }) {
+      return [...parts.keys()].filter((id) => !after || id > after).sort().slice(0, limit).map((blobId) => ({ blobId, modifiedAt: new Date() }));
+    },
+    async delete(ids) {
+      for (const id of ids) parts.delete(id);
+    },
+  };
+}
+const dir = await mkdtemp(join(tmpdir(), 'sealmail-transfer-bench-'));
+const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000), postgresFlags: ['-c', 'fsync=off'] });
+try {
+  await applyMigrations(pg.connectionString);
+  const db = createDb(pg.connectionString, { maxConnections: 20 });
+  const seed = await seedDemo(db, { domain: 'example.test' });
+  const domain = await db.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+  const hash = await hashPassword('bench-password');
+  const extra = Array.from({ length: 9 }, (_, i) => `user${i}@example.test`);
+  for (const a of extra) await db.user.create({ data: { accountId: domain.accountId, domainId: domain.id, localPart: a.split('@')[0]!, displayName: a, passwordHash: hash } });
+
+  const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  /** The API, plus the reference: the same bytes to and from the same server, no sealing, no storage. */
+  async function server(blobs?: BlobStore) {
+    const app = await buildApp({ logger: createLogger({ level: 'silent' }), db, version: 'bench', tls, ...(blobs ? { blobs } : {}) });
+    let held: Buffer = Buffer.alloc(0);
+    await app.register(async (s) => {
+      s.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 2 * SIZE }, (_req, body, done) => done(null, body));
+      s.put('/bench/plain', async (req) => {
+        held = req.body as Buffer;
+        return { size: held.length };
+      });
+      s.get('/bench/plain', async (_req, reply) => reply.header('content-type', 'application/octet-stream').send(held));
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { app, base: `https://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+  }
+  const { app, base } = await server();
+  const fetchImpl = httpsFetch(tls.cert);
+
+  const password = (a: string) => seed.users.find((u) => u.address === a)?.password ?? 'bench-password';
+  async function device(address: string) {
+    const token = (await new ApiClient({ baseUrl: base, fetch: fetchImpl }).signIn(address, password(address))).token;
+    const api = new ApiClient({ baseUrl: base, fetch: fetchImpl, token });
+    const store = memoryKeyStore();
+    const identity = new Identity(api, store);
+    await identity.setUpThisDevice({ address, name: 'Bench', kind: 'cli' });
+    /** The same device talking to another server on the same database. */
+    const on = (otherBase: string) => {
+      const other = new ApiClient({ baseUrl: otherBase, fetch: fetchImpl, token });
+      return new Mailer(other, new Identity(other, store), address);
+    };
+    return { api, identity, token, mail: new Mailer(api, identity, address), on };
+  }
+  const alice = await device('alice@example.test');
+  const bob = await device('bob@example.test');
+  for (const a of extra) await device(a);
+  const ten = ['bob@example.test', ...extra];
+
+  const only = process.argv[2]; // `send` or `transfer` to run one part
+  const sends = only === 'transfer' ? 1 : 20;
+  // Seal + send.
+  const health = async () => {
+    const res = await fetchImpl(`${base}/healthz`);
+    await res.arrayBuffer();
+  };
+  await timed(20, health);
+  const rtt = await timed(40, health);
+  await alice.mail.send({ to: ten, subject: 'warm-up', text: 'x' });
+  const body = 'Hello,\n' + 'a line of an ordinary mail body.\n'.repeat(60);
+  const one = await timed(sends, () => alice.mail.send({ to: ['bob@example.test'], subject: 'Bench', text: body }));
+  const many = await timed(sends, () => alice.mail.send({ to: ten, subject: 'Bench', text: body }));
+
+  // 25 MiB up and down.
+  const big = new Uint8Array(randomBytes(SIZE));
+  // The same in-memory bytes as the reference, read in 1 MiB views (Node's Blob.stream() would add its own copies and hops).
+  const views = () =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let at = 0; at < big.length; at += 1 << 20) c.enqueue(big.subarray(at, at + (1 << 20)));
+        c.close();
+      },
+    });
+  const file = { name: 'big.bin', type: 'application/octet-stream', size: big.length, stream: views };
+  /** 25 MiB up and down through `base`: sealed with the real client, and plain, interleaved so both see the same load. */
+  async function transfer(base: string, runs: number) {
+    const a = alice.on(base);
+    const b = bob.on(base);
+    const plainUp = async () => {
+      const res = await fetchImpl(`${base}/bench/plain`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: big });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`plain upload: HTTP ${res.status}`);
+    };
+    const plainDown = async () => {
+      const res = await fetchImpl(`${base}/bench/plain`);
+      if ((await drainAll(res.body!)).length !== SIZE) throw new Error('plain download: short');
+    };
+    let n = 0;
+    const sealedUpload = () => a.upload(`${crypto.randomUUID()}@example.test`, ++n, file);
+    const sealedUp = () => a.send({ to: ['bob@example.test'], subject: 'Big', text: 'x', attachments: [file] });
+    await plainUp();
+    await plainDown();
+    const { entryId } = await sealedUp();
+    const entry = (await b.list({ folder: 'inbox', limit: 5 })).items.find((i) => !('error' in i) && i.subject === 'Big')!;
+    void entryId;
+    const sealedDown = async () => {
+      const opened = await b.open(entry.entryId);
+      if ((await b.attachmentBytes(opened, 1)).length !== SIZE) throw new Error('sealed download: short');
+    };
+    await sealedDown();
+    await sealedUpload();
+    const r = { upload: [] as number[], up: { plain: [] as number[], sealed: [] as number[] }, down: { plain: [] as number[], sealed: [] as number[] } };
+    for (let i = 0; i < runs; i++) {
+      r.up.plain.push(...(await timed(1, plainUp)));
+      r.up.sealed.push(...(await timed(1, sealedUp)));
+      r.upload.push(...(await timed(1, sealedUpload)));
+      r.down.plain.push(...(await timed(1, plainDown)));
+      r.down.sealed.push(...(await timed(1, sealedDown)));
+    }
+    return r;
+  }
+  const runs = only === 'send' ? 0 : 3;
+  const viaPostgres = runs ? await transfer(base, runs) : null;
+  const memory = runs ? await server(memoryBlobStore()) : null;
+  const viaMemory = memory ? await transfer(memory.base, runs) : null;
+
+  const mibs = (t: number) => SIZE / 1048576 / (t / 1000);
+  console.log(`\nSealing and transfer over HTTPS on loopback, Node ${process.version}, ${new Date().toISOString()}\n`);
+  console.log('seal + send (real client, 2 KiB body)'.padEnd(56) + '   p50 ms   p99 ms');
+  console.log('  bare HTTPS round trip GET /healthz (reference)'.padEnd(56) + ms(q(rtt, 0.5)) + ms(q(rtt, 0.99)));
+  console.log('  to 1 recipient'.padEnd(56) + ms(q(one, 0.5)) + ms(q(one, 0.99)));
+  console.log('  to 10 recipients'.padEnd(56) + ms(q(many, 0.5)) + ms(q(many, 0.99)));
+  console.log(`\n25 MiB attachment (median of ${runs})`.padEnd(64) + '    MiB/s  reference MiB/s   ratio');
+  const row = (name: string, sealed: number[], plain: number[]) =>
+    console.log(name.padEnd(64) + mibs(q(sealed, 0.5)).toFixed(1).padStart(9) + mibs(q(plain, 0.5)).toFixed(1).padStart(17) + `${(q(plain, 0.5) / q(sealed, 0.5)).toFixed(2)}x`.padStart(8));
+  for (const [label, r] of [['blob parts in Postgres (default store)', viaPostgres], ['blob parts in memory (client + protocol alone)', viaMemory]] as const) {
+    if (!r) continue;
+    console.log(`  ${label}`);
+    row('    sealed + uploaded (the upload: parts + complete) vs plain PUT', r.upload, r.up.plain);
+    row('    sealed + uploaded (the whole send) vs plain HTTPS PUT', r.up.sealed, r.up.plain);
+    row('    downloaded + opened vs plain HTTPS GET', r.down.sealed, r.down.plain);
+  }
+  await memory?.app.close();
+  await app.close();
+  await db.$disconnect();
+} finally {
+  await pg.stop();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,83 @@
+/**
+ * One SMTP delivery to one host: connect, EHLO, STARTTLS as the transport security says, an
+ * optional check of the TLS session before anything is sent (DANE), then MAIL/RCPT/DATA with the
+ * DKIM-signed message. nodemailer's SMTPConnection does the protocol; its transport is not used
+ * because it offers no point between the handshake and MAIL FROM where the certificate can be
+ * judged against TLSA records (Node only calls `checkServerIdentity` for chains it already trusts).
+ */
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import DKIM from 'nodemailer/lib/dkim/index.js';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+
+export interface HostDelivery {
+  host: string;
+  port: number;
+  /** Our name in EHLO. */
+  name: string;
+  /** Refuse to go on without STARTTLS. */
+  requireTLS: boolean;
+  /** Do not try STARTTLS (the plaintext retry after a failed opportunistic handshake). */
+  ignoreTLS: boolean;
+  tls: ConnectionOptions;
+  /** Judges the TLS session before MAIL FROM; throwing ends the attempt (nothing was sent). */
+  checkTls?: (socket: TLSSocket) => void;
+  dkim: { domainName: string; keySelector: string; privateKey: string };
+  connectionTimeout?: number;
+}
+
+export interface RecipientRefusal {
+  code: number;
+  message: string;
+}
+
+type SmtpError = Error & { code?: string; responseCode?: number; response?: string; recipient?: string };
+
+/** Delivers `message` to `to`; answers the recipients the host refused (the rest were accepted). Throws on a failed session. */
+export async function deliverToHost(o: HostDelivery, envelope: { from: string; to: string[] }, message: Buffer): Promise<{ refused: Map<string, RecipientRefusal>; tls: boolean }> {
+  const conn = new SMTPConnection({
+    host: o.host,
+    port: o.port,
+    secure: false,
+    name: o.name,
+    requireTLS: o.requireTLS,
+    ignoreTLS: o.ignoreTLS,
+    tls: o.tls,
+    connectionTimeout: o.connectionTimeout ?? 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 5 * 60_000,
+  } as ConstructorParameters<typeof SMTPConnection>[0]);
+  // The session ends in an 'error' event (socket trouble, a time-out) or 'end' (the remote hung up)
+  // as often as in a callback: every step below races against both.
+  let ended: ((err: SmtpError) => void) | null = null;
+  conn.on('error', (err: SmtpError) => ended?.(err));
+  conn.on('end', () => ended?.(Object.assign(new Error(`${o.host} closed the connection`), { code: 'ECONNECTION' })));
+  const step = <T>(run: (done: (err: SmtpError | null, v?: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      ended = reject;
+      run((err, v) => {
+        ended = null;
+        if (err) reject(err);
+        else resolve(v as T);
+      });
+    });
+  try {
+    await step<void>((done) => conn.connect(() => done(null)));
+    const socket = (conn as unknown as { _socket?: TLSSocket })._socket;
+    const secured = (conn as unknown as { secure?: boolean }).secure === true;
+    if (o.checkTls) {
+      // Fail closed if the session is not what nodemailer said it would be.
+      if (!secured || !socket || typeof socket.getPeerCertificate !== 'function') throw Object.assign(new Error('TLS is required but the session is not encrypted'), { code: 'ETLS' });
+      o.checkTls(socket);
+    }
+    const signed = new DKIM(o.dkim).sign(message);
+    const info = await step<{ rejectedErrors?: SmtpError[] }>((done) => conn.send(envelope, signed as never, (err, info) => done(err as SmtpError | null, info as { rejectedErrors?: SmtpError[] })));
+    const refused = new Map<string, RecipientRefusal>();
+    for (const e of info.rejectedErrors ?? []) {
+      if (e.recipient) refused.set(e.recipient.toLowerCase(), { code: e.responseCode ?? 450, message: e.response ?? e.message });
+    }
+    return { refused, tls: secured };
+  } finally {
+    ended = null;
+    conn.quit();
+  }
+}
