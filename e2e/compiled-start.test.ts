@@ -83,7 +83,7 @@ describe('npm start in production form', () => {
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     await expect.poll(() => (proc!.exitCode !== null ? `exited:\n${out}` : out.includes('Press Ctrl-C to stop.')), { timeout: 180_000, interval: 200 }).toBe(true);
-    for (const f of ['api', 'smtp', 'web-hosts', 'start', 'migrate']) expect(existsSync(join(repoRoot, 'dist', `${f}.mjs`)), f).toBe(true);
+    for (const f of ['api', 'smtp', 'web-hosts', 'start', 'migrate', 'blob-migrate']) expect(existsSync(join(repoRoot, 'dist', `${f}.mjs`)), f).toBe(true);
 
     // The start command and each child: plain node on a bundle.
     const start = childrenOf(proc.pid!)[0]!;
