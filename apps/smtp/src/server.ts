@@ -238,9 +238,12 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         const need = cost(size);
         if (need > held) {
           if (!budget.take(need - held)) {
+            // What this transaction held goes back at once (its bytes are dropped): concurrent
+            // transactions that each hold part of the budget would otherwise starve one another.
             starved = true;
             chunks.length = 0;
             whole = null;
+            release(session);
             return;
           }
           reserved.set(session, need);
