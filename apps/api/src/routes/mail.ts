@@ -36,6 +36,7 @@ import { mayEncryptTo } from '../keys/reach';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
+import { readMailboxCounts } from '../mail/counts';
 import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
 import { purgeEntries } from '../mail/legal-hold';
@@ -481,15 +482,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     mailSummary,
     async (req) => {
       const s = req.session!;
-      const rows = await deps.db.$queryRaw<{ folder: FolderName; total: bigint; unread: bigint }[]>`
-        SELECT folder::text AS folder, count(*) AS total, count(*) FILTER (WHERE NOT read) AS unread
-        FROM mailbox_entries WHERE user_id = ${s.userId}::uuid AND NOT (folder = 'archive' AND folder_id IS NOT NULL) GROUP BY folder`;
-      const byFolder = new Map(rows.map((r) => [r.folder, r]));
-      const u = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { usedBytes: true, quotaBytes: true } });
-      return {
-        folders: folders.map((f) => ({ folder: f, total: Number(byFolder.get(f)?.total ?? 0), unread: Number(byFolder.get(f)?.unread ?? 0) })),
-        quota: { usedBytes: Number(u.usedBytes), quotaBytes: Number(u.quotaBytes) },
-      };
+      // Maintained by triggers, not scanned (mail/counts.ts).
+      return readMailboxCounts(deps.db, s.userId);
     },
     { preHandler: session, logLevel: 'warn' },
   );
