@@ -9,7 +9,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   ApiError,
-  folders,
   labelCreate,
   labelDelete,
   labelList,
@@ -26,7 +25,6 @@ import {
   mailUpdate,
   linkExpirySeconds,
   composeLimits,
-  type FolderName,
 } from '@sealmail/contract';
 import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openPasswordBox, openServerBox, passwordDigest, piecePlaintextLength, sealLinkSecret, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
