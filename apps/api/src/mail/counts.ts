@@ -20,11 +20,13 @@ export interface MailboxCounts {
   quota: { usedBytes: number; quotaBytes: number };
 }
 
+/** The counts and the quota in one statement (exported for the query-plan test). */
+export const COUNTS_SQL = `SELECT scope, key, total::bigint AS total, unread::bigint AS unread FROM mailbox_counts WHERE user_id = $1::uuid
+  UNION ALL
+  SELECT 'quota', '', used_bytes, quota_bytes FROM users WHERE id = $1::uuid`;
+
 export async function readMailboxCounts(db: Db, userId: string): Promise<MailboxCounts> {
-  const rows = await db.$queryRaw<{ scope: string; key: string; total: bigint | number; unread: bigint | number }[]>`
-    SELECT scope, key, total::bigint AS total, unread::bigint AS unread FROM mailbox_counts WHERE user_id = ${userId}::uuid
-    UNION ALL
-    SELECT 'quota', '', used_bytes, quota_bytes FROM users WHERE id = ${userId}::uuid`;
+  const rows = await db.$queryRawUnsafe<{ scope: string; key: string; total: bigint | number; unread: bigint | number }[]>(COUNTS_SQL, userId);
   const of = (scope: string) => rows.filter((r) => r.scope === scope).map((r) => ({ id: r.key, total: Number(r.total), unread: Number(r.unread) }));
   const byFolder = new Map(of('folder').map((c) => [c.id, c]));
   const quota = rows.find((r) => r.scope === 'quota');
