@@ -33,19 +33,15 @@ $$;
 -- deleted (the cascade that removes their entries) is skipped: their counts go by cascade too.
 CREATE FUNCTION mailbox_counts_add(users UUID[], scopes TEXT[], keys TEXT[], totals INT[], unreads INT[])
 RETURNS void LANGUAGE sql AS $$
-  WITH d AS (
-    SELECT d.user_id, d.scope, d.key, d.total, d.unread
-    FROM unnest(users, scopes, keys, totals, unreads) AS d(user_id, scope, key, total, unread)
-    WHERE (d.total <> 0 OR d.unread <> 0) AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
-    ORDER BY d.user_id, d.scope, d.key
-  ), up AS (
-    INSERT INTO mailbox_counts AS c (user_id, scope, key, total, unread)
-    SELECT user_id, scope, key, total, unread FROM d
-    ON CONFLICT (user_id, scope, key) DO UPDATE SET total = c.total + excluded.total, unread = c.unread + excluded.unread
-    RETURNING c.user_id, c.scope, c.key, c.total, c.unread
-  )
-  DELETE FROM mailbox_counts c USING up
-  WHERE up.total = 0 AND up.unread = 0 AND c.user_id = up.user_id AND c.scope = up.scope AND c.key = up.key
+  INSERT INTO mailbox_counts AS c (user_id, scope, key, total, unread)
+  SELECT d.user_id, d.scope, d.key, d.total, d.unread
+  FROM unnest(users, scopes, keys, totals, unreads) AS d(user_id, scope, key, total, unread)
+  WHERE (d.total <> 0 OR d.unread <> 0) AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
+  ORDER BY d.user_id, d.scope, d.key
+  ON CONFLICT (user_id, scope, key) DO UPDATE SET total = c.total + excluded.total, unread = c.unread + excluded.unread;
+  -- A second statement, so it sees the upsert's effect.
+  DELETE FROM mailbox_counts c USING unnest(users, scopes, keys) AS d(user_id, scope, key)
+  WHERE c.user_id = d.user_id AND c.scope = d.scope AND c.key = d.key AND c.total = 0 AND c.unread = 0;
 $$;
 
 -- One statement's change: the entries it added count +1, those it removed -1 (an update both, so
