@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, User } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
+import { queryRows } from '../http/sql';
 
 /** Cookie names: one per app, in packages/server/src/cookies.ts (the web hosts need them too). */
 export { SESSION_COOKIES } from '@sealmail/server';
@@ -84,6 +85,8 @@ const USER_COLUMNS: Record<keyof User, string> = {
   createdAt: 'created_at',
 };
 
+const BIGINT_COLUMNS = new Set<string>(['totpLastStep', 'quotaBytes', 'usedBytes'] satisfies (keyof User)[]);
+
 /** Exported for the query-plan test. */
 export const SESSION_SQL = `SELECT s.id::text AS id, s.user_id::text AS user_id, s.device_id, s.expires_at, s.last_seen_at, s.reauth_at, s.revoked_at,
     d.user_id IS NOT NULL AS has_device, d.status::text AS device_status, d.kind AS device_kind, d.last_seen_at AS device_seen_at,
@@ -114,7 +117,8 @@ interface SessionRow {
 }
 
 function sessionOf(r: SessionRow) {
-  const user = Object.fromEntries(Object.keys(USER_COLUMNS).map((k) => [k, r[`u_${k}`]])) as User;
+  // int8 comes from the driver as text: back to the bigint Prisma gives.
+  const user = Object.fromEntries(Object.keys(USER_COLUMNS).map((k) => [k, BIGINT_COLUMNS.has(k) && r[`u_${k}`] !== null ? BigInt(r[`u_${k}`] as string) : r[`u_${k}`]])) as User;
   return {
     id: r.id,
     userId: r.user_id,
@@ -132,7 +136,7 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   // One statement by the token hash's unique index, the user, domain, account and device joined
   // by primary key: no slower than a primary-key read (docs/performance.md).
-  const rows = await db.$queryRawUnsafe<SessionRow[]>(SESSION_SQL, hashToken(token));
+  const rows = await queryRows<SessionRow>(db, SESSION_SQL, [Buffer.from(hashToken(token))]);
   const r = rows[0];
   const s = r ? sessionOf(r) : null;
   if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;

@@ -6,6 +6,7 @@
  */
 import { folders, type FolderName } from '@sealmail/contract';
 import type { Db } from '@sealmail/db';
+import { queryRows } from '../http/sql';
 
 export interface Count {
   total: number;
@@ -26,7 +27,7 @@ export const COUNTS_SQL = `SELECT scope, key, total::bigint AS total, unread::bi
   SELECT 'quota', '', used_bytes, quota_bytes FROM users WHERE id = $1::uuid`;
 
 export async function readMailboxCounts(db: Db, userId: string): Promise<MailboxCounts> {
-  const rows = await db.$queryRawUnsafe<{ scope: string; key: string; total: bigint | number; unread: bigint | number }[]>(COUNTS_SQL, userId);
+  const rows = await queryRows<{ scope: string; key: string; total: string; unread: string }>(db, COUNTS_SQL, [userId]);
   const of = (scope: string) => rows.filter((r) => r.scope === scope).map((r) => ({ id: r.key, total: Number(r.total), unread: Number(r.unread) }));
   const byFolder = new Map(of('folder').map((c) => [c.id, c]));
   const quota = rows.find((r) => r.scope === 'quota');

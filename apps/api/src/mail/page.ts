@@ -3,11 +3,12 @@
  * the (user, folder, received_at, id) index picks the page's entries, and the same statement joins
  * their messages by primary key and their attachment ids by the blobs' message index, selecting
  * only what a row of the list needs (the body only when small enough to travel inline). The
- * statement text depends only on which filters are set, so the driver reuses its plan.
+ * statement text depends only on which filters are set: a named prepared statement (http/sql.ts),
+ * planned once per connection. Ciphertexts leave Postgres as base64url text.
  */
 import { mailLimits, type EntryView } from '@sealmail/contract';
-import { toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
+import { b64url, queryRows } from '../http/sql';
 
 export interface PageQuery {
   folder?: string | undefined;
@@ -31,19 +32,19 @@ interface Row {
   label_ids: string[];
   folder_id: string | null;
   received_at: Date;
-  size: bigint;
-  box: Uint8Array;
+  size: string;
+  box: string;
   mail_id: string;
   sent_at: Date;
   sender_address: string;
   to_addresses: string[];
   cc_addresses: string[];
   protection: EntryView['protection'];
-  attachment_sizes: bigint[];
-  envelope: Uint8Array;
-  manifest: Uint8Array;
-  body: Uint8Array | null;
-  summary?: Uint8Array | null;
+  attachment_sizes: string[];
+  envelope: string;
+  manifest: string;
+  body: string | null;
+  summary?: string | null;
   attachments: string[];
 }
 
@@ -84,14 +85,19 @@ function summaryColumn(db: Db): Promise<boolean> {
   return p;
 }
 
-/** The page statement and its parameters (exported for the query-plan test). */
+/**
+ * The page statement and its parameters (exported for the query-plan test). A small body travels
+ * inline only for mail a row cannot show without it: no sealed summary, or a draft (a client whose
+ * summary check fails fetches the entry, as for any body left out).
+ */
 export function pageStatement(userId: string, q: PageQuery, withSummary: boolean): { sql: string; params: unknown[] } {
   const { where, params } = pageFilter(userId, q);
   params.push(q.limit + 1, mailLimits.inlineBodyBytes);
   const sql = `SELECT e.id::text AS id, e.message_id::text AS message_id, e.thread_id::text AS thread_id, e.folder::text AS folder, e.role, e.read, e.starred,
-            e.label_ids, e.folder_id::text AS folder_id, e.received_at, e.size, e.box,
+            e.label_ids, e.folder_id::text AS folder_id, e.received_at, e.size, ${b64url('e.box')} AS box,
             m.mail_id, m.sent_at, m.sender_address, m.to_addresses, m.cc_addresses, m.protection::text AS protection, m.attachment_sizes,
-            m.envelope, m.manifest, CASE WHEN m.body_size <= $${params.length}::int THEN m.body END AS body${withSummary ? ', m.summary' : ''},
+            ${b64url('m.envelope')} AS envelope, ${b64url('m.manifest')} AS manifest,
+            CASE WHEN m.body_size <= $${params.length}::int${withSummary ? ` AND (m.summary IS NULL OR e.folder = 'drafts')` : ''} THEN ${b64url('m.body')} END AS body${withSummary ? `, ${b64url('m.summary')} AS summary` : ''},
             ARRAY(SELECT b.id::text FROM blobs b WHERE b.message_id = m.id ORDER BY b.piece_index) AS attachments
      FROM (SELECT * FROM mailbox_entries WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT $${params.length - 1}::int) e
      JOIN messages m ON m.id = e.message_id
@@ -102,7 +108,7 @@ export function pageStatement(userId: string, q: PageQuery, withSummary: boolean
 /** Up to `limit` entries, newest first, and the keyset position of the next page (null: the last page). */
 export async function loadPage(db: Db, userId: string, q: PageQuery): Promise<{ entries: EntryView[]; next: { receivedAt: Date; id: string } | null }> {
   const { sql, params } = pageStatement(userId, q, await summaryColumn(db));
-  const rows = await db.$queryRawUnsafe<Row[]>(sql, ...params);
+  const rows = await queryRows<Row>(db, sql, params);
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return { entries: page.map(toView), next: rows.length > q.limit && last ? { receivedAt: last.received_at, id: last.id } : null };
@@ -128,11 +134,11 @@ function toView(r: Row): EntryView {
     protection: r.protection,
     size: Number(r.size),
     attachmentSizes: r.attachment_sizes.map(Number),
-    envelope: toBase64Url(r.envelope),
-    manifest: toBase64Url(r.manifest),
-    box: toBase64Url(r.box),
-    body: r.body ? toBase64Url(r.body) : null,
-    ...(r.summary !== undefined ? { summary: r.summary ? toBase64Url(r.summary) : null } : {}),
+    envelope: r.envelope,
+    manifest: r.manifest,
+    box: r.box,
+    body: r.body,
+    ...(r.summary !== undefined ? { summary: r.summary } : {}),
     attachments: r.attachments,
   };
 }
