@@ -162,6 +162,9 @@ try {
     const first50 = await load('GET /api/v1/mail/messages (first page of 50)', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 50, auth);
     const deep50 = await load('GET /api/v1/mail/messages (cursor 90,000 deep)', `${api}/api/v1/mail/messages?folder=inbox&limit=50&cursor=${deepCursor}`, 50, auth);
     const label50 = await load('GET /api/v1/mail/messages (a label, 1 in 10)', `${api}/api/v1/mail/messages?label=${labelId}&limit=50`, 50, auth);
+    // Diagnostics: the same walk with a tenth of the bytes, and one client alone.
+    await load('GET /api/v1/mail/messages (first page of 5)', `${api}/api/v1/mail/messages?folder=inbox&limit=5`, 50, auth);
+    await load('GET /api/v1/mail/messages (first page of 50), 1 client', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 1, auth);
     const counts = await load('GET /api/v1/mail/summary (folder + label counts)', `${api}/api/v1/mail/summary`, 50, auth);
     const healthz = await load('/healthz (reference), 20 clients', `${api}/healthz`, 20);
     const pk = await load('one primary-key read via Prisma (reference), 20 clients', `${ref}/pk`, 20);
