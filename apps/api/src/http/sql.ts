@@ -9,10 +9,11 @@ import { pgPoolOf, type Db } from '@sealmail/db';
 
 const names = new Map<string, string>();
 
-/** Runs `text` with `values` as a named prepared statement; int8 comes back as a string. */
+/** Runs `text` with `values` as a named prepared statement; int8 comes back as a string (callers use Number/BigInt). */
 export async function queryRows<T>(db: Db, text: string, values: unknown[]): Promise<T[]> {
   const pool = pgPoolOf(db);
-  if (!pool) throw new Error('queryRows needs a client made by createDb');
+  // A client made otherwise (no pool of ours): the same statement through Prisma (int8 then a bigint).
+  if (!pool) return db.$queryRawUnsafe<T[]>(text, ...values);
   let name = names.get(text);
   if (!name) {
     name = `sealmail_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
