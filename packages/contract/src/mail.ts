@@ -237,6 +237,10 @@ export const mailSummary = {
   path: '/api/v1/mail/summary',
   response: z.object({
     folders: z.array(z.object({ folder: folderName, total: z.number(), unread: z.number() })),
+    /** Maintained counts (docs/performance.md): custom folders, labels (outside Trash and Spam), starred. */
+    customFolders: z.array(z.object({ id: z.string(), total: z.number(), unread: z.number() })).optional(),
+    labels: z.array(z.object({ id: z.string(), total: z.number(), unread: z.number() })).optional(),
+    starred: z.object({ total: z.number(), unread: z.number() }).optional(),
     quota: z.object({ usedBytes: z.number(), quotaBytes: z.number() }),
   }),
 } as const;
