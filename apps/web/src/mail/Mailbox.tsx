@@ -5,6 +5,7 @@ import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KE
 import { Compose, type ComposeSeed } from './Compose';
 import { Thread } from './Reader';
 import { RowContent } from './Row';
+import { MessageList, type MessageListHandle } from './MessageList';
 import { SenderText } from '../contacts/SenderName';
 import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
@@ -71,6 +72,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     if (menuOpen) menu.current?.querySelector<HTMLElement>('[aria-current="page"], li button')?.focus();
   }, [menuOpen]);
   const searchBox = useRef<HTMLInputElement>(null);
+  // The virtualised list (MessageList.tsx): its scrolling pane, and how to bring a row into view.
+  const listPane = useRef<HTMLElement>(null);
+  const listHandle = useRef<MessageListHandle>(null);
   const listGen = useRef(0);
   const pendingG = useRef(0);
   const inSettings = view === 'settings';
@@ -109,6 +113,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     [address, failed, label],
   );
 
+  // Scrolling near the end of the loaded rows asks for the next page.
+  const loadMore = useCallback(() => void (cursor && load(folder, cursor)), [cursor, folder, load]);
   const loadLabels = useCallback(() => void keys({ op: 'labels', address }).then(setLabels, failed), [address, failed]);
   useEffect(() => loadLabels(), [loadLabels]);
 
@@ -341,7 +347,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     setThread(null);
     setProblem(null);
     // Focus goes back to the row that was open (the list is shown again).
-    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
+    requestAnimationFrame(() => was && listHandle.current?.focusRow(was));
   };
   const goInbox = () => {
     onNavigate('');
@@ -371,7 +377,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
         const j = Math.min(rows.length - 1, Math.max(0, i + d));
         if (!rows[j]) return;
         if (selected) void open(rows[j]!);
-        else document.querySelector<HTMLElement>(`.list .row[data-entry="${rows[j]!.entryId}"]`)?.focus();
+        else listHandle.current?.focusRow(rows[j]!.entryId);
       };
       const always: Record<string, () => void> = {
         '?': () => setShortcuts(true),
@@ -486,7 +492,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               </p>
             )}
           </nav>
-          <section className="list" aria-label={t('mail.messages')} aria-busy={loading}>
+          <section ref={listPane} className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
               <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
             </form>
@@ -507,9 +513,15 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               />
             )}
             {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
-            <ul>
-              {rows.map((r) => (
-                <li key={r.entryId} className="row-item">
+            <MessageList
+              rows={rows}
+              scroller={listPane}
+              handle={listHandle}
+              hasMore={!!cursor && !searching}
+              loading={loading}
+              onMore={loadMore}
+              renderRow={(r) => (
+                <>
                   <input type="checkbox" className="row-check" aria-label={t('organise.selectRow', { subject: r.subject || r.from })} checked={checked.includes(r.entryId)} onClick={(e) => check(r.entryId, e.shiftKey)} onChange={() => undefined} />
                   <button
                     type="button"
@@ -521,9 +533,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                   >
                     <RowContent row={r} from={from(r)} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
-                </li>
-              ))}
-            </ul>
+                </>
+              )}
+            />
             {cursor && (
               <button type="button" className="more" onClick={() => void load(folder, cursor)} disabled={loading}>
                 {t('mail.older')}

@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, noteSummaryCache, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { contactsOp } from './contacts-ops';
@@ -27,7 +27,12 @@ function mailer(address: string, displayName = ''): Promise<Mailer> {
 function ownMailer(address: string, displayName = ''): Promise<Mailer> {
   let m = mailers.get(address);
   if (!m) {
-    m = identity.then((id) => new Mailer(api, id, address, displayName));
+    m = Promise.all([identity, store]).then(([id, s]) => {
+      const mailer = new Mailer(api, id, address, displayName);
+      // Verified list rows, kept in the encrypted store so a warm list needs no decryption.
+      mailer.summaryCache = noteSummaryCache(s, address.toLowerCase());
+      return mailer;
+    });
     mailers.set(address, m);
   }
   return m;
@@ -117,13 +122,13 @@ function syncSearch(address: string): Promise<{ added: number; indexed: number; 
 const saveIndex = (address: string, ix: SearchIndex, s: Awaited<typeof store>) => s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
-  const page = await (await mailer(req.address)).list({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
+  const page = await (await mailer(req.address)).page({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
     // A draft's recipients are only in its sealed body (the server's entry names none).
-    const to = e.to.length ? e.to : i.mime.to;
+    const to = e.to.length ? e.to : (i.to ?? []);
     return { ...base, to, protection: i.protection, warning: i.warning, sentBy: i.sentBy, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
