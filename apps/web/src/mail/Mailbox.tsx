@@ -6,6 +6,7 @@ import { Compose, type ComposeSeed } from './Compose';
 import { Thread } from './Reader';
 import { RowContent } from './Row';
 import { MessageList, type MessageListHandle } from './MessageList';
+import { IndexProgress } from './IndexProgress';
 import { SenderText } from '../contacts/SenderName';
 import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
@@ -184,9 +185,13 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       void load(folder);
       return;
     }
+    const gen = ++searchGen.current;
     setLoading(true);
     try {
       const r = await keys({ op: 'search', address, query: q });
+      if (gen !== searchGen.current) return;
+      // The index was still being brought up to date: search again once it is, if it found more.
+      if (r.syncing) void keys({ op: 'searchSync', address }).then((s) => void (s.added && gen === searchGen.current && search(q)), () => undefined);
       setSearching(q);
       setCursor(null);
       setSelected(null);
@@ -204,13 +209,24 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
           }
         }),
       );
+      if (gen !== searchGen.current) return;
       setRows((old) => (old.length && old[0]!.entryId === full[0]?.entryId ? [...full, ...old.slice(full.length)] : old));
     } catch (err) {
       failed(err);
     } finally {
-      setLoading(false);
+      if (gen === searchGen.current) setLoading(false);
     }
   }
+  // Search as one types (the on-device index answers from memory), a moment after the last key.
+  const searchGen = useRef(0);
+  const typed = useRef(false);
+  const searchNow = useRef(search);
+  searchNow.current = search;
+  useEffect(() => {
+    if (!typed.current) return;
+    const timer = setTimeout(() => void searchNow.current(query), 120);
+    return () => clearTimeout(timer);
+  }, [query]);
 
   async function open(row: MailRow) {
     setSelected(row.entryId);
@@ -494,8 +510,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
           </nav>
           <section ref={listPane} className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
-              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => ((typed.current = true), setQuery(e.target.value))} />
             </form>
+            <IndexProgress address={address} />
             <h2>{searching ? t('mail.resultsFor', { query: searching }) : title}</h2>
             {openCustom && !searching && <FolderTools address={address} folder={openCustom} onChanged={custom.reload} onDeleted={(moved) => (show(t('organise.folderDeleted', { count: moved })), custom.reload(), setLabel(null), setFolder('inbox'))} failed={failed} />}
             {folder === 'trash' && !label && !searching && <EmptyTrash count={counts.get('trash')?.total ?? 0} onEmptied={(n) => (show(t('organise.trashEmptied', { count: n })), void load(folder), refreshSummary())} failed={failed} />}

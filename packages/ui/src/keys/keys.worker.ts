@@ -106,15 +106,36 @@ function searchIndex(address: string): Promise<SearchIndex> {
   }
   return ix;
 }
+/** The background indexing per address (the mailbox shows it as a progress bar), and which indexes synced once. */
+const progress = new Map<string, { running: boolean; indexed: number; total: number | null }>();
+const warm = new Set<string>();
 function syncSearch(address: string): Promise<{ added: number; indexed: number; stale: boolean }> {
   const running = syncing.get(address);
   if (running) return running;
   const run = (async () => {
     const [ix, m, s] = await Promise.all([searchIndex(address), ownMailer(address), store]);
-    const { added, changed, stale } = await syncSearchIndex(m, ix);
+    const p = { running: true, indexed: ix.size, total: null as number | null };
+    progress.set(address, p);
+    void m.folderTotals().then((t) => void (p.total = Object.values(t).reduce((a, n) => a + (n ?? 0), 0)), () => undefined);
+    let savedAt = 0;
+    const { added, changed, stale } = await syncSearchIndex(m, ix, {
+      onProgress: (n) => {
+        p.indexed = ix.size;
+        // A long first indexing is saved as it goes, so a reload does not start it over.
+        if (n - savedAt >= 500) {
+          savedAt = n;
+          void saveIndex(address, ix, s).catch(() => undefined);
+        }
+      },
+    });
     if (added || changed) await saveIndex(address, ix, s);
+    warm.add(address);
     return { added, indexed: ix.size, stale };
-  })().finally(() => syncing.delete(address));
+  })().finally(() => {
+    syncing.delete(address);
+    const p = progress.get(address);
+    if (p) p.running = false;
+  });
   syncing.set(address, run);
   return run;
 }
@@ -224,8 +245,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     case 'mailList':
       return mailList(req);
     case 'search': {
-      const { indexed, stale } = await syncSearch(req.address);
+      // Once the index has been brought up to date in this session, a search answers from memory at
+      // once and the sync runs behind it (the mailbox searches again if it added mail); before
+      // that, a search waits for the sync a short while, then answers with what is indexed so far.
+      const sync = syncSearch(req.address);
+      const done = warm.has(req.address) ? null : await Promise.race([sync, new Promise<null>((r) => setTimeout(() => r(null), 2500))]);
+      const stale = done?.stale ?? false;
       const ix = await searchIndex(req.address);
+      const indexed = ix.size;
       let hits = ix.search(req.query, { limit: 100 });
       // The server's folder counts differ from the index's: check the hits about to be shown.
       if (stale) {
@@ -233,8 +260,10 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
         hits = r.hits;
         if (r.changed) await saveIndex(req.address, ix, await store);
       }
-      return { hits: hits.map((h) => ({ entryId: h.entryId, folder: h.folder, date: h.date, subject: h.subject, from: h.from })), indexed };
+      return { hits: hits.map((h) => ({ entryId: h.entryId, folder: h.folder, date: h.date, subject: h.subject, from: h.from })), indexed, syncing: syncing.has(req.address) };
     }
+    case 'searchStatus':
+      return progress.get(req.address) ?? { running: syncing.has(req.address), indexed: 0, total: null };
     case 'searchSync': {
       const { added, indexed } = await syncSearch(req.address);
       return { added, indexed };
