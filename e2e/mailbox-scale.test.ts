@@ -86,12 +86,13 @@ describe('the web client at scale', () => {
     await box.fill('');
     await page.getByRole('heading', { name: 'Inbox' }).waitFor({ timeout: 30_000 });
 
-    // 100,000 entries of that mail in Alice's Inbox, one second apart, older than it.
+    // 100,000 entries of that mail in Alice's Inbox, one second apart, newer than what her index
+    // holds (as on a device that has not indexed them yet: the background indexing has work).
     await withDb(async (db) => {
       const user = await db.user.findFirstOrThrow({ where: { localPart: 'alice' } });
       await db.$executeRaw`
         INSERT INTO mailbox_entries (id, user_id, message_id, folder, role, box, thread_id, read, size, received_at)
-        SELECT gen_random_uuid(), e.user_id, e.message_id, e.folder, e.role, e.box, gen_random_uuid(), i % 3 = 0, e.size, e.received_at - make_interval(secs => i)
+        SELECT gen_random_uuid(), e.user_id, e.message_id, e.folder, e.role, e.box, gen_random_uuid(), i % 3 = 0, e.size, e.received_at + make_interval(secs => i)
         FROM mailbox_entries e, generate_series(1, ${N - 1}) AS i
         WHERE e.user_id = ${user.id}::uuid AND e.folder = 'inbox'`;
       await db.$executeRawUnsafe('ANALYZE mailbox_entries');

@@ -40,8 +40,11 @@ export function MessageList({
 }) {
   const list = useRef<HTMLUListElement>(null);
   const margin = useRef(0);
+  // Where the list starts inside the scrolling pane (below the search box, heading and bars).
   useLayoutEffect(() => {
-    margin.current = list.current?.offsetTop ?? 0;
+    const l = list.current;
+    const pane = scroller.current;
+    if (l && pane) margin.current = l.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
   });
   const v = useVirtualizer({
     count: rows.length,
