@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, DESKTOP, launchChromium, printedPasswords, screenshotsDir, stackEnvironment, type Started, startSealmail, stopSealmail } from './support';
+import { auditSizes, confirmBackupKey, DESKTOP, launchChromium, printedPasswords, screenshotsDir, stackEnvironment, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -133,6 +133,9 @@ describe('the web client at scale', () => {
     await progress.waitFor({ timeout: 60_000 });
     await progress.getByRole('progressbar').waitFor();
     await page.screenshot({ path: join(screenshotsDir, 'mailbox-scale-desktop.png') });
+    // The list with its progress bar, at both sizes: axe-core and no sideways scrolling.
+    await page.locator('.list').evaluate((el) => el.scrollTo(0, 0));
+    expect(await auditSizes(page, 'mailbox-scale-list')).toEqual([]);
 
     console.log(`\n[mailbox-scale] sign-in → first Inbox row (100,000-message Inbox): ${firstViewMs} ms`);
     console.log(`[mailbox-scale] keystroke → search results (warm index): ${searchMs} ms`);
