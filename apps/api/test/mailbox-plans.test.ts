@@ -80,7 +80,7 @@ describe('query plans of the mailbox', () => {
   ];
   for (const [name, q, index] of pages) {
     it(`list page: ${name}`, async () => {
-      const { sql, params } = pageStatement(bobId, q(), false);
+      const { sql, params } = pageStatement(bobId, q());
       const ns = await plan(sql, params);
       expect(seqScans(ns).filter((t) => t === 'mailbox_entries' || t === 'messages'), name).toEqual([]);
       expect(indexes(ns), name).toContain(`mailbox_entries:${index}`);

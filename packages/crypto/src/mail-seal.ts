@@ -35,7 +35,9 @@ import {
   type MailSender,
   type Manifest,
   type ManifestPiece,
+  type ManifestSummary,
 } from './mail-format';
+import { sealMailSummary, type MailSummaryFields } from './mail-summary';
 
 /** Verification status of an opened mail; the caller decides what to show. */
 export type SignatureStatus = 'not-signed' | 'signed-valid' | 'signed-invalid';
@@ -77,6 +79,8 @@ export interface SealedMail {
   readonly boxes: readonly { readonly userId: string; readonly role: BoxRole; readonly record: Uint8Array }[];
   /** The message key, for adding a password or server box (keep in memory only). */
   readonly messageKey: Uint8Array;
+  /** The sealed summary's ciphertext (docs/crypto.md §5.15), when one was given as fields. */
+  readonly summary?: Uint8Array;
 }
 
 const CTX_SIG = 'mail-digest';
@@ -114,6 +118,8 @@ export async function sealMail(opts: {
   /** The sender's own newest PUK, for the Sent copy (omitted for server-sealed mail). */
   senderCopy?: MailRecipientKey;
   notE2EE?: boolean;
+  /** A summary to seal with the mail (docs/crypto.md §5.15), or one sealed before (re-sealing keeps its entry). */
+  summary?: MailSummaryFields | { readonly encrypted: ManifestSummary };
   random?: RandomSource;
   backend?: AeadBackend;
 }): Promise<SealedMail> {
@@ -139,9 +145,11 @@ export async function sealMail(opts: {
     entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256Fast(ct) });
     ciphertexts.push(ct);
   }
+  // 1b. The summary under its own key, listed in the manifest.
+  const sum = opts.summary ? ('encrypted' in opts.summary ? { entry: opts.summary.encrypted, ciphertext: undefined } : await sealMailSummary({ messageId, summary: opts.summary, random, backend: opts.backend })) : undefined;
   // 2. Manifest under a fresh message key.
   const messageKey = randomBytes(random, 32);
-  const manifestPt = encodeManifest({ messageId, notE2EE: !!opts.notE2EE, pieces: entries });
+  const manifestPt = encodeManifest({ messageId, notE2EE: !!opts.notE2EE, pieces: entries, ...(sum ? { summary: sum.entry } : {}) });
   const manifest = await encryptPiece({ key: messageKey, context: mailManifestContext(messageId), plaintext: manifestPt, random, backend: opts.backend });
   manifestPt.fill(0);
   // 3. BCC commitment and envelope.
@@ -173,7 +181,7 @@ export async function sealMail(opts: {
     }),
   );
   commitKey.fill(0);
-  return { envelope, manifest, pieces: ciphertexts, boxes, messageKey };
+  return { envelope, manifest, pieces: ciphertexts, boxes, messageKey, ...(sum?.ciphertext ? { summary: sum.ciphertext } : {}) };
 }
 
 /** What a holder learns from its box. */

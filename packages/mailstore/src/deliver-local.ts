@@ -242,7 +242,9 @@ async function sealCopy(
       extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
     });
 
-    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), ...(relay ? { notE2EE: true } : {}) });
+    // The sealed summary a list opens without the body (docs/crypto.md §5.15).
+    const summary = { subject: parsed.subject ?? '', fromName: from.name, fromAddress: from.address, snippet: (parsed.text ?? '').slice(0, 2000).replace(/\s+/g, ' ').trim(), attachments: attachments.length, sealedHeaders: [] };
+    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) });
     const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
     const serverBox = serverPublicKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey }) : undefined;
     mime.fill(0);
@@ -261,6 +263,7 @@ async function sealCopy(
       envelope: sealed.envelope,
       manifest: sealed.manifest,
       body: sealed.pieces[0]!,
+      ...(sealed.summary ? { summary: sealed.summary } : {}),
       attachments: blobIds,
       attachmentSizes: attachments.map((a) => a.content.length),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),

@@ -74,30 +74,19 @@ export function pageFilter(userId: string, q: PageQuery): { where: string; param
   return { where: where.join(' AND '), params };
 }
 
-/** Whether messages carry the sealed summary column (added by the summaries work); asked once per Db. */
-const hasSummary = new WeakMap<Db, Promise<boolean>>();
-function summaryColumn(db: Db): Promise<boolean> {
-  let p = hasSummary.get(db);
-  if (!p) {
-    p = db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'messages' AND column_name = 'summary'`.then((r) => (r[0]?.n ?? 0) > 0);
-    hasSummary.set(db, p);
-  }
-  return p;
-}
-
 /**
  * The page statement and its parameters (exported for the query-plan test). A small body travels
  * inline only for mail a row cannot show without it: no sealed summary, or a draft (a client whose
  * summary check fails fetches the entry, as for any body left out).
  */
-export function pageStatement(userId: string, q: PageQuery, withSummary: boolean): { sql: string; params: unknown[] } {
+export function pageStatement(userId: string, q: PageQuery): { sql: string; params: unknown[] } {
   const { where, params } = pageFilter(userId, q);
   params.push(q.limit + 1, mailLimits.inlineBodyBytes);
   const sql = `SELECT e.id::text AS id, e.message_id::text AS message_id, e.thread_id::text AS thread_id, e.folder::text AS folder, e.role, e.read, e.starred,
             e.label_ids, e.folder_id::text AS folder_id, e.received_at, e.size, ${b64url('e.box')} AS box,
             m.mail_id, m.sent_at, m.sender_address, m.to_addresses, m.cc_addresses, m.protection::text AS protection, m.attachment_sizes,
             ${b64url('m.envelope')} AS envelope, ${b64url('m.manifest')} AS manifest,
-            CASE WHEN m.body_size <= $${params.length}::int${withSummary ? ` AND (m.summary IS NULL OR e.folder = 'drafts')` : ''} THEN ${b64url('m.body')} END AS body${withSummary ? `, ${b64url('m.summary')} AS summary` : ''},
+            CASE WHEN m.body_size <= $${params.length}::int AND (m.summary IS NULL OR e.folder = 'drafts') THEN ${b64url('m.body')} END AS body, ${b64url('m.summary')} AS summary,
             ARRAY(SELECT b.id::text FROM blobs b WHERE b.message_id = m.id ORDER BY b.piece_index) AS attachments
      FROM (SELECT * FROM mailbox_entries WHERE ${where} ORDER BY received_at DESC, id DESC LIMIT $${params.length - 1}::int) e
      JOIN messages m ON m.id = e.message_id
@@ -107,7 +96,7 @@ export function pageStatement(userId: string, q: PageQuery, withSummary: boolean
 
 /** Up to `limit` entries, newest first, and the keyset position of the next page (null: the last page). */
 export async function loadPage(db: Db, userId: string, q: PageQuery): Promise<{ entries: EntryView[]; next: { receivedAt: Date; id: string } | null }> {
-  const { sql, params } = pageStatement(userId, q, await summaryColumn(db));
+  const { sql, params } = pageStatement(userId, q);
   const rows = await queryRows<Row>(db, sql, params);
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);

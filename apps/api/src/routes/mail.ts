@@ -145,6 +145,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const envelopeBytes = decodeOr(() => fromBase64Url(b.envelope), 'the envelope does not decode');
       const manifest = decodeOr(() => fromBase64Url(b.manifest), 'the manifest does not decode');
       const body = decodeOr(() => fromBase64Url(b.body), 'the body does not decode');
+      // The sealed summary (docs/crypto.md §5.15): opaque here; readers check it against the signed manifest.
+      const summary = b.summary ? decodeOr(() => fromBase64Url(b.summary!), 'the summary does not decode') : undefined;
       if (body.length > mailLimits.bodyCiphertextBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.body');
       decodeOr(() => piecePlaintextLength(body.length), 'the body is not a sealed piece');
       const env: MailEnvelope = decodeOr(() => decodeEnvelope(envelopeBytes), 'the envelope does not decode');
@@ -285,6 +287,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           envelope: envelopeBytes,
           manifest,
           body,
+          ...(summary ? { summary } : {}),
           attachments: b.attachments,
           attachmentSizes,
           blobBytes,
