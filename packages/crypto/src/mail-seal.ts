@@ -14,7 +14,7 @@ import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
 import { createSha256, sha256Fast } from './_sha256';
 import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
-import { openBox, sealBoxAsync } from './box';
+import { openBox, openBoxAsync, sealBoxAsync } from './box';
 import { signWithContextAsync, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
 import type { PerUserKey } from './puk';
@@ -202,18 +202,41 @@ export interface OpenedRecipientBox {
  * @throws {CryptoError} DECRYPTION_FAILED (wrong PUK, tampered box or envelope, BCC commitment
  * mismatch on a Sent copy), MALFORMED, UNSUPPORTED_VERSION, UNSUPPORTED_SUITE, INVALID_INPUT.
  */
-export function openRecipientBox(opts: {
+export function openRecipientBox(opts: OpenRecipientBoxOptions): OpenedRecipientBox {
+  const at = recipientBoxFor(opts);
+  return finishRecipientBox(opts, at, openBox({ box: at.rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: at.digest }));
+}
+
+/**
+ * {@link openRecipientBox} with the decapsulation's X25519 half done natively where available
+ * (docs/crypto.md §4.2): the same checks, the same result.
+ * @throws {CryptoError} as {@link openRecipientBox}.
+ */
+export async function openRecipientBoxAsync(opts: OpenRecipientBoxOptions): Promise<OpenedRecipientBox> {
+  const at = recipientBoxFor(opts);
+  return finishRecipientBox(opts, at, await openBoxAsync({ box: at.rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: at.digest }));
+}
+
+interface OpenRecipientBoxOptions {
   envelope: Uint8Array;
   record: Uint8Array;
   userId: string;
   puk: PerUserKey;
   expectedSenderSigningKeys?: readonly Uint8Array[];
-}): OpenedRecipientBox {
+}
+
+/** The record for this holder and the digest its box is bound to (nothing decrypted yet). */
+function recipientBoxFor(opts: OpenRecipientBoxOptions) {
   const envelope = decodeEnvelope(opts.envelope);
   const rec = decodeRecipientBox(opts.record);
   if (rec.userId !== opts.userId || rec.generation !== opts.puk.generation) throw decryptionFailed();
   const digest = recipientDigest(opts.envelope, { role: rec.role, userId: rec.userId, generation: rec.generation, keyId: keyId(publicKeysOf(opts.puk)) });
-  const pt = openBox({ box: rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: digest });
+  return { envelope, rec, digest };
+}
+
+/** Reads the opened box: the message key, the signature (checked), a Sent copy's BCC commitment. */
+function finishRecipientBox(opts: OpenRecipientBoxOptions, at: ReturnType<typeof recipientBoxFor>, pt: Uint8Array): OpenedRecipientBox {
+  const { envelope, rec, digest } = at;
   const r = new ByteReader(pt);
   const messageKey = r.raw(32).slice();
   const hasSig = r.u8();

@@ -24,7 +24,7 @@ import {
   openManifest,
   openMailPiece,
   openMailSummary,
-  openRecipientBox,
+  openRecipientBoxAsync,
   openSelfBox,
   pieceCiphertextLength,
   sealMail,
@@ -607,7 +607,7 @@ export class Mailer {
     const puk = (await this.puks(generation)).find((p) => p.generation === generation);
     if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold the key this mail was sealed to (approve it from another device to read older mail).');
     this.myUserId ??= this.mailbox?.userId ?? (await this.identity.thisDevice(this.address)).userId;
-    const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
+    const box = await openRecipientBoxAsync({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
     const manifest = await openManifest({ envelope: box.envelope, manifest: fromBase64Url(entry.manifest), messageKey: box.messageKey });
     box.messageKey.fill(0);
     return { box, manifest, check, deviceSender: env.sender.kind === 'device' };
