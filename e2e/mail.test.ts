@@ -253,12 +253,13 @@ describe('mail in the web client', () => {
     await bob.page.getByRole('heading', { name: 'Projekte Ä' }).waitFor();
     await expect.poll(() => bob.page.getByRole('region', { name: 'Messages' }).getByRole('listitem').count()).toBe(1);
 
-    // Someone with database access flips a byte of that mail's body: Bob sees an error, nothing of it.
+    // Someone with database access flips a byte of that mail's body and of its sealed summary (the
+    // list shows rows from summaries, docs/crypto.md §5.15): Bob sees an error, nothing of it.
     const url = `postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`;
     const db = createDb(url);
     try {
       const m = await db.message.findFirstOrThrow({ where: { attachmentSizes: { has: BigInt(png.length) } } });
-      await db.$executeRaw`UPDATE messages SET body = set_byte(body, 120, get_byte(body, 120) # 1) WHERE id = ${m.id}::uuid`;
+      await db.$executeRaw`UPDATE messages SET body = set_byte(body, 120, get_byte(body, 120) # 1), summary = set_byte(summary, 70, get_byte(summary, 70) # 1) WHERE id = ${m.id}::uuid`;
     } finally {
       await db.$disconnect();
     }

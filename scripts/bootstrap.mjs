@@ -41,8 +41,11 @@ if (stale) {
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'start') {
+  // Production form: the services run compiled (dist/*.mjs, no TypeScript loader at run time);
+  // built here when a source is newer than the bundles.
+  run([process.execPath], ['scripts/build-services.mjs', '--if-stale']);
   // The launcher owns its children; forward signals so Ctrl-C stops everything.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...rest], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['dist/start.mjs', ...rest], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 } else if (command === 'test') {

@@ -9,6 +9,10 @@
  *   5. the API, SMTP and web-host processes; prints every URL and port.
  * It supervises the children: one that dies is restarted with a back-off (1 s doubling to 30 s).
  * Ctrl-C (or SIGTERM) stops the children, then Postgres, and exits.
+ *
+ * `npm start` runs this compiled (dist/start.mjs, scripts/build-services.mjs): the children are
+ * then the compiled bundles too, run by plain `node` with no TypeScript loader. Run from source
+ * (`node --import tsx scripts/start.ts`, development and tests) its children run from source.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
@@ -21,6 +25,16 @@ import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sea
 import { buildFrontEnds } from './frontend-build';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** Set to true by the build (esbuild `define`); absent when this file runs from source. */
+declare const __SEALMAIL_COMPILED__: boolean | undefined;
+const compiled = typeof __SEALMAIL_COMPILED__ !== 'undefined' && __SEALMAIL_COMPILED__;
+/** A child process's command line: its bundle in dist/, or its source through tsx. */
+const SERVICES = {
+  api: { source: 'apps/api/src/main.ts', bundle: 'dist/api.mjs' },
+  smtp: { source: 'apps/smtp/src/main.ts', bundle: 'dist/smtp.mjs' },
+  web: { source: 'scripts/web-hosts.ts', bundle: 'dist/web-hosts.mjs' },
+} as const;
+const childArgs = (service: keyof typeof SERVICES) => (compiled ? [SERVICES[service].bundle] : ['--import', 'tsx', SERVICES[service].source]);
 const config = loadConfigOrExit();
 const say = (line = '') => process.stdout.write(line + '\n');
 const children: { name: string; proc: ChildProcess }[] = [];
@@ -80,9 +94,9 @@ const STABLE_MS = 60_000;
  * (a crash, an out-of-memory kill, a `kill -9`) is started again after a back-off, and the
  * others keep running — one failing process does not take the service down.
  */
-function startChild(name: string, entry: string, env: Record<string, string>, delayMs = RESTART_MIN_MS): void {
+function startChild(name: keyof typeof SERVICES, env: Record<string, string>, delayMs = RESTART_MIN_MS): void {
   const startedAt = Date.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env: childEnvironment(env), stdio: ['ignore', 'inherit', 'inherit'] });
+  const proc = spawn(process.execPath, childArgs(name), { cwd: root, env: childEnvironment(env), stdio: ['ignore', 'inherit', 'inherit'] });
   const slot = children.findIndex((c) => c.name === name);
   if (slot >= 0) children[slot] = { name, proc };
   else children.push({ name, proc });
@@ -92,7 +106,7 @@ function startChild(name: string, entry: string, env: Record<string, string>, de
     const wait = Date.now() - startedAt >= STABLE_MS ? RESTART_MIN_MS : delayMs;
     say(`[sealmail] ${name} exited (${signal ?? code}); restarting in ${wait / 1000} s`);
     setTimeout(() => {
-      if (!stopping) startChild(name, entry, env, Math.min(RESTART_MAX_MS, wait * 2));
+      if (!stopping) startChild(name, env, Math.min(RESTART_MAX_MS, wait * 2));
     }, wait);
   });
 }
@@ -141,10 +155,10 @@ try {
   const frontEnds = await buildFrontEnds(root, (app) => run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(root, 'apps', app)));
 
   const env = { DATABASE_URL: databaseUrl, SEALMAIL_DATA_DIR: config.dataDir };
-  startChild('api', 'apps/api/src/main.ts', env);
-  startChild('smtp', 'apps/smtp/src/main.ts', env);
+  startChild('api', env);
+  startChild('smtp', env);
   await waitHealthy('api', config.ports.api, tls.cert);
-  startChild('web', 'scripts/web-hosts.ts', env);
+  startChild('web', env);
   await Promise.all([config.ports.web, config.ports.admin, config.ports.viewer].map((p) => waitHealthy('web', p, tls.cert)));
 
   const host = config.publicHost;

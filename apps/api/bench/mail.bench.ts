@@ -3,21 +3,28 @@
  * compare ratios, not absolutes):
  *   - seal + send with the real client over HTTP to 1 and to 10 recipients;
  *   - a 10 MiB attachment sealed in chunks and uploaded, beside native AES-256-GCM of the same bytes;
- *   - list-page latency (p50/p99) on a 100,000-message mailbox, first page and deep down, beside
- *     a hello-world Fastify route; and decrypting a page on the device.
+ *   - on a 100,000-message mailbox, against the real API process over HTTPS (tsx src/main.ts on
+ *     the same Postgres) with autocannon: list pages of 50 (first and 90,000 deep) with 50 clients,
+ *     beside a Fastify hello-world route in its own process over HTTPS; folder/label counts
+ *     (/mail/summary); the session lookup (/auth/session) with 20 clients beside /healthz and a
+ *     route doing one primary-key read through the same Prisma client (bench/reference-server.ts);
+ *   - decrypting a page on the device.
  *
  *   pnpm --filter @sealmail/api bench
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import { createLogger, hashPassword } from '@sealmail/server';
+import { createLogger, freePort, hashPassword } from '@sealmail/server';
 import { buildApp } from '../src/app';
 
 const MAILBOX = 100_000;
@@ -34,11 +41,12 @@ async function timed(n: number, f: () => Promise<unknown>): Promise<number[]> {
   return out;
 }
 
-function get(port: number, path: string, agent: Agent, headers: Record<string, string> = {}): Promise<void> {
+/** GET over HTTPS trusting `ca`; resolves with the status code. */
+function httpsStatus(url: string, ca: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+    const req = request(url, { ca }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: HTTP ${res.statusCode}`))));
+      res.on('end', () => resolve(res.statusCode ?? 0));
     });
     req.on('error', reject);
     req.end();
@@ -56,12 +64,8 @@ try {
   const extra = Array.from({ length: 9 }, (_, i) => `user${i}@example.test`);
   for (const a of extra) await db.user.create({ data: { accountId: domain.accountId, domainId: domain.id, localPart: a.split('@')[0]!, displayName: a, passwordHash: hash } });
 
-  const hello = Fastify();
-  hello.get('/hello', async () => ({ hello: 'world' }));
-  await hello.listen({ host: '127.0.0.1', port: 0 });
   const app = await buildApp({ logger: createLogger({ level: 'silent' }), db, version: 'bench' });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const helloPort = (hello.server.address() as { port: number }).port;
   const apiPort = (app.server.address() as { port: number }).port;
   const base = `http://127.0.0.1:${apiPort}`;
 
@@ -94,43 +98,100 @@ try {
 
   // A 100,000-message mailbox for Bob.
   const bobId = (await bob.identity.thisDevice('bob@example.test')).userId;
+  const labelId = (await db.label.create({ data: { userId: bobId, name: new Uint8Array(40) } })).id;
   const first = await db.mailboxEntry.findFirstOrThrow({ where: { userId: bobId, folder: 'inbox', message: { attachmentSizes: { isEmpty: true } } } });
   await db.$executeRaw`
-    INSERT INTO mailbox_entries (id, user_id, message_id, folder, role, box, thread_id, read, size, received_at)
-    SELECT gen_random_uuid(), e.user_id, e.message_id, e.folder, e.role, e.box, gen_random_uuid(), i % 3 = 0, e.size, e.received_at - make_interval(secs => i)
+    INSERT INTO mailbox_entries (id, user_id, message_id, folder, role, box, thread_id, read, starred, label_ids, size, received_at)
+    SELECT gen_random_uuid(), e.user_id, e.message_id, e.folder, e.role, e.box, gen_random_uuid(), i % 3 = 0, i % 17 = 0,
+           CASE WHEN i % 10 = 0 THEN ARRAY[${labelId}] ELSE ARRAY[]::text[] END, e.size, e.received_at - make_interval(secs => i)
     FROM mailbox_entries e, generate_series(1, ${MAILBOX}) AS i WHERE e.id = ${first.id}::uuid`;
   await db.$executeRawUnsafe('ANALYZE mailbox_entries');
   const total = await db.mailboxEntry.count({ where: { userId: bobId, folder: 'inbox' } });
   const deepRow = await db.mailboxEntry.findFirstOrThrow({ where: { userId: bobId, folder: 'inbox' }, orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }], skip: 90_000 });
-  const deepCursor = Buffer.from(JSON.stringify([deepRow.receivedAt.toISOString(), deepRow.id])).toString('base64url');
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const auth = { authorization: `Bearer ${bob.token}` };
-  for (let i = 0; i < 50; i++) await get(helloPort, '/hello', agent);
-  const ref = await timed(300, () => get(helloPort, '/hello', agent));
-  const page = await timed(300, () => get(apiPort, '/api/v1/mail/messages?folder=inbox&limit=50', agent, auth));
-  const deep = await timed(300, () => get(apiPort, `/api/v1/mail/messages?folder=inbox&limit=50&cursor=${deepCursor}`, agent, auth));
-  const summary = await timed(100, () => get(apiPort, '/api/v1/mail/summary', agent, auth));
+  const deepCursor = Buffer.from(JSON.stringify([deepRow.receivedAt.toISOString(), deepRow.id])).toString('base64url');
   const decrypt = await timed(10, () => bob.mail.list({ folder: 'inbox', limit: 50 }));
-  agent.destroy();
 
-  console.log(`\nMail, Node ${process.version}, ${new Date().toISOString()}\n`);
-  console.log('seal + send (real client over HTTP on loopback, 2 KiB body)'.padEnd(66) + '   p50 ms   p99 ms');
-  console.log('  to 1 recipient'.padEnd(66) + ms(q(one, 0.5)) + ms(q(one, 0.99)));
-  console.log('  to 10 recipients'.padEnd(66) + ms(q(many, 0.5)) + ms(q(many, 0.99)));
-  const mbps = (t: number) => ((big.length / 1048576) / (t / 1000)).toFixed(1);
-  console.log(`  10 MiB attachment: ${mbps(q(bigSend, 0.5))} MiB/s end to end; native AES-256-GCM of the same bytes ${mbps(q(native, 0.5))} MiB/s`);
-  console.log(`\nlist pages of 50 on a ${total.toLocaleString('en')}-message inbox (sequential requests)`.padEnd(66) + '   p50 ms   p99 ms    vs ref p50');
-  for (const [name, xs] of [
-    ['  Fastify hello-world (reference)', ref],
-    ['  GET /api/v1/mail/messages (first page)', page],
-    ['  GET /api/v1/mail/messages (cursor 90,000 deep)', deep],
-    ['  GET /api/v1/mail/summary (counts per folder)', summary],
-  ] as const) {
-    console.log(name.padEnd(66) + ms(q(xs, 0.5)) + ms(q(xs, 0.99)) + `${(q(xs, 0.5) / q(ref, 0.5)).toFixed(1)}x`.padStart(14));
+  // The real API process over HTTPS on the same database, and the references in their own process.
+  const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+  const apiPortHttps = await freePort();
+  const children: ChildProcess[] = [];
+  const started = async (args: string[], ready: (out: string) => number | null) => {
+    const child = spawn(globalThis.process.execPath, ['--import', 'tsx', ...args], { cwd: here('..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 600; i++) {
+      const port = ready(out);
+      if (port) return port;
+      if (child.exitCode !== null) throw new Error(`${args[0]} exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${args[0]} did not start`);
+  };
+  try {
+    // env(1) adds the API's settings to the environment this process was started with.
+    const settings = { DATABASE_URL: pg.connectionString, SEALMAIL_DATA_DIR: join(dir, 'data'), SEALMAIL_API_PORT: String(apiPortHttps), SEALMAIL_SEED_DEMO: 'false', LOG_LEVEL: 'warn' };
+    const apiChild = spawn('env', [...Object.entries(settings).map(([k, v]) => `${k}=${v}`), globalThis.process.execPath, '--import', 'tsx', 'src/main.ts'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(apiChild);
+    for (let i = 0; ; i++) {
+      const ca = await readFile(join(dir, 'data', 'tls', 'cert.pem'), 'utf8').catch(() => null);
+      if (ca && (await httpsStatus(`https://127.0.0.1:${apiPortHttps}/healthz`, ca).catch(() => 0)) === 200) break;
+      if (apiChild.exitCode !== null || i > 600) throw new Error('the API process did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cert = await readFile(join(dir, 'data', 'tls', 'cert.pem'), 'utf8');
+    const key = await readFile(join(dir, 'data', 'tls', 'key.pem'), 'utf8');
+    await writeFile(join(dir, 'ref.json'), JSON.stringify({ cert, key, databaseUrl: pg.connectionString, userId: bobId }));
+    const refPort = await started(['bench/reference-server.ts', join(dir, 'ref.json')], (out) => Number(/port (\d+)/.exec(out)?.[1]) || null);
+
+    type Run = { name: string; rps: number; p50: number; p99: number };
+    const runs: Run[] = [];
+    const load = async (name: string, url: string, connections: number, headers: Record<string, string> = {}): Promise<Run> => {
+      const opts = { url, connections, headers, tlsOptions: { ca: cert } };
+      await autocannon({ ...opts, duration: 2 }); // warm-up
+      const r = await autocannon({ ...opts, duration: 8 });
+      if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+      const run = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+      runs.push(run);
+      return run;
+    };
+    const api = `https://127.0.0.1:${apiPortHttps}`;
+    const ref = `https://127.0.0.1:${refPort}`;
+    const hello = await load('Fastify hello-world (reference)', `${ref}/hello`, 50);
+    const first50 = await load('GET /api/v1/mail/messages (first page of 50)', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 50, auth);
+    const deep50 = await load('GET /api/v1/mail/messages (cursor 90,000 deep)', `${api}/api/v1/mail/messages?folder=inbox&limit=50&cursor=${deepCursor}`, 50, auth);
+    const label50 = await load('GET /api/v1/mail/messages (a label, 1 in 10)', `${api}/api/v1/mail/messages?label=${labelId}&limit=50`, 50, auth);
+    // Diagnostics: the same walk with a tenth of the bytes, and one client alone.
+    await load('GET /api/v1/mail/messages (first page of 5)', `${api}/api/v1/mail/messages?folder=inbox&limit=5`, 50, auth);
+    await load('GET /api/v1/mail/messages (first page of 50), 1 client', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 1, auth);
+    const counts = await load('GET /api/v1/mail/summary (folder + label counts)', `${api}/api/v1/mail/summary`, 50, auth);
+    const healthz = await load('/healthz (reference), 20 clients', `${api}/healthz`, 20);
+    const pk = await load('one primary-key read via Prisma (reference), 20 clients', `${ref}/pk`, 20);
+    const sessionRun = await load('GET /api/v1/auth/session (session lookup), 20 clients', `${api}/api/v1/auth/session`, 20, auth);
+
+    console.log(`\nMail, Node ${globalThis.process.version}, ${new Date().toISOString()}\n`);
+    console.log('seal + send (real client over HTTP on loopback, 2 KiB body)'.padEnd(66) + '   p50 ms   p99 ms');
+    console.log('  to 1 recipient'.padEnd(66) + ms(q(one, 0.5)) + ms(q(one, 0.99)));
+    console.log('  to 10 recipients'.padEnd(66) + ms(q(many, 0.5)) + ms(q(many, 0.99)));
+    const mbps = (t: number) => ((big.length / 1048576) / (t / 1000)).toFixed(1);
+    console.log(`  10 MiB attachment: ${mbps(q(bigSend, 0.5))} MiB/s end to end; native AES-256-GCM of the same bytes ${mbps(q(native, 0.5))} MiB/s`);
+    console.log(`\n${total.toLocaleString('en')}-message inbox; the API process over HTTPS, autocannon 8 s per row`.padEnd(70) + '     req/s   p50 ms   p99 ms');
+    for (const r of runs) console.log(`  ${r.name}`.padEnd(70) + r.rps.toFixed(0).padStart(10) + ms(r.p50) + ms(r.p99));
+    const ratio = (a: Run, b: Run) => (a.rps / b.rps).toFixed(2);
+    console.log('\ntargets (issue 19)');
+    console.log(`  list page of 50, p99 < 15 ms:             first ${first50.p99} ms, deep ${deep50.p99} ms, label ${label50.p99} ms`);
+    console.log(`  list throughput ≥ 0.25× hello-world:      first ${ratio(first50, hello)}×, deep ${ratio(deep50, hello)}×, label ${ratio(label50, hello)}×`);
+    console.log(`  counts p99 < 5 ms:                        ${counts.p99} ms (${ratio(counts, hello)}× hello-world throughput)`);
+    console.log(`  session lookup ≥ a primary-key read:      ${ratio(sessionRun, pk)}× the PK read's req/s, ${ratio(sessionRun, healthz)}× /healthz`);
+    console.log('  client: fetch + open 50 mails (boxes, manifests, MIME)'.padEnd(66) + ms(q(decrypt, 0.5)) + ms(q(decrypt, 0.99)));
+  } finally {
+    for (const c of children) {
+      c.kill('SIGTERM');
+      if (c.exitCode === null) await once(c, 'exit');
+    }
   }
-  console.log('  client: fetch + open 50 mails (boxes, manifests, MIME)'.padEnd(66) + ms(q(decrypt, 0.5)) + ms(q(decrypt, 0.99)));
   await app.close();
-  await hello.close();
   await db.$disconnect();
 } finally {
   await pg.stop();

@@ -1,5 +1,5 @@
 /**
- * The API process: `tsx apps/api/src/main.ts`. Reads the configuration, connects to Postgres
+ * The API process: `node dist/api.mjs` compiled (scripts/build-services.mjs), `tsx apps/api/src/main.ts` from source. Reads the configuration, connects to Postgres
  * (DATABASE_URL, set by the start command when it runs the embedded one), listens over HTTPS.
  */
 import { readFileSync } from 'node:fs';
@@ -44,6 +44,11 @@ const app = await buildApp({
     connectionString: databaseUrl,
     hostname: config.smtp.hostname,
     viewerUrl: config.viewerUrl,
+    // Several API processes share the queue: each leases what it tries (docs/operations.md "Scaling out").
+    leaseSeconds: config.outbound.leaseSeconds,
+    sweepSeconds: config.outbound.sweepSeconds,
+    port: config.outbound.port,
+    allowPrivateTargets: config.outbound.allowPrivateTargets,
     // DANE (RFC 7672) where a validating resolver on the host says the MX and TLSA answers are signed.
     dnssec: dnssecResolverFromConfig(config),
   },

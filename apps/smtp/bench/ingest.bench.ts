@@ -1,61 +1,141 @@
 /**
  * SMTP ingest through the whole pipeline (TLS, RCPT check, SPF/DKIM/DMARC, parse, seal to the
- * recipient's key, store, then 250) for 10 KiB messages over 20 concurrent sessions, beside a bare
- * smtp-server that only reads DATA, in the same run (shared machines: compare the ratio).
- * DNS questions are answered "no such record" from memory, so no network time is measured.
+ * recipient's key, store durably, then 250), each figure beside its reference from the same run
+ * (shared machines: compare ratios, not absolute figures):
  *
- *   pnpm --filter @sealmail/smtp bench
+ * 1. Speed: 10 KiB messages over 20 concurrent STARTTLS sessions that reuse their connections,
+ *    Postgres with fsync on, against a bare smtp-server that only reads DATA.
+ * 2. Memory: 20 sessions each sending a 25 MiB message at once: the SMTP process's peak RSS
+ *    beside its idle RSS and the message size, and its RSS afterwards. A message the byte budget
+ *    refuses (452) is sent again after a pause, as an MTA would, until all are stored.
+ *
+ * The servers run in child processes (bench/server-child.ts) so their CPU and RSS are their own.
+ * DNS questions are answered "no such record" from memory: no network time is measured.
+ *
+ *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--big-sessions=20]
+ *                                       [--budget=<bytes>] [--prof (CPU profile of our server, /tmp)] [--verbose]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { SMTPServer } from 'smtp-server';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import { createLogger, loadOrCreateTls } from '@sealmail/server';
-import { buildSmtpServer } from '../src/server';
+import { loadOrCreateTls } from '@sealmail/server';
 
-const MESSAGES = 600;
+/** `--name=value` options after `--` (the bench reads no environment). */
+const arg = (name: string): string | undefined => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.replace(/^[^=]*=?/, '');
+const MESSAGES = Number(arg('messages') ?? 600);
+const ONLY = arg('only');
+const VERBOSE = arg('verbose') !== undefined;
 const SESSIONS = 20;
+const BIG = 25 * 1024 * 1024;
 const body = 'A line of an ordinary message body, repeated to make ten kibibytes.\r\n'.repeat(150);
+const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
 const dir = await mkdtemp(join(tmpdir(), 'sealmail-ingest-bench-'));
-const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000), postgresFlags: ['-c', 'fsync=off'] });
+// Durable storage as in production: fsync on (the embedded server's default).
+const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000) });
+const children: ChildProcess[] = [];
 try {
   await applyMigrations(pg.connectionString);
-  const db = createDb(pg.connectionString, { maxConnections: 20 });
+  const db = createDb(pg.connectionString, { maxConnections: 2 });
   await seedDemo(db, { domain: 'example.test' });
   const bob = await db.user.findFirstOrThrow({ where: { localPart: 'bob' } });
   const device = generateDeviceKeys();
   const puk = generatePerUserKey(1);
   const link = createLink({ userId: bob.id, seqno: 0, prev: new Uint8Array(32), time: Date.now(), signer: device, body: { type: LinkType.Root, device: { name: 'Bench', kind: 'cli', keys: publicKeysOf(device) }, puk: { generation: 1, keys: publicKeysOf(puk) } }, newKeys: [puk] });
   await db.sigchainLink.create({ data: { userId: bob.id, seqno: 0, type: LinkType.Root, bytes: new Uint8Array(link.bytes), hash: new Uint8Array(link.hash) } });
+  // Room for the memory run's 20 × 25 MiB.
+  await db.$executeRaw`UPDATE users SET quota_bytes = 100000000000 WHERE id = ${bob.id}::uuid`.catch(() => undefined);
+  await db.$disconnect();
   const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
+  await writeFile(join(dir, 'c.pem'), tls.cert);
 
-  const ours = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 35 * 1024 * 1024, secure: false, resolver: async () => Promise.reject(Object.assign(new Error('none'), { code: 'ENOTFOUND' })) });
-  const sink = new SMTPServer({ key: tls.key, cert: tls.cert, authOptional: true, disabledCommands: ['AUTH'], logger: false, onData: (s, _session, cb) => s.on('data', () => {}).on('end', () => cb()) });
-  const listen = (s: SMTPServer) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.server.address() as { port: number }).port)));
-  const [oursPort, sinkPort] = [await listen(ours), await listen(sink)];
+  /** Starts a server child; resolves with it and its port. */
+  async function start(mode: 'ours' | 'bare', profile = false): Promise<{ child: ChildProcess; port: number }> {
+    const prof = profile && arg('prof') !== undefined ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sealmail-smtp-prof'] : [];
+    const child = fork(new URL('./server-child.ts', import.meta.url).pathname, { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: { port: number }) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
+    });
+    return { child, port };
+  }
+  const stop = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.send('stop'))));
+  const rssOf = (child: ChildProcess) => new Promise<number>((r) => (child.once('message', (m: { rss: number }) => r(m.rss)), child.send('rss')));
+  const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
-  async function run(port: number): Promise<number> {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, pool: true, maxConnections: SESSIONS, maxMessages: Infinity });
+  const transportTo = (port: number, sessions: number) => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, pool: true, maxConnections: sessions, maxMessages: Infinity });
+  async function rate(port: number, count: number): Promise<number> {
+    const transport = transportTo(port, SESSIONS);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: MESSAGES }, (_, i) => transport.sendMail({ from: 'load@sender.example', to: 'bob@example.test', subject: `bench ${i}`, text: body })));
+    await Promise.all(Array.from({ length: count }, (_, i) => transport.sendMail({ from: 'load@sender.example', to: 'bob@example.test', subject: `bench ${i}`, text: body })));
     const secs = (performance.now() - t0) / 1000;
     transport.close();
-    return MESSAGES / secs;
+    return count / secs;
   }
-  await run(sinkPort); // warm-up
-  const sinkRate = await run(sinkPort);
-  const oursRate = await run(oursPort);
-  console.log(`\nSMTP ingest, ${MESSAGES} messages of 10 KiB over ${SESSIONS} concurrent STARTTLS sessions, Node ${process.version}\n`);
-  console.log('bare smtp-server reading DATA (reference)'.padEnd(60) + `${sinkRate.toFixed(0).padStart(7)} msg/s`);
-  console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(60) + `${oursRate.toFixed(0).padStart(7)} msg/s   ${((oursRate / sinkRate) * 100).toFixed(0)}% of the reference`);
-  await new Promise<void>((r) => ours.close(() => r()));
-  await new Promise<void>((r) => sink.close(() => r()));
-  await db.$disconnect();
+
+  // 1. Speed.
+  if (ONLY !== 'memory') {
+  const bare = await start('bare');
+  await rate(bare.port, 100); // warm-up
+  const bareRate = await rate(bare.port, MESSAGES);
+  await stop(bare.child);
+  const ours = await start('ours', true);
+  await rate(ours.port, 60); // warm-up: modules, pool, key cache
+  const oursRate = await rate(ours.port, MESSAGES);
+  await stop(ours.child);
+  console.log(`\nSMTP ingest, ${MESSAGES} messages of 10 KiB over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}\n`);
+  console.log('bare smtp-server reading DATA (reference)'.padEnd(64) + `${bareRate.toFixed(0).padStart(7)} msg/s`);
+  console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${oursRate.toFixed(0).padStart(7)} msg/s   ratio ${(oursRate / bareRate).toFixed(2)} (goal ≥ 0.5)`);
+  }
+  if (ONLY !== 'speed') {
+
+  // 2. Memory: 20 × 25 MiB at once (an attachment that base64 makes 25 MiB on the wire).
+  const attachment = randomBytes(Math.floor((BIG * 57) / 78) - 64 * 1024);
+  const b64 = attachment.toString('base64').replace(/.{76}/g, '$&\r\n');
+  const big = (i: number) => Buffer.from(`From: load@sender.example\r\nTo: bob@example.test\r\nSubject: big ${i}\r\nMessage-ID: <big-${i}-${Date.now()}@sender.example>\r\nDate: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nA large attachment.\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`);
+  const mem = await start('ours');
+  await rate(mem.port, 40); // warm-up, as a server that has been running
+  const idle = await rssOf(mem.child);
+  let peak = 0;
+  const sampler = setInterval(() => mem.child.exitCode === null && (peak = Math.max(peak, status(mem.child.pid!, 'VmRSS'))), 20);
+  mem.child.once('exit', (code, sig) => console.error(`memory child exited: ${code} ${sig}`));
+  const BIG_SESSIONS = Number(arg('big-sessions') ?? SESSIONS);
+  const pending = Array.from({ length: BIG_SESSIONS }, (_, i) => i);
+  let refused = 0;
+  const t0 = performance.now();
+  const size = big(0).length;
+  for (let round = 0; pending.length && round < 30; round++) {
+    if (round) await new Promise((r) => setTimeout(r, 500));
+    const transports = pending.map(() => transportTo(mem.port, 1));
+    const results = await Promise.allSettled(pending.map((i, k) => transports[k]!.sendMail({ envelope: { from: 'load@sender.example', to: ['bob@example.test'] }, raw: big(i) })));
+    for (const t of transports) t.close();
+    const again = pending.filter((_, k) => results[k]!.status === 'rejected');
+    for (const r of results) if (r.status === 'rejected' && !/^452|4\.3\.1/.test(String((r.reason as { response?: string }).response ?? ''))) throw r.reason;
+    refused += again.length;
+    if (VERBOSE) console.error(`round ${round}: ${pending.length - again.length} stored, ${again.length} refused (452), peak ${MiB(peak)}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    pending.splice(0, pending.length, ...again);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, status(mem.child.pid!, 'VmHWM'));
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = await rssOf(mem.child);
+  await stop(mem.child);
+  console.log(`\nSMTP memory, ${SESSIONS} sessions each sending a ${MiB(size)} message at once (${refused} answers 452 on the way, sent again; ${pending.length} never stored; ${secs.toFixed(1)} s)\n`);
+  console.log('SMTP process idle RSS (reference)'.padEnd(64) + MiB(idle).padStart(8));
+  console.log('SMTP process peak RSS'.padEnd(64) + MiB(peak).padStart(8) + `   goal < 400 MB; ${(peak / size).toFixed(1)}× one message, ${(peak / (size * SESSIONS)).toFixed(2)}× all 20`);
+  console.log('SMTP process RSS afterwards'.padEnd(64) + MiB(after).padStart(8));
+  }
 } finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await pg.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -97,7 +97,10 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   const taken = new Set<string>();
   const deliveries: { recipients: { address: string; userId: string; folder: 'inbox' | 'spam' }[]; extraHeaders: (readonly [string, string])[]; relay?: { to: string[]; sender: string; serverPublicKey: Uint8Array; blobOwnerUserId: string } }[] = [];
   const direct = env.rcptTo.flatMap((r) => (r.kind === 'user' && !taken.has(r.userId) && taken.add(r.userId) ? [r] : []));
-  const directBlocked = signals.fromAddress ? await blockedAmong(deps.db, direct, [signals.fromAddress]) : new Set();
+  // RCPT checked the envelope sender against these recipients' blocks already: the From header
+  // needs a check of its own only when it names someone else (one query less per message).
+  const fromIsEnvelope = signals.fromAddress.toLowerCase() === env.mailFrom.toLowerCase();
+  const directBlocked = signals.fromAddress && !fromIsEnvelope ? await blockedAmong(deps.db, direct, [signals.fromAddress]) : new Set();
   const wanted = direct.filter((r) => !directBlocked.has(r.userId));
   if (wanted.length) deliveries.push({ recipients: wanted.map((r) => ({ address: r.address, userId: r.userId, folder })), extraHeaders: [spam] });
   let blocked = directBlocked.size;

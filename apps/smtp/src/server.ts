@@ -6,8 +6,8 @@
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { findMailboxByAddress, type Db } from '@sealmail/db';
-import { newestPerUserKey, postgresBlobStore, type BlobStore, type SecretBox } from '@sealmail/mailstore';
+import { findMailboxByAddress, pgPoolOf, type Db } from '@sealmail/db';
+import { newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -39,9 +39,9 @@ export interface SmtpOptions {
 
 /**
  * The bytes of mail a process holds in memory at once (the raw message between DATA and the 250,
- * and the parse and seal that follow). A transaction reserves its declared SIZE at MAIL FROM and
- * whatever arrives beyond it during DATA; past the budget it is answered `452 4.3.1` — a
- * temporary answer that does clear, because the budget is at least the largest message the
+ * and the parse and seal that follow). A transaction reserves HELD_PER_MESSAGE_BYTE times its
+ * declared SIZE at MAIL FROM (at most the whole budget) and more as bytes beyond it arrive
+ * during DATA; past the budget it is answered `452 4.3.1` — a temporary answer that does clear, because the budget is at least the largest message the
  * server takes (config.ts enforces it) and frees as transactions end.
  */
 export class ByteBudget {
@@ -60,6 +60,14 @@ export class ByteBudget {
     return this.used;
   }
 }
+
+/**
+ * A message's bytes are held about four times over while it is parsed and sealed: the raw
+ * message, its decoded attachments, the sealed part being written, the parsers' buffers (the
+ * ingest bench measures it). A transaction takes that much of the budget, but never more than the
+ * whole budget, so the largest message still goes through once it is alone.
+ */
+export const HELD_PER_MESSAGE_BYTE = 4;
 
 const INSUFFICIENT = '4.3.1 Insufficient system resources for this message now, try again later';
 
@@ -91,6 +99,28 @@ const accepted = new WeakMap<SMTPServerSession, InboundRecipient[]>();
 /** Bytes of the budget each session's current transaction holds. */
 const reserved = new WeakMap<SMTPServerSession, number>();
 
+const RECIPIENT_SQL = `SELECT d.verified_at AS "verifiedAt", u.id, u.account_id AS "accountId", u.status,
+  EXISTS (SELECT 1 FROM blocked_senders b WHERE b.account_id = u.account_id AND b.pattern = ANY($3::text[]) AND (b.user_id IS NULL OR b.user_id = u.id)) AS blocked
+FROM domains d LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2`;
+
+/**
+ * The recipient's domain (null: not ours) and the user with exactly this address, if any (null:
+ * look further — aliases, +tags, lists — with findMailboxByAddress).
+ */
+async function lookupRecipient(db: Db, address: string, sender: string): Promise<{ domain: { verifiedAt: Date | null } | null; direct: { id: string; accountId: string; status: string; blocked: boolean } | null }> {
+  const at = address.lastIndexOf('@');
+  const pool = pgPoolOf(db);
+  if (!pool || at <= 0) {
+    const domain = await db.domain.findUnique({ where: { name: address.slice(at + 1) }, select: { verifiedAt: true } });
+    return { domain, direct: null };
+  }
+  // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same query.
+  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>(RECIPIENT_SQL, [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)]);
+  const row = rows[0];
+  if (!row) return { domain: null, direct: null };
+  return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked } : null };
+}
+
 function smtpError(code: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode: code });
 }
@@ -99,6 +129,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const log = opts.logger;
   const budget = opts.budget ?? new ByteBudget(Math.max(256 * 1024 * 1024, opts.maxMessageBytes));
   /** Ends a session's transaction's hold on the budget. */
+  const cost = (bytes: number) => Math.min(bytes * HELD_PER_MESSAGE_BYTE, budget.limit);
   const release = (session: SMTPServerSession) => {
     budget.give(reserved.get(session) ?? 0);
     reserved.delete(session);
@@ -131,11 +162,12 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       release(session);
       const args = address.args as Record<string, string> | false;
       const declared = Number(args ? args.SIZE : 0) || 0;
-      if (!budget.take(Math.min(declared, opts.maxMessageBytes))) {
+      const want = cost(Math.min(declared, opts.maxMessageBytes));
+      if (!budget.take(want)) {
         log.info({ session: session.id, declared, inUse: budget.inUse }, 'smtp: byte budget full at MAIL');
         return cb(smtpError(452, INSUFFICIENT));
       }
-      reserved.set(session, Math.min(declared, opts.maxMessageBytes));
+      reserved.set(session, want);
       cb();
     },
     onClose(session) {
@@ -151,15 +183,17 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       (async () => {
         // A domain added but not yet proven the organisation's (DNS TXT) takes no mail: answered
         // like an unknown address (docs/admin.md, Domains).
-        const domain = await opts.db.domain.findUnique({ where: { name: rcpt.slice(rcpt.lastIndexOf('@') + 1) }, select: { verifiedAt: true } });
+        // One round trip for the common case (the domain and a user with exactly this address),
+        // through the pg pool rather than the ORM: RCPT runs once per recipient of every message.
+        const { domain, direct } = await lookupRecipient(opts.db, rcpt, sender);
         if (domain && !domain.verifiedAt) {
           log.info({ session: session.id }, 'smtp: recipient domain not verified');
           return cb(smtpError(550, 'No such user here'));
         }
         // A user's own address or one of their aliases (docs/admin.md, Users).
-        const user = await findMailboxByAddress(opts.db, rcpt);
+        const user = direct ?? (await findMailboxByAddress(opts.db, rcpt));
         if (user && user.status === 'active') {
-          if ((await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
+          if (direct ? direct.blocked : (await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
           // Mail is sealed to the recipient's keys on arrival. A mailbox without keys yet (created by
           // an admin, never signed in) has it held server-encrypted until its first device is set up
           // (docs/mail.md §7.4); only an ingress without the server's mail key must defer it.
@@ -182,8 +216,14 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       });
     },
     onData(stream, session, cb) {
-      // Held in memory up to the limit; past it, the rest is drained unread and refused.
+      // Held in memory up to the limit; past it, the rest is drained unread and refused. With a
+      // declared SIZE the bytes go straight into one buffer of that size (no second copy to join
+      // the chunks); past it, or without one, chunks are joined at the end.
       const chunks: Buffer[] = [];
+      const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false;
+      const declared = Math.min(Number(args ? args.SIZE : 0) || 0, opts.maxMessageBytes);
+      let whole: Buffer | null = null;
+      let at = 0;
       let size = 0;
       let starved = false;
       const done = (err?: Error) => {
@@ -195,14 +235,27 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         if (size > opts.maxMessageBytes || starved) return;
         // Bytes beyond what MAIL FROM declared are taken from the budget as they come.
         const held = reserved.get(session) ?? 0;
-        if (size > held) {
-          if (!budget.take(size - held)) {
+        const need = cost(size);
+        if (need > held) {
+          if (!budget.take(need - held)) {
+            // What this transaction held goes back at once (its bytes are dropped): concurrent
+            // transactions that each hold part of the budget would otherwise starve one another.
             starved = true;
             chunks.length = 0;
+            whole = null;
+            release(session);
             return;
           }
-          reserved.set(session, size);
+          reserved.set(session, need);
         }
+        if (declared > 0 && !chunks.length && at + c.length <= declared) {
+          whole ??= Buffer.allocUnsafeSlow(declared);
+          c.copy(whole, at);
+          at += c.length;
+          return;
+        }
+        if (whole) chunks.push(whole.subarray(0, at));
+        whole = null;
         chunks.push(c);
       });
       stream.on('end', () => {
@@ -212,7 +265,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
           log.info({ session: session.id, size, inUse: budget.inUse }, 'smtp: byte budget full at DATA');
           return done(smtpError(452, INSUFFICIENT));
         }
-        const raw = Buffer.concat(chunks);
+        const raw = whole && !chunks.length ? whole.subarray(0, at) : Buffer.concat(chunks);
+        whole = null;
         chunks.length = 0;
         // SMTP smuggling defence: a bare LF (or CR) anywhere makes end-of-data ambiguous between
         // servers, so such messages are refused rather than guessed at.

@@ -33,6 +33,9 @@ export interface BrowserKeyStore extends KeyStore {
   saveNote(name: string, value: string): Promise<void>;
   loadNote(name: string): Promise<string | null>;
   deleteNote(name: string): Promise<void>;
+  /** Many notes in one IndexedDB transaction each way (a mail list's cached rows). */
+  loadNotes(names: readonly string[]): Promise<(string | null)[]>;
+  saveNotes(items: readonly (readonly [string, string])[]): Promise<void>;
   clear(): Promise<void>;
 }
 
@@ -59,7 +62,48 @@ export async function indexedDbKeyStore(): Promise<BrowserKeyStore> {
     return JSON.parse(new TextDecoder().decode(pt)) as T;
   }
 
+  async function seal(name: string, value: unknown) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad(name) }, key, new TextEncoder().encode(JSON.stringify(value))));
+    return { v: 1, iv, ct };
+  }
+  async function unseal<T>(name: string, rec: { v: number; iv: Uint8Array; ct: Uint8Array } | undefined): Promise<T | null> {
+    if (!rec || rec.v !== 1) return null;
+    try {
+      const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: rec.iv as Uint8Array<ArrayBuffer>, additionalData: aad(name) }, key, rec.ct as Uint8Array<ArrayBuffer>);
+      return JSON.parse(new TextDecoder().decode(pt)) as T;
+    } catch {
+      return null;
+    }
+  }
+  /** Runs one request per item in one transaction. */
+  function batch<T>(mode: IDBTransactionMode, items: readonly unknown[], fn: (s: IDBObjectStore, item: unknown) => IDBRequest<T>): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      const t = db.transaction(STORE, mode);
+      const s = t.objectStore(STORE);
+      const out: T[] = [];
+      items.forEach((item, i) => {
+        const req = fn(s, item);
+        req.onsuccess = () => void (out[i] = req.result);
+      });
+      t.oncomplete = () => resolve(out);
+      t.onerror = () => reject(t.error);
+      t.onabort = () => reject(t.error);
+    });
+  }
+
   return {
+    async loadNotes(names) {
+      const recs = await batch('readonly', names, (s, n) => s.get(`note:${n as string}`));
+      return Promise.all(names.map((n, i) => unseal<string>(`note:${n}`, recs[i] as { v: number; iv: Uint8Array; ct: Uint8Array } | undefined)));
+    },
+    async saveNotes(items) {
+      const sealed = await Promise.all(items.map(([n, v]) => seal(`note:${n}`, v)));
+      await batch('readwrite', items.map(([n], i) => [n, sealed[i]] as const), (s, it) => {
+        const [n, rec] = it as readonly [string, unknown];
+        return s.put(rec, `note:${n}`);
+      });
+    },
     loadDevice: (address) => get<StoredDevice>(`device:${address.toLowerCase()}`),
     saveDevice: (d) => put(`device:${d.address.toLowerCase()}`, d),
     loadRecord: <T>(key: string) => get<T>(`record:${key}`),

@@ -2,6 +2,7 @@ export * from './identity';
 export * from './idb-keystore';
 export * from './escrow-admin';
 export * from './mail/mailer';
+export * from './mail/summary-cache';
 export * from './mail/mime';
 export * from './mail/search';
 export * from './mail/content-rules';

@@ -86,6 +86,8 @@ export const mailSend = {
       envelope: b64u(1_200_000),
       manifest: b64u(200_000),
       body: b64u(mailLimits.bodyCiphertextBytes),
+      /** The sealed summary a list opens without the body (docs/crypto.md §5.15). */
+      summary: b64u(16_384).optional(),
       attachments: z.array(uuid).max(mailLimits.attachments).default([]),
       to: recipientList,
       cc: recipientList,
@@ -167,6 +169,8 @@ export const entryView = z.object({
   box: z.string(),
   /** The body ciphertext when small (list pages) or always (single entry); null: fetch the entry. */
   body: z.string().nullable(),
+  /** The sealed summary (docs/crypto.md §5.15); null for mail sealed without one (open the body). */
+  summary: z.string().nullable().optional(),
   /** Attachment blob ids, in piece order (1…). */
   attachments: z.array(z.string()),
 });
@@ -237,6 +241,10 @@ export const mailSummary = {
   path: '/api/v1/mail/summary',
   response: z.object({
     folders: z.array(z.object({ folder: folderName, total: z.number(), unread: z.number() })),
+    /** Maintained counts (docs/performance.md): custom folders, labels (outside Trash and Spam), starred. */
+    customFolders: z.array(z.object({ id: z.string(), total: z.number(), unread: z.number() })).optional(),
+    labels: z.array(z.object({ id: z.string(), total: z.number(), unread: z.number() })).optional(),
+    starred: z.object({ total: z.number(), unread: z.number() }).optional(),
     quota: z.object({ usedBytes: z.number(), quotaBytes: z.number() }),
   }),
 } as const;

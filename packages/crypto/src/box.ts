@@ -12,7 +12,7 @@
  */
 import { CryptoError } from './errors';
 import { abytes, astring, concat, i2osp, utf8, type RandomSource } from './_util';
-import { hpkeOpen, hpkeSeal, hpkeSealAsync, xwingKem } from './hpke';
+import { hpkeOpen, hpkeOpenAsync, hpkeSeal, hpkeSealAsync, xwingKem } from './hpke';
 import { XWING } from './xwing';
 
 /** Format constants of boxes (docs/crypto.md §5.1). */
@@ -93,18 +93,27 @@ export function openBox(opts: {
   purpose: BoxPurpose;
   context: Uint8Array;
 }): Uint8Array {
-  const box = abytes(opts.box, 'box');
-  abytes(opts.recipientSecretKey, 'recipientSecretKey', XWING.secretKey);
+  const box = checkedBox(opts.box, opts.recipientSecretKey);
+  return hpkeOpen(xwingKem, box.subarray(2, 2 + XWING.cipherText), opts.recipientSecretKey, info(opts.purpose), aadOf(opts.context), box.subarray(2 + XWING.cipherText));
+}
+
+/**
+ * {@link openBox} with the X25519 half of the decapsulation done natively where available
+ * (docs/crypto.md §4.2); the same checks and the same result.
+ * @throws {CryptoError} as {@link openBox}.
+ */
+export async function openBoxAsync(opts: { box: Uint8Array; recipientSecretKey: Uint8Array; purpose: BoxPurpose; context: Uint8Array }): Promise<Uint8Array> {
+  const box = checkedBox(opts.box, opts.recipientSecretKey);
+  return hpkeOpenAsync(xwingKem, box.subarray(2, 2 + XWING.cipherText), opts.recipientSecretKey, info(opts.purpose), aadOf(opts.context), box.subarray(2 + XWING.cipherText));
+}
+
+/** The version, suite and length checks every box gets before any decryption. */
+function checkedBox(b: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  const box = abytes(b, 'box');
+  abytes(secretKey, 'recipientSecretKey', XWING.secretKey);
   if (box.length < 2) throw new CryptoError('MALFORMED', 'box: truncated');
   if (box[0] !== BOX.version) throw new CryptoError('UNSUPPORTED_VERSION', `box: unsupported version ${box[0]}`);
   if (box[1] !== BOX.suiteXWingHkdfSha256ChaCha20Poly1305) throw new CryptoError('UNSUPPORTED_SUITE', `box: unsupported suite ${box[1]}`);
   if (box.length < BOX.overhead) throw new CryptoError('DECRYPTION_FAILED', 'decryption failed');
-  return hpkeOpen(
-    xwingKem,
-    box.subarray(2, 2 + XWING.cipherText),
-    opts.recipientSecretKey,
-    info(opts.purpose),
-    aadOf(opts.context),
-    box.subarray(2 + XWING.cipherText),
-  );
+  return box;
 }

@@ -14,7 +14,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { shake256 } from '@noble/hashes/sha3.js';
 import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
-import { XWING, xwingDecapsulate, xwingEncapsulate, xwingEncapsulateAsync, xwingKeyPairFromSeed, type KemKeyPair } from './xwing';
+import { XWING, xwingDecapsulate, xwingDecapsulateAsync, xwingEncapsulate, xwingEncapsulateAsync, xwingKeyPairFromSeed, type KemKeyPair } from './xwing';
 
 /** An HPKE KEM (RFC 9180 §4). `encap`/`decap` return the KEM shared secret. */
 export interface HpkeKem {
@@ -32,6 +32,8 @@ export interface HpkeKem {
   decap(enc: Uint8Array, skR: Uint8Array): Uint8Array;
   /** Optional faster `Encap` (native primitives); same output distribution, same `decap`. */
   encapAsync?(pkR: Uint8Array, random?: RandomSource): Promise<{ sharedSecret: Uint8Array; enc: Uint8Array }>;
+  /** Optional faster `Decap` (native primitives); the same shared secret as `decap`. */
+  decapAsync?(enc: Uint8Array, skR: Uint8Array): Promise<Uint8Array>;
 }
 
 const HPKE_V1 = utf8('HPKE-v1');
@@ -111,6 +113,9 @@ export const xwingKem: HpkeKem = Object.freeze({
   async encapAsync(pkR: Uint8Array, random?: RandomSource) {
     const { cipherText, sharedSecret } = await xwingEncapsulateAsync(pkR, random ? { random } : {});
     return { sharedSecret, enc: cipherText };
+  },
+  decapAsync(enc: Uint8Array, skR: Uint8Array) {
+    return xwingDecapsulateAsync(enc, skR);
   },
 });
 
@@ -256,4 +261,22 @@ export async function hpkeSealAsync(
   abytes(info, 'info');
   const { sharedSecret, enc } = kem.encapAsync ? await kem.encapAsync(publicKey, opts.random) : kem.encap(publicKey, opts.random);
   return { enc, ciphertext: keySchedule(kem, sharedSecret, info).seal(aad, plaintext) };
+}
+
+/**
+ * Single-shot `Open` using the KEM's native `decapAsync` when it has one (X-Wing: WebCrypto
+ * X25519 on the holder's expanded key), else `decap`. Same result as {@link hpkeOpen}.
+ * @throws {CryptoError} DECRYPTION_FAILED when authentication fails; INVALID_INPUT on wrong sizes.
+ */
+export async function hpkeOpenAsync(
+  kem: HpkeKem,
+  enc: Uint8Array,
+  secretKey: Uint8Array,
+  info: Uint8Array,
+  aad: Uint8Array,
+  ciphertext: Uint8Array,
+): Promise<Uint8Array> {
+  abytes(info, 'info');
+  const sharedSecret = kem.decapAsync ? await kem.decapAsync(enc, secretKey) : kem.decap(enc, secretKey);
+  return keySchedule(kem, sharedSecret, info).open(aad, ciphertext);
 }

@@ -11,6 +11,7 @@ export * from './backup-key';
 export * from './escrow';
 export * from './mail-format';
 export * from './mail-seal';
+export * from './mail-summary';
 export * from './mail-links';
 export * from './sigchain/index';
 export * from './passphrase-box';

@@ -67,11 +67,20 @@ export interface ManifestPiece {
   readonly ciphertextHash: Uint8Array;
 }
 
+/** The sealed summary's entry in the manifest (docs/crypto.md §5.15): its key, plaintext size and ciphertext hash. */
+export interface ManifestSummary {
+  readonly key: Uint8Array;
+  readonly size: number;
+  readonly ciphertextHash: Uint8Array;
+}
+
 /** The manifest: piece keys, sizes, hashes and flags (docs/crypto.md §5.8). */
 export interface Manifest {
   readonly messageId: string;
   readonly notE2EE: boolean;
   readonly pieces: readonly ManifestPiece[];
+  /** The mail's sealed summary (flag bit 1), when the sealer wrote one. */
+  readonly summary?: ManifestSummary;
 }
 
 const MAX_RECIPIENTS = 10_000;
@@ -137,10 +146,11 @@ export function decodeEnvelope(bytes: Uint8Array): MailEnvelope {
  */
 export function encodeManifest(m: Manifest): Uint8Array {
   if (m.pieces.length > MAX_PIECES) throw new CryptoError('INVALID_INPUT', 'too many pieces');
-  const w = new ByteWriter().u8(MAIL.version).u8(MAIL.suite).str(astring(m.messageId, 'messageId')).u8(m.notE2EE ? 1 : 0).u16(m.pieces.length);
+  const w = new ByteWriter().u8(MAIL.version).u8(MAIL.suite).str(astring(m.messageId, 'messageId')).u8((m.notE2EE ? 1 : 0) | (m.summary ? 2 : 0)).u16(m.pieces.length);
   for (const p of m.pieces) {
     w.u8(p.kind === 'body' ? 0 : 1).raw(abytes(p.key, 'piece.key', 32)).u64(aint(p.size, 'piece.size')).raw(abytes(p.ciphertextHash, 'piece.ciphertextHash', 32));
   }
+  if (m.summary) w.raw(abytes(m.summary.key, 'summary.key', 32)).u32(aint(m.summary.size, 'summary.size', 0xffffffff)).raw(abytes(m.summary.ciphertextHash, 'summary.ciphertextHash', 32));
   return w.finish();
 }
 
@@ -153,7 +163,7 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   readHeader(r, MAIL.version, [MAIL.suite], 'manifest');
   const messageId = r.str();
   const flags = r.u8();
-  if (flags > 1) throw new CryptoError('MALFORMED', 'manifest: unknown flags');
+  if (flags > 3) throw new CryptoError('MALFORMED', 'manifest: unknown flags');
   const n = r.u16();
   const pieces: ManifestPiece[] = [];
   for (let i = 0; i < n; i++) {
@@ -161,8 +171,9 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
     if (k > 1) throw new CryptoError('MALFORMED', 'manifest: unknown piece kind');
     pieces.push({ kind: k === 0 ? 'body' : 'attachment', key: r.raw(32).slice(), size: r.u64(), ciphertextHash: r.raw(32).slice() });
   }
+  const summary = flags & 2 ? { key: r.raw(32).slice(), size: r.u32(), ciphertextHash: r.raw(32).slice() } : undefined;
   r.end();
-  return { messageId, notE2EE: flags === 1, pieces };
+  return { messageId, notE2EE: (flags & 1) === 1, pieces, ...(summary ? { summary } : {}) };
 }
 
 /** The recipient descriptor of a box: role, user id, PUK generation and key id. */

@@ -14,7 +14,7 @@ import { ByteReader, ByteWriter } from './encoding';
 import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
 import { createSha256, sha256Fast } from './_sha256';
 import { createPieceDecryptor, createPieceEncryptor, decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
-import { openBox, sealBoxAsync } from './box';
+import { openBox, openBoxAsync, sealBoxAsync } from './box';
 import { signWithContextAsync, verifyWithContext } from './ed25519';
 import { keyId, publicKeysOf, type PublicKeys } from './keys';
 import type { PerUserKey } from './puk';
@@ -35,7 +35,9 @@ import {
   type MailSender,
   type Manifest,
   type ManifestPiece,
+  type ManifestSummary,
 } from './mail-format';
+import { sealMailSummary, type MailSummaryFields } from './mail-summary';
 
 /** Verification status of an opened mail; the caller decides what to show. */
 export type SignatureStatus = 'not-signed' | 'signed-valid' | 'signed-invalid';
@@ -77,6 +79,8 @@ export interface SealedMail {
   readonly boxes: readonly { readonly userId: string; readonly role: BoxRole; readonly record: Uint8Array }[];
   /** The message key, for adding a password or server box (keep in memory only). */
   readonly messageKey: Uint8Array;
+  /** The sealed summary's ciphertext (docs/crypto.md §5.15), when one was given as fields. */
+  readonly summary?: Uint8Array;
 }
 
 const CTX_SIG = 'mail-digest';
@@ -114,6 +118,8 @@ export async function sealMail(opts: {
   /** The sender's own newest PUK, for the Sent copy (omitted for server-sealed mail). */
   senderCopy?: MailRecipientKey;
   notE2EE?: boolean;
+  /** A summary to seal with the mail (docs/crypto.md §5.15), or one sealed before (re-sealing keeps its entry). */
+  summary?: MailSummaryFields | { readonly encrypted: ManifestSummary };
   random?: RandomSource;
   backend?: AeadBackend;
 }): Promise<SealedMail> {
@@ -139,9 +145,11 @@ export async function sealMail(opts: {
     entries.push({ kind: p.kind, key, size: p.plaintext.length, ciphertextHash: sha256Fast(ct) });
     ciphertexts.push(ct);
   }
+  // 1b. The summary under its own key, listed in the manifest.
+  const sum = opts.summary ? ('encrypted' in opts.summary ? { entry: opts.summary.encrypted, ciphertext: undefined } : await sealMailSummary({ messageId, summary: opts.summary, random, backend: opts.backend })) : undefined;
   // 2. Manifest under a fresh message key.
   const messageKey = randomBytes(random, 32);
-  const manifestPt = encodeManifest({ messageId, notE2EE: !!opts.notE2EE, pieces: entries });
+  const manifestPt = encodeManifest({ messageId, notE2EE: !!opts.notE2EE, pieces: entries, ...(sum ? { summary: sum.entry } : {}) });
   const manifest = await encryptPiece({ key: messageKey, context: mailManifestContext(messageId), plaintext: manifestPt, random, backend: opts.backend });
   manifestPt.fill(0);
   // 3. BCC commitment and envelope.
@@ -173,7 +181,7 @@ export async function sealMail(opts: {
     }),
   );
   commitKey.fill(0);
-  return { envelope, manifest, pieces: ciphertexts, boxes, messageKey };
+  return { envelope, manifest, pieces: ciphertexts, boxes, messageKey, ...(sum?.ciphertext ? { summary: sum.ciphertext } : {}) };
 }
 
 /** What a holder learns from its box. */
@@ -194,18 +202,41 @@ export interface OpenedRecipientBox {
  * @throws {CryptoError} DECRYPTION_FAILED (wrong PUK, tampered box or envelope, BCC commitment
  * mismatch on a Sent copy), MALFORMED, UNSUPPORTED_VERSION, UNSUPPORTED_SUITE, INVALID_INPUT.
  */
-export function openRecipientBox(opts: {
+export function openRecipientBox(opts: OpenRecipientBoxOptions): OpenedRecipientBox {
+  const at = recipientBoxFor(opts);
+  return finishRecipientBox(opts, at, openBox({ box: at.rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: at.digest }));
+}
+
+/**
+ * {@link openRecipientBox} with the decapsulation's X25519 half done natively where available
+ * (docs/crypto.md §4.2): the same checks, the same result.
+ * @throws {CryptoError} as {@link openRecipientBox}.
+ */
+export async function openRecipientBoxAsync(opts: OpenRecipientBoxOptions): Promise<OpenedRecipientBox> {
+  const at = recipientBoxFor(opts);
+  return finishRecipientBox(opts, at, await openBoxAsync({ box: at.rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: at.digest }));
+}
+
+interface OpenRecipientBoxOptions {
   envelope: Uint8Array;
   record: Uint8Array;
   userId: string;
   puk: PerUserKey;
   expectedSenderSigningKeys?: readonly Uint8Array[];
-}): OpenedRecipientBox {
+}
+
+/** The record for this holder and the digest its box is bound to (nothing decrypted yet). */
+function recipientBoxFor(opts: OpenRecipientBoxOptions) {
   const envelope = decodeEnvelope(opts.envelope);
   const rec = decodeRecipientBox(opts.record);
   if (rec.userId !== opts.userId || rec.generation !== opts.puk.generation) throw decryptionFailed();
   const digest = recipientDigest(opts.envelope, { role: rec.role, userId: rec.userId, generation: rec.generation, keyId: keyId(publicKeysOf(opts.puk)) });
-  const pt = openBox({ box: rec.box, recipientSecretKey: opts.puk.encryption.secretKey, purpose: 'mail-recipient', context: digest });
+  return { envelope, rec, digest };
+}
+
+/** Reads the opened box: the message key, the signature (checked), a Sent copy's BCC commitment. */
+function finishRecipientBox(opts: OpenRecipientBoxOptions, at: ReturnType<typeof recipientBoxFor>, pt: Uint8Array): OpenedRecipientBox {
+  const { envelope, rec, digest } = at;
   const r = new ByteReader(pt);
   const messageKey = r.raw(32).slice();
   const hasSig = r.u8();

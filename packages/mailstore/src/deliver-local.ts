@@ -186,16 +186,40 @@ async function sealCopy(
   try {
     for (const [i, a] of attachments.entries()) {
       const enc = await createMailPieceEncryptor({ messageId: mailId, index: i + 1, kind: 'attachment' });
-      const first = await enc.push(a.content);
-      const { last, piece } = await enc.final();
-      const ct = Buffer.concat([first, last]);
-      const blob = await deps.db.blob.create({ data: { ownerUserId: owner, declaredSize: ct.length } });
+      const blob = await deps.db.blob.create({ data: { ownerUserId: owner, declaredSize: 0 } });
       blobIds.push(blob.id);
+      // Sealed and written a blob part at a time: the ciphertext is never held whole (a 25 MiB
+      // attachment would otherwise be held twice more while it is stored).
       const part = mailLimits.blobPartBytes;
+      const hash = createHash('sha256');
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
       let parts = 0;
-      for (let at = 0; at < ct.length; at += part) await deps.blobs.putPart(blob.id, parts++, ct.subarray(at, at + part));
-      await deps.db.blob.update({ where: { id: blob.id }, data: { size: ct.length, parts, completedAt: deps.now(), sha256: new Uint8Array(createHash('sha256').update(ct).digest()) } });
-      blobSizes.push(BigInt(ct.length));
+      let size = 0;
+      const flush = async (all: boolean) => {
+        while (pendingBytes >= part || (all && pendingBytes > 0)) {
+          const buf = pending.length === 1 ? Buffer.from(pending[0]!.buffer, pending[0]!.byteOffset, pending[0]!.byteLength) : Buffer.concat(pending, pendingBytes);
+          const out = buf.subarray(0, Math.min(part, buf.length));
+          await deps.blobs.putPart(blob.id, parts++, out);
+          hash.update(out);
+          size += out.length;
+          const rest = buf.subarray(out.length);
+          pending = rest.length ? [rest] : [];
+          pendingBytes = rest.length;
+        }
+      };
+      for (let at = 0; at < a.content.length; at += part) {
+        const out = await enc.push(a.content.subarray(at, at + part));
+        pending.push(out);
+        pendingBytes += out.length;
+        await flush(false);
+      }
+      const { last, piece } = await enc.final();
+      pending.push(last);
+      pendingBytes += last.length;
+      await flush(true);
+      await deps.db.blob.update({ where: { id: blob.id }, data: { declaredSize: size, size, parts, completedAt: deps.now(), sha256: new Uint8Array(hash.digest()) } });
+      blobSizes.push(BigInt(size));
       pieces.push(piece);
     }
 
@@ -218,7 +242,9 @@ async function sealCopy(
       extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
     });
 
-    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), ...(relay ? { notE2EE: true } : {}) });
+    // The sealed summary a list opens without the body (docs/crypto.md §5.15).
+    const summary = { subject: parsed.subject ?? '', fromName: from.name, fromAddress: from.address, snippet: (parsed.text ?? '').slice(0, 2000).replace(/\s+/g, ' ').trim(), attachments: attachments.length, sealedHeaders: [] };
+    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) });
     const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
     const serverBox = serverPublicKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey }) : undefined;
     mime.fill(0);
@@ -237,6 +263,7 @@ async function sealCopy(
       envelope: sealed.envelope,
       manifest: sealed.manifest,
       body: sealed.pieces[0]!,
+      ...(sealed.summary ? { summary: sealed.summary } : {}),
       attachments: blobIds,
       attachmentSizes: attachments.map((a) => a.content.length),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),

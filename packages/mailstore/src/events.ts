@@ -2,7 +2,9 @@
  * Mailbox change notifications across processes: whoever stores or changes an entry (an API
  * process, the SMTP ingress) publishes it with Postgres NOTIFY on one channel; every API process
  * LISTENs and hands it to the event streams open on it (server-sent events). Payloads carry ids
- * and folder names only.
+ * and folder names only. A LISTEN connection that drops (Postgres restarted, a network cut, an
+ * administrator's pg_terminate_backend) is made again, after 1 s doubling to 30 s while it fails:
+ * a process never goes deaf for good. Notifications sent while it was away are not replayed.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -33,6 +35,8 @@ export class MailEvents {
   /** Identifies this process's own notifications, which it has delivered already. */
   readonly origin = randomUUID();
   private client: pg.Client | null = null;
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
 
   emit(userId: string, event: MailEvent): void {
     this.emitter.emit(userId, event);
@@ -51,8 +55,25 @@ export class MailEvents {
 
   /** Listens for other processes' events on `connectionString` until `close()`. */
   async listen(connectionString: string, onError: (err: unknown) => void = () => undefined): Promise<void> {
+    this.closed = false;
+    await this.connect(connectionString, onError);
+  }
+
+  /** One LISTEN connection; when it ends for any reason but close(), another is made. */
+  private async connect(connectionString: string, onError: (err: unknown) => void): Promise<void> {
     const client = new pg.Client({ connectionString });
-    client.on('error', onError);
+    let ready = false;
+    let lost = false;
+    const onLost = (err?: unknown) => {
+      // Before it is up, a failure reaches the caller through connect()'s rejection.
+      if (!ready) return;
+      if (err) onError(err);
+      if (lost) return;
+      lost = true;
+      if (this.client === client) this.client = null;
+      void client.end().catch(() => undefined);
+      this.reconnect(connectionString, onError, 1000);
+    };
     client.on('notification', (n) => {
       if (n.channel !== MAIL_CHANNEL || !n.payload) return;
       try {
@@ -62,13 +83,47 @@ export class MailEvents {
         onError(err);
       }
     });
-    await client.connect();
-    await client.query(`LISTEN ${MAIL_CHANNEL}`);
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${MAIL_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    ready = true;
     this.client = client;
   }
 
+  private reconnect(connectionString: string, onError: (err: unknown) => void, delayMs: number): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (this.closed) return;
+      this.connect(connectionString, onError).catch((err: unknown) => {
+        onError(err);
+        this.reconnect(connectionString, onError, Math.min(30_000, delayMs * 2));
+      });
+    }, delayMs);
+    this.retry.unref();
+  }
+
+  /** Whether the LISTEN connection is up (tests; a health view). */
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
   async close(): Promise<void> {
-    await this.client?.end().catch(() => undefined);
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    const client = this.client;
     this.client = null;
+    await client?.end().catch(() => undefined);
   }
 }

@@ -56,7 +56,7 @@ export async function resealHeldMail(deps: ResealDeps, userId: string): Promise<
       const sender = envelope.sender.kind === 'external' ? envelope.sender : null;
       if (!sender) throw new Error(`held mail ${m.id} is not server-sealed`);
       // Same message id and pieces (their contexts bind the id); new envelope, manifest and box.
-      const sealed = await sealMail({ messageId: envelope.messageId, sender: { kind: 'external', address: sender.address }, pieces: manifest.pieces.map((p) => ({ kind: p.kind, encrypted: p })), to: [key], notE2EE: manifest.notE2EE });
+      const sealed = await sealMail({ messageId: envelope.messageId, sender: { kind: 'external', address: sender.address }, pieces: manifest.pieces.map((p) => ({ kind: p.kind, encrypted: p })), to: [key], notE2EE: manifest.notE2EE, ...(manifest.summary ? { summary: { encrypted: manifest.summary } } : {}) });
       sealed.messageKey.fill(0);
       for (const p of manifest.pieces) p.key.fill(0);
       const size = m.size + BigInt(sealed.envelope.length - m.envelope.length + sealed.manifest.length - m.manifest.length);

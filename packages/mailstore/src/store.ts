@@ -41,6 +41,8 @@ export interface StoreInput {
   envelope: Uint8Array;
   manifest: Uint8Array;
   body: Uint8Array;
+  /** The sealed summary (docs/crypto.md §5.15), when the sealer wrote one. */
+  summary?: Uint8Array;
   /** Completed blob ids of the attachment pieces, in piece order (1…). */
   attachments: readonly string[];
   attachmentSizes: readonly number[];
@@ -92,7 +94,7 @@ export class BlobTakenError extends Error {
 
 /** Stores a sealed mail for its holders (docs/mail.md §3). */
 export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
-  const size = BigInt(input.envelope.length + input.manifest.length + input.body.length) + input.blobBytes;
+  const size = BigInt(input.envelope.length + input.manifest.length + input.body.length + (input.summary?.length ?? 0)) + input.blobBytes;
   return db.$transaction(async (tx) => {
     const message = await tx.message
       .create({
@@ -112,6 +114,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
           parentId: input.parentId,
           sentAt: input.sentAt,
           ...(input.serverBox ? { serverBox: input.serverBox as Uint8Array<ArrayBuffer> } : {}),
+          ...(input.summary ? { summary: input.summary as Uint8Array<ArrayBuffer> } : {}),
         },
       })
       .catch((err: { code?: string }) => {

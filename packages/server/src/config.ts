@@ -81,6 +81,10 @@ const envSchema = z.object({
   SEALMAIL_SIGNIN_MAX_DELAY_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(86400, 'expected at most 86400 seconds').default(900),
   SEALMAIL_TRUSTED_PROXIES: proxyList('loopback'),
   SEALMAIL_WEB_TRUSTED_PROXIES: proxyList(''),
+  SEALMAIL_OUTBOUND_LEASE_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(2, 'expected at least 2 seconds').max(86400, 'expected at most 86400 seconds').default(900),
+  SEALMAIL_OUTBOUND_SWEEP_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(3600, 'expected at most 3600 seconds').default(60),
+  SEALMAIL_RELAY_PORT: port(25),
+  SEALMAIL_RELAY_ALLOW_PRIVATE: bool(false),
   SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
   SEALMAIL_CLOCK_FILE: z.string().min(1, 'expected the path of a file').optional(),
   SEALMAIL_BLOB_STORE: z.enum(['postgres', 's3'], { error: 'expected postgres or s3' }).default('postgres'),
@@ -123,6 +127,13 @@ export interface Config {
   readonly trustedProxies: readonly string[];
   /** The same for the web hosts (proxies in front of them); empty: the TCP peer is the client. */
   readonly webTrustedProxies: readonly string[];
+  /**
+   * The outbound relay (docs/operations.md "Scaling out"): how long a worker leases the
+   * deliveries it tries (renewed while it works; a killed worker's are free again after it), how
+   * often each API process looks for due deliveries, the remote MX port (25; tests and labs use
+   * another) and whether loopback/private targets may be delivered to (labs and tests only).
+   */
+  readonly outbound: Readonly<{ leaseSeconds: number; sweepSeconds: number; port: number; allowPrivateTargets: boolean }>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Where blob bytes (sealed attachment pieces) live (docs/operations.md, "Object storage"). */
   readonly blobStore: Readonly<BlobStoreConfig>;
@@ -307,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     trustedProxies: e.SEALMAIL_TRUSTED_PROXIES,
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
+    outbound: { leaseSeconds: e.SEALMAIL_OUTBOUND_LEASE_SECONDS, sweepSeconds: e.SEALMAIL_OUTBOUND_SWEEP_SECONDS, port: e.SEALMAIL_RELAY_PORT, allowPrivateTargets: e.SEALMAIL_RELAY_ALLOW_PRIVATE },
     logLevel: e.LOG_LEVEL,
     blobStore,
     s3,

@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, User } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
+import { queryRows } from '../http/sql';
 
 /** Cookie names: one per app, in packages/server/src/cookies.ts (the web hosts need them too). */
 export { SESSION_COOKIES } from '@sealmail/server';
@@ -59,13 +60,85 @@ export async function createSession(db: Db, userId: string, opts: { now: Date; s
   return { token, session };
 }
 
+/** The user's columns, named as Prisma names them (test/session-lookup.test.ts checks they are all here). */
+const USER_COLUMNS: Record<keyof User, string> = {
+  id: 'id::text',
+  accountId: 'account_id::text',
+  domainId: 'domain_id::text',
+  localPart: 'local_part',
+  displayName: 'display_name',
+  role: 'role::text',
+  status: 'status::text',
+  passwordHash: 'password_hash',
+  totpSecret: 'totp_secret',
+  totpPending: 'totp_pending',
+  mustChangePassword: 'must_change_password',
+  passwordChangedAt: 'password_changed_at',
+  totpLastStep: 'totp_last_step',
+  quotaBytes: 'quota_bytes',
+  usedBytes: 'used_bytes',
+  plan: 'plan',
+  legalHoldAt: 'legal_hold_at',
+  legalHoldReason: 'legal_hold_reason',
+  legalHoldBy: 'legal_hold_by::text',
+  undoSendSeconds: 'undo_send_seconds',
+  createdAt: 'created_at',
+};
+
+const BIGINT_COLUMNS = new Set<string>(['totpLastStep', 'quotaBytes', 'usedBytes'] satisfies (keyof User)[]);
+
+/** Exported for the query-plan test. */
+export const SESSION_SQL = `SELECT s.id::text AS id, s.user_id::text AS user_id, s.device_id, s.expires_at, s.last_seen_at, s.reauth_at, s.revoked_at,
+    d.user_id IS NOT NULL AS has_device, d.status::text AS device_status, d.kind AS device_kind, d.last_seen_at AS device_seen_at,
+    dom.name AS domain_name, a.require_totp,
+    ${Object.entries(USER_COLUMNS).map(([k, c]) => `u.${c} AS "u_${k}"`).join(', ')}
+  FROM sessions s
+  JOIN users u ON u.id = s.user_id
+  JOIN domains dom ON dom.id = u.domain_id
+  JOIN accounts a ON a.id = u.account_id
+  LEFT JOIN devices d ON d.user_id = s.user_id AND d.id = s.device_id
+  WHERE s.token_hash = $1`;
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  device_id: string | null;
+  expires_at: Date;
+  last_seen_at: Date;
+  reauth_at: Date | null;
+  revoked_at: Date | null;
+  has_device: boolean;
+  device_status: 'pending' | 'approved' | 'revoked' | null;
+  device_kind: string | null;
+  device_seen_at: Date | null;
+  domain_name: string;
+  require_totp: boolean;
+  [user: `u_${string}`]: unknown;
+}
+
+function sessionOf(r: SessionRow) {
+  // int8 comes from the driver as text: back to the bigint Prisma gives.
+  const user = Object.fromEntries(Object.keys(USER_COLUMNS).map((k) => [k, BIGINT_COLUMNS.has(k) && r[`u_${k}`] !== null ? BigInt(r[`u_${k}`] as string) : r[`u_${k}`]])) as User;
+  return {
+    id: r.id,
+    userId: r.user_id,
+    deviceId: r.device_id,
+    expiresAt: r.expires_at,
+    lastSeenAt: r.last_seen_at,
+    reauthAt: r.reauth_at,
+    revokedAt: r.revoked_at,
+    user: { ...user, domain: { name: r.domain_name }, account: { requireTotp: r.require_totp } },
+  };
+}
+
 /** The live session for a token, or null (unknown, revoked, expired, idle, or user suspended). */
 export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings): Promise<ActiveSession | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const s = await db.session.findUnique({
-    where: { tokenHash: hashToken(token) },
-    include: { user: { include: { domain: { select: { name: true } }, account: { select: { requireTotp: true } } } } },
-  });
+  // One statement by the token hash's unique index, the user, domain, account and device joined
+  // by primary key: no slower than a primary-key read (docs/performance.md).
+  const rows = await queryRows<SessionRow>(db, SESSION_SQL, [Buffer.from(hashToken(token))]);
+  const r = rows[0];
+  const s = r ? sessionOf(r) : null;
   if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;
   if (s.user.status !== 'active') return null;
   // Touch at most once a minute: idle expiry needs no finer grain, and reads stay reads.
@@ -73,7 +146,7 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
     s.lastSeenAt = now;
   }
-  const device = s.deviceId ? await db.device.findUnique({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, select: { status: true, kind: true, lastSeenAt: true } }) : null;
+  const device = r?.has_device ? { status: r.device_status!, kind: r.device_kind!, lastSeenAt: r.device_seen_at } : null;
   // The device's last use (Settings → Devices), touched like the session: at most once a minute.
   if (device && s.deviceId && (!device.lastSeenAt || now.getTime() - device.lastSeenAt.getTime() > 60_000)) {
     await db.device.update({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, data: { lastSeenAt: now } });

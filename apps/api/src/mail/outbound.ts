@@ -7,7 +7,11 @@
  * (one per message and attempt round); a sweeper queues messages whose next attempt is due, so a
  * restart loses nothing. A worker first leases the rows it will try (an atomic UPDATE … RETURNING
  * on rows whose lease is free), so several workers in several processes never send one
- * recipient's copy twice at the same time.
+ * recipient's copy twice at the same time. The lease is short (`leaseSeconds`, 2 minutes by
+ * default) and renewed while the worker works: a killed worker's rows are free again a lease
+ * later. The lease's expiry time is also its owner's token: a worker renews, sends and settles
+ * only rows whose lease is still exactly the one it set, so a worker that lost its lease (it
+ * stalled past it, and another took the rows) sends nothing more and overwrites nothing.
  *
  * One attempt: open the content in memory (a standard mail through the server box its sender's
  * client added; a link notice from the link's password, boxed to the server key until then),
@@ -88,6 +92,12 @@ export interface OutboundOptions {
   mtaSts?: MtaSts;
   /** How often the sweeper queues due retries (seconds; 0: never by itself — tests call sweep()). */
   sweepSeconds?: number;
+  /**
+   * How long a worker holds the deliveries it tries before another process may take them
+   * (seconds, default 120). Renewed every third of it while the attempt runs, so it bounds how
+   * long a killed worker's deliveries wait, not how long an attempt may take.
+   */
+  leaseSeconds?: number;
   now?: () => Date;
   /**
    * A mailing list of this server (a user posting to their organisation's list, docs/mail.md
@@ -103,8 +113,8 @@ export interface OutboundOptions {
  * (singletonKey), so sweeps and admin actions never pile up duplicate jobs.
  */
 const QUEUE = 'sealmail-outbound';
-/** How long a worker holds the rows it is trying (a crashed worker's rows are free again after it). */
-const LEASE_SECONDS = 900;
+/** How long a worker holds the rows it is trying, by default (a crashed worker's rows are free again after it). */
+export const DEFAULT_LEASE_SECONDS = 120;
 
 /** A remote answer that will not change on retry. */
 class Permanent extends Error {
@@ -119,6 +129,8 @@ class Permanent extends Error {
 
 interface Claimed {
   id: string;
+  /** The lease's expiry as Postgres wrote it (full precision): the owner's token. */
+  lease: string;
   recipient: string;
   attempts: number;
   created_at: Date;
@@ -145,6 +157,7 @@ export class Outbound {
   private readonly now: () => Date;
   private readonly mtaSts: MtaSts;
   readonly schedule: RetrySchedule;
+  readonly leaseSeconds: number;
 
   constructor(
     private readonly db: Db,
@@ -154,12 +167,16 @@ export class Outbound {
   ) {
     this.now = opts.now ?? (() => new Date());
     this.schedule = opts.retry ?? defaultRetrySchedule;
+    this.leaseSeconds = opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
     const resolver = opts.resolver;
     this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now, ...(resolver ? { resolveTxt: async (name: string) => (await resolver(name, 'TXT')) as string[][] } : {}) });
   }
 
   async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 4 });
+    // pg-boss fails an active job past its expiry at its maintenance run: a killed process's job
+    // must not outlive its lease by long (the queue's stately policy lets no second job of that
+    // message start while it is active).
+    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 4, maintenanceIntervalSeconds: Math.min(120, this.leaseSeconds) });
     boss.on('error', (err) => this.logger.warn({ err }, 'outbound queue'));
     await boss.start();
     await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
@@ -183,7 +200,7 @@ export class Outbound {
   async enqueue(messageId: string): Promise<void> {
     if (!this.boss) throw new Error('outbound relay not started');
     // Answers null (nothing added) when the message already has a job waiting: that one will do.
-    await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: LEASE_SECONDS });
+    await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: this.leaseSeconds });
   }
 
   /** Jobs waiting in the relay's pg-boss queue (the admin console's overview). */
@@ -269,9 +286,10 @@ export class Outbound {
   async attempt(messageId: string): Promise<void> {
     const now = this.now();
     const claimed = await this.db.$queryRaw<Claimed[]>`
-      UPDATE outbound_deliveries SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+      UPDATE outbound_deliveries SET lease_until = clock_timestamp() + make_interval(secs => ${this.leaseSeconds})
       WHERE message_id = ${messageId}::uuid AND status = 'queued' AND next_attempt_at <= ${now} AND (lease_until IS NULL OR lease_until < now())
-      RETURNING id, recipient, attempts, created_at, link_id`;
+      RETURNING id, lease_until::text AS lease, recipient, attempts, created_at, link_id`;
+    const lease = new Lease(this.db, claimed, this.leaseSeconds, this.logger);
     const owed = await this.db.outboundDelivery.findMany({ where: { messageId, status: { in: ['failed', 'cancelled'] }, bouncedAt: null, OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }] } });
     if (!claimed.length && !owed.length) return this.finish(messageId);
 
@@ -295,19 +313,20 @@ export class Outbound {
         // process's server key: a configuration error) is retried rather than failed.
         const gone = msg.links.length ? msg.links.every((l) => !l.secretBox) : !msg.serverBox;
         const outcomes = content
-          ? await this.sendAll(msg.senderAddress, claimed, content.mail)
+          ? await this.sendAll(msg.senderAddress, claimed, content.mail, lease)
           : new Map(claimed.map((c): [string, Outcome] => [c.id, gone ? { status: 'failed', error: 'the message can no longer be opened by the server' } : { status: 'queued', error: 'the server key of this process does not open the message' }]));
         for (const c of claimed) {
-          let o = outcomes.get(c.id)!;
+          // No outcome: the lease was lost before its send (another worker has it now).
+          const got = outcomes.get(c.id);
+          if (!got) continue;
+          let o = got;
           const attempts = c.attempts + 1;
           if (o.status === 'queued' && now.getTime() >= c.created_at.getTime() + this.schedule.lifetimeSeconds * 1000) {
             o = { ...o, status: 'failed', error: `gave up after ${Math.round(this.schedule.lifetimeSeconds / 3600)} hours in the queue; last error: ${o.error ?? 'none'}` };
           }
           const next = new Date(now.getTime() + retryDelaySeconds(attempts, this.schedule) * 1000);
-          await this.db.outboundDelivery.update({
-            where: { id: c.id },
-            data: { status: o.status, attempts, lastError: o.error?.slice(0, 500) ?? null, nextAttemptAt: o.status === 'queued' ? next : now, leaseUntil: null, updatedAt: now },
-          });
+          // Settled only under this worker's own lease; a row it lost is another worker's now.
+          if (!(await lease.settle(c.id, { status: o.status, attempts, lastError: o.error?.slice(0, 500) ?? null, nextAttemptAt: o.status === 'queued' ? next : now, updatedAt: now }))) continue;
           if (o.status === 'failed') {
             const expired = o.error?.startsWith('gave up') ?? false;
             failures.push({
@@ -326,7 +345,7 @@ export class Outbound {
     } finally {
       content?.wipe();
       // Rows this round claimed but did not settle (an unexpected error) are free for the next one.
-      if (claimed.length) await this.db.outboundDelivery.updateMany({ where: { id: { in: claimed.map((c) => c.id) }, leaseUntil: { not: null } }, data: { leaseUntil: null } });
+      await lease.release();
     }
     await this.finish(messageId);
   }
@@ -442,7 +461,7 @@ export class Outbound {
   }
 
   /** Delivers to every claimed recipient, grouped by domain (one notice each for links). */
-  private async sendAll(from: string, claimed: Claimed[], content: SendMailOptions): Promise<Map<string, Outcome>> {
+  private async sendAll(from: string, claimed: Claimed[], content: SendMailOptions, lease: Lease): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
     const dkim = await this.opts.dkim(from.split('@')[1]!);
     const perRecipient = (content as { perRecipient?: Map<string, { url: string; expiresAt: Date }> }).perRecipient;
@@ -471,6 +490,9 @@ export class Outbound {
       for (const [domain, rows] of byDomain) groups.push({ domain, rows, mail: content });
     }
     for (const g of groups) {
+      // Sent only while this worker's lease on the rows is live (renewed now, for the send).
+      g.rows = await lease.keep(g.rows);
+      if (!g.rows.length) continue;
       try {
         const rejected = await this.sendTo(g.domain, g.rows.map((r) => r.recipient), from, g.mail, dkim);
         for (const r of g.rows) {
@@ -690,4 +712,74 @@ function noticeBody(from: string, url: string, expiresAt: Date): { text: string;
     ].join('\n'),
     html: `<p>${esc(from)} sent you a protected message.</p><p><a href="${esc(url)}">Open the message</a></p><p>The link works until ${esc(when)}. The key is in the part of the link after #, which your browser never sends to our server.</p>`,
   };
+}
+
+/**
+ * One attempt's hold on the deliveries it claimed (see the file comment): renewed every third of
+ * the lease while the attempt runs, checked (and renewed) before each send, and given up at the
+ * end. The expiry Postgres wrote is the token: every statement matches it exactly.
+ */
+class Lease {
+  private readonly tokens = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    claimed: readonly Claimed[],
+    private readonly seconds: number,
+    private readonly logger: Logger,
+  ) {
+    for (const c of claimed) this.tokens.set(c.id, c.lease);
+    if (claimed.length) {
+      this.timer = setInterval(() => void this.renew().catch((err: unknown) => this.logger.warn({ err }, 'outbound: lease not renewed')), (seconds * 1000) / 3);
+      this.timer.unref();
+    }
+  }
+
+  /** Extends the lease of every row still held; a row whose token no longer matches is lost. */
+  private renew(): Promise<void> {
+    const run = this.chain.then(async () => {
+      for (const [id, token] of [...this.tokens]) {
+        const rows = await this.db.$queryRaw<{ lease: string }[]>`
+          UPDATE outbound_deliveries SET lease_until = clock_timestamp() + make_interval(secs => ${this.seconds})
+          WHERE id = ${id}::uuid AND lease_until = ${token}::timestamptz AND lease_until > now()
+          RETURNING lease_until::text AS lease`;
+        if (rows[0]) this.tokens.set(id, rows[0].lease);
+        else {
+          this.tokens.delete(id);
+          this.logger.warn({ delivery: id }, 'outbound: lease lost; another worker has the delivery');
+        }
+      }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The rows of `rows` this worker still holds, with their lease renewed for a send. */
+  async keep<T extends { id: string }>(rows: T[]): Promise<T[]> {
+    await this.renew();
+    return rows.filter((r) => this.tokens.has(r.id));
+  }
+
+  /** Writes a delivery's outcome and frees it, if this worker still holds it. */
+  async settle(id: string, data: { status: string; attempts: number; lastError: string | null; nextAttemptAt: Date; updatedAt: Date }): Promise<boolean> {
+    await this.chain;
+    const token = this.tokens.get(id);
+    if (token === undefined) return false;
+    const n = await this.db.$executeRaw`
+      UPDATE outbound_deliveries SET status = ${data.status}::delivery_status, attempts = ${data.attempts}, last_error = ${data.lastError}, next_attempt_at = ${data.nextAttemptAt}, lease_until = NULL, updated_at = ${data.updatedAt}
+      WHERE id = ${id}::uuid AND lease_until = ${token}::timestamptz`;
+    this.tokens.delete(id);
+    return n === 1;
+  }
+
+  /** Stops renewing and frees what is still held (rows not settled: the next round takes them). */
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.chain;
+    for (const [id, token] of this.tokens) await this.db.$executeRaw`UPDATE outbound_deliveries SET lease_until = NULL WHERE id = ${id}::uuid AND lease_until = ${token}::timestamptz`;
+    this.tokens.clear();
+  }
 }

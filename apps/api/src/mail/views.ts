@@ -13,6 +13,7 @@ const messageFields = {
   protection: true,
   envelope: true,
   manifest: true,
+  summary: true,
   bodySize: true,
   attachmentSizes: true,
   size: true,
@@ -60,6 +61,7 @@ export async function loadEntries(db: Db, userId: string, ids: readonly string[]
         manifest: toBase64Url(m.manifest),
         box: toBase64Url(r.box),
         body: body ? toBase64Url(body) : null,
+        summary: m.summary ? toBase64Url(m.summary) : null,
         attachments: m.blobs.map((b) => b.id),
       },
     ];

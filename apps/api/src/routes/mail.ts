@@ -9,7 +9,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
   ApiError,
-  folders,
   labelCreate,
   labelDelete,
   labelList,
@@ -26,7 +25,6 @@ import {
   mailUpdate,
   linkExpirySeconds,
   composeLimits,
-  type FolderName,
 } from '@sealmail/contract';
 import { decodeEnvelope, decodeRecipientBox, fromBase64Url, openManifest, openPasswordBox, openServerBox, passwordDigest, piecePlaintextLength, sealLinkSecret, toBase64Url, type BoxRole, type MailEnvelope } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
@@ -36,6 +34,8 @@ import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
+import { readMailboxCounts } from '../mail/counts';
+import { loadPage } from '../mail/page';
 import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
 import { purgeEntries } from '../mail/legal-hold';
@@ -145,6 +145,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const envelopeBytes = decodeOr(() => fromBase64Url(b.envelope), 'the envelope does not decode');
       const manifest = decodeOr(() => fromBase64Url(b.manifest), 'the manifest does not decode');
       const body = decodeOr(() => fromBase64Url(b.body), 'the body does not decode');
+      // The sealed summary (docs/crypto.md §5.15): opaque here; readers check it against the signed manifest.
+      const summary = b.summary ? decodeOr(() => fromBase64Url(b.summary!), 'the summary does not decode') : undefined;
       if (body.length > mailLimits.bodyCiphertextBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.body');
       decodeOr(() => piecePlaintextLength(body.length), 'the body is not a sealed piece');
       const env: MailEnvelope = decodeOr(() => decodeEnvelope(envelopeBytes), 'the envelope does not decode');
@@ -297,6 +299,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           envelope: envelopeBytes,
           manifest,
           body,
+          ...(summary ? { summary } : {}),
           attachments: b.attachments,
           attachmentSizes,
           blobBytes,
@@ -380,23 +383,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req) => {
       const s = req.session!;
       const q = req.query;
-      const params: unknown[] = [s.userId];
-      const where: string[] = ['user_id = $1::uuid'];
-      const add = (sql: string, value: unknown) => {
-        params.push(value);
-        where.push(sql.replace('?', `$${params.length}`));
-      };
-      if (q.folderId) {
-        // A custom folder: its entries are filed with folder archive (routes/organise.ts).
-        add('folder_id = ?::uuid', q.folderId);
-        where.push(`folder = 'archive'`);
-      } else if (q.folder) {
-        add('folder = ?::folder', q.folder);
-        if (q.folder === 'archive') where.push('folder_id IS NULL');
-      } else where.push(`folder NOT IN ('trash', 'spam')`);
-      if (q.label) add('? = ANY(label_ids)', q.label);
-      if (q.starred) where.push('starred');
-      if (q.unread) where.push('NOT read');
+      let after: { receivedAt: Date; id: string } | undefined;
       if (q.cursor) {
         let c: unknown;
         try {
@@ -407,18 +394,12 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c[1])) {
           throw new ApiError('VALIDATION_FAILED', 'querystring.cursor', 'querystring.cursor: not a cursor this API gave out.');
         }
-        params.push(new Date(c[0]), c[1]);
-        where.push(`(received_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+        after = { receivedAt: new Date(c[0]), id: c[1] };
       }
-      params.push(q.limit + 1);
-      const rows = await deps.db.$queryRawUnsafe<{ id: string; received_at: Date }[]>(
-        `SELECT id::text AS id, received_at FROM mailbox_entries WHERE ${where.join(' AND ')} ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
-        ...params,
-      );
-      const page = rows.slice(0, q.limit);
-      const last = page.at(-1);
-      const cursor = rows.length > q.limit && last ? Buffer.from(JSON.stringify([last.received_at.toISOString(), last.id])).toString('base64url') : null;
-      return { entries: await loadEntries(deps.db, s.userId, page.map((r) => r.id), 'small'), cursor };
+      // One statement: keyset walk, messages and attachment ids joined (mail/page.ts).
+      const { entries, next } = await loadPage(deps.db, s.userId, { folder: q.folder, folderId: q.folderId, label: q.label, starred: !!q.starred, unread: !!q.unread, after, limit: q.limit });
+      const cursor = next ? Buffer.from(JSON.stringify([next.receivedAt.toISOString(), next.id])).toString('base64url') : null;
+      return { entries, cursor };
     },
     { preHandler: session, logLevel: 'warn' },
   );
@@ -493,15 +474,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     mailSummary,
     async (req) => {
       const s = req.session!;
-      const rows = await deps.db.$queryRaw<{ folder: FolderName; total: bigint; unread: bigint }[]>`
-        SELECT folder::text AS folder, count(*) AS total, count(*) FILTER (WHERE NOT read) AS unread
-        FROM mailbox_entries WHERE user_id = ${s.userId}::uuid AND NOT (folder = 'archive' AND folder_id IS NOT NULL) GROUP BY folder`;
-      const byFolder = new Map(rows.map((r) => [r.folder, r]));
-      const u = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId }, select: { usedBytes: true, quotaBytes: true } });
-      return {
-        folders: folders.map((f) => ({ folder: f, total: Number(byFolder.get(f)?.total ?? 0), unread: Number(byFolder.get(f)?.unread ?? 0) })),
-        quota: { usedBytes: Number(u.usedBytes), quotaBytes: Number(u.quotaBytes) },
-      };
+      // Maintained by triggers, not scanned (mail/counts.ts).
+      return readMailboxCounts(deps.db, s.userId);
     },
     { preHandler: session, logLevel: 'warn' },
   );

@@ -51,10 +51,9 @@ export async function organiseRoutes(app: FastifyInstance, deps: ApiDeps): Promi
 
   async function counts(userId: string, ids: string[]) {
     if (!ids.length) return new Map<string, { total: number; unread: number }>();
-    const rows = await deps.db.$queryRaw<{ folder_id: string; total: bigint; unread: bigint }[]>`
-      SELECT folder_id::text AS folder_id, count(*) AS total, count(*) FILTER (WHERE NOT read) AS unread
-      FROM mailbox_entries WHERE user_id = ${userId}::uuid AND folder = 'archive' AND folder_id IS NOT NULL GROUP BY folder_id`;
-    return new Map(rows.map((r) => [r.folder_id, { total: Number(r.total), unread: Number(r.unread) }]));
+    // Maintained by triggers (mail/counts.ts), not scanned.
+    const rows = await deps.db.mailboxCount.findMany({ where: { userId, scope: 'custom', key: { in: ids } }, select: { key: true, total: true, unread: true } });
+    return new Map(rows.map((r) => [r.key, { total: r.total, unread: r.unread }]));
   }
   const view = (f: { id: string; name: Uint8Array }, c?: { total: number; unread: number }) => ({ id: f.id, name: toBase64Url(f.name), total: c?.total ?? 0, unread: c?.unread ?? 0 });
   async function ownFolder(userId: string, id: string) {

@@ -5,6 +5,8 @@ import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KE
 import { Compose, type ComposeSeed } from './Compose';
 import { Thread } from './Reader';
 import { RowContent } from './Row';
+import { MessageList, type MessageListHandle } from './MessageList';
+import { IndexProgress } from './IndexProgress';
 import { SenderText } from '../contacts/SenderName';
 import { Toasts, useToasts } from './Toasts';
 import { ShortcutsDialog } from './Shortcuts';
@@ -71,6 +73,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     if (menuOpen) menu.current?.querySelector<HTMLElement>('[aria-current="page"], li button')?.focus();
   }, [menuOpen]);
   const searchBox = useRef<HTMLInputElement>(null);
+  // The virtualised list (MessageList.tsx): its scrolling pane, and how to bring a row into view.
+  const listPane = useRef<HTMLElement>(null);
+  const listHandle = useRef<MessageListHandle>(null);
   const listGen = useRef(0);
   const pendingG = useRef(0);
   const inSettings = view === 'settings';
@@ -109,6 +114,8 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     [address, failed, label],
   );
 
+  // Scrolling near the end of the loaded rows asks for the next page.
+  const loadMore = useCallback(() => void (cursor && load(folder, cursor)), [cursor, folder, load]);
   const loadLabels = useCallback(() => void keys({ op: 'labels', address }).then(setLabels, failed), [address, failed]);
   // Again on the way back from Settings, where labels are renamed and deleted.
   useEffect(() => void (view === 'mail' && loadLabels()), [loadLabels, view]);
@@ -179,9 +186,13 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       void load(folder);
       return;
     }
+    const gen = ++searchGen.current;
     setLoading(true);
     try {
       const r = await keys({ op: 'search', address, query: q });
+      if (gen !== searchGen.current) return;
+      // The index was still being brought up to date: search again once it is, if it found more.
+      if (r.syncing) void keys({ op: 'searchSync', address }).then((s) => void (s.added && gen === searchGen.current && search(q)), () => undefined);
       setSearching(q);
       setCursor(null);
       setSelected(null);
@@ -199,13 +210,24 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
           }
         }),
       );
+      if (gen !== searchGen.current) return;
       setRows((old) => (old.length && old[0]!.entryId === full[0]?.entryId ? [...full, ...old.slice(full.length)] : old));
     } catch (err) {
       failed(err);
     } finally {
-      setLoading(false);
+      if (gen === searchGen.current) setLoading(false);
     }
   }
+  // Search as one types (the on-device index answers from memory), a moment after the last key.
+  const searchGen = useRef(0);
+  const typed = useRef(false);
+  const searchNow = useRef(search);
+  searchNow.current = search;
+  useEffect(() => {
+    if (!typed.current) return;
+    const timer = setTimeout(() => void searchNow.current(query), 120);
+    return () => clearTimeout(timer);
+  }, [query]);
 
   async function open(row: MailRow) {
     setSelected(row.entryId);
@@ -342,7 +364,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     setThread(null);
     setProblem(null);
     // Focus goes back to the row that was open (the list is shown again).
-    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.list .row[data-entry="${was}"]`)?.focus());
+    requestAnimationFrame(() => was && listHandle.current?.focusRow(was));
   };
   const goInbox = () => {
     onNavigate('');
@@ -372,7 +394,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
         const j = Math.min(rows.length - 1, Math.max(0, i + d));
         if (!rows[j]) return;
         if (selected) void open(rows[j]!);
-        else document.querySelector<HTMLElement>(`.list .row[data-entry="${rows[j]!.entryId}"]`)?.focus();
+        else listHandle.current?.focusRow(rows[j]!.entryId);
       };
       const always: Record<string, () => void> = {
         '?': () => setShortcuts(true),
@@ -487,10 +509,11 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               </p>
             )}
           </nav>
-          <section className="list" aria-label={t('mail.messages')} aria-busy={loading}>
+          <section ref={listPane} className="list" aria-label={t('mail.messages')} aria-busy={loading}>
             <form role="search" className="search" onSubmit={(e) => (e.preventDefault(), void search(query))}>
-              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input ref={searchBox} type="search" aria-label={t('mail.search')} placeholder={t('mail.searchPlaceholder')} value={query} onChange={(e) => ((typed.current = true), setQuery(e.target.value))} />
             </form>
+            <IndexProgress address={address} />
             <h2>{searching ? t('mail.resultsFor', { query: searching }) : title}</h2>
             {openCustom && !searching && <FolderTools address={address} folder={openCustom} onChanged={custom.reload} onDeleted={(moved) => (show(t('organise.folderDeleted', { count: moved })), custom.reload(), setLabel(null), setFolder('inbox'))} failed={failed} />}
             {folder === 'trash' && !label && !searching && <EmptyTrash count={counts.get('trash')?.total ?? 0} onEmptied={(n) => (show(t('organise.trashEmptied', { count: n })), void load(folder), refreshSummary())} failed={failed} />}
@@ -508,9 +531,15 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
               />
             )}
             {rows.length === 0 && !loading && <p className="empty">{t('mail.empty')}</p>}
-            <ul>
-              {rows.map((r) => (
-                <li key={r.entryId} className="row-item">
+            <MessageList
+              rows={rows}
+              scroller={listPane}
+              handle={listHandle}
+              hasMore={!!cursor && !searching}
+              loading={loading}
+              onMore={loadMore}
+              renderRow={(r) => (
+                <>
                   <input type="checkbox" className="row-check" aria-label={t('organise.selectRow', { subject: r.subject || r.from })} checked={checked.includes(r.entryId)} onClick={(e) => check(r.entryId, e.shiftKey)} onChange={() => undefined} />
                   <button
                     type="button"
@@ -522,9 +551,9 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                   >
                     <RowContent row={r} from={from(r)} labelName={(id) => labels.find((l) => l.id === id)?.name ?? '…'} />
                   </button>
-                </li>
-              ))}
-            </ul>
+                </>
+              )}
+            />
             {cursor && (
               <button type="button" className="more" onClick={() => void load(folder, cursor)} disabled={loading}>
                 {t('mail.older')}

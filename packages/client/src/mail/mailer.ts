@@ -23,7 +23,8 @@ import {
   fromBase64Url,
   openManifest,
   openMailPiece,
-  openRecipientBox,
+  openMailSummary,
+  openRecipientBoxAsync,
   openSelfBox,
   pieceCiphertextLength,
   sealMail,
@@ -45,6 +46,7 @@ import { TrustError, type Identity, type SafetyNumberView, type VerifiedChain } 
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
 import { Batcher } from './batch';
 import { PartUploader } from './upload-parts';
+import { ROW_CACHE_MS, rowKey, type CachedRow, type SummaryCache } from './summary-cache';
 
 export type MailErrorCode =
   | 'NO_E2EE_ROUTE'
@@ -246,7 +248,23 @@ class Parts {
   }
 }
 
+/**
+ * A row of a mail list ({@link Mailer.page}): what the sealed summary (or, for mail without one,
+ * the body) says, as this device verified it. `source` says where it came from: this device's
+ * cache of rows it verified before, the sealed summary (box + manifest + summary opened, no
+ * body), or the body (mail sealed without a summary, a draft, or a summary that failed to verify:
+ * then `summaryRejected` is set and the row shows what the authenticated body says).
+ */
+export interface ListedMail extends Omit<CachedRow, 'at'> {
+  entryId: string;
+  entry: EntryView;
+  source: 'cache' | 'summary' | 'body';
+  summaryRejected?: true;
+}
+
 export class Mailer {
+  /** Where {@link page} keeps the rows it verified (the browser: the key worker's encrypted store). */
+  summaryCache: SummaryCache | null = null;
   private pukCache: PerUserKey[] | null = null;
   private myUserId: string | null = null;
   /** Senders' verified chains, kept for a minute so a page of mail costs one lookup per sender. */
@@ -418,6 +436,8 @@ export class Mailer {
       bcc: opts.draft ? [] : internal(bcc).map((a) => keys.get(a)!),
       senderCopy: { userId: this.mailbox?.userId ?? me.userId, generation: myPuk.generation, publicKeys: myPuk.keys },
       notE2EE: external.length > 0,
+      // What a list shows without opening the body (docs/crypto.md §5.15).
+      summary: { subject: mail.subject, fromName: this.mailbox ? '' : this.displayName, fromAddress: this.mailbox ? fromAddress : from, snippet: mail.text.slice(0, 2000).replace(/\s+/g, ' ').trim(), attachments: files.length, sealedHeaders: [] },
     });
     const serverBox = serverKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey: fromBase64Url(serverKey.publicKey) }) : null;
     sealed.messageKey.fill(0);
@@ -454,6 +474,7 @@ export class Mailer {
       envelope: toBase64Url(sealed.envelope),
       manifest: toBase64Url(sealed.manifest),
       body: toBase64Url(sealed.pieces[0]!),
+      ...(sealed.summary ? { summary: toBase64Url(sealed.summary) } : {}),
       attachments: uploaded.map((u) => u.blobId),
       to: opts.draft ? [] : to,
       cc: opts.draft ? [] : cc,
@@ -592,7 +613,7 @@ export class Mailer {
     const puk = (await this.puks(generation)).find((p) => p.generation === generation);
     if (!puk) throw new MailError('OPEN_FAILED', 'This device does not hold the key this mail was sealed to (approve it from another device to read older mail).');
     this.myUserId ??= this.mailbox?.userId ?? (await this.identity.thisDevice(this.address)).userId;
-    const box = openRecipientBox({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
+    const box = await openRecipientBoxAsync({ envelope, record, userId: this.myUserId, puk, expectedSenderSigningKeys: check.signingKeys });
     const manifest = await openManifest({ envelope: box.envelope, manifest: fromBase64Url(entry.manifest), messageKey: box.messageKey });
     box.messageKey.fill(0);
     return { box, manifest, check, deviceSender: env.sender.kind === 'device' };
@@ -602,7 +623,7 @@ export class Mailer {
    * What the reader is shown about who sent a mail and how it was protected — only what this
    * device verified: the label, the sender and a warning with the reason when something fails.
    */
-  private async present(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: ParsedMime) {
+  private async present(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: Pick<ParsedMime, 'from' | 'sealmailHeaders'>) {
     const { box, manifest, check, deviceSender } = header;
     const claimed = mime.from ?? { name: '', address: entry.from };
     const linkTag = mime.sealmailHeaders?.['x-sealmail-link-reply-tag'];
@@ -753,6 +774,76 @@ export class Mailer {
       }
     }
     return { items, cursor: page.cursor, skipped };
+  }
+
+  /**
+   * A page of a folder as a list shows it, opening as little as it can: rows this device verified
+   * before come from {@link summaryCache} (no decryption); others from the sealed summary (box,
+   * manifest and summary: no body fetched or decrypted, docs/crypto.md §5.15); mail without a
+   * summary, drafts without recipients on the server, and mail whose summary does not verify are
+   * opened as {@link list} does.
+   */
+  async page(opts: Parameters<Mailer['list']>[0] = {}): Promise<{ items: (ListedMail | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
+    const page = await this.listEntries(opts.label || opts.folderId || (opts.starred && !opts.folder) ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
+    const cache = this.summaryCache;
+    const keys = cache ? await Promise.all(page.entries.map((e) => rowKey(e))) : [];
+    const hits = cache ? await cache.get(keys).catch(() => keys.map(() => null)) : [];
+    const fresh: [string, CachedRow][] = [];
+    const now = Date.now();
+    const items: (ListedMail | { entryId: string; entry: EntryView; error: string })[] = [];
+    for (const [i, entry] of page.entries.entries()) {
+      const hit = hits[i];
+      if (hit && now - hit.at >= 0 && now - hit.at < ROW_CACHE_MS) {
+        const { at: _, ...row } = hit;
+        items.push({ ...row, entryId: entry.id, entry, source: 'cache' });
+        continue;
+      }
+      try {
+        const row = await this.verifyRow(entry);
+        items.push({ ...row, entryId: entry.id, entry });
+        if (cache) {
+          const { source: _s, summaryRejected: _r, ...keep } = row;
+          fresh.push([keys[i]!, { at: now, ...keep }]);
+        }
+      } catch (err) {
+        items.push({ entryId: entry.id, entry, error: err instanceof CryptoError || err instanceof MailError ? 'This mail could not be decrypted.' : (err as Error).message });
+      }
+    }
+    if (cache && fresh.length) await cache.put(fresh).catch(() => undefined);
+    return { items, cursor: page.cursor };
+  }
+
+  /** One list row, verified: from the sealed summary when it has one that verifies, else from the body. */
+  private async verifyRow(entry: EntryView): Promise<Omit<ListedMail, 'entryId' | 'entry'>> {
+    const header = await this.openHeader(entry);
+    const attachmentCount = header.manifest.pieces.length - 1;
+    const draftWithoutRecipients = entry.folder === 'drafts' && !entry.to.length && !entry.cc.length;
+    let rejected = false;
+    if (entry.summary && !draftWithoutRecipients) {
+      try {
+        const s = await openMailSummary({ manifest: header.manifest, ciphertext: fromBase64Url(entry.summary) });
+        const claimed = s.fromAddress ? { name: s.fromName, address: s.fromAddress } : null;
+        const { protection, warning, sender, sentBy } = await this.present(entry, header, { from: claimed, sealmailHeaders: Object.fromEntries(s.sealedHeaders) });
+        return { protection, warning, sentBy, subject: s.subject, from: sender, snippet: s.snippet.slice(0, 140), attachmentCount, source: 'summary' };
+      } catch (err) {
+        if (!(err instanceof CryptoError)) throw err;
+        rejected = true; // altered, swapped or made up: the body decides what the row shows
+      }
+    }
+    const mime = await this.bodyOf(entry, header.manifest);
+    const { protection, warning, sender, sentBy } = await this.present(entry, header, mime);
+    return {
+      protection,
+      warning,
+      sentBy,
+      subject: mime.subject,
+      from: sender,
+      snippet: mime.text.replace(/\s+/g, ' ').trim().slice(0, 140),
+      attachmentCount,
+      ...(draftWithoutRecipients ? { to: mime.to } : {}),
+      source: 'body',
+      ...(rejected ? { summaryRejected: true as const } : {}),
+    };
   }
 
   /**

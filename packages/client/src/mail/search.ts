@@ -493,7 +493,7 @@ function toDoc(m: IndexableMail): SearchDoc {
 export async function syncSearchIndex(
   source: IndexSource,
   index: SearchIndex,
-  opts: { folders?: readonly FolderNameLike[]; pageSize?: number } = {},
+  opts: { folders?: readonly FolderNameLike[]; pageSize?: number; /** Told after each page (a progress indicator). */ onProgress?: (added: number) => void } = {},
 ): Promise<{ added: number; changed: boolean; stale: boolean }> {
   let added = 0;
   let changed = false;
@@ -514,6 +514,7 @@ export async function syncSearchIndex(
           added++;
         }
       }
+      opts.onProgress?.(added);
       if (page.skipped > 0 || !page.cursor) break;
       cursor = page.cursor;
     }

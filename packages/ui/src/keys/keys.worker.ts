@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, noteSummaryCache, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { contactsOp } from './contacts-ops';
@@ -27,7 +27,12 @@ function mailer(address: string, displayName = ''): Promise<Mailer> {
 function ownMailer(address: string, displayName = ''): Promise<Mailer> {
   let m = mailers.get(address);
   if (!m) {
-    m = identity.then((id) => new Mailer(api, id, address, displayName));
+    m = Promise.all([identity, store]).then(([id, s]) => {
+      const mailer = new Mailer(api, id, address, displayName);
+      // Verified list rows, kept in the encrypted store so a warm list needs no decryption.
+      mailer.summaryCache = noteSummaryCache(s, address.toLowerCase());
+      return mailer;
+    });
     mailers.set(address, m);
   }
   return m;
@@ -101,15 +106,36 @@ function searchIndex(address: string): Promise<SearchIndex> {
   }
   return ix;
 }
+/** The background indexing per address (the mailbox shows it as a progress bar), and which indexes synced once. */
+const progress = new Map<string, { running: boolean; indexed: number; total: number | null }>();
+const warm = new Set<string>();
 function syncSearch(address: string): Promise<{ added: number; indexed: number; stale: boolean }> {
   const running = syncing.get(address);
   if (running) return running;
   const run = (async () => {
     const [ix, m, s] = await Promise.all([searchIndex(address), ownMailer(address), store]);
-    const { added, changed, stale } = await syncSearchIndex(m, ix);
+    const p = { running: true, indexed: ix.size, total: null as number | null };
+    progress.set(address, p);
+    void m.folderTotals().then((t) => void (p.total = Object.values(t).reduce((a, n) => a + (n ?? 0), 0)), () => undefined);
+    let savedAt = 0;
+    const { added, changed, stale } = await syncSearchIndex(m, ix, {
+      onProgress: (n) => {
+        p.indexed = ix.size;
+        // A long first indexing is saved as it goes, so a reload does not start it over.
+        if (n - savedAt >= 500) {
+          savedAt = n;
+          void saveIndex(address, ix, s).catch(() => undefined);
+        }
+      },
+    });
     if (added || changed) await saveIndex(address, ix, s);
+    warm.add(address);
     return { added, indexed: ix.size, stale };
-  })().finally(() => syncing.delete(address));
+  })().finally(() => {
+    syncing.delete(address);
+    const p = progress.get(address);
+    if (p) p.running = false;
+  });
   syncing.set(address, run);
   return run;
 }
@@ -117,13 +143,13 @@ function syncSearch(address: string): Promise<{ added: number; indexed: number; 
 const saveIndex = (address: string, ix: SearchIndex, s: Awaited<typeof store>) => s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
-  const page = await (await mailer(req.address)).list({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
+  const page = await (await mailer(req.address)).page({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
     if ('error' in i) return { ...base, protection: null, warning: null, subject: '', from: e.from, fromName: '', snippet: '', attachmentCount: e.attachments.length, error: i.error };
     // A draft's recipients are only in its sealed body (the server's entry names none).
-    const to = e.to.length ? e.to : i.mime.to;
+    const to = e.to.length ? e.to : (i.to ?? []);
     return { ...base, to, protection: i.protection, warning: i.warning, sentBy: i.sentBy, subject: i.subject, from: i.from.address, fromName: i.from.name, snippet: i.snippet, attachmentCount: i.attachmentCount, error: null };
   });
   return { rows, cursor: page.cursor };
@@ -219,8 +245,14 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
     case 'mailList':
       return mailList(req);
     case 'search': {
-      const { indexed, stale } = await syncSearch(req.address);
+      // Once the index has been brought up to date in this session, a search answers from memory at
+      // once and the sync runs behind it (the mailbox searches again if it added mail); before
+      // that, a search waits for the sync a short while, then answers with what is indexed so far.
+      const sync = syncSearch(req.address);
+      const done = warm.has(req.address) ? null : await Promise.race([sync, new Promise<null>((r) => setTimeout(() => r(null), 2500))]);
+      const stale = done?.stale ?? false;
       const ix = await searchIndex(req.address);
+      const indexed = ix.size;
       let hits = ix.search(req.query, { limit: 100 });
       // The server's folder counts differ from the index's: check the hits about to be shown.
       if (stale) {
@@ -228,8 +260,10 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
         hits = r.hits;
         if (r.changed) await saveIndex(req.address, ix, await store);
       }
-      return { hits: hits.map((h) => ({ entryId: h.entryId, folder: h.folder, date: h.date, subject: h.subject, from: h.from })), indexed };
+      return { hits: hits.map((h) => ({ entryId: h.entryId, folder: h.folder, date: h.date, subject: h.subject, from: h.from })), indexed, syncing: syncing.has(req.address) };
     }
+    case 'searchStatus':
+      return progress.get(req.address) ?? { running: syncing.has(req.address), indexed: 0, total: null };
     case 'searchSync': {
       const { added, indexed } = await syncSearch(req.address);
       return { added, indexed };

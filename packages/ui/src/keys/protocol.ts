@@ -31,6 +31,7 @@ export type Request =
   | { op: 'mailList'; address: string; folder: FolderName; label?: string; folderId?: string; cursor: string | null; limit?: number; starred?: boolean }
   | { op: 'search'; address: string; query: string }
   | { op: 'searchSync'; address: string }
+  | { op: 'searchStatus'; address: string }
   | { op: 'labels'; address: string }
   | { op: 'createLabel'; address: string; name: string }
   | { op: 'folders'; address: string }
@@ -208,8 +209,11 @@ export interface Results {
   /** The mbox (decrypted, on this device) and its manifest as JSON text. */
   discoveryExport: { mbox: Uint8Array; manifest: string; messages: number; scanned: number };
   mailList: { rows: MailRow[]; cursor: string | null };
-  search: { hits: { entryId: string; folder: string; date: string; subject: string; from: string }[]; indexed: number };
+  /** `syncing`: the index is being brought up to date in the background (search again when `searchSync` answers). */
+  search: { hits: { entryId: string; folder: string; date: string; subject: string; from: string }[]; indexed: number; syncing?: boolean };
   searchSync: { added: number; indexed: number };
+  /** The on-device index's background work: mails indexed, mails the server holds (null: not known yet). */
+  searchStatus: { running: boolean; indexed: number; total: number | null };
   labels: { id: string; name: string }[];
   createLabel: { id: string; name: string };
   /** Custom folders, names opened on this device. */

@@ -1,0 +1,140 @@
+/**
+ * Sealed summaries (docs/crypto.md §5.15, issue 19 "Show a page"): a list page's rows come from
+ * the summaries — no body fetched or decrypted — for mail a user's device sent and mail the
+ * server sealed from outside (`deliverLocal`, as the SMTP ingress calls it); a warm page comes
+ * from the device's row cache without opening anything; a summary the server alters, swaps or
+ * makes up is refused and the row falls back to the authenticated body; mail sealed without a
+ * summary opens as before. The API and Postgres are real; the "hostile server" is a wrapper on
+ * the client's fetch that edits list responses (a stand-in for a server that lies).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '@sealmail/client';
+import { Identity, Mailer, memoryKeyStore, memorySummaryCache, type ListedMail } from '@sealmail/client/identity';
+import type { EntryView } from '@sealmail/contract';
+import { deliverLocal, postgresBlobStore } from '@sealmail/mailstore';
+import { createLogger } from '@sealmail/server';
+import { harness, injectFetch, type Harness } from './helpers';
+
+let h: Harness;
+/** What the stand-in does to list responses, and the requests it saw. */
+let edit: (entries: EntryView[]) => void = () => undefined;
+const seen: string[] = [];
+let bob: { mail: Mailer; identity: Identity };
+
+const ENTRY = /^\/api\/v1\/mail\/messages\/[0-9a-f-]{36}$/;
+
+function countingFetch(inner: typeof fetch): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    seen.push(`${init?.method ?? 'GET'} ${url.pathname}`);
+    const res = await inner(input, init);
+    if (url.pathname !== '/api/v1/mail/messages' || (init?.method ?? 'GET') !== 'GET' || res.status !== 200) return res;
+    const page = (await res.json()) as { entries: EntryView[]; cursor: string | null };
+    // No body travels with the page: a row that needed one would have to fetch its entry.
+    for (const e of page.entries) e.body = null;
+    edit(page.entries);
+    return new Response(JSON.stringify(page), { status: 200, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+}
+
+async function device(address: string, wrap = false) {
+  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
+  const token = (res.json() as { token: string }).token;
+  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: wrap ? countingFetch(injectFetch(h.app)) : injectFetch(h.app), token });
+  const identity = new Identity(api, memoryKeyStore());
+  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
+  return { api, identity, mail: new Mailer(api, identity, address, address === 'alice@example.test' ? 'Alice Example' : '') };
+}
+
+const rows = (items: Awaited<ReturnType<Mailer['page']>>['items']) => items.filter((i): i is ListedMail => !('error' in i));
+const entryGets = () => seen.filter((s) => s.startsWith('GET ') && ENTRY.test(s.slice(4))).length;
+
+beforeAll(async () => {
+  h = await harness();
+  const alice = await device('alice@example.test');
+  bob = await device('bob@example.test', true);
+  for (const n of [1, 2, 3]) await alice.mail.send({ to: ['bob@example.test'], subject: `Summary ${n}`, text: `Body ${n}\n\nwith   more text`, ...(n === 3 ? { attachments: [new File([new Uint8Array(10)], 'a.bin')] } : {}) });
+  const bobUser = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } });
+  const raw = Buffer.from('From: Dana <dana@outside.example>\r\nTo: bob@example.test\r\nSubject: From outside\r\nMessage-ID: <o-1@outside.example>\r\n\r\nHello   from the\r\nwider world.\r\n');
+  await deliverLocal({ db: h.db.prisma, blobs: postgresBlobStore(h.db.prisma), hostname: 'mx.example.test', now: () => new Date(), logger: createLogger({ level: 'silent' }) }, raw, { mailFrom: 'dana@outside.example', recipients: [{ address: 'bob@example.test', userId: bobUser.id }] });
+}, 120_000);
+afterAll(() => h?.close());
+
+describe('sealed summaries in the list', () => {
+  it('stores a summary with every mail sealed by a device or by the server', async () => {
+    const msgs = await h.db.prisma.message.findMany({ select: { summary: true } });
+    expect(msgs.length).toBeGreaterThanOrEqual(4);
+    for (const m of msgs) expect(m.summary?.length).toBeGreaterThan(66);
+  });
+
+  it('shows a page from summaries without fetching or decrypting a body, then from the cache without opening anything', { timeout: 60_000 }, async () => {
+    bob.mail.summaryCache = memorySummaryCache();
+    const opened = vi.spyOn(bob.mail, 'openHeader');
+    seen.length = 0;
+    const first = rows((await bob.mail.page({ folder: 'inbox' })).items);
+    expect(first.map((r) => r.subject).sort()).toEqual(['From outside', 'Summary 1', 'Summary 2', 'Summary 3']);
+    expect(first.every((r) => r.source === 'summary')).toBe(true);
+    expect(entryGets()).toBe(0);
+    const s3 = first.find((r) => r.subject === 'Summary 3')!;
+    expect(s3).toMatchObject({ protection: 'E2E Encrypted', from: { name: 'Alice Example', address: 'alice@example.test' }, attachmentCount: 1, warning: null });
+    expect(first.find((r) => r.subject === 'Summary 1')!.snippet).toBe('Body 1 with more text');
+    expect(first.find((r) => r.subject === 'From outside')).toMatchObject({ protection: 'Server Encrypted', from: { address: 'dana@outside.example', name: 'Dana' }, snippet: 'Hello from the wider world.' });
+    expect(opened).toHaveBeenCalledTimes(4);
+
+    // Warm: the same page costs no box, manifest or summary opening at all.
+    opened.mockClear();
+    const warm = rows((await bob.mail.page({ folder: 'inbox' })).items);
+    expect(warm.every((r) => r.source === 'cache')).toBe(true);
+    expect(warm.map((r) => [r.subject, r.protection, r.snippet])).toEqual(first.map((r) => [r.subject, r.protection, r.snippet]));
+    expect(opened).not.toHaveBeenCalled();
+    expect(entryGets()).toBe(0);
+    opened.mockRestore();
+    bob.mail.summaryCache = null;
+  });
+
+  it('refuses a swapped, altered or made-up summary; the row shows what the body says', { timeout: 60_000 }, async () => {
+    const bySubject = new Map<string, string>(); // summary ciphertexts by the subject they carry
+    edit = (entries) => {
+      const s = entries.map((e) => e.summary);
+      // Swap the first two summaries, flip a byte in the third's.
+      entries[0]!.summary = s[1]!;
+      entries[1]!.summary = s[0]!;
+      const b = Buffer.from(s[2]!, 'base64url');
+      b[b.length - 5] = b[b.length - 5]! ^ 1;
+      entries[2]!.summary = b.toString('base64url');
+    };
+    seen.length = 0;
+    const page = rows((await bob.mail.page({ folder: 'inbox' })).items);
+    edit = () => undefined;
+    expect(page).toHaveLength(4);
+    for (const r of page.slice(0, 3)) {
+      expect(r.source).toBe('body');
+      expect(r.summaryRejected).toBe(true);
+      bySubject.set(r.subject, r.entryId);
+    }
+    expect(page[3]!.source).toBe('summary');
+    // The rows still say what each mail's own (authenticated) body says.
+    for (const r of page) expect(r.subject === 'From outside' || r.snippet.startsWith(`Body ${r.subject.slice(-1)}`)).toBe(true);
+    expect(entryGets()).toBe(3);
+  });
+
+  it('opens mail sealed without a summary as before, and refuses a summary the server adds to it', { timeout: 60_000 }, async () => {
+    const target = await h.db.prisma.message.findFirstOrThrow({ where: { senderAddress: 'alice@example.test' }, });
+    const stolen = (await h.db.prisma.message.findFirstOrThrow({ where: { NOT: { id: target.id }, summary: { not: null } } })).summary!;
+    await h.db.prisma.message.update({ where: { id: target.id }, data: { summary: null } });
+    seen.length = 0;
+    let page = rows((await bob.mail.page({ folder: 'inbox' })).items);
+    const old = page.find((r) => r.entry.messageId === target.id)!;
+    expect(old).toMatchObject({ source: 'body', protection: 'E2E Encrypted' });
+    expect(old.subject).toMatch(/^Summary [123]$/);
+    expect(old.summaryRejected).toBeUndefined();
+    expect(entryGets()).toBe(1);
+    // The mail's manifest lists no summary: one the server adds is refused.
+    edit = (entries) => {
+      for (const e of entries) if (e.messageId === target.id) e.summary = Buffer.from(stolen).toString('base64url');
+    };
+    page = rows((await bob.mail.page({ folder: 'inbox' })).items);
+    edit = () => undefined;
+    expect(page.find((r) => r.entry.messageId === target.id)).toMatchObject({ source: 'body', subject: old.subject, summaryRejected: true });
+  });
+});
