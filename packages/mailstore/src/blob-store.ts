@@ -31,17 +31,31 @@ export interface BlobStore {
  * query engine copies a Bytes parameter several times (and its WebAssembly memory, once grown for
  * a 4 MiB part, never shrinks), which made a 25 MiB message cost the SMTP process hundreds of MB.
  */
-const PUT_PART = `WITH old AS (SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = $1::uuid AND index = $2 FOR UPDATE)
-INSERT INTO blob_parts (blob_id, index, data) VALUES ($1::uuid, $2, $3) ON CONFLICT (blob_id, index) DO UPDATE SET data = EXCLUDED.data
-RETURNING (SELECT size FROM old) AS size`;
+const PUT_PART = `WITH old AS (SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = $1::uuid AND index = $2),
+put AS (INSERT INTO blob_parts (blob_id, index, data) VALUES ($1::uuid, $2, $3) ON CONFLICT (blob_id, index) DO UPDATE SET data = EXCLUDED.data)
+SELECT size FROM old`;
 
 export function postgresBlobStore(db: Db): BlobStore {
   const pool = pgPoolOf(db);
   return {
     async putPart(blobId, index, bytes) {
       if (pool) {
-        const res = await pool.query<{ size: number | null }>(PUT_PART, [blobId, index, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
-        return res.rows[0]?.size ?? 0;
+        // Under the same per-part lock as below: without it, concurrent writers of one part (and
+        // a re-sent part) the one statement answered 0: the conformance suite failed, and the upload
+        // route would have charged replaced parts twice.
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sealmail-blob:${blobId}:${index}`]);
+          const res = await client.query<{ size: number | null }>(PUT_PART, [blobId, index, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+          await client.query('COMMIT');
+          return res.rows[0]?.size ?? 0;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw err;
+        } finally {
+          client.release();
+        }
       }
       return db.$transaction(async (tx) => {
         // A new part has no row to lock yet: concurrent first writers of one part are serialised
