@@ -268,14 +268,20 @@ export class Identity {
     // Only an answer under the very address asked counts; a second one for it is ignored.
     for (const c of answer.chains) if (!byAddress.has(c.address.toLowerCase())) byAddress.set(c.address.toLowerCase(), c);
     const missing = new Set(answer.missing.map((a) => a.toLowerCase()));
-    return Promise.allSettled(
-      asked.map(async (addr) => {
+    // One after another: the work is CPU-bound anyway, and key stores then see one pin write at a
+    // time (the CLI's atomic file writes collided when several landed in the same millisecond).
+    const results: PromiseSettledResult<VerifiedChain>[] = [];
+    for (const addr of asked) {
+      try {
         const c = byAddress.get(addr);
-        if (c) return this.verifiedChain(addr, c);
-        if (missing.has(addr)) throw new ApiClientError(404, 'NOT_FOUND', `No key history for ${addr}.`);
-        throw new ApiClientError(200, 'BAD_RESPONSE', `The server did not answer for ${addr}.`);
-      }),
-    );
+        if (c) results.push({ status: 'fulfilled', value: await this.verifiedChain(addr, c) });
+        else if (missing.has(addr)) throw new ApiClientError(404, 'NOT_FOUND', `No key history for ${addr}.`);
+        else throw new ApiClientError(200, 'BAD_RESPONSE', `The server did not answer for ${addr}.`);
+      } catch (reason) {
+        results.push({ status: 'rejected', reason });
+      }
+    }
+    return results;
   }
 
   /** Chains this instance replayed, by user: the same bytes give the same state (a hash chain). */
