@@ -5,6 +5,7 @@
  *   plain:  the StoredDevice JSON
  *   sealed: { "v": 1, "sealed": base64url(passphrase box of the StoredDevice JSON) }
  */
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyStore, StoredDevice } from '@sealmail/client/identity';
@@ -31,7 +32,8 @@ async function writePrivate(dir: string, name: string, value: unknown): Promise<
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const file = join(dir, name);
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  // A random part: two writes in one millisecond (one process, concurrent saves) must not share a temporary file.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flush: true });
   await chmod(tmp, 0o600);
   await rename(tmp, file);
