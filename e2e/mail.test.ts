@@ -88,7 +88,7 @@ describe('mail in the web client', () => {
     await compose.getByLabel('To', { exact: true }).fill(BOB);
     await compose.getByLabel('Subject').fill(`Plans ${CANARY_SUBJECT}`);
     await compose.getByRole('textbox', { name: 'Message' }).fill(`Hi Bob,\n${CANARY_BODY}\nAlice`);
-    await compose.locator('input[type=file]').setInputFiles({ name: 'plans.bin', mimeType: 'application/octet-stream', buffer: file });
+    await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'plans.bin', mimeType: 'application/octet-stream', buffer: file });
     await compose.getByRole('button', { name: 'Send' }).click();
     await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 120_000 });
 
@@ -228,7 +228,7 @@ describe('mail in the web client', () => {
     await expect(compose.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(BOB);
     await expect.poll(() => compose.getByRole('textbox', { name: 'Message' }).innerText(), { timeout: 10_000 }).toContain('Look at this');
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
-    await compose.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
+    await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
     await compose.getByRole('button', { name: 'Send' }).click();
     await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
     await alice.page.getByRole('region', { name: 'Messages' }).getByText('No messages.').waitFor(); // the draft is gone
