@@ -170,7 +170,7 @@ describe('the web client in Chromium', () => {
     const row = page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: new RegExp(canary) });
     await row.waitFor({ timeout: 30_000 });
     await row.click();
-    await page.getByText(`Body ${canary}`).waitFor();
+    await page.getByRole('region', { name: 'Reading pane' }).getByText(`Body ${canary}`).waitFor();
     // Pages loaded after the service worker took over are served through it: reload and use it again.
     await page.reload();
     await page.getByRole('navigation', { name: 'Folders' }).waitFor();
