@@ -136,7 +136,19 @@ describe('mail in the web client', () => {
     const found = results.getByRole('button', { name: new RegExp(`^Plans ${CANARY_SUBJECT} from ${ALICE}`) }).first();
     await found.waitFor();
     await found.click();
-    await alice.page.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body').getByText(CANARY_BODY).waitFor();
+    // The conversation opens with her (read) message folded when Bob's reply is the newest; a click opens it.
+    const mine = alice.page.getByRole('article', { name: `Message from ${ALICE}` }).frameLocator('iframe.html-body').getByText(CANARY_BODY);
+    const folded = pane.getByRole('button', { name: /Hi Bob/, expanded: false });
+    await expect
+      .poll(
+        async () => {
+          if (await mine.isVisible()) return true;
+          if (await folded.isVisible()) await folded.click({ timeout: 5000 }).catch(() => undefined);
+          return false;
+        },
+        { timeout: 60_000, intervals: [500, 1000, 2000] },
+      )
+      .toBe(true);
     // Sent holds Alice's copy.
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Sent' }).click();
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('heading', { name: 'Sent' }).waitFor();
