@@ -146,7 +146,7 @@ describe('mail in the web client', () => {
           if (await folded.isVisible()) await folded.click({ timeout: 5000 }).catch(() => undefined);
           return false;
         },
-        { timeout: 60_000, intervals: [500, 1000, 2000] },
+        { timeout: 60_000, interval: 1000 },
       )
       .toBe(true);
     // Sent holds Alice's copy.

@@ -154,7 +154,7 @@ describe('reading mail', () => {
           await actions.getByRole('button', { name: 'Star', exact: true }).click({ timeout: 5000 }).catch(() => undefined);
           return false;
         },
-        { timeout: 60_000, intervals: [500, 2000, 5000] },
+        { timeout: 60_000, interval: 2000 },
       )
       .toBe(true);
     await page.getByLabel('New label').fill('Events');
