@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { childEnvironment, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import { buildFrontEnds } from './frontend-build';
+import { ensureFrontEnds } from './frontend-build';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Set to true by the build (esbuild `define`); absent when this file runs from source. */
@@ -73,16 +73,6 @@ function ownSignals(): void {
   }
 }
 ownSignals();
-
-function run(cmd: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // Production builds whatever NODE_ENV this command runs under (a test runner sets `test`,
-    // which would give development builds and no service worker).
-    const p = spawn(cmd, args, { cwd, env: childEnvironment({ NODE_ENV: 'production' }), stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed in ${cwd} (exit ${code})`))));
-  });
-}
 
 /** Restart back-off of a crashed child: 1 s, doubling to 30 s; a child that ran a minute starts over at 1 s. */
 const RESTART_MIN_MS = 1000;
@@ -152,7 +142,7 @@ try {
   const seed = config.demo.seed ? await seedDemo(db, { domain: config.demo.domain, credentialsFile: join(config.dataDir, 'demo-credentials.json') }) : null;
   await db.$disconnect();
 
-  const frontEnds = await buildFrontEnds(root, (app) => run(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], join(root, 'apps', app)));
+  const frontEnds = await ensureFrontEnds(root);
 
   const env = { DATABASE_URL: databaseUrl, SEALMAIL_DATA_DIR: config.dataDir };
   startChild('api', env);
