@@ -8,11 +8,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childEnvironment } from '@sealmail/server';
+import { httpsGet, smtpGreeting } from '@sealmail/server/testing';
 import { portOpen, repoRoot, stackEnvironment } from './support';
 import { rm } from 'node:fs/promises';
 
@@ -52,29 +51,7 @@ function childrenOf(pid: number): number[] {
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
 const pidsOf = (name: string) => [...out.matchAll(new RegExp(`\\[sealmail\\] ${name} started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
 
-function readyz(ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: ports.api, path: '/readyz', ca, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The first line an SMTP server sends on connect. */
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('data', (d) => {
-      resolve(d.toString());
-      s.end('QUIT\r\n');
-    });
-    s.once('error', reject);
-  });
-}
+const readyz = (ca: string) => httpsGet(ports.api, '/readyz', ca);
 
 describe('npm start in production form', () => {
   it('runs compiled services with no TypeScript loader, restarts a killed one, and Ctrl-C stops them all', async () => {
@@ -98,7 +75,7 @@ describe('npm start in production form', () => {
 
     const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
     expect(await readyz(ca)).toEqual({ status: 200, body: JSON.stringify({ status: 'ready' }) });
-    expect(await greeting(ports.smtp)).toMatch(/^220 /);
+    expect(await smtpGreeting(ports.smtp)).toMatch(/^220 /);
 
     // kill -9 of the API: the supervisor starts a compiled one again; SMTP never stopped.
     const [api1] = pidsOf('api');
@@ -108,7 +85,7 @@ describe('npm start in production form', () => {
     const api2 = pidsOf('api')[1]!;
     expect(processArgs(api2).argv.slice(1)).toEqual(['dist/api.mjs']);
     await expect.poll(() => readyz(ca).then((r) => r.status, () => 0), { timeout: 60_000 }).toBe(200);
-    expect(await greeting(ports.smtp)).toMatch(/^220 /);
+    expect(await smtpGreeting(ports.smtp)).toMatch(/^220 /);
 
     // Ctrl-C: every child and Postgres stop, and the command exits 0.
     const running = [api2, pidsOf('smtp')[0]!, pidsOf('web')[0]!, start];

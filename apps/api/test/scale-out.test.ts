@@ -17,7 +17,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +29,7 @@ import { httpsFetch } from '@sealmail/client/node';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { childEnvironment, freePort, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { httpsGet, smtpGreeting } from '@sealmail/server/testing';
 import { until } from './helpers';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -130,7 +130,7 @@ async function startProcess(name: string, bundle: 'api' | 'smtp', extra: Record<
   procs.set(name, { proc, log });
   await until(async () => {
     if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}):\n${log.join('')}`);
-    return bundle === 'api' ? (await get(Number(extra.SEALMAIL_API_PORT), '/readyz').catch(() => ({ status: 0 }))).status === 200 : (await greeting(Number(extra.SEALMAIL_SMTP_PORT)).catch(() => '')).startsWith('220');
+    return bundle === 'api' ? (await get(Number(extra.SEALMAIL_API_PORT), '/readyz').catch(() => ({ status: 0 }))).status === 200 : (await smtpGreeting(Number(extra.SEALMAIL_SMTP_PORT)).catch(() => '')).startsWith('220');
   }, 60_000);
 }
 
@@ -138,28 +138,7 @@ function kill(name: string): void {
   procs.get(name)!.proc.kill('SIGKILL');
 }
 
-function get(port: number, path: string, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, ca: tls.cert, servername: 'localhost', headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('data', (d) => {
-      resolve(d.toString());
-      s.end('QUIT\r\n');
-    });
-    s.once('error', reject);
-  });
-}
+const get = (port: number, path: string, token?: string) => httpsGet(port, path, tls.cert, token);
 
 /** An event stream (server-sent events) on one API; collects the `mail` events' entry ids. */
 function eventStream(port: number, token: string) {

@@ -1,6 +1,8 @@
-/** Helpers for tests of the servers' TLS (never imported by production code). */
+/** Helpers for tests of the servers (TLS, HTTPS, SMTP on loopback; never imported by production code). */
 import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 
@@ -51,4 +53,29 @@ export async function makeCertificateChain(hostnames: string[], opts: { notBefor
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey as unknown as webcrypto.CryptoKey);
   const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END PRIVATE KEY-----\n`;
   return { ca: ca.toString('pem') + '\n', cert: leaf.toString('pem') + '\n', key };
+}
+
+/** One HTTPS GET on loopback (`localhost` as the name the certificate must carry); answers status and body. */
+export function httpsGet(port: number, path: string, ca: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: 'localhost', headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The first line an SMTP server on loopback sends on connect (then QUIT). */
+export function smtpGreeting(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(port, '127.0.0.1');
+    s.once('data', (d) => {
+      resolve(d.toString());
+      s.end('QUIT\r\n');
+    });
+    s.once('error', reject);
+  });
 }
