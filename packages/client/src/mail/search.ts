@@ -287,8 +287,7 @@ export class SearchIndex {
       return out;
     };
     const n = hi - lo;
-    if (n <= SearchIndex.MAX_EXPANSIONS || total <= SearchIndex.PREFIX_POSTINGS) return everything();
-    if (probeBy * n * 8 <= SearchIndex.PROBE_BUDGET) return everything();
+    if (total <= SearchIndex.PREFIX_POSTINGS || probeBy * n * 8 <= SearchIndex.PROBE_BUDGET) return everything();
     // The commonest completions: a min-heap (by list length) of range positions.
     const k = SearchIndex.MAX_EXPANSIONS;
     const exactAt = all[lo] === prefix ? lo : -1;
