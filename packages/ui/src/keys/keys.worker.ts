@@ -143,7 +143,11 @@ function syncSearch(address: string): Promise<{ added: number; indexed: number; 
 const saveIndex = (address: string, ix: SearchIndex, s: Awaited<typeof store>) => s.saveNote(`search-index:${address}`, new TextDecoder().decode(ix.serialize()));
 
 async function mailList(req: Extract<Request, { op: 'mailList' }>): Promise<Results['mailList']> {
-  const page = await (await mailer(req.address)).page({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
+  const m = await mailer(req.address);
+  // The keys that open the page's boxes (the chain, then the key boxes: two round trips) are
+  // fetched beside the page, not after it (cached after the first page; the first inbox view).
+  void m.puks().catch(() => undefined);
+  const page = await m.page({ ...(req.starred || req.folderId ? {} : { folder: req.folder }), cursor: req.cursor, limit: req.limit ?? 50, ...(req.starred ? { starred: true } : {}), ...(req.label ? { label: req.label } : {}), ...(req.folderId ? { folderId: req.folderId } : {}) });
   const rows: MailRow[] = page.items.map((i) => {
     const e = i.entry;
     const base = { entryId: e.id, threadId: e.threadId, folder: e.folder, date: e.sentAt, read: e.read, starred: e.starred, labelIds: e.labelIds, to: e.to };
