@@ -135,12 +135,33 @@ describe('the web client at scale', () => {
     const onDone = (r: { url(): string }) => void trace.push(`${new URL(r.url()).pathname.replace('/api/v1', '')} ${(started.get(r) ?? 0) - signIn}→${Date.now() - signIn}`);
     page.on('request', onRequest);
     page.on('requestfinished', onDone);
+    // Timed in the page too: from the click on "Sign in" to the animation frame that shows the first row.
+    await page.evaluate(() => {
+      const w = window as unknown as { firstViewMs?: Promise<number> };
+      const button = [...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Sign in') ?? document.querySelector('form button[type="submit"]')!;
+      w.firstViewMs = new Promise((done) => {
+        button.addEventListener(
+          'click',
+          () => {
+            const start = performance.now();
+            const watch = new MutationObserver(() => {
+              if (![...document.querySelectorAll('.list .row')].some((r) => r.textContent?.includes('Scale canary'))) return;
+              watch.disconnect();
+              requestAnimationFrame(() => done(performance.now() - start));
+            });
+            watch.observe(document.body, { subtree: true, childList: true, characterData: true });
+          },
+          { once: true },
+        );
+      });
+    });
     const signIn = Date.now();
     await page.getByRole('button', { name: 'Sign in' }).click();
     await folders.waitFor({ timeout: 120_000 });
     const mailboxMs = Date.now() - signIn;
     await messages.getByRole('button', { name: /Scale canary/ }).first().waitFor({ timeout: 120_000 });
     const firstViewMs = Date.now() - signIn;
+    const firstViewInPageMs = Math.round(await page.evaluate(() => (window as unknown as { firstViewMs: Promise<number> }).firstViewMs));
     page.off('request', onRequest);
     page.off('requestfinished', onDone);
 
@@ -189,7 +210,7 @@ describe('the web client at scale', () => {
     await page.locator('.list').evaluate((el) => el.scrollTo(0, 0));
     expect(await auditSizes(page, 'mailbox-scale-list')).toEqual([]);
 
-    console.log(`\n[mailbox-scale] sign-in → first Inbox row (100,000-message Inbox): ${firstViewMs} ms (mailbox shown at ${mailboxMs} ms)`);
+    console.log(`\n[mailbox-scale] sign-in → first Inbox row (100,000-message Inbox): ${firstViewInPageMs} ms in the page (click → frame showing it); ${firstViewMs} ms as Playwright saw it (mailbox shown at ${mailboxMs} ms)`);
     console.log(`[mailbox-scale] requests until then (path start→end ms): ${trace.filter((l) => Number(l.split('→')[0]!.split(' ')[1]) <= firstViewMs).join(', ')}`);
     console.log(`[mailbox-scale] keystroke → search results (warm index): ${searchInPageMs} ms in the page (keydown → frame showing them); ${searchMs} ms as Playwright saw it`);
     console.log(`[mailbox-scale] rows loaded ${await loadedRows(page)}, rows in the page ${await renderedRows(page)} at 1280 px, at most ${phoneMost} at 390 px\n`);
