@@ -172,8 +172,12 @@ async function setUp(req: Extract<Request, { op: 'setUp' }>): Promise<SetUpResul
   const [id, s] = await Promise.all([identity, store]);
   const r = await id.setUpThisDevice({ address: req.address, name: req.name, kind: 'browser' });
   if (r.outcome === 'first') await s.saveNote(note('backup-unconfirmed', req.address), r.backupKey);
+  // The escrow check (read-only) runs beside the device lookup rather than after it: one round
+  // trip less before the mailbox shows. Its answer is used only for an approved device.
+  const escrowCheck = id.escrowStatus(req.address);
+  escrowCheck.catch(() => undefined); // not awaited for a pending device
   const me = (await id.devices(req.address)).find((d) => d.thisDevice);
-  const escrow = me?.status === 'approved' ? await id.escrowStatus(req.address) : null;
+  const escrow = me?.status === 'approved' ? await escrowCheck : null;
   return {
     outcome: r.outcome,
     backupKey: await s.loadNote(note('backup-unconfirmed', req.address)),
