@@ -4,7 +4,8 @@ import { api, SignIn, type Session } from './SignIn';
 import { Welcome } from './account/Welcome';
 // The first screen is sign-in: everything behind it loads on demand (Suspense in main.tsx), so
 // the first paint stays within its budget (README "Size budgets").
-const Mailbox = lazy(() => import('./mail/Mailbox').then((m) => ({ default: m.Mailbox })));
+const loadMailbox = () => import('./mail/Mailbox');
+const Mailbox = lazy(() => loadMailbox().then((m) => ({ default: m.Mailbox })));
 const Settings = lazy(() => import('./settings/Settings').then((m) => ({ default: m.Settings })));
 const PasswordForm = lazy(() => import('./account/PasswordForm').then((m) => ({ default: m.PasswordForm })));
 const Authenticator = lazy(() => import('./account/Authenticator').then((m) => ({ default: m.Authenticator })));
@@ -58,6 +59,11 @@ export function App() {
     setNotice(message);
   }, []);
 
+  // Signed in: fetch the mailbox's code while the key worker sets up this device's keys (KeyGate),
+  // rather than after (the first inbox view waits for both).
+  useEffect(() => {
+    if (session) void loadMailbox().catch(() => undefined);
+  }, [session]);
   useEffect(() => {
     api.info().then((i) => setDomains(i.domains ?? []), () => setDomains([]));
     api.session().then(setSession, () => undefined).finally(() => setLoading(false));

@@ -67,6 +67,51 @@ describe('SearchIndex', () => {
     expect(k.search('prefix', { limit: 1000 })).toHaveLength(500);
   });
 
+  it('a short prefix over a big vocabulary reads the whole word and the commonest completions only; the next letter narrows', () => {
+    // 3,000 mails with 120 words each, all starting with "k": 360,000 postings behind "k".
+    const j = new SearchIndex();
+    const K = SearchIndex.MAX_EXPANSIONS;
+    for (let i = 0; i < 3000; i++) {
+      const words = Array.from({ length: 120 }, (_, w) => `k${String((i * 7 + w) % 400).padStart(3, '0')}`);
+      if (i % 10 === 0) words.push('k'); // the whole word, in 300 mails
+      if (i < 1500) words.push('kcommon'); // the commonest completion, in half of them
+      j.add(doc(`d${i}`, { body: words.join(' '), date: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() }));
+    }
+    const hits = j.search('k', { limit: 3000 });
+    expect(j.lastSearch.expansions).toBeLessThanOrEqual(K);
+    expect(j.lastSearch.lists).toBeLessThanOrEqual(K);
+    expect(j.lastSearch.postings).toBeLessThanOrEqual(SearchIndex.PREFIX_POSTINGS + 3000); // of 360,000
+    // The whole word ranks first (twice a prefix), newest first; the commonest completion was read.
+    expect(hits[0]!.entryId).toBe('d2990');
+    expect(hits.filter((h) => h.score === hits[0]!.score)).toHaveLength(300);
+    expect(hits.some((h) => h.entryId === 'd1499')).toBe(true);
+    // A longer prefix with few completions expands to all of them.
+    expect(j.search('k399', { limit: 3000 }).length).toBeGreaterThan(0);
+    expect(j.lastSearch.expansions).toBe(1);
+    expect(j.search('k39', { limit: 3000 })).toHaveLength(j.search('k39', { limit: 3000, offset: 0 }).length);
+    expect(j.lastSearch.expansions).toBe(10);
+    // After a rare word, the prefix is probed for its candidates only, and expands to everything.
+    j.add(doc('rare', { body: 'needle kzz' }));
+    expect(j.search('needle k').map((h) => h.entryId)).toEqual(['rare']);
+    expect(j.lastSearch.postings).toBeLessThan(1000);
+  });
+
+  it('ranks only what it returns, yet returns what a full sort would; pages with offset', () => {
+    const j = new SearchIndex();
+    for (let i = 0; i < 2000; i++) {
+      j.add(doc(`d${i}`, { subject: i % 3 === 0 ? 'topic' : '', body: `topic ${i % 7 === 0 ? 'topical' : ''}`, date: new Date(Date.UTC(2026, 0, 1) + ((i * 7919) % 2000) * 60_000).toISOString() }));
+    }
+    const all = j.search('top', { limit: 5000 });
+    expect(all).toHaveLength(2000);
+    for (let i = 1; i < all.length; i++) expect(all[i - 1]!.score > all[i]!.score || (all[i - 1]!.score === all[i]!.score && all[i - 1]!.date >= all[i]!.date)).toBe(true);
+    expect(j.search('top', { limit: 50 })).toEqual(all.slice(0, 50));
+    expect(j.search('top', { limit: 50, offset: 650 })).toEqual(all.slice(650, 700));
+    expect(j.search('top', { limit: 50, folder: 'inbox' })).toEqual(all.slice(0, 50));
+    // Words added after a search are merged into the sorted vocabulary and found by prefix.
+    j.add(doc('late', { subject: 'topiary' }));
+    expect(j.search('topia').map((h) => h.entryId)).toEqual(['late']);
+  });
+
   it('removes and moves documents; filters by folder', () => {
     const j = new SearchIndex();
     j.add(doc('x', { subject: 'alpha beta' }));

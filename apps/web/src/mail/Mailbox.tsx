@@ -34,6 +34,9 @@ type Summary = Awaited<ReturnType<ApiClient['mailSummary']>>;
 /** Folders a message can be moved into (and so back out of, by Undo). */
 const MOVABLE = ['inbox', 'archive', 'spam', 'trash'] as const;
 type Movable = (typeof MOVABLE)[number];
+/** How long after the last key the mailbox searches (it merges a burst of keys into one search). */
+const SEARCH_DEBOUNCE_MS = 30;
+const chunks = <T,>(xs: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 const movable = (f: string): f is Movable => (MOVABLE as readonly string[]).includes(f);
 const folderName = (f: string) => i18n.t(`mail.folders.${f}`);
 const quote = (m: MailView) => `${i18n.t('mail.quote', { date: formatDateTime(m.date), from: m.from })}\n${m.text.split('\n').map((l) => `> ${l}`).join('\n')}`;
@@ -199,17 +202,26 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       setThread(null);
       const basic = (h: (typeof r.hits)[number]): MailRow => ({ entryId: h.entryId, threadId: '', folder: h.folder as FolderName, date: h.date, read: true, starred: false, labelIds: [], protection: null, warning: null, subject: h.subject, from: h.from, fromName: '', to: [], snippet: '', attachmentCount: 0, error: null });
       setRows(r.hits.map(basic));
-      // Each hit as a full row (snippet, star, labels, verified protection), opened on this device.
-      const full = await Promise.all(
-        r.hits.slice(0, 40).map(async (h): Promise<MailRow> => {
-          try {
-            const m = await keys({ op: 'mailOpen', address, entryId: h.entryId });
-            return { entryId: m.entryId, threadId: m.threadId, folder: m.folder, date: m.date, read: m.read, starred: m.starred, labelIds: m.labelIds, protection: m.protection, warning: m.warning, subject: m.subject, from: m.from, fromName: m.fromName, to: m.to, snippet: m.text.replace(/\s+/g, ' ').trim().slice(0, 160), attachmentCount: m.attachments.length, error: null };
-          } catch {
-            return basic(h);
-          }
-        }),
-      );
+      // Each hit as a full row (snippet, star, labels, verified protection), opened on this device:
+      // once typing has paused, a few at a time, and not at all once another search began (the
+      // openings would hold up the key worker, and with it the next keystroke's results).
+      await new Promise((ok) => setTimeout(ok, 300));
+      const full: MailRow[] = [];
+      for (const batch of chunks(r.hits.slice(0, 40), 6)) {
+        if (gen !== searchGen.current) return;
+        full.push(
+          ...(await Promise.all(
+            batch.map(async (h): Promise<MailRow> => {
+              try {
+                const m = await keys({ op: 'mailOpen', address, entryId: h.entryId });
+                return { entryId: m.entryId, threadId: m.threadId, folder: m.folder, date: m.date, read: m.read, starred: m.starred, labelIds: m.labelIds, protection: m.protection, warning: m.warning, subject: m.subject, from: m.from, fromName: m.fromName, to: m.to, snippet: m.text.replace(/\s+/g, ' ').trim().slice(0, 160), attachmentCount: m.attachments.length, error: null };
+              } catch {
+                return basic(h);
+              }
+            }),
+          )),
+        );
+      }
       if (gen !== searchGen.current) return;
       setRows((old) => (old.length && old[0]!.entryId === full[0]?.entryId ? [...full, ...old.slice(full.length)] : old));
     } catch (err) {
@@ -218,14 +230,15 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
       if (gen === searchGen.current) setLoading(false);
     }
   }
-  // Search as one types (the on-device index answers from memory), a moment after the last key.
+  // Search as one types (the on-device index answers from memory in a few milliseconds), a moment
+  // after the last key (a fast typist's keys come ~100 ms apart; this only merges bursts).
   const searchGen = useRef(0);
   const typed = useRef(false);
   const searchNow = useRef(search);
   searchNow.current = search;
   useEffect(() => {
     if (!typed.current) return;
-    const timer = setTimeout(() => void searchNow.current(query), 120);
+    const timer = setTimeout(() => void searchNow.current(query), SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [query]);
 

@@ -1,5 +1,5 @@
-import { useEffect, useLayoutEffect, useRef, type ReactNode, type RefObject } from 'react';
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useVirtualizer, useWindowVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import type { MailRow } from '@sealmail/ui';
 
 /** What the mailbox asks of the list: bring a row into view and focus it (it may not be rendered). */
@@ -12,23 +12,24 @@ const OVERSCAN = 8;
 /** How close to the last loaded row scrolling asks for the next page. */
 const LOAD_AHEAD = 15;
 const ESTIMATE = 76;
+/** The phone layout (styles.css): one pane at a time, and the page scrolls rather than the list pane. */
+const PHONE = '(max-width: 700px)';
+/** The phone layout's sticky top bar, kept clear when a row is scrolled in. */
+const PHONE_TOP_BAR = 64;
 
-/**
- * The message list, virtualised (@tanstack/react-virtual): only the rows in view (plus a few)
- * are in the page, so a folder of 100,000 messages scrolls as smoothly as one of 50, whatever
- * was loaded. Rows are measured as they render (snippets, label chips and delegation lines make
- * them differ). Scrolling near the end loads the next page. Keyboard: the mailbox's j/k and
- * focus-return go through {@link MessageListHandle.focusRow}, which scrolls the row in first.
- */
-export function MessageList({
-  rows,
-  scroller,
-  handle,
-  hasMore,
-  loading,
-  onMore,
-  renderRow,
-}: {
+function useMedia(query: string): boolean {
+  const [matches, setMatches] = useState(() => typeof matchMedia === 'function' && matchMedia(query).matches);
+  useEffect(() => {
+    const m = matchMedia(query);
+    const changed = () => setMatches(m.matches);
+    changed();
+    m.addEventListener('change', changed);
+    return () => m.removeEventListener('change', changed);
+  }, [query]);
+  return matches;
+}
+
+interface ListProps {
   rows: MailRow[];
   /** The scrolling box the list sits in (the list pane). */
   scroller: RefObject<HTMLElement | null>;
@@ -37,7 +38,24 @@ export function MessageList({
   loading: boolean;
   onMore: () => void;
   renderRow: (r: MailRow) => ReactNode;
-}) {
+}
+
+/**
+ * The message list, virtualised (@tanstack/react-virtual): only the rows in view (plus a few)
+ * are in the page, so a folder of 100,000 messages scrolls as smoothly as one of 50, whatever
+ * was loaded. Rows are measured as they render (snippets, label chips and delegation lines make
+ * them differ). Scrolling near the end loads the next page. Keyboard: the mailbox's j/k and
+ * focus-return go through {@link MessageListHandle.focusRow}, which scrolls the row in first.
+ * At phone width the page itself scrolls (one pane at a time), so the list follows the window there.
+ */
+export function MessageList(props: ListProps) {
+  // At phone width the page is the scrolling box: a window virtualiser, so that there too only
+  // the rows in view are in the page. (Remounted when the layout changes.)
+  return useMedia(PHONE) ? <WindowList key="window" {...props} /> : <PaneList key="pane" {...props} />;
+}
+
+function PaneList(props: ListProps) {
+  const { rows, scroller } = props;
   const list = useRef<HTMLUListElement>(null);
   const margin = useRef(0);
   // Where the list starts inside the scrolling pane (below the search box, heading and bars).
@@ -54,6 +72,30 @@ export function MessageList({
     scrollMargin: margin.current,
     getItemKey: (i) => rows[i]?.entryId ?? i,
   });
+  return <Rows {...props} v={v} list={list} />;
+}
+
+function WindowList(props: ListProps) {
+  const { rows } = props;
+  const list = useRef<HTMLUListElement>(null);
+  const margin = useRef(0);
+  // Where the list starts in the page.
+  useLayoutEffect(() => {
+    const l = list.current;
+    if (l) margin.current = l.getBoundingClientRect().top + window.scrollY;
+  });
+  const v = useWindowVirtualizer({
+    count: rows.length,
+    estimateSize: () => ESTIMATE,
+    overscan: OVERSCAN,
+    scrollMargin: margin.current,
+    scrollPaddingStart: PHONE_TOP_BAR,
+    getItemKey: (i) => rows[i]?.entryId ?? i,
+  });
+  return <Rows {...props} v={v} list={list} />;
+}
+
+function Rows({ rows, handle, hasMore, loading, onMore, renderRow, v, list }: ListProps & { v: Virtualizer<HTMLElement, Element> | Virtualizer<Window, Element>; list: RefObject<HTMLUListElement | null> }) {
   const items = v.getVirtualItems();
   const last = items[items.length - 1]?.index ?? -1;
   useEffect(() => {

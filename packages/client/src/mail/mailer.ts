@@ -266,6 +266,8 @@ export class Mailer {
   /** Where {@link page} keeps the rows it verified (the browser: the key worker's encrypted store). */
   summaryCache: SummaryCache | null = null;
   private pukCache: PerUserKey[] | null = null;
+  /** The PUK fetch under way, shared by whoever asks meanwhile (the key worker starts it beside the first page fetch). */
+  private pukLoading: Promise<PerUserKey[]> | null = null;
   private myUserId: string | null = null;
   /** Senders' verified chains, kept for a minute so a page of mail costs one lookup per sender. */
   private readonly senderChains = new Map<string, { at: number; chain: ReturnType<Identity['verifiedChain']> }>();
@@ -297,10 +299,17 @@ export class Mailer {
   /** Every PUK generation this device holds (cached; refreshed when a box names a newer one). */
   /** @internal (also used by ../transfer) */
   async puks(generation?: number): Promise<PerUserKey[]> {
-    if (!this.pukCache || (generation !== undefined && !this.pukCache.some((p) => p.generation === generation))) {
-      this.pukCache = this.mailbox ? await this.mailbox.keys() : await this.identity.perUserKeys(this.address);
+    const has = () => this.pukCache && (generation === undefined || this.pukCache.some((p) => p.generation === generation));
+    if (!has() && this.pukLoading) await this.pukLoading.catch(() => undefined);
+    if (!has()) {
+      const load = (this.pukLoading = this.mailbox ? this.mailbox.keys() : this.identity.perUserKeys(this.address));
+      try {
+        this.pukCache = await load;
+      } finally {
+        if (this.pukLoading === load) this.pukLoading = null;
+      }
     }
-    return this.pukCache;
+    return this.pukCache!;
   }
 
   private senderChain(address: string, fresh = false) {

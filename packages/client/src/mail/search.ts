@@ -109,7 +109,13 @@ export class SearchIndex {
   private byEntry = new Map<string, number>();
   /** Term → ascending `doc * 32 + fieldMask`. */
   private postings = new Map<string, number[]>();
+  /** Every term, sorted (for prefix ranges), with its posting list at the same index; `null` = rebuild. */
   private sortedTerms: string[] | null = null;
+  private sortedLists: number[][] = [];
+  /** Terms added since `sortedTerms` was built, merged in by the next search. */
+  private newTerms: string[] = [];
+  /** What the last search touched: posting lists read for its terms (the prefix's expansions included), and postings visited. */
+  lastSearch = { lists: 0, expansions: 0, postings: 0 };
   private dead = 0;
   /** Entries seen but not openable on this device (yet): entry id → folder. Retried by syncs. */
   private unreadable = new Map<string, string>();
@@ -121,6 +127,21 @@ export class SearchIndex {
   private roundMask = new Uint8Array(0);
   private score = new Float64Array(0);
   private mask = new Uint8Array(0);
+  private found = new Int32Array(0);
+  private candidates = new Int32Array(0);
+
+  /**
+   * A prefix expands to every word it starts, unless their posting lists together hold more than
+   * {@link PREFIX_POSTINGS} entries (one or two letters typed into a big mailbox): then to the
+   * whole word (when it is one) and the commonest completions, at most {@link MAX_EXPANSIONS}
+   * and as many as fit in {@link PREFIX_POSTINGS} postings (the commonest always), the way
+   * Lucene's and Elasticsearch's prefix queries cap `max_expansions`. The next letter typed
+   * narrows it. A prefix after rarer words is only probed for their candidates and expands fully
+   * while that stays cheap ({@link PROBE_BUDGET} lookups).
+   */
+  static readonly MAX_EXPANSIONS = 50;
+  static readonly PREFIX_POSTINGS = 200_000;
+  static readonly PROBE_BUDGET = 200_000;
 
   /** How many mails are indexed. */
   get size(): number {
@@ -149,7 +170,7 @@ export class SearchIndex {
       if (!p) {
         p = [];
         this.postings.set(t, p);
-        this.sortedTerms = null;
+        if (this.sortedTerms) this.newTerms.push(t);
       }
       p.push(n * 32 + m); // n is the largest number so far: the list stays sorted
     }
@@ -204,18 +225,34 @@ export class SearchIndex {
     for (const [t, p] of this.postings) {
       const kept = p.filter((x) => this.docs[x >>> 5] !== undefined);
       if (kept.length) this.postings.set(t, kept);
-      else {
-        this.postings.delete(t);
-        this.sortedTerms = null;
-      }
+      else this.postings.delete(t);
     }
+    this.sortedTerms = null; // the lists were replaced
     this.dead = 0;
   }
 
-  /** Terms starting with `prefix`, by binary search over the sorted vocabulary. */
-  private withPrefix(prefix: string): string[] {
-    this.sortedTerms ??= [...this.postings.keys()].sort();
-    const all = this.sortedTerms;
+  /** The sorted vocabulary (and the lists beside it), brought up to date: a full sort once, then merges of what was added. */
+  private vocabulary(): { all: string[]; lists: number[][] } {
+    if (!this.sortedTerms) {
+      this.sortedTerms = [...this.postings.keys()].sort();
+      this.sortedLists = this.sortedTerms.map((t) => this.postings.get(t)!);
+      this.newTerms = [];
+    } else if (this.newTerms.length) {
+      const add = this.newTerms.sort();
+      const old = this.sortedTerms;
+      const all = new Array<string>(old.length + add.length);
+      let i = 0;
+      let j = 0;
+      for (let k = 0; k < all.length; k++) all[k] = j >= add.length || (i < old.length && old[i]! < add[j]!) ? old[i++]! : add[j++]!;
+      this.sortedTerms = all;
+      this.sortedLists = all.map((t) => this.postings.get(t)!);
+      this.newTerms = [];
+    }
+    return { all: this.sortedTerms, lists: this.sortedLists };
+  }
+
+  /** The range of the sorted vocabulary that starts with `prefix`. */
+  private prefixRange(all: readonly string[], prefix: string): [number, number] {
     let lo = 0;
     let hi = all.length;
     while (lo < hi) {
@@ -223,8 +260,80 @@ export class SearchIndex {
       if (all[mid]! < prefix) lo = mid + 1;
       else hi = mid;
     }
-    const out: string[] = [];
-    for (let i = lo; i < all.length && all[i]!.startsWith(prefix); i++) out.push(all[i]!);
+    // Everything starting with `prefix` sorts before `prefix` + U+FFFF.
+    const end = prefix + '\uffff';
+    let top = lo;
+    hi = all.length;
+    while (top < hi) {
+      const mid = (top + hi) >>> 1;
+      if (all[mid]! < end) top = mid + 1;
+      else hi = mid;
+    }
+    return [lo, top];
+  }
+
+  /**
+   * The posting lists a prefix stands for: all of its range, or (see {@link MAX_EXPANSIONS}) the
+   * whole word and the commonest completions. @returns the lists and whether each is the whole word.
+   */
+  private expand(prefix: string, probeBy: number): { p: number[]; exact: boolean }[] {
+    const { all, lists } = this.vocabulary();
+    const [lo, hi] = this.prefixRange(all, prefix);
+    let total = 0;
+    for (let i = lo; i < hi; i++) total += lists[i]!.length;
+    const everything = () => {
+      const out: { p: number[]; exact: boolean }[] = [];
+      for (let i = lo; i < hi; i++) out.push({ p: lists[i]!, exact: all[i] === prefix });
+      return out;
+    };
+    const n = hi - lo;
+    if (total <= SearchIndex.PREFIX_POSTINGS || probeBy * n * 8 <= SearchIndex.PROBE_BUDGET) return everything();
+    // The commonest completions: a min-heap (by list length) of range positions.
+    const k = SearchIndex.MAX_EXPANSIONS;
+    const exactAt = all[lo] === prefix ? lo : -1;
+    const heap: number[] = [];
+    const len = (i: number) => lists[i]!.length;
+    const down = (at: number) => {
+      for (;;) {
+        const l = at * 2 + 1;
+        const r = l + 1;
+        let m = at;
+        if (l < heap.length && len(heap[l]!) < len(heap[m]!)) m = l;
+        if (r < heap.length && len(heap[r]!) < len(heap[m]!)) m = r;
+        if (m === at) return;
+        [heap[at], heap[m]] = [heap[m]!, heap[at]!];
+        at = m;
+      }
+    };
+    const room = exactAt >= 0 ? k - 1 : k;
+    for (let i = lo; i < hi; i++) {
+      if (i === exactAt) continue;
+      if (heap.length < room) {
+        heap.push(i);
+        for (let at = heap.length - 1; at > 0; ) {
+          const up = (at - 1) >> 1;
+          if (len(heap[up]!) <= len(heap[at]!)) break;
+          [heap[at], heap[up]] = [heap[up]!, heap[at]!];
+          at = up;
+        }
+      } else if (len(i) > len(heap[0]!)) {
+        heap[0] = i;
+        down(0);
+      }
+    }
+    // Commonest first, while they fit in the budget (the commonest always).
+    heap.sort((a, b) => len(b) - len(a));
+    const out: { p: number[]; exact: boolean }[] = [];
+    let budget = SearchIndex.PREFIX_POSTINGS;
+    if (exactAt >= 0) {
+      out.push({ p: lists[exactAt]!, exact: true });
+      budget -= len(exactAt);
+    }
+    for (const i of heap) {
+      if (out.length > (exactAt >= 0 ? 1 : 0) && len(i) > budget) break;
+      out.push({ p: lists[i]!, exact: false });
+      budget -= len(i);
+    }
     return out;
   }
 
@@ -238,74 +347,147 @@ export class SearchIndex {
       this.roundMask = new Uint8Array(size);
       this.score = new Float64Array(size);
       this.mask = new Uint8Array(size);
+      this.found = new Int32Array(size);
+      this.candidates = new Int32Array(size);
       this.round = 0;
     }
   }
 
-  /** Documents matching every term of `query` (the last also as a prefix), best first. */
-  search(query: string, opts: { limit?: number; folder?: string } = {}): SearchHit[] {
+  /**
+   * Documents matching every term of `query` (the last also as a prefix), best first: `limit`
+   * of them (50) after skipping `offset` (0). Terms are intersected rarest first over reused
+   * scratch arrays (no allocation per posting), and only the best `offset + limit` are ranked
+   * in full (score buckets, then the newest of the last bucket), not every match.
+   */
+  search(query: string, opts: { limit?: number; offset?: number; folder?: string } = {}): SearchHit[] {
+    const stats = (this.lastSearch = { lists: 0, expansions: 0, postings: 0 });
     const q = terms(query);
     if (!q.length) return [];
     const last = q[q.length - 1]!;
     // One group per query term: the posting lists that satisfy it (several for the prefix).
     const groups: { lists: { p: number[]; exact: boolean }[]; size: number }[] = [];
+    let rarest = Infinity;
     for (const t of new Set(q.slice(0, -1))) {
       const p = this.postings.get(t);
       if (!p) return [];
       groups.push({ lists: [{ p, exact: true }], size: p.length });
+      rarest = Math.min(rarest, p.length);
     }
-    const expansions = this.withPrefix(last);
-    if (!expansions.length) return [];
-    const lists = expansions.map((t) => ({ p: this.postings.get(t)!, exact: t === last }));
+    const lists = this.expand(last, rarest);
+    if (!lists.length) return [];
+    stats.expansions = lists.length;
     groups.push({ lists, size: lists.reduce((n, l) => n + l.p.length, 0) });
     // Rarest first: the candidate set only shrinks, and later groups are probed, not walked.
     groups.sort((a, b) => a.size - b.size);
 
     this.scratch();
     const { stamp, alive, roundScore, roundMask, score, mask, docs } = this;
-    let candidates: number[] | null = null;
+    let candidates = this.candidates;
+    let found = this.found;
+    let count = -1; // candidates so far; -1 before the first group
     let previous = 0;
     for (const group of groups) {
       const r = ++this.round;
-      const found: number[] = [];
-      const visit = (d: number, m: number, exact: boolean) => {
-        const w = SCORE[m]! * (exact ? 2 : 1); // a whole word counts twice a prefix
-        if (stamp[d] !== r) {
-          stamp[d] = r;
-          roundScore[d] = w;
-          roundMask[d] = m;
-          found.push(d);
-        } else {
-          if (w > roundScore[d]!) roundScore[d] = w;
-          roundMask[d]! |= m;
-        }
-      };
+      let nfound = 0;
       for (const { p, exact } of group.lists) {
-        if (candidates === null) {
-          for (const x of p) if (docs[x >>> 5]) visit(x >>> 5, x & 31, exact);
-        } else if (candidates.length * Math.log2(p.length + 2) < p.length) {
-          // Few candidates, long list: binary-search each candidate.
-          for (const d of candidates) {
-            const i = lowerBound(p, d);
-            if (i < p.length && p[i]! >>> 5 === d) visit(d, p[i]! & 31, exact);
+        stats.lists++;
+        const x2 = exact ? 2 : 1; // a whole word counts twice a prefix
+        const probe = count >= 0 && count * Math.log2(p.length + 2) < p.length;
+        const n = probe ? count : p.length;
+        stats.postings += n;
+        for (let i = 0; i < n; i++) {
+          let d: number;
+          let m: number;
+          if (probe) {
+            // Few candidates, long list: binary-search each candidate.
+            d = candidates[i]!;
+            const j = lowerBound(p, d);
+            if (j >= p.length || p[j]! >>> 5 !== d) continue;
+            m = p[j]! & 31;
+          } else {
+            const x = p[i]!;
+            d = x >>> 5;
+            if (count >= 0 ? alive[d] !== previous : !docs[d]) continue;
+            m = x & 31;
           }
-        } else {
-          for (const x of p) if (alive[x >>> 5] === previous) visit(x >>> 5, x & 31, exact);
+          const w = SCORE[m]! * x2;
+          if (stamp[d] !== r) {
+            stamp[d] = r;
+            roundScore[d] = w;
+            roundMask[d] = m;
+            found[nfound++] = d;
+          } else {
+            if (w > roundScore[d]!) roundScore[d] = w;
+            roundMask[d]! |= m;
+          }
         }
       }
-      for (const d of found) {
-        score[d] = candidates === null ? roundScore[d]! : score[d]! + roundScore[d]!;
-        mask[d] = candidates === null ? roundMask[d]! : mask[d]! | roundMask[d]!;
+      for (let i = 0; i < nfound; i++) {
+        const d = found[i]!;
+        score[d] = count < 0 ? roundScore[d]! : score[d]! + roundScore[d]!;
+        mask[d] = count < 0 ? roundMask[d]! : mask[d]! | roundMask[d]!;
         alive[d] = r;
       }
-      candidates = found;
+      [candidates, found] = [found, candidates];
+      count = nfound;
       previous = r;
-      if (!found.length) return [];
+      if (!count) return [];
     }
-    let hits = candidates!;
-    if (opts.folder) hits = hits.filter((d) => docs[d]!.folder === opts.folder);
-    hits.sort((a, b) => score[b]! - score[a]! || docs[b]!.time - docs[a]!.time);
-    return hits.slice(0, opts.limit ?? 50).map((d) => {
+    this.candidates = candidates;
+    this.found = found;
+    // Rank only what is shown: scores are small whole numbers, so count the candidates per score,
+    // keep every candidate above the score where `want` is reached, and the newest at that score.
+    const want = (opts.offset ?? 0) + (opts.limit ?? 50);
+    const folder = opts.folder;
+    const buckets = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      const d = candidates[i]!;
+      if (folder && docs[d]!.folder !== folder) continue;
+      buckets.set(score[d]!, (buckets.get(score[d]!) ?? 0) + 1);
+    }
+    let cut = -Infinity;
+    let above = 0;
+    for (const s of [...buckets.keys()].sort((a, b) => b - a)) {
+      if (above + buckets.get(s)! >= want) {
+        cut = s;
+        break;
+      }
+      above += buckets.get(s)!;
+    }
+    const top: number[] = [];
+    const edge: number[] = []; // candidates at the cut score: the newest `want - above` of them (a min-heap by date)
+    const room = want - above;
+    const older = (a: number, b: number) => docs[a]!.time < docs[b]!.time || (docs[a]!.time === docs[b]!.time && a < b);
+    for (let i = 0; i < count; i++) {
+      const d = candidates[i]!;
+      if (folder && docs[d]!.folder !== folder) continue;
+      if (score[d]! > cut) top.push(d);
+      else if (score[d] === cut) {
+        if (edge.length < room) {
+          edge.push(d);
+          for (let at = edge.length - 1; at > 0; ) {
+            const up = (at - 1) >> 1;
+            if (!older(edge[at]!, edge[up]!)) break;
+            [edge[at], edge[up]] = [edge[up]!, edge[at]!];
+            at = up;
+          }
+        } else if (room > 0 && older(edge[0]!, d)) {
+          edge[0] = d;
+          for (let at = 0; ; ) {
+            const l = at * 2 + 1;
+            const rr = l + 1;
+            let m = at;
+            if (l < edge.length && older(edge[l]!, edge[m]!)) m = l;
+            if (rr < edge.length && older(edge[rr]!, edge[m]!)) m = rr;
+            if (m === at) break;
+            [edge[at], edge[m]] = [edge[m]!, edge[at]!];
+            at = m;
+          }
+        }
+      }
+    }
+    const hits = [...top, ...edge].sort((a, b) => score[b]! - score[a]! || docs[b]!.time - docs[a]!.time || b - a);
+    return hits.slice(opts.offset ?? 0, want).map((d) => {
       const { time: _time, ...stored } = docs[d]!;
       return { ...stored, score: score[d]!, matched: fieldsOf(mask[d]!) };
     });
