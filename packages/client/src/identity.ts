@@ -214,6 +214,28 @@ export class Identity {
    * @throws SigchainError ROLLBACK / FORK / any replay error: do not encrypt to this user.
    */
   async verifiedChain(address: string, answered?: SigchainAnswer): Promise<VerifiedChain> {
+    if (answered) return this.verifyChain(address, answered);
+    // Callers that ask for the same address at the same time (the set-up, folders, labels, keys
+    // and rows of a first view each ask for the user's own) share one fetch and one verification.
+    // One started before this client wrote to a chain or a pin is not joined: its answer may
+    // predate that write.
+    const addr = address.trim().toLowerCase();
+    const running = this.verifying.get(addr);
+    if (running && running.writes === this.chainWrites) return running.chain;
+    const entry = { writes: this.chainWrites, chain: this.verifyChain(addr) };
+    this.verifying.set(addr, entry);
+    const done = () => {
+      if (this.verifying.get(addr) === entry) this.verifying.delete(addr);
+    };
+    entry.chain.then(done, done);
+    return entry.chain;
+  }
+
+  /** Verifications under way by address, and the count of this client's chain and pin writes they started after. */
+  private readonly verifying = new Map<string, { writes: number; chain: Promise<VerifiedChain> }>();
+  private chainWrites = 0;
+
+  private async verifyChain(address: string, answered?: SigchainAnswer): Promise<VerifiedChain> {
     const addr = address.trim().toLowerCase();
     const { userId, links, resets, storedAt, primary } = answered ?? (await this.api.sigchain(addr));
     if (primary && primary.toLowerCase() !== addr) return this.verifiedAlias(addr, userId, primary.toLowerCase());
@@ -337,6 +359,7 @@ export class Identity {
       throw new TrustError('FORK', `The server records no reset of the key history you saw for ${addr}.`, addr);
     }
     const fresh: ChainPin = { address: addr, userId, length: 0, headHash: '', rootHash: '' };
+    this.chainWrites++;
     await this.store.saveRecord(`address:${addr}`, fresh);
     await this.store.saveRecord(`user:${userId}`, fresh);
     await this.verifiedChain(addr);
@@ -389,11 +412,13 @@ export class Identity {
 
   private async post(signer: KeySet, userId: string, state: SigchainState | null, body: LinkBody, newKeys: KeySet[], boxes: ReturnType<typeof boxPerUserKey>, historyBox?: Uint8Array) {
     const link = createLink({ userId, seqno: state?.length ?? 0, prev: state?.headHash ?? new Uint8Array(32), time: this.now(), signer, body, newKeys });
+    this.chainWrites++;
     await this.api.appendLink(
       toBase64Url(link.bytes),
       boxes.map((b) => ({ deviceId: b.deviceId, generation: b.generation, box: toBase64Url(b.box) })),
       historyBox ? toBase64Url(historyBox) : undefined,
     );
+    this.chainWrites++;
     return link;
   }
 
