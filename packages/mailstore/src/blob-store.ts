@@ -76,7 +76,12 @@ export function postgresBlobStore(db: Db): BlobStore {
     },
     async *read(blobId, parts) {
       // One part ahead: the next part is fetched while this one is sent (two parts in memory at most).
-      const fetch = (index: number) => db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+      const fetch = async (index: number) => {
+        if (!pool) return db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+        // Through the `pg` pool: the hex text decoded once into a Buffer, without Prisma's copies.
+        const res = await pool.query<{ data: Buffer }>('SELECT data FROM blob_parts WHERE blob_id = $1::uuid AND index = $2', [blobId, index]);
+        return res.rows[0] ?? null;
+      };
       let next = parts > 0 ? fetch(0) : null;
       for (let index = 0; index < parts; index++) {
         const row = await next!;
