@@ -191,11 +191,13 @@ try {
     return r;
   }
   const runs = only === 'send' ? 0 : 3;
-  const viaPostgres = runs ? await transfer(base, runs) : null;
+  // `transfer postgres,disk` runs only the stores named (default: all three).
+  const stores = (process.argv[3] ?? 'postgres,disk,memory').split(',');
+  const viaPostgres = runs && stores.includes('postgres') ? await transfer(base, runs) : null;
   // The disk store writes each part with fsync (the bench's Postgres runs with fsync=off).
-  const disk = runs ? await server(diskBlobStore({ db, dir: join(dir, 'blobs') })) : null;
+  const disk = runs && stores.includes('disk') ? await server(diskBlobStore({ db, dir: join(dir, 'blobs') })) : null;
   const viaDisk = disk ? await transfer(disk.base, runs) : null;
-  const memory = runs ? await server(memoryBlobStore()) : null;
+  const memory = runs && stores.includes('memory') ? await server(memoryBlobStore()) : null;
   const viaMemory = memory ? await transfer(memory.base, runs) : null;
 
   const mibs = (t: number) => SIZE / 1048576 / (t / 1000);
