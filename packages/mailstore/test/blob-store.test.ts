@@ -40,6 +40,13 @@ blobStoreConformance('postgres', () => ({ db: pgDb.prisma, store: pgStore }), { 
 blobStoreConformance('s3', () => ({ db: s3Db.prisma, store: s3Store }), { bytesOutliveRows: true });
 blobStoreConformance('disk', () => ({ db: diskDb.prisma, store: diskStore }), { bytesOutliveRows: true });
 
+describe('postgres blob store', () => {
+  it('stores parts without compression (ciphertext does not compress: STORAGE EXTERNAL)', async () => {
+    const rows = await pgDb.prisma.$queryRaw<{ storage: string }[]>`SELECT attstorage::text AS storage FROM pg_attribute WHERE attrelid = 'blob_parts'::regclass AND attname = 'data'`;
+    expect(rows).toEqual([{ storage: 'e' }]);
+  });
+});
+
 describe('disk blob store', () => {
   it('keeps one directory per blob with one file per part, and no temporary file once a part is acknowledged', async () => {
     const id = (await diskDb.prisma.blob.create({ data: { declaredSize: 0 } })).id;
