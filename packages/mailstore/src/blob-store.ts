@@ -3,7 +3,8 @@
  * rows of `blob_parts`, read back one part at a time so a 25 MiB download never sits in memory
  * whole. The S3-compatible store (s3-blob-store.ts; `SEALMAIL_BLOB_STORE=s3`, docs/operations.md
  * "Object storage") implements the same calls; blob metadata, ownership and quotas stay in
- * Postgres either way. Both pass one conformance suite (packages/mailstore/test/blob-store-suite.ts).
+ * Postgres either way; so does the disk store (disk-blob-store.ts, `SEALMAIL_BLOB_STORE=disk`). All
+ * three pass one conformance suite (packages/mailstore/test/blob-store-suite.ts).
  */
 import { pgPoolOf, type Db } from '@sealmail/db';
 import { charge } from './quota';
