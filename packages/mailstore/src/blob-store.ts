@@ -8,6 +8,7 @@
  */
 import { pgPoolOf, type Db } from '@sealmail/db';
 import { charge } from './quota';
+import { readPartBinary } from './pg-part-reader';
 
 export interface BlobStore {
   /** Stores (or replaces) part `index` of a blob; answers the size of the part it replaced (0 if new). */
@@ -79,9 +80,9 @@ export function postgresBlobStore(db: Db): BlobStore {
       // One part ahead: the next part is fetched while this one is sent (two parts in memory at most).
       const fetch = async (index: number) => {
         if (!pool) return db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
-        // Through the `pg` pool: the hex text decoded once into a Buffer, without Prisma's copies.
-        const res = await pool.query<{ data: Buffer }>('SELECT data FROM blob_parts WHERE blob_id = $1::uuid AND index = $2', [blobId, index]);
-        return res.rows[0] ?? null;
+        // Through the `pg` pool as a binary COPY: the bytes as they are, no hex, no Prisma copies.
+        const data = await readPartBinary(pool, blobId, index);
+        return data ? { data } : null;
       };
       let next = parts > 0 ? fetch(0) : null;
       for (let index = 0; index < parts; index++) {
@@ -96,6 +97,7 @@ export function postgresBlobStore(db: Db): BlobStore {
       if (blobIds.length) await db.blobPart.deleteMany({ where: { blobId: { in: [...blobIds] } } });
     },
     async readPart(blobId, index) {
+      if (pool) return readPartBinary(pool, blobId, index);
       return (await db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } }))?.data ?? null;
     },
     async listBlobs({ after, limit }) {

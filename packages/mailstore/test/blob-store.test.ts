@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { postgresBlobStore, type BlobStore } from '../src/blob-store';
+import { parseBinaryCopyOfOneField, readPartBinary } from '../src/pg-part-reader';
+import { pgPoolOf } from '@sealmail/db';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +46,22 @@ describe('postgres blob store', () => {
   it('stores parts without compression (ciphertext does not compress: STORAGE EXTERNAL)', async () => {
     const rows = await pgDb.prisma.$queryRaw<{ storage: string }[]>`SELECT attstorage::text AS storage FROM pg_attribute WHERE attrelid = 'blob_parts'::regclass AND attname = 'data'`;
     expect(rows).toEqual([{ storage: 'e' }]);
+  });
+
+  it('reads parts as raw bytes through a binary COPY (no hex), and no row as null', async () => {
+    const pool = pgPoolOf(pgDb.prisma)!;
+    const id = (await pgDb.prisma.blob.create({ data: { declaredSize: 0 } })).id;
+    const bytes = randomBytes(300_000);
+    await pgStore.putPart(id, 0, bytes);
+    expect(Buffer.from((await readPartBinary(pool, id, 0))!).equals(bytes)).toBe(true);
+    expect(await readPartBinary(pool, id, 1)).toBeNull();
+    const empty = (await pgDb.prisma.blob.create({ data: { declaredSize: 0 } })).id;
+    await pgStore.putPart(empty, 0, new Uint8Array(0));
+    expect((await readPartBinary(pool, empty, 0))!.length).toBe(0);
+    // Values are inlined into COPY: only a UUID and an index get there.
+    await expect(readPartBinary(pool, "x' OR true --", 0)).rejects.toThrow(/not a blob id/);
+    await expect(readPartBinary(pool, id, -1)).rejects.toThrow(/not a part index/);
+    expect(() => parseBinaryCopyOfOneField(Buffer.from('not a copy at all, but long enough'))).toThrow(/signature/);
   });
 });
 
