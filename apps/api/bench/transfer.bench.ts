@@ -10,13 +10,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { httpsFetch } from '@sealmail/client/node';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import type { BlobStore } from '@sealmail/mailstore';
+import { diskBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { createLogger, hashPassword, loadOrCreateTls } from '@sealmail/server';
 import { buildApp } from '../src/app';
 
@@ -191,12 +191,17 @@ try {
     return r;
   }
   const runs = only === 'send' ? 0 : 3;
-  const viaPostgres = runs ? await transfer(base, runs) : null;
-  const memory = runs ? await server(memoryBlobStore()) : null;
+  // `transfer postgres,disk` runs only the stores named (default: all three).
+  const stores = (process.argv[3] ?? 'postgres,disk,memory').split(',');
+  const viaPostgres = runs && stores.includes('postgres') ? await transfer(base, runs) : null;
+  // The disk store writes each part with fsync (the bench's Postgres runs with fsync=off).
+  const disk = runs && stores.includes('disk') ? await server(diskBlobStore({ db, dir: join(dir, 'blobs') })) : null;
+  const viaDisk = disk ? await transfer(disk.base, runs) : null;
+  const memory = runs && stores.includes('memory') ? await server(memoryBlobStore()) : null;
   const viaMemory = memory ? await transfer(memory.base, runs) : null;
 
   const mibs = (t: number) => SIZE / 1048576 / (t / 1000);
-  console.log(`\nSealing and transfer over HTTPS on loopback, Node ${process.version}, ${new Date().toISOString()}\n`);
+  console.log(`\nSealing and transfer over HTTPS on loopback, Node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   console.log('seal + send (real client, 2 KiB body)'.padEnd(56) + '   p50 ms   p99 ms');
   console.log('  bare HTTPS round trip GET /healthz (reference)'.padEnd(56) + ms(q(rtt, 0.5)) + ms(q(rtt, 0.99)));
   console.log('  to 1 recipient'.padEnd(56) + ms(q(one, 0.5)) + ms(q(one, 0.99)));
@@ -204,13 +209,14 @@ try {
   console.log(`\n25 MiB attachment (median of ${runs})`.padEnd(64) + '    MiB/s  reference MiB/s   ratio');
   const row = (name: string, sealed: number[], plain: number[]) =>
     console.log(name.padEnd(64) + mibs(q(sealed, 0.5)).toFixed(1).padStart(9) + mibs(q(plain, 0.5)).toFixed(1).padStart(17) + `${(q(plain, 0.5) / q(sealed, 0.5)).toFixed(2)}x`.padStart(8));
-  for (const [label, r] of [['blob parts in Postgres (default store)', viaPostgres], ['blob parts in memory (client + protocol alone)', viaMemory]] as const) {
+  for (const [label, r] of [['blob parts in Postgres (default store)', viaPostgres], ['blob parts on disk (SEALMAIL_BLOB_STORE=disk)', viaDisk], ['blob parts in memory (client + protocol alone)', viaMemory]] as const) {
     if (!r) continue;
     console.log(`  ${label}`);
     row('    sealed + uploaded (the upload: parts + complete) vs plain PUT', r.upload, r.up.plain);
     row('    sealed + uploaded (the whole send) vs plain HTTPS PUT', r.up.sealed, r.up.plain);
     row('    downloaded + opened vs plain HTTPS GET', r.down.sealed, r.down.plain);
   }
+  await disk?.app.close();
   await memory?.app.close();
   await app.close();
   await db.$disconnect();

@@ -15,7 +15,7 @@ const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 const app = await buildApp({
   logger,
   db,
-  // Attachment ciphertext: Postgres, or an S3-compatible bucket (SEALMAIL_BLOB_STORE).
+  // Attachment ciphertext: Postgres, a directory, or an S3-compatible bucket (SEALMAIL_BLOB_STORE).
   blobs: blobStoreFor(db, config.blobStore),
   version,
   tls,

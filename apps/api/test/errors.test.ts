@@ -391,6 +391,13 @@ const probes: Record<ErrorCode, Probe> = {
     const { blobId } = await d.api.createBlob(100);
     return h.app.inject({ method: 'POST', url: `/api/v1/blobs/${blobId}/complete`, headers: bearer(d.token) });
   },
+  RANGE_NOT_SATISFIABLE: async () => {
+    const d = await deviceFor(await makeUser('range-asker'));
+    const { blobId } = await d.api.createBlob(10);
+    await d.api.uploadPart(blobId, 0, new Uint8Array(10));
+    await d.api.completeBlob(blobId);
+    return h.app.inject({ method: 'GET', url: `/api/v1/blobs/${blobId}`, headers: { ...bearer(d.token), range: 'bytes=10-' } });
+  },
   DOMAIN_TAKEN: async () => {
     const admin = await deviceFor(await makeUser('domain-taker', { role: 'admin' }));
     return h.app.inject({ method: 'POST', url: '/api/v1/admin/domains', headers: bearer(admin.token), payload: { name: 'example.test' } });

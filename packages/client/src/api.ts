@@ -68,6 +68,7 @@ export class ApiClient {
     params: Record<string, string | number> | undefined,
     query: Record<string, string | number | boolean | undefined> | undefined,
     body: { type: string; data: string | Uint8Array } | undefined,
+    extraHeaders?: Record<string, string>,
   ): Promise<Response> {
     const path = contract.path.replace(/:([A-Za-z]+)/g, (_, k: string) => {
       const v = params?.[k];
@@ -81,6 +82,7 @@ export class ApiClient {
         headers: {
           ...(body ? { 'content-type': body.type } : {}),
           ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          ...extraHeaders,
         },
         credentials: 'same-origin',
         ...(body ? { body: body.data as BodyInit } : {}),
@@ -126,9 +128,16 @@ export class ApiClient {
   }
 
   /** A blob's ciphertext as a stream. */
-  async downloadBlob(blobId: string): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined);
+  async downloadBlob(blobId: string, range?: { first: number; last?: number; etag?: string }): Promise<ReadableStream<Uint8Array>> {
+    // A range (to resume, or to fetch one part): bytes first..last, and with the ETag of the first
+    // answer as If-Range, so a blob that differed would come back whole (status 200) — refused here.
+    const headers = range ? { range: `bytes=${range.first}-${range.last ?? ''}`, ...(range.etag ? { 'if-range': range.etag } : {}) } : undefined;
+    const res = await this.send(mail.blobDownload, { blobId }, undefined, undefined, headers);
     if (!res.ok || !res.body) await this.failed(res);
+    if (range && res.status !== 206) {
+      await res.body!.cancel();
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server did not answer the byte range asked for');
+    }
     return res.body!;
   }
 

@@ -13,6 +13,47 @@ export type AeadBackend = 'node' | 'webcrypto' | 'noble';
 export interface Gcm {
   seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   open(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array | null>;
+  /** Seals into `dst` at `at` (ciphertext || tag: plaintext.length + 16 bytes), so callers gather chunks without another copy. */
+  sealInto(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, dst: Uint8Array, at: number): Promise<void>;
+  /** Opens into `dst` at `at` (ciphertext.length - 16 bytes); false (and that range zeroed) when authentication fails. */
+  openInto(nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array, dst: Uint8Array, at: number): Promise<boolean>;
+}
+
+/** `sealInto`/`openInto` over `seal`/`open` (one copy), for the backends that cannot write into a buffer. */
+function withInto(g: Pick<Gcm, 'seal' | 'open'>): Gcm {
+  return {
+    ...g,
+    sealInto: async (nonce, aad, pt, dst, at) => dst.set(await g.seal(nonce, aad, pt), at),
+    openInto: async (nonce, aad, ct, dst, at) => {
+      const pt = await g.open(nonce, aad, ct);
+      if (!pt) {
+        dst.fill(0, at, at + Math.max(0, ct.length - 16));
+        return false;
+      }
+      dst.set(pt, at);
+      return true;
+    },
+  };
+}
+
+let nodeBuffer: { allocUnsafeSlow(n: number): Uint8Array } | null | undefined;
+/**
+ * `n` bytes for an output the caller overwrites entirely before anyone sees it: not zero-filled
+ * on Node (`Buffer.allocUnsafeSlow`, as Node's own cipher output is; 25 MiB of zeros cost as much
+ * as a tenth of the encryption), a plain zeroed array elsewhere. Always a plain Uint8Array view.
+ */
+export function outputBuffer(n: number): Uint8Array {
+  if (nodeBuffer === undefined) {
+    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    try {
+      nodeBuffer = (p?.getBuiltinModule?.('node:buffer') as { Buffer?: { allocUnsafeSlow(n: number): Uint8Array } } | undefined)?.Buffer ?? null;
+    } catch {
+      nodeBuffer = null;
+    }
+  }
+  if (!nodeBuffer || n < 4096) return new Uint8Array(n);
+  const b = nodeBuffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 /** The parts of `node:crypto` used here. */
@@ -61,7 +102,7 @@ export function pickBackend(requested?: AeadBackend, knownSize?: number): AeadBa
 export async function createGcm(key: Uint8Array, backend: AeadBackend): Promise<Gcm> {
   if (backend === 'noble') {
     key = Uint8Array.from(key); // the caller wipes its copy
-    return {
+    return withInto({
       seal: async (nonce, aad, pt) => gcm(key, nonce, aad).encrypt(pt),
       open: async (nonce, aad, ct) => {
         try {
@@ -70,7 +111,7 @@ export async function createGcm(key: Uint8Array, backend: AeadBackend): Promise<
           return null;
         }
       },
-    };
+    });
   }
   if (backend === 'node') {
     const nc = getNodeCrypto();
@@ -78,7 +119,7 @@ export async function createGcm(key: Uint8Array, backend: AeadBackend): Promise<
   }
   const subtle = globalThis.crypto.subtle;
   const k = await subtle.importKey('raw', key as BufferSource, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
-  return {
+  return withInto({
     seal: async (iv, additionalData, pt) =>
       new Uint8Array(
         await subtle.encrypt(
@@ -100,7 +141,7 @@ export async function createGcm(key: Uint8Array, backend: AeadBackend): Promise<
         return null;
       }
     },
-  };
+  });
 }
 
 /**
@@ -133,6 +174,31 @@ function nodeGcm(nc: NodeCrypto, key: Uint8Array): Gcm {
         return null;
       }
       return body;
+    },
+    sealInto: async (iv, aad, pt, dst, at) => {
+      const c = nc.createCipheriv('aes-256-gcm', key, iv);
+      c.setAAD(aad);
+      const body = c.update(pt);
+      dst.set(body, at);
+      const fin = c.final(); // empty for GCM
+      dst.set(fin, at + body.length);
+      dst.set(c.getAuthTag(), at + body.length + fin.length);
+    },
+    openInto: async (iv, aad, ct, dst, at) => {
+      if (ct.length < 16) return false;
+      const d = nc.createDecipheriv('aes-256-gcm', key, iv);
+      d.setAAD(aad);
+      d.setAuthTag(ct.subarray(ct.length - 16));
+      // Into the caller's own buffer, released by the caller only once every chunk authenticated.
+      const body = d.update(ct.subarray(0, ct.length - 16));
+      dst.set(body, at);
+      try {
+        d.final();
+      } catch {
+        dst.fill(0, at, at + ct.length - 16);
+        return false;
+      }
+      return true;
     },
   };
 }

@@ -19,7 +19,7 @@ import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
-import { createGcm, pickBackend, type AeadBackend, type Gcm } from './_gcm';
+import { createGcm, outputBuffer, pickBackend, type AeadBackend, type Gcm } from './_gcm';
 
 /** Which AES-256-GCM implementation to use: `'node'`, `'webcrypto'` or `'noble'` (identical bytes). */
 export type { AeadBackend } from './_gcm';
@@ -206,13 +206,22 @@ export async function createPieceEncryptor(opts: PieceOptions & { random?: Rando
     async push(plaintext) {
       if (done) throw new CryptoError('INVALID_INPUT', 'encryptor already finalised');
       queue.push(abytes(plaintext, 'plaintext'));
-      const out: Uint8Array[] = [];
+      // Every chunk that is certainly not the last, sealed straight into one output (no gathering copy).
+      const chunks = queue.length > PIECE.chunkSize ? Math.ceil(queue.length / PIECE.chunkSize) - 1 : 0;
+      if (!chunks) {
+        queue.detach();
+        return headerSent ? new Uint8Array(0) : emit([]);
+      }
+      const head = headerSent ? 0 : PIECE.headerSize;
+      const out = outputBuffer(head + chunks * CT_CHUNK);
       try {
-        while (queue.length > PIECE.chunkSize) out.push(await st.gcm.seal(nonce(st.noncePrefix, index++, false), st.aad, queue.take(PIECE.chunkSize)));
+        if (head) out.set(header, 0);
+        for (let i = 0; i < chunks; i++) await st.gcm.sealInto(nonce(st.noncePrefix, index++, false), st.aad, queue.take(PIECE.chunkSize), out, head + i * CT_CHUNK);
       } finally {
         queue.detach(); // only the tail (< one chunk) is copied; the caller's buffer is free again
       }
-      return out.length || !headerSent ? emit(out) : new Uint8Array(0);
+      headerSent = true;
+      return out;
     },
     async final() {
       if (done) throw new CryptoError('INVALID_INPUT', 'encryptor already finalised');
@@ -281,9 +290,18 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
         queue.push(abytes(ciphertext, 'ciphertext'));
         try {
           const s = await readHeader();
-          const out: Uint8Array[] = [];
-          if (s) while (queue.length > CT_CHUNK) out.push(await openChunk(s, queue.take(CT_CHUNK), false));
-          return out.length === 1 ? out[0]! : concat(...out);
+          // Every chunk that is certainly not the last, opened straight into one output.
+          const chunks = s && queue.length > CT_CHUNK ? Math.ceil(queue.length / CT_CHUNK) - 1 : 0;
+          if (!s || !chunks) return new Uint8Array(0);
+          const out = outputBuffer(chunks * PIECE.chunkSize);
+          for (let i = 0; i < chunks; i++) {
+            if (!(await s.gcm.openInto(nonce(s.noncePrefix, index, false), s.aad, queue.take(CT_CHUNK), out, i * PIECE.chunkSize))) {
+              out.fill(0);
+              throw decryptionFailed();
+            }
+            index++;
+          }
+          return out;
         } finally {
           queue.detach();
         }
@@ -331,13 +349,12 @@ export async function encryptPiece(
   const d = derive(opts.key, header.subarray(2, 34), opts.context);
   header.set(d.commitment, 34);
   const st = await setup(opts, header, d, pt.length);
-  const out = new Uint8Array(pieceCiphertextLength(pt.length));
+  const out = outputBuffer(pieceCiphertextLength(pt.length)); // every byte written below
   out.set(header, 0);
   const chunks = Math.max(1, Math.ceil(pt.length / PIECE.chunkSize));
   await forEachParallel(chunks, async (i) => {
     const start = i * PIECE.chunkSize;
-    const ct = await st.gcm.seal(nonce(st.noncePrefix, i, i === chunks - 1), st.aad, pt.subarray(start, Math.min(pt.length, start + PIECE.chunkSize)));
-    out.set(ct, PIECE.headerSize + i * CT_CHUNK);
+    await st.gcm.sealInto(nonce(st.noncePrefix, i, i === chunks - 1), st.aad, pt.subarray(start, Math.min(pt.length, start + PIECE.chunkSize)), out, PIECE.headerSize + i * CT_CHUNK);
   });
   return out;
 }
@@ -360,14 +377,12 @@ export async function decryptPiece(opts: PieceOptions & { ciphertext: Uint8Array
   const chunks = Math.max(1, Math.ceil((body - PIECE.tagSize) / CT_CHUNK));
   const lastLen = body - (chunks - 1) * CT_CHUNK;
   if (lastLen < PIECE.tagSize || lastLen > CT_CHUNK) throw decryptionFailed();
-  const out = new Uint8Array(body - chunks * PIECE.tagSize);
+  const out = outputBuffer(body - chunks * PIECE.tagSize); // every byte written below, or all zeroed
   let ok = true;
   await forEachParallel(chunks, async (i) => {
     if (!ok) return;
     const start = PIECE.headerSize + i * CT_CHUNK;
-    const pt = await st.gcm.open(nonce(st.noncePrefix, i, i === chunks - 1), st.aad, ct.subarray(start, Math.min(ct.length, start + CT_CHUNK)));
-    if (!pt) ok = false;
-    else out.set(pt, i * PIECE.chunkSize);
+    if (!(await st.gcm.openInto(nonce(st.noncePrefix, i, i === chunks - 1), st.aad, ct.subarray(start, Math.min(ct.length, start + CT_CHUNK)), out, i * PIECE.chunkSize))) ok = false;
   });
   if (!ok) {
     out.fill(0);

@@ -3,10 +3,12 @@
  * rows of `blob_parts`, read back one part at a time so a 25 MiB download never sits in memory
  * whole. The S3-compatible store (s3-blob-store.ts; `SEALMAIL_BLOB_STORE=s3`, docs/operations.md
  * "Object storage") implements the same calls; blob metadata, ownership and quotas stay in
- * Postgres either way. Both pass one conformance suite (packages/mailstore/test/blob-store-suite.ts).
+ * Postgres either way; so does the disk store (disk-blob-store.ts, `SEALMAIL_BLOB_STORE=disk`). All
+ * three pass one conformance suite (packages/mailstore/test/blob-store-suite.ts).
  */
 import { pgPoolOf, type Db } from '@sealmail/db';
 import { charge } from './quota';
+import { readPartBinary } from './pg-part-reader';
 
 export interface BlobStore {
   /** Stores (or replaces) part `index` of a blob; answers the size of the part it replaced (0 if new). */
@@ -76,7 +78,12 @@ export function postgresBlobStore(db: Db): BlobStore {
     },
     async *read(blobId, parts) {
       // One part ahead: the next part is fetched while this one is sent (two parts in memory at most).
-      const fetch = (index: number) => db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+      const fetch = async (index: number) => {
+        if (!pool) return db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } });
+        // Through the `pg` pool as a binary COPY: the bytes as they are, no hex, no Prisma copies.
+        const data = await readPartBinary(pool, blobId, index);
+        return data ? { data } : null;
+      };
       let next = parts > 0 ? fetch(0) : null;
       for (let index = 0; index < parts; index++) {
         const row = await next!;
@@ -90,6 +97,7 @@ export function postgresBlobStore(db: Db): BlobStore {
       if (blobIds.length) await db.blobPart.deleteMany({ where: { blobId: { in: [...blobIds] } } });
     },
     async readPart(blobId, index) {
+      if (pool) return readPartBinary(pool, blobId, index);
       return (await db.blobPart.findUnique({ where: { blobId_index: { blobId, index } }, select: { data: true } }))?.data ?? null;
     },
     async listBlobs({ after, limit }) {

@@ -12,5 +12,6 @@ export * from './filters';
 export * from './out-of-office';
 export * from './lists';
 export * from './s3-blob-store';
+export * from './disk-blob-store';
 export * from './blob-store-config';
 export * from './blob-migrate';

@@ -7,6 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -14,6 +17,7 @@ import { childEnvironment } from '@sealmail/server';
 import { postgresBlobStore, type BlobStore } from '../src/blob-store';
 import { migrateBlobs } from '../src/blob-migrate';
 import { s3BlobStore } from '../src/s3-blob-store';
+import { diskBlobStore } from '../src/disk-blob-store';
 import { startTestS3Server, type TestS3Server } from '../src/testing';
 
 let tdb: TestDatabase;
@@ -130,9 +134,9 @@ describe('blob migration', () => {
     const lenientStore = s3BlobStore({ db: tdb.prisma, client: lenient.client(), bucket: lenient.settings.bucket, prefix: lenient.settings.prefix });
     try {
       const root = fileURLToPath(new URL('../../../', import.meta.url));
-      const run = (args: string[]) =>
+      const run = (args: string[], env: Record<string, string> = {}) =>
         new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/blob-migrate.ts', ...args], { cwd: root, env: childEnvironment({ DATABASE_URL: tdb.connectionString, LOG_LEVEL: 'silent', ...lenient.env }), stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/blob-migrate.ts', ...args], { cwd: root, env: childEnvironment({ DATABASE_URL: tdb.connectionString, LOG_LEVEL: 'silent', ...lenient.env, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
           let out = '';
           let err = '';
           child.stdout.on('data', (c) => (out += c));
@@ -153,6 +157,18 @@ describe('blob migration', () => {
       const again = await run(['--from', 'postgres', '--to', 's3']);
       expect(again.code).toBe(0);
       expect(again.out).toMatch(/: 0 blobs moved/);
+
+      // On to the disk store (SEALMAIL_BLOB_DIR), byte for byte.
+      const dir = await mkdtemp(join(tmpdir(), 'sealmail-migrate-disk-'));
+      try {
+        const toDisk = await run(['--from', 's3', '--to', 'disk'], { SEALMAIL_BLOB_DIR: dir });
+        expect(toDisk.code).toBe(0);
+        expect(toDisk.out).toMatch(/blob-migrate s3 → disk: 2 blobs moved \(3 parts, 54123 bytes\)/);
+        expect(await holdings(diskBlobStore({ db: tdb.prisma, dir }), ids)).toEqual(expected);
+        expect(await holdings(lenientStore, ids)).toEqual(none(ids));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     } finally {
       await lenient.close();
     }

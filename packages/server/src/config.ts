@@ -87,7 +87,8 @@ const envSchema = z.object({
   SEALMAIL_RELAY_ALLOW_PRIVATE: bool(false),
   SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
   SEALMAIL_CLOCK_FILE: z.string().min(1, 'expected the path of a file').optional(),
-  SEALMAIL_BLOB_STORE: z.enum(['postgres', 's3'], { error: 'expected postgres or s3' }).default('postgres'),
+  SEALMAIL_BLOB_STORE: z.enum(['postgres', 'disk', 's3'], { error: 'expected postgres, disk or s3' }).default('postgres'),
+  SEALMAIL_BLOB_DIR: z.string().min(1, 'expected a directory path').optional(),
   SEALMAIL_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected the http(s):// URL of the S3-compatible server (e.g. https://minio.internal:9000)' }).optional(),
   SEALMAIL_S3_REGION: z.string().regex(/^[a-z0-9-]+$/, 'expected a region name such as us-east-1').default('us-east-1'),
   SEALMAIL_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected a bucket name (3-63 lower-case letters, digits, dots, hyphens)').optional(),
@@ -139,6 +140,8 @@ export interface Config {
   readonly blobStore: Readonly<BlobStoreConfig>;
   /** The S3 bucket whenever SEALMAIL_S3_BUCKET is set, whichever store is in use (the blob migration reads it). */
   readonly s3: Readonly<S3Config> | undefined;
+  /** The disk store's directory (SEALMAIL_BLOB_DIR, default `<data dir>/blobs`), whichever store is in use (the blob migration reads it). */
+  readonly blobDir: string;
   /**
    * Tests only: a JSON file of DNS answers (packages/server/src/dns.ts) used instead of the
    * system resolver by every DNS lookup; absent: real DNS.
@@ -155,7 +158,7 @@ export interface Config {
  * The blob store: the database (`blob_parts`), or an S3-compatible bucket; metadata stays in
  * Postgres either way. Credentials absent: the AWS SDK's default chain (e.g. an instance role).
  */
-export type BlobStoreConfig = { kind: 'postgres' } | ({ kind: 's3' } & S3Config);
+export type BlobStoreConfig = { kind: 'postgres' } | { kind: 'disk'; dir: string } | ({ kind: 's3' } & S3Config);
 
 export interface S3Config {
   endpoint: string | undefined;
@@ -278,8 +281,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const s3: S3Config | undefined = e.SEALMAIL_S3_BUCKET
     ? { endpoint: e.SEALMAIL_S3_ENDPOINT, region: e.SEALMAIL_S3_REGION, bucket: e.SEALMAIL_S3_BUCKET, prefix: e.SEALMAIL_S3_PREFIX, forcePathStyle: e.SEALMAIL_S3_FORCE_PATH_STYLE, accessKeyId: e.SEALMAIL_S3_ACCESS_KEY_ID, secretAccessKey: e.SEALMAIL_S3_SECRET_ACCESS_KEY }
     : undefined;
-  const blobStore: BlobStoreConfig = e.SEALMAIL_BLOB_STORE === 's3' ? { kind: 's3', ...s3! } : { kind: 'postgres' };
   const dataDir = resolve(e.SEALMAIL_DATA_DIR);
+  const blobDir = e.SEALMAIL_BLOB_DIR ? resolve(e.SEALMAIL_BLOB_DIR) : resolve(dataDir, 'blobs');
+  const blobStore: BlobStoreConfig = e.SEALMAIL_BLOB_STORE === 's3' ? { kind: 's3', ...s3! } : e.SEALMAIL_BLOB_STORE === 'disk' ? { kind: 'disk', dir: blobDir } : { kind: 'postgres' };
   return deepFreeze({
     databaseUrl: e.DATABASE_URL,
     dataDir,
@@ -321,6 +325,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outbound: { leaseSeconds: e.SEALMAIL_OUTBOUND_LEASE_SECONDS, sweepSeconds: e.SEALMAIL_OUTBOUND_SWEEP_SECONDS, port: e.SEALMAIL_RELAY_PORT, allowPrivateTargets: e.SEALMAIL_RELAY_ALLOW_PRIVATE },
     logLevel: e.LOG_LEVEL,
     blobStore,
+    blobDir,
     s3,
     dnsTableFile: e.SEALMAIL_DNS_TABLE === undefined ? undefined : resolve(e.SEALMAIL_DNS_TABLE),
     clockFile: e.SEALMAIL_CLOCK_FILE === undefined ? undefined : resolve(e.SEALMAIL_CLOCK_FILE),

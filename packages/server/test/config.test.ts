@@ -94,14 +94,17 @@ describe('configuration', () => {
     expect(problems({ SEALMAIL_SMTP_MAX_SESSIONS: '0' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_MAX_SESSIONS', expected: 'expected at least 1' });
   });
 
-  it('chooses the blob store: Postgres by default, an S3-compatible bucket when asked, and names what is missing', () => {
+  it('chooses the blob store: Postgres by default, a directory or an S3-compatible bucket when asked, and names what is missing', () => {
     expect(loadConfig({}).blobStore).toEqual({ kind: 'postgres' });
     const s3 = { SEALMAIL_BLOB_STORE: 's3', SEALMAIL_S3_ENDPOINT: 'http://127.0.0.1:9000', SEALMAIL_S3_BUCKET: 'sealmail-blobs', SEALMAIL_S3_FORCE_PATH_STYLE: 'true', SEALMAIL_S3_ACCESS_KEY_ID: 'id', SEALMAIL_S3_SECRET_ACCESS_KEY: 'secret' };
     expect(loadConfig(s3).blobStore).toEqual({ kind: 's3', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', bucket: 'sealmail-blobs', prefix: 'blobs/', forcePathStyle: true, accessKeyId: 'id', secretAccessKey: 'secret' });
     expect(problems({ SEALMAIL_BLOB_STORE: 's3' })).toEqual([{ variable: 'SEALMAIL_S3_BUCKET', expected: 'a bucket name when SEALMAIL_BLOB_STORE=s3', got: undefined }]);
     const { SEALMAIL_S3_SECRET_ACCESS_KEY: _secret, ...noSecret } = s3;
     expect(problems(noSecret)[0]).toMatchObject({ variable: 'SEALMAIL_S3_SECRET_ACCESS_KEY' });
-    expect(problems({ SEALMAIL_BLOB_STORE: 'disk' })[0]).toMatchObject({ variable: 'SEALMAIL_BLOB_STORE', expected: 'expected postgres or s3' });
+    expect(problems({ SEALMAIL_BLOB_STORE: 'tape' })[0]).toMatchObject({ variable: 'SEALMAIL_BLOB_STORE', expected: 'expected postgres, disk or s3' });
+    // The disk store: under the data directory unless SEALMAIL_BLOB_DIR says where.
+    expect(loadConfig({ SEALMAIL_BLOB_STORE: 'disk', SEALMAIL_DATA_DIR: '/var/lib/sealmail' }).blobStore).toEqual({ kind: 'disk', dir: '/var/lib/sealmail/blobs' });
+    expect(loadConfig({ SEALMAIL_BLOB_STORE: 'disk', SEALMAIL_BLOB_DIR: '/srv/blobs' }).blobStore).toEqual({ kind: 'disk', dir: '/srv/blobs' });
     expect(problems({ ...s3, SEALMAIL_S3_BUCKET: 'Bad_Bucket' })[0]).toMatchObject({ variable: 'SEALMAIL_S3_BUCKET' });
     expect(problems({ ...s3, SEALMAIL_S3_ENDPOINT: 'ftp://x' })[0]).toMatchObject({ variable: 'SEALMAIL_S3_ENDPOINT' });
   });

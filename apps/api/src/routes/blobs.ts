@@ -2,7 +2,8 @@
  * Ciphertext uploads (docs/mail.md §2): a client declares an attachment piece's size, sends it in
  * parts of at most 4 MiB as the piece encryptor produces them, and completes it; the blob is then
  * named in a send. Uploads count against the uploader's quota from the first byte. Downloads
- * stream part by part to the uploader and to every holder of the message the blob belongs to.
+ * stream part by part to the uploader and to every holder of the message the blob belongs to, whole
+ * or as one byte range (`Range`, answered 206, so a download can resume; blobs/range.ts).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -14,6 +15,7 @@ import { requireSession } from '../auth/plugin';
 import { charge, hasRoom } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 import { RunningHashes } from '../blobs/running-hash';
+import { parseRange, readRange } from '../blobs/range';
 
 /** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */
 export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
@@ -118,11 +120,30 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
         // A delegate in force of a mailbox holding the mail (docs/mail.md, Delegation).
         (!!blob.messageId && (await deps.db.mailboxEntry.count({ where: { messageId: blob.messageId, user: { delegationsGiven: { some: { delegateUserId: s.userId, revokedSeqno: null } } } } })) > 0);
       if (!mayRead) throw new ApiError('NOT_FOUND');
+      const size = Number(blob.size);
+      const sha256 = blob.sha256 ? toHex(blob.sha256) : '';
       void reply
         .header('content-type', 'application/octet-stream')
-        .header('content-length', String(blob.size))
         .header('cache-control', 'private, no-store')
-        .header('x-content-sha256', blob.sha256 ? toHex(blob.sha256) : '');
+        .header('accept-ranges', 'bytes')
+        .header('x-content-sha256', sha256);
+      // A completed blob never changes: its hash is its entity tag, so a resumed download can
+      // send If-Range and get the whole blob again should it ever differ (blobs/range.ts).
+      if (sha256) void reply.header('etag', `"${sha256}"`);
+      const ifRange = req.headers['if-range'];
+      const range = ifRange === undefined || ifRange === `"${sha256}"` ? parseRange(req.headers.range, size) : null;
+      if (range === 'unsatisfiable') {
+        void reply.header('content-range', `bytes */${size}`);
+        throw new ApiError('RANGE_NOT_SATISFIABLE', 'headers.range');
+      }
+      if (range) {
+        void reply
+          .code(206)
+          .header('content-range', `bytes ${range.first}-${range.last}/${size}`)
+          .header('content-length', String(range.last - range.first + 1));
+        return reply.send(Readable.from(readRange(deps.blobs, blob.id, range))) as never;
+      }
+      void reply.header('content-length', String(size));
       return reply.send(Readable.from(deps.blobs.read(blob.id, blob.parts))) as never;
     },
     { preHandler: anySession },
