@@ -14,6 +14,10 @@
  *
  *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--big-sessions=20]
  *                                       [--budget=<bytes>] [--prof (CPU profile of our server, /tmp)] [--verbose]
+ *                                       [--tsx (children through the TypeScript loader, not compiled)]
+ *
+ * The children run compiled as production runs the services (bench/build-child.ts, the
+ * esbuild form of scripts/build-services.mjs); `--tsx` runs them through the loader instead.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,12 +29,14 @@ import nodemailer from 'nodemailer';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
 import { loadOrCreateTls } from '@sealmail/server';
+import { buildBenchChild } from './build-child';
 
 /** `--name=value` options after `--` (the bench reads no environment). */
 const arg = (name: string): string | undefined => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.replace(/^[^=]*=?/, '');
 const MESSAGES = Number(arg('messages') ?? 600);
 const ONLY = arg('only');
 const VERBOSE = arg('verbose') !== undefined;
+const TSX = arg('tsx') !== undefined;
 const SESSIONS = 20;
 const BIG = 25 * 1024 * 1024;
 const body = 'A line of an ordinary message body, repeated to make ten kibibytes.\r\n'.repeat(150);
@@ -52,13 +58,16 @@ try {
   // Room for the memory run's 20 × 25 MiB.
   await db.$executeRaw`UPDATE users SET quota_bytes = 100000000000 WHERE id = ${bob.id}::uuid`.catch(() => undefined);
   await db.$disconnect();
+  const childBundle: Promise<string> = TSX ? Promise.resolve('') : buildBenchChild(dir);
   const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
   await writeFile(join(dir, 'c.pem'), tls.cert);
 
   /** Starts a server child; resolves with it and its port. */
   async function start(mode: 'ours' | 'bare', profile = false): Promise<{ child: ChildProcess; port: number }> {
     const prof = profile && arg('prof') !== undefined ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sealmail-smtp-prof'] : [];
-    const child = fork(new URL('./server-child.ts', import.meta.url).pathname, { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = TSX
+      ? fork(new URL('./server-child.ts', import.meta.url).pathname, { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      : fork(await childBundle, { execArgv: ['--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
     const port = await new Promise<number>((resolve, reject) => {
@@ -91,7 +100,7 @@ try {
   await rate(ours.port, 60); // warm-up: modules, pool, key cache
   const oursRate = await rate(ours.port, MESSAGES);
   await stop(ours.child);
-  console.log(`\nSMTP ingest, ${MESSAGES} messages of 10 KiB over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}\n`);
+  console.log(`\nSMTP ingest, ${MESSAGES} messages of 10 KiB over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}, ${TSX ? 'children through tsx' : 'children compiled'}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
   console.log('bare smtp-server reading DATA (reference)'.padEnd(64) + `${bareRate.toFixed(0).padStart(7)} msg/s`);
   console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${oursRate.toFixed(0).padStart(7)} msg/s   ratio ${(oursRate / bareRate).toFixed(2)} (goal ≥ 0.5)`);
   }

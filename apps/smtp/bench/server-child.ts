@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
+import { loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
 import { buildSmtpServer, ByteBudget } from '../src/server';
 
@@ -24,9 +24,10 @@ if (cfg.mode === 'ours') {
   const db = createDb(cfg.db, { maxConnections: 20 });
   // The process's budget of message bytes in memory: the configuration's default unless told.
   const budget = new ByteBudget(cfg.budget ?? 256 * 1024 * 1024);
-  // As main.ts runs it: with the server's mail key (lists' outside members, keyless mailboxes).
+  // As main.ts runs it: with the server's mail key (lists' outside members, keyless mailboxes)
+  // and its SecretBox (out-of-office replies).
   const serverKey = await loadOrCreateServerMailKey(cfg.data);
-  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey });
+  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey) });
   close = () => db.$disconnect();
 } else {
   server = new SMTPServer({ key: tls.key, cert: tls.cert, authOptional: true, disabledCommands: ['AUTH'], logger: false, size: maxMessageBytes, onData: (s, _session, cb) => s.on('data', () => {}).on('end', () => cb()) });

@@ -165,7 +165,8 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
       else {
         const msgId = (fields.get('message-id')?.[0] ?? '').replace(/^<|>$/g, '').trim();
         const refs = (fields.get('references')?.[0] ?? '').split(/\s+/).map((r) => r.replace(/^<|>$/g, '')).filter(Boolean);
-        for (const r of wanted) {
+        // (A recipient without any out-of-office setting, as the facts read at DATA say, is skipped.)
+        for (const r of wanted.filter((w) => facts?.get(w.userId)?.outOfOffice !== false)) {
           await replyOutOfOffice({ ...deps, secrets: deps.secrets }, { userId: r.userId, address: r.address, replyTo: env.mailFrom, outside: true, ...(msgId ? { inReplyTo: msgId } : {}), references: refs }).catch((err: unknown) =>
             deps.logger.warn({ err: (err as Error).message }, 'smtp: out-of-office reply failed'),
           );

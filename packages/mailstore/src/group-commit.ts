@@ -41,6 +41,8 @@ interface Item {
 
 /** Most messages one transaction takes (its statements stay far below Postgres's 65,535 parameters). */
 export const GROUP_COMMIT_MAX_BATCH = 64;
+/** Commits under way at once (each on a connection of its own). */
+export const GROUP_COMMIT_IN_FLIGHT = 2;
 
 const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -58,13 +60,13 @@ function batchable(input: StoreInput): boolean {
 
 export class GroupCommit {
   private readonly queue: Item[] = [];
-  private inFlight = false;
+  private inFlight = 0;
   readonly stats: GroupCommitStats = { transactions: 0, messages: 0, fallbacks: 0 };
 
   constructor(
     private readonly db: Db,
     private readonly pool: pg.Pool,
-    private readonly maxBatch = GROUP_COMMIT_MAX_BATCH,
+    private readonly opts: { maxBatch?: number; maxInFlight?: number } = {},
   ) {}
 
   /** Stores one sealed mail; resolves once it is committed. @throws what storeMessage throws. */
@@ -76,13 +78,17 @@ export class GroupCommit {
     });
   }
 
-  /** Starts the next commit with everything queued, unless one is in flight. */
+  /**
+   * Starts a commit with everything queued, unless `maxInFlight` commits are under way already
+   * (then what arrives meanwhile waits for the next). Two in flight by default: one batch fills
+   * (its sessions' messages still being sealed) while the other waits for its fsync.
+   */
   private next(): void {
-    if (this.inFlight || !this.queue.length) return;
-    this.inFlight = true;
-    const batch = this.queue.splice(0, this.maxBatch);
+    if (this.inFlight >= (this.opts.maxInFlight ?? GROUP_COMMIT_IN_FLIGHT) || !this.queue.length) return;
+    this.inFlight++;
+    const batch = this.queue.splice(0, this.opts.maxBatch ?? GROUP_COMMIT_MAX_BATCH);
     void this.commit(batch).finally(() => {
-      this.inFlight = false;
+      this.inFlight--;
       this.next();
     });
   }

@@ -105,7 +105,8 @@ describe('group commit', () => {
   });
 
   it('charges quotas in arrival order: past the quota a holder is refused, the others keep it', async () => {
-    const gc = new GroupCommit(tdb.prisma, pgPoolOf(tdb.prisma)!);
+    // One commit at a time: batches (and so charges) in the order the messages came.
+    const gc = new GroupCommit(tdb.prisma, pgPoolOf(tdb.prisma)!, { maxInFlight: 1 });
     const used = await usedBytes(aliceId);
     await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = ${used + SIZE * 5n + SIZE / 2n} WHERE id = ${aliceId}::uuid`;
     const results = await Promise.all(Array.from({ length: 8 }, () => gc.store(input([aliceId, bobId]))));
