@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
-import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
+import { createDb, pgPoolOf } from '@sealmail/db';
+import { GroupCommit, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
 import { buildSmtpServer, ByteBudget } from '../src/server';
 
@@ -27,8 +27,13 @@ if (cfg.mode === 'ours') {
   // As main.ts runs it: with the server's mail key (lists' outside members, keyless mailboxes)
   // and its SecretBox (out-of-office replies).
   const serverKey = await loadOrCreateServerMailKey(cfg.data);
-  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey) });
-  close = () => db.$disconnect();
+  const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
+  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), groupCommit });
+  close = async () => {
+    // --verbose: how many transactions stored the messages (group commit).
+    if (cfg.verbose) console.error('group commit', groupCommit.stats);
+    await db.$disconnect();
+  };
 } else {
   server = new SMTPServer({ key: tls.key, cert: tls.cert, authOptional: true, disabledCommands: ['AUTH'], logger: false, size: maxMessageBytes, onData: (s, _session, cb) => s.on('data', () => {}).on('end', () => cb()) });
 }
