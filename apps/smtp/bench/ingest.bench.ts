@@ -77,6 +77,7 @@ try {
     return { child, port };
   }
   const stop = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.send('stop'))));
+  const cpuOf = (child: ChildProcess) => new Promise<number>((r) => (child.once('message', (m: { cpu: number }) => r(m.cpu)), child.send('cpu')));
   const rssOf = (child: ChildProcess) => new Promise<number>((r) => (child.once('message', (m: { rss: number }) => r(m.rss)), child.send('rss')));
   const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
@@ -101,11 +102,14 @@ try {
   const ROUNDS = Math.max(1, Number(arg('rounds') ?? 3));
   const per = Math.ceil(MESSAGES / ROUNDS);
   const rounds: { bare: number; ours: number; load: string }[] = [];
+  // CPU time each server process used per message (user + system): what the load does not move much.
+  const cpu0 = { bare: await cpuOf(bare.child), ours: await cpuOf(ours.child) };
   for (let r = 0; r < ROUNDS; r++) {
     const bareRate = await rate(bare.port, per);
     const oursRate = await rate(ours.port, per);
     rounds.push({ bare: bareRate, ours: oursRate, load: readFileSync('/proc/loadavg', 'utf8').split(' ')[0]! });
   }
+  const cpuPer = { bare: ((await cpuOf(bare.child)) - cpu0.bare) / (per * ROUNDS), ours: ((await cpuOf(ours.child)) - cpu0.ours) / (per * ROUNDS) };
   await stop(bare.child);
   await stop(ours.child);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -113,6 +117,7 @@ try {
   for (const [i, r] of rounds.entries()) console.log(`round ${i + 1}: bare ${r.bare.toFixed(0)} msg/s, Sealmail ${r.ours.toFixed(0)} msg/s, ratio ${(r.ours / r.bare).toFixed(2)}, load ${r.load}`);
   console.log('bare smtp-server reading DATA (reference), median'.padEnd(64) + `${median(rounds.map((r) => r.bare)).toFixed(0).padStart(7)} msg/s`);
   console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${median(rounds.map((r) => r.ours)).toFixed(0).padStart(7)} msg/s   ratio ${median(rounds.map((r) => r.ours / r.bare)).toFixed(2)} (median of the rounds' ratios; goal ≥ 0.5)`);
+  console.log(`CPU per message: bare ${cpuPer.bare.toFixed(2)} ms, Sealmail ${cpuPer.ours.toFixed(2)} ms (each server process's user + system time)`);
   }
   if (ONLY !== 'speed') {
 

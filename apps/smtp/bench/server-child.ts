@@ -2,7 +2,7 @@
  * The SMTP server under measurement, in its own process (ingest.bench.ts forks it), so that its
  * CPU and its RSS are its own: `BENCH_MODE=ours` is the Sealmail ingress (database, sealing, DNS
  * answered from a local table), `BENCH_MODE=bare` a bare smtp-server that only reads DATA.
- * Takes its settings as the first IPC message; tells its parent `{ port }` once listening; answers `{ rss }` to `'rss'` (after a GC).
+ * Takes its settings as the first IPC message; tells its parent `{ port }` once listening; answers `{ rss }` to `'rss'` (after a GC), `{ cpu }` (ms used so far) to `'cpu'`.
  */
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
@@ -39,7 +39,10 @@ if (cfg.mode === 'ours') {
 }
 server.listen(0, '127.0.0.1', () => process.send!({ port: (server.server.address() as { port: number }).port }));
 process.on('message', (m) => {
-  if (m === 'rss') {
+  if (m === 'cpu') {
+    const u = process.cpuUsage();
+    process.send!({ cpu: (u.user + u.system) / 1000 });
+  } else if (m === 'rss') {
     (globalThis as { gc?: () => void }).gc?.();
     setTimeout(() => (cfg.verbose && console.error(process.memoryUsage()), process.send!({ rss: process.memoryUsage().rss })), 200);
   } else if (m === 'stop') server.close(() => void close().finally(() => process.exit(0)));

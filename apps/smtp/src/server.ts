@@ -119,8 +119,9 @@ async function lookupRecipient(db: Db, address: string, sender: string): Promise
     const domain = await db.domain.findUnique({ where: { name: address.slice(at + 1) }, select: { verifiedAt: true } });
     return { domain, direct: null };
   }
-  // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same query.
-  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>(RECIPIENT_SQL, [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)]);
+  // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same
+  // query, a named prepared statement (planned once per connection).
+  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)] });
   const row = rows[0];
   if (!row) return { domain: null, direct: null };
   return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked } : null };
