@@ -158,15 +158,17 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     await recordItip(deps, raw, auth, wanted);
     // Out-of-office (RFC 3834): to direct recipients only (a list's members do not answer the
     // list), never to spam; a failure here never fails the delivery that got its 250.
-    if (deps.secrets && !verdict.spam && wanted.length) {
+    // Recipients without any out-of-office setting (as the facts read at DATA say) are skipped,
+    // and with none left the headers are not read at all.
+    const away = wanted.filter((w) => facts?.get(w.userId)?.outOfOffice !== false);
+    if (deps.secrets && !verdict.spam && away.length) {
       const fields = readHeaderFields(raw);
       const refusal = autoReplyRefusal(fields, env.mailFrom);
       if (refusal) deps.logger.info({ reason: refusal }, 'smtp: no automatic reply');
       else {
         const msgId = (fields.get('message-id')?.[0] ?? '').replace(/^<|>$/g, '').trim();
         const refs = (fields.get('references')?.[0] ?? '').split(/\s+/).map((r) => r.replace(/^<|>$/g, '')).filter(Boolean);
-        // (A recipient without any out-of-office setting, as the facts read at DATA say, is skipped.)
-        for (const r of wanted.filter((w) => facts?.get(w.userId)?.outOfOffice !== false)) {
+        for (const r of away) {
           await replyOutOfOffice({ ...deps, secrets: deps.secrets }, { userId: r.userId, address: r.address, replyTo: env.mailFrom, outside: true, ...(msgId ? { inReplyTo: msgId } : {}), references: refs }).catch((err: unknown) =>
             deps.logger.warn({ err: (err as Error).message }, 'smtp: out-of-office reply failed'),
           );
