@@ -2,12 +2,12 @@
  * The SMTP server under measurement, in its own process (ingest.bench.ts forks it), so that its
  * CPU and its RSS are its own: `BENCH_MODE=ours` is the Sealmail ingress (database, sealing, DNS
  * answered from a local table), `BENCH_MODE=bare` a bare smtp-server that only reads DATA.
- * Takes its settings as the first IPC message; tells its parent `{ port }` once listening; answers `{ rss }` to `'rss'` (after a GC).
+ * Takes its settings as the first IPC message; tells its parent `{ port }` once listening; answers `{ rss }` to `'rss'` (after a GC), `{ cpu }` (ms used so far) to `'cpu'`.
  */
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
-import { createDb } from '@sealmail/db';
-import { loadOrCreateServerMailKey } from '@sealmail/mailstore';
+import { createDb, pgPoolOf } from '@sealmail/db';
+import { GroupCommit, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
 import { buildSmtpServer, ByteBudget } from '../src/server';
 
@@ -24,16 +24,25 @@ if (cfg.mode === 'ours') {
   const db = createDb(cfg.db, { maxConnections: 20 });
   // The process's budget of message bytes in memory: the configuration's default unless told.
   const budget = new ByteBudget(cfg.budget ?? 256 * 1024 * 1024);
-  // As main.ts runs it: with the server's mail key (lists' outside members, keyless mailboxes).
+  // As main.ts runs it: with the server's mail key (lists' outside members, keyless mailboxes)
+  // and its SecretBox (out-of-office replies).
   const serverKey = await loadOrCreateServerMailKey(cfg.data);
-  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey });
-  close = () => db.$disconnect();
+  const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
+  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), groupCommit });
+  close = async () => {
+    // --verbose: how many transactions stored the messages (group commit).
+    if (cfg.verbose) console.error('group commit', groupCommit.stats);
+    await db.$disconnect();
+  };
 } else {
   server = new SMTPServer({ key: tls.key, cert: tls.cert, authOptional: true, disabledCommands: ['AUTH'], logger: false, size: maxMessageBytes, onData: (s, _session, cb) => s.on('data', () => {}).on('end', () => cb()) });
 }
 server.listen(0, '127.0.0.1', () => process.send!({ port: (server.server.address() as { port: number }).port }));
 process.on('message', (m) => {
-  if (m === 'rss') {
+  if (m === 'cpu') {
+    const u = process.cpuUsage();
+    process.send!({ cpu: (u.user + u.system) / 1000 });
+  } else if (m === 'rss') {
     (globalThis as { gc?: () => void }).gc?.();
     setTimeout(() => (cfg.verbose && console.error(process.memoryUsage()), process.send!({ rss: process.memoryUsage().rss })), 200);
   } else if (m === 'stop') server.close(() => void close().finally(() => process.exit(0)));

@@ -7,7 +7,7 @@
  */
 import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
-import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, replyOutOfOffice, type BlobStore, type SecretBox } from '@sealmail/mailstore';
+import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { readSignals, scoreMessage, spamHeader } from './spam';
 import { recordItip } from './itip';
@@ -38,6 +38,8 @@ export interface DeliverDeps {
   serverPublicKey?: Uint8Array;
   /** The server's SecretBox: opens out-of-office texts (without it, no automatic replies). */
   secrets?: SecretBox;
+  /** Stores each sealed copy (the ingress's group commit); default: one transaction each. */
+  store?: LocalDeliveryDeps['store'];
 }
 
 export interface InboundEnvelope {
@@ -129,7 +131,10 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     if (to.length || relay) deliveries.push({ recipients: to.map((m) => ({ address: m.address, userId: m.userId, folder })), extraHeaders: [spam, ...listHeaders(r)], ...(relay ? { relay } : {}) });
   }
   // Each recipient's own spam signal (Report spam / Not spam) overrides the score for their copy.
-  const verdicts = await senderVerdicts(deps.db, deliveries.flatMap((d) => d.recipients.map((r) => r.userId)), senders);
+  // With them, in the same statement, what deliverLocal needs of each: filters, sigchain head.
+  const userIds = deliveries.flatMap((d) => d.recipients.map((r) => r.userId));
+  const facts = await recipientFacts(deps.db, userIds, senders);
+  const verdicts = facts ? new Map([...facts].flatMap(([id, f]) => (f.verdict ? [[id, f.verdict] as const] : []))) : await senderVerdicts(deps.db, userIds, senders);
   for (const d of deliveries) for (const r of d.recipients) r.folder = verdicts.has(r.userId) ? (verdicts.get(r.userId) === 'spam' ? 'spam' : 'inbox') : r.folder;
   if (deliveries.length === 0) {
     if (looped) throw new SmtpReply(554, '5.4.6 Mail loop: this message already went through the list');
@@ -145,7 +150,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, ...(d.relay ? { relay: d.relay } : {}) });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }
@@ -153,14 +158,17 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     await recordItip(deps, raw, auth, wanted);
     // Out-of-office (RFC 3834): to direct recipients only (a list's members do not answer the
     // list), never to spam; a failure here never fails the delivery that got its 250.
-    if (deps.secrets && !verdict.spam && wanted.length) {
+    // Recipients without any out-of-office setting (as the facts read at DATA say) are skipped,
+    // and with none left the headers are not read at all.
+    const away = wanted.filter((w) => facts?.get(w.userId)?.outOfOffice !== false);
+    if (deps.secrets && !verdict.spam && away.length) {
       const fields = readHeaderFields(raw);
       const refusal = autoReplyRefusal(fields, env.mailFrom);
       if (refusal) deps.logger.info({ reason: refusal }, 'smtp: no automatic reply');
       else {
         const msgId = (fields.get('message-id')?.[0] ?? '').replace(/^<|>$/g, '').trim();
         const refs = (fields.get('references')?.[0] ?? '').split(/\s+/).map((r) => r.replace(/^<|>$/g, '')).filter(Boolean);
-        for (const r of wanted) {
+        for (const r of away) {
           await replyOutOfOffice({ ...deps, secrets: deps.secrets }, { userId: r.userId, address: r.address, replyTo: env.mailFrom, outside: true, ...(msgId ? { inReplyTo: msgId } : {}), references: refs }).catch((err: unknown) =>
             deps.logger.warn({ err: (err as Error).message }, 'smtp: out-of-office reply failed'),
           );

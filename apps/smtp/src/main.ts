@@ -1,8 +1,8 @@
 /** The SMTP process: STARTTLS on SEALMAIL_SMTP_PORT, implicit TLS on SEALMAIL_SMTPS_PORT. */
 import { bootProcess, resolverFromConfig } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
-import { createDb } from '@sealmail/db';
-import { blobStoreFor, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
+import { createDb, pgPoolOf } from '@sealmail/db';
+import { blobStoreFor, GroupCommit, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
 import { buildSmtpServer, ByteBudget } from './server';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
@@ -11,7 +11,9 @@ const db = createDb(databaseUrl);
 const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 // One budget of message bytes held in memory for both listeners of this process.
 const budget = new ByteBudget(config.smtp.maxBytesInFlight);
-const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, budget };
+// One group commit for both listeners: their concurrent messages are stored together.
+const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
+const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, budget, groupCommit };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -7,7 +7,7 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findMailboxByAddress, pgPoolOf, type Db } from '@sealmail/db';
-import { newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SecretBox } from '@sealmail/mailstore';
+import { GroupCommit, newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -35,6 +35,11 @@ export interface SmtpOptions {
   budget?: ByteBudget;
   /** The server's SecretBox (out-of-office texts); without it, no automatic replies. */
   secrets?: SecretBox;
+  /**
+   * Stores the messages of concurrent sessions together, each answered 250 once its batch is
+   * committed (default: on when the database client has its pg pool; false: one transaction each).
+   */
+  groupCommit?: GroupCommit | false;
 }
 
 /**
@@ -114,8 +119,9 @@ async function lookupRecipient(db: Db, address: string, sender: string): Promise
     const domain = await db.domain.findUnique({ where: { name: address.slice(at + 1) }, select: { verifiedAt: true } });
     return { domain, direct: null };
   }
-  // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same query.
-  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>(RECIPIENT_SQL, [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)]);
+  // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same
+  // query, a named prepared statement (planned once per connection).
+  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)] });
   const row = rows[0];
   if (!row) return { domain: null, direct: null };
   return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked } : null };
@@ -134,7 +140,9 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     budget.give(reserved.get(session) ?? 0);
     reserved.delete(session);
   };
-  const deps = { db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
+  const pool = pgPoolOf(opts.db);
+  const committer = opts.groupCommit === false || !pool ? null : (opts.groupCommit ?? new GroupCommit(opts.db, pool));
+  const deps = { ...(committer ? { store: committer.store.bind(committer) } : {}), db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,

@@ -9,7 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { ByteReader, ByteWriter, readHeader } from './encoding';
-import { abytes, astring, decryptionFailed, equalBytes, randomBytes, utf8, type RandomSource } from './_util';
+import { abytes, astring, decryptionFailed, equalBytes, randomBytes, type RandomSource } from './_util';
 import { decryptPiece, encryptPiece, type AeadBackend } from './aead-stream';
 import type { Manifest, ManifestSummary } from './mail-format';
 
@@ -42,18 +42,22 @@ export interface MailSummaryFields {
   readonly sealedHeaders: readonly (readonly [string, string])[];
 }
 
-/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+/**
+ * Cuts a string to at most `max` UTF-8 bytes without splitting a character. The bytes are counted
+ * from the UTF-16 code units (a lone surrogate as U+FFFD's three, as TextEncoder writes it), not
+ * encoded one character at a time: the ingress cuts every message's snippet with it.
+ */
 export function cutUtf8(s: string, max: number): string {
-  if (utf8(s).length <= max) return s;
-  let out = '';
   let n = 0;
-  for (const ch of s) {
-    const len = utf8(ch).length;
-    if (n + len > max) break;
-    out += ch;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    const len = c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    if (n + len > max) return s.slice(0, i);
     n += len;
+    if (pair) i++;
   }
-  return out;
+  return s;
 }
 
 /** Context of a summary's ciphertext: `str("mail-summary") | str(messageId)`. */

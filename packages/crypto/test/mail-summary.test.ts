@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  cutUtf8,
   decodeMailSummary,
   decodeManifest,
   encodeMailSummary,
@@ -100,5 +101,29 @@ describe('sealed mail summaries (docs/crypto.md §5.15)', () => {
     v[0] = 2;
     expectCode(() => decodeMailSummary(v), 'UNSUPPORTED_VERSION');
     expectCode(() => decodeMailSummary(new Uint8Array([...b, 0])), 'MALFORMED');
+  });
+});
+
+describe('cutUtf8', () => {
+  /** The reference: code points in order while their TextEncoder bytes fit. */
+  const reference = (s: string, max: number) => {
+    let out = '';
+    for (const ch of s) {
+      if (new TextEncoder().encode(out + ch).length > max) break;
+      out += ch;
+    }
+    return out;
+  };
+  it('keeps the longest prefix of whole characters within the byte limit (emoji, 2- and 3-byte characters, lone surrogates)', () => {
+    const pieces = ['a', 'é', '€', '😀', '\ud800', '\udc00', 'z'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), fc.integer({ min: 0, max: 80 }), (parts, max) => {
+        const s = parts.join('');
+        const cut = cutUtf8(s, max);
+        expect(cut).toBe(reference(s, max));
+        expect(new TextEncoder().encode(cut).length).toBeLessThanOrEqual(max);
+      }),
+      { seed: 18 },
+    );
   });
 });

@@ -14,8 +14,9 @@ import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
 import { publishMailEvents } from './events';
-import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder } from './store';
+import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder, type StoreInput, type Stored } from './store';
 import { runServerFilters } from './filters';
+import type { RecipientFacts } from './delivery-facts';
 
 /** Why a message cannot be delivered; `permanent` ones will not change on retry. */
 export class LocalDeliveryError extends Error {
@@ -40,6 +41,11 @@ export interface LocalDeliveryDeps {
    * server-encrypted (held.ts) instead of refused with 'no-keys'.
    */
   serverPublicKey?: Uint8Array;
+  /**
+   * Stores the sealed mail (default: storeMessage, one transaction). The SMTP ingress passes its
+   * group commit (group-commit.ts); `published`: the new-mail events went out with the commit.
+   */
+  store?: (input: StoreInput) => Promise<Stored & { published?: boolean }>;
 }
 
 export interface LocalDelivery {
@@ -70,6 +76,8 @@ export interface LocalDelivery {
    */
   receivedAt?: (messageDate: Date | undefined) => Date;
   parentId?: string;
+  /** The recipients' filters and sigchain heads, read already by the caller (delivery-facts.ts). */
+  facts?: ReadonlyMap<string, RecipientFacts>;
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
@@ -115,7 +123,7 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
     const listHeader = parsed.headers.get('list') as { id?: { id?: string } } | undefined;
     const listIds = [...(listHeader?.id?.id ? [listHeader.id.id] : []), ...(d.extraHeaders ?? []).filter(([k]) => k.toLowerCase() === 'list-id').map(([, v]) => v)];
     for (const r of d.recipients) {
-      const out = await runServerFilters(deps.db, r.userId, { senders: [d.mailFrom, fromHeader].filter(Boolean), recipient: r.address, listIds, size: raw.length, attachments: attachments.length });
+      const out = await runServerFilters(deps.db, r.userId, { senders: [d.mailFrom, fromHeader].filter(Boolean), recipient: r.address, listIds, size: raw.length, attachments: attachments.length }, d.facts?.get(r.userId)?.filters);
       if (!out || r.folder === 'spam') {
         filtered.push(r);
         continue;
@@ -131,7 +139,7 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
   const keyed: { r: LocalDelivery['recipients'][number]; key: MailRecipientKey }[] = [];
   const keyless: LocalDelivery['recipients'][number][] = [];
   for (const r of recipients) {
-    const k = await newestPerUserKey(deps.db, r.userId);
+    const k = await newestPerUserKey(deps.db, r.userId, d.facts?.get(r.userId)?.head);
     if (k) keyed.push({ r, key: k });
     else if (deps.serverPublicKey) keyless.push(r);
     else throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
@@ -252,7 +260,7 @@ async function sealCopy(
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
     const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
     const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));
-    const stored = await storeMessage(deps.db, {
+    const stored: Stored & { published?: boolean } = await (deps.store ?? ((input: StoreInput) => storeMessage(deps.db, input)))({
       mailId,
       senderUserId: null,
       // Relayed copies go out from the relaying address (the list), which signs them (DKIM).
@@ -275,7 +283,7 @@ async function sealCopy(
       ...(held ? { held: { userId: held.userId, address: held.address, folder: held.folder ?? 'inbox' } } : {}),
     });
     // Open mailboxes hear about it (API processes LISTEN); the mail is stored whether or not this works.
-    await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'mail: event not published'));
+    if (!stored.published) await publishMailEvents(deps.db, stored.entries.map((e) => ({ userId: e.userId, event: { entryId: e.entryId, folder: e.folder, kind: 'new' as const } }))).catch((err: unknown) => deps.logger.warn({ err }, 'mail: event not published'));
     return { messageId: stored.messageId, entries: stored.entries };
   } catch (err) {
     // Nothing half-stored: uploads of a message that was not stored go away.

@@ -89,8 +89,9 @@ export function combineFilters(filters: readonly { conditions: FilterConditionsD
  * The outcome of a user's metadata filters for one delivery: labels that no longer exist are
  * dropped, and forwards go only to addresses the user verified. Bounded: at most 100 filters.
  */
-export async function runServerFilters(db: Db, userId: string, f: DeliveryFacts): Promise<FilterOutcome | null> {
-  const rows = await db.mailFilter.findMany({ where: { userId }, orderBy: { position: 'asc' }, take: 100, select: { conditions: true, actions: true } });
+export async function runServerFilters(db: Db, userId: string, f: DeliveryFacts, filters?: readonly { conditions: FilterConditionsData; actions: FilterActionsData }[]): Promise<FilterOutcome | null> {
+  // `filters`: the user's filters read already (delivery-facts.ts), in order.
+  const rows = filters ?? (await db.mailFilter.findMany({ where: { userId }, orderBy: { position: 'asc' }, take: 100, select: { conditions: true, actions: true } }));
   if (!rows.length) return null;
   const combined = combineFilters(rows as unknown as { conditions: FilterConditionsData; actions: FilterActionsData }[], f);
   const labels = combined.labelIds.length ? await db.label.findMany({ where: { userId, id: { in: combined.labelIds } }, select: { id: true } }) : [];

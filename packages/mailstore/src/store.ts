@@ -168,8 +168,9 @@ const pukCache = new Map<string, { seqno: number; hash: string; key: { userId: s
  * A user's newest per-user key as their stored chain says (the ingress seals inbound mail to
  * it); null when the user has not set up a device yet.
  */
-export async function newestPerUserKey(db: Db, userId: string): Promise<{ userId: string; generation: number; publicKeys: PublicKeys } | null> {
-  const head = await db.sigchainLink.findFirst({ where: { userId }, orderBy: { seqno: 'desc' }, select: { seqno: true, hash: true } });
+export async function newestPerUserKey(db: Db, userId: string, known?: { seqno: number; hash: Uint8Array } | null): Promise<{ userId: string; generation: number; publicKeys: PublicKeys } | null> {
+  // `known`: the chain's head read already (delivery-facts.ts); null: the user has no chain.
+  const head = known !== undefined ? known : await db.sigchainLink.findFirst({ where: { userId }, orderBy: { seqno: 'desc' }, select: { seqno: true, hash: true } });
   if (!head) return null;
   const hash = Buffer.from(head.hash).toString('hex');
   const hit = pukCache.get(userId);
