@@ -12,8 +12,13 @@
  * The servers run in child processes (bench/server-child.ts) so their CPU and RSS are their own.
  * DNS questions are answered "no such record" from memory: no network time is measured.
  *
+ * The server child runs as production runs the services (docs/operations.md "Production form"):
+ * bundled by esbuild the way scripts/build-services.mjs bundles dist/smtp.mjs and run by plain
+ * `node`; `--form=tsx` runs it through the TypeScript loader instead (development, tests).
+ *
  *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--big-sessions=20]
- *                                       [--budget=<bytes>] [--prof (CPU profile of our server, /tmp)] [--verbose]
+ *                                       [--budget=<bytes>] [--form=compiled|tsx]
+ *                                       [--prof (CPU profile of our server, /tmp)] [--verbose]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build, type Plugin } from 'esbuild';
 import nodemailer from 'nodemailer';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
@@ -31,6 +37,7 @@ const arg = (name: string): string | undefined => process.argv.find((a) => a ===
 const MESSAGES = Number(arg('messages') ?? 600);
 const ONLY = arg('only');
 const VERBOSE = arg('verbose') !== undefined;
+const FORM = arg('form') === 'tsx' ? 'tsx' : 'compiled';
 const SESSIONS = 20;
 const BIG = 25 * 1024 * 1024;
 const body = 'A line of an ordinary message body, repeated to make ten kibibytes.\r\n'.repeat(150);
@@ -55,10 +62,20 @@ try {
   const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
   await writeFile(join(dir, 'c.pem'), tls.cert);
 
+  // The child as a bundle (workspace code bundled, npm packages imported from where pnpm put them).
+  const childSource = new URL('./server-child.ts', import.meta.url).pathname;
+  let childScript = childSource;
+  if (FORM === 'compiled') {
+    // @ts-expect-error -- a plain .mjs script without type declarations
+    const { workspaceOnlyFor } = (await import('../../../scripts/build-services.mjs')) as { workspaceOnlyFor: (out: string) => Plugin };
+    childScript = join(dir, 'server-child.mjs');
+    await build({ entryPoints: [childSource], outfile: childScript, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', plugins: [workspaceOnlyFor(dir)] });
+  }
+
   /** Starts a server child; resolves with it and its port. */
   async function start(mode: 'ours' | 'bare', profile = false): Promise<{ child: ChildProcess; port: number }> {
     const prof = profile && arg('prof') !== undefined ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sealmail-smtp-prof'] : [];
-    const child = fork(new URL('./server-child.ts', import.meta.url).pathname, { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(childScript, { execArgv: [...(FORM === 'tsx' ? ['--import', 'tsx'] : []), '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
     const port = await new Promise<number>((resolve, reject) => {
