@@ -30,7 +30,7 @@ import { build, type Plugin } from 'esbuild';
 import nodemailer from 'nodemailer';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import { loadOrCreateTls } from '@sealmail/server';
+import { childEnvironment, loadOrCreateTls, SMTP_MALLOC_ENV } from '@sealmail/server';
 
 /** `--name=value` options after `--` (the bench reads no environment). */
 const arg = (name: string): string | undefined => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.replace(/^[^=]*=?/, '');
@@ -75,7 +75,8 @@ try {
   /** Starts a server child; resolves with it and its port. */
   async function start(mode: 'ours' | 'bare', profile = false): Promise<{ child: ChildProcess; port: number }> {
     const prof = profile && arg('prof') !== undefined ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sealmail-smtp-prof'] : [];
-    const child = fork(childScript, { execArgv: [...(FORM === 'tsx' ? ['--import', 'tsx'] : []), '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // glibc's malloc as the start command and docker-compose set it for the SMTP process (SMTP_MALLOC_ENV).
+    const child = fork(childScript, { execArgv: [...(FORM === 'tsx' ? ['--import', 'tsx'] : []), '--expose-gc', ...prof], env: childEnvironment({ ...SMTP_MALLOC_ENV }), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
     const port = await new Promise<number>((resolve, reject) => {
