@@ -43,7 +43,7 @@ const BIG = 25 * 1024 * 1024;
 const body = 'A line of an ordinary message body, repeated to make ten kibibytes.\r\n'.repeat(150);
 const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
-const dir = await mkdtemp(join(tmpdir(), 'sealmail-ingest-bench-'));
+const dir = await mkdtemp(join(tmpdir(), 'ingest-bench-'));
 // Durable storage as in production: fsync on (the embedded server's default).
 const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000) });
 const children: ChildProcess[] = [];
@@ -68,7 +68,7 @@ try {
   if (FORM === 'compiled') {
     // @ts-expect-error -- a plain .mjs script without type declarations
     const { workspaceOnlyFor } = (await import('../../../scripts/build-services.mjs')) as { workspaceOnlyFor: (out: string) => Plugin };
-    childScript = join(dir, 'server-child.mjs');
+    childScript = join(dir, 'smtp-under-test.mjs');
     await build({ entryPoints: [childSource], outfile: childScript, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', plugins: [workspaceOnlyFor(dir)] });
   }
 
