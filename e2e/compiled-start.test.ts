@@ -72,6 +72,9 @@ describe('npm start in production form', () => {
       expect(argv.slice(1), name).toEqual([bundle]);
       expect(argv.join(' ') + nodeOptions, name).not.toMatch(/tsx|--import|--loader|--require/);
     }
+    // The SMTP process's malloc returns large freed buffers to the system (SMTP_MALLOC_ENV).
+    const smtpEnviron = readFileSync(`/proc/${pidsOf('smtp')[0]!}/environ`, 'utf8').split('\0');
+    expect(smtpEnviron).toEqual(expect.arrayContaining(['MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_ARENA_MAX=2']));
 
     const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
     expect(await readyz(ca)).toEqual({ status: 200, body: JSON.stringify({ status: 'ready' }) });

@@ -66,8 +66,11 @@ export function stale() {
 
 const toUrlPath = (p) => p.split(sep).join('/');
 
-/** Workspace sources are bundled; npm packages stay external, imported from their installed path. */
-const workspaceOnly = {
+/**
+ * Workspace sources are bundled; npm packages stay external, imported from their installed path
+ * (written relative to `out`, the bundle's folder; the SMTP bench bundles its server child this way).
+ */
+export const workspaceOnlyFor = (out) => ({
   name: 'sealmail-externals',
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, async (args) => {
@@ -78,17 +81,18 @@ const workspaceOnly = {
       if (r.external && !r.path.startsWith('/')) return { path: r.path, external: true };
       const inWorkspace = !r.path.split(sep).includes('node_modules');
       if (inWorkspace) return { path: r.path };
-      return { path: toUrlPath(relative(outdir, r.path)).replace(/^(?!\.)/, './'), external: true };
+      return { path: toUrlPath(relative(out, r.path)).replace(/^(?!\.)/, './'), external: true };
     });
     // import.meta.url in a bundled file: that source file's own URL, relative to the bundle.
     b.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
-      const rel = toUrlPath(relative(outdir, args.path));
+      const rel = toUrlPath(relative(out, args.path));
       return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'ts' };
     });
   },
-};
+});
+const workspaceOnly = workspaceOnlyFor(outdir);
 
 export async function buildServices({ quiet = false } = {}) {
   const started = Date.now();

@@ -20,7 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { childEnvironment, loadConfigOrExit, loadOrCreateTls } from '@sealmail/server';
+import { childEnvironment, loadConfigOrExit, loadOrCreateTls, SMTP_MALLOC_ENV } from '@sealmail/server';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
 import { ensureFrontEnds } from './frontend-build';
 
@@ -146,7 +146,7 @@ try {
 
   const env = { DATABASE_URL: databaseUrl, SEALMAIL_DATA_DIR: config.dataDir };
   startChild('api', env);
-  startChild('smtp', env);
+  startChild('smtp', { ...SMTP_MALLOC_ENV, ...env });
   await waitHealthy('api', config.ports.api, tls.cert);
   startChild('web', env);
   await Promise.all([config.ports.web, config.ports.admin, config.ports.viewer].map((p) => waitHealthy('web', p, tls.cert)));

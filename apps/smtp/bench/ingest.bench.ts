@@ -12,12 +12,13 @@
  * The servers run in child processes (bench/server-child.ts) so their CPU and RSS are their own.
  * DNS questions are answered "no such record" from memory: no network time is measured.
  *
- *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--rounds=3] [--big-sessions=20]
- *                                       [--budget=<bytes>] [--prof (CPU profile of our server, /tmp)] [--verbose]
- *                                       [--tsx (children through the TypeScript loader, not compiled)]
+ * The server child runs as production runs the services (docs/operations.md "Production form"):
+ * bundled by esbuild the way scripts/build-services.mjs bundles dist/smtp.mjs and run by plain
+ * `node`; `--form=tsx` runs it through the TypeScript loader instead (development, tests).
  *
- * The children run compiled as production runs the services (bench/build-child.ts, the
- * esbuild form of scripts/build-services.mjs); `--tsx` runs them through the loader instead.
+ *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--rounds=3] [--big-sessions=20]
+ *                                       [--budget=<bytes>] [--form=compiled|tsx]
+ *                                       [--prof (CPU profile of our server, /tmp)] [--verbose]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,24 +26,24 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build, type Plugin } from 'esbuild';
 import nodemailer from 'nodemailer';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
 import { applyMigrations, createDb, seedDemo, startEmbeddedPostgres } from '@sealmail/db';
-import { loadOrCreateTls } from '@sealmail/server';
-import { buildBenchChild } from './build-child';
+import { childEnvironment, loadOrCreateTls, SMTP_MALLOC_ENV } from '@sealmail/server';
 
 /** `--name=value` options after `--` (the bench reads no environment). */
 const arg = (name: string): string | undefined => process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.replace(/^[^=]*=?/, '');
 const MESSAGES = Number(arg('messages') ?? 600);
 const ONLY = arg('only');
 const VERBOSE = arg('verbose') !== undefined;
-const TSX = arg('tsx') !== undefined;
+const FORM = arg('form') === 'tsx' ? 'tsx' : 'compiled';
 const SESSIONS = 20;
 const BIG = 25 * 1024 * 1024;
 const body = 'A line of an ordinary message body, repeated to make ten kibibytes.\r\n'.repeat(150);
 const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 
-const dir = await mkdtemp(join(tmpdir(), 'sealmail-ingest-bench-'));
+const dir = await mkdtemp(join(tmpdir(), 'ingest-bench-'));
 // Durable storage as in production: fsync on (the embedded server's default).
 const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000) });
 const children: ChildProcess[] = [];
@@ -58,16 +59,24 @@ try {
   // Room for the memory run's 20 × 25 MiB.
   await db.$executeRaw`UPDATE users SET quota_bytes = 100000000000 WHERE id = ${bob.id}::uuid`.catch(() => undefined);
   await db.$disconnect();
-  const childBundle: Promise<string> = TSX ? Promise.resolve('') : buildBenchChild(dir);
   const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
   await writeFile(join(dir, 'c.pem'), tls.cert);
+
+  // The child as a bundle (workspace code bundled, npm packages imported from where pnpm put them).
+  const childSource = new URL('./server-child.ts', import.meta.url).pathname;
+  let childScript = childSource;
+  if (FORM === 'compiled') {
+    // @ts-expect-error -- a plain .mjs script without type declarations
+    const { workspaceOnlyFor } = (await import('../../../scripts/build-services.mjs')) as { workspaceOnlyFor: (out: string) => Plugin };
+    childScript = join(dir, 'smtp-under-test.mjs');
+    await build({ entryPoints: [childSource], outfile: childScript, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', plugins: [workspaceOnlyFor(dir)] });
+  }
 
   /** Starts a server child; resolves with it and its port. */
   async function start(mode: 'ours' | 'bare', profile = false): Promise<{ child: ChildProcess; port: number }> {
     const prof = profile && arg('prof') !== undefined ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sealmail-smtp-prof'] : [];
-    const child = TSX
-      ? fork(new URL('./server-child.ts', import.meta.url).pathname, { execArgv: ['--import', 'tsx', '--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      : fork(await childBundle, { execArgv: ['--expose-gc', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // glibc's malloc as the start command and docker-compose set it for the SMTP process (SMTP_MALLOC_ENV).
+    const child = fork(childScript, { execArgv: [...(FORM === 'tsx' ? ['--import', 'tsx'] : []), '--expose-gc', ...prof], env: childEnvironment({ ...SMTP_MALLOC_ENV }), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
     const port = await new Promise<number>((resolve, reject) => {
@@ -79,7 +88,14 @@ try {
   const stop = (child: ChildProcess) => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.send('stop'))));
   const cpuOf = (child: ChildProcess) => new Promise<number>((r) => (child.once('message', (m: { cpu: number }) => r(m.cpu)), child.send('cpu')));
   const rssOf = (child: ChildProcess) => new Promise<number>((r) => (child.once('message', (m: { rss: number }) => r(m.rss)), child.send('rss')));
-  const status = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  /** A field of /proc/<pid>/status in bytes (0 once the process is gone). */
+  const status = (pid: number, field: 'VmRSS' | 'VmHWM') => {
+    try {
+      return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      return 0;
+    }
+  };
 
   const transportTo = (port: number, sessions: number) => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, pool: true, maxConnections: sessions, maxMessages: Infinity });
   async function rate(port: number, count: number): Promise<number> {
@@ -113,7 +129,7 @@ try {
   await stop(bare.child);
   await stop(ours.child);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`\nSMTP ingest, ${ROUNDS} rounds of ${per} messages of 10 KiB each over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}, ${TSX ? 'children through tsx' : 'children compiled'}\n`);
+  console.log(`\nSMTP ingest, ${ROUNDS} rounds of ${per} messages of 10 KiB each over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}, ${FORM === 'tsx' ? 'children through tsx' : 'children compiled'}\n`);
   for (const [i, r] of rounds.entries()) console.log(`round ${i + 1}: bare ${r.bare.toFixed(0)} msg/s, Sealmail ${r.ours.toFixed(0)} msg/s, ratio ${(r.ours / r.bare).toFixed(2)}, load ${r.load}`);
   console.log('bare smtp-server reading DATA (reference), median'.padEnd(64) + `${median(rounds.map((r) => r.bare)).toFixed(0).padStart(7)} msg/s`);
   console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${median(rounds.map((r) => r.ours)).toFixed(0).padStart(7)} msg/s   ratio ${median(rounds.map((r) => r.ours / r.bare)).toFixed(2)} (median of the rounds' ratios; goal ≥ 0.5)`);
@@ -124,7 +140,10 @@ try {
   // 2. Memory: 20 × 25 MiB at once (an attachment that base64 makes 25 MiB on the wire).
   const attachment = randomBytes(Math.floor((BIG * 57) / 78) - 64 * 1024);
   const b64 = attachment.toString('base64').replace(/.{76}/g, '$&\r\n');
-  const big = (i: number) => Buffer.from(`From: load@sender.example\r\nTo: bob@example.test\r\nSubject: big ${i}\r\nMessage-ID: <big-${i}-${Date.now()}@sender.example>\r\nDate: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nA large attachment.\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`);
+  // Each message is made once and sent again as it was (an MTA retries the same message).
+  const made = new Map<number, Buffer>();
+  const big = (i: number) => made.get(i) ?? made.set(i, makeBig(i)).get(i)!;
+  const makeBig = (i: number) => Buffer.from(`From: load@sender.example\r\nTo: bob@example.test\r\nSubject: big ${i}\r\nMessage-ID: <big-${i}-${Date.now()}@sender.example>\r\nDate: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nA large attachment.\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`);
   const mem = await start('ours');
   await rate(mem.port, 40); // warm-up, as a server that has been running
   const idle = await rssOf(mem.child);

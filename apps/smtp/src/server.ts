@@ -67,10 +67,12 @@ export class ByteBudget {
 }
 
 /**
- * A message's bytes are held about four times over while it is parsed and sealed: the raw
- * message, its decoded attachments, the sealed part being written, the parsers' buffers (the
- * ingest bench measures it). A transaction takes that much of the budget, but never more than the
- * whole budget, so the largest message still goes through once it is alone.
+ * What a transaction takes of the budget per byte of its message, never more than the whole
+ * budget (so the largest message still goes through once it is alone). A message is held once
+ * (the raw bytes; attachments are sealed as they are decoded, a blob part at a time), but its
+ * three parses and the sealing leave garbage the GC frees later: the ingest bench measured 20 ×
+ * 25 MiB at once under the default budget at 360 MB peak RSS with two in flight (this factor) and
+ * 402 MB with three (a factor of 3) — docs/performance.md, "Ingest".
  */
 export const HELD_PER_MESSAGE_BYTE = 4;
 

@@ -7,6 +7,7 @@
  */
 import type { AuthenticateResult } from 'mailauth';
 import { MailParser, type AddressObject } from 'mailparser';
+import { writeInSlices } from '@sealmail/mailstore';
 
 /** Points per signal. Negative points are evidence of a legitimate sender. */
 export const SPAM_POINTS = {
@@ -162,7 +163,7 @@ export function spamHeader(v: SpamVerdict, threshold: number): readonly [string,
  */
 export function readSignals(raw: Buffer): Promise<MessageSignals> {
   return new Promise((resolve, reject) => {
-    const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true, skipTextLinks: true });
+    const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true, skipTextLinks: true, checksumAlgo: false });
     const out: MessageSignals = { hasDate: false, hasMessageId: false, fromAddress: '', fromDomain: '', subject: '', html: '', listIds: [] };
     parser.on('headers', (headers: Map<string, unknown>) => {
       out.hasDate = headers.has('date');
@@ -189,6 +190,7 @@ export function readSignals(raw: Buffer): Promise<MessageSignals> {
     });
     parser.on('end', () => resolve(out));
     parser.on('error', reject);
-    parser.end(raw);
+    // In 64 KiB views of `raw` (mailparser copies what one write gives it into one buffer).
+    writeInSlices(parser, raw).catch(reject);
   });
 }

@@ -2,8 +2,9 @@
  * The ingress seals a large attachment a blob part at a time and writes each part as it comes
  * (deliver-local.ts), never holding the whole ciphertext: the recipient still gets the exact bytes,
  * split into parts of at most `mailLimits.blobPartBytes`, and the blob's recorded size and SHA-256
- * are those of what was stored. A real nodemailer client over TLS on loopback, the real Postgres;
- * DNS answers "no such record" from this test (the only stand-in, for the outside world).
+ * are those of what was stored. The attachment is sealed as mailparser decodes it: no buffer the
+ * size of the decoded attachment (or of the message) is made on the way. A real nodemailer client over TLS on loopback, the
+ * real Postgres; DNS answers "no such record" from this test (the only stand-in, for the outside world).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import type { SMTPServer } from 'smtp-server';
 import { parseMime } from '@sealmail/client/identity';
 import { mailLimits } from '@sealmail/contract';
 import { openMail, type PerUserKey } from '@sealmail/crypto';
+import { deliverLocal, postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
@@ -72,5 +74,49 @@ describe('an attachment sealed and stored a part at a time', () => {
     const opened = await openMail({ envelope: entry.message.envelope, record: entry.box, manifest: entry.message.manifest, pieces: [entry.message.body, stored], userId: bobId, puk: bobPuk });
     expect(Buffer.from(opened.pieces[1]!).equals(file)).toBe(true);
     expect((await parseMime(opened.pieces[0]!)).attachments).toEqual([{ piece: 1, filename: 'big.bin', contentType: 'application/octet-stream' }]);
+  }, 120_000);
+
+  it('seals the attachment as it is decoded: no buffer of its size is made on the way', async () => {
+    const file = randomBytes(3 * mailLimits.blobPartBytes + 54_321);
+    const stream = nodemailer.createTransport({ streamTransport: true, buffer: true });
+    const raw = (await stream.sendMail({ from: 'x@sender.example', to: 'bob@example.test', subject: 'streamed', text: 'see attached', attachments: [{ filename: 'big.bin', content: file }] })).message as Buffer;
+    // The largest Buffer made through Buffer's allocators while the message is parsed and sealed
+    // (simpleParser joined the decoded attachment with Buffer.concat; a whole message written
+    // into mailparser at once was joined too). Only the largest size is kept, never the buffers.
+    const b = Buffer as unknown as Record<'concat' | 'alloc' | 'allocUnsafe' | 'allocUnsafeSlow', (...args: unknown[]) => Buffer>;
+    const originals = { concat: b.concat, alloc: b.alloc, allocUnsafe: b.allocUnsafe, allocUnsafeSlow: b.allocUnsafeSlow };
+    let largest = 0;
+    for (const name of Object.keys(originals) as (keyof typeof originals)[]) {
+      const original = originals[name];
+      b[name] = function (this: unknown, ...args: unknown[]) {
+        const out = original.apply(this, args);
+        largest = Math.max(largest, out.length);
+        return out;
+      };
+    }
+    // The parts written, in order, each at most a blob part.
+    const base = postgresBlobStore(tdb.prisma);
+    const writes: number[] = [];
+    const blobs: BlobStore = { ...base, putPart: (id, index, bytes) => (writes.push(index), base.putPart(id, index, bytes)) };
+    let stored: Awaited<ReturnType<typeof deliverLocal>>;
+    try {
+      stored = await deliverLocal(
+        { db: tdb.prisma, blobs, hostname: 'mx.example.test', now: () => new Date(), logger: { info: () => undefined, warn: () => undefined } },
+        raw,
+        { mailFrom: 'x@sender.example', recipients: [{ address: 'bob@example.test', userId: bobId }] },
+      );
+    } finally {
+      Object.assign(b, originals);
+    }
+    expect(largest).toBeGreaterThan(0);
+    // A blob part (and the database driver's message around it) is the most ever made at once.
+    expect(largest).toBeLessThan(mailLimits.blobPartBytes + 65_536);
+    expect(largest).toBeLessThan(file.length / 3);
+    expect(writes).toEqual([0, 1, 2, 3]);
+
+    const entry = await tdb.prisma.mailboxEntry.findFirstOrThrow({ where: { userId: bobId, messageId: stored.messageId }, include: { message: { include: { blobs: { include: { data: { orderBy: { index: 'asc' } } } } } } } });
+    const ciphertext = Buffer.concat(entry.message.blobs[0]!.data.map((p) => p.data));
+    const opened = await openMail({ envelope: entry.message.envelope, record: entry.box, manifest: entry.message.manifest, pieces: [entry.message.body, ciphertext], userId: bobId, puk: bobPuk });
+    expect(Buffer.from(opened.pieces[1]!).equals(file)).toBe(true);
   }, 120_000);
 });

@@ -162,7 +162,8 @@ class ByteQueue {
     for (let i = 0; i < this.parts.length; i++) {
       const p = this.parts[i]!;
       if (this.owned.has(p)) continue;
-      const c = p.slice();
+      // Uint8Array's slice copies; a Node Buffer's `slice` is a view of the caller's memory.
+      const c = Uint8Array.prototype.slice.call(p);
       this.owned.add(c);
       this.parts[i] = c;
     }

@@ -6,13 +6,15 @@
  * per-user key and stored. No sender signature: clients label it "Server Encrypted". Nothing is
  * written anywhere in plaintext; the callers zero their buffers afterwards.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { simpleParser, type AddressObject } from 'mailparser';
+import { randomUUID } from 'node:crypto';
+import type { AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
 import { mailLimits, type FolderName } from '@sealmail/contract';
 import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
+import { sealToBlobParts } from './attachment-parts';
+import { parseStreamed, type AttachmentInfo, type StreamedMail } from './mime-stream';
 import { publishMailEvents } from './events';
 import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder, type StoreInput, type Stored } from './store';
 import { runServerFilters } from './filters';
@@ -104,12 +106,13 @@ function senderOf(parsed: { from?: AddressObject | undefined; headers: Map<strin
 
 /** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
 export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[]; held: number }> {
-  const parsed = await simpleParser(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { skipImageLinks: true, skipTextToHtml: true, keepCidLinks: true }).catch((err: unknown) => {
+  // Attachments are only counted here; each sealed copy streams them from `raw` again (sealCopy).
+  const parsed = await parseStreamed(raw).catch((err: unknown) => {
     deps.logger.info({ code: (err as { code?: string }).code }, 'mail: malformed message');
     throw new LocalDeliveryError('malformed', true, 'The message could not be parsed (malformed MIME or headers too large)');
   });
-  const attachments = parsed.attachments.filter((a) => a.content?.length !== undefined);
-  const attachmentBytes = attachments.reduce((n, a) => n + a.content.length, 0);
+  const attachments = parsed.attachments;
+  const attachmentBytes = attachments.reduce((n, a) => n + a.size, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
 
   // Metadata filters (filters.ts): on what the server sees — senders, the address it came to,
@@ -145,33 +148,27 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
     else throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
   }
 
-  try {
-    const relay = d.relay?.to.length ? d.relay : undefined;
-    let first: Awaited<ReturnType<typeof sealCopy>> | null = null;
-    const entries: { userId: string; entryId: string; folder: string }[] = [];
-    if (keyed.length || relay) {
-      first = await sealCopy(deps, parsed, attachments, d, { keyed, relay });
-      entries.push(...first.entries);
-      if (first.entries.length === 0 && keyed.length > 0 && !relay) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
-    }
-    for (const r of keyless) {
-      const held = await sealCopy(deps, parsed, attachments, d, { keyed: [], held: r });
-      first ??= held;
-    }
-    // Forwards: a copy relayed as standard mail from the address the mail came to (DKIM-signed by
-    // our domain, so the receiver's DMARC aligns), the server box erased once relayed.
-    for (const f of deps.serverPublicKey ? forwards : []) {
-      await sealCopy(deps, parsed, attachments, d, { keyed: [], relay: { to: f.to, sender: f.from, serverPublicKey: deps.serverPublicKey!, blobOwnerUserId: f.userId } });
-      deps.logger.info({ forwards: f.to.length }, 'mail: forwarded by a filter');
-    }
-    deps.logger.info({ messageId: first?.messageId, recipients: entries.length, held: keyless.length, bytes: raw.length }, 'mail: delivered locally');
-    return { messageId: first?.messageId ?? '', entries, held: keyless.length };
-  } finally {
-    for (const a of attachments) a.content.fill(0);
+  const relay = d.relay?.to.length ? d.relay : undefined;
+  let first: Awaited<ReturnType<typeof sealCopy>> | null = null;
+  const entries: { userId: string; entryId: string; folder: string }[] = [];
+  if (keyed.length || relay) {
+    first = await sealCopy(deps, raw, parsed, attachments, d, { keyed, relay });
+    entries.push(...first.entries);
+    if (first.entries.length === 0 && keyed.length > 0 && !relay) throw new LocalDeliveryError('mailbox-full', false, 'Mailbox full');
   }
+  for (const r of keyless) {
+    const held = await sealCopy(deps, raw, parsed, attachments, d, { keyed: [], held: r });
+    first ??= held;
+  }
+  // Forwards: a copy relayed as standard mail from the address the mail came to (DKIM-signed by
+  // our domain, so the receiver's DMARC aligns), the server box erased once relayed.
+  for (const f of deps.serverPublicKey ? forwards : []) {
+    await sealCopy(deps, raw, parsed, attachments, d, { keyed: [], relay: { to: f.to, sender: f.from, serverPublicKey: deps.serverPublicKey!, blobOwnerUserId: f.userId } });
+    deps.logger.info({ forwards: f.to.length }, 'mail: forwarded by a filter');
+  }
+  deps.logger.info({ messageId: first?.messageId, recipients: entries.length, held: keyless.length, bytes: raw.length }, 'mail: delivered locally');
+  return { messageId: first?.messageId ?? '', entries, held: keyless.length };
 }
-
-type Parsed = Awaited<ReturnType<typeof simpleParser>>;
 
 /**
  * One sealed copy: to the keyed recipients (and the relay), or held for one mailbox without keys
@@ -179,8 +176,9 @@ type Parsed = Awaited<ReturnType<typeof simpleParser>>;
  */
 async function sealCopy(
   deps: LocalDeliveryDeps,
-  parsed: Parsed,
-  attachments: Parsed['attachments'],
+  raw: Uint8Array,
+  parsed: StreamedMail,
+  attachments: readonly AttachmentInfo[],
   d: LocalDelivery,
   copy: { keyed: { r: LocalDelivery['recipients'][number]; key: MailRecipientKey }[]; relay?: NonNullable<LocalDelivery['relay']>; held?: LocalDelivery['recipients'][number] },
 ): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[] }> {
@@ -192,43 +190,20 @@ async function sealCopy(
   const blobSizes: bigint[] = [];
   const owner = held?.userId ?? keyed[0]?.r.userId ?? relay!.blobOwnerUserId;
   try {
-    for (const [i, a] of attachments.entries()) {
-      const enc = await createMailPieceEncryptor({ messageId: mailId, index: i + 1, kind: 'attachment' });
-      const blob = await deps.db.blob.create({ data: { ownerUserId: owner, declaredSize: 0 } });
-      blobIds.push(blob.id);
-      // Sealed and written a blob part at a time: the ciphertext is never held whole (a 25 MiB
-      // attachment would otherwise be held twice more while it is stored).
-      const part = mailLimits.blobPartBytes;
-      const hash = createHash('sha256');
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      let parts = 0;
-      let size = 0;
-      const flush = async (all: boolean) => {
-        while (pendingBytes >= part || (all && pendingBytes > 0)) {
-          const buf = pending.length === 1 ? Buffer.from(pending[0]!.buffer, pending[0]!.byteOffset, pending[0]!.byteLength) : Buffer.concat(pending, pendingBytes);
-          const out = buf.subarray(0, Math.min(part, buf.length));
-          await deps.blobs.putPart(blob.id, parts++, out);
-          hash.update(out);
-          size += out.length;
-          const rest = buf.subarray(out.length);
-          pending = rest.length ? [rest] : [];
-          pendingBytes = rest.length;
-        }
-      };
-      for (let at = 0; at < a.content.length; at += part) {
-        const out = await enc.push(a.content.subarray(at, at + part));
-        pending.push(out);
-        pendingBytes += out.length;
-        await flush(false);
-      }
-      const { last, piece } = await enc.final();
-      pending.push(last);
-      pendingBytes += last.length;
-      await flush(true);
-      await deps.db.blob.update({ where: { id: blob.id }, data: { declaredSize: size, size, parts, completedAt: deps.now(), sha256: new Uint8Array(hash.digest()) } });
-      blobSizes.push(BigInt(size));
-      pieces.push(piece);
+    // Each attachment sealed as it is decoded from `raw` (a second, streaming parse), and written a
+    // blob part at a time (attachment-parts.ts): neither the decoded attachment nor its ciphertext
+    // is ever held whole.
+    if (attachments.length) {
+      const again = await parseStreamed(raw, async ({ index }, content) => {
+        const enc = await createMailPieceEncryptor({ messageId: mailId, index: index + 1, kind: 'attachment' });
+        const blob = await deps.db.blob.create({ data: { ownerUserId: owner, declaredSize: 0 } });
+        blobIds.push(blob.id);
+        const sealed = await sealToBlobParts(deps.blobs, blob.id, enc, content);
+        await deps.db.blob.update({ where: { id: blob.id }, data: { declaredSize: sealed.size, size: sealed.size, parts: sealed.parts, completedAt: deps.now(), sha256: sealed.sha256 } });
+        blobSizes.push(BigInt(sealed.size));
+        pieces.push(sealed.piece);
+      });
+      if (again.attachments.length !== attachments.length) throw new Error('the message parsed differently the second time');
     }
 
     // The body piece: the headers that matter, text and HTML, the authentication results, and a
@@ -246,7 +221,7 @@ async function sealCopy(
       messageId: bare(parsed.messageId ?? mailId),
       inReplyTo: parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined,
       references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : []).map(bare),
-      attachments: attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType || 'application/octet-stream', size: a.size ?? a.content.length })),
+      attachments: attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType || 'application/octet-stream', size: a.size })),
       extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
     });
 
@@ -273,7 +248,7 @@ async function sealCopy(
       body: sealed.pieces[0]!,
       ...(sealed.summary ? { summary: sealed.summary } : {}),
       attachments: blobIds,
-      attachmentSizes: attachments.map((a) => a.content.length),
+      attachmentSizes: attachments.map((a) => a.size),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),
       parentId: parent?.id ?? null,
       sentAt: d.receivedAt ? d.receivedAt(parsed.date) : deps.now(),

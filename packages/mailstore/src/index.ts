@@ -8,6 +8,8 @@ export * from './delivery-facts';
 export * from './events';
 export * from './server-keys';
 export * from './deliver-local';
+export * from './mime-stream';
+export * from './attachment-parts';
 export * from './held';
 export * from './secret-box';
 export * from './filters';

@@ -352,6 +352,17 @@ export function loadConfigOrExit(env?: Record<string, string | undefined>): Conf
  * The environment for a child process the start command launches: this process's environment
  * plus `overrides` (e.g. the embedded Postgres's DATABASE_URL).
  */
+/**
+ * glibc malloc settings for the SMTP process (read by glibc at process start, so they are set by
+ * whoever starts it: scripts/start.ts, docker-compose.yml). A fixed mmap threshold returns every
+ * buffer of 128 KiB or more (sealed chunks, blob parts) to the system when it is freed; glibc's
+ * default raises the threshold to the largest buffer freed (up to 32 MiB), after which such
+ * buffers come from arenas that keep the memory. Two arenas instead of eight per core. The ingest
+ * bench measured RSS after twenty 25 MiB messages back near idle with them, ~35–90 MB above without
+ * (docs/performance.md, "Ingest").
+ */
+export const SMTP_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' };
+
 export function childEnvironment(overrides: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
