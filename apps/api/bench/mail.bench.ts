@@ -16,7 +16,7 @@
  * autocannon runs in two worker threads of its own (its client, not the server, was the limit
  * for large bodies on one thread); the references are driven exactly the same way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -163,6 +163,24 @@ try {
       runs.push(run);
       return run;
     };
+    /**
+     * The same with wrk (C, its own process, two threads) when it is installed (Debian `wrk`): a
+     * cross-check that the JS load generator is not what limits a row. wrk does not verify the
+     * certificate (loopback, our own).
+     */
+    const wrk = async (name: string, url: string, connections: number, headers: Record<string, string> = {}): Promise<Run | null> => {
+      const args = ['-t2', `-c${connections}`, '-d8s', '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+      const out = await new Promise<string | null>((resolve) => execFile('wrk', args, (err, stdout) => resolve(err ? null : stdout)));
+      if (!out) return null;
+      if (/Non-2xx/.test(out)) throw new Error(`${name}: non-2xx answers under wrk`);
+      const msOf = (p: string) => {
+        const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+        return m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : NaN;
+      };
+      const run = { name: `${name} [wrk]`, rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p50: msOf('50'), p99: msOf('99') };
+      runs.push(run);
+      return run;
+    };
     const api = `https://127.0.0.1:${apiPortHttps}`;
     const ref = `https://127.0.0.1:${refPort}`;
     const hello = await load('Fastify hello-world (reference)', `${ref}/hello`, 50);
@@ -175,6 +193,10 @@ try {
     await load('GET /api/v1/mail/messages (whole page of 50, before)', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 50, auth);
     await load('GET /api/v1/mail/rows (first page of 50), 1 client', `${api}/api/v1/mail/rows?folder=inbox&limit=50`, 1, auth);
     const counts = await load('GET /api/v1/mail/summary (folder + label counts)', `${api}/api/v1/mail/summary`, 50, auth);
+    const wrkHello = await wrk('Fastify hello-world (reference)', `${ref}/hello`, 50);
+    const wrkRows = await wrk('GET /api/v1/mail/rows (first page of 50)', `${api}/api/v1/mail/rows?folder=inbox&limit=50`, 50, auth);
+    await wrk('GET /api/v1/mail/messages (whole page of 50, before)', `${api}/api/v1/mail/messages?folder=inbox&limit=50`, 50, auth);
+    const wrkCounts = await wrk('GET /api/v1/mail/summary (folder + label counts)', `${api}/api/v1/mail/summary`, 50, auth);
     const healthz = await load('/healthz (reference), 20 clients', `${api}/healthz`, 20);
     const pk = await load('one primary-key read via Prisma (reference), 20 clients', `${ref}/pk`, 20);
     const sessionRun = await load('GET /api/v1/auth/session (session lookup), 20 clients', `${api}/api/v1/auth/session`, 20, auth);
@@ -194,6 +216,7 @@ try {
     console.log(`  list page of 50 (rows), p99 < 15 ms:             first ${first50.p99} ms, deep ${deep50.p99} ms, label ${label50.p99} ms`);
     console.log(`  list throughput ≥ 0.25× hello-world:      first ${ratio(first50, hello)}×, deep ${ratio(deep50, hello)}×, label ${ratio(label50, hello)}×`);
     console.log(`  counts p99 < 5 ms:                        ${counts.p99} ms (${ratio(counts, hello)}× hello-world throughput)`);
+    if (wrkHello && wrkRows && wrkCounts) console.log(`  with wrk:                                 list ${ratio(wrkRows, wrkHello)}× hello-world, p99 ${wrkRows.p99} ms; counts p99 ${wrkCounts.p99} ms (${ratio(wrkCounts, wrkHello)}×)`);
     console.log(`  session lookup ≥ a primary-key read:      ${ratio(sessionRun, pk)}× the PK read's req/s, ${ratio(sessionRun, healthz)}× /healthz`);
     if (!listOnly) console.log('  client: fetch + open 50 mails (boxes, manifests, MIME)'.padEnd(66) + ms(q(decrypt, 0.5)) + ms(q(decrypt, 0.99)));
   } finally {

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mailer } from '@sealmail/client/identity';
 import { pageStatement, type PageQuery } from '../src/mail/page';
 import { rowsStatement, sealedStatement } from '../src/mail/rows';
-import { COUNTS_SQL } from '../src/mail/counts';
-import { SESSION_SQL, findActiveSession, hashToken } from '../src/auth/sessions';
+import { COUNTS_SQL, COUNTS_WITH_SESSION } from '../src/mail/counts';
+import { SESSION_SQL, findActiveSession, hashToken, sessionSql } from '../src/auth/sessions';
 import { defaultAuthSettings } from '@sealmail/server';
 import { harness, userIdOf, type Harness } from './helpers';
 
@@ -118,6 +118,13 @@ describe('query plans of the mailbox', () => {
     const ns = await plan(COUNTS_SQL, [bobId], true);
     expect(seqScans(ns)).toEqual([]);
     expect(indexes(ns)).toEqual(expect.arrayContaining(['mailbox_counts:mailbox_counts_pkey', 'users:users_pkey']));
+    expect(ns.some((n) => n['Relation Name'] === 'mailbox_entries')).toBe(false);
+  });
+
+  it('counts read with the session lookup: the token hash index, the counts by primary key', async () => {
+    const ns = await plan(sessionSql(COUNTS_WITH_SESSION), [hashToken(bobToken)], true);
+    expect(seqScans(ns)).toEqual([]);
+    expect(indexes(ns)).toEqual(expect.arrayContaining(['sessions:sessions_token_hash_key', 'mailbox_counts:mailbox_counts_pkey', 'users:users_pkey']));
     expect(ns.some((n) => n['Relation Name'] === 'mailbox_entries')).toBe(false);
   });
 

@@ -36,7 +36,7 @@ import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
-import { readMailboxCounts } from '../mail/counts';
+import { COUNTS_WITH_SESSION, countsWithSession } from '../mail/counts';
 import { loadPage } from '../mail/page';
 import { loadRows, loadSealed } from '../mail/rows';
 import { delegatedSender } from '../delegation/grants';
@@ -66,6 +66,7 @@ const cursorOf = (next: { receivedAt: Date; id: string } | null) => (next ? Buff
 export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const device = requireSession(deps, { device: true });
   const session = requireSession(deps);
+  const sessionWithCounts = requireSession(deps, { with: COUNTS_WITH_SESSION });
 
   async function ownEntry(userId: string, entryId: string) {
     const e = await deps.db.mailboxEntry.findUnique({ where: { id: entryId } });
@@ -494,11 +495,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     app,
     mailSummary,
     async (req) => {
-      const s = req.session!;
-      // Maintained by triggers, not scanned (mail/counts.ts).
-      return readMailboxCounts(deps.db, s.userId);
+      // Maintained by triggers, not scanned, and read in the session lookup's statement (mail/counts.ts).
+      return countsWithSession(req.sessionExtra, req.session!.user);
     },
-    { preHandler: session, logLevel: 'warn' },
+    { preHandler: sessionWithCounts, logLevel: 'warn' },
   );
 
   defineRoute(
