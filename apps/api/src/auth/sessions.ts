@@ -103,6 +103,8 @@ export const sessionSql = (extra?: string) => `SELECT ${extra ? `${extra} AS ext
   LEFT JOIN devices d ON d.user_id = s.user_id AND d.id = s.device_id
   WHERE s.token_hash = $1`;
 export const SESSION_SQL = sessionSql();
+/** The statement text per `extra` (built once: a route passes the same expression every time). */
+const withExtra = new Map<string, string>();
 
 interface SessionRow {
   id: string;
@@ -142,7 +144,12 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   // One statement by the token hash's unique index, the user, domain, account and device joined
   // by primary key: no slower than a primary-key read (docs/performance.md).
-  const rows = await queryRows<SessionRow>(db, extra ? sessionSql(extra) : SESSION_SQL, [Buffer.from(hashToken(token))]);
+  let sql = SESSION_SQL;
+  if (extra) {
+    sql = withExtra.get(extra) ?? sessionSql(extra);
+    withExtra.set(extra, sql);
+  }
+  const rows = await queryRows<SessionRow>(db, sql, [Buffer.from(hashToken(token))]);
   const r = rows[0];
   const s = r ? sessionOf(r) : null;
   if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;

@@ -43,8 +43,28 @@ export async function loadRows(db: Db, userId: string, q: PageQuery): Promise<{ 
 }
 
 function toRow(r: RowOfList): EntryRow {
-  const { envelope: _e, manifest: _m, box: _b, body: _body, summary: _s, ...rest } = toView({ ...r, box: '', envelope: '', manifest: '', body: null, summary: null });
-  return { ...rest, digest: r.digest };
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    mailId: r.mail_id,
+    threadId: r.thread_id,
+    folder: r.folder,
+    role: r.role,
+    read: r.read,
+    starred: r.starred,
+    labelIds: r.label_ids,
+    folderId: r.folder_id,
+    receivedAt: r.received_at.toISOString(),
+    sentAt: r.sent_at.toISOString(),
+    from: r.sender_address,
+    to: r.to_addresses,
+    cc: r.cc_addresses,
+    protection: r.protection,
+    size: Number(r.size),
+    attachmentSizes: r.attachment_sizes.map(Number),
+    attachments: r.attachments,
+    digest: r.digest,
+  };
 }
 
 /**
