@@ -9,10 +9,12 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { createDb } from '@sealmail/db';
+import { tlsServerOptions } from '@sealmail/server';
 
 const settings = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { cert: string; key: string; databaseUrl: string; userId: string };
 const db = createDb(settings.databaseUrl, { maxConnections: 10 });
-const app = Fastify({ https: { cert: settings.cert, key: settings.key } });
+// The API's own TLS policy, so the references pay what the API pays per connection.
+const app = Fastify({ https: tlsServerOptions({ cert: settings.cert, key: settings.key }) });
 app.get('/hello', async () => ({ hello: 'world' }));
 app.get('/pk', async () => ({ user: (await db.user.findUniqueOrThrow({ where: { id: settings.userId }, select: { id: true } })).id }));
 await app.listen({ host: '127.0.0.1', port: 0 });

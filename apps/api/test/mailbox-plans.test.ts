@@ -1,8 +1,8 @@
 /**
  * Every mailbox query walks an index (docs/performance.md "Mailbox on the server"): on a seeded
  * mailbox of 30,000 entries, each with its own message, `EXPLAIN` of the statements the API runs
- * — list by folder, deep cursor, unread, custom folder, label, starred, all mail, thread, one
- * entry, the maintained counts and the session lookup — shows an index and no Seq Scan of
+ * — list by folder (whole entries and rows without ciphertexts), deep cursor, unread, custom folder, label, starred, all mail, thread, one
+ * entry, the batch of sealed parts, the maintained counts and the session lookup — shows an index and no Seq Scan of
  * mailbox_entries or messages. The small tables (sessions, counts, blobs) are planned with seq scans
  * discouraged: that proves an index serves the query, which is what keeps it a point read at
  * any size. (Speed itself is measured in bench/mail.bench.ts, not here.)
@@ -10,8 +10,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mailer } from '@sealmail/client/identity';
 import { pageStatement, type PageQuery } from '../src/mail/page';
-import { COUNTS_SQL } from '../src/mail/counts';
-import { SESSION_SQL, findActiveSession, hashToken } from '../src/auth/sessions';
+import { rowsStatement, sealedStatement } from '../src/mail/rows';
+import { COUNTS_SQL, COUNTS_WITH_SESSION } from '../src/mail/counts';
+import { SESSION_SQL, findActiveSession, hashToken, sessionSql } from '../src/auth/sessions';
 import { defaultAuthSettings } from '@sealmail/server';
 import { harness, userIdOf, type Harness } from './helpers';
 
@@ -78,9 +79,9 @@ describe('query plans of the mailbox', () => {
     ['starred', () => ({ starred: true, limit: 50 }), 'mailbox_entries_user_id_received_at_id_idx'],
     ['all mail', () => ({ limit: 50 }), 'mailbox_entries_user_id_received_at_id_idx'],
   ];
-  for (const [name, q, index] of pages) {
+  for (const [name, q, index, statement] of pages.flatMap(([n, q, i]) => [[n, q, i, pageStatement] as const, [`${n} (rows)`, q, i, rowsStatement] as const])) {
     it(`list page: ${name}`, async () => {
-      const { sql, params } = pageStatement(bobId, q());
+      const { sql, params } = statement(bobId, q());
       const ns = await plan(sql, params);
       expect(seqScans(ns).filter((t) => t === 'mailbox_entries' || t === 'messages'), name).toEqual([]);
       expect(indexes(ns), name).toContain(`mailbox_entries:${index}`);
@@ -92,6 +93,17 @@ describe('query plans of the mailbox', () => {
       expect(indexes(await plan(sql, params, true)), name).toContain('blobs:blobs_message_id_created_at_idx');
     });
   }
+
+  it('the batch of sealed parts: entries by primary key, their messages by primary key', async () => {
+    const ids = (await h.db.prisma.mailboxEntry.findMany({ where: { userId: bobId, folder: 'inbox' }, take: 50, select: { id: true } })).map((e) => e.id);
+    const { sql, params } = sealedStatement(bobId, ids);
+    const ns = await plan(sql, params);
+    expect(seqScans(ns).filter((t) => t === 'mailbox_entries' || t === 'messages')).toEqual([]);
+    // (A bitmap scan of the ids names the index only.)
+    expect(ns.map((n) => n['Index Name'])).toContain('mailbox_entries_pkey');
+    expect(indexes(ns)).toContain('messages:messages_pkey');
+    expect(indexes(await plan(sql, params, true))).toContain('blobs:blobs_message_id_created_at_idx');
+  });
 
   it('thread, and one entry', async () => {
     const thread = await plan(`SELECT id FROM mailbox_entries WHERE user_id = $1::uuid AND thread_id = $2::uuid ORDER BY received_at ASC, id ASC LIMIT 500`, [bobId, some.threadId]);
@@ -106,6 +118,13 @@ describe('query plans of the mailbox', () => {
     const ns = await plan(COUNTS_SQL, [bobId], true);
     expect(seqScans(ns)).toEqual([]);
     expect(indexes(ns)).toEqual(expect.arrayContaining(['mailbox_counts:mailbox_counts_pkey', 'users:users_pkey']));
+    expect(ns.some((n) => n['Relation Name'] === 'mailbox_entries')).toBe(false);
+  });
+
+  it('counts read with the session lookup: the token hash index, the counts by primary key', async () => {
+    const ns = await plan(sessionSql(COUNTS_WITH_SESSION), [hashToken(bobToken)], true);
+    expect(seqScans(ns)).toEqual([]);
+    expect(indexes(ns)).toEqual(expect.arrayContaining(['sessions:sessions_token_hash_key', 'mailbox_counts:mailbox_counts_pkey', 'users:users_pkey']));
     expect(ns.some((n) => n['Relation Name'] === 'mailbox_entries')).toBe(false);
   });
 

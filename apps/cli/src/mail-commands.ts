@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiClientError, type ApiClient } from '@sealmail/client';
 import { Mailer, MailError, refreshHits, SearchIndex, syncSearchIndex, type AttachmentSource, type Identity, type OpenedMail, type SearchHit } from '@sealmail/client/identity';
-import { folderList, folders, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
+import { folderList, folders, mailLimits, type EntryRow, type FolderName } from '@sealmail/contract';
 import type { Io } from './cli';
 import { fileSearchStore } from './search-store';
 import { expandGroupRecipients } from './contacts-commands';
@@ -98,14 +98,14 @@ export async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promis
   if (!/^[0-9a-f-]{4,35}$/.test(prefix)) throw new CommandError(`"${idOrPrefix}" is not a mail id (give the id from \`sealmail list\`, at least 4 characters of it).`);
   const matches = new Set<string>();
   for (const folder of folders) {
-    const page = await ctx.api.listMail({ folder, limit: mailLimits.pageSize });
-    for (const e of page.entries) if (e.id.startsWith(prefix)) matches.add(e.id);
+    const page = await ctx.api.listMailRows({ folder, limit: mailLimits.pageSize });
+    for (const e of page.rows) if (e.id.startsWith(prefix)) matches.add(e.id);
   }
   // Mail filed in a custom folder is listed there, not in Archive (organise-commands.ts).
   if (!matches.size) {
     for (const f of (await ctx.api.request(folderList, {})).folders) {
-      const page = await ctx.api.listMail({ folderId: f.id, limit: mailLimits.pageSize });
-      for (const e of page.entries) if (e.id.startsWith(prefix)) matches.add(e.id);
+      const page = await ctx.api.listMailRows({ folderId: f.id, limit: mailLimits.pageSize });
+      for (const e of page.rows) if (e.id.startsWith(prefix)) matches.add(e.id);
     }
   }
   if (matches.size > 1) throw new CommandError(`"${idOrPrefix}" matches ${matches.size} mails; give more of the id.`);
@@ -113,7 +113,7 @@ export async function resolveEntry(ctx: MailContext, idOrPrefix: string): Promis
   return [...matches][0]!;
 }
 
-function row(io: Io, e: EntryView, subject: string, from: string, protection: string) {
+function row(io: Io, e: EntryRow, subject: string, from: string, protection: string) {
   const flags = `${e.read ? ' ' : '*'}${e.starred ? '★' : ' '}`;
   io.out(`${e.id.slice(0, 8)} ${flags} ${when(e.sentAt)}  ${from.padEnd(28).slice(0, 28)}  ${protection.padEnd(16)}  ${subject}${e.attachments.length ? `  [${e.attachments.length} att]` : ''}`);
 }
@@ -154,7 +154,8 @@ export async function listCommand(ctx: MailContext, v: { folder?: string; limit?
   const folder = (v.folder ?? 'inbox') as FolderName;
   if (!folders.includes(folder)) throw new CommandError(`Unknown folder "${v.folder}" (one of ${folders.join(', ')}).`);
   const limit = count(v.limit, 'limit', 25, 1, mailLimits.pageSize);
-  const page = await new Mailer(ctx.api, ctx.identity, ctx.address).list({ folder, limit, cursor: v.cursor ?? null, ...(v.unread ? { unread: true } : {}), ...(v.starred ? { starred: true } : {}) });
+  // Rows without ciphertexts and one batch of sealed parts, shown from the sealed summaries (Mailer.page).
+  const page = await new Mailer(ctx.api, ctx.identity, ctx.address).page({ folder, limit, cursor: v.cursor ?? null, ...(v.unread ? { unread: true } : {}), ...(v.starred ? { starred: true } : {}) });
   if (!page.items.length) ctx.io.out(`(no mail in ${folder})`);
   for (const item of page.items) {
     if ('error' in item) row(ctx.io, item.entry, '(could not be decrypted)', item.entry.from, '');

@@ -265,6 +265,14 @@ export class ApiClient {
   listMail(query: { folder?: FolderName; label?: string; folderId?: string; starred?: boolean; unread?: boolean; limit?: number; cursor?: string | null }) {
     return this.request(mail.mailList, { query: { ...query, cursor: query.cursor ?? undefined } });
   }
+  /** A page as rows without ciphertexts (each with the digest of its sealed parts). */
+  listMailRows(query: Parameters<ApiClient['listMail']>[0]) {
+    return this.request(mail.mailRows, { query: { ...query, cursor: query.cursor ?? undefined } });
+  }
+  /** The sealed parts of up to a page of entries, in one request. */
+  sealedMail(ids: string[]) {
+    return this.request(mail.mailSealed, { body: { ids } });
+  }
   getMail(entryId: string) {
     return this.request(mail.mailGet, { params: { entryId } });
   }

@@ -195,6 +195,38 @@ export const mailList = {
   response: z.object({ entries: z.array(entryView), cursor: z.string().nullable() }),
 } as const;
 
+/**
+ * One row of a list without its ciphertexts (the JMAP Email/query ↔ Email/get split): plaintext
+ * metadata and `digest`, which names the exact sealed parts a client verifies the row from.
+ * `digest` is base64url SHA-256 over `u32 length | bytes` of the envelope, the holder's box, the
+ * manifest and the sealed summary (empty when none), in that order (docs/mail.md §4). A client
+ * that verified those parts for this entry before shows its own verified row; others it fetches
+ * with {@link mailSealed} and verifies (the digest only picks a cache slot: what is shown is
+ * always what the device verified for this entry).
+ */
+export const entryRow = entryView.omit({ envelope: true, manifest: true, box: true, body: true, summary: true }).extend({ digest: z.string() });
+export type EntryRow = z.infer<typeof entryRow>;
+
+/** A page of a folder as rows without ciphertexts; same query, order and cursor as {@link mailList}. */
+export const mailRows = {
+  method: 'GET',
+  path: '/api/v1/mail/rows',
+  query: mailList.query,
+  response: z.object({ rows: z.array(entryRow), cursor: z.string().nullable() }),
+} as const;
+
+/**
+ * The sealed parts of up to a page of the caller's entries in one request, as {@link mailList}
+ * gives them (a small body inline only for mail without a summary, and drafts); ids that are not
+ * the caller's entries are left out.
+ */
+export const mailSealed = {
+  method: 'POST',
+  path: '/api/v1/mail/sealed',
+  body: z.object({ ids: z.array(uuid).min(1).max(mailLimits.pageSize) }).strict(),
+  response: z.object({ entries: z.array(entryView) }),
+} as const;
+
 export const mailGet = {
   method: 'GET',
   path: '/api/v1/mail/messages/:entryId',
@@ -458,6 +490,8 @@ export const mailRoutes = {
   blobDownload,
   mailSend,
   mailList,
+  mailRows,
+  mailSealed,
   mailGet,
   mailThread,
   mailUpdate,

@@ -20,6 +20,8 @@ import { findActiveSession, sessionOfRevokedDevice, type ActiveSession } from '.
 declare module 'fastify' {
   interface FastifyRequest {
     session: ActiveSession | null;
+    /** The value of `SessionRule.with`, read with the session (undefined without it). */
+    sessionExtra?: unknown;
   }
 }
 
@@ -56,13 +58,19 @@ export interface SessionRule {
   allowPasswordChange?: boolean;
   /** A sensitive switch: the session must have re-authenticated within the last few minutes. */
   fresh?: boolean;
+  /**
+   * A SQL expression over the session's row (`s.user_id`) read in the session lookup's own
+   * statement, given to the route as `req.sessionExtra` once the session passed every check (one
+   * round trip instead of two for a route whose whole work is one read, like the counts).
+   */
+  with?: string;
 }
 
 /** preHandler factory: attaches the live session to the request, or refuses with a registry code. */
 export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = readToken(req);
-    const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth) : null;
+    const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth, opts.with) : null;
     if (!session) {
       // Say why when the device was revoked: the client should drop its keys and start over.
       if (token && (await sessionOfRevokedDevice(deps.db, token))) throw new ApiError('DEVICE_REVOKED');
@@ -77,7 +85,11 @@ export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
       const at = session.reauthAt?.getTime();
       if (at === undefined || deps.now().getTime() - at > deps.auth.reauthWindowMs) throw new ApiError('REAUTH_REQUIRED');
     }
-    req.session = session;
+    if (opts.with) {
+      const { extra, ...rest } = session;
+      req.sessionExtra = extra;
+      req.session = rest;
+    } else req.session = session;
   };
 }
 

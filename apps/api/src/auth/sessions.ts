@@ -87,8 +87,12 @@ const USER_COLUMNS: Record<keyof User, string> = {
 
 const BIGINT_COLUMNS = new Set<string>(['totpLastStep', 'quotaBytes', 'usedBytes'] satisfies (keyof User)[]);
 
-/** Exported for the query-plan test. */
-export const SESSION_SQL = `SELECT s.id::text AS id, s.user_id::text AS user_id, s.device_id, s.expires_at, s.last_seen_at, s.reauth_at, s.revoked_at,
+/**
+ * The session statement; `extra`, when given, is one more column computed from the session's
+ * row (`s.user_id`), read in the same round trip (a route's own first read, e.g. the counts:
+ * discarded unless the session turns out live). Exported for the query-plan test.
+ */
+export const sessionSql = (extra?: string) => `SELECT ${extra ? `${extra} AS extra, ` : ''}s.id::text AS id, s.user_id::text AS user_id, s.device_id, s.expires_at, s.last_seen_at, s.reauth_at, s.revoked_at,
     d.user_id IS NOT NULL AS has_device, d.status::text AS device_status, d.kind AS device_kind, d.last_seen_at AS device_seen_at,
     dom.name AS domain_name, a.require_totp,
     ${Object.entries(USER_COLUMNS).map(([k, c]) => `u.${c} AS "u_${k}"`).join(', ')}
@@ -98,6 +102,9 @@ export const SESSION_SQL = `SELECT s.id::text AS id, s.user_id::text AS user_id,
   JOIN accounts a ON a.id = u.account_id
   LEFT JOIN devices d ON d.user_id = s.user_id AND d.id = s.device_id
   WHERE s.token_hash = $1`;
+export const SESSION_SQL = sessionSql();
+/** The statement text per `extra` (built once: a route passes the same expression every time). */
+const withExtra = new Map<string, string>();
 
 interface SessionRow {
   id: string;
@@ -113,6 +120,7 @@ interface SessionRow {
   device_seen_at: Date | null;
   domain_name: string;
   require_totp: boolean;
+  extra?: unknown;
   [user: `u_${string}`]: unknown;
 }
 
@@ -132,11 +140,16 @@ function sessionOf(r: SessionRow) {
 }
 
 /** The live session for a token, or null (unknown, revoked, expired, idle, or user suspended). */
-export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings): Promise<ActiveSession | null> {
+export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings, extra?: string): Promise<(ActiveSession & { extra?: unknown }) | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   // One statement by the token hash's unique index, the user, domain, account and device joined
   // by primary key: no slower than a primary-key read (docs/performance.md).
-  const rows = await queryRows<SessionRow>(db, SESSION_SQL, [Buffer.from(hashToken(token))]);
+  let sql = SESSION_SQL;
+  if (extra) {
+    sql = withExtra.get(extra) ?? sessionSql(extra);
+    withExtra.set(extra, sql);
+  }
+  const rows = await queryRows<SessionRow>(db, sql, [Buffer.from(hashToken(token))]);
   const r = rows[0];
   const s = r ? sessionOf(r) : null;
   if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;
@@ -163,6 +176,7 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     lastSeenAt: s.lastSeenAt,
     reauthAt: s.reauthAt,
     user: s.user,
+    ...(extra ? { extra: r!.extra } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ export interface PageQuery {
   limit: number;
 }
 
-interface Row {
+export interface Row {
   id: string;
   message_id: string;
   thread_id: string;
@@ -103,7 +103,7 @@ export async function loadPage(db: Db, userId: string, q: PageQuery): Promise<{ 
   return { entries: page.map(toView), next: rows.length > q.limit && last ? { receivedAt: last.received_at, id: last.id } : null };
 }
 
-function toView(r: Row): EntryView {
+export function toView(r: Row): EntryView {
   return {
     id: r.id,
     messageId: r.message_id,

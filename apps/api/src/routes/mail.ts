@@ -18,6 +18,8 @@ import {
   mailLimits,
   mailDeliveries,
   mailList,
+  mailRows,
+  mailSealed,
   mailSend,
   serverMailKey,
   mailSummary,
@@ -34,8 +36,9 @@ import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
-import { readMailboxCounts } from '../mail/counts';
+import { COUNTS_WITH_SESSION, countsWithSession } from '../mail/counts';
 import { loadPage } from '../mail/page';
+import { loadRows, loadSealed } from '../mail/rows';
 import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
 import { purgeEntries } from '../mail/legal-hold';
@@ -43,9 +46,27 @@ import type { ApiDeps } from '../deps';
 import { decodeOr, invalidMail as invalid, sameBytes as equal, sha256 } from '../mail/sealed-input';
 
 
+/** The keyset position a list cursor names (400 VALIDATION_FAILED for one this API did not give out). */
+function cursorAfter(cursor: string | undefined): { receivedAt: Date; id: string } | undefined {
+  if (!cursor) return undefined;
+  let c: unknown;
+  try {
+    c = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+  } catch {
+    c = null;
+  }
+  if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c[1])) {
+    throw new ApiError('VALIDATION_FAILED', 'querystring.cursor', 'querystring.cursor: not a cursor this API gave out.');
+  }
+  return { receivedAt: new Date(c[0]), id: c[1] };
+}
+
+const cursorOf = (next: { receivedAt: Date; id: string } | null) => (next ? Buffer.from(JSON.stringify([next.receivedAt.toISOString(), next.id])).toString('base64url') : null);
+
 export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const device = requireSession(deps, { device: true });
   const session = requireSession(deps);
+  const sessionWithCounts = requireSession(deps, { with: COUNTS_WITH_SESSION });
 
   async function ownEntry(userId: string, entryId: string) {
     const e = await deps.db.mailboxEntry.findUnique({ where: { id: entryId } });
@@ -383,26 +404,27 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     async (req) => {
       const s = req.session!;
       const q = req.query;
-      let after: { receivedAt: Date; id: string } | undefined;
-      if (q.cursor) {
-        let c: unknown;
-        try {
-          c = JSON.parse(Buffer.from(q.cursor, 'base64url').toString());
-        } catch {
-          c = null;
-        }
-        if (!Array.isArray(c) || typeof c[0] !== 'string' || typeof c[1] !== 'string' || Number.isNaN(Date.parse(c[0])) || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c[1])) {
-          throw new ApiError('VALIDATION_FAILED', 'querystring.cursor', 'querystring.cursor: not a cursor this API gave out.');
-        }
-        after = { receivedAt: new Date(c[0]), id: c[1] };
-      }
+      const after = cursorAfter(q.cursor);
       // One statement: keyset walk, messages and attachment ids joined (mail/page.ts).
       const { entries, next } = await loadPage(deps.db, s.userId, { folder: q.folder, folderId: q.folderId, label: q.label, starred: !!q.starred, unread: !!q.unread, after, limit: q.limit });
-      const cursor = next ? Buffer.from(JSON.stringify([next.receivedAt.toISOString(), next.id])).toString('base64url') : null;
-      return { entries, cursor };
+      return { entries, cursor: cursorOf(next) };
     },
     { preHandler: session, logLevel: 'warn' },
   );
+
+  // The same page as rows without ciphertexts, and the sealed parts of rows in one batch (mail/rows.ts).
+  defineRoute(
+    app,
+    mailRows,
+    async (req) => {
+      const q = req.query;
+      const { rows, next } = await loadRows(deps.db, req.session!.userId, { folder: q.folder, folderId: q.folderId, label: q.label, starred: !!q.starred, unread: !!q.unread, after: cursorAfter(q.cursor), limit: q.limit });
+      return { rows, cursor: cursorOf(next) };
+    },
+    { preHandler: session, logLevel: 'warn' },
+  );
+
+  defineRoute(app, mailSealed, async (req) => ({ entries: await loadSealed(deps.db, req.session!.userId, req.body.ids) }), { preHandler: session, logLevel: 'warn' });
 
   defineRoute(
     app,
@@ -473,11 +495,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     app,
     mailSummary,
     async (req) => {
-      const s = req.session!;
-      // Maintained by triggers, not scanned (mail/counts.ts).
-      return readMailboxCounts(deps.db, s.userId);
+      // Maintained by triggers, not scanned, and read in the session lookup's statement (mail/counts.ts).
+      return countsWithSession(req.sessionExtra, req.session!.user);
     },
-    { preHandler: session, logLevel: 'warn' },
+    { preHandler: sessionWithCounts, logLevel: 'warn' },
   );
 
   defineRoute(

@@ -40,13 +40,13 @@ import {
   type SigchainState,
   toHex,
 } from '@sealmail/crypto';
-import { mailLimits, myLists, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
+import { mailLimits, myLists, type EntryRow, type EntryView, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { ApiClientError, type ApiClient } from '../api';
 import { TrustError, type Identity, type SafetyNumberView, type VerifiedChain } from '../identity';
 import { buildMime, parseMime, type MailAddress, type ParsedMime } from './mime';
 import { Batcher } from './batch';
 import { PartUploader } from './upload-parts';
-import { ROW_CACHE_MS, rowKey, type CachedRow, type SummaryCache } from './summary-cache';
+import { ROW_CACHE_MS, rowKey, sealedDigest, type CachedRow, type SummaryCache } from './summary-cache';
 
 export type MailErrorCode =
   | 'NO_E2EE_ROUTE'
@@ -257,7 +257,8 @@ class Parts {
  */
 export interface ListedMail extends Omit<CachedRow, 'at'> {
   entryId: string;
-  entry: EntryView;
+  /** The row as the list gave it (flags, folder, labels: the server's; no ciphertexts). */
+  entry: EntryRow;
   source: 'cache' | 'summary' | 'body';
   summaryRejected?: true;
 }
@@ -786,39 +787,65 @@ export class Mailer {
   }
 
   /**
-   * A page of a folder as a list shows it, opening as little as it can: rows this device verified
-   * before come from {@link summaryCache} (no decryption); others from the sealed summary (box,
-   * manifest and summary: no body fetched or decrypted, docs/crypto.md §5.15); mail without a
-   * summary, drafts without recipients on the server, and mail whose summary does not verify are
-   * opened as {@link list} does.
+   * A page of a folder as a list shows it, opening as little as it can. The page comes as rows
+   * without ciphertexts (`GET /mail/rows`), each naming the digest of its sealed parts; rows this
+   * device verified before under that digest come from {@link summaryCache} (no decryption, no
+   * further request). The others' sealed parts are fetched in one batch (`POST /mail/sealed`) and
+   * verified: from the sealed summary (box, manifest and summary: no body fetched or decrypted,
+   * docs/crypto.md §5.15); mail without a summary, drafts without recipients on the server, and
+   * mail whose summary does not verify are opened as {@link list} does. A verified row is cached
+   * under the digest computed here from the bytes verified, never under the one the server named.
    */
-  async page(opts: Parameters<Mailer['list']>[0] = {}): Promise<{ items: (ListedMail | { entryId: string; entry: EntryView; error: string })[]; cursor: string | null }> {
-    const page = await this.listEntries(opts.label || opts.folderId || (opts.starred && !opts.folder) ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts });
+  async page(opts: Parameters<Mailer['list']>[0] = {}): Promise<{ items: (ListedMail | { entryId: string; entry: EntryRow; error: string })[]; cursor: string | null }> {
+    const query = opts.label || opts.folderId || (opts.starred && !opts.folder) ? { ...opts } : { folder: opts.folder ?? 'inbox', ...opts };
+    // A delegated mailbox lists whole entries: their digests are computed here.
+    const sealed = new Map<string, EntryView>();
+    let page: { rows: EntryRow[]; cursor: string | null };
+    if (this.mailbox) {
+      const full = await this.listEntries(query);
+      for (const e of full.entries) sealed.set(e.id, e);
+      page = { rows: await Promise.all(full.entries.map(async (e) => ({ ...e, digest: await sealedDigest(e) }))), cursor: full.cursor };
+    } else page = await this.api.listMailRows(query);
     const cache = this.summaryCache;
-    const keys = cache ? await Promise.all(page.entries.map((e) => rowKey(e))) : [];
+    const keys = cache ? await Promise.all(page.rows.map((r) => rowKey(r))) : [];
     const hits = cache ? await cache.get(keys).catch(() => keys.map(() => null)) : [];
-    const fresh: [string, CachedRow][] = [];
     const now = Date.now();
-    const items: (ListedMail | { entryId: string; entry: EntryView; error: string })[] = [];
-    for (const [i, entry] of page.entries.entries()) {
+    const fresh = (i: number) => {
       const hit = hits[i];
-      if (hit && now - hit.at >= 0 && now - hit.at < ROW_CACHE_MS) {
-        const { at: _, ...row } = hit;
-        items.push({ ...row, entryId: entry.id, entry, source: 'cache' });
+      return hit && now - hit.at >= 0 && now - hit.at < ROW_CACHE_MS ? hit : null;
+    };
+    // One request for every row the cache does not hold (none for a warm page).
+    const missing = page.rows.filter((r, i) => !fresh(i) && !sealed.has(r.id)).map((r) => r.id);
+    if (missing.length) {
+      const wanted = new Set(missing);
+      for (const e of (await this.api.sealedMail(missing)).entries) if (wanted.has(e.id)) sealed.set(e.id, e);
+    }
+    const put: [string, CachedRow][] = [];
+    const items: (ListedMail | { entryId: string; entry: EntryRow; error: string })[] = [];
+    for (const [i, row] of page.rows.entries()) {
+      const hit = fresh(i);
+      if (hit) {
+        const { at: _, ...cached } = hit;
+        items.push({ ...cached, entryId: row.id, entry: row, source: 'cache' });
+        continue;
+      }
+      const entry = sealed.get(row.id);
+      if (!entry) {
+        items.push({ entryId: row.id, entry: row, error: 'This mail could not be fetched.' });
         continue;
       }
       try {
-        const row = await this.verifyRow(entry);
-        items.push({ ...row, entryId: entry.id, entry });
+        const verified = await this.verifyRow(entry);
+        items.push({ ...verified, entryId: row.id, entry: row });
         if (cache) {
-          const { source: _s, summaryRejected: _r, ...keep } = row;
-          fresh.push([keys[i]!, { at: now, ...keep }]);
+          const { source: _s, summaryRejected: _r, ...keep } = verified;
+          put.push([await rowKey({ id: entry.id, digest: await sealedDigest(entry) }), { at: now, ...keep }]);
         }
       } catch (err) {
-        items.push({ entryId: entry.id, entry, error: err instanceof CryptoError || err instanceof MailError ? 'This mail could not be decrypted.' : (err as Error).message });
+        items.push({ entryId: row.id, entry: row, error: err instanceof CryptoError || err instanceof MailError ? 'This mail could not be decrypted.' : (err as Error).message });
       }
     }
-    if (cache && fresh.length) await cache.put(fresh).catch(() => undefined);
+    if (cache && put.length) await cache.put(put).catch(() => undefined);
     return { items, cursor: page.cursor };
   }
 

@@ -1,13 +1,13 @@
 /**
  * Rows of a mail list as this device verified them, kept so that a warm list needs no
  * decryption at all (docs/performance.md "Mailbox in the client"). A row is stored under a key
- * that hashes the entry id with every ciphertext it was verified from (envelope, box, manifest,
- * summary): anything the server changes is a miss and is verified afresh. Rows expire after a
+ * that hashes the entry id with the digest of every ciphertext it was verified from (envelope, box,
+ * manifest, summary): anything the server changes is a miss and is verified afresh. Rows expire after a
  * day, so what a sender's key history says (a device revoked, a safety number changed) is
  * checked again at least daily. The browser keeps them in the key worker's encrypted IndexedDB
  * store (`idb-keystore.ts`, under its non-extractable key); tests and the CLI keep them in memory.
  */
-import { toHex } from '@sealmail/crypto';
+import { fromBase64Url, toBase64Url, toHex } from '@sealmail/crypto';
 import type { EntryView } from '@sealmail/contract';
 import type { ProtectionLabel } from './mailer';
 import type { MailAddress } from './mime';
@@ -35,9 +35,34 @@ export interface SummaryCache {
 /** How long a cached row is shown without verifying it again. */
 export const ROW_CACHE_MS = 24 * 60 * 60 * 1000;
 
-/** The cache key of an entry: SHA-256 of its id and every ciphertext its row was verified from. */
-export async function rowKey(entry: Pick<EntryView, 'id' | 'envelope' | 'box' | 'manifest' | 'summary'>): Promise<string> {
-  const bytes = new TextEncoder().encode([entry.id, entry.envelope, entry.box, entry.manifest, entry.summary ?? ''].join('\n'));
+/**
+ * The digest of the sealed parts a row is verified from, as the list's rows name them (contract
+ * `entryRow`): base64url SHA-256 over `u32 length | bytes` of the envelope, the holder's box, the
+ * manifest and the sealed summary (empty when none). Computed here from the bytes this device
+ * verified, never taken from the server.
+ */
+export async function sealedDigest(entry: Pick<EntryView, 'envelope' | 'box' | 'manifest' | 'summary'>): Promise<string> {
+  const parts = [entry.envelope, entry.box, entry.manifest, entry.summary ?? ''].map((p) => fromBase64Url(p));
+  const all = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+  const view = new DataView(all.buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.setUint32(at, p.length);
+    all.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', all)));
+}
+
+/**
+ * The cache key of a row: SHA-256 of the entry id and the digest of the sealed parts. A row is
+ * stored only under the digest this device computed from the parts it verified ({@link
+ * sealedDigest}); a list names a digest to look it up. So a server can at most make the device
+ * show what it verified for that same entry: any other digest (another entry's, a changed part,
+ * a made-up one) misses and the row is fetched and verified afresh.
+ */
+export async function rowKey(row: { id: string; digest: string }): Promise<string> {
+  const bytes = new TextEncoder().encode(`sealmail/v1/list-row\n${row.id}\n${row.digest}`);
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
 }
 
