@@ -8,12 +8,12 @@
  * browsers sent.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createDb } from '@sealmail/db';
-import { confirmBackupKey, launchChromium, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
+import { confirmBackupKey, freePort, launchChromium, printedPasswords, stackEnvironment, stackTransport, type Started, startSealmail, stopSealmail } from './support';
 
 const { dataDir, ports, env } = await stackEnvironment();
 let running: Started;
@@ -29,7 +29,14 @@ const CANARY_BODY = `canary-body-${randomBytes(6).toString('hex')}`;
 const CANARY_FILE = `canary-file-${randomBytes(6).toString('hex')}`;
 
 beforeAll(async () => {
-  running = await startSealmail(env);
+  // DNS is outside this machine: the stack answers from a table (SEALMAIL_DNS_TABLE, test-only).
+  // The outside recipient's domain has a mail host on loopback where nothing listens, so the
+  // link's notice stays queued (connection refused: tried again later) for as long as the test
+  // looks at it. Real DNS answered partner.invalid with NXDOMAIN, which bounces the notice at once,
+  // and a loaded run could see the bounce before it looked.
+  const dnsFile = join(dataDir, 'dns-table.json');
+  await writeFile(dnsFile, JSON.stringify({ 'MX partner.invalid': [{ exchange: '127.0.0.1', priority: 10 }] }));
+  running = await startSealmail({ ...env, SEALMAIL_DNS_TABLE: dnsFile, SEALMAIL_RELAY_ALLOW_PRIVATE: 'true', SEALMAIL_RELAY_PORT: String(await freePort()) });
   passwords = printedPasswords(running.output());
   browser = await launchChromium();
 });
@@ -316,7 +323,7 @@ describe('mail in the web client', () => {
   });
 
   it('an outside recipient gets an expiring link by default; the Sent copy shows its state', async () => {
-    // The address is .invalid (never resolves): the relay queues the notice, nothing leaves this machine.
+    // Its mail host refuses connections (beforeAll): the relay keeps the notice queued, nothing leaves this machine.
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
     const compose = alice.page.getByRole('dialog', { name: 'Compose' });
     await compose.getByLabel('To', { exact: true }).fill('carol@partner.invalid');
