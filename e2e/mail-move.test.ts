@@ -1,7 +1,7 @@
 /**
  * Mail moving in and out, in Chromium on the start command's stack (docs/mail.md §10–§11):
- *  - Alice sends dave@partner.invalid an expiring link (.invalid never resolves: the notice waits
- *    in the queue and nothing leaves this machine; the test builds the link from what Alice's own
+ *  - Alice sends dave@partner.invalid an expiring link (.invalid does not exist: the notice bounces
+ *    and nothing leaves this machine; the test builds the link from what Alice's own
  *    browser sent and the link row, as the notice would carry it). Dave opens it in a fresh
  *    browser, writes a reply with an attachment in the viewer's form; it is sealed in his browser.
  *    Alice sees it arrive in her Inbox, in the thread of her mail, labelled as a reply through a
