@@ -97,13 +97,22 @@ export function pageStatement(userId: string, q: PageQuery): { sql: string; para
 /** Up to `limit` entries, newest first, and the keyset position of the next page (null: the last page). */
 export async function loadPage(db: Db, userId: string, q: PageQuery): Promise<{ entries: EntryView[]; next: { receivedAt: Date; id: string } | null }> {
   const { sql, params } = pageStatement(userId, q);
-  const rows = await queryRows<Row>(db, sql, params);
-  const page = rows.slice(0, q.limit);
-  const last = page.at(-1);
-  return { entries: page.map(toView), next: rows.length > q.limit && last ? { receivedAt: last.received_at, id: last.id } : null };
+  const { items, next } = keysetPage(await queryRows<Row>(db, sql, params), q.limit, toView);
+  return { entries: items, next };
 }
 
-export function toView(r: Row): EntryView {
+/** A statement's `limit + 1` rows as a page of `limit` and the keyset position of the next one (null: the last page). */
+export function keysetPage<R extends { id: string; received_at: Date }, T>(got: R[], limit: number, map: (r: R) => T): { items: T[]; next: { receivedAt: Date; id: string } | null } {
+  const page = got.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(map), next: got.length > limit && last ? { receivedAt: last.received_at, id: last.id } : null };
+}
+
+/** The columns of a list row that are not sealed (the full page and the rows route both carry them). */
+export type MetaRow = Omit<Row, 'box' | 'envelope' | 'manifest' | 'body' | 'summary' | 'attachments'>;
+
+/** The plaintext metadata of a list row, as the contract names it. */
+export function metaOf(r: MetaRow) {
   return {
     id: r.id,
     messageId: r.message_id,
@@ -123,6 +132,12 @@ export function toView(r: Row): EntryView {
     protection: r.protection,
     size: Number(r.size),
     attachmentSizes: r.attachment_sizes.map(Number),
+  };
+}
+
+export function toView(r: Row): EntryView {
+  return {
+    ...metaOf(r),
     envelope: r.envelope,
     manifest: r.manifest,
     box: r.box,

@@ -10,7 +10,7 @@ import type { EntryRow, EntryView } from '@sealmail/contract';
 import { mailLimits } from '@sealmail/contract';
 import type { Db } from '@sealmail/db';
 import { b64url, queryRows } from '../http/sql';
-import { pageFilter, toView, type PageQuery, type Row } from './page';
+import { keysetPage, metaOf, pageFilter, toView, type PageQuery, type Row } from './page';
 
 /** SQL: base64url SHA-256 over `u32 length | bytes` of envelope, box, manifest and summary (empty when none). */
 export const DIGEST_SQL = `translate(encode(sha256(int4send(length(m.envelope)) || m.envelope || int4send(length(e.box)) || e.box
@@ -36,35 +36,12 @@ export function rowsStatement(userId: string, q: PageQuery): { sql: string; para
 /** Up to `limit` rows, newest first, and the keyset position of the next page (null: the last page). */
 export async function loadRows(db: Db, userId: string, q: PageQuery): Promise<{ rows: EntryRow[]; next: { receivedAt: Date; id: string } | null }> {
   const { sql, params } = rowsStatement(userId, q);
-  const got = await queryRows<RowOfList>(db, sql, params);
-  const page = got.slice(0, q.limit);
-  const last = page.at(-1);
-  return { rows: page.map(toRow), next: got.length > q.limit && last ? { receivedAt: last.received_at, id: last.id } : null };
+  const { items, next } = keysetPage(await queryRows<RowOfList>(db, sql, params), q.limit, toRow);
+  return { rows: items, next };
 }
 
 function toRow(r: RowOfList): EntryRow {
-  return {
-    id: r.id,
-    messageId: r.message_id,
-    mailId: r.mail_id,
-    threadId: r.thread_id,
-    folder: r.folder,
-    role: r.role,
-    read: r.read,
-    starred: r.starred,
-    labelIds: r.label_ids,
-    folderId: r.folder_id,
-    receivedAt: r.received_at.toISOString(),
-    sentAt: r.sent_at.toISOString(),
-    from: r.sender_address,
-    to: r.to_addresses,
-    cc: r.cc_addresses,
-    protection: r.protection,
-    size: Number(r.size),
-    attachmentSizes: r.attachment_sizes.map(Number),
-    attachments: r.attachments,
-    digest: r.digest,
-  };
+  return { ...metaOf(r), attachments: r.attachments, digest: r.digest };
 }
 
 /**
