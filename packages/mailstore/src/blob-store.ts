@@ -37,39 +37,57 @@ const PUT_PART = `WITH old AS (SELECT octet_length(data)::int AS size FROM blob_
 put AS (INSERT INTO blob_parts (blob_id, index, data) VALUES ($1::uuid, $2, $3) ON CONFLICT (blob_id, index) DO UPDATE SET data = EXCLUDED.data)
 SELECT size FROM old`;
 
+/** A statement in the transaction of {@link withPartLock}. */
+export type PartQuery = <R>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/**
+ * Runs `write` in a transaction that holds the part's advisory lock (one writer per part, so the
+ * size a re-sent part replaces is answered once) and, with `needRow`, the blob's row `FOR KEY
+ * SHARE` (a concurrent delete waits; without a row nothing is written). Every store writes its
+ * parts under it. Through the `pg` pool when the client has one (a few short statements, no
+ * interactive-transaction machinery), else Prisma's interactive transaction.
+ */
+export async function withPartLock<T>(db: Db, blobId: string, index: number, opts: { needRow: boolean }, write: (query: PartQuery) => Promise<T>): Promise<T> {
+  const lock = `sealmail-blob:${blobId}:${index}`;
+  const noRow = () => new Error(`blob ${blobId} has no metadata row; its bytes are not stored`);
+  const pool = pgPoolOf(db);
+  if (pool) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lock]);
+      if (opts.needRow && !(await client.query('SELECT 1 FROM blobs WHERE id = $1::uuid FOR KEY SHARE', [blobId])).rowCount) throw noRow();
+      const out = await write(async (sql, params) => (await client.query(sql, params)).rows);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  return db.$transaction(
+    async (tx) => {
+      await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', lock);
+      if (opts.needRow && !(await tx.$queryRawUnsafe<unknown[]>('SELECT 1 FROM blobs WHERE id = $1::uuid FOR KEY SHARE', blobId)).length) throw noRow();
+      return write((sql, params) => tx.$queryRawUnsafe(sql, ...params));
+    },
+    { maxWait: 30_000, timeout: 120_000 },
+  );
+}
+
 export function postgresBlobStore(db: Db): BlobStore {
   const pool = pgPoolOf(db);
   return {
     async putPart(blobId, index, bytes) {
-      if (pool) {
-        // Under the same per-part lock as below: without it, concurrent writers of one part (and
-        // a re-sent part) the one statement answered 0: the conformance suite failed, and the upload
-        // route would have charged replaced parts twice.
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sealmail-blob:${blobId}:${index}`]);
-          const res = await client.query<{ size: number | null }>(PUT_PART, [blobId, index, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
-          await client.query('COMMIT');
-          return res.rows[0]?.size ?? 0;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw err;
-        } finally {
-          client.release();
-        }
-      }
-      return db.$transaction(async (tx) => {
-        // A new part has no row to lock yet: concurrent first writers of one part are serialised
-        // here, so exactly one finds it new (the upload route refunds what the others replace).
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`sealmail-blob:${blobId}:${index}`}, 0))`;
-        // One statement (under the lock the old size is exact): the bytes go once, as a binary
-        // parameter, and nothing comes back but the old size (an ORM upsert returns the 4 MiB row).
-        const old = await tx.$queryRaw<{ size: number }[]>`
-          WITH old AS (SELECT octet_length(data)::int AS size FROM blob_parts WHERE blob_id = ${blobId}::uuid AND index = ${index}),
-          put AS (INSERT INTO blob_parts (blob_id, index, data) VALUES (${blobId}::uuid, ${index}, ${bytes}) ON CONFLICT (blob_id, index) DO UPDATE SET data = EXCLUDED.data)
-          SELECT size FROM old`;
-        return old[0]?.size ?? 0;
+      // A new part has no row to lock yet: concurrent first writers of one part are serialised by
+      // the part lock, so exactly one finds it new (the upload route refunds what the others replace).
+      // One statement (under the lock the old size is exact): the bytes go once, as a binary
+      // parameter, and nothing comes back but the old size (an ORM upsert returns the 4 MiB row).
+      return withPartLock(db, blobId, index, { needRow: false }, async (query) => {
+        const rows = await query<{ size: number | null }>(PUT_PART, [blobId, index, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+        return rows[0]?.size ?? 0;
       });
     },
     async partSizes(blobId) {

@@ -16,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pgPoolOf, type Db } from '@sealmail/db';
-import type { BlobStore } from './blob-store';
+import type { Db } from '@sealmail/db';
+import { withPartLock, type BlobStore } from './blob-store';
 
 export interface DiskBlobStoreOptions {
   db: Db;
@@ -44,7 +44,6 @@ async function syncDir(path: string): Promise<void> {
 
 export function diskBlobStore(opts: DiskBlobStoreOptions): BlobStore {
   const { db, dir } = opts;
-  const pool = pgPoolOf(db);
   const blobDir = (blobId: string) => {
     // The id names a path: only a UUID may (no `..`, no separators).
     if (!UUID.test(blobId)) throw new Error(`not a blob id: ${JSON.stringify(blobId)}`);
@@ -117,37 +116,7 @@ export function diskBlobStore(opts: DiskBlobStoreOptions): BlobStore {
   }
 
   return {
-    async putPart(blobId, index, bytes) {
-      const lock = `sealmail-blob:${blobId}:${index}`;
-      const noRow = () => new Error(`blob ${blobId} has no metadata row; its bytes are not stored`);
-      if (pool) {
-        // The `pg` pool directly: three short statements, no interactive-transaction machinery.
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lock]);
-          const row = await client.query('SELECT 1 FROM blobs WHERE id = $1::uuid FOR KEY SHARE', [blobId]);
-          if (!row.rowCount) throw noRow();
-          const old = await writePart(blobId, index, bytes);
-          await client.query('COMMIT');
-          return old;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw err;
-        } finally {
-          client.release();
-        }
-      }
-      return db.$transaction(
-        async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lock}, 0))`;
-          const row = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM blobs WHERE id = ${blobId}::uuid FOR KEY SHARE`;
-          if (!row.length) throw noRow();
-          return writePart(blobId, index, bytes);
-        },
-        { maxWait: 30_000, timeout: 120_000 },
-      );
-    },
+    putPart: (blobId, index, bytes) => withPartLock(db, blobId, index, { needRow: true }, () => writePart(blobId, index, bytes)),
     async partSizes(blobId) {
       return new Map((await parts(blobId)).map((p) => [p.index, p.size]));
     },

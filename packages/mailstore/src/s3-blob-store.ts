@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Db } from '@sealmail/db';
-import type { BlobStore } from './blob-store';
+import { withPartLock, type BlobStore } from './blob-store';
 
 /** Where the bucket is and how to reach it (packages/server/src/config.ts, SEALMAIL_S3_*). */
 export interface S3Settings {
@@ -92,32 +92,26 @@ export function s3BlobStore(opts: S3BlobStoreOptions): BlobStore {
 
   return {
     async putPart(blobId, index, bytes) {
-      return db.$transaction(
-        async (tx) => {
-          // One writer per part; the blob's row cannot go while its bytes are being written.
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`sealmail-blob:${blobId}:${index}`}, 0))`;
-          const row = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM blobs WHERE id = ${blobId}::uuid FOR KEY SHARE`;
-          if (!row.length) throw new Error(`blob ${blobId} has no metadata row; its bytes are not stored`);
-          let old = 0;
-          try {
-            old = Number((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(blobId, index) }))).ContentLength ?? 0);
-          } catch (err) {
-            if (!notFound(err)) throw err;
-          }
-          await client.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: keyOf(blobId, index),
-              Body: bytes,
-              ContentLength: bytes.length,
-              ContentType: 'application/octet-stream',
-              ContentMD5: createHash('md5').update(bytes).digest('base64'),
-            }),
-          );
-          return old;
-        },
-        { maxWait: 30_000, timeout: 120_000 },
-      );
+      // One writer per part; the blob's row cannot go while its bytes are being written.
+      return withPartLock(db, blobId, index, { needRow: true }, async () => {
+        let old = 0;
+        try {
+          old = Number((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOf(blobId, index) }))).ContentLength ?? 0);
+        } catch (err) {
+          if (!notFound(err)) throw err;
+        }
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: keyOf(blobId, index),
+            Body: bytes,
+            ContentLength: bytes.length,
+            ContentType: 'application/octet-stream',
+            ContentMD5: createHash('md5').update(bytes).digest('base64'),
+          }),
+        );
+        return old;
+      });
     },
     async partSizes(blobId) {
       return new Map((await partKeys(blobId)).map((k) => [k.index, k.size]));
