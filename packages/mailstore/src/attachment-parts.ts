@@ -24,7 +24,7 @@ export const SEAL_CHUNK_BYTES = 256 * 1024;
  */
 export async function sealToBlobParts<P>(blobs: BlobStore, blobId: string, enc: PieceSealer<P>, plaintext: AsyncIterable<Uint8Array>, partBytes: number = mailLimits.blobPartBytes): Promise<{ piece: P; size: number; parts: number; sha256: Uint8Array<ArrayBuffer> }> {
   const hash = createHash('sha256');
-  // A plain Uint8Array: the encryptor copies what it keeps with `slice`, which on a Buffer is a view.
+  // Reused for every chunk: the encryptor copies what it keeps (aead-stream.ts), so it may be overwritten.
   const staging = new Uint8Array(SEAL_CHUNK_BYTES);
   let staged = 0;
   let part: Buffer | null = null;
