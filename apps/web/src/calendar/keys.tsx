@@ -3,7 +3,7 @@
  * previous period, d/w/m/a the views, c a new event, ? this list. Not while typing in a field or
  * while a dialog is open.
  */
-import { useEffect, useRef } from 'react';
+import { useLayoutEffect, useRef } from 'react';
 import { ShortcutsDialog } from '../mail/Shortcuts';
 
 type View = 'day' | 'week' | 'month' | 'agenda';
@@ -22,7 +22,9 @@ export const CALENDAR_SHORTCUTS: { keys: string[]; does: string }[] = [
 export function useCalendarKeys(active: boolean, act: { today: () => void; step: (dir: number) => void; view: (v: View) => void; create: () => void; help: () => void }) {
   const ref = useRef(act);
   ref.current = act;
-  useEffect(() => {
+  // A layout effect, so a key pressed just after a dialog closed is not lost (Preact runs plain
+  // effects after paint).
+  useLayoutEffect(() => {
     if (!active) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;

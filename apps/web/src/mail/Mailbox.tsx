@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiClient } from '@sealmail/client';
 import type { FolderName } from '@sealmail/contract';
 import { describeError, endedMessage, formatDateTime, formatSize, i18n, keys, KEYS_CHANGED_EVENT, PendingDevicesAlert, useTranslation, type MailRow, type MailView } from '@sealmail/ui';
@@ -387,8 +387,10 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
     setFolder('inbox');
   };
 
-  // Keyboard shortcuts (Shortcuts.tsx lists them), never while typing in a field.
-  useEffect(() => {
+  // Keyboard shortcuts (Shortcuts.tsx lists them), never while typing in a field. A layout effect:
+  // Preact runs plain effects after paint, so for a frame after the composer closed the listener
+  // still saw it open and swallowed a "c" pressed at once.
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
       if (compose || shortcuts || e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, select, [contenteditable="true"], [role="menu"], dialog')) return;
