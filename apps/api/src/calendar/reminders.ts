@@ -9,13 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import ICAL from 'ical.js';
-import PgBoss from 'pg-boss';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { deliverLocal } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import type { ApiDeps } from '../deps';
 import { expandSeries } from './ical';
 import type { CalendarStore } from './store';
+import { QueueWorker } from '../queue-worker';
 
 const QUEUE = 'sealmail-calendar-reminders';
 /** Alarms are looked for this far ahead of now (the daily sweep covers later ones). */
@@ -71,46 +71,41 @@ const jobId = (eventId: string, fireAt: number) => {
 };
 
 export class Reminders {
-  private boss: PgBoss | null = null;
-  private sweeper: NodeJS.Timeout | null = null;
+  private readonly queue: QueueWorker<{ eventId: string; fireAt: number }>;
 
   constructor(
     private readonly deps: ApiDeps,
     private readonly store: CalendarStore,
     private readonly logger: Logger,
-    private readonly opts: RemindersOptions,
-  ) {}
-
-  async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
-    boss.on('error', (err) => this.logger.warn({ err }, 'reminder queue'));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE });
-    await boss.work<{ eventId: string; fireAt: number }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.fire(job!.data.eventId, job!.data.fireAt));
-    this.boss = boss;
-    await this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'reminder sweep'));
-    const every = this.opts.sweepSeconds ?? 86_400;
-    if (every > 0) {
-      this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'reminder sweep')), every * 1000);
-      this.sweeper.unref();
-    }
+    opts: RemindersOptions,
+  ) {
+    this.queue = new QueueWorker(logger, {
+      connectionString: opts.connectionString,
+      queue: QUEUE,
+      label: 'reminder',
+      work: (job) => this.fire(job.eventId, job.fireAt),
+      sweep: () => this.sweep(),
+      sweepSeconds: opts.sweepSeconds ?? 86_400,
+      sweepAtStart: true,
+    });
   }
 
-  async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  start(): Promise<void> {
+    return this.queue.start();
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   /** Queues the event's next alarm after `after` (default now); nothing when it has none soon. */
   async schedule(eventId: string, after = this.deps.now().getTime()): Promise<void> {
-    if (!this.boss) return;
+    if (!this.queue.started) return;
     const row = await this.deps.db.calendarEvent.findUnique({ where: { id: eventId } });
     if (!row) return;
     const next = alarmsOf(this.store.open(row), after, after + LOOK_AHEAD_MS)[0];
     if (!next) return;
-    await this.boss.send(QUEUE, { eventId, fireAt: next.fireAt }, { id: jobId(eventId, next.fireAt), startAfter: new Date(next.fireAt), retryLimit: 3, retryDelay: 30 });
+    await this.queue.send({ eventId, fireAt: next.fireAt }, { id: jobId(eventId, next.fireAt), startAfter: new Date(next.fireAt), retryLimit: 3, retryDelay: 30 });
   }
 
   /** Queues the next alarm of every event that may have one within the look-ahead window. */

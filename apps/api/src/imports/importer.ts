@@ -18,7 +18,6 @@
  * The uploaded file is erased when the run ends, whatever the outcome.
  */
 import { createHash } from 'node:crypto';
-import PgBoss from 'pg-boss';
 import { simpleParser } from 'mailparser';
 import { importLimits, type FolderName, type ImportFormat } from '@sealmail/contract';
 import { recordAudit, type Db } from '@sealmail/db';
@@ -26,6 +25,7 @@ import { deliverLocal, LocalDeliveryError, type BlobStore } from '@sealmail/mail
 import type { Logger } from '@sealmail/server';
 import { countMessages, messagesOf, SourceError, type ImportItem } from './sources';
 import type { ImportStaging } from './staging';
+import { QueueWorker } from '../queue-worker';
 
 const QUEUE = 'sealmail-import';
 
@@ -72,7 +72,7 @@ export function placeByLabels(labels: readonly string[], fallback: FolderName): 
 }
 
 export class Importer {
-  private boss: PgBoss | null = null;
+  private readonly queue: QueueWorker<{ importId: string }>;
   readonly maxUploadBytes: number;
 
   constructor(
@@ -85,27 +85,21 @@ export class Importer {
     private readonly keys: ImporterKeys,
   ) {
     this.maxUploadBytes = opts.maxUploadBytes ?? importLimits.uploadBytes;
+    this.queue = new QueueWorker(logger, { connectionString: opts.connectionString, queue: QUEUE, label: 'import', policy: 'stately', work: (job) => this.run(job.importId) });
   }
 
   async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
-    boss.on('error', (err) => this.logger.warn({ err }, 'import queue'));
-    await boss.start();
     // Uploads cut off by a crash (never queued) are dropped after a day, with their parts.
     await this.db.mailImport.deleteMany({ where: { status: 'uploading', createdAt: { lt: new Date(this.now().getTime() - 86_400_000) } } });
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.work<{ importId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.run(job!.data.importId));
-    this.boss = boss;
+    await this.queue.start();
   }
 
-  async stop(): Promise<void> {
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   async enqueue(importId: string): Promise<void> {
-    if (!this.boss) throw new Error('import queue not started');
-    await this.boss.send(QUEUE, { importId }, { singletonKey: importId, retryLimit: 2, retryDelay: 30, expireInSeconds: 6 * 3600 });
+    await this.queue.send({ importId }, { singletonKey: importId, retryLimit: 2, retryDelay: 30, expireInSeconds: 6 * 3600 });
   }
 
   /** One run of an import (the job's work). */

@@ -7,10 +7,10 @@
  * process running the same job files each mail once. A sweeper picks up users whose job was lost
  * (a crash between the link and the job).
  */
-import PgBoss from 'pg-boss';
 import type { Db } from '@sealmail/db';
 import { purgeOrphanHeldCopies, resealHeldMail, usersWithHeldMail, type ServerMailKey } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
+import { QueueWorker } from '../queue-worker';
 
 const QUEUE = 'sealmail-held-mail';
 
@@ -22,35 +22,31 @@ export interface HeldMailOptions {
 }
 
 export class HeldMail {
-  private boss: PgBoss | null = null;
-  private sweeper: NodeJS.Timeout | null = null;
+  private readonly queue: QueueWorker<{ userId: string }>;
 
   constructor(
     private readonly db: Db,
     private readonly serverKey: ServerMailKey,
     private readonly logger: Logger,
-    private readonly opts: HeldMailOptions,
-  ) {}
-
-  async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
-    boss.on('error', (err) => this.logger.warn({ err }, 'held mail queue'));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.work<{ userId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => void (await this.run(job!.data.userId)));
-    this.boss = boss;
-    const every = this.opts.sweepSeconds ?? 60;
-    if (every > 0) {
-      this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'held mail sweep')), every * 1000);
-      this.sweeper.unref();
-    }
+    opts: HeldMailOptions,
+  ) {
+    this.queue = new QueueWorker(logger, {
+      connectionString: opts.connectionString,
+      queue: QUEUE,
+      label: 'held mail',
+      policy: 'stately',
+      work: (job) => this.run(job.userId),
+      sweep: () => this.sweep(),
+      sweepSeconds: opts.sweepSeconds ?? 60,
+    });
   }
 
-  async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  start(): Promise<void> {
+    return this.queue.start();
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   /** Files the user's held mail now (what the job does); answers how many this run filed. */
@@ -60,8 +56,8 @@ export class HeldMail {
 
   /** Queues the job for a user whose chain just changed, if they have mail waiting. */
   async enqueue(userId: string): Promise<void> {
-    if (!this.boss || !(await this.db.heldMail.findFirst({ where: { userId }, select: { messageId: true } }))) return;
-    await this.boss.send(QUEUE, { userId }, { singletonKey: userId, retryLimit: 5, retryDelay: 30 });
+    if (!this.queue.started || !(await this.db.heldMail.findFirst({ where: { userId }, select: { messageId: true } }))) return;
+    await this.queue.send({ userId }, { singletonKey: userId, retryLimit: 5, retryDelay: 30 });
   }
 
   /** Queues a job for every user with held mail (those without keys yet find nothing to do), and deletes the held copies of deleted users. */

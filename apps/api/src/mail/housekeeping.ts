@@ -7,10 +7,10 @@
  * deleted once older than the same grace period (`collectUnreferencedBlobs`), a bounded walk of
  * the store per round that carries on where the last round stopped.
  */
-import PgBoss from 'pg-boss';
 import type { Db } from '@sealmail/db';
 import { collectOrphanBlobs, collectUnreferencedBlobs, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
+import { QueueWorker } from '../queue-worker';
 
 const QUEUE = 'sealmail-housekeeping';
 
@@ -25,7 +25,7 @@ export interface HousekeepingOptions {
 const SWEEP_PER_ROUND = 10_000;
 
 export class Housekeeping {
-  private boss: PgBoss | null = null;
+  private readonly queue: QueueWorker<object>;
   /** Where the next sweep of the store starts (null: from the beginning). */
   private sweepAfter: string | null = null;
 
@@ -35,21 +35,16 @@ export class Housekeeping {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly opts: HousekeepingOptions,
-  ) {}
-
-  async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
-    boss.on('error', (err) => this.logger.warn({ err }, 'housekeeping queue'));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.schedule(QUEUE, '*/15 * * * *');
-    await boss.work(QUEUE, { pollingIntervalSeconds: 5 }, async () => void (await this.run()));
-    this.boss = boss;
+  ) {
+    this.queue = new QueueWorker(logger, { connectionString: opts.connectionString, queue: QUEUE, label: 'housekeeping', policy: 'stately', cron: '*/15 * * * *', pollingIntervalSeconds: 5, work: () => this.run() });
   }
 
-  async stop(): Promise<void> {
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  start(): Promise<void> {
+    return this.queue.start();
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   /** One round (what the job does): answers how many orphaned blobs went, and their bytes. */

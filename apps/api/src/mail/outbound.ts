@@ -30,7 +30,6 @@ import ICAL from 'ical.js';
 import type { TLSSocket } from 'node:tls';
 import type { SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import PgBoss from 'pg-boss';
 import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
@@ -40,6 +39,7 @@ import { daneFor, DaneMismatch, peerChain, verifyDane } from './dane';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
 import { deliverToHost } from './smtp-deliver';
+import { QueueWorker } from '../queue-worker';
 
 /** When to try again, and when to give up (defaults in the spirit of Postfix). */
 export interface RetrySchedule {
@@ -152,8 +152,7 @@ interface Content {
 }
 
 export class Outbound {
-  private boss: PgBoss | null = null;
-  private sweeper: NodeJS.Timeout | null = null;
+  private readonly queue: QueueWorker<{ messageId: string }>;
   private readonly now: () => Date;
   private readonly mtaSts: MtaSts;
   readonly schedule: RetrySchedule;
@@ -170,43 +169,39 @@ export class Outbound {
     this.leaseSeconds = opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
     const resolver = opts.resolver;
     this.mtaSts = opts.mtaSts ?? new MtaSts({ logger, now: this.now, ...(resolver ? { resolveTxt: async (name: string) => (await resolver(name, 'TXT')) as string[][] } : {}) });
+    this.queue = new QueueWorker(logger, {
+      connectionString: opts.connectionString,
+      queue: QUEUE,
+      label: 'outbound',
+      policy: 'stately',
+      max: 4,
+      // pg-boss fails an active job past its expiry at its maintenance run: a killed process's job
+      // must not outlive its lease by long (the queue's stately policy lets no second job of that
+      // message start while it is active).
+      maintenanceIntervalSeconds: Math.min(120, this.leaseSeconds),
+      work: (job) => this.attempt(job.messageId),
+      sweep: () => this.sweep(),
+      sweepSeconds: opts.sweepSeconds ?? 60,
+    });
   }
 
-  async start(): Promise<void> {
-    // pg-boss fails an active job past its expiry at its maintenance run: a killed process's job
-    // must not outlive its lease by long (the queue's stately policy lets no second job of that
-    // message start while it is active).
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 4, maintenanceIntervalSeconds: Math.min(120, this.leaseSeconds) });
-    boss.on('error', (err) => this.logger.warn({ err }, 'outbound queue'));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.work<{ messageId: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => this.attempt(job!.data.messageId));
-    this.boss = boss;
-    const every = this.opts.sweepSeconds ?? 60;
-    if (every > 0) {
-      this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'outbound sweep')), every * 1000);
-      this.sweeper.unref();
-    }
+  start(): Promise<void> {
+    return this.queue.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   /** Queues an attempt round for a message (its due recipients, and any reports still owed). */
   async enqueue(messageId: string): Promise<void> {
-    if (!this.boss) throw new Error('outbound relay not started');
     // Answers null (nothing added) when the message already has a job waiting: that one will do.
-    await this.boss.send(QUEUE, { messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: this.leaseSeconds });
+    await this.queue.send({ messageId }, { singletonKey: messageId, retryLimit: 2, retryDelay: 30, expireInSeconds: this.leaseSeconds });
   }
 
   /** Jobs waiting in the relay's pg-boss queue (the admin console's overview). */
-  async queueSize(): Promise<number> {
-    if (!this.boss) throw new Error('outbound relay not started');
-    return this.boss.getQueueSize(QUEUE);
+  queueSize(): Promise<number> {
+    return this.queue.size();
   }
 
   /**

@@ -21,7 +21,6 @@
  * job does not release it: it fails, stays in the Outbox, and the sender reschedules it.
  */
 import { randomUUID } from 'node:crypto';
-import PgBoss from 'pg-boss';
 import { ApiError, composeLimits, linkExpirySeconds, type LinkExpiry } from '@sealmail/contract';
 import { fromBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
@@ -29,6 +28,7 @@ import { charge, type BlobStore, type MailEvents } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import type { Outbound } from './outbound';
 import { purgeEntries, dropUnneededMessages } from './legal-hold';
+import { QueueWorker } from '../queue-worker';
 
 const QUEUE = 'sealmail-scheduled-send';
 /** A time a little in the past is accepted (device clocks drift); it leaves at once. */
@@ -63,8 +63,7 @@ export interface ScheduledOptions {
 }
 
 export class ScheduledSends {
-  private boss: PgBoss | null = null;
-  private sweeper: NodeJS.Timeout | null = null;
+  private readonly queue: QueueWorker<{ id: string }>;
 
   constructor(
     private readonly db: Db,
@@ -73,35 +72,32 @@ export class ScheduledSends {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly outbound: () => Outbound | null,
-    private readonly opts: ScheduledOptions,
-  ) {}
-
-  async start(): Promise<void> {
-    const boss = new PgBoss({ connectionString: this.opts.connectionString, max: 2 });
-    boss.on('error', (err) => this.logger.warn({ err }, 'scheduled send queue'));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.work<{ id: string }>(QUEUE, { pollingIntervalSeconds: 1 }, async ([job]) => void (await this.release(job!.data.id)));
-    this.boss = boss;
-    const every = this.opts.sweepSeconds ?? 30;
-    if (every > 0) {
-      this.sweeper = setInterval(() => void this.sweep().catch((err: unknown) => this.logger.warn({ err }, 'scheduled send sweep')), every * 1000);
-      this.sweeper.unref();
-    }
+    opts: ScheduledOptions,
+  ) {
+    this.queue = new QueueWorker(logger, {
+      connectionString: opts.connectionString,
+      queue: QUEUE,
+      label: 'scheduled send',
+      policy: 'stately',
+      work: (job) => this.release(job.id),
+      sweep: () => this.sweep(),
+      sweepSeconds: opts.sweepSeconds ?? 30,
+    });
   }
 
-  async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
-    await this.boss?.stop({ graceful: true, timeout: 5000 });
-    this.boss = null;
+  start(): Promise<void> {
+    return this.queue.start();
+  }
+
+  stop(): Promise<void> {
+    return this.queue.stop();
   }
 
   /** Queues the job for a mail just scheduled, to run at its time (by the real clock). */
   async enqueue(id: string, sendAt: Date): Promise<void> {
-    if (!this.boss) return;
+    if (!this.queue.started) return;
     const due = sendAt.getTime() <= this.now().getTime();
-    await this.boss.send(QUEUE, { id }, { singletonKey: id, retryLimit: 5, retryDelay: 10, ...(due ? {} : { startAfter: sendAt }) });
+    await this.queue.send({ id }, { singletonKey: id, retryLimit: 5, retryDelay: 10, ...(due ? {} : { startAfter: sendAt }) });
   }
 
   /**
