@@ -190,9 +190,12 @@ async function csvOf(input: HTMLInputElement | null): Promise<string | null> {
   return file.text();
 }
 
-/** Google Groups' member exports into mailing lists. */
-function GroupsImport() {
-  const [result, setResult] = useState<Awaited<ReturnType<typeof api.call<typeof adminImportGroups>>> | null>(null);
+/**
+ * A form that uploads one CSV file: `run` gets the file's text and the form's fields; the result
+ * or the problem (naming what to fix) is kept for the section to show.
+ */
+function useCsvImport<T>(run: (csv: string, form: FormData) => Promise<T>) {
+  const [result, setResult] = useState<T | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   async function submit(e: FormEvent<HTMLFormElement>) {
@@ -203,13 +206,26 @@ function GroupsImport() {
     try {
       const csv = await csvOf(fileInput.current);
       if (!csv) return setProblem('Choose the CSV file.');
-      const listAddress = String(f.get('listAddress')).trim();
-      const listName = String(f.get('listName')).trim();
-      setResult(await api.call(adminImportGroups, { csv, ...(listAddress ? { listAddress } : {}), ...(listName ? { listName } : {}) }));
+      setResult(await run(csv, f));
     } catch (err) {
       setProblem(messageOf(err));
     }
   }
+  const problemView = problem ? (
+    <p role="alert" className="import-error">
+      {problem}
+    </p>
+  ) : null;
+  return { result, problemView, fileInput, submit };
+}
+
+/** Google Groups' member exports into mailing lists. */
+function GroupsImport() {
+  const { result, problemView, fileInput, submit } = useCsvImport(async (csv, f) => {
+    const listAddress = String(f.get('listAddress')).trim();
+    const listName = String(f.get('listName')).trim();
+    return api.call(adminImportGroups, { csv, ...(listAddress ? { listAddress } : {}), ...(listName ? { listName } : {}) });
+  });
   return (
     <section aria-label="Import Google Groups">
       <h2>Google Groups</h2>
@@ -229,11 +245,7 @@ function GroupsImport() {
         </label>
         <button type="submit">Import members</button>
       </form>
-      {problem ? (
-        <p role="alert" className="import-error">
-          {problem}
-        </p>
-      ) : null}
+      {problemView}
       {result ? (
         <div role="status">
           <ul>
@@ -264,24 +276,11 @@ function GroupsImport() {
 
 /** A Google Contacts CSV, held sealed for the user's address book. */
 function ContactsImport() {
-  const [result, setResult] = useState<string | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  const fileInput = useRef<HTMLInputElement>(null);
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const f = new FormData(e.currentTarget);
-    setProblem(null);
-    setResult(null);
-    try {
-      const csv = await csvOf(fileInput.current);
-      if (!csv) return setProblem('Choose the CSV file.');
-      const address = String(f.get('address')).trim();
-      const r = await api.call(adminImportContacts, { address, csv });
-      setResult(`${r.contacts} contacts held for ${address}, sealed to ${r.sealedTo === 'user' ? 'their key' : 'the server’s key until they set up a device'}${r.skipped.length ? `; ${r.skipped.length} empty rows skipped` : ''}.`);
-    } catch (err) {
-      setProblem(messageOf(err));
-    }
-  }
+  const { result, problemView, fileInput, submit } = useCsvImport(async (csv, f) => {
+    const address = String(f.get('address')).trim();
+    const r = await api.call(adminImportContacts, { address, csv });
+    return `${r.contacts} contacts held for ${address}, sealed to ${r.sealedTo === 'user' ? 'their key' : 'the server’s key until they set up a device'}${r.skipped.length ? `; ${r.skipped.length} empty rows skipped` : ''}.`;
+  });
   return (
     <section aria-label="Import Google Contacts">
       <h2>Google Contacts</h2>
@@ -297,11 +296,7 @@ function ContactsImport() {
         </label>
         <button type="submit">Import contacts</button>
       </form>
-      {problem ? (
-        <p role="alert" className="import-error">
-          {problem}
-        </p>
-      ) : null}
+      {problemView}
       {result ? <p role="status">{result}</p> : null}
     </section>
   );
