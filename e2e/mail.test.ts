@@ -232,22 +232,38 @@ describe('mail in the web client', () => {
   });
 
   it('drafts, labels, image preview, and a tampered mail shown as an error with nothing of it', async () => {
-    // A draft is saved while typing, edited later, then sent.
+    // A draft is saved while typing — formatting, an attachment and an image in the text with it —
+    // and reopened later with all of it, then sent.
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
     let compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
     await compose.getByLabel('To', { exact: true }).fill(BOB);
     await compose.getByLabel('Subject').fill('Holiday photo');
-    await compose.getByRole('textbox', { name: 'Message' }).pressSequentially('Look at this');
+    let editor = compose.getByRole('textbox', { name: 'Message' });
+    await editor.pressSequentially('Look at this');
+    await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
+    const [chooser] = await Promise.all([alice.page.waitForEvent('filechooser'), compose.getByRole('button', { name: 'Insert an image into the text' }).click()]);
+    await chooser.setFiles({ name: 'beach.png', mimeType: 'image/png', buffer: png });
+    await editor.locator('img[alt="beach.png"]').waitFor();
+    await editor.click();
+    await alice.page.keyboard.press('Control+End');
+    await alice.page.keyboard.press('Control+b');
+    await alice.page.keyboard.type(' sunny');
+    // The status says "saved" only for a save made after the last change.
     await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
     await compose.getByRole('button', { name: 'Close' }).click();
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Holiday photo/ }).click();
     await alice.page.getByRole('button', { name: 'Edit draft' }).click();
     compose = alice.page.getByRole('dialog', { name: 'Compose' });
+    editor = compose.getByRole('textbox', { name: 'Message' });
     await expect(compose.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(BOB);
-    await expect.poll(() => compose.getByRole('textbox', { name: 'Message' }).innerText(), { timeout: 10_000 }).toContain('Look at this');
-    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
-    await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: png });
+    await expect.poll(() => editor.innerText(), { timeout: 30_000 }).toContain('Look at this');
+    await editor.locator('b, strong').getByText('sunny').waitFor();
+    // The image is in the text again (opened from its sealed part on this device), the file attached again.
+    const beach = editor.locator('img[alt="beach.png"]');
+    await expect.poll(() => beach.evaluate((i: HTMLImageElement) => (i.complete && i.src.startsWith('blob:') ? i.naturalWidth : 0)), { timeout: 30_000 }).toBe(1);
+    await compose.getByRole('button', { name: 'Remove photo.png' }).waitFor();
     await compose.getByRole('button', { name: 'Send' }).click();
     await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
     await alice.page.getByRole('region', { name: 'Messages' }).getByText('No messages.').waitFor(); // the draft is gone
@@ -260,6 +276,9 @@ describe('mail in the web client', () => {
     const img = msg.getByRole('img', { name: 'photo.png' });
     await img.waitFor();
     await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(1);
+    // The image in the text arrived in place, drawn from its sealed part.
+    const inText = msg.frameLocator('iframe.html-body').locator('img[alt="beach.png"]');
+    await expect.poll(() => inText.evaluate((i: HTMLImageElement) => (i.complete && i.src.startsWith('data:image/png;base64,') ? i.naturalWidth : 0)), { timeout: 30_000 }).toBe(1);
 
     // Labels: created with a sealed name, applied, and used as a view.
     await bob.page.getByLabel('New label').fill('Projekte Ä');

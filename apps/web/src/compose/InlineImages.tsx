@@ -16,6 +16,8 @@ export interface InlineImages {
   /** Bytes of the images still in the editor. */
   size: () => number;
   insert: (file: File, at?: Range | null) => void;
+  /** HTML of a reopened mail with its `cid:` images shown from these files (collect makes them parts again). */
+  adopt: (html: string, inline: readonly { cid: string; file: File }[]) => string;
 }
 
 export function useInlineImages(editor: RefObject<HTMLDivElement | null>): InlineImages {
@@ -58,6 +60,16 @@ export function useInlineImages(editor: RefObject<HTMLDivElement | null>): Inlin
 
   return {
     insert,
+    adopt(html, inline) {
+      let out = html;
+      for (const { cid, file } of inline) {
+        if (!INLINE_IMAGE_TYPES.includes(file.type)) continue;
+        const url = URL.createObjectURL(file);
+        images.current.set(url, file);
+        out = out.split(`cid:${cid}`).join(url);
+      }
+      return out;
+    },
     size: () => [...new Set(inEditor().map((img) => img.getAttribute('src')!))].reduce((n, url) => n + images.current.get(url)!.size, 0),
     collect(html) {
       const box = document.createElement('div');

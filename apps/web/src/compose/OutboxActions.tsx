@@ -3,6 +3,7 @@ import { ApiClient } from '@sealmail/client';
 import { scheduledCancel, scheduledList } from '@sealmail/contract';
 import { describeError, formatDateTime, useTranslation, type MailView } from '@sealmail/ui';
 import type { ComposeSeed } from '../mail/Compose';
+import { reopenSeed } from './reopen';
 
 const api = new ApiClient({ baseUrl: '' });
 
@@ -18,7 +19,7 @@ export async function cancelScheduledEntry(entryId: string): Promise<void> {
  * cancelled and the mail reopens in the compose window, to be sent or scheduled anew) and Cancel
  * sending.
  */
-export function OutboxActions({ mail, onEdit, onCancelled }: { mail: MailView; onEdit: (seed: ComposeSeed) => void; onCancelled: () => void }) {
+export function OutboxActions({ address, mail, onEdit, onCancelled }: { address: string; mail: MailView; onEdit: (seed: ComposeSeed) => void; onCancelled: () => void }) {
   const { t } = useTranslation();
   const [held, setHeld] = useState<{ sendAt: string; status: string; error: string | null } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -29,8 +30,10 @@ export function OutboxActions({ mail, onEdit, onCancelled }: { mail: MailView; o
   const cancel = async (edit: boolean) => {
     setProblem(null);
     try {
+      // Its attachments and inline images are opened before the held mail (and its pieces) go.
+      const seed = edit ? await reopenSeed(address, mail) : null;
       await cancelScheduledEntry(mail.entryId);
-      if (edit) onEdit({ to: mail.to.join(', '), cc: mail.cc.join(', '), bcc: mail.bcc.join(', '), subject: mail.subject, body: mail.text, ...(mail.html ? { html: mail.html } : {}) });
+      if (seed) onEdit(seed);
       else onCancelled();
     } catch (err) {
       setProblem(describeError(err));

@@ -28,6 +28,8 @@ export interface ComposeSeed {
   html?: string;
   /** Files to attach from the start (a forward's attachments, opened on this device: Forward.ts). */
   files?: File[];
+  /** The inline images `html` names by `cid:` (a reopened draft or Outbox mail: compose/reopen.ts). */
+  inline?: { cid: string; file: File }[];
 }
 
 const list = (s: string) =>
@@ -51,6 +53,9 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   const [subject, setSubject] = useState(seed.subject ?? '');
   const [from, setFrom] = useState<string | null>(null);
   const [files, setFiles] = useState<File[]>(seed.files ?? []);
+  // What a draft save, a moment after the last change, attaches (the files as they are then).
+  const filesNow = useRef(files);
+  filesNow.current = files;
   const [merging, setMerging] = useState(false);
   const undoDelay = useRef(0);
   const [busy, setBusy] = useState(false);
@@ -80,39 +85,71 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 
   // A layout effect: the saved body is in the editor before the dialog is first painted (Preact runs plain effects later).
   useLayoutEffect(() => {
-    if (editor.current && seed.html) editor.current.innerHTML = sanitizeMailHtml(seed.html);
+    if (editor.current && seed.html) editor.current.innerHTML = images.adopt(sanitizeMailHtml(seed.html), seed.inline ?? []);
     else if (editor.current && seed.body !== undefined) editor.current.innerText = seed.body;
     else if (editor.current && seed.quote) editor.current.innerText = `\n\n${seed.quote}`;
-    return () => {
-      if (timer.current) clearTimeout(timer.current);
-    };
   }, [seed.quote, seed.body]);
 
   const content = () => ({ text: editor.current?.innerText ?? '', html: editor.current?.innerHTML ?? '' });
 
+  // The fields as last rendered: a save reads them when it runs, not as they were when it was
+  // scheduled (the form hears an input before the field's new value is rendered).
+  const fields = useRef({ to, cc, bcc, subject });
+  fields.current = { to, cc, bcc, subject };
+  /** The editor's content at the last change not yet saved (null: nothing waits). */
+  const pending = useRef<{ text: string; html: string } | null>(null);
+  const mounted = useRef(true);
+
   /** Saves the draft (sealed to this user only), replacing the previous save. */
+  function saveDraft() {
+    const snap = pending.current;
+    pending.current = null;
+    if (!snap) return;
+    const f = fields.current;
+    const attached = filesNow.current;
+    saving.current = saving.current.then(async () => {
+      // The draft keeps everything: attachments and inline images are sealed with it too.
+      const { html, inline } = images.collect(snap.html);
+      try {
+        const r = await keys({
+          op: 'mailSend',
+          address,
+          displayName,
+          draft: true,
+          ...(draftId.current ? { replacesDraft: draftId.current } : {}),
+          mail: { to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject, text: snap.text, html, files: attached, ...(inline.length ? { inline } : {}) },
+        });
+        draftId.current = r.entryId;
+        if (mounted.current) setDraftState(t('compose.draftSaved', { time: formatTime(new Date()) }));
+      } catch {
+        if (mounted.current) setDraftState(t('compose.draftNotSaved'));
+      }
+    });
+  }
+
+  /** A change: the draft is saved a moment after typing stops (the status says so only then). */
   function scheduleDraft() {
     if (timer.current) clearTimeout(timer.current);
-    timer.current = setTimeout(() => {
-      saving.current = saving.current.then(async () => {
-        const { text, html } = content();
-        try {
-          const r = await keys({
-            op: 'mailSend',
-            address,
-            displayName,
-            draft: true,
-            ...(draftId.current ? { replacesDraft: draftId.current } : {}),
-            mail: { to: list(to), cc: list(cc), bcc: list(bcc), subject, text, html, files: [] },
-          });
-          draftId.current = r.entryId;
-          setDraftState(t('compose.draftSaved', { time: formatTime(new Date()) }));
-        } catch {
-          setDraftState(t('compose.draftNotSaved'));
-        }
-      });
-    }, 1500);
+    pending.current = content();
+    setDraftState('');
+    timer.current = setTimeout(saveDraft, 1500);
   }
+
+  /** Sent (or merged): nothing of it is saved as a draft any more. */
+  function dropPendingDraft() {
+    if (timer.current) clearTimeout(timer.current);
+    pending.current = null;
+  }
+
+  // Closing the window saves a change made in the last moment instead of losing it.
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      if (timer.current) clearTimeout(timer.current);
+      saveDraft();
+    },
+    [],
+  );
 
   const [linkExpiry, setLinkExpiry] = useState<'1d' | '7d' | '30d'>('7d');
 
@@ -127,7 +164,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       const wrong = value.find((a) => !addressSchema.safeParse(a).success);
       if (wrong) return setProblem(t('compose.badAddress', { field: t(`fields.${field}`), value: wrong }));
     }
-    if (timer.current) clearTimeout(timer.current);
+    dropPendingDraft();
     setBusy(true);
     setProblem(null);
     try {
@@ -150,7 +187,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       if (at) return onSent(t('composeTools.scheduledFor', { time: formatDateTime(at) }));
       if (delay && r.scheduledId) {
         const id = r.scheduledId;
-        const again: ComposeSeed = { to, cc, bcc, subject, html, body: text, files: [...files, ...inline.map((i) => i.file)], ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo } : {}) };
+        const again: ComposeSeed = { to, cc, bcc, subject, html, body: text, files, ...(inline.length ? { inline } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo } : {}) };
         return onSent(t('composeTools.sendingIn', { count: delay }), { seconds: delay, undo: () => api.request(scheduledCancel, { params: { id } }).then(() => again) });
       }
       const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
@@ -205,7 +242,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
             {files.map((f, i) => (
               <li key={`${f.name}-${i}`}>
                 {f.name} <span className="size">{mib(f.size)}</span>{' '}
-                <button type="button" className="plain" onClick={() => setFiles(files.filter((_, j) => j !== i))} aria-label={t('compose.remove', { name: f.name })}>
+                <button type="button" className="plain" onClick={() => (setFiles(files.filter((_, j) => j !== i)), scheduleDraft())} aria-label={t('compose.remove', { name: f.name })}>
                   ×
                 </button>
               </li>
@@ -243,7 +280,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           </span>
         </footer>
       </form>
-      {merging && <Merge address={address} displayName={displayName} template={{ subject, ...content() }} options={outside === 'standard' ? { allowStandard: true } : { links: { expiresIn: linkExpiry } }} onClose={(n) => (setMerging(false), n > 0 && onSent(t('composeTools.merge.done', { count: n })))} />}
+      {merging && <Merge address={address} displayName={displayName} template={{ subject, ...content() }} options={outside === 'standard' ? { allowStandard: true } : { links: { expiresIn: linkExpiry } }} onClose={(n) => (setMerging(false), n > 0 && (dropPendingDraft(), onSent(t('composeTools.merge.done', { count: n }))))} />}
     </section>
   );
 }

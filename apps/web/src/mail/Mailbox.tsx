@@ -14,6 +14,7 @@ import { notifyNewMail, tabTitle } from './notify';
 import { AccountMenu } from '../settings/AccountMenu';
 import { DelegatedActions, MailboxSwitcher, type DelegatedMailbox } from '../delegation/MailboxSwitcher';
 import { OutboxActions } from '../compose/OutboxActions';
+import { reopenSeed } from '../compose/reopen';
 import { CustomFolders, customFolderOf, dropTarget, EmptyTrash, FolderTools, listArgs, STARRED, useCustomFolders } from './Folders';
 import { BulkBar } from './BulkBar';
 import { MoveMenu } from './MoveMenu';
@@ -586,10 +587,10 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
             {current && !delegated && (
               <div className="actions" role="toolbar" aria-label={t('mail.actions')}>
                 {current.folder === 'outbox' && latest ? (
-                  <OutboxActions mail={latest} onEdit={(seed) => (setCompose(seed), void load(folder), refreshSummary())} onCancelled={() => (closeMessage(), void load(folder), refreshSummary())} />
+                  <OutboxActions address={address} mail={latest} onEdit={(seed) => (setCompose(seed), void load(folder), refreshSummary())} onCancelled={() => (closeMessage(), void load(folder), refreshSummary())} />
                 ) : current.folder === 'drafts' ? (
                   latest && (
-                    <button type="button" onClick={() => setCompose({ to: latest.to.join(', '), cc: latest.cc.join(', '), subject: latest.subject, body: latest.text, draftId: latest.entryId })}>
+                    <button type="button" onClick={() => void reopenSeed(address, latest, { draftId: latest.entryId }).then(setCompose, (err: unknown) => setProblem(describeError(err)))}>
                       {t('mail.editDraft')}
                     </button>
                   )
