@@ -78,6 +78,11 @@ describe('export, import and secure replies', () => {
     await compose.getByLabel('To', { exact: true }).fill(DAVE);
     await compose.getByLabel('Subject').fill('Quote for Dave');
     await compose.getByRole('textbox', { name: 'Message' }).pressSequentially('Our quote is attached in spirit.');
+    // An image in the text: the viewer shows it in place, opened in Dave's browser.
+    const logo = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    const [chooser] = await Promise.all([alice.page.waitForEvent('filechooser'), compose.getByRole('button', { name: 'Insert an image into the text' }).click()]);
+    await chooser.setFiles({ name: 'logo.png', mimeType: 'image/png', buffer: logo });
+    await compose.getByRole('textbox', { name: 'Message' }).locator('img[alt="logo.png"]').waitFor();
     await compose.getByLabel('Link works for').selectOption('7d');
     await compose.getByRole('button', { name: 'Send' }).click();
     await compose.waitFor({ state: 'detached', timeout: 90_000 });
@@ -94,6 +99,10 @@ describe('export, import and secure replies', () => {
     const dave = await daveContext.newPage();
     await dave.goto(url);
     await expect.poll(() => dave.locator('#subject').textContent(), { timeout: 60_000 }).toBe('Quote for Dave');
+    const inText = dave.frameLocator('iframe.html-body').locator('img[alt="logo.png"]');
+    await expect.poll(() => inText.evaluate((i: HTMLImageElement) => (i.complete && i.src.startsWith('data:image/png;base64,') ? i.naturalWidth : 0)), { timeout: 30_000 }).toBe(1);
+    // Shown in place, so not listed as a file to download.
+    expect(await dave.getByRole('button', { name: /logo\.png/ }).count()).toBe(0);
     const form = dave.getByRole('form', { name: 'Reply securely' });
     await form.getByText(/not signed, because you have no key of your own/).waitFor();
     problems.push(...(await auditSizes(dave, 'mail-move-viewer-reply')));

@@ -65,7 +65,7 @@ function refusal(res: Response, code?: string): string {
   return t('unavailable');
 }
 
-function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: string | null) {
+function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: string | null, inPlace: ReadonlySet<number>) {
   const when = (s: string | null) => (s ? formatDateTime(s) : '');
   const header = el(
     'dl',
@@ -87,7 +87,9 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
     body.setAttribute('referrerpolicy', 'no-referrer');
   }
   const files = el('ul', { className: 'attachments' });
-  for (const a of mime.attachments) {
+  // Images shown in the text are not listed again as files.
+  const listed = mime.attachments.filter((a) => !inPlace.has(a.piece));
+  for (const a of listed) {
     const size = manifest.pieces[a.piece]?.size;
     const button = el('button', { type: 'button' }, size !== undefined ? t('download', { filename: a.filename, size: formatSize(Number(size)) }) : t('downloadNoSize', { filename: a.filename }));
     button.addEventListener('click', () => {
@@ -101,16 +103,21 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
   state.textContent = '';
   state.className = 'ok';
   state.dataset['state'] = 'open';
-  root.append(header, body, ...(mime.attachments.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
+  root.append(header, body, ...(listed.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
   const reply = replyForm({ linkId: id!, mime, copyMessageId: manifest.messageId, recipient: data.recipient ?? '', sender: mime.from?.address ?? data.sender });
   if (reply) root.append(reply);
 }
 
-/** Fetches one attachment's ciphertext, decrypts it here (authenticated before anything is kept), saves it. */
-async function download(piece: number, filename: string, type: string, manifest: Manifest) {
+/** Fetches one piece's ciphertext and decrypts it here (authenticated before anything is kept). */
+async function openPiece(piece: number, manifest: Manifest): Promise<Uint8Array> {
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id!)}/pieces/${piece}`);
   if (!res.ok) throw new Error(refusal(res));
-  const plain = await (await opener).openPiece(manifest, piece, new Uint8Array(await res.arrayBuffer()));
+  return (await opener).openPiece(manifest, piece, new Uint8Array(await res.arrayBuffer()));
+}
+
+/** Fetches one attachment, decrypts it here, saves it. */
+async function download(piece: number, filename: string, type: string, manifest: Manifest) {
+  const plain = await openPiece(piece, manifest);
   const url = URL.createObjectURL(new Blob([plain as Uint8Array<ArrayBuffer>], { type: type || 'application/octet-stream' }));
   const a = el('a', { href: url, download: filename });
   document.body.append(a);
@@ -141,8 +148,19 @@ async function open(): Promise<void> {
     show(t('damaged'), 'error');
     return;
   }
-  const html = mime.html ? (await import('@sealmail/client/html')).sanitizeMailHtml(mime.html) : null;
-  render(data, mime, manifest, html);
+  let html: string | null = null;
+  const inPlace = new Set<number>();
+  if (mime.html) {
+    const { INLINE_IMAGE, namedInHtml, sanitizeMailHtml, withCidImages } = await import('@sealmail/client/html');
+    // Images the text names as cid: parts are opened here and shown in place; one that does not
+    // open stays a broken image and is listed as a file instead.
+    const named = mime.attachments.filter((a) => INLINE_IMAGE.test(a.contentType) && namedInHtml(mime.html, a.contentId));
+    const opened = await Promise.all(named.map((a) => openPiece(a.piece, manifest).then((bytes) => ({ cid: a.contentId!, contentType: a.contentType, bytes, piece: a.piece }), () => null)));
+    const parts = opened.filter((p) => p !== null);
+    for (const p of parts) inPlace.add(p.piece);
+    html = sanitizeMailHtml(withCidImages(mime.html, parts));
+  }
+  render(data, mime, manifest, html, inPlace);
 }
 
 open().catch(() => show(t('unavailable'), 'error'));

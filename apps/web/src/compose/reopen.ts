@@ -6,7 +6,7 @@
  */
 import { keys, type MailView } from '@sealmail/ui';
 import type { ComposeSeed } from '../mail/Compose';
-import { namedInHtml } from '../mail/Inline';
+import { namedInHtml } from '@sealmail/client/html';
 
 export async function reopenSeed(address: string, m: MailView, extra: Pick<ComposeSeed, 'draftId'> = {}): Promise<ComposeSeed> {
   const files: File[] = [];

@@ -11,10 +11,8 @@ import './extras.css';
 import { useEffect, useState } from 'react';
 import { describeError, formatDateTime, formatSize, keys, useTranslation, type MailView } from '@sealmail/ui';
 import { parseAttachedMessage, type AttachedMessage } from '@sealmail/client/attached';
+import { INLINE_IMAGE, namedInHtml, withCidImages } from '@sealmail/client/html';
 import { HtmlBody } from './HtmlBody';
-
-/** Raster images only (no SVG: a document format of its own). */
-const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp)$/;
 
 /** An inline part the HTML names: its cid, its type and how to get its bytes. */
 export interface CidPart {
@@ -22,17 +20,6 @@ export interface CidPart {
   contentType: string;
   load: () => Promise<Blob>;
 }
-
-const dataUrl = (blob: Blob) =>
-  new Promise<string>((resolve, reject) => {
-    const r = new FileReader();
-    r.onload = () => resolve(String(r.result));
-    r.onerror = () => reject(r.error ?? new Error('read failed'));
-    r.readAsDataURL(blob);
-  });
-
-/** Whether the HTML names this part (so it is shown in place, not listed as a file). */
-export const namedInHtml = (html: string | null, cid: string | undefined | null) => !!html && !!cid && html.includes(`cid:${cid}`);
 
 /** The HTML with each named raster `cid:` part replaced by its bytes as a data: URL (when opened). */
 export function useCidImages(html: string | null, parts: readonly CidPart[]): string | null {
@@ -43,13 +30,9 @@ export function useCidImages(html: string | null, parts: readonly CidPart[]): st
     const named = parts.filter((p) => INLINE_IMAGE.test(p.contentType) && namedInHtml(html, p.cid));
     if (!html || !named.length) return;
     let live = true;
-    void Promise.all(named.map(async (p) => [p.cid, await dataUrl(await p.load())] as const)).then(
-      (urls) => {
-        let out = html;
-        // Literal replacement (no pattern from the mail); the sanitiser runs on the result.
-        for (const [cid, url] of urls) out = out.split(`cid:${cid}`).join(url);
-        if (live) setDone(out);
-      },
+    void Promise.all(named.map(async (p) => ({ cid: p.cid, contentType: p.contentType, bytes: new Uint8Array(await (await p.load()).arrayBuffer()) }))).then(
+      // The sanitiser runs on the result.
+      (opened) => live && setDone(withCidImages(html, opened)),
       () => undefined, // an image that does not open stays a broken image; the rest shows
     );
     return () => {

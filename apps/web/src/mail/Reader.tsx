@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { describeError, formatDateTime, formatSize, keys, SafetyNumber, useTranslation, type MailView } from '@sealmail/ui';
-import { AttachedMessageButton, isAttachedMessage, MailBody, namedInHtml } from './Inline';
+import { namedInHtml } from '@sealmail/client/html';
+import { AttachedMessageButton, isAttachedMessage, MailBody } from './Inline';
 import { blockSender } from './Blocked';
 import { ApiClient } from '@sealmail/client';
 import { PaperclipIcon } from './Icons';

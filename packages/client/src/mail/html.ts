@@ -8,6 +8,24 @@
  * content — tracking pixels included — is never fetched. Browser only (DOMPurify needs a DOM).
  */
 import DOMPurify from 'dompurify';
+import { base64 } from '../base64';
+
+/** Inline images shown in place: raster types only (no SVG, a document format of its own). */
+export const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp)$/;
+
+/** Whether the HTML names this part as `cid:` (so it is shown in place, not listed as a file). */
+export const namedInHtml = (html: string | null, cid: string | undefined | null): boolean => !!html && !!cid && html.includes(`cid:${cid}`);
+
+/**
+ * The HTML with each raster part it names as `cid:` replaced by its bytes as a `data:` URL —
+ * literal replacement (no pattern from the mail), before sanitising, so the sanitiser sees the
+ * result. The bytes are an opened, authenticated piece of the mail.
+ */
+export function withCidImages(html: string, parts: readonly { cid: string; contentType: string; bytes: Uint8Array }[]): string {
+  let out = html;
+  for (const p of parts) if (INLINE_IMAGE.test(p.contentType) && namedInHtml(out, p.cid)) out = out.split(`cid:${p.cid}`).join(`data:${p.contentType};base64,${base64(p.bytes)}`);
+  return out;
+}
 
 /** Sources a mail may load: its own inline parts only. Anything else (http:, //host…) is dropped. */
 const LOCAL_SOURCE = /^(data:|blob:|cid:)/i;

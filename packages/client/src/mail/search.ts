@@ -16,6 +16,7 @@
  * next compaction. Searches intersect rarest-first over dense scratch arrays. Runs unchanged in
  * browsers, workers and Node (no Node built-ins).
  */
+import { base64 } from '../base64';
 
 export interface SearchDoc {
   entryId: string;
@@ -604,12 +605,6 @@ class VarintReader {
     }
     throw new Error('search index: damaged postings');
   }
-}
-
-function base64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
 }
 
 function unbase64(text: string): Uint8Array {

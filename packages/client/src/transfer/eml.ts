@@ -14,15 +14,10 @@
 import PostalMime from 'postal-mime';
 import { buildMime, type MailAddress } from '../mail/mime';
 import { concatBytes } from './mbox';
+import { base64 } from '../base64';
 
 const te = new TextEncoder();
 const CRLF = '\r\n';
-
-function base64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
 
 /** Bytes as a binary string (one char per byte; TextDecoder's latin1 is windows-1252 in browsers). */
 function binary(bytes: Uint8Array): string {
