@@ -13,7 +13,7 @@ const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 const budget = new ByteBudget(config.smtp.maxBytesInFlight);
 // One group commit for both listeners: their concurrent messages are stored together.
 const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
-const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, budget, groupCommit };
+const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, proxyFrom: config.smtp.proxyFrom, budget, groupCommit };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

@@ -40,6 +40,12 @@ export interface SmtpOptions {
    * committed (default: on when the database client has its pg pool; false: one transaction each).
    */
   groupCommit?: GroupCommit | false;
+  /**
+   * Load balancers that connect with a PROXY protocol (v1) header naming the real client, whose
+   * address SPF, DMARC and the logs then use. Only connections from these addresses are read so;
+   * anyone else is an ordinary client (a header from them is a protocol error).
+   */
+  proxyFrom?: readonly string[];
 }
 
 /**
@@ -160,6 +166,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     maxRecipients: 100,
     // Past this many open connections smtp-server answers 421 4.7.0 and closes.
     maxClients: opts.maxSessions ?? 200,
+    ...(opts.proxyFrom?.length ? { useProxy: [...opts.proxyFrom] } : {}),
     logger: false,
     // RFC 2034 enhanced status codes on every reply (smtp-server picks them by reply code and context).
     hideENHANCEDSTATUSCODES: false,

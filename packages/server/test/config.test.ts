@@ -94,6 +94,12 @@ describe('configuration', () => {
     expect(problems({ SEALMAIL_SMTP_MAX_SESSIONS: '0' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_MAX_SESSIONS', expected: 'expected at least 1' });
   });
 
+  it('reads the PROXY protocol only from the load balancers listed, and names an address that is not one', () => {
+    expect(loadConfig({}).smtp.proxyFrom).toEqual([]);
+    expect(loadConfig({ SEALMAIL_SMTP_PROXY_FROM: '10.0.0.5, fd00::7' }).smtp.proxyFrom).toEqual(['10.0.0.5', 'fd00::7']);
+    expect(problems({ SEALMAIL_SMTP_PROXY_FROM: '10.0.0.5,lb.internal' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_PROXY_FROM', expected: 'expected comma-separated IP addresses' });
+  });
+
   it('chooses the blob store: Postgres by default, a directory or an S3-compatible bucket when asked, and names what is missing', () => {
     expect(loadConfig({}).blobStore).toEqual({ kind: 'postgres' });
     const s3 = { SEALMAIL_BLOB_STORE: 's3', SEALMAIL_S3_ENDPOINT: 'http://127.0.0.1:9000', SEALMAIL_S3_BUCKET: 'sealmail-blobs', SEALMAIL_S3_FORCE_PATH_STYLE: 'true', SEALMAIL_S3_ACCESS_KEY_ID: 'id', SEALMAIL_S3_SECRET_ACCESS_KEY: 'secret' };
