@@ -7,9 +7,9 @@
  */
 import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
-import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
+import { autoReplyRefusal, deliverLocal, LocalDeliveryError, parseStreamed, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
-import { readSignals, scoreMessage, spamHeader } from './spam';
+import { scoreMessage, signalsOf, spamHeader } from './spam';
 import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
@@ -81,10 +81,14 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     .filter((l) => /^Authentication-Results:/i.test(l))
     .map((l) => l.replace(/^Authentication-Results:\s*/i, '').trim());
 
-  // 2. Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
-  const signals = await readSignals(raw).catch(() => {
+  // 2. Parsed once (mailparser, attachments counted and dropped): the spam signals come from this
+  // parse, and deliverLocal seals from it (it streams attachments from `raw` again only to seal them).
+  const parsed = await parseStreamed(raw).catch((err: unknown) => {
+    deps.logger.info({ code: (err as { code?: string }).code }, 'smtp: malformed message');
     throw new SmtpReply(554, '5.6.0 The message could not be parsed (malformed MIME or headers too large)');
   });
+  // Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
+  const signals = signalsOf(parsed);
   const verdict = scoreMessage(auth, signals, env.mailFrom, deps.spamThreshold);
   signals.html = '';
   const folder = verdict.spam ? ('spam' as const) : ('inbox' as const);
@@ -150,7 +154,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, parsed, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }

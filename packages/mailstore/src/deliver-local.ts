@@ -80,6 +80,12 @@ export interface LocalDelivery {
   parentId?: string;
   /** The recipients' filters and sigchain heads, read already by the caller (delivery-facts.ts). */
   facts?: ReadonlyMap<string, RecipientFacts>;
+  /**
+   * `parseStreamed(raw)` done already by the caller (the SMTP ingress reads its spam signals from
+   * the same parse): not parsed again here. Each sealed copy with attachments still streams them
+   * from `raw` (sealCopy).
+   */
+  parsed?: StreamedMail;
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
@@ -107,10 +113,10 @@ function senderOf(parsed: { from?: AddressObject | undefined; headers: Map<strin
 /** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
 export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[]; held: number }> {
   // Attachments are only counted here; each sealed copy streams them from `raw` again (sealCopy).
-  const parsed = await parseStreamed(raw).catch((err: unknown) => {
+  const parsed = d.parsed ?? (await parseStreamed(raw).catch((err: unknown) => {
     deps.logger.info({ code: (err as { code?: string }).code }, 'mail: malformed message');
     throw new LocalDeliveryError('malformed', true, 'The message could not be parsed (malformed MIME or headers too large)');
-  });
+  }));
   const attachments = parsed.attachments;
   const attachmentBytes = attachments.reduce((n, a) => n + a.size, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
