@@ -40,6 +40,8 @@ export interface DeliverDeps {
   secrets?: SecretBox;
   /** Stores each sealed copy (the ingress's group commit); default: one transaction each. */
   store?: LocalDeliveryDeps['store'];
+  /** Seals each copy (the ingress's seal pool); default: in this thread. */
+  seal?: LocalDeliveryDeps['seal'];
 }
 
 export interface InboundEnvelope {

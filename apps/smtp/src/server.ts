@@ -7,7 +7,7 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findMailboxByAddress, pgPoolOf, type Db } from '@sealmail/db';
-import { GroupCommit, newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SecretBox } from '@sealmail/mailstore';
+import { GroupCommit, newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SealPool, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -40,6 +40,8 @@ export interface SmtpOptions {
    * committed (default: on when the database client has its pg pool; false: one transaction each).
    */
   groupCommit?: GroupCommit | false;
+  /** Worker threads that seal each message (seal-pool.ts); default: sealed on the event loop. */
+  sealPool?: SealPool;
 }
 
 /**
@@ -144,7 +146,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   };
   const pool = pgPoolOf(opts.db);
   const committer = opts.groupCommit === false || !pool ? null : (opts.groupCommit ?? new GroupCommit(opts.db, pool));
-  const deps = { ...(committer ? { store: committer.store.bind(committer) } : {}), db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
+  const deps = { ...(committer ? { store: committer.store.bind(committer) } : {}), db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}), ...(opts.sealPool ? { seal: opts.sealPool.seal.bind(opts.sealPool) } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,
