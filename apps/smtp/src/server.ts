@@ -72,7 +72,7 @@ export class ByteBudget {
  * What a transaction takes of the budget per byte of its message, never more than the whole
  * budget (so the largest message still goes through once it is alone). A message is held once
  * (the raw bytes; attachments are sealed as they are decoded, a blob part at a time), but its
- * three parses and the sealing leave garbage the GC frees later: the ingest bench measured 20 ×
+ * parses (mailauth's, one mailparser pass, one more per sealed copy with attachments) and the sealing leave garbage the GC frees later: the ingest bench measured 20 ×
  * 25 MiB at once under the default budget at 360 MB peak RSS with two in flight (this factor) and
  * 402 MB with three (a factor of 3) — docs/performance.md, "Ingest".
  */
