@@ -139,7 +139,11 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   // Each recipient's own spam signal (Report spam / Not spam) overrides the score for their copy.
   // With them, in the same statement, what deliverLocal needs of each: filters, sigchain head.
   const userIds = deliveries.flatMap((d) => d.recipients.map((r) => r.userId));
-  const facts = await recipientFacts(deps.db, userIds, senders);
+  // Read at RCPT for the envelope sender (server.ts): enough when the From header names no one
+  // else and every recipient is a mailbox named at RCPT; else one statement for them all now.
+  const atRcpt = new Map(direct.flatMap((r) => (r.facts ? [[r.userId, r.facts] as const] : [])));
+  const early = (!signals.fromAddress || fromIsEnvelope) && userIds.every((id) => atRcpt.has(id));
+  const facts = early ? atRcpt : await recipientFacts(deps.db, userIds, senders);
   const verdicts = facts ? new Map([...facts].flatMap(([id, f]) => (f.verdict ? [[id, f.verdict] as const] : []))) : await senderVerdicts(deps.db, userIds, senders);
   for (const d of deliveries) for (const r of d.recipients) r.folder = verdicts.has(r.userId) ? (verdicts.get(r.userId) === 'spam' ? 'spam' : 'inbox') : r.folder;
   if (deliveries.length === 0) {
