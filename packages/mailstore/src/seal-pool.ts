@@ -7,11 +7,16 @@
  * A job goes to the worker with the fewest jobs in flight. A worker that dies (an uncaught error,
  * an exit, terminate) is replaced at once and its jobs are sent once more to the others; a job
  * that fails twice that way is rejected (the ingress answers 451, the sender retries). An error
- * the sealing itself throws is the caller's, as in-process.
+ * the sealing itself throws is the caller's, as in-process. Workers that keep dying without
+ * sealing anything (their code does not load) are not started again after MAX_DEATHS in a row; with
+ * none left the pool seals in this thread, so mail still flows.
  */
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SealJob, SealResult } from './seal-job';
+import { sealJob, type SealJob, type SealResult } from './seal-job';
+
+/** Deaths in a row, with no job sealed in between, after which a dead worker is not replaced. */
+export const MAX_DEATHS = 5;
 
 /** Set to true by the build of the services (esbuild `define`); absent when running from source. */
 declare const __SEALMAIL_COMPILED__: boolean | undefined;
@@ -36,12 +41,15 @@ interface Job {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** The worker's code loaded (it said so); a job counts a try only on a worker that had. */
+  ready: boolean;
 }
 
 export class SealPool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
+  private deathsInARow = 0;
   /** Jobs sealed, and workers replaced after they died. */
   readonly stats = { sealed: 0, restarts: 0 };
 
@@ -57,6 +65,7 @@ export class SealPool {
   /** Seals in a worker; same result as `sealJob(job)` in this thread. */
   seal(job: SealJob): Promise<SealResult> {
     if (this.closed) return Promise.reject(new Error('seal pool closed'));
+    if (!this.slots.length) return sealJob(job);
     return new Promise((resolve, reject) => this.dispatch({ id: this.nextId++, job, tries: 0, resolve, reject }));
   }
 
@@ -79,6 +88,10 @@ export class SealPool {
   }
 
   private dispatch(j: Job): void {
+    if (!this.slots.length) {
+      sealJob(j.job).then(j.resolve, j.reject);
+      return;
+    }
     const slot = this.slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     j.tries++;
     slot.jobs.set(j.id, j);
@@ -92,13 +105,15 @@ export class SealPool {
       ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })
       : new Worker(url);
     worker.unref();
-    const slot: Slot = { worker, jobs: new Map() };
-    worker.on('message', (m: { id: number; result?: SealResult; error?: { message: string; code?: string } }) => {
+    const slot: Slot = { worker, jobs: new Map(), ready: false };
+    worker.on('message', (m: { id: number; ready?: true; result?: SealResult; error?: { message: string; code?: string } }) => {
+      if (m.ready) return void (slot.ready = true);
       const j = slot.jobs.get(m.id);
       if (!j) return;
       slot.jobs.delete(m.id);
       if (m.error) return j.reject(Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {}));
       this.stats.sealed++;
+      this.deathsInARow = 0;
       j.resolve(m.result!);
     });
     let gone = false;
@@ -107,10 +122,14 @@ export class SealPool {
       gone = true;
       const at = this.slots.indexOf(slot);
       if (at < 0 || this.closed) return;
-      this.stats.restarts++;
       this.onRestart(err);
-      this.slots[at] = this.spawn();
+      if (++this.deathsInARow > MAX_DEATHS) this.slots.splice(at, 1);
+      else {
+        this.stats.restarts++;
+        this.slots[at] = this.spawn();
+      }
       for (const j of slot.jobs.values()) {
+        if (!slot.ready) j.tries--;
         if (j.tries >= 2) j.reject(new Error('seal worker died twice while sealing this message'));
         else this.dispatch(j);
       }

@@ -17,3 +17,5 @@ port.on('message', (m: { id: number; job: SealJob }) => {
     for (const p of m.job.mail.pieces) if ('plaintext' in p) p.plaintext.fill(0);
   });
 });
+// Loaded: jobs sent before this count no try if the worker dies now (seal-pool.ts).
+port.postMessage({ ready: true });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePerUserKey, openMail, openServerBox, publicKeysOf, type PerUserKey } from '@sealmail/crypto';
-import { ephemeralServerMailKey, SealPool, type SealJob, type SealResult } from '../src';
+import { ephemeralServerMailKey, MAX_DEATHS, SealPool, type SealJob, type SealResult } from '../src';
 
 const userId = '00000000-0000-4000-8000-000000000001';
 let puk: PerUserKey;
@@ -76,6 +76,20 @@ describe('seal pool', () => {
     expect(pool.threadIds).not.toContain(before[0]);
     expect(await opens(job('later'), await pool.seal(job('later')))).toBe('later');
   }, 90_000);
+
+  it('workers whose code does not load are not restarted forever: the pool then seals in this thread', async () => {
+    const deaths: unknown[] = [];
+    const broken = new SealPool(2, new URL('./no-such-seal-worker.mjs', import.meta.url), (err) => deaths.push(err));
+    try {
+      const j = job('sealed without a worker');
+      expect(await opens(j, await broken.seal(j))).toBe('sealed without a worker');
+      await expect.poll(() => broken.threadIds.length, { timeout: 30_000 }).toBe(0);
+      expect(deaths.length).toBeGreaterThan(MAX_DEATHS);
+      expect(await opens(job('still'), await broken.seal(job('still')))).toBe('still');
+    } finally {
+      await broken.close();
+    }
+  }, 60_000);
 
   it('a closed pool refuses new jobs', async () => {
     const p = new SealPool(1);
