@@ -10,6 +10,7 @@
  *   dist/start.mjs      scripts/start.ts          the start command (supervises the three above)
  *   dist/migrate.mjs    scripts/migrate.ts        migrations for deployments with their own Postgres
  *   dist/blob-migrate.mjs scripts/blob-migrate.ts  moves blobs between the blob stores
+ *   dist/seal-worker.mjs packages/mailstore/src/seal-worker.ts  the SMTP process's seal-pool worker thread
  *
  * What goes into a bundle: the workspace's own TypeScript (apps, packages/*, Prisma's generated
  * client in packages/db/src/generated). What stays outside: every npm package, imported at run
@@ -39,6 +40,7 @@ export const entries = {
   start: 'scripts/start.ts',
   migrate: 'scripts/migrate.ts',
   'blob-migrate': 'scripts/blob-migrate.ts',
+  'seal-worker': 'packages/mailstore/src/seal-worker.ts',
 };
 
 /** Where the bundled code comes from: the inputs whose change makes the bundles stale. */

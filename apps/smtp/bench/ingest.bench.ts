@@ -17,7 +17,7 @@
  * `node`; `--form=tsx` runs it through the TypeScript loader instead (development, tests).
  *
  *   pnpm --filter @sealmail/smtp bench [-- --only=speed|memory] [--messages=600] [--rounds=3] [--big-sessions=20]
- *                                       [--budget=<bytes>] [--form=compiled|tsx]
+ *                                       [--budget=<bytes>] [--form=compiled|tsx] [--seal-workers=N]
  *                                       [--prof (CPU profile of our server, /tmp)] [--verbose]
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import nodemailer from 'nodemailer';
 import { createLink, generateDeviceKeys, generatePerUserKey, LinkType, publicKeysOf } from '@sealmail/crypto';
@@ -70,6 +71,8 @@ try {
     const { workspaceOnlyFor } = (await import('../../../scripts/build-services.mjs')) as { workspaceOnlyFor: (out: string) => Plugin };
     childScript = join(dir, 'smtp-under-test.mjs');
     await build({ entryPoints: [childSource], outfile: childScript, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', plugins: [workspaceOnlyFor(dir)] });
+    // The seal pool's worker, bundled the same way (dist/seal-worker.mjs in production).
+    await build({ entryPoints: [new URL('../../../packages/mailstore/src/seal-worker.ts', import.meta.url).pathname], outfile: join(dir, 'seal-worker.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', plugins: [workspaceOnlyFor(dir)] });
   }
 
   /** Starts a server child; resolves with it and its port. */
@@ -78,7 +81,8 @@ try {
     // glibc's malloc as the start command and docker-compose set it for the SMTP process (SMTP_MALLOC_ENV).
     const child = fork(childScript, { execArgv: [...(FORM === 'tsx' ? ['--import', 'tsx'] : []), '--expose-gc', ...prof], env: childEnvironment({ ...SMTP_MALLOC_ENV }), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
-    child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}) });
+    const sealWorkers = Number(arg('seal-workers') ?? 0);
+    child.send({ mode, db: pg.connectionString, cert: join(dir, 'c.pem'), key: join(dir, 'k.pem'), data: dir, verbose: VERBOSE, ...(arg('budget') ? { budget: Number(arg('budget')) } : {}), ...(sealWorkers ? { sealWorkers, ...(FORM === 'compiled' ? { sealWorkerUrl: pathToFileURL(join(dir, 'seal-worker.mjs')).href } : {}) } : {}) });
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (m: { port: number }) => resolve(m.port));
       child.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
@@ -129,7 +133,7 @@ try {
   await stop(bare.child);
   await stop(ours.child);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`\nSMTP ingest, ${ROUNDS} rounds of ${per} messages of 10 KiB each over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}, ${FORM === 'tsx' ? 'children through tsx' : 'children compiled'}\n`);
+  console.log(`\nSMTP ingest, ${ROUNDS} rounds of ${per} messages of 10 KiB each over ${SESSIONS} concurrent STARTTLS sessions (connections reused), Postgres fsync on, Node ${process.version}, ${FORM === 'tsx' ? 'children through tsx' : 'children compiled'}, sealing ${Number(arg('seal-workers') ?? 0) ? `in ${arg('seal-workers')} worker threads` : 'on the event loop'}, loadavg at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
   for (const [i, r] of rounds.entries()) console.log(`round ${i + 1}: bare ${r.bare.toFixed(0)} msg/s, Sealmail ${r.ours.toFixed(0)} msg/s, ratio ${(r.ours / r.bare).toFixed(2)}, load ${r.load}`);
   console.log('bare smtp-server reading DATA (reference), median'.padEnd(64) + `${median(rounds.map((r) => r.bare)).toFixed(0).padStart(7)} msg/s`);
   console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${median(rounds.map((r) => r.ours)).toFixed(0).padStart(7)} msg/s   ratio ${median(rounds.map((r) => r.ours / r.bare)).toFixed(2)} (median of the rounds' ratios; goal ≥ 0.5)`);

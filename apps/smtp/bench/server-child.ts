@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 import { createDb, pgPoolOf } from '@sealmail/db';
-import { GroupCommit, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
+import { GroupCommit, loadOrCreateServerMailKey, SealPool, SecretBox } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
 import { buildSmtpServer, ByteBudget } from '../src/server';
 
 /** What the parent says to run (the bench reads no environment). */
-const cfg = await new Promise<{ mode: 'ours' | 'bare'; db: string; cert: string; key: string; data: string; budget?: number; verbose: boolean }>((r) => process.once('message', r as (m: unknown) => void));
+const cfg = await new Promise<{ mode: 'ours' | 'bare'; db: string; cert: string; key: string; data: string; budget?: number; verbose: boolean; sealWorkers?: number; sealWorkerUrl?: string }>((r) => process.once('message', r as (m: unknown) => void));
 const tls = { cert: readFileSync(cfg.cert, 'utf8'), key: readFileSync(cfg.key, 'utf8') };
 const maxMessageBytes = 35 * 1024 * 1024;
 /** No network: every SPF/DKIM/DMARC question is answered "no such record" from this table. */
@@ -28,10 +28,13 @@ if (cfg.mode === 'ours') {
   // and its SecretBox (out-of-office replies).
   const serverKey = await loadOrCreateServerMailKey(cfg.data);
   const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
-  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), groupCommit });
+  // --seal-workers=N: sealing in N worker threads (seal-pool.ts), as SEALMAIL_SMTP_SEAL_WORKERS runs it.
+  const sealPool = cfg.sealWorkers ? new SealPool(cfg.sealWorkers, cfg.sealWorkerUrl ? new URL(cfg.sealWorkerUrl) : undefined) : undefined;
+  server = buildSmtpServer({ db, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes, secure: false, resolver: noRecords, budget, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), groupCommit, ...(sealPool ? { sealPool } : {}) });
   close = async () => {
     // --verbose: how many transactions stored the messages (group commit).
-    if (cfg.verbose) console.error('group commit', groupCommit.stats);
+    if (cfg.verbose) console.error('group commit', groupCommit.stats, 'seal pool', sealPool?.stats);
+    await sealPool?.close();
     await db.$disconnect();
   };
 } else {

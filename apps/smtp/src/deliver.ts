@@ -7,9 +7,9 @@
  */
 import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
-import { autoReplyRefusal, deliverLocal, LocalDeliveryError, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
+import { autoReplyRefusal, deliverLocal, LocalDeliveryError, parseStreamed, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
-import { readSignals, scoreMessage, spamHeader } from './spam';
+import { scoreMessage, signalsOf, spamHeader } from './spam';
 import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
@@ -40,6 +40,8 @@ export interface DeliverDeps {
   secrets?: SecretBox;
   /** Stores each sealed copy (the ingress's group commit); default: one transaction each. */
   store?: LocalDeliveryDeps['store'];
+  /** Seals each copy (the ingress's seal pool); default: in this thread. */
+  seal?: LocalDeliveryDeps['seal'];
 }
 
 export interface InboundEnvelope {
@@ -81,10 +83,14 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     .filter((l) => /^Authentication-Results:/i.test(l))
     .map((l) => l.replace(/^Authentication-Results:\s*/i, '').trim());
 
-  // 2. Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
-  const signals = await readSignals(raw).catch(() => {
+  // 2. Parsed once (mailparser, attachments counted and dropped): the spam signals come from this
+  // parse, and deliverLocal seals from it (it streams attachments from `raw` again only to seal them).
+  const parsed = await parseStreamed(raw).catch((err: unknown) => {
+    deps.logger.info({ code: (err as { code?: string }).code }, 'smtp: malformed message');
     throw new SmtpReply(554, '5.6.0 The message could not be parsed (malformed MIME or headers too large)');
   });
+  // Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
+  const signals = signalsOf(parsed);
   const verdict = scoreMessage(auth, signals, env.mailFrom, deps.spamThreshold);
   signals.html = '';
   const folder = verdict.spam ? ('spam' as const) : ('inbox' as const);
@@ -133,7 +139,11 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   // Each recipient's own spam signal (Report spam / Not spam) overrides the score for their copy.
   // With them, in the same statement, what deliverLocal needs of each: filters, sigchain head.
   const userIds = deliveries.flatMap((d) => d.recipients.map((r) => r.userId));
-  const facts = await recipientFacts(deps.db, userIds, senders);
+  // Read at RCPT for the envelope sender (server.ts): enough when the From header names no one
+  // else and every recipient is a mailbox named at RCPT; else one statement for them all now.
+  const atRcpt = new Map(direct.flatMap((r) => (r.facts ? [[r.userId, r.facts] as const] : [])));
+  const early = (!signals.fromAddress || fromIsEnvelope) && userIds.every((id) => atRcpt.has(id));
+  const facts = early ? atRcpt : await recipientFacts(deps.db, userIds, senders);
   const verdicts = facts ? new Map([...facts].flatMap(([id, f]) => (f.verdict ? [[id, f.verdict] as const] : []))) : await senderVerdicts(deps.db, userIds, senders);
   for (const d of deliveries) for (const r of d.recipients) r.folder = verdicts.has(r.userId) ? (verdicts.get(r.userId) === 'spam' ? 'spam' : 'inbox') : r.folder;
   if (deliveries.length === 0) {
@@ -150,7 +160,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, parsed, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }

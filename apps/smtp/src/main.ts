@@ -2,7 +2,7 @@
 import { bootProcess, resolverFromConfig } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { createDb, pgPoolOf } from '@sealmail/db';
-import { blobStoreFor, GroupCommit, loadOrCreateServerMailKey, SecretBox } from '@sealmail/mailstore';
+import { blobStoreFor, GroupCommit, loadOrCreateServerMailKey, SealPool, SecretBox } from '@sealmail/mailstore';
 import { buildSmtpServer, ByteBudget } from './server';
 
 const { config, logger, tls, databaseUrl } = await bootProcess('smtp', { needsDatabase: true });
@@ -13,7 +13,9 @@ const serverKey = await loadOrCreateServerMailKey(config.dataDir);
 const budget = new ByteBudget(config.smtp.maxBytesInFlight);
 // One group commit for both listeners: their concurrent messages are stored together.
 const groupCommit = new GroupCommit(db, pgPoolOf(db)!);
-const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, proxyFrom: config.smtp.proxyFrom, budget, groupCommit };
+// Sealing in worker threads when configured (SEALMAIL_SMTP_SEAL_WORKERS), shared by both listeners.
+const sealPool = config.smtp.sealWorkers ? new SealPool(config.smtp.sealWorkers, undefined, (err) => logger.warn({ err }, 'smtp: seal worker replaced')) : undefined;
+const common = { db, blobs: blobStoreFor(db, config.blobStore), logger, tls, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, spamThreshold: config.smtp.spamThreshold, serverPublicKey: serverKey.publicKey, secrets: new SecretBox(serverKey), resolver: resolverFromConfig(config) as DNSResolver, maxSessions: config.smtp.maxSessions, proxyFrom: config.smtp.proxyFrom, budget, groupCommit, ...(sealPool ? { sealPool } : {}) };
 const starttls = buildSmtpServer({ ...common, secure: false });
 const implicit = buildSmtpServer({ ...common, secure: true });
 

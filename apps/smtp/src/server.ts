@@ -7,7 +7,7 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { findMailboxByAddress, pgPoolOf, type Db } from '@sealmail/db';
-import { GroupCommit, newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type SecretBox } from '@sealmail/mailstore';
+import { FACTS_HEAD_JOIN, factsColumns, factsOfRow, GroupCommit, newestPerUserKey, postgresBlobStore, senderPatterns, type BlobStore, type FactsRow, type RecipientFacts, type SealPool, type SecretBox } from '@sealmail/mailstore';
 import { TLS_POLICY, type Logger } from '@sealmail/server';
 import type { DNSResolver } from 'mailauth';
 import { deliverInbound, SmtpReply } from './deliver';
@@ -46,6 +46,8 @@ export interface SmtpOptions {
    * anyone else is an ordinary client (a header from them is a protocol error).
    */
   proxyFrom?: readonly string[];
+  /** Worker threads that seal each message (seal-pool.ts); default: sealed on the event loop. */
+  sealPool?: SealPool;
 }
 
 /**
@@ -76,7 +78,7 @@ export class ByteBudget {
  * What a transaction takes of the budget per byte of its message, never more than the whole
  * budget (so the largest message still goes through once it is alone). A message is held once
  * (the raw bytes; attachments are sealed as they are decoded, a blob part at a time), but its
- * three parses and the sealing leave garbage the GC frees later: the ingest bench measured 20 ×
+ * parses (mailauth's, one mailparser pass, one more per sealed copy with attachments) and the sealing leave garbage the GC frees later: the ingest bench measured 20 ×
  * 25 MiB at once under the default budget at 360 MB peak RSS with two in flight (this factor) and
  * 402 MB with three (a factor of 3) — docs/performance.md, "Ingest".
  */
@@ -112,15 +114,20 @@ const accepted = new WeakMap<SMTPServerSession, InboundRecipient[]>();
 /** Bytes of the budget each session's current transaction holds. */
 const reserved = new WeakMap<SMTPServerSession, number>();
 
+// With the user, what delivering to them needs for the envelope sender (delivery-facts.ts): DATA
+// skips its own statement when the From header names no one else (deliver.ts).
 const RECIPIENT_SQL = `SELECT d.verified_at AS "verifiedAt", u.id, u.account_id AS "accountId", u.status,
-  EXISTS (SELECT 1 FROM blocked_senders b WHERE b.account_id = u.account_id AND b.pattern = ANY($3::text[]) AND (b.user_id IS NULL OR b.user_id = u.id)) AS blocked
-FROM domains d LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1 WHERE d.name = $2`;
+  EXISTS (SELECT 1 FROM blocked_senders b WHERE b.account_id = u.account_id AND b.pattern = ANY($3::text[]) AND (b.user_id IS NULL OR b.user_id = u.id)) AS blocked,
+  ${factsColumns('$4::text[]')}
+FROM domains d LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1
+${FACTS_HEAD_JOIN}
+WHERE d.name = $2`;
 
 /**
  * The recipient's domain (null: not ours) and the user with exactly this address, if any (null:
  * look further — aliases, +tags, lists — with findMailboxByAddress).
  */
-async function lookupRecipient(db: Db, address: string, sender: string): Promise<{ domain: { verifiedAt: Date | null } | null; direct: { id: string; accountId: string; status: string; blocked: boolean } | null }> {
+async function lookupRecipient(db: Db, address: string, sender: string): Promise<{ domain: { verifiedAt: Date | null } | null; direct: { id: string; accountId: string; status: string; blocked: boolean; facts: RecipientFacts } | null }> {
   const at = address.lastIndexOf('@');
   const pool = pgPoolOf(db);
   if (!pool || at <= 0) {
@@ -129,10 +136,10 @@ async function lookupRecipient(db: Db, address: string, sender: string): Promise
   }
   // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same
   // query, a named prepared statement (planned once per connection).
-  const { rows } = await pool.query<{ verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender)] });
+  const { rows } = await pool.query<FactsRow & { verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup_facts', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender), sender ? [sender.toLowerCase()] : []] });
   const row = rows[0];
   if (!row) return { domain: null, direct: null };
-  return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked } : null };
+  return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked, facts: factsOfRow(row) } : null };
 }
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
@@ -150,7 +157,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   };
   const pool = pgPoolOf(opts.db);
   const committer = opts.groupCommit === false || !pool ? null : (opts.groupCommit ?? new GroupCommit(opts.db, pool));
-  const deps = { ...(committer ? { store: committer.store.bind(committer) } : {}), db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}) };
+  const deps = { ...(committer ? { store: committer.store.bind(committer) } : {}), db: opts.db, blobs: opts.blobs ?? postgresBlobStore(opts.db), logger: log, hostname: opts.hostname, now: opts.now ?? (() => new Date()), spamThreshold: opts.spamThreshold ?? 5, ...(opts.resolver ? { resolver: opts.resolver } : {}), ...(opts.serverPublicKey ? { serverPublicKey: opts.serverPublicKey } : {}), ...(opts.secrets ? { secrets: opts.secrets } : {}), ...(opts.sealPool ? { seal: opts.sealPool.seal.bind(opts.sealPool) } : {}) };
   const options: SMTPServerOptions = {
     secure: opts.secure,
     key: opts.tls.key,
@@ -215,7 +222,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
           // an admin, never signed in) has it held server-encrypted until its first device is set up
           // (docs/mail.md §7.4); only an ingress without the server's mail key must defer it.
           if (!opts.serverPublicKey && !(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
-          accepted.get(session)?.push({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId });
+          accepted.get(session)?.push({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId, ...(direct ? { facts: direct.facts } : {}) });
           return cb();
         }
         // A mailing list address (no mailbox of its own): expanded to its members at DATA.

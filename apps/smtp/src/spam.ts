@@ -3,11 +3,11 @@
  * each worth a fixed number of points, added up and compared with a threshold. Every point has a
  * named reason, so the recipient can see why a message was filed where it was: the score and
  * the reasons travel inside the sealed body as `X-Sealmail-Spam` (never in plaintext on the
- * server). Pure functions except `readSignals`, which reads headers and HTML from the raw bytes.
+ * server). Pure functions; `signalsOf` reads headers and HTML from the message's one parse.
  */
 import type { AuthenticateResult } from 'mailauth';
-import { MailParser, type AddressObject } from 'mailparser';
-import { writeInSlices } from '@sealmail/mailstore';
+import type { AddressObject } from 'mailparser';
+import type { StreamedMail } from '@sealmail/mailstore';
 
 /** Points per signal. Negative points are evidence of a legitimate sender. */
 export const SPAM_POINTS = {
@@ -158,39 +158,28 @@ export function spamHeader(v: SpamVerdict, threshold: number): readonly [string,
 }
 
 /**
- * Reads the headers and the HTML part the scorer needs, streaming attachments past unread (they
- * are parsed, sealed and stored later by deliverLocal). In memory only.
+ * The headers and the HTML part the scorer needs, from the parse deliverLocal uses too
+ * (`parseStreamed`: one parse of each message feeds the spam signals and the sealing —
+ * docs/performance.md, "Speed, third round"). In memory only.
  */
-export function readSignals(raw: Buffer): Promise<MessageSignals> {
-  return new Promise((resolve, reject) => {
-    const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true, skipTextLinks: true, checksumAlgo: false });
-    const out: MessageSignals = { hasDate: false, hasMessageId: false, fromAddress: '', fromDomain: '', subject: '', html: '', listIds: [] };
-    parser.on('headers', (headers: Map<string, unknown>) => {
-      out.hasDate = headers.has('date');
-      out.hasMessageId = headers.has('message-id');
-      const from = headers.get('from') as AddressObject | undefined;
-      const address = (from?.value?.[0]?.address ?? '').toLowerCase();
-      out.fromAddress = address;
-      out.fromDomain = address.includes('@') ? domainOf(address) : '';
-      const subject = headers.get('subject');
-      out.subject = typeof subject === 'string' ? subject : '';
-    });
-    parser.on('headerLines', (lines: { key: string; line: string }[]) => {
-      for (const l of lines) {
-        if (l.key !== 'list-id') continue;
-        const id = /<([^<>]+)>/.exec(l.line)?.[1];
-        if (id) out.listIds.push(id.trim().toLowerCase());
-      }
-    });
-    parser.on('data', (data: { type: string; html?: string | false; content?: NodeJS.ReadableStream; release?: () => void }) => {
-      if (data.type === 'attachment') {
-        data.content!.on('data', () => undefined);
-        data.content!.on('end', () => data.release!());
-      } else if (data.type === 'text' && typeof data.html === 'string') out.html = data.html;
-    });
-    parser.on('end', () => resolve(out));
-    parser.on('error', reject);
-    // In 64 KiB views of `raw` (mailparser copies what one write gives it into one buffer).
-    writeInSlices(parser, raw).catch(reject);
-  });
+export function signalsOf(parsed: StreamedMail): MessageSignals {
+  const headers = parsed.headers as Map<string, unknown>;
+  const from = headers.get('from') as AddressObject | undefined;
+  const address = (from?.value?.[0]?.address ?? '').toLowerCase();
+  const subject = headers.get('subject');
+  const listIds: string[] = [];
+  for (const l of parsed.headerLines) {
+    if (l.key !== 'list-id') continue;
+    const id = /<([^<>]+)>/.exec(l.line)?.[1];
+    if (id) listIds.push(id.trim().toLowerCase());
+  }
+  return {
+    hasDate: headers.has('date'),
+    hasMessageId: headers.has('message-id'),
+    fromAddress: address,
+    fromDomain: address.includes('@') ? domainOf(address) : '',
+    subject: typeof subject === 'string' ? subject : '',
+    html: typeof parsed.html === 'string' ? parsed.html : '',
+    listIds,
+  };
 }

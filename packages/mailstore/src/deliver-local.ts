@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
 import { mailLimits, type FolderName } from '@sealmail/contract';
-import { createMailPieceEncryptor, createServerBox, sealMail, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
+import { createMailPieceEncryptor, type ManifestPiece, type MailRecipientKey } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import type { BlobStore } from './blob-store';
 import { sealToBlobParts } from './attachment-parts';
@@ -18,6 +18,7 @@ import { parseStreamed, type AttachmentInfo, type StreamedMail } from './mime-st
 import { publishMailEvents } from './events';
 import { newestPerUserKey, QuotaExceededError, storeMessage, type Holder, type StoreInput, type Stored } from './store';
 import { runServerFilters } from './filters';
+import { sealJob, type SealJob, type SealResult } from './seal-job';
 import type { RecipientFacts } from './delivery-facts';
 
 /** Why a message cannot be delivered; `permanent` ones will not change on retry. */
@@ -48,6 +49,8 @@ export interface LocalDeliveryDeps {
    * group commit (group-commit.ts); `published`: the new-mail events went out with the commit.
    */
   store?: (input: StoreInput) => Promise<Stored & { published?: boolean }>;
+  /** Seals each copy (the ingress's seal pool, seal-pool.ts); default: `sealJob` in this thread. */
+  seal?: (job: SealJob) => Promise<SealResult>;
 }
 
 export interface LocalDelivery {
@@ -80,6 +83,12 @@ export interface LocalDelivery {
   parentId?: string;
   /** The recipients' filters and sigchain heads, read already by the caller (delivery-facts.ts). */
   facts?: ReadonlyMap<string, RecipientFacts>;
+  /**
+   * `parseStreamed(raw)` done already by the caller (the SMTP ingress reads its spam signals from
+   * the same parse): not parsed again here. Each sealed copy with attachments still streams them
+   * from `raw` (sealCopy).
+   */
+  parsed?: StreamedMail;
 }
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
@@ -107,10 +116,10 @@ function senderOf(parsed: { from?: AddressObject | undefined; headers: Map<strin
 /** Seals `raw` to each recipient and stores it; resolves with the stored message id. @throws LocalDeliveryError. */
 export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: LocalDelivery): Promise<{ messageId: string; entries: { userId: string; entryId: string; folder: string }[]; held: number }> {
   // Attachments are only counted here; each sealed copy streams them from `raw` again (sealCopy).
-  const parsed = await parseStreamed(raw).catch((err: unknown) => {
+  const parsed = d.parsed ?? (await parseStreamed(raw).catch((err: unknown) => {
     deps.logger.info({ code: (err as { code?: string }).code }, 'mail: malformed message');
     throw new LocalDeliveryError('malformed', true, 'The message could not be parsed (malformed MIME or headers too large)');
-  });
+  }));
   const attachments = parsed.attachments;
   const attachmentBytes = attachments.reduce((n, a) => n + a.size, 0);
   if (attachmentBytes > mailLimits.attachmentBytes) throw new LocalDeliveryError('attachments-too-large', true, 'Attachments exceed 25 MiB; message refused');
@@ -227,11 +236,9 @@ async function sealCopy(
 
     // The sealed summary a list opens without the body (docs/crypto.md §5.15).
     const summary = { subject: parsed.subject ?? '', fromName: from.name, fromAddress: from.address, snippet: (parsed.text ?? '').slice(0, 2000).replace(/\s+/g, ' ').trim(), attachments: attachments.length, sealedHeaders: [] };
-    const sealed = await sealMail({ messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) });
     const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
-    const serverBox = serverPublicKey ? createServerBox({ envelope: sealed.envelope, messageKey: sealed.messageKey, serverPublicKey }) : undefined;
-    mime.fill(0);
-    sealed.messageKey.fill(0);
+    const sealed = await (deps.seal ?? sealJob)({ mail: { messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) }, ...(serverPublicKey ? { serverPublicKey } : {}) }).finally(() => mime.fill(0));
+    const serverBox = sealed.serverBox;
     const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
     const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
     const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));

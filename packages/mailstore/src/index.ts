@@ -19,3 +19,5 @@ export * from './s3-blob-store';
 export * from './disk-blob-store';
 export * from './blob-store-config';
 export * from './blob-migrate';
+export * from './seal-job';
+export * from './seal-pool';

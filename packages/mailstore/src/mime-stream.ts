@@ -31,6 +31,8 @@ export interface StreamedMail {
   text?: string;
   html?: string | false;
   attachments: AttachmentInfo[];
+  /** The header lines as they came (mailparser's `headerLines`: lower-case key, whole line). */
+  headerLines: { key: string; line: string }[];
 }
 
 /**
@@ -71,7 +73,7 @@ export function parseStreamed(raw: Uint8Array, sink?: AttachmentSink): Promise<S
   return new Promise((resolve, reject) => {
     // No checksums: nothing here reads them (mailparser would MD5 every attachment).
     const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, checksumAlgo: false });
-    const mail: StreamedMail = { headers: new Map(), attachments: [] };
+    const mail: StreamedMail = { headers: new Map(), attachments: [], headerLines: [] };
     const work: Promise<void>[] = [];
     let failed = false;
     const fail = (err: unknown) => {
@@ -81,6 +83,7 @@ export function parseStreamed(raw: Uint8Array, sink?: AttachmentSink): Promise<S
       reject(err);
     };
     parser.on('headers', (headers: ParsedMail['headers']) => (mail.headers = headers));
+    parser.on('headerLines', (lines: StreamedMail['headerLines']) => (mail.headerLines = lines));
     parser.on('data', (data: AttachmentStream | MessageText) => {
       if (data.type === 'text') {
         if (data.text !== undefined) mail.text = data.text;

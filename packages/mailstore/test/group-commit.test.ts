@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgPoolOf, seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { GroupCommit, MAIL_CHANNEL, DuplicateMailError, storeMessage, type StoreInput } from '../src';
+import { BlobTakenError, GroupCommit, MAIL_CHANNEL, DuplicateMailError, storeMessage, type StoreInput } from '../src';
 
 let tdb: TestDatabase;
 let bobId: string;
@@ -102,6 +102,20 @@ describe('group commit', () => {
     for (const r of results) if (r.status === 'fulfilled') expect(await committed(r.value.messageId)).toEqual({ message: true, entries: 1 });
     expect(gc.stats.fallbacks).toBeGreaterThan(0);
     expect(await tdb.prisma.message.count({ where: { mailId: { in: inputs.map((m) => m.mailId) } } })).toBe(10);
+  });
+
+  it('a blob already taken fails only the message that names it; the batch is one statement of writes and still all or nothing', async () => {
+    const gc = new GroupCommit(tdb.prisma, pgPoolOf(tdb.prisma)!);
+    const blob = await tdb.prisma.blob.create({ data: { ownerUserId: bobId, declaredSize: 10, size: 10, completedAt: new Date() } });
+    const first = await storeMessage(tdb.prisma, input([bobId], { attachments: [blob.id], attachmentSizes: [10], blobBytes: 10n }));
+    const inputs = Array.from({ length: 6 }, (_, i) => input([bobId], i === 2 ? { attachments: [blob.id], attachmentSizes: [10], blobBytes: 10n } : {}));
+    const results = await Promise.allSettled(inputs.map((m) => gc.store(m)));
+    expect(results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []))).toEqual([2]);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(BlobTakenError);
+    for (const r of results) if (r.status === 'fulfilled') expect(await committed(r.value.messageId)).toEqual({ message: true, entries: 1 });
+    // The blob stays with the message that had it; the refused message left nothing behind.
+    expect((await tdb.prisma.blob.findUniqueOrThrow({ where: { id: blob.id } })).messageId).toBe(first.messageId);
+    expect(await tdb.prisma.message.count({ where: { mailId: inputs[2]!.mailId } })).toBe(0);
   });
 
   it('charges quotas in arrival order: past the quota a holder is refused, the others keep it', async () => {

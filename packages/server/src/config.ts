@@ -79,6 +79,7 @@ const envSchema = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .refine((l) => l.every((a) => isIP(a) !== 0), 'expected comma-separated IP addresses'),
   SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT: z.coerce.number({ error: 'expected bytes' }).int('expected whole bytes').min(1024, 'expected at least 1024 bytes').default(256 * 1024 * 1024),
+  SEALMAIL_SMTP_SEAL_WORKERS: z.coerce.number({ error: 'expected a count' }).int('expected a whole count').min(0, 'expected at least 0').max(64, 'expected at most 64').default(0),
   SEALMAIL_SPAM_THRESHOLD: z.coerce.number({ error: 'expected a number of points' }).min(0, 'expected at least 0').max(1000, 'expected at most 1000').default(5),
   SEALMAIL_SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected minutes' }).int('expected whole minutes').min(1, 'expected at least 1 minute').default(12 * 60),
   SEALMAIL_SESSION_MAX_DAYS: z.coerce.number({ error: 'expected days' }).int('expected whole days').min(1, 'expected at least 1 day').max(365, 'expected at most 365 days').default(14),
@@ -125,7 +126,7 @@ export interface Config {
   readonly tls: Readonly<{ certFile: string; keyFile: string; selfSigned: boolean }>;
   readonly demo: Readonly<{ seed: boolean; domain: string }>;
   /** spamThreshold: inbound mail scoring above it is filed in Spam (docs/mail.md §7.1). */
-  readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number; spamThreshold: number; maxSessions: number; maxBytesInFlight: number; proxyFrom: readonly string[] }>;
+  readonly smtp: Readonly<{ hostname: string; maxMessageBytes: number; spamThreshold: number; maxSessions: number; maxBytesInFlight: number; proxyFrom: readonly string[]; sealWorkers: number }>;
   readonly auth: Readonly<AuthSettings>;
   /**
    * Proxies (addresses or CIDR ranges) whose X-Forwarded-For the API believes for the client
@@ -316,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       selfSigned: e.SEALMAIL_TLS_CERT === undefined,
     },
     demo: { seed: e.SEALMAIL_SEED_DEMO, domain: e.SEALMAIL_DEMO_DOMAIN },
-    smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES, spamThreshold: e.SEALMAIL_SPAM_THRESHOLD, maxSessions: e.SEALMAIL_SMTP_MAX_SESSIONS, maxBytesInFlight: e.SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT, proxyFrom: e.SEALMAIL_SMTP_PROXY_FROM },
+    smtp: { hostname: e.SEALMAIL_SMTP_HOSTNAME, maxMessageBytes: e.SEALMAIL_MAX_MESSAGE_BYTES, spamThreshold: e.SEALMAIL_SPAM_THRESHOLD, maxSessions: e.SEALMAIL_SMTP_MAX_SESSIONS, maxBytesInFlight: e.SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT, proxyFrom: e.SEALMAIL_SMTP_PROXY_FROM, sealWorkers: e.SEALMAIL_SMTP_SEAL_WORKERS },
     auth: {
       sessionIdleMs: e.SEALMAIL_SESSION_IDLE_MINUTES * 60_000,
       sessionMaxMs: e.SEALMAIL_SESSION_MAX_DAYS * 24 * 3600_000,

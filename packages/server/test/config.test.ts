@@ -92,6 +92,9 @@ describe('configuration', () => {
     expect(loadConfig({ SEALMAIL_SMTP_MAX_SESSIONS: '50', SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT: '104857600' }).smtp).toMatchObject({ maxSessions: 50, maxBytesInFlight: 104857600 });
     expect(problems({ SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT: '1048576' })).toEqual([{ variable: 'SEALMAIL_SMTP_MAX_BYTES_IN_FLIGHT', expected: `at least SEALMAIL_MAX_MESSAGE_BYTES (${35 * 1024 * 1024})`, got: '1048576' }]);
     expect(problems({ SEALMAIL_SMTP_MAX_SESSIONS: '0' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_MAX_SESSIONS', expected: 'expected at least 1' });
+    expect(loadConfig({}).smtp.sealWorkers).toBe(0);
+    expect(loadConfig({ SEALMAIL_SMTP_SEAL_WORKERS: '2' }).smtp.sealWorkers).toBe(2);
+    expect(problems({ SEALMAIL_SMTP_SEAL_WORKERS: '-1' })[0]).toMatchObject({ variable: 'SEALMAIL_SMTP_SEAL_WORKERS', expected: 'expected at least 0' });
   });
 
   it('reads the PROXY protocol only from the load balancers listed, and names an address that is not one', () => {
