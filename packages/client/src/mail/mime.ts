@@ -5,6 +5,7 @@
  * unchanged in browsers, workers and Node.
  */
 import PostalMime from 'postal-mime';
+import { base64 } from '../base64';
 import { base64LinesOf } from './base64-lines';
 
 export interface MailAddress {
@@ -61,12 +62,6 @@ const PIECE_TAG = 'sealmail-piece:';
 /** What a Content-ID of ours may hold (no brackets, quotes or spaces to break out of the header or HTML). */
 const CONTENT_ID = /^[\w.+-]+@[\w.-]+$/;
 const te = new TextEncoder();
-
-function base64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
 
 /** Base64 body lines of at most 76 characters (RFC 2045 §6.8). */
 const base64Lines = (s: string) => base64LinesOf(te.encode(s));
