@@ -62,4 +62,32 @@ describe('PartUploader', () => {
     expect(calls.filter((i) => i === 2)).toHaveLength(1);
     expect(calls.length).toBeLessThan(10);
   });
+
+  it('by default keeps all seven parts of a 25 MiB attachment in flight at once', async () => {
+    let now = 0;
+    let max = 0;
+    const release: (() => void)[] = [];
+    const up = new PartUploader(async () => {
+      max = Math.max(max, ++now);
+      await new Promise<void>((r) => release.push(r));
+      now--;
+    });
+    for (let i = 0; i < 7; i++) await up.add(new Uint8Array(1));
+    expect(max).toBe(7);
+    for (const r of release) r();
+    await up.done();
+  });
+
+  it("lets a part's request get going (a turn of the event loop) before taking the next part", async () => {
+    const progressed: number[] = [];
+    const up = new PartUploader(async (i) => {
+      await new Promise((r) => setTimeout(r, 0)); // stands for the socket write the part starts
+      progressed.push(i);
+    });
+    await up.add(new Uint8Array(1));
+    expect(progressed).toEqual([0]);
+    await up.add(new Uint8Array(1));
+    expect(progressed).toEqual([0, 1]);
+    await up.done();
+  });
 });

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, blobComplete, blobCreate, blobDownload, blobPart, mailLimits } from '@sealmail/contract';
 import { pieceCiphertextLength, toHex } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
@@ -49,6 +49,14 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
     { preHandler: device },
   );
 
+  /**
+   * A part's session, looked up as soon as its headers came (onRequest, not awaited there), so
+   * the lookup overlaps the 4 MiB body still arriving instead of following it (docs/performance.md
+   * "Third round"); the preHandler waits for it, so nothing is stored, charged or answered before
+   * the session is checked. The upload row is still read after the body (a part never lands in an
+   * upload completed while its body was on the way).
+   */
+  const earlySession = new WeakMap<FastifyRequest, Promise<void>>();
   defineRoute(
     app,
     blobPart,
@@ -78,7 +86,17 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
       }
       return { blobId, index, size: bytes.length };
     },
-    { preHandler: device },
+    {
+      onRequest: (req, reply, done) => {
+        const session = device(req, reply);
+        session.catch(() => {}); // a request refused before its preHandler (body type or size) never awaits it
+        earlySession.set(req, session);
+        done();
+      },
+      preHandler: async (req, reply) => {
+        await (earlySession.get(req) ?? device(req, reply));
+      },
+    },
   );
 
   defineRoute(
