@@ -10,6 +10,7 @@ import { ApiClient } from '@sealmail/client';
 import { Identity, memoryKeyStore } from '@sealmail/client/identity';
 import { postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { RunningHashes } from '../src/blobs/running-hash';
+import { HashWorker } from '../src/blobs/hash-worker';
 import { harness, injectFetch, type Harness } from './helpers';
 
 let h: Harness;
@@ -78,35 +79,35 @@ describe('RunningHashes', () => {
   const c = new Uint8Array([6]);
   const put = (r: RunningHashes, id: string, i: number, bytes: Uint8Array) => (r.begin(id, i), r.stored(id, i, bytes));
 
-  it('hashes in index order whatever order the parts are stored in', () => {
+  it('hashes in index order whatever order the parts are stored in', async () => {
     const r = new RunningHashes();
     r.start('x');
     put(r, 'x', 2, c);
     put(r, 'x', 0, a);
     put(r, 'x', 1, b);
-    expect(Buffer.from(r.take('x', 3)!).toString('hex')).toBe(sha(a, b, c));
+    expect(Buffer.from((await r.take('x', 3))!).toString('hex')).toBe(sha(a, b, c));
     expect(r.heldBytes).toBe(0);
   });
 
-  it('gives up (null: read back) on a part sent twice, a failed store, a missing part, or an upload it did not start', () => {
+  it('gives up (null: read back) on a part sent twice, a failed store, a missing part, or an upload it did not start', async () => {
     const r = new RunningHashes();
     for (const id of ['twice', 'failed', 'gap']) r.start(id);
     put(r, 'twice', 0, a);
     put(r, 'twice', 0, b);
-    expect(r.take('twice', 1)).toBeNull();
+    expect(await r.take('twice', 1)).toBeNull();
     r.begin('failed', 0);
     r.failed('failed');
-    expect(r.take('failed', 1)).toBeNull();
+    expect(await r.take('failed', 1)).toBeNull();
     put(r, 'gap', 0, a);
     put(r, 'gap', 2, c);
-    expect(r.take('gap', 3)).toBeNull();
+    expect(await r.take('gap', 3)).toBeNull();
     put(r, 'elsewhere', 0, a);
     put(r, 'elsewhere', 1, b);
-    expect(r.take('elsewhere', 2)).toBeNull();
+    expect(await r.take('elsewhere', 2)).toBeNull();
     expect(r.heldBytes).toBe(0);
   });
 
-  it('parts waiting for earlier ones stay within the memory budget; over it, the upload is read back instead', () => {
+  it('parts waiting for earlier ones stay within the memory budget; over it, the upload is read back instead', async () => {
     const r = new RunningHashes({ maxWaitingBytes: 4, maxUploads: 10 });
     r.start('x');
     r.start('y');
@@ -118,20 +119,63 @@ describe('RunningHashes', () => {
     put(r, 'y', 3, b); // would be 5 > 4: y is dropped, its waiting bytes freed
     expect(r.heldBytes).toBe(1);
     put(r, 'y', 1, b);
-    expect(r.take('y', 4)).toBeNull();
+    expect(await r.take('y', 4)).toBeNull();
     put(r, 'x', 1, b);
-    expect(Buffer.from(r.take('x', 3)!).toString('hex')).toBe(sha(a, b, c));
+    expect(Buffer.from((await r.take('x', 3))!).toString('hex')).toBe(sha(a, b, c));
     expect(r.heldBytes).toBe(0);
   });
 
-  it('keeps at most maxUploads uploads; the oldest is forgotten and read back', () => {
+  it('keeps at most maxUploads uploads; the oldest is forgotten and read back', async () => {
     const r = new RunningHashes({ maxWaitingBytes: 1024, maxUploads: 2 });
     for (const id of ['one', 'two', 'three']) r.start(id);
     put(r, 'one', 0, a);
     put(r, 'two', 0, a);
     put(r, 'three', 0, a);
     put(r, 'one', 1, b);
-    expect(r.take('one', 2)).toBeNull();
-    expect(Buffer.from(r.take('three', 1)!).toString('hex')).toBe(sha(a));
+    expect(await r.take('one', 2)).toBeNull();
+    expect(Buffer.from((await r.take('three', 1))!).toString('hex')).toBe(sha(a));
   });
+});
+
+describe('HashWorker (the API hashes uploads on a worker thread)', () => {
+  it('answers the SHA-256 of the parts in order, views of larger buffers included, and leaves the caller its bytes', async () => {
+    const w = new HashWorker();
+    try {
+      const big = new Uint8Array(randomBytes(3 * 1024 * 1024));
+      const one = w.create();
+      const other = w.create();
+      one.update(big.subarray(0, 1000));
+      other.update(big.subarray(5));
+      one.update(big.subarray(1000));
+      expect(Buffer.from(await one.digest()).toString('hex')).toBe(sha(big));
+      expect(Buffer.from(await other.digest()).toString('hex')).toBe(sha(big.subarray(5)));
+      expect(big.byteLength).toBe(3 * 1024 * 1024); // copied to the worker, not moved
+    } finally {
+      await w.close();
+    }
+  }, 30_000);
+
+  it('through RunningHashes: in index order; and if the worker is gone, take answers null (completion reads back)', async () => {
+    const w = new HashWorker();
+    const r = new RunningHashes(undefined, () => w.create());
+    const a = new Uint8Array([1, 2, 3]);
+    const b = new Uint8Array([4, 5]);
+    r.start('x');
+    r.begin('x', 1);
+    r.stored('x', 1, b);
+    r.begin('x', 0);
+    r.stored('x', 0, a);
+    expect(Buffer.from((await r.take('x', 2))!).toString('hex')).toBe(sha(a, b));
+    r.start('y');
+    r.begin('y', 0);
+    r.stored('y', 0, a);
+    await w.close();
+    expect(await r.take('y', 1)).toBeNull();
+    // A new upload after that gets a new worker.
+    r.start('z');
+    r.begin('z', 0);
+    r.stored('z', 0, b);
+    expect(Buffer.from((await r.take('z', 1))!).toString('hex')).toBe(sha(b));
+    await w.close();
+  }, 30_000);
 });

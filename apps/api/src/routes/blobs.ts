@@ -15,6 +15,7 @@ import { requireSession } from '../auth/plugin';
 import { charge, hasRoom } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 import { RunningHashes } from '../blobs/running-hash';
+import { HashWorker } from '../blobs/hash-worker';
 import { parseRange, readRange } from '../blobs/range';
 
 /** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */
@@ -23,7 +24,15 @@ export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
 const partCount = (size: number) => Math.ceil(size / mailLimits.blobPartBytes);
 const expectedPartSize = (size: number, index: number) => Math.min(mailLimits.blobPartBytes, size - index * mailLimits.blobPartBytes);
 
-export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = new RunningHashes()): Promise<void> {
+export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, given?: RunningHashes): Promise<void> {
+  let hashes = given;
+  if (!hashes) {
+    // Uploads are hashed on a worker thread, not on the thread that serves requests (blobs/hash-worker.ts).
+    const worker = new HashWorker();
+    app.addHook('onClose', () => worker.close());
+    hashes = new RunningHashes(undefined, () => worker.create());
+  }
+  const running = hashes;
   const device = requireSession(deps, { device: true });
   const anySession = requireSession(deps);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: mailLimits.blobPartBytes }, (_req, body, done) => done(null, body));
@@ -43,7 +52,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
       if (req.body.size > maxBlobBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.size');
       if (!(await hasRoom(deps.db, s.userId, req.body.size))) throw new ApiError('QUOTA_EXCEEDED');
       const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size, uploaded: true } });
-      hashes.start(blob.id);
+      running.start(blob.id);
       return { blobId: blob.id, partBytes: mailLimits.blobPartBytes };
     },
     { preHandler: device },
@@ -74,13 +83,13 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
       // Charge first (refunding what a re-sent part replaces), so a full mailbox stores nothing.
       if (!(await charge(deps.db, s.userId, bytes.length))) throw new ApiError('QUOTA_EXCEEDED');
       const part = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-      hashes.begin(blobId, index);
+      running.begin(blobId, index);
       try {
         const replaced = await deps.blobs.putPart(blobId, index, part);
-        hashes.stored(blobId, index, part);
+        running.stored(blobId, index, part);
         if (replaced) await charge(deps.db, s.userId, -replaced);
       } catch (err) {
-        hashes.failed(blobId);
+        running.failed(blobId);
         await charge(deps.db, s.userId, -bytes.length);
         throw err;
       }
@@ -112,7 +121,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
         if (sizes.get(i) !== expectedPartSize(size, i)) throw new ApiError('UPLOAD_INCOMPLETE', undefined, `The upload is not complete: part ${i} is missing.`);
       }
       // Hashed as the parts came (blobs/running-hash.ts); read back and hashed only when that could not vouch for every part.
-      let sha256 = hashes.take(blob.id, n);
+      let sha256 = await running.take(blob.id, n);
       if (!sha256) {
         const hash = createHash('sha256');
         for await (const part of deps.blobs.read(blob.id, n)) hash.update(part);
