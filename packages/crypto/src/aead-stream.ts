@@ -253,11 +253,22 @@ export interface PieceDecryptor {
  * @throws {CryptoError} INVALID_INPUT on a bad key/context; at push/final: UNSUPPORTED_VERSION,
  * UNSUPPORTED_SUITE, DECRYPTION_FAILED (wrong key or context, tampering, truncation, extension, reordering).
  */
-export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
+export function createPieceDecryptor(opts: PieceOptions & { output?: Uint8Array }): PieceDecryptor {
   checkOptions(opts);
   const queue = new ByteQueue();
   let st: Derived | undefined;
   let index = 0;
+  // With `output`, plaintext is opened straight into it in order (one buffer for the whole piece,
+  // no per-push allocation or gathering copy); push/final answer views of it. A piece longer than
+  // `output` fails like tampering.
+  const output = opts.output;
+  let written = 0;
+  const into = (n: number): Uint8Array => {
+    if (!output) return outputBuffer(n);
+    if (written + n > output.length) throw decryptionFailed();
+    written += n;
+    return output.subarray(written - n, written);
+  };
   let failed = false;
   let done = false;
   const guard = async <T>(f: () => Promise<T>): Promise<T> => {
@@ -294,7 +305,7 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
           // Every chunk that is certainly not the last, opened straight into one output.
           const chunks = s && queue.length > CT_CHUNK ? Math.ceil(queue.length / CT_CHUNK) - 1 : 0;
           if (!s || !chunks) return new Uint8Array(0);
-          const out = outputBuffer(chunks * PIECE.chunkSize);
+          const out = into(chunks * PIECE.chunkSize);
           for (let i = 0; i < chunks; i++) {
             if (!(await s.gcm.openInto(nonce(s.noncePrefix, index, false), s.aad, queue.take(CT_CHUNK), out, i * PIECE.chunkSize))) {
               out.fill(0);
@@ -311,6 +322,14 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
       guard(async () => {
         const s = await readHeader();
         if (!s || queue.length < PIECE.tagSize) throw decryptionFailed();
+        if (output) {
+          const ct = queue.take(queue.length);
+          const out = into(ct.length - PIECE.tagSize);
+          if (!(await s.gcm.openInto(nonce(s.noncePrefix, index, true), s.aad, ct, out, 0))) throw decryptionFailed();
+          index++;
+          done = true;
+          return out;
+        }
         const pt = await openChunk(s, queue.take(queue.length), true);
         done = true;
         return pt;

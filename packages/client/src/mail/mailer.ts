@@ -888,13 +888,20 @@ export class Mailer {
    * for the end before treating the bytes as the file ({@link attachmentBytes} does).
    */
   async attachment(opened: OpenedMail, piece: number): Promise<ReadableStream<Uint8Array>> {
+    return (await this.openAttachment(opened, piece, false)).stream;
+  }
+
+  /** {@link attachment}; with `whole`, the plaintext is opened straight into one buffer of the piece's size (the stream's chunks are views of it). */
+  private async openAttachment(opened: OpenedMail, piece: number, whole: boolean): Promise<{ stream: ReadableStream<Uint8Array>; output?: Uint8Array }> {
     if (!opened.attachments.some((a) => a.piece === piece)) throw new MailError('NO_SUCH_ATTACHMENT', `No attachment ${piece}.`);
     const { manifest } = await this.openHeader(opened.entry);
-    const dec = createMailPieceDecryptor({ manifest, index: piece });
+    const size = manifest.pieces[piece]?.size;
+    const output = whole && size !== undefined ? new Uint8Array(size) : undefined;
+    const dec = createMailPieceDecryptor({ manifest, index: piece, ...(output ? { output } : {}) });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
     const batch = new Batcher();
-    return source.pipeThrough(
+    const stream = source.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, out) {
           try {
@@ -917,13 +924,21 @@ export class Mailer {
         },
       }),
     );
+    return output ? { stream, output } : { stream };
   }
 
   /** An attachment's plaintext, whole, only once all of it authenticated. */
   async attachmentBytes(opened: OpenedMail, piece: number): Promise<Uint8Array> {
+    // Opened into one buffer of the manifest's size: no chunks kept and gathered at the end.
+    const { stream, output } = await this.openAttachment(opened, piece, true);
     const chunks: Uint8Array[] = [];
-    await drain(await this.attachment(opened, piece), async (c) => void chunks.push(c));
-    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let length = 0;
+    await drain(stream, async (c) => {
+      length += c.length;
+      if (!output) chunks.push(c);
+    });
+    if (output) return length === output.length ? output : output.subarray(0, length);
+    const out = new Uint8Array(length);
     let at = 0;
     for (const c of chunks) {
       out.set(c, at);
