@@ -321,10 +321,12 @@ export async function createMailPieceEncryptor(opts: {
   kind: 'body' | 'attachment';
   random?: RandomSource;
   backend?: AeadBackend;
+  /** Seal the ciphertext straight into this buffer (at least `pieceCiphertextLength` of the plaintext); push/final answer views of it. */
+  output?: Uint8Array;
 }): Promise<{ push(plaintext: Uint8Array): Promise<Uint8Array>; final(): Promise<{ last: Uint8Array; piece: ManifestPiece }> }> {
   astring(opts.messageId, 'messageId');
   const key = randomBytes(opts.random, 32);
-  const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend });
+  const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend, ...(opts.output ? { output: opts.output } : {}) });
   const hash = createSha256();
   let size = 0;
   return {

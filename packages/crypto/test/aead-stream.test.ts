@@ -287,3 +287,39 @@ describe('piece AEAD: decrypting into one output buffer (output option)', () => 
     }
   });
 });
+
+describe('piece AEAD: sealing into one output buffer (output option)', () => {
+  it('the same ciphertext as without it, every output a view of the buffer in order, whatever the pushes', async () => {
+    for (const n of [0, 10, C - 1, C, C + 1, 3 * C + 100]) {
+      const pt = data(n, 12);
+      const expected = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('s') });
+      for (const cuts of [[], [1], [C], [5, C + 7, 2 * C + 3]]) {
+        const output = new Uint8Array(pieceCiphertextLength(n));
+        const enc = await createPieceEncryptor({ key, context, random: seededRandom('s'), output });
+        let at = 0;
+        let o = 0;
+        const outs: Uint8Array[] = [];
+        for (const cut of [...cuts.filter((c) => c < n), n]) {
+          outs.push(await enc.push(pt.subarray(o, cut)));
+          o = cut;
+        }
+        outs.push(await enc.final());
+        for (const x of outs) {
+          if (!x.length) continue;
+          expect(x.buffer).toBe(output.buffer);
+          expect(x.byteOffset - output.byteOffset).toBe(at); // in order, no gaps
+          at += x.length;
+        }
+        expect(at).toBe(expected.length);
+        expectBytes(output, expected);
+      }
+    }
+  });
+
+  it('refuses to write past the buffer', async () => {
+    const pt = data(2 * C, 13);
+    const enc = await createPieceEncryptor({ key, context, output: new Uint8Array(pieceCiphertextLength(2 * C) - 1) });
+    await enc.push(pt);
+    await expectCodeAsync(enc.final(), 'INVALID_INPUT');
+  });
+});

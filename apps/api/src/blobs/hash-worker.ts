@@ -2,7 +2,7 @@
  * Incremental SHA-256 off the event loop (docs/performance.md "Third round"): the running hash of
  * an upload (running-hash.ts) costs the API process about as much CPU as receiving the bytes over
  * TLS, and Node's hash is synchronous, so on the request thread it delays every other request. One
- * worker thread per process takes the parts (copied to it, in the order given) and answers the
+ * worker thread per process takes the parts (moved to it, in the order given) and answers the
  * digest when asked; the route never waits for it until the upload completes.
  *
  * Failure is safe: if the worker dies or errs, every pending digest rejects, `RunningHashes.take`
@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 /** An incremental SHA-256 whose digest may come later. */
 export interface IncrementalHash {
+  /** Takes the bytes over: the caller must not read them afterwards (the worker may move them). */
   update(bytes: Uint8Array): void;
   digest(): Promise<Uint8Array<ArrayBuffer>>;
   /** The hash will not be asked for (the upload was dropped): free what it holds. */
@@ -91,9 +92,18 @@ export class HashWorker {
     return {
       update(bytes) {
         if (gone()) return;
-        // A copy goes to the worker (the caller's buffer stays its own); a view of a larger buffer is cut out first.
-        const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-        thread.postMessage({ op: 'update', id, bytes: own });
+        // A buffer that is the part's alone is moved to the worker (no copy; the caller's view is
+        // left empty); a view of a larger buffer, or one Node will not move, is copied.
+        const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+        if (whole) {
+          try {
+            thread.postMessage({ op: 'update', id, bytes }, [bytes.buffer as ArrayBuffer]);
+            return;
+          } catch {
+            // untransferable (Node's buffer pool): copied below
+          }
+        }
+        thread.postMessage({ op: 'update', id, bytes: bytes.slice() });
       },
       digest: () => {
         if (gone()) return Promise.reject(new Error('hash worker exited'));

@@ -51,7 +51,7 @@ export class RunningHashes {
     r.begun.add(index);
   }
 
-  /** After part `index` was stored with exactly `bytes` (kept by reference while it waits). */
+  /** After part `index` was stored with exactly `bytes`, which are handed over (kept by reference while they wait, then given to the hash, which may move them to its thread): the caller must not read them afterwards. */
   stored(blobId: string, index: number, bytes: Uint8Array): void {
     const r = this.uploads.get(blobId);
     if (!r || r === 'dropped') return;

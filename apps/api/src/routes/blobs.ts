@@ -83,17 +83,18 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, given?: Ru
       // Charge first (refunding what a re-sent part replaces), so a full mailbox stores nothing.
       if (!(await charge(deps.db, s.userId, bytes.length))) throw new ApiError('QUOTA_EXCEEDED');
       const part = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      const partSize = bytes.length;
       running.begin(blobId, index);
       try {
         const replaced = await deps.blobs.putPart(blobId, index, part);
-        running.stored(blobId, index, part);
+        running.stored(blobId, index, part); // hands the bytes to the hash (possibly moved to its thread): not read after this
         if (replaced) await charge(deps.db, s.userId, -replaced);
       } catch (err) {
         running.failed(blobId);
-        await charge(deps.db, s.userId, -bytes.length);
+        await charge(deps.db, s.userId, -partSize);
         throw err;
       }
-      return { blobId, index, size: bytes.length };
+      return { blobId, index, size: partSize };
     },
     {
       onRequest: (req, reply, done) => {

@@ -219,35 +219,6 @@ const drain = async (stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Arra
   }
 };
 
-/** Buffers bytes into fixed-size parts. */
-class Parts {
-  private buf: Uint8Array;
-  private len = 0;
-  constructor(
-    private readonly size: number,
-    private readonly flush: (part: Uint8Array) => Promise<void>,
-  ) {
-    this.buf = new Uint8Array(size);
-  }
-  async push(bytes: Uint8Array) {
-    let at = 0;
-    while (at < bytes.length) {
-      const n = Math.min(this.size - this.len, bytes.length - at);
-      this.buf.set(bytes.subarray(at, at + n), this.len);
-      this.len += n;
-      at += n;
-      if (this.len === this.size) {
-        await this.flush(this.buf);
-        this.buf = new Uint8Array(this.size);
-        this.len = 0;
-      }
-    }
-  }
-  async end() {
-    if (this.len) await this.flush(this.buf.subarray(0, this.len));
-  }
-}
-
 /**
  * A row of a mail list ({@link Mailer.page}): what the sealed summary (or, for mail without one,
  * the body) says, as this device verified it. `source` says where it came from: this device's
@@ -343,22 +314,31 @@ export class Mailer {
   /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
   /** @internal (also used by ../transfer) */
   async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
-    const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
-    const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
+    const ciphertextSize = pieceCiphertextLength(file.size);
+    const { blobId, partBytes } = await this.api.createBlob(ciphertextSize);
+    // The whole ciphertext (at most an attachment's 25 MiB, sealed) in one buffer, sealed straight
+    // into it; each part is sent as a view of it as soon as it is sealed (no gathering copy).
+    const sealed = new Uint8Array(ciphertextSize);
+    const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment', output: sealed });
     const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
-    const parts = new Parts(partBytes, (bytes) => uploader.add(bytes));
+    let written = 0;
+    let sent = 0;
+    const sendSealed = async (out: Uint8Array, end = false) => {
+      written += out.length;
+      for (; sent + partBytes <= written || (end && sent < written); sent += partBytes) await uploader.add(sealed.subarray(sent, Math.min(sent + partBytes, written)));
+    };
     let seen = 0;
     const batch = new Batcher();
     await drain(file.stream(), async (chunk) => {
       seen += chunk.length;
+      if (seen > file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (more than ${file.size} bytes).`);
       const b = batch.add(chunk);
-      if (b) await parts.push(await enc.push(b));
+      if (b) await sendSealed(await enc.push(b));
     });
-    await parts.push(await enc.push(batch.take()));
+    await sendSealed(await enc.push(batch.take()));
     const { last, piece } = await enc.final();
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
-    await parts.push(last);
-    await parts.end();
+    await sendSealed(last, true);
     await uploader.done();
     await this.api.completeBlob(blobId);
     return { blobId, piece };
