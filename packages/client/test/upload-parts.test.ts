@@ -63,7 +63,7 @@ describe('PartUploader', () => {
     expect(calls.length).toBeLessThan(10);
   });
 
-  it('by default sends three parts at a time and takes up to eight before add() waits (sealing runs ahead)', async () => {
+  it('by default sends four parts at a time and takes up to eight before add() waits (sealing runs ahead)', async () => {
     let now = 0;
     let max = 0;
     const release: (() => void)[] = [];
@@ -73,7 +73,7 @@ describe('PartUploader', () => {
       now--;
     });
     for (let i = 0; i < 8; i++) await up.add(new Uint8Array(1)); // none of these waits
-    expect(max).toBe(3);
+    expect(max).toBe(4);
     let ninth = false;
     const adding = up.add(new Uint8Array(1)).then(() => void (ninth = true));
     await new Promise((r) => setTimeout(r, 5));
@@ -85,7 +85,7 @@ describe('PartUploader', () => {
       await new Promise((r) => setTimeout(r, 0));
     }
     await up.done();
-    expect(max).toBe(3);
+    expect(max).toBe(4);
   });
 
   it('a part that fails while others wait for a slot stops the upload; the waiting ones are not sent', async () => {

@@ -7,7 +7,7 @@
 import { ApiClientError } from '../api';
 
 export interface PartUploaderOptions {
-  /** Parts being sent at once (default 3: 12 MiB on the way). */
+  /** Parts being sent at once (default 4: 16 MiB on the way). */
   parallel?: number;
   /**
    * Parts held at once, being sent or sealed and waiting for a slot (default 8, at least
@@ -40,7 +40,7 @@ export class PartUploader {
     private readonly send: (index: number, bytes: Uint8Array) => Promise<unknown>,
     opts: PartUploaderOptions = {},
   ) {
-    this.parallel = Math.max(1, opts.parallel ?? 3);
+    this.parallel = Math.max(1, opts.parallel ?? 4);
     this.maxHeld = Math.max(this.parallel, opts.held ?? 8);
     this.attempts = Math.max(1, opts.attempts ?? 3);
     this.backoff = opts.backoff ?? ((n) => 200 * n);
