@@ -10,7 +10,6 @@ import { ApiClient } from '@sealmail/client';
 import { Identity, memoryKeyStore } from '@sealmail/client/identity';
 import { postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { RunningHashes } from '../src/blobs/running-hash';
-import { HashWorker } from '../src/blobs/hash-worker';
 import { harness, injectFetch, type Harness } from './helpers';
 
 let h: Harness;
@@ -135,55 +134,4 @@ describe('RunningHashes', () => {
     expect(await r.take('one', 2)).toBeNull();
     expect(Buffer.from((await r.take('three', 1))!).toString('hex')).toBe(sha(a));
   });
-});
-
-describe('HashWorker (the API hashes uploads on a worker thread)', () => {
-  it('answers the SHA-256 of the parts in order; a view of a larger buffer is copied, a whole buffer moved', async () => {
-    const w = new HashWorker();
-    try {
-      const big = new Uint8Array(randomBytes(3 * 1024 * 1024));
-      const one = w.create();
-      const other = w.create();
-      one.update(big.subarray(0, 1000));
-      other.update(big.subarray(5));
-      one.update(big.subarray(1000));
-      expect(Buffer.from(await one.digest()).toString('hex')).toBe(sha(big));
-      expect(Buffer.from(await other.digest()).toString('hex')).toBe(sha(big.subarray(5)));
-      expect(big.byteLength).toBe(3 * 1024 * 1024); // views: copied to the worker, the caller's buffer left whole
-      const whole = new Uint8Array(randomBytes(1024 * 1024));
-      const expected = sha(whole);
-      const moved = w.create();
-      moved.update(whole);
-      expect(whole.byteLength).toBe(0); // the part's own buffer: moved, not copied
-      expect(Buffer.from(await moved.digest()).toString('hex')).toBe(expected);
-    } finally {
-      await w.close();
-    }
-  }, 30_000);
-
-  it('through RunningHashes: in index order; and if the worker is gone, take answers null (completion reads back)', async () => {
-    const w = new HashWorker();
-    const r = new RunningHashes(undefined, () => w.create());
-    // Parts are handed over (moved to the worker): each is a fresh buffer, hashes computed first.
-    const a = () => new Uint8Array([1, 2, 3]);
-    const b = () => new Uint8Array([4, 5]);
-    const ab = sha(a(), b());
-    r.start('x');
-    r.begin('x', 1);
-    r.stored('x', 1, b());
-    r.begin('x', 0);
-    r.stored('x', 0, a());
-    expect(Buffer.from((await r.take('x', 2))!).toString('hex')).toBe(ab);
-    r.start('y');
-    r.begin('y', 0);
-    r.stored('y', 0, a());
-    await w.close();
-    expect(await r.take('y', 1)).toBeNull();
-    // A new upload after that gets a new worker.
-    r.start('z');
-    r.begin('z', 0);
-    r.stored('z', 0, b());
-    expect(Buffer.from((await r.take('z', 1))!).toString('hex')).toBe(sha(b()));
-    await w.close();
-  }, 30_000);
 });

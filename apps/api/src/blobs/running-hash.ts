@@ -10,7 +10,26 @@
  * completion reads the parts back and hashes them as before. The answer is therefore always the
  * SHA-256 of the bytes stored for every part, in order.
  */
-import { inlineSha256, type IncrementalHash } from './hash-worker';
+import { createHash } from 'node:crypto';
+
+/** An incremental SHA-256 whose digest may come later (a pluggable hash, e.g. for tests). */
+export interface IncrementalHash {
+  /** Takes the bytes over: the caller must not read them afterwards. */
+  update(bytes: Uint8Array): void;
+  digest(): Promise<Uint8Array<ArrayBuffer>>;
+  /** The hash will not be asked for (the upload was dropped): free what it holds. */
+  discard(): void;
+}
+
+/** Node's hash on the calling thread. */
+export function inlineSha256(): IncrementalHash {
+  const h = createHash('sha256');
+  return {
+    update: (bytes) => void h.update(bytes),
+    digest: async () => new Uint8Array(h.digest()),
+    discard: () => {},
+  };
+}
 
 interface Running {
   hash: IncrementalHash;
@@ -28,7 +47,7 @@ export class RunningHashes {
 
   constructor(
     private readonly limits: { maxWaitingBytes: number; maxUploads: number } = { maxWaitingBytes: 64 * 1024 * 1024, maxUploads: 1000 },
-    /** Where the hashing runs: inline by default; the API passes its hash worker (hash-worker.ts). */
+    /** The hash used per upload (Node's, inline, by default). */
     private readonly newHash: () => IncrementalHash = inlineSha256,
   ) {}
 
@@ -51,7 +70,7 @@ export class RunningHashes {
     r.begun.add(index);
   }
 
-  /** After part `index` was stored with exactly `bytes`, which are handed over (kept by reference while they wait, then given to the hash, which may move them to its thread): the caller must not read them afterwards. */
+  /** After part `index` was stored with exactly `bytes`, which are handed over (kept by reference while they wait, then given to the hash): the caller must not read them afterwards. */
   stored(blobId: string, index: number, bytes: Uint8Array): void {
     const r = this.uploads.get(blobId);
     if (!r || r === 'dropped') return;
@@ -85,7 +104,7 @@ export class RunningHashes {
       r.hash.discard();
       return null;
     }
-    return r.hash.digest().catch(() => null); // the hash worker died: read back
+    return r.hash.digest().catch(() => null); // a hash that cannot answer: read back
   }
 
   private drop(blobId: string): void {

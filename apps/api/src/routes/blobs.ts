@@ -15,7 +15,6 @@ import { requireSession } from '../auth/plugin';
 import { charge, hasRoom } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 import { RunningHashes } from '../blobs/running-hash';
-import { HashWorker } from '../blobs/hash-worker';
 import { parseRange, readRange } from '../blobs/range';
 
 /** The largest ciphertext of one attachment piece: 25 MiB of plaintext, sealed. */
@@ -24,14 +23,7 @@ export const maxBlobBytes = pieceCiphertextLength(mailLimits.attachmentBytes);
 const partCount = (size: number) => Math.ceil(size / mailLimits.blobPartBytes);
 const expectedPartSize = (size: number, index: number) => Math.min(mailLimits.blobPartBytes, size - index * mailLimits.blobPartBytes);
 
-export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, given?: RunningHashes): Promise<void> {
-  let hashes = given;
-  if (!hashes) {
-    // Uploads are hashed on a worker thread, not on the thread that serves requests (blobs/hash-worker.ts).
-    const worker = new HashWorker();
-    app.addHook('onClose', () => worker.close());
-    hashes = new RunningHashes(undefined, () => worker.create());
-  }
+export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = new RunningHashes()): Promise<void> {
   const running = hashes;
   const device = requireSession(deps, { device: true });
   const anySession = requireSession(deps);
@@ -87,7 +79,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, given?: Ru
       running.begin(blobId, index);
       try {
         const replaced = await deps.blobs.putPart(blobId, index, part);
-        running.stored(blobId, index, part); // hands the bytes to the hash (possibly moved to its thread): not read after this
+        running.stored(blobId, index, part); // hands the bytes to the running hash: not read after this
         if (replaced) await charge(deps.db, s.userId, -replaced);
       } catch (err) {
         running.failed(blobId);
