@@ -78,35 +78,35 @@ describe('RunningHashes', () => {
   const c = new Uint8Array([6]);
   const put = (r: RunningHashes, id: string, i: number, bytes: Uint8Array) => (r.begin(id, i), r.stored(id, i, bytes));
 
-  it('hashes in index order whatever order the parts are stored in', () => {
+  it('hashes in index order whatever order the parts are stored in', async () => {
     const r = new RunningHashes();
     r.start('x');
     put(r, 'x', 2, c);
     put(r, 'x', 0, a);
     put(r, 'x', 1, b);
-    expect(Buffer.from(r.take('x', 3)!).toString('hex')).toBe(sha(a, b, c));
+    expect(Buffer.from((await r.take('x', 3))!).toString('hex')).toBe(sha(a, b, c));
     expect(r.heldBytes).toBe(0);
   });
 
-  it('gives up (null: read back) on a part sent twice, a failed store, a missing part, or an upload it did not start', () => {
+  it('gives up (null: read back) on a part sent twice, a failed store, a missing part, or an upload it did not start', async () => {
     const r = new RunningHashes();
     for (const id of ['twice', 'failed', 'gap']) r.start(id);
     put(r, 'twice', 0, a);
     put(r, 'twice', 0, b);
-    expect(r.take('twice', 1)).toBeNull();
+    expect(await r.take('twice', 1)).toBeNull();
     r.begin('failed', 0);
     r.failed('failed');
-    expect(r.take('failed', 1)).toBeNull();
+    expect(await r.take('failed', 1)).toBeNull();
     put(r, 'gap', 0, a);
     put(r, 'gap', 2, c);
-    expect(r.take('gap', 3)).toBeNull();
+    expect(await r.take('gap', 3)).toBeNull();
     put(r, 'elsewhere', 0, a);
     put(r, 'elsewhere', 1, b);
-    expect(r.take('elsewhere', 2)).toBeNull();
+    expect(await r.take('elsewhere', 2)).toBeNull();
     expect(r.heldBytes).toBe(0);
   });
 
-  it('parts waiting for earlier ones stay within the memory budget; over it, the upload is read back instead', () => {
+  it('parts waiting for earlier ones stay within the memory budget; over it, the upload is read back instead', async () => {
     const r = new RunningHashes({ maxWaitingBytes: 4, maxUploads: 10 });
     r.start('x');
     r.start('y');
@@ -118,20 +118,20 @@ describe('RunningHashes', () => {
     put(r, 'y', 3, b); // would be 5 > 4: y is dropped, its waiting bytes freed
     expect(r.heldBytes).toBe(1);
     put(r, 'y', 1, b);
-    expect(r.take('y', 4)).toBeNull();
+    expect(await r.take('y', 4)).toBeNull();
     put(r, 'x', 1, b);
-    expect(Buffer.from(r.take('x', 3)!).toString('hex')).toBe(sha(a, b, c));
+    expect(Buffer.from((await r.take('x', 3))!).toString('hex')).toBe(sha(a, b, c));
     expect(r.heldBytes).toBe(0);
   });
 
-  it('keeps at most maxUploads uploads; the oldest is forgotten and read back', () => {
+  it('keeps at most maxUploads uploads; the oldest is forgotten and read back', async () => {
     const r = new RunningHashes({ maxWaitingBytes: 1024, maxUploads: 2 });
     for (const id of ['one', 'two', 'three']) r.start(id);
     put(r, 'one', 0, a);
     put(r, 'two', 0, a);
     put(r, 'three', 0, a);
     put(r, 'one', 1, b);
-    expect(r.take('one', 2)).toBeNull();
-    expect(Buffer.from(r.take('three', 1)!).toString('hex')).toBe(sha(a));
+    expect(await r.take('one', 2)).toBeNull();
+    expect(Buffer.from((await r.take('three', 1))!).toString('hex')).toBe(sha(a));
   });
 });

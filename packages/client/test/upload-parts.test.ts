@@ -62,4 +62,58 @@ describe('PartUploader', () => {
     expect(calls.filter((i) => i === 2)).toHaveLength(1);
     expect(calls.length).toBeLessThan(10);
   });
+
+  it('by default sends four parts at a time and takes up to eight before add() waits (sealing runs ahead)', async () => {
+    let now = 0;
+    let max = 0;
+    const release: (() => void)[] = [];
+    const up = new PartUploader(async () => {
+      max = Math.max(max, ++now);
+      await new Promise<void>((r) => release.push(r));
+      now--;
+    });
+    for (let i = 0; i < 8; i++) await up.add(new Uint8Array(1)); // none of these waits
+    expect(max).toBe(4);
+    let ninth = false;
+    const adding = up.add(new Uint8Array(1)).then(() => void (ninth = true));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ninth).toBe(false); // eight held: the ninth waits for one to finish
+    while (release.length) release.shift()!();
+    await adding;
+    while (release.length || now) {
+      release.shift()?.();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await up.done();
+    expect(max).toBe(4);
+  });
+
+  it('a part that fails while others wait for a slot stops the upload; the waiting ones are not sent', async () => {
+    const sent: number[] = [];
+    const up = new PartUploader(async (i) => {
+      sent.push(i);
+      await new Promise((r) => setTimeout(r, 2));
+      if (i === 0) throw new ApiClientError(413, 'MESSAGE_TOO_LARGE', 'too large');
+    }, { parallel: 1, held: 4 });
+    const all = (async () => {
+      for (let i = 0; i < 4; i++) await up.add(new Uint8Array(1)); // may itself throw once part 0 failed
+      await up.done();
+    })();
+    await expect(all).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' });
+    await expect(up.done()).rejects.toMatchObject({ code: 'MESSAGE_TOO_LARGE' }); // every held part settled
+    expect(sent).toEqual([0]);
+  });
+
+  it("lets a part's request get going (a turn of the event loop) before taking the next part", async () => {
+    const progressed: number[] = [];
+    const up = new PartUploader(async (i) => {
+      await new Promise((r) => setTimeout(r, 0)); // stands for the socket write the part starts
+      progressed.push(i);
+    });
+    await up.add(new Uint8Array(1));
+    expect(progressed).toEqual([0]);
+    await up.add(new Uint8Array(1));
+    expect(progressed).toEqual([0, 1]);
+    await up.done();
+  });
 });

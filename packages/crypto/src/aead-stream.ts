@@ -183,8 +183,19 @@ export interface PieceEncryptor {
  * plaintext besides what the caller pushes.
  * @throws {CryptoError} INVALID_INPUT on a bad key or context, or when used after `final()`.
  */
-export async function createPieceEncryptor(opts: PieceOptions & { random?: RandomSource }): Promise<PieceEncryptor> {
+export async function createPieceEncryptor(opts: PieceOptions & { random?: RandomSource; output?: Uint8Array }): Promise<PieceEncryptor> {
   checkOptions(opts);
+  // With `output` (at least the piece's ciphertext length), the ciphertext is sealed straight into
+  // it in order and push/final answer views of it: no buffer per push, and a caller that sends
+  // the ciphertext in parts can send views of it without gathering them.
+  const output = opts.output;
+  let written = 0;
+  const into = (n: number): Uint8Array => {
+    if (!output) return outputBuffer(n);
+    if (written + n > output.length) throw new CryptoError('INVALID_INPUT', '"output" is shorter than the ciphertext');
+    written += n;
+    return output.subarray(written - n, written);
+  };
   const header = new Uint8Array(PIECE.headerSize);
   header[0] = PIECE.version;
   header[1] = PIECE.suiteAes256GcmChunked;
@@ -211,10 +222,15 @@ export async function createPieceEncryptor(opts: PieceOptions & { random?: Rando
       const chunks = queue.length > PIECE.chunkSize ? Math.ceil(queue.length / PIECE.chunkSize) - 1 : 0;
       if (!chunks) {
         queue.detach();
-        return headerSent ? new Uint8Array(0) : emit([]);
+        if (headerSent) return new Uint8Array(0);
+        if (!output) return emit([]);
+        headerSent = true;
+        const out = into(PIECE.headerSize);
+        out.set(header);
+        return out;
       }
       const head = headerSent ? 0 : PIECE.headerSize;
-      const out = outputBuffer(head + chunks * CT_CHUNK);
+      const out = into(head + chunks * CT_CHUNK);
       try {
         if (head) out.set(header, 0);
         for (let i = 0; i < chunks; i++) await st.gcm.sealInto(nonce(st.noncePrefix, index++, false), st.aad, queue.take(PIECE.chunkSize), out, head + i * CT_CHUNK);
@@ -227,6 +243,15 @@ export async function createPieceEncryptor(opts: PieceOptions & { random?: Rando
     async final() {
       if (done) throw new CryptoError('INVALID_INPUT', 'encryptor already finalised');
       done = true;
+      if (output) {
+        const pt = queue.take(queue.length);
+        const head = headerSent ? 0 : PIECE.headerSize;
+        const out = into(head + pt.length + PIECE.tagSize);
+        if (head) out.set(header);
+        headerSent = true;
+        await st.gcm.sealInto(nonce(st.noncePrefix, index++, true), st.aad, pt, out, head);
+        return out;
+      }
       const last = await st.gcm.seal(nonce(st.noncePrefix, index++, true), st.aad, queue.take(queue.length));
       return emit([last]);
     },
@@ -253,11 +278,22 @@ export interface PieceDecryptor {
  * @throws {CryptoError} INVALID_INPUT on a bad key/context; at push/final: UNSUPPORTED_VERSION,
  * UNSUPPORTED_SUITE, DECRYPTION_FAILED (wrong key or context, tampering, truncation, extension, reordering).
  */
-export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
+export function createPieceDecryptor(opts: PieceOptions & { output?: Uint8Array }): PieceDecryptor {
   checkOptions(opts);
   const queue = new ByteQueue();
   let st: Derived | undefined;
   let index = 0;
+  // With `output`, plaintext is opened straight into it in order (one buffer for the whole piece,
+  // no per-push allocation or gathering copy); push/final answer views of it. A piece longer than
+  // `output` fails like tampering.
+  const output = opts.output;
+  let written = 0;
+  const into = (n: number): Uint8Array => {
+    if (!output) return outputBuffer(n);
+    if (written + n > output.length) throw decryptionFailed();
+    written += n;
+    return output.subarray(written - n, written);
+  };
   let failed = false;
   let done = false;
   const guard = async <T>(f: () => Promise<T>): Promise<T> => {
@@ -294,7 +330,7 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
           // Every chunk that is certainly not the last, opened straight into one output.
           const chunks = s && queue.length > CT_CHUNK ? Math.ceil(queue.length / CT_CHUNK) - 1 : 0;
           if (!s || !chunks) return new Uint8Array(0);
-          const out = outputBuffer(chunks * PIECE.chunkSize);
+          const out = into(chunks * PIECE.chunkSize);
           for (let i = 0; i < chunks; i++) {
             if (!(await s.gcm.openInto(nonce(s.noncePrefix, index, false), s.aad, queue.take(CT_CHUNK), out, i * PIECE.chunkSize))) {
               out.fill(0);
@@ -311,6 +347,14 @@ export function createPieceDecryptor(opts: PieceOptions): PieceDecryptor {
       guard(async () => {
         const s = await readHeader();
         if (!s || queue.length < PIECE.tagSize) throw decryptionFailed();
+        if (output) {
+          const ct = queue.take(queue.length);
+          const out = into(ct.length - PIECE.tagSize);
+          if (!(await s.gcm.openInto(nonce(s.noncePrefix, index, true), s.aad, ct, out, 0))) throw decryptionFailed();
+          index++;
+          done = true;
+          return out;
+        }
         const pt = await openChunk(s, queue.take(queue.length), true);
         done = true;
         return pt;

@@ -321,10 +321,12 @@ export async function createMailPieceEncryptor(opts: {
   kind: 'body' | 'attachment';
   random?: RandomSource;
   backend?: AeadBackend;
+  /** Seal the ciphertext straight into this buffer (at least `pieceCiphertextLength` of the plaintext); push/final answer views of it. */
+  output?: Uint8Array;
 }): Promise<{ push(plaintext: Uint8Array): Promise<Uint8Array>; final(): Promise<{ last: Uint8Array; piece: ManifestPiece }> }> {
   astring(opts.messageId, 'messageId');
   const key = randomBytes(opts.random, 32);
-  const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend });
+  const enc = await createPieceEncryptor({ key, context: mailPieceContext(opts.messageId, opts.index), random: opts.random, backend: opts.backend, ...(opts.output ? { output: opts.output } : {}) });
   const hash = createSha256();
   let size = 0;
   return {
@@ -348,13 +350,19 @@ export async function createMailPieceEncryptor(opts: {
  * Callers must not treat output as the attachment until `final` succeeded.
  * @throws {CryptoError} INVALID_INPUT (no such piece); at push/final: DECRYPTION_FAILED.
  */
-export function createMailPieceDecryptor(opts: { manifest: Manifest; index: number; backend?: AeadBackend }): {
+export function createMailPieceDecryptor(opts: {
+  manifest: Manifest;
+  index: number;
+  backend?: AeadBackend;
+  /** Open the plaintext straight into this buffer (at least the piece's size); push/final answer views of it. */
+  output?: Uint8Array;
+}): {
   push(ciphertext: Uint8Array): Promise<Uint8Array>;
   final(): Promise<Uint8Array>;
 } {
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
-  const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend });
+  const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend, ...(opts.output ? { output: opts.output } : {}) });
   const hash = createSha256();
   let released = 0;
   return {

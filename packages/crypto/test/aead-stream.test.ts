@@ -22,8 +22,8 @@ const H = PIECE.headerSize;
 const data = (n: number, seed = 1) => fillerBytes(n, seed);
 const backends: AeadBackend[] = ['node', 'webcrypto', 'noble'];
 
-async function streamDecrypt(ct: Uint8Array, parts: number[], k: Uint8Array = key, ctx: Uint8Array = context) {
-  const dec = createPieceDecryptor({ key: k, context: ctx });
+async function streamDecrypt(ct: Uint8Array, parts: number[], k: Uint8Array = key, ctx: Uint8Array = context, extra: { output?: Uint8Array; backend?: AeadBackend } = {}) {
+  const dec = createPieceDecryptor({ key: k, context: ctx, ...extra });
   const released: Uint8Array[] = [];
   let error: unknown;
   try {
@@ -246,5 +246,80 @@ describe('piece AEAD: tampering fails and releases no plaintext', () => {
     await expectCodeAsync(dec.push(flip(await fresh(), 40)), 'DECRYPTION_FAILED');
     await expectCodeAsync(dec.push((await fresh()).subarray(0, 10)), 'DECRYPTION_FAILED');
     await expectCodeAsync(dec.final(), 'DECRYPTION_FAILED');
+  });
+});
+
+describe('piece AEAD: decrypting into one output buffer (output option)', () => {
+  const pt = data(3 * C + 100, 11); // 4 chunks
+  const splits = [[], [1000, H + CT + 5, H + 2 * CT + 9], [H, H + CT, H + 2 * CT, H + 3 * CT]];
+
+  it('recovers the plaintext into the buffer, every released chunk a view of it, on every backend', async () => {
+    const ct = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('o') });
+    for (const backend of backends) {
+      for (const parts of splits) {
+        const output = new Uint8Array(pt.length);
+        const r = await streamDecrypt(ct, parts, key, context, { output, backend });
+        expect(r.error).toBeUndefined();
+        expectBytes(output, pt);
+        expect(r.releasedBytes).toBe(pt.length);
+        for (const x of r.released) if (x.length) expect(x.buffer).toBe(output.buffer);
+      }
+    }
+  });
+
+  it('tampering fails, and the buffer holds nothing past the authentic chunks released before it', async () => {
+    const ct = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('o') });
+    for (const bad of [flip(ct, H + 2 * CT + 77), flip(ct, ct.length - 1), ct.subarray(0, H + 3 * CT)]) {
+      const output = new Uint8Array(pt.length);
+      const r = await streamDecrypt(bad, [H + CT + 5, H + 2 * CT + 9], key, context, { output });
+      expect((r.error as { code?: string })?.code).toBe('DECRYPTION_FAILED');
+      expectBytes(output.subarray(0, r.releasedBytes), pt.subarray(0, r.releasedBytes));
+      expect(output.subarray(r.releasedBytes).every((b) => b === 0)).toBe(true);
+      expect(r.releasedBytes).toBeLessThan(pt.length);
+    }
+  });
+
+  it('a piece longer than the buffer fails like tampering', async () => {
+    const ct = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('o') });
+    for (const short of [pt.length - 1, 2 * C]) {
+      const r = await streamDecrypt(ct, [H + CT + 5], key, context, { output: new Uint8Array(short) });
+      expect((r.error as { code?: string })?.code).toBe('DECRYPTION_FAILED');
+    }
+  });
+});
+
+describe('piece AEAD: sealing into one output buffer (output option)', () => {
+  it('the same ciphertext as without it, every output a view of the buffer in order, whatever the pushes', async () => {
+    for (const n of [0, 10, C - 1, C, C + 1, 3 * C + 100]) {
+      const pt = data(n, 12);
+      const expected = await encryptPiece({ key, context, plaintext: pt, random: seededRandom('s') });
+      for (const cuts of [[], [1], [C], [5, C + 7, 2 * C + 3]]) {
+        const output = new Uint8Array(pieceCiphertextLength(n));
+        const enc = await createPieceEncryptor({ key, context, random: seededRandom('s'), output });
+        let at = 0;
+        let o = 0;
+        const outs: Uint8Array[] = [];
+        for (const cut of [...cuts.filter((c) => c < n), n]) {
+          outs.push(await enc.push(pt.subarray(o, cut)));
+          o = cut;
+        }
+        outs.push(await enc.final());
+        for (const x of outs) {
+          if (!x.length) continue;
+          expect(x.buffer).toBe(output.buffer);
+          expect(x.byteOffset - output.byteOffset).toBe(at); // in order, no gaps
+          at += x.length;
+        }
+        expect(at).toBe(expected.length);
+        expectBytes(output, expected);
+      }
+    }
+  });
+
+  it('refuses to write past the buffer', async () => {
+    const pt = data(2 * C, 13);
+    const enc = await createPieceEncryptor({ key, context, output: new Uint8Array(pieceCiphertextLength(2 * C) - 1) });
+    await enc.push(pt);
+    await expectCodeAsync(enc.final(), 'INVALID_INPUT');
   });
 });

@@ -10,10 +10,29 @@
  * completion reads the parts back and hashes them as before. The answer is therefore always the
  * SHA-256 of the bytes stored for every part, in order.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+
+/** An incremental SHA-256 whose digest may come later (a pluggable hash, e.g. for tests). */
+export interface IncrementalHash {
+  /** Takes the bytes over: the caller must not read them afterwards. */
+  update(bytes: Uint8Array): void;
+  digest(): Promise<Uint8Array<ArrayBuffer>>;
+  /** The hash will not be asked for (the upload was dropped): free what it holds. */
+  discard(): void;
+}
+
+/** Node's hash on the calling thread. */
+export function inlineSha256(): IncrementalHash {
+  const h = createHash('sha256');
+  return {
+    update: (bytes) => void h.update(bytes),
+    digest: async () => new Uint8Array(h.digest()),
+    discard: () => {},
+  };
+}
 
 interface Running {
-  hash: Hash;
+  hash: IncrementalHash;
   /** The next index to hash. */
   next: number;
   /** Indexes begun (stored or being stored): a second one for an index drops the hash. */
@@ -28,6 +47,8 @@ export class RunningHashes {
 
   constructor(
     private readonly limits: { maxWaitingBytes: number; maxUploads: number } = { maxWaitingBytes: 64 * 1024 * 1024, maxUploads: 1000 },
+    /** The hash used per upload (Node's, inline, by default). */
+    private readonly newHash: () => IncrementalHash = inlineSha256,
   ) {}
 
   /** Bytes held for parts that came early, over all uploads (never above `maxWaitingBytes`). */
@@ -38,7 +59,7 @@ export class RunningHashes {
   /** An upload this process created: its parts are hashed as they come. */
   start(blobId: string): void {
     if (this.uploads.size >= this.limits.maxUploads) this.evictOldest();
-    this.uploads.set(blobId, { hash: createHash('sha256'), next: 0, begun: new Set(), waiting: new Map() });
+    this.uploads.set(blobId, { hash: this.newHash(), next: 0, begun: new Set(), waiting: new Map() });
   }
 
   /** Before part `index` is stored. */
@@ -49,7 +70,7 @@ export class RunningHashes {
     r.begun.add(index);
   }
 
-  /** After part `index` was stored with exactly `bytes` (kept by reference while it waits). */
+  /** After part `index` was stored with exactly `bytes`, which are handed over (kept by reference while they wait, then given to the hash): the caller must not read them afterwards. */
   stored(blobId: string, index: number, bytes: Uint8Array): void {
     const r = this.uploads.get(blobId);
     if (!r || r === 'dropped') return;
@@ -75,26 +96,33 @@ export class RunningHashes {
   }
 
   /** The SHA-256 of parts 0..parts-1 when every one was hashed exactly once; null: hash them again. Forgets the upload. */
-  take(blobId: string, parts: number): Uint8Array<ArrayBuffer> | null {
+  async take(blobId: string, parts: number): Promise<Uint8Array<ArrayBuffer> | null> {
     const r = this.uploads.get(blobId);
     this.forget(blobId);
-    if (!r || r === 'dropped' || r.next !== parts || r.begun.size !== parts) return null;
-    return new Uint8Array(r.hash.digest());
+    if (!r || r === 'dropped') return null;
+    if (r.next !== parts || r.begun.size !== parts) {
+      r.hash.discard();
+      return null;
+    }
+    return r.hash.digest().catch(() => null); // a hash that cannot answer: read back
   }
 
   private drop(blobId: string): void {
-    this.forget(blobId);
+    this.forget(blobId, true);
     this.uploads.set(blobId, 'dropped');
   }
 
-  private forget(blobId: string): void {
+  private forget(blobId: string, discard = false): void {
     const r = this.uploads.get(blobId);
-    if (r && r !== 'dropped') for (const w of r.waiting.values()) this.waitingBytes -= w.length;
+    if (r && r !== 'dropped') {
+      for (const w of r.waiting.values()) this.waitingBytes -= w.length;
+      if (discard) r.hash.discard();
+    }
     this.uploads.delete(blobId);
   }
 
   private evictOldest(): void {
     const oldest = this.uploads.keys().next();
-    if (!oldest.done) this.forget(oldest.value);
+    if (!oldest.done) this.forget(oldest.value, true);
   }
 }

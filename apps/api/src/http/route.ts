@@ -2,7 +2,7 @@
  * Registers a route from its contract (packages/contract): the zod body schema validates the
  * request, and the handler's return type is the contract's response type.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler } from 'fastify';
 import type { z } from 'zod';
 import type { RouteContract } from '@sealmail/contract';
 
@@ -18,13 +18,14 @@ export function defineRoute<C extends RouteContract>(
   app: FastifyInstance,
   contract: C,
   handler: (req: RouteRequest<C>, reply: FastifyReply) => Promise<z.input<C['response']>>,
-  opts: { logLevel?: 'warn' | 'info'; preHandler?: preHandlerAsyncHookHandler; bodyLimit?: number } = {},
+  opts: { logLevel?: 'warn' | 'info'; onRequest?: onRequestHookHandler; preHandler?: preHandlerAsyncHookHandler; bodyLimit?: number } = {},
 ): void {
   app.route({
     method: contract.method,
     url: contract.path,
     // A route may log less than the service does, never more.
     ...(opts.logLevel && LEVELS[opts.logLevel]! > (LEVELS[app.log.level] ?? Infinity) ? { logLevel: opts.logLevel } : {}),
+    ...(opts.onRequest ? { onRequest: opts.onRequest } : {}),
     ...(opts.preHandler ? { preHandler: opts.preHandler } : {}),
     ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
     ...(contract.body || contract.params || contract.query

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, blobComplete, blobCreate, blobDownload, blobPart, mailLimits } from '@sealmail/contract';
 import { pieceCiphertextLength, toHex } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
@@ -24,6 +24,7 @@ const partCount = (size: number) => Math.ceil(size / mailLimits.blobPartBytes);
 const expectedPartSize = (size: number, index: number) => Math.min(mailLimits.blobPartBytes, size - index * mailLimits.blobPartBytes);
 
 export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = new RunningHashes()): Promise<void> {
+  const running = hashes;
   const device = requireSession(deps, { device: true });
   const anySession = requireSession(deps);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: mailLimits.blobPartBytes }, (_req, body, done) => done(null, body));
@@ -43,12 +44,20 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
       if (req.body.size > maxBlobBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.size');
       if (!(await hasRoom(deps.db, s.userId, req.body.size))) throw new ApiError('QUOTA_EXCEEDED');
       const blob = await deps.db.blob.create({ data: { ownerUserId: s.userId, declaredSize: req.body.size, uploaded: true } });
-      hashes.start(blob.id);
+      running.start(blob.id);
       return { blobId: blob.id, partBytes: mailLimits.blobPartBytes };
     },
     { preHandler: device },
   );
 
+  /**
+   * A part's session, looked up as soon as its headers came (onRequest, not awaited there), so
+   * the lookup overlaps the 4 MiB body still arriving instead of following it (docs/performance.md
+   * "Third round"); the preHandler waits for it, so nothing is stored, charged or answered before
+   * the session is checked. The upload row is still read after the body (a part never lands in an
+   * upload completed while its body was on the way).
+   */
+  const earlySession = new WeakMap<FastifyRequest, Promise<void>>();
   defineRoute(
     app,
     blobPart,
@@ -66,19 +75,30 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
       // Charge first (refunding what a re-sent part replaces), so a full mailbox stores nothing.
       if (!(await charge(deps.db, s.userId, bytes.length))) throw new ApiError('QUOTA_EXCEEDED');
       const part = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-      hashes.begin(blobId, index);
+      const partSize = bytes.length;
+      running.begin(blobId, index);
       try {
         const replaced = await deps.blobs.putPart(blobId, index, part);
-        hashes.stored(blobId, index, part);
+        running.stored(blobId, index, part); // hands the bytes to the running hash: not read after this
         if (replaced) await charge(deps.db, s.userId, -replaced);
       } catch (err) {
-        hashes.failed(blobId);
-        await charge(deps.db, s.userId, -bytes.length);
+        running.failed(blobId);
+        await charge(deps.db, s.userId, -partSize);
         throw err;
       }
-      return { blobId, index, size: bytes.length };
+      return { blobId, index, size: partSize };
     },
-    { preHandler: device },
+    {
+      onRequest: (req, reply, done) => {
+        const session = device(req, reply);
+        session.catch(() => {}); // a request refused before its preHandler (body type or size) never awaits it
+        earlySession.set(req, session);
+        done();
+      },
+      preHandler: async (req, reply) => {
+        await (earlySession.get(req) ?? device(req, reply));
+      },
+    },
   );
 
   defineRoute(
@@ -94,7 +114,7 @@ export async function blobRoutes(app: FastifyInstance, deps: ApiDeps, hashes = n
         if (sizes.get(i) !== expectedPartSize(size, i)) throw new ApiError('UPLOAD_INCOMPLETE', undefined, `The upload is not complete: part ${i} is missing.`);
       }
       // Hashed as the parts came (blobs/running-hash.ts); read back and hashed only when that could not vouch for every part.
-      let sha256 = hashes.take(blob.id, n);
+      let sha256 = await running.take(blob.id, n);
       if (!sha256) {
         const hash = createHash('sha256');
         for await (const part of deps.blobs.read(blob.id, n)) hash.update(part);

@@ -219,35 +219,6 @@ const drain = async (stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Arra
   }
 };
 
-/** Buffers bytes into fixed-size parts. */
-class Parts {
-  private buf: Uint8Array;
-  private len = 0;
-  constructor(
-    private readonly size: number,
-    private readonly flush: (part: Uint8Array) => Promise<void>,
-  ) {
-    this.buf = new Uint8Array(size);
-  }
-  async push(bytes: Uint8Array) {
-    let at = 0;
-    while (at < bytes.length) {
-      const n = Math.min(this.size - this.len, bytes.length - at);
-      this.buf.set(bytes.subarray(at, at + n), this.len);
-      this.len += n;
-      at += n;
-      if (this.len === this.size) {
-        await this.flush(this.buf);
-        this.buf = new Uint8Array(this.size);
-        this.len = 0;
-      }
-    }
-  }
-  async end() {
-    if (this.len) await this.flush(this.buf.subarray(0, this.len));
-  }
-}
-
 /**
  * A row of a mail list ({@link Mailer.page}): what the sealed summary (or, for mail without one,
  * the body) says, as this device verified it. `source` says where it came from: this device's
@@ -343,22 +314,31 @@ export class Mailer {
   /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
   /** @internal (also used by ../transfer) */
   async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
-    const { blobId, partBytes } = await this.api.createBlob(pieceCiphertextLength(file.size));
-    const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment' });
+    const ciphertextSize = pieceCiphertextLength(file.size);
+    const { blobId, partBytes } = await this.api.createBlob(ciphertextSize);
+    // The whole ciphertext (at most an attachment's 25 MiB, sealed) in one buffer, sealed straight
+    // into it; each part is sent as a view of it as soon as it is sealed (no gathering copy).
+    const sealed = new Uint8Array(ciphertextSize);
+    const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment', output: sealed });
     const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
-    const parts = new Parts(partBytes, (bytes) => uploader.add(bytes));
+    let written = 0;
+    let sent = 0;
+    const sendSealed = async (out: Uint8Array, end = false) => {
+      written += out.length;
+      for (; sent + partBytes <= written || (end && sent < written); sent += partBytes) await uploader.add(sealed.subarray(sent, Math.min(sent + partBytes, written)));
+    };
     let seen = 0;
     const batch = new Batcher();
     await drain(file.stream(), async (chunk) => {
       seen += chunk.length;
+      if (seen > file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (more than ${file.size} bytes).`);
       const b = batch.add(chunk);
-      if (b) await parts.push(await enc.push(b));
+      if (b) await sendSealed(await enc.push(b));
     });
-    await parts.push(await enc.push(batch.take()));
+    await sendSealed(await enc.push(batch.take()));
     const { last, piece } = await enc.final();
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
-    await parts.push(last);
-    await parts.end();
+    await sendSealed(last, true);
     await uploader.done();
     await this.api.completeBlob(blobId);
     return { blobId, piece };
@@ -888,13 +868,20 @@ export class Mailer {
    * for the end before treating the bytes as the file ({@link attachmentBytes} does).
    */
   async attachment(opened: OpenedMail, piece: number): Promise<ReadableStream<Uint8Array>> {
+    return (await this.openAttachment(opened, piece, false)).stream;
+  }
+
+  /** {@link attachment}; with `whole`, the plaintext is opened straight into one buffer of the piece's size (the stream's chunks are views of it). */
+  private async openAttachment(opened: OpenedMail, piece: number, whole: boolean): Promise<{ stream: ReadableStream<Uint8Array>; output?: Uint8Array }> {
     if (!opened.attachments.some((a) => a.piece === piece)) throw new MailError('NO_SUCH_ATTACHMENT', `No attachment ${piece}.`);
     const { manifest } = await this.openHeader(opened.entry);
-    const dec = createMailPieceDecryptor({ manifest, index: piece });
+    const size = manifest.pieces[piece]?.size;
+    const output = whole && size !== undefined ? new Uint8Array(size) : undefined;
+    const dec = createMailPieceDecryptor({ manifest, index: piece, ...(output ? { output } : {}) });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
     const batch = new Batcher();
-    return source.pipeThrough(
+    const stream = source.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, out) {
           try {
@@ -917,13 +904,21 @@ export class Mailer {
         },
       }),
     );
+    return output ? { stream, output } : { stream };
   }
 
   /** An attachment's plaintext, whole, only once all of it authenticated. */
   async attachmentBytes(opened: OpenedMail, piece: number): Promise<Uint8Array> {
+    // Opened into one buffer of the manifest's size: no chunks kept and gathered at the end.
+    const { stream, output } = await this.openAttachment(opened, piece, true);
     const chunks: Uint8Array[] = [];
-    await drain(await this.attachment(opened, piece), async (c) => void chunks.push(c));
-    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let length = 0;
+    await drain(stream, async (c) => {
+      length += c.length;
+      if (!output) chunks.push(c);
+    });
+    if (output) return length === output.length ? output : output.subarray(0, length);
+    const out = new Uint8Array(length);
     let at = 0;
     for (const c of chunks) {
       out.set(c, at);

@@ -7,8 +7,15 @@
 import { ApiClientError } from '../api';
 
 export interface PartUploaderOptions {
-  /** Parts in flight at once (default 4: 16 MiB of 4 MiB parts). */
+  /** Parts being sent at once (default 4: 16 MiB on the way). */
   parallel?: number;
+  /**
+   * Parts held at once, being sent or sealed and waiting for a slot (default 8, at least
+   * `parallel`; at most 32 MiB of 4 MiB parts); `add` waits beyond it. Sealing runs ahead of the
+   * sending, and the server stores the first parts while the later ones are still arriving
+   * (with every part on the wire at once, all bodies ended together and all stores came last).
+   */
+  held?: number;
   /** Attempts per part before the upload fails (default 3). */
   attempts?: number;
   /** Wait before attempt n+1, in ms (default 200·n). */
@@ -18,10 +25,14 @@ export interface PartUploaderOptions {
 const retriable = (err: unknown) => !(err instanceof ApiClientError) || err.status === 0 || err.status >= 500;
 
 export class PartUploader {
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Every part held: waiting for a slot or being sent. */
+  private readonly held = new Set<Promise<void>>();
+  private sending = 0;
+  private readonly waiting: (() => void)[] = [];
   private failure: { err: unknown } | null = null;
   private next = 0;
   private readonly parallel: number;
+  private readonly maxHeld: number;
   private readonly attempts: number;
   private readonly backoff: (attempt: number) => number;
 
@@ -30,31 +41,51 @@ export class PartUploader {
     opts: PartUploaderOptions = {},
   ) {
     this.parallel = Math.max(1, opts.parallel ?? 4);
+    this.maxHeld = Math.max(this.parallel, opts.held ?? 8);
     this.attempts = Math.max(1, opts.attempts ?? 3);
     this.backoff = opts.backoff ?? ((n) => 200 * n);
   }
 
-  /** Queues the next part (numbered in call order); waits only while `parallel` parts are in flight. */
+  /** Queues the next part (numbered in call order); waits only while `held` parts are held. */
   async add(bytes: Uint8Array): Promise<void> {
     this.check();
-    while (this.inFlight.size >= this.parallel) {
-      await Promise.race(this.inFlight);
+    while (this.held.size >= this.maxHeld) {
+      await Promise.race(this.held);
       this.check();
     }
     const index = this.next++;
-    const p: Promise<void> = this.sendWithRetry(index, bytes).then(
-      () => void this.inFlight.delete(p),
+    const p: Promise<void> = this.sendInSlot(index, bytes).then(
+      () => void this.held.delete(p),
       (err: unknown) => {
-        this.inFlight.delete(p);
+        this.held.delete(p);
         this.failure ??= { err };
       },
     );
-    this.inFlight.add(p);
+    this.held.add(p);
+    // Let the request start (socket, TLS, the server's lookups) before the caller seals the next
+    // part: sealing is a chain of microtasks that would otherwise hold the event loop until the
+    // window is full, and the parts would leave one wave at a time.
+    await new Promise((r) => setTimeout(r, 0));
+  }
+
+  private async sendInSlot(index: number, bytes: Uint8Array): Promise<void> {
+    while (this.sending >= this.parallel) await new Promise<void>((r) => this.waiting.push(r));
+    this.sending++;
+    try {
+      if (this.failure) throw this.failure.err; // another part failed while this one waited
+      await this.sendWithRetry(index, bytes);
+    } catch (err) {
+      this.failure ??= { err }; // before the slot is handed on, so the next waiting part sees it
+      throw err;
+    } finally {
+      this.sending--;
+      this.waiting.shift()?.();
+    }
   }
 
   /** Waits for every part; throws the first failure. */
   async done(): Promise<void> {
-    while (this.inFlight.size) await Promise.race(this.inFlight);
+    while (this.held.size) await Promise.race(this.held);
     this.check();
   }
 
