@@ -51,6 +51,11 @@ export interface LocalDeliveryDeps {
   store?: (input: StoreInput) => Promise<Stored & { published?: boolean }>;
   /** Seals each copy (the ingress's seal pool, seal-pool.ts); default: `sealJob` in this thread. */
   seal?: (job: SealJob) => Promise<SealResult>;
+  /**
+   * Keyed hashes of Message-IDs (the server's SecretBox): with it, mail from outside keeps a ref
+   * of its own Message-ID, and a message answering another from outside joins its thread.
+   */
+  secrets?: { ref(purpose: string, value: string): Uint8Array };
 }
 
 export interface LocalDelivery {
@@ -93,6 +98,32 @@ export interface LocalDelivery {
 
 const flat = (a: AddressObject | AddressObject[] | undefined) => (a ? (Array.isArray(a) ? a : [a]) : []).flatMap((x) => x.value.map((v) => v.address ?? '').filter(Boolean));
 const bare = (id: string) => id.replace(/^<|>$/g, '');
+
+/** The Message-IDs a message answers, nearest first: In-Reply-To, then References from the end (at most 10). */
+export function answeredIds(parsed: { inReplyTo?: string | undefined; references?: string | string[] | undefined }): string[] {
+  const ids = (v: string | string[] | undefined) => (Array.isArray(v) ? v : v ? [v] : []).flatMap((s) => s.match(/<[^<>\s]+>/g) ?? (s.trim() ? [s.trim()] : [])).map(bare);
+  return [...new Set([...ids(parsed.inReplyTo), ...ids(parsed.references).reverse()])].filter(Boolean).slice(0, 10);
+}
+
+/**
+ * The stored message `parsed` answers: the nearest id that names one — a mail of this server by
+ * its Message-ID, or a mail from outside by the keyed hash of its own.
+ */
+async function parentOf(deps: LocalDeliveryDeps, parsed: Parameters<typeof answeredIds>[0]): Promise<{ id: string } | null> {
+  const ids = answeredIds(parsed);
+  if (!ids.length) return null;
+  const refs = deps.secrets ? ids.map((id) => Buffer.from(deps.secrets!.ref('message-id', id))) : [];
+  const found = await deps.db.message.findMany({
+    where: { OR: [{ mailId: { in: ids } }, ...(refs.length ? [{ originRef: { in: refs } }] : [])] },
+    select: { id: true, mailId: true, originRef: true },
+    take: 20,
+  });
+  for (const [i, id] of ids.entries()) {
+    const hit = found.find((m) => m.mailId === id || (refs[i] && m.originRef && Buffer.from(m.originRef).equals(refs[i]!)));
+    if (hit) return { id: hit.id };
+  }
+  return null;
+}
 
 /** Stands in for a sender that names no address at all (a null sender without a From): never a real host. */
 export const UNKNOWN_SENDER = 'unknown-sender@sender.invalid';
@@ -239,8 +270,8 @@ async function sealCopy(
     const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
     const sealed = await (deps.seal ?? sealJob)({ mail: { messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) }, ...(serverPublicKey ? { serverPublicKey } : {}) }).finally(() => mime.fill(0));
     const serverBox = sealed.serverBox;
-    const parentMailId = parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined;
-    const parent = d.parentId ? { id: d.parentId } : parentMailId ? await deps.db.message.findUnique({ where: { mailId: parentMailId }, select: { id: true } }) : null;
+    const parent = d.parentId ? { id: d.parentId } : await parentOf(deps, parsed);
+    const ownId = parsed.messageId ? bare(parsed.messageId) : '';
     const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));
     const stored: Stored & { published?: boolean } = await (deps.store ?? ((input: StoreInput) => storeMessage(deps.db, input)))({
       mailId,
@@ -258,6 +289,7 @@ async function sealCopy(
       attachmentSizes: attachments.map((a) => a.size),
       blobBytes: blobSizes.reduce((n, s) => n + s, 0n),
       parentId: parent?.id ?? null,
+      ...(deps.secrets && ownId ? { originRef: deps.secrets.ref('message-id', ownId) } : {}),
       sentAt: d.receivedAt ? d.receivedAt(parsed.date) : deps.now(),
       holders,
       ...(serverBox ? { serverBox } : {}),

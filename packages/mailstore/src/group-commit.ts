@@ -159,9 +159,9 @@ export class GroupCommit {
       const parts: string[] = [];
       parts.push(
         multiRow(
-          'INSERT INTO messages (id, mail_id, sender_user_id, sender_address, to_addresses, cc_addresses, protection, envelope, manifest, body, body_size, attachment_sizes, size, parent_id, sent_at, server_box, summary) VALUES',
-          ['uuid', 'text', 'uuid', 'text', 'text[]', 'text[]', 'protection', 'bytea', 'bytea', 'bytea', 'int', 'bigint[]', 'bigint', 'uuid', 'timestamptz', 'bytea', 'bytea'],
-          inputs.map((m, i) => [ids[i], m.mailId, m.senderUserId, m.senderAddress, [...m.to], [...m.cc], m.protection, buf(m.envelope), buf(m.manifest), buf(m.body), m.body.length, m.attachmentSizes.map(String), sizes[i]!.toString(), m.parentId, m.sentAt, m.serverBox ? buf(m.serverBox) : null, m.summary ? buf(m.summary) : null]),
+          'INSERT INTO messages (id, mail_id, sender_user_id, sender_address, to_addresses, cc_addresses, protection, envelope, manifest, body, body_size, attachment_sizes, size, parent_id, sent_at, server_box, summary, origin_ref) VALUES',
+          ['uuid', 'text', 'uuid', 'text', 'text[]', 'text[]', 'protection', 'bytea', 'bytea', 'bytea', 'int', 'bigint[]', 'bigint', 'uuid', 'timestamptz', 'bytea', 'bytea', 'bytea'],
+          inputs.map((m, i) => [ids[i], m.mailId, m.senderUserId, m.senderAddress, [...m.to], [...m.cc], m.protection, buf(m.envelope), buf(m.manifest), buf(m.body), m.body.length, m.attachmentSizes.map(String), sizes[i]!.toString(), m.parentId, m.sentAt, m.serverBox ? buf(m.serverBox) : null, m.summary ? buf(m.summary) : null, m.originRef ? buf(m.originRef) : null]),
           values,
         ).text,
       );

@@ -7,16 +7,26 @@
  *
  * Format: `v1.` + base64url(12-byte nonce ‖ ciphertext ‖ 16-byte tag); the associated data
  * binds the purpose and the user id, so a sealed value cannot be moved to another user.
+ *
+ * `ref` is a keyed hash (HMAC-SHA256 under a second HKDF key) for looking a value up without
+ * storing it: the Message-IDs of mail from outside, for threading (docs/mail.md "Threads").
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { ServerMailKey } from './server-keys';
 
 const VERSION = 'v1.';
 
 export class SecretBox {
   readonly #key: Buffer;
+  readonly #refKey: Buffer;
   constructor(serverKey: ServerMailKey) {
     this.#key = Buffer.from(hkdfSync('sha256', serverKey.secretKey, Buffer.alloc(0), 'sealmail/server-secrets/v1', 32));
+    this.#refKey = Buffer.from(hkdfSync('sha256', serverKey.secretKey, Buffer.alloc(0), 'sealmail/server-refs/v1', 32));
+  }
+
+  /** The keyed hash of `value` for `purpose` (32 bytes; the same value gives the same ref). */
+  ref(purpose: string, value: string): Buffer {
+    return createHmac('sha256', this.#refKey).update(`${purpose}\0${value}`).digest();
   }
 
   seal(purpose: string, userId: string, plaintext: string): string {

@@ -50,6 +50,8 @@ export interface StoreInput {
   blobBytes: bigint;
   /** The message this one answers, if known. */
   parentId: string | null;
+  /** Mail from outside: the keyed hash of its own Message-ID, for threading what answers it. */
+  originRef?: Uint8Array;
   sentAt: Date;
   holders: readonly Holder[];
   /** Standard mail: the message key boxed to the server, and the outside recipients to relay to. */
@@ -115,6 +117,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
           sentAt: input.sentAt,
           ...(input.serverBox ? { serverBox: input.serverBox as Uint8Array<ArrayBuffer> } : {}),
           ...(input.summary ? { summary: input.summary as Uint8Array<ArrayBuffer> } : {}),
+          ...(input.originRef ? { originRef: input.originRef as Uint8Array<ArrayBuffer> } : {}),
         },
       })
       .catch((err: { code?: string }) => {
