@@ -201,6 +201,8 @@ try {
     const pk = await load('one primary-key read via Prisma (reference), 20 clients', `${ref}/pk`, 20);
     const sessionRun = await load('GET /api/v1/auth/session (session lookup), 20 clients', `${api}/api/v1/auth/session`, 20, auth);
 
+    // The API process's resident memory after the runs (its caches included: SEALMAIL_API_CACHE).
+    const rss = await readFile(`/proc/${apiChild.pid}/status`, 'utf8').then((t) => /VmRSS:\s+(\d+)/.exec(t)?.[1], () => undefined);
     console.log(`\nMail, Node ${globalThis.process.version}, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     if (!listOnly) {
       console.log('seal + send (real client over HTTP on loopback, 2 KiB body)'.padEnd(66) + '   p50 ms   p99 ms');
@@ -217,6 +219,7 @@ try {
     console.log(`  list throughput ≥ 0.25× hello-world:      first ${ratio(first50, hello)}×, deep ${ratio(deep50, hello)}×, label ${ratio(label50, hello)}×`);
     console.log(`  counts p99 < 5 ms:                        ${counts.p99} ms (${ratio(counts, hello)}× hello-world throughput)`);
     if (wrkHello && wrkRows && wrkCounts) console.log(`  with wrk:                                 list ${ratio(wrkRows, wrkHello)}× hello-world, p99 ${wrkRows.p99} ms; counts p99 ${wrkCounts.p99} ms (${ratio(wrkCounts, wrkHello)}×)`);
+    if (rss) console.log(`  API process resident memory after the runs: ${(Number(rss) / 1024).toFixed(0)} MiB`);
     console.log(`  session lookup ≥ a primary-key read:      ${ratio(sessionRun, pk)}× the PK read's req/s, ${ratio(sessionRun, healthz)}× /healthz`);
     if (!listOnly) console.log('  client: fetch + open 50 mails (boxes, manifests, MIME)'.padEnd(66) + ms(q(decrypt, 0.5)) + ms(q(decrypt, 0.99)));
   } finally {
