@@ -106,6 +106,11 @@ describe('rows and counts from the cache', () => {
     expect(await cachedOn(h.app, cacheA, summary)).toBe(true);
     const [first] = await rows(b);
     const inboxBefore = inbox(await summary(b)).total;
+    // The batch of sealed parts the client asks for right after the rows only reads: the page stays cached.
+    expect((await b.inject({ method: 'POST', url: '/api/v1/mail/sealed', headers: bearer(bobToken), payload: { ids: [first!.id] } })).statusCode).toBe(200);
+    const hits = cacheB.stats.hits;
+    await rows(b);
+    expect(cacheB.stats.hits).toBe(hits + 1);
 
     // A move through A: A's next read shows it without waiting (read-your-writes on one process).
     const moved = await h.app.inject({ method: 'PATCH', url: `/api/v1/mail/messages/${first!.id}`, headers: bearer(bobToken), payload: { folder: 'archive' } });

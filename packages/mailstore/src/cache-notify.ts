@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Db } from '@sealmail/db';
+import { pgPoolOf, type Db } from '@sealmail/db';
 
 export const CACHE_CHANNEL = 'sealmail_cache';
 
@@ -62,7 +62,9 @@ export class CacheNotifications {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      await db.$executeRawUnsafe('SELECT pg_notify($1, $2)', CACHE_CHANNEL, marker);
+      const pool = pgPoolOf(db);
+      if (pool) await pool.query('SELECT pg_notify($1, $2)', [CACHE_CHANNEL, marker]);
+      else await db.$executeRawUnsafe('SELECT pg_notify($1, $2)', CACHE_CHANNEL, marker);
       return await heard;
     } catch {
       return false;

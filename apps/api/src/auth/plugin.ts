@@ -16,6 +16,7 @@ import type { ApiDeps } from '../deps';
 import { SESSION_COOKIES, type SessionApp } from '@sealmail/server';
 import { sessionCookieOf } from '../http/csrf';
 import { findActiveSession, sessionOfRevokedDevice, type ActiveSession } from './sessions';
+import { onlyReads } from '../cache/hooks';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -75,7 +76,7 @@ export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
     req.cacheSince = deps.cache.begin();
     // Reads may use a session lookup cached in this process (cache/store.ts); anything that writes
     // is authorised by Postgres's current answer.
-    const cache = deps.cache.active && (req.method === 'GET' || req.method === 'HEAD') ? deps.cache : undefined;
+    const cache = deps.cache.active && onlyReads(req) ? deps.cache : undefined;
     const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth, opts.with, cache) : null;
     if (!session) {
       // Say why when the device was revoked: the client should drop its keys and start over.

@@ -8,13 +8,26 @@
  *     then been applied here. If the barrier does not come back in time, the cache is cleared.
  * Other processes hear the same notifications within milliseconds of the commit.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { getSigchains, mailSealed } from '@sealmail/contract';
 import type { CacheNotifications } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 
+/**
+ * POST routes that only read (a batch too large for a query string): treated like GETs. The
+ * client's list path calls the first right after the rows; dropping the user's pages there would
+ * empty the cache on every list.
+ */
+const READ_ONLY_POSTS = new Set<string>([mailSealed.path, getSigchains.path]);
+
+/** Whether a request only reads: it may use cached answers and drops none. */
+export function onlyReads(req: FastifyRequest): boolean {
+  return req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && READ_ONLY_POSTS.has(req.routeOptions.url ?? ''));
+}
+
 export function installCacheHooks(app: FastifyInstance, deps: ApiDeps, notifications: CacheNotifications): void {
   app.addHook('onSend', async (req) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !deps.cache.active) return;
+    if (onlyReads(req) || !deps.cache.active) return;
     if (req.session) deps.cache.dropUser(req.session.userId, true);
     if (!(await notifications.barrier(deps.db))) deps.cache.clear();
   });
