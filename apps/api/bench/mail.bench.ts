@@ -11,7 +11,7 @@
  *   - decrypting a page on the device.
  *
  *   pnpm --filter @sealmail/api bench
- *   tsx bench/mail.bench.ts list    (only the 100,000-message mailbox rows)
+ *   tsx bench/mail.bench.ts list    (only the 100,000-message mailbox rows; `list profile <dir>`: with a CPU profile of the API process)
  *
  * autocannon runs in two worker threads of its own (its client, not the server, was the limit
  * for large bodies on one thread); the references are driven exactly the same way.
@@ -33,6 +33,8 @@ import { buildApp } from '../src/app';
 
 const MAILBOX = 100_000;
 const listOnly = process.argv[2] === 'list';
+/** `list profile <dir>`: the API process writes a CPU profile (--cpu-prof) into <dir> when it exits. */
+const profileDir = process.argv[3] === 'profile' ? process.argv[4] : undefined;
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const ms = (x: number) => x.toFixed(2).padStart(9);
 
@@ -138,7 +140,7 @@ try {
   try {
     // env(1) adds the API's settings to the environment this process was started with.
     const settings = { DATABASE_URL: pg.connectionString, SEALMAIL_DATA_DIR: join(dir, 'data'), SEALMAIL_API_PORT: String(apiPortHttps), SEALMAIL_SEED_DEMO: 'false', LOG_LEVEL: 'warn' };
-    const apiChild = spawn('env', [...Object.entries(settings).map(([k, v]) => `${k}=${v}`), globalThis.process.execPath, '--import', 'tsx', 'src/main.ts'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] });
+    const apiChild = spawn('env', [...Object.entries(settings).map(([k, v]) => `${k}=${v}`), globalThis.process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(apiChild);
     for (let i = 0; ; i++) {
       const ca = await readFile(join(dir, 'data', 'tls', 'cert.pem'), 'utf8').catch(() => null);

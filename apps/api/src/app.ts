@@ -20,6 +20,7 @@ import { installErrorHandling } from './http/errors';
 import { installInputGuard, installSecurityHeaders } from './http/edge';
 import { installCsrfGuard } from './http/csrf';
 import { installZodValidation } from './http/route';
+import { lazyChildLoggerFactory } from './http/lazy-logger';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
@@ -118,6 +119,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
+    // The per-request child logger is made only when the request logs (http/lazy-logger.ts).
+    childLoggerFactory: lazyChildLoggerFactory,
     ...(opts.tls ? { https: tlsServerOptions(opts.tls) } : {}),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
