@@ -213,6 +213,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.eventsUrl && deps.cache.settings.enabled) {
     // The cache answers only while this LISTEN is up (cache/store.ts).
     const notifications = new CacheNotifications(deps.cache);
+    // A new-mail event may reach this process (and a client refresh on it) before the cache's
+    // own notification, which comes on another connection: the event drops the user's pages first.
+    deps.events.tap((userId) => deps.cache.dropUser(userId, false));
     await notifications.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'cache invalidation listener'));
     installCacheHooks(app, deps, notifications);
     app.addHook('onClose', async () => notifications.close());

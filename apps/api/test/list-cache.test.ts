@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Mailer } from '@sealmail/client/identity';
 import { pgPoolOf } from '@sealmail/db';
 import { createLogger, defaultAuthSettings, tableResolver } from '@sealmail/server';
-import { deliverLocal, GroupCommit, postgresBlobStore } from '@sealmail/mailstore';
+import { deliverLocal, GroupCommit, MailEvents, postgresBlobStore } from '@sealmail/mailstore';
 import { buildApp } from '../src/app';
 import { ApiCache } from '../src/cache/store';
 import type { CachedSession } from '../src/auth/sessions';
@@ -26,11 +26,12 @@ let h: Harness;
 let b: FastifyInstance;
 const cacheA = new ApiCache<CachedSession>();
 const cacheB = new ApiCache<CachedSession>();
+const eventsB = new MailEvents();
 let alice: Mailer;
 let bobToken: string;
 let bobId: string;
 
-type Row = { id: string; folder: string; read: boolean; starred: boolean; labelIds: string[]; sentAt: string | null };
+type Row = { id: string; folder: string; read: boolean; starred: boolean; labelIds: string[]; sentAt: string | null; size: number };
 type Summary = { folders: { folder: string; total: number; unread: number }[]; labels: { id: string; total: number }[]; starred: { total: number } };
 
 async function get(app: FastifyInstance, url: string, token = bobToken) {
@@ -84,6 +85,7 @@ beforeAll(async () => {
     resolver: tableResolver(() => h.dns),
     mailHosts: { smtp: 'mx.example.test', public: 'mail.example.test' },
     eventsUrl: h.db.connectionString,
+    events: eventsB,
     cache: cacheB,
   });
   const a = await h.deviceSignIn(ALICE);
@@ -142,6 +144,12 @@ describe('rows and counts from the cache', () => {
   it('hears mail stored by the mailstore (group commit) and changes made by plain SQL', async () => {
     expect(await cachedOn(b, cacheB, (app) => rows(app))).toBe(true);
     const before = inbox(await summary(b)).total;
+    const refreshed = new Promise<Row[]>((resolve) => {
+      const stop = eventsB.subscribe(bobId, () => {
+        stop();
+        resolve(rows(b));
+      });
+    });
     // The SMTP ingress's path: deliverLocal through a group commit.
     const gc = new GroupCommit(h.db.prisma, pgPoolOf(h.db.prisma)!);
     const raw = Buffer.from(`From: Dave <dave@elsewhere.example>\r\nTo: ${BOB}\r\nSubject: From outside\r\nMessage-ID: <cache-${randomUUID()}@elsewhere.example>\r\n\r\nHello\r\n`);
@@ -152,8 +160,20 @@ describe('rows and counts from the cache', () => {
     });
     expect(gc.stats.transactions).toBe(1);
     const entryId = stored.entries[0]!.entryId;
+    // A client that refreshes its list on the new-mail event B's stream hears gets the new page,
+    // though the cache's own notification comes on another connection (the event drops the pages first).
+    expect((await refreshed).some((r) => r.id === entryId)).toBe(true);
     await settles(() => rows(b), (rs) => rs.some((r) => r.id === entryId), 'B rows after delivery');
     await settles(() => summary(b), (s) => inbox(s).total === before + 1 && inbox(s).unread >= 1, 'B counts after delivery');
+
+    // An event heard before the cache's notification (another connection) drops the user's pages:
+    // made certain here by a change whose triggers do not fire (replica role), then the event alone.
+    expect(await cachedOn(b, cacheB, (app) => rows(app))).toBe(true);
+    const size = (await rows(b)).find((r) => r.id === entryId)!.size;
+    await h.db.prisma.$transaction([h.db.prisma.$executeRaw`SET LOCAL session_replication_role = replica`, h.db.prisma.$executeRaw`UPDATE mailbox_entries SET size = size + 1 WHERE id = ${entryId}::uuid`]);
+    expect((await rows(b)).find((r) => r.id === entryId)!.size).toBe(size);
+    eventsB.emit(bobId, { entryId, folder: 'inbox', kind: 'changed' });
+    expect((await rows(b)).find((r) => r.id === entryId)!.size).toBe(size + 1);
 
     // Any writer: SQL on the entries, on a message's row fields, and a delete.
     expect(await cachedOn(b, cacheB, (app) => rows(app))).toBe(true);
