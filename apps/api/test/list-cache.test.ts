@@ -65,12 +65,19 @@ async function settles<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: s
   }
 }
 
-/** Reads twice and says whether the second came from the cache (so the checks below are not vacuous). */
+/**
+ * Whether reads come from the cache (so the checks below are not vacuous): reads until one is a
+ * hit. A notification still on its way (another instance's earlier write) may empty the cache
+ * between two reads, so a few tries are allowed.
+ */
 async function cachedOn(app: FastifyInstance, cache: ApiCache<CachedSession>, read: (app: FastifyInstance) => Promise<unknown>): Promise<boolean> {
-  await read(app);
-  const hits = cache.stats.hits;
-  await read(app);
-  return cache.stats.hits > hits;
+  for (let i = 0; i < 20; i++) {
+    const hits = cache.stats.hits;
+    await read(app);
+    if (cache.stats.hits > hits) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 beforeAll(async () => {
@@ -109,10 +116,17 @@ describe('rows and counts from the cache', () => {
     const [first] = await rows(b);
     const inboxBefore = inbox(await summary(b)).total;
     // The batch of sealed parts the client asks for right after the rows only reads: the page stays cached.
-    expect((await b.inject({ method: 'POST', url: '/api/v1/mail/sealed', headers: bearer(bobToken), payload: { ids: [first!.id] } })).statusCode).toBe(200);
-    const hits = cacheB.stats.hits;
-    await rows(b);
-    expect(cacheB.stats.hits).toBe(hits + 1);
+    // (Tried a few times: a notification still on its way may drop the page in between; a POST that
+    // dropped it would make every try miss.)
+    let kept = false;
+    for (let i = 0; i < 20 && !kept; i++) {
+      await rows(b);
+      expect((await b.inject({ method: 'POST', url: '/api/v1/mail/sealed', headers: bearer(bobToken), payload: { ids: [first!.id] } })).statusCode).toBe(200);
+      const hits = cacheB.stats.hits;
+      await rows(b);
+      kept = cacheB.stats.hits === hits + 1;
+    }
+    expect(kept).toBe(true);
 
     // A move through A: A's next read shows it without waiting (read-your-writes on one process).
     const moved = await h.app.inject({ method: 'PATCH', url: `/api/v1/mail/messages/${first!.id}`, headers: bearer(bobToken), payload: { folder: 'archive' } });
@@ -237,12 +251,12 @@ describe('the LISTEN connection', () => {
     bobToken = (await h.deviceSignIn(BOB)).token;
     await settles(() => rows(b), () => true, 'warm');
     expect(await cachedOn(b, cacheB, (app) => rows(app))).toBe(true);
-    const killed = await h.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query = 'LISTEN sealmail_cache'`;
+    const downs = cacheB.stats.downs;
+    // This test's database only (other test files may share the Postgres cluster).
+    const killed = await h.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query = 'LISTEN sealmail_cache' AND datname = current_database()`;
     expect(killed[0]!.n).toBe(2);
-    // B notices at once (the connection ends) and stops answering from memory until it LISTENs again (after 1 s).
-    const until = Date.now() + 10_000;
-    while (cacheB.active && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-    expect(cacheB.active).toBe(false);
+    // B notices (the connection ends) and stops answering from memory until it LISTENs again (after 1 s).
+    await settles(async () => cacheB.stats.downs, (n) => n === downs + 1, 'B noticed the lost LISTEN');
     // A change made while it is down (nothing tells B) is seen at once: the cache was cleared and is bypassed.
     const before = await rows(b);
     await h.db.prisma.$executeRaw`UPDATE mailbox_entries SET read = NOT read WHERE user_id = ${bobId}::uuid`;

@@ -50,8 +50,8 @@ export class ApiCache<S extends object = object> implements CacheNotificationHan
   private readonly sessions: LRUCache<string, { userId: string; value: S }>;
   private readonly keysOf = new Map<string, Set<string>>();
   private readonly sessionKeysOf = new Map<string, Set<string>>();
-  /** Counters for the figures (hits, misses, stores refused because a change raced the read). */
-  readonly stats = { hits: 0, misses: 0, raced: 0, invalidations: 0 };
+  /** Counters (hits, misses, stores refused because a change raced the read, invalidations, LISTEN losses). */
+  readonly stats = { hits: 0, misses: 0, raced: 0, invalidations: 0, downs: 0 };
 
   constructor(settings: Partial<CacheSettings> = {}) {
     this.settings = { ...defaultCacheSettings, ...settings };
@@ -161,6 +161,7 @@ export class ApiCache<S extends object = object> implements CacheNotificationHan
   }
 
   down(): void {
+    if (this.on) this.stats.downs++;
     this.on = false;
     this.clear();
   }

@@ -5,33 +5,65 @@
  * (packages/server/src/logger.ts: every sensitive key at any depth, so wildcards) pino runs the
  * redacting stringifier over the child's bindings each time: ~9 % of the API process's CPU under
  * a load of cached list pages (docs/performance.md "A per-process cache kept right by Postgres"),
- * for children that log nothing at level warn. This factory hands out a stand-in that makes the
- * real child on the first call at an enabled level, so what is logged is exactly what it was.
+ * for children that log nothing at level warn. This factory hands out a stand-in (methods on its
+ * prototype: nothing is allocated per request but the object) that makes the real child on the
+ * first call at an enabled level, so what is logged is exactly what it was.
  */
 import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 
-const METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Factory = NonNullable<FastifyServerOptions['childLoggerFactory']>;
+type Log = (...args: unknown[]) => void;
 
-export const lazyChildLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = function (logger, bindings, opts) {
-  let real: FastifyBaseLogger | undefined;
-  const make = () => (real ??= logger.child(bindings, opts));
-  const values = (logger as unknown as { levels: { values: Record<string, number> } }).levels.values;
-  const levelOf = () => (real ? real.level : (opts.level ?? logger.level));
-  const enabled = (m: string) => levelOf() !== 'silent' && values[m]! >= (values[levelOf()] ?? 0);
-  const lazy = {
-    get level() {
-      return levelOf();
-    },
-    set level(v: string) {
-      make().level = v;
-    },
-    child: (b: Record<string, unknown>, o?: Record<string, unknown>) => make().child(b, o),
-    silent: () => undefined,
-  } as unknown as FastifyBaseLogger;
-  for (const m of METHODS) {
-    (lazy as unknown as Record<string, (...args: unknown[]) => void>)[m] = (...args: unknown[]) => {
-      if (enabled(m)) (make()[m] as (...a: unknown[]) => void)(...args);
-    };
+class LazyChild {
+  private real: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Parameters<Factory>[1],
+    private readonly opts: Parameters<Factory>[2],
+  ) {}
+
+  private make(): FastifyBaseLogger {
+    return (this.real ??= this.parent.child(this.bindings, this.opts));
   }
-  return lazy;
-};
+
+  get level(): string {
+    return this.real ? this.real.level : (this.opts.level ?? this.parent.level);
+  }
+
+  set level(v: string) {
+    this.make().level = v;
+  }
+
+  private on(method: string): boolean {
+    const level = this.level;
+    const values = (this.parent as unknown as { levels: { values: Record<string, number> } }).levels.values;
+    return level !== 'silent' && values[method]! >= (values[level] ?? 0);
+  }
+
+  child(bindings: Parameters<Factory>[1], opts?: Parameters<Factory>[2]): FastifyBaseLogger {
+    return this.make().child(bindings, opts);
+  }
+
+  fatal(...args: unknown[]): void {
+    if (this.on('fatal')) (this.make().fatal as Log)(...args);
+  }
+  error(...args: unknown[]): void {
+    if (this.on('error')) (this.make().error as Log)(...args);
+  }
+  warn(...args: unknown[]): void {
+    if (this.on('warn')) (this.make().warn as Log)(...args);
+  }
+  info(...args: unknown[]): void {
+    if (this.on('info')) (this.make().info as Log)(...args);
+  }
+  debug(...args: unknown[]): void {
+    if (this.on('debug')) (this.make().debug as Log)(...args);
+  }
+  trace(...args: unknown[]): void {
+    if (this.on('trace')) (this.make().trace as Log)(...args);
+  }
+  silent(): void {}
+}
+
+export const lazyChildLoggerFactory: Factory = (logger, bindings, opts) => new LazyChild(logger, bindings, opts) as unknown as FastifyBaseLogger;
