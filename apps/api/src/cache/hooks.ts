@@ -9,7 +9,7 @@
  * Other processes hear the same notifications within milliseconds of the commit.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { getSigchains, mailSealed } from '@sealmail/contract';
+import { blobComplete, blobCreate, blobPart, getSigchains, mailSealed } from '@sealmail/contract';
 import type { CacheNotifications } from '@sealmail/mailstore';
 import type { ApiDeps } from '../deps';
 
@@ -20,6 +20,13 @@ import type { ApiDeps } from '../deps';
  */
 const READ_ONLY_POSTS = new Set<string>([mailSealed.path, getSigchains.path]);
 
+/**
+ * Writes that change nothing a cache holds: attachment uploads (a blob is part of a list row only
+ * once a message is filed with it, which notifies). They skip the barrier (a round trip per part)
+ * but, as writes, still read their session from Postgres.
+ */
+const UNCACHED_WRITES = new Set<string>([blobCreate.path, blobPart.path, blobComplete.path]);
+
 /** Whether a request only reads: it may use cached answers and drops none. */
 export function onlyReads(req: FastifyRequest): boolean {
   return req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && READ_ONLY_POSTS.has(req.routeOptions.url ?? ''));
@@ -27,7 +34,7 @@ export function onlyReads(req: FastifyRequest): boolean {
 
 export function installCacheHooks(app: FastifyInstance, deps: ApiDeps, notifications: CacheNotifications): void {
   app.addHook('onSend', async (req) => {
-    if (onlyReads(req) || !deps.cache.active) return;
+    if (onlyReads(req) || !deps.cache.active || UNCACHED_WRITES.has(req.routeOptions.url ?? '')) return;
     if (req.session) deps.cache.dropUser(req.session.userId, true);
     if (!(await notifications.barrier(deps.db))) deps.cache.clear();
   });
