@@ -11,7 +11,7 @@
  *   - decrypting a page on the device.
  *
  *   pnpm --filter @sealmail/api bench
- *   tsx bench/mail.bench.ts list    (only the 100,000-message mailbox rows)
+ *   tsx bench/mail.bench.ts list    (only the 100,000-message mailbox rows; `list profile <dir>`: with a CPU profile of the API process)
  *
  * autocannon runs in two worker threads of its own (its client, not the server, was the limit
  * for large bodies on one thread); the references are driven exactly the same way.
@@ -33,6 +33,8 @@ import { buildApp } from '../src/app';
 
 const MAILBOX = 100_000;
 const listOnly = process.argv[2] === 'list';
+/** `list profile <dir>`: the API process writes a CPU profile (--cpu-prof) into <dir> when it exits. */
+const profileDir = process.argv[3] === 'profile' ? process.argv[4] : undefined;
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const ms = (x: number) => x.toFixed(2).padStart(9);
 
@@ -138,7 +140,7 @@ try {
   try {
     // env(1) adds the API's settings to the environment this process was started with.
     const settings = { DATABASE_URL: pg.connectionString, SEALMAIL_DATA_DIR: join(dir, 'data'), SEALMAIL_API_PORT: String(apiPortHttps), SEALMAIL_SEED_DEMO: 'false', LOG_LEVEL: 'warn' };
-    const apiChild = spawn('env', [...Object.entries(settings).map(([k, v]) => `${k}=${v}`), globalThis.process.execPath, '--import', 'tsx', 'src/main.ts'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] });
+    const apiChild = spawn('env', [...Object.entries(settings).map(([k, v]) => `${k}=${v}`), globalThis.process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'], { cwd: here('..'), stdio: ['ignore', 'ignore', 'inherit'] });
     children.push(apiChild);
     for (let i = 0; ; i++) {
       const ca = await readFile(join(dir, 'data', 'tls', 'cert.pem'), 'utf8').catch(() => null);
@@ -201,6 +203,8 @@ try {
     const pk = await load('one primary-key read via Prisma (reference), 20 clients', `${ref}/pk`, 20);
     const sessionRun = await load('GET /api/v1/auth/session (session lookup), 20 clients', `${api}/api/v1/auth/session`, 20, auth);
 
+    // The API process's resident memory after the runs (its caches included: SEALMAIL_API_CACHE).
+    const rss = await readFile(`/proc/${apiChild.pid}/status`, 'utf8').then((t) => /VmRSS:\s+(\d+)/.exec(t)?.[1], () => undefined);
     console.log(`\nMail, Node ${globalThis.process.version}, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     if (!listOnly) {
       console.log('seal + send (real client over HTTP on loopback, 2 KiB body)'.padEnd(66) + '   p50 ms   p99 ms');
@@ -217,6 +221,7 @@ try {
     console.log(`  list throughput ≥ 0.25× hello-world:      first ${ratio(first50, hello)}×, deep ${ratio(deep50, hello)}×, label ${ratio(label50, hello)}×`);
     console.log(`  counts p99 < 5 ms:                        ${counts.p99} ms (${ratio(counts, hello)}× hello-world throughput)`);
     if (wrkHello && wrkRows && wrkCounts) console.log(`  with wrk:                                 list ${ratio(wrkRows, wrkHello)}× hello-world, p99 ${wrkRows.p99} ms; counts p99 ${wrkCounts.p99} ms (${ratio(wrkCounts, wrkHello)}×)`);
+    if (rss) console.log(`  API process resident memory after the runs: ${(Number(rss) / 1024).toFixed(0)} MiB`);
     console.log(`  session lookup ≥ a primary-key read:      ${ratio(sessionRun, pk)}× the PK read's req/s, ${ratio(sessionRun, healthz)}× /healthz`);
     if (!listOnly) console.log('  client: fetch + open 50 mails (boxes, manifests, MIME)'.padEnd(66) + ms(q(decrypt, 0.5)) + ms(q(decrypt, 0.99)));
   } finally {

@@ -20,6 +20,7 @@ import { installErrorHandling } from './http/errors';
 import { installInputGuard, installSecurityHeaders } from './http/edge';
 import { installCsrfGuard } from './http/csrf';
 import { installZodValidation } from './http/route';
+import { lazyChildLoggerFactory } from './http/lazy-logger';
 import { healthRoutes } from './routes/health';
 import { directoryRoutes } from './routes/directory';
 import { authRoutes } from './routes/auth';
@@ -57,7 +58,7 @@ import { delegationRoutes } from './routes/delegation';
 import { transferRoutes } from './routes/transfer';
 import { Importer, type ImporterOptions } from './imports/importer';
 import { ImportStaging } from './imports/staging';
-import { ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
+import { CacheNotifications, ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import { listPoster } from './mail/list-post';
 import type { ApiDeps } from './deps';
@@ -66,8 +67,11 @@ import { Housekeeping, type HousekeepingOptions } from './mail/housekeeping';
 import { escrowAdminRoutes } from './routes/escrow-admins';
 import { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
+import { ApiCache, type CacheSettings } from './cache/store';
+import { installCacheHooks } from './cache/hooks';
+import type { CachedSession } from './auth/sessions';
 
-export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'reminders' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts'> {
+export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'reminders' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts' | 'cache'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
@@ -94,8 +98,13 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
   logger: Logger;
   now?: () => Date;
   auth?: AuthSettings;
-  /** Postgres to LISTEN on for mail events of other processes (the SMTP ingress, other API processes). */
+  /**
+   * Postgres to LISTEN on for mail events of other processes (the SMTP ingress, other API
+   * processes), and for the cache's invalidations: without it the cache stays off.
+   */
   eventsUrl?: string;
+  /** The per-process cache (SEALMAIL_API_CACHE, SEALMAIL_API_CACHE_MB; docs/performance.md), or one to use (tests look into it); default on. */
+  cache?: Partial<CacheSettings> | ApiCache<CachedSession>;
   /** HTTPS material; absent in tests that use inject(). */
   tls?: { cert: string; key: string };
   /**
@@ -110,6 +119,8 @@ export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
+    // The per-request child logger is made only when the request logs (http/lazy-logger.ts).
+    childLoggerFactory: lazyChildLoggerFactory,
     ...(opts.tls ? { https: tlsServerOptions(opts.tls) } : {}),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
@@ -152,6 +163,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     resolver: opts.resolver ?? systemResolver,
     dkim: new DkimKeys(opts.db, secrets, opts.legacyDkimKey ? { legacyKey: opts.legacyDkimKey } : {}),
     mailHosts: opts.mailHosts ?? { smtp: 'localhost', public: 'localhost' },
+    cache: opts.cache instanceof ApiCache ? opts.cache : new ApiCache<CachedSession>(opts.cache),
   };
   // TOTP secrets from before they were sealed at rest: sealed now, once.
   await sealLegacyTotpSecrets(deps.db, deps.secrets).catch((err: unknown) => app.log.warn({ err }, 'could not seal legacy TOTP secrets'));
@@ -196,6 +208,17 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   if (opts.eventsUrl) {
     await deps.events.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'mail events listener'));
     app.addHook('onClose', async () => deps.events.close());
+  }
+  app.decorateRequest('cacheSince', 0);
+  if (opts.eventsUrl && deps.cache.settings.enabled) {
+    // The cache answers only while this LISTEN is up (cache/store.ts).
+    const notifications = new CacheNotifications(deps.cache);
+    // A new-mail event may reach this process (and a client refresh on it) before the cache's
+    // own notification, which comes on another connection: the event drops the user's pages first.
+    deps.events.tap((userId) => deps.cache.dropUser(userId, false));
+    await notifications.listen(opts.eventsUrl, (err) => app.log.warn({ err }, 'cache invalidation listener'));
+    installCacheHooks(app, deps, notifications);
+    app.addHook('onClose', async () => notifications.close());
   }
   await app.register(async (scope) => healthRoutes(scope, deps));
   await app.register(async (scope) => directoryRoutes(scope, deps));

@@ -10,6 +10,8 @@ import type { SignInThrottle } from './auth/throttle';
 import type { SecretBox } from './auth/secret-box';
 import type { DkimKeys } from './mail/dkim-keys';
 import type { MailHosts } from './mail/domain-records';
+import type { ApiCache } from './cache/store';
+import type { CachedSession } from './auth/sessions';
 
 /** What route handlers need; built once at start and passed down. */
 export interface ApiDeps {
@@ -46,4 +48,9 @@ export interface ApiDeps {
   dkim: DkimKeys;
   /** The MX and public host names the domain records point at. */
   mailHosts: MailHosts;
+  /**
+   * This process's cache of session lookups, list rows and counts, kept right by Postgres NOTIFY
+   * (cache/store.ts); inactive (every read goes to Postgres) unless the process LISTENs.
+   */
+  cache: ApiCache<CachedSession>;
 }

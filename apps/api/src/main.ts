@@ -23,6 +23,8 @@ const app = await buildApp({
   origins: config.appOrigins,
   trustedProxies: config.trustedProxies,
   eventsUrl: databaseUrl,
+  // Session lookups, list rows and counts answered from memory, kept right by Postgres NOTIFY (SEALMAIL_API_CACHE).
+  cache: config.apiCache,
   serverKey,
   // The real clock; SEALMAIL_CLOCK_FILE (tests only) runs it ahead by the file's milliseconds.
   now: clockFromConfig(config),

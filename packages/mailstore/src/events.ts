@@ -38,8 +38,19 @@ export class MailEvents {
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
 
+  private readonly taps: ((userId: string) => void)[] = [];
+
   emit(userId: string, event: MailEvent): void {
+    for (const tap of this.taps) tap(userId);
     this.emitter.emit(userId, event);
+  }
+
+  /**
+   * Calls `fn` with the user of every event before its streams hear of it (the API's cache drops
+   * that user's cached pages first, so a client refreshing on the event never gets the old list).
+   */
+  tap(fn: (userId: string) => void): void {
+    this.taps.push(fn);
   }
 
   /** Tells this process's streams at once, and every other process through NOTIFY. */

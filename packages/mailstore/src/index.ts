@@ -6,6 +6,7 @@ export * from './store';
 export * from './group-commit';
 export * from './delivery-facts';
 export * from './events';
+export * from './cache-notify';
 export * from './server-keys';
 export * from './deliver-local';
 export * from './mime-stream';

@@ -92,6 +92,8 @@ const envSchema = z.object({
   SEALMAIL_OUTBOUND_SWEEP_SECONDS: z.coerce.number({ error: 'expected seconds' }).int('expected whole seconds').min(1, 'expected at least 1 second').max(3600, 'expected at most 3600 seconds').default(60),
   SEALMAIL_RELAY_PORT: port(25),
   SEALMAIL_RELAY_ALLOW_PRIVATE: bool(false),
+  SEALMAIL_API_CACHE: bool(true),
+  SEALMAIL_API_CACHE_MB: z.coerce.number({ error: 'expected megabytes' }).int('expected whole megabytes').min(1, 'expected at least 1 MB').max(65536, 'expected at most 65536 MB').default(64),
   SEALMAIL_DNS_TABLE: z.string().min(1, 'expected the path of a JSON file').optional(),
   SEALMAIL_CLOCK_FILE: z.string().min(1, 'expected the path of a file').optional(),
   SEALMAIL_BLOB_STORE: z.enum(['postgres', 'disk', 's3'], { error: 'expected postgres, disk or s3' }).default('postgres'),
@@ -142,6 +144,12 @@ export interface Config {
    * another) and whether loopback/private targets may be delivered to (labs and tests only).
    */
   readonly outbound: Readonly<{ leaseSeconds: number; sweepSeconds: number; port: number; allowPrivateTargets: boolean }>;
+  /**
+   * Each API process's cache of session lookups, list rows and counts, kept right by Postgres
+   * NOTIFY on `sealmail_cache` (docs/performance.md "A per-process cache kept right by Postgres"):
+   * on or off, and the bound of its cached bodies in bytes.
+   */
+  readonly apiCache: Readonly<{ enabled: boolean; maxBytes: number }>;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Where blob bytes (sealed attachment pieces) live (docs/operations.md, "Object storage"). */
   readonly blobStore: Readonly<BlobStoreConfig>;
@@ -330,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustedProxies: e.SEALMAIL_TRUSTED_PROXIES,
     webTrustedProxies: e.SEALMAIL_WEB_TRUSTED_PROXIES,
     outbound: { leaseSeconds: e.SEALMAIL_OUTBOUND_LEASE_SECONDS, sweepSeconds: e.SEALMAIL_OUTBOUND_SWEEP_SECONDS, port: e.SEALMAIL_RELAY_PORT, allowPrivateTargets: e.SEALMAIL_RELAY_ALLOW_PRIVATE },
+    apiCache: { enabled: e.SEALMAIL_API_CACHE, maxBytes: e.SEALMAIL_API_CACHE_MB * 1024 * 1024 },
     logLevel: e.LOG_LEVEL,
     blobStore,
     blobDir,

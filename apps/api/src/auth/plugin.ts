@@ -16,12 +16,15 @@ import type { ApiDeps } from '../deps';
 import { SESSION_COOKIES, type SessionApp } from '@sealmail/server';
 import { sessionCookieOf } from '../http/csrf';
 import { findActiveSession, sessionOfRevokedDevice, type ActiveSession } from './sessions';
+import { onlyReads } from '../cache/hooks';
 
 declare module 'fastify' {
   interface FastifyRequest {
     session: ActiveSession | null;
-    /** The value of `SessionRule.with`, read with the session (undefined without it). */
+    /** The value of `SessionRule.with`, read with the session (undefined without it, or when the session came from the cache). */
     sessionExtra?: unknown;
+    /** Where this request's reads from Postgres began, for storing their answers in the cache (cache/store.ts). */
+    cacheSince?: number;
   }
 }
 
@@ -70,7 +73,11 @@ export interface SessionRule {
 export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = readToken(req);
-    const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth, opts.with) : null;
+    req.cacheSince = deps.cache.begin();
+    // Reads may use a session lookup cached in this process (cache/store.ts); anything that writes
+    // is authorised by Postgres's current answer.
+    const cache = deps.cache.active && onlyReads(req) ? deps.cache : undefined;
+    const session = token ? await findActiveSession(deps.db, token, deps.now(), deps.auth, opts.with, cache) : null;
     if (!session) {
       // Say why when the device was revoked: the client should drop its keys and start over.
       if (token && (await sessionOfRevokedDevice(deps.db, token))) throw new ApiError('DEVICE_REVOKED');

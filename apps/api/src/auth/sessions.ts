@@ -139,29 +139,58 @@ function sessionOf(r: SessionRow) {
   };
 }
 
-/** The live session for a token, or null (unknown, revoked, expired, idle, or user suspended). */
-export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings, extra?: string): Promise<(ActiveSession & { extra?: unknown }) | null> {
+/** What the per-process cache keeps of a session lookup (cache/store.ts): the row as read, checked on every use. */
+export interface CachedSession {
+  s: ReturnType<typeof sessionOf>;
+  device: { status: 'pending' | 'approved' | 'revoked'; kind: string; lastSeenAt: Date | null } | null;
+}
+
+/** The cache a session lookup may use (`ApiCache` when it is active; the key is the token hash). */
+export interface SessionCache {
+  begin(): number;
+  session(tokenKey: string): CachedSession | undefined;
+  putSession(tokenKey: string, userId: string, since: number, value: CachedSession): void;
+}
+
+/**
+ * The live session for a token, or null (unknown, revoked, expired, idle, or user suspended).
+ * With `cache`, a lookup this process made in the last seconds is reused (the cache drops it when
+ * Postgres says the session, its user or device changed); every check below runs on every use.
+ * `extra` is then not read: the caller gets none and reads what it needs itself.
+ */
+export async function findActiveSession(db: Db, token: string, now: Date, settings: AuthSettings, extra?: string, cache?: SessionCache): Promise<(ActiveSession & { extra?: unknown }) | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  // One statement by the token hash's unique index, the user, domain, account and device joined
-  // by primary key: no slower than a primary-key read (docs/performance.md).
-  let sql = SESSION_SQL;
-  if (extra) {
-    sql = withExtra.get(extra) ?? sessionSql(extra);
-    withExtra.set(extra, sql);
+  const hash = hashToken(token);
+  const key = cache ? Buffer.from(hash).toString('base64') : '';
+  let found = cache?.session(key);
+  let r: SessionRow | undefined;
+  if (!found) {
+    const since = cache?.begin() ?? 0;
+    // One statement by the token hash's unique index, the user, domain, account and device joined
+    // by primary key: no slower than a primary-key read (docs/performance.md).
+    let sql = SESSION_SQL;
+    if (extra) {
+      sql = withExtra.get(extra) ?? sessionSql(extra);
+      withExtra.set(extra, sql);
+    }
+    const rows = await queryRows<SessionRow>(db, sql, [Buffer.from(hash)]);
+    r = rows[0];
+    if (!r) return null;
+    found = { s: sessionOf(r), device: r.has_device ? { status: r.device_status!, kind: r.device_kind!, lastSeenAt: r.device_seen_at } : null };
+    cache?.putSession(key, found.s.userId, since, found);
   }
-  const rows = await queryRows<SessionRow>(db, sql, [Buffer.from(hashToken(token))]);
-  const r = rows[0];
-  const s = r ? sessionOf(r) : null;
-  if (!s || s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;
+  const { s, device } = found;
+  if (s.revokedAt || s.expiresAt <= now || s.lastSeenAt.getTime() + settings.sessionIdleMs <= now.getTime()) return null;
   if (s.user.status !== 'active') return null;
-  // Touch at most once a minute: idle expiry needs no finer grain, and reads stay reads.
+  // Touch at most once a minute: idle expiry needs no finer grain, and reads stay reads. (A cached
+  // lookup is touched the same way: the time is set first, so concurrent requests write once.)
   if (now.getTime() - s.lastSeenAt.getTime() > 60_000) {
-    await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
     s.lastSeenAt = now;
+    await db.session.update({ where: { id: s.id }, data: { lastSeenAt: now } });
   }
-  const device = r?.has_device ? { status: r.device_status!, kind: r.device_kind!, lastSeenAt: r.device_seen_at } : null;
   // The device's last use (Settings → Devices), touched like the session: at most once a minute.
   if (device && s.deviceId && (!device.lastSeenAt || now.getTime() - device.lastSeenAt.getTime() > 60_000)) {
+    device.lastSeenAt = now;
     await db.device.update({ where: { userId_id: { userId: s.userId, id: s.deviceId } }, data: { lastSeenAt: now } });
   }
   return {
@@ -176,7 +205,7 @@ export async function findActiveSession(db: Db, token: string, now: Date, settin
     lastSeenAt: s.lastSeenAt,
     reauthAt: s.reauthAt,
     user: s.user,
-    ...(extra ? { extra: r!.extra } : {}),
+    ...(extra && r ? { extra: r.extra } : {}),
   };
 }
 

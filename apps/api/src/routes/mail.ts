@@ -36,7 +36,8 @@ import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
-import { COUNTS_WITH_SESSION, countsWithSession } from '../mail/counts';
+import { COUNTS_WITH_SESSION, countsWithSession, readMailboxCounts } from '../mail/counts';
+import { sendJsonBody } from '../cache/hooks';
 import { loadPage } from '../mail/page';
 import { loadRows, loadSealed } from '../mail/rows';
 import { delegatedSender } from '../delegation/grants';
@@ -416,10 +417,18 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   defineRoute(
     app,
     mailRows,
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
-      const { rows, next } = await loadRows(deps.db, req.session!.userId, { folder: q.folder, folderId: q.folderId, label: q.label, starred: !!q.starred, unread: !!q.unread, after: cursorAfter(q.cursor), limit: q.limit });
-      return { rows, cursor: cursorOf(next) };
+      const userId = req.session!.userId;
+      // Served from this process's cache when it holds this page (cache/store.ts, kept right by NOTIFY).
+      const what = `rows\n${q.folder ?? ''}\n${q.folderId ?? ''}\n${q.label ?? ''}\n${q.starred ?? ''}\n${q.unread ?? ''}\n${q.cursor ?? ''}\n${q.limit}`;
+      const hit = deps.cache.body(userId, what);
+      if (hit) return sendJsonBody(reply, hit);
+      const { rows, next } = await loadRows(deps.db, userId, { folder: q.folder, folderId: q.folderId, label: q.label, starred: !!q.starred, unread: !!q.unread, after: cursorAfter(q.cursor), limit: q.limit });
+      if (!deps.cache.active) return { rows, cursor: cursorOf(next) };
+      const body = Buffer.from(JSON.stringify({ rows, cursor: cursorOf(next) }));
+      deps.cache.putBody(userId, what, req.cacheSince ?? 0, body);
+      return sendJsonBody(reply, body);
     },
     { preHandler: session, logLevel: 'warn' },
   );
@@ -494,9 +503,17 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   defineRoute(
     app,
     mailSummary,
-    async (req) => {
-      // Maintained by triggers, not scanned, and read in the session lookup's statement (mail/counts.ts).
-      return countsWithSession(req.sessionExtra, req.session!.user);
+    async (req, reply) => {
+      const userId = req.session!.userId;
+      const hit = deps.cache.body(userId, 'summary');
+      if (hit) return sendJsonBody(reply, hit);
+      // Maintained by triggers, not scanned, and read in the session lookup's statement (mail/counts.ts);
+      // a session from the cache came without them: one read of the counts and the quota.
+      const counts = req.sessionExtra !== undefined ? countsWithSession(req.sessionExtra, req.session!.user) : await readMailboxCounts(deps.db, userId);
+      if (!deps.cache.active) return counts;
+      const body = Buffer.from(JSON.stringify(counts));
+      deps.cache.putBody(userId, 'summary', req.cacheSince ?? 0, body);
+      return sendJsonBody(reply, body);
     },
     { preHandler: sessionWithCounts, logLevel: 'warn' },
   );
