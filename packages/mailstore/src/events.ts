@@ -2,13 +2,12 @@
  * Mailbox change notifications across processes: whoever stores or changes an entry (an API
  * process, the SMTP ingress) publishes it with Postgres NOTIFY on one channel; every API process
  * LISTENs and hands it to the event streams open on it (server-sent events). Payloads carry ids
- * and folder names only. A LISTEN connection that drops (Postgres restarted, a network cut, an
- * administrator's pg_terminate_backend) is made again, after 1 s doubling to 30 s while it fails:
- * a process never goes deaf for good. Notifications sent while it was away are not replayed.
+ * and folder names only. The LISTEN connection is made again when it drops (listen.ts): a
+ * process never goes deaf for good. Notifications sent while it was away are not replayed.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { ReconnectingListener } from './listen';
 import type { Db } from '@sealmail/db';
 
 export const MAIL_CHANNEL = 'sealmail_mail';
@@ -34,9 +33,13 @@ export class MailEvents {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
   /** Identifies this process's own notifications, which it has delivered already. */
   readonly origin = randomUUID();
-  private client: pg.Client | null = null;
-  private closed = false;
-  private retry: NodeJS.Timeout | null = null;
+  /** Other processes' events, by NOTIFY; this process's own were delivered already. */
+  private readonly listener = new ReconnectingListener(MAIL_CHANNEL, {
+    payload: (payload) => {
+      const p = JSON.parse(payload) as MailEvent & { origin: string; userId: string };
+      if (p.origin !== this.origin) this.emit(p.userId, { entryId: p.entryId, folder: p.folder, kind: p.kind, ...(p.at ? { at: p.at } : {}) });
+    },
+  });
 
   private readonly taps: ((userId: string) => void)[] = [];
 
@@ -65,76 +68,16 @@ export class MailEvents {
   }
 
   /** Listens for other processes' events on `connectionString` until `close()`. */
-  async listen(connectionString: string, onError: (err: unknown) => void = () => undefined): Promise<void> {
-    this.closed = false;
-    await this.connect(connectionString, onError);
-  }
-
-  /** One LISTEN connection; when it ends for any reason but close(), another is made. */
-  private async connect(connectionString: string, onError: (err: unknown) => void): Promise<void> {
-    const client = new pg.Client({ connectionString });
-    let ready = false;
-    let lost = false;
-    const onLost = (err?: unknown) => {
-      // Before it is up, a failure reaches the caller through connect()'s rejection.
-      if (!ready) return;
-      if (err) onError(err);
-      if (lost) return;
-      lost = true;
-      if (this.client === client) this.client = null;
-      void client.end().catch(() => undefined);
-      this.reconnect(connectionString, onError, 1000);
-    };
-    client.on('notification', (n) => {
-      if (n.channel !== MAIL_CHANNEL || !n.payload) return;
-      try {
-        const p = JSON.parse(n.payload) as MailEvent & { origin: string; userId: string };
-        if (p.origin !== this.origin) this.emit(p.userId, { entryId: p.entryId, folder: p.folder, kind: p.kind, ...(p.at ? { at: p.at } : {}) });
-      } catch (err) {
-        onError(err);
-      }
-    });
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${MAIL_CHANNEL}`);
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (this.closed) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    ready = true;
-    this.client = client;
-  }
-
-  private reconnect(connectionString: string, onError: (err: unknown) => void, delayMs: number): void {
-    if (this.closed || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      if (this.closed) return;
-      this.connect(connectionString, onError).catch((err: unknown) => {
-        onError(err);
-        this.reconnect(connectionString, onError, Math.min(30_000, delayMs * 2));
-      });
-    }, delayMs);
-    this.retry.unref();
+  listen(connectionString: string, onError: (err: unknown) => void = () => undefined): Promise<void> {
+    return this.listener.listen(connectionString, onError);
   }
 
   /** Whether the LISTEN connection is up (tests; a health view). */
   get listening(): boolean {
-    return this.client !== null;
+    return this.listener.listening;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    this.retry = null;
-    const client = this.client;
-    this.client = null;
-    await client?.end().catch(() => undefined);
+  close(): Promise<void> {
+    return this.listener.close();
   }
 }
