@@ -2,6 +2,7 @@
  * What every Sealmail process does first: configuration, logger, TLS material; and small
  * helpers for processes and tests.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadConfigOrExit, type Config } from './config';
 import { createLogger, type Logger } from './logger';
@@ -28,14 +29,51 @@ export async function bootProcess(name: string, opts: { needsDatabase?: boolean 
   return { config, logger, tls, databaseUrl: config.databaseUrl ?? '' };
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1 (for tests and throw-away servers). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` (0: any) can be bound on 127.0.0.1 now; resolves with the port bound, or 0. */
+function tryPort(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(0));
+    s.listen(port, '127.0.0.1', () => {
+      const bound = (s.address() as { port: number }).port;
+      s.close(() => resolve(bound));
     });
   });
+}
+
+/** The lowest port the kernel hands out for outgoing connections (Linux; 32768 elsewhere). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1 (for tests and throw-away servers), chosen
+ * at random below the kernel's range for outgoing connections: a port from that range (what
+ * `listen(0)` gives) can be taken by any outgoing connection — a Postgres client, a browser —
+ * between the choice and the child's own listen, which made a parallel test run fail with
+ * EADDRINUSE. Never the same port twice in one process.
+ */
+export async function freePort(): Promise<number> {
+  const high = Math.min(ephemeralLow(), 32768);
+  const low = Math.max(1024, high - 12_000);
+  for (let i = 0; i < 64; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
+    if ((await tryPort(port)) === port) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  // Every try taken (a crowded machine): what the kernel gives.
+  const port = await tryPort(0);
+  if (!port) throw new Error('no free TCP port on 127.0.0.1');
+  handedOut.add(port);
+  return port;
 }
