@@ -5,26 +5,13 @@
  * address with such a header. DNS answers come from a table (outside this machine); the client
  * address 203.0.113.7 is a documentation address that only ever appears in the header.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SMTPServer } from 'smtp-server';
 import { parseMime } from '@sealmail/client/identity';
-import { openMail, type PerUserKey } from '@sealmail/crypto';
-import { seedDemo } from '@sealmail/db';
-import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { createLogger, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { buildSmtpServer } from '../src/server';
+import { openMail } from '@sealmail/crypto';
 import { Dialog } from './dialog';
-import { giveKeys } from './keys';
+import { ingress, type Ingress } from './harness';
 
-let tdb: TestDatabase;
-let tls: TlsMaterial;
-let dir: string;
-let bobId: string;
-let bobPuk: PerUserKey;
-const servers: SMTPServer[] = [];
+let h: Ingress;
 let behindBalancer = 0;
 let elsewhere = 0;
 
@@ -33,13 +20,6 @@ async function resolver(name: string, type: string): Promise<string[][]> {
   const hit = dns[`${type} ${name.toLowerCase()}`];
   if (hit) return hit;
   throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
-}
-
-async function listen(proxyFrom: string[]): Promise<number> {
-  const server = buildSmtpServer({ db: tdb.prisma, logger: createLogger({ level: 'silent' }), tls, hostname: 'mx.example.test', maxMessageBytes: 1024 * 1024, secure: false, resolver, proxyFrom });
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.server.address() as { port: number }).port;
 }
 
 /** One message from far.example to Bob; answers the reply to the final dot. */
@@ -53,9 +33,9 @@ async function send(d: Dialog, subject: string) {
 }
 
 async function authResultsOf(subject: string): Promise<string> {
-  for (const entry of await tdb.prisma.mailboxEntry.findMany({ where: { userId: bobId }, include: { message: true } })) {
+  for (const entry of await h.tdb.prisma.mailboxEntry.findMany({ where: { userId: h.bob.id }, include: { message: true } })) {
     const m = entry.message;
-    const opened = await openMail({ envelope: m.envelope, record: entry.box, manifest: m.manifest, pieces: [m.body], userId: bobId, puk: bobPuk });
+    const opened = await openMail({ envelope: m.envelope, record: entry.box, manifest: m.manifest, pieces: [m.body], userId: h.bob.id, puk: h.bob.puk });
     const mime = await parseMime(opened.pieces[0]!);
     if (mime.subject === subject) return mime.authenticationResults.join('\n');
   }
@@ -63,21 +43,12 @@ async function authResultsOf(subject: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sealmail-proxy-'));
-  tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
-  tdb = await createTestDatabase();
-  await seedDemo(tdb.prisma, { domain: 'example.test' });
-  bobId = (await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } })).id;
-  bobPuk = await giveKeys(tdb.prisma, bobId);
-  behindBalancer = await listen(['127.0.0.1']);
-  elsewhere = await listen(['192.0.2.99']);
+  h = await ingress('proxy');
+  behindBalancer = await h.listen({ resolver, proxyFrom: ['127.0.0.1'] });
+  elsewhere = await h.listen({ resolver, proxyFrom: ['192.0.2.99'] });
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  await tdb?.drop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => h?.close());
 
 describe('PROXY protocol from listed load balancers', () => {
   it('SPF is checked against the client the balancer names', async () => {
