@@ -8,12 +8,20 @@ import { keys, type MailView } from '@sealmail/ui';
 import type { ComposeSeed } from '../mail/Compose';
 import { namedInHtml } from '@sealmail/client/html';
 
+/** Every attachment of a mail as a file, each opened (and authenticated) by the key worker; all at once. */
+export function attachmentFiles(address: string, m: MailView): Promise<{ attachment: MailView['attachments'][number]; file: File }[]> {
+  return Promise.all(
+    m.attachments.map(async (a) => {
+      const blob = await keys({ op: 'mailAttachment', address, entryId: m.entryId, piece: a.piece });
+      return { attachment: a, file: new File([blob], a.filename, { type: a.contentType || 'application/octet-stream' }) };
+    }),
+  );
+}
+
 export async function reopenSeed(address: string, m: MailView, extra: Pick<ComposeSeed, 'draftId'> = {}): Promise<ComposeSeed> {
   const files: File[] = [];
   const inline: { cid: string; file: File }[] = [];
-  for (const a of m.attachments) {
-    const blob = await keys({ op: 'mailAttachment', address, entryId: m.entryId, piece: a.piece });
-    const file = new File([blob], a.filename, { type: a.contentType || 'application/octet-stream' });
+  for (const { attachment: a, file } of await attachmentFiles(address, m)) {
     if (a.contentId && namedInHtml(m.html, a.contentId)) inline.push({ cid: a.contentId, file });
     else files.push(file);
   }

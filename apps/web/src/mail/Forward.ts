@@ -7,13 +7,10 @@
  */
 import { formatDateTime, i18n, keys, type MailView } from '@sealmail/ui';
 import type { ComposeSeed } from './Compose';
+import { attachmentFiles } from '../compose/reopen';
 
 export async function forwardSeed(address: string, m: MailView): Promise<ComposeSeed> {
-  const files: File[] = [];
-  for (const a of m.attachments) {
-    const blob = await keys({ op: 'mailAttachment', address, entryId: m.entryId, piece: a.piece });
-    files.push(new File([blob], a.filename, { type: a.contentType || 'application/octet-stream' }));
-  }
+  const files = (await attachmentFiles(address, m)).map((x) => x.file);
   const header = [
     i18n.t('organise.forwardedHeader'),
     `${i18n.t('organise.forwardFrom')}: ${m.fromName ? `${m.fromName} <${m.from}>` : m.from}`,
