@@ -251,6 +251,25 @@ describe('mail in the web client', () => {
     await alice.page.keyboard.type(' sunny');
     // The status says "saved" only for a save made after the last change.
     await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
+    // Saved again after more typing: the attached file is kept, not sealed and uploaded again
+    // (docs/mail.md "Drafts"): the new save's first piece is the same blob, under the same message id.
+    const draftDb = createDb(`postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`);
+    try {
+      const firstPiece = async () => {
+        const entry = await draftDb.mailboxEntry.findFirstOrThrow({ where: { folder: 'drafts', user: { localPart: 'alice' } }, include: { message: { select: { mailId: true } } } });
+        const blob = await draftDb.blob.findFirstOrThrow({ where: { messageId: entry.messageId, pieceIndex: 1 } });
+        return { entry: entry.id, mailId: entry.message.mailId, blob: blob.id };
+      };
+      const saved = await firstPiece();
+      await alice.page.keyboard.type(' and warm');
+      await compose.getByRole('status').getByText(/Draft saved/).waitFor({ state: 'detached' });
+      await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
+      const again = await firstPiece();
+      expect(again.entry).not.toBe(saved.entry);
+      expect(again).toMatchObject({ mailId: saved.mailId, blob: saved.blob });
+    } finally {
+      await draftDb.$disconnect();
+    }
     await compose.getByRole('button', { name: 'Close' }).click();
     await alice.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Drafts/ }).click();
     await alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Holiday photo/ }).click();
@@ -260,6 +279,7 @@ describe('mail in the web client', () => {
     await expect(compose.getByLabel('To', { exact: true }).inputValue()).resolves.toBe(BOB);
     await expect.poll(() => editor.innerText(), { timeout: 30_000 }).toContain('Look at this');
     await editor.locator('b, strong').getByText('sunny').waitFor();
+    await expect(editor.innerText()).resolves.toContain('and warm');
     // The image is in the text again (opened from its sealed part on this device), the file attached again.
     const beach = editor.locator('img[alt="beach.png"]');
     await expect.poll(() => beach.evaluate((i: HTMLImageElement) => (i.complete && i.src.startsWith('blob:') ? i.naturalWidth : 0)), { timeout: 30_000 }).toBe(1);

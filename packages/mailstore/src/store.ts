@@ -69,7 +69,15 @@ export interface StoreInput {
    * bytes charged to that mailbox now (no room: QuotaExceededError, nothing stored).
    */
   held?: { userId: string; address: string; folder: FolderName };
+  /**
+   * Runs first inside the store's transaction: a draft saved again under its own message id
+   * drops the saved one here, so the id is free and its attachment blobs can be taken again,
+   * all or nothing with the new save (apps/api mail/legal-hold.ts `dropDraftForResave`).
+   */
+  before?: (tx: Tx) => Promise<void>;
 }
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
 export interface Stored {
   messageId: string;
@@ -98,6 +106,7 @@ export class BlobTakenError extends Error {
 export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
   const size = BigInt(input.envelope.length + input.manifest.length + input.body.length + (input.summary?.length ?? 0)) + input.blobBytes;
   return db.$transaction(async (tx) => {
+    await input.before?.(tx);
     const message = await tx.message
       .create({
         data: {

@@ -66,3 +66,26 @@ export async function releaseHeldEntries(db: Db, blobStore: BlobStore, userId: s
   await blobStore.delete(blobs);
   return count;
 }
+
+/** A saved draft that must stay as it is (its user is under legal hold): it cannot be replaced in place. */
+export class DraftKeptError extends Error {
+  override readonly name = 'DraftKeptError';
+}
+
+/**
+ * A draft saved again under its own message id. The client keeps the id across saves so that
+ * attachment pieces it already uploaded (bound to that id) are not sealed and sent again; the new
+ * save then replaces the saved one inside its own transaction (`storeMessage`'s `before`): the
+ * blobs it keeps are detached from the saved message, the saved entry goes (refunded) and its
+ * message with it. Answers the saved message's other blobs, to delete once committed. Under legal
+ * hold the saved draft must stay (it is kept out of sight, not deleted): DraftKeptError.
+ */
+export async function dropDraftForResave(tx: Tx, entryId: string, keep: readonly string[]): Promise<string[]> {
+  const e = await tx.mailboxEntry.findUnique({ where: { id: entryId } });
+  if (!e) return [];
+  if ((await tx.user.findUnique({ where: { id: e.userId }, select: { legalHoldAt: true } }))?.legalHoldAt) throw new DraftKeptError('the saved draft is under legal hold');
+  if (keep.length && (await tx.blob.updateMany({ where: { id: { in: [...keep] }, messageId: e.messageId }, data: { messageId: null } })).count !== keep.length) throw new DraftKeptError('an attachment of the saved draft changed meanwhile');
+  const gone = await tx.mailboxEntry.deleteMany({ where: { id: e.id } });
+  if (gone.count) await charge(tx, e.userId, -e.size);
+  return (await dropUnneededMessages(tx, [e.messageId])).blobs;
+}

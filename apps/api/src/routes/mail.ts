@@ -42,7 +42,7 @@ import { loadPage } from '../mail/page';
 import { loadRows, loadSealed } from '../mail/rows';
 import { delegatedSender } from '../delegation/grants';
 import { checkSendAt, type ScheduledLink, type SchedulePlan } from '../mail/scheduled';
-import { purgeEntries } from '../mail/legal-hold';
+import { DraftKeptError, dropDraftForResave, purgeEntries } from '../mail/legal-hold';
 import type { ApiDeps } from '../deps';
 import { decodeOr, invalidMail as invalid, sameBytes as equal, sha256 } from '../mail/sealed-input';
 
@@ -272,19 +272,28 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       // each of which must open it with its password (the link must work when it arrives).
       const linkCopy = b.links ? await checkLinkCopy(b.links, s) : null;
 
-      // Attachments: the caller's completed, unused uploads, within 25 MiB decoded.
-      const blobs = b.attachments.length
-        ? await deps.db.blob.findMany({ where: { id: { in: b.attachments }, ownerUserId: s.userId, completedAt: { not: null }, messageId: null } })
-        : [];
-      if (new Set(b.attachments).size !== b.attachments.length || blobs.length !== b.attachments.length) throw invalid('an attachment is not a completed upload of yours');
-      const blobById = new Map(blobs.map((x) => [x.id, x]));
-      const attachmentSizes = b.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(blobById.get(id)!.size)), 'an attachment is not a sealed piece'));
-      if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
-      const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
-
       // A draft is always the sender's own (a delegate's drafts stay in their mailbox).
       const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
       if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
+      // Saved again under its own message id (docs/mail.md "Drafts"): replaced in the same
+      // transaction, and the pieces it uploaded before may be kept, each at its own place.
+      const resaved = draft ? (await deps.db.message.findUnique({ where: { id: draft.messageId }, select: { mailId: true } }))?.mailId === env.messageId : false;
+
+      // Attachments: the caller's completed, unused uploads (or the resaved draft's own), within 25 MiB decoded.
+      const blobs = b.attachments.length
+        ? await deps.db.blob.findMany({ where: { id: { in: b.attachments }, ownerUserId: s.userId, completedAt: { not: null }, OR: [{ messageId: null }, ...(resaved ? [{ messageId: draft!.messageId }] : [])] } })
+        : [];
+      if (new Set(b.attachments).size !== b.attachments.length || blobs.length !== b.attachments.length) throw invalid('an attachment is not a completed upload of yours');
+      const blobById = new Map(blobs.map((x) => [x.id, x]));
+      const kept = b.attachments.filter((id) => blobById.get(id)!.messageId !== null);
+      // A piece is sealed for its place in the mail: a kept one stays where it was.
+      if (b.attachments.some((id, i) => blobById.get(id)!.messageId !== null && blobById.get(id)!.pieceIndex !== i + 1)) throw invalid('a kept attachment of the draft moved to another place');
+      const attachmentSizes = b.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(blobById.get(id)!.size)), 'an attachment is not a sealed piece'));
+      if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
+      const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
+      // Charged when uploaded: fresh uploads only (a kept piece was refunded with the saved draft).
+      const uploadedBytes = blobs.reduce((a, x) => (x.messageId === null ? a + x.size : a), 0n);
+      let dropped: string[] = [];
       const parent = b.inReplyTo ? await ownEntry(owner.userId, b.inReplyTo) : null;
 
       // Scheduled send: only the sender's Outbox entry now; the rest waits in the plan (mail/scheduled.ts).
@@ -298,7 +307,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           ]).then(([f, o]) => [new Set(f.map((x) => x.userId)), new Set(o.map((x) => x.userId))])
         : [new Set<string>(), new Set<string>()];
       const holdersToStore: Holder[] = [
-        { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : sendAt ? 'outbox' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? blobBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
+        { userId: owner.userId, address: self, kind: 'sender-copy', box: boxes.get(`${self} sender-copy`)!, folder: b.draft ? 'drafts' : sendAt ? 'outbox' : 'sent', read: true, required: true, alreadyCharged: owner.userId === s.userId ? uploadedBytes : 0n, threadId: parent?.threadId ?? randomUUID() },
         ...(sendAt
           ? []
           : await Promise.all(
@@ -329,8 +338,10 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           sentAt: deps.now(),
           holders: holdersToStore,
           ...(serverBox && !sendAt ? { serverBox, outbound: [...external] } : {}),
+          ...(resaved ? { before: async (tx) => void (dropped = await dropDraftForResave(tx, draft!.id, kept)) } : {}),
         });
       } catch (err) {
+        if (err instanceof DraftKeptError) throw new ApiError('CONFLICT', 'body.replacesDraft', 'The saved draft is kept as it is (legal hold): save it under a new message id.');
         if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
         if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.envelope', 'A mail with this message id exists already.');
         if (err instanceof BlobTakenError) throw invalid('an attachment was used by another mail meanwhile');
@@ -338,6 +349,9 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       }
       const mine = stored.entries[0]!;
       const result = { entryId: mine.entryId, messageId: stored.messageId, threadId: mine.threadId };
+      // The resaved draft went with this save; only its pieces not kept are left to delete.
+      if (resaved) await deps.blobs.delete(dropped);
+      const replaced = resaved ? null : draft;
       if (sendAt) {
         const copy = linkCopy ? await storeLinkCopy(linkCopy, stored.messageId, s, self, true) : null;
         const plan: SchedulePlan = {
@@ -347,7 +361,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           ...(copy && linkCopy ? { linkCopy: { messageId: copy.messageId, expiresIn: linkCopy.links.expiresIn, links: copy.links } } : {}),
         };
         const row = await deps.db.scheduledSend.create({ data: { userId: s.userId, entryId: mine.entryId, messageId: stored.messageId, deviceId: s.deviceId!, sendAt, plan: plan as object } });
-        if (draft) await purge([draft]);
+        if (replaced) await purge([replaced]);
         await deps.scheduled?.enqueue(row.id, sendAt);
         void deps.events.publish(deps.db, s.userId, { entryId: mine.entryId, folder: 'outbox', kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
         return { ...result, scheduledId: row.id, delivered: [], refused: [] };
@@ -355,7 +369,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const delivered = [...stored.entries.slice(1).map((e) => e.address)];
       const refused = stored.refused;
       const created = stored.entries;
-      if (draft) await purge([draft]);
+      if (replaced) await purge([replaced]);
       if (external.size) await deps.outbound!.enqueue(stored.messageId);
       if (linkCopy) {
         const copyId = await storeLinkCopy(linkCopy, stored.messageId, s, self);

@@ -56,6 +56,11 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   // What a draft save, a moment after the last change, attaches (the files as they are then).
   const filesNow = useRef(files);
   filesNow.current = files;
+  // The draft's saves share one session in the key worker: a file uploaded by one save is kept by
+  // the next (by its id here) instead of being sealed and sent again (docs/mail.md "Drafts").
+  const session = useRef(crypto.randomUUID());
+  const fileIds = useRef(new WeakMap<File, string>());
+  const idsOf = (fs: File[]) => fs.map((f) => fileIds.current.get(f) ?? (fileIds.current.set(f, crypto.randomUUID()), fileIds.current.get(f)!));
   const [merging, setMerging] = useState(false);
   const undoDelay = useRef(0);
   const [busy, setBusy] = useState(false);
@@ -117,7 +122,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           displayName,
           draft: true,
           ...(draftId.current ? { replacesDraft: draftId.current } : {}),
-          mail: { to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject, text: snap.text, html, files: attached, ...(inline.length ? { inline } : {}) },
+          session: session.current,
+          mail: { to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject, text: snap.text, html, files: attached, fileIds: idsOf(attached), ...(inline.length ? { inline } : {}) },
         });
         draftId.current = r.entryId;
         if (mounted.current) setDraftState(t('compose.draftSaved', { time: formatTime(new Date()) }));
@@ -180,7 +186,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         address,
         displayName,
         ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
-        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, ...(inline.length ? { inline } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
+        session: session.current,
+        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, fileIds: idsOf(files), ...(inline.length ? { inline } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.

@@ -78,6 +78,27 @@ export interface AttachmentSource {
   stream(): ReadableStream<Uint8Array>;
   /** An inline image the HTML names as `cid:<contentId>` (sealed as a piece like any attachment; docs/mail.md "Inline images"). */
   contentId?: string;
+  /** The caller's name for these bytes across a draft's saves (`DraftSession`): the same id, the same bytes. */
+  id?: string;
+}
+
+/**
+ * What the saves of one draft share (docs/mail.md "Drafts"): the draft's message id, kept from
+ * save to save, and the attachment pieces already sealed and uploaded under it, by place. A save
+ * keeps a piece whose place holds the same file (`AttachmentSource.id`) instead of sealing and
+ * uploading it again (a piece is sealed for its message id and its place); the server lets the
+ * new save take it over when it replaces the saved draft.
+ */
+export class DraftSession {
+  messageId: string | null = null;
+  pieces: ({ fileId: string; blobId: string; piece: ManifestPiece } | null)[] = [];
+
+  /** Forgets the id and the pieces (their keys zeroed): the next save seals everything afresh. */
+  reset(): void {
+    for (const p of this.pieces) p?.piece.key.fill(0);
+    this.messageId = null;
+    this.pieces = [];
+  }
 }
 
 export interface OutgoingMail {
@@ -349,7 +370,21 @@ export class Mailer {
    * hands it to the server to release at that time — docs/mail.md "Scheduled send").
    * @throws MailError (nothing sent), ApiClientError (the server refused it).
    */
-  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date } = {}) {
+  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date; session?: DraftSession } = {}): Promise<Awaited<ReturnType<ApiClient['sendMail']>>> {
+    const session = opts.session;
+    if (!session?.messageId || !opts.replacesDraft) return this.sendOnce(mail, opts);
+    try {
+      return await this.sendOnce(mail, opts);
+    } catch (err) {
+      // The saved draft could not be replaced in place (gone, or kept under legal hold): save
+      // under a fresh message id, sealing every piece again, as a first save would.
+      if (!(err instanceof ApiClientError && (err.code === 'CONFLICT' || err.code === 'MAIL_INVALID'))) throw err;
+      session.reset();
+      return this.sendOnce(mail, opts);
+    }
+  }
+
+  private async sendOnce(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date; session?: DraftSession }) {
     const norm = (l?: readonly string[]) => [...new Set((l ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
     const to = norm(mail.to);
     const cc = norm(mail.cc).filter((a) => !to.includes(a));
@@ -399,9 +434,14 @@ export class Mailer {
     const myPuk = currentPuk(mailboxChain ?? me.state);
     const fromAddress = this.mailbox?.address ?? this.address;
     const domain = fromAddress.split('@')[1]!;
-    const messageId = `${crypto.randomUUID()}@${domain}`;
+    // A draft's saves share one message id (DraftSession): its pieces uploaded before stay usable.
+    const session = opts.replacesDraft ? opts.session : undefined;
+    const messageId = session?.messageId ?? `${crypto.randomUUID()}@${domain}`;
     const uploaded: { blobId: string; piece: ManifestPiece }[] = [];
-    for (const [i, f] of files.entries()) uploaded.push(await this.upload(messageId, i + 1, f));
+    for (const [i, f] of files.entries()) {
+      const had = session?.pieces[i];
+      uploaded.push(had && f.id !== undefined && had.fileId === f.id ? { blobId: had.blobId, piece: had.piece } : await this.upload(messageId, i + 1, f));
+    }
     const refs = mail.inReplyTo ? [...mail.inReplyTo.mime.references, ...(mail.inReplyTo.mime.messageId ? [mail.inReplyTo.mime.messageId] : [])] : [];
     const mime = buildMime({
       from: { name: this.mailbox ? '' : this.displayName, address: this.mailbox ? fromAddress : from },
@@ -458,7 +498,7 @@ export class Mailer {
     mime.fill(0);
     const addressOf = new Map([...keys].map(([a, k]) => [k.userId, a]));
     addressOf.set(this.mailbox?.userId ?? me.userId, fromAddress);
-    return this.api.sendMail({
+    const sent = await this.api.sendMail({
       draft: !!opts.draft,
       ...(opts.replacesDraft ? { replacesDraft: opts.replacesDraft } : {}),
       envelope: toBase64Url(sealed.envelope),
@@ -477,6 +517,13 @@ export class Mailer {
       ...(opts.sendAt ? { sendAt: opts.sendAt.toISOString() } : {}),
       ...(from !== this.address ? { from } : {}),
     });
+    // What the next save of this draft may keep: this id, and each piece with the file it holds.
+    if (opts.session) {
+      for (const [i, p] of opts.session.pieces.entries()) if (p && p.blobId !== uploaded[i]?.blobId) p.piece.key.fill(0);
+      opts.session.messageId = messageId;
+      opts.session.pieces = files.map((f, i) => (f.id !== undefined ? { fileId: f.id, ...uploaded[i]! } : null));
+    }
+    return sent;
   }
 
   /** The list addresses of the user's organisation (asked once per minute). */

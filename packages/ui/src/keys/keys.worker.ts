@@ -6,7 +6,7 @@
  * key bytes.
  */
 import { ApiClient } from '@sealmail/client';
-import { ComposeBook, ContentRules, Delegation, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, noteSummaryCache, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
+import { ComposeBook, ContentRules, Delegation, DraftSession, EscrowAdmin, Organiser, SharedMailboxes, exportDiscovery, Identity, indexedDbKeyStore, Mailer, noteSummaryCache, refreshHits, SearchIndex, syncSearchIndex, type OpenedMail } from '@sealmail/client/identity';
 import type { MailRow, MailView, Request, Response, Results, SetUpResult } from './protocol';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { contactsOp } from './contacts-ops';
@@ -17,6 +17,18 @@ const identity = store.then((s) => new Identity(api, s));
 const escrowAdmin = identity.then((id) => new EscrowAdmin(api, id));
 /** One Mailer per signed-in address, and the mails opened lately (for attachments and replies). */
 const mailers = new Map<string, Promise<Mailer>>();
+/** Open composers' draft saves (`mailSend` with `session`), the most recent few: ids and pieces already uploaded. */
+const drafts = new Map<string, DraftSession>();
+function draftSession(id: string): DraftSession {
+  const had = drafts.get(id);
+  if (had) return had;
+  for (const [old, s] of drafts) {
+    if (drafts.size < 16) break;
+    s.reset();
+    drafts.delete(old);
+  }
+  return drafts.set(id, new DraftSession()).get(id)!;
+}
 const opened = new Map<string, OpenedMail>();
 /** A delegated mailbox the user switched to (packages/client/src/delegation.ts), per signed-in address. */
 const active = new Map<string, Promise<Mailer>>();
@@ -315,10 +327,19 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       // The Mailer may have been made by a read (no name) or before the user renamed themselves.
       m.displayName = req.displayName;
       const parent = req.mail.inReplyTo ? await openedMail(req.address, req.mail.inReplyTo) : undefined;
-      return m.send(
-        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: [...req.mail.files, ...(req.mail.inline ?? []).map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size, stream: () => i.file.stream(), contentId: i.cid }))], ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
-        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}) },
+      const ids = req.mail.fileIds;
+      const files = req.mail.files.map((f, i) => ({ name: f.name, type: f.type, size: f.size, stream: () => f.stream(), ...(ids?.[i] ? { id: ids[i] } : {}) }));
+      const session = req.session ? draftSession(req.session) : undefined;
+      const sent = await m.send(
+        { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: [...files, ...(req.mail.inline ?? []).map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size, stream: () => i.file.stream(), contentId: i.cid }))], ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
+        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}), ...(session ? { session } : {}) },
       );
+      // Sent: the draft is gone, and with it what its saves shared.
+      if (session && !req.draft) {
+        session.reset();
+        drafts.delete(req.session!);
+      }
+      return sent;
     }
     case 'delegationOverview': {
       const d = new Delegation(api, id, req.address);

@@ -43,7 +43,7 @@ export type Request =
   | { op: 'mailAttachment'; address: string; entryId: string; piece: number }
   /** The whole mail as an EML file (body piece with every attachment's bytes), opened here: forward as attachment. */
   | { op: 'mailEml'; address: string; entryId: string }
-  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string }
+  | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string; session?: string }
   | { op: 'delegationOverview'; address: string }
   | { op: 'delegationGrant'; address: string; delegate: string; rights: 'read' | 'send' }
   | { op: 'delegationRevoke'; address: string; delegate: string }
@@ -97,6 +97,11 @@ export interface Compose {
   text: string;
   html?: string;
   files: File[];
+  /**
+   * The composer's id for each of `files` (with `session` on the request): a draft's next save
+   * keeps the pieces of files it uploaded already instead of sealing and sending them again.
+   */
+  fileIds?: string[];
   /** Inline images the HTML names as `cid:<cid>` (pieces after the files). */
   inline?: { file: File; cid: string }[];
   /** The entry this answers. */
