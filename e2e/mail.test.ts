@@ -254,6 +254,7 @@ describe('mail in the web client', () => {
     // Saved again after more typing: the attached file is kept, not sealed and uploaded again
     // (docs/mail.md "Drafts"): the new save's first piece is the same blob, under the same message id.
     const draftDb = createDb(`postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`);
+    let keptBlob: string;
     try {
       const firstPiece = async () => {
         const entry = await draftDb.mailboxEntry.findFirstOrThrow({ where: { folder: 'drafts', user: { localPart: 'alice' } }, include: { message: { select: { mailId: true } } } });
@@ -267,6 +268,7 @@ describe('mail in the web client', () => {
       const again = await firstPiece();
       expect(again.entry).not.toBe(saved.entry);
       expect(again).toMatchObject({ mailId: saved.mailId, blob: saved.blob });
+      keptBlob = saved.blob;
     } finally {
       await draftDb.$disconnect();
     }
@@ -287,6 +289,14 @@ describe('mail in the web client', () => {
     await compose.getByRole('button', { name: 'Send' }).click();
     await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 60_000 });
     await alice.page.getByRole('region', { name: 'Messages' }).getByText('No messages.').waitFor(); // the draft is gone
+    // Edit draft continued the draft: the sent mail carries the attachment the first save uploaded.
+    const sentDb = createDb(`postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`);
+    try {
+      const kept = await sentDb.blob.findUniqueOrThrow({ where: { id: keptBlob } });
+      expect(await sentDb.mailboxEntry.findFirst({ where: { messageId: kept.messageId!, folder: 'sent' } })).not.toBeNull();
+    } finally {
+      await sentDb.$disconnect();
+    }
 
     // Bob previews the image inline, decrypted on his device.
     await bob.page.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Inbox' }).click();

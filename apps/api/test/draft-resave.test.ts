@@ -118,6 +118,23 @@ describe('a draft saved again keeps its uploads', () => {
     expect(alice.count.refused).toEqual([]);
   });
 
+  it('a draft opened again (Edit draft) continues: its files keep their uploads', async () => {
+    const first = new DraftSession();
+    const d1 = await alice.mail.send({ to: [BOB], subject: 'Reopened', text: 'one', attachments: [source('plan.bin', plan, 'p'), source('notes.bin', notes, 'n')] }, { draft: true, session: first });
+    // Another device, or the same one later: a new session continues the saved draft.
+    const later = new DraftSession();
+    await alice.mail.continueDraft(await alice.mail.open(d1.entryId), later, [{ piece: 2, fileId: 'n-again' }]);
+    expect(later.messageId).toBe(first.messageId);
+    const n = alice.count.blobs;
+    const d2 = await alice.mail.send({ to: [BOB], subject: 'Reopened', text: 'two', attachments: [source('plan.bin', plan, 'p-again'), source('notes.bin', notes, 'n-again')] }, { draft: true, replacesDraft: d1.entryId, session: later });
+    // Only the file not named to the session is uploaded again.
+    expect(alice.count.blobs).toBe(n + 1);
+    const opened = await alice.mail.open(d2.entryId);
+    expect(sha(await alice.mail.attachmentBytes(opened, 1))).toBe(sha(plan));
+    expect(sha(await alice.mail.attachmentBytes(opened, 2))).toBe(sha(notes));
+    await alice.api.deleteMail(d2.entryId);
+  });
+
   it('a kept piece is taken only by the save that replaces its own draft, at its own place', async () => {
     const session = new DraftSession();
     const files = [source('plan.bin', plan, 'p'), source('notes.bin', notes, 'n')];

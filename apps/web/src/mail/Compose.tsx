@@ -30,6 +30,9 @@ export interface ComposeSeed {
   files?: File[];
   /** The inline images `html` names by `cid:` (a reopened draft or Outbox mail: compose/reopen.ts). */
   inline?: { cid: string; file: File }[];
+  /** Edit draft: the key worker's session continuing the draft, and its id for each of `files`. */
+  session?: string;
+  fileIds?: string[];
 }
 
 const list = (s: string) =>
@@ -58,8 +61,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   filesNow.current = files;
   // The draft's saves share one session in the key worker: a file uploaded by one save is kept by
   // the next (by its id here) instead of being sealed and sent again (docs/mail.md "Drafts").
-  const session = useRef(crypto.randomUUID());
-  const fileIds = useRef(new WeakMap<File, string>());
+  const session = useRef(seed.session ?? crypto.randomUUID());
+  const fileIds = useRef(new WeakMap<File, string>((seed.files ?? []).flatMap((f, i) => (seed.fileIds?.[i] ? [[f, seed.fileIds[i]] as [File, string]] : []))));
   const idsOf = (fs: File[]) => fs.map((f) => fileIds.current.get(f) ?? (fileIds.current.set(f, crypto.randomUUID()), fileIds.current.get(f)!));
   const [merging, setMerging] = useState(false);
   const undoDelay = useRef(0);

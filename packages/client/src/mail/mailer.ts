@@ -974,6 +974,23 @@ export class Mailer {
     return out;
   }
 
+  /**
+   * Edit draft: `session` continues the opened draft — its message id and, for each file the
+   * caller puts back at the place it had (`piece`), that piece, so the next save keeps it instead
+   * of sealing and uploading the file again. Keys are copied: the session zeroes its own.
+   */
+  async continueDraft(opened: OpenedMail, session: DraftSession, files: readonly { piece: number; fileId: string }[]): Promise<void> {
+    if (opened.entry.folder !== 'drafts') return;
+    const { manifest } = await this.openHeader(opened.entry);
+    session.reset();
+    session.messageId = manifest.messageId;
+    for (const f of files) {
+      const piece = manifest.pieces[f.piece];
+      const blobId = opened.entry.attachments[f.piece - 1];
+      if (piece?.kind === 'attachment' && blobId) session.pieces[f.piece - 1] = { fileId: f.fileId, blobId, piece: { ...piece, key: piece.key.slice() } };
+    }
+  }
+
   /** The other entries of an opened mail's conversation, opened, oldest first. */
   async thread(threadId: string): Promise<(OpenedMail | { entryId: string; error: string })[]> {
     const { entries } = await this.api.thread(threadId);

@@ -341,6 +341,9 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       }
       return sent;
     }
+    case 'draftContinue':
+      await (await ownMailer(req.address)).continueDraft(await openedMail(req.address, req.entryId), draftSession(req.session), req.files);
+      return null;
     case 'delegationOverview': {
       const d = new Delegation(api, id, req.address);
       // Keys of this mailbox that rotated since a grant (a device came or went) are shared now.
