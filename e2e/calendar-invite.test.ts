@@ -118,6 +118,9 @@ describe('invitations in the web client', () => {
     await card.getByText('Your answer: not answered yet').waitFor({ timeout: 30_000 });
     await card.getByText('No clash with your calendar.').waitFor();
     await card.getByText(`Organizer: ${ALICE}`).waitFor();
+    // The recurrence in words, and the iCalendar listed once (its body alternative is the card).
+    await message.getByText('Repeats: every week on Wednesday for 4 times').waitFor();
+    await expect.poll(() => message.getByRole('list', { name: 'Attachments' }).getByRole('listitem').allInnerTexts()).toEqual([expect.stringContaining('invite.ics')]);
     expect(await auditSizes(bob.page, 'calendar-invite-card')).toEqual([]);
     await card.getByRole('button', { name: 'Accept' }).click();
     await card.getByText('Your answer: accepted').waitFor({ timeout: 30_000 });

@@ -29,6 +29,7 @@ import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, loadOrCreateTls } from '@sealmail/server';
 import { buildApp } from '../src/app';
+import { repeatsText } from '../src/calendar/imip';
 import { injectFetch, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
@@ -151,6 +152,8 @@ describe('invitations over mail', () => {
     const opened = await bob.mail.open(entry.id);
     expect(opened.mime.subject).toBe('Invitation: Planning');
     expect(opened.mime.text).toContain('Room 4');
+    // The recurrence in words, not the rule's syntax.
+    expect(opened.mime.text).toContain('Repeats: every week on Monday for 6 times');
     const part = opened.attachments.find((a) => a.contentType === 'text/calendar');
     const ics = new TextDecoder().decode(await bob.mail.attachmentBytes(opened, part!.piece));
     const sent = new ICAL.Component(ICAL.parse(ics) as unknown[]);
@@ -267,5 +270,15 @@ describe('invitations over mail', () => {
     const { vevent } = await icalOf(got.raw);
     expect(vevent.getFirstPropertyValue('uid')).toBe(uid);
     expect(vevent.getFirstPropertyValue('status')).toBe('CANCELLED');
+  });
+});
+
+describe('the invitation text', () => {
+  it('says a recurrence in words only where the words say all of it', () => {
+    expect(repeatsText('FREQ=DAILY;INTERVAL=2')).toBe('every 2 days');
+    expect(repeatsText('FREQ=MONTHLY;BYMONTHDAY=15;UNTIL=20270101T000000Z')).toBe('every month on the 15th until January 1, 2027');
+    // "The last Monday in May": rrule's words would drop "last"; the rule stays.
+    expect(repeatsText('FREQ=YEARLY;BYMONTH=5;BYDAY=MO;BYSETPOS=-1')).toBe('FREQ=YEARLY;BYMONTH=5;BYDAY=MO;BYSETPOS=-1');
+    expect(repeatsText('not a rule')).toBe('not a rule');
   });
 });

@@ -22,6 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import * as rrule from 'rrule';
 import { ApiError } from '@sealmail/contract';
 import { openBox } from '@sealmail/crypto';
 import { deliverLocal } from '@sealmail/mailstore';
@@ -71,13 +72,31 @@ export function itipText(method: string, events: ICAL.Component[]): string {
   return cal.toString();
 }
 
+// rrule's CommonJS build (what Node loads for the compiled services) has its names only on the default export.
+const { RRule } = 'RRule' in rrule ? rrule : (rrule as unknown as { default: typeof rrule }).default;
+
+/**
+ * A recurrence rule in words ("every week on Monday for 6 times") where rrule says all of it;
+ * otherwise the rule itself (rrule's words leave out BYSETPOS — "the last Monday" — and the
+ * parts below a day), never a sentence that says something else.
+ */
+export function repeatsText(rule: string): string {
+  if (/BYSETPOS|BYWEEKNO|BYYEARDAY|BYHOUR|BYMINUTE|BYSECOND/i.test(rule)) return rule;
+  try {
+    const r = RRule.fromString(rule);
+    return r.isFullyConvertibleToText() ? r.toText() : rule;
+  } catch {
+    return rule;
+  }
+}
+
 /** The human-readable part: what, when, where, who asks. */
 function humanText(method: string, master: ICAL.Component, who: string): { subject: string; text: string } {
   const ev = new ICAL.Event(master);
   const title = ev.summary || '(no title)';
   const when = (t: ICAL.Time) => (t.isDate ? t.toString() : `${t.toString().replace('T', ' ').slice(0, 16)}${t.zone && t.zone.tzid !== 'floating' ? ` (${t.zone.tzid})` : ''}`);
   const rule = master.getFirstPropertyValue('rrule');
-  const lines = [`When: ${when(ev.startDate)}${ev.endDate ? ` – ${when(ev.endDate)}` : ''}`, ...(rule ? [`Repeats: ${String(rule)}`] : []), ...(ev.location ? [`Where: ${ev.location}`] : [])];
+  const lines = [`When: ${when(ev.startDate)}${ev.endDate ? ` – ${when(ev.endDate)}` : ''}`, ...(rule ? [`Repeats: ${repeatsText(String(rule))}`] : []), ...(ev.location ? [`Where: ${ev.location}`] : [])];
   const attendees = master.getAllProperties('attendee').map((p) => mailto(p.getFirstValue()));
   switch (method) {
     case 'CANCEL':

@@ -8,6 +8,7 @@ import { PaperclipIcon } from './Icons';
 import { shortDate } from './format';
 import { SenderName, SenderText } from '../contacts/SenderName';
 import { InvitationCard } from '../calendar/InvitationCard';
+import { calendarTwins } from '../calendar/twins';
 
 const api = new ApiClient({ baseUrl: '' });
 type Delivery = Awaited<ReturnType<ApiClient['deliveries']>>['deliveries'][number];
@@ -178,8 +179,9 @@ function AcceptReset({ address, of }: { address: string; of: string }) {
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
   const { t } = useTranslation();
   const mine = mail.from.toLowerCase() === address.toLowerCase();
-  // Inline images the HTML shows in place are not listed as files.
-  const files = mail.attachments.filter((a) => !namedInHtml(mail.html, a.contentId));
+  // Inline images the HTML shows in place are not listed as files, nor is an invitation's calendar twice.
+  const twins = calendarTwins(mail.attachments);
+  const files = mail.attachments.filter((a) => !namedInHtml(mail.html, a.contentId) && !twins.has(a.piece));
   return (
     <article className="message" aria-label={t('reader.messageFrom', { address: mail.from })}>
       <header>
