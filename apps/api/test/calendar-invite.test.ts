@@ -29,7 +29,7 @@ import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, loadOrCreateTls } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { repeatsText } from '../src/calendar/imip';
+import { repeatsText, whenText } from '../src/calendar/imip';
 import { injectFetch, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
@@ -280,5 +280,16 @@ describe('the invitation text', () => {
     // "The last Monday in May": rrule's words would drop "last"; the rule stays.
     expect(repeatsText('FREQ=YEARLY;BYMONTH=5;BYDAY=MO;BYSETPOS=-1')).toBe('FREQ=YEARLY;BYMONTH=5;BYDAY=MO;BYSETPOS=-1');
     expect(repeatsText('not a rule')).toBe('not a rule');
+  });
+
+  it('says when in words, in the event\'s own zone', () => {
+    const at = (s: string) => ICAL.Time.fromString(s, null);
+    expect(whenText(at('2026-11-25T10:00:00Z'), at('2026-11-25T11:30:00Z'))).toBe('Wednesday, November 25, 2026, 10:00–11:30 (UTC)');
+    expect(whenText(at('2026-11-25T10:00:00'), at('2026-11-25T11:30:00'))).toBe('Wednesday, November 25, 2026, 10:00–11:30');
+    expect(whenText(at('2026-11-25T22:00:00Z'), at('2026-11-26T01:00:00Z'))).toBe('Wednesday, November 25, 2026, 22:00 – Thursday, November 26, 2026, 01:00 (UTC)');
+    // All day: DTEND is the day after the last day.
+    expect(whenText(at('2026-11-25'), at('2026-11-26'))).toBe('Wednesday, November 25, 2026 (all day)');
+    expect(whenText(at('2026-11-25'), at('2026-11-28'))).toBe('Wednesday, November 25, 2026 – Friday, November 27, 2026 (all day)');
+    expect(whenText(at('2026-11-25T10:00:00Z'), null)).toBe('Wednesday, November 25, 2026, 10:00 (UTC)');
   });
 });

@@ -90,13 +90,35 @@ export function repeatsText(rule: string): string {
   }
 }
 
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * When an event is, in words and in its own zone: "Wednesday, November 25, 2026, 10:00–11:30
+ * (Europe/Berlin)"; an end on another day is named in full; all-day events have no times (their
+ * DTEND is the day after, RFC 5545 §3.6.1).
+ */
+export function whenText(start: ICAL.Time, end: ICAL.Time | null): string {
+  const day = (t: ICAL.Time) => `${DAYS[t.dayOfWeek() - 1]}, ${MONTHS[t.month - 1]} ${t.day}, ${t.year}`;
+  const time = (t: ICAL.Time) => `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+  const zone = (t: ICAL.Time) => (t.zone && t.zone.tzid !== 'floating' ? ` (${t.zone.tzid})` : '');
+  const sameDay = (a: ICAL.Time, b: ICAL.Time) => a.year === b.year && a.month === b.month && a.day === b.day;
+  if (start.isDate) {
+    const last = end ? end.clone() : null;
+    last?.adjust(-1, 0, 0, 0);
+    return last && !sameDay(start, last) && last.compare(start) > 0 ? `${day(start)} – ${day(last)} (all day)` : `${day(start)} (all day)`;
+  }
+  if (!end) return `${day(start)}, ${time(start)}${zone(start)}`;
+  const endZone = zone(end) !== zone(start) ? zone(end) : '';
+  return sameDay(start, end) && !endZone ? `${day(start)}, ${time(start)}–${time(end)}${zone(start)}` : `${day(start)}, ${time(start)}${endZone ? zone(start) : ''} – ${day(end)}, ${time(end)}${endZone || zone(start)}`;
+}
+
 /** The human-readable part: what, when, where, who asks. */
 function humanText(method: string, master: ICAL.Component, who: string): { subject: string; text: string } {
   const ev = new ICAL.Event(master);
   const title = ev.summary || '(no title)';
-  const when = (t: ICAL.Time) => (t.isDate ? t.toString() : `${t.toString().replace('T', ' ').slice(0, 16)}${t.zone && t.zone.tzid !== 'floating' ? ` (${t.zone.tzid})` : ''}`);
   const rule = master.getFirstPropertyValue('rrule');
-  const lines = [`When: ${when(ev.startDate)}${ev.endDate ? ` – ${when(ev.endDate)}` : ''}`, ...(rule ? [`Repeats: ${repeatsText(String(rule))}`] : []), ...(ev.location ? [`Where: ${ev.location}`] : [])];
+  const lines = [`When: ${whenText(ev.startDate, ev.endDate)}`, ...(rule ? [`Repeats: ${repeatsText(String(rule))}`] : []), ...(ev.location ? [`Where: ${ev.location}`] : [])];
   const attendees = master.getAllProperties('attendee').map((p) => mailto(p.getFirstValue()));
   switch (method) {
     case 'CANCEL':
