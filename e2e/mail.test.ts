@@ -97,6 +97,8 @@ describe('mail in the web client', () => {
     await compose.getByRole('textbox', { name: 'Message' }).fill(`Hi Bob,\n${CANARY_BODY}\nAlice`);
     await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'plans.bin', mimeType: 'application/octet-stream', buffer: file });
     await compose.getByRole('button', { name: 'Send' }).click();
+    // While it uploads, how much of the attachment the server has taken (about a second here).
+    await compose.getByText(/^Attachments: .+ of 19 MB uploaded$/).waitFor({ timeout: 60_000 });
     await alice.page.getByRole('status').getByText('Sent.').waitFor({ timeout: 120_000 });
 
     // Bob's open inbox shows it without a reload (server-sent events), labelled E2E.

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { DraftSession, Mailer, type AttachmentSource } from '@sealmail/client/identity';
+import { pieceCiphertextLength } from '@sealmail/crypto';
 import { harness, injectFetch, userIdOf, type Harness } from './helpers';
 
 let h: Harness;
@@ -184,5 +185,26 @@ describe('a draft saved again keeps its uploads', () => {
     } finally {
       await h.db.prisma.user.update({ where: { id: alice.userId }, data: { legalHoldAt: null } });
     }
+  });
+});
+
+describe('send progress', () => {
+  it('reports the attachment ciphertext the server took, part by part, of what there is to send', async () => {
+    const big = randomBytes(9 * 1024 * 1024 + 5);
+    const small = randomBytes(70_000);
+    const seen: [number, number][] = [];
+    const session = new DraftSession();
+    const files = [source('big.bin', big, 'b'), source('small.bin', small, 's')];
+    const d = await alice.mail.send({ to: [BOB], subject: 'Progress', text: 'x', attachments: files }, { draft: true, session, onProgress: (sent, total) => void seen.push([sent, total]) });
+    const total = pieceCiphertextLength(big.length) + pieceCiphertextLength(small.length);
+    expect(seen[0]).toEqual([0, total]);
+    expect(seen.at(-1)).toEqual([total, total]);
+    // Three 4 MiB parts of the big file and one of the small: one report each after the first.
+    expect(seen).toHaveLength(1 + 3 + 1);
+    expect(seen.every(([s, t], i) => t === total && (i === 0 || s > seen[i - 1]![0]))).toBe(true);
+    // Sending the draft keeps both pieces: nothing to upload, nothing reported.
+    seen.length = 0;
+    await alice.mail.send({ to: [BOB], subject: 'Progress', text: 'x', attachments: files }, { replacesDraft: d.entryId, session, onProgress: (sent, t) => void seen.push([sent, t]) });
+    expect(seen).toEqual([]);
   });
 });

@@ -288,9 +288,41 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           <span className="draft-state" role="status">
             {draftState}
           </span>
+          {busy && <SendProgress session={session.current} />}
         </footer>
       </form>
       {merging && <Merge address={address} displayName={displayName} template={{ subject, ...content() }} options={outside === 'standard' ? { allowStandard: true } : { links: { expiresIn: linkExpiry } }} onClose={(n) => (setMerging(false), n > 0 && (dropPendingDraft(), onSent(t('composeTools.merge.done', { count: n }))))} />}
     </section>
+  );
+}
+
+/** How often the bar asks the key worker how far the attachments' upload got. */
+const PROGRESS_MS = 250;
+
+/** While a mail with attachments is sent: how much of their ciphertext the server has taken. */
+function SendProgress({ session }: { session: string }) {
+  const { t } = useTranslation();
+  const [p, setP] = useState<{ sent: number; total: number } | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      const now = await keys({ op: 'sendProgress', session }).catch(() => null);
+      if (stopped) return;
+      setP(now);
+      timer = setTimeout(() => void poll(), PROGRESS_MS);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [session]);
+  if (!p) return null;
+  return (
+    <label className="send-progress">
+      {t('compose.uploading', { sent: formatSize(p.sent), total: formatSize(p.total) })}
+      <progress max={p.total} value={p.sent} />
+    </label>
   );
 }

@@ -101,6 +101,16 @@ export class DraftSession {
   }
 }
 
+/** How `Mailer.send` sends (drafts, scheduled send, a draft's saves, progress). */
+export interface SendOptions {
+  draft?: boolean;
+  replacesDraft?: string;
+  sendAt?: Date;
+  session?: DraftSession;
+  /** Attachment ciphertext the server has taken so far, of all there is to send (first with 0); not called when nothing is to be uploaded. */
+  onProgress?: (sent: number, total: number) => void;
+}
+
 export interface OutgoingMail {
   to: readonly string[];
   cc?: readonly string[];
@@ -334,14 +344,14 @@ export class Mailer {
 
   /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
   /** @internal (also used by ../transfer) */
-  async upload(messageId: string, index: number, file: AttachmentSource): Promise<{ blobId: string; piece: ManifestPiece }> {
+  async upload(messageId: string, index: number, file: AttachmentSource, onSent?: (bytes: number) => void): Promise<{ blobId: string; piece: ManifestPiece }> {
     const ciphertextSize = pieceCiphertextLength(file.size);
     const { blobId, partBytes } = await this.api.createBlob(ciphertextSize);
     // The whole ciphertext (at most an attachment's 25 MiB, sealed) in one buffer, sealed straight
     // into it; each part is sent as a view of it as soon as it is sealed (no gathering copy).
     const sealed = new Uint8Array(ciphertextSize);
     const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment', output: sealed });
-    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes));
+    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes).then((r) => (onSent?.(bytes.length), r)));
     let written = 0;
     let sent = 0;
     const sendSealed = async (out: Uint8Array, end = false) => {
@@ -370,7 +380,7 @@ export class Mailer {
    * hands it to the server to release at that time — docs/mail.md "Scheduled send").
    * @throws MailError (nothing sent), ApiClientError (the server refused it).
    */
-  async send(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date; session?: DraftSession } = {}): Promise<Awaited<ReturnType<ApiClient['sendMail']>>> {
+  async send(mail: OutgoingMail, opts: SendOptions = {}): Promise<Awaited<ReturnType<ApiClient['sendMail']>>> {
     const session = opts.session;
     if (!session?.messageId || !opts.replacesDraft) return this.sendOnce(mail, opts);
     try {
@@ -384,7 +394,7 @@ export class Mailer {
     }
   }
 
-  private async sendOnce(mail: OutgoingMail, opts: { draft?: boolean; replacesDraft?: string; sendAt?: Date; session?: DraftSession }) {
+  private async sendOnce(mail: OutgoingMail, opts: SendOptions) {
     const norm = (l?: readonly string[]) => [...new Set((l ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
     const to = norm(mail.to);
     const cc = norm(mail.cc).filter((a) => !to.includes(a));
@@ -438,9 +448,19 @@ export class Mailer {
     const session = opts.replacesDraft ? opts.session : undefined;
     const messageId = session?.messageId ?? `${crypto.randomUUID()}@${domain}`;
     const uploaded: { blobId: string; piece: ManifestPiece }[] = [];
-    for (const [i, f] of files.entries()) {
+    const kept = (f: AttachmentSource, i: number) => {
       const had = session?.pieces[i];
-      uploaded.push(had && f.id !== undefined && had.fileId === f.id ? { blobId: had.blobId, piece: had.piece } : await this.upload(messageId, i + 1, f));
+      return had && f.id !== undefined && had.fileId === f.id ? had : null;
+    };
+    // Ciphertext bytes to send (the link copy's pieces too), reported part by part as the server takes them.
+    const linkedCopy = linked.length > 0 && !!mail.links;
+    const toSend = files.reduce((n, f, i) => n + (kept(f, i) ? 0 : pieceCiphertextLength(f.size)) + (linkedCopy ? pieceCiphertextLength(f.size) : 0), 0);
+    let sentBytes = 0;
+    const onSent = opts.onProgress && toSend ? (n: number) => opts.onProgress!((sentBytes += n), toSend) : undefined;
+    onSent?.(0);
+    for (const [i, f] of files.entries()) {
+      const had = kept(f, i);
+      uploaded.push(had ? { blobId: had.blobId, piece: had.piece } : await this.upload(messageId, i + 1, f, onSent));
     }
     const refs = mail.inReplyTo ? [...mail.inReplyTo.mime.references, ...(mail.inReplyTo.mime.messageId ? [mail.inReplyTo.mime.messageId] : [])] : [];
     const mime = buildMime({
@@ -477,7 +497,7 @@ export class Mailer {
     if (linked.length && mail.links) {
       const copyId = `${crypto.randomUUID()}@${domain}`;
       const copyFiles: { blobId: string; piece: ManifestPiece }[] = [];
-      for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f));
+      for (const [i, f] of files.entries()) copyFiles.push(await this.upload(copyId, i + 1, f, onSent));
       // The copy's body carries a reply grant (docs/crypto.md §7.6): whom a reply through the
       // link is sealed to, and the secret its tag is made with. Sealed, so the server can swap neither.
       const replyPuk = (await this.puks(myPuk.generation)).find((p) => p.generation === myPuk.generation);

@@ -17,6 +17,8 @@ const identity = store.then((s) => new Identity(api, s));
 const escrowAdmin = identity.then((id) => new EscrowAdmin(api, id));
 /** One Mailer per signed-in address, and the mails opened lately (for attachments and replies). */
 const mailers = new Map<string, Promise<Mailer>>();
+/** Sends under way with a session (`mailSend`): attachment bytes the server took, of all to send. */
+const sendProgress = new Map<string, { sent: number; total: number }>();
 /** Open composers' draft saves (`mailSend` with `session`), the most recent few: ids and pieces already uploaded. */
 const drafts = new Map<string, DraftSession>();
 function draftSession(id: string): DraftSession {
@@ -330,10 +332,11 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       const ids = req.mail.fileIds;
       const files = req.mail.files.map((f, i) => ({ name: f.name, type: f.type, size: f.size, stream: () => f.stream(), ...(ids?.[i] ? { id: ids[i] } : {}) }));
       const session = req.session ? draftSession(req.session) : undefined;
+      const progress = req.session && !req.draft ? req.session : null;
       const sent = await m.send(
         { to: req.mail.to, cc: req.mail.cc, bcc: req.mail.bcc, subject: req.mail.subject, text: req.mail.text, ...(req.mail.html ? { html: req.mail.html } : {}), attachments: [...files, ...(req.mail.inline ?? []).map((i) => ({ name: i.file.name, type: i.file.type, size: i.file.size, stream: () => i.file.stream(), contentId: i.cid }))], ...(parent ? { inReplyTo: parent } : {}), ...(req.mail.allowStandard ? { allowStandard: true } : {}), ...(req.mail.links ? { links: req.mail.links } : {}), ...(req.mail.from ? { from: req.mail.from } : {}) },
-        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}), ...(session ? { session } : {}) },
-      );
+        { draft: !!req.draft, ...(req.replacesDraft ? { replacesDraft: req.replacesDraft } : {}), ...(req.sendAt ? { sendAt: new Date(req.sendAt) } : {}), ...(session ? { session } : {}), ...(progress ? { onProgress: (done: number, total: number) => void sendProgress.set(progress, { sent: done, total }) } : {}) },
+      ).finally(() => progress && sendProgress.delete(progress));
       // Sent: the draft is gone, and with it what its saves shared.
       if (session && !req.draft) {
         session.reset();
@@ -341,6 +344,8 @@ async function handle(req: Request): Promise<Results[Request['op']]> {
       }
       return sent;
     }
+    case 'sendProgress':
+      return sendProgress.get(req.session) ?? null;
     case 'draftContinue':
       await (await ownMailer(req.address)).continueDraft(await openedMail(req.address, req.entryId), draftSession(req.session), req.files);
       return null;

@@ -44,6 +44,8 @@ export type Request =
   /** The whole mail as an EML file (body piece with every attachment's bytes), opened here: forward as attachment. */
   | { op: 'mailEml'; address: string; entryId: string }
   | { op: 'mailSend'; address: string; displayName: string; mail: Compose; draft?: boolean; replacesDraft?: string; sendAt?: string; session?: string }
+  /** How far the send of `session` got: attachment ciphertext the server took, of all to send (null: nothing being uploaded). */
+  | { op: 'sendProgress'; session: string }
   /** Edit draft: `session` continues the draft `entryId`; each file put back at its place (`piece`) keeps its upload. */
   | { op: 'draftContinue'; address: string; entryId: string; session: string; files: { piece: number; fileId: string }[] }
   | { op: 'delegationOverview'; address: string }
@@ -235,6 +237,7 @@ export interface Results {
   mailEml: Blob;
   mailSend: { entryId: string; scheduledId?: string; delivered: string[]; refused: { address: string; code: string }[] };
   draftContinue: null;
+  sendProgress: { sent: number; total: number } | null;
   delegationOverview: DelegationOverview;
   delegationGrant: null;
   delegationRevoke: null;
