@@ -257,11 +257,14 @@ describe('mail in the web client', () => {
     // (docs/mail.md "Drafts"): the new save's first piece is the same blob, under the same message id.
     const draftDb = createDb(`postgres://postgres:${encodeURIComponent((await readFile(join(dataDir, 'pg.password'), 'utf8')).trim())}@127.0.0.1:${ports.pg}/sealmail`);
     let keptBlob: string;
+    let keptImage: string;
     try {
       const firstPiece = async () => {
         const entry = await draftDb.mailboxEntry.findFirstOrThrow({ where: { folder: 'drafts', user: { localPart: 'alice' } }, include: { message: { select: { mailId: true } } } });
         const blob = await draftDb.blob.findFirstOrThrow({ where: { messageId: entry.messageId, pieceIndex: 1 } });
-        return { entry: entry.id, mailId: entry.message.mailId, blob: blob.id };
+        // The image in the text (the second piece) is kept as well.
+        const image = await draftDb.blob.findFirstOrThrow({ where: { messageId: entry.messageId, pieceIndex: 2 } });
+        return { entry: entry.id, mailId: entry.message.mailId, blob: blob.id, image: image.id };
       };
       const saved = await firstPiece();
       await alice.page.keyboard.type(' and warm');
@@ -269,8 +272,9 @@ describe('mail in the web client', () => {
       await compose.getByRole('status').getByText(/Draft saved/).waitFor({ timeout: 30_000 });
       const again = await firstPiece();
       expect(again.entry).not.toBe(saved.entry);
-      expect(again).toMatchObject({ mailId: saved.mailId, blob: saved.blob });
+      expect(again).toMatchObject({ mailId: saved.mailId, blob: saved.blob, image: saved.image });
       keptBlob = saved.blob;
+      keptImage = saved.image;
     } finally {
       await draftDb.$disconnect();
     }
@@ -296,6 +300,7 @@ describe('mail in the web client', () => {
     try {
       const kept = await sentDb.blob.findUniqueOrThrow({ where: { id: keptBlob } });
       expect(await sentDb.mailboxEntry.findFirst({ where: { messageId: kept.messageId!, folder: 'sent' } })).not.toBeNull();
+      expect(await sentDb.blob.findUnique({ where: { id: keptImage } })).toMatchObject({ messageId: kept.messageId, pieceIndex: 2 });
     } finally {
       await sentDb.$disconnect();
     }

@@ -22,18 +22,23 @@ export async function reopenSeed(address: string, m: MailView, extra: Pick<Compo
   const files: File[] = [];
   const inline: { cid: string; file: File }[] = [];
   const pieces: number[] = [];
+  const inlinePieces: number[] = [];
   for (const { attachment: a, file } of await attachmentFiles(address, m)) {
-    if (a.contentId && namedInHtml(m.html, a.contentId)) inline.push({ cid: a.contentId, file });
-    else {
+    if (a.contentId && namedInHtml(m.html, a.contentId)) {
+      inline.push({ cid: a.contentId, file });
+      inlinePieces.push(a.piece);
+    } else {
       files.push(file);
       pieces.push(a.piece);
     }
   }
   // Edit draft: the composer's saves continue this draft, keeping each file's upload while the file
-  // stays at its place (docs/mail.md "Drafts"); without it the first save uploads them afresh.
-  const draft = extra.draftId ? { session: crypto.randomUUID(), fileIds: files.map(() => crypto.randomUUID()) } : null;
+  // stays at its place — files first, then the images in the text (docs/mail.md "Drafts"); without
+  // it the first save uploads them afresh.
+  const all = [...pieces, ...inlinePieces];
+  const draft = extra.draftId ? { session: crypto.randomUUID(), fileIds: all.map(() => crypto.randomUUID()) } : null;
   if (draft) {
-    const kept = pieces.map((piece, i) => ({ piece, fileId: draft.fileIds[i]! })).filter((f, i) => f.piece === i + 1);
+    const kept = all.map((piece, i) => ({ piece, fileId: draft.fileIds[i]! })).filter((f, i) => f.piece === i + 1);
     await keys({ op: 'draftContinue', address, entryId: m.entryId, session: draft.session, files: kept }).catch(() => undefined);
   }
   return {

@@ -30,7 +30,7 @@ export interface ComposeSeed {
   files?: File[];
   /** The inline images `html` names by `cid:` (a reopened draft or Outbox mail: compose/reopen.ts). */
   inline?: { cid: string; file: File }[];
-  /** Edit draft: the key worker's session continuing the draft, and its id for each of `files`. */
+  /** Edit draft: the key worker's session continuing the draft, and its id for each of `files`, then each of `inline`. */
   session?: string;
   fileIds?: string[];
 }
@@ -62,8 +62,13 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
   // The draft's saves share one session in the key worker: a file uploaded by one save is kept by
   // the next (by its id here) instead of being sealed and sent again (docs/mail.md "Drafts").
   const session = useRef(seed.session ?? crypto.randomUUID());
-  const fileIds = useRef(new WeakMap<File, string>((seed.files ?? []).flatMap((f, i) => (seed.fileIds?.[i] ? [[f, seed.fileIds[i]] as [File, string]] : []))));
+  const fileIds = useRef(new WeakMap<File, string>([...(seed.files ?? []), ...(seed.inline ?? []).map((i) => i.file)].flatMap((f, i) => (seed.fileIds?.[i] ? [[f, seed.fileIds[i]] as [File, string]] : []))));
   const idsOf = (fs: File[]) => fs.map((f) => fileIds.current.get(f) ?? (fileIds.current.set(f, crypto.randomUUID()), fileIds.current.get(f)!));
+  // An image in the text is the same File from save to save (compose/InlineImages.tsx): its upload is kept too.
+  const withIds = (inline: { file: File; cid: string }[]) => {
+    const ids = idsOf(inline.map((i) => i.file));
+    return inline.map((i, k) => ({ ...i, id: ids[k]! }));
+  };
   const [merging, setMerging] = useState(false);
   const undoDelay = useRef(0);
   const [busy, setBusy] = useState(false);
@@ -126,7 +131,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
           draft: true,
           ...(draftId.current ? { replacesDraft: draftId.current } : {}),
           session: session.current,
-          mail: { to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject, text: snap.text, html, files: attached, fileIds: idsOf(attached), ...(inline.length ? { inline } : {}) },
+          mail: { to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject, text: snap.text, html, files: attached, fileIds: idsOf(attached), ...(inline.length ? { inline: withIds(inline) } : {}) },
         });
         draftId.current = r.entryId;
         if (mounted.current) setDraftState(t('compose.draftSaved', { time: formatTime(new Date()) }));
@@ -190,7 +195,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
         displayName,
         ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
         session: session.current,
-        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, fileIds: idsOf(files), ...(inline.length ? { inline } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
+        mail: { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc, subject, text, html, files, fileIds: idsOf(files), ...(inline.length ? { inline: withIds(inline) } : {}), ...(seed.inReplyTo ? { inReplyTo: seed.inReplyTo.entryId } : {}), ...(outside === 'standard' ? { allowStandard: true } : {}), ...(outside === 'link' ? { links: { expiresIn: linkExpiry } } : {}), ...(from ? { from } : {}) },
         ...(draftId.current ? { replacesDraft: draftId.current } : {}),
       });
       // The sent mail replaced the draft only when it was the one saved; drop any left.

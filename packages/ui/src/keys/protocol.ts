@@ -107,7 +107,7 @@ export interface Compose {
    */
   fileIds?: string[];
   /** Inline images the HTML names as `cid:<cid>` (pieces after the files). */
-  inline?: { file: File; cid: string }[];
+  inline?: { file: File; cid: string; id?: string }[];
   /** The entry this answers. */
   inReplyTo?: string;
   /** Recipients outside this server get standard mail (the server relays it and can read it). */
