@@ -30,6 +30,8 @@ export interface Io {
   readLine?: () => Promise<string>;
   /** Reads the rest of standard input (a message body). */
   readRest?: () => Promise<string>;
+  /** A status line that replaces the last one (a terminal's stderr only): how far an upload got; null clears it. */
+  progress?: (line: string | null) => void;
 }
 
 /** Exit codes (sysexits.h where one fits). */

@@ -119,6 +119,7 @@ function row(io: Io, e: EntryRow, subject: string, from: string, protection: str
 }
 
 const REFUSALS: Record<string, string> = { MAILBOX_FULL: 'their mailbox is full' };
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 /** Seals and sends; the body comes from standard input. @returns whether every recipient got it. */
 /** `extra`: what a forward adds (label-commands.ts): files opened from the original, the quoted original after the body. */
@@ -142,7 +143,7 @@ export async function sendCommand(ctx: MailContext, v: { to?: string; cc?: strin
     attachments: [...files, ...(extra?.attachments ?? [])],
     ...(v.standard ? { allowStandard: true } : {}),
     ...(v.link !== undefined ? { links: { expiresIn: v.link as '1d' | '7d' | '30d' } } : {}),
-  });
+  }, ctx.io.progress ? { onProgress: (sent, total) => ctx.io.progress!(`uploading attachments: ${mib(sent)} of ${mib(total)}`) } : {}).finally(() => ctx.io.progress?.(null));
   const outside = [...to, ...cc, ...bcc].filter((a) => !r.delivered.includes(a) && !r.refused.some((x) => x.address === a));
   ctx.io.out(`sent ${r.entryId} (E2E Encrypted) to ${r.delivered.join(', ') || 'nobody'}`);
   if (outside.length) ctx.io.out(`${v.link !== undefined ? `expiring link (${v.link})` : 'standard mail'} queued for ${outside.join(', ')}`);

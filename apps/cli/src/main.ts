@@ -14,6 +14,8 @@ const input = () =>
 process.exitCode = await run(process.argv.slice(2), {
   out: (l) => process.stdout.write(l + '\n'),
   err: (l) => process.stderr.write(l + '\n'),
+  // Only on a terminal: a line rewritten in place (\r, then cleared to its end).
+  ...(process.stderr.isTTY ? { progress: (l: string | null) => void process.stderr.write(l === null ? '\r\x1b[K' : `\r${l}\x1b[K`) } : {}),
   readLine: async () => (await input())[next++] ?? '',
   readRest: async () => {
     const all = await input();

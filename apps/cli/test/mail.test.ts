@@ -43,6 +43,8 @@ describe('mail on the command line', () => {
     const sent = await as('alice', ['Hello Bob,', CANARY, '', 'Alice'], 'send', '--to', BOB, '--subject', 'Plans for Q3', '--attach', path);
     expect(sent.code, sent.err).toBe(EXIT.ok);
     expect(sent.out).toMatch(/^sent [0-9a-f-]{36} \(E2E Encrypted\) to bob@example\.test$/);
+    // On a terminal, one status line rewritten as the attachment goes up, cleared at the end.
+    expect(sent.progress).toEqual(['uploading attachments: 0.0 MiB of 3.0 MiB', 'uploading attachments: 3.0 MiB of 3.0 MiB', null]);
 
     const list = await as('bob', [], 'list');
     expect(list.code).toBe(EXIT.ok);

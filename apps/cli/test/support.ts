@@ -18,7 +18,7 @@ export interface CliStack {
   tdb: TestDatabase;
   passwords: Record<string, string>;
   /** Runs the CLI with its own profile directory and lines of standard input. */
-  cliAs(profile: string, lines: string[], ...argv: string[]): Promise<{ code: number; out: string; err: string }>;
+  cliAs(profile: string, lines: string[], ...argv: string[]): Promise<{ code: number; out: string; err: string; progress: (string | null)[] }>;
   stop(): Promise<void>;
 }
 
@@ -39,14 +39,16 @@ export async function startCliStack(): Promise<CliStack> {
   async function cliAs(profile: string, lines: string[], ...argv: string[]) {
     const out: string[] = [];
     const err: string[] = [];
+    const progress: (string | null)[] = [];
     const queue = [...lines];
     const code = await run([...argv, '--profile', join(dir, profile)], {
       out: (l) => out.push(l),
       err: (l) => err.push(l),
+      progress: (l) => progress.push(l),
       readLine: async () => queue.shift() ?? '',
       readRest: async () => queue.splice(0).join('\n'),
     });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return { code, out: out.join('\n'), err: err.join('\n'), progress };
   }
   const deadline = Date.now() + 30_000;
   while ((await cliAs('status', [], 'status', '--api', url, '--ca', caFile)).code !== EXIT.ok) {
