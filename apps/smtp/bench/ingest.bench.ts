@@ -10,6 +10,8 @@
  *    refuses (452) is sent again after a pause, as an MTA would, until all are stored.
  *
  * The servers run in child processes (bench/server-child.ts) so their CPU and RSS are their own.
+ * The speed part also prints where the machine's CPU went during Sealmail's rounds: the whole
+ * machine (/proc/stat), the bench's own client, the server child, and the rest (Postgres).
  * DNS questions are answered "no such record" from memory: no network time is measured.
  *
  * The server child runs as production runs the services (docs/operations.md "Production form"):
@@ -24,7 +26,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -124,9 +126,23 @@ try {
   const rounds: { bare: number; ours: number; load: string }[] = [];
   // CPU time each server process used per message (user + system): what the load does not move much.
   const cpu0 = { bare: await cpuOf(bare.child), ours: await cpuOf(ours.child) };
+  // Where the machine's CPU went during Sealmail's rounds: the whole machine (/proc/stat), the
+  // bench's own client, the server child; the rest is Postgres and everything else.
+  const busyMs = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * 1000) / 100; // user nice system irq softirq steal, in ms (USER_HZ 100)
+  };
+  const machine = { busy: 0, client: 0, server: 0, wall: 0, messages: 0 };
   for (let r = 0; r < ROUNDS; r++) {
     const bareRate = await rate(bare.port, per);
+    const [b0, c0, s0, t0] = [busyMs(), process.cpuUsage(), await cpuOf(ours.child), performance.now()];
     const oursRate = await rate(ours.port, per);
+    const c = process.cpuUsage(c0);
+    machine.busy += busyMs() - b0;
+    machine.client += (c.user + c.system) / 1000;
+    machine.server += (await cpuOf(ours.child)) - s0;
+    machine.wall += performance.now() - t0;
+    machine.messages += per;
     rounds.push({ bare: bareRate, ours: oursRate, load: readFileSync('/proc/loadavg', 'utf8').split(' ')[0]! });
   }
   const cpuPer = { bare: ((await cpuOf(bare.child)) - cpu0.bare) / (per * ROUNDS), ours: ((await cpuOf(ours.child)) - cpu0.ours) / (per * ROUNDS) };
@@ -138,6 +154,8 @@ try {
   console.log('bare smtp-server reading DATA (reference), median'.padEnd(64) + `${median(rounds.map((r) => r.bare)).toFixed(0).padStart(7)} msg/s`);
   console.log('Sealmail ingress: authenticate, parse, seal, store, then 250'.padEnd(64) + `${median(rounds.map((r) => r.ours)).toFixed(0).padStart(7)} msg/s   ratio ${median(rounds.map((r) => r.ours / r.bare)).toFixed(2)} (median of the rounds' ratios; goal ≥ 0.5)`);
   console.log(`CPU per message: bare ${cpuPer.bare.toFixed(2)} ms, Sealmail ${cpuPer.ours.toFixed(2)} ms (each server process's user + system time)`);
+  const perMsg = (ms: number) => (ms / machine.messages).toFixed(2);
+  console.log(`The machine during Sealmail's rounds: ${((machine.busy / machine.wall) * 100).toFixed(0)} % busy of ${availableParallelism()} cores × 100 %; per message ${perMsg(machine.busy)} ms in all = server ${perMsg(machine.server)} + the bench's client ${perMsg(machine.client)} + Postgres and the rest ${perMsg(machine.busy - machine.server - machine.client)}`);
   }
   if (ONLY !== 'speed') {
 
