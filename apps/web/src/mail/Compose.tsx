@@ -302,7 +302,7 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
 }
 
 /** How often the bar asks the key worker how far the attachments' upload got. */
-const PROGRESS_MS = 250;
+const PROGRESS_MS = 150;
 
 /** While a mail with attachments is sent: how much of their ciphertext the server has taken. */
 function SendProgress({ session }: { session: string }) {
