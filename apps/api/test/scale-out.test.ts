@@ -47,6 +47,13 @@ const accepted: { subject: string; by: string }[] = [];
 /** While set, the MX holds its reply to the next message from this EHLO name (a delivery in flight). */
 let trap: { helo: string; caught: (subject: string) => void } | null = null;
 let releaseTrap: (() => void) | null = null;
+/**
+ * Senders (by HELO) being killed: what else they deliver is held unanswered, so a message whose
+ * data ends between the trap and the process's death is not answered 250 to a dying sender (which
+ * could not record it and would leave it to the other process: a second copy at the MX).
+ */
+const silenced = new Set<string>();
+const heldAnswers: (() => void)[] = [];
 let mx: SMTPServer;
 let mxPort = 0;
 
@@ -79,7 +86,8 @@ function startMx(): Promise<void> {
           trap = null;
           releaseTrap = answer;
           t.caught(subject);
-        } else answer();
+        } else if (silenced.has(by)) heldAnswers.push(answer);
+        else answer();
       });
     },
   });
@@ -208,6 +216,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   releaseTrap?.();
+  for (const answer of heldAnswers.splice(0)) answer();
   for (const { proc } of procs.values()) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   await new Promise<void>((r) => (mx ? mx.close(() => r()) : r()));
   await tdb?.drop();
@@ -262,6 +271,7 @@ describe('two API and two SMTP processes on one Postgres', () => {
               releaseTrap = null;
               return arm();
             }
+            silenced.add('a.example.test');
             kill('api-a');
             apiKilled = true;
             killedAt = Date.now();
@@ -287,8 +297,9 @@ describe('two API and two SMTP processes on one Postgres', () => {
     await Promise.all([...inbound, outbound]);
     for (const t of transports) t.close();
     const inFlight = await caught;
-    // The killed process's connection is gone: the held message was never accepted by the MX.
+    // The killed process's connections are gone: the held messages were never accepted by the MX.
     releaseTrap?.();
+    for (const answer of heldAnswers.splice(0)) answer();
     expect(smtpKilled).toBe(true);
     expect(apiKilled).toBe(true);
     expect(queued).toContain(inFlight);
