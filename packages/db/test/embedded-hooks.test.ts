@@ -20,3 +20,24 @@ describe('embedded Postgres and the process', () => {
     expect(source).toContain('AsyncExitHook(gracefulShutdown)');
   });
 });
+
+describe('a Postgres that cannot start', () => {
+  it('says why, with what Postgres wrote, instead of rejecting with nothing', { timeout: 120_000 }, async () => {
+    const { createServer } = await import('node:net');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startEmbeddedPostgres } = await import('../src/embedded');
+    // Its port taken by someone else.
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = await mkdtemp(join(tmpdir(), 'pg-taken-'));
+    try {
+      await expect(startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port })).rejects.toThrow(new RegExp(`Postgres start failed \\(port ${port}.*Address already in use`));
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,8 +2,10 @@
  * What every Sealmail process does first: configuration, logger, TLS material; and small
  * helpers for processes and tests.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfigOrExit, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { loadOrCreateTls, type TlsMaterial } from './tls';
@@ -53,12 +55,45 @@ function ephemeralLow(): number {
 
 const handedOut = new Set<number>();
 
+/** Whether process `pid` is alive (a signal 0 reaches it, or it exists under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims `port` for this process among all processes of this machine that use freePort: a file
+ * per port naming its claimant (created exclusively; a dead claimant's file is taken over). Two
+ * test processes starting stacks at once could otherwise both find a port free in the moment
+ * before either bound it (a Postgres of an e2e stack then exited at start).
+ */
+export function claimPort(port: number): boolean {
+  const dir = join(tmpdir(), 'sealmail-ports');
+  const file = join(dir, String(port));
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no shared folder: the bind check alone
+    const owner = Number(readFileSync(file, 'utf8').trim());
+    if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && alive(owner))) return false;
+    writeFileSync(file, String(process.pid));
+    return true;
+  }
+}
+
 /**
  * A TCP port that was free a moment ago on 127.0.0.1 (for tests and throw-away servers), chosen
  * at random below the kernel's range for outgoing connections: a port from that range (what
  * `listen(0)` gives) can be taken by any outgoing connection — a Postgres client, a browser —
  * between the choice and the child's own listen, which made a parallel test run fail with
- * EADDRINUSE. Never the same port twice in one process.
+ * EADDRINUSE. Never the same port twice in one process, nor one another live process of this
+ * machine claimed (`claimPort`).
  */
 export async function freePort(): Promise<number> {
   const high = Math.min(ephemeralLow(), 32768);
@@ -66,7 +101,7 @@ export async function freePort(): Promise<number> {
   for (let i = 0; i < 64; i++) {
     const port = low + Math.floor(Math.random() * (high - low));
     if (handedOut.has(port)) continue;
-    if ((await tryPort(port)) === port) {
+    if ((await tryPort(port)) === port && claimPort(port)) {
       handedOut.add(port);
       return port;
     }
