@@ -40,6 +40,7 @@ describe.skipIf(!chromiumPath)('runs unchanged in a browser (Chromium)', () => {
         tamperRejected: true,
         webStreams: true,
         mail: true,
+        wholeHash: true,
         backupKey: true,
       });
     } finally {

@@ -4,6 +4,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   createMailPieceDecryptor,
   createMailPieceEncryptor,
+  pieceCiphertextLength,
+  type Hashing,
+  type Manifest,
   createPasswordBox,
   createPieceEncryptor,
   createServerBox,
@@ -363,5 +366,59 @@ describe('streamed mail pieces', () => {
     const other = await sealStreamed('stream-3@example.test');
     await expectCodeAsync(decryptAll(manifest, other.ciphertext), 'DECRYPTION_FAILED');
     expectCode(() => createMailPieceDecryptor({ manifest, index: 5 }), 'INVALID_INPUT');
+  });
+
+  // Browsers hash a streamed piece once over its whole ciphertext with WebCrypto's digest (no
+  // incremental form there); Node hashes as it goes. Every way gives the same manifest hash, and
+  // every way still refuses a ciphertext the manifest does not name.
+  const modes: Hashing[] = ['incremental', 'pure-js', 'whole'];
+  async function sealWith(hashing: Hashing, output: boolean) {
+    const buf = output ? new Uint8Array(pieceCiphertextLength(big.length) + 5) : undefined;
+    const enc = await createMailPieceEncryptor({ messageId: 'modes@example.test', index: 1, kind: 'attachment', random: seededRandom('modes'), hashing, ...(buf ? { output: buf } : {}) });
+    const parts: Uint8Array[] = [];
+    for (let at = 0; at < big.length; at += 90_000) parts.push(Uint8Array.from(await enc.push(big.subarray(at, at + 90_000))));
+    const { last, piece } = await enc.final();
+    parts.push(Uint8Array.from(last));
+    return { ciphertext: join(parts), piece };
+  }
+  const manifestOf = (piece: Manifest['pieces'][number], over: Partial<Manifest['pieces'][number]> = {}): Manifest =>
+    ({ messageId: 'modes@example.test', notE2EE: false, pieces: [{ kind: 'body', key: new Uint8Array(32), size: 0, ciphertextHash: new Uint8Array(32) }, { ...piece, ...over }] }) as Manifest;
+  const openWith = async (manifest: Manifest, ct: Uint8Array, hashing: Hashing, output = false) => {
+    const dec = createMailPieceDecryptor({ manifest, index: 1, hashing, ...(output ? { output: new Uint8Array(big.length) } : {}) });
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < ct.length; at += 77_777) out.push(Uint8Array.from(await dec.push(ct.subarray(at, at + 77_777))));
+    out.push(Uint8Array.from(await dec.final()));
+    return join(out);
+  };
+
+  it('sealing hashes the same with each way of hashing, into an output buffer or not', async () => {
+    const reference = await sealWith('pure-js', false);
+    expectBytes(reference.piece.ciphertextHash, sha256(reference.ciphertext));
+    for (const hashing of modes) {
+      for (const output of [false, true]) {
+        const { ciphertext, piece } = await sealWith(hashing, output);
+        expectBytes(ciphertext, reference.ciphertext); // same seeded randomness, same bytes
+        expectBytes(piece.ciphertextHash, reference.piece.ciphertextHash);
+      }
+    }
+  });
+
+  it('opening checks the manifest hash with each way of hashing: a wrong hash, a short or long ciphertext fail', async () => {
+    const { ciphertext, piece } = await sealWith('whole', true);
+    const manifest = manifestOf(piece);
+    const wrongHash = manifestOf(piece, { ciphertextHash: flip(piece.ciphertextHash, 3) });
+    for (const hashing of modes) {
+      for (const output of [false, true]) expectBytes(await openWith(manifest, ciphertext, hashing, output), big);
+      // Every chunk authenticates (same key): only the hash tells this ciphertext is not the one named.
+      await expectCodeAsync(openWith(wrongHash, ciphertext, hashing), 'DECRYPTION_FAILED');
+      await expectCodeAsync(openWith(manifest, ciphertext.subarray(0, ciphertext.length - 1), hashing), 'DECRYPTION_FAILED');
+      await expectCodeAsync(openWith(manifest, join([ciphertext, new Uint8Array([0])]), hashing), 'DECRYPTION_FAILED');
+    }
+  });
+
+  it('a manifest naming a huge piece does not make the reader allocate it', async () => {
+    const { ciphertext, piece } = await sealWith('incremental', false);
+    const huge = manifestOf(piece, { size: 2 ** 45 });
+    await expectCodeAsync(openWith(huge, ciphertext, 'whole'), 'DECRYPTION_FAILED');
   });
 });
