@@ -6,16 +6,22 @@
  *   - a 25 MiB attachment sealed and uploaded (the whole send), and downloaded and opened, beside a
  *     plain HTTPS upload/download of the same bytes to the same server with the same client fetch.
  *
- *   pnpm --filter @sealmail/api exec tsx bench/transfer.bench.ts [send|transfer] [postgres,disk,memory] [rounds]
+ *   pnpm --filter @sealmail/api exec tsx bench/transfer.bench.ts [send|transfer|browser] [postgres,disk,memory] [rounds]
+ *
+ * `browser` runs the 25 MiB rows with the web client's code in headless Chromium instead
+ * (bench/browser/transfer-entry.ts): the client in the browser's processes and the server in this
+ * one, as in use, beside a plain `fetch` of the same bytes from the same page.
  *
  * The 25 MiB rows print the ratio of medians and of the fastest runs, and the CPU time of the
  * whole process (client and server, every thread) per transfer: on a shared machine the wall
  * clock moves with other load, CPU time much less.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { httpsFetch } from '@sealmail/client/node';
@@ -62,6 +68,7 @@ async function drainAll(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 }
 
 const SIZE = 25 * 1024 * 1024;
+const mibs = (t: number) => SIZE / 1048576 / (t / 1000);
 
 /** Blob parts held in memory: takes the store (the s3-store work's area) out of the figure. */
 function memoryBlobStore(): BlobStore {
@@ -90,6 +97,16 @@ function memoryBlobStore(): BlobStore {
     },
   };
 }
+/** The browser mode's page script: the web client's code bundled for Chromium. */
+async function browserBundle(): Promise<string> {
+  const { build } = await import('vite');
+  const entry = fileURLToPath(new URL('./browser/transfer-entry.ts', import.meta.url));
+  const result = await build({ configFile: false, logLevel: 'silent', build: { write: false, minify: true, lib: { entry, formats: ['iife'], name: 'sealmailTransferBench' } } });
+  const outputs = (Array.isArray(result) ? result : [result]) as { output: { type: string; code?: string }[] }[];
+  return outputs[0]!.output.find((o) => o.type === 'chunk')!.code!;
+}
+const bundle = process.argv[2] === 'browser' ? await browserBundle() : null;
+
 const dir = await mkdtemp(join(tmpdir(), 'sealmail-transfer-bench-'));
 const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: 20000 + Math.floor(Math.random() * 20000), postgresFlags: ['-c', 'fsync=off'] });
 try {
@@ -104,7 +121,9 @@ try {
   const tls = await loadOrCreateTls({ certFile: join(dir, 'c.pem'), keyFile: join(dir, 'k.pem'), selfSigned: true, hostnames: ['localhost', '127.0.0.1'] });
   /** The API, plus the reference: the same bytes to and from the same server, no sealing, no storage. */
   async function server(blobs?: BlobStore) {
-    const app = await buildApp({ logger: createLogger({ level: 'silent' }), db, version: 'bench', tls, ...(blobs ? { blobs } : {}) });
+    // The bench page's origin is this server's own (known once it listens): the web client's, for the CSRF guard.
+    const web: string[] = [];
+    const app = await buildApp({ logger: createLogger({ level: 'silent' }), db, version: 'bench', tls, origins: { web, admin: [] }, ...(blobs ? { blobs } : {}) });
     let held: Buffer = Buffer.alloc(0);
     await app.register(async (s) => {
       s.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 2 * SIZE }, (_req, body, done) => done(null, body));
@@ -113,9 +132,13 @@ try {
         return { size: held.length };
       });
       s.get('/bench/plain', async (_req, reply) => reply.header('content-type', 'application/octet-stream').send(held));
+      // The bench page: the API's own policy (default-src 'none') would forbid its fetches.
+      if (bundle) s.get('/bench/page', async (_req, reply) => (reply.raw.removeHeader('content-security-policy'), reply.type('text/html').send('<!doctype html><title>transfer bench</title>')));
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
-    return { app, base: `https://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+    const base = `https://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    web.push(base);
+    return { app, base };
   }
   const { app, base } = await server();
   const fetchImpl = httpsFetch(tls.cert);
@@ -140,7 +163,7 @@ try {
   const ten = ['bob@example.test', ...extra];
 
   const only = process.argv[2]; // `send` or `transfer` to run one part
-  const sends = only === 'transfer' ? 1 : 20;
+  const sends = only === 'transfer' || only === 'browser' ? 1 : 20;
   // Seal + send.
   const health = async () => {
     const res = await fetchImpl(`${base}/healthz`);
@@ -207,7 +230,53 @@ try {
     return { ...r, cpu };
   }
   // `transfer postgres,disk 5` runs five rounds (default 3).
-  const runs = only === 'send' ? 0 : Number(process.argv[4] ?? 3);
+  const runs = only === 'send' || only === 'browser' ? 0 : Number(process.argv[4] ?? 3);
+  if (only === 'browser') {
+    await inBrowser((process.argv[3] ?? 'postgres,disk').split(','), Number(process.argv[4] ?? 5));
+    await app.close();
+    await db.$disconnect();
+    process.exit(0);
+  }
+  /** The 25 MiB rows with the web client's code in Chromium, per store. */
+  async function inBrowser(storeNames: string[], rounds: number) {
+    const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+    if (!executablePath) throw new Error('No Chromium found (install the chromium package).');
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--ignore-certificate-errors', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    const med = (xs: number[]) => q(xs, 0.5);
+    const lines: string[] = [];
+    const version = browser.version();
+    try {
+      for (const name of storeNames) {
+        const target = name === 'postgres' ? { base } : name === 'disk' ? await server(diskBlobStore({ db, dir: join(dir, 'blobs') })) : await server(memoryBlobStore());
+        const page = await browser.newPage();
+        page.on('pageerror', (err) => console.error(`bench page: ${err.message}`));
+        await page.goto(`${target.base}/bench/page`);
+        // Through the DevTools protocol: the API's Content-Security-Policy (default-src 'none') does not govern it.
+        await page.evaluate(bundle!);
+        // Two users per store whose first device is the browser's (a second device would wait for approval).
+        const inPage = [`${name}-alice@example.test`, `${name}-bob@example.test`];
+        for (const a of inPage) await db.user.create({ data: { accountId: domain.accountId, domainId: domain.id, localPart: a.split('@')[0]!, displayName: a, passwordHash: hash } });
+        const account = (address: string) => ({ address, password: 'bench-password' });
+        const r = await page.evaluate(
+          (o) => (globalThis as unknown as { __sealmailTransferBench: (o: unknown) => Promise<Record<string, number[]>> }).__sealmailTransferBench(o),
+          { alice: account(inPage[0]!), bob: account(inPage[1]!), rounds },
+        );
+        await page.close();
+        if ('app' in target) await target.app.close();
+        const row = (label: string, sealed: number[], plain: number[]) =>
+          lines.push(label.padEnd(64) + mibs(med(sealed)).toFixed(1).padStart(9) + mibs(med(plain)).toFixed(1).padStart(17) + `${(med(plain) / med(sealed)).toFixed(2)}x`.padStart(8) + `${(Math.min(...plain) / Math.min(...sealed)).toFixed(2)}x`.padStart(12));
+        lines.push(`  blob parts: ${name}`);
+        row('    sealed + uploaded (parts + complete) vs plain fetch PUT', r.upload!, r.plainUp!);
+        row('    downloaded + opened vs plain fetch GET', r.sealedDown!, r.plainDown!);
+      }
+    } finally {
+      await browser.close();
+    }
+    console.log(`\n25 MiB attachment, the web client's code in Chromium ${version}, server in Node ${process.version} (median of ${rounds}; best: the fastest run of each), ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(''.padEnd(64) + '    MiB/s  reference MiB/s   ratio  best ratio');
+    for (const l of lines) console.log(l);
+  }
   // `transfer postgres,disk` runs only the stores named (default: all three).
   const stores = (process.argv[3] ?? 'postgres,disk,memory').split(',');
   const viaPostgres = runs && stores.includes('postgres') ? await transfer(base, runs) : null;
@@ -217,7 +286,6 @@ try {
   const memory = runs && stores.includes('memory') ? await server(memoryBlobStore()) : null;
   const viaMemory = memory ? await transfer(memory.base, runs) : null;
 
-  const mibs = (t: number) => SIZE / 1048576 / (t / 1000);
   console.log(`\nSealing and transfer over HTTPS on loopback, Node ${process.version}, ${new Date().toISOString()}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   console.log('seal + send (real client, 2 KiB body)'.padEnd(56) + '   p50 ms   p99 ms');
   console.log('  bare HTTPS round trip GET /healthz (reference)'.padEnd(56) + ms(q(rtt, 0.5)) + ms(q(rtt, 0.99)));
