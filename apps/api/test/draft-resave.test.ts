@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiClientError } from '@sealmail/client';
-import { DraftSession, Mailer, type AttachmentSource } from '@sealmail/client/identity';
+import { afterDraftRefusal, DraftSession, MailError, Mailer, type AttachmentSource } from '@sealmail/client/identity';
 import { pieceCiphertextLength } from '@sealmail/crypto';
 import { harness, injectFetch, userIdOf, type Harness } from './helpers';
 
@@ -185,6 +185,88 @@ describe('a draft saved again keeps its uploads', () => {
     } finally {
       await h.db.prisma.user.update({ where: { id: alice.userId }, data: { legalHoldAt: null } });
     }
+  });
+});
+
+describe('a draft gone on another device', () => {
+  const plan = randomBytes(200_000);
+  const mail = (text: string) => ({ to: [BOB], subject: 'Elsewhere', text, attachments: [source('plan.bin', plan, 'p')] });
+  const elsewhere = async () => (await draftsOf()).filter((d) => !('error' in d) && d.subject === 'Elsewhere');
+  const inboxOfBob = async () => (await bob.mail.list({ folder: 'inbox' })).items.filter((i) => !('error' in i) && i.subject === 'Elsewhere').length;
+
+  it('the server names the field when the draft to replace is gone, and the pieces when a kept one is refused', async () => {
+    const d1 = await alice.mail.send({ to: [BOB], subject: 'Gone', text: 'x' }, { draft: true });
+    const body = alice.count.sends.at(-1)!;
+    await alice.api.deleteMail(d1.entryId);
+    await expect(alice.api.sendMail({ ...body, replacesDraft: d1.entryId })).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'body.replacesDraft' });
+    await expect(alice.api.sendMail({ ...body, replacesDraft: crypto.randomUUID() })).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'body.replacesDraft' });
+    // Bob's draft is not Alice's to replace: gone for her too.
+    const bobDraft = await bob.mail.send({ to: [ALICE], subject: 'Mine', text: 'x' }, { draft: true });
+    await expect(alice.api.sendMail({ ...body, replacesDraft: bobDraft.entryId })).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'body.replacesDraft' });
+    await bob.api.deleteMail(bobDraft.entryId);
+  });
+
+  it('deleted elsewhere while the composer is open: the next save is a new draft, uploading again', async () => {
+    const session = new DraftSession();
+    const d1 = await alice.mail.send(mail('one'), { draft: true, session });
+    const firstId = session.messageId;
+    await alice.api.deleteMail(d1.entryId); // the phone deletes it
+    const n = alice.count.blobs;
+    const d2 = await alice.mail.send(mail('two'), { draft: true, replacesDraft: d1.entryId, session });
+    expect(alice.count.refused.at(-1)).toBe('NOT_FOUND');
+    expect(alice.count.blobs).toBe(n + 1); // its pieces went with the deleted draft: sealed and uploaded again
+    expect(session.messageId).not.toBe(firstId);
+    expect((await elsewhere()).map((d) => d.entryId)).toEqual([d2.entryId]);
+    // The save after that replaces the new draft in place again, keeping its upload.
+    const d3 = await alice.mail.send(mail('three'), { draft: true, replacesDraft: d2.entryId, session });
+    expect(alice.count.blobs).toBe(n + 1);
+    expect((await elsewhere()).map((d) => d.entryId)).toEqual([d3.entryId]);
+    expect(sha(await alice.mail.attachmentBytes(await alice.mail.open(d3.entryId), 1))).toBe(sha(plan));
+    await alice.api.deleteMail(d3.entryId);
+  });
+
+  it('saved again in another composer: this one saves a draft of its own, nothing is lost', async () => {
+    const here = new DraftSession();
+    const d1 = await alice.mail.send(mail('mine'), { draft: true, session: here });
+    const there = new DraftSession();
+    await alice.mail.continueDraft(await alice.mail.open(d1.entryId), there, [{ piece: 1, fileId: 'p' }]);
+    const theirs = await alice.mail.send(mail('theirs'), { draft: true, replacesDraft: d1.entryId, session: there });
+    const mine = await alice.mail.send(mail('mine, more'), { draft: true, replacesDraft: d1.entryId, session: here });
+    const texts = await Promise.all((await elsewhere()).map(async (d) => (await alice.mail.open(d.entryId)).mime.text.trim()));
+    expect(texts.sort()).toEqual(['mine, more', 'theirs']);
+    await alice.api.deleteMail(theirs.entryId);
+    await alice.api.deleteMail(mine.entryId);
+  });
+
+  it('sending a draft gone elsewhere sends nothing and says so; sent again without it, it goes once', async () => {
+    const session = new DraftSession();
+    const d1 = await alice.mail.send(mail('to send'), { draft: true, session });
+    await alice.api.deleteMail(d1.entryId);
+    const before = await inboxOfBob();
+    const err = await alice.mail.send(mail('to send'), { replacesDraft: d1.entryId, session }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MailError);
+    expect((err as MailError).code).toBe('DRAFT_GONE');
+    expect(await inboxOfBob()).toBe(before);
+    // As the composer does next: the same mail, no draft to replace.
+    await alice.mail.send(mail('to send'), { session });
+    expect(await inboxOfBob()).toBe(before + 1);
+  });
+
+  it('only refusals about the replaced draft are tried again', () => {
+    const session = new DraftSession();
+    session.messageId = 'm@example.test';
+    const opts = { draft: true, replacesDraft: 'e1', session };
+    const refusal = (code: string, field?: string) => new ApiClientError(code === 'NOT_FOUND' ? 404 : code === 'CONFLICT' ? 409 : 400, code as never, code, field);
+    expect(afterDraftRefusal(refusal('NOT_FOUND', 'body.replacesDraft'), opts)).toEqual({ draft: true, session });
+    expect(afterDraftRefusal(refusal('NOT_FOUND', 'body.replacesDraft'), { ...opts, draft: false })).toBe('gone');
+    expect(afterDraftRefusal(refusal('CONFLICT', 'body.replacesDraft'), opts)).toBe(opts);
+    expect(afterDraftRefusal(refusal('MAIL_INVALID', 'body.attachments'), opts)).toBe(opts);
+    // A mail id taken (an earlier send went through), a mail that is wrong in itself, another thing not found: not again.
+    expect(afterDraftRefusal(refusal('CONFLICT', 'body.envelope'), opts)).toBeNull();
+    expect(afterDraftRefusal(refusal('MAIL_INVALID'), opts)).toBeNull();
+    expect(afterDraftRefusal(refusal('NOT_FOUND'), opts)).toBeNull();
+    expect(afterDraftRefusal(refusal('NOT_FOUND', 'body.replacesDraft'), { draft: true })).toBeNull(); // nothing was to be replaced
+    expect(afterDraftRefusal(refusal('MAIL_INVALID', 'body.attachments'), { draft: true, replacesDraft: 'e1' })).toBeNull();
   });
 });
 

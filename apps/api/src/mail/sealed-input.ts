@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '@sealmail/contract';
 
-export const invalidMail = (why: string) => new ApiError('MAIL_INVALID', undefined, `The sealed mail was refused: ${why}.`);
+export const invalidMail = (why: string, field?: string) => new ApiError('MAIL_INVALID', field, `The sealed mail was refused: ${why}.`);
 
 /** Runs a decoder; any throw becomes `MAIL_INVALID` naming `why`. */
 export function decodeOr<T>(f: () => T, why: string): T {

@@ -273,8 +273,12 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const linkCopy = b.links ? await checkLinkCopy(b.links, s) : null;
 
       // A draft is always the sender's own (a delegate's drafts stay in their mailbox).
-      const draft = b.replacesDraft ? await ownEntry(s.userId, b.replacesDraft) : null;
-      if (draft && draft.folder !== 'drafts') throw new ApiError('NOT_FOUND');
+      // Gone (deleted, or saved again from another device) names its field: the client then saves
+      // or sends without replacing it instead of failing on every save (packages/client Mailer.send).
+      const draft = b.replacesDraft ? await deps.db.mailboxEntry.findUnique({ where: { id: b.replacesDraft } }) : null;
+      if (b.replacesDraft && (!draft || draft.userId !== s.userId || draft.folder !== 'drafts')) {
+        throw new ApiError('NOT_FOUND', 'body.replacesDraft', 'The draft this replaces is gone (deleted, or saved again on another device).');
+      }
       // Saved again under its own message id (docs/mail.md "Drafts"): replaced in the same
       // transaction, and the pieces it uploaded before may be kept, each at its own place.
       const resaved = draft ? (await deps.db.message.findUnique({ where: { id: draft.messageId }, select: { mailId: true } }))?.mailId === env.messageId : false;
@@ -283,11 +287,11 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const blobs = b.attachments.length
         ? await deps.db.blob.findMany({ where: { id: { in: b.attachments }, ownerUserId: s.userId, completedAt: { not: null }, OR: [{ messageId: null }, ...(resaved ? [{ messageId: draft!.messageId }] : [])] } })
         : [];
-      if (new Set(b.attachments).size !== b.attachments.length || blobs.length !== b.attachments.length) throw invalid('an attachment is not a completed upload of yours');
+      if (new Set(b.attachments).size !== b.attachments.length || blobs.length !== b.attachments.length) throw invalid('an attachment is not a completed upload of yours', 'body.attachments');
       const blobById = new Map(blobs.map((x) => [x.id, x]));
       const kept = b.attachments.filter((id) => blobById.get(id)!.messageId !== null);
       // A piece is sealed for its place in the mail: a kept one stays where it was.
-      if (b.attachments.some((id, i) => blobById.get(id)!.messageId !== null && blobById.get(id)!.pieceIndex !== i + 1)) throw invalid('a kept attachment of the draft moved to another place');
+      if (b.attachments.some((id, i) => blobById.get(id)!.messageId !== null && blobById.get(id)!.pieceIndex !== i + 1)) throw invalid('a kept attachment of the draft moved to another place', 'body.attachments');
       const attachmentSizes = b.attachments.map((id) => decodeOr(() => piecePlaintextLength(Number(blobById.get(id)!.size)), 'an attachment is not a sealed piece'));
       if (attachmentSizes.reduce((a, n) => a + n, 0) > mailLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments');
       const blobBytes = blobs.reduce((a, x) => a + x.size, 0n);
@@ -344,7 +348,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         if (err instanceof DraftKeptError) throw new ApiError('CONFLICT', 'body.replacesDraft', 'The saved draft is kept as it is (legal hold): save it under a new message id.');
         if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
         if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.envelope', 'A mail with this message id exists already.');
-        if (err instanceof BlobTakenError) throw invalid('an attachment was used by another mail meanwhile');
+        if (err instanceof BlobTakenError) throw invalid('an attachment was used by another mail meanwhile', 'body.attachments');
         throw err;
       }
       const mine = stored.entries[0]!;

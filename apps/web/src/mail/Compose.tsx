@@ -208,6 +208,8 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       const refused = r.refused.map((x) => t('compose.refusedBy', { address: x.address, reason: x.code === 'MAILBOX_FULL' ? t('compose.mailboxFull') : x.code }));
       onSent(refused.length ? t('compose.sentButRefused', { list: refused.join(', ') }) : t('compose.sent'));
     } catch (err) {
+      // The saved draft went on another device: the next Send sends this as a new mail (the message says so).
+      if ((err as { code?: unknown } | null)?.code === 'DRAFT_GONE') draftId.current = null;
       setProblem(describeError(err, { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc }));
       setBusy(false);
     }

@@ -57,7 +57,8 @@ export type MailErrorCode =
   | 'OPEN_FAILED'
   | 'NO_SUCH_ATTACHMENT'
   | 'INVALID_LABEL'
-  | 'INVALID_FOLDER';
+  | 'INVALID_FOLDER'
+  | 'DRAFT_GONE';
 
 export class MailError extends Error {
   override readonly name = 'MailError';
@@ -265,6 +266,31 @@ export interface ListedMail extends Omit<CachedRow, 'at'> {
   summaryRejected?: true;
 }
 
+/**
+ * What `Mailer.send` does after the server refused to replace the saved draft (docs/mail.md
+ * "Drafts"); null: nothing, the refusal stands.
+ * - The draft is gone (deleted, or saved again on another device: `NOT_FOUND` on
+ *   `body.replacesDraft`): a draft save is saved as a new draft (without replacing), so an open
+ *   composer keeps its text saved instead of failing on every save; a send answers `'gone'`, and
+ *   the caller tells the person so (the next send goes as a new mail): sent silently, a mail whose
+ *   first send went through but whose answer was lost would go twice.
+ * - The draft cannot be replaced in place (kept under legal hold: `CONFLICT` on
+ *   `body.replacesDraft`; a kept piece refused: `MAIL_INVALID` on `body.attachments`): the same,
+ *   under a fresh message id, every piece sealed and uploaded again, as a first save would.
+ * Any other refusal (a mail id taken, a genuinely invalid mail) is not tried again.
+ */
+export function afterDraftRefusal(err: unknown, opts: SendOptions): SendOptions | 'gone' | null {
+  if (!opts.replacesDraft || !(err instanceof ApiClientError)) return null;
+  if (err.code === 'NOT_FOUND' && err.field === 'body.replacesDraft') {
+    if (!opts.draft) return 'gone';
+    const { replacesDraft: _gone, ...rest } = opts;
+    return rest;
+  }
+  if (!opts.session?.messageId) return null;
+  if ((err.code === 'CONFLICT' && err.field === 'body.replacesDraft') || (err.code === 'MAIL_INVALID' && err.field === 'body.attachments')) return opts;
+  return null;
+}
+
 export class Mailer {
   /** Where {@link page} keeps the rows it verified (the browser: the key worker's encrypted store). */
   summaryCache: SummaryCache | null = null;
@@ -381,16 +407,16 @@ export class Mailer {
    * @throws MailError (nothing sent), ApiClientError (the server refused it).
    */
   async send(mail: OutgoingMail, opts: SendOptions = {}): Promise<Awaited<ReturnType<ApiClient['sendMail']>>> {
-    const session = opts.session;
-    if (!session?.messageId || !opts.replacesDraft) return this.sendOnce(mail, opts);
     try {
       return await this.sendOnce(mail, opts);
     } catch (err) {
-      // The saved draft could not be replaced in place (gone, or kept under legal hold): save
-      // under a fresh message id, sealing every piece again, as a first save would.
-      if (!(err instanceof ApiClientError && (err.code === 'CONFLICT' || err.code === 'MAIL_INVALID'))) throw err;
-      session.reset();
-      return this.sendOnce(mail, opts);
+      const again = afterDraftRefusal(err, opts);
+      if (again === 'gone') {
+        throw new MailError('DRAFT_GONE', 'This draft was deleted or saved again on another device, so nothing was sent. Send again to send it as a new mail.');
+      }
+      if (!again) throw err;
+      opts.session?.reset();
+      return this.sendOnce(mail, again);
     }
   }
 
