@@ -179,8 +179,20 @@ function AcceptReset({ address, of }: { address: string; of: string }) {
 export function MessageView({ address, mail }: { address: string; mail: MailView }) {
   const { t } = useTranslation();
   const mine = mail.from.toLowerCase() === address.toLowerCase();
-  // Inline images the HTML shows in place are not listed as files, nor is an invitation's calendar twice.
-  const twins = calendarTwins(mail.attachments);
+  // Inline images the HTML shows in place are not listed as files, nor is an invitation's calendar
+  // twice (once its two copies are seen to be the same bytes: calendar/twins.ts).
+  const [twins, setTwins] = useState<ReadonlySet<number>>(() => new Set());
+  useEffect(() => {
+    let live = true;
+    const bytesOf = async (piece: number) => new Uint8Array(await ((await keys({ op: 'mailAttachment', address, entryId: mail.entryId, piece })) as Blob).arrayBuffer());
+    calendarTwins(mail.attachments, bytesOf).then(
+      (s) => live && setTwins(s),
+      () => {}, // not compared: both stay listed
+    );
+    return () => {
+      live = false;
+    };
+  }, [address, mail.entryId]);
   const files = mail.attachments.filter((a) => !namedInHtml(mail.html, a.contentId) && !twins.has(a.piece));
   return (
     <article className="message" aria-label={t('reader.messageFrom', { address: mail.from })}>
