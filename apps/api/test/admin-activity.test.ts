@@ -13,14 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { bearer, injectFetch, startRemoteMx, until } from './helpers';
+import { bearer, startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -32,14 +31,10 @@ const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 const tokens: Record<string, string> = {};
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
   if (!stores.has(address)) stores.set(address, memoryKeyStore());
-  const identity = new Identity(api, stores.get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  tokens[address] = token;
-  return { api, identity, mail: new Mailer(api, identity, address), token };
+  const d = await signedInDevice(app, address, passwords[address]!, { store: stores.get(address)! });
+  tokens[address] = d.token;
+  return d;
 }
 
 const get = (who: string, url: string) => app.inject({ method: 'GET', url, headers: bearer(tokens[who]!) });

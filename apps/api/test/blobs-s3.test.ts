@@ -8,14 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore, type AttachmentSource } from '@sealmail/client/identity';
+import { memoryKeyStore, type AttachmentSource } from '@sealmail/client/identity';
 import { mailLimits } from '@sealmail/contract';
 import { deliverLocal, s3BlobStore, type BlobStore } from '@sealmail/mailstore';
 import { startTestS3Server, type TestS3Server } from '@sealmail/mailstore/testing';
 import { createLogger } from '@sealmail/server';
 import { Housekeeping } from '../src/mail/housekeeping';
-import { harness, injectFetch, userIdOf, type Harness } from './helpers';
+import { harness, userIdOf, type Harness, signedInDevice } from './helpers';
 
 let s3: TestS3Server;
 let h: Harness;
@@ -26,11 +25,7 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** One key store per user: a second sign-in is the same, approved device. */
 const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 async function device(address: string) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, mail: new Mailer(api, identity, address, address.split('@')[0]) };
+  return signedInDevice(h.app, address, h.password(address), { store: stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!, displayName: address.split('@')[0] });
 }
 
 function file(name: string, bytes: Uint8Array<ArrayBuffer>): AttachmentSource {

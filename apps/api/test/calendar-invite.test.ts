@@ -20,8 +20,6 @@ import type { FastifyInstance } from 'fastify';
 import ICAL from 'ical.js';
 import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { calendarList, eventView, type EventInput } from '@sealmail/contract';
 import { sealBox } from '@sealmail/crypto';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
@@ -30,7 +28,7 @@ import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore
 import { createLogger, defaultAuthSettings, loadOrCreateTls } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { repeatsText, whenText } from '../src/calendar/imip';
-import { injectFetch, startRemoteMx, until } from './helpers';
+import { startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -40,17 +38,13 @@ let passwords: Record<string, string>;
 const serverKey = ephemeralServerMailKey();
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
-  const identity = new Identity(api, memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
+  const d = await signedInDevice(app, address, passwords[address]!);
   const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
-    const r = await app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const r = await app.inject({ method, url, headers: { authorization: `Bearer ${d.token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
     return { status: r.statusCode, body: r.body, json: () => r.json() as unknown };
   };
   const cal = calendarList.response.parse((await call('GET', '/api/v1/calendars')).json()).calendars[0]!.id;
-  return { api, identity, mail: new Mailer(api, identity, address), call, cal };
+  return { ...d, call, cal };
 }
 type Device = Awaited<ReturnType<typeof device>>;
 

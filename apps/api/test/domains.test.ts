@@ -11,14 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from 'mailauth';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import type { DomainDetail, RecordCheck } from '@sealmail/contract';
 import { createLogger, defaultAuthSettings, hashPassword, loadOrCreateTls, tableResolver, type DnsTable, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { bearer, injectFetch, startRemoteMx, until } from './helpers';
+import { bearer, startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -38,13 +37,8 @@ let otherAdmin: string;
 let escrowAdmin: string;
 
 async function device(address: string, password = passwords[address]!) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
   if (!stores.has(address)) stores.set(address, memoryKeyStore());
-  const identity = new Identity(api, stores.get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { token, api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(app, address, password, { store: stores.get(address)! });
 }
 
 const call = (token: string, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) =>

@@ -9,14 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ApiClient } from '@sealmail/client';
-import { Identity, MailError, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { MailError } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { injectFetch, until } from './helpers';
+import { until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -25,11 +24,7 @@ const serverKey = ephemeralServerMailKey();
 const logger = createLogger({ level: 'silent' });
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(app, address, passwords[address]!);
 }
 
 beforeAll(async () => {

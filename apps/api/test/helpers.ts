@@ -21,7 +21,7 @@ import { seedDemo, type SeedResult } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, defaultAuthSettings, tableResolver, type AuthSettings, type DnsTable } from '@sealmail/server';
 import { ApiClient } from '@sealmail/client';
-import { Identity, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
+import { Identity, Mailer, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
 import { buildApp, type BuildAppOptions } from '../src/app';
 import { ephemeralServerMailKey, MailEvents, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 
@@ -115,6 +115,34 @@ export async function harness(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/**
+ * A user's test device through `app`: signs in with `password`, sets the device up with the real
+ * client flow (the first device of a user makes the chain; a `store` used before binds the new
+ * session to the same, approved device) and answers it with a Mailer. `fetch` wraps the injected
+ * fetch (to count or record requests).
+ */
+export async function signedInDevice(
+  app: FastifyInstance,
+  address: string,
+  password: string,
+  opts: { store?: KeyStore; fetch?: (inner: typeof fetch) => typeof fetch; displayName?: string } = {},
+): Promise<{ token: string; api: ApiClient; identity: Identity; mail: Mailer }> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
+  if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.body}`);
+  const { token } = res.json() as { token: string };
+  const inner = injectFetch(app);
+  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: opts.fetch ? opts.fetch(inner) : inner, token });
+  const identity = new Identity(api, opts.store ?? memoryKeyStore());
+  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
+  return { token, api, identity, mail: new Mailer(api, identity, address, opts.displayName) };
+}
+
+/** One key store per address, kept across sign-ins (a second sign-in is the same device). */
+export function keyStoresByAddress(): (address: string) => KeyStore {
+  const stores = new Map<string, KeyStore>();
+  return (address) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
+}
 
 
 /** A device of a test user: its keys and the session it signs in with. */

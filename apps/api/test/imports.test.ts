@@ -10,15 +10,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore, type OpenedMail } from '@sealmail/client/identity';
+import { memoryKeyStore, type OpenedMail } from '@sealmail/client/identity';
 import type { MailImportView } from '@sealmail/contract';
 import { openBox } from '@sealmail/crypto';
 import { seedDemo } from '@sealmail/db';
 import * as mailstore from '@sealmail/mailstore';
 import { hashPassword } from '@sealmail/server';
 import { CONTACTS_BOX_PURPOSE, contactsBoxContext } from '../src/imports/contacts';
-import { bearer, harness, injectFetch, until, type Harness } from './helpers';
+import { bearer, harness, until, type Harness, signedInDevice } from './helpers';
 
 let h: Harness;
 const BOB = 'bob@example.test';
@@ -27,13 +26,8 @@ const ADMIN = 'admin@example.test';
 const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 
 async function device(address: string, password = h.password(address)) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
   if (!stores.has(address)) stores.set(address, memoryKeyStore());
-  const identity = new Identity(api, stores.get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { token, api, identity, mail: new Mailer(api, identity, address, address.split('@')[0]!) };
+  return signedInDevice(h.app, address, password, { store: stores.get(address)!, displayName: address.split('@')[0]! });
 }
 type Device = Awaited<ReturnType<typeof device>>;
 

@@ -13,14 +13,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { injectFetch, startRemoteMx, until } from './helpers';
+import { startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -32,11 +31,7 @@ let passwords: Record<string, string>;
 /** One key store per user: every sign-in of a user is the same (approved) device. */
 const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(app, address, passwords[address]!, { store: stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)! });
 }
 
 beforeAll(async () => {

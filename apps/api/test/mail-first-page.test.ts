@@ -7,22 +7,15 @@
  * to count requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore, type ListedMail } from '@sealmail/client/identity';
-import { harness, injectFetch, type Harness } from './helpers';
+import type { ListedMail } from '@sealmail/client/identity';
+import { harness, type Harness, signedInDevice } from './helpers';
 
 let h: Harness;
 const seen: string[] = [];
 
 async function device(address: string, counted = false) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const token = (res.json() as { token: string }).token;
-  const inner = injectFetch(h.app);
-  const fetch = counted ? ((async (input: string | URL | Request, init?: RequestInit) => (seen.push(new URL(String(input)).pathname), inner(input, init))) as typeof globalThis.fetch) : inner;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch, token });
-  const identity = new Identity(api, memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  const count = (inner: typeof fetch) => (async (input: string | URL | Request, init?: RequestInit) => (seen.push(new URL(String(input)).pathname), inner(input, init))) as typeof fetch;
+  return signedInDevice(h.app, address, h.password(address), counted ? { fetch: count } : {});
 }
 
 beforeAll(async () => {

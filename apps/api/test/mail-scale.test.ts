@@ -4,9 +4,9 @@
  * the client still opens what a page returns. (Speed itself is measured in bench/, not here.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
-import { harness, injectFetch, type Harness } from './helpers';
+import type { ApiClient } from '@sealmail/client';
+import type { Mailer } from '@sealmail/client/identity';
+import { harness, type Harness, signedInDevice } from './helpers';
 
 let h: Harness;
 let bobApi: ApiClient;
@@ -15,11 +15,7 @@ let bobId: string;
 const N = 100_000;
 
 async function device(address: string) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(h.app, address, h.password(address));
 }
 
 beforeAll(async () => {

@@ -11,12 +11,13 @@
  * client's fetch that edits list and batch responses (a stand-in for a server that lies).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore, memorySummaryCache, sealedDigest, type ListedMail } from '@sealmail/client/identity';
+import type { ApiClient } from '@sealmail/client';
+import type { Identity, Mailer} from '@sealmail/client/identity';
+import { memorySummaryCache, sealedDigest, type ListedMail } from '@sealmail/client/identity';
 import type { EntryRow, EntryView } from '@sealmail/contract';
 import { deliverLocal, postgresBlobStore } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
-import { harness, injectFetch, type Harness } from './helpers';
+import { harness, type Harness, signedInDevice } from './helpers';
 
 let h: Harness;
 /** What the stand-in does to batch (sealed parts) and list (rows) responses, and the requests it saw. */
@@ -49,12 +50,7 @@ function countingFetch(inner: typeof fetch): typeof fetch {
 }
 
 async function device(address: string, wrap = false) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: wrap ? countingFetch(injectFetch(h.app)) : injectFetch(h.app), token });
-  const identity = new Identity(api, memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address, address === 'alice@example.test' ? 'Alice Example' : '') };
+  return signedInDevice(h.app, address, h.password(address), { ...(wrap ? { fetch: countingFetch } : {}), displayName: address === 'alice@example.test' ? 'Alice Example' : '' });
 }
 
 const rows = (items: Awaited<ReturnType<Mailer['page']>>['items']) => items.filter((i): i is ListedMail => !('error' in i));

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import type { ApiClient } from '@sealmail/client';
+import { Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { deliverLocal, ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore } from '@sealmail/mailstore';
@@ -26,7 +26,7 @@ import { address, adminUserInvite } from '@sealmail/contract';
 import { buildApp } from '../src/app';
 import { MtaSts } from '../src/mail/mta-sts';
 import { addressLiteral, defaultRetrySchedule, isPrivateAddress, retryDelaySeconds } from '../src/mail/outbound';
-import { injectFetch, startRemoteMx, until } from './helpers';
+import { startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -55,11 +55,7 @@ const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, storeOf(address));
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(app, address, passwords[address]!, { store: storeOf(address) });
 }
 
 beforeAll(async () => {

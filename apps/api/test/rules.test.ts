@@ -18,15 +18,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
-import { ApiClient, ApiClientError } from '@sealmail/client';
+import { ApiClientError } from '@sealmail/client';
 import { filterReplace, forwardAdd, forwardVerify, outOfOfficeGet, outOfOfficePut, sendAddresses } from '@sealmail/contract';
-import { ContentRules, contentOutcome, Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { ContentRules, contentOutcome, memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey, postgresBlobStore, replyOutOfOffice, SecretBox } from '@sealmail/mailstore';
 import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { injectFetch, startRemoteMx, until } from './helpers';
+import { startRemoteMx, until, signedInDevice } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -42,11 +42,7 @@ const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token: (res.json() as { token: string }).token });
-  const identity = new Identity(api, storeOf(address));
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, mail: new Mailer(api, identity, address) };
+  return signedInDevice(app, address, passwords[address]!, { store: storeOf(address) });
 }
 type Device = Awaited<ReturnType<typeof device>>;
 let alice: Device;

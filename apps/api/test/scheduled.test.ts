@@ -10,14 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { ApiClient, ApiClientError } from '@sealmail/client';
-import { ComposeBook, Identity, Mailer, memoryKeyStore, signatureFor } from '@sealmail/client/identity';
+import { ApiClientError } from '@sealmail/client';
+import { ComposeBook, memoryKeyStore, signatureFor } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { createLogger } from '@sealmail/server';
 import { buildApp } from '../src/app';
 import { ScheduledSends } from '../src/mail/scheduled';
-import { injectFetch, until } from './helpers';
+import { until, signedInDevice } from './helpers';
 import { MailEvents, postgresBlobStore } from '@sealmail/mailstore';
 
 const logger = createLogger({ level: 'silent' });
@@ -35,13 +35,9 @@ const clock = { now: new Date(Math.floor(Date.now() / 60_000) * 60_000) };
 const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 
 async function device(address: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: passwords[address] } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
   if (!stores.has(address)) stores.set(address, memoryKeyStore());
-  const identity = new Identity(api, stores.get(address)!);
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { api, identity, token, mail: new Mailer(api, identity, address), book: new ComposeBook(api, identity, address) };
+  const d = await signedInDevice(app, address, passwords[address]!, { store: stores.get(address)! });
+  return { ...d, book: new ComposeBook(d.api, d.identity, address) };
 }
 
 async function dumpHas(needles: string[]): Promise<string[]> {

@@ -6,9 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
-import { Identity, Mailer, memoryKeyStore, type AttachmentSource } from '@sealmail/client/identity';
-import { harness, injectFetch, type Harness } from './helpers';
+import { memoryKeyStore, type AttachmentSource } from '@sealmail/client/identity';
+import { harness, injectFetch, type Harness, signedInDevice } from './helpers';
 
 let h: Harness;
 const ALICE = 'alice@example.test';
@@ -43,12 +42,7 @@ const stores = new Map<string, ReturnType<typeof memoryKeyStore>>();
 const storeOf = (address: string) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
 
 async function device(address: string, fetchImpl: typeof fetch) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: fetchImpl, token });
-  const identity = new Identity(api, storeOf(address));
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return new Mailer(api, identity, address);
+  return (await signedInDevice(h.app, address, h.password(address), { store: storeOf(address), fetch: () => fetchImpl })).mail;
 }
 
 function file(bytes: Uint8Array): AttachmentSource {
