@@ -138,12 +138,6 @@ export async function signedInDevice(
   return { token, api, identity, mail: new Mailer(api, identity, address, opts.displayName) };
 }
 
-/** One key store per address, kept across sign-ins (a second sign-in is the same device). */
-export function keyStoresByAddress(): (address: string) => KeyStore {
-  const stores = new Map<string, KeyStore>();
-  return (address) => stores.get(address) ?? stores.set(address, memoryKeyStore()).get(address)!;
-}
-
 
 /** A device of a test user: its keys and the session it signs in with. */
 export interface TestDevice {
