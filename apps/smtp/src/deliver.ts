@@ -160,7 +160,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     let entries = 0;
     let messageId = '';
     for (const d of deliveries) {
-      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, parsed, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
+      const stored = await deliverLocal(deps, raw, { mailFrom: env.mailFrom, recipients: d.recipients, authResults, extraHeaders: d.extraHeaders, filters: true, fromOutside: true, parsed, ...(facts ? { facts } : {}), ...(d.relay ? { relay: d.relay } : {}) });
       entries += stored.entries.length;
       messageId ||= stored.messageId;
     }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answeredIds, ephemeralServerMailKey, SecretBox } from '@sealmail/mailstore';
+import { answeredIds, ephemeralServerMailKey, SecretBox, storeMessage } from '@sealmail/mailstore';
 import { Dialog } from './dialog';
 import { ingress, type Ingress } from './harness';
 
@@ -59,6 +59,44 @@ describe('threads with the outside world', () => {
     for (const r of rows) expect(r.row).not.toContain(tag);
     const refs = await h.tdb.prisma.message.findMany({ where: { senderAddress: 'carol@far.example' }, select: { originRef: true } });
     expect(new Set(refs.map((r) => Buffer.from(r.originRef!).toString('hex'))).size).toBe(4);
+  });
+
+  it('from outside, a conversation of ours is joined only if it went outside: one that never left cannot be answered into', async () => {
+    const alice = await h.tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'alice' } });
+    /** A mail Alice sent (sealed bytes stand-ins: threading reads only the rows), held by Bob. */
+    const ours = async (mailId: string, to: string[], cc: string[] = []) => {
+      const stored = await storeMessage(h.tdb.prisma, {
+        mailId,
+        senderUserId: alice.id,
+        senderAddress: 'alice@example.test',
+        to,
+        cc,
+        protection: 'e2ee',
+        envelope: randomBytes(64),
+        manifest: randomBytes(64),
+        body: randomBytes(64),
+        attachments: [],
+        attachmentSizes: [],
+        blobBytes: 0n,
+        parentId: null,
+        sentAt: new Date(),
+        holders: [{ userId: h.bob.id, address: 'bob@example.test', kind: 'to', box: randomBytes(32), folder: 'inbox' }],
+      });
+      return stored.entries[0]!.threadId;
+    };
+    const inside = await ours(`inside-${tag}@example.test`, ['bob@example.test']);
+    const out = await ours(`out-${tag}@example.test`, ['bob@example.test'], ['carol@far.example']);
+    const newest = async () => (await h.tdb.prisma.mailboxEntry.findFirstOrThrow({ where: { userId: h.bob.id }, orderBy: { receivedAt: 'desc' }, select: { threadId: true } })).threadId;
+
+    // Someone outside who learned the Message-ID of a mail that never left: a conversation of its own.
+    await send('Re: inside', `Message-ID: <${id('e')}>\r\nIn-Reply-To: <inside-${tag}@example.test>\r\nReferences: <inside-${tag}@example.test>\r\n`);
+    expect(await newest()).not.toBe(inside);
+    // Carol was on the mail that went out: her reply joins it.
+    await send('Re: out', `Message-ID: <${id('f')}>\r\nIn-Reply-To: <out-${tag}@example.test>\r\nReferences: <out-${tag}@example.test>\r\n`);
+    expect(await newest()).toBe(out);
+    // An id of a mail that never left is passed over for the next one the message answers.
+    await send('Re: both', `Message-ID: <${id('g')}>\r\nIn-Reply-To: <inside-${tag}@example.test>\r\nReferences: <out-${tag}@example.test> <inside-${tag}@example.test>\r\n`);
+    expect(await newest()).toBe(out);
   });
 
   it('reads the ids a message answers nearest first, without duplicates', () => {

@@ -68,6 +68,11 @@ export interface LocalDelivery {
    * address the mail came to; never mail filed as spam).
    */
   filters?: boolean;
+  /**
+   * Mail that came in from outside (the SMTP ingress): it joins a conversation of ours only if
+   * that conversation went outside (parentOf).
+   */
+  fromOutside?: boolean;
   /** Kept inside the sealed body (RFC 8601 results of the ingress's checks). */
   authResults?: readonly string[];
   /** Further headers to keep inside the sealed body (e.g. List-Id on list expansion). */
@@ -107,20 +112,32 @@ export function answeredIds(parsed: { inReplyTo?: string | undefined; references
 
 /**
  * The stored message `parsed` answers: the nearest id that names one — a mail of this server by
- * its Message-ID, or a mail from outside by the keyed hash of its own.
+ * its Message-ID, or a mail from outside by the keyed hash of its own. For mail from outside
+ * (`fromOutside`), a mail of ours counts only if it left the organisation (an outside address in
+ * its To or Cc, or relayed to anyone outside): a conversation that never went out cannot be
+ * answered from outside, so someone who learned a Message-ID of it cannot slip a mail into it
+ * (docs/mail.md "Threads"). Such an id is passed over for the next one.
  */
-async function parentOf(deps: LocalDeliveryDeps, parsed: Parameters<typeof answeredIds>[0]): Promise<{ id: string } | null> {
+async function parentOf(deps: LocalDeliveryDeps, parsed: Parameters<typeof answeredIds>[0], fromOutside: boolean): Promise<{ id: string } | null> {
   const ids = answeredIds(parsed);
   if (!ids.length) return null;
   const refs = deps.secrets ? ids.map((id) => Buffer.from(deps.secrets!.ref('message-id', id))) : [];
   const found = await deps.db.message.findMany({
     where: { OR: [{ mailId: { in: ids } }, ...(refs.length ? [{ originRef: { in: refs } }] : [])] },
-    select: { id: true, mailId: true, originRef: true },
+    select: { id: true, mailId: true, originRef: true, toAddresses: true, ccAddresses: true, _count: { select: { deliveries: true } } },
     take: 20,
   });
+  let ours: Set<string> | null = null;
+  const wentOut = async (m: (typeof found)[number]) => {
+    if (m.originRef || m._count.deliveries > 0) return true;
+    ours ??= new Set((await deps.db.domain.findMany({ select: { name: true } })).map((d) => d.name.toLowerCase()));
+    return [...m.toAddresses, ...m.ccAddresses].some((a) => !ours!.has(a.slice(a.lastIndexOf('@') + 1).toLowerCase()));
+  };
   for (const [i, id] of ids.entries()) {
-    const hit = found.find((m) => m.mailId === id || (refs[i] && m.originRef && Buffer.from(m.originRef).equals(refs[i]!)));
-    if (hit) return { id: hit.id };
+    const byRef = refs[i] ? found.find((m) => m.originRef && Buffer.from(m.originRef).equals(refs[i]!)) : undefined;
+    if (byRef) return { id: byRef.id };
+    const byId = found.find((m) => m.mailId === id);
+    if (byId && (!fromOutside || (await wentOut(byId)))) return { id: byId.id };
   }
   return null;
 }
@@ -270,7 +287,7 @@ async function sealCopy(
     const serverPublicKey = relay?.serverPublicKey ?? (held ? deps.serverPublicKey : undefined);
     const sealed = await (deps.seal ?? sealJob)({ mail: { messageId: mailId, sender: { kind: 'external', address: senderAddress }, pieces: [{ kind: 'body', plaintext: mime }, ...pieces.map((p) => ({ kind: 'attachment' as const, encrypted: p }))], to: keyed.map((k) => k.key), summary, ...(relay ? { notE2EE: true } : {}) }, ...(serverPublicKey ? { serverPublicKey } : {}) }).finally(() => mime.fill(0));
     const serverBox = sealed.serverBox;
-    const parent = d.parentId ? { id: d.parentId } : await parentOf(deps, parsed);
+    const parent = d.parentId ? { id: d.parentId } : await parentOf(deps, parsed, !!d.fromOutside);
     const ownId = parsed.messageId ? bare(parsed.messageId) : '';
     const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));
     const stored: Stored & { published?: boolean } = await (deps.store ?? ((input: StoreInput) => storeMessage(deps.db, input)))({
