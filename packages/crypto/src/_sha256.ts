@@ -46,9 +46,6 @@ export function createSha256(opts: { native?: boolean } = {}): Sha256 {
   return api;
 }
 
-/** True where an incremental hash is native (Node); elsewhere {@link sha256Whole} over one buffer is the fast way. */
-export const nativeIncrementalSha256 = (): boolean => nodeHash() !== null;
-
 /** Below this many bytes the pure-JS hash costs less than a WebCrypto call. */
 export const WHOLE_DIGEST_MIN = 64 * 1024;
 
