@@ -5,7 +5,8 @@
  * parts (data: URLs, nothing fetched); Bob forwards a mail with an attachment as an attached
  * message and Alice opens it in her reader and downloads its attachment with the same bytes;
  * Bob reports a sender as spam, then not spam, and removes the entry in Settings; Bob renames and
- * deletes a label in Settings. Screens audited with axe at desktop and phone sizes. Mail from
+ * deletes a label in Settings; a draft deleted on another device while its composer is open is
+ * sent, after the composer says so, as a new mail. Screens audited with axe at desktop and phone sizes. Mail from
  * outside comes in over real SMTP (STARTTLS) to the ingress.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -195,4 +196,29 @@ describe('issue 15, the rest, in the browser', () => {
     await expect.poll(() => bob.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: /^Projects/ }).count(), { timeout: 30_000 }).toBe(0);
     expect(problems).toEqual([]);
   }, 300_000);
+
+  it('a draft deleted on another device: Send says so and sends nothing; Send again sends it as a new mail', async () => {
+    await alice.getByRole('navigation', { name: 'Folders' }).getByRole('button', { name: 'Compose' }).click();
+    const compose = alice.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To', { exact: true }).fill(BOB);
+    await compose.getByLabel('Subject').fill('Written here');
+    await compose.getByLabel('Message', { exact: true }).fill('Deleted there, sent from here.');
+    await compose.getByText(/^Draft saved/).waitFor({ timeout: 30_000 });
+    // Another device of Alice's deletes the draft (through the API, as her phone would).
+    const deleted = await alice.evaluate(async () => {
+      const { rows } = (await (await fetch('/api/v1/mail/rows?folder=drafts&limit=10')).json()) as { rows: { id: string }[] };
+      for (const r of rows) await fetch(`/api/v1/mail/messages/${r.id}`, { method: 'DELETE' });
+      return rows.length;
+    });
+    expect(deleted).toBe(1);
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await compose.getByText('This draft was deleted or saved again on another device, so nothing was sent. Press Send again to send it as a new mail.').waitFor({ timeout: 60_000 });
+    problems.push(...(await auditSizes(alice, 'compose-draft-gone')));
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await compose.waitFor({ state: 'detached', timeout: 60_000 });
+    await openFolder(bob, 'Inbox');
+    await row(bob, 'Written here').waitFor({ timeout: 60_000 });
+    expect(await row(bob, 'Written here').count()).toBe(1);
+    expect(problems).toEqual([]);
+  }, 180_000);
 });
