@@ -98,14 +98,9 @@ export async function harness(
       return { token: body.token, cookie: String(res.headers['set-cookie']).split(';')[0]!, body };
     },
     async deviceSignIn(address, extra = {}) {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: password(address), ...extra } });
-      if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.body}`);
-      const { token } = res.json() as { token: string };
-      const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(app), token });
       if (!keyStores.has(address)) keyStores.set(address, memoryKeyStore());
-      const identity = new Identity(api, keyStores.get(address)!);
-      const setup = await identity.setUpThisDevice({ address, name: 'Test laptop', kind: 'cli' });
-      return { token, api, identity, deviceId: setup.device.deviceId };
+      const { token, api, identity, deviceId } = await signedInDevice(app, address, password(address), { store: keyStores.get(address)!, name: 'Test laptop', extra });
+      return { token, api, identity, deviceId };
     },
     async close() {
       await app.close();
@@ -120,24 +115,23 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
  * A user's test device through `app`: signs in with `password`, sets the device up with the real
  * client flow (the first device of a user makes the chain; a `store` used before binds the new
  * session to the same, approved device) and answers it with a Mailer. `fetch` wraps the injected
- * fetch (to count or record requests).
+ * fetch (to count or record requests); `extra` goes into the sign-in (a password, a TOTP code).
  */
 export async function signedInDevice(
   app: FastifyInstance,
   address: string,
   password: string,
-  opts: { store?: KeyStore; fetch?: (inner: typeof fetch) => typeof fetch; displayName?: string } = {},
-): Promise<{ token: string; api: ApiClient; identity: Identity; mail: Mailer }> {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password } });
+  opts: { store?: KeyStore; fetch?: (inner: typeof fetch) => typeof fetch; displayName?: string; name?: string; extra?: Record<string, unknown> } = {},
+): Promise<{ token: string; api: ApiClient; identity: Identity; mail: Mailer; deviceId: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password, ...opts.extra } });
   if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.body}`);
   const { token } = res.json() as { token: string };
   const inner = injectFetch(app);
   const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: opts.fetch ? opts.fetch(inner) : inner, token });
   const identity = new Identity(api, opts.store ?? memoryKeyStore());
-  await identity.setUpThisDevice({ address, name: 'Laptop', kind: 'cli' });
-  return { token, api, identity, mail: new Mailer(api, identity, address, opts.displayName) };
+  const setup = await identity.setUpThisDevice({ address, name: opts.name ?? 'Laptop', kind: 'cli' });
+  return { token, api, identity, mail: new Mailer(api, identity, address, opts.displayName), deviceId: setup.device.deviceId };
 }
-
 
 /** A device of a test user: its keys and the session it signs in with. */
 export interface TestDevice {
