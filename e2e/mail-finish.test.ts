@@ -213,6 +213,7 @@ describe('issue 15, the rest, in the browser', () => {
     expect(deleted).toBe(1);
     await compose.getByRole('button', { name: 'Send' }).click();
     await compose.getByText('This draft was deleted or saved again on another device, so nothing was sent. Press Send again to send it as a new mail.').waitFor({ timeout: 60_000 });
+    expect(await compose.getByText(/^Draft saved/).count()).toBe(0); // the saved draft is gone: not claimed any more
     problems.push(...(await auditSizes(alice, 'compose-draft-gone')));
     await compose.getByRole('button', { name: 'Send' }).click();
     await compose.waitFor({ state: 'detached', timeout: 60_000 });

@@ -209,7 +209,10 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
       onSent(refused.length ? t('compose.sentButRefused', { list: refused.join(', ') }) : t('compose.sent'));
     } catch (err) {
       // The saved draft went on another device: the next Send sends this as a new mail (the message says so).
-      if ((err as { code?: unknown } | null)?.code === 'DRAFT_GONE') draftId.current = null;
+      if ((err as { code?: unknown } | null)?.code === 'DRAFT_GONE') {
+        draftId.current = null;
+        setDraftState(''); // "Draft saved …" no longer holds
+      }
       setProblem(describeError(err, { to: rcpt.to, cc: rcpt.cc, bcc: rcpt.bcc }));
       setBusy(false);
     }
