@@ -312,8 +312,12 @@ export async function openMail(opts: {
 /**
  * Streams one piece of a mail being sealed (an attachment too large to hold twice): feed
  * plaintext, upload what comes out, then put `final().piece` into {@link sealMail}'s pieces as
- * `{ kind, encrypted: piece }`. The ciphertext hash is computed on the way.
- * @throws {CryptoError} INVALID_INPUT on bad arguments or use after `final()`.
+ * `{ kind, encrypted: piece }`. The ciphertext hash is computed on the way, or (with `output`
+ * where the native hash has no incremental form) once at the end. `final()` is `end()` then
+ * `piece()`: a caller may send `end()`'s last ciphertext before asking for `piece()`, so that the
+ * hash is computed while the last part is on the way.
+ * @throws {CryptoError} INVALID_INPUT on bad arguments, on use after `end()` or `final()`, or on
+ * `piece()` before `end()`.
  */
 export async function createMailPieceEncryptor(opts: {
   messageId: string;
@@ -325,7 +329,15 @@ export async function createMailPieceEncryptor(opts: {
   output?: Uint8Array;
   /** @internal How the ciphertext hash is computed (default: the runtime's fastest; tests force each). */
   hashing?: Hashing;
-}): Promise<{ push(plaintext: Uint8Array): Promise<Uint8Array>; final(): Promise<{ last: Uint8Array; piece: ManifestPiece }> }> {
+}): Promise<{
+  push(plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Seals the last chunk and answers its ciphertext (the encryptor takes no more plaintext). */
+  end(): Promise<Uint8Array>;
+  /** After `end()`: the manifest entry, with the hash of the whole ciphertext. */
+  piece(): Promise<ManifestPiece>;
+  /** `end()` and `piece()` together. */
+  final(): Promise<{ last: Uint8Array; piece: ManifestPiece }>;
+}> {
   astring(opts.messageId, 'messageId');
   const key = randomBytes(opts.random, 32);
   const output = opts.output;
@@ -343,15 +355,32 @@ export async function createMailPieceEncryptor(opts: {
     written += out.length;
     return out;
   };
+  let ended = false;
+  let pieced = false;
+  const end = async () => {
+    const last = took(await enc.final());
+    ended = true;
+    return last;
+  };
+  const piece = async (): Promise<ManifestPiece> => {
+    if (!ended) throw new CryptoError('INVALID_INPUT', 'piece() before end(): the ciphertext is not complete');
+    if (pieced) throw new CryptoError('INVALID_INPUT', 'piece() already answered');
+    pieced = true;
+    const ciphertextHash = hash ? hash.digest() : await sha256Whole(output!.subarray(0, written));
+    return { kind: opts.kind, key, size, ciphertextHash };
+  };
   return {
     async push(plaintext) {
-      size += abytes(plaintext, 'plaintext').length;
-      return took(await enc.push(plaintext));
+      const n = abytes(plaintext, 'plaintext').length;
+      const out = took(await enc.push(plaintext));
+      size += n; // only once taken: a push refused (after end()) does not count
+      return out;
     },
+    end,
+    piece,
     async final() {
-      const last = took(await enc.final());
-      const ciphertextHash = hash ? hash.digest() : await sha256Whole(output!.subarray(0, written));
-      return { last, piece: { kind: opts.kind, key, size, ciphertextHash } };
+      const last = await end();
+      return { last, piece: await piece() };
     },
   };
 }

@@ -403,6 +403,28 @@ describe('streamed mail pieces', () => {
     }
   });
 
+  it('end() then piece() is final() in two steps, in each way of hashing; out of order, it refuses', async () => {
+    for (const hashing of modes) {
+      for (const output of [false, true]) {
+        const reference = await sealWith(hashing, output);
+        const buf = output ? new Uint8Array(pieceCiphertextLength(big.length)) : undefined;
+        const enc = await createMailPieceEncryptor({ messageId: 'modes@example.test', index: 1, kind: 'attachment', random: seededRandom('modes'), hashing, ...(buf ? { output: buf } : {}) });
+        const parts: Uint8Array[] = [];
+        for (let at = 0; at < big.length; at += 90_000) parts.push(Uint8Array.from(await enc.push(big.subarray(at, at + 90_000))));
+        await expectCodeAsync(enc.piece(), 'INVALID_INPUT'); // the ciphertext is not complete yet
+        parts.push(Uint8Array.from(await enc.end()));
+        await expectCodeAsync(enc.push(big.subarray(0, 10)), 'INVALID_INPUT');
+        await expectCodeAsync(enc.end(), 'INVALID_INPUT');
+        const piece = await enc.piece();
+        expectBytes(join(parts), reference.ciphertext);
+        expectBytes(piece.ciphertextHash, reference.piece.ciphertextHash);
+        expectBytes(piece.ciphertextHash, sha256(join(parts)));
+        expect(piece.size).toBe(big.length);
+        await expectCodeAsync(enc.piece(), 'INVALID_INPUT'); // answered once
+      }
+    }
+  });
+
   it('opening checks the manifest hash with each way of hashing: a wrong hash, a short or long ciphertext fail', async () => {
     const { ciphertext, piece } = await sealWith('whole', true);
     const manifest = manifestOf(piece);

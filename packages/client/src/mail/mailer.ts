@@ -242,6 +242,9 @@ export function withHeader(mime: Uint8Array, name: string, value: string): Uint8
   return out;
 }
 
+/** One turn of the event loop (`setImmediate` where there is one: no clamping of nested timers). */
+const nextTurn = () => new Promise<void>((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
+
 const drain = async (stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Array) => Promise<void>) => {
   const reader = stream.getReader();
   for (;;) {
@@ -368,20 +371,43 @@ export class Mailer {
     }
   }
 
-  /** Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry. */
+  /**
+   * Encrypts an attachment in chunks while uploading it; answers its blob id and manifest entry.
+   * The upload is created while the first chunks are sealed (no part goes before the server took
+   * it, so a full mailbox still receives nothing), and the last part is on its way while the
+   * ciphertext hash is computed (in browsers one native digest over the whole ciphertext, which
+   * holds the thread: docs/performance.md "The web client's uploads").
+   */
   /** @internal (also used by ../transfer) */
   async upload(messageId: string, index: number, file: AttachmentSource, onSent?: (bytes: number) => void): Promise<{ blobId: string; piece: ManifestPiece }> {
     const ciphertextSize = pieceCiphertextLength(file.size);
-    const { blobId, partBytes } = await this.api.createBlob(ciphertextSize);
+    let upload: { blobId: string; partBytes: number } | undefined;
+    let refused: { err: unknown } | undefined;
+    const created = this.api.createBlob(ciphertextSize).then(
+      (u) => void (upload = u),
+      (err: unknown) => void (refused = { err }),
+    );
     // The whole ciphertext (at most an attachment's 25 MiB, sealed) in one buffer, sealed straight
     // into it; each part is sent as a view of it as soon as it is sealed (no gathering copy).
     const sealed = new Uint8Array(ciphertextSize);
     const enc = await createMailPieceEncryptor({ messageId, index, kind: 'attachment', output: sealed });
-    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(blobId, part, bytes).then((r) => (onSent?.(bytes.length), r)));
+    const uploader = new PartUploader((part, bytes) => this.api.uploadPart(upload!.blobId, part, bytes).then((r) => (onSent?.(bytes.length), r)));
     let written = 0;
     let sent = 0;
+    let turnAt = 0;
     const sendSealed = async (out: Uint8Array, end = false) => {
       written += out.length;
+      if (end) await created; // else the parts wait for the upload, not the sealing
+      else if (!upload && !refused && written >= turnAt) {
+        // Sealing may run on microtasks alone (Node's cipher, a file already in memory): give the
+        // create request a turn of the event loop once per part's worth, so it goes out and its
+        // answer (or refusal) comes back while sealing goes on.
+        turnAt = written + mailLimits.blobPartBytes;
+        await nextTurn();
+      }
+      if (refused) throw refused.err;
+      if (!upload) return;
+      const { partBytes } = upload;
       for (; sent + partBytes <= written || (end && sent < written); sent += partBytes) await uploader.add(sealed.subarray(sent, Math.min(sent + partBytes, written)));
     };
     let seen = 0;
@@ -393,12 +419,13 @@ export class Mailer {
       if (b) await sendSealed(await enc.push(b));
     });
     await sendSealed(await enc.push(batch.take()));
-    const { last, piece } = await enc.final();
+    const last = await enc.end();
     if (seen !== file.size) throw new MailError('OPEN_FAILED', `${file.name} changed while it was read (${seen} bytes, expected ${file.size}).`);
-    await sendSealed(last, true);
+    await sendSealed(last, true); // queued (and, with a free slot, on its way) before the hash
+    const piece = await enc.piece();
     await uploader.done();
-    await this.api.completeBlob(blobId);
-    return { blobId, piece };
+    await this.api.completeBlob(upload!.blobId);
+    return { blobId: upload!.blobId, piece };
   }
 
   /**
