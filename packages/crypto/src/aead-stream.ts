@@ -20,6 +20,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from './errors';
 import { abytes, concat, decryptionFailed, equalBytes, i2osp, randomBytes, utf8, type RandomSource } from './_util';
 import { createGcm, outputBuffer, pickBackend, type AeadBackend, type Gcm } from './_gcm';
+import { ByteQueue } from './_byte-queue';
 
 /** Which AES-256-GCM implementation to use: `'node'`, `'webcrypto'` or `'noble'` (identical bytes). */
 export type { AeadBackend } from './_gcm';
@@ -111,63 +112,6 @@ export function pieceCiphertextLength(plaintextLength: number): number {
   }
   const chunks = Math.max(1, Math.ceil(plaintextLength / PIECE.chunkSize));
   return PIECE.headerSize + plaintextLength + chunks * PIECE.tagSize;
-}
-
-/**
- * A queue of byte arrays from which exact-length prefixes can be taken. Each input byte is copied
- * at most once by `detach` (only arrays the caller still owns are copied) and at most once more
- * when a chunk straddles two arrays.
- */
-class ByteQueue {
-  private parts: Uint8Array[] = [];
-  /** Arrays in `parts` that are this queue's own copies (never the caller's). */
-  private owned = new WeakSet<Uint8Array>();
-  length = 0;
-  push(b: Uint8Array): void {
-    if (b.length) {
-      this.parts.push(b);
-      this.length += b.length;
-    }
-  }
-  take(n: number): Uint8Array {
-    const first = this.parts[0];
-    if (first && first.length >= n) {
-      // Fast path: no copy when the chunk lies within one input buffer.
-      const out = first.subarray(0, n);
-      if (first.length === n) this.parts.shift();
-      else this.keep(0, first.subarray(n), first);
-      this.length -= n;
-      return out;
-    }
-    const out = new Uint8Array(n);
-    let o = 0;
-    while (o < n) {
-      const p = this.parts[0]!;
-      const k = Math.min(p.length, n - o);
-      out.set(p.subarray(0, k), o);
-      o += k;
-      if (k === p.length) this.parts.shift();
-      else this.keep(0, p.subarray(k), p);
-    }
-    this.length -= n;
-    return out;
-  }
-  /** Replaces part `i` by a view `rest` of `from`, keeping its ownership. */
-  private keep(i: number, rest: Uint8Array, from: Uint8Array): void {
-    this.parts[i] = rest;
-    if (this.owned.has(from)) this.owned.add(rest);
-  }
-  /** Copies what the caller still owns (less than one chunk is queued) so callers may reuse their buffers. */
-  detach(): void {
-    for (let i = 0; i < this.parts.length; i++) {
-      const p = this.parts[i]!;
-      if (this.owned.has(p)) continue;
-      // Uint8Array's slice copies; a Node Buffer's `slice` is a view of the caller's memory.
-      const c = Uint8Array.prototype.slice.call(p);
-      this.owned.add(c);
-      this.parts[i] = c;
-    }
-  }
 }
 
 /** Streaming piece encryptor: push plaintext, collect ciphertext, then `final()`. */
@@ -278,7 +222,13 @@ export interface PieceDecryptor {
  * @throws {CryptoError} INVALID_INPUT on a bad key/context; at push/final: UNSUPPORTED_VERSION,
  * UNSUPPORTED_SUITE, DECRYPTION_FAILED (wrong key or context, tampering, truncation, extension, reordering).
  */
-export function createPieceDecryptor(opts: PieceOptions & { output?: Uint8Array }): PieceDecryptor {
+export function createPieceDecryptor(
+  opts: PieceOptions & {
+    output?: Uint8Array;
+    /** @internal The caller never changes bytes it pushed (views of a buffer it keeps whole): they are queued without copies. */
+    stableInput?: boolean;
+  },
+): PieceDecryptor {
   checkOptions(opts);
   const queue = new ByteQueue();
   let st: Derived | undefined;
@@ -324,7 +274,7 @@ export function createPieceDecryptor(opts: PieceOptions & { output?: Uint8Array 
   return {
     push: (ciphertext) =>
       guard(async () => {
-        queue.push(abytes(ciphertext, 'ciphertext'));
+        queue.push(abytes(ciphertext, 'ciphertext'), opts.stableInput);
         try {
           const s = await readHeader();
           // Every chunk that is certainly not the last, opened straight into one output.

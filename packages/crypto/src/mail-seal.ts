@@ -412,30 +412,36 @@ export function createMailPieceDecryptor(opts: {
 }): {
   push(ciphertext: Uint8Array): Promise<Uint8Array>;
   final(): Promise<Uint8Array>;
+  /** The ciphertext is copied into one buffer as it comes (the hash is taken over it at the end): pushing small arrays costs nothing more than large ones. */
+  readonly keepsWhole: boolean;
 } {
   const p = opts.manifest.pieces[opts.index];
   if (!p) throw new CryptoError('INVALID_INPUT', `"index" no piece ${opts.index}`);
-  const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend, ...(opts.output ? { output: opts.output } : {}) });
   // Where the incremental hash is pure JS (browsers), the ciphertext is kept in one buffer of the
   // size the manifest implies and hashed once at the end with the native digest: ten times faster
   // for an attachment, at the cost of holding its ciphertext until then. Never beyond
   // WHOLE_PIECE_MAX: the size is the sender's word, and a hostile one must not make the reader
-  // allocate whatever it names.
+  // allocate whatever it names. The chunks are then opened from views of that buffer (no copies
+  // in the decryptor's queue, however the ciphertext arrives).
   const wanted = opts.hashing ?? (wholeDigestIsFaster(p.size) ? 'whole' : 'incremental');
   const keep = wanted === 'whole' && Number.isSafeInteger(p.size) && p.size >= 0 && p.size <= WHOLE_PIECE_MAX;
   const kept = keep ? new Uint8Array(pieceCiphertextLength(p.size)) : null;
+  const dec = createPieceDecryptor({ key: p.key, context: mailPieceContext(opts.manifest.messageId, opts.index), backend: opts.backend, ...(opts.output ? { output: opts.output } : {}), stableInput: !!kept });
   const hash = kept ? null : createSha256(wanted === 'pure-js' ? { native: false } : {});
   let received = 0;
   let released = 0;
   return {
+    keepsWhole: !!kept,
     async push(ciphertext) {
       abytes(ciphertext, 'ciphertext');
+      let input = ciphertext;
       if (kept) {
         if (received + ciphertext.length > kept.length) throw decryptionFailed(); // longer than the manifest's piece
         kept.set(ciphertext, received);
+        input = kept.subarray(received, received + ciphertext.length);
       } else hash!.update(ciphertext);
       received += ciphertext.length;
-      const out = await dec.push(ciphertext);
+      const out = await dec.push(input);
       released += out.length;
       if (released > p.size) throw decryptionFailed();
       return out;

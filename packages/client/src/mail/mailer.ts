@@ -1000,7 +1000,8 @@ export class Mailer {
     const dec = createMailPieceDecryptor({ manifest, index: piece, ...(output ? { output } : {}) });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
-    const batch = new Batcher();
+    // Batched to 1 MiB pushes, unless the decryptor copies every byte into one buffer anyway (browsers).
+    const batch = new Batcher(dec.keepsWhole ? 1 : undefined);
     const stream = source.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         async transform(chunk, out) {
