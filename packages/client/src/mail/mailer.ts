@@ -394,16 +394,15 @@ export class Mailer {
     const uploader = new PartUploader((part, bytes) => this.api.uploadPart(upload!.blobId, part, bytes).then((r) => (onSent?.(bytes.length), r)));
     let written = 0;
     let sent = 0;
-    let turnAt = 0;
     const sendSealed = async (out: Uint8Array, end = false) => {
       written += out.length;
-      if (end) await created; // else the parts wait for the upload, not the sealing
-      else if (!upload && !refused && written >= turnAt) {
-        // Sealing may run on microtasks alone (Node's cipher, a file already in memory): give the
-        // create request a turn of the event loop once per part's worth, so it goes out and its
-        // answer (or refusal) comes back while sealing goes on.
-        turnAt = written + mailLimits.blobPartBytes;
-        await nextTurn();
+      if (!upload && !refused) {
+        // The first part is sealed while the create request is out; then the sealing waits for
+        // its answer, so that the parts flow to the server as they are sealed. Sealing may run on
+        // microtasks alone (Node's cipher, a file in memory): a turn of the event loop per push
+        // lets the request go out meanwhile.
+        if (end || written >= mailLimits.blobPartBytes) await created;
+        else await nextTurn();
       }
       if (refused) throw refused.err;
       if (!upload) return;
