@@ -116,4 +116,25 @@ describe('an attachment upload is created while it is sealed', () => {
     expect(await h.db.prisma.blob.count({ where: { ownerUserId: userId } })).toBe(blobsBefore);
     await h.db.prisma.user.update({ where: { id: userId }, data: { quotaBytes: 1n << 30n } });
   });
+
+  it('a hostile server naming a part size of 0 or 1 byte: the upload stops with BAD_RESPONSE, nothing is sent', async () => {
+    for (const partBytes of [0, 1, 1.5]) {
+      const d = await h.deviceSignIn(ALICE);
+      const inner = injectFetch(h.app);
+      const parts: string[] = [];
+      const hostile: typeof fetch = async (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        if (url.includes('/parts/')) parts.push(url);
+        const res = await inner(input, init);
+        if (!url.endsWith('/api/v1/blobs') || init?.method !== 'POST') return res;
+        const body = (await res.json()) as { blobId: string };
+        return new Response(JSON.stringify({ ...body, partBytes }), { status: res.status, headers: { 'content-type': 'application/json' } });
+      };
+      const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: hostile, token: d.token });
+      const mail = new Mailer(api, d.identity, ALICE, 'alice');
+      const file = countedFile(randomBytes(100_000), () => {});
+      await expect(mail.send({ to: [BOB], subject: 'hostile', text: '', attachments: [file] })).rejects.toMatchObject({ code: 'BAD_RESPONSE' });
+      expect(parts).toEqual([]);
+    }
+  });
 });

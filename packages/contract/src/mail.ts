@@ -34,7 +34,8 @@ export const blobCreate = {
   method: 'POST',
   path: '/api/v1/blobs',
   body: z.object({ size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict(),
-  response: z.object({ blobId: z.string(), partBytes: z.number() }),
+  // The part size is the server's to choose; a client accepts only a sane one (a hostile answer of 0 would never end the upload).
+  response: z.object({ blobId: z.string(), partBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024) }),
 } as const;
 
 /**
