@@ -27,6 +27,7 @@ import {
   openRecipientBoxAsync,
   openSelfBox,
   pieceCiphertextLength,
+  WHOLE_PIECE_MAX,
   sealMail,
   sealSelfBox,
   SigchainError,
@@ -995,7 +996,9 @@ export class Mailer {
     if (!opened.attachments.some((a) => a.piece === piece)) throw new MailError('NO_SUCH_ATTACHMENT', `No attachment ${piece}.`);
     const { manifest } = await this.openHeader(opened.entry);
     const size = manifest.pieces[piece]?.size;
-    const output = whole && size !== undefined ? new Uint8Array(size) : undefined;
+    // The size is the sender's word: one buffer of it only up to the largest piece a decryptor keeps
+    // whole; a larger claim downloads into chunks and fails at the end like any wrong size.
+    const output = whole && size !== undefined && Number.isSafeInteger(size) && size <= WHOLE_PIECE_MAX ? new Uint8Array(size) : undefined;
     const dec = createMailPieceDecryptor({ manifest, index: piece, ...(output ? { output } : {}) });
     const source = await this.api.downloadBlob(opened.entry.attachments[piece - 1]!);
     const fail = (err: unknown) => (err instanceof CryptoError ? new MailError('OPEN_FAILED', `The attachment could not be decrypted (${err.code}).`) : err);
