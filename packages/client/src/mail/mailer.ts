@@ -377,7 +377,7 @@ export class Mailer {
    * The upload is created while the first chunks are sealed (no part goes before the server took
    * it, so a full mailbox still receives nothing), and the last part is on its way while the
    * ciphertext hash is computed (in browsers one native digest over the whole ciphertext, which
-   * holds the thread: docs/performance.md "The web client's uploads").
+   * holds the thread: docs/performance.md "The web client's uploads and downloads, measured in Chromium").
    */
   /** @internal (also used by ../transfer) */
   async upload(messageId: string, index: number, file: AttachmentSource, onSent?: (bytes: number) => void): Promise<{ blobId: string; piece: ManifestPiece }> {
