@@ -169,7 +169,11 @@ export async function readCommand(ctx: MailContext, id: string): Promise<void> {
   const mailer = new Mailer(ctx.api, ctx.identity, ctx.address);
   const m = await mailer.open(await resolveEntry(ctx, id));
   const io = ctx.io;
-  io.out(`From:     ${m.mime.from ? (m.mime.from.name ? `${m.mime.from.name} <${m.mime.from.address}>` : m.mime.from.address) : m.entry.from}`);
+  // The sender the client verified (Mailer.open: the address whose pinned history holds the
+  // signing device), never the sealed From alone: a colleague can write anyone's address there.
+  const from = m.sender.name ? `${m.sender.name} <${m.sender.address}>` : m.sender.address;
+  io.out(`From:     ${from}${m.senderVia ? ` (via ${m.senderVia})` : ''}`);
+  if (m.sentBy) io.out(`Sent by:  ${m.sentBy}, on behalf of ${m.sender.address}`);
   io.out(`To:       ${m.mime.to.join(', ')}`);
   if (m.mime.cc.length) io.out(`Cc:       ${m.mime.cc.join(', ')}`);
   // Only the sender's own copy knows its Bcc recipients, as user ids sealed in its box (their

@@ -237,7 +237,7 @@ export class Identity {
 
   private async verifyChain(address: string, answered?: SigchainAnswer): Promise<VerifiedChain> {
     const addr = address.trim().toLowerCase();
-    const { userId, links, resets, storedAt, primary } = answered ?? (await this.api.sigchain(addr));
+    const { userId, links, resets, storedAt, primary } = answered ?? (await this.api.sigchain(addr).catch((err: unknown) => this.refuseIfKnown(addr, err)));
     if (primary && primary.toLowerCase() !== addr) return this.verifiedAlias(addr, userId, primary.toLowerCase());
     const bytes = links.map(fromBase64Url);
     // The address must still be the account it was, and that account still this address.
@@ -297,13 +297,32 @@ export class Identity {
       try {
         const c = byAddress.get(addr);
         if (c) results.push({ status: 'fulfilled', value: await this.verifiedChain(addr, c) });
-        else if (missing.has(addr)) throw new ApiClientError(404, 'NOT_FOUND', `No key history for ${addr}.`);
+        else if (missing.has(addr)) await this.refuseIfKnown(addr, new ApiClientError(404, 'NOT_FOUND', `No key history for ${addr}.`));
         else throw new ApiClientError(200, 'BAD_RESPONSE', `The server did not answer for ${addr}.`);
       } catch (reason) {
         results.push({ status: 'rejected', reason });
       }
     }
     return results;
+  }
+
+  /**
+   * The server answered that `addr` has no account (`NOT_FOUND`): rethrows that, unless this
+   * client pinned `addr` as an account (or as an alias of one) before. A known colleague the
+   * directory now calls missing is a history the server withholds, never an outside address:
+   * taken as "outside", a send would go to them as an expiring link or standard mail the server
+   * can read (docs/sigchain.md §6). An account really removed cannot receive mail anyway.
+   */
+  private async refuseIfKnown(addr: string, err: unknown): Promise<never> {
+    if (err instanceof ApiClientError && err.code === 'NOT_FOUND') {
+      const pin = await this.store.loadRecord<ChainPin>(`address:${addr}`);
+      const alias = pin ? null : await this.store.loadRecord<{ userId: string }>(`alias:${addr}`);
+      if (pin || alias) {
+        const seen = pin && pin.length > 0 ? ` though you saw ${pin.length} links of it before` : ', though it was an account of your organisation before';
+        throw new TrustError('ROLLBACK', `The server now shows no key history for ${addr}${seen}. Nothing is sent to it as outside mail; if they have left, remove them from the recipients.`, addr);
+      }
+    }
+    throw err;
   }
 
   /** Chains this instance replayed, by user: the same bytes give the same state (a hash chain). */

@@ -1,0 +1,102 @@
+/**
+ * "What the client shows is what it verified", from an adversarial review: a hostile server that
+ * calls a pinned colleague missing (to downgrade mail to them). Real client code (Identity, Mailer) over the real API on a
+ * real Postgres; the hostile server is a stand-in ApiClient that lies on some calls (as in
+ * trust.test.ts and keys-batch.test.ts), the hostile colleague an ordinary user with code of their own.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, ApiClientError } from '@sealmail/client';
+import { Identity, Mailer, memoryKeyStore, TrustError, type KeyStore } from '@sealmail/client/identity';
+import { myLists } from '@sealmail/contract';
+import { harness, injectFetch, type Harness } from './helpers';
+
+let h: Harness;
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+
+async function signedIn(address: string, store: KeyStore = memoryKeyStore()) {
+  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
+  const token = (res.json() as { token: string }).token;
+  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
+  const identity = new Identity(api, store);
+  await identity.setUpThisDevice({ address, name: `${address.split('@')[0]} device`, kind: 'cli' });
+  return { api, identity, store, token, mail: new Mailer(api, identity, address) };
+}
+type Device = Awaited<ReturnType<typeof signedIn>>;
+
+/** The same device (its key store, so its pins) through a server that lies on the calls in `lies`; what it is asked to store is captured, not stored. */
+function hostile(d: Device, address: string, lies: Partial<ApiClient>) {
+  const posted: Parameters<ApiClient['sendMail']>[0][] = [];
+  const api = Object.assign(Object.create(d.api) as ApiClient, {
+    sendMail: async (body: Parameters<ApiClient['sendMail']>[0]) => {
+      posted.push(body);
+      return { entryId: crypto.randomUUID(), messageId: 'x', delivered: [], refused: [] } as unknown as Awaited<ReturnType<ApiClient['sendMail']>>;
+    },
+    ...lies,
+  });
+  const identity = new Identity(api, d.store);
+  return { api, identity, posted, mail: new Mailer(api, identity, address) };
+}
+
+let alice: Device;
+
+beforeAll(async () => {
+  h = await harness();
+  alice = await signedIn(ALICE);
+  await signedIn(BOB);
+  // Alice has written to Bob end to end before: his key history is pinned on her device.
+  await alice.mail.send({ to: [BOB], subject: 'pins bob', text: 'hello' });
+  expect(await alice.store.loadRecord(`address:${BOB}`)).toMatchObject({ address: BOB });
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('a hostile server cannot turn E2EE mail to a pinned colleague into mail it can read', () => {
+  it('a pinned colleague the key directory lists as missing gets no expiring link and no standard mail: the send fails as a rollback, nothing is posted', async () => {
+    const server = hostile(alice, ALICE, {
+      sigchains: async (as: string[]) => {
+        const real = await alice.api.sigchains(as.filter((a) => a !== BOB));
+        return { chains: real.chains, missing: [...real.missing, BOB] };
+      },
+    });
+    // Without links or standard mail allowed, and with what apps/web/src/mail/Compose.tsx always
+    // passes for outside recipients (links): Bob's history is pinned, so a directory that now has
+    // no history for him is a rollback, never an outside address.
+    const plain = await server.mail.send({ to: [BOB], subject: 'salary review', text: 'confidential' }).catch((e: unknown) => e);
+    const linked = await server.mail.send({ to: [BOB], subject: 'salary review', text: 'confidential', links: { expiresIn: '7d' } }).catch((e: unknown) => e);
+    const standard = await server.mail.send({ to: [BOB], subject: 'salary review', text: 'confidential', allowStandard: true }).catch((e: unknown) => e);
+    for (const r of [plain, linked, standard]) expect(r).toMatchObject({ code: 'RECIPIENT_CHAIN_INVALID', message: expect.stringContaining('no key history for bob@example.test') });
+    expect(server.posted).toEqual([]);
+  });
+
+  it('a single key lookup answered 404 for a pinned colleague is a rollback; an address never pinned still goes out as an expiring link', async () => {
+    const server = hostile(alice, ALICE, {
+      sigchain: async (a: string) => {
+        if (a.toLowerCase() === BOB) throw new ApiClientError(404, 'NOT_FOUND', 'no such user');
+        return alice.api.sigchain(a);
+      },
+    });
+    const err = await server.identity.verifiedChain(BOB).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrustError);
+    expect(err).toMatchObject({ code: 'ROLLBACK', address: BOB });
+    // Nothing pinned for an outside address: missing stays "outside", and the link goes out.
+    const outside = 'carol@elsewhere.test';
+    expect(await server.identity.verifiedChain(outside).catch((e: unknown) => e)).toMatchObject({ code: 'NOT_FOUND' });
+    await server.mail.send({ to: [outside], subject: 'hello', text: 'hi', links: { expiresIn: '7d' } });
+    expect(server.posted.flatMap((p) => p.links?.recipients.map((r) => r.address) ?? [])).toEqual([outside]);
+  });
+
+  it('nor when the server also names their address as a list of the organisation (which would get a server box with no option set)', async () => {
+    const server = hostile(alice, ALICE, {
+      sigchains: async (as: string[]) => {
+        const real = await alice.api.sigchains(as.filter((a) => a !== BOB));
+        return { chains: real.chains, missing: [...real.missing, BOB] };
+      },
+      request: (async (route: unknown, args: unknown) => (route === myLists ? { lists: [{ address: BOB, name: 'Bob' }] } : (alice.api.request as (r: unknown, a: unknown) => Promise<unknown>)(route, args))) as ApiClient['request'],
+    });
+    const r = await server.mail.send({ to: [BOB], subject: 'salary review', text: 'confidential' }).catch((e: unknown) => e);
+    expect(server.posted.flatMap((p) => p.external ?? [])).not.toContain(BOB);
+    expect(r).toMatchObject({ code: 'RECIPIENT_CHAIN_INVALID' });
+  });
+});
