@@ -189,25 +189,33 @@ const sameRid = (c: ICAL.Component, rid: ICAL.Time) => {
 function isOccurrence(series: ICAL.Component[], rid: ICAL.Time): boolean {
   const ev = new ICAL.Event(masterOf(series));
   if (!ev.isRecurring()) return ev.startDate.compare(rid) === 0;
-  const it = ev.iterator();
-  for (let i = 0; i < 100_000; i++) {
-    const n = it.next();
-    if (!n) return false;
-    const c = n.compare(rid);
-    if (c === 0) return true;
-    if (c > 0) return false;
+  try {
+    const it = ev.iterator();
+    for (let i = 0; i < 100_000; i++) {
+      const n = it.next();
+      if (!n) return false;
+      const c = n.compare(rid);
+      if (c === 0) return true;
+      if (c > 0) return false;
+    }
+  } catch {
+    // A stored rule that stops stepping (calendar/ical.ts, the recurrence guard): no occurrence past that point.
   }
   return false;
 }
 
 function occurrencesBefore(master: ICAL.Component, rid: ICAL.Time): number {
   const ev = new ICAL.Event(master);
-  const it = ev.iterator();
   let n = 0;
-  for (let i = 0; i < 100_000; i++) {
-    const t = it.next();
-    if (!t || t.compare(rid) >= 0) break;
-    n++;
+  try {
+    const it = ev.iterator();
+    for (let i = 0; i < 100_000; i++) {
+      const t = it.next();
+      if (!t || t.compare(rid) >= 0) break;
+      n++;
+    }
+  } catch {
+    // As in isOccurrence: the occurrences counted until the rule stopped stepping.
   }
   return n;
 }

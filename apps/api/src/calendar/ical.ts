@@ -21,6 +21,10 @@ export class IcsError extends Error {
   }
 }
 
+/** The registry code of an {@link IcsError}. */
+export const icsErrorCode = (err: IcsError): 'CALENDAR_UNKNOWN_TIME_ZONE' | 'CALENDAR_RECURRENCE_INVALID' | 'CALENDAR_ICS_INVALID' =>
+  err.problem === 'zone' ? 'CALENDAR_UNKNOWN_TIME_ZONE' : err.problem === 'recurrence' ? 'CALENDAR_RECURRENCE_INVALID' : 'CALENDAR_ICS_INVALID';
+
 /** Hard caps of one expansion (per query). */
 export interface ExpansionBudget {
   /** Occurrences returned at most; more: `truncated`. */
@@ -35,6 +39,46 @@ export const SERIES_ITERATIONS = 50_000;
 const SPAN_ITERATIONS = 20_000;
 /** Frequencies refused: a calendar event repeating every second or minute is not a calendar event. */
 const REFUSED_FREQ = new Set(['SECONDLY', 'MINUTELY']);
+
+/**
+ * Candidate dates one step of a rule may pass over before the rule is taken to match nothing:
+ * about eleven years of days or weeks (every 29 February, every Friday the 13th fits), thirteen
+ * months of hours. ical.js looks for the next date of a DAILY, WEEKLY or HOURLY rule by stepping
+ * until the rule's BY-parts all hold, with no bound (it gives up only for MONTHLY and YEARLY):
+ * `FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30` kept one step — and the process's event loop — going for
+ * ever, so the step budgets above never had a say.
+ */
+export const MAX_CANDIDATES_PER_STEP = { HOURLY: 9_600, other: 4_000 } as const;
+
+/** A rule stepped over {@link MAX_CANDIDATES_PER_STEP} dates without one that matches. */
+export class RecurrenceMatchesNothing extends Error {}
+
+const skipped = new WeakMap<ICAL.RecurIterator, number>();
+const iteratorProto = ICAL.RecurIterator.prototype;
+const contracting = iteratorProto.check_contracting_rules;
+if (typeof contracting !== 'function') throw new Error('ical.js: RecurIterator.check_contracting_rules is gone; the recurrence guard of calendar/ical.ts needs another hook');
+// Counts the dates each step passes over (the check runs once per candidate) and stops a step at the cap.
+iteratorProto.check_contracting_rules = function (this: ICAL.RecurIterator): boolean {
+  const ok = contracting.call(this);
+  if (ok) skipped.delete(this);
+  else {
+    const n = (skipped.get(this) ?? 0) + 1;
+    const cap = this.rule.freq === 'HOURLY' ? MAX_CANDIDATES_PER_STEP.HOURLY : MAX_CANDIDATES_PER_STEP.other;
+    if (n > cap) {
+      skipped.delete(this);
+      throw new RecurrenceMatchesNothing(`RRULE ${this.rule.toString().slice(0, 120)} matches no date in ${cap} ${this.rule.freq === 'HOURLY' ? 'hours' : this.rule.freq === 'WEEKLY' ? 'weeks' : 'days'} after ${this.last.toString()}: it would never repeat (is there a date such as 30 February in it?)`);
+    }
+    skipped.set(this, n);
+  }
+  return ok;
+};
+
+/** An error of ical.js's recurrence code (a rule it refuses only when stepping, or the guard above) as bad input. */
+export function recurrenceProblem(err: unknown, where = ''): IcsError {
+  if (err instanceof IcsError) return err;
+  const message = err instanceof RecurrenceMatchesNothing ? err.message : `RRULE cannot be expanded: ${(err instanceof Error ? err.message : String(err)).slice(0, 160)}`;
+  return new IcsError('recurrence', where ? `${where}: ${message}` : message);
+}
 
 type JCal = [string, [string, Record<string, unknown>, string, ...unknown[]][], JCal[]];
 
@@ -252,16 +296,29 @@ export function expandSeries(series: ICAL.Component[], from: Date, to: Date, vie
   const stopAt = to.getTime() + shiftMs + 2 * 86_400_000;
   // Steps whose occurrence ends well before the range are skipped without building details.
   const skipBefore = from.getTime() - shiftMs - durMs - 2 * 86_400_000;
-  const it = ev.iterator();
   let truncated = false;
   let steps = 0;
+  // A rule stored before the recurrence guard (or one that matches nothing only years on) stops
+  // its own series where it fails, truncated; the other series of the query still answer.
+  const stepped = (f: () => ICAL.Time | null): ICAL.Time | null | 'failed' => {
+    try {
+      return f();
+    } catch {
+      return 'failed';
+    }
+  };
+  let it: ICAL.RecurExpansion | null = null;
   for (;;) {
     if (budget.iterations <= 0 || ++steps > SERIES_ITERATIONS) {
       truncated = true;
       break;
     }
     budget.iterations -= 1;
-    const next = it.next();
+    const next = stepped(() => (it ??= ev.iterator()).next());
+    if (next === 'failed') {
+      truncated = true;
+      break;
+    }
     if (!next) break;
     const at = utcDate(next, viewer).getTime();
     if (at >= stopAt) break;
@@ -302,20 +359,29 @@ export function summarise(series: ICAL.Component[]): SeriesSummary {
   }
   if (ev.isRecurring()) {
     const rules = master.getAllProperties('rrule').map((p) => p.getFirstValue() as ICAL.Recur);
-    if (rules.some((r) => !r.count && !r.until)) end = null;
-    else {
+    try {
       const it = ev.iterator();
-      let steps = 0;
-      let next: ICAL.Time | null;
-      while ((next = it.next())) {
-        if (++steps > SPAN_ITERATIONS) {
-          end = null;
-          break;
+      if (rules.some((r) => !r.count && !r.until)) {
+        // Open-ended: no span to find, but the rule must step at all (the first date is DTSTART,
+        // the second shows the rule matches something), or every later view would fail on it.
+        it.next();
+        it.next();
+        end = null;
+      } else {
+        let steps = 0;
+        let next: ICAL.Time | null;
+        while ((next = it.next())) {
+          if (++steps > SPAN_ITERATIONS) {
+            end = null;
+            break;
+          }
+          const d = ev.getOccurrenceDetails(next);
+          const e = endOf(d.startDate, d.endDate);
+          if (end && e > end) end = e;
         }
-        const d = ev.getOccurrenceDetails(next);
-        const e = endOf(d.startDate, d.endDate);
-        if (end && e > end) end = e;
       }
+    } catch (err) {
+      throw recurrenceProblem(err, `VEVENT (UID ${ev.uid.slice(0, 60)})`);
     }
   }
   for (const c of series) {

@@ -10,7 +10,7 @@ import { createHash, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:
 import type ICAL from 'ical.js';
 import { ApiError } from '@sealmail/contract';
 import type { ApiDeps } from '../deps';
-import { IcsError, parseIcs, seriesOf, summarise } from './ical';
+import { IcsError, icsErrorCode, parseIcs, seriesOf, summarise } from './ical';
 
 const PALETTE = '#3366cc';
 
@@ -94,8 +94,7 @@ export const feedTokenHash = (token: string) => createHash('sha256').update(toke
 /** IcsError → registry error. */
 export function icsApiError(err: unknown, field = 'body'): never {
   if (err instanceof IcsError) {
-    const code = err.problem === 'zone' ? 'CALENDAR_UNKNOWN_TIME_ZONE' : err.problem === 'recurrence' ? 'CALENDAR_RECURRENCE_INVALID' : 'CALENDAR_ICS_INVALID';
-    throw new ApiError(code, field, err.message);
+    throw new ApiError(icsErrorCode(err), field, err.message);
   }
   throw err;
 }

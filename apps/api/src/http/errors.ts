@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ApiError, errorBody, type ErrorCode } from '@sealmail/contract';
+import { IcsError, icsErrorCode } from '../calendar/ical';
 
 /** Fastify's own error codes → ours. */
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -58,6 +59,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof SyntaxError || (err.code && fastifyCodes[err.code])) {
       const code = err instanceof SyntaxError ? 'MALFORMED_JSON' : fastifyCodes[err.code]!;
       return reply.code(new ApiError(code).status).send(errorBody(code));
+    }
+    // Calendar data a route took without its own guard (a stored series re-summarised on a write).
+    if (err instanceof IcsError) {
+      const e = new ApiError(icsErrorCode(err), undefined, err.message);
+      return reply.code(e.status).send(e.toBody());
     }
     if (isBadInputDatabaseError(err)) {
       req.log.warn({ err }, 'database refused a value of the request');
