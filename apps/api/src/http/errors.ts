@@ -23,8 +23,8 @@ const fastifyCodes: Record<string, ErrorCode> = {
  */
 const BAD_INPUT_PRISMA = new Set(['P2000', 'P2005', 'P2006', 'P2007', 'P2009', 'P2012', 'P2019', 'P2020', 'P2023', 'P2033']);
 
-/** True when `err` (or what caused it) is a database refusal of a value the request supplied. */
-export function isBadInputDatabaseError(err: unknown): boolean {
+/** Walks `err` and what caused it (Prisma wraps the driver's error) until `test` holds for one. */
+function someDatabaseError(err: unknown, test: (o: { code?: unknown; originalCode?: unknown; kind?: unknown }) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   while (queue.length && seen.size < 20) {
@@ -32,16 +32,32 @@ export function isBadInputDatabaseError(err: unknown): boolean {
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     const o = e as { code?: unknown; originalCode?: unknown; kind?: unknown; cause?: unknown; meta?: unknown; driverAdapterError?: unknown };
+    if (test(o)) return true;
+    queue.push(o.cause, o.meta, o.driverAdapterError);
+    if (o.meta && typeof o.meta === 'object') queue.push((o.meta as { driverAdapterError?: unknown }).driverAdapterError);
+  }
+  return false;
+}
+
+/** True when `err` (or what caused it) is a database refusal of a value the request supplied. */
+export function isBadInputDatabaseError(err: unknown): boolean {
+  return someDatabaseError(err, (o) => {
     for (const c of [o.code, o.originalCode]) {
       if (typeof c !== 'string') continue;
       if (BAD_INPUT_PRISMA.has(c) || /^22[0-9A-Z]{3}$/.test(c)) return true;
     }
     // Driver-adapter errors name the kind of failure instead of a SQLSTATE.
-    if (typeof o.kind === 'string' && ['InvalidInputValue', 'LengthMismatch', 'ValueOutOfRange', 'InvalidUuid'].includes(o.kind)) return true;
-    queue.push(o.cause, o.meta, o.driverAdapterError);
-    if (o.meta && typeof o.meta === 'object') queue.push((o.meta as { driverAdapterError?: unknown }).driverAdapterError);
-  }
-  return false;
+    return typeof o.kind === 'string' && ['InvalidInputValue', 'LengthMismatch', 'ValueOutOfRange', 'InvalidUuid'].includes(o.kind);
+  });
+}
+
+/**
+ * True when `err` is a unique violation (Prisma P2002, SQLSTATE 23505): a row the request would
+ * create already exists — most often the same create sent twice at once (a retry after a timeout,
+ * two devices syncing), whose second look-up ran before the first insert committed.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  return someDatabaseError(err, (o) => o.code === 'P2002' || o.code === '23505' || o.originalCode === '23505' || o.kind === 'UniqueConstraintViolation');
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -64,6 +80,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof IcsError) {
       const e = new ApiError(icsErrorCode(err), undefined, err.message);
       return reply.code(e.status).send(e.toBody());
+    }
+    if (isUniqueViolation(err)) {
+      req.log.warn({ err }, 'unique violation: the row exists');
+      return reply.code(409).send(errorBody('CONFLICT'));
     }
     if (isBadInputDatabaseError(err)) {
       req.log.warn({ err }, 'database refused a value of the request');

@@ -99,11 +99,16 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
     return u;
   }
 
-  /** Refuses when `user` is the account's last active admin and would stop being one. */
-  async function keepAnAdmin(tx: Pick<Db, 'user'>, user: User): Promise<void> {
+  /**
+   * Refuses when `user` is the account's last active admin and would stop being one. The account's
+   * active admins are locked first (until `tx` ends), so two changes at once — two demotions, a
+   * suspension and a deletion — are counted one after the other, never both against the same two
+   * admins (which left an organisation with none).
+   */
+  async function keepAnAdmin(tx: Tx, user: User): Promise<void> {
     if (user.role !== 'admin' || user.status !== 'active') return;
-    const others = await tx.user.count({ where: { accountId: user.accountId, role: 'admin', status: 'active', id: { not: user.id } } });
-    if (others === 0) throw new ApiError('LAST_ADMIN');
+    const admins = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE account_id = ${user.accountId}::uuid AND role = 'admin' AND status = 'active' ORDER BY id FOR UPDATE`;
+    if (!admins.some((a) => a.id !== user.id)) throw new ApiError('LAST_ADMIN');
   }
 
   /** Creates one user (in `tx`); the address must be free on one of the account's domains. */
