@@ -3,7 +3,9 @@
  * shared by every API process, MISSION §9).
  *
  * Failed sign-ins (and failed re-authentications) are counted per client address and per
- * (client address, user). Past the free failures of a key, each further failure makes that key
+ * (client address, user), where an IPv6 client's address is its /64 (`clientKey`): one customer
+ * network holds 2^64 addresses, and counting each alone let a guesser switch address every few
+ * tries and never wait. Past the free failures of a key, each further failure makes that key
  * wait twice as long as the last (1 s, 2 s, 4 s, … up to the configured maximum): a request in
  * the wait gets 429 with Retry-After before any password work (routes/auth.ts decides; a user
  * proving a second factor is not held up by others' failures from a shared address). Nothing is counted per address
@@ -11,11 +13,24 @@
  * user's own client address: the right password keeps working for them. A success clears the
  * (client address, user) count. Rows expire with their window and the store's sweep deletes them.
  */
+import ipaddr from 'ipaddr.js';
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { pgPoolOf } from '@sealmail/db';
 import type { AuthSettings } from '@sealmail/server';
 
 type Pool = NonNullable<ReturnType<typeof pgPoolOf>>;
+
+/**
+ * What a client address is counted under: an IPv4 address as it is (an IPv4-mapped IPv6 one as
+ * IPv4), an IPv6 address by its /64 — the block one customer or host usually holds (RFC 6177,
+ * RFC 7934), so moving within it changes nothing.
+ */
+export function clientKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const a = ipaddr.process(ip);
+  if (a.kind() === 'ipv4') return a.toString();
+  return `${(a as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+}
 
 export const THROTTLE_TABLE = 'signin_throttle';
 
@@ -46,14 +61,16 @@ export class SignInThrottle {
    * Seconds this client address must still wait, for all users (`ip`) and for `userId` (`ipUser`;
    * 0 without a user); 0 when it need not wait.
    */
-  async waits(ip: string, userId: string | null): Promise<{ ip: number; ipUser: number }> {
+  async waits(address: string, userId: string | null): Promise<{ ip: number; ipUser: number }> {
+    const ip = clientKey(address);
     const [all, one] = await Promise.all([this.#waitIp.get(ip), userId ? this.#waitIpUser.get(`${ip}|${userId}`) : null]);
     const secs = (r: RateLimiterRes | null) => (r !== null && r.consumedPoints > 1 && r.msBeforeNext > 0 ? Math.ceil(r.msBeforeNext / 1000) : 0);
     return { ip: secs(all), ipUser: secs(one) };
   }
 
   /** Records a failure; answers the wait it starts (0 while failures are still free). */
-  async failure(ip: string, userId: string | null): Promise<number> {
+  async failure(address: string, userId: string | null): Promise<number> {
+    const ip = clientKey(address);
     let wait = 0;
     const ipCount = (await this.#failIp.penalty(ip)).consumedPoints;
     if (ipCount > this.settings.signInFreeFailuresPerIp) {
@@ -73,7 +90,8 @@ export class SignInThrottle {
   }
 
   /** The user signed in from this address: their count there starts again. */
-  async success(ip: string, userId: string): Promise<void> {
+  async success(address: string, userId: string): Promise<void> {
+    const ip = clientKey(address);
     await Promise.all([this.#failIpUser.delete(`${ip}|${userId}`), this.#waitIpUser.delete(`${ip}|${userId}`)]);
   }
 
