@@ -3,7 +3,9 @@
  * drags out a slot in the week view (the editor opens with its times), makes it weekly and invites
  * Bob; Bob's mail shows the invitation card, he accepts there; both week views show the event and
  * Alice's editor shows Bob's answer. Then Alice drags the event's bottom edge to make it longer,
- * and drags it to Thursday (that occurrence only; next week's stays on Wednesday).
+ * and drags it to Thursday (that occurrence only; next week's stays on Wednesday). An iCalendar
+ * part in end-to-end-encrypted mail is shown to the server only when the reader asks, and a
+ * CANCEL from a guest is not shown as a cancellation.
  * Screenshots at 1280×800 and 390×844 (e2e/screenshots), axe-core on each.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -182,6 +184,45 @@ describe('invitations in the web client', () => {
         return alice.page.getByRole('button', { name: 'Week', pressed: true }).isVisible();
       }, { timeout: 30_000 })
       .toBe(true);
+
+    // An iCalendar part of mail encrypted end to end is the sender's secret: the card asks before
+    // it shows it to the server. And a cancellation from someone who is not the organiser is not
+    // shown as one: Bob (a guest) mails Alice a CANCEL of her own Design review.
+    const uid = await alice.page.evaluate(async () => {
+      const cal = ((await (await fetch('/api/v1/calendars')).json()) as { calendars: { id: string }[] }).calendars[0]!.id;
+      const ics = (await (await fetch(`/api/v1/calendars/${cal}/export`)).text()).replace(/\r\n[ \t]/g, '');
+      return /^UID:(.+)$/m.exec(ics)![1]!.trim();
+    });
+    const cancel = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//e2e//EN', 'METHOD:CANCEL', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20260105T090000Z', 'SEQUENCE:9', 'STATUS:CANCELLED', `ORGANIZER:mailto:${ALICE}`, 'SUMMARY:Design review', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    await bob.page.getByRole('button', { name: '← Mail' }).click();
+    await bob.page.getByRole('region', { name: 'Messages' }).waitFor();
+    await bob.page.keyboard.press('c');
+    const compose = bob.page.getByRole('dialog', { name: 'Compose' });
+    await compose.getByLabel('To', { exact: true }).fill(ALICE);
+    await compose.getByLabel('Subject').fill('About the review');
+    await compose.getByRole('textbox', { name: 'Message' }).fill('See the attachment.');
+    await compose.locator('label.attach input[type=file]').setInputFiles({ name: 'cancel.ics', mimeType: 'text/calendar', buffer: Buffer.from(cancel) });
+    await compose.getByRole('button', { name: 'Send' }).click();
+    await compose.waitFor({ state: 'detached', timeout: 60_000 });
+
+    const inspected: string[] = [];
+    alice.page.on('request', (r) => void (r.url().includes('/invitations/inspect') && inspected.push(r.url())));
+    await alice.page.getByRole('button', { name: '← Mail' }).click();
+    const bobsMail = alice.page.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /About the review/ });
+    await bobsMail.waitFor({ timeout: 60_000 });
+    await bobsMail.click();
+    const fromBob = alice.page.getByRole('article', { name: `Message from ${BOB}` });
+    const askCard = fromBob.getByRole('region', { name: 'Invitation' });
+    await askCard.getByText('This invitation came encrypted end to end.', { exact: false }).waitFor({ timeout: 30_000 });
+    await fromBob.getByRole('list', { name: 'Attachments' }).getByText('cancel.ics').waitFor();
+    expect(inspected).toEqual([]);
+    expect(await auditSizes(alice.page, 'calendar-invite-e2e-ask')).toEqual([]);
+    await askCard.getByRole('button', { name: 'Show it against my calendar' }).click();
+    await askCard.getByText(`it is from ${BOB}, not from its organiser ${ALICE}`, { exact: false }).waitFor({ timeout: 30_000 });
+    expect(inspected).toHaveLength(1);
+    await askCard.getByRole('heading', { name: 'Invitation', level: 4 }).waitFor();
+    expect(await askCard.getByText('Event cancelled').count()).toBe(0);
+    await askCard.getByText('Design review').waitFor();
 
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);

@@ -3,6 +3,12 @@
  * iCalendar part, the event as it stands in the reader's own calendar, their answer (Accept /
  * Tentative / Decline) and the events of theirs it clashes with. The card shows what the server
  * keeps in the reader's calendar (server-encrypted, like every calendar), found by the mail's UID.
+ *
+ * Looking it up sends the iCalendar part to the server. For mail the server already held in the
+ * clear (Server Encrypted: the invitations it writes, mail from outside) that happens at once; for
+ * mail encrypted end to end the part is the sender's secret, so the card asks first. A cancellation
+ * or an invitation is shown as such only from the event's organiser (the mail's verified sender):
+ * anyone who knows an event's UID could otherwise mail "cancelled" about it.
  */
 import { useEffect, useState } from 'react';
 import { describeError, keys, useTranslation, type MailView } from '@sealmail/ui';
@@ -19,9 +25,12 @@ export function InvitationCard({ address, mail }: { address: string; mail: MailV
   const [state, setState] = useState<Inspected | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Only what the server held in the clear anyway is looked up without asking.
+  const serverHeldIt = mail.protection === 'Server Encrypted';
+  const [lookUp, setLookUp] = useState(serverHeldIt);
 
   useEffect(() => {
-    if (!part) return;
+    if (!part || !lookUp) return;
     let live = true;
     void (async () => {
       try {
@@ -35,10 +44,15 @@ export function InvitationCard({ address, mail }: { address: string; mail: MailV
     return () => {
       live = false;
     };
-  }, [address, mail.entryId, part?.piece]);
+  }, [address, mail.entryId, part?.piece, lookUp]);
   if (!part) return null;
 
   const inv = state?.invitation;
+  // CANCEL and REQUEST speak for the organiser, REPLY for a guest: from anyone else they change nothing and are not shown as such.
+  const sender = mail.from.toLowerCase();
+  const organizer = inv?.event.organizer?.email.toLowerCase();
+  const speaksForEvent = !inv || !state || (state.method === 'REPLY' ? inv.event.attendees.some((a) => a.email.toLowerCase() === sender) : organizer !== undefined && organizer === sender);
+  const method = speaksForEvent ? state?.method : undefined;
   const when = (s: string, allDay: boolean, tz?: string) => {
     if (allDay) return new Intl.DateTimeFormat(i18n.language, { dateStyle: 'full' }).format(new Date(`${s}T12:00:00`));
     // Wall-clock time in the event's zone, named.
@@ -61,8 +75,17 @@ export function InvitationCard({ address, mail }: { address: string; mail: MailV
 
   return (
     <section className="invitation" aria-label={t('invite.card')}>
-      <h4>{state?.method === 'CANCEL' ? t('invite.cancelled') : state?.method === 'REPLY' ? t('invite.reply') : t('invite.invitation')}</h4>
-      {!state && !problem && <p>{t('invite.loading')}</p>}
+      <h4>{method === 'CANCEL' ? t('invite.cancelled') : method === 'REPLY' ? t('invite.reply') : t('invite.invitation')}</h4>
+      {!lookUp && (
+        <>
+          <p>{t('invite.e2eHint')}</p>
+          <button type="button" onClick={() => setLookUp(true)}>
+            {t('invite.lookUp')}
+          </button>
+        </>
+      )}
+      {lookUp && !state && !problem && <p>{t('invite.loading')}</p>}
+      {state && !speaksForEvent && <p role="alert">{t(state.method === 'REPLY' ? 'invite.notFromGuest' : 'invite.notFromOrganizer', { sender: mail.from, organizer: organizer ?? '' })}</p>}
       {state && !inv && <p>{state.method === 'CANCEL' ? t('invite.removed') : t('invite.notInCalendar')}</p>}
       {inv && (
         <>
@@ -83,7 +106,7 @@ export function InvitationCard({ address, mail }: { address: string; mail: MailV
               ))}
             </ul>
           ) : (
-            state.method !== 'CANCEL' && (
+            method !== 'CANCEL' && (
               <>
                 <p role="status">{t('invite.yourAnswer', { answer: t(`invite.partstat.${inv.partstat}`) })}</p>
                 <div className="invitation-answers" role="group" aria-label={t('invite.answer')}>
