@@ -318,8 +318,8 @@ export class Identity {
       const pin = await this.store.loadRecord<ChainPin>(`address:${addr}`);
       const alias = pin ? null : await this.store.loadRecord<{ userId: string }>(`alias:${addr}`);
       if (pin || alias) {
-        const seen = pin && pin.length > 0 ? ` though you saw ${pin.length} links of it before` : ', though it was an account of your organisation before';
-        throw new TrustError('ROLLBACK', `The server now shows no key history for ${addr}${seen}. Nothing is sent to it as outside mail; if they have left, remove them from the recipients.`, addr);
+        const seen = pin && pin.length > 0 ? `, though you saw ${pin.length} links of it before` : ', though it was an account you knew before';
+        throw new TrustError('ROLLBACK', `The key directory now shows no key history for ${addr}${seen}: nothing is sent to them as outside mail, and mail from them cannot be attributed to them. If they left, or their organisation stopped sharing keys with yours, this is expected.`, addr);
       }
     }
     throw err;
@@ -401,6 +401,12 @@ export class Identity {
   /** The address this client has pinned to a user id (its verified owner), if any. */
   async pinnedAddressOf(userId: string): Promise<string | null> {
     return (await this.store.loadRecord<ChainPin>(`user:${userId}`))?.address ?? null;
+  }
+
+  /** The account this device pinned `address` to (as the account's address or as an alias of it), or null. */
+  async pinnedUserOf(address: string): Promise<string | null> {
+    const addr = address.trim().toLowerCase();
+    return (await this.store.loadRecord<ChainPin>(`address:${addr}`))?.userId ?? (await this.store.loadRecord<{ userId: string }>(`alias:${addr}`))?.userId ?? null;
   }
 
   /** A correspondent's (or one's own) safety number, verified against the pinned chain. */

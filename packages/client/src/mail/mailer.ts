@@ -835,7 +835,9 @@ export class Mailer {
       const { box, manifest } = header;
       const mime = await this.bodyOf(entry, manifest);
       const presented = await this.present(entry, header, mime);
-      const { protection, warning, sender, senderSafety, sentBy } = presented;
+      const { protection, sender, senderSafety, sentBy } = presented;
+      const recipientsWarning = await this.visibleRecipientsProblem(entry, header, mime);
+      const warning = [presented.warning, recipientsWarning].filter(Boolean).join(' ') || null;
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
@@ -846,6 +848,50 @@ export class Mailer {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;
     }
+  }
+
+  /** Addresses the key directory had no account for this session (outside recipients): not asked again on every open. */
+  private readonly noAccount = new Set<string>();
+
+  /**
+   * A device-signed mail's To and Cc against the visible recipients its signed envelope names
+   * (user ids, bound into every holder's digest: docs/crypto.md §5.9). The sealed headers are the
+   * sender's own words: a colleague's client could seal to someone the To line leaves out, or name
+   * people it never sent to (whom Reply all would then write to). Listed addresses are matched to
+   * accounts by this device's pins, else by one directory request (which pins them, as a first
+   * contact does); addresses with no account here are outside recipients and count for nothing.
+   * Drafts are sealed to their author alone and are not checked. Null when the two agree.
+   */
+  private async visibleRecipientsProblem(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: Pick<ParsedMime, 'to' | 'cc'>): Promise<string | null> {
+    if (!header.deviceSender || entry.folder === 'drafts') return null;
+    const sealedTo = new Set(header.box.envelope.recipients.map((r) => r.userId));
+    const listed = [...new Set([...mime.to, ...mime.cc].map((a) => a.trim().toLowerCase()))].filter((a) => a.length > 0);
+    const userOf = new Map<string, string>();
+    const unpinned: string[] = [];
+    for (const a of listed) {
+      const u = await this.identity.pinnedUserOf(a);
+      if (u) userOf.set(a, u);
+      else if (!this.noAccount.has(a)) unpinned.push(a);
+    }
+    if (unpinned.length) {
+      const found = await this.identity.verifiedChains(unpinned);
+      found.forEach((r, i) => {
+        if (r.status === 'fulfilled') userOf.set(unpinned[i]!, r.value.userId);
+        else if (r.reason instanceof ApiClientError && r.reason.code === 'NOT_FOUND') this.noAccount.add(unpinned[i]!);
+      });
+    }
+    const named = new Set(userOf.values());
+    const hidden = [...sealedTo].filter((u) => !named.has(u));
+    const phantom = listed.filter((a) => userOf.has(a) && !sealedTo.has(userOf.get(a)!));
+    const problems: string[] = [];
+    if (hidden.length) {
+      const known = (await Promise.all(hidden.map((u) => this.identity.pinnedAddressOf(u)))).filter((a): a is string => !!a);
+      const others = hidden.length - known.length;
+      const who = [...known, ...(others ? [`${others} ${others === 1 ? 'person' : 'people'} you have not written to`] : [])].join(', ');
+      problems.push(`This mail was also sent to ${who} as a visible recipient, though its To and Cc lines do not say so.`);
+    }
+    if (phantom.length) problems.push(`Its To and Cc lines name ${phantom.join(', ')}, but it was not sent to ${phantom.length === 1 ? 'them' : 'these people'}: they may never have received it (Reply all would write to them).`);
+    return problems.length ? problems.join(' ') : null;
   }
 
   /** A page of a folder with subjects and snippets decrypted (bodies too large for the page are fetched). */
