@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { errorCodes, errorRegistry, type ErrorCode } from '@sealmail/contract';
+import { errorCodes, errorRegistry, MAX_EVENTS_PER_CALENDAR, type ErrorCode } from '@sealmail/contract';
 import { createDb } from '@sealmail/db';
 import { buildWebHost, createLogger, hashPassword, makeSelfSignedCertificate, SESSION_COOKIES, strictCsp } from '@sealmail/server';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -200,6 +200,13 @@ const probes: Record<ErrorCode, Probe> = {
     return h.app.inject({ method: 'GET', url: '/api/v1/occurrences?from=2026-01-01&to=2028-01-01&tz=UTC', headers: bearer(token) });
   },
   CALENDAR_DEFAULT_UNDELETABLE: () => calendarCall('DELETE', ''),
+  CALENDAR_FULL: async () => {
+    // A calendar of its own, filled to the cap with placeholder rows (only their count matters).
+    const { token } = await h.deviceSignIn('alice@example.test');
+    const cal = (await h.app.inject({ method: 'POST', url: '/api/v1/calendars', headers: bearer(token), payload: { name: 'Full' } })).json() as { id: string };
+    await h.db.prisma.$executeRaw`INSERT INTO calendar_events (id, calendar_id, uid_digest, ics, start_utc, updated_at) SELECT gen_random_uuid(), ${cal.id}::uuid, 'filler-' || i, 'x', now(), now() FROM generate_series(1, ${MAX_EVENTS_PER_CALENDAR}) AS i`;
+    return h.app.inject({ method: 'POST', url: `/api/v1/calendars/${cal.id}/events`, headers: bearer(token), payload: { title: 'One more', start: '2026-05-01T09:00', end: '2026-05-01T10:00', startTz: 'UTC' } });
+  },
   CONTACT_VERSION_CONFLICT: async () => {
     const { token } = await h.deviceSignIn('alice@example.test');
     const id = randomUUID();

@@ -17,6 +17,8 @@ export const MAX_ICS_BYTES = 2 * 1024 * 1024;
 export const MAX_OCCURRENCE_RANGE_DAYS = 400;
 /** Most calendars one user may have. */
 export const MAX_CALENDARS = 50;
+/** Most events (series) one calendar may hold: bounds the rows an export, the subscription feed or a copy of invitations can make the server read. */
+export const MAX_EVENTS_PER_CALENDAR = 20_000;
 
 /** An IANA time zone name (checked against the zone database by the server). */
 export const timeZoneName = z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_+\-/]*$/, 'expected an IANA time zone name such as Europe/Berlin');

@@ -61,6 +61,7 @@ export const errorRegistry = {
   CALENDAR_RECURRENCE_INVALID: { status: 400, message: 'The recurrence rule is invalid or repeats too often (at most hourly).' },
   CALENDAR_RANGE_TOO_LONG: { status: 400, message: 'The range is too long: ask for at most 400 days of occurrences.' },
   CALENDAR_DEFAULT_UNDELETABLE: { status: 409, message: 'The default calendar cannot be deleted.' },
+  CALENDAR_FULL: { status: 409, message: 'This calendar holds the most events it may (20,000): delete old events, or use another calendar.' },
   CALENDAR_READ_ONLY: { status: 403, message: 'This calendar is shared with you to view only: ask its owner for the right to manage it.' },
   CALENDAR_GRANTEE_INVALID: { status: 400, message: 'A calendar can be shared only with another user of your organisation.' },
   CALENDAR_NOT_INVITED: { status: 409, message: 'You are not an attendee of this event: only the people it invites answer it.' },

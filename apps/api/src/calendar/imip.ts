@@ -265,6 +265,9 @@ export class Invitations {
       await this.deps.db.calendarEvent.update({ where: { id: row.id }, data: this.store.row(row.id, copy, (e) => this.wrap(e)) });
     } else {
       const cal = cals.find((c) => c.isDefault) ?? cals[0]!;
+      // A guest's full calendar takes no more copies (the invitation mail still reaches them):
+      // a colleague's many invitations cannot grow it without end.
+      if (!(await this.store.hasRoom(cal.id))) return;
       const id = randomUUID();
       await this.deps.db.calendarEvent.create({ data: { id, calendarId: cal.id, ...this.store.row(id, copy, (e) => this.wrap(e)) } });
     }

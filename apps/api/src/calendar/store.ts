@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import type ICAL from 'ical.js';
-import { ApiError } from '@sealmail/contract';
+import { ApiError, MAX_EVENTS_PER_CALENDAR } from '@sealmail/contract';
 import type { ApiDeps } from '../deps';
 import { IcsError, icsErrorCode, parseIcs, seriesOf, summarise } from './ical';
 
@@ -29,6 +29,16 @@ export class CalendarStore {
   }
   openName(c: { id: string; name: string }): string {
     return this.deps.secrets.open('calendar.name', c.id, c.name) ?? '';
+  }
+
+  /** True when calendar `id` can take `adding` more events (MAX_EVENTS_PER_CALENDAR). */
+  async hasRoom(id: string, adding = 1, db: Pick<ApiDeps['db'], 'calendarEvent'> = this.deps.db): Promise<boolean> {
+    return (await db.calendarEvent.count({ where: { calendarId: id } })) + adding <= MAX_EVENTS_PER_CALENDAR;
+  }
+
+  /** CALENDAR_FULL unless calendar `id` can take `adding` more events. */
+  async assertRoom(id: string, adding = 1, db?: Pick<ApiDeps['db'], 'calendarEvent'>): Promise<void> {
+    if (!(await this.hasRoom(id, adding, db))) throw new ApiError('CALENDAR_FULL');
   }
 
   /** The user's calendars; the default one is made on first use. */

@@ -106,6 +106,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const rooms = await answerForResources(deps.db, store, s.user.accountId, id, [vevent], deps.now());
       const row = guard(() => store.row(id, [vevent], wrap));
       await invitations.precheck(s.user, req.body.attendees ?? []);
+      await store.assertRoom(c.id);
       await deps.db.calendarEvent.create({ data: { id, calendarId: c.id, ...row } });
       await rooms.commit();
       await deps.reminders?.schedule(id);
@@ -141,6 +142,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const row = guard(() => store.row(e.id, result.series, wrap));
       const createdRow = result.created ? guard(() => store.row(createdId, result.created!, wrap)) : null;
       await invitations.precheck(s.user, req.body.event.attendees ?? []);
+      if (createdRow) await store.assertRoom(c.id);
       const before = store.open(e);
       await deps.db.$transaction(async (tx) => {
         await tx.calendarEvent.update({ where: { id: e.id }, data: row });
@@ -251,6 +253,9 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         return { id, row: guard(() => store.row(id, series, wrap), 'body.ics') };
       });
       await deps.db.$transaction(async (tx) => {
+        // Series not in the calendar yet must fit in it (updates of ones it holds always do).
+        const held = await tx.calendarEvent.count({ where: { calendarId: c.id, uidDigest: { in: rows.map((r) => r.row.uidDigest) } } });
+        await store.assertRoom(c.id, rows.length - held, tx);
         for (const { id, row } of rows) {
           const existing = await tx.calendarEvent.findFirst({ where: { calendarId: c.id, uidDigest: row.uidDigest }, select: { id: true } });
           if (existing) {
