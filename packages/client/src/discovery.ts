@@ -11,6 +11,7 @@ import { decodeRecipientBox, fromBase64Url, openManifest, openMailPiece, openRec
 import type { ApiClient } from './api';
 import type { EscrowAdmin } from './escrow-admin';
 import { parseMime } from './mail/mime';
+import { Mailer, type OpenedMail } from './mail/mailer';
 
 export interface DiscoveryRequest {
   /** The escrow admin signed in on this device. */
@@ -32,8 +33,20 @@ export interface DiscoveryMessage {
   /** Date header (ISO), or the time it was received. */
   date: string;
   receivedAt: string;
+  /** The folder the server filed it in (its word, not verified). */
   folder: string;
+  /**
+   * The sender as the admin's device verified it (as the mail reader shows it): for mail signed by
+   * a user's device, the address whose pinned key history holds the signing device, never the
+   * sealed From alone; for mail from outside, the From the ingress checked.
+   */
   from: string;
+  /** The sealed From header, when it names someone else than `from` (a claim, not a fact). */
+  claimedFrom?: string;
+  /** The reader's label: E2E Encrypted, Server Encrypted (the server could have written it), Unverified, Link reply, Imported. */
+  protection: string;
+  /** Why it cannot be taken at its word (a forged From, an unsigned mail naming a user's device, …), as the reader would warn. */
+  warning?: string;
   subject: string;
   attachments: { filename: string; size: number }[];
   /** SHA-256 (hex) of this message's bytes as written in the mbox (between its From_ line and the blank line after it). */
@@ -117,6 +130,22 @@ export async function exportDiscovery(api: ApiClient, escrowAdmin: EscrowAdmin, 
   } while (cursor);
   const { userId, puks } = await escrowAdmin.discoveryKeys(req.adminAddress, req.userAddress);
   const byGeneration = new Map<number, PerUserKey>(puks.map((p) => [p.generation, p]));
+  // Who sent each mail and how it was protected, checked as the user's own reader checks it
+  // (signatures against pinned key histories, the admin's pins): the sealed From and the folder
+  // are claims — a colleague can seal any From, and the server can seal mail to the user's public
+  // key and file it anywhere.
+  const reader = new Mailer(api, escrowAdmin.identity, req.userAddress, '', {
+    userId,
+    address: req.userAddress,
+    keys: async () => puks,
+    chain: async () => (await escrowAdmin.identity.verifiedChain(req.userAddress)).state!,
+    listEntries: async () => ({ entries: [], cursor: null }),
+    getEntry: async (id) => {
+      const e = entries.find((x) => x.id === id);
+      if (!e) throw new Error(`entry ${id} is not in this discovery`);
+      return e;
+    },
+  });
 
   const chunks: string[] = [];
   const messages: DiscoveryMessage[] = [];
@@ -131,6 +160,7 @@ export async function exportDiscovery(api: ApiClient, escrowAdmin: EscrowAdmin, 
     }
     let raw: string;
     let mime;
+    let verified: OpenedMail;
     try {
       const envelope = fromBase64Url(e.envelope);
       const box = openRecipientBox({ envelope, record, userId, puk });
@@ -144,19 +174,30 @@ export async function exportDiscovery(api: ApiClient, escrowAdmin: EscrowAdmin, 
       const pieces = new Map<number, Uint8Array>();
       for (const [i, blobId] of e.attachments.entries()) pieces.set(i + 1, await openMailPiece({ manifest, index: i + 1, ciphertext: await api.discoveryBlob(req.userAddress, blobId) }));
       raw = fillPieces(latin1(body), pieces);
+      verified = await reader.open(e);
     } catch (err) {
       unopened.push({ entryId: e.id, receivedAt: e.receivedAt, reason: `does not open: ${(err as Error).message}` });
       continue;
     }
     const msg = mboxMessage(raw);
     const date = mime.date && !Number.isNaN(Date.parse(mime.date)) ? new Date(mime.date) : new Date(e.receivedAt);
-    chunks.push(`From ${(mime.from?.address ?? e.from) || 'MAILER-DAEMON'} ${asctime(new Date(e.receivedAt))}\n${msg}\n`);
+    const from = verified.sender.address;
+    const claimed = mime.from?.address.toLowerCase();
+    // Sent mail is the user's own copy, signed by one of their devices; anything else in Sent is
+    // the server's filing (it can seal mail to the user's public key), or an import.
+    const sentByUser = verified.senderSafety !== null && from === req.userAddress.toLowerCase();
+    const filing = e.folder === 'sent' && !sentByUser ? `Filed under Sent, but not signed as sent by a device of ${req.userAddress}: the server (or an import) could have put it there.` : null;
+    const warning = [verified.warning, filing].filter(Boolean).join(' ');
+    chunks.push(`From ${from || 'MAILER-DAEMON'} ${asctime(new Date(e.receivedAt))}\n${msg}\n`);
     messages.push({
       messageId: mime.messageId ?? e.mailId,
       date: date.toISOString(),
       receivedAt: e.receivedAt,
       folder: e.folder,
-      from: mime.from?.address ?? e.from,
+      from,
+      ...(claimed && claimed !== from ? { claimedFrom: claimed } : {}),
+      protection: verified.protection,
+      ...(warning ? { warning } : {}),
       subject: mime.subject,
       attachments: mime.attachments.map((a) => ({ filename: a.filename, size: e.attachmentSizes[a.piece - 1] ?? 0 })),
       sha256: await sha256Hex(fromLatin1(msg)),

@@ -47,7 +47,8 @@ export interface EscrowUserView {
 export class EscrowAdmin {
   constructor(
     private readonly api: ApiClient,
-    private readonly identity: Identity,
+    /** The admin's identity on this device (its pins verify what discovery opens). */
+    readonly identity: Identity,
     private readonly now: () => number = () => Date.now(),
   ) {}
 

@@ -206,7 +206,7 @@ describe('syncSearchIndex', () => {
   /** A fake mailbox: entries newest first; `locked` ones cannot be opened (yet). */
   function fakeMailbox(entries: { id: string; folder: string; subject: string }[], locked: Set<string>) {
     const opened: string[] = [];
-    const item = (e: { id: string; folder: string; subject: string }) => ({ entryId: e.id, entry: { folder: e.folder, sentAt: '2026-11-01T00:00:00Z', from: 'a@example.test' }, subject: e.subject, mime: { text: 'body', to: [], cc: [], attachments: [] } });
+    const item = (e: { id: string; folder: string; subject: string }) => ({ entryId: e.id, entry: { folder: e.folder, sentAt: '2026-11-01T00:00:00Z', from: 'a@example.test' }, from: { name: '', address: 'a@example.test' }, subject: e.subject, mime: { text: 'body', to: [], cc: [], attachments: [] } });
     const source: Required<IndexSource> = {
       async list(opts, only) {
         const all = entries.filter((e) => e.folder === opts.folder);
@@ -225,8 +225,8 @@ describe('syncSearchIndex', () => {
         const e = entries.find((x) => x.id === id);
         if (!e) throw Object.assign(new Error('gone'), { status: 404 });
         if (locked.has(id)) throw new Error('This mail could not be decrypted.');
-        const { subject, ...rest } = item(e);
-        return { ...rest, mime: { ...rest.mime, subject, from: null } };
+        const { subject, from, ...rest } = item(e);
+        return { ...rest, sender: from, mime: { ...rest.mime, subject } };
       },
       async folderTotals() {
         const t: Record<string, number> = {};
@@ -286,7 +286,7 @@ describe('syncSearchIndex', () => {
         const wanted = page.filter((e) => only(e));
         opened += wanted.length;
         return {
-          items: wanted.map((e) => ({ entryId: e.id, entry: { folder: e.folder, sentAt: '2026-11-01T00:00:00Z', from: 'a@example.test' }, subject: e.subject, mime: { text: 'body', to: [], cc: [], attachments: [] } })),
+          items: wanted.map((e) => ({ entryId: e.id, entry: { folder: e.folder, sentAt: '2026-11-01T00:00:00Z', from: 'a@example.test' }, from: { name: '', address: 'a@example.test' }, subject: e.subject, mime: { text: 'body', to: [], cc: [], attachments: [] } })),
           cursor: start + (opts.limit ?? 100) < mailbox.length && opts.folder === 'inbox' ? String(start + (opts.limit ?? 100)) : null,
           skipped: page.length - wanted.length,
         };

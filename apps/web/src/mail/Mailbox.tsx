@@ -589,7 +589,7 @@ export function Mailbox({ address, displayName, onEnded, view, settings, onNavig
                 {current.folder === 'outbox' && latest ? (
                   <OutboxActions address={address} mail={latest} onEdit={(seed) => (setCompose(seed), void load(folder), refreshSummary())} onCancelled={() => (closeMessage(), void load(folder), refreshSummary())} />
                 ) : current.folder === 'drafts' ? (
-                  latest && (
+                  latest?.ownDraft && (
                     <button type="button" onClick={() => void reopenSeed(address, latest, { draftId: latest.entryId }).then(setCompose, (err: unknown) => setProblem(describeError(err)))}>
                       {t('mail.editDraft')}
                     </button>

@@ -231,6 +231,12 @@ export interface OpenedMail {
   /** For the sender's own copy: the BCC recipients' user ids (from the sealed box, checked against the envelope's commitment). */
   bcc: readonly string[];
   attachments: { piece: number; filename: string; contentType: string; size: number; contentId?: string }[];
+  /**
+   * A draft this user's own device saved, as this device verified it: its own copy (sender-copy
+   * box), signed by one of this user's devices, sealed to nobody else. Only such a mail is
+   * continued as a draft (Edit draft), whatever folder the server files it in.
+   */
+  ownDraft: boolean;
 }
 
 /** Adds one header field (folded at 76 characters) at the top of a built body piece. */
@@ -836,18 +842,26 @@ export class Mailer {
       const mime = await this.bodyOf(entry, manifest);
       const presented = await this.present(entry, header, mime);
       const { protection, sender, senderSafety, sentBy } = presented;
-      const recipientsWarning = await this.visibleRecipientsProblem(entry, header, mime);
-      const warning = [presented.warning, recipientsWarning].filter(Boolean).join(' ') || null;
+      const ownDraft = this.isOwnDraft(header);
+      const recipientsWarning = ownDraft ? null : await this.visibleRecipientsProblem(header, mime);
+      const notADraft = entry.folder === 'drafts' && !ownDraft ? 'This is filed under Drafts, but no device of yours saved it as a draft: it is shown as mail, and cannot be continued as your draft.' : null;
+      const warning = [presented.warning, recipientsWarning, notADraft].filter(Boolean).join(' ') || null;
       const senderReset = header.check.reset ?? null;
       const attachments = manifest.pieces.slice(1).map((p, i) => {
         const named = mime.attachments.find((a) => a.piece === i + 1);
         return { piece: i + 1, filename: named?.filename ?? `attachment-${i + 1}`, contentType: named?.contentType ?? 'application/octet-stream', size: p.size, ...(named?.contentId ? { contentId: named.contentId } : {}) };
       });
-      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments, ...('senderVia' in presented && presented.senderVia ? { senderVia: presented.senderVia } : {}) };
+      return { entryId: entry.id, entry, protection, signature: box.status, warning, sender, senderSafety, senderReset, sentBy, mime, bcc: box.bcc ?? [], attachments, ownDraft, ...('senderVia' in presented && presented.senderVia ? { senderVia: presented.senderVia } : {}) };
     } catch (err) {
       if (err instanceof CryptoError) throw new MailError('OPEN_FAILED', `This mail could not be decrypted (${err.code}); nothing of it is shown.`);
       throw err;
     }
+  }
+
+  /** See {@link OpenedMail.ownDraft}: decided from the opened box and the verified signer alone. */
+  private isOwnDraft(header: Awaited<ReturnType<Mailer['openHeader']>>): boolean {
+    const { box, check, deviceSender } = header;
+    return deviceSender && box.role === 'sender-copy' && box.status === 'signed-valid' && !check.problem && !check.onBehalfOf && check.address === this.address.toLowerCase() && box.envelope.recipients.length === 0 && (box.bcc ?? []).length === 0;
   }
 
   /** Addresses the key directory had no account for this session (outside recipients): not asked again on every open. */
@@ -860,10 +874,11 @@ export class Mailer {
    * people it never sent to (whom Reply all would then write to). Listed addresses are matched to
    * accounts by this device's pins, else by one directory request (which pins them, as a first
    * contact does); addresses with no account here are outside recipients and count for nothing.
-   * Drafts are sealed to their author alone and are not checked. Null when the two agree.
+   * The caller skips this user's own drafts (sealed to their author alone, `isOwnDraft` — never
+   * the folder, which is the server's word). Null when the two agree.
    */
-  private async visibleRecipientsProblem(entry: EntryView, header: Awaited<ReturnType<Mailer['openHeader']>>, mime: Pick<ParsedMime, 'to' | 'cc'>): Promise<string | null> {
-    if (!header.deviceSender || entry.folder === 'drafts') return null;
+  private async visibleRecipientsProblem(header: Awaited<ReturnType<Mailer['openHeader']>>, mime: Pick<ParsedMime, 'to' | 'cc'>): Promise<string | null> {
+    if (!header.deviceSender) return null;
     const sealedTo = new Set(header.box.envelope.recipients.map((r) => r.userId));
     const listed = [...new Set([...mime.to, ...mime.cc].map((a) => a.trim().toLowerCase()))].filter((a) => a.length > 0);
     const userOf = new Map<string, string>();
@@ -1103,6 +1118,7 @@ export class Mailer {
    */
   async continueDraft(opened: OpenedMail, session: DraftSession, files: readonly { piece: number; fileId: string }[]): Promise<void> {
     if (opened.entry.folder !== 'drafts') return;
+    if (!opened.ownDraft) throw new MailError('OPEN_FAILED', 'This is filed under Drafts, but no device of yours saved it as a draft: it cannot be continued as your draft.');
     const { manifest } = await this.openHeader(opened.entry);
     session.reset();
     session.messageId = manifest.messageId;

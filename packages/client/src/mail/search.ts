@@ -618,7 +618,8 @@ function unbase64(text: string): Uint8Array {
 export interface IndexableMail {
   entryId: string;
   entry: { folder: string; sentAt: string; from: string };
-  from?: { name: string; address: string };
+  /** The sender as the reader shows it (Mailer's verified `from`/`sender`), never the server's `entry.from`. */
+  from: { name: string; address: string };
   subject: string;
   mime: { text: string; to: string[]; cc: string[]; attachments: { filename: string }[] };
 }
@@ -630,7 +631,7 @@ export interface IndexSource {
     only: (entry: { id: string; folder: string }) => boolean,
   ) => Promise<{ items: (IndexableMail | { entryId: string; error: string })[]; cursor: string | null; skipped: number }>;
   /** Opens one entry by id: for mail that could not be opened before (e.g. before this device was approved). */
-  open?: (entryId: string) => Promise<{ entryId: string; entry: { folder: string; sentAt: string; from: string }; mime: { subject: string; from: { name: string; address: string } | null; text: string; to: string[]; cc: string[]; attachments: { filename: string }[] } }>;
+  open?: (entryId: string) => Promise<{ entryId: string; entry: { folder: string; sentAt: string; from: string }; sender: { name: string; address: string }; mime: { subject: string; text: string; to: string[]; cc: string[]; attachments: { filename: string }[] } }>;
   /** How many entries each folder holds on the server (to notice that mail was moved or deleted). */
   folderTotals?: () => Promise<Partial<Record<string, number>>>;
   /** The folder an entry is in now, or null when it is gone. */
@@ -648,8 +649,10 @@ function toDoc(m: IndexableMail): SearchDoc {
     folder: m.entry.folder,
     date: m.entry.sentAt,
     subject: m.subject,
-    from: m.entry.from,
-    ...(m.from?.name ? { fromName: m.from.name } : {}),
+    // The verified sender: the server's plaintext `entry.from` is its own word (a hostile server
+    // could file Mallory's mail as the CEO's, and make it match a search for "ceo").
+    from: m.from.address,
+    ...(m.from.name ? { fromName: m.from.name } : {}),
     to: m.mime.to,
     cc: m.mime.cc,
     body: m.mime.text,
@@ -703,7 +706,7 @@ export async function syncSearchIndex(
       for (const [entryId, folder] of pending.slice(i, i + RETRY_BATCH)) {
         try {
           const m = await source.open(entryId);
-          index.add(toDoc({ entryId, entry: m.entry, ...(m.mime.from ? { from: m.mime.from } : {}), subject: m.mime.subject, mime: m.mime }));
+          index.add(toDoc({ entryId, entry: m.entry, from: m.sender, subject: m.mime.subject, mime: m.mime }));
           added++;
           opened++;
           changed = true;

@@ -19,7 +19,7 @@ import { currentPuk, fromBase64Url, openMailPiece, sealMail, toBase64Url } from 
 import { folders, mailImportMessage, mailLimits, type EntryView, type FolderName } from '@sealmail/contract';
 import type { ApiClient } from '../api';
 import type { Identity } from '../identity';
-import { MailError, type Mailer } from '../mail/mailer';
+import { MailError, withHeader, type Mailer } from '../mail/mailer';
 import { emlOf, parseForImport } from './eml';
 import { concatBytes, mboxrdRecord, splitMbox } from './mbox';
 
@@ -141,10 +141,16 @@ export class MailTransfer {
     const header = await this.mailer.openHeader(full);
     const body = await openMailPiece({ manifest: header.manifest, index: 0, ciphertext: fromBase64Url(full.body!) });
     const opened = await this.mailer.open(full);
-    const eml = await emlOf(body, (n) => this.mailer.attachmentBytes(opened, n));
+    const sealed = await emlOf(body, (n) => this.mailer.attachmentBytes(opened, n));
     body.fill(0);
+    // What the reader was shown goes with the mail: its headers are the sender's own words (a
+    // colleague can seal any From), so the label, the verified sender and any warning lead it, and
+    // the mbox From line names the verified sender.
+    const clean = (v: string) => v.replace(/[\r\n"\\]+/g, ' ');
+    const verification = [opened.protection, `from=${opened.sender.address}`, ...(opened.sentBy ? [`sent-by=${opened.sentBy}`] : []), `signature=${opened.signature}`, ...(opened.warning ? [`warning="${clean(opened.warning)}"`] : [])].join('; ');
+    const eml = withHeader(sealed, 'X-Sealmail-Verification', verification);
     const date = opened.mime.date ? new Date(opened.mime.date) : new Date(full.receivedAt);
-    return { eml, subject: opened.mime.subject, sender: opened.mime.from?.address ?? full.from, date: Number.isNaN(date.getTime()) ? new Date(full.receivedAt) : date };
+    return { eml, subject: opened.mime.subject, sender: opened.sender.address, date: Number.isNaN(date.getTime()) ? new Date(full.receivedAt) : date };
   }
 
   /**

@@ -96,6 +96,7 @@ const view = (o: OpenedMail): MailView => ({
   text: o.mime.text,
   html: o.mime.html,
   attachments: o.attachments,
+  ownDraft: o.ownDraft,
 });
 
 /**

@@ -174,6 +174,8 @@ export interface MailView {
   text: string;
   html: string | null;
   attachments: { piece: number; filename: string; contentType: string; size: number; contentId?: string }[];
+  /** A draft one of this user's devices saved (verified, whatever the folder): only such a mail offers Edit draft. */
+  ownDraft: boolean;
 }
 
 export interface SetUpResult {
