@@ -48,14 +48,20 @@ export interface SmtpOptions {
   proxyFrom?: readonly string[];
   /** Worker threads that seal each message (seal-pool.ts); default: sealed on the event loop. */
   sealPool?: SealPool;
+  /** How long a transaction may hold its declared SIZE of the budget before DATA starts (default 60 s); then it is given back. */
+  sizeHoldMs?: number;
 }
 
 /**
  * The bytes of mail a process holds in memory at once (the raw message between DATA and the 250,
  * and the parse and seal that follow). A transaction reserves HELD_PER_MESSAGE_BYTE times its
- * declared SIZE at MAIL FROM (at most the whole budget) and more as bytes beyond it arrive
- * during DATA; past the budget it is answered `452 4.3.1` — a temporary answer that does clear, because the budget is at least the largest message the
- * server takes (config.ts enforces it) and frees as transactions end.
+ * declared SIZE at its first accepted recipient (at most the whole budget) and more as bytes
+ * beyond it arrive during DATA; past the budget it is answered `452 4.3.1` — a temporary answer
+ * that does clear, because the budget is at least the largest message the server takes (config.ts
+ * enforces it) and frees as transactions end. A reservation not used by DATA within `sizeHoldMs`
+ * goes back (DATA then takes its bytes as they come): reserved at MAIL FROM and kept while a NOOP
+ * now and then reset the idle timer, two anonymous sessions declaring 32 MiB held the whole
+ * budget, and every other sender got 452 for as long as they stayed.
  */
 export class ByteBudget {
   private used = 0;
@@ -151,7 +157,14 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const budget = opts.budget ?? new ByteBudget(Math.max(256 * 1024 * 1024, opts.maxMessageBytes));
   /** Ends a session's transaction's hold on the budget. */
   const cost = (bytes: number) => Math.min(bytes * HELD_PER_MESSAGE_BYTE, budget.limit);
+  const holdMs = opts.sizeHoldMs ?? 60_000;
+  const holdTimers = new WeakMap<SMTPServerSession, NodeJS.Timeout>();
+  const stopHold = (session: SMTPServerSession) => {
+    clearTimeout(holdTimers.get(session));
+    holdTimers.delete(session);
+  };
   const release = (session: SMTPServerSession) => {
+    stopHold(session);
     budget.give(reserved.get(session) ?? 0);
     reserved.delete(session);
   };
@@ -181,17 +194,9 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       log.debug({ remote: session.remoteAddress, session: session.id }, 'smtp connect');
       cb();
     },
-    onMailFrom(address, session: SMTPServerSession, cb) {
+    onMailFrom(_address, session: SMTPServerSession, cb) {
       accepted.set(session, []);
       release(session);
-      const args = address.args as Record<string, string> | false;
-      const declared = Number(args ? args.SIZE : 0) || 0;
-      const want = cost(Math.min(declared, opts.maxMessageBytes));
-      if (!budget.take(want)) {
-        log.info({ session: session.id, declared, inUse: budget.inUse }, 'smtp: byte budget full at MAIL');
-        return cb(smtpError(452, INSUFFICIENT));
-      }
-      reserved.set(session, want);
       cb();
     },
     onClose(session) {
@@ -199,6 +204,31 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     },
     onRcptTo(address, session, cb) {
       const rcpt = address.address.toLowerCase();
+      /** Takes the recipient; the first one reserves the declared SIZE of the budget (see ByteBudget). */
+      const admit = (entry: InboundRecipient) => {
+        const list = accepted.get(session);
+        if (list && list.length === 0 && !reserved.has(session)) {
+          const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false;
+          const declared = Number(args ? args.SIZE : 0) || 0;
+          const want = cost(Math.min(declared, opts.maxMessageBytes));
+          if (!budget.take(want)) {
+            log.info({ session: session.id, declared, inUse: budget.inUse }, 'smtp: byte budget full at RCPT');
+            return cb(smtpError(452, INSUFFICIENT));
+          }
+          reserved.set(session, want);
+          const timer = setTimeout(() => {
+            if (holdTimers.get(session) !== timer) return;
+            holdTimers.delete(session);
+            log.info({ session: session.id, held: reserved.get(session) }, 'smtp: declared SIZE held too long before DATA, given back');
+            budget.give(reserved.get(session) ?? 0);
+            reserved.delete(session);
+          }, holdMs);
+          timer.unref();
+          holdTimers.set(session, timer);
+        }
+        list?.push(entry);
+        cb();
+      };
       const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       const refuseBlocked = () => {
         log.info({ session: session.id }, 'smtp: blocked sender');
@@ -222,15 +252,13 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
           // an admin, never signed in) has it held server-encrypted until its first device is set up
           // (docs/mail.md §7.4); only an ingress without the server's mail key must defer it.
           if (!opts.serverPublicKey && !(await newestPerUserKey(opts.db, user.id))) return cb(smtpError(450, 'Mailbox not set up yet, try again later'));
-          accepted.get(session)?.push({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId, ...(direct ? { facts: direct.facts } : {}) });
-          return cb();
+          return admit({ kind: 'user', address: rcpt, userId: user.id, accountId: user.accountId, ...(direct ? { facts: direct.facts } : {}) });
         }
         // A mailing list address (no mailbox of its own): expanded to its members at DATA.
         const list = user ? null : await findList(opts.db, rcpt);
         if (list) {
           if ((await blockedAmong(opts.db, [{ userId: null, accountId: list.accountId }], [sender])).size) return refuseBlocked();
-          accepted.get(session)?.push({ kind: 'list', address: rcpt, listId: list.id, accountId: list.accountId, name: list.name });
-          return cb();
+          return admit({ kind: 'list', address: rcpt, listId: list.id, accountId: list.accountId, name: list.name });
         }
         log.info({ session: session.id }, 'smtp: unknown recipient');
         cb(smtpError(550, 'No such user here'));
@@ -240,6 +268,8 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
       });
     },
     onData(stream, session, cb) {
+      // DATA has begun: the reservation is this transaction's until it ends.
+      stopHold(session);
       // Held in memory up to the limit; past it, the rest is drained unread and refused. With a
       // declared SIZE the bytes go straight into one buffer of that size (no second copy to join
       // the chunks); past it, or without one, chunks are joined at the end.
