@@ -89,6 +89,33 @@ export class SignInThrottle {
     return wait;
   }
 
+  /** Sign-in attempts under way in this process, by key (see `begin`). */
+  readonly #inFlight = new Map<string, number>();
+
+  /**
+   * Starts a password (or second-factor) check for `userId` from `address`; answers how to end
+   * it, or null when this client already has one under way for this user (or `perIp` for
+   * everyone). The counts are read before the password work and a failure is counted after it, so
+   * guesses sent at once all passed the read: 40 in parallel were 40 checks instead of 5 and a
+   * wait. One at a time per client and user (per process) lets the count keep up.
+   */
+  begin(address: string, userId: string | null, perIp = 8): (() => void) | null {
+    const ip = clientKey(address);
+    const keys: [string, number][] = [[`ip:${ip}`, perIp], ...(userId ? [[`user:${ip}|${userId}`, 1] as [string, number]] : [])];
+    if (keys.some(([k, limit]) => (this.#inFlight.get(k) ?? 0) >= limit)) return null;
+    for (const [k] of keys) this.#inFlight.set(k, (this.#inFlight.get(k) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      for (const [k] of keys) {
+        const n = (this.#inFlight.get(k) ?? 1) - 1;
+        if (n > 0) this.#inFlight.set(k, n);
+        else this.#inFlight.delete(k);
+      }
+    };
+  }
+
   /** The user signed in from this address: their count there starts again. */
   async success(address: string, userId: string): Promise<void> {
     const ip = clientKey(address);

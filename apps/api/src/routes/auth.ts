@@ -61,50 +61,61 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const now = deps.now();
     const { address, password, totp, recoveryCode } = req.body;
     const user = await findUserByAddress(deps.db, address);
-    // Before any password work: this client address with this user, and this client address
-    // for everyone, may have to wait after earlier failures. Unknown addresses count only
-    // against the client address, never against an organisation.
-    const waits = await deps.throttle.waits(req.ip, user?.id ?? null);
-    const wait = (secs: number) => {
-      void reply.header('Retry-After', String(secs));
-      return new ApiError('RATE_LIMITED', undefined, `Too many failed attempts from your network: wait ${secs} s and try again${waits.ipUser ? '' : ', or sign in with your authenticator code'}.`);
-    };
-    if (waits.ipUser > 0) throw wait(waits.ipUser);
-    // Others' failures from this address (a shared network) slow it down for everyone, except a
-    // user who proves a second factor as well: the right password with a valid code gets in.
-    // Any failure then answers the same wait, so it tells nothing about the password.
-    const othersWait = waits.ip;
-    if (othersWait > 0 && !(user?.totpSecret && (totp || recoveryCode))) throw wait(othersWait);
-    const ok = user ? await verifyPassword(user.passwordHash, password) : await verifyNothing(password);
-    if (!user || !ok) {
-      if (user) await recordFailure(deps, req, user, 'auth.sign_in_failed', 'password');
-      else {
-        await deps.throttle.failure(req.ip, null);
-        req.log.info({ ip: req.ip }, 'sign-in for an unknown address');
+    // One check at a time per client and user, taken before the counts are read: the next one
+    // reads this one's failure already counted.
+    const end = deps.throttle.begin(req.ip, user?.id ?? null);
+    if (!end) {
+      void reply.header('Retry-After', '1');
+      throw new ApiError('RATE_LIMITED', undefined, 'A sign-in from your network is already being checked: wait for its answer, then try again.');
+    }
+    try {
+      // Before any password work: this client address with this user, and this client address
+      // for everyone, may have to wait after earlier failures. Unknown addresses count only
+      // against the client address, never against an organisation.
+      const waits = await deps.throttle.waits(req.ip, user?.id ?? null);
+      const wait = (secs: number) => {
+        void reply.header('Retry-After', String(secs));
+        return new ApiError('RATE_LIMITED', undefined, `Too many failed attempts from your network: wait ${secs} s and try again${waits.ipUser ? '' : ', or sign in with your authenticator code'}.`);
+      };
+      if (waits.ipUser > 0) throw wait(waits.ipUser);
+      // Others' failures from this address (a shared network) slow it down for everyone, except a
+      // user who proves a second factor as well: the right password with a valid code gets in.
+      // Any failure then answers the same wait, so it tells nothing about the password.
+      const othersWait = waits.ip;
+      if (othersWait > 0 && !(user?.totpSecret && (totp || recoveryCode))) throw wait(othersWait);
+      const ok = user ? await verifyPassword(user.passwordHash, password) : await verifyNothing(password);
+      if (!user || !ok) {
+        if (user) await recordFailure(deps, req, user, 'auth.sign_in_failed', 'password');
+        else {
+          await deps.throttle.failure(req.ip, null);
+          req.log.info({ ip: req.ip }, 'sign-in for an unknown address');
+        }
+        throw othersWait ? wait(othersWait) : new ApiError('INVALID_CREDENTIALS');
       }
-      throw othersWait ? wait(othersWait) : new ApiError('INVALID_CREDENTIALS');
+      if (user.status !== 'active') throw new ApiError('USER_SUSPENDED');
+      const second = await checkSecondFactor(deps.db, deps.secrets, user, { totp, recoveryCode }, now);
+      if (second === 'missing') throw new ApiError('TOTP_REQUIRED');
+      if (second === 'invalid') {
+        await recordFailure(deps, req, user, 'auth.sign_in_failed', recoveryCode ? 'recovery_code' : 'totp');
+        throw othersWait ? wait(othersWait) : new ApiError('TOTP_INVALID');
+      }
+      await deps.throttle.success(req.ip, user.id);
+      const account = await deps.db.account.findUniqueOrThrow({ where: { id: user.accountId } });
+      const userAgent = req.headers['user-agent'];
+      const { token, session } = await createSession(deps.db, user.id, { now, settings: deps.auth, ip: req.ip, ...(userAgent ? { userAgent } : {}) });
+      await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.sign_in', details: { sessionId: session.id, ip: req.ip, ...(recoveryCode ? { recoveryCodeUsed: true } : {}) } });
+      void reply.header('Set-Cookie', sessionCookie(token, Math.floor(deps.auth.sessionMaxMs / 1000), appForNewSession(deps.origins, req)));
+      const domainRow = await deps.db.domain.findUniqueOrThrow({ where: { id: user.domainId }, select: { name: true } });
+      return {
+        token,
+        session: view(
+          { ...session, deviceStatus: null, restricted: account.requireTotp && !user.totpSecret, passwordChangeRequired: user.mustChangePassword, user: { ...user, domain: domainRow, account } },
+          deps,
+        ),
+      };
+    } finally {
+      end();
     }
-    if (user.status !== 'active') throw new ApiError('USER_SUSPENDED');
-    const second = await checkSecondFactor(deps.db, deps.secrets, user, { totp, recoveryCode }, now);
-    if (second === 'missing') throw new ApiError('TOTP_REQUIRED');
-    if (second === 'invalid') {
-      await recordFailure(deps, req, user, 'auth.sign_in_failed', recoveryCode ? 'recovery_code' : 'totp');
-      throw othersWait ? wait(othersWait) : new ApiError('TOTP_INVALID');
-    }
-    await deps.throttle.success(req.ip, user.id);
-    const account = await deps.db.account.findUniqueOrThrow({ where: { id: user.accountId } });
-    const userAgent = req.headers['user-agent'];
-    const { token, session } = await createSession(deps.db, user.id, { now, settings: deps.auth, ip: req.ip, ...(userAgent ? { userAgent } : {}) });
-    await recordAudit(deps.db, { accountId: user.accountId, actorUserId: user.id, action: 'auth.sign_in', details: { sessionId: session.id, ip: req.ip, ...(recoveryCode ? { recoveryCodeUsed: true } : {}) } });
-    void reply.header('Set-Cookie', sessionCookie(token, Math.floor(deps.auth.sessionMaxMs / 1000), appForNewSession(deps.origins, req)));
-    const domainRow = await deps.db.domain.findUniqueOrThrow({ where: { id: user.domainId }, select: { name: true } });
-    return {
-      token,
-      session: view(
-        { ...session, deviceStatus: null, restricted: account.requireTotp && !user.totpSecret, passwordChangeRequired: user.mustChangePassword, user: { ...user, domain: domainRow, account } },
-        deps,
-      ),
-    };
   });
 
   defineRoute(
