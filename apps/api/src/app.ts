@@ -8,6 +8,7 @@ import {
   defaultAuthSettings,
   edgeClientErrorHandler,
   edgeFrameworkErrors,
+  IDLE_CONNECTION_MS,
   MAX_PARAM_LENGTH,
   tlsServerOptions,
   type AppOrigins,
@@ -74,6 +75,8 @@ import type { CachedSession } from './auth/sessions';
 export interface BuildAppOptions extends Omit<ApiDeps, 'now' | 'auth' | 'blobs' | 'events' | 'serverKey' | 'outbound' | 'heldMail' | 'scheduled' | 'importer' | 'reminders' | 'origins' | 'throttle' | 'secrets' | 'resolver' | 'dkim' | 'mailHosts' | 'cache'> {
   /** DNS (default: the system resolver; tests pass a table). */
   resolver?: DnsResolver;
+  /** Idle connections are closed after this long (default IDLE_CONNECTION_MS; tests pass less). */
+  idleConnectionMs?: number;
   /** The MX host (SEALMAIL_SMTP_HOSTNAME) and public host the domain records name (default localhost for both). */
   mailHosts?: MailHosts;
   /** A domain's DKIM key from before keys lived in the database (the data folder's), imported on first use. */
@@ -124,6 +127,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     ...(opts.tls ? { https: tlsServerOptions(opts.tls) } : {}),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    connectionTimeout: opts.idleConnectionMs ?? IDLE_CONNECTION_MS,
     // Path parameters up to 1024 characters (addresses have up to 254, percent-encoded up to 762);
     // what the router or Node's parser refuses is answered in the registry format (414/431/400).
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -48,7 +48,7 @@ export interface Harness {
 /** A real API on a fresh database with the demo organisation, and a clock the test moves. */
 export async function harness(
   auth: Partial<AuthSettings> = {},
-  options: Pick<BuildAppOptions, 'trustedProxies' | 'cache'> & { listen?: boolean; imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'>; reminders?: boolean; blobs?: (db: TestDatabase['prisma']) => BlobStore } = {},
+  options: Pick<BuildAppOptions, 'trustedProxies' | 'cache' | 'idleConnectionMs'> & { listen?: boolean; imports?: { maxUploadBytes?: number }; outbound?: Omit<NonNullable<BuildAppOptions['outbound']>, 'connectionString' | 'hostname'>; reminders?: boolean; blobs?: (db: TestDatabase['prisma']) => BlobStore } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   const seed = await seedDemo(db.prisma, { domain: 'example.test' });
@@ -71,6 +71,7 @@ export async function harness(
     // The mail import queue (pg-boss) on this test's own database.
     ...(options.imports ? { imports: { connectionString: db.connectionString, hostname: 'mx.example.test', ...options.imports } } : {}),
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    ...(options.idleConnectionMs ? { idleConnectionMs: options.idleConnectionMs } : {}),
     // LISTEN for other processes' events and the cache's invalidations (the per-process cache is on only then).
     ...(options.listen ? { eventsUrl: db.connectionString, ...(options.cache ? { cache: options.cache } : {}) } : {}),
     // The outbound relay (pg-boss) on this test's own database, delivering where the test says.

@@ -12,6 +12,15 @@ import { errorBody, errorRegistry, type ErrorCode } from '@sealmail/contract';
  * octet streams: nothing may be cached (sign-in answers carry tokens), sniffed, framed or sent
  * on as a referrer.
  */
+/**
+ * How long a connection may send and receive nothing before it is closed (the API and every web
+ * host). Fastify's default is none: a client that sent its headers and then no body held its
+ * connection, and what it had sent, for ever. Not a limit on whole requests — a 20 GiB import
+ * upload may take as long as it keeps moving — and the mail event stream's heartbeats (25 s) keep
+ * it open.
+ */
+export const IDLE_CONNECTION_MS = 120_000;
+
 export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'strict-transport-security': 'max-age=31536000',
   'x-content-type-options': 'nosniff',

@@ -19,7 +19,7 @@ import { errorBody, type ErrorCode } from '@sealmail/contract';
 import type { Logger } from './logger';
 import { tlsServerOptions } from './tls';
 import { onlyCookie } from './cookies';
-import { edgeClientErrorHandler, edgeFrameworkErrors, MAX_PARAM_LENGTH } from './http-edge';
+import { edgeClientErrorHandler, edgeFrameworkErrors, IDLE_CONNECTION_MS, MAX_PARAM_LENGTH } from './http-edge';
 
 export interface WebHostOptions {
   /** The app's Vite build output (must contain index.html). */
@@ -106,6 +106,7 @@ export async function buildWebHost(opts: WebHostOptions): Promise<FastifyInstanc
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     https: tlsServerOptions(opts.tls),
+    connectionTimeout: IDLE_CONNECTION_MS,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: edgeClientErrorHandler(headers),
     frameworkErrors: edgeFrameworkErrors(headers),
