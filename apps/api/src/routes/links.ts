@@ -105,8 +105,11 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const link = await live(req.params.linkId, reply);
     const blob = await deps.db.blob.findFirst({ where: { messageId: link.messageId, pieceIndex: req.params.index } });
     if (!blob) throw new ApiError('NOT_FOUND');
-    if (req.method !== 'HEAD') await countPiece(req, link.id, link.messageId, reply);
     void reply.header('content-type', 'application/octet-stream').header('content-length', String(blob.size));
+    // A HEAD is free, so it must cost nothing: no stream is opened (Fastify's HEAD route would
+    // read the whole ciphertext from the store only to throw it away).
+    if (req.method === 'HEAD') return reply.send(Readable.from([])) as never;
+    await countPiece(req, link.id, link.messageId, reply);
     return reply.send(Readable.from(deps.blobs.read(blob.id, blob.parts))) as never;
   });
 

@@ -98,11 +98,6 @@ export async function transferRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       if (!link) throw new ApiError('NOT_FOUND');
       if (link.expiredAt && link.expiredAt < link.expiresAt) throw new ApiError('LINK_REVOKED');
       if (!link.messageId || link.expiredAt || link.expiresAt <= deps.now()) throw new ApiError('LINK_EXPIRED');
-      const limit = await hitRateLimit(deps.db, `linkreply:${createHash('sha256').update(link.id).digest('base64url')}`, linkReplyLimits.perHour, REPLY_WINDOW_MS, deps.now());
-      if (!limit.allowed) {
-        void reply.header('retry-after', String(limit.retryAfterSeconds));
-        throw new ApiError('RATE_LIMITED');
-      }
       const b = req.body;
       const { envelope, manifest, body, env } = sealedParts(b);
       // Sealed by nobody's device (the outside recipient has no key), from the link's recipient,
@@ -115,6 +110,13 @@ export async function transferRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const pieces = b.attachments.map((a) => decodeOr(() => fromBase64Url(a), 'an attachment does not decode'));
       const attachmentSizes = pieces.map((p) => decodeOr(() => piecePlaintextLength(p.length), 'an attachment is not a sealed piece'));
       if (attachmentSizes.reduce((a, n) => a + n, 0) > linkReplyLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments', `A reply through a link may carry at most ${linkReplyLimits.attachmentBytes / 1048576} MiB of attachments.`);
+      // Counted only once the reply is well formed: requests refused above (junk from anyone who
+      // knows the link id) used up the hour's budget and shut the real recipient out.
+      const limit = await hitRateLimit(deps.db, `linkreply:${createHash('sha256').update(link.id).digest('base64url')}`, linkReplyLimits.perHour, REPLY_WINDOW_MS, deps.now());
+      if (!limit.allowed) {
+        void reply.header('retry-after', String(limit.retryAfterSeconds));
+        throw new ApiError('RATE_LIMITED');
+      }
       const sender = await deps.db.user.findUnique({ where: { id: link.senderUserId }, select: { localPart: true, domain: { select: { name: true } } } });
       if (!sender) throw new ApiError('LINK_EXPIRED');
       const senderAddress = `${sender.localPart}@${sender.domain.name}`;
