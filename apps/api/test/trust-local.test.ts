@@ -1,5 +1,5 @@
 /**
- * "What the client shows (or acts on) is what it verified", for drafts, export and eDiscovery
+ * "What the client shows (or acts on) is what it verified", for contact imports, drafts, export and eDiscovery
  * (from an adversarial review). Real client code (Identity, Mailer, MailTransfer, EscrowAdmin,
  * exportDiscovery) over the real API on a real Postgres; a hostile server is a stand-in ApiClient
  * that lies on some calls (as in trust.test.ts), a hostile colleague an ordinary user sealing with
@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@sealmail/client';
-import { buildMime, DraftSession, EscrowAdmin, exportDiscovery, Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
+import { buildMime, ContactBook, DraftSession, EscrowAdmin, exportDiscovery, expandRecipients, Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { MailTransfer } from '@sealmail/client/transfer';
-import { adminDiscoveryMessages, type EntryView } from '@sealmail/contract';
-import { currentPuk, sealMail, toBase64Url } from '@sealmail/crypto';
+import { adminDiscoveryMessages, contactImportDelete, contactImportList, contactsImportBoxContext, CONTACTS_IMPORT_BOX_PURPOSE, type EntryView } from '@sealmail/contract';
+import { currentPuk, sealBox, sealMail, toBase64Url } from '@sealmail/crypto';
 import { harness, injectFetch, type Harness } from './helpers';
 
 let h: Harness;
@@ -76,6 +76,38 @@ beforeAll(async () => {
   bob = await deviceOf(BOB);
 }, 90_000);
 afterAll(() => h?.close());
+
+describe('contacts: an import (which the server could make up) never joins a group the user has', () => {
+  it('an "administrator import" the server makes up (a box to the user’s public key) is not merged into a personal distribution list', async () => {
+    const book = new ContactBook(alice.api, alice.identity, ALICE);
+    await book.create({ name: 'Bob', emails: [{ value: BOB }], groups: ['Board'] });
+    const before = (await book.list()).contacts;
+    expect(expandRecipients(['Board'], before)).toEqual([BOB]);
+
+    // The server seals an "import" to Alice's newest public key: nobody signs it, so anyone can.
+    const me = await alice.identity.thisDevice(ALICE);
+    const puk = currentPuk(me.state);
+    const importId = crypto.randomUUID();
+    const payload = { contacts: [{ name: { display: 'Bob (second address)' }, labels: ['Board'], emails: [{ value: EVE }], phones: [] }] };
+    const box = sealBox({ recipientPublicKey: puk.keys.encryptionPublicKey, purpose: CONTACTS_IMPORT_BOX_PURPOSE, context: contactsImportBoxContext(me.userId, importId), plaintext: new TextEncoder().encode(JSON.stringify(payload)) });
+    const real = alice.api;
+    const server = hostile(alice, ALICE, {
+      request: (async (contract: unknown, opts: { params?: Record<string, string> }) => {
+        if (contract === contactImportList) return { imports: [{ id: importId, generation: puk.generation, box: toBase64Url(box), count: 1 }] };
+        if (contract === contactImportDelete) return { deleted: true };
+        return real.request(contract as typeof contactImportList, opts);
+      }) as ApiClient['request'],
+    });
+    // What the web client's key worker does on every first open of the address book (contacts-ops.ts), silently.
+    expect(await new ContactBook(server.api, server.identity, ALICE).pickUpImports()).toBe(1);
+
+    // Alice later writes to her group "Board": the device expands it just before sealing.
+    const after = (await book.list()).contacts;
+    expect(expandRecipients(['Board'], after), 'a server-made contact joined the "Board" distribution list').toEqual([BOB]);
+    // The import still lands, in a group of its own.
+    expect(expandRecipients(['Board (imported)'], after)).toEqual([EVE]);
+  }, 60_000);
+});
 
 describe('drafts: Edit draft only continues a draft this user’s own device sealed', () => {
   it('a "draft" the server sealed itself (To: someone the user never picked) is flagged and not continued as the user’s draft', async () => {

@@ -194,11 +194,18 @@ export class ContactBook {
    * Picks up contacts an administrator imported for this user (sealed to the user's key, never
    * readable by the server once the user has a key), seals each into the address book and
    * deletes the import. Answers how many contacts were added.
+   *
+   * An import is a box to the user's public key that nobody signs: the server could make one up.
+   * So it only ever adds contacts, and never into a group the user already has — a distribution
+   * list is expanded on the device just before sealing, and an address slipped into "Board" would
+   * receive the next mail to it. A label that names an existing group becomes "<label> (imported)".
    */
   async pickUpImports(): Promise<number> {
     const { imports } = await this.api.call(contactImportList);
     if (!imports.length) return 0;
     const { userId, puks } = await this.keys();
+    const own = new Set((await this.list()).contacts.flatMap((c) => c.groups.map((g) => g.toLowerCase())));
+    const imported = (label: string) => (own.has(label.trim().toLowerCase()) ? `${label.trim()} (imported)` : label);
     let added = 0;
     for (const imp of imports) {
       const puk = puks.find((p) => p.generation === imp.generation);
@@ -219,7 +226,7 @@ export class ContactBook {
         emails: c.emails,
         phones: c.phones,
         notes: c.notes ?? '',
-        groups: c.labels,
+        groups: c.labels.map(imported),
       }));
       added += (await this.addAll(fields)).added;
       await this.api.request(contactImportDelete, { params: { id: imp.id } });
