@@ -1,10 +1,15 @@
 /**
- * The secure-reply budget of a link (linkReplyLimits.perHour = 5, routes/transfer.ts) was counted
- * before the reply was checked at all: five bodies that are not replies, from anyone who had seen
- * the link's id, used it up, and the outside recipient's real reply was refused 429 for the hour.
- * Now only a well-formed reply counts (transfer.test.ts covers the limit itself).
+ * The secure-reply route (routes/transfer.ts), open to anyone who knows a link id:
+ * - its budget (linkReplyLimits.perHour = 5) was counted before the reply was checked at all:
+ *   five bodies that are not replies used it up, and the outside recipient's real reply was
+ *   refused 429 for the hour. Now only a well-formed reply counts (transfer.test.ts covers the
+ *   limit itself);
+ * - its body (up to 17 MiB) was read and parsed before the link was looked up: a link that does
+ *   not exist still cost the process a 17 MiB JSON parse. Now the link and its budget are checked
+ *   when the request's headers come, before the body is read — shown here by a body that is not
+ *   even JSON, answered for the link (404, 429) rather than as malformed.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkReplyLimits } from '@sealmail/contract';
@@ -41,5 +46,17 @@ describe('the reply budget of a link', () => {
     // Every one of them is refused as not a reply; none should have cost the recipient a reply.
     expect(codes).toEqual(Array.from({ length: linkReplyLimits.perHour + 1 }, () => 'MAIL_INVALID'));
     expect(await tdb.prisma.rateLimit.count()).toBe(0);
+  });
+
+  it('checks the link, and its budget, before it reads the body', { timeout: 60_000 }, async () => {
+    const notJson = { 'content-type': 'application/json' };
+    const unknown = await app.inject({ method: 'POST', url: `/api/v1/links/${'x'.repeat(22)}/replies`, headers: notJson, payload: '{"this is not JSON' });
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'NOT_FOUND']);
+    const link = await tdb.prisma.mailLink.findFirstOrThrow();
+    // The hour's budget spent: the next reply is refused before its body is looked at.
+    await tdb.prisma.rateLimit.create({ data: { key: `linkreply:${createHash('sha256').update(link.id).digest('base64url')}`, windowStart: new Date(), count: linkReplyLimits.perHour } });
+    const spent = await app.inject({ method: 'POST', url: `/api/v1/links/${link.id}/replies`, headers: notJson, payload: '{"this is not JSON' });
+    expect([spent.statusCode, spent.json().error.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(spent.headers['retry-after'])).toBeGreaterThan(0);
   });
 });

@@ -14,7 +14,7 @@ import { decodeEnvelope, decodeRecipientBox, fromBase64Url, piecePlaintextLength
 import { BlobTakenError, charge, DuplicateMailError, QuotaExceededError, storeMessage } from '@sealmail/mailstore';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
-import { hitRateLimit } from '../auth/rate-limit';
+import { hitRateLimit, peekRateLimit } from '../auth/rate-limit';
 import type { ApiDeps } from '../deps';
 import { decodeOr, invalidMail as invalid, sameBytes as equal, sha256 } from '../mail/sealed-input';
 
@@ -89,15 +89,22 @@ export async function transferRoutes(app: FastifyInstance, deps: ApiDeps): Promi
     { preHandler: device },
   );
 
+  /** The link a reply goes through, live (not revoked, not expired). */
+  async function replyLink(linkId: string) {
+    const link = /^[A-Za-z0-9_-]{22}$/.test(linkId) ? await deps.db.mailLink.findUnique({ where: { id: linkId } }) : null;
+    if (!link) throw new ApiError('NOT_FOUND');
+    if (link.expiredAt && link.expiredAt < link.expiresAt) throw new ApiError('LINK_REVOKED');
+    if (!link.messageId || link.expiredAt || link.expiresAt <= deps.now()) throw new ApiError('LINK_EXPIRED');
+    return link;
+  }
+  const replyBudgetKey = (linkId: string) => `linkreply:${createHash('sha256').update(linkId).digest('base64url')}`;
+
   defineRoute(
     app,
     linkReply,
     async (req, reply) => {
       void reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
-      const link = await deps.db.mailLink.findUnique({ where: { id: req.params.linkId } });
-      if (!link) throw new ApiError('NOT_FOUND');
-      if (link.expiredAt && link.expiredAt < link.expiresAt) throw new ApiError('LINK_REVOKED');
-      if (!link.messageId || link.expiredAt || link.expiresAt <= deps.now()) throw new ApiError('LINK_EXPIRED');
+      const link = await replyLink(req.params.linkId);
       const b = req.body;
       const { envelope, manifest, body, env } = sealedParts(b);
       // Sealed by nobody's device (the outside recipient has no key), from the link's recipient,
@@ -112,7 +119,7 @@ export async function transferRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       if (attachmentSizes.reduce((a, n) => a + n, 0) > linkReplyLimits.attachmentBytes) throw new ApiError('MESSAGE_TOO_LARGE', 'body.attachments', `A reply through a link may carry at most ${linkReplyLimits.attachmentBytes / 1048576} MiB of attachments.`);
       // Counted only once the reply is well formed: requests refused above (junk from anyone who
       // knows the link id) used up the hour's budget and shut the real recipient out.
-      const limit = await hitRateLimit(deps.db, `linkreply:${createHash('sha256').update(link.id).digest('base64url')}`, linkReplyLimits.perHour, REPLY_WINDOW_MS, deps.now());
+      const limit = await hitRateLimit(deps.db, replyBudgetKey(link.id), linkReplyLimits.perHour, REPLY_WINDOW_MS, deps.now());
       if (!limit.allowed) {
         void reply.header('retry-after', String(limit.retryAfterSeconds));
         throw new ApiError('RATE_LIMITED');
@@ -158,7 +165,19 @@ export async function transferRoutes(app: FastifyInstance, deps: ApiDeps): Promi
         throw err;
       }
     },
-    { bodyLimit: Math.ceil(((linkReplyLimits.attachmentBytes + mailLimits.bodyCiphertextBytes) * 4) / 3) + 2 * 1024 * 1024 },
+    {
+      bodyLimit: Math.ceil(((linkReplyLimits.attachmentBytes + mailLimits.bodyCiphertextBytes) * 4) / 3) + 2 * 1024 * 1024,
+      // Before the body (up to 17 MiB) is read and parsed: the link must be live and have budget
+      // left. Without a session, anyone could make the process parse 17 MiB of JSON for a 404.
+      onRequest: async (req, reply) => {
+        const link = await replyLink((req.params as { linkId: string }).linkId);
+        const budget = await peekRateLimit(deps.db, replyBudgetKey(link.id), linkReplyLimits.perHour, REPLY_WINDOW_MS, deps.now());
+        if (!budget.allowed) {
+          void reply.header('retry-after', String(budget.retryAfterSeconds));
+          throw new ApiError('RATE_LIMITED');
+        }
+      },
+    },
   );
 
   defineRoute(
