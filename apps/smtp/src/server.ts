@@ -31,6 +31,8 @@ export interface SmtpOptions {
   serverPublicKey?: Uint8Array;
   /** Connections this listener serves at once; the next one is answered 421 (default 200). */
   maxSessions?: number;
+  /** Connections one client address may hold on this listener at once; the next is answered 421 (default 50). */
+  maxSessionsPerClient?: number;
   /** Message bytes all transactions of the process may hold at once (default: its own, 256 MiB). */
   budget?: ByteBudget;
   /** The server's SecretBox (out-of-office texts); without it, no automatic replies. */
@@ -157,6 +159,9 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
   const budget = opts.budget ?? new ByteBudget(Math.max(256 * 1024 * 1024, opts.maxMessageBytes));
   /** Ends a session's transaction's hold on the budget. */
   const cost = (bytes: number) => Math.min(bytes * HELD_PER_MESSAGE_BYTE, budget.limit);
+  const perClient = new Map<string, number>();
+  const counted = new WeakSet<SMTPServerSession>();
+  const perClientLimit = opts.maxSessionsPerClient ?? 50;
   const holdMs = opts.sizeHoldMs ?? 60_000;
   const holdTimers = new WeakMap<SMTPServerSession, NodeJS.Timeout>();
   const stopHold = (session: SMTPServerSession) => {
@@ -192,6 +197,15 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     hideENHANCEDSTATUSCODES: false,
     onConnect(session, cb) {
       log.debug({ remote: session.remoteAddress, session: session.id }, 'smtp connect');
+      // One host cannot take every slot: past its share, 421 (the others still get in).
+      const client = session.remoteAddress;
+      const open = (perClient.get(client) ?? 0) + 1;
+      if (open > perClientLimit) {
+        log.info({ remote: client, open: open - 1 }, 'smtp: too many connections from one client');
+        return cb(smtpError(421, '4.7.0 Too many connections from your address, try again later'));
+      }
+      perClient.set(client, open);
+      counted.add(session);
       cb();
     },
     onMailFrom(_address, session: SMTPServerSession, cb) {
@@ -201,6 +215,11 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
     },
     onClose(session) {
       release(session);
+      if (counted.delete(session)) {
+        const left = (perClient.get(session.remoteAddress) ?? 1) - 1;
+        if (left > 0) perClient.set(session.remoteAddress, left);
+        else perClient.delete(session.remoteAddress);
+      }
     },
     onRcptTo(address, session, cb) {
       const rcpt = address.address.toLowerCase();

@@ -16,10 +16,11 @@ export class Dialog {
     });
   }
 
-  static async open(port: number, opts: { tls?: { ca: string } } = {}): Promise<Dialog> {
+  static async open(port: number, opts: { tls?: { ca: string }; localAddress?: string } = {}): Promise<Dialog> {
+    const from = opts.localAddress ? { localAddress: opts.localAddress } : {};
     const sock = opts.tls
-      ? tlsConnect({ host: '127.0.0.1', port, ca: opts.tls.ca, servername: 'localhost' })
-      : netConnect({ host: '127.0.0.1', port });
+      ? tlsConnect({ host: '127.0.0.1', port, ca: opts.tls.ca, servername: 'localhost', ...from })
+      : netConnect({ host: '127.0.0.1', port, ...from });
     await new Promise<void>((resolve, reject) => {
       sock.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       sock.once('error', reject);

@@ -24,6 +24,7 @@ let securePort = 0;
 let limitedPort = 0;
 /** A listener with 1 MB messages and 1.5 MB of message bytes in memory. */
 let budgetPort = 0;
+let perClientPort = 0;
 
 async function listen(s: SMTPServer): Promise<number> {
   servers.push(s);
@@ -42,6 +43,7 @@ beforeAll(async () => {
   // With the server's mail key, mail for mailboxes without keys is held (accepted) rather than deferred.
   limitedPort = await listen(buildSmtpServer({ ...common, secure: false, maxSessions: 2 }));
   budgetPort = await listen(buildSmtpServer({ ...common, secure: false, maxMessageBytes: 1_000_000, budget: new ByteBudget(1_500_000), serverPublicKey: ephemeralServerMailKey().publicKey }));
+  perClientPort = await listen(buildSmtpServer({ ...common, secure: false, maxSessions: 10, maxSessionsPerClient: 2 }));
 });
 
 afterAll(async () => {
@@ -139,6 +141,30 @@ describe('SMTP ingress', () => {
     await expect
       .poll(async () => {
         const d = await Dialog.open(limitedPort);
+        const code = (await d.reply()).code;
+        d.close();
+        return code;
+      }, { timeout: 10_000 })
+      .toBe(220);
+    b.close();
+  });
+
+  it('answers 421 past one client address’s share of the connections; other addresses still get in, and it gets in again once one ends', async () => {
+    const a = await Dialog.open(perClientPort);
+    const b = await Dialog.open(perClientPort);
+    expect((await a.reply()).code).toBe(220);
+    expect((await b.reply()).code).toBe(220);
+    const c = await Dialog.open(perClientPort);
+    expect((await c.reply()).text).toMatch(/^421 4\.7\.0 Too many connections from your address/);
+    c.close();
+    // Another host (another loopback address) is not held up by this one.
+    const other = await Dialog.open(perClientPort, { localAddress: '127.0.0.2' });
+    expect((await other.reply()).code).toBe(220);
+    other.close();
+    a.close();
+    await expect
+      .poll(async () => {
+        const d = await Dialog.open(perClientPort);
         const code = (await d.reply()).code;
         d.close();
         return code;
