@@ -174,6 +174,25 @@ describe('containing a leaked password', () => {
 });
 
 describe('TOTP recovery codes and removal', () => {
+  it('wrong codes to renew recovery codes or remove the factor wait out the throttle like any other proof', async () => {
+    const bob = await h.deviceSignIn(BOB);
+    const { secret } = (await post('/api/v1/auth/totp/enroll', bob.token)).json() as { secret: string };
+    expect((await post('/api/v1/auth/totp/confirm', bob.token, { code: totpCode(secret, h.clock.now) })).statusCode).toBe(200);
+    const wrong = totpCode(secret, h.clock.now) === '000000' ? '111111' : '000000';
+    const codes: string[] = [];
+    for (let i = 0; i < 8; i++) codes.push((await post('/api/v1/auth/totp/recovery-codes', bob.token, { code: wrong })).json().error.code);
+    // The free failures, then a wait before any code is checked (before: every guess was checked).
+    expect(codes.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => 'TOTP_INVALID'));
+    expect(codes.slice(6)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    expect((await post('/api/v1/auth/totp/remove', bob.token, { code: wrong })).json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect((await post('/api/v1/auth/totp/remove', bob.token, { code: totpCode(secret, h.clock.now) })).json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    // Leaves Bob as the other tests expect him: no second factor, no failures counted.
+    const bobId = (await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'bob' } })).id;
+    await h.db.prisma.totpRecoveryCode.deleteMany({ where: { userId: bobId } });
+    await h.db.prisma.user.update({ where: { id: bobId }, data: { totpSecret: null, totpPending: null, totpLastStep: null } });
+    await h.db.prisma.$executeRawUnsafe('DELETE FROM signin_throttle');
+  });
+
   it('each recovery code signs in once in place of a code; removal needs a code or the password', async () => {
     const alice = await h.deviceSignIn(ALICE);
     const { secret } = (await post('/api/v1/auth/totp/enroll', alice.token)).json() as { secret: string };

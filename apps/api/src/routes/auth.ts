@@ -199,6 +199,8 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const now = deps.now();
       const user = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId } });
       if (!user.totpSecret) throw new ApiError('CONFLICT', undefined, 'No second factor is set up.');
+      // Code or password: either proof waits out this client's earlier failures first.
+      await assertNotThrottled(deps, req, reply, user.id);
       if (req.body.code) {
         const second = await checkSecondFactor(deps.db, deps.secrets, user, { totp: req.body.code }, now);
         if (second !== 'ok') {
@@ -206,7 +208,6 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           throw new ApiError('TOTP_INVALID');
         }
       } else {
-        await assertNotThrottled(deps, req, reply, user.id);
         if (!(await verifyPassword(user.passwordHash, req.body.password!))) {
           await recordFailure(deps, req, user, 'auth.totp_remove_failed', 'password');
           throw new ApiError('PASSWORD_INCORRECT');
@@ -225,10 +226,11 @@ export async function authRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
   defineRoute(
     app,
     totpRecoveryCodes,
-    async (req) => {
+    async (req, reply) => {
       const s = req.session!;
       const user = await deps.db.user.findUniqueOrThrow({ where: { id: s.userId } });
       if (!user.totpSecret) throw new ApiError('CONFLICT', undefined, 'No second factor is set up.');
+      await assertNotThrottled(deps, req, reply, user.id);
       if ((await checkSecondFactor(deps.db, deps.secrets, user, { totp: req.body.code }, deps.now())) !== 'ok') {
         await recordFailure(deps, req, user, 'auth.recovery_codes_failed', 'totp');
         throw new ApiError('TOTP_INVALID');
