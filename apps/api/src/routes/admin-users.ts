@@ -253,6 +253,10 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
       const u = await own(s.user.accountId, req.params.address);
       if (u.id === s.userId) throw new ApiError('FORBIDDEN', 'params.address', 'You cannot delete yourself.');
       const { blobs, messages } = await deps.db.$transaction(async (tx) => {
+        // The user's row (and the account's active admins, for keepAnAdmin) locked in one order
+        // (by id, as keepAnAdmin does): a legal hold placed at the same moment either lands first
+        // and is seen here, or waits and finds no user — it cannot answer 200 for a deleted user.
+        await tx.$queryRaw`SELECT id FROM users WHERE id = ${u.id}::uuid OR (account_id = ${u.accountId}::uuid AND role = 'admin' AND status = 'active') ORDER BY id FOR UPDATE`;
         const current = await tx.user.findUniqueOrThrow({ where: { id: u.id } });
         if (current.legalHoldAt) throw new ApiError('LEGAL_HOLD');
         await keepAnAdmin(tx, current);
@@ -388,7 +392,9 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
     async (req) => {
       const s = req.session!;
       const u = await own(s.user.accountId, req.params.address);
-      await deps.db.user.update({ where: { id: u.id }, data: { legalHoldAt: u.legalHoldAt ?? deps.now(), legalHoldReason: req.body.reason, legalHoldBy: s.userId } });
+      // updateMany: a user deleted meanwhile (the delete held the row) is not found, never a 500.
+      const held = await deps.db.user.updateMany({ where: { id: u.id }, data: { legalHoldAt: u.legalHoldAt ?? deps.now(), legalHoldReason: req.body.reason, legalHoldBy: s.userId } });
+      if (held.count !== 1) throw new ApiError('NOT_FOUND', 'params.address', `There is no user ${req.params.address} in your organisation.`);
       await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'admin.legal_hold_set', details: { user: req.params.address, reason: req.body.reason, actorDeviceId: s.deviceId } });
       return view(u.id);
     },
