@@ -161,14 +161,19 @@ describe('adding a domain and proving it is ours', () => {
     expect((await call(admin, 'POST', '/sql-made.example/verify')).json()).toMatchObject({ verified: false, expected: { value: d.verification.value } });
   });
 
-  it('an unverified domain gets no mailing lists, users or aliases', async () => {
+  it('an unverified domain gets no mailing lists, users, aliases, shared mailboxes or rooms', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/admin/lists', headers: bearer(admin), payload: { address: 'team@new.example', name: 'Team', members: [] } });
     expect(res.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
     const user = await app.inject({ method: 'POST', url: '/api/v1/admin/users', headers: bearer(admin), payload: { address: 'dana@new.example', displayName: 'Dana' } });
     expect(user.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
     const alias = await app.inject({ method: 'POST', url: '/api/v1/admin/users/alice@example.test/aliases', headers: bearer(admin), payload: { alias: 'alice@new.example' } });
     expect(alias.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.alias' } });
+    const shared = await app.inject({ method: 'POST', url: '/api/v1/admin/shared-mailboxes', headers: bearer(admin), payload: { address: 'support@new.example', displayName: 'Support' } });
+    expect(shared.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
+    const room = await app.inject({ method: 'POST', url: '/api/v1/admin/resources', headers: bearer(admin), payload: { address: 'room1@new.example', name: 'Room 1', kind: 'room' } });
+    expect(room.json()).toMatchObject({ error: { code: 'DOMAIN_UNVERIFIED', field: 'body.address' } });
     expect(await tdb.prisma.user.count({ where: { domain: { name: 'new.example' } } })).toBe(0);
+    expect(await tdb.prisma.calendarResource.count({ where: { domain: { name: 'new.example' } } })).toBe(0);
   });
 
   it('verify: missing record → not verified, nothing found', async () => {
@@ -338,6 +343,15 @@ describe('removing a domain', () => {
     expect((await call(admin, 'DELETE', '/confirm.example')).json()).toMatchObject({ error: { code: 'DOMAIN_IN_USE', message: 'confirm.example still has 1 alias: move or delete them first.' } });
     await tdb.prisma.domain.update({ where: { name: 'confirm.example' }, data: { verifiedAt: null } });
     expect(await tdb.prisma.domain.count({ where: { name: { in: ['example.test', 'new.example'] } } })).toBe(2);
+  });
+
+  it('is refused while rooms or equipment are on it (they and their bookings would go with it)', async () => {
+    const home = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
+    const d = await tdb.prisma.domain.create({ data: { accountId: home.accountId, name: 'rooms.example', verifiedAt: new Date() } });
+    const room = await app.inject({ method: 'POST', url: '/api/v1/admin/resources', headers: bearer(admin), payload: { address: 'boardroom@rooms.example', name: 'Boardroom', kind: 'room' } });
+    expect(room.statusCode, room.body).toBe(200);
+    expect((await call(admin, 'DELETE', '/rooms.example')).json()).toMatchObject({ error: { code: 'DOMAIN_IN_USE', message: 'rooms.example still has 1 room or equipment: move or delete them first.' } });
+    expect(await tdb.prisma.calendarResource.count({ where: { domainId: d.id } })).toBe(1);
   });
 
   it('an empty domain is removed with its DKIM keys, and the removal recorded', async () => {

@@ -203,6 +203,7 @@ export async function delegationRoutes(app: FastifyInstance, deps: ApiDeps): Pro
       if (!localPart || !domainName || !/^[a-z0-9._+-]{1,64}$/.test(localPart)) throw new ApiError('VALIDATION_FAILED', 'body.address', 'body.address: expected an address such as support@your-domain.');
       const domain = await deps.db.domain.findUnique({ where: { name: domainName } });
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
+      if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding addresses to it.`);
       if ((await findUserByAddress(deps.db, req.body.address)) || (await deps.db.userAlias.findUnique({ where: { domainId_localPart: { domainId: domain.id, localPart } } }))) throw new ApiError('CONFLICT', 'body.address', `${req.body.address} is taken.`);
       const user = await deps.db.user.create({
         // Nobody signs in to a shared mailbox: its password hash is no Argon2id string, so no password matches.

@@ -191,11 +191,14 @@ export async function domainSetupRoutes(app: FastifyInstance, deps: ApiDeps): Pr
       const s = req.session!;
       const d = await ownDomain(deps, s.user.accountId, req.params.name);
       const usage = await usageOf(deps, d.id);
-      if (usage.users || usage.lists || usage.aliases) {
+      // Rooms and equipment too: they would go with the domain (cascade), their bookings with them.
+      const resources = await deps.db.calendarResource.count({ where: { domainId: d.id } });
+      if (usage.users || usage.lists || usage.aliases || resources) {
         const parts = [
           usage.users && `${usage.users} user${usage.users === 1 ? '' : 's'}`,
           usage.lists && `${usage.lists} mailing list${usage.lists === 1 ? '' : 's'}`,
           usage.aliases && `${usage.aliases} alias${usage.aliases === 1 ? '' : 'es'}`,
+          resources && `${resources} room${resources === 1 ? '' : 's'} or equipment`,
         ].filter(Boolean);
         throw new ApiError('DOMAIN_IN_USE', undefined, `${d.name} still has ${parts.join(', ')}: move or delete them first.`);
       }
