@@ -6,24 +6,21 @@
  * trust.test.ts and keys-batch.test.ts), the hostile colleague an ordinary user with code of their own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, ApiClientError } from '@sealmail/client';
-import { buildMime, Identity, Mailer, memoryKeyStore, TrustError, type KeyStore } from '@sealmail/client/identity';
+import type { ApiClient} from '@sealmail/client';
+import { ApiClientError } from '@sealmail/client';
+import { buildMime, Identity, Mailer, memoryKeyStore, TrustError } from '@sealmail/client/identity';
 import { currentPuk, sealMail, toBase64Url } from '@sealmail/crypto';
 import { myLists } from '@sealmail/contract';
-import { harness, injectFetch, type Harness } from './helpers';
+import { harness, signedInDevice, type Harness } from './helpers';
 
 let h: Harness;
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const ADMIN = 'admin@example.test';
 
-async function signedIn(address: string, store: KeyStore = memoryKeyStore()) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
-  const identity = new Identity(api, store);
-  await identity.setUpThisDevice({ address, name: `${address.split('@')[0]} device`, kind: 'cli' });
-  return { api, identity, store, token, mail: new Mailer(api, identity, address) };
+async function signedIn(address: string) {
+  const store = memoryKeyStore();
+  return { store, ...(await signedInDevice(h.app, address, h.password(address), { store, name: `${address.split('@')[0]} device` })) };
 }
 type Device = Awaited<ReturnType<typeof signedIn>>;
 

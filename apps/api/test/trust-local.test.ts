@@ -6,12 +6,12 @@
  * code of their own (the crypto package). Each test failed on the code before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '@sealmail/client';
+import type { ApiClient } from '@sealmail/client';
 import { buildMime, ContactBook, DraftSession, EscrowAdmin, exportDiscovery, expandRecipients, Identity, Mailer, memoryKeyStore } from '@sealmail/client/identity';
 import { MailTransfer } from '@sealmail/client/transfer';
 import { adminDiscoveryMessages, contactImportDelete, contactImportList, contactsImportBoxContext, CONTACTS_IMPORT_BOX_PURPOSE, type EntryView } from '@sealmail/contract';
 import { currentPuk, sealBox, sealMail, toBase64Url } from '@sealmail/crypto';
-import { harness, injectFetch, type Harness } from './helpers';
+import { harness, signedInDevice, type Harness } from './helpers';
 
 let h: Harness;
 const ADMIN = 'admin@example.test';
@@ -20,13 +20,9 @@ const BOB = 'bob@example.test';
 const EVE = 'eve@evil.example';
 
 async function deviceOf(address: string) {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', payload: { address, password: h.password(address) } });
-  const token = (res.json() as { token: string }).token;
-  const api = new ApiClient({ baseUrl: 'http://api.invalid', fetch: injectFetch(h.app), token });
   const store = memoryKeyStore();
-  const identity = new Identity(api, store);
-  await identity.setUpThisDevice({ address, name: `${address.split('@')[0]} laptop`, kind: 'browser' });
-  return { api, identity, store, token, mail: new Mailer(api, identity, address), escrow: new EscrowAdmin(api, identity) };
+  const d = await signedInDevice(h.app, address, h.password(address), { store, name: `${address.split('@')[0]} laptop` });
+  return { ...d, store, escrow: new EscrowAdmin(d.api, d.identity) };
 }
 type Device = Awaited<ReturnType<typeof deviceOf>>;
 
