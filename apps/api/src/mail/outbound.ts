@@ -151,6 +151,9 @@ interface Content {
   wipe: () => void;
 }
 
+
+/** Mail hosts one delivery attempt tries at most (the most preferred first). */
+export const MX_HOSTS_PER_ATTEMPT = 5;
 export class Outbound {
   private readonly queue: QueueWorker<{ messageId: string }>;
   private readonly now: () => Date;
@@ -608,7 +611,10 @@ export class Outbound {
     const { hosts: tried, refused } = filterMxByPolicy(policy, reachable);
     if (refused.length) this.logger.warn({ domain, mode: policy?.mode, policyId: policy?.id, refused: refused.map((h) => h.exchange) }, 'outbound: MX not in MTA-STS policy');
     if (!tried.length) throw new Error(`no MX host of ${domain} matches its MTA-STS policy (id ${policy?.id})`);
-    return { hosts: tried, policy, mxSecure: await this.mxSecure(domain) };
+    // At most MX_HOSTS_PER_ATTEMPT hosts an attempt, the most preferred first (Postfix's
+    // smtp_mx_address_limit): a domain listing forty names made the relay connect to all forty
+    // on every retry — a reflection anyone who gets mail from us could aim at a third party.
+    return { hosts: tried.slice(0, MX_HOSTS_PER_ATTEMPT), policy, mxSecure: await this.mxSecure(domain) };
   }
 
   /**
