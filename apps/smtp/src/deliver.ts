@@ -7,13 +7,16 @@
  */
 import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
-import { autoReplyRefusal, deliverLocal, LocalDeliveryError, parseStreamed, readHeaderFields, recipientFacts, replyOutOfOffice, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
+import { autoReplyRefusal, deliverLocal, LocalDeliveryError, loopMarksOf, parseStreamed, readHeaderFields, recipientFacts, replyOutOfOffice, wouldLoop, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import { scoreMessage, signalsOf, spamHeader } from './spam';
 import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
+
+/** Received fields past which a message is refused as a loop (554 5.4.6). */
+export const MAX_RECEIVED_HOPS = 50;
 export class SmtpReply extends Error {
   constructor(
     readonly responseCode: number,
@@ -91,6 +94,16 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   });
   // Scored (spam.ts): the verdict picks the folder; score and reasons stay inside the sealed body.
   const signals = signalsOf(parsed);
+  // Relays it already went through (loop-marks.ts): one of our lists, sent back by an outside
+  // member that forwards, is not expanded again.
+  const marks = loopMarksOf(parsed.headerLines);
+  // A message that went through this many hosts is in a loop somewhere (RFC 5321 §6.3; Postfix's
+  // hopcount_limit): refused for good rather than delivered, and forwarded, once more.
+  if (parsed.headerLines.filter((l) => l.key === 'received').length > MAX_RECEIVED_HOPS) throw new SmtpReply(554, '5.4.6 Too many hops (Received fields): mail loop');
+  // Bounces and automatic mail are not spread to a list's members (a list's outside members
+  // bounce to the list address, and their auto-replies come back to it).
+  const autoSubmitted = String((parsed.headers as Map<string, unknown>).get('auto-submitted') ?? 'no').trim().toLowerCase();
+  const noListExpansion = env.mailFrom === '' || !autoSubmitted.startsWith('no');
   const verdict = scoreMessage(auth, signals, env.mailFrom, deps.spamThreshold);
   signals.html = '';
   const folder = verdict.spam ? ('spam' as const) : ('inbox' as const);
@@ -117,7 +130,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   for (const r of env.rcptTo) {
     if (r.kind !== 'list' || lists.has(r.listId)) continue;
     lists.add(r.listId);
-    if (signals.listIds.includes(listIdOf(r.address))) {
+    if (signals.listIds.includes(listIdOf(r.address)) || wouldLoop(marks, r.address) || noListExpansion) {
       looped++;
       deps.logger.info({ list: r.listId }, 'smtp: list loop, not expanded again');
       continue;

@@ -6,6 +6,7 @@
  * per-user key and stored. No sender signature: clients label it "Server Encrypted". Nothing is
  * written anywhere in plaintext; the callers zero their buffers afterwards.
  */
+import { loopFields, loopMarksOf, wouldLoop } from './loop-marks';
 import { randomUUID } from 'node:crypto';
 import type { AddressObject } from 'mailparser';
 import { buildMime } from '@sealmail/client/identity';
@@ -205,7 +206,13 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
     else throw new LocalDeliveryError('no-keys', false, `Mailbox ${r.address} is not set up yet; try again later`);
   }
 
-  const relay = d.relay?.to.length ? d.relay : undefined;
+  // A copy that would go round again is not relayed (loop-marks.ts): the local copies still land.
+  const marks = loopMarksOf(parsed.headerLines);
+  let relay = d.relay?.to.length ? d.relay : undefined;
+  if (relay && wouldLoop(marks, relay.sender)) {
+    deps.logger.info({ via: relay.sender, marks: marks.length }, 'mail: loop, not relayed again');
+    relay = undefined;
+  }
   let first: Awaited<ReturnType<typeof sealCopy>> | null = null;
   const entries: { userId: string; entryId: string; folder: string }[] = [];
   if (keyed.length || relay) {
@@ -220,6 +227,10 @@ export async function deliverLocal(deps: LocalDeliveryDeps, raw: Uint8Array, d: 
   // Forwards: a copy relayed as standard mail from the address the mail came to (DKIM-signed by
   // our domain, so the receiver's DMARC aligns), the server box erased once relayed.
   for (const f of deps.serverPublicKey ? forwards : []) {
+    if (wouldLoop(marks, f.from)) {
+      deps.logger.info({ via: f.from, marks: marks.length }, 'mail: loop, not forwarded again');
+      continue;
+    }
     await sealCopy(deps, raw, parsed, attachments, d, { keyed: [], relay: { to: f.to, sender: f.from, serverPublicKey: deps.serverPublicKey!, blobOwnerUserId: f.userId } });
     deps.logger.info({ forwards: f.to.length }, 'mail: forwarded by a filter');
   }
@@ -279,7 +290,7 @@ async function sealCopy(
       inReplyTo: parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined,
       references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : []).map(bare),
       attachments: attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType || 'application/octet-stream', size: a.size })),
-      extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? [])],
+      extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? []), ...(relay ? loopFields(loopMarksOf(parsed.headerLines), relay.sender) : [])],
     });
 
     // The sealed summary a list opens without the body (docs/crypto.md §5.15).

@@ -16,6 +16,7 @@ export * from './secret-box';
 export * from './filters';
 export * from './out-of-office';
 export * from './lists';
+export * from './loop-marks';
 export * from './s3-blob-store';
 export * from './disk-blob-store';
 export * from './blob-store-config';

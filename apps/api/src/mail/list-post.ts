@@ -8,7 +8,7 @@
  * organisation get it through the relay, from the list address.
  */
 import { splitAddress, type Db } from '@sealmail/db';
-import { blockedAmong, deliverableMembers, deliverLocal, listHeaders, outsideMembers, senderVerdicts, type BlobStore } from '@sealmail/mailstore';
+import { blockedAmong, deliverableMembers, deliverLocal, headerSectionOf, listHeaders, loopMarksIn, outsideMembers, senderVerdicts, wouldLoop, type BlobStore } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 
 export interface ListPostDeps {
@@ -26,6 +26,13 @@ export function listPoster(deps: ListPostDeps) {
     if (!parts) return null;
     const list = await deps.db.mailingList.findFirst({ where: { localPart: parts.localPart, domain: { name: parts.domain } }, select: { id: true, accountId: true, name: true } });
     if (!list) return null;
+    // Relayed here through this very list before (two organisations' lists that name each other):
+    // not expanded again, or the post would go round for ever (loop-marks.ts).
+    const marks = loopMarksIn(headerSectionOf(raw));
+    if (wouldLoop(marks, address)) {
+      deps.logger.info({ list: list.id, marks: marks.length }, 'list post: loop, not expanded again');
+      return { messageId: '' };
+    }
     const { members, skipped } = await deliverableMembers(deps.db, list.id, list.accountId);
     const blocked = await blockedAmong(deps.db, members, [mailFrom]);
     const to = members.filter((m) => !blocked.has(m.userId));

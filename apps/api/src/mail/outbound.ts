@@ -33,7 +33,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import { charge, deliverLocal, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
+import { charge, deliverLocal, headerSectionOf, LOOP_HEADER, loopMarksIn, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
 import type { DnsResolver, DnssecResolver, Logger, MxAnswer } from '@sealmail/server';
 import { daneFor, DaneMismatch, peerChain, verifyDane } from './dane';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
@@ -422,8 +422,16 @@ export class Outbound {
       ...(mime.messageId ? { messageId: `<${mime.messageId}>` } : {}),
       ...(mime.inReplyTo ? { inReplyTo: `<${mime.inReplyTo}>` } : {}),
       ...(mime.references.length ? { references: mime.references.map((r) => `<${r}>`) } : {}),
-      // An automatic reply says so to the world (RFC 3834 §5), so it is never answered in turn.
-      ...(mime.autoSubmitted && /^[\w.;= -]{1,100}$/.test(mime.autoSubmitted) ? { headers: { 'Auto-Submitted': mime.autoSubmitted } } : {}),
+      headers: [
+        // An automatic reply says so to the world (RFC 3834 §5), so it is never answered in turn.
+        ...(mime.autoSubmitted && /^[\w.;= -]{1,100}$/.test(mime.autoSubmitted) ? [{ key: 'Auto-Submitted', value: mime.autoSubmitted }] : []),
+        // The relays a list copy or a forward came through (loop-marks.ts), so a host that sends it
+        // back, or our own list it names, does not relay it again.
+        ...loopMarksIn(headerSectionOf(body)).map((m) => ({ key: LOOP_HEADER, value: m })),
+        // A list's copy names its list (RFC 2369, RFC 2919) and says it is list mail, so outside
+        // members' filters and auto-responders treat it so.
+        ...listFieldsIn(headerSectionOf(body)),
+      ],
       // An inline image keeps its Content-ID: nodemailer puts it in a multipart/related with the HTML.
       attachments: mime.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType, content: files[a.piece - 1] ?? files[i]!, ...(a.contentId ? { cid: a.contentId } : {}) })),
     };
@@ -665,9 +673,20 @@ export function addressLiteral(domain: string): string | null {
 }
 
 /** A message's own extra header fields as a list (so the relay's Received field can go first). */
+/** The List-Id and List-Post fields of a sealed body's header section, and Precedence: list when there are any. */
+function listFieldsIn(headerSection: string): { key: string; value: string }[] {
+  const unfolded = headerSection.replace(/\r?\n[ \t]+/g, ' ');
+  const out: { key: string; value: string }[] = [];
+  // As they were sealed (already encoded where needed): nodemailer must not encode them again.
+  const prepared = (value: string) => ({ prepared: true, value }) as unknown as string;
+  for (const m of unfolded.matchAll(/^(list-id|list-post):[ \t]*([^\r\n]{1,500})$/gim)) out.push({ key: m[1]!.toLowerCase() === 'list-id' ? 'List-Id' : 'List-Post', value: prepared(m[2]!.trim()) });
+  return out.length ? [...out, { key: 'Precedence', value: 'list' }] : out;
+}
+
 function headerList(headers: SendMailOptions['headers']): { key: string; value: string }[] {
   if (!headers) return [];
-  if (Array.isArray(headers)) return headers.map((h) => ({ key: h.key, value: String(h.value) }));
+  // A prepared value ({ prepared, value }, listFieldsIn) passes through as it is.
+  if (Array.isArray(headers)) return headers.map((h) => ({ key: h.key, value: typeof h.value === 'string' ? h.value : (h.value as unknown as string) }));
   return Object.entries(headers).flatMap(([key, v]) => (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: typeof value === 'string' ? value : String((value as { value: unknown }).value) })));
 }
 
