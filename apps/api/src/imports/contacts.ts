@@ -58,6 +58,8 @@ export interface ParsedContacts {
 }
 
 const SEP = ' ::: ';
+/** Columns read at most (Google's export has a few dozen to a few hundred). */
+export const MAX_CSV_COLUMNS = 500;
 const split = (v: string) => v.split(SEP).map((s) => s.trim()).filter(Boolean);
 const cleanLabel = (l: string) => l.replace(/^\*\s*/, '').trim();
 
@@ -74,16 +76,29 @@ export function parseGoogleContactsCsv(csv: string): ParsedContacts {
   const older = columns.includes('Given Name') || columns.includes('Family Name') || columns.includes('Name');
   if (!current && !older) throw new ApiError('VALIDATION_FAILED', 'body.csv', 'body.csv: not a Google Contacts export (expected "First Name"/"Last Name" or "Name"/"Given Name" columns).');
 
+  if (columns.length > MAX_CSV_COLUMNS) throw new ApiError('VALIDATION_FAILED', 'body.csv', `body.csv: ${columns.length} columns; a Google Contacts export has far fewer (at most ${MAX_CSV_COLUMNS} are read).`);
+  // Which numbered groups ("E-mail 1 - …", "E-mail 2 - …") the header has, worked out once: per row
+  // and per number it scanned every column again — a 4 MiB file with 4,000 columns held the
+  // process's event loop for minutes.
+  const numbers = new Map<string, number[]>();
+  const numbersOf = (kind: string) => {
+    let ns = numbers.get(kind);
+    if (!ns) {
+      ns = [];
+      for (let n = 1; n < 100 && columns.some((k) => k.startsWith(`${kind} ${n} - `)); n++) ns.push(n);
+      numbers.set(kind, ns);
+    }
+    return ns;
+  };
+
   const contacts: ImportedContact[] = [];
   const skipped: ParsedContacts['skipped'] = [];
   records.forEach((r, i) => {
     const get = (k: string) => (r[k] ?? '').trim();
     const opt = (k: string) => get(k) || undefined;
     const numbered = (kind: string, labelKeys: string[], each: (n: number, label: string | undefined) => void) => {
-      for (let n = 1; n < 100; n++) {
+      for (const n of numbersOf(kind)) {
         const labelKey = labelKeys.map((l) => `${kind} ${n} - ${l}`).find((k) => k in r);
-        const any = Object.keys(r).some((k) => k.startsWith(`${kind} ${n} - `));
-        if (!any) break;
         const label = labelKey ? cleanLabel(get(labelKey)) || undefined : undefined;
         each(n, label);
       }
