@@ -149,6 +149,11 @@ export async function* splitMbox(source: AsyncIterable<Uint8Array> | Iterable<Ui
       cur.size += pending.length;
       pending = new Uint8Array(0);
       prevEmpty = false;
+    } else if (pending.length > max) {
+      // A line past the limit before any message (an endless first From_ line, or no mbox at
+      // all): dropped, as the server's splitter does — it was held whole and copied at every chunk.
+      pending = new Uint8Array(0);
+      prevEmpty = false;
     }
   }
   if (pending.length) {
