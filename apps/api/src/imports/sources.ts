@@ -74,6 +74,38 @@ export class SourceError extends Error {
   override readonly name = 'SourceError';
 }
 
+/** A zip's mail entries may inflate to at most this many times its size (and at least 256 MiB in all). */
+export const ZIP_INFLATE_RATIO = 100;
+
+/**
+ * Refuses a zip bomb before anything is inflated, from its central directory alone: mail entries
+ * that overlap (several names for the same compressed bytes: 14 MB gave 40 GiB) or that declare
+ * more than ZIP_INFLATE_RATIO times the file's size in all. yauzl holds each entry to its declared
+ * size (validateEntrySizes), so the declared total bounds the work; one import of one organisation
+ * could otherwise hold the shared import queue for hours.
+ */
+async function checkZip(file: SourceFile): Promise<void> {
+  const zip = await openZip(file).catch((err: unknown) => {
+    throw new SourceError(`not a readable zip file (${(err as Error).message})`);
+  });
+  try {
+    const spans: { from: number; to: number }[] = [];
+    let inflated = 0;
+    for await (const entry of zip.eachEntry()) {
+      if (!isEml(entry.fileName) && !isMbox(entry.fileName)) continue;
+      // A local header is at least 30 bytes before the compressed data.
+      spans.push({ from: entry.relativeOffsetOfLocalHeader, to: entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize });
+      inflated += entry.uncompressedSize;
+    }
+    spans.sort((a, b) => a.from - b.from);
+    for (let i = 1; i < spans.length; i++) if (spans[i]!.from < spans[i - 1]!.to) throw new SourceError('a zip whose entries overlap (one compressed stream under several names: a zip bomb) is not read');
+    const allowed = Math.max(256 * 1024 * 1024, file.size * ZIP_INFLATE_RATIO);
+    if (inflated > allowed) throw new SourceError(`the zip's mail would expand to ${Math.round(inflated / 1048576)} MiB, more than ${ZIP_INFLATE_RATIO} times its size: not read (a zip bomb?)`);
+  } finally {
+    zip.close();
+  }
+}
+
 /** How many messages the file holds (a first, cheap pass: the progress shows done / total). */
 export async function countMessages(file: SourceFile, maxMessageBytes: number): Promise<number> {
   if (file.format === 'eml') return 1;
@@ -82,6 +114,7 @@ export async function countMessages(file: SourceFile, maxMessageBytes: number): 
     for await (const m of splitMbox(file.stream(), { maxMessageBytes })) n += m ? 1 : 0;
     return n;
   }
+  await checkZip(file);
   const zip = await openZip(file).catch((err: unknown) => {
     throw new SourceError(`not a readable zip file (${(err as Error).message})`);
   });
@@ -107,6 +140,7 @@ export async function* messagesOf(file: SourceFile, maxMessageBytes: number): As
     for await (const m of splitMbox(file.stream(), { maxMessageBytes })) yield { where: `message ${m.index + 1} (byte ${m.offset})`, bytes: m.bytes, fallbackDate: m.envelopeDate };
     return;
   }
+  await checkZip(file);
   const zip = await openZip(file).catch((err: unknown) => {
     throw new SourceError(`not a readable zip file (${(err as Error).message})`);
   });
