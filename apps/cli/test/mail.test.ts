@@ -124,7 +124,9 @@ describe('mail on the command line', () => {
 
   it('a tampered attachment fails to save and leaves no file behind', async () => {
     const id = (await as('bob', [], 'list', '--folder', 'inbox')).out.split('\n').find((l) => l.includes('Plans for Q3'))!.split(' ')[0]!;
-    await s.tdb.prisma.$executeRaw`UPDATE blob_parts SET data = set_byte(data, 1000000, get_byte(data, 1000000) # 1)`;
+    // Only the 3 MB attachment's parts (other blobs, such as a delivery report's few hundred bytes
+    // of headers for the link that could not be sent, may be there by now).
+    await s.tdb.prisma.$executeRaw`UPDATE blob_parts SET data = set_byte(data, 1000000, get_byte(data, 1000000) # 1) WHERE octet_length(data) > 1000000`;
     const dir = join(s.dir, 'tampered');
     const r = await as('bob', [], 'attachments', id, '--save', dir);
     expect(r.code).toBe(EXIT.failure);
