@@ -490,6 +490,46 @@ describe('standard mail to the outside world', () => {
     await expect(alice.api.sendMail({ ...body, serverBox: body.serverBox!.slice(0, -8) + 'AAAAAAAA' })).rejects.toMatchObject({ code: 'MAIL_INVALID' });
     await expect(alice.api.sendMail({ ...body, to: ['ghost@example.test'], external: ['ghost@example.test'] })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
   });
+
+  it('a report to a sender whose mailbox filled up lands a little past the quota; one that does not fit even so is given up once, leaving no copy behind', async () => {
+    const bob = await device('bob@example.test');
+    const { id } = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'bob', domain: { name: 'example.test' } }, select: { id: true } });
+    const usage = () => tdb.prisma.user.findUniqueOrThrow({ where: { id }, select: { usedBytes: true, quotaBytes: true } });
+    const saved = await usage();
+    // Stored copies of reports that no mailbox holds (each try of the code before left one).
+    const loose = () => tdb.prisma.message.count({ where: { senderAddress: 'mailer-daemon@mx.example.test', entries: { none: {} }, heldEntries: { none: {} } } });
+    const looseBefore = await loose();
+    const giveUp = async (to: string) => {
+      const sent = await bob.mail.send({ to: [to], subject: `Full ${to}`, text: 'x', allowStandard: true });
+      await until(async () => (await bob.api.deliveries(sent.entryId)).deliveries.find((x) => x.attempts === 1));
+      return sent;
+    };
+
+    // 1. The mailbox is full to the byte when the relay gives up: the report still lands.
+    await giveUp('slow-full1@example.org');
+    await tdb.prisma.user.update({ where: { id }, data: { quotaBytes: (await usage()).usedBytes } });
+    clock.now = new Date(clock.now.getTime() + 5 * 86400_000 + 1000);
+    await until(async () => (await reports(bob)).find((r) => r.text.includes('slow-full1@example.org')));
+    const after = await usage();
+    expect(after.usedBytes).toBeGreaterThan(after.quotaBytes);
+    expect(after.usedBytes - after.quotaBytes).toBeLessThanOrEqual(1n << 20n);
+
+    // 2. Past the quota by more than the allowance: the report is given up (marked, once), and
+    // no sweep after stores or tries anything more.
+    await tdb.prisma.user.update({ where: { id }, data: { quotaBytes: after.usedBytes + 1_000_000n } });
+    const sent = await giveUp('slow-full2@example.org');
+    const bump = (await usage()).quotaBytes - (await usage()).usedBytes + (2n << 20n);
+    await tdb.prisma.user.update({ where: { id }, data: { usedBytes: { increment: bump } } });
+    clock.now = new Date(clock.now.getTime() + 5 * 86400_000 + 1000);
+    const final = await until(async () => (await bob.api.deliveries(sent.entryId)).deliveries.find((x) => x.status === 'failed' && x.bouncedAt));
+    expect(final.recipient).toBe('slow-full2@example.org');
+    const usedThen = (await usage()).usedBytes;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await loose()).toBe(looseBefore);
+    expect((await usage()).usedBytes).toBe(usedThen);
+    expect((await reports(bob)).some((r) => r.text.includes('slow-full2@example.org'))).toBe(false);
+    await tdb.prisma.user.update({ where: { id }, data: { usedBytes: { decrement: bump }, quotaBytes: saved.quotaBytes } });
+  }, 90_000);
 });
 
 describe('set-up links by mail (docs/admin.md, Users)', () => {

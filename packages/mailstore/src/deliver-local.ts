@@ -62,7 +62,8 @@ export interface LocalDeliveryDeps {
 export interface LocalDelivery {
   /** Envelope sender (used when the message has no From). */
   mailFrom: string;
-  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean; starred?: boolean; labelIds?: readonly string[] }[];
+  /** `allowance`: bytes past the quota this copy may use (the server's delivery reports: quota.ts). */
+  recipients: readonly { address: string; userId: string; folder?: FolderName; read?: boolean; starred?: boolean; labelIds?: readonly string[]; allowance?: bigint }[];
   /**
    * Run each recipient's metadata filters (filters.ts; mail from outside): they may file, label,
    * star, mark read, and forward to verified addresses (through the outbound relay, from the
@@ -300,7 +301,7 @@ async function sealCopy(
     const serverBox = sealed.serverBox;
     const parent = d.parentId ? { id: d.parentId } : await parentOf(deps, parsed, !!d.fromOutside);
     const ownId = parsed.messageId ? bare(parsed.messageId) : '';
-    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}) }));
+    const holders: Holder[] = sealed.boxes.map((b, i) => ({ userId: b.userId, address: keyed[i]!.r.address, kind: 'to', box: b.record, folder: keyed[i]!.r.folder ?? 'inbox', ...(keyed[i]!.r.read !== undefined ? { read: keyed[i]!.r.read } : {}), ...(keyed[i]!.r.starred ? { starred: true } : {}), ...(keyed[i]!.r.labelIds?.length ? { labelIds: keyed[i]!.r.labelIds } : {}), ...(keyed[i]!.r.allowance ? { allowance: keyed[i]!.r.allowance } : {}) }));
     const stored: Stored & { published?: boolean } = await (deps.store ?? ((input: StoreInput) => storeMessage(deps.db, input)))({
       mailId,
       senderUserId: null,

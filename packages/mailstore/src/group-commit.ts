@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Db } from '@sealmail/db';
 import { MAIL_CHANNEL } from './events';
-import { storeMessage, type StoreInput, type Stored } from './store';
+import { QuotaExceededError, storeMessage, type StoreInput, type Stored } from './store';
 
 /** What a store through the group commit resolves with: `published`, the NOTIFYs went out with the commit. */
 export type GroupStored = Stored & { published: boolean };
@@ -54,7 +54,7 @@ function multiRow(head: string, casts: readonly string[], rows: readonly unknown
 
 /** Whether storeMessage's whole work for this input is what a batch does. */
 function batchable(input: StoreInput): boolean {
-  return !input.held && !input.links?.length && !input.chargeTo && !input.outbound?.length && input.holders.every((h) => !h.required && !h.threadId);
+  return !input.held && !input.links?.length && !input.chargeTo && !input.outbound?.length && input.holders.every((h) => !h.required && !h.threadId && !h.allowance);
 }
 
 export class GroupCommit {
@@ -105,7 +105,11 @@ export class GroupCommit {
     }
     this.stats.transactions++;
     this.stats.messages += batch.length;
-    batch.forEach((b, i) => b.resolve(results[i]!));
+    batch.forEach((b, i) => {
+      const r = results[i]!;
+      if (!r.entries.length && r.refused.length) b.reject(new QuotaExceededError(`no room for ${r.refused.map((x) => x.address).join(', ')}`));
+      else b.resolve(r);
+    });
   }
 
   private async alone(item: Item): Promise<void> {
@@ -155,20 +159,7 @@ export class GroupCommit {
       // instead of five (docs/performance.md "Speed, third round"). Foreign keys are checked at the
       // statement's end, when the messages are there. Parameters are numbered across all parts.
       const values: unknown[] = [];
-      // Message rows (a mail id that exists already fails the batch; alone it is a DuplicateMailError).
       const parts: string[] = [];
-      parts.push(
-        multiRow(
-          'INSERT INTO messages (id, mail_id, sender_user_id, sender_address, to_addresses, cc_addresses, protection, envelope, manifest, body, body_size, attachment_sizes, size, parent_id, sent_at, server_box, summary, origin_ref) VALUES',
-          ['uuid', 'text', 'uuid', 'text', 'text[]', 'text[]', 'protection', 'bytea', 'bytea', 'bytea', 'int', 'bigint[]', 'bigint', 'uuid', 'timestamptz', 'bytea', 'bytea', 'bytea'],
-          inputs.map((m, i) => [ids[i], m.mailId, m.senderUserId, m.senderAddress, [...m.to], [...m.cc], m.protection, buf(m.envelope), buf(m.manifest), buf(m.body), m.body.length, m.attachmentSizes.map(String), sizes[i]!.toString(), m.parentId, m.sentAt, m.serverBox ? buf(m.serverBox) : null, m.summary ? buf(m.summary) : null, m.originRef ? buf(m.originRef) : null]),
-          values,
-        ).text,
-      );
-
-      // Attachment blobs: each must still be free (else the batch fails; alone, a BlobTakenError).
-      const blobRows = inputs.flatMap((m, i) => m.attachments.map((id, k) => [id, ids[i], k + 1]));
-      const taken = blobRows.length ? `${multiRow('UPDATE blobs SET message_id = v.m, piece_index = v.p FROM (VALUES', ['uuid', 'uuid', 'int'], blobRows, values).text}) AS v(id, m, p) WHERE blobs.id = v.id AND blobs.message_id IS NULL RETURNING 1` : 'SELECT 1 WHERE false';
 
       // Holders in arrival order: charged while it fits, else refused (MAILBOX_FULL).
       const results: GroupStored[] = [];
@@ -201,6 +192,28 @@ export class GroupCommit {
         }
         results.push({ messageId: ids[i]!, size, entries, refused, published: true });
       }
+      // Message rows, for the messages someone got: one every holder refused is not stored (it
+      // fails alone with QuotaExceededError, as storeMessage; its blobs stay free for its caller to
+      // delete). A mail id that exists already fails the batch (alone it is a DuplicateMailError).
+      const kept = inputs.flatMap((m, i) => (results[i]!.entries.length || !results[i]!.refused.length ? [i] : []));
+      if (kept.length) {
+        parts.unshift(
+          multiRow(
+            'INSERT INTO messages (id, mail_id, sender_user_id, sender_address, to_addresses, cc_addresses, protection, envelope, manifest, body, body_size, attachment_sizes, size, parent_id, sent_at, server_box, summary, origin_ref) VALUES',
+            ['uuid', 'text', 'uuid', 'text', 'text[]', 'text[]', 'protection', 'bytea', 'bytea', 'bytea', 'int', 'bigint[]', 'bigint', 'uuid', 'timestamptz', 'bytea', 'bytea', 'bytea'],
+            kept.map((i) => {
+              const m = inputs[i]!;
+              return [ids[i], m.mailId, m.senderUserId, m.senderAddress, [...m.to], [...m.cc], m.protection, buf(m.envelope), buf(m.manifest), buf(m.body), m.body.length, m.attachmentSizes.map(String), sizes[i]!.toString(), m.parentId, m.sentAt, m.serverBox ? buf(m.serverBox) : null, m.summary ? buf(m.summary) : null, m.originRef ? buf(m.originRef) : null];
+            }),
+            values,
+          ).text,
+        );
+      }
+
+      // Attachment blobs: each must still be free (else the batch fails; alone, a BlobTakenError).
+      const blobRows = kept.flatMap((i) => inputs[i]!.attachments.map((id, k) => [id, ids[i], k + 1]));
+      const taken = blobRows.length ? `${multiRow('UPDATE blobs SET message_id = v.m, piece_index = v.p FROM (VALUES', ['uuid', 'uuid', 'int'], blobRows, values).text}) AS v(id, m, p) WHERE blobs.id = v.id AND blobs.message_id IS NULL RETURNING 1` : 'SELECT 1 WHERE false';
+
       const charges = [...usage].filter(([, u]) => u.used !== u.start).map(([id, u]) => [id, u.used.toString()]);
       if (charges.length) parts.push(`${multiRow('UPDATE users SET used_bytes = v.b FROM (VALUES', ['uuid', 'bigint'], charges, values).text}) AS v(id, b) WHERE users.id = v.id`);
       if (entryRows.length) {

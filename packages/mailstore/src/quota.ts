@@ -7,14 +7,24 @@ import type { Db } from '@sealmail/db';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
-/** Adds `delta` bytes to a user's usage; false (and nothing changed) if that would pass the quota. */
-export async function charge(db: Db | Tx, userId: string, delta: number | bigint): Promise<boolean> {
+/**
+ * How far past the quota the server's own delivery reports may take a mailbox (1 MiB, some
+ * hundred reports): a sender whose mailbox filled up after sending still learns that a mail of
+ * theirs did not arrive, and a report that does not fit even so is given up, not retried for ever.
+ */
+export const REPORT_ALLOWANCE_BYTES = 1n << 20n;
+
+/**
+ * Adds `delta` bytes to a user's usage; false (and nothing changed) if that would pass the quota
+ * (plus `allowance`: the bytes past it this charge may use, REPORT_ALLOWANCE_BYTES for reports).
+ */
+export async function charge(db: Db | Tx, userId: string, delta: number | bigint, allowance = 0n): Promise<boolean> {
   const d = BigInt(delta);
   if (d <= 0n) {
     await db.$executeRaw`UPDATE users SET used_bytes = GREATEST(used_bytes + ${d}, 0) WHERE id = ${userId}::uuid`;
     return true;
   }
-  const n = await db.$executeRaw`UPDATE users SET used_bytes = used_bytes + ${d} WHERE id = ${userId}::uuid AND used_bytes + ${d} <= quota_bytes`;
+  const n = await db.$executeRaw`UPDATE users SET used_bytes = used_bytes + ${d} WHERE id = ${userId}::uuid AND used_bytes + ${d} <= quota_bytes + ${allowance}`;
   return n === 1;
 }
 

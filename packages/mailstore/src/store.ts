@@ -27,6 +27,8 @@ export interface Holder {
   required?: boolean;
   /** Bytes of this mail already charged to this holder (their uploads). */
   alreadyCharged?: bigint;
+  /** Bytes past the quota this holder's copy may use (the server's delivery reports: quota.ts). */
+  allowance?: bigint;
   /** An explicit thread (the sender's reply joins the entry it answers). */
   threadId?: string;
 }
@@ -151,7 +153,7 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
     const entries: Stored['entries'] = [];
     const refused: Stored['refused'] = [];
     for (const h of input.holders) {
-      if (!(await charge(tx, h.userId, size - (h.alreadyCharged ?? 0n)))) {
+      if (!(await charge(tx, h.userId, size - (h.alreadyCharged ?? 0n), h.allowance))) {
         if (h.required) throw new QuotaExceededError(`no room for ${h.address}`);
         refused.push({ address: h.address, code: 'MAILBOX_FULL' });
         continue;
@@ -164,6 +166,9 @@ export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
       });
       entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
     }
+    // A copy nobody got, kept for nothing else (no relay, link or held mail), is not stored: it
+    // would be a row no mailbox shows and nothing ever deletes.
+    if (!entries.length && refused.length && !input.outbound?.length && !input.links?.length && !input.held && !input.chargeTo) throw new QuotaExceededError(`no room for ${refused.map((r) => r.address).join(', ')}`);
     return { messageId: message.id, size, entries, refused };
     // A large body (tens of MiB) takes more than Prisma's default 5 s to write on a busy machine:
     // running out of time would answer a 4xx the sender retries for days, never succeeding.

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgPoolOf, seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
-import { BlobTakenError, GroupCommit, MAIL_CHANNEL, DuplicateMailError, storeMessage, type StoreInput } from '../src';
+import { BlobTakenError, GroupCommit, MAIL_CHANNEL, DuplicateMailError, QuotaExceededError, storeMessage, type StoreInput } from '../src';
 
 let tdb: TestDatabase;
 let bobId: string;
@@ -128,6 +128,33 @@ describe('group commit', () => {
     expect(results.every((r) => r.entries.some((e) => e.userId === bobId))).toBe(true);
     expect(await usedBytes(aliceId)).toBe(used + SIZE * 5n);
     expect(gc.stats.transactions).toBeLessThan(8);
+  });
+
+  it('a message every holder refused is not stored, in a batch or alone: it fails with QuotaExceededError and its blobs stay free', async () => {
+    const gc = new GroupCommit(tdb.prisma, pgPoolOf(tdb.prisma)!, { maxInFlight: 1 });
+    const used = await usedBytes(aliceId);
+    const saved = (await tdb.prisma.user.findUniqueOrThrow({ where: { id: aliceId } })).quotaBytes;
+    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = ${used} WHERE id = ${aliceId}::uuid`;
+    const blob = await tdb.prisma.blob.create({ data: { ownerUserId: aliceId, declaredSize: 10, size: 10, completedAt: new Date() } });
+    const inputs = [input([bobId]), input([aliceId], { attachments: [blob.id], attachmentSizes: [10], blobBytes: 10n }), input([bobId, aliceId])];
+    const results = await Promise.allSettled(inputs.map((m) => gc.store(m)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(QuotaExceededError);
+    expect(await tdb.prisma.message.count({ where: { mailId: inputs[1]!.mailId } })).toBe(0);
+    expect((await tdb.prisma.blob.findUniqueOrThrow({ where: { id: blob.id } })).messageId).toBeNull();
+    // Refused for one holder, kept for the other.
+    expect((results[2] as PromiseFulfilledResult<{ refused: unknown[]; messageId: string }>).value.refused).toHaveLength(1);
+    expect(await committed((results[2] as PromiseFulfilledResult<{ messageId: string }>).value.messageId)).toEqual({ message: true, entries: 1 });
+    // storeMessage alike: rolled back, nothing left behind.
+    const alone = input([aliceId]);
+    await expect(storeMessage(tdb.prisma, alone)).rejects.toBeInstanceOf(QuotaExceededError);
+    expect(await tdb.prisma.message.count({ where: { mailId: alone.mailId } })).toBe(0);
+    // Within an allowance past the quota (the server's delivery reports) it is stored.
+    const report = input([aliceId]);
+    const stored = await storeMessage(tdb.prisma, { ...report, holders: report.holders.map((h) => ({ ...h, allowance: SIZE })) });
+    expect(stored.entries).toHaveLength(1);
+    expect(await usedBytes(aliceId)).toBe(used + SIZE);
+    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = ${saved} WHERE id = ${aliceId}::uuid`;
   });
 
   it('attaches the attachment blobs, and a reply joins the thread of the message it answers', async () => {

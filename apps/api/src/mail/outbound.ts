@@ -33,7 +33,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import { charge, deliverLocal, headerSectionOf, LOOP_HEADER, loopMarksIn, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
+import { charge, deliverLocal, headerSectionOf, LocalDeliveryError, LOOP_HEADER, loopMarksIn, REPORT_ALLOWANCE_BYTES, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
 import type { DnsResolver, DnssecResolver, Logger, MxAnswer } from '@sealmail/server';
 import { daneFor, DaneMismatch, peerChain, verifyDane } from './dane';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
@@ -364,7 +364,11 @@ export class Outbound {
     }
   }
 
-  /** Reports failures to a local sender (never to outside addresses: no backscatter). */
+  /**
+   * Reports failures to a local sender (never to outside addresses: no backscatter). A report may
+   * take the sender's mailbox a little past its quota (REPORT_ALLOWANCE_BYTES); one that does not
+   * fit even so, or can never be delivered, is given up (logged), not tried again every sweep.
+   */
   private async bounce(msg: { id: string; senderUserId: string | null; senderAddress: string; sentAt: Date }, failures: (DsnRecipient & { id: string })[], headers: string): Promise<void> {
     const ids = failures.map((f) => f.id);
     if (msg.senderUserId) {
@@ -372,12 +376,15 @@ export class Outbound {
       try {
         await deliverLocal({ db: this.db, blobs: this.blobs, hostname: this.opts.hostname, now: this.now, logger: this.logger }, dsn, {
           mailFrom: '',
-          recipients: [{ address: msg.senderAddress, userId: msg.senderUserId }],
+          recipients: [{ address: msg.senderAddress, userId: msg.senderUserId, allowance: REPORT_ALLOWANCE_BYTES }],
         });
       } catch (err) {
-        // Not marked: the next sweep tries the report again.
-        this.logger.warn({ messageId: msg.id, err: (err as Error).message }, 'outbound: report not delivered');
-        return;
+        if (!(err instanceof LocalDeliveryError && (err.permanent || err.reason === 'mailbox-full'))) {
+          // Not marked: the next sweep tries the report again (the database was away, say).
+          this.logger.warn({ messageId: msg.id, err: (err as Error).message }, 'outbound: report not delivered');
+          return;
+        }
+        this.logger.warn({ messageId: msg.id, sender: msg.senderAddress, reason: err.reason }, 'outbound: report given up (it can never be stored: the mailbox is full past its report allowance, say)');
       } finally {
         dsn.fill(0);
       }
