@@ -252,6 +252,19 @@ describe('invitations over mail', () => {
     expect(((await alice.call('GET', '/api/v1/calendar-counters')).json() as { counters: unknown[] }).counters).toEqual([]);
   });
 
+  it('a COUNTER from someone who is not a guest is declined without telling them anything of the event', { timeout: 60_000 }, async () => {
+    const aliceId = (await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'alice' } })).id;
+    const counter = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Remote//EN', 'METHOD:COUNTER', 'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20261201T080000Z', 'DTSTART:20261207T100000Z', 'DTEND:20261207T110000Z', 'SUMMARY:?', 'ORGANIZER:mailto:alice@example.test', 'ATTENDEE;PARTSTAT=TENTATIVE:mailto:mallory@example.org', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    const id = await recordAccepted(aliceId, 'COUNTER', 'mallory@example.org', counter);
+    const list = (await alice.call('GET', '/api/v1/calendar-counters')).json() as { counters: { id: string }[] };
+    expect(list.counters.map((c) => c.id)).toEqual([id]);
+    expect((await alice.call('POST', `/api/v1/calendar-counters/${id}/decline`)).status).toBe(200);
+    expect(((await alice.call('GET', '/api/v1/calendar-counters')).json() as { counters: unknown[] }).counters).toEqual([]);
+    // A DECLINECOUNTER would carry the event's title, time and location: none goes out.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(mx.received.some((x) => x.rcpt.includes('mallory@example.org'))).toBe(false);
+  });
+
   it('an update bumps SEQUENCE and keeps Bob’s answer; the attendee removed gets a CANCEL', { timeout: 60_000 }, async () => {
     const res = await alice.call('PATCH', `/api/v1/calendars/${alice.cal}/events/${eventId}`, { scope: 'all', event: { ...meeting, title: 'Planning (moved)', attendees: [meeting.attendees![0]] } });
     expect(res.status, res.body).toBe(200);

@@ -17,6 +17,15 @@ export async function actingFor(deps: ApiDeps, c: { userId: string; delegated: b
   return { ...organizerOf(owner), sentBy: addressOf(user) };
 }
 
+/**
+ * Who invitations of calendar `c` go out from when `user` saves an event there: the owner (the
+ * event's ORGANIZER) for a delegate, else the user. Only the owner's own events mail anyone.
+ */
+export async function inviterFor<U extends { id: string }>(deps: ApiDeps, c: { userId: string; delegated: boolean }, user: U) {
+  if (!c.delegated) return user;
+  return deps.db.user.findUniqueOrThrow({ where: { id: c.userId }, select: { id: true, localPart: true, displayName: true, domainId: true, domain: { select: { name: true } } } });
+}
+
 /** Records a delegate's change to another user's calendar. */
 export async function delegateAudit(deps: ApiDeps, s: { userId: string; user: { accountId: string } }, c: { id: string; userId: string }, action: string, eventId: string): Promise<void> {
   const owner = await deps.db.user.findUnique({ where: { id: c.userId }, include: { domain: { select: { name: true } } } });

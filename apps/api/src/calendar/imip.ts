@@ -45,6 +45,15 @@ const addressOf = (u: { localPart: string; domain: { name: string } }) => `${u.l
 const mailto = (v: unknown) => String(v ?? '').replace(/^mailto:/i, '').trim().toLowerCase();
 const masterOf = (series: ICAL.Component[]) => series.find((c) => !c.hasProperty('recurrence-id')) ?? series[0]!;
 export const organizerOf = (series: ICAL.Component[] | null) => (series?.length ? mailto(masterOf(series).getFirstPropertyValue('organizer')) || null : null);
+/** The ORGANIZER a stored series names, as veventFromInput writes one (email, CN, SENT-BY). */
+export function storedOrganizer(series: ICAL.Component[]): { email: string; name?: string; sentBy?: string } | null {
+  const p = masterOf(series).getFirstProperty('organizer');
+  const email = p ? mailto(p.getFirstValue()) : '';
+  if (!p || !email) return null;
+  const name = p.getParameter('cn');
+  const sentBy = p.getParameter('sent-by');
+  return { email, ...(typeof name === 'string' ? { name } : {}), ...(typeof sentBy === 'string' ? { sentBy: mailto(sentBy) } : {}) };
+}
 const attendeesOf = (series: ICAL.Component[] | null, except: string) =>
   new Set((series ?? []).flatMap((c) => c.getAllProperties('attendee').map((p) => mailto(p.getFirstValue()))).filter((a) => a && a !== except));
 const clone = (c: ICAL.Component) => new ICAL.Component(structuredClone(c.toJSON()));
@@ -217,7 +226,7 @@ export class Invitations {
       if (u) {
         local.push({ address, userId: u.id });
         if (method === 'REQUEST') await this.upsertCopy(u, series);
-        else await this.removeCopy(u.id, masterOf(series).getFirstPropertyValue('uid') as string);
+        else await this.removeCopy(u.id, series);
       } else if (!(await this.ourDomain(address))) outside.push(address);
     }
     await this.mail(method, user, series.map(withoutAlarms), local, outside);
@@ -250,12 +259,25 @@ export class Invitations {
     return { cals, row };
   }
 
+  /**
+   * Whether a stored copy may be changed by mail from `organizer`: only a copy that organizer sent
+   * (so a guest reusing the UID of an event cannot overwrite or cancel it in the organizer's own
+   * calendar, nor anyone else's copy of it), and only by a REQUEST as new as the copy (SEQUENCE).
+   */
+  private sentBy(row: { id: string; ics: string }, organizer: string | null, series?: ICAL.Component[]): boolean {
+    const stored = this.store.open(row);
+    if (!organizer || organizerOf(stored) !== organizer) return false;
+    const seq = (s: ICAL.Component[]) => Number(masterOf(s).getFirstPropertyValue('sequence') ?? 0);
+    return !series || seq(series) >= seq(stored);
+  }
+
   private async upsertCopy(u: InviteUser, series: ICAL.Component[]): Promise<void> {
     const me = addressOf(u);
     const uid = masterOf(series).getFirstPropertyValue('uid') as string;
     const { cals, row } = await this.copyOf(u.id, uid);
     const copy = series.map(withoutAlarms);
     if (row) {
+      if (!this.sentBy(row, organizerOf(series), series)) return;
       // Keep the attendee's own answer (an update does not undo an acceptance).
       const mine = masterOf(this.store.open(row))
         .getAllProperties('attendee')
@@ -273,9 +295,9 @@ export class Invitations {
     }
   }
 
-  private async removeCopy(userId: string, uid: string): Promise<void> {
-    const { row } = await this.copyOf(userId, uid);
-    if (row) await this.deps.db.calendarEvent.delete({ where: { id: row.id } });
+  private async removeCopy(userId: string, series: ICAL.Component[]): Promise<void> {
+    const { row } = await this.copyOf(userId, masterOf(series).getFirstPropertyValue('uid') as string);
+    if (row && this.sentBy(row, organizerOf(series))) await this.deps.db.calendarEvent.delete({ where: { id: row.id } });
   }
 
   private wrap(events: ICAL.Component[]): string {
@@ -398,11 +420,13 @@ export class Invitations {
       const { row: mine } = await this.copyOf(user.id, uid);
       // DECLINECOUNTER (RFC 5546 §3.2.8): the organizer's current event, to the proposer.
       const current = mine ? withoutAlarms(masterOf(this.store.open(mine))) : withoutAlarms(proposal);
+      // Someone who is not (or no longer) a guest learns nothing of the event: no answer at all.
+      const guest = current.getAllProperties('attendee').some((p) => mailto(p.getFirstValue()) === row.sender);
       for (const p of current.getAllProperties('attendee')) if (mailto(p.getFirstValue()) !== row.sender) current.removeProperty(p);
       current.removeAllProperties('rrule');
       current.updatePropertyWithValue('dtstamp', ICAL.Time.fromJSDate(this.deps.now(), true));
       const local = await this.localUser(row.sender);
-      await this.mail('DECLINECOUNTER', user, [current], local ? [{ address: row.sender, userId: local.id }] : [], local ? [] : [row.sender]);
+      if (!mine || guest) await this.mail('DECLINECOUNTER', user, [current], local ? [{ address: row.sender, userId: local.id }] : [], local ? [] : [row.sender]);
     }
     await this.deps.db.calendarItip.update({ where: { id: row.id }, data: { outcome: 'declined', box: null } });
   }

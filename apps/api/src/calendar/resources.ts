@@ -31,7 +31,7 @@ const mail = (v: unknown) => String(v).replace(/^mailto:/i, '').toLowerCase();
 const fmt = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
 /** Why the resource cannot take this series, or null when it can. */
-async function refusal(db: Db, store: CalendarStore, r: ResourceRow, eventId: string, series: ICAL.Component[], now: Date): Promise<string | null> {
+async function refusal(db: Db, store: CalendarStore, r: ResourceRow, eventIds: readonly string[], series: ICAL.Component[], now: Date): Promise<string | null> {
   const master = series.find((c) => !c.hasProperty('recurrence-id')) ?? series[0]!;
   const ev = new ICAL.Event(master);
   const horizon = r.bookingHorizonDays === null ? null : now.getTime() + r.bookingHorizonDays * DAY;
@@ -51,12 +51,11 @@ async function refusal(db: Db, store: CalendarStore, r: ResourceRow, eventId: st
       const rule = p.getFirstValue() as ICAL.Recur;
       return rule.isFinite();
     });
-    const last = occurrences[occurrences.length - 1];
-    if (recurringForever || (last && last.start > horizon) || (!last && ev.startDate.toUnixTime() * 1000 > horizon))
+    if (recurringForever || startsAfter(series, horizon))
       return `more than ${r.bookingHorizonDays} days ahead, the furthest ${r.name} may be booked`;
     windowEnd = Math.min(windowEnd, horizon + DAY);
   }
-  const others = await db.resourceBooking.findMany({ where: { resourceId: r.id, accepted: true, eventId: { not: eventId } }, include: { event: true } });
+  const others = await db.resourceBooking.findMany({ where: { resourceId: r.id, accepted: true, eventId: { notIn: [...eventIds] } }, include: { event: true } });
   const theirs = busyIntervals(
     others.filter((b) => b.event.startUtc.getTime() < windowEnd && (b.event.endUtc === null || b.event.endUtc.getTime() > windowStart)).map((b) => store.open(b.event)),
     new Date(windowStart),
@@ -67,12 +66,33 @@ async function refusal(db: Db, store: CalendarStore, r: ResourceRow, eventId: st
   return null;
 }
 
+/** Most occurrences of a finite series walked to find whether one starts past a horizon. */
+const HORIZON_WALK = 20_000;
+
+/**
+ * Whether any occurrence of a finite series (its rule and RDATEs less EXDATEs, and any override
+ * moved later) starts after `horizon`: a walk from the first, stopped at the first one past it. A
+ * series with more occurrences than the walk takes counts as past it (such a series reaches far).
+ */
+function startsAfter(series: ICAL.Component[], horizon: number): boolean {
+  const master = series.find((c) => !c.hasProperty('recurrence-id')) ?? series[0]!;
+  for (const c of series) if (c !== master && new ICAL.Event(c).startDate.toUnixTime() * 1000 > horizon) return true;
+  const it = new ICAL.Event(master).iterator();
+  for (let n = 0; n < HORIZON_WALK; n++) {
+    const next = it.next();
+    if (!next) return false;
+    if (next.toUnixTime() * 1000 > horizon) return true;
+  }
+  return true;
+}
+
 /**
  * Answers for every resource of the organisation the series names as an attendee, writing the
  * answer on the master's ATTENDEE lines (the series is changed in place). Returns the bookings to
- * store once the event row is written (`commit`).
+ * store once the event row is written (`commit`). `ignore`: further events whose bookings do not
+ * count as clashes (the series a "this and following" edit splits this one from).
  */
-export async function answerForResources(db: Db, store: CalendarStore, accountId: string, eventId: string, series: ICAL.Component[], now: Date) {
+export async function answerForResources(db: Db, store: CalendarStore, accountId: string, eventId: string, series: ICAL.Component[], now: Date, ignore: readonly string[] = []) {
   const master = series.find((c) => !c.hasProperty('recurrence-id')) ?? series[0]!;
   const attendees = master.getAllProperties('attendee');
   const answers: { resourceId: string; accepted: boolean; reason: string | null }[] = [];
@@ -82,7 +102,7 @@ export async function answerForResources(db: Db, store: CalendarStore, accountId
     for (const p of attendees) {
       const r = byAddress.get(mail(p.getFirstValue()));
       if (!r || answers.some((a) => a.resourceId === r.id)) continue;
-      const reason = await refusal(db, store, r, eventId, series, now);
+      const reason = await refusal(db, store, r, [eventId, ...ignore], series, now);
       p.setParameter('cutype', r.kind === 'room' ? 'ROOM' : 'RESOURCE');
       p.setParameter('partstat', reason ? 'DECLINED' : 'ACCEPTED');
       p.removeParameter('rsvp');

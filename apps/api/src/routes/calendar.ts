@@ -34,11 +34,11 @@ import type { ApiDeps } from '../deps';
 import { calendarOf, DEFAULT_BUDGET, expandSeries, parseIcs, seriesOf, viewerDates, zonesUsed } from '../calendar/ical';
 import { deleteFromSeries, editSeries, veventFromInput, viewOf } from '../calendar/event';
 import { CalendarStore, feedTokenHash, icsApiError, newFeedToken } from '../calendar/store';
-import { Invitations } from '../calendar/imip';
+import { Invitations, storedOrganizer } from '../calendar/imip';
 import { isViewerZone, vtimezoneText, wallClock, zoneFor } from '../calendar/zones';
 import { occurrenceList } from '@sealmail/contract';
 import { answerForResources } from '../calendar/resources';
-import { actingFor, delegateAudit } from '../calendar/delegation';
+import { actingFor, delegateAudit, inviterFor } from '../calendar/delegation';
 
 const DEFAULT_NAME = 'Calendar';
 type Input = z.output<typeof eventInput>;
@@ -105,13 +105,14 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const id = randomUUID();
       const rooms = await answerForResources(deps.db, store, s.user.accountId, id, [vevent], deps.now());
       const row = guard(() => store.row(id, [vevent], wrap));
-      await invitations.precheck(s.user, req.body.attendees ?? []);
+      const inviter = await inviterFor(deps, c, s.user);
+      await invitations.precheck(inviter, req.body.attendees ?? []);
       await store.assertRoom(c.id);
       await deps.db.calendarEvent.create({ data: { id, calendarId: c.id, ...row } });
       await rooms.commit();
       await deps.reminders?.schedule(id);
       if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.create', id);
-      await invitations.afterWrite(s.user, null, [vevent]);
+      await invitations.afterWrite(inviter, null, [vevent]);
       return viewOf([vevent], { id, calendarId: c.id });
     },
     session,
@@ -134,14 +135,19 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const s = req.session!;
       const c = await store.access(s.userId, req.params.id, 'manage');
       const e = await store.event(c.id, req.params.eventId);
-      const organizer = await actingFor(deps, c, s.user, organizerOf);
+      const acting = await actingFor(deps, c, s.user, organizerOf);
+      // A copy of someone else's invitation keeps its ORGANIZER: editing it changes this calendar
+      // only and mails nobody (the guest does not become the organizer of the meeting's UID).
+      const invitedBy = storedOrganizer(store.open(e));
+      const organizer = invitedBy && invitedBy.email !== acting.email.toLowerCase() ? invitedBy : acting;
       const result = guard(() => editSeries(store.open(e), req.body.event as Input, req.body.scope, req.body.recurrenceId, { organizer, now: deps.now() }));
       const createdId = randomUUID();
       const rooms = await answerForResources(deps.db, store, s.user.accountId, e.id, result.series, deps.now());
-      const createdRooms = result.created ? await answerForResources(deps.db, store, s.user.accountId, createdId, result.created, deps.now()) : null;
+      const createdRooms = result.created ? await answerForResources(deps.db, store, s.user.accountId, createdId, result.created, deps.now(), [e.id]) : null;
       const row = guard(() => store.row(e.id, result.series, wrap));
       const createdRow = result.created ? guard(() => store.row(createdId, result.created!, wrap)) : null;
-      await invitations.precheck(s.user, req.body.event.attendees ?? []);
+      const inviter = await inviterFor(deps, c, s.user);
+      if (organizer === acting) await invitations.precheck(inviter, req.body.event.attendees ?? []);
       if (createdRow) await store.assertRoom(c.id);
       const before = store.open(e);
       await deps.db.$transaction(async (tx) => {
@@ -153,8 +159,8 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       await deps.reminders?.schedule(e.id);
       if (result.created) await deps.reminders?.schedule(createdId);
       if (c.delegated) await delegateAudit(deps, s, c, 'calendar.delegate.event.update', e.id);
-      await invitations.afterWrite(s.user, before, result.series);
-      if (result.created) await invitations.afterWrite(s.user, null, result.created);
+      await invitations.afterWrite(inviter, before, result.series);
+      if (result.created) await invitations.afterWrite(inviter, null, result.created);
       return { event: viewOf(result.series, { id: e.id, calendarId: c.id }), created: result.created ? viewOf(result.created, { id: createdId, calendarId: c.id }) : null };
     },
     session,
@@ -170,7 +176,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       if (left === null) await deps.db.calendarEvent.delete({ where: { id: e.id } });
       else await deps.db.calendarEvent.update({ where: { id: e.id }, data: store.row(e.id, left, wrap) });
       if (c.delegated) await delegateAudit(deps, req.session!, c, 'calendar.delegate.event.delete', e.id);
-      await invitations.afterWrite(req.session!.user, before, left);
+      await invitations.afterWrite(await inviterFor(deps, c, req.session!.user), before, left);
       return { deleted: true as const };
     },
     session,
@@ -248,20 +254,26 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
       const all = guard(() => seriesOf(parseIcs(req.body.ics)), 'body.ics');
       let imported = 0;
       let updated = 0;
-      const rows = all.map((series) => {
-        const id = randomUUID();
-        return { id, row: guard(() => store.row(id, series, wrap), 'body.ics') };
-      });
+      // A series of a UID the calendar holds already is updated under its row's id (the seal is
+      // bound to it); the others get new ids.
+      const uids = all.map((series) => store.uidDigest(String((series.find((v) => !v.hasProperty('recurrence-id')) ?? series[0]!).getFirstPropertyValue('uid') ?? '')));
+      const held = new Map((await deps.db.calendarEvent.findMany({ where: { calendarId: c.id, uidDigest: { in: uids } }, select: { id: true, uidDigest: true } })).map((r) => [r.uidDigest, r.id]));
+      // Rooms and equipment an imported series names are asked as when it is saved (an import
+      // books nothing by itself, and an update keeps no booking the room did not answer for).
+      const rooms: Awaited<ReturnType<typeof answerForResources>>[] = [];
+      const rows: { id: string; existing: boolean; row: ReturnType<typeof store.row> }[] = [];
+      for (const [i, series] of all.entries()) {
+        const existing = held.get(uids[i]!);
+        const id = existing ?? randomUUID();
+        if (existing || series.some((v) => v.hasProperty('attendee'))) rooms.push(await answerForResources(deps.db, store, req.session!.user.accountId, id, series, deps.now()).catch((err: unknown) => icsApiError(err, 'body.ics')));
+        rows.push({ id, existing: !!existing, row: guard(() => store.row(id, series, wrap), 'body.ics') });
+      }
       await deps.db.$transaction(async (tx) => {
         // Series not in the calendar yet must fit in it (updates of ones it holds always do).
-        const held = await tx.calendarEvent.count({ where: { calendarId: c.id, uidDigest: { in: rows.map((r) => r.row.uidDigest) } } });
-        await store.assertRoom(c.id, rows.length - held, tx);
-        for (const { id, row } of rows) {
-          const existing = await tx.calendarEvent.findFirst({ where: { calendarId: c.id, uidDigest: row.uidDigest }, select: { id: true } });
+        await store.assertRoom(c.id, rows.filter((r) => !r.existing).length, tx);
+        for (const { id, existing, row } of rows) {
           if (existing) {
-            // Re-sealed under the existing row's id (the seal is bound to it).
-            const series = all[rows.findIndex((r) => r.id === id)]!;
-            await tx.calendarEvent.update({ where: { id: existing.id }, data: store.row(existing.id, series, wrap) });
+            await tx.calendarEvent.update({ where: { id }, data: row });
             updated++;
           } else {
             await tx.calendarEvent.create({ data: { id, calendarId: c.id, ...row } });
@@ -269,6 +281,7 @@ export async function calendarRoutes(app: FastifyInstance, deps: ApiDeps): Promi
           }
         }
       });
+      for (const r of rooms) await r.commit();
       if (deps.reminders) for (const { id } of rows) await deps.reminders.schedule(id).catch(() => undefined);
       return { imported, updated };
     },
