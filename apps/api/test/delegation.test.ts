@@ -272,8 +272,8 @@ describe('shared mailboxes', () => {
     const create = (body: unknown) => admin.api.request(sharedMailboxCreate, { body: body as never });
     await expect(create({ address: 'not an address' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'body.address' });
     await expect(create({ address: 'help@elsewhere.example' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', message: expect.stringContaining('not a domain of your organisation') });
-    await expect(create({ address: SUPPORT })).rejects.toMatchObject({ status: 409, code: 'CONFLICT' });
-    await expect(create({ address: ALICE })).rejects.toMatchObject({ status: 409, code: 'CONFLICT' });
+    await expect(create({ address: SUPPORT })).rejects.toMatchObject({ status: 409, code: 'ADDRESS_TAKEN' });
+    await expect(create({ address: ALICE })).rejects.toMatchObject({ status: 409, code: 'ADDRESS_TAKEN' });
     await expect(create({ address: 'desk@example.test', displayName: 'Desk <evil>' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED', field: 'body.displayName' });
   });
 

@@ -52,7 +52,7 @@ export const errorRegistry = {
   IMPORT_UNAVAILABLE: { status: 503, message: 'This server does not run mail imports right now.' },
   UPLOAD_INCOMPLETE: { status: 409, message: 'The upload is not complete: a part is missing or the size differs from the one declared.' },
   RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested byte range is not valid for this blob: ask for one range, bytes=first-last, within its size.' },
-  ADDRESS_TAKEN: { status: 409, message: 'This address already belongs to a user or a mailing list.' },
+  ADDRESS_TAKEN: { status: 409, message: 'This address already belongs to a user, a mailing list, an alias or a room.' },
   FROM_NOT_OWNED: { status: 403, message: 'You cannot send from this address: it is not yours or one of your aliases.' },
   FORWARD_UNVERIFIED: { status: 409, message: 'This forward address is not verified yet: enter the code mailed to it first.' },
   FORWARD_CODE_INVALID: { status: 400, message: 'That code is wrong or has expired: ask for a new one.' },

@@ -88,15 +88,19 @@ export async function addressesOf(db: Db, user: { id: string; localPart: string;
   return [`${user.localPart}@${domain?.name ?? ''}`, ...aliases.map((a) => `${a.localPart}@${a.domain.name}`)];
 }
 
-/** Whether a user, a mailing list or an alias has this address already (one domain's local part). */
-export async function addressInUse(db: Pick<Db, 'user' | 'mailingList' | 'userAlias'>, domainId: string, localPart: string): Promise<boolean> {
+/**
+ * Whether a user (shared mailboxes are users), a mailing list, an alias or a room or equipment has
+ * this address already (one domain's local part).
+ */
+export async function addressInUse(db: Pick<Db, 'user' | 'mailingList' | 'userAlias' | 'calendarResource'>, domainId: string, localPart: string): Promise<boolean> {
   const key = { domainId_localPart: { domainId, localPart } };
-  const [user, list, alias] = await Promise.all([
+  const [user, list, alias, resource] = await Promise.all([
     db.user.findUnique({ where: key, select: { id: true } }),
     db.mailingList.findUnique({ where: key, select: { id: true } }),
     db.userAlias.findUnique({ where: key, select: { id: true } }),
+    db.calendarResource.findUnique({ where: key, select: { id: true } }),
   ]);
-  return !!(user ?? list ?? alias);
+  return !!(user ?? list ?? alias ?? resource);
 }
 
 /** Domains, optionally of one account, by name. */

@@ -88,16 +88,19 @@ export function requireSession(deps: ApiDeps, opts: SessionRule = {}) {
     if (opts.role && !(typeof opts.role === 'string' ? [opts.role] : opts.role).includes(session.user.role as 'admin')) throw new ApiError('FORBIDDEN');
     if (!opts.setup) assertApprovedDevice(session);
     else if (opts.device && !session.deviceId) throw new ApiError('DEVICE_REQUIRED');
-    if (opts.fresh) {
-      const at = session.reauthAt?.getTime();
-      if (at === undefined || deps.now().getTime() - at > deps.auth.reauthWindowMs) throw new ApiError('REAUTH_REQUIRED');
-    }
+    if (opts.fresh) assertFresh(deps, session);
     if (opts.with) {
       const { extra, ...rest } = session;
       req.sessionExtra = extra;
       req.session = rest;
     } else req.session = session;
   };
+}
+
+/** Refuses (REAUTH_REQUIRED) a session that has not re-authenticated within the last few minutes. */
+export function assertFresh(deps: ApiDeps, session: { reauthAt?: Date | null }): void {
+  const at = session.reauthAt?.getTime();
+  if (at === undefined || deps.now().getTime() - at > deps.auth.reauthWindowMs) throw new ApiError('REAUTH_REQUIRED');
 }
 
 /** Refuses a session that is not bound to a device its user's sigchain approves. */

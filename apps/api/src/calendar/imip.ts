@@ -170,7 +170,8 @@ export class Invitations {
 
   private async localUser(address: string) {
     const at = address.lastIndexOf('@');
-    return this.deps.db.user.findFirst({ where: { localPart: address.slice(0, at), domain: { name: address.slice(at + 1) } }, select: { id: true, localPart: true, displayName: true, domainId: true, domain: { select: { name: true } } } });
+    // A suspended user is nobody here, as at the SMTP ingress (550 5.1.1): no copy, no mail.
+    return this.deps.db.user.findFirst({ where: { localPart: address.slice(0, at), domain: { name: address.slice(at + 1) }, status: 'active' }, select: { id: true, localPart: true, displayName: true, domainId: true, domain: { select: { name: true } } } });
   }
   /** A room or equipment of this server: it answers bookings itself (resources.ts), no mail. */
   private async resource(address: string) {

@@ -1,6 +1,7 @@
 /** The account's escrow key as stored (docs/crypto.md §3.5): lookups and the public view. */
 import { toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
+import { ApiError } from '@sealmail/contract';
 
 type EscrowRow = NonNullable<Awaited<ReturnType<Db['escrowKey']['findFirst']>>>;
 
@@ -45,4 +46,20 @@ export async function holdsEscrowKey(db: Db, escrowId: string, s: { userId: stri
   if (!s.deviceId) return false;
   const box = await db.escrowBox.findUnique({ where: { escrowId_deviceId: { escrowId, deviceId: s.deviceId } }, select: { userId: true } });
   return !!box && box.userId === s.userId && (await isEscrowAdmin(db, s.userId));
+}
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/**
+ * Refuses (CONFLICT) to lose the last copy of an active escrow key: `userId` holds one, and no other
+ * active escrow admin of the account does. Deleting such a user would leave escrow on with nobody
+ * able to recover or open anything (the Escrow screen refuses to undesignate them for the same reason).
+ */
+export async function keepAnEscrowHolder(tx: Tx, accountId: string, userId: string): Promise<void> {
+  const e = await tx.escrowKey.findFirst({ where: { accountId, status: 'active' }, select: { id: true } });
+  if (!e || !(await tx.escrowBox.count({ where: { escrowId: e.id, userId } }))) return;
+  // As the Escrow screen's undesignation: one change to the account's holders at a time.
+  await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${accountId}::uuid FOR UPDATE`;
+  const others = await tx.escrowBox.count({ where: { escrowId: e.id, userId: { not: userId }, user: { status: 'active', ...escrowAdminWhere } } });
+  if (others === 0) throw new ApiError('CONFLICT', 'params.address', 'This is the last escrow admin who holds the escrow key: share it with another escrow admin’s device first, or turn escrow off.');
 }

@@ -36,9 +36,11 @@ import {
 import { addressInUse, checkDatabase, findUserByAddress, recordAudit, splitAddress, type Db, type User } from '@sealmail/db';
 import { hashPassword } from '@sealmail/server';
 import { defineRoute } from '../http/route';
-import { requireSession } from '../auth/plugin';
+import { assertFresh, requireSession } from '../auth/plugin';
 import { revokeOtherSessions } from '../auth/sessions';
 import { dropUnneededMessages, releaseHeldEntries } from '../mail/legal-hold';
+import { outboundOfAccount } from './outbound-admin';
+import { keepAnEscrowHolder } from '../keys/escrow';
 import type { ApiDeps } from '../deps';
 
 /** What the health overview checks besides the database: set by the API process from its configuration. */
@@ -260,6 +262,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
         const current = await tx.user.findUniqueOrThrow({ where: { id: u.id } });
         if (current.legalHoldAt) throw new ApiError('LEGAL_HOLD');
         await keepAnAdmin(tx, current);
+        await keepAnEscrowHolder(tx, current.accountId, current.id);
         const held = [
           ...(await tx.mailboxEntry.findMany({ where: { userId: u.id }, select: { messageId: true }, distinct: ['messageId'] })),
           // Kept by a hold since lifted (should the lift have stopped half-way): they go with the user.
@@ -288,6 +291,11 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
       const s = req.session!;
       const u = await own(s.user.accountId, req.params.address);
       if (u.status !== 'active') throw new ApiError('CONFLICT', 'params.address', 'This user is suspended: reactivate them first.');
+      // For someone who has set up their account already, a set-up link chooses a new password
+      // for them (and signs them out): the power of a password reset, so it needs the same fresh
+      // proof of the admin's own password.
+      const setUp = u.passwordChangedAt !== null || (await deps.db.sigchainLink.count({ where: { userId: u.id } })) > 0;
+      if (setUp) assertFresh(deps, s);
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(deps.now().getTime() + INVITATION_TTL_MS);
       await deps.db.$transaction([
@@ -314,7 +322,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
           req.log.info({ err }, 'set-up link not mailed');
         }
       }
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'admin.user_invited', details: { user: req.params.address, expiresAt: expiresAt.toISOString(), mailedTo, mailProblem, actorDeviceId: s.deviceId } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'admin.user_invited', details: { user: req.params.address, expiresAt: expiresAt.toISOString(), mailedTo, mailProblem, replacesPassword: setUp, actorDeviceId: s.deviceId } });
       return { link, expiresAt: expiresAt.toISOString(), mailedTo, mailProblem };
     },
     admin,
@@ -436,7 +444,7 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
       const accountId = req.session!.user.accountId;
       const database = await checkDatabase(deps.db).then(() => true, () => false);
       const [waiting, failed] = database
-        ? await Promise.all([deps.db.outboundDelivery.count({ where: { status: 'queued', message: { senderUserId: { not: null } } } }), deps.db.outboundDelivery.count({ where: { status: 'failed' } })])
+        ? await outboundOfAccount(deps.db, accountId).then((ours) => Promise.all([deps.db.outboundDelivery.count({ where: { status: 'queued', ...ours } }), deps.db.outboundDelivery.count({ where: { status: 'failed', ...ours } })]))
         : [0, 0];
       const jobs = deps.outbound ? await deps.outbound.queueSize().catch(() => null) : null;
       const storage = database ? await deps.db.user.aggregate({ where: { accountId }, _sum: { usedBytes: true, quotaBytes: true }, _count: { _all: true } }) : null;
@@ -452,7 +460,8 @@ export async function adminUserRoutes(app: FastifyInstance, deps: ApiDeps, healt
         version: deps.version,
         uptimeSeconds: Math.round(process.uptime()),
         database: { ok: database },
-        queue: { ok: database && jobs !== null, waiting: jobs ?? waiting, failed },
+        // The relay's job count is the whole server's; an admin sees their organisation's mail.
+        queue: { ok: database && jobs !== null, waiting, failed },
         smtp: { ok: smtp.ok, host: health.smtp?.host ?? '', port: health.smtp?.port ?? 0, detail: smtp.detail },
         certificate,
         storage: { usedBytes: Number(storage?._sum.usedBytes ?? 0), quotaBytes: Number(storage?._sum.quotaBytes ?? 0), users: storage?._count._all ?? 0 },

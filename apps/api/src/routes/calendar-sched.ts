@@ -90,7 +90,7 @@ export async function calendarSchedRoutes(app: FastifyInstance, deps: ApiDeps): 
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
       if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding addresses to it.`);
       const { address: _address, ...fields } = req.body;
-      if ((await addressInUse(deps.db, domain.id, localPart)) || (await deps.db.calendarResource.findUnique({ where: { domainId_localPart: { domainId: domain.id, localPart } } }))) throw new ApiError('ADDRESS_TAKEN', 'body.address');
+      if (await addressInUse(deps.db, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address');
       const r = await deps.db.calendarResource
         .create({ data: { accountId: s.user.accountId, domainId: domain.id, localPart, ...fields }, include: resourceInclude })
         .catch((err: unknown) => {

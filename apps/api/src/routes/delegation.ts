@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, delegatedKeys, delegatedMailGet, delegatedMailList, delegationAppend, delegationBoxes, delegationOverview, sharedMailboxCreate, sharedMailboxDevice, sharedMailboxLinks, sharedMailboxList } from '@sealmail/contract';
 import { LinkType, toBase64Url, toHex } from '@sealmail/crypto';
-import { findUserByAddress, recordAudit } from '@sealmail/db';
+import { addressInUse, findUserByAddress, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
@@ -204,7 +204,8 @@ export async function delegationRoutes(app: FastifyInstance, deps: ApiDeps): Pro
       const domain = await deps.db.domain.findUnique({ where: { name: domainName } });
       if (!domain || domain.accountId !== s.user.accountId) throw new ApiError('VALIDATION_FAILED', 'body.address', `body.address: ${domainName} is not a domain of your organisation.`);
       if (!domain.verifiedAt) throw new ApiError('DOMAIN_UNVERIFIED', 'body.address', `${domainName} is not verified yet: prove it is yours (Domains) before adding addresses to it.`);
-      if ((await findUserByAddress(deps.db, req.body.address)) || (await deps.db.userAlias.findUnique({ where: { domainId_localPart: { domainId: domain.id, localPart } } }))) throw new ApiError('CONFLICT', 'body.address', `${req.body.address} is taken.`);
+      // Taken by a user (or shared mailbox), a list, an alias or a room.
+      if (await addressInUse(deps.db, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address', `${req.body.address} is taken.`);
       const user = await deps.db.user.create({
         // Nobody signs in to a shared mailbox: its password hash is no Argon2id string, so no password matches.
         data: { accountId: s.user.accountId, domainId: domain.id, localPart, displayName: req.body.displayName, passwordHash: '!shared-mailbox', sharedMailbox: { create: { createdBy: s.userId } } },

@@ -223,7 +223,8 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           }
           // A user's own address, one of their aliases, or a +tag form of either (docs/mail.md "Aliases").
           const user = mailboxes.get(address);
-          if (!user) throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here.`);
+          // A suspended user receives nothing (as at the SMTP ingress, 550 5.1.1).
+          if (!user || user.status !== 'active') throw new ApiError('RECIPIENT_UNKNOWN', `body.${kind}.${i}`, `There is no mailbox ${address} here that takes mail.`);
           if (!(await reach(user))) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
           holders.push({ address, userId: user.id, kind });
         }

@@ -36,13 +36,15 @@ const view = (r: Row) => ({
   bouncedAt: r.bouncedAt?.toISOString() ?? null,
 });
 
+/** Where-clause of the outbound deliveries of mail sent by users of this account (senders on its domains). */
+export async function outboundOfAccount(db: ApiDeps['db'], accountId: string) {
+  const domains = await db.domain.findMany({ where: { accountId }, select: { name: true } });
+  return { message: { senderUserId: { not: null }, OR: domains.map((d) => ({ senderAddress: { endsWith: `@${d.name}` } })) } };
+}
+
 export async function outboundAdminRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const admin = requireSession(deps, { role: 'admin' });
-  /** Deliveries of mail sent by users of this account (senders on the account's domains). */
-  const ofAccount = async (accountId: string) => {
-    const domains = await deps.db.domain.findMany({ where: { accountId }, select: { name: true } });
-    return { message: { senderUserId: { not: null }, OR: domains.map((d) => ({ senderAddress: { endsWith: `@${d.name}` } })) } };
-  };
+  const ofAccount = (accountId: string) => outboundOfAccount(deps.db, accountId);
 
   async function own(accountId: string, id: string): Promise<Row> {
     const row = await deps.db.outboundDelivery.findFirst({ where: { id, ...(await ofAccount(accountId)) }, include: { message: { select: { senderAddress: true } } } });
