@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, delegatedKeys, delegatedMailGet, delegatedMailList, delegationAppend, delegationBoxes, delegationOverview, sharedMailboxCreate, sharedMailboxDevice, sharedMailboxLinks, sharedMailboxList } from '@sealmail/contract';
 import { LinkType, toBase64Url, toHex } from '@sealmail/crypto';
-import { addressInUse, findUserByAddress, recordAudit } from '@sealmail/db';
+import { addressInUse, recordAudit } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { appendLink, decodePosted, refuse, storedChain } from '../keys/chain';
