@@ -59,7 +59,7 @@ import { delegationRoutes } from './routes/delegation';
 import { transferRoutes } from './routes/transfer';
 import { Importer, type ImporterOptions } from './imports/importer';
 import { ImportStaging } from './imports/staging';
-import { CacheNotifications, ephemeralServerMailKey, MailEvents, postgresBlobStore, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
+import { CacheNotifications, ephemeralServerMailKey, MailEvents, postgresBlobStore, replyOutOfOffice, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 import { Outbound, type OutboundOptions } from './mail/outbound';
 import { listPoster } from './mail/list-post';
 import type { ApiDeps } from './deps';
@@ -191,7 +191,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     app.addHook('onClose', async () => housekeeping.stop());
   }
   if (opts.scheduled) {
-    const scheduled = new ScheduledSends(deps.db, deps.blobs, deps.events, opts.logger, deps.now, () => deps.outbound, opts.scheduled);
+    // Recipients' out-of-office replies to a released mail, as for one sent at once (routes/mail.ts).
+    const outOfOffice = async (r: { userId: string; address: string; replyTo: string; senderUserId: string; inReplyTo: string }) => {
+      const accounts = await deps.db.user.findMany({ where: { id: { in: [r.userId, r.senderUserId] } }, select: { accountId: true } });
+      const outside = new Set(accounts.map((a) => a.accountId)).size > 1;
+      await replyOutOfOffice({ db: deps.db, blobs: deps.blobs, hostname: deps.mailHosts.smtp, now: deps.now, logger: opts.logger, secrets: deps.secrets, serverPublicKey: deps.serverKey.publicKey }, { ...r, outside });
+    };
+    const scheduled = new ScheduledSends(deps.db, deps.blobs, deps.events, opts.logger, deps.now, () => deps.outbound, { outOfOffice, ...opts.scheduled });
     await scheduled.start();
     deps.scheduled = scheduled;
     app.addHook('onClose', async () => scheduled.stop());

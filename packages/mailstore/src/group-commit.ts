@@ -54,7 +54,7 @@ function multiRow(head: string, casts: readonly string[], rows: readonly unknown
 
 /** Whether storeMessage's whole work for this input is what a batch does. */
 function batchable(input: StoreInput): boolean {
-  return !input.held && !input.links?.length && !input.chargeTo && !input.outbound?.length && input.holders.every((h) => !h.required && !h.threadId && !h.allowance);
+  return !input.held && !input.links?.length && !input.chargeTo && !input.outbound?.length && !input.before && !input.after && input.holders.every((h) => !h.required && !h.threadId && !h.allowance);
 }
 
 export class GroupCommit {

@@ -66,6 +66,8 @@ export interface StoreInput {
    */
   links?: readonly { id: string; recipient: string; passwordBox: Uint8Array; secretBox: Uint8Array; expiresAt: Date; sourceMessageId: string; senderUserId: string }[];
   chargeTo?: string;
+  /** Bytes of the public copy already charged to `chargeTo` (its attachments, when uploaded). */
+  chargeToAlreadyCharged?: bigint;
   /**
    * Mail for a mailbox without keys yet (held.ts): no entry, a held_mail row, and the mail's
    * bytes charged to that mailbox now (no room: QuotaExceededError, nothing stored).
@@ -77,9 +79,15 @@ export interface StoreInput {
    * all or nothing with the new save (apps/api mail/legal-hold.ts `dropDraftForResave`).
    */
   before?: (tx: Tx) => Promise<void>;
+  /**
+   * Runs last inside the store's transaction, with what was stored: a mail sent with expiring
+   * links stores its public copy here, so the mail and its copy are stored together or not at all.
+   */
+  after?: (tx: Tx, stored: Stored) => Promise<void>;
 }
 
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+export type StoreTx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+type Tx = StoreTx;
 
 export interface Stored {
   messageId: string;
@@ -106,73 +114,78 @@ export class BlobTakenError extends Error {
 
 /** Stores a sealed mail for its holders (docs/mail.md §3). */
 export async function storeMessage(db: Db, input: StoreInput): Promise<Stored> {
+  // A large body (tens of MiB) takes more than Prisma's default 5 s to write on a busy machine:
+  // running out of time would answer a 4xx the sender retries for days, never succeeding.
+  return db.$transaction((tx) => storeMessageIn(tx, input), STORE_TRANSACTION);
+}
+
+/** storeMessage inside a transaction the caller holds (`after` hooks store a second mail so). */
+export async function storeMessageIn(tx: Tx, input: StoreInput): Promise<Stored> {
   const size = BigInt(input.envelope.length + input.manifest.length + input.body.length + (input.summary?.length ?? 0)) + input.blobBytes;
-  return db.$transaction(async (tx) => {
-    await input.before?.(tx);
-    const message = await tx.message
-      .create({
-        data: {
-          mailId: input.mailId,
-          senderUserId: input.senderUserId,
-          senderAddress: input.senderAddress,
-          toAddresses: [...input.to],
-          ccAddresses: [...input.cc],
-          protection: input.protection,
-          envelope: input.envelope as Uint8Array<ArrayBuffer>,
-          manifest: input.manifest as Uint8Array<ArrayBuffer>,
-          body: input.body as Uint8Array<ArrayBuffer>,
-          bodySize: input.body.length,
-          attachmentSizes: input.attachmentSizes.map(BigInt),
-          size,
-          parentId: input.parentId,
-          sentAt: input.sentAt,
-          ...(input.serverBox ? { serverBox: input.serverBox as Uint8Array<ArrayBuffer> } : {}),
-          ...(input.summary ? { summary: input.summary as Uint8Array<ArrayBuffer> } : {}),
-          ...(input.originRef ? { originRef: input.originRef as Uint8Array<ArrayBuffer> } : {}),
-        },
-      })
-      .catch((err: { code?: string }) => {
-        throw err.code === 'P2002' ? new DuplicateMailError(`mail ${input.mailId} exists already`) : err;
-      });
-    for (const [i, id] of input.attachments.entries()) {
-      const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
-      if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
+  await input.before?.(tx);
+  const message = await tx.message
+    .create({
+      data: {
+        mailId: input.mailId,
+        senderUserId: input.senderUserId,
+        senderAddress: input.senderAddress,
+        toAddresses: [...input.to],
+        ccAddresses: [...input.cc],
+        protection: input.protection,
+        envelope: input.envelope as Uint8Array<ArrayBuffer>,
+        manifest: input.manifest as Uint8Array<ArrayBuffer>,
+        body: input.body as Uint8Array<ArrayBuffer>,
+        bodySize: input.body.length,
+        attachmentSizes: input.attachmentSizes.map(BigInt),
+        size,
+        parentId: input.parentId,
+        sentAt: input.sentAt,
+        ...(input.serverBox ? { serverBox: input.serverBox as Uint8Array<ArrayBuffer> } : {}),
+        ...(input.summary ? { summary: input.summary as Uint8Array<ArrayBuffer> } : {}),
+        ...(input.originRef ? { originRef: input.originRef as Uint8Array<ArrayBuffer> } : {}),
+      },
+    })
+    .catch((err: { code?: string }) => {
+      throw err.code === 'P2002' ? new DuplicateMailError(`mail ${input.mailId} exists already`) : err;
+    });
+  for (const [i, id] of input.attachments.entries()) {
+    const n = await tx.blob.updateMany({ where: { id, messageId: null }, data: { messageId: message.id, pieceIndex: i + 1 } });
+    if (n.count !== 1) throw new BlobTakenError(`blob ${id} is not free`);
+  }
+  if (input.chargeTo && !(await charge(tx, input.chargeTo, size - (input.chargeToAlreadyCharged ?? 0n)))) throw new QuotaExceededError('no room for the public copy');
+  if (input.held) {
+    if (!(await charge(tx, input.held.userId, size))) throw new QuotaExceededError(`no room for ${input.held.address}`);
+    await tx.heldMail.create({ data: { messageId: message.id, userId: input.held.userId, address: input.held.address, folder: input.held.folder, heldAt: input.sentAt } });
+  }
+  for (const l of input.links ?? []) {
+    await tx.mailLink.create({
+      data: { id: l.id, messageId: message.id, sourceMessageId: l.sourceMessageId, senderUserId: l.senderUserId, recipient: l.recipient, passwordBox: l.passwordBox as Uint8Array<ArrayBuffer>, secretBox: l.secretBox as Uint8Array<ArrayBuffer>, expiresAt: l.expiresAt, createdAt: input.sentAt },
+    });
+    await tx.outboundDelivery.create({ data: { messageId: message.id, recipient: l.recipient, linkId: l.id, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt } });
+  }
+  if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt })) });
+  const entries: Stored['entries'] = [];
+  const refused: Stored['refused'] = [];
+  for (const h of input.holders) {
+    if (!(await charge(tx, h.userId, size - (h.alreadyCharged ?? 0n), h.allowance))) {
+      if (h.required) throw new QuotaExceededError(`no room for ${h.address}`);
+      refused.push({ address: h.address, code: 'MAILBOX_FULL' });
+      continue;
     }
-    if (input.chargeTo && !(await charge(tx, input.chargeTo, size))) throw new QuotaExceededError('no room for the public copy');
-    if (input.held) {
-      if (!(await charge(tx, input.held.userId, size))) throw new QuotaExceededError(`no room for ${input.held.address}`);
-      await tx.heldMail.create({ data: { messageId: message.id, userId: input.held.userId, address: input.held.address, folder: input.held.folder, heldAt: input.sentAt } });
-    }
-    for (const l of input.links ?? []) {
-      await tx.mailLink.create({
-        data: { id: l.id, messageId: message.id, sourceMessageId: l.sourceMessageId, senderUserId: l.senderUserId, recipient: l.recipient, passwordBox: l.passwordBox as Uint8Array<ArrayBuffer>, secretBox: l.secretBox as Uint8Array<ArrayBuffer>, expiresAt: l.expiresAt, createdAt: input.sentAt },
-      });
-      await tx.outboundDelivery.create({ data: { messageId: message.id, recipient: l.recipient, linkId: l.id, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt } });
-    }
-    if (input.outbound?.length) await tx.outboundDelivery.createMany({ data: input.outbound.map((recipient) => ({ messageId: message.id, recipient, createdAt: input.sentAt, nextAttemptAt: input.sentAt, updatedAt: input.sentAt })) });
-    const entries: Stored['entries'] = [];
-    const refused: Stored['refused'] = [];
-    for (const h of input.holders) {
-      if (!(await charge(tx, h.userId, size - (h.alreadyCharged ?? 0n), h.allowance))) {
-        if (h.required) throw new QuotaExceededError(`no room for ${h.address}`);
-        refused.push({ address: h.address, code: 'MAILBOX_FULL' });
-        continue;
-      }
-      // A reply joins the holder's own thread of the message it answers, when they hold it.
-      const parentEntry = !h.threadId && input.parentId ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: input.parentId }, select: { threadId: true } }) : null;
-      const threadId = h.threadId ?? parentEntry?.threadId ?? randomUUID();
-      const entry = await tx.mailboxEntry.create({
-        data: { userId: h.userId, messageId: message.id, folder: h.folder, role: h.kind, box: h.box as Uint8Array<ArrayBuffer>, threadId, read: !!h.read, starred: !!h.starred, labelIds: [...(h.labelIds ?? [])], size, receivedAt: input.sentAt },
-      });
-      entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
-    }
-    // A copy nobody got, kept for nothing else (no relay, link or held mail), is not stored: it
-    // would be a row no mailbox shows and nothing ever deletes.
-    if (!entries.length && refused.length && !input.outbound?.length && !input.links?.length && !input.held && !input.chargeTo) throw new QuotaExceededError(`no room for ${refused.map((r) => r.address).join(', ')}`);
-    return { messageId: message.id, size, entries, refused };
-    // A large body (tens of MiB) takes more than Prisma's default 5 s to write on a busy machine:
-    // running out of time would answer a 4xx the sender retries for days, never succeeding.
-  }, STORE_TRANSACTION);
+    // A reply joins the holder's own thread of the message it answers, when they hold it.
+    const parentEntry = !h.threadId && input.parentId ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: input.parentId }, select: { threadId: true } }) : null;
+    const threadId = h.threadId ?? parentEntry?.threadId ?? randomUUID();
+    const entry = await tx.mailboxEntry.create({
+      data: { userId: h.userId, messageId: message.id, folder: h.folder, role: h.kind, box: h.box as Uint8Array<ArrayBuffer>, threadId, read: !!h.read, starred: !!h.starred, labelIds: [...(h.labelIds ?? [])], size, receivedAt: input.sentAt },
+    });
+    entries.push({ userId: h.userId, address: h.address, entryId: entry.id, folder: h.folder, kind: h.kind, threadId });
+  }
+  // A copy nobody got, kept for nothing else (no relay, link or held mail), is not stored: it
+  // would be a row no mailbox shows and nothing ever deletes.
+  if (!entries.length && refused.length && !input.outbound?.length && !input.links?.length && !input.held && !input.chargeTo) throw new QuotaExceededError(`no room for ${refused.map((r) => r.address).join(', ')}`);
+  const stored = { messageId: message.id, size, entries, refused };
+  await input.after?.(tx, stored);
+  return stored;
 }
 
 /** Time limits of the store transaction: waiting for a connection, and the whole transaction. */

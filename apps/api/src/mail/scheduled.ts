@@ -21,10 +21,10 @@
  * job does not release it: it fails, stays in the Outbox, and the sender reschedules it.
  */
 import { randomUUID } from 'node:crypto';
-import { ApiError, composeLimits, linkExpirySeconds, type LinkExpiry } from '@sealmail/contract';
+import { ApiError, composeLimits, linkExpirySeconds, type FolderName, type LinkExpiry } from '@sealmail/contract';
 import { fromBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
-import { charge, type BlobStore, type MailEvents } from '@sealmail/mailstore';
+import { charge, runServerFilters, type BlobStore, type MailEvents } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
 import type { Outbound } from './outbound';
 import { purgeEntries, dropUnneededMessages } from './legal-hold';
@@ -60,6 +60,8 @@ export interface ScheduledOptions {
   connectionString: string;
   /** How often to look for mail due by the clock (seconds; 0: never by itself). */
   sweepSeconds?: number;
+  /** A recipient's out-of-office reply to a released mail (as for one sent at once: routes/mail.ts). */
+  outOfOffice?: (r: { userId: string; address: string; replyTo: string; senderUserId: string; inReplyTo: string }) => Promise<void>;
 }
 
 export class ScheduledSends {
@@ -72,7 +74,7 @@ export class ScheduledSends {
     private readonly logger: Logger,
     private readonly now: () => Date,
     private readonly outbound: () => Outbound | null,
-    opts: ScheduledOptions,
+    private readonly opts: ScheduledOptions,
   ) {
     this.queue = new QueueWorker(logger, {
       connectionString: opts.connectionString,
@@ -130,18 +132,21 @@ export class ScheduledSends {
         await tx.scheduledSend.update({ where: { id }, data: { status: 'failed', error: 'The device that sealed this mail was removed before its time; open it from the Outbox and schedule it again.' } });
         return null;
       }
-      const message = await tx.message.findUniqueOrThrow({ where: { id: row.messageId }, select: { id: true, size: true, parentId: true } });
-      const created: { userId: string; entryId: string; folder: 'inbox' | 'sent' }[] = [];
+      const message = await tx.message.findUniqueOrThrow({ where: { id: row.messageId }, select: { id: true, mailId: true, size: true, parentId: true, senderAddress: true, attachmentSizes: true } });
+      const created: { userId: string; entryId: string; folder: FolderName; address?: string }[] = [];
       for (const h of plan.holders) {
         if (!(await charge(tx, h.userId, message.size))) {
           this.logger.info({ scheduled: id }, 'scheduled send: a recipient mailbox is full');
           continue;
         }
+        // Each recipient's metadata filters, as for mail sent at once (routes/mail.ts).
+        const f = await runServerFilters(tx as unknown as Db, h.userId, { senders: [message.senderAddress], recipient: h.address, listIds: [], size: Number(message.size), attachments: message.attachmentSizes.length });
+        const folder = f?.folder ?? 'inbox';
         const parentEntry = message.parentId ? await tx.mailboxEntry.findFirst({ where: { userId: h.userId, messageId: message.parentId }, select: { threadId: true } }) : null;
         const e = await tx.mailboxEntry.create({
-          data: { userId: h.userId, messageId: message.id, folder: 'inbox', role: h.kind, box: fromBase64Url(h.box) as Uint8Array<ArrayBuffer>, threadId: parentEntry?.threadId ?? randomUUID(), read: false, size: message.size, receivedAt: now },
+          data: { userId: h.userId, messageId: message.id, folder, role: h.kind, box: fromBase64Url(h.box) as Uint8Array<ArrayBuffer>, threadId: parentEntry?.threadId ?? randomUUID(), read: f?.read ?? false, starred: f?.starred ?? false, labelIds: [...(f?.labelIds ?? [])], size: message.size, receivedAt: now },
         });
-        created.push({ userId: h.userId, entryId: e.id, folder: 'inbox' });
+        created.push({ userId: h.userId, entryId: e.id, folder, address: h.address });
       }
       await tx.mailboxEntry.update({ where: { id: entry.id }, data: { folder: 'sent', receivedAt: now } });
       created.push({ userId: row.userId, entryId: entry.id, folder: 'sent' });
@@ -161,7 +166,7 @@ export class ScheduledSends {
       }
       // The plan's boxes are spent: keep only the addresses (the Outbox view lists them).
       await tx.scheduledSend.update({ where: { id }, data: { plan: { holders: [], external: [] } } });
-      return { kind: 'sent' as const, row, plan, created };
+      return { kind: 'sent' as const, row, plan, created, message };
     });
     if (!outcome) return false;
     if (outcome.kind === 'cancelled') {
@@ -171,7 +176,10 @@ export class ScheduledSends {
     const relay = this.outbound();
     if (relay && outcome.plan.serverBox && outcome.plan.external.length) await relay.enqueue(outcome.row.messageId);
     if (relay && outcome.plan.linkCopy) await relay.enqueue(outcome.plan.linkCopy.messageId);
-    for (const c of outcome.created) void this.events.publish(this.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: c.folder === 'sent' ? 'changed' : 'new' }).catch(() => undefined);
+    for (const c of outcome.created) void this.events.publish(this.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: c.userId === outcome.row.userId && c.folder === 'sent' ? 'changed' : 'new' }).catch(() => undefined);
+    for (const c of outcome.created)
+      if (c.address && c.userId !== outcome.row.userId && this.opts.outOfOffice)
+        await this.opts.outOfOffice({ userId: c.userId, address: c.address, replyTo: outcome.message.senderAddress, senderUserId: outcome.row.userId, inReplyTo: outcome.message.mailId }).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'out-of-office reply failed'));
     return true;
   }
 

@@ -33,7 +33,7 @@ import { defineRoute } from '../http/route';
 import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
 import { findMailboxes, reachOnce } from '../keys/mailboxes';
-import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, type Holder } from '@sealmail/mailstore';
+import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, storeMessageIn, type Holder, type StoreInput } from '@sealmail/mailstore';
 import { findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
 import { COUNTS_WITH_SESSION, countsWithSession, readMailboxCounts } from '../mail/counts';
@@ -113,10 +113,12 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     return { links, env, envelope, manifest, body, recipients, attachmentSizes, blobBytes: blobs.reduce((a, x) => a + x.size, 0n) };
   }
 
-  /** Stores the public copy with its links and notices; the password is kept only boxed to the server key. */
-  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string): Promise<string>;
-  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string, later: true): Promise<{ messageId: string; links: ScheduledLink[] }>;
-  async function storeLinkCopy(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string, later = false): Promise<string | { messageId: string; links: ScheduledLink[] }> {
+  /**
+   * The public copy with its links and notices, to store in the mail's own transaction (`after`):
+   * the password is kept only boxed to the server key. Its attachments were charged when uploaded,
+   * so only the rest of its bytes are charged to the sender now (all of it comes back at expiry).
+   */
+  function linkCopyInput(c: NonNullable<Awaited<ReturnType<typeof checkLinkCopy>>>, sourceMessageId: string, s: Session, self: string, later: boolean): { input: StoreInput; deferred: ScheduledLink[] | null } {
     const now = deps.now();
     const expiresAt = new Date(now.getTime() + linkExpirySeconds[c.links.expiresIn] * 1000);
     const links = c.recipients.map((r) => {
@@ -125,32 +127,27 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     });
     // Scheduled: the copy is stored now, its links (passwords boxed to the server key) when the mail leaves.
     const deferred = later ? links.map((l) => ({ id: l.id, recipient: l.recipient, passwordBox: toBase64Url(l.passwordBox), secretBox: toBase64Url(l.secretBox) })) : null;
-    try {
-      const stored = await storeMessage(deps.db, {
-        mailId: c.env.messageId,
-        senderUserId: s.userId,
-        senderAddress: self,
-        to: [],
-        cc: [],
-        protection: 'e2ee',
-        envelope: c.envelope,
-        manifest: c.manifest,
-        body: c.body,
-        attachments: c.links.attachments,
-        attachmentSizes: c.attachmentSizes,
-        blobBytes: c.blobBytes,
-        parentId: null,
-        sentAt: now,
-        holders: [],
-        links: deferred ? [] : links,
-        chargeTo: s.userId,
-      });
-      return deferred ? { messageId: stored.messageId, links: deferred } : stored.messageId;
-    } catch (err) {
-      if (err instanceof QuotaExceededError) throw new ApiError('QUOTA_EXCEEDED');
-      if (err instanceof DuplicateMailError) throw new ApiError('CONFLICT', 'body.links.envelope', 'A mail with this message id exists already.');
-      throw err;
-    }
+    const input: StoreInput = {
+      mailId: c.env.messageId,
+      senderUserId: s.userId,
+      senderAddress: self,
+      to: [],
+      cc: [],
+      protection: 'e2ee',
+      envelope: c.envelope,
+      manifest: c.manifest,
+      body: c.body,
+      attachments: c.links.attachments,
+      attachmentSizes: c.attachmentSizes,
+      blobBytes: c.blobBytes,
+      parentId: null,
+      sentAt: now,
+      holders: [],
+      links: deferred ? [] : links,
+      chargeTo: s.userId,
+      chargeToAlreadyCharged: c.blobBytes,
+    };
+    return { input, deferred };
   }
 
   defineRoute(
@@ -272,6 +269,9 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       // Expiring links: a public copy sealed by this device for nobody but the password boxes,
       // each of which must open it with its password (the link must work when it arrives).
       const linkCopy = b.links ? await checkLinkCopy(b.links, s) : null;
+      // The copy is a mail of its own: none of its uploads is one of the mail's, nor its id the mail's.
+      if (linkCopy?.links.attachments.some((id) => b.attachments.includes(id))) throw invalid('an upload is named both as an attachment and as the link copy’s', 'body.links.attachments');
+      if (linkCopy && linkCopy.env.messageId === env.messageId) throw invalid('the link copy has the message id of the mail itself', 'body.links.envelope');
 
       // A draft is always the sender's own (a delegate's drafts stay in their mailbox).
       // Gone (deleted, or saved again from another device) names its field: the client then saves
@@ -324,6 +324,9 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         )),
       ];
       let stored;
+      // The public copy of a mail sent as expiring links: stored in the mail's own transaction, so
+      // a copy that does not fit leaves nothing delivered either (QUOTA_EXCEEDED means nothing sent).
+      let copy = null as { messageId: string; links: ScheduledLink[] | null } | null;
       try {
         stored = await storeMessage(deps.db, {
           mailId: env.messageId,
@@ -344,6 +347,14 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           holders: holdersToStore,
           ...(serverBox && !sendAt ? { serverBox, outbound: [...external] } : {}),
           ...(resaved ? { before: async (tx) => void (dropped = await dropDraftForResave(tx, draft!.id, kept)) } : {}),
+          ...(linkCopy
+            ? {
+                after: async (tx, main) => {
+                  const { input, deferred } = linkCopyInput(linkCopy, main.messageId, s, self, !!sendAt);
+                  copy = { messageId: (await storeMessageIn(tx, input)).messageId, links: deferred };
+                },
+              }
+            : {}),
         });
       } catch (err) {
         if (err instanceof DraftKeptError) throw new ApiError('CONFLICT', 'body.replacesDraft', 'The saved draft is kept as it is (legal hold): save it under a new message id.');
@@ -358,12 +369,11 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (resaved) await deps.blobs.delete(dropped);
       const replaced = resaved ? null : draft;
       if (sendAt) {
-        const copy = linkCopy ? await storeLinkCopy(linkCopy, stored.messageId, s, self, true) : null;
         const plan: SchedulePlan = {
           holders: holders.map((h) => ({ address: h.address, userId: h.userId, kind: h.kind, box: toBase64Url(boxes.get(`${h.address} ${h.kind === 'bcc' ? 'bcc' : 'to'}`)!) })),
           external: [...external],
           ...(serverBox ? { serverBox: toBase64Url(serverBox) } : {}),
-          ...(copy && linkCopy ? { linkCopy: { messageId: copy.messageId, expiresIn: linkCopy.links.expiresIn, links: copy.links } } : {}),
+          ...(copy && linkCopy ? { linkCopy: { messageId: copy.messageId, expiresIn: linkCopy.links.expiresIn, links: copy.links ?? [] } } : {}),
         };
         const row = await deps.db.scheduledSend.create({ data: { userId: s.userId, entryId: mine.entryId, messageId: stored.messageId, deviceId: s.deviceId!, sendAt, plan: plan as object } });
         if (replaced) await purge([replaced]);
@@ -376,10 +386,7 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const created = stored.entries;
       if (replaced) await purge([replaced]);
       if (external.size) await deps.outbound!.enqueue(stored.messageId);
-      if (linkCopy) {
-        const copyId = await storeLinkCopy(linkCopy, stored.messageId, s, self);
-        await deps.outbound!.enqueue(copyId);
-      }
+      if (copy) await deps.outbound!.enqueue(copy.messageId);
       for (const c of created) void deps.events.publish(deps.db, c.userId, { entryId: c.entryId, folder: c.folder, kind: 'new' }).catch((err: unknown) => app.log.warn({ err }, 'mail event not published'));
       // Out-of-office replies of recipients (RFC 3834: once per sender per period), sealed by the
       // server into the sender's Inbox, from the address the mail came to.
