@@ -124,7 +124,7 @@ const reserved = new WeakMap<SMTPServerSession, number>();
 
 // With the user, what delivering to them needs for the envelope sender (delivery-facts.ts): DATA
 // skips its own statement when the From header names no one else (deliver.ts).
-const RECIPIENT_SQL = `SELECT d.verified_at AS "verifiedAt", u.id, u.account_id AS "accountId", u.status,
+const RECIPIENT_SQL = `SELECT d.verified_at AS "verifiedAt", u.id, u.account_id AS "accountId", u.status, u.used_bytes AS "usedBytes", u.quota_bytes AS "quotaBytes",
   EXISTS (SELECT 1 FROM blocked_senders b WHERE b.account_id = u.account_id AND b.pattern = ANY($3::text[]) AND (b.user_id IS NULL OR b.user_id = u.id)) AS blocked,
   ${factsColumns('$4::text[]')}
 FROM domains d LEFT JOIN users u ON u.domain_id = d.id AND u.local_part = $1
@@ -135,7 +135,7 @@ WHERE d.name = $2`;
  * The recipient's domain (null: not ours) and the user with exactly this address, if any (null:
  * look further — aliases, +tags, lists — with findMailboxByAddress).
  */
-async function lookupRecipient(db: Db, address: string, sender: string): Promise<{ domain: { verifiedAt: Date | null } | null; direct: { id: string; accountId: string; status: string; blocked: boolean; facts: RecipientFacts } | null }> {
+async function lookupRecipient(db: Db, address: string, sender: string): Promise<{ domain: { verifiedAt: Date | null } | null; direct: { id: string; accountId: string; status: string; usedBytes: bigint; quotaBytes: bigint; blocked: boolean; facts: RecipientFacts } | null }> {
   const at = address.lastIndexOf('@');
   const pool = pgPoolOf(db);
   if (!pool || at <= 0) {
@@ -144,10 +144,10 @@ async function lookupRecipient(db: Db, address: string, sender: string): Promise
   }
   // The user's and their account's blocks of the envelope sender (blockedAmong's rule) in the same
   // query, a named prepared statement (planned once per connection).
-  const { rows } = await pool.query<FactsRow & { verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup_facts', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender), sender ? [sender.toLowerCase()] : []] });
+  const { rows } = await pool.query<FactsRow & { verifiedAt: Date | null; id: string | null; accountId: string | null; status: string | null; usedBytes: string | null; quotaBytes: string | null; blocked: boolean }>({ name: 'sealmail_rcpt_lookup_facts', text: RECIPIENT_SQL, values: [address.slice(0, at), address.slice(at + 1), senderPatterns(sender), sender ? [sender.toLowerCase()] : []] });
   const row = rows[0];
   if (!row) return { domain: null, direct: null };
-  return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, blocked: row.blocked, facts: factsOfRow(row) } : null };
+  return { domain: { verifiedAt: row.verifiedAt }, direct: row.id ? { id: row.id, accountId: row.accountId!, status: row.status!, usedBytes: BigInt(row.usedBytes!), quotaBytes: BigInt(row.quotaBytes!), blocked: row.blocked, facts: factsOfRow(row) } : null };
 }
 
 function smtpError(code: number, message: string): Error & { responseCode: number } {
@@ -267,6 +267,15 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         const user = direct ?? (await findMailboxByAddress(opts.db, rcpt));
         if (user && user.status === 'active') {
           if (direct ? direct.blocked : (await blockedAmong(opts.db, [{ userId: user.id, accountId: user.accountId }], [sender])).size) return refuseBlocked();
+          // A full mailbox is refused for this recipient alone, at RCPT (the others of the message
+          // still get it): one reply for the whole message at DATA could not say that, and the
+          // full one's copy would be lost behind a 250. 452 4.2.2: it clears when they make room.
+          const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false;
+          const declared = BigInt(Math.max(1, Math.min(Number(args ? args.SIZE : 0) || 0, opts.maxMessageBytes)));
+          if (user.usedBytes + declared > user.quotaBytes) {
+            log.info({ session: session.id }, 'smtp: recipient mailbox full');
+            return cb(smtpError(452, '4.2.2 Mailbox full, try again later'));
+          }
           // Mail is sealed to the recipient's keys on arrival. A mailbox without keys yet (created by
           // an admin, never signed in) has it held server-encrypted until its first device is set up
           // (docs/mail.md §7.4); only an ingress without the server's mail key must defer it.

@@ -88,8 +88,9 @@ describe('group commit in the ingress', () => {
     expect(subjects.filter((s) => s.startsWith('batch ')).sort()).toEqual(Array.from({ length: N }, (_, i) => `batch ${i}`).sort());
   }, 120_000);
 
-  it('a full mailbox gets its 552 while the messages committed beside it get their 250', async () => {
-    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = used_bytes WHERE id = ${aliceId}::uuid`;
+  it('a mailbox that fills up between RCPT and DATA gets its 552 while the messages committed beside it get their 250', async () => {
+    // Room for a byte at RCPT (a full mailbox is refused there: the next test), none for the message.
+    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = used_bytes + 10 WHERE id = ${aliceId}::uuid`;
     const before = { bob: await committedEntries(bob.id), alice: await committedEntries(aliceId) };
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, pool: true, maxConnections: 8, maxMessages: Infinity });
     const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => transport.sendMail({ from: 'load@sender.example', to: i % 3 === 0 ? 'alice@example.test' : 'bob@example.test', subject: `mixed ${i}`, text: 'hello\r\n' })));
@@ -100,5 +101,24 @@ describe('group commit in the ingress', () => {
     });
     expect(await committedEntries(bob.id)).toBe(before.bob + 8);
     expect(await committedEntries(aliceId)).toBe(before.alice);
+  }, 120_000);
+
+  it('a full mailbox among several recipients is refused at RCPT (452 4.2.2) and the others get the message: nobody loses it behind a 250', async () => {
+    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = used_bytes WHERE id = ${aliceId}::uuid`;
+    const before = { bob: await committedEntries(bob.id), alice: await committedEntries(aliceId) };
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' } });
+    const info = await transport.sendMail({ from: 'load@sender.example', to: ['bob@example.test', 'alice@example.test'], subject: 'to both', text: 'hello\r\n' });
+    transport.close();
+    expect(info.accepted).toEqual(['bob@example.test']);
+    expect(info.rejected).toEqual(['alice@example.test']);
+    expect((info as unknown as { rejectedErrors: { response: string }[] }).rejectedErrors[0]!.response).toMatch(/^452 4\.2\.2 Mailbox full/);
+    expect(await committedEntries(bob.id)).toBe(before.bob + 1);
+    expect(await committedEntries(aliceId)).toBe(before.alice);
+    // Room again: the sender's retry gets through.
+    await tdb.prisma.$executeRaw`UPDATE users SET quota_bytes = used_bytes + 1000000 WHERE id = ${aliceId}::uuid`;
+    const again = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' } });
+    await again.sendMail({ from: 'load@sender.example', to: 'alice@example.test', subject: 'retry', text: 'hello\r\n' });
+    again.close();
+    expect(await committedEntries(aliceId)).toBe(before.alice + 1);
   }, 120_000);
 });
