@@ -9,7 +9,7 @@ import { authenticate, type DNSResolver } from 'mailauth';
 import type { Db } from '@sealmail/db';
 import { autoReplyRefusal, deliverLocal, LocalDeliveryError, loopMarksOf, parseStreamed, readHeaderFields, recipientFacts, replyOutOfOffice, wouldLoop, type BlobStore, type LocalDeliveryDeps, type SecretBox } from '@sealmail/mailstore';
 import type { Logger } from '@sealmail/server';
-import { scoreMessage, signalsOf, spamHeader } from './spam';
+import { sameOrganisation, scoreMessage, signalsOf, spamHeader } from './spam';
 import { recordItip } from './itip';
 import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
@@ -186,7 +186,12 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     const away = wanted.filter((w) => facts?.get(w.userId)?.outOfOffice !== false);
     if (deps.secrets && !verdict.spam && away.length) {
       const fields = readHeaderFields(raw);
-      const refusal = autoReplyRefusal(fields, env.mailFrom);
+      // Only to an envelope sender SPF or DKIM vouches for: a reply to a forged one is backscatter.
+      const senderDomain = env.mailFrom.slice(env.mailFrom.lastIndexOf('@') + 1).toLowerCase();
+      const vouched =
+        env.mailFrom.includes('@') &&
+        ((auth.spf && auth.spf.status.result === 'pass' && sameOrganisation(auth.spf.domain, senderDomain)) || (auth.dkim?.results ?? []).some((r) => r.status.result === 'pass' && sameOrganisation(r.signingDomain, senderDomain)));
+      const refusal = autoReplyRefusal(fields, env.mailFrom) ?? (vouched ? null : 'the envelope sender has no passing SPF or aligned DKIM');
       if (refusal) deps.logger.info({ reason: refusal }, 'smtp: no automatic reply');
       else {
         const msgId = (fields.get('message-id')?.[0] ?? '').replace(/^<|>$/g, '').trim();

@@ -4,8 +4,10 @@
  * labels and stars new outside mail and forwards it only to a verified address (through the relay:
  * a copy only the server can open, from the address the mail came to); out-of-office answers an
  * outside sender once per period and never mailing lists, bulk, auto-submitted mail, the null
- * sender or no-reply addresses; mail to an alias and to user+tag arrives. DNS is outside the
- * machine: the resolver answers nothing (no SPF/DKIM records).
+ * sender or no-reply addresses, nor a sender SPF does not vouch for (backscatter); mail to an
+ * alias and to user+tag arrives. DNS is outside the machine: the resolver is a table — every
+ * sender domain publishes SPF allowing 127.0.0.1, except forged.example (`-all`) and
+ * nospf.example (no record); nothing else is published.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,7 @@ const serverKey = ephemeralServerMailKey();
 const secrets = new SecretBox(serverKey);
 
 async function resolver(name: string, type: string): Promise<string[][]> {
+  if (type === 'TXT' && !name.startsWith('_') && name !== 'nospf.example') return [[name === 'forged.example' ? 'v=spf1 -all' : 'v=spf1 ip4:127.0.0.1 -all']];
   throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
 }
 const transport = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, name: 'client.example.org' });
@@ -185,6 +188,17 @@ describe('out-of-office (RFC 3834)', () => {
     // Auto-Submitted: no is a person's mail and gets its reply.
     await transport().sendMail({ from: 'person@people.example', to: 'bob@example.test', subject: 'Hi', text: 'x', headers: { 'Auto-Submitted': 'no' } });
     expect(await relayedTo('person@people.example')).toHaveLength(1);
+  });
+
+  it('never answers an envelope sender SPF does not vouch for (a forged or unverifiable sender: backscatter)', async () => {
+    await transport().sendMail({ from: 'victim@forged.example', to: 'bob@example.test', subject: 'Spoofed', text: 'x' });
+    await transport().sendMail({ from: 'someone@nospf.example', to: 'bob@example.test', subject: 'Unverifiable', text: 'x' });
+    expect((await openNewest(tdb.prisma, bob.id, bob.puk)).subject).toBe('Unverifiable');
+    expect(await relayedTo('victim@forged.example')).toHaveLength(0);
+    expect(await relayedTo('someone@nospf.example')).toHaveLength(0);
+    // The same from a vouched-for sender is answered.
+    await transport().sendMail({ from: 'real@people2.example', to: 'bob@example.test', subject: 'Real', text: 'x' });
+    expect(await relayedTo('real@people2.example')).toHaveLength(1);
   });
 
   it('stays quiet outside its dates and when turned off', async () => {
