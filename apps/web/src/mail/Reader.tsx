@@ -282,7 +282,7 @@ export function Thread({ address, items, chosen }: { address: string; items: Thr
             <MessageView address={address} mail={m} />
           ) : (
             <button type="button" className="collapsed-message" aria-expanded="false" onClick={() => setOpen((o) => new Set(o).add(m.entryId))}>
-              <span className="from">
+              <span className="from" title={m.from}>
                 <SenderText address={address} mail={m} />
               </span>
               <span className="date">{shortDate(m.date)}</span>

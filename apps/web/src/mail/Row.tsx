@@ -11,6 +11,8 @@ import { shortDate } from './format';
  */
 export function RowContent({ row: r, from, labelName }: { row: MailRow; from: ReactNode; labelName: (id: string) => string }) {
   const { t } = useTranslation();
+  // The sender line is cut with an ellipsis when long: the title (and the row's name) keep it whole.
+  const fromTitle = typeof from === 'string' ? from : r.from;
   if (r.error)
     return (
       <>
@@ -18,7 +20,9 @@ export function RowContent({ row: r, from, labelName }: { row: MailRow; from: Re
           <span className="visually-hidden">{t('mail.undecryptableRow')}</span>
           {t('mail.rowUndecryptable')}
         </span>
-        <span className="from">{from}</span>
+        <span className="from" title={fromTitle}>
+          {from}
+        </span>
         <span className="date">{shortDate(r.date)}</span>
       </>
     );
@@ -37,7 +41,9 @@ export function RowContent({ row: r, from, labelName }: { row: MailRow; from: Re
           </>
         )}
       </span>
-      <span className="from">{from}</span>
+      <span className="from" title={fromTitle}>
+        {from}
+      </span>
       <span className="date">{shortDate(r.date)}</span>
       {r.snippet && <span className="snippet">{r.snippet}</span>}
       {r.labelIds.length > 0 && (
