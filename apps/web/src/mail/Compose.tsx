@@ -13,6 +13,7 @@ import { undoSendSeconds } from '../compose/ComposeSettings';
 import { RecipientInput } from '../contacts/RecipientInput';
 import { useRecipientExpansion } from '../contacts/recipients';
 import { FromPicker } from '../rules/FromPicker';
+import { PHONE, useInertBehind, useMedia } from '../layout';
 
 export interface ComposeSeed {
   to?: string;
@@ -223,8 +224,14 @@ export function Compose({ address, displayName, seed, onClose, onSent }: { addre
     editor.current?.focus();
   };
 
+  // On a phone compose covers the whole screen: it is modal, and what it hides is inert (Tab stays in
+  // it). The desk's corner window leaves the mailbox usable beside it.
+  const phone = useMedia(PHONE);
+  const box = useRef<HTMLElement>(null);
+  useInertBehind(box, phone);
+
   return (
-    <section className="compose" role="dialog" aria-label={t('compose.dialog')} onKeyDown={(e) => (e.key === 'Escape' ? onClose() : e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? void send() : undefined)}>
+    <section ref={box} className="compose" role="dialog" aria-modal={phone ? 'true' : undefined} aria-label={t('compose.dialog')} onKeyDown={(e) => (e.key === 'Escape' ? onClose() : e.key === 'Enter' && (e.ctrlKey || e.metaKey) ? void send() : undefined)}>
       <form onSubmit={(e) => void send(e)} onInput={scheduleDraft}>
         <header>
           <h2>{seed.inReplyTo ? t('compose.reply') : t('compose.new')}</h2>

@@ -1,6 +1,7 @@
-import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
+import { useEffect, useLayoutEffect, useRef, type ReactNode, type RefObject } from 'react';
 import { useVirtualizer, useWindowVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import type { MailRow } from '@sealmail/ui';
+import { PHONE, useMedia } from '../layout';
 
 /** What the mailbox asks of the list: bring a row into view and focus it (it may not be rendered). */
 export interface MessageListHandle {
@@ -12,22 +13,8 @@ const OVERSCAN = 8;
 /** How close to the last loaded row scrolling asks for the next page. */
 const LOAD_AHEAD = 15;
 const ESTIMATE = 76;
-/** The phone layout (styles.css): one pane at a time, and the page scrolls rather than the list pane. */
-const PHONE = '(max-width: 700px)';
 /** The phone layout's sticky top bar, kept clear when a row is scrolled in. */
 const PHONE_TOP_BAR = 64;
-
-function useMedia(query: string): boolean {
-  const [matches, setMatches] = useState(() => typeof matchMedia === 'function' && matchMedia(query).matches);
-  useEffect(() => {
-    const m = matchMedia(query);
-    const changed = () => setMatches(m.matches);
-    changed();
-    m.addEventListener('change', changed);
-    return () => m.removeEventListener('change', changed);
-  }, [query]);
-  return matches;
-}
 
 interface ListProps {
   rows: MailRow[];
