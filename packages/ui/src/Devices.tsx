@@ -110,8 +110,8 @@ export function Devices({ address, onEnded }: { address: string; onEnded: (messa
                   </>
                 )}
               </td>
-              <td data-label={t('devices.kind')}>{d.kind}</td>
-              <td data-label={t('devices.status')}>{d.expired ? t('devices.expired') : d.status}</td>
+              <td data-label={t('devices.kind')}>{t(`devices.kinds.${d.kind}`, { defaultValue: d.kind })}</td>
+              <td data-label={t('devices.status')}>{d.expired ? t('devices.expired') : t(`devices.states.${d.status}`, { defaultValue: d.status })}</td>
               <td data-label={t('devices.added')}>{when(r?.createdAt)}</td>
               <td data-label={t('devices.lastUsed')}>{d.thisDevice ? t('devices.now') : when(r?.lastSeenAt)}</td>
               <td data-label={t('devices.fingerprint')} className="fp">{d.fingerprint}</td>
