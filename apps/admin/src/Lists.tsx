@@ -1,12 +1,11 @@
 import { useCallback, useEffect, useState } from 'react';
-import { ApiClient, ApiClientError } from '@sealmail/client';
+import { ApiClient } from '@sealmail/client';
 import { adminListCreate, adminListDelete, adminListList, adminListUpdate } from '@sealmail/contract';
+import { memberProblem, parseMembers, problemText } from './problem';
 
 const api = new ApiClient({ baseUrl: '' });
 type List = Awaited<ReturnType<typeof load>>[number];
 const load = () => api.request(adminListList, {}).then((r) => r.lists);
-/** Members typed one per line or separated by commas. */
-const parseMembers = (text: string) => text.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
 
 /**
  * Mailing lists: an address on one of the organisation's domains whose mail (from outside, or
@@ -18,7 +17,8 @@ export function Lists() {
   const [lists, setLists] = useState<List[] | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const failed = (err: unknown) => setProblem(err instanceof ApiClientError ? `${err.message}${err.field ? ` (${err.field})` : ''}` : 'The change failed.');
+  // A refused member is named by its line and as typed (problem.ts), never by the request's path.
+  const failed = (err: unknown, members: string[] = []) => setProblem(problemText(err, { members }));
   const reload = useCallback(() => void load().then(setLists, failed), []);
   useEffect(reload, [reload]);
 
@@ -27,24 +27,30 @@ export function Lists() {
     const form = e.currentTarget;
     const f = new FormData(form);
     setProblem(null);
+    const members = parseMembers(String(f.get('members')));
+    const wrong = memberProblem(members);
+    if (wrong) return setProblem(wrong);
     try {
-      await api.request(adminListCreate, { body: { address: String(f.get('address')), name: String(f.get('name')), members: parseMembers(String(f.get('members'))) } });
+      await api.request(adminListCreate, { body: { address: String(f.get('address')), name: String(f.get('name')), members } });
       form.reset();
       reload();
     } catch (err) {
-      failed(err);
+      failed(err, members);
     }
   }
   async function save(id: string, e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     setProblem(null);
+    const members = parseMembers(String(f.get('members')));
+    const wrong = memberProblem(members);
+    if (wrong) return setProblem(wrong);
     try {
-      await api.request(adminListUpdate, { params: { id }, body: { name: String(f.get('name')), members: parseMembers(String(f.get('members'))) } });
+      await api.request(adminListUpdate, { params: { id }, body: { name: String(f.get('name')), members } });
       setEditing(null);
       reload();
     } catch (err) {
-      failed(err);
+      failed(err, members);
     }
   }
   async function remove(l: List) {

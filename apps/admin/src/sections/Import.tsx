@@ -2,10 +2,12 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { ApiClient, ApiClientError } from '@sealmail/client';
 import { adminImportContacts, adminImportGroups, adminImportList, importLimits, isErrorBody, type ImportFormat, type MailImportView } from '@sealmail/contract';
 
+import { problemText } from '../problem';
 import './Import.css';
 
 const api = new ApiClient({ baseUrl: '' });
-const messageOf = (err: unknown) => (err instanceof ApiClientError ? `${err.message}${err.field ? ` (${err.field})` : ''}` : err instanceof Error ? err.message : 'The import failed.');
+/** A refused field is named by its label (problem.ts), never by the request's path. */
+const messageOf = (err: unknown) => problemText(err, {}, 'The import failed.');
 
 /** The format a file's name says (Takeout gives .mbox, or a .zip holding them). */
 function formatOf(name: string): ImportFormat | null {

@@ -5,8 +5,9 @@
  * in the change history.
  */
 import { useCallback, useEffect, useState } from 'react';
-import { ApiClient, ApiClientError } from '@sealmail/client';
+import { ApiClient } from '@sealmail/client';
 import { adminResourceCreate, adminResourceDelete, adminResourceUpdate, resourceList, type ResourceView } from '@sealmail/contract';
+import { problemText } from '../problem';
 import './resources.css';
 
 const api = new ApiClient({ baseUrl: '' });
@@ -47,7 +48,8 @@ export function Resources() {
   const [editing, setEditing] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const failed = (err: unknown) => setProblem(err instanceof ApiClientError ? `${err.message}${err.field ? ` (${err.field})` : ''}` : 'The change failed.');
+  // A refused field is named by its label (problem.ts), never by the request's path.
+  const failed = (err: unknown) => setProblem(problemText(err));
   const reload = useCallback(() => void api.request(resourceList, {}).then((r) => setList(r.resources), failed), []);
   useEffect(reload, [reload]);
   const fields = (f: FormData) => ({

@@ -40,6 +40,8 @@ export function describeError(err: unknown, values: Record<string, string | read
       const field = i18n.t(`fields.${key}`);
       const given = values[key] ?? (name ? values[name] : undefined);
       const value = Array.isArray(given) ? given[Number(index ?? 0)] : (given as string | undefined);
+      // One line of a member list: said by its position as typed ("Member 2, “bob at …”").
+      if (key === 'members' && index !== undefined && value) return i18n.t('errors.member', { n: Number(index) + 1, value });
       return value ? i18n.t('errors.fieldValue', { field, value }) : i18n.t('errors.field', { field });
     }
   }
