@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useState, type FormEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
 
 const api = new ApiClient({ baseUrl: '' });
@@ -62,35 +62,74 @@ export function ReauthProvider({ totp, children }: { totp: boolean; children: Re
     <ReauthContext.Provider value={guard}>
       {children}
       {pending && (
-        <div className="modal-backdrop">
-          <div role="dialog" aria-modal="true" aria-labelledby="reauth-title" className="modal" onKeyDown={(e) => e.key === 'Escape' && cancel()}>
-            <h2 id="reauth-title">Confirm it is you</h2>
-            <p>This is a sensitive change. Type your password{totp ? ' and a code from your authenticator app' : ''} again; it counts for 5 minutes.</p>
-            <form onSubmit={confirm} aria-label="Confirm it is you">
+        <ModalDialog labelledBy="reauth-title" onCancel={cancel}>
+          <h2 id="reauth-title">Confirm it is you</h2>
+          <p>This is a sensitive change. Type your password{totp ? ' and a code from your authenticator app' : ''} again; it counts for 5 minutes.</p>
+          <form onSubmit={confirm} aria-label="Confirm it is you">
+            <label>
+              Password
+              <input name="password" type="password" autoComplete="current-password" required autoFocus />
+            </label>
+            {totp && (
               <label>
-                Password
-                <input name="password" type="password" autoComplete="current-password" required autoFocus />
+                Authenticator code (or a recovery code)
+                <input name="code" autoComplete="one-time-code" required />
               </label>
-              {totp && (
-                <label>
-                  Authenticator code (or a recovery code)
-                  <input name="code" autoComplete="one-time-code" required />
-                </label>
-              )}
-              <div className="buttons">
-                <button type="submit" disabled={busy}>
-                  Confirm
-                </button>
-                <button type="button" className="secondary" onClick={cancel}>
-                  Cancel
-                </button>
-              </div>
-            </form>
-            {problem && <p role="alert">{problem}</p>}
-          </div>
-        </div>
+            )}
+            <div className="buttons">
+              <button type="submit" disabled={busy}>
+                Confirm
+              </button>
+              <button type="button" className="secondary" onClick={cancel}>
+                Cancel
+              </button>
+            </div>
+          </form>
+          {problem && <p role="alert">{problem}</p>}
+        </ModalDialog>
       )}
     </ReauthContext.Provider>
+  );
+}
+
+const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A modal dialog: a native <dialog> opened with showModal(), so the console behind it is inert and
+ * Escape (its cancel event) ends it wherever focus is. Tab and Shift+Tab go round its controls
+ * rather than out of the page; on close, focus returns to where it was.
+ */
+function ModalDialog({ labelledBy, onCancel, children }: { labelledBy: string; onCancel: () => void; children: ReactNode }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = dialog.current;
+    const before = document.activeElement as HTMLElement | null;
+    d?.showModal();
+    return () => {
+      d?.close();
+      before?.focus();
+    };
+  }, []);
+  function keepTabInside(e: KeyboardEvent<HTMLDialogElement>) {
+    if (e.key !== 'Tab' || !dialog.current) return;
+    const all = Array.from(dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE));
+    const first = all[0];
+    const last = all[all.length - 1];
+    if (!first || !last) return;
+    const at = document.activeElement;
+    if (e.shiftKey && (at === first || at === dialog.current)) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && at === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
+  return (
+    // The explicit role names it for tools that look for the attribute; the cancel event is Escape.
+    <dialog ref={dialog} role="dialog" aria-modal="true" aria-labelledby={labelledBy} className="modal" onCancel={(e) => (e.preventDefault(), onCancel())} onKeyDown={keepTabInside}>
+      {children}
+    </dialog>
   );
 }
 
