@@ -72,6 +72,8 @@ beforeAll(async () => {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (d) => loadOrCreateDkimKey(dir, d),
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx: async (d) => (d === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
       port: mx.port,
       tls: { ca: tls.cert },

@@ -60,7 +60,8 @@ beforeAll(async () => {
     resolver: tableResolver(() => dns),
     mailHosts: HOSTS,
     // The relay signs with the database's DKIM keys (no `dkim` option) and resolves MX through `dns`.
-    outbound: { connectionString: tdb.connectionString, hostname: 'mx.example.test', port: mx.port, tls: { ca: tls.cert }, sweepSeconds: 0.2 },
+    // The stand-in MX is on loopback (a public address in production).
+    outbound: { connectionString: tdb.connectionString, hostname: 'mx.example.test', port: mx.port, tls: { ca: tls.cert }, sweepSeconds: 0.2, allowPrivateTargets: true },
   });
   // Another organisation with its own admin and domain.
   const account = await tdb.prisma.account.create({ data: { name: 'Other Org' } });

@@ -60,6 +60,8 @@ beforeAll(async () => {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx: async (domain) => (domain === 'many.example' ? Array.from({ length: 40 }, (_, i) => ({ exchange: 'localhost', priority: i })) : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
       port: (remote.server.address() as { port: number }).port,
       tls: { ca: tls.cert },

@@ -60,6 +60,8 @@ beforeAll(async () => {
         }
         return loadOrCreateDkimKey(dir, domain);
       },
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx,
       port: mx.port,
       tls: { ca: tls.cert },
@@ -92,6 +94,8 @@ describe('the outbound lease', () => {
       serverKey,
       hostname: 'b.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx,
       port: mx.port,
       tls: { ca: tls.cert },

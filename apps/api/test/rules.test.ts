@@ -66,6 +66,8 @@ beforeAll(async () => {
       connectionString: tdb.connectionString,
       hostname: 'mx.example.test',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx: async () => [{ exchange: 'localhost', priority: 10 }],
       port: mx.port,
       tls: { ca: tls.cert },

@@ -55,6 +55,8 @@ beforeAll(async () => {
       hostname: 'mx.example.test',
       viewerUrl: 'https://localhost:9',
       dkim: (domain) => loadOrCreateDkimKey(dir, domain),
+      // The stand-in MX is on loopback (a public address in production).
+      allowPrivateTargets: true,
       resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ENOTFOUND' }))),
       port: mx.port,
       tls: { ca: tls.cert },

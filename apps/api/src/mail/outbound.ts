@@ -15,10 +15,13 @@
  *
  * One attempt: open the content in memory (a standard mail through the server box its sender's
  * client added; a link notice from the link's password, boxed to the server key until then),
- * DKIM-sign with the sender domain's key, resolve each recipient domain's MX and deliver over
- * SMTP (STARTTLS when offered). A 5xx fails a recipient at once; a 4xx or a connection failure
- * schedules the next attempt on a Postfix-like back-off (5 minutes doubling up to 4 hours) until
- * the queue lifetime (5 days) has passed, then fails it. Every failure (and an admin's cancel)
+ * DKIM-sign with the sender domain's key, resolve each recipient domain's MX and each MX host's
+ * addresses, and deliver over SMTP (STARTTLS when offered) to those addresses — never to a
+ * loopback or private one unless configured (`allowPrivateTargets`), and to the address that was
+ * checked, with the MX name kept for TLS. A 5xx fails a recipient at once (each recipient by its
+ * own RCPT reply); a host refusing the session at its greeting is skipped for the next MX host;
+ * a 4xx or a connection failure schedules the next attempt on a Postfix-like back-off (5 minutes
+ * doubling up to 4 hours) until the queue lifetime (5 days) has passed, then fails it. Every failure (and an admin's cancel)
  * sends the sender an RFC 3464 report into their own mailbox. When no recipient of a message is
  * queued any more, the server box (or the link's password box) is erased: the server can no
  * longer read the message.
@@ -34,11 +37,11 @@ import { parseMime } from '@sealmail/client/identity';
 import { decodeEnvelope, openLinkSecret, openMailPiece, openManifest, openServerBox, passwordDigest, toBase64Url } from '@sealmail/crypto';
 import type { Db } from '@sealmail/db';
 import { charge, deliverLocal, headerSectionOf, LocalDeliveryError, LOOP_HEADER, loopMarksIn, REPORT_ALLOWANCE_BYTES, type BlobStore, type DkimKey, type ServerMailKey } from '@sealmail/mailstore';
-import type { DnsResolver, DnssecResolver, Logger, MxAnswer } from '@sealmail/server';
+import { lookupNames, systemResolver, type DnsResolver, type DnssecResolver, type Logger, type MxAnswer } from '@sealmail/server';
 import { daneFor, DaneMismatch, peerChain, verifyDane } from './dane';
 import { buildDsn, statusOfReply, type DsnRecipient } from './dsn';
 import { filterMxByPolicy, isStsDeliveryFailure, MtaSts, stsTransportOptions } from './mta-sts';
-import { deliverToHost } from './smtp-deliver';
+import { deliverToHost, isGreetingRefusal } from './smtp-deliver';
 import { QueueWorker } from '../queue-worker';
 
 /** When to try again, and when to give up (defaults in the spirit of Postfix). */
@@ -71,6 +74,13 @@ export interface OutboundOptions {
   resolver?: DnsResolver;
   /** MX lookup; tests answer from a table pointing at loopback (the only stand-in for the outside). */
   resolveMx?: (domain: string) => Promise<{ exchange: string; priority: number }[]>;
+  /**
+   * The addresses (A, then AAAA) of an MX host named by a host name; empty when it has none.
+   * Default: `resolver` (else node:dns/promises). `localhost` and `*.localhost` are loopback
+   * without asking either (RFC 6761 §6.3). Tests answer from a table. The relay checks each address and
+   * connects to it itself: nothing is looked up again between the check and the connection.
+   */
+  resolveAddresses?: (host: string) => Promise<string[]>;
   /** SMTP port of remote MX hosts (25; tests use a loopback port). */
   port?: number;
   /**
@@ -80,9 +90,9 @@ export interface OutboundOptions {
    */
   tls?: { ca?: string; rejectUnauthorized?: boolean };
   /**
-   * Deliver to loopback, private and link-local addresses (an MX host or a bracketed IP literal).
-   * Off by default: a user must not be able to make the relay connect into the server's own
-   * network. Tests and a lab setup turn it on.
+   * Deliver to loopback, private and link-local addresses (an MX host that is or resolves to one,
+   * or a bracketed IP literal). Off by default: a user must not be able to make the relay connect
+   * into the server's own network. Tests and a lab setup turn it on.
    */
   allowPrivateTargets?: boolean;
   retry?: RetrySchedule;
@@ -154,6 +164,16 @@ interface Content {
 
 /** Mail hosts one delivery attempt tries at most (the most preferred first). */
 export const MX_HOSTS_PER_ATTEMPT = 5;
+/** Addresses one delivery attempt connects to at most, over all its mail hosts. */
+export const MX_ADDRESSES_PER_ATTEMPT = 10;
+
+/** A mail host to try: its name (or address literal) from the MX answer. */
+interface MailHost {
+  exchange: string;
+  priority: number;
+  /** The domain itself, for want of an MX record (RFC 5321 §5.1). */
+  implicit?: boolean;
+}
 export class Outbound {
   private readonly queue: QueueWorker<{ messageId: string }>;
   private readonly now: () => Date;
@@ -543,46 +563,99 @@ export class Outbound {
     const received = `by ${this.opts.hostname} (Sealmail) with ESMTP id ${randomBytes(6).toString('hex')}${rcpt.length === 1 ? ` for <${rcpt[0]}>` : ''}; ${this.now().toUTCString().replace('GMT', '+0000')}`;
     const raw = await new MailComposer({ ...content, headers: [{ key: 'Received', value: received }, ...headerList(content.headers)] }).compile().build();
     try {
+      // How each host ended when it was not used: all its addresses private, or none at all.
+      let privateHosts = 0;
+      let addressless = 0;
+      let budget = MX_ADDRESSES_PER_ATTEMPT;
+      // Whether `last` came from a host that was reached (it answered, or showed a certificate):
+      // a later address that cannot be reached at all does not hide what that host said.
+      let lastReached = false;
       for (const h of tried) {
+        if (budget <= 0) break;
+        const name = h.exchange.replace(/\.$/, '');
+        let addresses: string[];
+        try {
+          addresses = await this.addressesOf(name);
+        } catch (err) {
+          // A failing resolver (SERVFAIL, a time-out): the next host, and a later attempt.
+          if (!lastReached) last = new Error(`4.4.3 the address of mail host ${name} could not be looked up (${(err as Error).message})`);
+          continue;
+        }
+        if (!addresses.length) {
+          addressless++;
+          if (!lastReached) last = new Error(`4.4.4 mail host ${name} of ${domain} has no address`);
+          continue;
+        }
+        // Checked here, on the addresses the connection will use (not on the name): an MX named
+        // `localhost`, or a name resolving into 10.0.0.0/8, is no way into the server's network.
+        const usable = this.opts.allowPrivateTargets ? addresses : addresses.filter((a) => !isPrivateAddress(a));
+        if (!usable.length) {
+          privateHosts++;
+          this.logger.warn({ domain, host: name, addresses }, 'outbound: MX host has only loopback or private addresses; skipped');
+          if (!lastReached) last = new Permanent(`5.7.1 mail host ${name} of ${domain} has no public address; this server does not deliver to loopback or private addresses`, 550, domain);
+          continue;
+        }
         // DANE (RFC 7672) first: with validated TLSA records TLS is required and the certificate
         // must match them; otherwise MTA-STS enforce asks for a certificate valid for the MX name.
+        // Both judge the MX name, whatever address it was reached at.
         const dane = this.opts.dnssec ? await daneFor(this.opts.dnssec, h.exchange, mxSecure) : { mode: 'none' as const };
         const sts = stsTransportOptions(dane.mode === 'none' ? policy : null, h.exchange, this.opts.tls);
         const verified = dane.mode !== 'none' || policy?.mode === 'enforce';
         const tls = dane.mode === 'none' ? sts.tls : { ...sts.tls, rejectUnauthorized: false };
-        const checkTls = dane.mode === 'verify' ? (socket: TLSSocket) => void verifyDane(peerChain(socket), dane.records, [h.exchange.replace(/\.$/, ''), domain], this.now()) : undefined;
-        // Opportunistic STARTTLS (RFC 7435): a failed handshake is tried once more in plaintext,
-        // as Postfix does at security level "may"; under DANE or an enforced policy it is not.
-        for (const plaintext of verified ? [false] : [false, true]) {
-          try {
-            const sent = await deliverToHost(
-              {
-                host: h.exchange,
-                port: this.opts.port ?? 25,
-                name: this.opts.hostname,
-                requireTLS: verified || sts.requireTLS,
-                ignoreTLS: plaintext,
-                tls,
-                ...(checkTls ? { checkTls } : {}),
-                dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
-              },
-              { from, to: rcpt },
-              raw,
-            );
-            if (plaintext) this.logger.warn({ domain, host: h.exchange }, 'outbound: delivered without TLS after a failed STARTTLS handshake');
-            if (dane.mode !== 'none') this.logger.info({ domain, host: h.exchange, dane: dane.mode }, 'outbound: delivered under DANE');
-            return new Map([...sent.refused].map(([r, e]) => [r, { ...e, host: h.exchange }]));
-          } catch (err) {
-            const e = err as { responseCode?: number; response?: string; message: string };
-            last = err;
-            if (err instanceof DaneMismatch) this.logger.warn({ domain, host: h.exchange, reason: err.message }, 'outbound: certificate does not match the DANE TLSA records');
-            if (!verified && !plaintext && isStsDeliveryFailure(err) && e.responseCode === undefined) continue;
-            // A TLS failure under DANE or an enforced policy is not the remote's final word: retried (RFC 8461 §5, RFC 7672 §2.2).
-            if (e.responseCode !== undefined && e.responseCode >= 500 && !(verified && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
-            break;
+        const checkTls = dane.mode === 'verify' ? (socket: TLSSocket) => void verifyDane(peerChain(socket), dane.records, [name, domain], this.now()) : undefined;
+        hostLoop: for (const address of usable) {
+          if (budget-- <= 0) break;
+          // Opportunistic STARTTLS (RFC 7435): a failed handshake is tried once more in plaintext,
+          // as Postfix does at security level "may"; under DANE or an enforced policy it is not.
+          for (const plaintext of verified ? [false] : [false, true]) {
+            try {
+              const sent = await deliverToHost(
+                {
+                  // The checked address itself; the name only for SNI and the certificate.
+                  host: address,
+                  ...(isIP(name) ? {} : { servername: name }),
+                  port: this.opts.port ?? 25,
+                  name: this.opts.hostname,
+                  requireTLS: verified || sts.requireTLS,
+                  ignoreTLS: plaintext,
+                  tls,
+                  ...(checkTls ? { checkTls } : {}),
+                  dkim: { domainName: dkim.domain, keySelector: dkim.selector, privateKey: dkim.privateKey },
+                },
+                { from, to: rcpt },
+                raw,
+              );
+              if (plaintext) this.logger.warn({ domain, host: name, address }, 'outbound: delivered without TLS after a failed STARTTLS handshake');
+              if (dane.mode !== 'none') this.logger.info({ domain, host: name, dane: dane.mode }, 'outbound: delivered under DANE');
+              return new Map([...sent.refused].map(([r, e]) => [r, { ...e, host: h.exchange }]));
+            } catch (err) {
+              const e = err as { responseCode?: number; response?: string; message: string };
+              const reached = e.responseCode !== undefined || err instanceof DaneMismatch || isStsDeliveryFailure(err);
+              if (reached || !lastReached) [last, lastReached] = [err, reached];
+              if (err instanceof DaneMismatch) this.logger.warn({ domain, host: name, reason: err.message }, 'outbound: certificate does not match the DANE TLSA records');
+              if (!verified && !plaintext && isStsDeliveryFailure(err) && e.responseCode === undefined) continue;
+              // A host that refuses the session at its greeting (554 "no SMTP service here", 421)
+              // speaks for itself, not for the mail: the next MX host is tried (RFC 5321 §5.1,
+              // Postfix's smtp_skip_5xx_greeting). When every host does, the mail stays queued.
+              if (isGreetingRefusal(err)) {
+                this.logger.info({ domain, host: name, address, reply: e.response }, 'outbound: mail host refused the session at its greeting; trying the next one');
+                break hostLoop;
+              }
+              // A TLS failure under DANE or an enforced policy is not the remote's final word: retried (RFC 8461 §5, RFC 7672 §2.2).
+              if (e.responseCode !== undefined && e.responseCode >= 500 && !(verified && isStsDeliveryFailure(err))) throw new Permanent(e.response ?? e.message, e.responseCode, h.exchange);
+              // The host answered (a 4xx): its other addresses would say the same; the next host.
+              if (e.responseCode !== undefined) break hostLoop;
+              // No answer at all (refused, timed out): this host's next address.
+              break;
+            }
           }
         }
       }
+      // Nowhere to connect to: every host was private (final, 5.7.1), or the domain itself, for
+      // want of an MX, has no address (final, 5.4.4). Other cases stay queued (DNS may recover).
+      if (tried.length && privateHosts === tried.length) throw new Permanent(`5.7.1 no public address: every mail host of ${domain} is a loopback or private address; this server does not deliver there`, 550, domain);
+      if (tried.length === 1 && tried[0]!.implicit && addressless === 1) throw new Permanent(`5.4.4 the domain ${domain} has no MX record and no address`, 550, domain);
+      if (last instanceof Permanent) last = new Error(`4.4.1 no mail host of ${domain} could be reached (${last.message})`);
     } finally {
       raw.fill(0);
     }
@@ -593,9 +666,10 @@ export class Outbound {
    * The hosts to try for a domain, in order, and the MTA-STS policy that applies. Final answers
    * come back at once as `Permanent` (the sender gets a report now, not in five days): a domain
    * that does not exist (NXDOMAIN), a null MX (RFC 7505), an IP address without brackets, or a
-   * loopback/private target the relay is not configured to reach.
+   * loopback/private target the relay is not configured to reach. (MX hosts named by a name are
+   * checked on their addresses, when sendTo resolves them.)
    */
-  private async routeOf(domain: string): Promise<{ hosts: { exchange: string; priority: number }[]; policy: Awaited<ReturnType<MtaSts['policyFor']>>; mxSecure: boolean }> {
+  private async routeOf(domain: string): Promise<{ hosts: MailHost[]; policy: Awaited<ReturnType<MtaSts['policyFor']>>; mxSecure: boolean }> {
     let literal: string | null;
     try {
       literal = addressLiteral(domain);
@@ -606,14 +680,14 @@ export class Outbound {
       if (isPrivateAddress(literal) && !this.opts.allowPrivateTargets) throw new Permanent(`5.7.1 ${literal} is a loopback or private address; this server does not deliver there`, 550, domain);
       return { hosts: [{ exchange: literal, priority: 0 }], policy: null, mxSecure: false };
     }
-    let hosts: { exchange: string; priority: number }[];
+    let hosts: MailHost[];
     try {
       const resolver = this.opts.resolver;
       hosts = await (this.opts.resolveMx ?? (resolver ? async (d: string) => (await resolver(d, 'MX')) as MxAnswer[] : dnsResolveMx))(domain);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTFOUND' || code === 'NXDOMAIN') throw new Permanent(`5.1.2 the domain ${domain} does not exist`, 550, domain);
-      if (code === 'ENODATA') hosts = [{ exchange: domain, priority: 0 }]; // RFC 5321 §5.1: implicit MX
+      if (code === 'ENODATA') hosts = [{ exchange: domain, priority: 0, implicit: true }]; // RFC 5321 §5.1: implicit MX
       else throw err;
     }
     const isNull = (h: { exchange: string }) => h.exchange === '' || h.exchange === '.';
@@ -630,6 +704,21 @@ export class Outbound {
     // smtp_mx_address_limit): a domain listing forty names made the relay connect to all forty
     // on every retry — a reflection anyone who gets mail from us could aim at a third party.
     return { hosts: tried.slice(0, MX_HOSTS_PER_ATTEMPT), policy, mxSecure: await this.mxSecure(domain) };
+  }
+
+  /**
+   * The addresses of a mail host, IPv4 first (see `resolveAddresses`). An address literal is its
+   * own; `localhost` and `*.localhost` are loopback (RFC 6761 §6.3), whatever DNS would say.
+   * Empty when the name has none; throws when the resolver fails (SERVFAIL, a time-out).
+   */
+  private async addressesOf(host: string): Promise<string[]> {
+    const name = host.replace(/\.$/, '').toLowerCase();
+    if (isIP(name)) return [name];
+    if (name === 'localhost' || name.endsWith('.localhost')) return ['127.0.0.1', '::1'];
+    if (this.opts.resolveAddresses) return this.opts.resolveAddresses(name);
+    const resolver = this.opts.resolver ?? systemResolver;
+    const [v4, v6] = await Promise.all([lookupNames(resolver, name, 'A'), lookupNames(resolver, name, 'AAAA')]);
+    return [...v4, ...v6].filter((a) => isIP(a));
   }
 
   /**
