@@ -109,6 +109,24 @@ describe('forward addresses', () => {
     await alice.api.call(filterReplace, { filters: [] });
   });
 
+  it('mails at most 10 confirmation codes a day per user: adding and removing, or adding one again, does not make the server mail anyone without end', async () => {
+    const sentTo = (a: string) => mx.received.filter((m) => m.rcpt.includes(a)).length;
+    // Bob (10 a day): the same outside address added again and again.
+    for (let i = 0; i < 10; i++) await bob.api.call(forwardAdd, { address: 'target@victim.example' });
+    await until(async () => sentTo('target@victim.example') === 10);
+    const refused = await bob.api.call(forwardAdd, { address: 'target@victim.example' }).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    // …and another address: still refused the same day.
+    await expect(bob.api.call(forwardAdd, { address: 'other@victim.example' })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sentTo('target@victim.example')).toBe(10);
+    expect(sentTo('other@victim.example')).toBe(0);
+    // A day later (the window moved back a day, not the sessions' clock), one more.
+    await tdb.prisma.$executeRaw`UPDATE rate_limits SET window_start = window_start - interval '1 day' WHERE key LIKE 'forward-code:%'`;
+    await bob.api.call(forwardAdd, { address: 'other@victim.example' });
+    await until(async () => sentTo('other@victim.example') === 1);
+  });
+
   it('refuses addresses on this server’s own domains (an alias is the way there)', async () => {
     await expect(alice.api.call(forwardAdd, { address: 'bob@example.test' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });

@@ -25,11 +25,14 @@ import { addressesOf, splitAddress } from '@sealmail/db';
 import { forgetOldReplies, openOutOfOffice, sealOutOfOfficeTexts } from '@sealmail/mailstore';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
+import { hitRateLimit } from '../auth/rate-limit';
 import type { ApiDeps } from '../deps';
 
 const sha256 = (s: string) => new Uint8Array(createHash('sha256').update(s).digest());
 /** A mailed code is good for a day and five tries. */
 const CODE_SECONDS = 86_400;
+/** Confirmation codes mailed per user and day (forward addresses). */
+const FORWARD_CODES_PER_DAY = 10;
 const CODE_TRIES = 5;
 
 const forwardView = (f: { id: string; address: string; verifiedAt: Date | null; createdAt: Date }) => ({ id: f.id, address: f.address, verified: f.verifiedAt !== null, createdAt: f.createdAt.toISOString() });
@@ -75,7 +78,7 @@ export async function rulesRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   defineRoute(
     app,
     forwardAdd,
-    async (req) => {
+    async (req, reply) => {
       const s = req.session!;
       const address = req.body.address;
       const parts = splitAddress(address)!;
@@ -85,8 +88,18 @@ export async function rulesRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
       }
       if (!deps.outbound) throw new ApiError('OUTBOUND_UNAVAILABLE');
       if ((await deps.db.forwardAddress.count({ where: { userId: s.userId } })) >= 20) throw new ApiError('VALIDATION_FAILED', 'body.address', 'body.address: at most 20 forward addresses; remove one first.');
-      const code = randomBytes(9).toString('base64url');
       const now = deps.now();
+      // Each code is a mail from this server to an address the user names: a few a day, or a user
+      // could have it mail anyone again and again (removing and adding, or adding the same one).
+      const existing = await deps.db.forwardAddress.findUnique({ where: { userId_address: { userId: s.userId, address } }, select: { verifiedAt: true } });
+      if (!existing?.verifiedAt) {
+        const limit = await hitRateLimit(deps.db, `forward-code:${s.userId}`, FORWARD_CODES_PER_DAY, 86_400_000, now);
+        if (!limit.allowed) {
+          void reply.header('retry-after', String(limit.retryAfterSeconds));
+          throw new ApiError('RATE_LIMITED', 'body.address', `At most ${FORWARD_CODES_PER_DAY} confirmation codes a day are mailed; try again in ${Math.ceil(limit.retryAfterSeconds / 3600)} hours.`);
+        }
+      }
+      const code = randomBytes(9).toString('base64url');
       const data = { codeHash: sha256(code), expiresAt: new Date(now.getTime() + CODE_SECONDS * 1000), attempts: 0 };
       const row = await deps.db.forwardAddress.upsert({ where: { userId_address: { userId: s.userId, address } }, create: { userId: s.userId, address, createdAt: now, ...data }, update: data });
       if (row.verifiedAt) return forwardView(row);
