@@ -137,6 +137,12 @@ describe('metadata filters at delivery', () => {
     expect(fwd!.message.entries).toHaveLength(0);
     expect(fwd!.notE2EE).toBe(true);
     expect(fwd!.mime.text).toContain('Call me');
+    expect(fwd!.header('auto-submitted')).toBeUndefined();
+    // An automated message forwarded stays marked so (RFC 3834 §5): no responder past the forward answers it.
+    await transport().sendMail({ from: 'boss@corp.example', to: 'sales@example.test', subject: 'Nightly report', text: 'ok', headers: { 'Auto-Submitted': 'auto-generated' } });
+    const [report] = await relayedTo('bob@phone.example');
+    expect(report!.mime.subject).toBe('Nightly report');
+    expect(report!.header('auto-submitted')).toBe('auto-generated');
     await tdb.prisma.mailFilter.deleteMany({ where: { userId: bob.id } });
   });
 });

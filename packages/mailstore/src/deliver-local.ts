@@ -144,6 +144,22 @@ async function parentOf(deps: LocalDeliveryDeps, parsed: Parameters<typeof answe
   return null;
 }
 
+/**
+ * What marks a message as automated (RFC 3834 §5: Auto-Submitted), kept on a copy the server
+ * relays on (a filter's forward, a list's copy; the relay sends it on), so a responder past it
+ * stays quiet too; a field the caller sets itself wins.
+ */
+function automatedFields(headerLines: readonly { key: string; line: string }[], own: readonly (readonly [string, string])[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of ['Auto-Submitted']) {
+    if (own.some(([k]) => k.toLowerCase() === name.toLowerCase())) continue;
+    const line = headerLines.find((h) => h.key === name.toLowerCase())?.line;
+    const value = line?.slice(line.indexOf(':') + 1).replace(/\s+/g, ' ').trim();
+    if (value && /^[\x21-\x7e][\x20-\x7e]{0,200}$/.test(value) && !(name === 'Auto-Submitted' && /^no\b/i.test(value))) out.push([name, value]);
+  }
+  return out;
+}
+
 /** Stands in for a sender that names no address at all (a null sender without a From): never a real host. */
 export const UNKNOWN_SENDER = 'unknown-sender@sender.invalid';
 
@@ -291,7 +307,7 @@ async function sealCopy(
       inReplyTo: parsed.inReplyTo ? bare(parsed.inReplyTo) : undefined,
       references: (Array.isArray(parsed.references) ? parsed.references : parsed.references ? [parsed.references] : []).map(bare),
       attachments: attachments.map((a) => ({ filename: a.filename ?? 'attachment', contentType: a.contentType || 'application/octet-stream', size: a.size })),
-      extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? []), ...(relay ? loopFields(loopMarksOf(parsed.headerLines), relay.sender) : [])],
+      extraHeaders: [...(d.authResults ?? []).map((v) => ['Authentication-Results', v] as const), ...(d.extraHeaders ?? []), ...(relay ? [...loopFields(loopMarksOf(parsed.headerLines), relay.sender), ...automatedFields(parsed.headerLines, d.extraHeaders ?? [])] : [])],
     });
 
     // The sealed summary a list opens without the body (docs/crypto.md §5.15).
