@@ -3,7 +3,7 @@
  * mboxo and mboxrd, CRLF and LF, chunk boundaries, oversized messages), Gmail labels → folders,
  * and the Google Groups and Google Contacts CSV layouts. No database.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { splitMbox, type MboxMessage } from '../src/imports/mbox';
 import { placeByLabels } from '../src/imports/importer';
 import { parseGroupsCsv } from '../src/imports/groups';
@@ -66,6 +66,24 @@ describe('mbox splitter', () => {
     expect(ms[0]!.bytes).toBeNull();
     expect(ms[1]!.bytes!.toString()).toBe('Subject: small\n\nok\n');
     expect(ms[2]!.bytes).toBeNull();
+  });
+
+  it('a long line arriving in many chunks is joined once, not again with every chunk (bytes copied stay linear)', async () => {
+    // A 4 MiB line (within the limit) in 16 KiB chunks, followed by a short message.
+    const line = 'z'.repeat(4 << 20);
+    const text = `From a@b Mon Jan  1 00:00:00 2024\nSubject: long\n\n${line}\n\nFrom b@c Tue Jan  2 00:00:00 2024\nSubject: after\n\nok\n`;
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const ms = await split(text, 16 << 10, 8 << 20);
+      expect(ms.map((m) => m.bytes!.length)).toEqual([`Subject: long\n\n${line}\n`.length, 'Subject: after\n\nok\n'.length]);
+      expect(ms[1]!.offset).toBe(text.indexOf('From b@c'));
+      // Every byte is joined a small number of times (the line, then the message): the code before
+      // joined the unfinished line again with each of its 256 chunks, ~500 MiB of copies.
+      const copied = concat.mock.calls.reduce((n, [list]) => n + (list as Buffer[]).reduce((m, b) => m + b.length, 0), 0);
+      expect(copied).toBeLessThan(4 * text.length);
+    } finally {
+      concat.mockRestore();
+    }
   });
 
   it('text without From_ lines holds no message', async () => {

@@ -47,8 +47,11 @@ function envelopeDateOf(line: string): Date | null {
 /** Splits an mbox stream into messages; see the module comment. */
 export async function* splitMbox(source: AsyncIterable<Uint8Array>, opts: { maxMessageBytes: number }): AsyncGenerator<MboxMessage> {
   const max = opts.maxMessageBytes;
-  let pending: Buffer = Buffer.alloc(0);
-  let pos = 0; // bytes consumed before `pending`
+  // The unfinished line: pieces of the chunks it came in, joined once when its end arrives (a line
+  // spanning many chunks used to be joined again with every chunk: quadratic in its length).
+  let tail: Buffer[] = [];
+  let tailLength = 0;
+  let lineStart = 0; // offset of the line being read
   let index = 0;
   type Current = { offset: number; chunks: Buffer[]; size: number; over: boolean; envelopeDate: Date | null };
   let current = null as Current | null;
@@ -107,33 +110,39 @@ export async function* splitMbox(source: AsyncIterable<Uint8Array>, opts: { maxM
     return null;
   };
 
-  for await (const chunk of source) {
-    pending = pending.length ? Buffer.concat([pending, Buffer.from(chunk)]) : Buffer.from(chunk);
+  for await (const c of source) {
+    const chunk = Buffer.from(c);
     let start = 0;
     for (;;) {
-      const nl = pending.indexOf(0x0a, start);
+      const nl = chunk.indexOf(0x0a, start);
       if (nl < 0) break;
-      const done = handleLine(pending.subarray(start, nl), pos + start);
+      const line = tailLength ? Buffer.concat([...tail, chunk.subarray(start, nl)]) : chunk.subarray(start, nl);
+      tail = [];
+      tailLength = 0;
+      const done = handleLine(line, lineStart);
       if (done) yield done;
+      lineStart += line.length + 1;
       start = nl + 1;
     }
-    pos += start;
-    pending = pending.subarray(start);
+    if (start === chunk.length) continue;
+    tail.push(chunk.subarray(start));
+    tailLength += chunk.length - start;
     // A line longer than a message may be: count it against the message and drop it.
-    if (pending.length > max) {
+    if (tailLength > max) {
       const cur = current as Current | null;
       if (cur) {
         cur.over = true;
         cur.chunks = [];
-        cur.size += pending.length;
+        cur.size += tailLength;
       }
-      pos += pending.length;
-      pending = Buffer.alloc(0);
+      lineStart += tailLength;
+      tail = [];
+      tailLength = 0;
       prevEmpty = false;
     }
   }
-  if (pending.length) {
-    const done = handleLine(pending, pos);
+  if (tailLength) {
+    const done = handleLine(Buffer.concat(tail), lineStart);
     if (done) yield done;
   }
   const last = finish();
