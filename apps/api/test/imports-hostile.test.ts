@@ -14,6 +14,10 @@ import { memoryKeyStore } from '@sealmail/client/identity';
 import { seedDemo } from '@sealmail/db';
 import { bearer, harness, signedInDevice, type Harness } from './helpers';
 import { ZIP_INFLATE_RATIO } from '../src/imports/sources';
+import { Importer } from '../src/imports/importer';
+import { ImportStaging } from '../src/imports/staging';
+import { ephemeralServerMailKey, postgresBlobStore } from '@sealmail/mailstore';
+import { createLogger } from '@sealmail/server';
 
 let h: Harness;
 
@@ -105,4 +109,35 @@ describe('a zip bomb on the mail import', () => {
     expect(e).toMatchObject({ status: 'failed', error: expect.stringContaining(`more than ${ZIP_INFLATE_RATIO} times its size`) });
     expect(p.status).toBe('done');
   }, 120_000);
+});
+
+describe('an import whose job is gone', () => {
+  it('is marked failed and its upload erased by the sweep; one just queued, or with its job still there, is left alone', { timeout: 60_000 }, async () => {
+    const admin = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'admin', domain: { name: 'example.test' } } });
+    const alice = await h.db.prisma.user.findFirstOrThrow({ where: { localPart: 'alice', domain: { name: 'example.test' } } });
+    const make = (status: 'running' | 'queued', createdAt: Date) =>
+      h.db.prisma.mailImport.create({ data: { accountId: admin.accountId, userId: alice.id, actorUserId: admin.id, format: 'mbox', fileName: 'old.mbox', status, size: 10n, parts: 1, createdAt, startedAt: status === 'running' ? createdAt : null, data: { create: [{ index: 0, data: new Uint8Array(64) }] } } });
+    const hourAgo = new Date(Date.now() - 3600_000);
+    // Its worker died on every try and pg-boss gave up: no job of it is left.
+    const orphan = await make('running', hourAgo);
+    const lost = await make('queued', hourAgo);
+    const fresh = await make('queued', new Date());
+    // A running import whose job is still active (as pg-boss keeps it while a worker runs it).
+    const busy = await make('running', hourAgo);
+    await h.db.prisma.$executeRaw`INSERT INTO pgboss.job (name, data, singleton_key, state) VALUES ('sealmail-import', ${JSON.stringify({ importId: busy.id })}::jsonb, ${busy.id}, 'active')`;
+
+    const key = ephemeralServerMailKey();
+    const importer = new Importer(h.db.prisma, postgresBlobStore(h.db.prisma), new ImportStaging(h.db.prisma, key), createLogger({ level: 'silent' }), () => new Date(), { connectionString: h.db.connectionString, hostname: 'mx.example.test' }, { serverPublicKey: key.publicKey });
+    expect(await importer.sweepStale()).toBe(2);
+    const rows = new Map((await h.db.prisma.mailImport.findMany({ where: { id: { in: [orphan.id, lost.id, fresh.id, busy.id] } }, include: { _count: { select: { data: true } } } })).map((r) => [r.id, r]));
+    for (const gone of [orphan, lost]) {
+      expect(rows.get(gone.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/stopped before it finished/), _count: { data: 0 } });
+      expect(rows.get(gone.id)!.finishedAt).not.toBeNull();
+    }
+    for (const kept of [fresh, busy]) expect(rows.get(kept.id)).toMatchObject({ status: kept.status, error: null, _count: { data: 1 } });
+    // The admin sees why (the change history records the end, as for a run that stops).
+    expect(await h.db.prisma.auditEvent.count({ where: { action: 'import.mail.finished', details: { path: ['importId'], equals: orphan.id } } })).toBe(1);
+    await h.db.prisma.$executeRaw`DELETE FROM pgboss.job WHERE singleton_key = ${busy.id}`;
+    await h.db.prisma.mailImport.deleteMany({ where: { id: { in: [fresh.id, busy.id] } } });
+  });
 });

@@ -36,7 +36,12 @@ export interface ImporterOptions {
   hostname: string;
   /** Largest upload accepted (bytes); default importLimits.uploadBytes. */
   maxUploadBytes?: number;
+  /** How often to look for imports whose job is gone (seconds; default 600, 0: never by itself). */
+  sweepSeconds?: number;
 }
+
+/** An import queued this long ago without a job is not one whose job is still being sent. */
+const QUEUED_GRACE_MS = 10 * 60_000;
 
 /** What the importer is given by the API (the server's mail key: mail for a mailbox without keys is held as inbound mail is). */
 export interface ImporterKeys {
@@ -85,7 +90,7 @@ export class Importer {
     private readonly keys: ImporterKeys,
   ) {
     this.maxUploadBytes = opts.maxUploadBytes ?? importLimits.uploadBytes;
-    this.queue = new QueueWorker(logger, { connectionString: opts.connectionString, queue: QUEUE, label: 'import', policy: 'stately', work: (job) => this.run(job.importId) });
+    this.queue = new QueueWorker(logger, { connectionString: opts.connectionString, queue: QUEUE, label: 'import', policy: 'stately', work: (job) => this.run(job.importId), sweep: () => this.sweepStale(), sweepSeconds: opts.sweepSeconds ?? 600, sweepAtStart: true });
   }
 
   async start(): Promise<void> {
@@ -100,6 +105,31 @@ export class Importer {
 
   async enqueue(importId: string): Promise<void> {
     await this.queue.send({ importId }, { singletonKey: importId, retryLimit: 2, retryDelay: 30, expireInSeconds: 6 * 3600 });
+  }
+
+  /**
+   * Imports left `queued` or `running` with no job of theirs waiting or running any more (the
+   * worker died on every try, and pg-boss gave up): marked failed and their upload erased, as a run
+   * that stops does — otherwise they would read as running for ever and keep the staged file.
+   * (Reads pg-boss's own job table: its API finds jobs by id, and the import keeps only its own id,
+   * the job's singleton key.)
+   */
+  async sweepStale(): Promise<number> {
+    const now = this.now();
+    const candidates = await this.db.mailImport.findMany({ where: { OR: [{ status: 'running' }, { status: 'queued', createdAt: { lt: new Date(now.getTime() - QUEUED_GRACE_MS) } }] }, select: { id: true, accountId: true, actorUserId: true }, take: 100 });
+    let failed = 0;
+    for (const imp of candidates) {
+      const live = await this.db.$queryRaw<unknown[]>`SELECT 1 FROM pgboss.job WHERE name = ${QUEUE} AND singleton_key = ${imp.id} AND state IN ('created', 'retry', 'active') LIMIT 1`;
+      if (live.length) continue;
+      const error = 'The import stopped before it finished (its worker ended on every try); upload the file again to continue where it stopped.';
+      const marked = await this.db.mailImport.updateMany({ where: { id: imp.id, status: { in: ['queued', 'running'] } }, data: { status: 'failed', error, finishedAt: now } });
+      if (!marked.count) continue;
+      await this.staging.delete(imp.id);
+      await recordAudit(this.db, { accountId: imp.accountId, actorUserId: imp.actorUserId, action: 'import.mail.finished', details: { importId: imp.id, error } });
+      this.logger.warn({ importId: imp.id }, 'import: no job left, marked failed');
+      failed++;
+    }
+    return failed;
   }
 
   /** One run of an import (the job's work). */
