@@ -95,5 +95,14 @@ describe('blocked senders and lists in the browser', () => {
     await bob.getByRole('button', { name: /^Inbox/ }).click();
     await bob.getByRole('region', { name: 'Messages' }).getByRole('button', { name: /Team news/ }).waitFor({ timeout: 30_000 });
     await expect(send('promo@mail.bulk.example', BOB, 'Bulk')).rejects.toMatchObject({ responseCode: 550 });
+
+    // The admin makes the list members-only: Dave (no member) is refused now, and told why.
+    await lists.getByRole('cell', { name: 'Anyone', exact: true }).waitFor();
+    await lists.getByRole('button', { name: 'Edit team@example.test' }).click();
+    const editForm = lists.getByRole('form', { name: 'Edit team@example.test' });
+    await editForm.getByLabel('Who may post').selectOption('members');
+    await editForm.getByRole('button', { name: 'Save' }).click();
+    await lists.getByRole('cell', { name: 'Members only', exact: true }).waitFor();
+    await expect(send('dave@outside.example', 'team@example.test', 'Not a member')).rejects.toMatchObject({ responseCode: 550, response: expect.stringMatching(/5\.7\.1 .*only its members may post/) });
   });
 });

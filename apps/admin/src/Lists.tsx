@@ -1,11 +1,30 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiClient } from '@sealmail/client';
-import { adminListCreate, adminListDelete, adminListList, adminListUpdate } from '@sealmail/contract';
+import { adminListCreate, adminListDelete, adminListList, adminListUpdate, listPosting, type ListPosting } from '@sealmail/contract';
 import { memberProblem, parseMembers, problemText } from './problem';
 
 const api = new ApiClient({ baseUrl: '' });
 type List = Awaited<ReturnType<typeof load>>[number];
 const load = () => api.request(adminListList, {}).then((r) => r.lists);
+
+/** Who may post, in words (mail from outside counts only when SPF or DKIM vouches for its sender). */
+const POSTING: Record<ListPosting, string> = {
+  anyone: 'Anyone',
+  organisation: 'People in the organisation',
+  members: 'Members only',
+};
+const postingOf = (f: FormData) => listPosting.parse(f.get('posting') ?? 'anyone');
+function PostingSelect({ value, label }: { value?: ListPosting; label?: string }) {
+  return (
+    <select name="posting" defaultValue={value ?? 'anyone'} {...(label ? { 'aria-label': label } : {})}>
+      {listPosting.options.map((p) => (
+        <option key={p} value={p}>
+          {POSTING[p]}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 /**
  * Mailing lists: an address on one of the organisation's domains whose mail (from outside, or
@@ -31,7 +50,7 @@ export function Lists() {
     const wrong = memberProblem(members);
     if (wrong) return setProblem(wrong);
     try {
-      await api.request(adminListCreate, { body: { address: String(f.get('address')), name: String(f.get('name')), members } });
+      await api.request(adminListCreate, { body: { address: String(f.get('address')), name: String(f.get('name')), members, posting: postingOf(f) } });
       form.reset();
       reload();
     } catch (err) {
@@ -46,7 +65,7 @@ export function Lists() {
     const wrong = memberProblem(members);
     if (wrong) return setProblem(wrong);
     try {
-      await api.request(adminListUpdate, { params: { id }, body: { name: String(f.get('name')), members } });
+      await api.request(adminListUpdate, { params: { id }, body: { name: String(f.get('name')), members, posting: postingOf(f) } });
       setEditing(null);
       reload();
     } catch (err) {
@@ -68,6 +87,7 @@ export function Lists() {
             <th>Address</th>
             <th>Name</th>
             <th>Members</th>
+            <th>Who may post</th>
             <th />
           </tr>
         </thead>
@@ -76,10 +96,11 @@ export function Lists() {
             editing === l.id ? (
               <tr key={l.id}>
                 <td>{l.address}</td>
-                <td colSpan={3}>
+                <td colSpan={4}>
                   <form aria-label={`Edit ${l.address}`} onSubmit={(e) => void save(l.id, e)}>
                     <input name="name" defaultValue={l.name} required aria-label="List name" />
                     <textarea name="members" defaultValue={l.members.map((m) => m.address).join('\n')} rows={4} aria-label="Members, one per line" />
+                    <PostingSelect value={l.posting} label="Who may post" />
                     <button type="submit">Save</button>
                     <button type="button" onClick={() => setEditing(null)}>
                       Cancel
@@ -92,6 +113,7 @@ export function Lists() {
                 <td>{l.address}</td>
                 <td>{l.name}</td>
                 <td>{l.members.map((m) => (m.local ? m.address : `${m.address} (outside, relayed as standard mail)`)).join(', ') || 'none'}</td>
+                <td>{POSTING[l.posting]}</td>
                 <td>
                   <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit ${l.address}`}>
                     Edit
@@ -119,6 +141,11 @@ export function Lists() {
           Members (one per line)
           <textarea name="members" rows={3} />
         </label>
+        <label>
+          Who may post
+          <PostingSelect />
+        </label>
+        <p>“People in the organisation” and “Members only” take mail from outside only when SPF or DKIM vouches for its sender; anything else is refused, and the sender is told.</p>
         <button type="submit">Create list</button>
       </form>
       {problem && <p role="alert">{problem}</p>}

@@ -116,4 +116,19 @@ describe('posting to a list from inside', () => {
     await expect(alice.mail.send({ to: ['staff@other.test'], subject: 'x', text: 'y', allowStandard: true })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
     await expect(alice.mail.send({ to: ['nobody@example.test'], subject: 'x', text: 'y', allowStandard: true })).rejects.toMatchObject({ code: 'E2EE_UNAVAILABLE' });
   }, 60_000);
+
+  it('a members-only list refuses a colleague who is not a member (naming the list), takes a member, and the admin sets who may post', async () => {
+    const admin = await device('admin@example.test');
+    const made = await admin.api.request((await import('@sealmail/contract')).adminListCreate, { body: { address: 'board@example.test', name: 'Board', members: ['bob@example.test', 'admin@example.test'], posting: 'members' } });
+    expect(made.posting).toBe('members');
+    const alice = await device('alice@example.test');
+    const refused = await alice.mail.send({ to: ['board@example.test'], subject: 'May I?', text: 'x' }).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ code: 'FORBIDDEN', field: 'body.to.0', message: expect.stringMatching(/Only members of board@example\.test may post/) });
+    const bob = await device('bob@example.test');
+    expect((await bob.mail.send({ to: ['board@example.test'], subject: 'Board minutes', text: 'x' })).refused).toEqual([]);
+    // Opened to the organisation: Alice may post now.
+    const changed = await admin.api.request((await import('@sealmail/contract')).adminListUpdate, { params: { id: made.id }, body: { posting: 'organisation' } });
+    expect(changed.posting).toBe('organisation');
+    expect((await alice.mail.send({ to: ['board@example.test'], subject: 'Now I may', text: 'x' })).refused).toEqual([]);
+  }, 60_000);
 });

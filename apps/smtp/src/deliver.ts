@@ -11,7 +11,7 @@ import { autoReplyRefusal, deliverLocal, LocalDeliveryError, loopMarksOf, parseS
 import type { Logger } from '@sealmail/server';
 import { sameOrganisation, scoreMessage, signalsOf, spamHeader } from './spam';
 import { recordItip } from './itip';
-import { blockedAmong, deliverableMembers, listHeaders, listIdOf, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
+import { blockedAmong, deliverableMembers, listHeaders, listIdOf, mayPostToList, outsideMembers, senderVerdicts, type InboundRecipient } from './recipients';
 
 /** An SMTP reply to give instead of 250. */
 
@@ -126,6 +126,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   if (wanted.length) deliveries.push({ recipients: wanted.map((r) => ({ address: r.address, userId: r.userId, folder })), extraHeaders: [spam] });
   let blocked = directBlocked.size;
   let looped = 0;
+  let notPermitted: string | null = null;
   const lists = new Set<string>();
   for (const r of env.rcptTo) {
     if (r.kind !== 'list' || lists.has(r.listId)) continue;
@@ -133,6 +134,12 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
     if (signals.listIds.includes(listIdOf(r.address)) || wouldLoop(marks, r.address) || noListExpansion) {
       looped++;
       deps.logger.info({ list: r.listId }, 'smtp: list loop, not expanded again');
+      continue;
+    }
+    // A list that takes mail only from its organisation or its members (mayPostToList).
+    if (!(await mayPostToList(deps.db, r, signals.fromAddress, auth))) {
+      notPermitted = r.posting === 'members' ? `only its members may post to ${r.address}` : `only people of its organisation may post to ${r.address}`;
+      deps.logger.info({ list: r.listId, posting: r.posting }, 'smtp: not permitted to post to the list');
       continue;
     }
     const { members, skipped } = await deliverableMembers(deps.db, r.listId, r.accountId);
@@ -160,6 +167,7 @@ export async function deliverInbound(deps: DeliverDeps, raw: Buffer, env: Inboun
   const verdicts = facts ? new Map([...facts].flatMap(([id, f]) => (f.verdict ? [[id, f.verdict] as const] : []))) : await senderVerdicts(deps.db, userIds, senders);
   for (const d of deliveries) for (const r of d.recipients) r.folder = verdicts.has(r.userId) ? (verdicts.get(r.userId) === 'spam' ? 'spam' : 'inbox') : r.folder;
   if (deliveries.length === 0) {
+    if (notPermitted) throw new SmtpReply(550, `5.7.1 Not delivered: ${notPermitted} (from an address SPF or DKIM vouches for)`);
     if (looped) throw new SmtpReply(554, '5.4.6 Mail loop: this message already went through the list');
     if (blocked) throw new SmtpReply(550, '5.7.1 The recipients do not accept mail from this sender');
     // Lists without a member who can take mail today: accepted, nothing to store.

@@ -286,7 +286,7 @@ export function buildSmtpServer(opts: SmtpOptions): SMTPServer {
         const list = user ? null : await findList(opts.db, rcpt);
         if (list) {
           if ((await blockedAmong(opts.db, [{ userId: null, accountId: list.accountId }], [sender])).size) return refuseBlocked();
-          return admit({ kind: 'list', address: rcpt, listId: list.id, accountId: list.accountId, name: list.name });
+          return admit({ kind: 'list', address: rcpt, listId: list.id, accountId: list.accountId, name: list.name, posting: list.posting });
         }
         log.info({ session: session.id }, 'smtp: unknown recipient');
         cb(smtpError(550, 'No such user here'));

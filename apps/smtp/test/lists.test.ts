@@ -33,7 +33,10 @@ const users: Record<'alice' | 'bob', { id: string; puk: PerUserKey }> = {} as ne
 let adminId: string;
 const serverKey = ephemeralServerMailKey();
 
+/** SPF for the posting tests' senders (127.0.0.1 may send for them); nothing else is published. */
+const SPF_DOMAINS = new Set(['members.example', 'strangers.example', 'example.test']);
 async function resolver(name: string, type: string): Promise<string[][]> {
+  if (type === 'TXT' && SPF_DOMAINS.has(name)) return [['v=spf1 ip4:127.0.0.1 -all']];
   throw Object.assign(new Error(`no ${type} for ${name}`), { code: 'ENOTFOUND' });
 }
 const transport = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { ca: tls.cert, servername: 'localhost' }, name: 'client.example.org' });
@@ -160,5 +163,36 @@ describe('mailing lists', () => {
     expect((await d.cmd('RCPT TO:<team@example.test>')).code).toBe(250);
     expect((await d.cmd('RCPT TO:<teams@example.test>')).text).toMatch(/^550 5\.1\.1 /);
     d.close();
+  });
+});
+
+describe('who may post', () => {
+  const refusal = (p: Promise<unknown>) => p.then(() => null, (err: { responseCode?: number; response?: string }) => ({ code: err.responseCode, text: err.response ?? '' }));
+  beforeAll(async () => {
+    const admin = await tdb.prisma.user.findFirstOrThrow({ where: { localPart: 'admin' } });
+    await tdb.prisma.mailingList.create({ data: { accountId: admin.accountId, domainId: admin.domainId, localPart: 'board', name: 'Board', posting: 'members', members: { create: ['alice@example.test', 'dora@members.example'].map((address) => ({ address })) } } });
+    await tdb.prisma.mailingList.create({ data: { accountId: admin.accountId, domainId: admin.domainId, localPart: 'staff', name: 'Staff', posting: 'organisation', members: { create: [{ address: 'bob@example.test' }] } } });
+  });
+
+  it('a members-only list takes mail from a member SPF vouches for, and refuses (550 5.7.1) anyone else, or a member’s address forged', async () => {
+    const before = await counts();
+    await transport().sendMail({ from: 'dora@members.example', to: 'board@example.test', subject: 'From a member', text: 'x' });
+    expect((await counts()).alice).toBe(before.alice + 1);
+    const stranger = await refusal(transport().sendMail({ from: 'eve@strangers.example', to: 'board@example.test', subject: 'Not a member', text: 'x' }));
+    expect(stranger).toMatchObject({ code: 550, text: expect.stringMatching(/5\.7\.1 .*only its members may post to board@example\.test/) });
+    // A member's address in From, sent by someone else (SPF passes for the envelope's domain, not the From's).
+    const forged = await refusal(transport().sendMail({ from: 'dora@members.example', envelope: { from: 'eve@strangers.example', to: 'board@example.test' }, to: 'board@example.test', subject: 'Forged member', text: 'x' }));
+    expect(forged).toMatchObject({ code: 550 });
+    expect((await counts()).alice).toBe(before.alice + 1);
+  });
+
+  it('an organisation-only list takes mail from the organisation’s domains SPF vouches for, and refuses the rest', async () => {
+    const before = await counts();
+    await transport().sendMail({ from: 'alice@example.test', to: 'staff@example.test', subject: 'From inside', text: 'x' });
+    expect((await counts()).bob).toBe(before.bob + 1);
+    expect(await refusal(transport().sendMail({ from: 'eve@strangers.example', to: 'staff@example.test', subject: 'From outside', text: 'x' }))).toMatchObject({ code: 550, text: expect.stringMatching(/only people of its organisation/) });
+    // Mail to a list anyone may post to is unchanged.
+    await transport().sendMail({ from: 'eve@strangers.example', to: 'team@example.test', subject: 'To the open list', text: 'x' });
+    expect((await counts()).bob).toBe(before.bob + 2);
   });
 });

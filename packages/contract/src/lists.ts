@@ -11,10 +11,19 @@ import { hasUnsafeText, SAFE_TEXT_MESSAGE } from './text';
 /** Most members one list has. */
 export const MAX_LIST_MEMBERS = 1000;
 
+/**
+ * Who may post to a list: anyone; organisation — the organisation's own users (and mail from
+ * outside only when it comes from one of the organisation's domains and SPF or DKIM vouches for
+ * it); members — its members alone (from outside: a member's address, vouched for likewise).
+ */
+export const listPosting = z.enum(['anyone', 'organisation', 'members']);
+export type ListPosting = z.infer<typeof listPosting>;
+
 export const mailingList = z.object({
   id: z.string(),
   address: z.string(),
   name: z.string(),
+  posting: listPosting,
   members: z.array(z.object({ address: z.string(), local: z.boolean() })),
   createdAt: z.string(),
 });
@@ -33,16 +42,16 @@ export const adminListList = {
 export const adminListCreate = {
   method: 'POST',
   path: '/api/v1/admin/lists',
-  body: z.object({ address, name: listName, members }).strict(),
+  body: z.object({ address, name: listName, members, posting: listPosting.default('anyone') }).strict(),
   response: mailingList,
 } as const;
 
-/** Admin: renames a list or replaces its members. */
+/** Admin: renames a list, replaces its members, or changes who may post. */
 export const adminListUpdate = {
   method: 'PATCH',
   path: '/api/v1/admin/lists/:id',
   params: z.object({ id: z.uuid() }),
-  body: z.object({ name: listName.optional(), members: members.optional() }).strict(),
+  body: z.object({ name: listName.optional(), members: members.optional(), posting: listPosting.optional() }).strict(),
   response: mailingList,
 } as const;
 

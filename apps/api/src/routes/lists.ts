@@ -4,13 +4,13 @@
  * in the change history.
  */
 import type { FastifyInstance } from 'fastify';
-import { adminListCreate, adminListDelete, adminListList, adminListUpdate, ApiError, MAX_LIST_MEMBERS } from '@sealmail/contract';
+import { adminListCreate, adminListDelete, adminListList, adminListUpdate, ApiError, MAX_LIST_MEMBERS, type ListPosting } from '@sealmail/contract';
 import { addressInUse, recordAudit, splitAddress, type Db } from '@sealmail/db';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import type { ApiDeps } from '../deps';
 
-type ListRow = { id: string; localPart: string; name: string; createdAt: Date; domain: { name: string }; members: { address: string }[] };
+type ListRow = { id: string; localPart: string; name: string; posting: string; createdAt: Date; domain: { name: string }; members: { address: string }[] };
 const include = { domain: { select: { name: true } }, members: { select: { address: true }, orderBy: { address: 'asc' as const }, take: MAX_LIST_MEMBERS } };
 
 /**
@@ -26,7 +26,7 @@ async function view(db: Db, accountId: string, lists: ListRow[]) {
   });
   const users = parts.length ? await db.user.findMany({ where: { accountId, OR: parts.map((p) => ({ localPart: p.localPart, domain: { name: p.domain } })) }, select: { localPart: true, domain: { select: { name: true } } }, take: addresses.length }) : [];
   const local = new Set(users.map((u) => `${u.localPart}@${u.domain.name}`));
-  return lists.map((l) => ({ id: l.id, address: `${l.localPart}@${l.domain.name}`, name: l.name, members: l.members.map((m) => ({ address: m.address, local: local.has(m.address) })), createdAt: l.createdAt.toISOString() }));
+  return lists.map((l) => ({ id: l.id, address: `${l.localPart}@${l.domain.name}`, name: l.name, posting: l.posting as ListPosting, members: l.members.map((m) => ({ address: m.address, local: local.has(m.address) })), createdAt: l.createdAt.toISOString() }));
 }
 
 export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -51,13 +51,13 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       if (await addressInUse(deps.db, domain.id, localPart)) throw new ApiError('ADDRESS_TAKEN', 'body.address');
       const members = [...new Set(req.body.members)];
       const list = await deps.db.mailingList
-        .create({ data: { accountId: s.user.accountId, domainId: domain.id, localPart, name: req.body.name, members: { create: members.map((address) => ({ address })) } }, include })
+        .create({ data: { accountId: s.user.accountId, domainId: domain.id, localPart, name: req.body.name, posting: req.body.posting, members: { create: members.map((address) => ({ address })) } }, include })
         .catch((err: unknown) => {
           // Two admins creating the same address at once: the unique index decides.
           if ((err as { code?: string }).code === 'P2002') throw new ApiError('ADDRESS_TAKEN', 'body.address');
           throw err;
         });
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.create', details: { address: req.body.address, members: members.length } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.create', details: { address: req.body.address, members: members.length, posting: req.body.posting } });
       return (await view(deps.db, s.user.accountId, [list]))[0]!;
     },
     admin,
@@ -71,10 +71,10 @@ export async function listRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
       const list = await owned(req.params.id, s.user.accountId);
       const members = req.body.members ? [...new Set(req.body.members)] : undefined;
       await deps.db.$transaction([
-        ...(req.body.name !== undefined ? [deps.db.mailingList.update({ where: { id: list.id }, data: { name: req.body.name } })] : []),
+        ...(req.body.name !== undefined || req.body.posting !== undefined ? [deps.db.mailingList.update({ where: { id: list.id }, data: { ...(req.body.name !== undefined ? { name: req.body.name } : {}), ...(req.body.posting !== undefined ? { posting: req.body.posting } : {}) } })] : []),
         ...(members ? [deps.db.mailingListMember.deleteMany({ where: { listId: list.id } }), deps.db.mailingListMember.createMany({ data: members.map((address) => ({ listId: list.id, address })) })] : []),
       ]);
-      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.update', details: { address: `${list.localPart}@${list.domain.name}`, ...(req.body.name !== undefined ? { name: req.body.name } : {}), ...(members ? { members: members.length } : {}) } });
+      await recordAudit(deps.db, { accountId: s.user.accountId, actorUserId: s.userId, action: 'list.update', details: { address: `${list.localPart}@${list.domain.name}`, ...(req.body.name !== undefined ? { name: req.body.name } : {}), ...(req.body.posting !== undefined ? { posting: req.body.posting } : {}), ...(members ? { members: members.length } : {}) } });
       return (await view(deps.db, s.user.accountId, [await owned(list.id, s.user.accountId)]))[0]!;
     },
     admin,

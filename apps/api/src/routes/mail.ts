@@ -34,7 +34,7 @@ import { readToken, requireSession } from '../auth/plugin';
 import { hashToken } from '../auth/sessions';
 import { findMailboxes, reachOnce } from '../keys/mailboxes';
 import { BlobTakenError, DuplicateMailError, QuotaExceededError, replyOutOfOffice, runServerFilters, storeMessage, storeMessageIn, type Holder, type StoreInput } from '@sealmail/mailstore';
-import { findMailboxByAddress } from '@sealmail/db';
+import { addressesOf, findMailboxByAddress } from '@sealmail/db';
 import { loadEntries } from '../mail/views';
 import { COUNTS_WITH_SESSION, countsWithSession, readMailboxCounts } from '../mail/counts';
 import { sendJsonBody } from '../cache/hooks';
@@ -213,8 +213,14 @@ export async function mailRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             // of the sender's own organisation, which the relay expands here (mail/list-post.ts).
             const dom = await deps.db.domain.findUnique({ where: { name: address.split('@')[1]! }, select: { id: true, accountId: true } });
             if (dom) {
-              const list = dom.accountId === s.user.accountId ? await deps.db.mailingList.findFirst({ where: { domainId: dom.id, localPart: address.split('@')[0]! }, select: { id: true } }) : null;
+              const list = dom.accountId === s.user.accountId ? await deps.db.mailingList.findFirst({ where: { domainId: dom.id, localPart: address.split('@')[0]! }, select: { id: true, posting: true } }) : null;
               if (!list) throw new ApiError('E2EE_UNAVAILABLE', `body.${kind}.${i}`);
+              // A list only its members may post to (docs/mail.md §7.3): one of the sender's addresses is a member.
+              if (list.posting === 'members') {
+                const sender = await deps.db.user.findUniqueOrThrow({ where: { id: owner.userId }, select: { id: true, localPart: true, domainId: true } });
+                const mine = await addressesOf(deps.db, sender);
+                if (!(await deps.db.mailingListMember.count({ where: { listId: list.id, address: { in: mine.map((a) => a.toLowerCase()) } } }))) throw new ApiError('FORBIDDEN', `body.${kind}.${i}`, `Only members of ${address} may post to it: ask an administrator to add you.`);
+              }
             }
             continue;
           }
