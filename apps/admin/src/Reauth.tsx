@@ -1,5 +1,6 @@
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import { ApiClient, ApiClientError } from '@sealmail/client';
+import { useModalDialog } from '@sealmail/ui';
 
 const api = new ApiClient({ baseUrl: '' });
 
@@ -100,16 +101,7 @@ const FOCUSABLE = 'button:not([disabled]), input:not([disabled]), select:not([di
  * rather than out of the page; on close, focus returns to where it was.
  */
 function ModalDialog({ labelledBy, onCancel, children }: { labelledBy: string; onCancel: () => void; children: ReactNode }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    const before = document.activeElement as HTMLElement | null;
-    d?.showModal();
-    return () => {
-      d?.close();
-      before?.focus();
-    };
-  }, []);
+  const dialog = useModalDialog();
   function keepTabInside(e: KeyboardEvent<HTMLDialogElement>) {
     if (e.key !== 'Tab' || !dialog.current) return;
     const all = Array.from(dialog.current.querySelectorAll<HTMLElement>(FOCUSABLE));

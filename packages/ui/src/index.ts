@@ -14,3 +14,4 @@ export { KEYS_CHANGED_EVENT, PendingDevicesAlert } from './PendingDevices';
 export { SafetyNumber } from './SafetyNumber';
 export { KeyGate } from './KeyGate';
 export { useBlockList, type BlockedEntry } from './useBlockList';
+export { useModalDialog } from './useModalDialog';

@@ -1,5 +1,4 @@
-import { useEffect, useRef } from 'react';
-import { useTranslation } from '@sealmail/ui';
+import { useModalDialog, useTranslation } from '@sealmail/ui';
 
 /** The mailbox's keyboard shortcuts (catalogue keys of what they do), as the "?" overlay lists them (Mailbox.tsx binds them). */
 export const SHORTCUTS: { keys: string[]; does: string }[] = [
@@ -23,16 +22,7 @@ export const SHORTCUTS: { keys: string[]; does: string }[] = [
 /** The "?" overlay: a modal dialog (focus stays inside; Escape or Close ends it). */
 export function ShortcutsDialog({ onClose, list = SHORTCUTS }: { onClose: () => void; list?: { keys: string[]; does: string }[] }) {
   const { t } = useTranslation();
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    const before = document.activeElement as HTMLElement | null;
-    d?.showModal();
-    return () => {
-      d?.close();
-      before?.focus();
-    };
-  }, []);
+  const dialog = useModalDialog();
   return (
     // Closed only by Escape (cancel) or the Close button; the effect's clean-up closes it quietly.
     <dialog ref={dialog} className="shortcuts" aria-labelledby="shortcuts-title" onCancel={(e) => (e.preventDefault(), onClose())}>
