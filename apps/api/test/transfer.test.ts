@@ -15,8 +15,9 @@ import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore, parseMime, type OpenedMail } from '@sealmail/client/identity';
 import { MailTransfer, splitMbox } from '@sealmail/client/transfer';
 import { replyGrantOf, sealLinkReply } from '@sealmail/client/link-reply';
+import { buildMime } from '@sealmail/client/mime';
 import { linkReplyLimits } from '@sealmail/contract';
-import { encodeLinkReplyGrant, fromBase64Url, openMailPiece, openManifest, openPasswordBox, passwordDigest, pieceCiphertextLength, toBase64Url } from '@sealmail/crypto';
+import { encodeLinkReplyGrant, fromBase64Url, sealMail, openMailPiece, openManifest, openPasswordBox, passwordDigest, pieceCiphertextLength, toBase64Url } from '@sealmail/crypto';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
 import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
@@ -303,5 +304,41 @@ describe('secure reply through an expiring link', { timeout: 180_000 }, () => {
     clock.now = new Date(clock.now.getTime() + 86400_000 + 60_000);
     const expired = await post(lateReply, otherLink.id);
     expect([expired.statusCode, expired.json().error.code]).toEqual([410, 'LINK_EXPIRED']);
+  });
+  it('a reply through a link cannot pass as mail from someone else: a From other than the link’s recipient is shown as the recipient, flagged', async () => {
+    const alice = await user('alice@example.test');
+    const sent = await alice.mail.send({ to: ['frank@example.org'], subject: 'Invoice', text: 'Our invoice.', links: { expiresIn: '7d' } });
+    const link = await tdb.prisma.mailLink.findFirstOrThrow({ where: { sourceMessageId: sent.messageId } });
+    const password = linkPasswords.find((p) => p.address === 'frank@example.org')!.password;
+    const viewer = await openAsViewer(link.id, password);
+    const { mime } = await viewer.open(viewer.data);
+    const grant = replyGrantOf(mime)!;
+    // Frank (or whoever holds the link) seals a reply by hand: the envelope says frank@example.org,
+    // as the server demands, but the sealed body and summary claim a colleague of Alice's, and
+    // carry no link-reply tag. The server cannot read either.
+    const messageId = `${randomBytes(8).toString('hex')}@example.org`;
+    const body = buildMime({ from: { name: 'Bob (CFO)', address: 'bob@example.test' }, to: ['alice@example.test'], cc: [], subject: 'Re: Invoice — new bank details', text: 'Please pay to the new account.', date: new Date(), messageId, references: [], attachments: [] });
+    const sealed = await sealMail({
+      messageId,
+      sender: { kind: 'external', address: 'frank@example.org' },
+      pieces: [{ kind: 'body', plaintext: body }],
+      to: [{ userId: grant.userId, generation: grant.generation, publicKeys: grant.publicKeys }],
+      summary: { subject: 'Re: Invoice — new bank details', fromName: 'Bob (CFO)', fromAddress: 'bob@example.test', snippet: 'spoofed', attachments: 0, sealedHeaders: [] },
+    });
+    const res = await api.inject({
+      method: 'POST',
+      url: `/api/v1/links/${link.id}/replies`,
+      payload: { envelope: toBase64Url(sealed.envelope), manifest: toBase64Url(sealed.manifest), body: toBase64Url(sealed.pieces[0]!), box: toBase64Url(sealed.boxes[0]!.record), attachments: [] },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const row = (await alice.mail.list({ folder: 'inbox' })).items.find((i) => 'subject' in i && i.subject === 'Re: Invoice — new bank details')!;
+    expect(row).toBeDefined();
+    if (!('from' in row)) throw new Error(`the row did not open: ${JSON.stringify(row)}`);
+    expect(row.from.address, 'the list row').toBe('frank@example.org');
+    expect(row.protection).toBe('Unverified');
+    const opened = await alice.mail.open(row.entryId);
+    expect(opened.sender.address, 'the opened mail').toBe('frank@example.org');
+    expect(opened.protection).toBe('Unverified');
+    expect(opened.warning).toMatch(/bob@example\.test/);
   });
 });

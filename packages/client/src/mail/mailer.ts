@@ -757,7 +757,22 @@ export class Mailer {
       if (valid) return { protection: 'Link reply' as ProtectionLabel, warning: null, sender: from, senderSafety: null, sentBy: null };
       return { protection: 'Unverified' as ProtectionLabel, warning: `This mail says it is a reply through one of your secure links, but its proof does not match: anyone, the server included, could have written it.`, sender: from, senderSafety: null, sentBy: null };
     }
-    if (!deviceSender) return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
+    if (!deviceSender) {
+      // The ingress seals outside mail with its From address as the envelope's sender, so the two
+      // agree. A From that differs was written by whoever sealed the mail, not checked by the
+      // ingress: a reply through a link without its tag, say, whose sealed body names a colleague.
+      const sealedFor = header.box.envelope.sender.kind === 'external' ? header.box.envelope.sender.address.toLowerCase() : null;
+      if (sealedFor && mime.from && mime.from.address.toLowerCase() !== sealedFor) {
+        return {
+          protection: 'Unverified' as ProtectionLabel,
+          warning: `This mail says it is from ${mime.from.address}, but it reached the server from ${sealedFor}. It is shown as from ${sealedFor}.`,
+          sender: { name: '', address: sealedFor },
+          senderSafety: null,
+          sentBy: null,
+        };
+      }
+      return { protection: 'Server Encrypted' as ProtectionLabel, warning: null, sender: claimed, senderSafety: null, sentBy: null };
+    }
     if (check.onBehalfOf) return { ...(await this.presentDelegated(box.status, manifest, check, claimed, check.onBehalfOf)) };
     const verifiedAddress = check.address ?? entry.from.toLowerCase();
     const sender = { name: claimed.address.toLowerCase() === verifiedAddress ? claimed.name : '', address: verifiedAddress };
