@@ -115,7 +115,7 @@ async function alice() {
   const client = new ApiClient({ baseUrl: 'http://api.invalid', token, fetch: injectFetch(api) });
   const identity = new Identity(client, aliceStore);
   await identity.setUpThisDevice({ address: 'alice@example.test', name: 'Laptop', kind: 'cli' });
-  return { api: client, mail: new Mailer(client, identity, 'alice@example.test') };
+  return { api: client, token, mail: new Mailer(client, identity, 'alice@example.test') };
 }
 
 /** Every row of every table as text (bytea as hex), for looking for a secret. */
@@ -282,5 +282,32 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     expect(after.expired).toBe(true);
     expect(after.openCount).toBeGreaterThanOrEqual(2); // the visits stay on record
     expect(await tdb.prisma.message.count({ where: { id: sent.messageId } })).toBe(1);
+  });
+  it('a long unbroken line fits a phone; a file asked for after the sender withdrew the link says so', async () => {
+    const a = await alice();
+    const url = `https://docs.example.org/${'a1b2c3d4e5'.repeat(30)}`;
+    const before = mx.received.length;
+    const withdrawn = await a.mail.send({
+      to: ['dana@example.org'],
+      subject: 'Slides',
+      text: `Dear Dana, the slides: ${url}`,
+      attachments: [{ name: 'slides.txt', type: 'text/plain', size: 11, stream: () => new Blob(['the slides.']).stream() }],
+      links: { expiresIn: '7d' },
+    });
+    const raw = await until(async () => mx.received.slice(before).find((m) => m.rcpt.includes('dana@example.org'))?.raw, 60_000);
+    const notice = await simpleParser(raw);
+    const danaLink = /https:\/\/localhost:\d+\/m\/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/.exec(notice.text ?? '')![0];
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 390, height: 844 } });
+    const dana = await context.newPage();
+    await dana.goto(danaLink);
+    await expect.poll(() => dana.locator('#subject').textContent(), { timeout: 30_000 }).toBe('Slides');
+    expect(await dana.locator('.text-body').textContent()).toContain(url);
+    expect(await auditViewer(dana, 'viewer-4-long-line')).toEqual([]);
+    // Alice withdraws the link while Dana has the page open; the file is no longer there, and the page says why.
+    const revoked = await api.inject({ method: 'POST', url: `/api/v1/mail/messages/${withdrawn.entryId}/links/revoke`, headers: { authorization: `Bearer ${a.token}` } });
+    expect(revoked.json()).toEqual({ revoked: 1 });
+    await dana.getByRole('button', { name: /Download slides\.txt/ }).click();
+    await expect.poll(() => dana.locator('#state').textContent()).toBe('The sender withdrew this link, and the message behind it was deleted.');
+    await context.close();
   });
 });

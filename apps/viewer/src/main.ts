@@ -57,6 +57,13 @@ async function fetchLink(path: string): Promise<Response> {
   return fetch(path, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store', ...(visit ? { headers: { 'x-sealmail-visit': visit } } : {}) });
 }
 
+/** The server refused a fetch (expired, withdrawn, too often): its message says what to do. */
+class Refused extends Error {}
+
+async function errorCode(res: Response): Promise<string | undefined> {
+  return ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code;
+}
+
 function refusal(res: Response, code?: string): string {
   if (code === 'LINK_REVOKED') return t('revoked');
   // 400: not a link id this server could have made.
@@ -95,7 +102,8 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
     button.addEventListener('click', () => {
       button.disabled = true;
       void download(a.piece, a.filename, a.contentType, manifest)
-        .catch(() => show(t('downloadFailed', { filename: a.filename }), 'error'))
+        // A refusal (the link expired or was withdrawn meanwhile) says so; anything else is a failed download.
+        .catch((err: unknown) => show(err instanceof Refused ? err.message : t('downloadFailed', { filename: a.filename }), 'error'))
         .finally(() => (button.disabled = false));
     });
     files.append(el('li', {}, button));
@@ -111,7 +119,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
 /** Fetches one piece's ciphertext and decrypts it here (authenticated before anything is kept). */
 async function openPiece(piece: number, manifest: Manifest): Promise<Uint8Array> {
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id!)}/pieces/${piece}`);
-  if (!res.ok) throw new Error(refusal(res));
+  if (!res.ok) throw new Refused(refusal(res, await errorCode(res)));
   return (await opener).openPiece(manifest, piece, new Uint8Array(await res.arrayBuffer()));
 }
 
@@ -133,10 +141,7 @@ async function open(): Promise<void> {
   }
   // Only the link id goes to the server; the password and digest stay in this page.
   const res = await fetchLink(`/api/v1/links/${encodeURIComponent(id)}`);
-  if (!res.ok) {
-    const code = ((await res.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code;
-    return show(refusal(res, code), 'error');
-  }
+  if (!res.ok) return show(refusal(res, await errorCode(res)), 'error');
   const data = (await res.json()) as LinkResponse;
   visit = data.visit;
   let manifest: Manifest;
