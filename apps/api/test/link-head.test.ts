@@ -13,6 +13,7 @@ import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { postgresBlobStore, type BlobStore } from '@sealmail/mailstore';
 import { createLogger } from '@sealmail/server';
+import { pgPoolOf } from '@sealmail/db';
 import { buildApp } from '../src/app';
 
 let tdb: TestDatabase;
@@ -80,5 +81,52 @@ describe('HEAD of a link piece', () => {
     expect(res.rawPayload.length).toBe(4 * 1024 * 1024);
     expect(bytesRead).toBe(4 * 1024 * 1024);
     expect(await tdb.prisma.rateLimit.count()).toBe(1);
+  });
+});
+
+describe('HEAD of a link', () => {
+  it('does not read the message (envelope, manifest, body: up to 2 MiB) out of the database', { timeout: 60_000 }, async () => {
+    // Every SQL statement the API sends to Postgres that reads a message's body.
+    let messageReads = 0;
+    const patched = new WeakSet<object>();
+    const pool = pgPoolOf(tdb.prisma)!;
+    const count = (client: { query: (...a: unknown[]) => unknown }) => {
+      if (patched.has(client)) return;
+      patched.add(client);
+      const query = client.query.bind(client);
+      client.query = (...args: unknown[]) => {
+        const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string } | undefined)?.text ?? '');
+        if (/"messages"/.test(text) && /"body"/.test(text)) messageReads++;
+        return query(...args);
+      };
+    };
+    pool.on('acquire', count);
+    const headApp = app;
+    try {
+      const body = randomBytes(1024 * 1024);
+      const message = await tdb.prisma.message.create({
+        data: { mailId: `<${randomUUID()}@example.test>`, senderAddress: 'alice@example.test', toAddresses: ['carol@example.org'], ccAddresses: [], protection: 'e2ee', envelope: new Uint8Array(8), manifest: new Uint8Array(8), body, bodySize: body.length, attachmentSizes: [], size: BigInt(body.length) },
+      });
+      const id = randomBytes(16).toString('base64url');
+      await tdb.prisma.mailLink.create({ data: { id, messageId: message.id, sourceMessageId: randomUUID(), senderUserId: ownerId, recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(Date.now() + 86400_000) } });
+      messageReads = 0;
+      for (let i = 0; i < 10; i++) {
+        const res = await headApp.inject({ method: 'HEAD', url: `/api/v1/links/${id}` });
+        expect(res.statusCode).toBe(200);
+        expect(res.rawPayload.length).toBe(0);
+        expect(res.headers['cache-control']).toBe('no-store');
+      }
+      expect(messageReads, 'message reads for 10 HEAD requests').toBe(0);
+      // A GET still reads it (and is a visit).
+      const get = await headApp.inject({ method: 'GET', url: `/api/v1/links/${id}` });
+      expect(get.statusCode).toBe(200);
+      expect(Buffer.from((get.json() as { body: string }).body, 'base64url').equals(body)).toBe(true);
+      expect(messageReads).toBe(1);
+      // An expired link's HEAD still answers 410.
+      await tdb.prisma.mailLink.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      expect((await headApp.inject({ method: 'HEAD', url: `/api/v1/links/${id}` })).statusCode).toBe(410);
+    } finally {
+      pool.off('acquire', count);
+    }
   });
 });

@@ -5,7 +5,7 @@
  * browser. Opening the link (GET of the link) is one visit, which the sender sees and which
  * counts against the link's visit budget; the attachment pieces fetched with that visit's token
  * belong to it (each piece a few times), so a mail with many attachments opens in one sitting.
- * HEAD requests (link scanners, prefetchers) are free. After expiry the public copy is gone and
+ * HEAD requests (link scanners, prefetchers) are free, and read nothing but the link row. After expiry the public copy is gone and
  * the link answers 410 LINK_EXPIRED. Logs name a link only by a hash of its id (logger.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -76,18 +76,17 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   defineRoute(app, linkGet, async (req, reply) => {
     const link = await live(req.params.linkId, reply);
-    // A HEAD (scanners, prefetchers) is free: it neither counts nor is a visit the sender sees.
-    const head = req.method === 'HEAD';
-    let visit = '';
-    if (!head) {
-      await countVisit(link.id, reply);
-      visit = randomBytes(16).toString('base64url');
-      await deps.db.rateLimit.create({ data: { key: visitKey(link.id, visit), windowStart: deps.now(), count: 0 } });
-    }
+    // A HEAD (scanners, prefetchers) is free: it neither counts nor is a visit the sender sees. So
+    // it must cost nothing either: the answer's headers only, without reading the message (up to
+    // 2 MiB of envelope, manifest and body) only for Fastify to throw the JSON away.
+    if (req.method === 'HEAD') return reply.type('application/json; charset=utf-8').send(Readable.from([])) as never;
+    await countVisit(link.id, reply);
+    const visit = randomBytes(16).toString('base64url');
+    await deps.db.rateLimit.create({ data: { key: visitKey(link.id, visit), windowStart: deps.now(), count: 0 } });
     const msg = await deps.db.message.findUniqueOrThrow({ where: { id: link.messageId }, include: { blobs: { orderBy: { pieceIndex: 'asc' }, select: { size: true, pieceIndex: true } } } });
     const now = deps.now();
     // A visit for the sender.
-    if (!head) await deps.db.mailLink.update({ where: { id: link.id }, data: { openCount: { increment: 1 }, firstOpenedAt: link.firstOpenedAt ?? now, lastOpenedAt: now } });
+    await deps.db.mailLink.update({ where: { id: link.id }, data: { openCount: { increment: 1 }, firstOpenedAt: link.firstOpenedAt ?? now, lastOpenedAt: now } });
     return {
       sender: msg.senderAddress,
       recipient: link.recipient,
