@@ -5,7 +5,8 @@
  * bytes the blob store still holds for blobs whose row is gone (an S3 bucket keeps objects after a
  * cascade deleted their row, or when a process died between the database and the bucket) are
  * deleted once older than the same grace period (`collectUnreferencedBlobs`), a bounded walk of
- * the store per round that carries on where the last round stopped.
+ * the store per round that carries on where the last round stopped. Rate-limit windows older than
+ * a day (the longest window) are deleted too.
  */
 import type { Db } from '@sealmail/db';
 import { collectOrphanBlobs, collectUnreferencedBlobs, type BlobStore } from '@sealmail/mailstore';
@@ -20,6 +21,9 @@ export interface HousekeepingOptions {
   /** How long a blob may wait for its message before it counts as orphaned (default one day). */
   orphanGraceSeconds?: number;
 }
+
+/** The longest window a rate limit uses (the forward-code limit: a day). */
+const RATE_LIMIT_MAX_WINDOW_MS = 86_400_000;
 
 /** Blob ids of the store looked at per round by the sweep for bytes without a row. */
 const SWEEP_PER_ROUND = 10_000;
@@ -58,7 +62,19 @@ export class Housekeeping {
     }
     if (total.blobs) this.logger.info(total, 'housekeeping: orphaned blobs deleted');
     await this.sweepStore(olderThan);
+    await this.forgetRateLimits();
     return total;
+  }
+
+  /**
+   * Rate-limit windows (auth/rate-limit.ts) more than a day old: every window in use is a day at
+   * most, so such a row limits nothing any more (a hit would restart it). Without this the table
+   * kept a row per expiring-link visit, and each link's budget row, for ever.
+   */
+  async forgetRateLimits(): Promise<number> {
+    const { count } = await this.db.rateLimit.deleteMany({ where: { windowStart: { lt: new Date(this.now().getTime() - RATE_LIMIT_MAX_WINDOW_MS) } } });
+    if (count) this.logger.info({ rows: count }, 'housekeeping: passed rate-limit windows deleted');
+    return count;
   }
 
   /** Deletes what the store holds for blobs that have no row, last written before `olderThan`; answers how many blobs' bytes went. */
