@@ -283,14 +283,14 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     expect(after.openCount).toBeGreaterThanOrEqual(2); // the visits stay on record
     expect(await tdb.prisma.message.count({ where: { id: sent.messageId } })).toBe(1);
   });
-  it('a long unbroken line fits a phone; a file asked for after the sender withdrew the link says so', async () => {
+  it('a long unbroken line fits a phone; a file asked for after the sender withdrew the link says so, where the button is', async () => {
     const a = await alice();
     const url = `https://docs.example.org/${'a1b2c3d4e5'.repeat(30)}`;
     const before = mx.received.length;
     const withdrawn = await a.mail.send({
       to: ['dana@example.org'],
       subject: 'Slides',
-      text: `Dear Dana, the slides: ${url}`,
+      text: `Dear Dana, the slides: ${url}\n\n${Array.from({ length: 40 }, (_, i) => `Point ${i + 1}.`).join('\n')}`,
       attachments: [{ name: 'slides.txt', type: 'text/plain', size: 11, stream: () => new Blob(['the slides.']).stream() }],
       links: { expiresIn: '7d' },
     });
@@ -306,8 +306,16 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     // Alice withdraws the link while Dana has the page open; the file is no longer there, and the page says why.
     const revoked = await api.inject({ method: 'POST', url: `/api/v1/mail/messages/${withdrawn.entryId}/links/revoke`, headers: { authorization: `Bearer ${a.token}` } });
     expect(revoked.json()).toEqual({ revoked: 1 });
+    // On a phone the file's button is far below the top of the page: the answer shows where Dana is.
     await dana.getByRole('button', { name: /Download slides\.txt/ }).click();
-    await expect.poll(() => dana.locator('#state').textContent()).toBe('The sender withdrew this link, and the message behind it was deleted.');
+    const said = dana.getByText('The sender withdrew this link, and the message behind it was deleted.');
+    await expect.poll(() => said.count()).toBe(1);
+    const seen = await said.evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+    });
+    expect(seen, 'the refusal is in view after pressing the button').toBe(true);
+    expect(await said.getAttribute('role')).toBe('alert');
     await context.close();
   });
 });

@@ -94,6 +94,10 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
     body.setAttribute('referrerpolicy', 'no-referrer');
   }
   const files = el('ul', { className: 'attachments' });
+  // What became of a download is said under the buttons, where the reader is (on a phone the
+  // page's status line is screens above them).
+  const filesStatus = el('p', { id: 'files-status', className: 'error' });
+  filesStatus.setAttribute('role', 'alert');
   // Images shown in the text are not listed again as files.
   const listed = mime.attachments.filter((a) => !inPlace.has(a.piece));
   for (const a of listed) {
@@ -101,9 +105,13 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
     const button = el('button', { type: 'button' }, size !== undefined ? t('download', { filename: a.filename, size: formatSize(Number(size)) }) : t('downloadNoSize', { filename: a.filename }));
     button.addEventListener('click', () => {
       button.disabled = true;
+      filesStatus.textContent = '';
       void download(a.piece, a.filename, a.contentType, manifest)
         // A refusal (the link expired or was withdrawn meanwhile) says so; anything else is a failed download.
-        .catch((err: unknown) => show(err instanceof Refused ? err.message : t('downloadFailed', { filename: a.filename }), 'error'))
+        .catch((err: unknown) => {
+          filesStatus.textContent = err instanceof Refused ? err.message : t('downloadFailed', { filename: a.filename });
+          filesStatus.scrollIntoView({ block: 'nearest' });
+        })
         .finally(() => (button.disabled = false));
     });
     files.append(el('li', {}, button));
@@ -111,7 +119,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
   state.textContent = '';
   state.className = 'ok';
   state.dataset['state'] = 'open';
-  root.append(header, body, ...(listed.length ? [el('h2', {}, t('attachments')), files] : []), el('p', { className: 'note' }, t('note')));
+  root.append(header, body, ...(listed.length ? [el('h2', {}, t('attachments')), files, filesStatus] : []), el('p', { className: 'note' }, t('note')));
   const reply = replyForm({ linkId: id!, mime, copyMessageId: manifest.messageId, recipient: data.recipient ?? '', sender: mime.from?.address ?? data.sender });
   if (reply) root.append(reply);
 }
