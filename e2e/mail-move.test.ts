@@ -112,8 +112,12 @@ describe('export, import and secure replies', () => {
     await form.getByRole('status').getByText('Write your reply before sending it.').waitFor();
     await form.getByLabel('Your reply').fill('Thank you, Alice — accepted, signed copy attached.');
     await form.getByLabel(/Attach files/).setInputFiles({ name: 'signed.pdf', mimeType: 'application/pdf', buffer: file });
-    await form.getByRole('button', { name: 'Send encrypted reply' }).click();
+    // By keyboard: Enter on the button sends, and the focus stays on it (a disabled button used to drop it to the page).
+    const sendButton = form.getByRole('button', { name: 'Send encrypted reply' });
+    await sendButton.focus();
+    await dave.keyboard.press('Enter');
     await form.getByRole('status').getByText(`Your reply was sent, encrypted, to ${ALICE}.`).waitFor({ timeout: 60_000 });
+    expect(await sendButton.evaluate((b) => b === document.activeElement)).toBe(true);
     problems.push(...(await auditSizes(dave, 'mail-move-viewer-replied')));
     await daveContext.close();
 

@@ -303,6 +303,12 @@ describe('expiring password links', { timeout: 120_000 }, () => {
     await expect.poll(() => dana.locator('#subject').textContent(), { timeout: 30_000 }).toBe('Slides');
     expect(await dana.locator('.text-body').textContent()).toContain(url);
     expect(await auditViewer(dana, 'viewer-4-long-line')).toEqual([]);
+    // By keyboard: Enter on the file's button downloads it, and the focus stays on the button.
+    const button = dana.getByRole('button', { name: /Download slides\.txt/ });
+    await button.focus();
+    const [download] = await Promise.all([dana.waitForEvent('download'), dana.keyboard.press('Enter')]);
+    expect(await readFile((await download.path())!, 'utf8')).toBe('the slides.');
+    await expect.poll(() => button.evaluate((b) => b === document.activeElement && !(b as HTMLButtonElement).disabled)).toBe(true);
     // Alice withdraws the link while Dana has the page open; the file is no longer there, and the page says why.
     const revoked = await api.inject({ method: 'POST', url: `/api/v1/mail/messages/${withdrawn.entryId}/links/revoke`, headers: { authorization: `Bearer ${a.token}` } });
     expect(revoked.json()).toEqual({ revoked: 1 });

@@ -104,7 +104,9 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
     const size = manifest.pieces[a.piece]?.size;
     const button = el('button', { type: 'button' }, size !== undefined ? t('download', { filename: a.filename, size: formatSize(Number(size)) }) : t('downloadNoSize', { filename: a.filename }));
     button.addEventListener('click', () => {
-      button.disabled = true;
+      // Busy, but not `disabled`: a disabled button loses the keyboard focus to the page.
+      if (button.getAttribute('aria-disabled') === 'true') return;
+      button.setAttribute('aria-disabled', 'true');
       filesStatus.textContent = '';
       void download(a.piece, a.filename, a.contentType, manifest)
         // A refusal (the link expired or was withdrawn meanwhile) says so; anything else is a failed download.
@@ -112,7 +114,7 @@ function render(data: LinkResponse, mime: ParsedMime, manifest: Manifest, html: 
           filesStatus.textContent = err instanceof Refused ? err.message : t('downloadFailed', { filename: a.filename });
           filesStatus.scrollIntoView({ block: 'nearest' });
         })
-        .finally(() => (button.disabled = false));
+        .finally(() => button.removeAttribute('aria-disabled'));
     });
     files.append(el('li', {}, button));
   }

@@ -56,6 +56,8 @@ export function replyForm(opts: { linkId: string; mime: ParsedMime; copyMessageI
   };
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    // Busy while sending, but not `disabled`: a disabled button loses the keyboard focus to the page.
+    if (send.getAttribute('aria-disabled') === 'true') return;
     void (async () => {
       const chosen = [...(files.files ?? [])];
       if (!text.value.trim()) {
@@ -70,7 +72,7 @@ export function replyForm(opts: { linkId: string; mime: ParsedMime; copyMessageI
         files.focus();
         return;
       }
-      send.disabled = true;
+      send.setAttribute('aria-disabled', 'true');
       say(t('replySealing'), 'note');
       try {
         const attachments = await Promise.all(chosen.map(async (f) => ({ filename: f.name, contentType: f.type || 'application/octet-stream', bytes: new Uint8Array(await f.arrayBuffer()) })));
@@ -95,7 +97,7 @@ export function replyForm(opts: { linkId: string; mime: ParsedMime; copyMessageI
       } catch {
         say(t('replyFailed'), 'error');
       } finally {
-        send.disabled = false;
+        send.removeAttribute('aria-disabled');
       }
     })();
   });
