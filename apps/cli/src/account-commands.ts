@@ -9,6 +9,8 @@ import { CommandError } from './mail-commands';
 export interface AccountContext {
   api: ApiClient;
   out: (line: string) => void;
+  /** Writes the QR code as drawn (its colour sequences kept); `out` makes control characters harmless. */
+  qr?: (text: string) => void;
   readLine: () => Promise<string>;
 }
 
@@ -61,7 +63,7 @@ export async function totpCommand(ctx: AccountContext, args: string[], code: str
   if (sub === 'enrol' || sub === 'enroll') {
     const { secret, otpauthUrl } = await ctx.api.totpEnroll();
     ctx.out('Scan this code with your authenticator app, or type the secret into it:');
-    ctx.out(await QRCode.toString(otpauthUrl, { type: 'terminal', small: true }));
+    (ctx.qr ?? ctx.out)(await QRCode.toString(otpauthUrl, { type: 'terminal', small: true }));
     ctx.out(`secret  ${secret.match(/.{1,4}/g)!.join(' ')}`);
     ctx.out(`uri     ${otpauthUrl}`);
     ctx.out('Then give the 6-digit code the app shows (standard input, or --code):');

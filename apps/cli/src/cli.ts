@@ -147,7 +147,18 @@ Options:
                       use a protected key file read the passphrase from standard input.
 `;
 
-export async function run(argv: string[], io: Io): Promise<number> {
+/**
+ * A line as it may reach a terminal: text from others (subjects, names, mail text, a server's
+ * error message) can carry escape sequences that retitle the window, clear the screen, hide or
+ * rewrite lines, or reverse text direction. C0 and C1 controls (tab and line ends kept), a
+ * carriage return that does not end a line, and bidirectional overrides and isolates become U+FFFD.
+ */
+export const terminalSafe = (line: string) => line.replace(/(?![\t\n\r])\p{Cc}|\r(?!\n)|[\u202a-\u202e\u2066-\u2069]/gu, '\ufffd');
+
+export async function run(argv: string[], terminal: Io): Promise<number> {
+  // Everything printed goes through terminalSafe; only the QR code of `totp enrol` (drawn here
+  // with colour sequences) is written as it is.
+  const io: Io = { ...terminal, out: (l) => terminal.out(terminalSafe(l)), err: (l) => terminal.err(terminalSafe(l)) };
   let parsed;
   try {
     parsed = parseArgs({
@@ -411,7 +422,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await addressesCommand({ api, out: io.out, readRest: async () => '' });
         return EXIT.ok;
       case 'totp':
-        await totpCommand({ api, out: io.out, readLine }, args, parsed.values.code);
+        await totpCommand({ api, out: io.out, qr: terminal.out, readLine }, args, parsed.values.code);
         return EXIT.ok;
       case 'discovery': {
         const me = stored?.address;

@@ -1,0 +1,42 @@
+/**
+ * The command line against a hostile correspondent or a hostile local set-up, on a real API over
+ * TLS: text from others never reaches the terminal as control sequences.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/cli';
+import { startCliStack, type CliStack } from './support';
+
+let s: CliStack;
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+const as = (who: string, lines: string[], ...argv: string[]) => s.cliAs(who, lines, ...argv, '--api', s.url, '--ca', s.caFile);
+// ESC, BEL, CSI (C1), a lone CR and a right-to-left override: nothing that drives a terminal.
+const HOSTILE = /(?![\t\n\r])\p{Cc}|\r(?!\n)|[\u202a-\u202e\u2066-\u2069]/u;
+
+beforeAll(async () => {
+  s = await startCliStack();
+  expect((await as('alice', [s.passwords[ALICE]!], 'login', ALICE)).code).toBe(EXIT.ok);
+  expect((await as('bob', [s.passwords[BOB]!], 'login', BOB)).code).toBe(EXIT.ok);
+}, 60_000);
+afterAll(() => s?.stop());
+
+describe('hostile text and local files', { timeout: 120_000 }, () => {
+  it('prints no control sequences from a mail (subject, text) in list, read and search', async () => {
+    const subject = 'Invoice\x1b]0;owned\x07\x1b[2J\x9b31m\u202eexe.pdf';
+    const sent = await as('alice', ['Dear Bob,\x1b[8m hidden\r\x1b[Kforged line', 'bye'], 'send', '--to', BOB, '--subject', subject);
+    expect(sent.code, sent.err).toBe(EXIT.ok);
+    const list = await as('bob', [], 'list');
+    expect(list.code, list.err).toBe(EXIT.ok);
+    expect(list.out).toContain('Invoice');
+    expect(list.out).not.toMatch(HOSTILE);
+    const id = /^([0-9a-f]{8}) /m.exec(list.out)![1]!;
+    const read = await as('bob', [], 'read', id);
+    expect(read.code, read.err).toBe(EXIT.ok);
+    expect(read.out).toContain('hidden');
+    expect(read.out).toContain('forged line');
+    expect(read.out).not.toMatch(HOSTILE);
+    const search = await as('bob', [], 'search', 'invoice');
+    expect(search.out).toContain('Invoice');
+    expect(search.out).not.toMatch(HOSTILE);
+  });
+});
