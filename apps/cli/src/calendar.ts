@@ -88,7 +88,7 @@ export async function calendarCommand(ctx: { api: ApiClient; out: (line: string)
       const cal = await calendarNamed(api, rest[0]);
       const text = await api.requestText(calendarExport, { id: cal.id });
       if (rest[1]) {
-        await writeFile(rest[1], text);
+        await writeFile(rest[1], text, { mode: 0o600 });
         out(`exported ${cal.name} to ${rest[1]}`);
       } else out(text.replace(/\r?\n$/, ''));
       return;

@@ -68,7 +68,7 @@ export async function contactsCommand(ctx: ContactsContext, args: string[], o: C
         if (!format) throw new CommandError('--format is vcard (4.0), vcard3 or csv (Google Contacts).');
         const text = await book.export(format);
         if (rest[0]) {
-          await writeFile(rest[0], text, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+          await writeFile(rest[0], text, { flag: 'wx', mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
             throw new CommandError(err.code === 'EEXIST' ? `${rest[0]} exists; choose another file name.` : `cannot write ${rest[0]}`, 'failure');
           });
           ctx.io.out(`wrote ${rest[0]}`);

@@ -2,7 +2,8 @@
  * `sealmail export` and `sealmail import` (docs/mail.md §10): mail decrypted into an mboxrd file
  * or a zip of EML files, and mbox/EML/zip files sealed into a folder — both here, on this device,
  * with the shared MailTransfer (packages/client). Export writes the file as it goes, under a
- * temporary name renamed into place only when complete; import streams the file from disk.
+ * temporary name (0600: it holds plaintext) synced and renamed into place only when complete;
+ * import streams the file from disk.
  */
 import { createReadStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
@@ -19,9 +20,12 @@ export async function exportCommand(ctx: MailContext, file: string, v: { folder?
   if (format !== 'mbox' && format !== 'eml-zip') throw new CommandError('--format is mbox or eml-zip');
   if (v.folder && !folders.includes(v.folder as FolderName)) throw new CommandError(`--folder is one of ${folders.join(', ')}`);
   const tmp = `${file}.partial-${process.pid}`;
-  const out = await open(tmp, 'wx');
+  // Plaintext mail: the owner's alone (0600 whatever the umask), and on disk before it is named.
+  const out = await open(tmp, 'wx', 0o600);
   try {
+    await out.chmod(0o600);
     const p = await transferOf(ctx).exportMail({ ...(v.folder ? { folder: v.folder as FolderName } : {}), format, write: async (chunk) => void (await out.write(chunk)) });
+    await out.sync();
     await out.close();
     await rename(tmp, file);
     ctx.io.out(`exported ${p.done} message${p.done === 1 ? '' : 's'} to ${file}${p.failed ? `; ${p.failed} could not be decrypted here and were left out` : ''}`);

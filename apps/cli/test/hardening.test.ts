@@ -1,7 +1,11 @@
 /**
  * The command line against a hostile correspondent or a hostile local set-up, on a real API over
- * TLS: text from others never reaches the terminal as control sequences.
+ * TLS: text from others never reaches the terminal as control sequences; files holding plaintext
+ * or secrets are the owner's alone (0600), and a symlink planted where the session is kept is
+ * replaced, never written through.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli';
 import { startCliStack, type CliStack } from './support';
@@ -10,6 +14,7 @@ let s: CliStack;
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const as = (who: string, lines: string[], ...argv: string[]) => s.cliAs(who, lines, ...argv, '--api', s.url, '--ca', s.caFile);
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
 // ESC, BEL, CSI (C1), a lone CR and a right-to-left override: nothing that drives a terminal.
 const HOSTILE = /(?![\t\n\r])\p{Cc}|\r(?!\n)|[\u202a-\u202e\u2066-\u2069]/u;
 
@@ -38,5 +43,17 @@ describe('hostile text and local files', { timeout: 120_000 }, () => {
     const search = await as('bob', [], 'search', 'invoice');
     expect(search.out).toContain('Invoice');
     expect(search.out).not.toMatch(HOSTILE);
+  });
+
+  it('writes an export and a contacts export readable by their owner only', async () => {
+    const mbox = join(s.dir, 'bob-all.mbox');
+    const exported = await as('bob', [], 'export', mbox);
+    expect(exported.code, exported.err).toBe(EXIT.ok);
+    expect(await mode(mbox)).toBe(0o600);
+    expect((await as('bob', [], 'contacts', 'add', '--name', 'Carol', '--email', 'carol@example.org')).code).toBe(EXIT.ok);
+    const vcf = join(s.dir, 'bob.vcf');
+    const contacts = await as('bob', [], 'contacts', 'export', vcf);
+    expect(contacts.code, contacts.err).toBe(EXIT.ok);
+    expect(await mode(vcf)).toBe(0o600);
   });
 });
