@@ -27,14 +27,18 @@ export interface KeyFileOptions {
   sealWith?: string;
 }
 
-/** Writes a private file atomically: a temporary file beside it, then a rename (never half a file). */
-async function writePrivate(dir: string, name: string, value: unknown): Promise<void> {
+/**
+ * Writes a private file atomically: a temporary file beside it, then a rename (never half a file).
+ * The rename replaces whatever had the name — a symlink planted there is replaced, never written
+ * through — and the directory is made 0700 whatever it was.
+ */
+export async function writePrivate(dir: string, name: string, value: unknown): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const file = join(dir, name);
   // A random part: two writes in one millisecond (one process, concurrent saves) must not share a temporary file.
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flush: true });
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600, flush: true, flag: 'wx' });
   await chmod(tmp, 0o600);
   await rename(tmp, file);
 }

@@ -2,9 +2,10 @@
  * Where the CLI keeps its session: `<profile dir>/session.json`, readable only by its owner
  * (0600 in a 0700 directory). Default profile dir: ~/.config/sealmail.
  */
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writePrivate } from './keystore';
 
 export interface StoredSession {
   api: string;
@@ -17,12 +18,9 @@ export interface StoredSession {
 
 export const defaultProfileDir = () => join(homedir(), '.config', 'sealmail');
 
+/** Written as the key files are (keystore.ts writePrivate): atomically, 0600, never through a symlink. */
 export async function saveSession(dir: string, s: StoredSession): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const file = join(dir, 'session.json');
-  await writeFile(file, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  await chmod(file, 0o600);
+  await writePrivate(dir, 'session.json', s);
 }
 
 export async function loadSession(dir: string): Promise<StoredSession | null> {

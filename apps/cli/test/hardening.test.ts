@@ -4,13 +4,14 @@
  * or secrets are the owner's alone (0600), and a symlink planted where the session is kept is
  * replaced, never written through.
  */
-import { stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/cli';
 import { startCliStack, type CliStack } from './support';
 
 let s: CliStack;
+const ADMIN = 'admin@example.test';
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const as = (who: string, lines: string[], ...argv: string[]) => s.cliAs(who, lines, ...argv, '--api', s.url, '--ca', s.caFile);
@@ -55,5 +56,22 @@ describe('hostile text and local files', { timeout: 120_000 }, () => {
     const contacts = await as('bob', [], 'contacts', 'export', vcf);
     expect(contacts.code, contacts.err).toBe(EXIT.ok);
     expect(await mode(vcf)).toBe(0o600);
+  });
+
+  it('replaces a symlink planted as the session file, and tightens a wider profile directory', async () => {
+    const dir = join(s.dir, 'planted');
+    await mkdir(dir, { mode: 0o755 });
+    const elsewhere = join(s.dir, 'elsewhere.txt');
+    await writeFile(elsewhere, 'untouched\n', { mode: 0o644 });
+    await symlink(elsewhere, join(dir, 'session.json'));
+    const login = await as('planted', [s.passwords[ADMIN]!], 'login', ADMIN);
+    expect(login.code, login.err).toBe(EXIT.ok);
+    expect(await readFile(elsewhere, 'utf8')).toBe('untouched\n');
+    expect(await mode(elsewhere)).toBe(0o644);
+    const session = await lstat(join(dir, 'session.json'));
+    expect(session.isFile()).toBe(true);
+    expect(session.mode & 0o777).toBe(0o600);
+    expect(await mode(dir)).toBe(0o700);
+    expect((await as('planted', [], 'whoami')).code).toBe(EXIT.ok);
   });
 });
