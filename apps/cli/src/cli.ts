@@ -15,7 +15,7 @@ import { fileKeyStore, KeyFileError } from './keystore';
 import { passwordCommand, sessionsCommand, totpCommand } from './account-commands';
 import { CALENDAR_HELP, calendarCommand } from './calendar';
 import { addressesCommand, outOfOfficeCommand } from './rules-commands';
-import { attachmentsCommand, CommandError, deleteCommand, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
+import { attachmentsCommand, CommandError, deleteCommand, fileError, fsErrorCode, listCommand, mailErrorLine, moveCommand, readCommand, searchCommand, sendCommand, type MailContext } from './mail-commands';
 import { mergeCommand } from './merge-command';
 import { discoveryCommand } from './discovery-commands';
 import { contactsCommand } from './contacts-commands';
@@ -145,6 +145,9 @@ Options:
   --passphrase        With login or recover: protect this device's key file with a passphrase
                       (the next line of standard input, at least 10 characters). Commands that
                       use a protected key file read the passphrase from standard input.
+
+Exit status: 0 done; 1 failed (the message says what, and for a file which one and why);
+64 wrong usage; 69 server unreachable (or, for status, its database); 77 not signed in.
 `;
 
 /**
@@ -551,6 +554,13 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
       io.err(`sealmail: ${err.message}${err.field ? ` (${err.field})` : ''} [${err.code}]`);
       if (err.code === 'UNAUTHENTICATED') io.err('sealmail: sign in with `sealmail login <address>`');
       return err.code === 'NETWORK' ? EXIT.unavailable : err.code === 'UNAUTHENTICATED' ? EXIT.noperm : EXIT.failure;
+    }
+    // A file the command could not read or write that no command named (a full disk, a
+    // profile directory that is not writable): one line with the path, not a stack trace.
+    if (fsErrorCode(err)) {
+      const e = err as NodeJS.ErrnoException;
+      io.err(`sealmail ${command}: ${(fileError(err, 'use', e.path ?? (e as { dest?: string }).dest ?? 'a file') as Error).message}`);
+      return EXIT.failure;
     }
     throw err;
   }

@@ -28,6 +28,29 @@ export class CommandError extends Error {
   }
 }
 
+const FILE_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EEXIST: 'it exists already',
+  EISDIR: 'it is a directory',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+};
+
+/** A file system error (Node's, with a code), else null. */
+export const fsErrorCode = (err: unknown): string | null =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string' ? (err as NodeJS.ErrnoException).code! : null;
+
+/** A file the command could not read or write: one line naming it and why (exit 1), for what is not a file error, the error itself. */
+export function fileError(err: unknown, verb: 'read' | 'write' | 'use', path: string): unknown {
+  const code = fsErrorCode(err);
+  if (!code) return err;
+  return new CommandError(`cannot ${verb} ${path}: ${FILE_REASONS[code] ?? (err as Error).message} [${code}]`, 'failure');
+}
+
 /** A file on disk as an attachment, streamed (never read whole). */
 export async function fileSource(path: string): Promise<AttachmentSource> {
   const info = await stat(path).catch(() => null);
@@ -236,7 +259,9 @@ export async function attachmentsCommand(ctx: MailContext, id: string, v: { save
     return;
   }
   const dir = resolve(v.save);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw fileError(err, 'write', dir);
+  });
   for (const a of wanted) {
     const tmp = join(dir, `.sealmail-${randomBytes(6).toString('hex')}.partial`);
     let final: string;

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { Mailer } from '@sealmail/client/identity';
 import { parseMergeCsv, previewMerge, sendMerge, MergeError } from '@sealmail/client/merge';
-import { CommandError, type MailContext } from './mail-commands';
+import { CommandError, fileError, type MailContext } from './mail-commands';
 
 /** A template file: an optional `Subject:` line and a blank line, then the text. */
 export function parseTemplateFile(raw: string): { subject: string; text: string } {
@@ -19,10 +19,15 @@ export function parseTemplateFile(raw: string): { subject: string; text: string 
 export async function mergeCommand(ctx: MailContext, templatePath: string, csvPath: string, v: { standard?: boolean; link?: string; preview?: boolean }): Promise<boolean> {
   if (v.standard && v.link !== undefined) throw new CommandError('Choose --standard or --link for recipients outside this server, not both.');
   if (v.link !== undefined && !['1d', '7d', '30d'].includes(v.link)) throw new CommandError('--link takes how long the link works: 1d, 7d or 30d.');
-  const template = parseTemplateFile(await readFile(templatePath, 'utf8'));
+  const read = (path: string) =>
+    readFile(path, 'utf8').catch((err: unknown) => {
+      throw fileError(err, 'read', path);
+    });
+  const template = parseTemplateFile(await read(templatePath));
+  const csv = await read(csvPath);
   let previews;
   try {
-    previews = previewMerge(template, parseMergeCsv(await readFile(csvPath, 'utf8')));
+    previews = previewMerge(template, parseMergeCsv(csv));
   } catch (err) {
     if (err instanceof MergeError) throw new CommandError(err.message, 'failure');
     throw err;

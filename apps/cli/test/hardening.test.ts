@@ -15,6 +15,7 @@ const ADMIN = 'admin@example.test';
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const as = (who: string, lines: string[], ...argv: string[]) => s.cliAs(who, lines, ...argv, '--api', s.url, '--ca', s.caFile);
+let bobsMail = '';
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 // ESC, BEL, CSI (C1), a lone CR and a right-to-left override: nothing that drives a terminal.
 const HOSTILE = /(?![\t\n\r])\p{Cc}|\r(?!\n)|[\u202a-\u202e\u2066-\u2069]/u;
@@ -36,6 +37,7 @@ describe('hostile text and local files', { timeout: 120_000 }, () => {
     expect(list.out).toContain('Invoice');
     expect(list.out).not.toMatch(HOSTILE);
     const id = /^([0-9a-f]{8}) /m.exec(list.out)![1]!;
+    bobsMail = id;
     const read = await as('bob', [], 'read', id);
     expect(read.code, read.err).toBe(EXIT.ok);
     expect(read.out).toContain('hidden');
@@ -73,5 +75,29 @@ describe('hostile text and local files', { timeout: 120_000 }, () => {
     expect(session.mode & 0o777).toBe(0o600);
     expect(await mode(dir)).toBe(0o700);
     expect((await as('planted', [], 'whoami')).code).toBe(EXIT.ok);
+  });
+
+  it('answers a file it cannot read or write with exit 1 and a line naming it, not a stack trace', async () => {
+    const missing = join(s.dir, 'no-such-dir', 'out.mbox');
+    const exported = await as('bob', [], 'export', missing);
+    expect(exported.code).toBe(EXIT.failure);
+    expect(exported.err).toMatch(/^sealmail export: cannot write .*no-such-dir.*: no such file or directory \[ENOENT\]$/);
+    const imported = await as('bob', [], 'import', join(s.dir, 'absent.mbox'));
+    expect(imported.code).toBe(EXIT.failure);
+    expect(imported.err).toMatch(/^sealmail import: cannot read .*absent\.mbox: no such file or directory \[ENOENT\]$/);
+    const contacts = await as('bob', [], 'contacts', 'import', join(s.dir, 'absent.vcf'));
+    expect(contacts.code).toBe(EXIT.failure);
+    expect(contacts.err).toMatch(/cannot read .*absent\.vcf/);
+    const merge = await as('bob', [], 'merge', join(s.dir, 'absent.txt'), join(s.dir, 'absent.csv'));
+    expect(merge.code).toBe(EXIT.failure);
+    expect(merge.err).toMatch(/^sealmail merge: cannot read .*absent\.txt: no such file or directory \[ENOENT\]$/);
+    await writeFile(join(s.dir, 'a-file'), 'x');
+    const save = await as('bob', [], 'attachments', bobsMail, '--save', join(s.dir, 'a-file', 'sub'));
+    expect(save.code).toBe(EXIT.failure);
+    expect(save.err).toMatch(/^sealmail attachments: cannot write .*a-file\/sub: (it exists already|a part of the path is not a directory) \[E(EXIST|NOTDIR)\]$/);
+    // A profile directory that cannot be made (here a file is in its way): the same kind of line.
+    const login = await as('a-file/profile', [s.passwords[ALICE]!], 'login', ALICE);
+    expect(login.code).toBe(EXIT.failure);
+    expect(login.err).toMatch(/^sealmail login: cannot use .*a-file\/profile: (it exists already|a part of the path is not a directory) \[E(EXIST|NOTDIR)\]$/);
   });
 });
