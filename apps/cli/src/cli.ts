@@ -139,6 +139,7 @@ Options:
   --api <url>         Server base URL (default https://localhost:8443, or the one you logged in to)
   --ca <file>         Trust this CA certificate (default .sealmail/tls/cert.pem when present)
   --profile <dir>     Where the session is kept (default ~/.config/sealmail)
+  --timeout <seconds> Give up on a server silent this long (default 120), exit 69
   --totp <code>       Authenticator code (or a recovery code) for login
   --code <code>       Authenticator code for totp enrol/remove/codes
   --all-others        With sessions: sign out every session but this one
@@ -170,6 +171,7 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
       options: {
         api: { type: 'string' },
         ca: { type: 'string' },
+        timeout: { type: 'string' },
         profile: { type: 'string' },
         totp: { type: 'string' },
         passphrase: { type: 'boolean' },
@@ -224,11 +226,17 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
     io.err(`sealmail: cannot read the CA file ${caFile}`);
     return EXIT.usage;
   }
+  const timeout = parsed.values.timeout;
+  if (timeout !== undefined && !(/^\d+$/.test(timeout) && Number(timeout) >= 1 && Number(timeout) <= 3600)) {
+    io.err('sealmail: --timeout takes whole seconds from 1 to 3600');
+    return EXIT.usage;
+  }
+  const fetcher = () => httpsFetch(ca, { idleSeconds: timeout === undefined ? 120 : Number(timeout) });
   const profile = parsed.values.profile ?? defaultProfileDir();
   const stored = await loadSession(profile);
   const baseUrl = (parsed.values.api ?? stored?.api ?? 'https://localhost:8443').replace(/\/$/, '');
   const token = stored && stored.api === baseUrl ? stored.token : undefined;
-  const api = new ApiClient({ baseUrl, fetch: httpsFetch(ca), ...(token ? { token } : {}) });
+  const api = new ApiClient({ baseUrl, fetch: fetcher(), ...(token ? { token } : {}) });
   const readLine = async () => (io.readLine ? (await io.readLine()).replace(/\r?\n$/, '') : '');
   /** The key store; a protected key file asks for its passphrase on standard input. */
   const keyStore = (sealWith?: string) => fileKeyStore(profile, { passphrase: readLine, ...(sealWith ? { sealWith } : {}) });
@@ -280,7 +288,7 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
           io.out('your organisation requires an authenticator app: set one up with `sealmail totp enrol`, then log in again');
           return EXIT.ok;
         }
-        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(await newPassphrase()));
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: fetcher(), token: newToken }), keyStore(await newPassphrase()));
         const setup = await identity.setUpThisDevice({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli' });
         if (setup.outcome === 'first') {
           io.out('this is your first device. Your BACKUP KEY (write it down; it recovers everything if you lose all devices):');
@@ -336,7 +344,7 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
         const sealWith = await newPassphrase();
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
-        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: fetcher(), token: newToken }), keyStore(sealWith));
         await identity.recover({ address: session.user.address, name: `CLI on ${hostname()}`, kind: 'cli', backupKey });
         io.out(`recovered: this device is approved by your backup key and can read all your mail`);
         return EXIT.ok;
@@ -369,7 +377,7 @@ export async function run(argv: string[], terminal: Io): Promise<number> {
         const sealWith = await newPassphrase();
         const { token: newToken, session } = await api.signIn(address, password, parsed.values.totp);
         await saveSession(profile, { api: baseUrl, address: session.user.address, displayName: session.user.displayName, token: newToken, expiresAt: session.expiresAt });
-        const identity = new Identity(new ApiClient({ baseUrl, fetch: httpsFetch(ca), token: newToken }), keyStore(sealWith));
+        const identity = new Identity(new ApiClient({ baseUrl, fetch: fetcher(), token: newToken }), keyStore(sealWith));
         const setup = await identity.startAfresh({ address: session.user.address, password, ...(parsed.values.totp ? { totp: parsed.values.totp } : {}), name: `CLI on ${hostname()}`, kind: 'cli' });
         io.out('your key history starts afresh; your correspondents are told. Your new BACKUP KEY (write it down):');
         if (setup.outcome === 'first') io.out(`  ${setup.backupKey}`);

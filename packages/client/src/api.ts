@@ -26,6 +26,46 @@ export interface ApiClientOptions {
   token?: string;
 }
 
+/**
+ * The largest JSON answer read (64 MiB, far above any route's): a server that answers without end
+ * gets BAD_RESPONSE instead of the client's memory. Attachments and other bytes stream and are
+ * bounded where they are read.
+ */
+export const MAX_JSON_ANSWER = 64 * 1024 * 1024;
+
+/**
+ * A response body as text, at most `max` bytes; a broken or silent connection while reading is
+ * NETWORK, too much is BAD_RESPONSE (the rest is not read).
+ */
+async function boundedText(res: Response, max = MAX_JSON_ANSWER): Promise<string> {
+  const tooLarge = () => new ApiClientError(res.status, 'BAD_RESPONSE', `the server's answer is larger than ${max / 1048576} MiB; not read further`);
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      throw new ApiClientError(0, 'NETWORK', `the connection broke while reading the server's answer: ${(err as Error).message}`);
+    }
+    if (chunk.done) return text + decoder.decode();
+    size += chunk.value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+}
+
 /** True in Node (the CLI, the tests), whose fetch (and `httpsFetch`) take byte bodies as they are. */
 const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
 
@@ -60,7 +100,7 @@ export class ApiClient {
   ): Promise<z.infer<C['response']>> {
     const body = opts.body;
     const res = await this.send(contract, opts.params, opts.query, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
-    const text = await res.text();
+    const text = await boundedText(res);
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -109,9 +149,10 @@ export class ApiClient {
   private async failed(res: Response): Promise<never> {
     let json: unknown;
     try {
-      json = JSON.parse(await res.text());
-    } catch {
-      /* not JSON */
+      json = JSON.parse(await boundedText(res, 1024 * 1024));
+    } catch (err) {
+      if (err instanceof ApiClientError && err.code === 'NETWORK') throw err;
+      /* not JSON, or too long for an error */
     }
     if (isErrorBody(json)) throw new ApiClientError(res.status, json.error.code, json.error.message, json.error.field);
     throw new ApiClientError(res.status, 'BAD_RESPONSE', `HTTP ${res.status}`);
@@ -121,7 +162,14 @@ export class ApiClient {
   async uploadPart(blobId: string, index: number, bytes: Uint8Array) {
     const res = await this.send(mail.blobPart, { blobId, index }, undefined, { type: 'application/octet-stream', data: bytes });
     if (!res.ok) await this.failed(res);
-    const parsed = mail.blobPart.response.safeParse(await res.json());
+    const text = await boundedText(res, 1024 * 1024);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiClientError(res.status, 'BAD_RESPONSE', `the server sent something that is not JSON (HTTP ${res.status})`);
+    }
+    const parsed = mail.blobPart.response.safeParse(json);
     if (!parsed.success) throw new ApiClientError(res.status, 'BAD_RESPONSE', 'the server response does not match the contract');
     return parsed.data;
   }
@@ -137,7 +185,7 @@ export class ApiClient {
   async requestText(contract: RouteContract, params: Record<string, string>): Promise<string> {
     const res = await this.send(contract, params, undefined, undefined);
     if (!res.ok) await this.failed(res);
-    return res.text();
+    return boundedText(res);
   }
 
   /** A blob's ciphertext as a stream. */
