@@ -205,7 +205,9 @@ export async function readCommand(ctx: MailContext, id: string): Promise<void> {
   io.out(`Date:     ${m.mime.date ?? m.entry.sentAt}`);
   io.out(`Subject:  ${m.mime.subject}`);
   io.out(`Security: ${m.protection}; ${m.signature === 'signed-valid' ? "signed by one of the sender's devices" : m.signature === 'signed-invalid' ? 'SIGNATURE INVALID' : 'not signed'}`);
-  for (const r of m.mime.authenticationResults) io.out(`Auth:     ${r.replace(/\s+/g, ' ')}`);
+  // What the ingress found checking SPF/DKIM/DMARC, only in a body the server sealed on arrival
+  // (not signed): in a colleague's own mail (or an imported file) the same header is the writer's word.
+  if (m.protection === 'Server Encrypted' && m.signature === 'not-signed') for (const r of m.mime.authenticationResults) io.out(`Auth:     ${r.replace(/\s+/g, ' ')}`);
   if (m.warning) io.out(`WARNING:  ${m.warning}`);
   io.out('');
   io.out(m.mime.text || (m.mime.html ? '(HTML only; not shown in the terminal)' : ''));

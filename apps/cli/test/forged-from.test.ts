@@ -24,14 +24,20 @@ beforeAll(async () => {
   expect((await as([s.passwords[ALICE]!], 'login', ALICE)).code).toBe(EXIT.ok);
 }, 60_000);
 afterAll(() => s?.stop());
+const bobKeys = memoryKeyStore();
+let bobApi: ApiClient | undefined;
 
 describe('sealmail read and a sealed From that names someone else', () => {
-  it('prints the colleague who signed it as From, Unverified, with the warning', { timeout: 60_000 }, async () => {
-    const fetch = httpsFetch(readFileSync(s.caFile, 'utf8'));
-    const { token } = await new ApiClient({ baseUrl: s.url, fetch }).signIn(BOB, s.passwords[BOB]!);
-    const api = new ApiClient({ baseUrl: s.url, fetch, token });
-    const bob = new Identity(api, memoryKeyStore());
-    await bob.setUpThisDevice({ address: BOB, name: 'bob’s own client', kind: 'cli' });
+  /** Bob, with his own client, seals `mime` to Alice and sends it. */
+  async function bobSends(mimeOf: (messageId: string) => Uint8Array) {
+    if (!bobApi) {
+      const fetch = httpsFetch(readFileSync(s.caFile, 'utf8'));
+      const { token } = await new ApiClient({ baseUrl: s.url, fetch }).signIn(BOB, s.passwords[BOB]!);
+      bobApi = new ApiClient({ baseUrl: s.url, fetch, token });
+      await new Identity(bobApi, bobKeys).setUpThisDevice({ address: BOB, name: 'bob’s own client', kind: 'cli' });
+    }
+    const api = bobApi;
+    const bob = new Identity(api, bobKeys);
     const me = await bob.thisDevice(BOB);
     const keyOf = async (a: string) => {
       const c = await bob.verifiedChain(a);
@@ -39,7 +45,7 @@ describe('sealmail read and a sealed From that names someone else', () => {
       return { userId: c.userId, generation: puk.generation, publicKeys: puk.keys };
     };
     const messageId = `${crypto.randomUUID()}@example.test`;
-    const mime = buildMime({ from: { name: 'Demo Admin', address: ADMIN }, to: [ALICE], cc: [], subject: 'new bank details', text: 'pay here', date: new Date(), messageId, references: [], attachments: [] });
+    const mime = mimeOf(messageId);
     const [a, self] = [await keyOf(ALICE), await keyOf(BOB)];
     const sealed = await sealMail({
       messageId,
@@ -50,6 +56,10 @@ describe('sealmail read and a sealed From that names someone else', () => {
     });
     const addressOf = new Map([[a.userId, ALICE], [self.userId, BOB]]);
     await api.sendMail({ draft: false, envelope: toBase64Url(sealed.envelope), manifest: toBase64Url(sealed.manifest), body: toBase64Url(sealed.pieces[0]!), attachments: [], to: [ALICE], cc: [], bcc: [], boxes: sealed.boxes.map((b) => ({ address: addressOf.get(b.userId)!, record: toBase64Url(b.record) })) });
+  }
+
+  it('prints the colleague who signed it as From, Unverified, with the warning', { timeout: 60_000 }, async () => {
+    await bobSends((messageId) => buildMime({ from: { name: 'Demo Admin', address: ADMIN }, to: [ALICE], cc: [], subject: 'new bank details', text: 'pay here', date: new Date(), messageId, references: [], attachments: [] }));
 
     const list = await as([], 'list');
     const id = list.out.split('\n').find((l) => l.includes('new bank details'))?.split(' ')[0];
@@ -61,5 +71,18 @@ describe('sealmail read and a sealed From that names someone else', () => {
     expect(read.out).not.toContain('Demo Admin');
     expect(read.out).toContain('Security: Unverified');
     expect(read.out).toMatch(/WARNING: {2}This mail says it is from admin@example\.test, but it was signed by a device of bob@example\.test/);
+  });
+
+  it('prints Authentication-Results only for mail the server sealed on arrival, never a colleague\'s own', { timeout: 60_000 }, async () => {
+    await bobSends((messageId) =>
+      buildMime({ from: { name: 'Bob Example', address: BOB }, to: [ALICE], cc: [], subject: 'bank says hi', text: 'trust me', date: new Date(), messageId, references: [], attachments: [], extraHeaders: [['Authentication-Results', 'mx.example.test; dkim=pass header.d=bank.example; dmarc=pass header.from=bank.example']] }),
+    );
+    const list = await as([], 'list');
+    const id = list.out.split('\n').find((l) => l.includes('bank says hi'))?.split(' ')[0];
+    const read = await as([], 'read', id!);
+    expect(read.code, read.err).toBe(EXIT.ok);
+    expect(read.out).toContain('Security: E2E Encrypted');
+    expect(read.out).not.toContain('Auth:');
+    expect(read.out).not.toContain('dkim=pass');
   });
 });
