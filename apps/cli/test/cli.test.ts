@@ -271,7 +271,7 @@ describe('sealmail CLI', () => {
     expect((await cli('devices', ...common)).out).toMatch(/approved\s+escrow/);
     expect((await cli('escrow', ...common)).out).toContain(`its key ${fingerprint} is in your key history`);
     expect((await cliWithInput(alicePassword + '\n', 'login', 'alice@example.test', ...common)).out).not.toContain('NOTICE');
-  });
+  }, 120_000); // Several passphrase key derivations and escrow set-up: CPU-heavy on a loaded machine.
 
   it('explains usage', async () => {
     expect((await cli('help')).out).toContain('Usage: sealmail');
