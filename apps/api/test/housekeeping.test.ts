@@ -64,7 +64,7 @@ describe('housekeeping', () => {
     expect(await job.run()).toEqual({ blobs: 0, bytes: 0 });
   });
   it('forgets rate-limit windows (link visits, link budgets) once they are more than a day old', async () => {
-    // A live link, opened three times: its budget window and one row per visit.
+    // A live link, opened three times: its budget windows (the link's, the client's) and one row per visit.
     const ownerId = await userIdOf(h, 'alice@example.test');
     const message = await h.db.prisma.message.create({
       data: { mailId: `<${randomUUID()}@example.test>`, senderAddress: 'alice@example.test', toAddresses: ['carol@example.org'], ccAddresses: [], protection: 'e2ee', envelope: new Uint8Array(8), manifest: new Uint8Array(8), body: new Uint8Array(8), bodySize: 8, attachmentSizes: [], size: 24n },
@@ -73,15 +73,15 @@ describe('housekeeping', () => {
     await h.db.prisma.mailLink.create({ data: { id, messageId: message.id, sourceMessageId: randomUUID(), senderUserId: ownerId, recipient: 'carol@example.org', passwordBox: new Uint8Array(74), expiresAt: new Date(h.clock.now.getTime() + 30 * 86400_000) } });
     await h.db.prisma.rateLimit.deleteMany();
     for (let i = 0; i < 3; i++) expect((await h.app.inject({ method: 'GET', url: `/api/v1/links/${id}` })).statusCode).toBe(200);
-    expect(await h.db.prisma.rateLimit.count()).toBe(4);
+    expect(await h.db.prisma.rateLimit.count()).toBe(5);
     // A day and a bit later every window has long passed: the rows go (they were never deleted, a
     // row per visit of every link for ever, the link's id in clear among them).
     h.clock.now = new Date(h.clock.now.getTime() + 25 * 3600_000);
     expect((await h.app.inject({ method: 'GET', url: `/api/v1/links/${id}` })).statusCode).toBe(200);
     await job.run();
-    // What is still in its window stays: the budget window restarted by this visit, and this visit.
+    // What is still in its window stays: the budget windows restarted by this visit, and this visit.
     const left = await h.db.prisma.rateLimit.findMany();
-    expect(left).toHaveLength(2);
+    expect(left).toHaveLength(3);
     expect(left.every((r) => r.windowStart.getTime() === h.clock.now.getTime())).toBe(true);
   });
 });

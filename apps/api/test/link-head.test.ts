@@ -80,7 +80,8 @@ describe('HEAD of a link piece', () => {
     expect(res.statusCode).toBe(200);
     expect(res.rawPayload.length).toBe(4 * 1024 * 1024);
     expect(bytesRead).toBe(4 * 1024 * 1024);
-    expect(await tdb.prisma.rateLimit.count()).toBe(1);
+    // One visit: the link's budget and this client's.
+    expect(await tdb.prisma.rateLimit.count()).toBe(2);
   });
 });
 

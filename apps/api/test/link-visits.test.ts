@@ -14,7 +14,7 @@ import { seedDemo } from '@sealmail/db';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { createLogger, linkLogId } from '@sealmail/server';
 import { buildApp } from '../src/app';
-import { LINK_FETCH_LIMIT, LINK_PIECE_FETCHES_PER_VISIT } from '../src/routes/links';
+import { LINK_FETCH_LIMIT, LINK_FETCH_LIMIT_ALL, LINK_PIECE_FETCHES_PER_VISIT } from '../src/routes/links';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -106,6 +106,24 @@ describe('link visits', () => {
     expect(last.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
     expect(Number(last.headers['retry-after'])).toBeGreaterThan(0);
   });
+
+  it('one client using up its budget does not lock the recipient out; many clients together are still held to the link’s budget', async () => {
+    const id = await makeLink(1);
+    const from = (remoteAddress: string) => app.inject({ method: 'GET', url: `/api/v1/links/${id}`, remoteAddress });
+    // Someone who learned the id uses up their own budget…
+    for (let i = 0; i < LINK_FETCH_LIMIT; i++) expect((await from('203.0.113.7')).statusCode).toBe(200);
+    expect((await from('203.0.113.7')).statusCode).toBe(429);
+    // …and the recipient, elsewhere, still opens the mail (an IPv6 client counts by its /64).
+    expect((await from('2001:db8:1:2::10')).statusCode).toBe(200);
+    for (let i = 1; i < LINK_FETCH_LIMIT; i++) expect((await from(`2001:db8:1:2::${(i + 16).toString(16)}`)).statusCode).toBe(200);
+    expect((await from('2001:db8:1:2::ffff')).statusCode).toBe(429);
+    // Spread over many addresses, the link's own budget still ends it (a scraper is slowed).
+    let opened = 2 * LINK_FETCH_LIMIT;
+    for (let n = 1; opened < LINK_FETCH_LIMIT_ALL; n++) for (let i = 0; i < LINK_FETCH_LIMIT && opened < LINK_FETCH_LIMIT_ALL; i++, opened++) expect((await from(`198.51.100.${n}`)).statusCode).toBe(200);
+    expect((await from('192.0.2.99')).statusCode).toBe(429);
+    // No address is kept in clear.
+    expect(JSON.stringify(await tdb.prisma.rateLimit.findMany())).not.toMatch(/203\.0\.113|2001:db8|198\.51\.100/);
+   }, 60_000);
 
   it("a visit fetches each piece a few times, not without end", async () => {
     const id = await makeLink(2);

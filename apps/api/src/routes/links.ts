@@ -16,10 +16,20 @@ import { toBase64Url } from '@sealmail/crypto';
 import { defineRoute } from '../http/route';
 import { requireSession } from '../auth/plugin';
 import { hitRateLimit } from '../auth/rate-limit';
+import { clientKey } from '../auth/throttle';
 import type { ApiDeps } from '../deps';
 
-/** Visits per link per 10 minutes (a person opens it a few times; a scraper is slowed). */
+/**
+ * Visits per link per 10 minutes from one client (an IPv4 address, an IPv6 /64): a person opens
+ * it a few times; a scraper is slowed.
+ */
 export const LINK_FETCH_LIMIT = 30;
+/**
+ * Visits per link per 10 minutes from all clients together (a scraper spread over many
+ * addresses): high enough that one client using up its own budget does not lock out the
+ * recipient, who comes from another address.
+ */
+export const LINK_FETCH_LIMIT_ALL = 10 * LINK_FETCH_LIMIT;
 const LINK_WINDOW_MS = 10 * 60_000;
 /** How long a visit's token fetches pieces, and how often each piece may be fetched in it. */
 export const LINK_VISIT_MS = 60 * 60_000;
@@ -42,12 +52,19 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     return link as typeof link & { messageId: string };
   }
 
-  /** One visit against the link's budget. */
-  async function countVisit(linkId: string, reply: FastifyReply) {
-    const limit = await hitRateLimit(deps.db, `link:${linkId}`, LINK_FETCH_LIMIT, LINK_WINDOW_MS, deps.now());
-    if (!limit.allowed) {
-      void reply.header('retry-after', String(limit.retryAfterSeconds));
-      throw new ApiError('RATE_LIMITED');
+  /**
+   * One visit against the link's budgets: the client's own (its address kept only as a keyed hash
+   * with the link), then the link's over all clients. Before, one budget for the link meant that
+   * anyone holding its id could use it up and lock the recipient out for the window.
+   */
+  async function countVisit(req: FastifyRequest, linkId: string, reply: FastifyReply) {
+    const client = createHash('sha256').update(`${linkId}:${clientKey(req.ip)}`).digest('base64url');
+    for (const [key, max] of [[`linkclient:${client}`, LINK_FETCH_LIMIT], [`link:${linkId}`, LINK_FETCH_LIMIT_ALL]] as const) {
+      const limit = await hitRateLimit(deps.db, key, max, LINK_WINDOW_MS, deps.now());
+      if (!limit.allowed) {
+        void reply.header('retry-after', String(limit.retryAfterSeconds));
+        throw new ApiError('RATE_LIMITED');
+      }
     }
   }
 
@@ -71,7 +88,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         return;
       }
     }
-    await countVisit(linkId, reply);
+    await countVisit(req, linkId, reply);
   }
 
   defineRoute(app, linkGet, async (req, reply) => {
@@ -80,7 +97,7 @@ export async function linkRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     // it must cost nothing either: the answer's headers only, without reading the message (up to
     // 2 MiB of envelope, manifest and body) only for Fastify to throw the JSON away.
     if (req.method === 'HEAD') return reply.type('application/json; charset=utf-8').send(Readable.from([])) as never;
-    await countVisit(link.id, reply);
+    await countVisit(req, link.id, reply);
     const visit = randomBytes(16).toString('base64url');
     await deps.db.rateLimit.create({ data: { key: visitKey(link.id, visit), windowStart: deps.now(), count: 0 } });
     const msg = await deps.db.message.findUniqueOrThrow({ where: { id: link.messageId }, include: { blobs: { orderBy: { pieceIndex: 'asc' }, select: { size: true, pieceIndex: true } } } });
