@@ -104,7 +104,7 @@ describe('mailing lists (admin)', () => {
     expect((await call('DELETE', `/api/v1/admin/lists/${list.id}`, admin)).json()).toEqual({ removed: true });
     expect(await h.db.prisma.mailingList.count()).toBe(0);
     expect((await call('DELETE', `/api/v1/admin/lists/${list.id}`, admin)).statusCode).toBe(404);
-    expect((await audit('list.create')).map((e) => e.details)).toEqual([{ address: 'team@example.test', members: 3 }]);
+    expect((await audit('list.create')).map((e) => e.details)).toEqual([{ address: 'team@example.test', members: 3, posting: 'anyone' }]);
     expect((await audit('list.update')).map((e) => e.details)).toEqual([{ address: 'team@example.test', name: 'Core team', members: 1 }]);
     expect((await audit('list.delete')).map((e) => e.details)).toEqual([{ address: 'team@example.test' }]);
   });

@@ -23,7 +23,7 @@ import { createLogger, defaultAuthSettings, tableResolver, type AuthSettings, ty
 import { ApiClient } from '@sealmail/client';
 import { Identity, Mailer, memoryKeyStore, type KeyStore } from '@sealmail/client/identity';
 import { buildApp, type BuildAppOptions } from '../src/app';
-import { ephemeralServerMailKey, MailEvents, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
+import { ephemeralServerMailKey, loadOrCreateDkimKey, MailEvents, type BlobStore, type ServerMailKey } from '@sealmail/mailstore';
 
 export interface Harness {
   app: FastifyInstance;
@@ -274,3 +274,28 @@ export async function startRemoteMx(tls: { key: string; cert: string }, onRcpt?:
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.server.address() as { port: number }).port, received, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
+
+type RelayOptions = NonNullable<BuildAppOptions['outbound']>;
+
+/**
+ * An API process whose outbound relay delivers to a stand-in MX on this machine: DKIM keys in
+ * `dir`, the stand-in's certificate trusted, a sweeper every 200 ms. DNS is outside this machine:
+ * `outbound.resolveMx` answers for it (see `standInMx`). Private targets stay refused unless the
+ * caller allows them (the stand-in is on loopback, a public address in production).
+ */
+export function relayTestApp(tdb: TestDatabase, o: { dir: string; tlsCert: string; outbound: Omit<RelayOptions, 'connectionString' | 'hostname'> & Partial<Pick<RelayOptions, 'hostname'>> }) {
+  return buildApp({
+    logger: createLogger({ level: 'silent' }),
+    db: tdb.prisma,
+    version: 't',
+    auth: defaultAuthSettings,
+    serverKey: ephemeralServerMailKey(),
+    outbound: { connectionString: tdb.connectionString, hostname: 'mx.example.test', dkim: (domain) => loadOrCreateDkimKey(o.dir, domain), tls: { ca: o.tlsCert }, sweepSeconds: 0.2, ...o.outbound },
+  });
+}
+
+/** An MX lookup (DNS is outside this machine): each named domain's MX is `localhost`, `hosts` times; any other domain answers SERVFAIL. */
+export const standInMx =
+  (domains: Record<string, number>) =>
+  async (domain: string): Promise<{ exchange: string; priority: number }[]> =>
+    domains[domain] ? Array.from({ length: domains[domain] }, (_, i) => ({ exchange: 'localhost', priority: domains[domain] === 1 ? 10 : i })) : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }));

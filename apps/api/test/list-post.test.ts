@@ -16,10 +16,8 @@ import { simpleParser } from 'mailparser';
 import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
-import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { buildApp } from '../src/app';
-import { startRemoteMx, until, signedInDevice } from './helpers';
+import { loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { relayTestApp, signedInDevice, standInMx, startRemoteMx, until } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -42,24 +40,8 @@ beforeAll(async () => {
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   const other = await seedDemo(tdb.prisma, { domain: 'other.test' });
   passwords = Object.fromEntries([...seed.users, ...other.users].map((u) => [u.address, u.password!]));
-  app = await buildApp({
-    logger: createLogger({ level: 'silent' }),
-    db: tdb.prisma,
-    version: 't',
-    auth: defaultAuthSettings,
-    serverKey: ephemeralServerMailKey(),
-    outbound: {
-      connectionString: tdb.connectionString,
-      hostname: 'mx.example.test',
-      dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      // The stand-in MX is on loopback (a public address in production).
-      allowPrivateTargets: true,
-      resolveMx: async (domain) => (domain === 'example.org' ? [{ exchange: 'localhost', priority: 10 }] : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
-      port: mx.port,
-      tls: { ca: tls.cert },
-      sweepSeconds: 0.2,
-    },
-  });
+  // The stand-in MX is on loopback (a public address in production).
+  app = await relayTestApp(tdb, { dir, tlsCert: tls.cert, outbound: { allowPrivateTargets: true, resolveMx: standInMx({ 'example.org': 1 }), port: mx.port } });
   const domain = await tdb.prisma.domain.findUniqueOrThrow({ where: { name: 'example.test' } });
   await tdb.prisma.mailingList.create({
     data: { accountId: domain.accountId, domainId: domain.id, localPart: 'team', name: 'The Team', members: { create: ['bob@example.test', 'admin@example.test', 'dave@example.org'].map((address) => ({ address })) } },

@@ -19,10 +19,8 @@ import { SMTPServer } from 'smtp-server';
 import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
-import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
-import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { buildApp } from '../src/app';
-import { until, signedInDevice } from './helpers';
+import { loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { relayTestApp, signedInDevice, standInMx, until } from './helpers';
 
 let tdb: TestDatabase;
 let app: FastifyInstance;
@@ -50,24 +48,8 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   const seed = await seedDemo(tdb.prisma, { domain: 'example.test' });
   passwords = Object.fromEntries(seed.users.map((u) => [u.address, u.password!]));
-  app = await buildApp({
-    logger: createLogger({ level: 'silent' }),
-    db: tdb.prisma,
-    version: 't',
-    auth: defaultAuthSettings,
-    serverKey: ephemeralServerMailKey(),
-    outbound: {
-      connectionString: tdb.connectionString,
-      hostname: 'mx.example.test',
-      dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      // The stand-in MX is on loopback (a public address in production).
-      allowPrivateTargets: true,
-      resolveMx: async (domain) => (domain === 'many.example' ? Array.from({ length: 40 }, (_, i) => ({ exchange: 'localhost', priority: i })) : Promise.reject(Object.assign(new Error('nx'), { code: 'ESERVFAIL' }))),
-      port: (remote.server.address() as { port: number }).port,
-      tls: { ca: tls.cert },
-      sweepSeconds: 0.2,
-    },
-  });
+  // The stand-in MX is on loopback (a public address in production).
+  app = await relayTestApp(tdb, { dir, tlsCert: tls.cert, outbound: { allowPrivateTargets: true, resolveMx: standInMx({ 'many.example': 40 }), port: (remote.server.address() as { port: number }).port } });
 }, 120_000);
 
 afterAll(async () => {

@@ -27,11 +27,9 @@ import { SMTPServer } from 'smtp-server';
 import { memoryKeyStore } from '@sealmail/client/identity';
 import { createTestDatabase, type TestDatabase } from '@sealmail/db/testing';
 import { seedDemo } from '@sealmail/db';
-import { ephemeralServerMailKey, loadOrCreateDkimKey } from '@sealmail/mailstore';
 import { MtaSts } from '../src/mail/mta-sts';
-import { createLogger, defaultAuthSettings, loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
-import { buildApp } from '../src/app';
-import { signedInDevice, startRemoteMx, until } from './helpers';
+import { loadOrCreateTls, type TlsMaterial } from '@sealmail/server';
+import { relayTestApp, signedInDevice, startRemoteMx, until } from './helpers';
 
 let dir: string;
 let tls: TlsMaterial;
@@ -53,21 +51,7 @@ async function relayApp(
   tdb: TestDatabase,
   outbound: { port: number; resolveMx: (d: string) => Promise<{ exchange: string; priority: number }[]>; resolveAddresses?: (host: string) => Promise<string[]>; allowPrivateTargets?: boolean; tls?: { ca: string }; mtaSts?: MtaSts },
 ) {
-  return buildApp({
-    logger: createLogger({ level: 'silent' }),
-    db: tdb.prisma,
-    version: 't',
-    auth: defaultAuthSettings,
-    serverKey: ephemeralServerMailKey(),
-    outbound: {
-      connectionString: tdb.connectionString,
-      hostname: 'mx.example.test',
-      dkim: (domain) => loadOrCreateDkimKey(dir, domain),
-      tls: { ca: tls.cert },
-      sweepSeconds: 0.2,
-      ...outbound,
-    },
-  });
+  return relayTestApp(tdb, { dir, tlsCert: tls.cert, outbound });
 }
 
 describe('relay in its production configuration (allowPrivateTargets off)', () => {
